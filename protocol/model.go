@@ -1,0 +1,195 @@
+package protocol
+
+// Protocol is one version of a trial protocol: study metadata, the schedule
+// of events, the case report forms and the code lists they use. Its
+// canonical JSON encoding (Canonical) is what every validator hashes; the
+// order of events, forms, groups and items is the protocol's own order and
+// is significant.
+type Protocol struct {
+	Study     Study      `json:"study" yaml:"study"`
+	Events    []Event    `json:"events" yaml:"events"`
+	Forms     []Form     `json:"forms" yaml:"forms"`
+	CodeLists []CodeList `json:"codelists" yaml:"codelists"`
+}
+
+// Study holds the registration metadata of a trial.
+type Study struct {
+	// ID is the study's stable identifier (OID style, e.g. "VT-HTN-201").
+	ID string `json:"id" yaml:"id"`
+	// Version labels this protocol version ("1.0", "2.0" ...).
+	Version           string    `json:"version" yaml:"version"`
+	Title             string    `json:"title" yaml:"title"`
+	Phase             string    `json:"phase" yaml:"phase"`
+	Sponsor           string    `json:"sponsor" yaml:"sponsor"`
+	ProtocolDocSHA256 string    `json:"protocol_doc_sha256" yaml:"protocol_doc_sha256"`
+	SAPSHA256         string    `json:"sap_sha256" yaml:"sap_sha256"`
+	PrimaryOutcomes   []Outcome `json:"primary_outcomes" yaml:"primary_outcomes"`
+	SecondaryOutcomes []Outcome `json:"secondary_outcomes" yaml:"secondary_outcomes"`
+	Arms              []Arm     `json:"arms" yaml:"arms"`
+}
+
+// Outcome is a declared primary or secondary outcome measure.
+type Outcome struct {
+	Measure     string `json:"measure" yaml:"measure"`
+	TimeFrame   string `json:"time_frame" yaml:"time_frame"`
+	Description string `json:"description,omitempty" yaml:"description,omitempty"`
+}
+
+// Arm is a treatment arm of the study.
+type Arm struct {
+	OID         string `json:"oid" yaml:"oid"`
+	Name        string `json:"name" yaml:"name"`
+	Description string `json:"description,omitempty" yaml:"description,omitempty"`
+}
+
+// EventType classifies an event of the schedule.
+type EventType string
+
+const (
+	EventScheduled   EventType = "scheduled"
+	EventUnscheduled EventType = "unscheduled"
+	EventCommon      EventType = "common" // e.g. adverse events, early termination
+)
+
+// Event is one visit of the schedule of events.
+type Event struct {
+	OID  string    `json:"oid" yaml:"oid"`
+	Name string    `json:"name" yaml:"name"`
+	Type EventType `json:"type" yaml:"type"`
+	// Day is the nominal study day (day 1 = baseline); WindowBefore and
+	// WindowAfter are the allowed deviation in days.
+	Day          int      `json:"day" yaml:"day"`
+	WindowBefore int      `json:"window_before" yaml:"window_before"`
+	WindowAfter  int      `json:"window_after" yaml:"window_after"`
+	Repeatable   bool     `json:"repeatable" yaml:"repeatable"`
+	Forms        []string `json:"forms" yaml:"forms"` // form OIDs collected at this event
+}
+
+// Form is a case report form.
+type Form struct {
+	OID    string      `json:"oid" yaml:"oid"`
+	Name   string      `json:"name" yaml:"name"`
+	Groups []ItemGroup `json:"groups" yaml:"groups"`
+	// Checks are cross-item edit checks evaluated on submission.
+	Checks []EditCheck `json:"checks,omitempty" yaml:"checks,omitempty"`
+}
+
+// ItemGroup groups items; a repeating group holds one row per repeat
+// (one row per adverse event, per medication ...).
+type ItemGroup struct {
+	OID        string `json:"oid" yaml:"oid"`
+	Name       string `json:"name" yaml:"name"`
+	Repeating  bool   `json:"repeating" yaml:"repeating"`
+	MaxRepeats int    `json:"max_repeats,omitempty" yaml:"max_repeats,omitempty"` // 0 = no limit beyond MaxRepeatsLimit
+	Items      []Item `json:"items" yaml:"items"`
+}
+
+// DataType is the type of an item's value. Values are always carried as
+// text and typed by the item's definition, as in CDISC ODM.
+type DataType string
+
+const (
+	TypeText        DataType = "text"
+	TypeInteger     DataType = "integer"
+	TypeDecimal     DataType = "decimal"      // precision in Item.Digits
+	TypeDate        DataType = "date"         // YYYY-MM-DD
+	TypePartialDate DataType = "partial_date" // YYYY, YYYY-MM or YYYY-MM-DD
+	TypeDateTime    DataType = "datetime"     // YYYY-MM-DDTHH:MM[:SS]
+	TypeTime        DataType = "time"         // HH:MM[:SS]
+	TypeYesNo       DataType = "yesno"        // "1" = yes, "0" = no
+	TypeChoice      DataType = "choice"       // one code from Item.CodeList
+	TypeMultiChoice DataType = "multichoice"  // codes from Item.CodeList, comma-separated, code-list order
+)
+
+// Range bounds a value, inclusive; Min and Max are exact decimals for
+// numbers, ISO dates for dates, empty when unbounded.
+type Range struct {
+	Min string `json:"min,omitempty" yaml:"min,omitempty"`
+	Max string `json:"max,omitempty" yaml:"max,omitempty"`
+}
+
+// Item is one question of a form.
+type Item struct {
+	// OID is the item's stable identifier, unique in the protocol
+	// ("VS.SYSBP"); conditions refer to items as [OID].
+	OID      string   `json:"oid" yaml:"oid"`
+	Label    string   `json:"label" yaml:"label"`
+	Type     DataType `json:"type" yaml:"type"`
+	Digits   int      `json:"digits,omitempty" yaml:"digits,omitempty"` // decimal places allowed (TypeDecimal)
+	Unit     string   `json:"unit,omitempty" yaml:"unit,omitempty"`
+	CodeList string   `json:"codelist,omitempty" yaml:"codelist,omitempty"` // code list OID (choice, multichoice)
+	// Hard rejects a value outside it; Soft accepts it with a warning that
+	// becomes a data query.
+	Hard      *Range `json:"hard,omitempty" yaml:"hard,omitempty"`
+	Soft      *Range `json:"soft,omitempty" yaml:"soft,omitempty"`
+	Required  bool   `json:"required,omitempty" yaml:"required,omitempty"`
+	MaxLength int    `json:"max_length,omitempty" yaml:"max_length,omitempty"`
+	// ShowIf is the branching condition: the item is shown (and may hold a
+	// value) only when it is true. Empty means always shown.
+	ShowIf  string `json:"show_if,omitempty" yaml:"show_if,omitempty"`
+	Section string `json:"section,omitempty" yaml:"section,omitempty"` // section header shown above the item
+	Note    string `json:"note,omitempty" yaml:"note,omitempty"`       // field note for the person entering data
+	// Annotation carries what a loader could keep but the model does not
+	// interpret (REDCap field annotation, identifier flag ...).
+	Annotation string `json:"annotation,omitempty" yaml:"annotation,omitempty"`
+}
+
+// CodeList is a list of coded values with their decodes.
+type CodeList struct {
+	OID   string     `json:"oid" yaml:"oid"`
+	Name  string     `json:"name" yaml:"name"`
+	Items []CodeItem `json:"items" yaml:"items"`
+}
+
+// CodeItem is one coded value of a code list.
+type CodeItem struct {
+	Code   string `json:"code" yaml:"code"`
+	Decode string `json:"decode" yaml:"decode"`
+}
+
+// EditCheck is a cross-item check on a form: Condition must be true when
+// every item it names has a value, otherwise a problem of the given
+// severity is reported with Message on the first item of Items.
+type EditCheck struct {
+	OID       string   `json:"oid" yaml:"oid"`
+	Condition string   `json:"condition" yaml:"condition"`
+	Severity  Severity `json:"severity" yaml:"severity"`
+	Message   string   `json:"message" yaml:"message"`
+	Items     []string `json:"items" yaml:"items"`
+}
+
+// Severity of a validation problem.
+type Severity string
+
+const (
+	// Hard problems reject a submission.
+	Hard Severity = "hard"
+	// Soft problems are accepted with a warning that becomes a data query.
+	Soft Severity = "soft"
+)
+
+// ItemValue is one value of a form submission. Repeat is the 1-based row
+// of the item's group when the group repeats, 0 otherwise. An empty Value
+// means "no value".
+type ItemValue struct {
+	Item   string `json:"item"`
+	Repeat int    `json:"repeat,omitempty"`
+	Value  string `json:"value"`
+}
+
+// Problem is one finding of Validate.
+type Problem struct {
+	Item     string   `json:"item,omitempty"`
+	Repeat   int      `json:"repeat,omitempty"`
+	Severity Severity `json:"severity"`
+	// Code is a stable reason code ("range.above_max", "type.not_integer",
+	// "item.unknown" ...); Message says what was wrong in words a site
+	// coordinator can act on.
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Lookup returns the value a subject already has for an item of another
+// form (for conditions that refer across forms); ok is false when there is
+// none. It must be deterministic.
+type Lookup func(itemOID string) (value string, ok bool)
