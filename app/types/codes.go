@@ -1,0 +1,138 @@
+package types
+
+// Code is an ABCI response code. 0 is success; every other number is a
+// stable reason for rejection that clients and scripts may rely on. Numbers
+// are never reused or renumbered.
+type Code uint32
+
+// Response codes. Grouped by hundreds: 1xx envelope and signature, 2xx
+// authorization, 3xx study and protocol, 4xx subjects and forms, 5xx data
+// management, 9xx internal.
+const (
+	CodeOK Code = 0
+
+	CodeTxTooLarge       Code = 101
+	CodeTxMalformed      Code = 102
+	CodeTxNotCanonical   Code = 103
+	CodeWrongChain       Code = 104
+	CodeBadSignature     Code = 105
+	CodeTxExpired        Code = 106
+	CodeExpiryTooFar     Code = 107
+	CodeNonceReused      Code = 108
+	CodeUnsupportedVer   Code = 109
+	CodeInvalidMsg       Code = 110
+	CodeUnknownSigner    Code = 201
+	CodeSignerRevoked    Code = 202
+	CodeSignerKeyStale   Code = 203
+	CodeUnauthorized     Code = 204
+	CodeWrongOrg         Code = 205
+	CodeUnknownOrg       Code = 206
+	CodeAccountExists    Code = 207
+	CodeUnknownAccount   Code = 208
+	CodeKeyReused        Code = 209
+	CodeLastAdmin        Code = 210
+	CodeInvalidRole      Code = 211
+	CodeStudyExists      Code = 301
+	CodeUnknownStudy     Code = 302
+	CodeInvalidProtocol  Code = 303
+	CodeFingerprint      Code = 304
+	CodeAmendPending     Code = 305
+	CodeNoAmendment      Code = 306
+	CodeAlreadyVoted     Code = 307
+	CodeNotApprover      Code = 308
+	CodeSiteActive       Code = 309
+	CodeSiteNotActive    Code = 310
+	CodeNotASite         Code = 311
+	CodeAmendVersion     Code = 312
+	CodeSubjectExists    Code = 401
+	CodeUnknownSubject   Code = 402
+	CodeSubjectWithdrawn Code = 403
+	CodeWrongSite        Code = 404
+	CodeUnknownEvent     Code = 405
+	CodeFormNotInEvent   Code = 406
+	CodeEventRepeat      Code = 407
+	CodeFormExists       Code = 408
+	CodeUnknownForm      Code = 409
+	CodeEditCheckFailed  Code = 410
+	CodeNoChange         Code = 411
+	CodeReasonRequired   Code = 412
+	CodeFormNotFound     Code = 413
+
+	CodeInternal Code = 900
+)
+
+var codeNames = map[Code]string{
+	CodeOK:               "ok",
+	CodeTxTooLarge:       "tx_too_large",
+	CodeTxMalformed:      "tx_malformed",
+	CodeTxNotCanonical:   "tx_not_canonical",
+	CodeWrongChain:       "wrong_chain",
+	CodeBadSignature:     "bad_signature",
+	CodeTxExpired:        "tx_expired",
+	CodeExpiryTooFar:     "expiry_too_far",
+	CodeNonceReused:      "nonce_reused",
+	CodeUnsupportedVer:   "unsupported_version",
+	CodeInvalidMsg:       "invalid_message",
+	CodeUnknownSigner:    "unknown_signer",
+	CodeSignerRevoked:    "signer_revoked",
+	CodeSignerKeyStale:   "signer_key_stale",
+	CodeUnauthorized:     "unauthorized",
+	CodeWrongOrg:         "wrong_organisation",
+	CodeUnknownOrg:       "unknown_organisation",
+	CodeAccountExists:    "account_exists",
+	CodeUnknownAccount:   "unknown_account",
+	CodeKeyReused:        "key_reused",
+	CodeLastAdmin:        "last_admin",
+	CodeInvalidRole:      "invalid_role",
+	CodeStudyExists:      "study_exists",
+	CodeUnknownStudy:     "unknown_study",
+	CodeInvalidProtocol:  "invalid_protocol",
+	CodeFingerprint:      "fingerprint_mismatch",
+	CodeAmendPending:     "amendment_pending",
+	CodeNoAmendment:      "no_pending_amendment",
+	CodeAlreadyVoted:     "already_voted",
+	CodeNotApprover:      "not_an_approver",
+	CodeSiteActive:       "site_already_active",
+	CodeSiteNotActive:    "site_not_active",
+	CodeNotASite:         "not_a_site",
+	CodeAmendVersion:     "amendment_version",
+	CodeSubjectExists:    "subject_exists",
+	CodeUnknownSubject:   "unknown_subject",
+	CodeSubjectWithdrawn: "subject_withdrawn",
+	CodeWrongSite:        "wrong_site",
+	CodeUnknownEvent:     "unknown_event",
+	CodeFormNotInEvent:   "form_not_in_event",
+	CodeEventRepeat:      "event_repeat",
+	CodeFormExists:       "form_exists",
+	CodeUnknownForm:      "unknown_form",
+	CodeEditCheckFailed:  "edit_check_failed",
+	CodeNoChange:         "no_change",
+	CodeReasonRequired:   "reason_required",
+	CodeFormNotFound:     "form_not_found",
+	CodeInternal:         "internal",
+}
+
+// String returns the code's stable name ("edit_check_failed").
+func (c Code) String() string {
+	if n, ok := codeNames[c]; ok {
+		return n
+	}
+	return "unknown_code"
+}
+
+// Codespace is the ABCI codespace of every veritrial response.
+const Codespace = "veritrial"
+
+// Error is a rejection: a stable code and a message that says what was
+// wrong and what to do about it.
+type Error struct {
+	Code Code
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Errf builds an *Error.
+func Errf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Msg: sprintf(format, args...)}
+}

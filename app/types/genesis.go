@@ -1,0 +1,134 @@
+package types
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+)
+
+// Genesis is the application part of the consortium's genesis document
+// (CometBFT genesis.json "app_state").
+type Genesis struct {
+	Orgs     []Org            `json:"orgs"`
+	Accounts []GenesisAccount `json:"accounts"`
+	Params   Params           `json:"params"`
+}
+
+// GenesisAccount is an organisation's first administrator (or any person
+// the consortium starts with).
+type GenesisAccount struct {
+	ID     string `json:"id"`
+	Org    string `json:"org"`
+	Name   string `json:"name"`
+	Roles  []Role `json:"roles"`
+	PubKey []byte `json:"pubkey"`
+}
+
+// Params are consortium-wide settings fixed at genesis.
+type Params struct {
+	// MaxTxTTL is how many blocks ahead a tx's expiry height may be.
+	MaxTxTTL int64 `json:"max_tx_ttl"`
+}
+
+// DefaultParams returns the defaults.
+func DefaultParams() Params { return Params{MaxTxTTL: 1000} }
+
+// ParseGenesis decodes and validates app_state.
+func ParseGenesis(bz []byte) (*Genesis, error) {
+	var g Genesis
+	if err := json.Unmarshal(bz, &g); err != nil {
+		return nil, fmt.Errorf("genesis app_state is not valid JSON: %w", err)
+	}
+	if g.Params.MaxTxTTL == 0 {
+		g.Params = DefaultParams()
+	}
+	return &g, g.Validate()
+}
+
+// Validate checks the genesis for consistency.
+func (g *Genesis) Validate() error {
+	if g.Params.MaxTxTTL < 1 {
+		return fmt.Errorf("genesis params.max_tx_ttl must be at least 1")
+	}
+	orgs := map[string]OrgKind{}
+	for _, o := range g.Orgs {
+		if e := CheckID("organisation", o.ID); e != nil {
+			return fmt.Errorf("genesis: %s", e.Msg)
+		}
+		if !ValidOrgKind(o.Kind) {
+			return fmt.Errorf("genesis: organisation %s has kind %q; use sponsor, site, cro or regulator", o.ID, o.Kind)
+		}
+		if _, dup := orgs[o.ID]; dup {
+			return fmt.Errorf("genesis: organisation %s is listed twice", o.ID)
+		}
+		orgs[o.ID] = o.Kind
+	}
+	ids := map[string]bool{}
+	keys := map[string]bool{}
+	admins := map[string]bool{}
+	for _, a := range g.Accounts {
+		if e := CheckID("account", a.ID); e != nil {
+			return fmt.Errorf("genesis: %s", e.Msg)
+		}
+		kind, ok := orgs[a.Org]
+		if !ok {
+			return fmt.Errorf("genesis: account %s names unknown organisation %q", a.ID, a.Org)
+		}
+		if ids[a.ID] {
+			return fmt.Errorf("genesis: account %s is listed twice", a.ID)
+		}
+		ids[a.ID] = true
+		if len(a.PubKey) != 32 {
+			return fmt.Errorf("genesis: account %s needs a 32-byte ed25519 public key", a.ID)
+		}
+		if keys[string(a.PubKey)] {
+			return fmt.Errorf("genesis: account %s reuses another account's public key", a.ID)
+		}
+		keys[string(a.PubKey)] = true
+		if a.Name == "" {
+			return fmt.Errorf("genesis: account %s needs a printed name", a.ID)
+		}
+		if _, e := NormalizeRoles(kind, a.Roles); e != nil {
+			return fmt.Errorf("genesis: account %s: %s", a.ID, e.Msg)
+		}
+		for _, r := range a.Roles {
+			if r == RoleAdmin {
+				admins[a.Org] = true
+			}
+		}
+	}
+	for _, o := range g.Orgs {
+		if !admins[o.ID] {
+			return fmt.Errorf("genesis: organisation %s has no administrator account", o.ID)
+		}
+	}
+	return nil
+}
+
+// NormalizeRoles checks roles against what an organisation of kind k may
+// grant and returns them sorted, without duplicates.
+func NormalizeRoles(k OrgKind, roles []Role) ([]Role, *Error) {
+	allowed := RolesFor(k)
+	seen := map[Role]bool{}
+	out := make([]Role, 0, len(roles))
+	for _, r := range roles {
+		ok := false
+		for _, a := range allowed {
+			if a == r {
+				ok = true
+			}
+		}
+		if !ok {
+			return nil, Errf(CodeInvalidRole, "role %q cannot be granted in a %s organisation; allowed: %v", r, k, allowed)
+		}
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	if len(out) == 0 {
+		return nil, Errf(CodeInvalidRole, "an account needs at least one role")
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out, nil
+}

@@ -1,0 +1,104 @@
+package types
+
+import (
+	"encoding/base64"
+	"fmt"
+)
+
+// Store keys. Every record of the ledger lives in one IAVL tree; keys are
+// ASCII paths whose segments are identifiers (which never contain '/') or
+// zero-padded decimal numbers, so keys sort in a useful order.
+//
+//	org/<org>                                          Org
+//	acct/<account>                                     Account
+//	accth/<account>/<seq:06>                           AccountChange
+//	pk/<base64url pubkey>                              account ID: every key ever used
+//	nonce/<signer>/<nonce>                             expiry height (decimal)
+//	nexp/<expiry:012>/<signer>/<nonce>                 empty: expiry index for pruning
+//	study/<study>                                      Study
+//	proto/<study>/<version:06>                         ProtocolVersion
+//	amend/<study>/<number:06>                          Amendment
+//	site/<study>/<org>                                 Site
+//	subj/<study>/<subject>                             Subject
+//	form/<study>/<subject>/<event>/<repeat:04>/<form>  FormRecord (current version)
+//	hist/<study>/<subject>/<event>/<repeat:04>/<form>/<version:06>  FormRecord (superseded)
+const (
+	PrefixOrg       = "org/"
+	PrefixAccount   = "acct/"
+	PrefixAcctHist  = "accth/"
+	PrefixPubKey    = "pk/"
+	PrefixNonce     = "nonce/"
+	PrefixNonceExp  = "nexp/"
+	PrefixStudy     = "study/"
+	PrefixProtocol  = "proto/"
+	PrefixAmendment = "amend/"
+	PrefixSite      = "site/"
+	PrefixSubject   = "subj/"
+	PrefixForm      = "form/"
+	PrefixHistory   = "hist/"
+)
+
+// KeyOrg is the key of an organisation.
+func KeyOrg(org string) []byte { return []byte(PrefixOrg + org) }
+
+// KeyAccount is the key of an account.
+func KeyAccount(id string) []byte { return []byte(PrefixAccount + id) }
+
+// KeyAccountChange is the key of one change of an account.
+func KeyAccountChange(id string, seq int) []byte {
+	return []byte(fmt.Sprintf("%s%s/%06d", PrefixAcctHist, id, seq))
+}
+
+// KeyPubKey is the key recording that a public key was ever used.
+func KeyPubKey(pub []byte) []byte {
+	return []byte(PrefixPubKey + base64.RawURLEncoding.EncodeToString(pub))
+}
+
+// KeyNonce is the key of a used nonce.
+func KeyNonce(signer, nonce string) []byte { return []byte(PrefixNonce + signer + "/" + nonce) }
+
+// KeyNonceExpiry is the pruning index entry of a nonce.
+func KeyNonceExpiry(expires int64, signer, nonce string) []byte {
+	return []byte(fmt.Sprintf("%s%012d/%s/%s", PrefixNonceExp, expires, signer, nonce))
+}
+
+// KeyStudy is the key of a study.
+func KeyStudy(study string) []byte { return []byte(PrefixStudy + study) }
+
+// KeyProtocol is the key of a protocol version.
+func KeyProtocol(study string, version int) []byte {
+	return []byte(fmt.Sprintf("%s%s/%06d", PrefixProtocol, study, version))
+}
+
+// KeyAmendment is the key of an amendment.
+func KeyAmendment(study string, n int) []byte {
+	return []byte(fmt.Sprintf("%s%s/%06d", PrefixAmendment, study, n))
+}
+
+// KeySite is the key of a site activation.
+func KeySite(study, org string) []byte { return []byte(PrefixSite + study + "/" + org) }
+
+// KeySubject is the key of a subject.
+func KeySubject(study, subject string) []byte { return []byte(PrefixSubject + study + "/" + subject) }
+
+// KeyForm is the key of a form's current version.
+func KeyForm(k FormKey) []byte {
+	return []byte(fmt.Sprintf("%s%s/%s/%s/%04d/%s", PrefixForm, k.Study, k.Subject, k.Event, k.EventRepeat, k.Form))
+}
+
+// KeyFormHistory is the key of a superseded version of a form.
+func KeyFormHistory(k FormKey, version int) []byte {
+	return []byte(fmt.Sprintf("%s%s/%s/%s/%04d/%s/%06d", PrefixHistory, k.Study, k.Subject, k.Event, k.EventRepeat, k.Form, version))
+}
+
+// PrefixEnd returns the smallest key greater than every key with prefix p.
+func PrefixEnd(p []byte) []byte {
+	end := append([]byte(nil), p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}

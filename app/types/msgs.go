@@ -1,0 +1,344 @@
+package types
+
+import (
+	"crypto/ed25519"
+	"strings"
+
+	"github.com/veritrial/veritrial/protocol"
+)
+
+// Msg is the body of a transaction: exactly one of its fields is set.
+type Msg struct {
+	RegisterStudy    *MsgRegisterStudy    `json:"register_study,omitempty"`
+	ProposeAmendment *MsgProposeAmendment `json:"propose_amendment,omitempty"`
+	ApproveAmendment *MsgVoteAmendment    `json:"approve_amendment,omitempty"`
+	RejectAmendment  *MsgVoteAmendment    `json:"reject_amendment,omitempty"`
+	ActivateSite     *MsgActivateSite     `json:"activate_site,omitempty"`
+	EnrollSubject    *MsgEnrollSubject    `json:"enroll_subject,omitempty"`
+	WithdrawSubject  *MsgWithdrawSubject  `json:"withdraw_subject,omitempty"`
+	SubmitForm       *MsgSubmitForm       `json:"submit_form,omitempty"`
+	CorrectForm      *MsgCorrectForm      `json:"correct_form,omitempty"`
+	AddAccount       *MsgAddAccount       `json:"add_account,omitempty"`
+	SetRoles         *MsgSetRoles         `json:"set_roles,omitempty"`
+	RotateKey        *MsgRotateKey        `json:"rotate_key,omitempty"`
+	RevokeAccount    *MsgRevokeAccount    `json:"revoke_account,omitempty"`
+}
+
+// Kind names a message kind; it is the JSON field name of the message.
+type Kind string
+
+// Message kinds.
+const (
+	KindRegisterStudy    Kind = "register_study"
+	KindProposeAmendment Kind = "propose_amendment"
+	KindApproveAmendment Kind = "approve_amendment"
+	KindRejectAmendment  Kind = "reject_amendment"
+	KindActivateSite     Kind = "activate_site"
+	KindEnrollSubject    Kind = "enroll_subject"
+	KindWithdrawSubject  Kind = "withdraw_subject"
+	KindSubmitForm       Kind = "submit_form"
+	KindCorrectForm      Kind = "correct_form"
+	KindAddAccount       Kind = "add_account"
+	KindSetRoles         Kind = "set_roles"
+	KindRotateKey        Kind = "rotate_key"
+	KindRevokeAccount    Kind = "revoke_account"
+)
+
+// Unpack returns the kind and the one message set, or an error when none
+// or several are set.
+func (m *Msg) Unpack() (Kind, any, *Error) {
+	var kind Kind
+	var msg any
+	n := 0
+	set := func(k Kind, v any, isNil bool) {
+		if !isNil {
+			kind, msg = k, v
+			n++
+		}
+	}
+	set(KindRegisterStudy, m.RegisterStudy, m.RegisterStudy == nil)
+	set(KindProposeAmendment, m.ProposeAmendment, m.ProposeAmendment == nil)
+	set(KindApproveAmendment, m.ApproveAmendment, m.ApproveAmendment == nil)
+	set(KindRejectAmendment, m.RejectAmendment, m.RejectAmendment == nil)
+	set(KindActivateSite, m.ActivateSite, m.ActivateSite == nil)
+	set(KindEnrollSubject, m.EnrollSubject, m.EnrollSubject == nil)
+	set(KindWithdrawSubject, m.WithdrawSubject, m.WithdrawSubject == nil)
+	set(KindSubmitForm, m.SubmitForm, m.SubmitForm == nil)
+	set(KindCorrectForm, m.CorrectForm, m.CorrectForm == nil)
+	set(KindAddAccount, m.AddAccount, m.AddAccount == nil)
+	set(KindSetRoles, m.SetRoles, m.SetRoles == nil)
+	set(KindRotateKey, m.RotateKey, m.RotateKey == nil)
+	set(KindRevokeAccount, m.RevokeAccount, m.RevokeAccount == nil)
+	if n != 1 {
+		return "", nil, Errf(CodeTxMalformed, "transaction must carry exactly one message, it carries %d", n)
+	}
+	return kind, msg, nil
+}
+
+// MsgRegisterStudy registers a study with its first protocol version.
+// Registration is a public commitment: the block time proves the outcomes
+// and document hashes were declared before the first subject.
+type MsgRegisterStudy struct {
+	Protocol    protocol.Protocol `json:"protocol"`
+	Fingerprint string            `json:"fingerprint"`
+	// Approvers are the organisations whose approval an amendment needs;
+	// empty means every regulator organisation of the consortium.
+	Approvers []string `json:"approvers,omitempty"`
+}
+
+// MsgProposeAmendment proposes the next protocol version of a study.
+type MsgProposeAmendment struct {
+	Study       string            `json:"study"`
+	Protocol    protocol.Protocol `json:"protocol"`
+	Fingerprint string            `json:"fingerprint"`
+	Rationale   string            `json:"rationale"`
+}
+
+// MsgVoteAmendment approves or rejects a pending amendment.
+type MsgVoteAmendment struct {
+	Study     string `json:"study"`
+	Amendment int    `json:"amendment"`
+	Comment   string `json:"comment,omitempty"`
+}
+
+// MsgActivateSite activates a site organisation for a study.
+type MsgActivateSite struct {
+	Study string `json:"study"`
+	Site  string `json:"site"`
+}
+
+// MsgEnrollSubject enrolls a pseudonymous subject at the signer's site.
+type MsgEnrollSubject struct {
+	Study          string `json:"study"`
+	Subject        string `json:"subject"`
+	Site           string `json:"site"`
+	ConsentVersion string `json:"consent_version"`
+	ConsentSHA256  string `json:"consent_sha256"`
+}
+
+// MsgWithdrawSubject withdraws a subject; earlier data stays.
+type MsgWithdrawSubject struct {
+	Study   string `json:"study"`
+	Subject string `json:"subject"`
+	Reason  string `json:"reason"`
+}
+
+// FormKey addresses one form instance of a subject's casebook.
+type FormKey struct {
+	Study       string `json:"study"`
+	Subject     string `json:"subject"`
+	Event       string `json:"event"`
+	EventRepeat int    `json:"event_repeat"`
+	Form        string `json:"form"`
+}
+
+// MsgSubmitForm enters a form for the first time.
+type MsgSubmitForm struct {
+	FormKey
+	Values []protocol.ItemValue `json:"values"`
+}
+
+// MsgCorrectForm changes items of an entered form; an empty value clears
+// an item. Reason is mandatory.
+type MsgCorrectForm struct {
+	FormKey
+	Changes []protocol.ItemValue `json:"changes"`
+	Reason  string               `json:"reason"`
+}
+
+// MsgAddAccount adds a person to the signer's organisation.
+type MsgAddAccount struct {
+	Account string `json:"account"`
+	Name    string `json:"name"`
+	Roles   []Role `json:"roles"`
+	PubKey  []byte `json:"pubkey"`
+}
+
+// MsgSetRoles replaces the roles of an account.
+type MsgSetRoles struct {
+	Account string `json:"account"`
+	Roles   []Role `json:"roles"`
+}
+
+// MsgRotateKey replaces an account's key; the old key can never sign again.
+type MsgRotateKey struct {
+	Account   string `json:"account"`
+	NewPubKey []byte `json:"new_pubkey"`
+}
+
+// MsgRevokeAccount revokes an account; its key can never sign again.
+type MsgRevokeAccount struct {
+	Account string `json:"account"`
+	Reason  string `json:"reason"`
+}
+
+// Text limits.
+const (
+	MaxReasonLen = 2000
+	MaxNameLen   = 200
+	MaxValues    = 5000
+)
+
+// ValidateBasic runs the stateless checks of a message.
+func ValidateBasic(kind Kind, msg any) *Error {
+	switch m := msg.(type) {
+	case *MsgRegisterStudy:
+		if e := CheckID("study ID", m.Protocol.Study.ID); e != nil {
+			return e
+		}
+		if !isHexSHA256(m.Fingerprint) {
+			return Errf(CodeInvalidMsg, "fingerprint must be the protocol's SHA-256 in lower-case hex (veritrial protocol check prints it)")
+		}
+		for _, a := range m.Approvers {
+			if e := CheckID("approver organisation", a); e != nil {
+				return e
+			}
+		}
+	case *MsgProposeAmendment:
+		if e := CheckID("study ID", m.Study); e != nil {
+			return e
+		}
+		if !isHexSHA256(m.Fingerprint) {
+			return Errf(CodeInvalidMsg, "fingerprint must be the protocol's SHA-256 in lower-case hex (veritrial protocol check prints it)")
+		}
+		if e := checkText("rationale", m.Rationale, true); e != nil {
+			return e
+		}
+	case *MsgVoteAmendment:
+		if e := CheckID("study ID", m.Study); e != nil {
+			return e
+		}
+		if m.Amendment < 1 {
+			return Errf(CodeInvalidMsg, "amendment number must be 1 or more")
+		}
+		if e := checkText("comment", m.Comment, kind == KindRejectAmendment); e != nil {
+			return e
+		}
+	case *MsgActivateSite:
+		if e := CheckID("study ID", m.Study); e != nil {
+			return e
+		}
+		if e := CheckID("site", m.Site); e != nil {
+			return e
+		}
+	case *MsgEnrollSubject:
+		if e := CheckID("study ID", m.Study); e != nil {
+			return e
+		}
+		if e := CheckID("subject ID", m.Subject); e != nil {
+			return e
+		}
+		if e := CheckID("site", m.Site); e != nil {
+			return e
+		}
+		if e := checkText("consent form version", m.ConsentVersion, true); e != nil {
+			return e
+		}
+		if !isHexSHA256(m.ConsentSHA256) {
+			return Errf(CodeInvalidMsg, "consent form SHA-256 must be 64 lower-case hex characters (sha256sum of the signed consent form document)")
+		}
+	case *MsgWithdrawSubject:
+		if e := CheckID("study ID", m.Study); e != nil {
+			return e
+		}
+		if e := CheckID("subject ID", m.Subject); e != nil {
+			return e
+		}
+		if e := checkText("reason", m.Reason, true); e != nil {
+			return e
+		}
+	case *MsgSubmitForm:
+		if e := m.FormKey.Check(); e != nil {
+			return e
+		}
+		if len(m.Values) == 0 {
+			return Errf(CodeInvalidMsg, "form %s has no values; enter at least one item", m.Form)
+		}
+		if len(m.Values) > MaxValues {
+			return Errf(CodeInvalidMsg, "form has %d values, above the limit of %d", len(m.Values), MaxValues)
+		}
+	case *MsgCorrectForm:
+		if e := m.FormKey.Check(); e != nil {
+			return e
+		}
+		if len(m.Changes) == 0 {
+			return Errf(CodeNoChange, "correction of %s changes no item; name the items to change", m.Form)
+		}
+		if len(m.Changes) > MaxValues {
+			return Errf(CodeInvalidMsg, "correction has %d changes, above the limit of %d", len(m.Changes), MaxValues)
+		}
+		if strings.TrimSpace(m.Reason) == "" {
+			return Errf(CodeReasonRequired, "a correction needs a reason for change (for example --reason \"transcription error, source shows 128\")")
+		}
+		if e := checkText("reason", m.Reason, true); e != nil {
+			return e
+		}
+	case *MsgAddAccount:
+		if e := CheckID("account", m.Account); e != nil {
+			return e
+		}
+		if e := checkText("printed name", m.Name, true); e != nil {
+			return e
+		}
+		if len(m.PubKey) != ed25519.PublicKeySize {
+			return Errf(CodeInvalidMsg, "public key must be a %d-byte ed25519 key (veritrial keys show prints it)", ed25519.PublicKeySize)
+		}
+		if len(m.Roles) == 0 {
+			return Errf(CodeInvalidRole, "an account needs at least one role")
+		}
+	case *MsgSetRoles:
+		if e := CheckID("account", m.Account); e != nil {
+			return e
+		}
+		if len(m.Roles) == 0 {
+			return Errf(CodeInvalidRole, "an account needs at least one role; to remove access revoke the account")
+		}
+	case *MsgRotateKey:
+		if e := CheckID("account", m.Account); e != nil {
+			return e
+		}
+		if len(m.NewPubKey) != ed25519.PublicKeySize {
+			return Errf(CodeInvalidMsg, "new public key must be a %d-byte ed25519 key", ed25519.PublicKeySize)
+		}
+	case *MsgRevokeAccount:
+		if e := CheckID("account", m.Account); e != nil {
+			return e
+		}
+		if e := checkText("reason", m.Reason, true); e != nil {
+			return e
+		}
+	default:
+		return Errf(CodeTxMalformed, "unknown message kind %q", kind)
+	}
+	return nil
+}
+
+// Check validates the identifiers of a form key.
+func (k FormKey) Check() *Error {
+	if e := CheckID("study ID", k.Study); e != nil {
+		return e
+	}
+	if e := CheckID("subject ID", k.Subject); e != nil {
+		return e
+	}
+	if e := CheckID("event", k.Event); e != nil {
+		return e
+	}
+	if e := CheckID("form", k.Form); e != nil {
+		return e
+	}
+	if k.EventRepeat < 1 || k.EventRepeat > 9999 {
+		return Errf(CodeEventRepeat, "event repeat must be between 1 and 9999 (1 for an event that does not repeat), not %d", k.EventRepeat)
+	}
+	return nil
+}
+
+func checkText(what, s string, required bool) *Error {
+	if required && strings.TrimSpace(s) == "" {
+		return Errf(CodeInvalidMsg, "%s is required", what)
+	}
+	if len(s) > MaxReasonLen {
+		return Errf(CodeInvalidMsg, "%s is %d characters, above the limit of %d", what, len(s), MaxReasonLen)
+	}
+	return nil
+}

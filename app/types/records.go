@@ -1,0 +1,216 @@
+package types
+
+import (
+	"github.com/veritrial/veritrial/protocol"
+)
+
+// OrgKind is the kind of a consortium organisation.
+type OrgKind string
+
+// Organisation kinds.
+const (
+	OrgSponsor   OrgKind = "sponsor"
+	OrgSite      OrgKind = "site"
+	OrgCRO       OrgKind = "cro"
+	OrgRegulator OrgKind = "regulator"
+)
+
+// Role is what a person may do within their organisation.
+type Role string
+
+// Roles.
+const (
+	RoleAdmin          Role = "admin"
+	RoleDataManager    Role = "data_manager"
+	RoleMedicalMonitor Role = "medical_monitor"
+	RoleMonitor        Role = "monitor"
+	RoleInvestigator   Role = "investigator"
+	RoleCoordinator    Role = "coordinator"
+	RoleAuditor        Role = "auditor"
+)
+
+// RolesFor lists the roles an organisation of kind k may grant, in a fixed
+// order.
+func RolesFor(k OrgKind) []Role {
+	switch k {
+	case OrgSponsor:
+		return []Role{RoleAdmin, RoleDataManager, RoleMedicalMonitor, RoleMonitor}
+	case OrgSite:
+		return []Role{RoleAdmin, RoleInvestigator, RoleCoordinator}
+	case OrgCRO:
+		return []Role{RoleAdmin, RoleMonitor, RoleDataManager}
+	case OrgRegulator:
+		return []Role{RoleAdmin, RoleAuditor}
+	}
+	return nil
+}
+
+// ValidOrgKind reports whether k is a known organisation kind.
+func ValidOrgKind(k OrgKind) bool { return RolesFor(k) != nil }
+
+// Stamp attributes a change: who made it, under which role, for which
+// organisation, in which block (height and consensus time in UTC) and tx.
+type Stamp struct {
+	Height int64  `json:"height"`
+	Time   string `json:"time"` // RFC 3339, UTC, block time
+	TxHash string `json:"tx_hash,omitempty"`
+	Signer string `json:"signer,omitempty"`
+	Name   string `json:"name,omitempty"` // the signer's printed name
+	Org    string `json:"org,omitempty"`
+	Role   Role   `json:"role,omitempty"`
+}
+
+// Org is a consortium organisation.
+type Org struct {
+	ID         string   `json:"id"`
+	Name       string   `json:"name"`
+	Kind       OrgKind  `json:"kind"`
+	Validators []string `json:"validators,omitempty"` // base64 ed25519 validator keys it runs
+}
+
+// AccountStatus is active or revoked.
+type AccountStatus string
+
+// Account statuses.
+const (
+	AccountActive  AccountStatus = "active"
+	AccountRevoked AccountStatus = "revoked"
+)
+
+// Account is a person who signs transactions.
+type Account struct {
+	ID      string        `json:"id"`
+	Org     string        `json:"org"`
+	Name    string        `json:"name"` // as it must appear on a signature
+	Roles   []Role        `json:"roles"`
+	PubKey  []byte        `json:"pubkey"`
+	Status  AccountStatus `json:"status"`
+	Created Stamp         `json:"created"`
+	// Seq counts the changes made to the account; each is kept under the
+	// account's history prefix.
+	Seq int `json:"seq"`
+}
+
+// HasRole reports whether a holds r.
+func (a *Account) HasRole(r Role) bool {
+	for _, x := range a.Roles {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// AccountChange is one entry of an account's audit trail.
+type AccountChange struct {
+	Seq     int     `json:"seq"`
+	Action  string  `json:"action"`  // genesis, add, set_roles, rotate_key, revoke
+	Account Account `json:"account"` // the account after the change
+	Reason  string  `json:"reason,omitempty"`
+	Stamp   Stamp   `json:"stamp"`
+}
+
+// Study is a registered study.
+type Study struct {
+	ID      string `json:"id"`
+	Sponsor string `json:"sponsor"` // organisation
+	Title   string `json:"title"`
+	// Current is the number of the protocol version in force (1 = as
+	// registered); Versions counts stored versions.
+	Current    int      `json:"current"`
+	Versions   int      `json:"versions"`
+	Approvers  []string `json:"approvers"` // organisations that approve amendments
+	Amendments int      `json:"amendments"`
+	// Pending is the number of the amendment awaiting decision, 0 if none.
+	Pending    int   `json:"pending"`
+	Registered Stamp `json:"registered"`
+}
+
+// ProtocolVersion is one version of a study's protocol, stored forever.
+type ProtocolVersion struct {
+	Study       string            `json:"study"`
+	Number      int               `json:"number"`
+	Label       string            `json:"label"`
+	Fingerprint string            `json:"fingerprint"`
+	Amendment   int               `json:"amendment,omitempty"` // 0 for the registered version
+	Protocol    protocol.Protocol `json:"protocol"`
+	Effective   Stamp             `json:"effective"`
+}
+
+// AmendmentStatus is the state of an amendment.
+type AmendmentStatus string
+
+// Amendment statuses.
+const (
+	AmendmentPending  AmendmentStatus = "pending"
+	AmendmentApproved AmendmentStatus = "approved"
+	AmendmentRejected AmendmentStatus = "rejected"
+)
+
+// Vote is one approver's decision on an amendment.
+type Vote struct {
+	Org     string `json:"org"`
+	Approve bool   `json:"approve"`
+	Comment string `json:"comment,omitempty"`
+	Stamp   Stamp  `json:"stamp"`
+}
+
+// Amendment is a proposed protocol version and its decision.
+type Amendment struct {
+	Study       string            `json:"study"`
+	Number      int               `json:"number"`
+	Label       string            `json:"label"`
+	Fingerprint string            `json:"fingerprint"`
+	Rationale   string            `json:"rationale"`
+	Protocol    protocol.Protocol `json:"protocol"`
+	Changes     []string          `json:"changes"` // the printable diff against the version in force when proposed
+	Compatible  bool              `json:"compatible"`
+	Reconsent   bool              `json:"reconsent"`
+	Status      AmendmentStatus   `json:"status"`
+	Votes       []Vote            `json:"votes"`
+	Proposed    Stamp             `json:"proposed"`
+	Decided     *Stamp            `json:"decided,omitempty"`
+	Version     int               `json:"version,omitempty"` // protocol version number it became
+}
+
+// Site is a site organisation activated for a study.
+type Site struct {
+	Study     string `json:"study"`
+	Org       string `json:"org"`
+	Activated Stamp  `json:"activated"`
+}
+
+// SubjectStatus is enrolled or withdrawn.
+type SubjectStatus string
+
+// Subject statuses.
+const (
+	SubjectEnrolled  SubjectStatus = "enrolled"
+	SubjectWithdrawn SubjectStatus = "withdrawn"
+)
+
+// Subject is a pseudonymous trial participant.
+type Subject struct {
+	Study          string        `json:"study"`
+	ID             string        `json:"id"`
+	Site           string        `json:"site"`
+	ConsentVersion string        `json:"consent_version"`
+	ConsentSHA256  string        `json:"consent_sha256"`
+	Status         SubjectStatus `json:"status"`
+	Enrolled       Stamp         `json:"enrolled"`
+	Withdrawn      *Stamp        `json:"withdrawn,omitempty"`
+	WithdrawReason string        `json:"withdraw_reason,omitempty"`
+}
+
+// FormRecord is one version of an entered form. The current version lives
+// under the form's key; every superseded version under its history key.
+type FormRecord struct {
+	FormKey
+	Version         int                  `json:"version"`          // 1 = first entry
+	ProtocolVersion int                  `json:"protocol_version"` // version it was validated under
+	Values          []protocol.ItemValue `json:"values"`           // canonical order, no empty values
+	Warnings        []protocol.Problem   `json:"warnings,omitempty"`
+	Changed         []string             `json:"changed,omitempty"` // items changed from the previous version
+	Reason          string               `json:"reason,omitempty"`
+	Stamp           Stamp                `json:"stamp"`
+}

@@ -1,0 +1,129 @@
+package types
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+)
+
+// TxVersion is the wire format version of the envelope this code speaks.
+const TxVersion = 1
+
+// MaxTxBytes bounds an encoded transaction; larger ones are rejected before
+// decoding.
+const MaxTxBytes = 1 << 20
+
+// signDomain separates veritrial sign bytes from any other ed25519 use.
+const signDomain = "veritrial/tx/v1\n"
+
+// Tx is the signed envelope. Its encoding is canonical JSON: the bytes a
+// decoded Tx re-encodes to must equal the bytes received.
+type Tx struct {
+	Body      Body   `json:"body"`
+	Signature []byte `json:"sig"`
+}
+
+// Body is what the signer signs.
+//
+// Replay protection: Nonce is a random value unique per signer and Expires
+// is the last block height at which the tx may be included. The ledger
+// remembers each (signer, nonce) until its expiry height has passed, so a
+// person can pipeline any number of submissions in any order; a dropped tx
+// never blocks the ones after it (unlike a strict per-account sequence).
+type Body struct {
+	V       int    `json:"v"`
+	ChainID string `json:"chain_id"`
+	Signer  string `json:"signer"`
+	Nonce   string `json:"nonce"`
+	Expires int64  `json:"expires"`
+	Msg     Msg    `json:"msg"`
+}
+
+// SignBytes returns the exact bytes signed for b.
+func (b *Body) SignBytes() ([]byte, error) {
+	bz, err := json.Marshal(b)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(signDomain)+len(bz))
+	out = append(out, signDomain...)
+	return append(out, bz...), nil
+}
+
+// Sign signs b with key and returns the envelope.
+func Sign(b Body, key ed25519.PrivateKey) (*Tx, error) {
+	sb, err := b.SignBytes()
+	if err != nil {
+		return nil, err
+	}
+	return &Tx{Body: b, Signature: ed25519.Sign(key, sb)}, nil
+}
+
+// SignWith signs b with a signing function (a keyring signer).
+func SignWith(b Body, sign func([]byte) []byte) (*Tx, error) {
+	sb, err := b.SignBytes()
+	if err != nil {
+		return nil, err
+	}
+	return &Tx{Body: b, Signature: sign(sb)}, nil
+}
+
+// Encode returns the canonical bytes of tx.
+func (tx *Tx) Encode() ([]byte, error) {
+	return json.Marshal(tx)
+}
+
+// VerifySignature checks the envelope's signature against pub.
+func (tx *Tx) VerifySignature(pub ed25519.PublicKey) bool {
+	if len(pub) != ed25519.PublicKeySize || len(tx.Signature) != ed25519.SignatureSize {
+		return false
+	}
+	sb, err := tx.Body.SignBytes()
+	if err != nil {
+		return false
+	}
+	return ed25519.Verify(pub, sb, tx.Signature)
+}
+
+// DecodeTx decodes raw bytes into a Tx, enforcing the size limit, the
+// absence of unknown fields, the envelope version, the presence of exactly
+// one message and canonical encoding.
+func DecodeTx(raw []byte) (*Tx, *Error) {
+	if len(raw) > MaxTxBytes {
+		return nil, Errf(CodeTxTooLarge, "transaction is %d bytes, above the limit of %d bytes; split the submission", len(raw), MaxTxBytes)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var tx Tx
+	if err := dec.Decode(&tx); err != nil {
+		return nil, Errf(CodeTxMalformed, "transaction is not a valid veritrial envelope: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, Errf(CodeTxMalformed, "transaction has trailing data after the envelope")
+	}
+	if tx.Body.V != TxVersion {
+		return nil, Errf(CodeUnsupportedVer, "transaction format version %d is not supported (this ledger speaks version %d); upgrade the client", tx.Body.V, TxVersion)
+	}
+	again, err := tx.Encode()
+	if err != nil || !bytes.Equal(again, raw) {
+		return nil, Errf(CodeTxNotCanonical, "transaction bytes are not in canonical form; encode it with the veritrial client")
+	}
+	if _, _, e := tx.Body.Msg.Unpack(); e != nil {
+		return nil, e
+	}
+	return &tx, nil
+}
+
+// TxHash is the hash CometBFT uses for a tx (SHA-256 of its bytes), as
+// upper-case hex, the form its RPC prints.
+func TxHash(raw []byte) string {
+	h := sha256.Sum256(raw)
+	return fmt.Sprintf("%X", h[:])
+}
+
+// NewNonce returns a nonce string from random bytes.
+func NewNonce(random []byte) string { return hex.EncodeToString(random) }
