@@ -34,8 +34,8 @@ func CheckID(what, s string) *Error {
 	return nil
 }
 
-// validNonce reports whether n is 16 to 64 lower-case hex characters.
-func validNonce(n string) bool {
+// ValidNonce reports whether n is 16 to 64 lower-case hex characters.
+func ValidNonce(n string) bool {
 	if len(n) < 16 || len(n) > 64 {
 		return false
 	}
@@ -49,4 +49,4 @@ func validNonce(n string) bool {
 }
 
 // isHexSHA256 reports whether s is 64 lower-case hex characters.
-func isHexSHA256(s string) bool { return len(s) == 64 && validNonce(s[:32]) && validNonce(s[32:]) }
+func isHexSHA256(s string) bool { return len(s) == 64 && ValidNonce(s[:32]) && ValidNonce(s[32:]) }

@@ -1,0 +1,270 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmtlog "github.com/cometbft/cometbft/libs/log"
+	"github.com/cosmos/iavl"
+
+	"github.com/veritrial/veritrial/app/types"
+	"github.com/veritrial/veritrial/protocol"
+)
+
+// AppVersion is the application protocol version reported to CometBFT.
+const AppVersion uint64 = 1
+
+// Config configures an App.
+type Config struct {
+	// DataDir holds the application database (app.db).
+	DataDir string
+	// Logger receives the application's log lines; nil discards them.
+	Logger cmtlog.Logger
+	// CacheSize is IAVL's node cache size in nodes (default 500,000).
+	CacheSize int
+}
+
+// App is the veritrial ABCI application.
+type App struct {
+	abci.BaseApplication
+
+	mu      sync.Mutex
+	log     cmtlog.Logger
+	store   *store
+	params  types.Params
+	chainID string
+
+	// checked is the last committed version, read by CheckTx and Query.
+	checked *iavl.ImmutableTree
+	// mempoolNonces are nonces accepted by CheckTx since the last commit.
+	mempoolNonces map[string]bool
+	// sigs remembers txs whose signature this node verified in CheckTx.
+	sigs *sigCache
+	// protocols caches compiled protocols by fingerprint (pure, so safe).
+	protocols map[string]*protocol.Compiled
+
+	// block state between FinalizeBlock and Commit.
+	pendingHeight int64
+}
+
+// New opens the application database in cfg.DataDir and loads the last
+// committed state.
+func New(cfg Config) (*App, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = cmtlog.NewNopLogger()
+	}
+	if cfg.CacheSize == 0 {
+		cfg.CacheSize = 500_000
+	}
+	s, err := openStore(cfg.DataDir, cfg.CacheSize)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{
+		log:           cfg.Logger.With("module", "veritrial"),
+		store:         s,
+		params:        types.DefaultParams(),
+		mempoolNonces: map[string]bool{},
+		sigs:          newSigCache(200_000),
+		protocols:     map[string]*protocol.Compiled{},
+	}
+	if err := a.loadParams(); err != nil {
+		s.close()
+		return nil, err
+	}
+	if err := a.refreshChecked(); err != nil {
+		s.close()
+		return nil, err
+	}
+	a.log.Info("application state loaded", "height", s.committed, "app_hash", fmt.Sprintf("%X", s.lastHash()))
+	return a, nil
+}
+
+// Close closes the database.
+func (a *App) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.store.close()
+}
+
+// keyParams holds the consortium parameters in the tree.
+var (
+	keyParams  = []byte("params")
+	keyChainID = []byte("chain_id")
+)
+
+func (a *App) loadParams() error {
+	bz, err := a.store.tree.Get(keyParams)
+	if err != nil {
+		return err
+	}
+	if bz == nil {
+		return nil
+	}
+	if err := json.Unmarshal(bz, &a.params); err != nil {
+		return err
+	}
+	id, err := a.store.tree.Get(keyChainID)
+	a.chainID = string(id)
+	return err
+}
+
+func (a *App) refreshChecked() error {
+	if a.store.committed == 0 {
+		a.checked = nil
+		return nil
+	}
+	t, err := a.store.tree.GetImmutable(a.store.committed)
+	if err != nil {
+		return fmt.Errorf("loading committed version %d: %w", a.store.committed, err)
+	}
+	a.checked = t
+	return nil
+}
+
+// Info reports the last committed height and app hash.
+func (a *App) Info(_ context.Context, _ *abci.RequestInfo) (*abci.ResponseInfo, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return &abci.ResponseInfo{
+		Data:             "veritrial",
+		Version:          "1",
+		AppVersion:       AppVersion,
+		LastBlockHeight:  a.store.committed,
+		LastBlockAppHash: a.store.lastHash(),
+	}, nil
+}
+
+// InitChain writes the consortium's organisations and first accounts.
+func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.store.committed != 0 {
+		return nil, fmt.Errorf("InitChain called on a store already at height %d", a.store.committed)
+	}
+	a.store.rollback()
+	g, err := types.ParseGenesis(req.AppStateBytes)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.initGenesis(g, req.ChainId, req.Time); err != nil {
+		return nil, err
+	}
+	a.params = g.Params
+	a.chainID = req.ChainId
+	return &abci.ResponseInitChain{AppHash: a.store.tree.WorkingHash()}, nil
+}
+
+// PrepareProposal keeps the mempool's order, within the byte limit.
+func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
+	var txs [][]byte
+	var size int64
+	for _, tx := range req.Txs {
+		size += int64(len(tx))
+		if size > req.MaxTxBytes {
+			break
+		}
+		txs = append(txs, tx)
+	}
+	return &abci.ResponsePrepareProposal{Txs: txs}, nil
+}
+
+// ProcessProposal accepts any proposal: invalid txs fail individually in
+// FinalizeBlock with a code and change nothing.
+func (a *App) ProcessProposal(_ context.Context, _ *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
+	return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_ACCEPT}, nil
+}
+
+// CheckTx runs the stateless checks, the signature, replay protection and
+// authorization against the last committed state.
+func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	height := a.store.committed + 1
+	r := a.check(req.Tx, height, req.Type == abci.CheckTxType_New)
+	if r.err != nil {
+		return &abci.ResponseCheckTx{Code: uint32(r.err.Code), Log: r.err.Msg, Codespace: types.Codespace}, nil
+	}
+	a.mempoolNonces[string(types.KeyNonce(r.tx.Body.Signer, r.tx.Body.Nonce))] = true
+	return &abci.ResponseCheckTx{Code: 0, GasWanted: 1}, nil
+}
+
+// FinalizeBlock executes the block's txs in order against the working
+// tree and returns the staged app hash; nothing is persisted here.
+func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if req.Height != a.store.committed+1 {
+		return nil, fmt.Errorf("FinalizeBlock for height %d but the last committed height is %d", req.Height, a.store.committed)
+	}
+	bt := req.Time.UTC().Format(time.RFC3339Nano)
+	if err := a.pruneNonces(req.Height); err != nil {
+		return nil, err
+	}
+	results := make([]*abci.ExecTxResult, len(req.Txs))
+	for i, raw := range req.Txs {
+		results[i] = a.deliver(raw, req.Height, bt)
+	}
+	a.pendingHeight = req.Height
+	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: a.store.tree.WorkingHash()}, nil
+}
+
+// Commit persists the block's state: SaveVersion, then the committed
+// height, synced. A crash before the height is written is recovered by
+// CometBFT replaying the block.
+func (a *App) Commit(_ context.Context, _ *abci.RequestCommit) (*abci.ResponseCommit, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.pendingHeight != a.store.committed+1 {
+		return nil, fmt.Errorf("Commit without FinalizeBlock (last committed %d)", a.store.committed)
+	}
+	if _, err := a.store.commit(a.pendingHeight); err != nil {
+		// State on disk may be half-written; stopping is the only safe move.
+		panic(fmt.Sprintf("committing height %d: %v", a.pendingHeight, err))
+	}
+	if err := a.refreshChecked(); err != nil {
+		panic(err)
+	}
+	a.mempoolNonces = map[string]bool{}
+	return &abci.ResponseCommit{RetainHeight: 0}, nil
+}
+
+// sigCache remembers (tx hash, public key) pairs whose signature verified.
+// The outcome of a verification is deterministic, so skipping a repeat
+// never changes a result.
+type sigCache struct {
+	max   int
+	seen  map[[32]byte]string
+	order [][32]byte
+	next  int
+}
+
+func newSigCache(max int) *sigCache {
+	return &sigCache{max: max, seen: make(map[[32]byte]string, 1024)}
+}
+
+func (c *sigCache) add(raw []byte, pub []byte) {
+	h := sha256.Sum256(raw)
+	if _, ok := c.seen[h]; ok {
+		return
+	}
+	if len(c.order) < c.max {
+		c.order = append(c.order, h)
+	} else {
+		delete(c.seen, c.order[c.next])
+		c.order[c.next] = h
+		c.next = (c.next + 1) % c.max
+	}
+	c.seen[h] = string(pub)
+}
+
+func (c *sigCache) verified(raw []byte, pub []byte) bool {
+	h := sha256.Sum256(raw)
+	p, ok := c.seen[h]
+	return ok && p == string(pub)
+}

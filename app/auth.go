@@ -1,0 +1,79 @@
+package app
+
+import (
+	"strings"
+
+	"github.com/veritrial/veritrial/app/types"
+)
+
+// rule says which organisation kinds and roles may send a message kind.
+type rule struct {
+	orgs  []types.OrgKind
+	roles []types.Role
+	what  string // for messages: "register a study"
+}
+
+var rules = map[types.Kind]rule{
+	types.KindRegisterStudy:    {[]types.OrgKind{types.OrgSponsor}, []types.Role{types.RoleDataManager, types.RoleAdmin}, "register a study"},
+	types.KindProposeAmendment: {[]types.OrgKind{types.OrgSponsor}, []types.Role{types.RoleDataManager, types.RoleAdmin}, "propose a protocol amendment"},
+	types.KindApproveAmendment: {[]types.OrgKind{types.OrgRegulator, types.OrgSponsor, types.OrgCRO, types.OrgSite}, []types.Role{types.RoleAuditor, types.RoleAdmin}, "approve an amendment"},
+	types.KindRejectAmendment:  {[]types.OrgKind{types.OrgRegulator, types.OrgSponsor, types.OrgCRO, types.OrgSite}, []types.Role{types.RoleAuditor, types.RoleAdmin}, "reject an amendment"},
+	types.KindActivateSite:     {[]types.OrgKind{types.OrgSponsor}, []types.Role{types.RoleDataManager, types.RoleAdmin}, "activate a site"},
+	types.KindEnrollSubject:    {[]types.OrgKind{types.OrgSite}, []types.Role{types.RoleInvestigator, types.RoleCoordinator}, "enroll a subject"},
+	types.KindWithdrawSubject:  {[]types.OrgKind{types.OrgSite}, []types.Role{types.RoleInvestigator, types.RoleCoordinator}, "withdraw a subject"},
+	types.KindSubmitForm:       {[]types.OrgKind{types.OrgSite}, []types.Role{types.RoleCoordinator, types.RoleInvestigator}, "enter case report form data"},
+	types.KindCorrectForm:      {[]types.OrgKind{types.OrgSite}, []types.Role{types.RoleCoordinator, types.RoleInvestigator}, "correct case report form data"},
+	types.KindAddAccount:       {nil, []types.Role{types.RoleAdmin}, "add an account"},
+	types.KindSetRoles:         {nil, []types.Role{types.RoleAdmin}, "change roles"},
+	types.KindRotateKey:        {nil, []types.Role{types.RoleAdmin}, "rotate another person's key"},
+	types.KindRevokeAccount:    {nil, []types.Role{types.RoleAdmin}, "revoke an account"},
+}
+
+// authorize checks that the signer's organisation kind and roles allow the
+// message kind, and returns the role the signer acts under. Checks that
+// depend on the target (own site, own organisation, study approvers) are
+// the handlers'.
+func authorize(kind types.Kind, msg any, acct *types.Account, org *types.Org) (types.Role, *types.Error) {
+	if kind == types.KindRotateKey {
+		if m := msg.(*types.MsgRotateKey); m.Account == acct.ID {
+			return acct.Roles[0], nil // anyone may rotate their own key
+		}
+	}
+	r, ok := rules[kind]
+	if !ok {
+		return "", types.Errf(types.CodeTxMalformed, "unknown message kind %q", kind)
+	}
+	if r.orgs != nil {
+		okOrg := false
+		for _, k := range r.orgs {
+			if k == org.Kind {
+				okOrg = true
+			}
+		}
+		if !okOrg {
+			names := make([]string, len(r.orgs))
+			for i, k := range r.orgs {
+				names[i] = string(k)
+			}
+			return "", types.Errf(types.CodeUnauthorized, "%s belongs to %s, a %s organisation; only %s organisations may %s", acct.ID, org.ID, org.Kind, strings.Join(names, " or "), r.what)
+		}
+	}
+	for _, want := range r.roles {
+		if acct.HasRole(want) {
+			return want, nil
+		}
+	}
+	names := make([]string, len(r.roles))
+	for i, x := range r.roles {
+		names[i] = string(x)
+	}
+	return "", types.Errf(types.CodeUnauthorized, "%s (roles %s) may not %s; that needs the role %s", acct.ID, joinRoles(acct.Roles), r.what, strings.Join(names, " or "))
+}
+
+func joinRoles(rs []types.Role) string {
+	s := make([]string, len(rs))
+	for i, r := range rs {
+		s[i] = string(r)
+	}
+	return strings.Join(s, ", ")
+}

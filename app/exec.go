@@ -1,0 +1,207 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/veritrial/veritrial/app/types"
+)
+
+// checked is the outcome of the checks CheckTx and FinalizeBlock share.
+type checked struct {
+	tx     *types.Tx
+	kind   types.Kind
+	msg    any
+	signer *types.Account
+	org    *types.Org
+	role   types.Role
+	err    *types.Error
+}
+
+func fail(e *types.Error) checked { return checked{err: e} }
+
+// verify runs every check that does not depend on the message's domain
+// state: encoding, chain, expiry, stateless message rules, signer,
+// signature, replay and role authorization. r is the state to read.
+func (a *App) verify(r reader, raw []byte, height int64, trustCache bool, cacheNew bool) checked {
+	tx, e := types.DecodeTx(raw)
+	if e != nil {
+		return fail(e)
+	}
+	b := &tx.Body
+	if b.ChainID != a.chainID {
+		return fail(types.Errf(types.CodeWrongChain, "transaction is for chain %q but this ledger is %q; check --node and the client's chain ID", b.ChainID, a.chainID))
+	}
+	if b.Expires < height {
+		return fail(types.Errf(types.CodeTxExpired, "transaction expired at height %d (the chain is at %d); sign it again", b.Expires, height))
+	}
+	if b.Expires > height+a.params.MaxTxTTL {
+		return fail(types.Errf(types.CodeExpiryTooFar, "transaction expiry height %d is more than %d blocks ahead of height %d", b.Expires, a.params.MaxTxTTL, height))
+	}
+	if !types.ValidNonce(b.Nonce) {
+		return fail(types.Errf(types.CodeTxMalformed, "nonce must be 16 to 64 lower-case hex characters"))
+	}
+	kind, msg, e := b.Msg.Unpack()
+	if e != nil {
+		return fail(e)
+	}
+	if e := types.ValidateBasic(kind, msg); e != nil {
+		return fail(e)
+	}
+	var acct types.Account
+	found, err := getJSON(r, types.KeyAccount(b.Signer), &acct)
+	if err != nil {
+		return fail(types.Errf(types.CodeInternal, "reading account: %v", err))
+	}
+	if !found {
+		return fail(types.Errf(types.CodeUnknownSigner, "signer %q has no account on this ledger; ask your organisation's administrator to add you", b.Signer))
+	}
+	if acct.Status != types.AccountActive {
+		return fail(types.Errf(types.CodeSignerRevoked, "account %q was revoked; it can no longer sign", acct.ID))
+	}
+	if !(trustCache && a.sigs.verified(raw, acct.PubKey)) {
+		if !tx.VerifySignature(acct.PubKey) {
+			return fail(types.Errf(types.CodeBadSignature, "signature does not verify with the current key of account %q (was the key rotated? sign with the new key)", acct.ID))
+		}
+		if cacheNew {
+			a.sigs.add(raw, acct.PubKey)
+		}
+	}
+	used, err := has(r, types.KeyNonce(b.Signer, b.Nonce))
+	if err != nil {
+		return fail(types.Errf(types.CodeInternal, "reading nonce: %v", err))
+	}
+	if used {
+		return fail(types.Errf(types.CodeNonceReused, "nonce %s was already used by %s: this transaction was already submitted", b.Nonce, b.Signer))
+	}
+	var org types.Org
+	if ok, err := getJSON(r, types.KeyOrg(acct.Org), &org); err != nil || !ok {
+		return fail(types.Errf(types.CodeInternal, "account %q names organisation %q which is missing", acct.ID, acct.Org))
+	}
+	role, e := authorize(kind, msg, &acct, &org)
+	if e != nil {
+		return fail(e)
+	}
+	return checked{tx: tx, kind: kind, msg: msg, signer: &acct, org: &org, role: role}
+}
+
+// check is CheckTx's path.
+func (a *App) check(raw []byte, height int64, isNew bool) checked {
+	var r reader = a.checked
+	if a.checked == nil {
+		r = a.store.tree // before block 1: the genesis state being built
+	}
+	c := a.verify(r, raw, height, false, isNew)
+	if c.err != nil {
+		return c
+	}
+	if a.mempoolNonces[string(types.KeyNonce(c.tx.Body.Signer, c.tx.Body.Nonce))] {
+		return fail(types.Errf(types.CodeNonceReused, "nonce %s is already used by a transaction waiting in the mempool", c.tx.Body.Nonce))
+	}
+	return c
+}
+
+// deliver executes one tx of a block; a failure changes nothing.
+func (a *App) deliver(raw []byte, height int64, blockTime string) *abci.ExecTxResult {
+	c := a.verify(a.store.tree, raw, height, true, false)
+	if c.err != nil {
+		return result(c, c.err)
+	}
+	x := &exec{
+		a:      a,
+		st:     newTxStore(a.store.tree),
+		tree:   a.store.tree,
+		height: height,
+		time:   blockTime,
+		txHash: types.TxHash(raw),
+		c:      c,
+	}
+	if e := x.run(); e != nil {
+		return result(c, e)
+	}
+	b := &c.tx.Body
+	x.st.set(types.KeyNonce(b.Signer, b.Nonce), []byte(strconv.FormatInt(b.Expires, 10)))
+	x.st.set(types.KeyNonceExpiry(b.Expires, b.Signer, b.Nonce), []byte{1})
+	if err := x.st.flush(a.store.tree); err != nil {
+		panic(fmt.Sprintf("writing tx %s to the working tree: %v", x.txHash, err))
+	}
+	res := result(c, nil)
+	res.Events = append(res.Events, x.events...)
+	return res
+}
+
+// result builds the ABCI result with an indexed event naming the kind
+// and the signer, for accepted and rejected txs alike.
+func result(c checked, e *types.Error) *abci.ExecTxResult {
+	r := &abci.ExecTxResult{Codespace: types.Codespace}
+	if e != nil {
+		r.Code = uint32(e.Code)
+		r.Log = e.Msg
+	}
+	if c.tx != nil {
+		r.Events = []abci.Event{{Type: "vt", Attributes: []abci.EventAttribute{
+			{Key: "kind", Value: string(c.kind), Index: true},
+			{Key: "signer", Value: c.tx.Body.Signer, Index: true},
+		}}}
+	}
+	return r
+}
+
+// pruneNonces forgets nonces whose expiry height is below height: a tx
+// carrying one is rejected as expired anyway.
+func (a *App) pruneNonces(height int64) error {
+	start := []byte(types.PrefixNonceExp)
+	end := types.KeyNonceExpiry(height, "", "")
+	var dead [][]byte
+	it, err := a.store.tree.Iterator(start, end, true)
+	if err != nil {
+		return err
+	}
+	for ; it.Valid(); it.Next() {
+		dead = append(dead, it.Key())
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	for _, k := range dead {
+		var exp int64
+		var signer, nonce string
+		rest := string(k[len(types.PrefixNonceExp):])
+		if _, err := fmt.Sscanf(rest[:12], "%d", &exp); err != nil || len(rest) < 14 {
+			return fmt.Errorf("malformed nonce expiry key %q", k)
+		}
+		sn := rest[13:]
+		for i := 0; i < len(sn); i++ {
+			if sn[i] == '/' {
+				signer, nonce = sn[:i], sn[i+1:]
+				break
+			}
+		}
+		if _, _, err := a.store.tree.Remove(k); err != nil {
+			return err
+		}
+		if _, _, err := a.store.tree.Remove(types.KeyNonce(signer, nonce)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func getJSON(r reader, key []byte, out any) (bool, error) {
+	bz, err := r.Get(key)
+	if err != nil || bz == nil {
+		return false, err
+	}
+	if err := json.Unmarshal(bz, out); err != nil {
+		return false, fmt.Errorf("corrupt record at %q: %w", key, err)
+	}
+	return true, nil
+}
+
+func has(r reader, key []byte) (bool, error) {
+	bz, err := r.Get(key)
+	return bz != nil, err
+}

@@ -1,0 +1,119 @@
+package app
+
+import (
+	"fmt"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/veritrial/veritrial/app/types"
+)
+
+// exec is the context of one transaction being delivered.
+type exec struct {
+	a      *App
+	st     *txStore
+	tree   iterator
+	height int64
+	time   string
+	txHash string
+	c      checked
+	events []abci.Event
+}
+
+// stamp attributes a change to this tx.
+func (x *exec) stamp() types.Stamp {
+	return types.Stamp{
+		Height: x.height,
+		Time:   x.time,
+		TxHash: x.txHash,
+		Signer: x.c.signer.ID,
+		Name:   x.c.signer.Name,
+		Org:    x.c.org.ID,
+		Role:   x.c.role,
+	}
+}
+
+// emit adds an indexed event attribute set of type "vt".
+func (x *exec) emit(kv ...string) {
+	ev := abci.Event{Type: "vt"}
+	for i := 0; i+1 < len(kv); i += 2 {
+		ev.Attributes = append(ev.Attributes, abci.EventAttribute{Key: kv[i], Value: kv[i+1], Index: true})
+	}
+	x.events = append(x.events, ev)
+}
+
+// internal wraps a storage error.
+func internal(err error) *types.Error {
+	return types.Errf(types.CodeInternal, "internal error: %v", err)
+}
+
+// load reads a record; a storage error becomes an internal error.
+func (x *exec) load(key []byte, out any) (bool, *types.Error) {
+	ok, err := x.st.getJSON(key, out)
+	if err != nil {
+		return false, internal(err)
+	}
+	return ok, nil
+}
+
+// run dispatches to the message's handler.
+func (x *exec) run() *types.Error {
+	switch m := x.c.msg.(type) {
+	case *types.MsgRegisterStudy:
+		return x.registerStudy(m)
+	case *types.MsgProposeAmendment:
+		return x.proposeAmendment(m)
+	case *types.MsgVoteAmendment:
+		return x.voteAmendment(m, x.c.kind == types.KindApproveAmendment)
+	case *types.MsgActivateSite:
+		return x.activateSite(m)
+	case *types.MsgEnrollSubject:
+		return x.enrollSubject(m)
+	case *types.MsgWithdrawSubject:
+		return x.withdrawSubject(m)
+	case *types.MsgSubmitForm:
+		return x.submitForm(m)
+	case *types.MsgCorrectForm:
+		return x.correctForm(m)
+	case *types.MsgAddAccount:
+		return x.addAccount(m)
+	case *types.MsgSetRoles:
+		return x.setRoles(m)
+	case *types.MsgRotateKey:
+		return x.rotateKey(m)
+	case *types.MsgRevokeAccount:
+		return x.revokeAccount(m)
+	}
+	return types.Errf(types.CodeTxMalformed, "unknown message kind %q", x.c.kind)
+}
+
+// study loads a study or fails with unknown_study.
+func (x *exec) study(id string) (*types.Study, *types.Error) {
+	var s types.Study
+	ok, e := x.load(types.KeyStudy(id), &s)
+	if e != nil {
+		return nil, e
+	}
+	if !ok {
+		return nil, types.Errf(types.CodeUnknownStudy, "study %q is not registered on this ledger", id)
+	}
+	return &s, nil
+}
+
+func (x *exec) orgOf(id string) (*types.Org, *types.Error) {
+	var o types.Org
+	ok, e := x.load(types.KeyOrg(id), &o)
+	if e != nil {
+		return nil, e
+	}
+	if !ok {
+		return nil, types.Errf(types.CodeUnknownOrg, "organisation %q is not a member of this consortium", id)
+	}
+	return &o, nil
+}
+
+func must(err error) {
+	if err != nil {
+		panic(fmt.Sprintf("broken invariant: %v", err))
+	}
+}

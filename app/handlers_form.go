@@ -1,0 +1,226 @@
+package app
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/veritrial/veritrial/app/types"
+	"github.com/veritrial/veritrial/protocol"
+)
+
+// formContext resolves what every form write needs: the subject (own
+// site), the protocol in force and the event/form placement.
+func (x *exec) formContext(k types.FormKey) (*types.Subject, *types.Study, *protocol.Compiled, *types.Error) {
+	sub, e := x.ownSubject(k.Study, k.Subject)
+	if e != nil {
+		return nil, nil, nil, e
+	}
+	s, e := x.study(k.Study)
+	if e != nil {
+		return nil, nil, nil, e
+	}
+	_, c, e := x.protocolVersion(s.ID, s.Current)
+	if e != nil {
+		return nil, nil, nil, e
+	}
+	ev, ok := c.Event(k.Event)
+	if !ok {
+		return nil, nil, nil, types.Errf(types.CodeUnknownEvent, "event %q is not in the schedule of study %s (protocol version %d)", k.Event, s.ID, s.Current)
+	}
+	if _, ok := c.Form(k.Form); !ok {
+		return nil, nil, nil, types.Errf(types.CodeUnknownForm, "form %q is not defined in study %s (protocol version %d)", k.Form, s.ID, s.Current)
+	}
+	if !c.FormInEvent(k.Event, k.Form) {
+		return nil, nil, nil, types.Errf(types.CodeFormNotInEvent, "form %s is not collected at event %s", k.Form, k.Event)
+	}
+	if !ev.Repeatable && k.EventRepeat != 1 {
+		return nil, nil, nil, types.Errf(types.CodeEventRepeat, "event %s does not repeat; use event repeat 1, not %d", k.Event, k.EventRepeat)
+	}
+	return sub, s, c, nil
+}
+
+// lookup resolves items of other forms for cross-form conditions: the
+// same event instance first, then the first event of the schedule that
+// holds the form.
+func (x *exec) lookup(c *protocol.Compiled, k types.FormKey) protocol.Lookup {
+	cache := map[string][]protocol.ItemValue{}
+	return func(oid string) (string, bool) {
+		_, form, ok := c.Item(oid)
+		if !ok {
+			return "", false
+		}
+		vals, ok := cache[form]
+		if !ok {
+			vals = x.otherForm(c, k, form)
+			cache[form] = vals
+		}
+		for _, v := range vals {
+			if v.Item == oid && v.Value != "" {
+				return v.Value, true
+			}
+		}
+		return "", false
+	}
+}
+
+func (x *exec) otherForm(c *protocol.Compiled, k types.FormKey, form string) []protocol.ItemValue {
+	var rec types.FormRecord
+	same := k
+	same.Form = form
+	if ok, _ := x.st.getJSON(types.KeyForm(same), &rec); ok {
+		return rec.Values
+	}
+	for _, ev := range c.Protocol().Events {
+		if !c.FormInEvent(ev.OID, form) {
+			continue
+		}
+		other := types.FormKey{Study: k.Study, Subject: k.Subject, Event: ev.OID, EventRepeat: 1, Form: form}
+		if ok, _ := x.st.getJSON(types.KeyForm(other), &rec); ok {
+			return rec.Values
+		}
+	}
+	return nil
+}
+
+// validate runs the protocol's edit checks; hard problems reject the tx
+// with every problem listed, soft ones are returned to be stored.
+func (x *exec) validate(c *protocol.Compiled, k types.FormKey, values []protocol.ItemValue) ([]protocol.Problem, *types.Error) {
+	problems := c.Validate(k.Form, values, x.lookup(c, k))
+	var hard []string
+	var soft []protocol.Problem
+	for _, p := range problems {
+		if p.Severity == protocol.Hard {
+			hard = append(hard, p.Message)
+		} else {
+			soft = append(soft, p)
+		}
+	}
+	if len(hard) > 0 {
+		return nil, types.Errf(types.CodeEditCheckFailed, "form %s for subject %s was rejected by %d edit check(s): %s", k.Form, k.Subject, len(hard), strings.Join(hard, "; "))
+	}
+	return soft, nil
+}
+
+func (x *exec) submitForm(m *types.MsgSubmitForm) *types.Error {
+	sub, s, c, e := x.formContext(m.FormKey)
+	if e != nil {
+		return e
+	}
+	if sub.Status == types.SubjectWithdrawn {
+		return types.Errf(types.CodeSubjectWithdrawn, "subject %s was withdrawn at height %d; no new data can be entered (corrections of earlier data remain possible)", sub.ID, sub.Withdrawn.Height)
+	}
+	var cur types.FormRecord
+	if ok, e := x.load(types.KeyForm(m.FormKey), &cur); e != nil {
+		return e
+	} else if ok {
+		return types.Errf(types.CodeFormExists, "form %s of subject %s at %s (repeat %d) was already entered (version %d); change it with a correction and a reason", m.Form, m.Subject, m.Event, m.EventRepeat, cur.Version)
+	}
+	warnings, e := x.validate(c, m.FormKey, m.Values)
+	if e != nil {
+		return e
+	}
+	rec := types.FormRecord{
+		FormKey: m.FormKey, Version: 1, ProtocolVersion: s.Current,
+		Values: c.CanonicalValues(m.Form, m.Values), Warnings: warnings, Stamp: x.stamp(),
+	}
+	x.st.setJSON(types.KeyForm(m.FormKey), rec)
+	x.emitForm(rec)
+	return nil
+}
+
+func (x *exec) correctForm(m *types.MsgCorrectForm) *types.Error {
+	_, s, c, e := x.formContext(m.FormKey)
+	if e != nil {
+		return e
+	}
+	var cur types.FormRecord
+	if ok, e := x.load(types.KeyForm(m.FormKey), &cur); e != nil {
+		return e
+	} else if !ok {
+		return types.Errf(types.CodeFormNotFound, "form %s of subject %s at %s (repeat %d) has not been entered yet; submit it first", m.Form, m.Subject, m.Event, m.EventRepeat)
+	}
+	merged, changed := merge(cur.Values, m.Changes)
+	if len(changed) == 0 {
+		return types.Errf(types.CodeNoChange, "the correction leaves form %s of subject %s unchanged; nothing to record", m.Form, m.Subject)
+	}
+	warnings, e := x.validate(c, m.FormKey, merged)
+	if e != nil {
+		return e
+	}
+	x.st.setJSON(types.KeyFormHistory(m.FormKey, cur.Version), cur)
+	rec := types.FormRecord{
+		FormKey: m.FormKey, Version: cur.Version + 1, ProtocolVersion: s.Current,
+		Values: c.CanonicalValues(m.Form, merged), Warnings: warnings, Changed: changed,
+		Reason: m.Reason, Stamp: x.stamp(),
+	}
+	x.st.setJSON(types.KeyForm(m.FormKey), rec)
+	x.emitForm(rec)
+	return nil
+}
+
+func (x *exec) emitForm(r types.FormRecord) {
+	x.emit("study", r.Study, "subject", r.Subject, "event", r.Event, "form", r.Form, "version", strconv.Itoa(r.Version))
+}
+
+// merge applies changes (an empty value clears the item) to values and
+// returns the result and the "ITEM" or "ITEM[repeat]" names that changed,
+// in the order of the changes.
+func merge(values, changes []protocol.ItemValue) ([]protocol.ItemValue, []string) {
+	type key struct {
+		item   string
+		repeat int
+	}
+	idx := make(map[key]int, len(values))
+	out := make([]protocol.ItemValue, len(values))
+	copy(out, values)
+	for i, v := range out {
+		idx[key{v.Item, v.Repeat}] = i
+	}
+	var changed []string
+	removed := map[int]bool{}
+	for _, ch := range changes {
+		k := key{ch.Item, ch.Repeat}
+		name := ch.Item
+		if ch.Repeat > 0 {
+			name += "[" + strconv.Itoa(ch.Repeat) + "]"
+		}
+		i, ok := idx[k]
+		switch {
+		case ok && !removed[i] && out[i].Value == ch.Value:
+			continue
+		case ok && ch.Value == "":
+			if removed[i] {
+				continue
+			}
+			removed[i] = true
+		case ok:
+			out[i].Value = ch.Value
+			removed[i] = false
+		case ch.Value == "":
+			continue
+		default:
+			idx[k] = len(out)
+			out = append(out, ch)
+		}
+		changed = append(changed, name)
+	}
+	final := out[:0:0]
+	for i, v := range out {
+		if !removed[i] {
+			final = append(final, v)
+		}
+	}
+	return final, dedupe(changed)
+}
+
+func dedupe(s []string) []string {
+	seen := map[string]bool{}
+	out := s[:0]
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}

@@ -1,0 +1,78 @@
+package app
+
+import (
+	"fmt"
+
+	"github.com/veritrial/veritrial/app/types"
+)
+
+func errMissing(what, study string, n int) error {
+	return fmt.Errorf("%s %d of study %s is missing from state", what, n, study)
+}
+
+func (x *exec) enrollSubject(m *types.MsgEnrollSubject) *types.Error {
+	s, e := x.study(m.Study)
+	if e != nil {
+		return e
+	}
+	if m.Site != x.c.org.ID {
+		return types.Errf(types.CodeWrongSite, "%s works for site %s and cannot enroll subjects at site %s", x.c.signer.ID, x.c.org.ID, m.Site)
+	}
+	if ok, err := x.st.has(types.KeySite(s.ID, m.Site)); err != nil {
+		return internal(err)
+	} else if !ok {
+		return types.Errf(types.CodeSiteNotActive, "site %s is not active for study %s; the sponsor must activate it first", m.Site, s.ID)
+	}
+	if ok, err := x.st.has(types.KeySubject(s.ID, m.Subject)); err != nil {
+		return internal(err)
+	} else if ok {
+		return types.Errf(types.CodeSubjectExists, "subject %s is already enrolled in study %s; subject IDs are unique in a study", m.Subject, s.ID)
+	}
+	x.st.setJSON(types.KeySubject(s.ID, m.Subject), types.Subject{
+		Study: s.ID, ID: m.Subject, Site: m.Site, ConsentVersion: m.ConsentVersion,
+		ConsentSHA256: m.ConsentSHA256, Status: types.SubjectEnrolled, Enrolled: x.stamp(),
+	})
+	x.emit("study", s.ID, "subject", m.Subject, "site", m.Site)
+	return nil
+}
+
+// ownSubject loads a subject of the signer's site.
+func (x *exec) ownSubject(study, id string) (*types.Subject, *types.Error) {
+	var sub types.Subject
+	ok, e := x.load(types.KeySubject(study, id), &sub)
+	if e != nil {
+		return nil, e
+	}
+	if !ok {
+		if _, e := x.study(study); e != nil {
+			return nil, e
+		}
+		return nil, types.Errf(types.CodeUnknownSubject, "subject %s is not enrolled in study %s", id, study)
+	}
+	if sub.Site != x.c.org.ID {
+		return nil, types.Errf(types.CodeWrongSite, "subject %s belongs to site %s; %s (site %s) cannot act on it", id, sub.Site, x.c.signer.ID, x.c.org.ID)
+	}
+	if ok, err := x.st.has(types.KeySite(study, sub.Site)); err != nil {
+		return nil, internal(err)
+	} else if !ok {
+		return nil, types.Errf(types.CodeSiteNotActive, "site %s is not active for study %s", sub.Site, study)
+	}
+	return &sub, nil
+}
+
+func (x *exec) withdrawSubject(m *types.MsgWithdrawSubject) *types.Error {
+	sub, e := x.ownSubject(m.Study, m.Subject)
+	if e != nil {
+		return e
+	}
+	if sub.Status == types.SubjectWithdrawn {
+		return types.Errf(types.CodeSubjectWithdrawn, "subject %s was already withdrawn at height %d", sub.ID, sub.Withdrawn.Height)
+	}
+	st := x.stamp()
+	sub.Status = types.SubjectWithdrawn
+	sub.Withdrawn = &st
+	sub.WithdrawReason = m.Reason
+	x.st.setJSON(types.KeySubject(sub.Study, sub.ID), sub)
+	x.emit("study", sub.Study, "subject", sub.ID)
+	return nil
+}

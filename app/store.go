@@ -1,0 +1,105 @@
+package app
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/cosmos/iavl"
+	iavldb "github.com/cosmos/iavl/db"
+	"github.com/syndtr/goleveldb/leveldb/filter"
+	"github.com/syndtr/goleveldb/leveldb/opt"
+)
+
+// metaCommitted is the key (outside the tree) of the last height whose
+// Commit completed; it is written, synced, only after SaveVersion returns.
+var metaCommitted = []byte("m/committed_height")
+
+// store is the application's durable state: one IAVL tree plus a small
+// metadata record, both in one goleveldb database.
+type store struct {
+	ldb       *iavldb.GoLevelDB
+	tree      *iavl.MutableTree
+	committed int64
+}
+
+// ErrStoreDamaged reports an application database that cannot be loaded.
+var ErrStoreDamaged = errors.New("application database is damaged")
+
+// openStore opens (or creates) the database in dir and loads exactly the
+// last committed version, discarding any version a crash left half-written.
+func openStore(dir string, cacheSize int) (*store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	ldb, err := iavldb.NewGoLevelDBWithOpts("app", dir, &opt.Options{Filter: filter.NewBloomFilter(10)})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v (restore the node's data directory from a backup or another validator's state sync, or move it away and let the node replay the chain from genesis)", ErrStoreDamaged, filepath.Join(dir, "app.db"), err)
+	}
+	s := &store{ldb: ldb}
+	treeDB := iavldb.NewPrefixDB(ldb, []byte("s/"))
+	s.tree = iavl.NewMutableTree(treeDB, cacheSize, false, iavl.NewNopLogger(), iavl.SyncOption(true))
+	bz, err := s.ldb.Get(metaCommitted)
+	if err != nil {
+		ldb.Close()
+		return nil, fmt.Errorf("%w: reading committed height: %v", ErrStoreDamaged, err)
+	}
+	if len(bz) == 8 {
+		s.committed = int64(binary.BigEndian.Uint64(bz))
+	}
+	if s.committed > 0 {
+		if err := s.tree.LoadVersionForOverwriting(s.committed); err != nil {
+			ldb.Close()
+			return nil, fmt.Errorf("%w: cannot load committed version %d: %v (move %s away and let the node replay the chain from genesis)", ErrStoreDamaged, s.committed, err, filepath.Join(dir, "app.db"))
+		}
+	} else {
+		latest, err := s.tree.Load()
+		if err != nil {
+			ldb.Close()
+			return nil, fmt.Errorf("%w: %v", ErrStoreDamaged, err)
+		}
+		if latest > 0 {
+			// A crash after SaveVersion of the first block but before the
+			// committed height was recorded: forget it, CometBFT replays.
+			if err := s.tree.DeleteVersionsFrom(1); err != nil {
+				ldb.Close()
+				return nil, fmt.Errorf("%w: discarding uncommitted version: %v", ErrStoreDamaged, err)
+			}
+			s.tree = iavl.NewMutableTree(treeDB, cacheSize, false, iavl.NewNopLogger(), iavl.SyncOption(true))
+		}
+	}
+	return s, nil
+}
+
+// commit persists the working tree as version height.
+func (s *store) commit(height int64) ([]byte, error) {
+	hash, v, err := s.tree.SaveVersion()
+	if err != nil {
+		return nil, err
+	}
+	if v != height {
+		return nil, fmt.Errorf("saved version %d for block %d", v, height)
+	}
+	var bz [8]byte
+	binary.BigEndian.PutUint64(bz[:], uint64(height))
+	if err := s.ldb.SetSync(metaCommitted, bz[:]); err != nil {
+		return nil, err
+	}
+	s.committed = height
+	return hash, nil
+}
+
+// lastHash returns the root hash of the last committed version.
+func (s *store) lastHash() []byte {
+	if s.committed == 0 {
+		return nil
+	}
+	return s.tree.Hash()
+}
+
+// rollback discards uncommitted changes of the working tree.
+func (s *store) rollback() { s.tree.Rollback() }
+
+func (s *store) close() error { return s.ldb.Close() }
