@@ -66,6 +66,7 @@ func (x *exec) registerStudy(m *types.MsgRegisterStudy) *types.Error {
 	} else if ok {
 		return types.Errf(types.CodeStudyExists, "study %q is already registered; change the protocol with an amendment", id)
 	}
+	protocol.Normalize(&m.Protocol)
 	if _, e := x.compileChecked(&m.Protocol, m.Fingerprint); e != nil {
 		return e
 	}
@@ -133,6 +134,7 @@ func (x *exec) proposeAmendment(m *types.MsgProposeAmendment) *types.Error {
 	if m.Protocol.Study.ID != s.ID {
 		return types.Errf(types.CodeInvalidProtocol, "the amended protocol is for study %q, not %q", m.Protocol.Study.ID, s.ID)
 	}
+	protocol.Normalize(&m.Protocol)
 	for n := 1; n <= s.Versions; n++ {
 		var pv types.ProtocolVersion
 		if _, e := x.load(types.KeyProtocol(s.ID, n), &pv); e != nil {

@@ -1,0 +1,265 @@
+// Package apptest drives a real veritrial App (real IAVL on disk) through
+// the ABCI block lifecycle without a CometBFT node: CheckTx, then
+// FinalizeBlock, Commit and Query, with a demo consortium's keys.
+package apptest
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/veritrial/veritrial/app"
+	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/types"
+)
+
+// ChainID is the chain ID of test chains.
+const ChainID = "veritrial-test"
+
+// Genesis time of test chains; block i is one second later per height.
+var Genesis = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+
+// Person is a test account with its key.
+type Person struct {
+	ID    string
+	Org   string
+	Name  string
+	Roles []types.Role
+	Key   ed25519.PrivateKey
+}
+
+// PubKey implements client.Signer.
+func (p *Person) PubKey() ed25519.PublicKey { return p.Key.Public().(ed25519.PublicKey) }
+
+// Sign implements client.Signer.
+func (p *Person) Sign(msg []byte) []byte { return ed25519.Sign(p.Key, msg) }
+
+// KeyFor derives a deterministic test key from a name.
+func KeyFor(name string) ed25519.PrivateKey {
+	seed := sha256.Sum256([]byte("veritrial-test-key/" + name))
+	return ed25519.NewKeyFromSeed(seed[:])
+}
+
+// Consortium returns the demo organisations and people: sponsor, site1,
+// site2, cro, regulator, regulator2.
+func Consortium() ([]types.Org, []*Person) {
+	orgs := []types.Org{
+		{ID: "sponsor", Name: "Demo Sponsor Ltd", Kind: types.OrgSponsor},
+		{ID: "site1", Name: "Demo Site One", Kind: types.OrgSite},
+		{ID: "site2", Name: "Demo Site Two", Kind: types.OrgSite},
+		{ID: "cro", Name: "Demo CRO", Kind: types.OrgCRO},
+		{ID: "regulator", Name: "Demo Regulator", Kind: types.OrgRegulator},
+	}
+	mk := func(id, org, name string, roles ...types.Role) *Person {
+		return &Person{ID: id, Org: org, Name: name, Roles: roles, Key: KeyFor(id)}
+	}
+	people := []*Person{
+		mk("sponsor-admin", "sponsor", "Sponsor Admin", types.RoleAdmin),
+		mk("sponsor-dm", "sponsor", "Dana Manager", types.RoleDataManager),
+		mk("sponsor-mm", "sponsor", "Morgan Monitor", types.RoleMedicalMonitor),
+		mk("site1-admin", "site1", "Site One Admin", types.RoleAdmin),
+		mk("site1-investigator", "site1", "Dr. Ida Investigator", types.RoleInvestigator),
+		mk("site1-coordinator", "site1", "Cory Coordinator", types.RoleCoordinator),
+		mk("site2-admin", "site2", "Site Two Admin", types.RoleAdmin),
+		mk("site2-coordinator", "site2", "Casey Coordinator", types.RoleCoordinator),
+		mk("cro-admin", "cro", "CRO Admin", types.RoleAdmin),
+		mk("cro-monitor", "cro", "Mo Monitor", types.RoleMonitor),
+		mk("regulator-admin", "regulator", "Regulator Admin", types.RoleAdmin),
+		mk("regulator-auditor", "regulator", "Avery Auditor", types.RoleAuditor),
+	}
+	return orgs, people
+}
+
+// Chain is an App driven block by block.
+type Chain struct {
+	T       testing.TB
+	App     *app.App
+	Dir     string
+	People  map[string]*Person
+	Height  int64
+	AppHash []byte
+	nonce   uint64
+}
+
+// GenesisBytes returns the app_state of the demo consortium.
+func GenesisBytes() []byte {
+	orgs, people := Consortium()
+	g := types.Genesis{Orgs: orgs, Params: types.DefaultParams()}
+	for _, p := range people {
+		g.Accounts = append(g.Accounts, types.GenesisAccount{ID: p.ID, Org: p.Org, Name: p.Name, Roles: p.Roles, PubKey: p.PubKey()})
+	}
+	bz, err := json.Marshal(g)
+	if err != nil {
+		panic(err)
+	}
+	return bz
+}
+
+// New starts a chain in a temporary directory and runs InitChain.
+func New(t testing.TB) *Chain {
+	t.Helper()
+	c := Open(t, t.TempDir())
+	res, err := c.App.InitChain(context.Background(), &abci.RequestInitChain{
+		Time: Genesis, ChainId: ChainID, InitialHeight: 1, AppStateBytes: GenesisBytes(),
+	})
+	if err != nil {
+		t.Fatalf("InitChain: %v", err)
+	}
+	c.AppHash = res.AppHash
+	return c
+}
+
+// Open opens an App on dir without InitChain (for restarts).
+func Open(t testing.TB, dir string) *Chain {
+	t.Helper()
+	a, err := app.New(app.Config{DataDir: dir})
+	if err != nil {
+		t.Fatalf("opening app: %v", err)
+	}
+	_, people := Consortium()
+	c := &Chain{T: t, App: a, Dir: dir, People: map[string]*Person{}}
+	for _, p := range people {
+		c.People[p.ID] = p
+	}
+	info, err := a.Info(context.Background(), &abci.RequestInfo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Height, c.AppHash = info.LastBlockHeight, info.LastBlockAppHash
+	t.Cleanup(func() { _ = a.Close() })
+	return c
+}
+
+// Person returns a known test person.
+func (c *Chain) Person(id string) *Person {
+	p, ok := c.People[id]
+	if !ok {
+		c.T.Fatalf("no test person %q", id)
+	}
+	return p
+}
+
+// Tx signs msg as the person with a fresh deterministic nonce, valid for
+// 100 blocks from the next height.
+func (c *Chain) Tx(signer string, msg types.Msg) []byte {
+	return c.TxAs(signer, c.Person(signer), msg)
+}
+
+// TxAs signs msg for account with any signer (to test forged signatures).
+func (c *Chain) TxAs(account string, s client.Signer, msg types.Msg) []byte {
+	c.nonce++
+	var n [16]byte
+	binary.BigEndian.PutUint64(n[8:], c.nonce)
+	body := types.Body{V: types.TxVersion, ChainID: ChainID, Signer: account, Nonce: hex.EncodeToString(n[:]), Expires: c.Height + 100, Msg: msg}
+	tx, err := types.SignWith(body, s.Sign)
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	raw, err := tx.Encode()
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	return raw
+}
+
+// Check runs CheckTx.
+func (c *Chain) Check(raw []byte) *abci.ResponseCheckTx {
+	res, err := c.App.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: raw, Type: abci.CheckTxType_New})
+	if err != nil {
+		c.T.Fatalf("CheckTx: %v", err)
+	}
+	return res
+}
+
+// Finalize runs FinalizeBlock for the next height with txs, without Commit.
+func (c *Chain) Finalize(txs ...[]byte) *abci.ResponseFinalizeBlock {
+	res, err := c.App.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{
+		Txs: txs, Height: c.Height + 1, Time: Genesis.Add(time.Duration(c.Height+1) * time.Second),
+	})
+	if err != nil {
+		c.T.Fatalf("FinalizeBlock %d: %v", c.Height+1, err)
+	}
+	return res
+}
+
+// Commit commits the finalized block.
+func (c *Chain) Commit(fin *abci.ResponseFinalizeBlock) {
+	if _, err := c.App.Commit(context.Background(), &abci.RequestCommit{}); err != nil {
+		c.T.Fatalf("Commit %d: %v", c.Height+1, err)
+	}
+	c.Height++
+	c.AppHash = fin.AppHash
+}
+
+// Block runs FinalizeBlock and Commit with txs (no CheckTx) and returns the
+// tx results.
+func (c *Chain) Block(txs ...[]byte) []*abci.ExecTxResult {
+	fin := c.Finalize(txs...)
+	c.Commit(fin)
+	return fin.TxResults
+}
+
+// Do sends one message through the whole lifecycle: CheckTx (which must
+// accept it unless it fails there), then a block of its own. It returns
+// the code and log of whichever stage decided.
+func (c *Chain) Do(signer string, msg types.Msg) (types.Code, string) {
+	raw := c.Tx(signer, msg)
+	if r := c.Check(raw); r.Code != 0 {
+		return types.Code(r.Code), r.Log
+	}
+	res := c.Block(raw)
+	return types.Code(res[0].Code), res[0].Log
+}
+
+// MustDo is Do that fails the test unless the tx succeeds.
+func (c *Chain) MustDo(signer string, msg types.Msg) {
+	c.T.Helper()
+	if code, log := c.Do(signer, msg); code != types.CodeOK {
+		c.T.Fatalf("%s: expected success, got %d (%s): %s", signer, code, code, log)
+	}
+}
+
+// Query runs an ABCI query at height (0 = latest).
+func (c *Chain) Query(path string, data []byte, height int64, prove bool) *abci.ResponseQuery {
+	res, err := c.App.Query(context.Background(), &abci.RequestQuery{Path: path, Data: data, Height: height, Prove: prove})
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	return res
+}
+
+// Get reads a key at the latest height and decodes it; it verifies the
+// ics23 proof against the chain's last app hash.
+func (c *Chain) Get(key []byte, out any) bool {
+	c.T.Helper()
+	res := c.Query(app.QueryKey, key, 0, true)
+	if res.Code != 0 {
+		c.T.Fatalf("query %q: %s", key, res.Log)
+	}
+	if err := client.VerifyProof(c.AppHash, key, res.Value, res.ProofOps.Ops[0].Data); err != nil {
+		c.T.Fatalf("proof: %v", err)
+	}
+	if res.Value == nil {
+		return false
+	}
+	if err := json.Unmarshal(res.Value, out); err != nil {
+		c.T.Fatal(err)
+	}
+	return true
+}
+
+// Must fails the test with a formatted message.
+func Must(t testing.TB, err error, what string) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(fmt.Sprintf("%s: %v", what, err))
+	}
+}
