@@ -323,8 +323,9 @@ func writeNode(b *strings.Builder, n *condNode) {
 			if i > 0 {
 				b.WriteString(sep)
 			}
-			// Keep written grouping: an and/or inside and/or came from parentheses.
-			if k.kind == nodeAnd || k.kind == nodeOr {
+			// "and" binds tighter than "or"; any other nesting came from
+			// parentheses and keeps them.
+			if k.kind == nodeOr || k.kind == nodeAnd && n.kind == nodeAnd {
 				b.WriteByte('(')
 				writeNode(b, k)
 				b.WriteByte(')')
@@ -502,8 +503,7 @@ func (p *condParser) next() *ConditionError {
 		}
 		return p.errAt(start, "unknown word "+strconv.Quote(word), `write item references as [OID] and text in quotes`)
 	}
-	r, _ := utf8.DecodeRuneInString(s[start:])
-	return p.errAt(start, "unexpected character "+strconv.QuoteRune(r), `use only [items], "text", numbers, comparisons, and / or / not and parentheses`)
+	return p.errAt(start, "unexpected character "+quoteAt(s, start), `use only [items], "text", numbers, comparisons, and / or / not and parentheses`)
 }
 
 func (p *condParser) lexOp() *ConditionError {
@@ -632,7 +632,7 @@ func oidOr(s string) string {
 
 func quoteAt(s string, i int) string {
 	r, _ := utf8.DecodeRuneInString(s[i:])
-	return strconv.QuoteRune(r)
+	return strconv.Quote(string(r))
 }
 
 func (p *condParser) parseOr(depth int) (*condNode, *ConditionError) {
