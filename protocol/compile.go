@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -209,6 +210,37 @@ func (k *compiler) checkOID(path, kind, oid string, seen map[string]string, exam
 	return true
 }
 
+// pathKey orders definition paths in protocol order: study, events, forms
+// (groups and items, then checks), code lists. Field suffixes (".hard")
+// do not count, so problems of one element keep the order they were found.
+func pathKey(path string) []int {
+	var key []int
+	for seg := range strings.SplitSeq(path, ".") {
+		name, index, indexed := strings.Cut(seg, "[")
+		rank := 0
+		switch name {
+		case "events", "checks":
+			rank = 1
+		case "forms":
+			if len(key) == 0 {
+				rank = 2
+			}
+		case "codelists":
+			rank = 3
+		}
+		if len(key) > 0 && !indexed {
+			break
+		}
+		key = append(key, rank)
+		if !indexed {
+			break
+		}
+		n, _ := strconv.Atoi(strings.TrimSuffix(index, "]"))
+		key = append(key, n)
+	}
+	return key
+}
+
 func idx(prefix string, i int) string { return prefix + "[" + strconv.Itoa(i) + "]" }
 
 // Compile checks the structure of p and builds the indexes used by
@@ -253,6 +285,9 @@ func Compile(p *Protocol) (*Compiled, error) {
 	k.compileCodeLists()
 
 	if len(k.errs) > 0 {
+		slices.SortStableFunc(k.errs, func(a, b *DefinitionError) int {
+			return slices.Compare(pathKey(a.Path), pathKey(b.Path))
+		})
 		return nil, k.errs
 	}
 	c.scratch.New = func() any { return newScratch(c.maxItems) }
