@@ -1,0 +1,182 @@
+// Command veritrial is the one binary trial people and operators use: it
+// creates and runs a node (CometBFT and the veritrial ledger in one
+// process), manages the encrypted keystore, checks protocols and runs every
+// workflow from the shell.
+//
+// Exit codes: 0 success, 1 failure, 2 wrong flags or arguments, 3 invalid
+// input (a file or value that cannot be used), 4 key or passphrase problem,
+// 5 no node answers, 6 the ledger rejected a transaction. Errors are one
+// clear sentence on stderr; with --output json a document
+// {"error": ..., "exit_code": ...} is also printed on stdout unless the
+// command already printed its own.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+
+	"github.com/urfave/cli/v2"
+)
+
+// version is the binary's version, set at link time with
+// -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}
+
+// run executes the command line args (args[0] is the program name) and
+// returns the process exit code. Nothing it runs may end the process
+// itself.
+func run(args []string, stdout, stderr io.Writer) (code int) {
+	a := newApp(stdout, stderr)
+	defer func() {
+		if r := recover(); r != nil {
+			code = report(a, &cliError{code: exitFailure, msg: fmt.Sprintf("internal error: %v; please report this with the command you ran", r)})
+		}
+	}()
+	return report(a, a.Run(args))
+}
+
+// commandConstructors are the top-level commands defined in other files of
+// this package, added with registerCommand.
+var commandConstructors []func() *cli.Command
+
+// registerCommand adds a top-level command. Call it from an init function
+// with a constructor (not a ready command): every App gets fresh flag
+// values. Give the command a Category, a UsageText with an example and a
+// Description; the global flags are added to it and its subcommands
+// automatically.
+func registerCommand(newCommand func() *cli.Command) {
+	commandConstructors = append(commandConstructors, newCommand)
+}
+
+// newApp builds the command tree writing to stdout and stderr.
+func newApp(stdout, stderr io.Writer) *cli.App {
+	cmds := []*cli.Command{
+		initCommand(),
+		startCommand(),
+		statusCommand(),
+		keysCommand(),
+		protocolCommand(),
+		completionCommand(),
+	}
+	for _, nc := range commandConstructors {
+		cmds = append(cmds, nc())
+	}
+	sort.SliceStable(cmds, func(i, j int) bool { return categoryRank(cmds[i].Category) < categoryRank(cmds[j].Category) })
+
+	a := &cli.App{
+		Name:    "veritrial",
+		Usage:   "clinical-trial data integrity on a replicated ledger",
+		Version: version,
+		UsageText: `veritrial [global options] command [command options] [arguments...]
+
+Try it on one machine:
+   veritrial init                  # a demo consortium in ~/.veritrial
+   veritrial start                 # run the node (Ctrl-C stops it)
+   veritrial status                # in another terminal`,
+		Description: `Global options may be given before or after the command name. Environment
+variables mirror them: VERITRIAL_HOME, VERITRIAL_NODE, VERITRIAL_FROM and
+VERITRIAL_PASSPHRASE (the passphrase itself, for scripts; --passphrase-file
+takes precedence). With --output json every command prints exactly one JSON
+document on stdout. Exit code 0 means success.`,
+		Commands:             cmds,
+		Flags:                globalFlags(),
+		EnableBashCompletion: true,
+		HideHelpCommand:      true,
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		// Errors are reported once, by run; urfave/cli must not exit.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError:   onUsageError,
+		Action:         parentAction,
+		Metadata:       map[string]any{},
+	}
+	prepareCommands(a.Commands)
+	return a
+}
+
+// categoryRank orders the help's command groups.
+func categoryRank(c string) int {
+	switch c {
+	case categoryNode:
+		return 0
+	case categoryKeys:
+		return 1
+	case categoryProtocol:
+		return 2
+	case categoryWorkflow:
+		return 3
+	case categoryQuery:
+		return 4
+	}
+	return 5
+}
+
+// Command categories shown in the help.
+const (
+	categoryNode     = "Node"
+	categoryKeys     = "Keys"
+	categoryProtocol = "Protocol"
+	categoryWorkflow = "Workflows"
+	categoryQuery    = "Queries"
+	categoryOther    = "Other"
+)
+
+// prepareCommands walks the tree: every command gets the global flags, the
+// usage-error handler, output validation before it runs, and parents get
+// an action that refuses unknown subcommands.
+func prepareCommands(cmds []*cli.Command) {
+	for _, c := range cmds {
+		c.Flags = append(c.Flags, globalFlags()...)
+		if c.OnUsageError == nil {
+			c.OnUsageError = onUsageError
+		}
+		before := c.Before
+		c.Before = func(ctx *cli.Context) error {
+			if err := checkGlobals(ctx); err != nil {
+				return err
+			}
+			if before != nil {
+				return before(ctx)
+			}
+			return nil
+		}
+		if len(c.Subcommands) > 0 {
+			if c.Action == nil {
+				c.Action = parentAction
+			}
+			prepareCommands(c.Subcommands)
+		}
+	}
+}
+
+// parentAction runs for a command that only groups subcommands: without
+// arguments it shows the help; otherwise the first argument named no
+// subcommand.
+func parentAction(c *cli.Context) error {
+	if c.Args().Present() {
+		name := "veritrial"
+		if c.Command != nil && c.Command.Name != "" && c.Command.Name != c.App.Name {
+			name = c.Command.HelpName
+		}
+		return usageErrorf("unknown command %q: see %s --help", c.Args().First(), name)
+	}
+	if checkGlobals(c) == nil && isJSON(c) {
+		return usageErrorf("no command given: see %s --help", c.App.Name)
+	}
+	return cli.ShowSubcommandHelp(c)
+}
+
+// onUsageError turns a flag parsing error into a usage error with a hint.
+func onUsageError(c *cli.Context, err error, _ bool) error {
+	name := c.App.Name
+	if c.Command != nil && c.Command.HelpName != "" {
+		name = c.Command.HelpName
+	}
+	return usageErrorf("%v: see %s --help", err, name)
+}

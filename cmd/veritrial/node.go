@@ -1,0 +1,429 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	cmtcfg "github.com/cometbft/cometbft/config"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	cmttypes "github.com/cometbft/cometbft/types"
+	"github.com/urfave/cli/v2"
+
+	"github.com/veritrial/veritrial/app"
+	"github.com/veritrial/veritrial/app/keyring"
+	"github.com/veritrial/veritrial/app/types"
+)
+
+// DevPassphrase protects every key veritrial init creates. It is printed
+// and documented: a home made by init is for trying veritrial out, never
+// for real trial data.
+const DevPassphrase = "veritrial-dev"
+
+// Defaults of veritrial init.
+const (
+	defaultChainID = "veritrial-dev"
+	defaultRPCPort = 26657
+	defaultP2PPort = 26656
+	// devLogLevel keeps a node's log readable: block commits, the
+	// application's own lines, and errors from everything else.
+	devLogLevel = "main:info,state:info,veritrial:info,*:error"
+	// maxBlockBytes leaves room for large protocol registrations.
+	maxBlockBytes = 4 << 20
+)
+
+// devOrgs are the organisations of the demo consortium. The names are
+// fictitious.
+var devOrgs = []types.Org{
+	{ID: "sponsor", Name: "Demo Sponsor Ltd", Kind: types.OrgSponsor},
+	{ID: "site1", Name: "Demo Site 1 Clinical Research Unit", Kind: types.OrgSite},
+	{ID: "cro", Name: "Demo CRO Services", Kind: types.OrgCRO},
+	{ID: "regulator", Name: "Demo Medicines Regulator", Kind: types.OrgRegulator},
+}
+
+// devAccount is one person of the demo consortium: the key name is also
+// the account ID on the ledger.
+type devAccount struct {
+	Key   string
+	Org   string
+	Name  string
+	Roles []types.Role
+}
+
+// devAccounts are the people of the demo consortium, one per role. Every
+// organisation needs an administrator at genesis; the CRO's only person,
+// cro-monitor, is therefore both admin and monitor. The names are
+// fictitious.
+var devAccounts = []devAccount{
+	{"sponsor-admin", "sponsor", "Demo Sponsor Administrator", []types.Role{types.RoleAdmin}},
+	{"sponsor-dm", "sponsor", "Demo Data Manager", []types.Role{types.RoleDataManager}},
+	{"site1-admin", "site1", "Demo Site Administrator", []types.Role{types.RoleAdmin}},
+	{"site1-investigator", "site1", "Dr. Demo Investigator", []types.Role{types.RoleInvestigator}},
+	{"site1-coordinator", "site1", "Demo Study Coordinator", []types.Role{types.RoleCoordinator}},
+	{"cro-monitor", "cro", "Demo Clinical Monitor", []types.Role{types.RoleAdmin, types.RoleMonitor}},
+	{"regulator-admin", "regulator", "Demo Regulator Administrator", []types.Role{types.RoleAdmin}},
+	{"regulator-auditor", "regulator", "Demo Regulatory Auditor", []types.Role{types.RoleAuditor}},
+}
+
+// validatorOrg is the organisation that runs the demo's single validator.
+const validatorOrg = "sponsor"
+
+func initCommand() *cli.Command {
+	return &cli.Command{
+		Name:     "init",
+		Category: categoryNode,
+		Usage:    "create a home with a ready single-machine demo consortium",
+		UsageText: `veritrial init [--chain-id ID] [--rpc-port N] [--p2p-port N] [--force]
+
+Example:
+   veritrial init
+   veritrial --home /tmp/vt init --chain-id demo-1 --rpc-port 36657 --p2p-port 36656`,
+		Description: `Creates in the home: config/config.toml (CometBFT's standard file, tuned for a
+fast one-machine chain: 500 ms commits, RPC on 127.0.0.1), config/genesis.json
+(one validator, the organisations sponsor, site1, cro and regulator and one
+account per role in app_state), the node and validator keys, and a keyring with
+the keys sponsor-admin, sponsor-dm, site1-admin, site1-investigator,
+site1-coordinator, cro-monitor (admin and monitor of the CRO),
+regulator-admin and regulator-auditor.
+
+Every key is encrypted under the dev passphrase "` + DevPassphrase + `", which init
+prints: such a home is for trying veritrial out, never for real trial data.
+An existing home is refused unless --force is given (which replaces it, keys and
+chain data included). Nothing is left behind if init fails.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "chain-id", Value: defaultChainID, Usage: "chain ID of the new consortium"},
+			&cli.IntFlag{Name: "rpc-port", Value: defaultRPCPort, Usage: "RPC port on 127.0.0.1"},
+			&cli.IntFlag{Name: "p2p-port", Value: defaultP2PPort, Usage: "peer-to-peer port on 127.0.0.1"},
+			&cli.BoolFlag{Name: "force", Usage: "replace an existing home (its keys and chain data are deleted)"},
+		},
+		Action: runInit,
+	}
+}
+
+// initOptions are veritrial init's settings.
+type initOptions struct {
+	ChainID string
+	RPCPort int
+	P2PPort int
+	Force   bool
+}
+
+// initResult is what init created, as --output json shows it.
+type initResult struct {
+	Home          string       `json:"home"`
+	ChainID       string       `json:"chain_id"`
+	RPC           string       `json:"rpc"`
+	P2P           string       `json:"p2p"`
+	NodeID        string       `json:"node_id"`
+	Validator     string       `json:"validator_address"`
+	DevPassphrase string       `json:"dev_passphrase"`
+	Orgs          []types.Org  `json:"orgs"`
+	Keys          []initKeyDoc `json:"keys"`
+}
+
+type initKeyDoc struct {
+	Name   string       `json:"name"`
+	Org    string       `json:"org"`
+	Person string       `json:"person"`
+	Roles  []types.Role `json:"roles"`
+	PubKey string       `json:"pubkey"`
+}
+
+func runInit(c *cli.Context) error {
+	if err := exactArgs(c); err != nil {
+		return err
+	}
+	home, err := homeDir(c)
+	if err != nil {
+		return err
+	}
+	opts := initOptions{ChainID: c.String("chain-id"), RPCPort: c.Int("rpc-port"), P2PPort: c.Int("p2p-port"), Force: c.Bool("force")}
+	res, err := initHome(home, opts)
+	if err != nil {
+		return err
+	}
+	return emit(c, res, func(w io.Writer) error {
+		fmt.Fprintf(w, "Created a demo consortium in %s\n\n", res.Home)
+		fmt.Fprintf(w, "  chain ID    %s\n  RPC         %s\n  P2P         %s\n  node ID     %s\n\n", res.ChainID, res.RPC, res.P2P, res.NodeID)
+		t := newTable(w)
+		fmt.Fprintln(t, "  KEY\tORG\tPERSON\tROLES")
+		for _, k := range res.Keys {
+			fmt.Fprintf(t, "  %s\t%s\t%s\t%v\n", k.Name, k.Org, k.Person, k.Roles)
+		}
+		if err := t.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "\nEvery key's passphrase is %q (dev homes only: never use this home for real data).\n", res.DevPassphrase)
+		fmt.Fprintf(w, "Start the node with:  veritrial --home %s start\n", res.Home)
+		return nil
+	})
+}
+
+// initHome builds the home in a temporary directory next to it and moves it
+// into place only when complete.
+func initHome(home string, o initOptions) (*initResult, error) {
+	if err := checkInitOptions(o); err != nil {
+		return nil, err
+	}
+	replace, err := checkHomeFree(home, o.Force)
+	if err != nil {
+		return nil, err
+	}
+	parent := filepath.Dir(home)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, failf("cannot create %s: %v", parent, pathError(err))
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(home)+".init-*")
+	if err != nil {
+		return nil, failf("cannot create a directory next to %s: %v", home, pathError(err))
+	}
+	done := false
+	defer func() {
+		if !done {
+			os.RemoveAll(tmp)
+		}
+	}()
+	if err := os.Chmod(tmp, 0o700); err != nil {
+		return nil, failf("cannot set the permissions of %s: %v", tmp, pathError(err))
+	}
+	res, err := buildHome(tmp, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := moveIntoPlace(tmp, home, replace); err != nil {
+		return nil, err
+	}
+	done = true
+	res.Home = home
+	return res, nil
+}
+
+func checkInitOptions(o initOptions) error {
+	if o.ChainID == "" || len(o.ChainID) > cmttypes.MaxChainIDLen {
+		return usageErrorf("--chain-id must have 1 to %d characters", cmttypes.MaxChainIDLen)
+	}
+	for _, p := range []struct {
+		name string
+		port int
+	}{{"--rpc-port", o.RPCPort}, {"--p2p-port", o.P2PPort}} {
+		if p.port < 1 || p.port > 65535 {
+			return usageErrorf("%s %d is not a port: use 1 to 65535", p.name, p.port)
+		}
+	}
+	if o.RPCPort == o.P2PPort {
+		return usageErrorf("--rpc-port and --p2p-port are both %d: use two different ports", o.RPCPort)
+	}
+	return nil
+}
+
+// checkHomeFree reports whether home exists (and must be replaced): an
+// existing non-empty home needs force; a missing or empty one is fine.
+func checkHomeFree(home string, force bool) (replace bool, err error) {
+	st, err := os.Lstat(home)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, failf("cannot inspect %s: %v", home, pathError(err))
+	}
+	if !st.IsDir() {
+		return false, usageErrorf("%s exists and is not a directory: choose another --home", home)
+	}
+	entries, err := os.ReadDir(home)
+	if err != nil {
+		return false, failf("cannot read %s: %v", home, pathError(err))
+	}
+	if len(entries) > 0 && !force {
+		return false, usageErrorf("%s already exists: pass --force to replace it (its keys and chain data are deleted) or choose another --home", home)
+	}
+	return true, nil
+}
+
+// moveIntoPlace renames the finished tmp to home, replacing an existing
+// home only after the new one is complete.
+func moveIntoPlace(tmp, home string, replace bool) error {
+	if !replace {
+		if err := os.Rename(tmp, home); err != nil {
+			return failf("cannot move the new home into %s: %v", home, err)
+		}
+		syncDir(filepath.Dir(home))
+		return nil
+	}
+	old, err := os.MkdirTemp(filepath.Dir(home), "."+filepath.Base(home)+".old-*")
+	if err != nil {
+		return failf("cannot replace %s: %v", home, pathError(err))
+	}
+	os.Remove(old) // only its unique name is needed
+	if err := os.Rename(home, old); err != nil {
+		return failf("cannot replace %s (is it in use?): %v", home, err)
+	}
+	if err := os.Rename(tmp, home); err != nil {
+		if rerr := os.Rename(old, home); rerr != nil {
+			return failf("cannot replace %s: %v; the previous home was kept in %s", home, err, old)
+		}
+		return failf("cannot replace %s: %v", home, err)
+	}
+	syncDir(filepath.Dir(home))
+	if err := os.RemoveAll(old); err != nil {
+		return failf("the new home is in %s but the previous one could not be removed from %s: %v", home, old, err)
+	}
+	return nil
+}
+
+// buildHome writes a complete home into dir.
+func buildHome(dir string, o initOptions) (*initResult, error) {
+	conf := devConfig(dir, o)
+	for _, d := range []string{filepath.Join(dir, cmtcfg.DefaultConfigDir), filepath.Join(dir, cmtcfg.DefaultDataDir)} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, failf("cannot create %s: %v", d, pathError(err))
+		}
+	}
+	if err := writeConfigFile(configFile(dir), conf); err != nil {
+		return nil, failf("%v", err)
+	}
+	nodeKey, err := p2p.LoadOrGenNodeKey(conf.NodeKeyFile())
+	if err != nil {
+		return nil, failf("cannot create the node key: %v", err)
+	}
+	pv, err := genFilePV(conf)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := pv.GetPubKey()
+	if err != nil {
+		return nil, failf("cannot read the validator key: %v", err)
+	}
+
+	kr, err := keyring.Open(keyringDir(dir))
+	if err != nil {
+		return nil, failf("%v", err)
+	}
+	res := &initResult{
+		ChainID:       o.ChainID,
+		RPC:           conf.RPC.ListenAddress,
+		P2P:           conf.P2P.ListenAddress,
+		NodeID:        string(nodeKey.ID()),
+		Validator:     pub.Address().String(),
+		DevPassphrase: DevPassphrase,
+	}
+	g := types.Genesis{Params: types.DefaultParams()}
+	for _, org := range devOrgs {
+		if org.ID == validatorOrg {
+			org.Validators = []string{base64.StdEncoding.EncodeToString(pub.Bytes())}
+		}
+		g.Orgs = append(g.Orgs, org)
+	}
+	infos, err := addDevKeys(kr)
+	if err != nil {
+		return nil, err
+	}
+	for i, a := range devAccounts {
+		g.Accounts = append(g.Accounts, types.GenesisAccount{ID: a.Key, Org: a.Org, Name: a.Name, Roles: a.Roles, PubKey: infos[i].PubKey})
+		res.Keys = append(res.Keys, initKeyDoc{Name: a.Key, Org: a.Org, Person: a.Name, Roles: a.Roles, PubKey: infos[i].PubKeyBase64()})
+	}
+	res.Orgs = g.Orgs
+	if err := g.Validate(); err != nil {
+		return nil, failf("internal error: the demo genesis is invalid: %v", err)
+	}
+	appState, err := json.Marshal(g)
+	if err != nil {
+		return nil, failf("cannot encode the genesis: %v", err)
+	}
+	params := cmttypes.DefaultConsensusParams()
+	params.Block.MaxBytes = maxBlockBytes
+	params.Version.App = app.AppVersion
+	doc := &cmttypes.GenesisDoc{
+		GenesisTime:     time.Now().UTC().Round(time.Millisecond),
+		ChainID:         o.ChainID,
+		InitialHeight:   1,
+		ConsensusParams: params,
+		Validators: []cmttypes.GenesisValidator{{
+			Address: pub.Address(),
+			PubKey:  pub,
+			Power:   10,
+			Name:    validatorOrg,
+		}},
+		AppState: appState,
+	}
+	if err := doc.ValidateAndComplete(); err != nil {
+		return nil, failf("internal error: the genesis document is invalid: %v", err)
+	}
+	if err := doc.SaveAs(conf.GenesisFile()); err != nil {
+		return nil, failf("cannot write %s: %v", conf.GenesisFile(), err)
+	}
+	return res, nil
+}
+
+// addDevKeys creates the demo keys under DevPassphrase, in parallel (each
+// costs one memory-hard key derivation), in devAccounts order.
+func addDevKeys(kr *keyring.Keyring) ([]keyring.Info, error) {
+	infos := make([]keyring.Info, len(devAccounts))
+	errs := make([]error, len(devAccounts))
+	sem := make(chan struct{}, 4)
+	finished := make(chan int)
+	for i, a := range devAccounts {
+		go func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			infos[i], errs[i] = kr.Add(a.Key, DevPassphrase)
+			finished <- i
+		}()
+	}
+	for range devAccounts {
+		<-finished
+	}
+	for i, err := range errs {
+		if err != nil {
+			return nil, failf("cannot create key %s: %v", devAccounts[i].Key, err)
+		}
+	}
+	return infos, nil
+}
+
+// devConfig returns CometBFT's default configuration tuned for a fast
+// single-machine chain rooted at dir.
+func devConfig(dir string, o initOptions) *cmtcfg.Config {
+	conf := cmtcfg.DefaultConfig()
+	conf.SetRoot(dir)
+	conf.Moniker = "veritrial-" + validatorOrg
+	conf.LogLevel = devLogLevel
+	conf.RPC.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", o.RPCPort)
+	conf.P2P.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", o.P2PPort)
+	conf.P2P.AllowDuplicateIP = true
+	conf.P2P.AddrBookStrict = false
+	conf.Consensus.TimeoutPropose = 1 * time.Second
+	conf.Consensus.TimeoutProposeDelta = 200 * time.Millisecond
+	conf.Consensus.TimeoutPrevote = 500 * time.Millisecond
+	conf.Consensus.TimeoutPrevoteDelta = 200 * time.Millisecond
+	conf.Consensus.TimeoutPrecommit = 500 * time.Millisecond
+	conf.Consensus.TimeoutPrecommitDelta = 200 * time.Millisecond
+	conf.Consensus.TimeoutCommit = 500 * time.Millisecond
+	conf.Consensus.CreateEmptyBlocks = true
+	conf.Consensus.CreateEmptyBlocksInterval = 5 * time.Second
+	conf.TxIndex.Indexer = "kv"
+	// The ledger's own tx limit, and room for such a tx base64-encoded in a
+	// JSON-RPC request.
+	conf.Mempool.MaxTxBytes = types.MaxTxBytes
+	conf.RPC.MaxBodyBytes = maxBlockBytes
+	return conf
+}
+
+// genFilePV creates the validator key and sign state, turning the
+// library's panics into errors.
+func genFilePV(conf *cmtcfg.Config) (pv *privval.FilePV, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = failf("cannot write the validator key: %v", r)
+		}
+	}()
+	pv = privval.GenFilePV(conf.PrivValidatorKeyFile(), conf.PrivValidatorStateFile())
+	pv.Save()
+	return pv, nil
+}

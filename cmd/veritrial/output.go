@@ -1,0 +1,150 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+)
+
+// stdout is where results go: one JSON document with --output json, text
+// for people otherwise.
+func stdout(c *cli.Context) io.Writer { return c.App.Writer }
+
+// stderr is where progress, hints and warnings for people go; it never
+// carries results.
+func stderr(c *cli.Context) io.Writer { return c.App.ErrWriter }
+
+// emit prints a command's result: v as one indented JSON document with
+// --output json, else whatever text writes. A command calls emit at most
+// once, after everything that can fail.
+func emit(c *cli.Context, v any, text func(w io.Writer) error) error {
+	if isJSON(c) {
+		return emitJSON(c, v)
+	}
+	if text == nil {
+		return nil
+	}
+	return text(stdout(c))
+}
+
+// emitJSON prints v as one indented JSON document on stdout, whatever the
+// output format (for commands whose result is JSON either way).
+func emitJSON(c *cli.Context, v any) error {
+	doc, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return failf("cannot encode the result as JSON: %v", err)
+	}
+	stateOf(c.App).emitted = true
+	if _, err := fmt.Fprintf(stdout(c), "%s\n", doc); err != nil {
+		return failf("cannot write the result: %v", err)
+	}
+	return nil
+}
+
+// note prints a line for people on stderr (progress, hints).
+func note(c *cli.Context, format string, args ...any) {
+	fmt.Fprintf(stderr(c), format+"\n", args...)
+}
+
+// newTable returns a tab-aligned writer for human tables; call Flush.
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+}
+
+// writeFileAtomic writes data to path whole or not at all: a temporary
+// file in the same directory, synced, then renamed over path. Without
+// force an existing path is refused.
+func writeFileAtomic(path string, data []byte, perm fs.FileMode, force bool) error {
+	if !force {
+		if _, err := os.Lstat(path); err == nil {
+			return usageErrorf("%s already exists: choose another name or pass --force to replace it", path)
+		}
+	}
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return inputErrorf("cannot write %s: directory %s does not exist", path, dir)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return failf("cannot write %s: %v", path, pathError(err))
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := tmp.Write(data); err != nil {
+		return failf("cannot write %s: %v", path, pathError(err))
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		return failf("cannot write %s: %v", path, pathError(err))
+	}
+	if err := tmp.Sync(); err != nil {
+		return failf("cannot write %s: %v", path, pathError(err))
+	}
+	if err := tmp.Close(); err != nil {
+		return failf("cannot write %s: %v", path, pathError(err))
+	}
+	if !force {
+		// Link fails if path appeared meanwhile; rename would replace it.
+		if err := os.Link(tmp.Name(), path); err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				return usageErrorf("%s already exists: choose another name or pass --force to replace it", path)
+			}
+			if err := os.Rename(tmp.Name(), path); err != nil {
+				return failf("cannot write %s: %v", path, pathError(err))
+			}
+		} else {
+			os.Remove(tmp.Name())
+		}
+	} else if err := os.Rename(tmp.Name(), path); err != nil {
+		return failf("cannot write %s: %v", path, pathError(err))
+	}
+	ok = true
+	syncDir(dir)
+	return nil
+}
+
+// syncDir makes a rename in dir durable; failures are ignored (some file
+// systems cannot sync directories).
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}
+
+// readInputFile reads a file named on the command line, saying what was
+// wrong in one sentence if it cannot.
+func readInputFile(path, what string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, inputErrorf("cannot read %s %s: %v", what, path, pathError(err))
+	}
+	return data, nil
+}
+
+// pathError strips the path from an *fs.PathError (the message names it
+// already) and says "no such file" plainly.
+func pathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		switch {
+		case errors.Is(pe.Err, fs.ErrNotExist):
+			return errors.New("no such file or directory")
+		case errors.Is(pe.Err, fs.ErrPermission):
+			return errors.New("permission denied")
+		}
+		return pe.Err
+	}
+	return err
+}

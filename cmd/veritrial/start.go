@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"sync/atomic"
+	"syscall"
+
+	cmtcfg "github.com/cometbft/cometbft/config"
+	cmtflags "github.com/cometbft/cometbft/libs/cli/flags"
+	cmtjson "github.com/cometbft/cometbft/libs/json"
+	cmtlog "github.com/cometbft/cometbft/libs/log"
+	"github.com/cometbft/cometbft/node"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	"github.com/cometbft/cometbft/proxy"
+	cmttypes "github.com/cometbft/cometbft/types"
+	"github.com/urfave/cli/v2"
+
+	"github.com/veritrial/veritrial/app"
+)
+
+func startCommand() *cli.Command {
+	return &cli.Command{
+		Name:     "start",
+		Category: categoryNode,
+		Usage:    "run the node: CometBFT and the veritrial ledger in one process",
+		UsageText: `veritrial start [--log-level LEVEL]
+
+Example:
+   veritrial start
+   veritrial --home /tmp/vt start --log-level info`,
+		Description: `Runs consensus, the RPC server and the application on the home's config and
+data until SIGINT (Ctrl-C) or SIGTERM, then stops cleanly and exits 0. A
+restart resumes from the last committed block. Logs go to stderr (JSON lines
+with --output json); on stop a summary is printed on stdout.
+
+--log-level takes CometBFT's syntax: a level (debug, info, error) or
+module:level pairs, e.g. "state:info,veritrial:debug,*:error". The default is
+the home's config.toml log_level.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "log-level", Usage: "log level, overriding config.toml", DefaultText: "config.toml log_level"},
+		},
+		Action: runStart,
+	}
+}
+
+// startResult is printed when the node has stopped.
+type startResult struct {
+	Home       string `json:"home"`
+	ChainID    string `json:"chain_id"`
+	LastHeight int64  `json:"last_height"`
+	StoppedBy  string `json:"stopped_by"`
+}
+
+func runStart(c *cli.Context) error {
+	if err := exactArgs(c); err != nil {
+		return err
+	}
+	home, err := homeDir(c)
+	if err != nil {
+		return err
+	}
+	conf, err := loadNodeConfig(home)
+	if err != nil {
+		return err
+	}
+	level := conf.LogLevel
+	if c.IsSet("log-level") {
+		level = c.String("log-level")
+	}
+	var base cmtlog.Logger
+	if isJSON(c) {
+		base = cmtlog.NewTMJSONLogger(cmtlog.NewSyncWriter(stderr(c)))
+	} else {
+		base = cmtlog.NewTMLogger(cmtlog.NewSyncWriter(stderr(c)))
+	}
+	quiet := newShutdownLogger(base)
+	logger, err := cmtflags.ParseLogLevel(level, quiet, cmtcfg.DefaultLogLevel)
+	if err != nil {
+		return usageErrorf("log level %q is not valid (%v): use debug, info or error, or module:level pairs", level, err)
+	}
+
+	gen, err := cmttypes.GenesisDocFromFile(conf.GenesisFile())
+	if err != nil {
+		return inputErrorf("cannot use the genesis %s: %v", conf.GenesisFile(), err)
+	}
+	pv, err := loadFilePV(conf)
+	if err != nil {
+		return err
+	}
+	nodeKey, err := p2p.LoadOrGenNodeKey(conf.NodeKeyFile())
+	if err != nil {
+		return inputErrorf("cannot use the node key %s: %v", conf.NodeKeyFile(), err)
+	}
+
+	appl, err := app.New(app.Config{DataDir: appDataDir(home), Logger: logger})
+	if err != nil {
+		if isLockError(err) {
+			return failf("the home %s is in use by another veritrial node: stop it first", home)
+		}
+		return failf("cannot open the ledger state in %s: %v", appDataDir(home), err)
+	}
+	closeApp := func() {
+		if err := appl.Close(); err != nil {
+			logger.Error("closing the ledger state", "err", err)
+		}
+	}
+
+	n, err := node.NewNode(conf, pv, nodeKey,
+		proxy.NewLocalClientCreator(appl),
+		node.DefaultGenesisDocProviderFunc(conf),
+		cmtcfg.DefaultDBProvider,
+		node.DefaultMetricsProvider(conf.Instrumentation),
+		logger)
+	if err != nil {
+		closeApp()
+		if isLockError(err) {
+			return failf("the home %s is in use by another veritrial node: stop it first", home)
+		}
+		return failf("cannot start the node: %v", err)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := n.Start(); err != nil {
+		closeApp()
+		if errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use") {
+			return failf("cannot start the node: %v; another node may be running, or choose other ports in %s", err, configFile(home))
+		}
+		return failf("cannot start the node: %v", err)
+	}
+	mainLog := logger.With("module", "main")
+	mainLog.Info("veritrial node started", "chain_id", gen.ChainID, "rpc", conf.RPC.ListenAddress,
+		"p2p", conf.P2P.ListenAddress, "home", home, "height", n.BlockStore().Height())
+
+	stoppedBy := ""
+	select {
+	case <-ctx.Done():
+		stoppedBy = "signal"
+	case <-n.Quit():
+		stoppedBy = "node"
+	}
+	stop() // a second Ctrl-C ends the process the hard way
+	mainLog.Info("stopping the veritrial node")
+	quiet.stopping.Store(true)
+	if n.IsRunning() {
+		if err := n.Stop(); err != nil {
+			mainLog.Error("stopping the node", "err", err)
+		}
+	}
+	n.Wait()
+	height := n.BlockStore().Height()
+	closeApp()
+	if stoppedBy != "signal" {
+		return failf("the node stopped by itself at height %d; see the log above", height)
+	}
+	return emit(c, startResult{Home: home, ChainID: gen.ChainID, LastHeight: height, StoppedBy: stoppedBy}, func(w io.Writer) error {
+		_, err := fmt.Fprintf(w, "veritrial node stopped cleanly at height %d.\n", height)
+		return err
+	})
+}
+
+// loadFilePV loads the validator key and sign state, checking both files
+// first: CometBFT's loader exits the process on a damaged file, and would
+// silently make a new key (one the genesis does not know) for a missing
+// one.
+func loadFilePV(conf *cmtcfg.Config) (*privval.FilePV, error) {
+	keyFile, stateFile := conf.PrivValidatorKeyFile(), conf.PrivValidatorStateFile()
+	kb, err := os.ReadFile(keyFile)
+	if err != nil {
+		return nil, inputErrorf("cannot read the validator key %s: %v (a home made by veritrial init has one)", keyFile, pathError(err))
+	}
+	var key privval.FilePVKey
+	if err := cmtjson.Unmarshal(kb, &key); err != nil || key.PrivKey == nil || key.PubKey == nil {
+		return nil, inputErrorf("the validator key %s is damaged", keyFile)
+	}
+	sb, err := os.ReadFile(stateFile)
+	if err != nil {
+		return nil, inputErrorf("cannot read the validator sign state %s: %v", stateFile, pathError(err))
+	}
+	var state privval.FilePVLastSignState
+	if err := cmtjson.Unmarshal(sb, &state); err != nil {
+		return nil, inputErrorf("the validator sign state %s is damaged", stateFile)
+	}
+	return privval.LoadOrGenFilePV(keyFile, stateFile), nil
+}
+
+// isLockError reports whether err is a database already locked by another
+// process.
+func isLockError(err error) bool {
+	return errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK) ||
+		strings.Contains(err.Error(), "resource temporarily unavailable")
+}
+
+// shutdownLogger drops the errors every listener reports when its socket
+// is closed during a clean shutdown; everything else passes through.
+type shutdownLogger struct {
+	next     cmtlog.Logger
+	stopping *atomic.Bool
+}
+
+func newShutdownLogger(next cmtlog.Logger) *shutdownLogger {
+	return &shutdownLogger{next: next, stopping: new(atomic.Bool)}
+}
+
+func (l *shutdownLogger) Debug(msg string, kv ...any) { l.next.Debug(msg, kv...) }
+func (l *shutdownLogger) Info(msg string, kv ...any)  { l.next.Info(msg, kv...) }
+
+func (l *shutdownLogger) Error(msg string, kv ...any) {
+	if l.stopping.Load() {
+		if strings.Contains(msg, "transport is closed") {
+			return
+		}
+		for i := 1; i < len(kv); i += 2 {
+			if e, ok := kv[i].(error); ok && errors.Is(e, net.ErrClosed) {
+				return
+			}
+		}
+	}
+	l.next.Error(msg, kv...)
+}
+
+func (l *shutdownLogger) With(kv ...any) cmtlog.Logger {
+	return &shutdownLogger{next: l.next.With(kv...), stopping: l.stopping}
+}

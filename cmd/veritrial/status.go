@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"time"
+
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+	"github.com/urfave/cli/v2"
+
+	"github.com/veritrial/veritrial/app/types"
+)
+
+func statusCommand() *cli.Command {
+	return &cli.Command{
+		Name:     "status",
+		Category: categoryNode,
+		Usage:    "show the node's height, app hash, validators and peers",
+		UsageText: `veritrial status
+
+Example:
+   veritrial status
+   veritrial status --node tcp://10.0.0.5:26657 --output json`,
+		Description: `Asks the node at --node (default: the home's RPC address) for its latest block,
+app hash, validator set (with the organisation running each validator, from
+the genesis) and connected peers.`,
+		Action: runStatus,
+	}
+}
+
+// statusDoc is veritrial status's result.
+type statusDoc struct {
+	Node            string         `json:"node"`
+	ChainID         string         `json:"chain_id"`
+	NodeID          string         `json:"node_id"`
+	Moniker         string         `json:"moniker"`
+	Height          int64          `json:"height"`
+	LatestBlockTime string         `json:"latest_block_time"`
+	LatestBlockHash string         `json:"latest_block_hash"`
+	AppHash         string         `json:"app_hash"`
+	CatchingUp      bool           `json:"catching_up"`
+	Validators      []validatorDoc `json:"validators"`
+	Peers           []peerDoc      `json:"peers"`
+}
+
+type validatorDoc struct {
+	Address string `json:"address"`
+	PubKey  string `json:"pubkey"`
+	Power   int64  `json:"power"`
+	Org     string `json:"org,omitempty"`
+}
+
+type peerDoc struct {
+	ID         string `json:"id"`
+	Moniker    string `json:"moniker"`
+	RemoteIP   string `json:"remote_ip"`
+	ListenAddr string `json:"listen_addr"`
+	Outbound   bool   `json:"outbound"`
+}
+
+func runStatus(c *cli.Context) error {
+	if err := exactArgs(c); err != nil {
+		return err
+	}
+	cl, addr, err := rpcClient(c)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := rpcContext(c)
+	defer cancel()
+	st, err := cl.Status(ctx)
+	if err != nil {
+		return rpcError(addr, err)
+	}
+	doc := statusDoc{
+		Node:            addr,
+		ChainID:         st.NodeInfo.Network,
+		NodeID:          string(st.NodeInfo.DefaultNodeID),
+		Moniker:         st.NodeInfo.Moniker,
+		Height:          st.SyncInfo.LatestBlockHeight,
+		LatestBlockHash: st.SyncInfo.LatestBlockHash.String(),
+		AppHash:         st.SyncInfo.LatestAppHash.String(),
+		CatchingUp:      st.SyncInfo.CatchingUp,
+		Validators:      []validatorDoc{},
+		Peers:           []peerDoc{},
+	}
+	if !st.SyncInfo.LatestBlockTime.IsZero() {
+		doc.LatestBlockTime = st.SyncInfo.LatestBlockTime.UTC().Format(time.RFC3339Nano)
+	}
+	orgOf := validatorOrgs(ctx, cl)
+	if doc.Height > 0 {
+		page, perPage := 1, 100
+		for {
+			vals, err := cl.Validators(ctx, &doc.Height, &page, &perPage)
+			if err != nil {
+				return rpcError(addr, err)
+			}
+			for _, v := range vals.Validators {
+				pk := base64.StdEncoding.EncodeToString(v.PubKey.Bytes())
+				doc.Validators = append(doc.Validators, validatorDoc{Address: v.Address.String(), PubKey: pk, Power: v.VotingPower, Org: orgOf[pk]})
+			}
+			if len(doc.Validators) >= vals.Total || len(vals.Validators) == 0 {
+				break
+			}
+			page++
+		}
+	}
+	ni, err := cl.NetInfo(ctx)
+	if err != nil {
+		return rpcError(addr, err)
+	}
+	for _, p := range ni.Peers {
+		doc.Peers = append(doc.Peers, peerDoc{ID: string(p.NodeInfo.DefaultNodeID), Moniker: p.NodeInfo.Moniker, RemoteIP: p.RemoteIP, ListenAddr: p.NodeInfo.ListenAddr, Outbound: p.IsOutbound})
+	}
+	return emit(c, doc, func(w io.Writer) error {
+		t := newTable(w)
+		fmt.Fprintf(t, "Node\t%s (%s, id %s)\n", doc.Node, doc.Moniker, doc.NodeID)
+		fmt.Fprintf(t, "Chain ID\t%s\n", doc.ChainID)
+		height := fmt.Sprint(doc.Height)
+		if doc.CatchingUp {
+			height += " (catching up)"
+		}
+		fmt.Fprintf(t, "Height\t%s\n", height)
+		fmt.Fprintf(t, "Latest block time\t%s\n", doc.LatestBlockTime)
+		fmt.Fprintf(t, "App hash\t%s\n", doc.AppHash)
+		if err := t.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "\nValidators (%d):\n", len(doc.Validators))
+		t = newTable(w)
+		fmt.Fprintln(t, "  ADDRESS\tPOWER\tORG")
+		for _, v := range doc.Validators {
+			org := v.Org
+			if org == "" {
+				org = "-"
+			}
+			fmt.Fprintf(t, "  %s\t%d\t%s\n", v.Address, v.Power, org)
+		}
+		if err := t.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "\nPeers (%d):\n", len(doc.Peers))
+		if len(doc.Peers) == 0 {
+			fmt.Fprintln(w, "  none")
+			return nil
+		}
+		t = newTable(w)
+		fmt.Fprintln(t, "  ID\tMONIKER\tADDRESS\tDIRECTION")
+		for _, p := range doc.Peers {
+			dir := "inbound"
+			if p.Outbound {
+				dir = "outbound"
+			}
+			fmt.Fprintf(t, "  %s\t%s\t%s\t%s\n", p.ID, p.Moniker, p.ListenAddr, dir)
+		}
+		return t.Flush()
+	})
+}
+
+// validatorOrgs maps base64 validator public keys to the organisation that
+// runs them, from the genesis app_state. Failures leave the map empty: the
+// organisation is a courtesy, not part of the status.
+func validatorOrgs(ctx context.Context, cl *rpchttp.HTTP) map[string]string {
+	out := map[string]string{}
+	gen, err := cl.Genesis(ctx)
+	if err != nil || gen.Genesis == nil {
+		return out
+	}
+	g, err := types.ParseGenesis(gen.Genesis.AppState)
+	if err != nil {
+		return out
+	}
+	for _, o := range g.Orgs {
+		for _, v := range o.Validators {
+			out[v] = o.ID
+		}
+	}
+	return out
+}
