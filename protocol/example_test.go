@@ -1,0 +1,98 @@
+package protocol
+
+import (
+	"bytes"
+	"os"
+	"testing"
+)
+
+func mustExample(t testing.TB) *Protocol {
+	t.Helper()
+	p, w, err := LoadYAML(bytes.NewReader(exampleYAML), "htn201.yaml")
+	if err != nil {
+		t.Fatalf("example: %v", err)
+	}
+	if len(w) != 0 {
+		t.Fatalf("example warnings: %v", w)
+	}
+	return p
+}
+
+func fingerprint(t testing.TB, p *Protocol) string {
+	t.Helper()
+	fp, err := p.Fingerprint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fp
+}
+
+func TestExampleShape(t *testing.T) {
+	p := Example()
+	if p == nil {
+		t.Fatal("Example() is nil")
+	}
+	if p.Study.ID != "VT-HTN-201" || len(p.Events) < 6 || len(p.Forms) < 8 {
+		t.Fatalf("example: %s, %d events, %d forms", p.Study.ID, len(p.Events), len(p.Forms))
+	}
+	items, checks, hard, soft, branch := 0, 0, 0, 0, 0
+	for _, f := range p.Forms {
+		checks += len(f.Checks)
+		for _, g := range f.Groups {
+			for _, it := range g.Items {
+				items++
+				if it.Hard != nil {
+					hard++
+				}
+				if it.Soft != nil {
+					soft++
+				}
+				if it.ShowIf != "" {
+					branch++
+				}
+			}
+		}
+	}
+	if items < 60 || checks < 2 || hard == 0 || soft == 0 || branch == 0 {
+		t.Fatalf("example: %d items, %d checks, %d hard, %d soft, %d branching", items, checks, hard, soft, branch)
+	}
+	if _, err := Compile(p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestExampleBytesAllFormatsSameFingerprint(t *testing.T) {
+	want := fingerprint(t, Example())
+	for _, format := range []string{"yaml", "redcap", "xlsx"} {
+		b, err := ExampleBytes(format)
+		if err != nil {
+			t.Fatalf("%s: %v", format, err)
+		}
+		var p *Protocol
+		var w []Warning
+		switch format {
+		case "yaml":
+			p, w, err = LoadYAML(bytes.NewReader(b), "x.yaml")
+		case "redcap":
+			p, w, err = LoadREDCap(bytes.NewReader(b), "x.csv", Example())
+		case "xlsx":
+			p, w, err = LoadXLSX(bytes.NewReader(b), "x.xlsx")
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", format, err)
+		}
+		if len(w) != 0 {
+			t.Errorf("%s warnings: %v", format, w)
+		}
+		if got := fingerprint(t, p); got != want {
+			a, _ := Example().Canonical()
+			c, _ := p.Canonical()
+			os.WriteFile("/tmp/want.json", a, 0o644)
+			os.WriteFile("/tmp/got-"+format+".json", c, 0o644)
+			t.Errorf("%s: fingerprint %s, want %s", format, got, want)
+		}
+	}
+	if _, err := ExampleBytes("pdf"); err == nil {
+		t.Error("unknown format accepted")
+	}
+}

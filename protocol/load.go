@@ -1,0 +1,191 @@
+package protocol
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Warning is something a loader accepted but could not import exactly (a
+// REDCap calc field, an unknown validation type ...); Line is set for YAML,
+// Row (1-based, header = row 1) and Sheet for CSV and XLSX.
+type Warning struct {
+	File   string `json:"file"`
+	Sheet  string `json:"sheet,omitempty"`
+	Line   int    `json:"line,omitempty"`
+	Row    int    `json:"row,omitempty"`
+	Column string `json:"column,omitempty"`
+	Msg    string `json:"msg"`
+}
+
+// String formats the warning as "file:sheet:row N: column "C": msg".
+func (w Warning) String() string {
+	return position(w.File, w.Sheet, w.Line, w.Row, w.Column) + ": " + w.Msg
+}
+
+// LoadError is a loader error located in its file: which file, sheet, line
+// or row, column, what is wrong and how to fix it. Others holds further
+// errors found in the same file, in file order.
+type LoadError struct {
+	File   string
+	Sheet  string
+	Line   int
+	Row    int
+	Column string
+	Msg    string
+	Fix    string
+	Others []*LoadError
+}
+
+// Error lists the error and the others found with it, one per line.
+func (e *LoadError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.one())
+	for _, o := range e.Others {
+		b.WriteString("\n")
+		b.WriteString(o.one())
+	}
+	return b.String()
+}
+
+func (e *LoadError) one() string {
+	s := position(e.File, e.Sheet, e.Line, e.Row, e.Column) + ": " + e.Msg
+	if e.Fix != "" {
+		s += " (fix: " + e.Fix + ")"
+	}
+	return s
+}
+
+// All returns the error and the others found with it.
+func (e *LoadError) All() []*LoadError {
+	return append([]*LoadError{e}, e.Others...)
+}
+
+func position(file, sheet string, line, row int, column string) string {
+	var b strings.Builder
+	b.WriteString(file)
+	if sheet != "" {
+		b.WriteString(": sheet " + sheet)
+	}
+	switch {
+	case row > 0 && line > 0 && line != row:
+		fmt.Fprintf(&b, ": row %d (line %d)", row, line)
+	case row > 0:
+		fmt.Fprintf(&b, ": row %d", row)
+	case line > 0:
+		fmt.Fprintf(&b, ":%d", line)
+	}
+	if column != "" {
+		fmt.Fprintf(&b, ": column %q", column)
+	}
+	return b.String()
+}
+
+// joinErrors folds a list of errors into one *LoadError, or nil.
+func joinErrors(errs []*LoadError) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	first := *errs[0]
+	first.Others = append([]*LoadError(nil), errs[1:]...)
+	return &first
+}
+
+// maxLoadErrors bounds how many errors one load reports.
+const maxLoadErrors = 50
+
+// locator maps a definition path ("forms[2].groups[0].items[3]") to a
+// position in the source file.
+type locator func(path string) LoadError
+
+// compileChecked runs Compile on p and maps each definition error to a
+// position in the file with loc.
+func compileChecked(p *Protocol, file string, loc locator) error {
+	_, err := Compile(p)
+	if err == nil {
+		return nil
+	}
+	var defs []*DefinitionError
+	var many DefinitionErrors
+	var one *DefinitionError
+	switch {
+	case errors.As(err, &many):
+		defs = many
+	case errors.As(err, &one):
+		defs = []*DefinitionError{one}
+	default:
+		return &LoadError{File: file, Msg: err.Error(), Fix: "correct the protocol definition"}
+	}
+	var out []*LoadError
+	for _, d := range defs {
+		if d == nil {
+			continue
+		}
+		le := loc(d.Path)
+		le.File = file
+		msg := d.Msg
+		if d.OID != "" && !strings.Contains(msg, d.OID) {
+			msg = d.OID + ": " + msg
+		}
+		if d.Path != "" {
+			msg += " [" + d.Path + "]"
+		}
+		le.Msg = msg
+		le.Fix = d.Fix
+		out = append(out, &le)
+		if len(out) >= maxLoadErrors {
+			break
+		}
+	}
+	if len(out) == 0 {
+		return &LoadError{File: file, Msg: err.Error(), Fix: "correct the protocol definition"}
+	}
+	return joinErrors(out)
+}
+
+// longestPrefix returns the entry of m whose key is the longest prefix of
+// path on a segment boundary, and the rest of the path after it.
+func longestPrefix[T any](m map[string]T, path string) (T, string, bool) {
+	p := path
+	for {
+		if v, ok := m[p]; ok {
+			return v, strings.TrimPrefix(strings.TrimPrefix(path, p), "."), true
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i <= 0 {
+			var zero T
+			return zero, path, false
+		}
+		p = p[:i]
+	}
+}
+
+// LoadFile loads a protocol from path, choosing the door by extension:
+// .yaml, .yml or .json (native), .csv (REDCap data dictionary, with base
+// supplying study metadata and events, may be nil) or .xlsx (CRF
+// specification workbook).
+func LoadFile(path string, base *Protocol) (*Protocol, []Warning, error) {
+	ext := strings.ToLower(filepath.Ext(path))
+	switch ext {
+	case ".yaml", ".yml", ".json", ".csv", ".xlsx":
+	default:
+		return nil, nil, &LoadError{File: path, Msg: fmt.Sprintf("unsupported file type %q", ext),
+			Fix: "use a .yaml/.yml/.json protocol file, a REDCap data dictionary .csv or a CRF specification workbook .xlsx"}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, &LoadError{File: path, Msg: err.Error(), Fix: "check the path and permissions"}
+	}
+	defer f.Close()
+	name := filepath.Base(path)
+	switch ext {
+	case ".csv":
+		return LoadREDCap(f, name, base)
+	case ".xlsx":
+		return LoadXLSX(f, name)
+	default:
+		return LoadYAML(f, name)
+	}
+}

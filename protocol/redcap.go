@@ -1,0 +1,1008 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// REDCap data dictionary columns, by the canonical key used in this file.
+const (
+	rcVar        = "var"
+	rcForm       = "form"
+	rcSection    = "section"
+	rcType       = "type"
+	rcLabel      = "label"
+	rcChoices    = "choices"
+	rcNote       = "note"
+	rcValidation = "validation"
+	rcMin        = "min"
+	rcMax        = "max"
+	rcIdentifier = "identifier"
+	rcBranching  = "branching"
+	rcRequired   = "required"
+	rcAlignment  = "alignment"
+	rcQuestion   = "question"
+	rcMatrix     = "matrix"
+	rcRanking    = "ranking"
+	rcAnnotation = "annotation"
+)
+
+// redcapColumns lists the 18 standard columns in export order, with the
+// header REDCap writes.
+var redcapColumns = []struct{ key, header string }{
+	{rcVar, "Variable / Field Name"},
+	{rcForm, "Form Name"},
+	{rcSection, "Section Header"},
+	{rcType, "Field Type"},
+	{rcLabel, "Field Label"},
+	{rcChoices, "Choices, Calculations, OR Slider Labels"},
+	{rcNote, "Field Note"},
+	{rcValidation, "Text Validation Type OR Show Slider Number"},
+	{rcMin, "Text Validation Min"},
+	{rcMax, "Text Validation Max"},
+	{rcIdentifier, "Identifier?"},
+	{rcBranching, "Branching Logic (Show field only if...)"},
+	{rcRequired, "Required Field?"},
+	{rcAlignment, "Custom Alignment"},
+	{rcQuestion, "Question Number (surveys only)"},
+	{rcMatrix, "Matrix Group Name"},
+	{rcRanking, "Matrix Ranking?"},
+	{rcAnnotation, "Field Annotation"},
+}
+
+func redcapHeaderName(key string) string {
+	for _, c := range redcapColumns {
+		if c.key == key {
+			return c.header
+		}
+	}
+	return key
+}
+
+// redcapHeaderKey recognises the header variants of real exports
+// (REDCap's own, the API's snake_case names, older short forms).
+func redcapHeaderKey(h string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(h) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	s := b.String()
+	switch {
+	case s == "variablefieldname" || s == "fieldname" || s == "variable" || s == "variablename":
+		return rcVar
+	case s == "formname" || s == "form" || s == "instrument" || s == "instrumentname":
+		return rcForm
+	case strings.HasPrefix(s, "sectionheader"):
+		return rcSection
+	case s == "fieldtype" || s == "type":
+		return rcType
+	case s == "fieldlabel" || s == "label":
+		return rcLabel
+	case strings.HasPrefix(s, "choices") || strings.HasPrefix(s, "selectchoices"):
+		return rcChoices
+	case s == "fieldnote" || s == "note":
+		return rcNote
+	case strings.HasPrefix(s, "textvalidationtype") || s == "validation" || s == "validationtype":
+		return rcValidation
+	case s == "textvalidationmin" || s == "validationmin" || s == "min":
+		return rcMin
+	case s == "textvalidationmax" || s == "validationmax" || s == "max":
+		return rcMax
+	case s == "identifier":
+		return rcIdentifier
+	case strings.HasPrefix(s, "branchinglogic"):
+		return rcBranching
+	case s == "requiredfield" || s == "required":
+		return rcRequired
+	case s == "customalignment":
+		return rcAlignment
+	case strings.HasPrefix(s, "questionnumber"):
+		return rcQuestion
+	case s == "matrixgroupname" || s == "matrixgroup":
+		return rcMatrix
+	case s == "matrixranking":
+		return rcRanking
+	case s == "fieldannotation" || s == "annotation":
+		return rcAnnotation
+	}
+	return ""
+}
+
+// rcRow is one data row of a dictionary with its position.
+type rcRow struct {
+	row, line int
+	cells     map[string]string
+	tags      map[string]string
+	checks    []string // @VT-CHECK values, in order
+	annot     string
+}
+
+func (r *rcRow) get(key string) string { return r.cells[key] }
+
+// redcapLoader holds the state of one LoadREDCap call.
+type redcapLoader struct {
+	name     string
+	headers  map[string]string // key -> header text in the file
+	warnings []Warning
+	errs     []*LoadError
+}
+
+func (l *redcapLoader) warn(r *rcRow, key, msg string) {
+	w := Warning{File: l.name, Column: l.col(key), Msg: msg}
+	if r != nil {
+		w.Row, w.Line = r.row, r.line
+	}
+	l.warnings = append(l.warnings, w)
+}
+
+func (l *redcapLoader) fail(r *rcRow, key, msg, fix string) {
+	if len(l.errs) >= maxLoadErrors {
+		return
+	}
+	e := &LoadError{File: l.name, Column: l.col(key), Msg: msg, Fix: fix}
+	if r != nil {
+		e.Row, e.Line = r.row, r.line
+	}
+	l.errs = append(l.errs, e)
+}
+
+func (l *redcapLoader) col(key string) string {
+	if key == "" {
+		return ""
+	}
+	if h, ok := l.headers[key]; ok && h != "" {
+		return h
+	}
+	return redcapHeaderName(key)
+}
+
+// sniffDelimiter picks the delimiter of the header line: comma unless the
+// line has none and has semicolons or tabs (spreadsheet exports in some
+// locales).
+func sniffDelimiter(b []byte) rune {
+	line := b
+	if i := bytes.IndexAny(b, "\r\n"); i >= 0 {
+		line = b[:i]
+	}
+	if bytes.IndexByte(line, ',') >= 0 {
+		return ','
+	}
+	if bytes.IndexByte(line, ';') >= 0 {
+		return ';'
+	}
+	if bytes.IndexByte(line, '\t') >= 0 {
+		return '\t'
+	}
+	return ','
+}
+
+// LoadREDCap reads a REDCap data dictionary CSV. base, which may be nil,
+// supplies the study metadata and the schedule of events, which a data
+// dictionary does not carry; without it the study ID is derived from the
+// file name and one event "EVENT_1" collects every form (as in a classic,
+// non-longitudinal REDCap project). veritrial action tags (@VT-OID=,
+// @VT-HARD-MIN= ...) in the Field Annotation carry what REDCap cannot
+// express; docs/PROTOCOL.md lists them and what is not imported.
+func LoadREDCap(r io.Reader, name string, base *Protocol) (*Protocol, []Warning, error) {
+	b, err := readLimited(r, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	b = bytes.TrimPrefix(b, utf8BOM)
+	l := &redcapLoader{name: name, headers: map[string]string{}}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, nil, &LoadError{File: name, Row: 1, Msg: "the data dictionary is empty",
+			Fix: "export it from REDCap (Project Setup > Data Dictionary > Download) or run `protocol example --format redcap`"}
+	}
+	cr := csv.NewReader(bytes.NewReader(b))
+	cr.Comma = sniffDelimiter(b)
+	cr.FieldsPerRecord = -1
+	cr.LazyQuotes = true
+	cr.ReuseRecord = false
+	header, err := cr.Read()
+	if err != nil {
+		return nil, nil, csvError(name, 1, err)
+	}
+	colKey := make([]string, len(header))
+	for i, h := range header {
+		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+		if h == "" {
+			continue
+		}
+		k := redcapHeaderKey(h)
+		if k == "" {
+			l.warn(&rcRow{row: 1, line: 1}, "", fmt.Sprintf("column %d %q is not a REDCap data dictionary column: ignored", i+1, h))
+			continue
+		}
+		if prev, dup := l.headers[k]; dup {
+			return nil, nil, &LoadError{File: name, Row: 1, Line: 1, Column: h,
+				Msg: fmt.Sprintf("column %q repeats column %q", h, prev), Fix: "delete one of the two columns"}
+		}
+		l.headers[k] = h
+		colKey[i] = k
+	}
+	for _, k := range []string{rcVar, rcForm, rcType, rcLabel} {
+		if _, ok := l.headers[k]; !ok {
+			return nil, nil, &LoadError{File: name, Row: 1, Line: 1, Column: redcapHeaderName(k),
+				Msg: fmt.Sprintf("the header row has no %q column", redcapHeaderName(k)),
+				Fix: "the first row must be the REDCap data dictionary header: " + redcapHeaderList()}
+		}
+	}
+	var rows []*rcRow
+	for rec := 2; ; rec++ {
+		cells, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, nil, csvError(name, rec, err)
+		}
+		line, _ := cr.FieldPos(0)
+		row := &rcRow{row: rec, line: line, cells: make(map[string]string, len(l.headers))}
+		empty := true
+		for i, c := range cells {
+			c = strings.TrimSpace(c)
+			if c == "" {
+				continue
+			}
+			empty = false
+			if i >= len(colKey) {
+				l.fail(row, "", fmt.Sprintf("row has %d columns but the header has %d; cell %d holds %q", len(cells), len(header), i+1, clip(c)),
+					"remove the extra cell or quote the value that contains a comma")
+				break
+			}
+			if colKey[i] != "" {
+				row.cells[colKey[i]] = c
+			}
+		}
+		if empty {
+			continue
+		}
+		rows = append(rows, row)
+	}
+	if len(l.errs) > 0 {
+		return nil, l.warnings, joinErrors(l.errs)
+	}
+	if len(rows) == 0 {
+		return nil, l.warnings, &LoadError{File: name, Row: 2, Msg: "the data dictionary has a header but no fields",
+			Fix: "add one row per field"}
+	}
+	p := l.build(rows, base)
+	if len(l.errs) > 0 {
+		return nil, l.warnings, joinErrors(l.errs)
+	}
+	return p, l.warnings, nil
+}
+
+func redcapHeaderList() string {
+	var hs []string
+	for _, c := range redcapColumns {
+		hs = append(hs, strconv.Quote(c.header))
+	}
+	return strings.Join(hs, ", ")
+}
+
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}
+
+func csvError(name string, row int, err error) error {
+	le := &LoadError{File: name, Row: row, Msg: "malformed CSV: " + err.Error(),
+		Fix: "save the file as CSV (comma separated, UTF-8) and quote cells that contain commas, quotes or line breaks"}
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		le.Line = pe.Line
+		le.Msg = "malformed CSV: " + pe.Err.Error()
+		if pe.Column > 0 {
+			le.Msg += fmt.Sprintf(" (character %d)", pe.Column)
+		}
+	}
+	return le
+}
+
+// itemPos remembers where a definition came from, for Compile errors.
+type itemPos struct {
+	row  *rcRow
+	key  string
+	note string
+}
+
+// rcField is an imported field before the protocol is assembled.
+type rcField struct {
+	row  *rcRow
+	item Item
+}
+
+var rcVarNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+
+func (l *redcapLoader) build(rows []*rcRow, base *Protocol) *Protocol {
+	p := &Protocol{}
+	if base != nil {
+		c := cloneProtocol(base)
+		p.Study = c.Study
+		p.Events = c.Events
+	} else {
+		id := strings.TrimSuffix(filepath.Base(l.name), filepath.Ext(l.name))
+		id = strings.ToUpper(sanitizeName(id, '-'))
+		if id == "" {
+			id = "REDCAP-IMPORT"
+		}
+		p.Study = Study{ID: id, Version: "1.0", Title: "Imported from REDCap data dictionary " + l.name}
+		l.warn(nil, "", fmt.Sprintf("no base protocol: study ID %q, version 1.0 and title are placeholders and there are no outcomes or arms; load with a base protocol to set them", id))
+	}
+	// Pass 1: tags, variable names, variable -> OID map.
+	varOID := map[string]string{}
+	skipped := map[string]string{} // variable -> field type not imported
+	seenVar := map[string]*rcRow{}
+	oidRow := map[string]*rcRow{}
+	for i, r := range rows {
+		r.tags, r.annot = l.parseTags(r)
+		v := r.get(rcVar)
+		switch {
+		case v == "":
+			l.fail(r, rcVar, "the field has no variable name", "give it a unique lower-case name such as vs_sysbp")
+			continue
+		case !rcVarNameRE.MatchString(v):
+			l.fail(r, rcVar, fmt.Sprintf("variable name %q is not valid", v), "use letters, digits and underscores, starting with a letter")
+			continue
+		}
+		if prev, dup := seenVar[v]; dup {
+			l.fail(r, rcVar, fmt.Sprintf("variable %q is already defined in row %d", v, prev.row), "rename one of them")
+			continue
+		}
+		seenVar[v] = r
+		if i == 0 {
+			// The first field of a REDCap project is its record ID.
+			continue
+		}
+		ft := strings.ToLower(r.get(rcType))
+		switch ft {
+		case "calc", "descriptive", "file", "sql":
+			skipped[v] = ft
+			continue
+		}
+		oid := v
+		if t, ok := r.tags["OID"]; ok && t != "" {
+			oid = t
+		}
+		if prev, dup := oidRow[oid]; dup {
+			l.fail(r, rcAnnotation, fmt.Sprintf("item OID %q is already used by the field in row %d", oid, prev.row), "give each field its own @VT-OID")
+			continue
+		}
+		oidRow[oid] = r
+		varOID[v] = oid
+	}
+	if len(l.errs) > 0 {
+		return nil
+	}
+	first := rows[0]
+	if _, ok := first.tags["RECORD-ID"]; !ok {
+		l.warn(first, rcVar, fmt.Sprintf("field %q is the record ID (the first field of every REDCap project): not imported, subject pseudonyms are carried by the ledger", first.get(rcVar)))
+	}
+
+	// Pass 2: forms, groups, items.
+	codeLists := map[string]*CodeList{}
+	clRow := map[string]*rcRow{}
+	var clOrder []string
+	pos := map[string]itemPos{}
+	formIndex := map[string]int{}
+	var curForm *Form
+	var curFormKey string
+	var curGroup *ItemGroup
+	var curMatrix string
+	var pendingSection string
+	layout := map[string]int{}
+	formRow := map[string]*rcRow{}
+
+	closeGroup := func() { curGroup = nil }
+	for _, r := range rows[1:] {
+		v := r.get(rcVar)
+		fname := r.get(rcForm)
+		if fname == "" {
+			l.fail(r, rcForm, fmt.Sprintf("field %q has no form name", v), "fill in the Form Name (the instrument's unique name)")
+			continue
+		}
+		for _, k := range []string{rcAlignment, rcQuestion, rcRanking} {
+			if r.get(k) != "" {
+				layout[k]++
+			}
+		}
+		if fname != curFormKey {
+			if _, again := formIndex[fname]; again {
+				l.fail(r, rcForm, fmt.Sprintf("form %q started in row %d and appears again after another form", fname, formRow[fname].row),
+					"keep the rows of each form together, as REDCap exports them")
+				continue
+			}
+			p.Forms = append(p.Forms, Form{OID: fname, Name: humanize(fname)})
+			formIndex[fname] = len(p.Forms) - 1
+			formRow[fname] = r
+			curFormKey = fname
+			curForm = &p.Forms[len(p.Forms)-1]
+			pos[fmt.Sprintf("forms[%d]", len(p.Forms)-1)] = itemPos{row: r, key: rcForm}
+			closeGroup()
+			curMatrix = ""
+			pendingSection = ""
+		}
+		curForm = &p.Forms[formIndex[fname]]
+		fi := formIndex[fname]
+		if t, ok := r.tags["FORM-OID"]; ok {
+			curForm.OID = t
+		}
+		if t, ok := r.tags["FORM-NAME"]; ok {
+			curForm.Name = t
+		}
+		for _, t := range r.checks {
+			var ch EditCheck
+			dec := json.NewDecoder(strings.NewReader(t))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&ch); err != nil {
+				l.fail(r, rcAnnotation, "@VT-CHECK is not a valid JSON edit check: "+err.Error(),
+					`write @VT-CHECK={"oid":"VS.CHK1","condition":"[VS.DIABP] < [VS.SYSBP]","severity":"hard","message":"...","items":["VS.DIABP","VS.SYSBP"]}`)
+				continue
+			}
+			ch.Condition = l.rewriteLogic(r, ch.Condition, varOID, skipped, true)
+			curForm.Checks = append(curForm.Checks, ch)
+			pos[fmt.Sprintf("forms[%d].checks[%d]", fi, len(curForm.Checks)-1)] = itemPos{row: r, key: rcAnnotation}
+		}
+		ft := strings.ToLower(r.get(rcType))
+		section := r.get(rcSection)
+		if kind, skip := skipped[v]; skip {
+			msg := fmt.Sprintf("%s field %q not imported: ", kind, v)
+			switch kind {
+			case "calc":
+				msg += fmt.Sprintf("calculated fields are derived, not collected; recompute %q in analysis", clip(r.get(rcChoices)))
+			case "descriptive":
+				msg += "it displays text only and holds no data"
+			case "file":
+				msg += "file uploads are not trial data in veritrial; keep source documents in the site file"
+			case "sql":
+				msg += "dynamic SQL fields depend on the REDCap server"
+			}
+			if section != "" {
+				msg += fmt.Sprintf("; its section header %q moves to the next field", clip(section))
+				if pendingSection == "" {
+					pendingSection = section
+				}
+			}
+			l.warn(r, rcType, msg)
+			continue
+		}
+		oid, ok := varOID[v]
+		if !ok {
+			continue
+		}
+		// Group boundaries: a matrix group, a @VT-GROUP-OID, the end of a matrix.
+		matrix := r.get(rcMatrix)
+		gtag, hasG := r.tags["GROUP-OID"]
+		switch {
+		case hasG && (curGroup == nil || curGroup.OID != gtag):
+			curForm.Groups = append(curForm.Groups, ItemGroup{OID: gtag, Name: humanize(gtag)})
+			curGroup = &curForm.Groups[len(curForm.Groups)-1]
+			curMatrix = matrix
+		case !hasG && matrix != "" && matrix != curMatrix:
+			curForm.Groups = append(curForm.Groups, ItemGroup{OID: matrix, Name: humanize(matrix)})
+			curGroup = &curForm.Groups[len(curForm.Groups)-1]
+			curMatrix = matrix
+		case curGroup == nil || (matrix == "" && curMatrix != ""):
+			goid := fname
+			if n := len(curForm.Groups); n > 0 {
+				goid = fmt.Sprintf("%s_%d", fname, n+1)
+			}
+			curForm.Groups = append(curForm.Groups, ItemGroup{OID: goid, Name: curForm.Name})
+			curGroup = &curForm.Groups[len(curForm.Groups)-1]
+			curMatrix = ""
+		}
+		gi := len(curForm.Groups) - 1
+		if len(curGroup.Items) == 0 {
+			pos[fmt.Sprintf("forms[%d].groups[%d]", fi, gi)] = itemPos{row: r, key: rcAnnotation}
+		}
+		if t, ok := r.tags["GROUP-NAME"]; ok {
+			curGroup.Name = t
+		}
+		if _, ok := r.tags["REPEATING"]; ok {
+			curGroup.Repeating = r.tags["REPEATING"] == "" || parseYes(r.tags["REPEATING"])
+		}
+		if t, ok := r.tags["MAX-REPEATS"]; ok {
+			n, err := strconv.Atoi(t)
+			if err != nil || n < 0 {
+				l.fail(r, rcAnnotation, fmt.Sprintf("@VT-MAX-REPEATS=%s is not a whole number", t), "write @VT-MAX-REPEATS=99")
+			} else {
+				curGroup.MaxRepeats = n
+			}
+		}
+
+		it := Item{OID: oid, Label: r.get(rcLabel), Note: r.get(rcNote), Section: section}
+		if it.Section == "" && pendingSection != "" {
+			it.Section = pendingSection
+		}
+		pendingSection = ""
+		if r.get(rcRequired) != "" {
+			it.Required = parseYes(r.get(rcRequired))
+		}
+		annot := r.annot
+		if parseYes(r.get(rcIdentifier)) {
+			annot = joinAnnot(annot, "[identifier]")
+			l.warn(r, rcIdentifier, fmt.Sprintf("field %q is marked as an identifier: veritrial holds pseudonymised data only; imported and flagged [identifier] in its annotation, make sure no personal health information is entered", v))
+		}
+		l.fieldType(r, ft, &it, &annot, codeLists, clRow, &clOrder)
+		it.Annotation = annot
+		if t, ok := r.tags["UNIT"]; ok {
+			it.Unit = t
+		}
+		if t, ok := r.tags["MAXLEN"]; ok {
+			n, err := strconv.Atoi(t)
+			if err != nil || n < 0 {
+				l.fail(r, rcAnnotation, fmt.Sprintf("@VT-MAXLEN=%s is not a whole number", t), "write @VT-MAXLEN=200")
+			} else {
+				it.MaxLength = n
+			}
+		}
+		if t, ok := r.tags["DIGITS"]; ok {
+			n, err := strconv.Atoi(t)
+			if err != nil || n < 0 {
+				l.fail(r, rcAnnotation, fmt.Sprintf("@VT-DIGITS=%s is not a whole number", t), "write @VT-DIGITS=2")
+			} else {
+				it.Digits = n
+			}
+		}
+		if t, ok := r.tags["TYPE"]; ok {
+			it.Type = DataType(strings.ToLower(t))
+		}
+		soft := &Range{Min: r.get(rcMin), Max: r.get(rcMax)}
+		for _, b := range []*string{&soft.Min, &soft.Max} {
+			switch strings.ToLower(*b) {
+			case "today", "now":
+				l.warn(r, rcMin, fmt.Sprintf("min/max %q of field %q not imported: ranges are fixed values in veritrial", *b, v))
+				*b = ""
+			}
+		}
+		if ft == "slider" {
+			// REDCap sliders are bounded: their min/max are hard limits.
+			if it.Hard == nil {
+				it.Hard = &Range{Min: "0", Max: "100"}
+			}
+			if soft.Min != "" {
+				it.Hard.Min = soft.Min
+			}
+			if soft.Max != "" {
+				it.Hard.Max = soft.Max
+			}
+			soft = nil
+		}
+		if soft != nil && (soft.Min != "" || soft.Max != "") {
+			it.Soft = soft
+		}
+		hmin, okMin := r.tags["HARD-MIN"]
+		hmax, okMax := r.tags["HARD-MAX"]
+		if okMin || okMax {
+			if it.Hard == nil {
+				it.Hard = &Range{}
+			}
+			if okMin {
+				it.Hard.Min = hmin
+			}
+			if okMax {
+				it.Hard.Max = hmax
+			}
+		}
+		if bl := r.get(rcBranching); bl != "" {
+			it.ShowIf = l.rewriteLogic(r, bl, varOID, skipped, false)
+		}
+		curGroup.Items = append(curGroup.Items, it)
+		path := fmt.Sprintf("forms[%d].groups[%d].items[%d]", fi, gi, len(curGroup.Items)-1)
+		pos[path] = itemPos{row: r, key: rcVar}
+		if it.CodeList != "" {
+			if _, ok := pos["codelists:"+it.CodeList]; !ok {
+				pos["codelists:"+it.CodeList] = itemPos{row: r, key: rcChoices}
+			}
+		}
+	}
+	for _, k := range []string{rcAlignment, rcQuestion, rcRanking} {
+		if n := layout[k]; n > 0 {
+			l.warn(nil, k, fmt.Sprintf("%d field(s) have a value in this column: layout only, not imported", n))
+		}
+	}
+	if len(l.errs) > 0 {
+		return nil
+	}
+	for _, oid := range clOrder {
+		p.CodeLists = append(p.CodeLists, *codeLists[oid])
+	}
+	if base == nil {
+		ev := Event{OID: "EVENT_1", Name: "Event 1", Type: EventScheduled, Day: 1}
+		for _, f := range p.Forms {
+			ev.Forms = append(ev.Forms, f.OID)
+		}
+		p.Events = []Event{ev}
+		l.warn(nil, "", "a data dictionary has no schedule of events: created one event EVENT_1 collecting every form; load with a base protocol to set the schedule")
+	}
+	Normalize(p)
+	// Normalize sorts code lists: record their paths afterwards.
+	for i, cl := range p.CodeLists {
+		if ip, ok := pos["codelists:"+cl.OID]; ok {
+			pos[fmt.Sprintf("codelists[%d]", i)] = ip
+		}
+	}
+	loc := func(path string) LoadError {
+		ip, rest, ok := longestPrefix(pos, path)
+		if !ok {
+			if strings.HasPrefix(path, "events") || strings.HasPrefix(path, "study") {
+				return LoadError{Column: "(base protocol " + path + ")"}
+			}
+			return LoadError{}
+		}
+		key := ip.key
+		switch {
+		case strings.HasPrefix(rest, "show_if"):
+			key = rcBranching
+		case strings.HasPrefix(rest, "codelist"):
+			key = rcChoices
+		case strings.HasPrefix(rest, "soft"):
+			key = rcMin
+		case strings.HasPrefix(rest, "label"):
+			key = rcLabel
+		case rest != "":
+			key = rcAnnotation
+		}
+		return LoadError{Row: ip.row.row, Line: ip.row.line, Column: l.col(key)}
+	}
+	if err := compileChecked(p, l.name, loc); err != nil {
+		var le *LoadError
+		if errors.As(err, &le) {
+			l.errs = append(l.errs, le.All()...)
+		} else {
+			l.errs = append(l.errs, &LoadError{File: l.name, Msg: err.Error()})
+		}
+		return nil
+	}
+	return p
+}
+
+// fieldType maps the REDCap field type and validation onto it.
+func (l *redcapLoader) fieldType(r *rcRow, ft string, it *Item, annot *string, cls map[string]*CodeList, clRow map[string]*rcRow, order *[]string) {
+	v := r.get(rcVar)
+	switch ft {
+	case "text":
+		l.validation(r, it, annot)
+	case "notes":
+		it.Type = TypeText
+		if r.get(rcValidation) != "" {
+			l.warn(r, rcValidation, fmt.Sprintf("notes field %q: validation %q ignored (REDCap does not apply it to notes)", v, r.get(rcValidation)))
+		}
+	case "radio", "dropdown", "checkbox":
+		it.Type = TypeChoice
+		if ft == "checkbox" {
+			it.Type = TypeMultiChoice
+		}
+		codes, ok := l.parseChoices(r)
+		if !ok {
+			return
+		}
+		oid := "CL." + v
+		if t, ok := r.tags["CODELIST"]; ok && t != "" {
+			oid = t
+		}
+		name := it.Label
+		if t, ok := r.tags["CODELIST-NAME"]; ok {
+			name = t
+		}
+		l.addCodeList(r, oid, name, codes, cls, clRow, order)
+		it.CodeList = oid
+	case "yesno":
+		it.Type = TypeYesNo
+	case "truefalse":
+		it.Type = TypeChoice
+		oid := "TRUEFALSE"
+		if t, ok := r.tags["CODELIST"]; ok && t != "" {
+			oid = t
+		}
+		l.addCodeList(r, oid, "True / false", []CodeItem{{Code: "1", Decode: "True"}, {Code: "0", Decode: "False"}}, cls, clRow, order)
+		it.CodeList = oid
+	case "slider":
+		it.Type = TypeInteger
+		if r.get(rcChoices) != "" {
+			l.warn(r, rcChoices, fmt.Sprintf("slider field %q: slider labels %q not imported (the item is an integer 0-100)", v, clip(r.get(rcChoices))))
+		}
+	case "":
+		l.fail(r, rcType, fmt.Sprintf("field %q has no field type", v), "write one of text, notes, radio, dropdown, checkbox, yesno, truefalse, slider")
+	default:
+		it.Type = TypeText
+		l.warn(r, rcType, fmt.Sprintf("field %q: unknown field type %q imported as free text", v, ft))
+	}
+}
+
+var numberDPRE = regexp.MustCompile(`^number_(\d+)dp(_comma_decimal)?$`)
+
+// validation maps a text field's validation type onto the item.
+func (l *redcapLoader) validation(r *rcRow, it *Item, annot *string) {
+	val := strings.ToLower(r.get(rcValidation))
+	v := r.get(rcVar)
+	it.Type = TypeText
+	switch {
+	case val == "":
+	case val == "date_ymd" || val == "date_dmy" || val == "date_mdy":
+		it.Type = TypeDate
+	case strings.HasPrefix(val, "datetime_"):
+		it.Type = TypeDateTime
+	case val == "time" || val == "time_hh_mm_ss":
+		it.Type = TypeTime
+	case val == "integer" || val == "int":
+		it.Type = TypeInteger
+	case val == "number" || val == "float":
+		it.Type = TypeDecimal
+	case val == "number_comma_decimal":
+		it.Type = TypeDecimal
+		l.warn(r, rcValidation, fmt.Sprintf("field %q: %q values must be submitted with a decimal point, not a comma", v, val))
+	case numberDPRE.MatchString(val):
+		sm := numberDPRE.FindStringSubmatch(val)
+		it.Type = TypeDecimal
+		it.Digits, _ = strconv.Atoi(sm[1])
+		if sm[2] != "" {
+			l.warn(r, rcValidation, fmt.Sprintf("field %q: %q values must be submitted with a decimal point, not a comma", v, val))
+		}
+	case val == "time_mm_ss":
+		*annot = joinAnnot(*annot, "[REDCap validation time_mm_ss]")
+		l.warn(r, rcValidation, fmt.Sprintf("field %q: validation time_mm_ss (minutes:seconds) imported as text: veritrial times are HH:MM[:SS]; the pattern is not enforced", v))
+	case knownTextValidation[val]:
+		*annot = joinAnnot(*annot, "[REDCap validation "+val+"]")
+		l.warn(r, rcValidation, fmt.Sprintf("field %q: validation %q imported as free text; the name is kept in the annotation but the pattern is not enforced", v, val))
+	default:
+		*annot = joinAnnot(*annot, "[REDCap validation "+val+"]")
+		l.warn(r, rcValidation, fmt.Sprintf("field %q: unknown validation type %q imported as free text; the pattern is not enforced", v, val))
+	}
+}
+
+var knownTextValidation = map[string]bool{
+	"email": true, "phone": true, "phone_australia": true, "zipcode": true, "postalcode_australia": true,
+	"postalcode_canada": true, "postalcode_french": true, "postalcode_germany": true, "postalcode_uk": true,
+	"alpha_only": true, "ssn": true, "mrn_10d": true, "mrn_generic": true, "vmrn": true, "signature": true,
+	"letters_only": true, "number_to_words": true,
+}
+
+func joinAnnot(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + " " + b
+}
+
+func parseYes(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "y", "yes", "1", "true", "x":
+		return true
+	}
+	return false
+}
+
+// parseChoices reads "1, Yes | 0, No".
+func (l *redcapLoader) parseChoices(r *rcRow) ([]CodeItem, bool) {
+	raw := r.get(rcChoices)
+	v := r.get(rcVar)
+	if raw == "" {
+		l.fail(r, rcChoices, fmt.Sprintf("field %q has no choices", v), `write the choices as "1, Yes | 0, No"`)
+		return nil, false
+	}
+	var out []CodeItem
+	seen := map[string]bool{}
+	for _, part := range strings.Split(raw, "|") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		code, decode, ok := strings.Cut(part, ",")
+		code, decode = strings.TrimSpace(code), strings.TrimSpace(decode)
+		if !ok {
+			l.warn(r, rcChoices, fmt.Sprintf("field %q: choice %q has no comma; used as both code and label", v, clip(part)))
+			decode = code
+		}
+		if code == "" {
+			l.fail(r, rcChoices, fmt.Sprintf("field %q: choice %q has an empty code", v, clip(part)), `write each choice as "code, label"`)
+			return nil, false
+		}
+		if seen[code] {
+			l.fail(r, rcChoices, fmt.Sprintf("field %q: code %q appears twice", v, code), "give each choice its own code")
+			return nil, false
+		}
+		seen[code] = true
+		out = append(out, CodeItem{Code: code, Decode: decode})
+	}
+	if len(out) == 0 {
+		l.fail(r, rcChoices, fmt.Sprintf("field %q has no choices", v), `write the choices as "1, Yes | 0, No"`)
+		return nil, false
+	}
+	return out, true
+}
+
+func (l *redcapLoader) addCodeList(r *rcRow, oid, name string, codes []CodeItem, cls map[string]*CodeList, clRow map[string]*rcRow, order *[]string) {
+	if prev, ok := cls[oid]; ok {
+		same := len(prev.Items) == len(codes)
+		for i := 0; same && i < len(codes); i++ {
+			same = prev.Items[i] == codes[i]
+		}
+		if !same {
+			l.fail(r, rcChoices, fmt.Sprintf("code list %q has different choices than in row %d", oid, clRow[oid].row),
+				"make the choices identical or give this field its own @VT-CODELIST")
+		}
+		return
+	}
+	cls[oid] = &CodeList{OID: oid, Name: name, Items: codes}
+	clRow[oid] = r
+	*order = append(*order, oid)
+}
+
+// rewriteLogic rewrites [variable] to [OID] in REDCap branching logic.
+// Logic that uses what veritrial cannot evaluate (event-prefixed fields,
+// checkbox options, smart variables, fields not imported) is dropped with
+// a warning and "" is returned.
+func (l *redcapLoader) rewriteLogic(r *rcRow, logic string, varOID map[string]string, skipped map[string]string, check bool) string {
+	var b strings.Builder
+	what := "branching logic"
+	key := rcBranching
+	if check {
+		what = "@VT-CHECK condition"
+		key = rcAnnotation
+	}
+	drop := func(why string) string {
+		l.warn(r, key, fmt.Sprintf("field %q: %s %q not imported: %s; the field is always shown", r.get(rcVar), what, clip(logic), why))
+		return ""
+	}
+	for i := 0; i < len(logic); i++ {
+		c := logic[i]
+		switch c {
+		case '"', '\'':
+			j := strings.IndexByte(logic[i+1:], c)
+			if j < 0 {
+				b.WriteString(logic[i:])
+				return b.String()
+			}
+			b.WriteString(logic[i : i+j+2])
+			i += j + 1
+			continue
+		case '[':
+			j := strings.IndexByte(logic[i:], ']')
+			if j < 0 {
+				b.WriteString(logic[i:])
+				return b.String()
+			}
+			name := strings.TrimSpace(logic[i+1 : i+j])
+			next := i + j + 1
+			if next < len(logic) && logic[next] == '[' {
+				if check {
+					break
+				}
+				return drop("the [event_name][variable] syntax of longitudinal projects is not supported")
+			}
+			if strings.ContainsAny(name, "(:") {
+				if check {
+					break
+				}
+				return drop(fmt.Sprintf("[%s] (checkbox option or smart variable) is not supported", name))
+			}
+			if kind, ok := skipped[name]; ok {
+				return drop(fmt.Sprintf("it refers to %s field %q, which is not imported", kind, name))
+			}
+			if oid, ok := varOID[name]; ok {
+				name = oid
+			}
+			b.WriteString("[" + name + "]")
+			i = next - 1
+			continue
+		default:
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+var vtTagRE = regexp.MustCompile(`@VT-([A-Z][A-Z0-9-]*)`)
+
+// parseTags extracts the veritrial action tags of the Field Annotation and
+// returns them with the remaining annotation text.
+func (l *redcapLoader) parseTags(r *rcRow) (map[string]string, string) {
+	a := r.get(rcAnnotation)
+	if !strings.Contains(a, "@VT-") {
+		return nil, a
+	}
+	tags := map[string]string{}
+	var rest strings.Builder
+	i := 0
+	for {
+		loc := vtTagRE.FindStringSubmatchIndex(a[i:])
+		if loc == nil {
+			rest.WriteString(a[i:])
+			break
+		}
+		rest.WriteString(a[i : i+loc[0]])
+		name := a[i+loc[2] : i+loc[3]]
+		j := i + loc[1]
+		val := ""
+		if j < len(a) && a[j] == '=' {
+			j++
+			switch {
+			case j < len(a) && (a[j] == '"' || a[j] == '{'):
+				dec := json.NewDecoder(strings.NewReader(a[j:]))
+				var raw json.RawMessage
+				if err := dec.Decode(&raw); err != nil {
+					l.fail(r, rcAnnotation, fmt.Sprintf("@VT-%s value is not valid: %v", name, err),
+						`quote values with spaces as JSON strings: @VT-UNIT="mL/min/1.73m2"`)
+					return tags, strings.TrimSpace(rest.String())
+				}
+				n := int(dec.InputOffset())
+				if a[j] == '"' {
+					_ = json.Unmarshal(raw, &val)
+				} else {
+					val = string(raw)
+				}
+				j += n
+			default:
+				k := j
+				for k < len(a) && !unicode.IsSpace(rune(a[k])) {
+					k++
+				}
+				val = a[j:k]
+				j = k
+			}
+		}
+		if name == "CHECK" {
+			r.checks = append(r.checks, val)
+		} else if !knownVTTags[name] {
+			l.warn(r, rcAnnotation, fmt.Sprintf("unknown action tag @VT-%s ignored", name))
+		} else if _, dup := tags[name]; dup {
+			l.fail(r, rcAnnotation, fmt.Sprintf("action tag @VT-%s appears twice", name), "keep one")
+		} else {
+			tags[name] = val
+		}
+		i = j
+	}
+	return tags, strings.TrimSpace(rest.String())
+}
+
+var knownVTTags = map[string]bool{
+	"OID": true, "TYPE": true, "DIGITS": true, "UNIT": true, "MAXLEN": true, "HARD-MIN": true, "HARD-MAX": true,
+	"CODELIST": true, "CODELIST-NAME": true, "GROUP-OID": true, "GROUP-NAME": true, "REPEATING": true,
+	"MAX-REPEATS": true, "FORM-OID": true, "FORM-NAME": true, "CHECK": true, "RECORD-ID": true,
+}
+
+// humanize turns "vital_signs" into "Vital signs".
+func humanize(s string) string {
+	s = strings.TrimSpace(strings.ReplaceAll(s, "_", " "))
+	if s == "" {
+		return s
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
+}
+
+// sanitizeName keeps letters, digits and underscores, replacing the rest
+// with sep and collapsing runs.
+func sanitizeName(s string, sep byte) string {
+	var b strings.Builder
+	lastSep := true
+	for _, r := range s {
+		if r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			b.WriteRune(r)
+			lastSep = false
+		} else if !lastSep {
+			b.WriteByte(sep)
+			lastSep = true
+		}
+	}
+	return strings.TrimRight(b.String(), string(sep))
+}
