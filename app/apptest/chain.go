@@ -7,8 +7,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"testing"
@@ -155,19 +153,7 @@ func (c *Chain) Tx(signer string, msg types.Msg) []byte {
 
 // TxAs signs msg for account with any signer (to test forged signatures).
 func (c *Chain) TxAs(account string, s client.Signer, msg types.Msg) []byte {
-	c.nonce++
-	var n [16]byte
-	binary.BigEndian.PutUint64(n[8:], c.nonce)
-	body := types.Body{V: types.TxVersion, ChainID: ChainID, Signer: account, Nonce: hex.EncodeToString(n[:]), Expires: c.Height + 100, Msg: msg}
-	tx, err := types.SignWith(body, s.Sign)
-	if err != nil {
-		c.T.Fatal(err)
-	}
-	raw, err := tx.Encode()
-	if err != nil {
-		c.T.Fatal(err)
-	}
-	return raw
+	return c.SignBody(c.Body(account, msg), s)
 }
 
 // Check runs CheckTx.
@@ -262,4 +248,48 @@ func Must(t testing.TB, err error, what string) {
 	if err != nil {
 		t.Fatal(fmt.Sprintf("%s: %v", what, err))
 	}
+}
+
+// Reopen closes the App and opens a new one on the same directory, as a
+// restarted node would; Height and AppHash come from the new App's Info.
+// The signer table and the nonce counter carry over.
+func (c *Chain) Reopen() {
+	c.T.Helper()
+	if err := c.App.Close(); err != nil {
+		c.T.Fatalf("closing app: %v", err)
+	}
+	a, err := app.New(app.Config{DataDir: c.Dir})
+	if err != nil {
+		c.T.Fatalf("reopening app: %v", err)
+	}
+	c.App = a
+	info, err := a.Info(context.Background(), &abci.RequestInfo{})
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	c.Height, c.AppHash = info.LastBlockHeight, info.LastBlockAppHash
+	c.T.Cleanup(func() { _ = a.Close() })
+}
+
+// NewUnmanaged starts a chain in dir like New but registers no cleanup:
+// the caller closes c.App (for fixtures shared between benchmark runs).
+func NewUnmanaged(t testing.TB, dir string) *Chain {
+	t.Helper()
+	a, err := app.New(app.Config{DataDir: dir})
+	if err != nil {
+		t.Fatalf("opening app: %v", err)
+	}
+	_, people := Consortium()
+	c := &Chain{T: t, App: a, Dir: dir, People: map[string]*Person{}}
+	for _, p := range people {
+		c.People[p.ID] = p
+	}
+	res, err := a.InitChain(context.Background(), &abci.RequestInitChain{
+		Time: Genesis, ChainId: ChainID, InitialHeight: 1, AppStateBytes: GenesisBytes(),
+	})
+	if err != nil {
+		t.Fatalf("InitChain: %v", err)
+	}
+	c.AppHash = res.AppHash
+	return c
 }
