@@ -301,6 +301,9 @@ veritrial keys import.`,
 			if err != nil {
 				return err
 			}
+			if err := checkOutFree(out, c.Bool("force")); err != nil {
+				return err
+			}
 			name := c.Args().First()
 			kr, err := openKeyring(c, false)
 			if err != nil {

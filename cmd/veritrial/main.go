@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 
 	"github.com/urfave/cli/v2"
 )
@@ -38,7 +37,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 			code = report(a, &cliError{code: exitFailure, msg: fmt.Sprintf("internal error: %v; please report this with the command you ran", r)})
 		}
 	}()
-	return report(a, a.Run(args))
+	return report(a, a.Run(interspersed(a, args)))
 }
 
 // commandConstructors are the top-level commands defined in other files of
@@ -67,7 +66,6 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	for _, nc := range commandConstructors {
 		cmds = append(cmds, nc())
 	}
-	sort.SliceStable(cmds, func(i, j int) bool { return categoryRank(cmds[i].Category) < categoryRank(cmds[j].Category) })
 
 	a := &cli.App{
 		Name:    "veritrial",
@@ -100,24 +98,8 @@ document on stdout. Exit code 0 means success.`,
 	return a
 }
 
-// categoryRank orders the help's command groups.
-func categoryRank(c string) int {
-	switch c {
-	case categoryNode:
-		return 0
-	case categoryKeys:
-		return 1
-	case categoryProtocol:
-		return 2
-	case categoryWorkflow:
-		return 3
-	case categoryQuery:
-		return 4
-	}
-	return 5
-}
-
-// Command categories shown in the help.
+// Command categories shown in the help (urfave/cli lists them
+// alphabetically).
 const (
 	categoryNode     = "Node"
 	categoryKeys     = "Keys"

@@ -133,6 +133,32 @@ func readInputFile(path, what string) ([]byte, error) {
 	return data, nil
 }
 
+// checkReadable says in one sentence why a file named on the command line
+// cannot be read, if it cannot.
+func checkReadable(path, what string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return inputErrorf("cannot read %s %s: %v", what, path, pathError(err))
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return inputErrorf("cannot read %s %s: it is a directory", what, path)
+	}
+	return nil
+}
+
+// checkOutFree refuses an existing output file unless force, before any
+// expensive work is done.
+func checkOutFree(path string, force bool) error {
+	if force || path == "" {
+		return nil
+	}
+	if _, err := os.Lstat(path); err == nil {
+		return usageErrorf("%s already exists: choose another name or pass --force to replace it", path)
+	}
+	return nil
+}
+
 // pathError strips the path from an *fs.PathError (the message names it
 // already) and says "no such file" plainly.
 func pathError(err error) error {

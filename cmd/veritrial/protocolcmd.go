@@ -45,11 +45,17 @@ func loadProtocol(c *cli.Context, path string) (*protocol.Protocol, []protocol.W
 	if b, err := nonEmptyFlag(c, "base"); err != nil {
 		return nil, nil, err
 	} else if b != "" {
+		if err := checkReadable(b, "--base protocol file"); err != nil {
+			return nil, nil, err
+		}
 		bp, _, err := protocol.LoadFile(b, nil)
 		if err != nil {
 			return nil, nil, inputErrorf("--base %s is not a usable protocol:\n%v", b, err)
 		}
 		base = bp
+	}
+	if err := checkReadable(path, "protocol file"); err != nil {
+		return nil, nil, err
 	}
 	p, warns, err := protocol.LoadFile(path, base)
 	if err != nil {
@@ -214,6 +220,9 @@ vocabularies. Fill it in, then run veritrial protocol check on it.`,
 			}
 			if !strings.EqualFold(filepath.Ext(out), ".xlsx") {
 				return usageErrorf("--out %s must end in .xlsx", out)
+			}
+			if err := checkOutFree(out, c.Bool("force")); err != nil {
+				return err
 			}
 			var b bytes.Buffer
 			if err := protocol.WriteTemplate(&b); err != nil {
