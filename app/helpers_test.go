@@ -1,0 +1,157 @@
+package app_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/veritrial/veritrial/app"
+	"github.com/veritrial/veritrial/app/apptest"
+	"github.com/veritrial/veritrial/app/types"
+	"github.com/veritrial/veritrial/protocol"
+)
+
+// step is one transaction of a scenario and the code it must get.
+type step struct {
+	name   string
+	signer string
+	msg    types.Msg
+	want   types.Code
+	// atCheck: the rejection must already come from CheckTx.
+	atCheck bool
+	// logHas are substrings the rejection message must contain.
+	logHas []string
+}
+
+func runSteps(t *testing.T, c *apptest.Chain, steps []step) {
+	t.Helper()
+	for _, s := range steps {
+		raw := c.Tx(s.signer, s.msg)
+		log := runRaw(t, c, s.name, raw, s.want, s.atCheck)
+		for _, sub := range s.logHas {
+			if !strings.Contains(log, sub) {
+				t.Errorf("%s: log %q does not mention %q", s.name, log, sub)
+			}
+		}
+	}
+}
+
+// runRaw sends raw through CheckTx and then, whatever CheckTx said, a block
+// of its own: FinalizeBlock must give want, and a rejection must leave the
+// app hash unchanged. CheckTx may accept a tx whose rejection depends on
+// domain state (FinalizeBlock decides), but it may not give another code.
+func runRaw(t *testing.T, c *apptest.Chain, name string, raw []byte, want types.Code, atCheck bool) string {
+	t.Helper()
+	chk := c.Check(raw)
+	if chk.Code != 0 && types.Code(chk.Code) != want {
+		t.Errorf("%s: CheckTx code %d (%s) %q, want 0 or %d (%s)", name, chk.Code, types.Code(chk.Code), chk.Log, want, want)
+	}
+	if atCheck && types.Code(chk.Code) != want {
+		t.Errorf("%s: CheckTx code %d (%s), want %d (%s) at CheckTx", name, chk.Code, types.Code(chk.Code), want, want)
+	}
+	before := c.AppHash
+	res := c.Block(raw)[0]
+	if types.Code(res.Code) != want {
+		t.Errorf("%s: FinalizeBlock code %d (%s) %q, want %d (%s)", name, res.Code, types.Code(res.Code), res.Log, want, want)
+	}
+	if want != types.CodeOK {
+		if !bytes.Equal(before, c.AppHash) {
+			t.Errorf("%s: rejected tx changed the app hash", name)
+		}
+		if res.Log == "" {
+			t.Errorf("%s: rejection without a message", name)
+		}
+	}
+	return res.Log
+}
+
+// get reads and decodes key, verifying its proof; it fails when absent.
+func get(t *testing.T, c *apptest.Chain, key []byte, out any) {
+	t.Helper()
+	if !c.Get(key, out) {
+		t.Fatalf("key %q is absent", key)
+	}
+}
+
+func absent(t *testing.T, c *apptest.Chain, key []byte) {
+	t.Helper()
+	var v json.RawMessage
+	if c.Get(key, &v) {
+		t.Fatalf("key %q is present: %s", key, v)
+	}
+}
+
+// setHard replaces the hard range of item oid in p.
+func setHard(t testing.TB, p *protocol.Protocol, oid, min, max string) {
+	t.Helper()
+	for fi := range p.Forms {
+		for gi := range p.Forms[fi].Groups {
+			for ii := range p.Forms[fi].Groups[gi].Items {
+				it := &p.Forms[fi].Groups[gi].Items[ii]
+				if it.OID == oid {
+					it.Hard = &protocol.Range{Min: min, Max: max}
+					return
+				}
+			}
+		}
+	}
+	t.Fatalf("item %s not in protocol", oid)
+}
+
+// formOf returns form oid of p.
+func formOf(t testing.TB, p *protocol.Protocol, oid string) *protocol.Form {
+	t.Helper()
+	for i := range p.Forms {
+		if p.Forms[i].OID == oid {
+			return &p.Forms[i]
+		}
+	}
+	t.Fatalf("form %s not in protocol", oid)
+	return nil
+}
+
+// list returns every entry under prefix at height h, following pages.
+func list(t testing.TB, c *apptest.Chain, prefix string, h int64, limit int) []app.ListEntry {
+	t.Helper()
+	var out []app.ListEntry
+	after := ""
+	for {
+		bz, _ := json.Marshal(app.ListRequest{Prefix: prefix, After: after, Limit: limit})
+		res := c.Query(app.QueryList, bz, h, false)
+		if res.Code != 0 {
+			t.Fatalf("list %s: %s", prefix, res.Log)
+		}
+		var lr app.ListResponse
+		if err := json.Unmarshal(res.Value, &lr); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, lr.Entries...)
+		if !lr.More {
+			return out
+		}
+		if len(lr.Entries) == 0 {
+			t.Fatalf("list %s: More with no entries", prefix)
+		}
+		after = lr.Entries[len(lr.Entries)-1].Key
+	}
+}
+
+// allPrefixes are the documented key prefixes of the store.
+var allPrefixes = []string{
+	types.PrefixOrg, types.PrefixAccount, types.PrefixAcctHist, types.PrefixPubKey,
+	types.PrefixNonce, types.PrefixNonceExp, types.PrefixStudy, types.PrefixProtocol,
+	types.PrefixAmendment, types.PrefixSite, types.PrefixSubject, types.PrefixForm, types.PrefixHistory,
+}
+
+// dump returns every key and value of the store at height h.
+func dump(t testing.TB, c *apptest.Chain, h int64) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	for _, p := range allPrefixes {
+		for _, e := range list(t, c, p, h, 0) {
+			m[e.Key] = string(e.Value)
+		}
+	}
+	return m
+}
