@@ -206,15 +206,20 @@ func LoadREDCap(r io.Reader, name string, base *Protocol) (*Protocol, []Warning,
 		return nil, nil, &LoadError{File: name, Row: 1, Msg: "the data dictionary is empty",
 			Fix: "export it from REDCap (Project Setup > Data Dictionary > Download) or run `protocol example --format redcap`"}
 	}
-	cr := csv.NewReader(bytes.NewReader(b))
-	cr.Comma = sniffDelimiter(b)
-	cr.FieldsPerRecord = -1
-	cr.LazyQuotes = true
-	cr.ReuseRecord = false
-	header, err := cr.Read()
+	recs, lines, err := readCSV(b, false)
 	if err != nil {
-		return nil, nil, csvError(name, 1, err)
+		var pe *csv.ParseError
+		if errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrBareQuote) {
+			recs, lines, err = readCSV(b, true)
+			if err == nil {
+				l.warn(&rcRow{row: 0, line: pe.Line}, "", "a cell holds a stray double quote; read leniently, check the cells of this line")
+			}
+		}
 	}
+	if err != nil {
+		return nil, l.warnings, csvError(name, 0, err)
+	}
+	header := recs[0]
 	colKey := make([]string, len(header))
 	for i, h := range header {
 		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
@@ -241,16 +246,8 @@ func LoadREDCap(r io.Reader, name string, base *Protocol) (*Protocol, []Warning,
 		}
 	}
 	var rows []*rcRow
-	for rec := 2; ; rec++ {
-		cells, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, nil, csvError(name, rec, err)
-		}
-		line, _ := cr.FieldPos(0)
-		row := &rcRow{row: rec, line: line, cells: make(map[string]string, len(l.headers))}
+	for ri, cells := range recs[1:] {
+		row := &rcRow{row: ri + 2, line: lines[ri+1], cells: make(map[string]string, len(l.headers))}
 		empty := true
 		for i, c := range cells {
 			c = strings.TrimSpace(c)
@@ -284,6 +281,32 @@ func LoadREDCap(r io.Reader, name string, base *Protocol) (*Protocol, []Warning,
 		return nil, l.warnings, joinErrors(l.errs)
 	}
 	return p, l.warnings, nil
+}
+
+// readCSV reads every record of a dictionary with the line each starts on.
+func readCSV(b []byte, lazy bool) ([][]string, []int, error) {
+	cr := csv.NewReader(bytes.NewReader(b))
+	cr.Comma = sniffDelimiter(b)
+	cr.FieldsPerRecord = -1
+	cr.LazyQuotes = lazy
+	var recs [][]string
+	var lines []int
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		line, _ := cr.FieldPos(0)
+		recs = append(recs, rec)
+		lines = append(lines, line)
+	}
+	if len(recs) == 0 {
+		return nil, nil, &csv.ParseError{StartLine: 1, Line: 1, Err: errors.New("no header row")}
+	}
+	return recs, lines, nil
 }
 
 func redcapHeaderList() string {
