@@ -107,15 +107,17 @@ type cGroup struct {
 }
 
 type cItem struct {
-	item   *Item
-	form   *cForm
-	group  int
-	pos    int
-	show   *Condition
-	codes  *cCodeList
-	hard   cRange
-	soft   cRange
-	maxLen int
+	item  *Item
+	form  *cForm
+	group int
+	pos   int
+	show  *Condition
+	// showRefs are the items of the same form that show depends on.
+	showRefs []*cItem
+	codes    *cCodeList
+	hard     cRange
+	soft     cRange
+	maxLen   int
 }
 
 type cRange struct {
@@ -565,6 +567,11 @@ func (k *compiler) compileConditions() {
 				k.checkRefs(ipath+".show_if", it.OID, "show_if", cond, f, gi, it.OID)
 				if ci != nil {
 					ci.show = cond
+					for _, oid := range cond.refs {
+						if ri, ok := c.items[oid]; ok && ri.form == ci.form {
+							ci.showRefs = append(ci.showRefs, ri)
+						}
+					}
 				}
 			}
 		}

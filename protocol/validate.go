@@ -58,21 +58,26 @@ type vEntry struct {
 }
 
 type keyedProblem struct {
-	sec uint8
-	a   int
-	p   Problem
+	sec  uint8
+	a    int
+	drop bool // superseded by hidden.has_value
+	p    Problem
 }
+
+// span is the range of s.probs holding one cell's value problems.
+type span struct{ from, to int }
 
 // scratch is the reusable working space of one Validate call.
 type scratch struct {
 	entries []vEntry
 	vals    []string
 	state   []uint8
+	spans   []span
 	probs   []keyedProblem
 }
 
 func newScratch(n int) *scratch {
-	return &scratch{entries: make([]vEntry, 0, 64), vals: make([]string, n), state: make([]uint8, n)}
+	return &scratch{entries: make([]vEntry, 0, 64), vals: make([]string, n), state: make([]uint8, n), spans: make([]span, n)}
 }
 
 type validator struct {
@@ -117,6 +122,7 @@ func (c *Compiled) Validate(formOID string, values []ItemValue, lookup Lookup) [
 	out := v.finish()
 	clear(s.vals[:len(f.items)])
 	clear(s.state[:len(f.items)])
+	clear(s.spans[:len(f.items)])
 	s.entries = s.entries[:0]
 	clear(s.probs)
 	s.probs = s.probs[:0]
@@ -198,13 +204,19 @@ func (v *validator) run(values []ItemValue, get func(string) (string, bool)) {
 			v.load(e, values)
 		}
 	}
-	for gi := range f.groups {
-		g := &f.groups[gi]
-		if g.repeating {
-			continue
-		}
-		for pos := g.first; pos < g.end; pos++ {
-			v.checkCell(f.items[pos], 0, get)
+	for pass := range 2 {
+		for gi := range f.groups {
+			g := &f.groups[gi]
+			if g.repeating {
+				continue
+			}
+			for pos := g.first; pos < g.end; pos++ {
+				if pass == 0 {
+					v.checkCell(f.items[pos], 0)
+				} else {
+					v.checkBranch(f.items[pos], 0, get)
+				}
+			}
 		}
 	}
 	// Repeating groups, row by row.
@@ -221,13 +233,17 @@ func (v *validator) run(values []ItemValue, get func(string) (string, bool)) {
 			j++
 		}
 		for pos := g.first; pos < g.end; pos++ {
-			v.checkCell(f.items[pos], e.repeat, get)
+			v.checkCell(f.items[pos], e.repeat)
+		}
+		for pos := g.first; pos < g.end; pos++ {
+			v.checkBranch(f.items[pos], e.repeat, get)
 		}
 		for _, cc := range g.checks {
 			v.runCheck(cc, e.repeat, get)
 		}
 		clear(s.vals[g.first:g.end])
 		clear(s.state[g.first:g.end])
+		clear(s.spans[g.first:g.end])
 		i = j
 	}
 	for _, cc := range f.checks {
@@ -246,30 +262,57 @@ func (v *validator) load(e vEntry, values []ItemValue) {
 	v.s.state[e.pos] = stValue
 }
 
-// checkCell validates the loaded value of one item in one row.
-func (v *validator) checkCell(ci *cItem, repeat int, get func(string) (string, bool)) {
+// checkCell checks the value of one item in one row (type, code list,
+// length, ranges) and records where its problems are.
+func (v *validator) checkCell(ci *cItem, repeat int) {
 	s := v.s
-	st := s.state[ci.pos]
-	if st == stDup {
+	if s.state[ci.pos] != stValue {
 		return
 	}
-	shown := ci.show == nil || ci.show.Eval(get)
+	from := len(s.probs)
+	if !v.checkValue(ci, s.vals[ci.pos], repeat) {
+		s.state[ci.pos] = stBad
+	}
+	s.spans[ci.pos] = span{from, len(s.probs)}
+}
+
+// checkBranch applies the item's ShowIf once every value it may depend on
+// is checked: a hidden item must be empty (its value problems give way to
+// that one), a shown required item must have a value. When the condition
+// depends on a value of the form with a hard problem, neither rule applies
+// until that value is corrected.
+func (v *validator) checkBranch(ci *cItem, repeat int, get func(string) (string, bool)) {
+	s := v.s
+	st := s.state[ci.pos]
+	if st == stDup || (st == stNone && !ci.item.Required) {
+		return
+	}
+	shown := true
+	if ci.show != nil {
+		for _, ri := range ci.showRefs {
+			if rs := s.state[ri.pos]; rs == stBad || rs == stDup {
+				return
+			}
+		}
+		shown = ci.show.Eval(get)
+	}
 	if st == stNone {
-		if shown && ci.item.Required {
+		if shown {
 			v.add(secItem, ci.pos, ci.item.OID, repeat, Hard, CodeRequiredMissing,
 				rowPrefix(repeat)+itemName(ci)+" is required ("+ci.item.OID+")")
 		}
 		return
 	}
-	if !shown {
-		s.state[ci.pos] = stBad
-		v.add(secItem, ci.pos, ci.item.OID, repeat, Hard, CodeHiddenHasValue,
-			rowPrefix(repeat)+itemName(ci)+" must be empty: it only applies when "+ci.show.String()+" ("+ci.item.OID+")")
+	if shown {
 		return
 	}
-	if !v.checkValue(ci, s.vals[ci.pos], repeat) {
-		s.state[ci.pos] = stBad
+	sp := s.spans[ci.pos]
+	for i := sp.from; i < sp.to && i < len(s.probs); i++ {
+		s.probs[i].drop = true
 	}
+	s.state[ci.pos] = stBad
+	v.add(secItem, ci.pos, ci.item.OID, repeat, Hard, CodeHiddenHasValue,
+		rowPrefix(repeat)+itemName(ci)+" must be empty: it only applies when "+ci.show.String()+" ("+ci.item.OID+")")
 }
 
 // checkValue checks type, code list, length and ranges; it returns false
@@ -377,7 +420,8 @@ func (v *validator) dateStatus(ci *cItem, repeat int, val string, st parseStatus
 		v.bad(ci, repeat, badCode, itemName(ci)+" "+quoteValue(val)+" is not written as "+format)
 		return false
 	case parseNotExist:
-		v.bad(ci, repeat, CodeDateNotExist, itemName(ci)+" "+quoteValue(val)+" is not a real date")
+		// A well-formed value: shown as written, like a range message.
+		v.bad(ci, repeat, CodeDateNotExist, itemName(ci)+" "+val+" is not a real date")
 		return false
 	}
 	return true
@@ -483,6 +527,7 @@ func (v *validator) finish() []Problem {
 	if len(ps) == 0 {
 		return nil
 	}
+	ps = slices.DeleteFunc(ps, func(k keyedProblem) bool { return k.drop })
 	slices.SortFunc(ps, cmpKeyed)
 	out := make([]Problem, 0, len(ps))
 	for i := range ps {
