@@ -37,8 +37,13 @@ type Change struct {
 func (c Change) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-7s %-8s %s", c.Kind, c.What, c.OID)
-	if c.Field != "" {
+	switch {
+	case c.Field != "":
 		fmt.Fprintf(&b, " %s: %s -> %s", c.Field, show(c.Old), show(c.New))
+	case c.New != "":
+		fmt.Fprintf(&b, " %s", show(c.New))
+	case c.Old != "":
+		fmt.Fprintf(&b, " %s", show(c.Old))
 	}
 	if c.Impact != "" {
 		b.WriteString("  [" + c.Impact + "]")
