@@ -1,0 +1,327 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/types"
+	"github.com/veritrial/veritrial/protocol"
+)
+
+func init() { registerCommand(showCommand) }
+
+func readFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.Int64Flag{Name: "height", Usage: "read the ledger as it was after block `H` (default: latest)"},
+		&cli.BoolFlag{Name: "prove", Usage: "verify ics23 proofs against the app hash in the next block's header"},
+	}
+}
+
+// proofLine says what was verified.
+func proofLine(w io.Writer, p *client.Proven) {
+	if p != nil && p.Proven {
+		fmt.Fprintf(w, "Proof: verified against app hash %X of height %d (header of block %d)\n", p.AppHash, p.Height, p.Height+1)
+	} else if p != nil {
+		fmt.Fprintf(w, "Read at height %d (not proven; add --prove)\n", p.Height)
+	}
+}
+
+func stampText(s types.Stamp) string {
+	who := s.Signer
+	if s.Name != "" {
+		who = fmt.Sprintf("%s (%s, %s, %s)", s.Name, s.Signer, s.Role, s.Org)
+	}
+	if who == "" {
+		who = "genesis"
+	}
+	return fmt.Sprintf("%s at height %d by %s", s.Time, s.Height, who)
+}
+
+type showCtx struct {
+	c      *cli.Context
+	cl     *client.Client
+	ctx    context.Context
+	height int64
+	prove  bool
+}
+
+func newShow(c *cli.Context) (*showCtx, error) {
+	cl, err := ledgerClient(c)
+	if err != nil {
+		return nil, err
+	}
+	return &showCtx{c: c, cl: cl, ctx: c.Context, height: c.Int64("height"), prove: c.Bool("prove")}, nil
+}
+
+func showCommand() *cli.Command {
+	with := func(extra ...cli.Flag) []cli.Flag { return append(extra, readFlags()...) }
+	study := &cli.StringFlag{Name: "study", Required: true}
+	return &cli.Command{
+		Name:     "show",
+		Usage:    "read ledger records, at any height, with proofs",
+		Category: categoryQuery,
+		Subcommands: []*cli.Command{
+			{Name: "study", Usage: "a study: protocol versions, amendments, sites", UsageText: "veritrial show study --study VT-HTN-201 --prove", Flags: with(study), Action: showStudy},
+			{Name: "subject", Usage: "a subject and the forms entered for it", UsageText: "veritrial show subject --study VT-HTN-201 --subject S1-001", Flags: with(study, &cli.StringFlag{Name: "subject", Required: true}), Action: showSubject},
+			{Name: "form", Usage: "the current version of a form", UsageText: "veritrial show form --study VT-HTN-201 --subject S1-001 --event SCR --form VS --prove", Flags: with(formKeyFlags()...), Action: showForm},
+			{Name: "history", Usage: "every version of a form: who, when, why, what changed", UsageText: "veritrial show history --study VT-HTN-201 --subject S1-001 --event SCR --form VS --prove", Flags: with(formKeyFlags()...), Action: showHistory},
+			{Name: "account", Usage: "an account and the history of its changes", UsageText: "veritrial show account --account site1-coordinator", Flags: with(&cli.StringFlag{Name: "account", Required: true}), Action: showAccount},
+		},
+	}
+}
+
+func showStudy(c *cli.Context) error {
+	s, err := newShow(c)
+	if err != nil {
+		return err
+	}
+	st, p, err := s.cl.Study(s.ctx, c.String("study"), s.height, s.prove)
+	if err != nil {
+		return nodeError(err)
+	}
+	h := p.Height
+	var versions []types.ProtocolVersion
+	for n := 1; n <= st.Versions; n++ {
+		pv, _, err := s.cl.ProtocolVersion(s.ctx, st.ID, n, h, s.prove)
+		if err != nil {
+			return nodeError(err)
+		}
+		pv.Protocol = protocol.Protocol{Study: pv.Protocol.Study} // summary only
+		versions = append(versions, *pv)
+	}
+	var amendments []types.Amendment
+	for n := 1; n <= st.Amendments; n++ {
+		am, _, err := s.cl.Amendment(s.ctx, st.ID, n, h, s.prove)
+		if err != nil {
+			return nodeError(err)
+		}
+		am.Protocol = protocol.Protocol{}
+		amendments = append(amendments, *am)
+	}
+	sites, _, err := s.cl.List(s.ctx, types.PrefixSite+st.ID+"/", h, s.prove)
+	if err != nil {
+		return nodeError(err)
+	}
+	var siteIDs []string
+	for _, e := range sites {
+		siteIDs = append(siteIDs, e.Key[strings.LastIndexByte(e.Key, '/')+1:])
+	}
+	doc := map[string]any{"study": st, "versions": versions, "amendments": amendments, "sites": siteIDs, "height": h, "proven": p.Proven}
+	return emit(c, doc, func(w io.Writer) error {
+		fmt.Fprintf(w, "Study %s: %s\n", st.ID, st.Title)
+		fmt.Fprintf(w, "Sponsor: %s; registered %s\n", st.Sponsor, stampText(st.Registered))
+		fmt.Fprintf(w, "Protocol in force: version %d of %d; amendment approvers: %s\n", st.Current, st.Versions, strings.Join(st.Approvers, ", "))
+		if len(versions) > 0 {
+			o := versions[0].Protocol.Study
+			fmt.Fprintf(w, "Registered outcomes (protocol %s):\n", versions[0].Label)
+			for _, oc := range o.PrimaryOutcomes {
+				fmt.Fprintf(w, "  primary:   %s (%s)\n", oc.Measure, oc.TimeFrame)
+			}
+			for _, oc := range o.SecondaryOutcomes {
+				fmt.Fprintf(w, "  secondary: %s (%s)\n", oc.Measure, oc.TimeFrame)
+			}
+		}
+		t := newTable(w)
+		fmt.Fprintln(t, "VERSION\tLABEL\tFINGERPRINT\tEFFECTIVE")
+		for _, v := range versions {
+			fmt.Fprintf(t, "%d\t%s\t%s\t%s (height %d)\n", v.Number, v.Label, v.Fingerprint[:16]+"…", v.Effective.Time, v.Effective.Height)
+		}
+		t.Flush()
+		for _, a := range amendments {
+			fmt.Fprintf(w, "Amendment %d (%s): %s; %s\n  rationale: %s\n", a.Number, a.Label, a.Status, stampText(a.Proposed), a.Rationale)
+			for _, ch := range a.Changes {
+				fmt.Fprintf(w, "    %s\n", ch)
+			}
+		}
+		fmt.Fprintf(w, "Active sites: %s\n", strings.Join(siteIDs, ", "))
+		proofLine(w, p)
+		return nil
+	})
+}
+
+func showSubject(c *cli.Context) error {
+	s, err := newShow(c)
+	if err != nil {
+		return err
+	}
+	sub, p, err := s.cl.Subject(s.ctx, c.String("study"), c.String("subject"), s.height, s.prove)
+	if err != nil {
+		return nodeError(err)
+	}
+	forms, err := s.cl.SubjectForms(s.ctx, sub.Study, sub.ID, p.Height, s.prove)
+	if err != nil {
+		return nodeError(err)
+	}
+	doc := map[string]any{"subject": sub, "forms": forms, "height": p.Height, "proven": p.Proven}
+	return emit(c, doc, func(w io.Writer) error {
+		fmt.Fprintf(w, "Subject %s, study %s, site %s: %s\n", sub.ID, sub.Study, sub.Site, sub.Status)
+		fmt.Fprintf(w, "Consent version %s (SHA-256 %s)\nEnrolled %s\n", sub.ConsentVersion, sub.ConsentSHA256, stampText(sub.Enrolled))
+		if sub.Withdrawn != nil {
+			fmt.Fprintf(w, "Withdrawn %s: %s\n", stampText(*sub.Withdrawn), sub.WithdrawReason)
+		}
+		t := newTable(w)
+		fmt.Fprintln(t, "EVENT\tREPEAT\tFORM\tVERSION\tVALUES\tWARNINGS\tLAST CHANGE")
+		for _, f := range forms {
+			fmt.Fprintf(t, "%s\t%d\t%s\t%d\t%d\t%d\t%s by %s\n", f.Event, f.EventRepeat, f.Form, f.Version, len(f.Values), len(f.Warnings), f.Stamp.Time, f.Stamp.Signer)
+		}
+		t.Flush()
+		proofLine(w, p)
+		return nil
+	})
+}
+
+// itemLabels returns a labeler for a study's protocol version.
+func (s *showCtx) labeler(study string, version int, height int64) func(oid, value string) (string, string) {
+	pv, _, err := s.cl.ProtocolVersion(s.ctx, study, version, height, false)
+	if err != nil {
+		return func(oid, value string) (string, string) { return oid, value }
+	}
+	comp, err := protocol.Compile(&pv.Protocol)
+	if err != nil {
+		return func(oid, value string) (string, string) { return oid, value }
+	}
+	return func(oid, value string) (string, string) {
+		it, _, ok := comp.Item(oid)
+		if !ok {
+			return oid, value
+		}
+		v := value
+		if d := comp.Decode(oid, value); d != "" && d != value {
+			v = value + " (" + d + ")"
+		} else if it.Unit != "" {
+			v = value + " " + it.Unit
+		}
+		return it.Label, v
+	}
+}
+
+func showForm(c *cli.Context) error {
+	s, err := newShow(c)
+	if err != nil {
+		return err
+	}
+	r, p, err := s.cl.Form(s.ctx, formKeyOf(c), s.height, s.prove)
+	if err != nil {
+		return nodeError(err)
+	}
+	doc := map[string]any{"form": r, "height": p.Height, "proven": p.Proven}
+	return emit(c, doc, func(w io.Writer) error {
+		label := s.labeler(r.Study, r.ProtocolVersion, p.Height)
+		fmt.Fprintf(w, "Form %s, subject %s, event %s (repeat %d): version %d, protocol version %d\n", r.Form, r.Subject, r.Event, r.EventRepeat, r.Version, r.ProtocolVersion)
+		fmt.Fprintf(w, "Last change %s\n", stampText(r.Stamp))
+		if r.Reason != "" {
+			fmt.Fprintf(w, "Reason for change: %s\n", r.Reason)
+		}
+		writeValues(w, r.Values, label)
+		for _, wn := range r.Warnings {
+			fmt.Fprintf(w, "warning [%s] %s\n", wn.Code, wn.Message)
+		}
+		proofLine(w, p)
+		return nil
+	})
+}
+
+func writeValues(w io.Writer, vals []protocol.ItemValue, label func(oid, value string) (string, string)) {
+	t := newTable(w)
+	fmt.Fprintln(t, "ITEM\tROW\tLABEL\tVALUE")
+	for _, v := range vals {
+		l, val := label(v.Item, v.Value)
+		row := ""
+		if v.Repeat > 0 {
+			row = fmt.Sprint(v.Repeat)
+		}
+		fmt.Fprintf(t, "%s\t%s\t%s\t%s\n", v.Item, row, l, val)
+	}
+	t.Flush()
+}
+
+func showHistory(c *cli.Context) error {
+	s, err := newShow(c)
+	if err != nil {
+		return err
+	}
+	k := formKeyOf(c)
+	hist, err := s.cl.FormHistory(s.ctx, k, s.height, s.prove)
+	if err != nil {
+		return nodeError(err)
+	}
+	h := hist[len(hist)-1].Stamp.Height
+	if s.height != 0 {
+		h = s.height
+	}
+	doc := map[string]any{"history": hist, "proven": s.prove}
+	return emit(c, doc, func(w io.Writer) error {
+		fmt.Fprintf(w, "History of form %s, subject %s, event %s (repeat %d): %d version(s)\n", k.Form, k.Subject, k.Event, k.EventRepeat, len(hist))
+		var prev map[string]string
+		for _, r := range hist {
+			label := s.labeler(r.Study, r.ProtocolVersion, h)
+			fmt.Fprintf(w, "\nVersion %d, %s\n", r.Version, stampText(r.Stamp))
+			fmt.Fprintf(w, "  tx %s, protocol version %d\n", r.Stamp.TxHash, r.ProtocolVersion)
+			cur := map[string]string{}
+			for _, v := range r.Values {
+				cur[fmt.Sprintf("%s|%d", v.Item, v.Repeat)] = v.Value
+			}
+			if prev == nil {
+				fmt.Fprintf(w, "  first entry: %d values\n", len(r.Values))
+			} else {
+				fmt.Fprintf(w, "  reason for change: %s\n", r.Reason)
+				for _, name := range r.Changed {
+					item, rep := name, 0
+					if i := strings.IndexByte(name, '['); i > 0 {
+						item = name[:i]
+						fmt.Sscanf(name[i:], "[%d]", &rep)
+					}
+					key := fmt.Sprintf("%s|%d", item, rep)
+					l, _ := label(item, "")
+					fmt.Fprintf(w, "  %s (%s): %q -> %q\n", name, l, prev[key], cur[key])
+				}
+			}
+			prev = cur
+		}
+		if s.prove {
+			fmt.Fprintf(w, "\nProof: every version verified against the app hash of height %d\n", h)
+		}
+		return nil
+	})
+}
+
+func showAccount(c *cli.Context) error {
+	s, err := newShow(c)
+	if err != nil {
+		return err
+	}
+	a, p, err := s.cl.Account(s.ctx, c.String("account"), s.height, s.prove)
+	if err != nil {
+		return nodeError(err)
+	}
+	hist, err := s.cl.AccountHistory(s.ctx, a.ID, p.Height, s.prove)
+	if err != nil {
+		return nodeError(err)
+	}
+	doc := map[string]any{"account": a, "history": hist, "height": p.Height, "proven": p.Proven}
+	return emit(c, doc, func(w io.Writer) error {
+		fmt.Fprintf(w, "Account %s: %s, organisation %s, roles %s, %s\n", a.ID, a.Name, a.Org, joinRolesText(a.Roles), a.Status)
+		for _, h := range hist {
+			line := fmt.Sprintf("  #%d %s: %s", h.Seq, h.Action, stampText(h.Stamp))
+			if h.Reason != "" {
+				line += " (" + h.Reason + ")"
+			}
+			fmt.Fprintln(w, line)
+		}
+		proofLine(w, p)
+		return nil
+	})
+}
+
+func joinRolesText(rs []types.Role) string {
+	s := make([]string, len(rs))
+	for i, r := range rs {
+		s[i] = string(r)
+	}
+	return strings.Join(s, ",")
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/veritrial/veritrial/app/types"
+	"github.com/veritrial/veritrial/protocol"
+)
+
+func init() {
+	registerCommand(studyCommand)
+	registerCommand(siteCommand)
+}
+
+// loadProtocolFile loads and checks a protocol file (YAML, REDCap CSV with
+// --base, or XLSX) and returns it with its fingerprint.
+func loadProtocolFile(c *cli.Context, path string) (*protocol.Protocol, string, error) {
+	var base *protocol.Protocol
+	if b := c.String("base"); b != "" {
+		bp, _, err := protocol.LoadFile(b, nil)
+		if err != nil {
+			return nil, "", inputErrorf("%v", err)
+		}
+		base = bp
+	}
+	p, warnings, err := protocol.LoadFile(path, base)
+	if err != nil {
+		return nil, "", inputErrorf("%v", err)
+	}
+	for _, w := range warnings {
+		note(c, "warning: %s", w.String())
+	}
+	fp, err := p.Fingerprint()
+	if err != nil {
+		return nil, "", inputErrorf("%v", err)
+	}
+	return p, fp, nil
+}
+
+func studyCommand() *cli.Command {
+	baseFlag := &cli.StringFlag{Name: "base", Usage: "YAML protocol supplying study metadata and events when `FILE` is a REDCap dictionary"}
+	return &cli.Command{
+		Name:     "study",
+		Usage:    "register a study and amend its protocol",
+		Category: categoryWorkflow,
+		Subcommands: []*cli.Command{
+			{
+				Name:      "register",
+				Usage:     "register a study with its protocol (sponsor data manager)",
+				ArgsUsage: "PROTOCOL_FILE",
+				UsageText: "veritrial study register --from sponsor-dm htn201.yaml",
+				Description: `Registers the study with the protocol's first version. The block time of
+registration is a public commitment: outcomes and document hashes were
+declared before the first subject. Amendments need the approvers named
+with --approver (default: every regulator organisation).`,
+				Flags: []cli.Flag{baseFlag, &cli.StringSliceFlag{Name: "approver", Usage: "organisation whose approval amendments need (repeatable)"}},
+				Action: func(c *cli.Context) error {
+					if err := exactArgs(c, "PROTOCOL_FILE"); err != nil {
+						return err
+					}
+					p, fp, err := loadProtocolFile(c, c.Args().First())
+					if err != nil {
+						return err
+					}
+					return send(c, types.Msg{RegisterStudy: &types.MsgRegisterStudy{Protocol: *p, Fingerprint: fp, Approvers: c.StringSlice("approver")}},
+						fmt.Sprintf("Registered study %s, protocol version %s (fingerprint %s)", p.Study.ID, p.Study.Version, fp))
+				},
+			},
+			{
+				Name:      "amend",
+				Usage:     "propose the next protocol version (sponsor)",
+				ArgsUsage: "PROTOCOL_FILE",
+				UsageText: `veritrial study amend --from sponsor-dm --rationale "Add potassium check" htn201_v2.yaml`,
+				Description: `Proposes a new protocol version; it takes effect when every approver
+organisation has approved it. veritrial protocol diff shows the changes first.`,
+				Flags: []cli.Flag{baseFlag, &cli.StringFlag{Name: "rationale", Usage: "why the protocol changes", Required: true}},
+				Action: func(c *cli.Context) error {
+					if err := exactArgs(c, "PROTOCOL_FILE"); err != nil {
+						return err
+					}
+					p, fp, err := loadProtocolFile(c, c.Args().First())
+					if err != nil {
+						return err
+					}
+					return send(c, types.Msg{ProposeAmendment: &types.MsgProposeAmendment{Study: p.Study.ID, Protocol: *p, Fingerprint: fp, Rationale: c.String("rationale")}},
+						fmt.Sprintf("Proposed protocol version %s for study %s", p.Study.Version, p.Study.ID))
+				},
+			},
+			voteCommand("approve-amendment", true),
+			voteCommand("reject-amendment", false),
+		},
+	}
+}
+
+func voteCommand(name string, approve bool) *cli.Command {
+	verb := "Approved"
+	if !approve {
+		verb = "Rejected"
+	}
+	return &cli.Command{
+		Name:      name,
+		Usage:     strings.ToLower(verb[:len(verb)-1]) + " a pending amendment (approver organisation)",
+		UsageText: "veritrial study " + name + " --from regulator-auditor --study VT-HTN-201 --amendment 1 --comment \"...\"",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "study", Required: true},
+			&cli.IntFlag{Name: "amendment", Required: true, Usage: "amendment number (veritrial show study lists them)"},
+			&cli.StringFlag{Name: "comment", Usage: "comment (required to reject)"},
+		},
+		Action: func(c *cli.Context) error {
+			v := &types.MsgVoteAmendment{Study: c.String("study"), Amendment: c.Int("amendment"), Comment: c.String("comment")}
+			msg := types.Msg{ApproveAmendment: v}
+			if !approve {
+				msg = types.Msg{RejectAmendment: v}
+			}
+			return send(c, msg, fmt.Sprintf("%s amendment %d of study %s", verb, v.Amendment, v.Study))
+		},
+	}
+}
+
+func siteCommand() *cli.Command {
+	return &cli.Command{
+		Name:     "site",
+		Usage:    "activate sites for a study",
+		Category: categoryWorkflow,
+		Subcommands: []*cli.Command{{
+			Name:      "activate",
+			Usage:     "activate a site organisation for a study (sponsor)",
+			UsageText: "veritrial site activate --from sponsor-dm --study VT-HTN-201 --site site1",
+			Flags:     []cli.Flag{&cli.StringFlag{Name: "study", Required: true}, &cli.StringFlag{Name: "site", Required: true}},
+			Action: func(c *cli.Context) error {
+				return send(c, types.Msg{ActivateSite: &types.MsgActivateSite{Study: c.String("study"), Site: c.String("site")}},
+					fmt.Sprintf("Activated site %s for study %s", c.String("site"), c.String("study")))
+			},
+		}},
+	}
+}
