@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
@@ -229,6 +230,9 @@ func checkHomeFree(home string, force bool) (replace bool, err error) {
 	st, err := os.Lstat(home)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
+	}
+	if errors.Is(err, syscall.ENOTDIR) {
+		return false, usageErrorf("cannot use %s as the home: part of its path is a file, not a directory", home)
 	}
 	if err != nil {
 		return false, failf("cannot inspect %s: %v", home, pathError(err))

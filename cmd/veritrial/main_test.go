@@ -1,0 +1,221 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binPath is the veritrial binary built once for the CLI tests.
+var binPath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "veritrial-cli-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binPath = filepath.Join(dir, "veritrial")
+	out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// result is one run of the binary.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// testEnv is a clean environment: no VERITRIAL_* from the developer's
+// shell, and HOME in a temporary directory so ~/.veritrial is never
+// touched.
+func testEnv(t *testing.T, extra ...string) []string {
+	t.Helper()
+	env := []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
+	return append(env, extra...)
+}
+
+// vt runs the binary with args and env (nil: a clean one).
+func vt(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	if env == nil {
+		env = testEnv(t)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binPath, args...)
+	cmd.Env = env
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	cmd.Stdin = nil
+	err := cmd.Run()
+	r := result{stdout: so.String(), stderr: se.String()}
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("veritrial %v: %v", args, err)
+		}
+		r.code = ee.ExitCode()
+	}
+	checkNoStackTrace(t, r)
+	return r
+}
+
+// mustVT runs the binary and fails the test unless it exits 0.
+func mustVT(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	r := vt(t, env, args...)
+	if r.code != 0 {
+		t.Fatalf("veritrial %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r
+}
+
+// failVT runs the binary and checks it fails with code, saying want on
+// stderr in one line.
+func failVT(t *testing.T, env []string, code int, want string, args ...string) result {
+	t.Helper()
+	r := vt(t, env, args...)
+	if r.code != code {
+		t.Fatalf("veritrial %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, want) {
+		t.Fatalf("veritrial %s: stderr %q does not say %q", strings.Join(args, " "), r.stderr, want)
+	}
+	if !strings.HasPrefix(r.stderr, "Error: ") {
+		t.Fatalf("veritrial %s: stderr %q does not start with \"Error: \"", strings.Join(args, " "), r.stderr)
+	}
+	return r
+}
+
+func checkNoStackTrace(t *testing.T, r result) {
+	t.Helper()
+	for _, s := range []string{"goroutine ", "panic:", ".go:"} {
+		if strings.Contains(r.stderr, s) {
+			t.Fatalf("stderr has a stack trace or source position (%q):\n%s", s, r.stderr)
+		}
+	}
+}
+
+// decode parses stdout as exactly one JSON document.
+func decode(t *testing.T, r result, v any) {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(r.stdout))
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("stdout is not a JSON document: %v\n%s", err, r.stdout)
+	}
+	var extra json.RawMessage
+	if err := dec.Decode(&extra); err == nil {
+		t.Fatalf("stdout has more than one JSON document:\n%s", r.stdout)
+	}
+}
+
+// freePorts returns n distinct free TCP ports on 127.0.0.1.
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ls []net.Listener
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports
+}
+
+// testNode is a background veritrial start.
+type testNode struct {
+	cmd    *exec.Cmd
+	stderr *bytes.Buffer
+	stdout *bytes.Buffer
+	done   chan error
+}
+
+func startNode(t *testing.T, env []string, home string) *testNode {
+	t.Helper()
+	n := &testNode{stderr: &bytes.Buffer{}, stdout: &bytes.Buffer{}, done: make(chan error, 1)}
+	n.cmd = exec.Command(binPath, "--home", home, "start")
+	n.cmd.Env = env
+	n.cmd.Stdout, n.cmd.Stderr = n.stdout, n.stderr
+	if err := n.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { n.done <- n.cmd.Wait() }()
+	t.Cleanup(func() {
+		if n.cmd.ProcessState == nil {
+			n.cmd.Process.Kill()
+			<-n.done
+		}
+	})
+	return n
+}
+
+// stop sends SIGTERM and returns the exit code.
+func (n *testNode) stop(t *testing.T) int {
+	t.Helper()
+	if err := n.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-n.done:
+		if err == nil {
+			return 0
+		}
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		t.Fatal(err)
+	case <-time.After(20 * time.Second):
+		n.cmd.Process.Kill()
+		t.Fatalf("node did not stop within 20 s of SIGTERM; log:\n%s", n.stderr)
+	}
+	return -1
+}
+
+// waitHeight polls status until the height reaches min.
+func waitHeight(t *testing.T, env []string, home string, min int64, n *testNode) statusDoc {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var last result
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-n.done:
+			n.done <- err
+			t.Fatalf("node exited early (%v); log:\n%s", err, n.stderr)
+		default:
+		}
+		last = vt(t, env, "--home", home, "status", "--output", "json")
+		if last.code == 0 {
+			var st statusDoc
+			decode(t, last, &st)
+			if st.Height >= min {
+				return st
+			}
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	t.Fatalf("height %d not reached in 30 s; last status: %+v; node log:\n%s", min, last, n.stderr)
+	return statusDoc{}
+}
