@@ -274,6 +274,7 @@ func TestBadInput(t *testing.T) {
 	failVT(t, env, exitUsage, "unknown command \"frob\"", "keys", "frob")
 	failVT(t, env, exitUsage, "not a known format", "--output", "yaml", "keys", "list")
 	failVT(t, env, exitUsage, "invalid value", "init", "--rpc-port", "abc")
+	failVT(t, env, exitUsage, "no veritrial home", "--home", t.TempDir(), "start")
 	port := freePorts(t, 1)[0]
 	addr := "tcp://127.0.0.1:" + strconv.Itoa(port)
 	r := failVT(t, env, exitUnavailable, "no veritrial node answers at "+addr+": start one with veritrial start", "status", "--node", addr)
