@@ -8,6 +8,7 @@ import (
 
 	"github.com/veritrial/veritrial/app"
 	"github.com/veritrial/veritrial/app/apptest"
+	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/protocol"
 )
@@ -80,6 +81,36 @@ func absent(t *testing.T, c *apptest.Chain, key []byte) {
 	if c.Get(key, &v) {
 		t.Fatalf("key %q is present: %s", key, v)
 	}
+}
+
+// rawGet reads key at height h (0 = latest) and verifies its proof
+// (membership or absence) against that height's app hash.
+func rawGet(t testing.TB, c *apptest.Chain, key []byte, h int64) []byte {
+	t.Helper()
+	res := c.Query(app.QueryKey, key, h, true)
+	if res.Code != 0 {
+		t.Fatalf("query %q: %s", key, res.Log)
+	}
+	root := c.AppHash
+	if h != 0 && h != c.Height {
+		root = appHashAt(t, c, h)
+	}
+	if res.ProofOps == nil || len(res.ProofOps.Ops) != 1 || res.ProofOps.Ops[0].Type != app.ProofOpType {
+		t.Fatalf("query %q: no ics23 proof", key)
+	}
+	if err := client.VerifyProof(root, key, res.Value, res.ProofOps.Ops[0].Data); err != nil {
+		t.Fatalf("query %q at %d: %v", key, h, err)
+	}
+	return res.Value
+}
+
+func appHashAt(t testing.TB, c *apptest.Chain, h int64) []byte {
+	t.Helper()
+	root, ok := c.Hashes[h]
+	if !ok {
+		t.Fatalf("no recorded app hash for height %d", h)
+	}
+	return root
 }
 
 // setHard replaces the hard range of item oid in p.

@@ -84,7 +84,9 @@ type Chain struct {
 	People  map[string]*Person
 	Height  int64
 	AppHash []byte
-	nonce   uint64
+	// Hashes holds the app hash of every height this Chain committed.
+	Hashes map[int64][]byte
+	nonce  uint64
 }
 
 // GenesisBytes returns the app_state of the demo consortium.
@@ -183,6 +185,10 @@ func (c *Chain) Commit(fin *abci.ResponseFinalizeBlock) {
 	}
 	c.Height++
 	c.AppHash = fin.AppHash
+	if c.Hashes == nil {
+		c.Hashes = map[int64][]byte{}
+	}
+	c.Hashes[c.Height] = fin.AppHash
 }
 
 // Block runs FinalizeBlock and Commit with txs (no CheckTx) and returns the
