@@ -17,8 +17,8 @@ func TestCanonicalNormalizes(t *testing.T) {
 			Checks: []EditCheck{}}},
 		CodeLists: []CodeList{{OID: "B"}, {OID: "A"}}}
 	b := &Protocol{Study: Study{ID: "X", Version: "1", ProtocolDocSHA256: "abcdef", PrimaryOutcomes: []Outcome{}},
-		Events: []Event{{OID: "E", Name: "E", Type: EventScheduled, Forms: []string{}}},
-		Forms: []Form{{OID: "F", Groups: []ItemGroup{{OID: "G", Items: []Item{{OID: "I", Type: TypeText, Soft: &Range{Min: "1"}}}}}}},
+		Events:    []Event{{OID: "E", Name: "E", Type: EventScheduled, Forms: []string{}}},
+		Forms:     []Form{{OID: "F", Groups: []ItemGroup{{OID: "G", Items: []Item{{OID: "I", Type: TypeText, Soft: &Range{Min: "1"}}}}}}},
 		CodeLists: []CodeList{{OID: "A", Items: []CodeItem{}}, {OID: "B"}}}
 	ca, err := a.Canonical()
 	if err != nil {
