@@ -524,3 +524,26 @@ func BenchmarkCompile(b *testing.B) {
 		}
 	}
 }
+
+// TestValidateExampleProtocol runs Validate over every form of the
+// VT-HTN-201 example: an empty submission only lacks required values, and
+// messy submissions never break determinism.
+func TestValidateExampleProtocol(t *testing.T) {
+	c := mustCompile(t, Example())
+	for _, f := range c.Protocol().Forms {
+		for _, p := range c.Validate(f.OID, nil, nil) {
+			if p.Code != CodeRequiredMissing {
+				t.Errorf("%s: empty submission: %+v", f.OID, p)
+			}
+		}
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		form := rapid.SampledFrom(c.Protocol().Forms).Draw(t, "form").OID
+		vals := genSubmission(t, c)
+		got := c.Validate(form, vals, nil)
+		perm := rapid.Permutation(vals).Draw(t, "perm")
+		if again := c.Validate(form, perm, nil); !slices.Equal(again, got) {
+			t.Fatalf("order-dependent:\n%s\nvs\n%s", dumpProblems(got), dumpProblems(again))
+		}
+	})
+}
