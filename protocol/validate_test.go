@@ -272,6 +272,9 @@ func TestValidateOrder(t *testing.T) {
 }
 
 func TestValidateZeroAllocHappyPath(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under the race detector")
+	}
 	c := mustCompile(t, cvProtocol())
 	for form, vals := range map[string][]ItemValue{"DM": dmValues(), "VS": vsValues(), "AE": aeValues()} {
 		c.Validate(form, vals, nil)

@@ -1,0 +1,6 @@
+//go:build !race
+
+package protocol
+
+// raceEnabled is true under the race detector, where sync.Pool drops items.
+const raceEnabled = false
