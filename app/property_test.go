@@ -1,0 +1,209 @@
+package app_test
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand"
+	"reflect"
+	"strconv"
+	"testing"
+
+	"github.com/veritrial/veritrial/app/apptest"
+	"github.com/veritrial/veritrial/app/types"
+	"github.com/veritrial/veritrial/protocol"
+)
+
+// txGen produces a random mix of valid and invalid transactions, signed
+// through chain c (its height sets expiries).
+type txGen struct {
+	r        *rand.Rand
+	c        *apptest.Chain
+	subjects []string
+	forms    []types.FormKey
+	sent     [][]byte
+	accounts int
+}
+
+var genSigners = []string{"site1-coordinator", "site1-coordinator", "site1-investigator", "site2-coordinator", "sponsor-dm", "regulator-auditor"}
+
+func (g *txGen) pick(s []string) string { return s[g.r.Intn(len(s))] }
+
+// signer is usually a site1 data-entry person, sometimes anyone.
+func (g *txGen) signer() string {
+	if g.r.Intn(10) < 8 {
+		return g.pick(genSigners[:3])
+	}
+	return g.pick(genSigners)
+}
+
+func (g *txGen) subject() string {
+	if len(g.subjects) == 0 || g.r.Intn(10) == 0 {
+		return "Q" + strconv.Itoa(g.r.Intn(1000))
+	}
+	return g.subjects[g.r.Intn(len(g.subjects))]
+}
+
+func (g *txGen) next() []byte {
+	var raw []byte
+	switch op := g.r.Intn(100); {
+	case op < 20: // enroll, new or duplicate, own site or not
+		id := "Q" + strconv.Itoa(len(g.subjects))
+		if len(g.subjects) > 0 && g.r.Intn(5) == 0 {
+			id = g.subjects[g.r.Intn(len(g.subjects))]
+		}
+		site := "site1"
+		if g.r.Intn(8) == 0 {
+			site = "site2"
+		}
+		g.subjects = append(g.subjects, id)
+		raw = g.c.Tx(g.signer(), apptest.EnrollMsg(id, site))
+	case op < 55: // submit a form with random values, in range or not
+		k := apptest.FormKey(g.subject(), g.pick([]string{"SCR", "D1", "W4", "UNS", "UNS", "FU"}), 1, "VS")
+		if k.Event == "UNS" {
+			k.EventRepeat = 1 + g.r.Intn(3)
+		}
+		var vals []protocol.ItemValue
+		switch g.r.Intn(6) {
+		case 0:
+			k.Form = "AE"
+			vals = apptest.AE(1+g.r.Intn(3), g.r.Intn(100))
+		case 1:
+			k.Form = "LB"
+			vals = apptest.LB()
+			vals[4] = apptest.V("LB.PLT", strconv.Itoa(g.r.Intn(2500)))
+		default:
+			if g.r.Intn(10) < 7 {
+				vals = apptest.VS(100+g.r.Intn(70), 60+g.r.Intn(35))
+			} else {
+				vals = apptest.VS(40+g.r.Intn(240), 20+g.r.Intn(150))
+			}
+		}
+		g.r.Shuffle(len(vals), func(i, j int) { vals[i], vals[j] = vals[j], vals[i] })
+		g.forms = append(g.forms, k)
+		raw = g.c.Tx(g.signer(), apptest.SubmitMsg(k, vals))
+	case op < 70: // correct a form
+		if len(g.forms) == 0 {
+			return g.next()
+		}
+		k := g.forms[g.r.Intn(len(g.forms))]
+		ch := apptest.V("VS.SYSBP", strconv.Itoa(40+g.r.Intn(240)))
+		switch k.Form {
+		case "AE":
+			ch = protocol.ItemValue{Item: "AE.SEV", Repeat: 1, Value: strconv.Itoa(1 + g.r.Intn(4))}
+		case "LB":
+			ch = apptest.V("LB.PLT", strconv.Itoa(g.r.Intn(2500)))
+		}
+		reason := "correction " + strconv.Itoa(g.r.Intn(5))
+		if g.r.Intn(10) == 0 {
+			reason = ""
+		}
+		raw = g.c.Tx(g.signer(), apptest.CorrectMsg(k, reason, ch))
+	case op < 74: // withdraw
+		raw = g.c.Tx(g.signer(), apptest.WithdrawMsg(g.subject(), "reason "+strconv.Itoa(g.r.Intn(3))))
+	case op < 80: // forged signature
+		raw = g.c.TxAs(g.pick(genSigners), g.c.Person(g.pick(genSigners)), apptest.EnrollMsg(g.subject(), "site1"))
+	case op < 90: // replay of an earlier tx
+		if len(g.sent) == 0 {
+			return g.next()
+		}
+		return g.sent[g.r.Intn(len(g.sent))]
+	case op < 94: // account administration
+		g.accounts++
+		id := fmt.Sprintf("acct-%d", g.accounts)
+		if g.r.Intn(3) == 0 {
+			raw = g.c.Tx("site1-admin", revokeMsg(fmt.Sprintf("acct-%d", g.r.Intn(g.accounts)+1), "left"))
+		} else {
+			raw = g.c.Tx(g.pick([]string{"site1-admin", "site2-admin", "site1-coordinator"}), addMsg(id, id, pub(id), types.RoleCoordinator))
+		}
+	case op < 97: // garbage and near-misses
+		raw = g.c.Tx("site1-coordinator", apptest.EnrollMsg(g.subject(), "site1"))
+		raw = append(raw[:g.r.Intn(len(raw))], raw[g.r.Intn(len(raw)):]...)
+	default: // expired
+		b := g.c.Body("site1-coordinator", apptest.EnrollMsg(g.subject(), "site1"))
+		b.Expires = g.c.Height
+		raw = g.c.SignBody(b, g.c.Person("site1-coordinator"))
+	}
+	g.sent = append(g.sent, raw)
+	return raw
+}
+
+// TestPropertyReplicasAgree feeds two fresh apps the same random blocks:
+// one sees every tx through CheckTx first (signature cache, mempool), the
+// other only through FinalizeBlock. Every result code, every app hash and
+// every query must agree. A third app replays the recorded blocks from
+// scratch with a restart half-way and must reproduce every hash.
+func TestPropertyReplicasAgree(t *testing.T) {
+	seeds, blocks := []int64{1, 2, 3, 4, 5, 6}, 60
+	if testing.Short() {
+		seeds, blocks = []int64{1}, 15
+	}
+	for _, seed := range seeds {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			a, b := apptest.New(t), apptest.New(t)
+			a.SetupStudy()
+			b.SetupStudy()
+			if !bytes.Equal(a.AppHash, b.AppHash) {
+				t.Fatal("setup differs")
+			}
+			start := a.Height
+			g := &txGen{r: rand.New(rand.NewSource(seed)), c: a}
+			var recorded [][][]byte
+			ok, bad := 0, 0
+			codes := map[uint32]int{}
+			for n := 0; n < blocks; n++ {
+				size := g.r.Intn(16)
+				if g.r.Intn(4) == 0 {
+					size = 0
+				}
+				txs := make([][]byte, size)
+				for i := range txs {
+					txs[i] = g.next()
+					a.Check(txs[i])
+				}
+				recorded = append(recorded, txs)
+				ra, rb := a.Block(txs...), b.Block(txs...)
+				for i := range ra {
+					if ra[i].Code != rb[i].Code || ra[i].Log != rb[i].Log {
+						t.Fatalf("block %d tx %d: %d %q vs %d %q", a.Height, i, ra[i].Code, ra[i].Log, rb[i].Code, rb[i].Log)
+					}
+					codes[ra[i].Code]++
+					if ra[i].Code == 0 {
+						ok++
+					} else {
+						bad++
+					}
+				}
+				if !bytes.Equal(a.AppHash, b.AppHash) {
+					t.Fatalf("block %d: app hashes differ", a.Height)
+				}
+			}
+			if ok < blocks || bad < blocks || len(codes) < 10 {
+				t.Fatalf("degenerate mix: %d accepted, %d rejected, codes %v", ok, bad, codes)
+			}
+			t.Logf("%d blocks, %d txs accepted, %d rejected; codes %v", blocks, ok, bad, codes)
+			for _, h := range []int64{0, start + 1, start + int64(blocks)/2, a.Height - 1} {
+				if da, db := dump(t, a, h), dump(t, b, h); !reflect.DeepEqual(da, db) {
+					t.Fatalf("queries at height %d differ", h)
+				}
+			}
+			for _, k := range g.forms[:min(len(g.forms), 20)] {
+				if !bytes.Equal(rawGet(t, a, types.KeyForm(k), 0), rawGet(t, b, types.KeyForm(k), 0)) {
+					t.Fatalf("form %v differs", k)
+				}
+			}
+
+			// Determinism: the same blocks from scratch, restarted half-way.
+			c := apptest.New(t)
+			c.SetupStudy()
+			for i, txs := range recorded {
+				if i == len(recorded)/2 {
+					c.Reopen()
+				}
+				c.Block(txs...)
+				if !bytes.Equal(c.AppHash, a.Hashes[c.Height]) {
+					t.Fatalf("replay from scratch: block %d app hash differs", c.Height)
+				}
+			}
+		})
+	}
+}
