@@ -414,3 +414,15 @@ func BenchmarkLoadREDCap1000(b *testing.B) {
 		}
 	}
 }
+
+func TestREDCapStrayQuoteWarns(t *testing.T) {
+	in := rcHeader + "record_id,f,,text,ID,,,,,,,,,,,,,\r\nh,f,,text,Height 5\" tall,,,,,,,,,,,,,\r\n"
+	p, w, err := LoadREDCap(strings.NewReader(in), "q.csv", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertWarn(t, w, "stray double quote")
+	if p.Forms[0].Groups[0].Items[0].Label != `Height 5" tall` {
+		t.Errorf("label %q", p.Forms[0].Groups[0].Items[0].Label)
+	}
+}
