@@ -1,0 +1,237 @@
+package app_test
+
+import (
+	"crypto/ed25519"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/veritrial/veritrial/app"
+	"github.com/veritrial/veritrial/app/apptest"
+	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/types"
+)
+
+// Benchmarks of the figures. The store is prefilled once per
+// process with VERITRIAL_BENCH_PREFILL item values (default 100,000; the
+// issue's figure uses 1,000,000) as 20-item adverse event forms (two rows
+// of AE.LOG) at unscheduled visits.
+//
+//	VERITRIAL_BENCH_PREFILL=1000000 go test ./app -run '^$' -bench FinalizeCommit1000 -benchtime 5x -timeout 60m
+
+const (
+	benchBlock       = 1000
+	valuesPerForm    = 20
+	formsPerSubject  = 200
+	benchSubjectSite = "site1"
+)
+
+type benchFixture struct {
+	c       *apptest.Chain
+	dir     string
+	values  int // item values stored
+	subject int // next subject number
+	repeat  int // next UNS repeat of the current subject
+	err     error
+}
+
+var (
+	benchOnce sync.Once
+	bench     *benchFixture
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if bench != nil {
+		_ = bench.c.App.Close()
+		_ = os.RemoveAll(bench.dir)
+	}
+	os.Exit(code)
+}
+
+func prefillTarget() int {
+	if s := os.Getenv("VERITRIAL_BENCH_PREFILL"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err == nil && n >= 0 {
+			return n
+		}
+	}
+	return 100_000
+}
+
+// nextForms signs n AE submissions for new forms, enrolling subjects as
+// needed (the enrolments are committed in their own block first).
+func (f *benchFixture) nextForms(b testing.TB, n int) [][]byte {
+	var enroll, txs [][]byte
+	for i := 0; i < n; i++ {
+		if f.repeat == 0 || f.repeat > formsPerSubject {
+			f.subject++
+			f.repeat = 1
+			enroll = append(enroll, f.c.Tx("site1-coordinator", apptest.EnrollMsg(benchSubject(f.subject), benchSubjectSite)))
+		}
+		k := apptest.FormKey(benchSubject(f.subject), "UNS", f.repeat, "AE")
+		txs = append(txs, f.c.Tx("site1-coordinator", apptest.SubmitMsg(k, apptest.AE(2, f.subject*10000+f.repeat))))
+		f.repeat++
+	}
+	if len(enroll) > 0 {
+		mustAllOK(b, f.c.Block(enroll...))
+	}
+	return txs
+}
+
+func benchSubject(n int) string { return fmt.Sprintf("B%06d", n) }
+
+func mustAllOK(b testing.TB, res []*abci.ExecTxResult) {
+	b.Helper()
+	for i, r := range res {
+		if r.Code != 0 {
+			b.Fatalf("tx %d: %s", i, r.Log)
+		}
+	}
+}
+
+func fixture(b *testing.B) *benchFixture {
+	benchOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "veritrial-bench-")
+		if err != nil {
+			bench = &benchFixture{err: err}
+			return
+		}
+		f := &benchFixture{dir: dir, c: apptest.NewUnmanaged(b, dir)}
+		bench = f
+		f.c.SetupStudy()
+		target := prefillTarget()
+		start := time.Now()
+		for f.values < target {
+			n := min(benchBlock, (target-f.values+valuesPerForm-1)/valuesPerForm)
+			mustAllOK(b, f.c.Block(f.nextForms(b, n)...))
+			f.values += n * valuesPerForm
+		}
+		b.Logf("prefilled %d item values in %s", f.values, time.Since(start).Round(time.Millisecond))
+	})
+	if bench.err != nil {
+		b.Fatal(bench.err)
+	}
+	bench.c.T = b
+	return bench
+}
+
+// BenchmarkFinalizeCommit1000 measures FinalizeBlock + Commit of one block
+// of 1,000 signed 20-item form submissions on the prefilled store.
+func BenchmarkFinalizeCommit1000(b *testing.B) {
+	f := fixture(b)
+	b.ResetTimer()
+	var elapsed time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		txs := f.nextForms(b, benchBlock)
+		b.StartTimer()
+		t0 := time.Now()
+		res := f.c.Block(txs...)
+		elapsed += time.Since(t0)
+		b.StopTimer()
+		mustAllOK(b, res)
+		f.values += benchBlock * valuesPerForm
+		b.StartTimer()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(benchBlock*b.N)/elapsed.Seconds(), "txs/s")
+	b.ReportMetric(float64(f.values), "values")
+	b.ReportMetric(float64(dirSize(b, f.dir))/float64(f.values), "disk-B/value")
+}
+
+func dirSize(b testing.TB, dir string) int64 {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			n += info.Size()
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
+}
+
+// BenchmarkDecodeVerify measures what every node does to each tx before
+// looking at state: bounded canonical decode and the ed25519 check.
+func BenchmarkDecodeVerify(b *testing.B) {
+	c := apptest.New(b)
+	const n = 256
+	txs := make([][]byte, n)
+	for i := range txs {
+		txs[i] = c.Tx("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S001", "UNS", i+1, "AE"), apptest.AE(2, i)))
+	}
+	pk := c.Person("site1-coordinator").PubKey()
+	b.SetBytes(int64(len(txs[0])))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tx, e := types.DecodeTx(txs[i%n])
+		if e != nil {
+			b.Fatal(e.Msg)
+		}
+		if !tx.VerifySignature(ed25519.PublicKey(pk)) {
+			b.Fatal("signature")
+		}
+	}
+}
+
+// proofFixture is a store of 2,000 AE forms (40,000 values).
+func proofFixture(b *testing.B) (*apptest.Chain, [][]byte) {
+	c := apptest.New(b)
+	c.SetupStudy()
+	f := &benchFixture{c: c}
+	var keys [][]byte
+	for blk := 0; blk < 2; blk++ {
+		mustAllOK(b, c.Block(f.nextForms(b, benchBlock)...))
+	}
+	for s := 1; s <= f.subject; s++ {
+		for r := 1; r <= formsPerSubject; r++ {
+			keys = append(keys, types.KeyForm(apptest.FormKey(benchSubject(s), "UNS", r, "AE")))
+		}
+	}
+	return c, keys
+}
+
+// BenchmarkQueryWithProof measures an ABCI /key query with its ics23 proof.
+func BenchmarkQueryWithProof(b *testing.B) {
+	c, keys := proofFixture(b)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res := c.Query(app.QueryKey, keys[i%len(keys)], 0, true)
+		if res.Code != 0 || res.Value == nil || res.ProofOps == nil {
+			b.Fatalf("query: %s", res.Log)
+		}
+	}
+}
+
+// BenchmarkVerifyProof measures client-side verification of one proof
+// against the app hash.
+func BenchmarkVerifyProof(b *testing.B) {
+	c, keys := proofFixture(b)
+	key := keys[len(keys)/2]
+	res := c.Query(app.QueryKey, key, 0, true)
+	proof := res.ProofOps.Ops[0].Data
+	b.SetBytes(int64(len(proof)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := client.VerifyProof(c.AppHash, key, res.Value, proof); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
