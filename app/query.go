@@ -133,7 +133,8 @@ func queryList(tree *iavl.ImmutableTree, lr ListRequest, h int64) *abci.Response
 		lr.Limit = MaxListLimit
 	}
 	start := []byte(lr.Prefix)
-	if lr.After != "" {
+	if lr.After >= lr.Prefix {
+		// An After below the prefix must not widen the listing.
 		start = append([]byte(lr.After), 0)
 	}
 	resp := ListResponse{Entries: []ListEntry{}}

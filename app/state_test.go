@@ -272,6 +272,22 @@ func TestListPagination(t *testing.T) {
 	if len(lr.Entries) != 2 || lr.Entries[0].Key != full[500].Key || lr.Entries[1].Key != full[501].Key || !lr.More {
 		t.Fatalf("after %s: %+v", after, lr)
 	}
+	// An After that sorts before the prefix does not widen the listing.
+	bz, _ = json.Marshal(app.ListRequest{Prefix: types.PrefixSubject, After: "acct/zzz", Limit: 3})
+	if err := json.Unmarshal(c.Query(app.QueryList, bz, 0, false).Value, &lr); err != nil {
+		t.Fatal(err)
+	}
+	if len(lr.Entries) != 3 || lr.Entries[0].Key != full[0].Key {
+		t.Fatalf("after a key below the prefix: %d entries, want the first 3 subjects", len(lr.Entries))
+	}
+	// An After beyond the prefix lists nothing.
+	bz, _ = json.Marshal(app.ListRequest{Prefix: types.PrefixSite, After: "zzz"})
+	if err := json.Unmarshal(c.Query(app.QueryList, bz, 0, false).Value, &lr); err != nil {
+		t.Fatal(err)
+	}
+	if len(lr.Entries) != 0 || lr.More {
+		t.Fatalf("after a key above the prefix: %+v", lr.Entries)
+	}
 	// The prefix bounds the listing.
 	for _, e := range list(t, c, types.PrefixSite, 0, 0) {
 		if e.Key[:len(types.PrefixSite)] != types.PrefixSite {
