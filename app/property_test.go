@@ -133,7 +133,7 @@ func (g *txGen) next() []byte {
 // every query must agree. A third app replays the recorded blocks from
 // scratch with a restart half-way and must reproduce every hash.
 func TestPropertyReplicasAgree(t *testing.T) {
-	seeds, blocks := []int64{1, 2, 3, 4, 5, 6}, 60
+	seeds, blocks := []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 80
 	if testing.Short() {
 		seeds, blocks = []int64{1}, 15
 	}
