@@ -96,3 +96,40 @@ func TestExampleBytesAllFormatsSameFingerprint(t *testing.T) {
 		t.Error("unknown format accepted")
 	}
 }
+
+func TestDocsExampleLoads(t *testing.T) {
+	b, err := os.ReadFile("../docs/PROTOCOL.md")
+	if err != nil {
+		t.Skip("docs not present")
+	}
+	s := string(b)
+	i := bytes.Index(b, []byte("```yaml\n"))
+	if i < 0 {
+		t.Fatal("no yaml example in docs/PROTOCOL.md")
+	}
+	s = s[i+len("```yaml\n"):]
+	s = s[:bytes.Index([]byte(s), []byte("```"))]
+	p, _, err := LoadYAML(bytes.NewReader([]byte(s)), "PROTOCOL.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The documented example goes through every door unchanged.
+	var x, r bytes.Buffer
+	if err := WriteXLSX(&x, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteREDCap(&r, p); err != nil {
+		t.Fatal(err)
+	}
+	px, _, err := LoadXLSX(&x, "doc.xlsx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, _, err := LoadREDCap(&r, "doc.csv", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fingerprint(t, px) != fingerprint(t, p) || fingerprint(t, pr) != fingerprint(t, p) {
+		t.Fatal("documented example does not round-trip")
+	}
+}
