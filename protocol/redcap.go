@@ -340,9 +340,8 @@ func csvError(name string, row int, err error) error {
 
 // itemPos remembers where a definition came from, for Compile errors.
 type itemPos struct {
-	row  *rcRow
-	key  string
-	note string
+	row *rcRow
+	key string
 }
 
 // rcField is an imported field before the protocol is assembled.
@@ -432,7 +431,6 @@ func (l *redcapLoader) build(rows []*rcRow, base *Protocol) *Protocol {
 	layout := map[string]int{}
 	formRow := map[string]*rcRow{}
 
-	closeGroup := func() { curGroup = nil }
 	for _, r := range rows[1:] {
 		v := r.get(rcVar)
 		fname := r.get(rcForm)
@@ -457,7 +455,7 @@ func (l *redcapLoader) build(rows []*rcRow, base *Protocol) *Protocol {
 			curFormKey = fname
 			curForm = &p.Forms[len(p.Forms)-1]
 			pos[fmt.Sprintf("forms[%d]", len(p.Forms)-1)] = itemPos{row: r, key: rcForm}
-			closeGroup()
+			curGroup = nil
 			curMatrix = ""
 			pendingSection = ""
 		}
