@@ -27,7 +27,25 @@ var rules = map[types.Kind]rule{
 	types.KindSetRoles:         {nil, []types.Role{types.RoleAdmin}, "change roles"},
 	types.KindRotateKey:        {nil, []types.Role{types.RoleAdmin}, "rotate another person's key"},
 	types.KindRevokeAccount:    {nil, []types.Role{types.RoleAdmin}, "revoke an account"},
+	types.KindQueryOpen:        {dmOrgs, dmRoles, "raise a data query"},
+	types.KindQueryAnswer:      {[]types.OrgKind{types.OrgSite}, []types.Role{types.RoleInvestigator, types.RoleCoordinator}, "answer a data query"},
+	types.KindQueryClose:       {dmOrgs, dmRoles, "close a data query"},
+	types.KindQueryReopen:      {dmOrgs, dmRoles, "reopen a data query"},
+	types.KindQueryCancel:      {dmOrgs, dmRoles, "cancel a data query"},
+	types.KindVerify:           {dmOrgs, []types.Role{types.RoleMonitor, types.RoleMedicalMonitor}, "verify data against source (SDV)"},
+	types.KindSign:             {[]types.OrgKind{types.OrgSite}, []types.Role{types.RoleInvestigator}, "sign case report forms electronically"},
+	types.KindFreeze:           {dmOrgs, []types.Role{types.RoleDataManager}, "freeze data"},
+	types.KindUnfreeze:         {dmOrgs, []types.Role{types.RoleDataManager}, "unfreeze data"},
+	types.KindLock:             {[]types.OrgKind{types.OrgSponsor, types.OrgCRO, types.OrgRegulator}, []types.Role{types.RoleDataManager, types.RoleAuditor}, "lock data"},
+	types.KindUnlock:           {[]types.OrgKind{types.OrgSponsor, types.OrgCRO, types.OrgRegulator}, []types.Role{types.RoleDataManager, types.RoleAuditor}, "unlock data"},
 }
+
+// Data management is the sponsor's and the CRO's: data managers, medical
+// monitors and monitors.
+var (
+	dmOrgs  = []types.OrgKind{types.OrgSponsor, types.OrgCRO}
+	dmRoles = []types.Role{types.RoleDataManager, types.RoleMedicalMonitor, types.RoleMonitor}
+)
 
 // authorize checks that the signer's organisation kind and roles allow the
 // message kind, and returns the role the signer acts under. Checks that

@@ -83,6 +83,16 @@ func (x *exec) run() *types.Error {
 		return x.rotateKey(m)
 	case *types.MsgRevokeAccount:
 		return x.revokeAccount(m)
+	case *types.MsgOpenQuery:
+		return x.openQuery(m)
+	case *types.MsgQueryAction:
+		return x.queryAction(x.c.kind, m)
+	case *types.MsgVerify:
+		return x.verify(m)
+	case *types.MsgSign:
+		return x.sign(m)
+	case *types.MsgScope:
+		return x.scopeAction(x.c.kind, m)
 	}
 	return types.Errf(types.CodeTxMalformed, "unknown message kind %q", x.c.kind)
 }

@@ -106,6 +106,9 @@ func (x *exec) submitForm(m *types.MsgSubmitForm) *types.Error {
 	if e != nil {
 		return e
 	}
+	if e := x.guard(s.ID, sub.Site, sub.ID, &m.FormKey, true); e != nil {
+		return e
+	}
 	if sub.Status == types.SubjectWithdrawn {
 		return types.Errf(types.CodeSubjectWithdrawn, "subject %s was withdrawn at height %d; no new data can be entered (corrections of earlier data remain possible)", sub.ID, sub.Withdrawn.Height)
 	}
@@ -125,12 +128,15 @@ func (x *exec) submitForm(m *types.MsgSubmitForm) *types.Error {
 	}
 	x.st.setJSON(types.KeyForm(m.FormKey), rec)
 	x.emitForm(rec)
-	return nil
+	return x.autoQueries(&rec, sub.Site)
 }
 
 func (x *exec) correctForm(m *types.MsgCorrectForm) *types.Error {
-	_, s, c, e := x.formContext(m.FormKey)
+	sub, s, c, e := x.formContext(m.FormKey)
 	if e != nil {
+		return e
+	}
+	if e := x.guard(s.ID, sub.Site, sub.ID, &m.FormKey, true); e != nil {
 		return e
 	}
 	var cur types.FormRecord
@@ -155,7 +161,16 @@ func (x *exec) correctForm(m *types.MsgCorrectForm) *types.Error {
 	}
 	x.st.setJSON(types.KeyForm(m.FormKey), rec)
 	x.emitForm(rec)
-	return nil
+	if e := x.resolveByCorrection(m, &rec); e != nil {
+		return e
+	}
+	if e := x.deverify(&rec); e != nil {
+		return e
+	}
+	if e := x.invalidateSignatures(&rec); e != nil {
+		return e
+	}
+	return x.autoQueries(&rec, sub.Site)
 }
 
 func (x *exec) emitForm(r types.FormRecord) {

@@ -74,9 +74,23 @@ func (x *exec) registerStudy(m *types.MsgRegisterStudy) *types.Error {
 	if e != nil {
 		return e
 	}
+	lockApprovers, quorum, e := x.lockApprovers(m.LockApprovers, m.LockQuorum)
+	if e != nil {
+		return e
+	}
+	meanings := m.SignatureMeanings
+	if len(meanings) == 0 {
+		meanings = types.DefaultMeanings
+	}
+	sdv := m.SDVPolicy
+	if sdv == "" {
+		sdv = types.SDVNone
+	}
 	s := types.Study{
 		ID: id, Sponsor: x.c.org.ID, Title: m.Protocol.Study.Title, Current: 1, Versions: 1,
 		Approvers: approvers, Registered: x.stamp(),
+		Meanings: dedupe(append([]string(nil), meanings...)), SDVPolicy: sdv,
+		LockApprovers: lockApprovers, LockQuorum: quorum,
 	}
 	x.st.setJSON(types.KeyStudy(id), s)
 	x.st.setJSON(types.KeyProtocol(id, 1), types.ProtocolVersion{
@@ -120,9 +134,52 @@ func (x *exec) approvers(named []string) ([]string, *types.Error) {
 	return out, nil
 }
 
+// lockApprovers resolves the database lock approvers: the sponsor (the
+// signer's organisation) first, then the named organisations, or every
+// regulator organisation; the quorum defaults to 2.
+func (x *exec) lockApprovers(named []string, quorum int) ([]string, int, *types.Error) {
+	out := []string{x.c.org.ID}
+	var others []string
+	if len(named) == 0 {
+		regs, e := x.approvers(nil)
+		if e != nil {
+			return nil, 0, e
+		}
+		others = regs
+	} else {
+		for _, id := range named {
+			if _, e := x.orgOf(id); e != nil {
+				return nil, 0, e
+			}
+		}
+		others = named
+	}
+	for _, o := range others {
+		dup := false
+		for _, have := range out {
+			if have == o {
+				dup = true
+			}
+		}
+		if !dup {
+			out = append(out, o)
+		}
+	}
+	if quorum == 0 {
+		quorum = 2
+	}
+	if quorum > len(out) {
+		return nil, 0, types.Errf(types.CodeInvalidMsg, "lock quorum %d is more than the %d lock approvers (%s)", quorum, len(out), strings.Join(out, ", "))
+	}
+	return out, quorum, nil
+}
+
 func (x *exec) proposeAmendment(m *types.MsgProposeAmendment) *types.Error {
 	s, e := x.study(m.Study)
 	if e != nil {
+		return e
+	}
+	if e := x.guard(s.ID, "", "", nil, false); e != nil {
 		return e
 	}
 	if s.Sponsor != x.c.org.ID {
@@ -187,6 +244,9 @@ func (x *exec) voteAmendment(m *types.MsgVoteAmendment, approve bool) *types.Err
 	if e != nil {
 		return e
 	}
+	if e := x.guard(s.ID, "", "", nil, false); e != nil {
+		return e
+	}
 	if s.Pending == 0 || s.Pending != m.Amendment {
 		if s.Pending == 0 {
 			return types.Errf(types.CodeNoAmendment, "study %s has no amendment awaiting approval", s.ID)
@@ -241,6 +301,9 @@ func (x *exec) voteAmendment(m *types.MsgVoteAmendment, approve bool) *types.Err
 func (x *exec) activateSite(m *types.MsgActivateSite) *types.Error {
 	s, e := x.study(m.Study)
 	if e != nil {
+		return e
+	}
+	if e := x.guard(s.ID, "", "", nil, false); e != nil {
 		return e
 	}
 	if s.Sponsor != x.c.org.ID {

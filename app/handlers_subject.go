@@ -23,6 +23,9 @@ func (x *exec) enrollSubject(m *types.MsgEnrollSubject) *types.Error {
 	} else if !ok {
 		return types.Errf(types.CodeSiteNotActive, "site %s is not active for study %s; the sponsor must activate it first", m.Site, s.ID)
 	}
+	if e := x.guard(s.ID, m.Site, "", nil, true); e != nil {
+		return e
+	}
 	if ok, err := x.st.has(types.KeySubject(s.ID, m.Subject)); err != nil {
 		return internal(err)
 	} else if ok {
@@ -63,6 +66,9 @@ func (x *exec) ownSubject(study, id string) (*types.Subject, *types.Error) {
 func (x *exec) withdrawSubject(m *types.MsgWithdrawSubject) *types.Error {
 	sub, e := x.ownSubject(m.Study, m.Subject)
 	if e != nil {
+		return e
+	}
+	if e := x.guard(sub.Study, sub.Site, sub.ID, nil, true); e != nil {
 		return e
 	}
 	if sub.Status == types.SubjectWithdrawn {

@@ -58,6 +58,22 @@ const (
 	CodeReasonRequired   Code = 412
 	CodeFormNotFound     Code = 413
 
+	CodeUnknownQuery     Code = 501
+	CodeQueryState       Code = 502
+	CodeNotQueryRaiser   Code = 503
+	CodeQueryMismatch    Code = 504
+	CodeNothingToVerify  Code = 505
+	CodeSignMeaning      Code = 506
+	CodeSignHashMismatch Code = 507
+	CodeNothingToSign    Code = 508
+	CodeFrozen           Code = 509
+	CodeLocked           Code = 510
+	CodeLockBlocked      Code = 511
+	CodeAlreadyApproved  Code = 512
+	CodeNotLockApprover  Code = 513
+	CodeLockState        Code = 514
+	CodeItemNotInForm    Code = 515
+
 	CodeInternal Code = 900
 )
 
@@ -109,6 +125,21 @@ var codeNames = map[Code]string{
 	CodeNoChange:         "no_change",
 	CodeReasonRequired:   "reason_required",
 	CodeFormNotFound:     "form_not_found",
+	CodeUnknownQuery:     "unknown_query",
+	CodeQueryState:       "query_state",
+	CodeNotQueryRaiser:   "not_query_raiser",
+	CodeQueryMismatch:    "query_mismatch",
+	CodeNothingToVerify:  "nothing_to_verify",
+	CodeSignMeaning:      "signature_meaning",
+	CodeSignHashMismatch: "signature_hash_mismatch",
+	CodeNothingToSign:    "nothing_to_sign",
+	CodeFrozen:           "frozen",
+	CodeLocked:           "locked",
+	CodeLockBlocked:      "lock_blocked",
+	CodeAlreadyApproved:  "already_approved",
+	CodeNotLockApprover:  "not_lock_approver",
+	CodeLockState:        "lock_state",
+	CodeItemNotInForm:    "item_not_in_form",
 	CodeInternal:         "internal",
 }
 

@@ -22,6 +22,15 @@ import (
 //	subj/<study>/<subject>                             Subject
 //	form/<study>/<subject>/<event>/<repeat:04>/<form>  FormRecord (current version)
 //	hist/<study>/<subject>/<event>/<repeat:04>/<form>/<version:06>  FormRecord (superseded)
+//	query/<study>/<number:08>                          Query (data query and its thread)
+//	qform/<study>/<subject>/<event>/<repeat:04>/<form>/<number:08>  empty: index of a form's queries
+//	sdv/<study>/<subject>/<event>/<repeat:04>/<form>   SDVRecord
+//	sig/<study>/<subject>/<number:06>                  Signature
+//	lock/<study>/study                                 ScopeLock of the whole study
+//	lock/<study>/site/<org>                            ScopeLock of a site
+//	lock/<study>/subj/<subject>                        ScopeLock of a subject
+//	lock/<study>/form/<subject>/<event>/<repeat:04>/<form>  ScopeLock of a form
+//	dblock/<study>                                     DatabaseLock (approvals gathered)
 const (
 	PrefixOrg       = "org/"
 	PrefixAccount   = "acct/"
@@ -36,6 +45,12 @@ const (
 	PrefixSubject   = "subj/"
 	PrefixForm      = "form/"
 	PrefixHistory   = "hist/"
+	PrefixQuery     = "query/"
+	PrefixQueryForm = "qform/"
+	PrefixSDV       = "sdv/"
+	PrefixSignature = "sig/"
+	PrefixLock      = "lock/"
+	PrefixDBLock    = "dblock/"
 )
 
 // KeyOrg is the key of an organisation.
@@ -90,6 +105,47 @@ func KeyForm(k FormKey) []byte {
 func KeyFormHistory(k FormKey, version int) []byte {
 	return []byte(fmt.Sprintf("%s%s/%s/%s/%04d/%s/%06d", PrefixHistory, k.Study, k.Subject, k.Event, k.EventRepeat, k.Form, version))
 }
+
+// KeyQuery is the key of data query n of a study.
+func KeyQuery(study string, n int) []byte {
+	return []byte(fmt.Sprintf("%s%s/%08d", PrefixQuery, study, n))
+}
+
+// KeyQueryForm is the index entry of query n on form k.
+func KeyQueryForm(k FormKey, n int) []byte {
+	return []byte(fmt.Sprintf("%s%s/%s/%s/%04d/%s/%08d", PrefixQueryForm, k.Study, k.Subject, k.Event, k.EventRepeat, k.Form, n))
+}
+
+// PrefixQueryFormOf is the index prefix of the queries of form k.
+func PrefixQueryFormOf(k FormKey) []byte {
+	return []byte(fmt.Sprintf("%s%s/%s/%s/%04d/%s/", PrefixQueryForm, k.Study, k.Subject, k.Event, k.EventRepeat, k.Form))
+}
+
+// KeySDV is the key of a form's source data verification.
+func KeySDV(k FormKey) []byte {
+	return []byte(fmt.Sprintf("%s%s/%s/%s/%04d/%s", PrefixSDV, k.Study, k.Subject, k.Event, k.EventRepeat, k.Form))
+}
+
+// KeySignature is the key of signature n of a subject.
+func KeySignature(study, subject string, n int) []byte {
+	return []byte(fmt.Sprintf("%s%s/%s/%06d", PrefixSignature, study, subject, n))
+}
+
+// KeyLock is the key of a scope's freeze/lock state.
+func KeyLock(s Scope) []byte {
+	switch s.Level() {
+	case ScopeForm:
+		return []byte(fmt.Sprintf("%s%s/form/%s/%s/%04d/%s", PrefixLock, s.Study, s.Subject, s.Event, s.EventRepeat, s.Form))
+	case ScopeSubject:
+		return []byte(PrefixLock + s.Study + "/subj/" + s.Subject)
+	case ScopeSite:
+		return []byte(PrefixLock + s.Study + "/site/" + s.Site)
+	}
+	return []byte(PrefixLock + s.Study + "/study")
+}
+
+// KeyDBLock is the key of a study's pending database lock decision.
+func KeyDBLock(study string) []byte { return []byte(PrefixDBLock + study) }
 
 // PrefixEnd returns the smallest key greater than every key with prefix p.
 func PrefixEnd(p []byte) []byte {

@@ -22,6 +22,17 @@ type Msg struct {
 	SetRoles         *MsgSetRoles         `json:"set_roles,omitempty"`
 	RotateKey        *MsgRotateKey        `json:"rotate_key,omitempty"`
 	RevokeAccount    *MsgRevokeAccount    `json:"revoke_account,omitempty"`
+	QueryOpen        *MsgOpenQuery        `json:"query_open,omitempty"`
+	QueryAnswer      *MsgQueryAction      `json:"query_answer,omitempty"`
+	QueryClose       *MsgQueryAction      `json:"query_close,omitempty"`
+	QueryReopen      *MsgQueryAction      `json:"query_reopen,omitempty"`
+	QueryCancel      *MsgQueryAction      `json:"query_cancel,omitempty"`
+	Verify           *MsgVerify           `json:"verify,omitempty"`
+	Sign             *MsgSign             `json:"sign,omitempty"`
+	Freeze           *MsgScope            `json:"freeze,omitempty"`
+	Unfreeze         *MsgScope            `json:"unfreeze,omitempty"`
+	Lock             *MsgScope            `json:"lock,omitempty"`
+	Unlock           *MsgScope            `json:"unlock,omitempty"`
 }
 
 // Kind names a message kind; it is the JSON field name of the message.
@@ -42,6 +53,17 @@ const (
 	KindSetRoles         Kind = "set_roles"
 	KindRotateKey        Kind = "rotate_key"
 	KindRevokeAccount    Kind = "revoke_account"
+	KindQueryOpen        Kind = "query_open"
+	KindQueryAnswer      Kind = "query_answer"
+	KindQueryClose       Kind = "query_close"
+	KindQueryReopen      Kind = "query_reopen"
+	KindQueryCancel      Kind = "query_cancel"
+	KindVerify           Kind = "verify"
+	KindSign             Kind = "sign"
+	KindFreeze           Kind = "freeze"
+	KindUnfreeze         Kind = "unfreeze"
+	KindLock             Kind = "lock"
+	KindUnlock           Kind = "unlock"
 )
 
 // Unpack returns the kind and the one message set, or an error when none
@@ -69,6 +91,17 @@ func (m *Msg) Unpack() (Kind, any, *Error) {
 	set(KindSetRoles, m.SetRoles, m.SetRoles == nil)
 	set(KindRotateKey, m.RotateKey, m.RotateKey == nil)
 	set(KindRevokeAccount, m.RevokeAccount, m.RevokeAccount == nil)
+	set(KindQueryOpen, m.QueryOpen, m.QueryOpen == nil)
+	set(KindQueryAnswer, m.QueryAnswer, m.QueryAnswer == nil)
+	set(KindQueryClose, m.QueryClose, m.QueryClose == nil)
+	set(KindQueryReopen, m.QueryReopen, m.QueryReopen == nil)
+	set(KindQueryCancel, m.QueryCancel, m.QueryCancel == nil)
+	set(KindVerify, m.Verify, m.Verify == nil)
+	set(KindSign, m.Sign, m.Sign == nil)
+	set(KindFreeze, m.Freeze, m.Freeze == nil)
+	set(KindUnfreeze, m.Unfreeze, m.Unfreeze == nil)
+	set(KindLock, m.Lock, m.Lock == nil)
+	set(KindUnlock, m.Unlock, m.Unlock == nil)
 	if n != 1 {
 		return "", nil, Errf(CodeTxMalformed, "transaction must carry exactly one message, it carries %d", n)
 	}
@@ -84,6 +117,18 @@ type MsgRegisterStudy struct {
 	// Approvers are the organisations whose approval an amendment needs;
 	// empty means every regulator organisation of the consortium.
 	Approvers []string `json:"approvers,omitempty"`
+	// SignatureMeanings are the meanings an e-signature may carry; empty
+	// means DefaultMeanings.
+	SignatureMeanings []string `json:"signature_meanings,omitempty"`
+	// SDVPolicy is "none" (default) or "all": every form fully verified
+	// before the database lock.
+	SDVPolicy string `json:"sdv_policy,omitempty"`
+	// LockApprovers are the organisations that approve a database lock or
+	// unlock, LockQuorum how many must (the sponsor always must). Empty:
+	// the sponsor and every regulator organisation, quorum 2 (the
+	// sponsor's data manager plus one regulator).
+	LockApprovers []string `json:"lock_approvers,omitempty"`
+	LockQuorum    int      `json:"lock_quorum,omitempty"`
 }
 
 // MsgProposeAmendment proposes the next protocol version of a study.
@@ -144,6 +189,9 @@ type MsgCorrectForm struct {
 	FormKey
 	Changes []protocol.ItemValue `json:"changes"`
 	Reason  string               `json:"reason"`
+	// Resolves names open data queries of this form the correction
+	// answers.
+	Resolves []int `json:"resolves,omitempty"`
 }
 
 // MsgAddAccount adds a person to the signer's organisation.
@@ -193,6 +241,22 @@ func ValidateBasic(kind Kind, msg any) *Error {
 			if e := CheckID("approver organisation", a); e != nil {
 				return e
 			}
+		}
+		for _, a := range m.LockApprovers {
+			if e := CheckID("lock approver organisation", a); e != nil {
+				return e
+			}
+		}
+		for _, mn := range m.SignatureMeanings {
+			if e := CheckID("signature meaning", mn); e != nil {
+				return e
+			}
+		}
+		if m.SDVPolicy != "" && m.SDVPolicy != SDVNone && m.SDVPolicy != SDVAll {
+			return Errf(CodeInvalidMsg, "SDV policy %q is not known: use %q or %q", m.SDVPolicy, SDVNone, SDVAll)
+		}
+		if m.LockQuorum < 0 || m.LockQuorum > 50 {
+			return Errf(CodeInvalidMsg, "lock quorum must be between 1 and the number of lock approvers")
 		}
 	case *MsgProposeAmendment:
 		if e := CheckID("study ID", m.Study); e != nil {
@@ -273,6 +337,11 @@ func ValidateBasic(kind Kind, msg any) *Error {
 		if e := checkText("reason", m.Reason, true); e != nil {
 			return e
 		}
+		for _, n := range m.Resolves {
+			if n < 1 {
+				return Errf(CodeInvalidMsg, "resolved query numbers must be 1 or more")
+			}
+		}
 	case *MsgAddAccount:
 		if e := CheckID("account", m.Account); e != nil {
 			return e
@@ -308,6 +377,9 @@ func ValidateBasic(kind Kind, msg any) *Error {
 			return e
 		}
 	default:
+		if ok, e := validateDM(kind, msg); ok {
+			return e
+		}
 		return Errf(CodeTxMalformed, "unknown message kind %q", kind)
 	}
 	return nil

@@ -124,6 +124,16 @@ type Study struct {
 	// Pending is the number of the amendment awaiting decision, 0 if none.
 	Pending    int   `json:"pending"`
 	Registered Stamp `json:"registered"`
+	// Data management settings (see MsgRegisterStudy) and counters.
+	Meanings      []string `json:"signature_meanings,omitempty"`
+	SDVPolicy     string   `json:"sdv_policy,omitempty"`
+	LockApprovers []string `json:"lock_approvers,omitempty"`
+	LockQuorum    int      `json:"lock_quorum,omitempty"`
+	// Queries counts the data queries raised (the last query number).
+	Queries int `json:"queries,omitempty"`
+	// LockHeight is the height of the block whose state is the locked
+	// dataset while the database is locked; 0 when it is not locked.
+	LockHeight int64 `json:"lock_height,omitempty"`
 }
 
 // ProtocolVersion is one version of a study's protocol, stored forever.
@@ -200,6 +210,8 @@ type Subject struct {
 	Enrolled       Stamp         `json:"enrolled"`
 	Withdrawn      *Stamp        `json:"withdrawn,omitempty"`
 	WithdrawReason string        `json:"withdraw_reason,omitempty"`
+	// Signatures counts the e-signatures made on the subject's data.
+	Signatures int `json:"signatures,omitempty"`
 }
 
 // FormRecord is one version of an entered form. The current version lives

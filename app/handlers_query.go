@@ -1,0 +1,340 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/veritrial/veritrial/app/types"
+)
+
+// Data queries (discrepancy management).
+//
+// States: open -> answered (by the subject's site, with a comment or a
+// correction naming the query) -> closed (by the raiser's organisation),
+// or reopened (open again); an open query can be cancelled by its raiser.
+// The ledger itself opens a query for every soft edit-check warning a
+// submission or correction stores (raised by "system", the opening entry
+// attributed to the tx that carried the data).
+
+// anySubject loads a subject of any site of a study.
+func (x *exec) anySubject(study, id string) (*types.Subject, *types.Error) {
+	var sub types.Subject
+	ok, e := x.load(types.KeySubject(study, id), &sub)
+	if e != nil {
+		return nil, e
+	}
+	if !ok {
+		if _, e := x.study(study); e != nil {
+			return nil, e
+		}
+		return nil, types.Errf(types.CodeUnknownSubject, "subject %s is not enrolled in study %s", id, study)
+	}
+	return &sub, nil
+}
+
+// sponsorSide checks that a sponsor-side signer works for the study's
+// sponsor or for a CRO.
+func (x *exec) sponsorSide(s *types.Study, what string) *types.Error {
+	if x.c.org.Kind == types.OrgSponsor && x.c.org.ID != s.Sponsor {
+		return types.Errf(types.CodeWrongOrg, "study %s belongs to sponsor %s; %s (%s) cannot %s in it", s.ID, s.Sponsor, x.c.signer.ID, x.c.org.ID, what)
+	}
+	return nil
+}
+
+func (x *exec) openQuery(m *types.MsgOpenQuery) *types.Error {
+	s, e := x.study(m.Study)
+	if e != nil {
+		return e
+	}
+	if e := x.sponsorSide(s, "raise queries"); e != nil {
+		return e
+	}
+	sub, e := x.anySubject(m.Study, m.Subject)
+	if e != nil {
+		return e
+	}
+	if e := x.guard(s.ID, sub.Site, sub.ID, &m.FormKey, false); e != nil {
+		return e
+	}
+	var rec types.FormRecord
+	if ok, e := x.load(types.KeyForm(m.FormKey), &rec); e != nil {
+		return e
+	} else if !ok {
+		return types.Errf(types.CodeFormNotFound, "form %s of subject %s at %s (repeat %d) has not been entered; a query is raised on entered data", m.Form, m.Subject, m.Event, m.EventRepeat)
+	}
+	if m.Item != "" {
+		_, c, e := x.protocolVersion(s.ID, rec.ProtocolVersion)
+		if e != nil {
+			return e
+		}
+		if _, form, ok := c.Item(m.Item); !ok || form != m.Form {
+			return types.Errf(types.CodeItemNotInForm, "item %s is not an item of form %s (protocol version %d); name an item of the form or query the whole form", m.Item, m.Form, rec.ProtocolVersion)
+		}
+	}
+	q := types.Query{
+		Site: sub.Site, Item: m.Item, ItemRepeat: m.ItemRepeat,
+		RaisedBy: x.c.signer.ID, RaisedOrg: x.c.org.ID,
+	}
+	n := x.newQuery(s, m.FormKey, q, m.Text)
+	x.st.setJSON(types.KeyStudy(s.ID), s)
+	x.emit("study", s.ID, "subject", sub.ID, "query", strconv.Itoa(n), "action", "open")
+	return nil
+}
+
+// newQuery numbers and stores a query opened with text; the caller stores
+// the study (whose counter it advanced).
+func (x *exec) newQuery(s *types.Study, k types.FormKey, q types.Query, text string) int {
+	s.Queries++
+	q.Study, q.Number = s.ID, s.Queries
+	q.Subject, q.Event, q.EventRepeat, q.Form = k.Subject, k.Event, k.EventRepeat, k.Form
+	q.Status = types.QueryOpen
+	q.Thread = []types.QueryMessage{{Action: "open", Text: text, Stamp: x.stamp()}}
+	x.st.setJSON(types.KeyQuery(s.ID, q.Number), q)
+	x.st.set(types.KeyQueryForm(k, q.Number), []byte{1})
+	return q.Number
+}
+
+// query loads query n of a study.
+func (x *exec) query(study string, n int) (*types.Query, *types.Error) {
+	var q types.Query
+	ok, e := x.load(types.KeyQuery(study, n), &q)
+	if e != nil {
+		return nil, e
+	}
+	if !ok {
+		if _, e := x.study(study); e != nil {
+			return nil, e
+		}
+		return nil, types.Errf(types.CodeUnknownQuery, "study %s has no query %d (veritrial query list --study %s shows them)", study, n, study)
+	}
+	return &q, nil
+}
+
+// raiserSide checks that the signer may act for the raiser of q: the
+// raiser's organisation (cancel: the raiser), or for a system query the
+// study's sponsor or a CRO.
+func (x *exec) raiserSide(s *types.Study, q *types.Query, personal bool, what string) *types.Error {
+	if q.RaisedBy == types.SystemRaiser {
+		if x.c.org.ID == s.Sponsor || x.c.org.Kind == types.OrgCRO {
+			return nil
+		}
+		return types.Errf(types.CodeNotQueryRaiser, "query %d was raised by the ledger's edit checks; only the sponsor's or a CRO's data management can %s it", q.Number, what)
+	}
+	if personal && x.c.signer.ID != q.RaisedBy {
+		return types.Errf(types.CodeNotQueryRaiser, "query %d was raised by %s; only the raiser can %s it", q.Number, q.RaisedBy, what)
+	}
+	if x.c.org.ID != q.RaisedOrg {
+		return types.Errf(types.CodeNotQueryRaiser, "query %d was raised by %s of %s; only %s can %s it", q.Number, q.RaisedBy, q.RaisedOrg, q.RaisedOrg, what)
+	}
+	return nil
+}
+
+func (x *exec) queryAction(kind types.Kind, m *types.MsgQueryAction) *types.Error {
+	s, e := x.study(m.Study)
+	if e != nil {
+		return e
+	}
+	q, e := x.query(m.Study, m.Number)
+	if e != nil {
+		return e
+	}
+	fk := q.FormKey()
+	if e := x.guard(s.ID, q.Site, q.Subject, &fk, false); e != nil {
+		return e
+	}
+	var action string
+	var from []types.QueryStatus
+	var to types.QueryStatus
+	switch kind {
+	case types.KindQueryAnswer:
+		action, from, to = "answer", []types.QueryStatus{types.QueryOpen}, types.QueryAnswered
+		if x.c.org.ID != q.Site {
+			return types.Errf(types.CodeWrongSite, "query %d is on subject %s of site %s; %s (site %s) cannot answer it", q.Number, q.Subject, q.Site, x.c.signer.ID, x.c.org.ID)
+		}
+	case types.KindQueryClose:
+		action, from, to = "close", []types.QueryStatus{types.QueryAnswered}, types.QueryClosed
+		if e := x.sponsorSide(s, "close queries"); e != nil {
+			return e
+		}
+		if e := x.raiserSide(s, q, false, "close"); e != nil {
+			return e
+		}
+	case types.KindQueryReopen:
+		action, from, to = "reopen", []types.QueryStatus{types.QueryAnswered, types.QueryClosed}, types.QueryOpen
+		if e := x.sponsorSide(s, "reopen queries"); e != nil {
+			return e
+		}
+		if e := x.raiserSide(s, q, false, "reopen"); e != nil {
+			return e
+		}
+	case types.KindQueryCancel:
+		action, from, to = "cancel", []types.QueryStatus{types.QueryOpen}, types.QueryCancelled
+		if e := x.sponsorSide(s, "cancel queries"); e != nil {
+			return e
+		}
+		if e := x.raiserSide(s, q, true, "cancel"); e != nil {
+			return e
+		}
+	default:
+		return types.Errf(types.CodeTxMalformed, "unknown query action %q", kind)
+	}
+	if e := queryTransition(q, action, from); e != nil {
+		return e
+	}
+	q.Status = to
+	q.Thread = append(q.Thread, types.QueryMessage{Action: action, Text: m.Text, Stamp: x.stamp()})
+	x.st.setJSON(types.KeyQuery(s.ID, q.Number), q)
+	x.emit("study", s.ID, "subject", q.Subject, "query", strconv.Itoa(q.Number), "action", action)
+	return nil
+}
+
+func queryTransition(q *types.Query, action string, from []types.QueryStatus) *types.Error {
+	for _, f := range from {
+		if q.Status == f {
+			return nil
+		}
+	}
+	names := make([]string, len(from))
+	for i, f := range from {
+		names[i] = string(f)
+	}
+	hint := ""
+	switch q.Status {
+	case types.QueryClosed:
+		hint = "; the raiser can reopen it"
+	case types.QueryCancelled:
+		hint = "; a cancelled query stays cancelled, raise a new one"
+	case types.QueryAnswered:
+		hint = "; the raiser closes or reopens it"
+	case types.QueryOpen:
+		hint = "; the site answers it first"
+	}
+	return types.Errf(types.CodeQueryState, "query %d is %s; only a query that is %s can be %s%s", q.Number, q.Status, strings.Join(names, " or "), pastTense(action), hint)
+}
+
+func pastTense(action string) string {
+	switch action {
+	case "answer":
+		return "answered"
+	case "close":
+		return "closed"
+	case "reopen":
+		return "reopened"
+	case "cancel":
+		return "cancelled"
+	}
+	return action
+}
+
+// resolveByCorrection marks the queries a correction names as answered by
+// it; each must be an open query on the corrected form.
+func (x *exec) resolveByCorrection(m *types.MsgCorrectForm, rec *types.FormRecord) *types.Error {
+	seen := map[int]bool{}
+	for _, n := range m.Resolves {
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		q, e := x.query(m.Study, n)
+		if e != nil {
+			return e
+		}
+		if q.FormKey() != m.FormKey {
+			return types.Errf(types.CodeQueryMismatch, "query %d is on %s, not on form %s of subject %s at %s (repeat %d); a correction resolves only queries on the form it corrects", n, q.Target(), m.Form, m.Subject, m.Event, m.EventRepeat)
+		}
+		if e := queryTransition(q, "answer", []types.QueryStatus{types.QueryOpen}); e != nil {
+			return e
+		}
+		q.Status = types.QueryAnswered
+		q.Thread = append(q.Thread, types.QueryMessage{Action: "answer", Text: "corrected: " + m.Reason, FormVersion: rec.Version, Stamp: x.stamp()})
+		x.st.setJSON(types.KeyQuery(q.Study, q.Number), q)
+		x.emit("study", q.Study, "subject", q.Subject, "query", strconv.Itoa(q.Number), "action", "answer")
+	}
+	return nil
+}
+
+// autoQueries opens one query per soft warning of a stored form version,
+// unless an unresolved system query for the same check and item is
+// already on the form.
+func (x *exec) autoQueries(rec *types.FormRecord, site string) *types.Error {
+	if len(rec.Warnings) == 0 {
+		return nil
+	}
+	type key struct {
+		item   string
+		repeat int
+		check  string
+	}
+	existing := map[key]bool{}
+	var keys [][]byte
+	if err := iteratePrefix(x.tree, types.PrefixQueryFormOf(rec.FormKey), func(k, _ []byte) bool {
+		keys = append(keys, append([]byte(nil), k...))
+		return true
+	}); err != nil {
+		return internal(err)
+	}
+	for _, k := range keys {
+		i := strings.LastIndexByte(string(k), '/')
+		n, err := strconv.Atoi(string(k[i+1:]))
+		if err != nil {
+			return internal(fmt.Errorf("malformed query index key %q", k))
+		}
+		q, e := x.query(rec.Study, n)
+		if e != nil {
+			return e
+		}
+		if q.RaisedBy == types.SystemRaiser && !q.Status.Resolved() {
+			existing[key{q.Item, q.ItemRepeat, q.Check}] = true
+		}
+	}
+	s, e := x.study(rec.Study)
+	if e != nil {
+		return e
+	}
+	opened := 0
+	for _, w := range rec.Warnings {
+		k := key{w.Item, w.Repeat, w.Code}
+		if existing[k] {
+			continue
+		}
+		existing[k] = true
+		q := types.Query{Site: site, Item: w.Item, ItemRepeat: w.Repeat, RaisedBy: types.SystemRaiser, Check: w.Code}
+		n := x.newQuery(s, rec.FormKey, q, w.Message)
+		x.emit("study", s.ID, "subject", rec.Subject, "query", strconv.Itoa(n), "action", "open")
+		opened++
+	}
+	if opened > 0 {
+		x.st.setJSON(types.KeyStudy(s.ID), s)
+	}
+	return nil
+}
+
+// decodeAll loads, in key order, every record under prefix into out
+// (through the tx buffer, so records this tx changed are current).
+func loadPrefix[T any](x *exec, prefix []byte) ([]T, *types.Error) {
+	var keys [][]byte
+	if err := iteratePrefix(x.tree, prefix, func(k, _ []byte) bool {
+		keys = append(keys, append([]byte(nil), k...))
+		return true
+	}); err != nil {
+		return nil, internal(err)
+	}
+	out := make([]T, 0, len(keys))
+	for _, k := range keys {
+		bz, err := x.st.get(k)
+		if err != nil {
+			return nil, internal(err)
+		}
+		if bz == nil {
+			continue
+		}
+		var v T
+		if err := json.Unmarshal(bz, &v); err != nil {
+			return nil, internal(fmt.Errorf("corrupt record at %q: %w", k, err))
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
