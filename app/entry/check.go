@@ -1,0 +1,309 @@
+package entry
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/veritrial/veritrial/app/types"
+	"github.com/veritrial/veritrial/protocol"
+)
+
+// Ledger is what the ledger holds that an import is checked and planned
+// against.
+type Ledger struct {
+	// Subjects of the study by ID.
+	Subjects map[string]types.Subject
+	// Records are the current forms of those subjects.
+	Records map[types.FormKey]types.FormRecord
+	// Site, when set, is the signer's organisation: subjects of other
+	// sites are refused.
+	Site string
+}
+
+// Check validates every instance locally, as the ledger will: the subject
+// is enrolled (at Site, not withdrawn for new forms), the event is in the
+// schedule and collects the form, the event repeat fits, and the values
+// pass the protocol's edit checks (protocol.Compiled.Validate, with
+// cross-form conditions resolved from the workbook first, then the ledger).
+// Problems come back located on the sheet, in sheet order; soft problems
+// are warnings.
+func Check(c *protocol.Compiled, p *Parsed, l Ledger) []Problem {
+	book := make(map[types.FormKey]*Instance, len(p.Instances))
+	for _, in := range p.Instances {
+		book[in.Key] = in
+	}
+	var out []Problem
+	for _, in := range p.Instances {
+		k := in.Key
+		sub, ok := l.Subjects[k.Subject]
+		_, onLedger := l.Records[k]
+		switch {
+		case !ok:
+			out = append(out, in.keyProblem(0, CodeSubjectUnknown, fmt.Sprintf("subject %s is not enrolled in study %s", k.Subject, k.Study)))
+		case l.Site != "" && sub.Site != l.Site:
+			out = append(out, in.keyProblem(0, CodeSubjectOtherSite, fmt.Sprintf("subject %s is enrolled at site %s, not at your site %s", k.Subject, sub.Site, l.Site)))
+		case sub.Status == types.SubjectWithdrawn && !onLedger:
+			out = append(out, in.keyProblem(0, CodeSubjectWithdrawn, fmt.Sprintf("subject %s was withdrawn; no new form can be entered (corrections of earlier forms remain possible)", k.Subject)))
+		}
+		ev, ok := c.Event(k.Event)
+		switch {
+		case !ok:
+			out = append(out, in.keyProblem(1, CodeEventUnknown, fmt.Sprintf("event %q is not in the schedule of the protocol in force", k.Event)))
+		case !c.FormInEvent(k.Event, k.Form):
+			out = append(out, in.keyProblem(1, CodeFormNotInEvent, fmt.Sprintf("form %s is not collected at event %s", k.Form, k.Event)))
+		case !ev.Repeatable && k.EventRepeat != 1:
+			out = append(out, in.keyProblem(2, CodeEventRepeat, fmt.Sprintf("event %s does not repeat; use event repeat 1, not %d", k.Event, k.EventRepeat)))
+		}
+		for _, pr := range c.Validate(k.Form, in.Values, lookup(c, book, l.Records, k)) {
+			out = append(out, in.problem(pr.Item, pr.Repeat, pr.Severity, pr.Code, pr.Message))
+		}
+	}
+	out = append(out, p.Problems...)
+	SortProblems(out)
+	return out
+}
+
+// SortProblems orders problems by sheet, row and column.
+func SortProblems(ps []Problem) {
+	slices.SortStableFunc(ps, func(a, b Problem) int {
+		if c := cmp.Compare(a.Sheet, b.Sheet); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Row, b.Row); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(len(a.Column), len(b.Column)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Column, b.Column)
+	})
+}
+
+// lookup resolves items of other forms as the ledger will once the
+// workbook is in: the same event instance, then the first event of the
+// schedule that holds the form (repeat 1); at each step the workbook's
+// values come before the ledger's.
+func lookup(c *protocol.Compiled, book map[types.FormKey]*Instance, recs map[types.FormKey]types.FormRecord, k types.FormKey) protocol.Lookup {
+	find := func(key types.FormKey) ([]protocol.ItemValue, bool) {
+		if in, ok := book[key]; ok {
+			return in.Values, true
+		}
+		if r, ok := recs[key]; ok {
+			return r.Values, true
+		}
+		return nil, false
+	}
+	return func(oid string) (string, bool) {
+		_, form, ok := c.Item(oid)
+		if !ok {
+			return "", false
+		}
+		same := k
+		same.Form = form
+		vals, ok := find(same)
+		if !ok {
+			for _, ev := range c.Protocol().Events {
+				if !c.FormInEvent(ev.OID, form) {
+					continue
+				}
+				if vals, ok = find(types.FormKey{Study: k.Study, Subject: k.Subject, Event: ev.OID, EventRepeat: 1, Form: form}); ok {
+					break
+				}
+			}
+		}
+		for _, v := range vals {
+			if v.Item == oid && v.Value != "" {
+				return v.Value, true
+			}
+		}
+		return "", false
+	}
+}
+
+// Action is what an import does with a form instance.
+type Action string
+
+// Actions.
+const (
+	ActionSubmit  Action = "submit"  // not on the ledger yet: MsgSubmitForm
+	ActionCorrect Action = "correct" // on the ledger with other values: MsgCorrectForm
+	ActionSkip    Action = "skip"    // on the ledger with the same values
+)
+
+// Step is the plan for one instance.
+type Step struct {
+	Instance *Instance
+	Action   Action
+	// Values are what to send: every value for a submission, only the
+	// changed items for a correction (an empty value clears the item).
+	Values []protocol.ItemValue
+	// Changed names the changed items ("AE.SEV[2]") of a correction.
+	Changed []string
+	// Wave orders the sending: forms whose values other forms' conditions
+	// read go in earlier waves, so the ledger sees them first.
+	Wave int
+}
+
+// Plan compares each instance with the ledger's record of the same key:
+// absent means submit; the same values (numbers compared exactly, so
+// "37.20" equals "37.2") mean skip; otherwise a correction with only the
+// changed items, comparing only items that have a column on the sheet.
+func Plan(c *protocol.Compiled, p *Parsed, recs map[types.FormKey]types.FormRecord) []Step {
+	waves := formWaves(c)
+	steps := make([]Step, 0, len(p.Instances))
+	for _, in := range p.Instances {
+		st := Step{Instance: in, Wave: waves[in.Key.Form]}
+		rec, ok := recs[in.Key]
+		if !ok {
+			st.Action, st.Values = ActionSubmit, in.Values
+			steps = append(steps, st)
+			continue
+		}
+		st.Values, st.Changed = diff(c, in, rec.Values)
+		st.Action = ActionCorrect
+		if len(st.Values) == 0 {
+			st.Action = ActionSkip
+		}
+		steps = append(steps, st)
+	}
+	return steps
+}
+
+// diff returns the changes that turn old into the instance's values.
+func diff(c *protocol.Compiled, in *Instance, old []protocol.ItemValue) ([]protocol.ItemValue, []string) {
+	onSheet := map[string]bool{}
+	for _, it := range in.Items {
+		onSheet[it] = true
+	}
+	prev := map[cellKey]string{}
+	for _, v := range old {
+		if onSheet[v.Item] && v.Value != "" {
+			prev[cellKey{v.Item, v.Repeat}] = v.Value
+		}
+	}
+	var changes []protocol.ItemValue
+	now := map[cellKey]bool{}
+	for _, v := range in.Values {
+		k := cellKey{v.Item, v.Repeat}
+		now[k] = true
+		it, _, _ := c.Item(v.Item)
+		if o, ok := prev[k]; ok && sameValue(it, o, v.Value) {
+			continue
+		}
+		changes = append(changes, v)
+	}
+	for k := range prev {
+		if !now[k] {
+			changes = append(changes, protocol.ItemValue{Item: k.item, Repeat: k.repeat})
+		}
+	}
+	order := itemOrder(c, in.Key.Form)
+	slices.SortFunc(changes, func(a, b protocol.ItemValue) int {
+		oa, ob := order[a.Item], order[b.Item]
+		if x := cmp.Compare(oa[0], ob[0]); x != 0 {
+			return x
+		}
+		if x := cmp.Compare(a.Repeat, b.Repeat); x != 0 {
+			return x
+		}
+		return cmp.Compare(oa[1], ob[1])
+	})
+	names := make([]string, len(changes))
+	for i, ch := range changes {
+		names[i] = ch.Item
+		if ch.Repeat > 0 {
+			names[i] += "[" + strconv.Itoa(ch.Repeat) + "]"
+		}
+	}
+	return changes, names
+}
+
+// itemOrder gives each item of a form its group index and position.
+func itemOrder(c *protocol.Compiled, formOID string) map[string][2]int {
+	out := map[string][2]int{}
+	f, ok := c.Form(formOID)
+	if !ok {
+		return out
+	}
+	pos := 0
+	for gi, g := range f.Groups {
+		for _, it := range g.Items {
+			out[it.OID] = [2]int{gi, pos}
+			pos++
+		}
+	}
+	return out
+}
+
+// formWaves gives each form the wave it is sent in: 0 for a form whose
+// conditions read no other form, else one more than the latest wave of
+// the forms its show-if and edit-check conditions read.
+func formWaves(c *protocol.Compiled) map[string]int {
+	p := c.Protocol()
+	deps := map[string]map[string]bool{}
+	addRefs := func(form string, cond *protocol.Condition) {
+		if cond == nil {
+			return
+		}
+		for _, ref := range cond.Refs() {
+			if _, other, ok := c.Item(ref); ok && other != form {
+				if deps[form] == nil {
+					deps[form] = map[string]bool{}
+				}
+				deps[form][other] = true
+			}
+		}
+	}
+	for _, f := range p.Forms {
+		for _, g := range f.Groups {
+			for _, it := range g.Items {
+				addRefs(f.OID, c.ShowIf(it.OID))
+			}
+		}
+		for _, ch := range f.Checks {
+			if cond, err := protocol.ParseCondition(ch.Condition); err == nil {
+				addRefs(f.OID, cond)
+			}
+		}
+	}
+	waves := map[string]int{}
+	state := map[string]int{} // 1 visiting, 2 done
+	var visit func(string) int
+	visit = func(f string) int {
+		switch state[f] {
+		case 1:
+			return 0 // a cycle: the ledger resolves it by order within a block
+		case 2:
+			return waves[f]
+		}
+		state[f] = 1
+		w := 0
+		for d := range deps[f] {
+			w = max(w, visit(d)+1)
+		}
+		state[f] = 2
+		waves[f] = w
+		return w
+	}
+	for _, f := range p.Forms {
+		visit(f.OID)
+	}
+	return waves
+}
+
+// ReasonProblems reports, on each instance that would be corrected, that a
+// reason for change is needed.
+func ReasonProblems(steps []Step) []Problem {
+	var out []Problem
+	for _, st := range steps {
+		if st.Action != ActionCorrect {
+			continue
+		}
+		in := st.Instance
+		out = append(out, Problem{Sheet: in.Sheet, Row: in.Row, Column: in.keyCol[0], Severity: protocol.Hard, Code: CodeReasonRequired,
+			Message: fmt.Sprintf("form %s of subject %s at %s is already on the ledger with other values (%v); a correction needs --reason", in.Key.Form, in.Key.Subject, in.Key.Event, st.Changed)})
+	}
+	return out
+}
