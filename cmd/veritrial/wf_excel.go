@@ -1,0 +1,599 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/entry"
+	"github.com/veritrial/veritrial/app/types"
+	"github.com/veritrial/veritrial/protocol"
+)
+
+// ledgerView is what both Excel commands read from the ledger at one
+// height.
+type ledgerView struct {
+	cl      *client.Client
+	height  int64
+	version *types.ProtocolVersion
+	comp    *protocol.Compiled
+}
+
+// readLedger reads the study's protocol version in force at the latest
+// height.
+func readLedger(ctx context.Context, c *cli.Context, study string) (*ledgerView, error) {
+	cl, err := ledgerClient(c)
+	if err != nil {
+		return nil, err
+	}
+	h, err := cl.Height(ctx)
+	if err != nil {
+		return nil, nodeError(err)
+	}
+	s, _, err := cl.Study(ctx, study, h, false)
+	if err != nil {
+		return nil, nodeError(err)
+	}
+	pv, _, err := cl.ProtocolVersion(ctx, study, s.Current, h, false)
+	if err != nil {
+		return nil, nodeError(err)
+	}
+	comp, err := protocol.Compile(&pv.Protocol)
+	if err != nil {
+		return nil, failf("protocol version %d of study %s does not compile: %v", pv.Number, study, err)
+	}
+	return &ledgerView{cl: cl, height: h, version: pv, comp: comp}, nil
+}
+
+func formTemplateCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "template",
+		Usage:     "write an Excel data-entry workbook for a site's subjects (site)",
+		UsageText: "veritrial form template --from site1-coordinator --study VT-HTN-201 --out entry.xlsx [--event SCR --event D1] [--prefill]",
+		Description: `Writes a workbook generated from the protocol version in force: an
+Instructions sheet, then one sheet per form with one row per subject and
+event where the form is collected (several rows for repeating groups), three
+frozen header rows (item OIDs, labels with units, allowed values) and Excel
+data validation (drop-downs for code lists and yes/no, numeric and date
+ranges). Fill it in Excel or LibreOffice and send it with veritrial form
+import.
+
+Subjects are those of --site, else of the --from account's organisation,
+else of every site. --prefill writes the values already on the ledger so a
+site can correct them in Excel. The workbook records the block height it was
+read at (never the clock), so the same ledger state gives the same file.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "study", Required: true},
+			&cli.StringFlag{Name: "site", Usage: "list the subjects of this site (default: the --from account's organisation, else every site)"},
+			&cli.StringFlag{Name: "out", Required: true, Usage: "workbook to write (`FILE`.xlsx)", TakesFile: true},
+			&cli.StringSliceFlag{Name: "event", Usage: "only rows for this event OID (repeatable)"},
+			&cli.BoolFlag{Name: "prefill", Usage: "fill in the values already on the ledger"},
+			&cli.IntFlag{Name: "rows", Value: entry.DefaultRepeatRows, Usage: "rows per subject and event for forms with a repeating group"},
+			&cli.BoolFlag{Name: "force", Usage: "replace an existing file"},
+		},
+		Action: formTemplate,
+	}
+}
+
+func formTemplate(c *cli.Context) error {
+	if err := exactArgs(c); err != nil {
+		return err
+	}
+	out := c.String("out")
+	if !strings.EqualFold(filepath.Ext(out), ".xlsx") {
+		return usageErrorf("--out %q must end in .xlsx", out)
+	}
+	if err := checkOutFree(out, c.Bool("force")); err != nil {
+		return err
+	}
+	if c.Int("rows") < 1 || c.Int("rows") > protocol.MaxRepeatsLimit {
+		return usageErrorf("--rows must be from 1 to %d", protocol.MaxRepeatsLimit)
+	}
+	site, err := nonEmptyFlag(c, "site")
+	if err != nil {
+		return err
+	}
+	if site == "" && globalValue(c, flagFrom, envFrom) != "" {
+		if site, err = signerOrg(c); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := context.WithTimeout(c.Context, 2*time.Minute)
+	defer cancel()
+	study := c.String("study")
+	lv, err := readLedger(ctx, c, study)
+	if err != nil {
+		return err
+	}
+	for _, e := range c.StringSlice("event") {
+		if _, ok := lv.comp.Event(e); !ok {
+			return usageErrorf("--event %q is not in the schedule of study %s (protocol version %d)", e, study, lv.version.Number)
+		}
+	}
+	all, err := lv.cl.Subjects(ctx, study, lv.height, false)
+	if err != nil {
+		return nodeError(err)
+	}
+	prefill := c.Bool("prefill")
+	var subs []types.Subject
+	chosen := map[string]bool{}
+	for _, s := range all {
+		if site != "" && s.Site != site {
+			continue
+		}
+		if s.Status == types.SubjectWithdrawn && !prefill {
+			continue
+		}
+		subs = append(subs, s)
+		chosen[s.ID] = true
+	}
+	forms, err := lv.cl.SubjectForms(ctx, study, "", lv.height, false)
+	if err != nil {
+		return nodeError(err)
+	}
+	var recs []types.FormRecord
+	for _, r := range forms {
+		if chosen[r.Subject] {
+			recs = append(recs, r)
+		}
+	}
+	meta := entry.Meta{Study: study, Site: site, ProtocolVersion: lv.version.Number, ProtocolLabel: lv.version.Label,
+		Fingerprint: lv.version.Fingerprint, Height: lv.height, Prefilled: prefill}
+	var buf bytes.Buffer
+	sum, err := entry.WriteTemplate(&buf, lv.comp, entry.TemplateOptions{Meta: meta, Subjects: subs, Records: recs,
+		Events: c.StringSlice("event"), RepeatRows: c.Int("rows")})
+	if err != nil {
+		return failf("cannot build the workbook: %v", err)
+	}
+	if err := writeFileAtomic(out, buf.Bytes(), 0o644, c.Bool("force")); err != nil {
+		return err
+	}
+	if len(subs) == 0 {
+		where := "in study " + study
+		if site != "" {
+			where = "at site " + site + " " + where
+		}
+		note(c, "warning: no subject is enrolled %s; the form sheets have headers only", where)
+	}
+	doc := map[string]any{"file": out, "meta": meta, "subjects": sum.Subjects, "rows": sum.Rows, "sheets": sum.Sheets}
+	return emit(c, doc, func(w io.Writer) error {
+		who := "every site"
+		if site != "" {
+			who = "site " + site
+		}
+		fmt.Fprintf(w, "Wrote %s: %d form sheets, %d subjects of %s, %d rows\n", out, len(sum.Sheets), sum.Subjects, who, sum.Rows)
+		fmt.Fprintf(w, "  study %s, protocol version %d (%s), fingerprint %s, block height %d\n", study, meta.ProtocolVersion, meta.ProtocolLabel, meta.Fingerprint, meta.Height)
+		fmt.Fprintf(w, "Fill it in, then: veritrial form import %s --from KEY\n", out)
+		return nil
+	})
+}
+
+func formImportCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "import",
+		Usage:     "check and send the forms of a filled data-entry workbook (site)",
+		ArgsUsage: "WORKBOOK.xlsx",
+		UsageText: `veritrial form import entry.xlsx --from site1-coordinator [--reason "source document review"] [--dry-run]`,
+		Description: `Reads every form sheet, checks every row locally with the protocol in force
+(subject, event, form, and the protocol's edit checks) and lists all problems
+as SHEET!CELL (ITEM): message. When any is hard, nothing is sent.
+
+Then sends: forms not on the ledger yet are submitted; forms already on the
+ledger with the same values are skipped, so an interrupted import can simply
+be run again; changed forms need --reason and go in as corrections carrying
+only the changed items (an emptied cell clears the item). Transactions are
+pipelined; progress goes to stderr. Every form's outcome (tx hash, height,
+code, message) is written to --results (default WORKBOOK.results.csv).`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "reason", Usage: "reason for change, required when a form on the ledger changes"},
+			&cli.StringFlag{Name: "results", Usage: "results CSV to write (default: next to the workbook, `FILE`.results.csv)", TakesFile: true},
+			&cli.BoolFlag{Name: "dry-run", Usage: "check and plan only; send nothing"},
+			&cli.StringFlag{Name: "study", Usage: "study ID, for a workbook not made by veritrial form template"},
+		},
+		Action: formImport,
+	}
+}
+
+// importRow is one line of the results.
+type importRow struct {
+	Sheet       string     `json:"sheet"`
+	Row         int        `json:"row"`
+	Subject     string     `json:"subject"`
+	Event       string     `json:"event"`
+	EventRepeat int        `json:"event_repeat"`
+	Form        string     `json:"form"`
+	Action      string     `json:"action"`
+	TxHash      string     `json:"tx_hash,omitempty"`
+	Height      int64      `json:"height,omitempty"`
+	Code        types.Code `json:"code"`
+	Message     string     `json:"message,omitempty"`
+}
+
+// importSummary is the --output json document of form import.
+type importSummary struct {
+	Workbook        string          `json:"workbook"`
+	Study           string          `json:"study"`
+	ProtocolVersion int             `json:"protocol_version"`
+	Fingerprint     string          `json:"fingerprint"`
+	DryRun          bool            `json:"dry_run"`
+	Sent            bool            `json:"sent"`
+	DataRows        int             `json:"data_rows"`
+	EmptyRows       int             `json:"empty_rows"`
+	Forms           int             `json:"forms"`
+	Submitted       int             `json:"submitted"`
+	Corrected       int             `json:"corrected"`
+	Skipped         int             `json:"skipped"`
+	Rejected        int             `json:"rejected"`
+	Results         string          `json:"results,omitempty"`
+	Problems        []entry.Problem `json:"problems"`
+	Rows            []importRow     `json:"rows"`
+}
+
+func formImport(c *cli.Context) error {
+	if err := exactArgs(c, "WORKBOOK"); err != nil {
+		return err
+	}
+	path := c.Args().First()
+	data, err := readInputFile(path, "workbook")
+	if err != nil {
+		return err
+	}
+	book, err := entry.Open(bytes.NewReader(data))
+	if err != nil {
+		return inputErrorf("%s: %v", path, err)
+	}
+	study, err := nonEmptyFlag(c, "study")
+	if err != nil {
+		return err
+	}
+	if study == "" {
+		study = book.Meta.Study
+	}
+	if study == "" {
+		return usageErrorf("%s does not say its study (it was not made by veritrial form template): pass --study", path)
+	}
+	if len(book.Sheets()) == 0 {
+		return inputErrorf("%s has no form sheets (cell A1 %s): make the workbook with veritrial form template", path, entry.HeaderSubject)
+	}
+	results := c.String("results")
+	if results == "" {
+		results = strings.TrimSuffix(path, filepath.Ext(path)) + ".results.csv"
+	}
+	reason := strings.TrimSpace(c.String("reason"))
+	dry := c.Bool("dry-run")
+	account := globalValue(c, flagFrom, envFrom)
+	if account == "" && !dry {
+		if _, err := fromKey(c); err != nil {
+			return err
+		}
+	}
+
+	ctx, cancel := context.WithCancel(c.Context)
+	defer cancel()
+	lv, err := readLedger(ctx, c, study)
+	if err != nil {
+		return err
+	}
+	if book.HasMeta && book.Meta.Study == study && book.Meta.Fingerprint != lv.version.Fingerprint {
+		note(c, "warning: %s was made for protocol version %d; checking it against version %d, now in force", path, book.Meta.ProtocolVersion, lv.version.Number)
+	}
+	subs, err := lv.cl.Subjects(ctx, study, lv.height, false)
+	if err != nil {
+		return nodeError(err)
+	}
+	forms, err := lv.cl.SubjectForms(ctx, study, "", lv.height, false)
+	if err != nil {
+		return nodeError(err)
+	}
+	led := entry.Ledger{Subjects: map[string]types.Subject{}, Records: map[types.FormKey]types.FormRecord{}}
+	for _, s := range subs {
+		led.Subjects[s.ID] = s
+	}
+	for _, r := range forms {
+		led.Records[r.FormKey] = r
+	}
+	if account != "" {
+		a, _, err := lv.cl.Account(ctx, account, lv.height, false)
+		if err != nil {
+			return nodeError(err)
+		}
+		led.Site = a.Org
+	}
+
+	parsed := book.Parse(lv.comp, study)
+	problems := entry.Check(lv.comp, parsed, led)
+	steps := entry.Plan(lv.comp, parsed, led.Records)
+	if reason == "" {
+		problems = append(problems, entry.ReasonProblems(steps)...)
+		entry.SortProblems(problems)
+	}
+	sum := &importSummary{Workbook: path, Study: study, ProtocolVersion: lv.version.Number, Fingerprint: lv.version.Fingerprint,
+		DryRun: dry, DataRows: parsed.DataRows, EmptyRows: parsed.EmptyRows, Forms: len(steps), Problems: problems}
+	if sum.Problems == nil {
+		sum.Problems = []entry.Problem{}
+	}
+	hard := entry.HasHard(problems)
+	if len(problems) > 0 {
+		n := 0
+		for _, p := range problems {
+			if p.Severity == protocol.Hard {
+				n++
+			}
+		}
+		note(c, "%s: %d problem(s), %d warning(s):", path, n, len(problems)-n)
+		for _, p := range problems {
+			prefix := "  "
+			if p.Severity != protocol.Hard {
+				prefix = "  warning: "
+			}
+			note(c, "%s%s", prefix, p.String())
+		}
+	}
+	if hard {
+		sum.Rows = []importRow{}
+		if isJSON(c) {
+			if err := emitJSON(c, sum); err != nil {
+				return err
+			}
+		}
+		return inputErrorf("%s has problems; nothing was sent: correct the cells listed above and import again", path)
+	}
+
+	rows := make([]importRow, len(steps))
+	for i, st := range steps {
+		in := st.Instance
+		rows[i] = importRow{Sheet: in.Sheet, Row: in.Row, Subject: in.Key.Subject, Event: in.Key.Event, EventRepeat: in.Key.EventRepeat, Form: in.Key.Form}
+		switch st.Action {
+		case entry.ActionSkip:
+			rows[i].Action = "skipped"
+			rows[i].Message = fmt.Sprintf("same values as on the ledger (version %d)", led.Records[in.Key].Version)
+		case entry.ActionSubmit:
+			rows[i].Action = "submit"
+			rows[i].Message = fmt.Sprintf("%d value(s)", len(st.Values))
+		case entry.ActionCorrect:
+			rows[i].Action = "correct"
+			rows[i].Message = "changes " + strings.Join(st.Changed, ", ")
+		}
+	}
+	if !dry {
+		s, err := signer(c)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		sum.Sent = true
+		if err := sendSteps(ctx, c, lv.cl, account, s, steps, reason, rows); err != nil {
+			_ = writeResults(results, rows)
+			return err
+		}
+	} else {
+		for i := range rows {
+			if rows[i].Action != "skipped" {
+				rows[i].Action = "would " + rows[i].Action
+			}
+		}
+	}
+	for _, r := range rows {
+		switch r.Action {
+		case "submitted":
+			sum.Submitted++
+		case "corrected":
+			sum.Corrected++
+		case "skipped":
+			sum.Skipped++
+		case "rejected":
+			sum.Rejected++
+		}
+	}
+	sum.Rows = rows
+	if err := writeResults(results, rows); err != nil {
+		return err
+	}
+	sum.Results = results
+	if err := emit(c, sum, func(w io.Writer) error {
+		if dry {
+			would := map[string]int{}
+			for _, r := range rows {
+				would[r.Action]++
+			}
+			fmt.Fprintf(w, "Dry run of %s for study %s (protocol version %d): %d to submit, %d to correct, %d skipped; nothing was sent\n",
+				path, study, lv.version.Number, would["would submit"], would["would correct"], would["skipped"])
+		} else {
+			fmt.Fprintf(w, "Imported %s into study %s (protocol version %d): %d submitted, %d corrected, %d skipped, %d rejected\n",
+				path, study, lv.version.Number, sum.Submitted, sum.Corrected, sum.Skipped, sum.Rejected)
+		}
+		fmt.Fprintf(w, "  %d form(s) from %d row(s) with values (%d empty rows skipped); results in %s\n", len(rows), parsed.DataRows, parsed.EmptyRows, results)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if sum.Rejected > 0 {
+		return rejectedErrorf("%d of %d form(s) were rejected by the ledger; see %s", sum.Rejected, len(rows), results)
+	}
+	return nil
+}
+
+// inFlight bounds the transactions broadcast and not yet seen in a block.
+const inFlight = 256
+
+// sendSteps sends the submissions and corrections wave by wave. Within a
+// wave the transactions are built and broadcast without waiting (each with
+// its own nonce), then waited for, at most inFlight at a time; rows gets
+// each outcome.
+func sendSteps(ctx context.Context, c *cli.Context, cl *client.Client, account string, s client.Signer, steps []entry.Step, reason string, rows []importRow) error {
+	chain, err := cl.ChainID(ctx)
+	if err != nil {
+		return nodeError(err)
+	}
+	bar := newProgress(stderr(c), len(steps))
+	var waves []int
+	for i, st := range steps {
+		if st.Action == entry.ActionSkip {
+			bar.add(1)
+			continue
+		}
+		if !slices.Contains(waves, st.Wave) {
+			waves = append(waves, st.Wave)
+		}
+		_ = i
+	}
+	slices.Sort(waves)
+	type pending struct {
+		i    int
+		hash string
+	}
+	for _, w := range waves {
+		h, err := cl.Height(ctx)
+		if err != nil {
+			return nodeError(err)
+		}
+		var queue []pending
+		wait := func(p pending) error {
+			res, err := cl.Wait(ctx, p.hash)
+			if err != nil {
+				if strings.Contains(err.Error(), "not in a block") {
+					rows[p.i].Action, rows[p.i].TxHash, rows[p.i].Message = "rejected", p.hash, err.Error()
+					bar.add(1)
+					return nil
+				}
+				return nodeError(err)
+			}
+			record(&rows[p.i], steps[p.i].Action, res)
+			bar.add(1)
+			return nil
+		}
+		for i, st := range steps {
+			if st.Wave != w || st.Action == entry.ActionSkip {
+				continue
+			}
+			msg := stepMsg(st, reason)
+			raw, err := client.BuildTx(chain, account, h+cl.TTL, s, msg)
+			if err != nil {
+				return failf("cannot sign the transaction for %s row %d: %v", st.Instance.Sheet, st.Instance.Row, err)
+			}
+			res, err := cl.Broadcast(ctx, raw)
+			if err != nil {
+				return nodeError(err)
+			}
+			if !res.OK() {
+				record(&rows[i], st.Action, res)
+				bar.add(1)
+				continue
+			}
+			queue = append(queue, pending{i, res.Hash})
+			if len(queue) >= inFlight {
+				if err := wait(queue[0]); err != nil {
+					return err
+				}
+				queue = queue[1:]
+			}
+		}
+		for _, p := range queue {
+			if err := wait(p); err != nil {
+				return err
+			}
+		}
+	}
+	bar.finish()
+	return nil
+}
+
+// stepMsg is the message of a step.
+func stepMsg(st entry.Step, reason string) types.Msg {
+	if st.Action == entry.ActionCorrect {
+		return types.Msg{CorrectForm: &types.MsgCorrectForm{FormKey: st.Instance.Key, Changes: st.Values, Reason: reason}}
+	}
+	return types.Msg{SubmitForm: &types.MsgSubmitForm{FormKey: st.Instance.Key, Values: st.Values}}
+}
+
+// record puts a transaction's outcome on its results row.
+func record(r *importRow, a entry.Action, res *client.Result) {
+	r.TxHash, r.Height, r.Code = res.Hash, res.Height, res.Code
+	switch {
+	case !res.OK():
+		r.Action = "rejected"
+		r.Message = fmt.Sprintf("%s: %s", res.Name, res.Log)
+	case a == entry.ActionCorrect:
+		r.Action = "corrected"
+	default:
+		r.Action = "submitted"
+	}
+}
+
+// writeResults writes the results CSV (replacing an earlier one).
+func writeResults(path string, rows []importRow) error {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	_ = w.Write([]string{"sheet", "row", "subject", "event", "event_repeat", "form", "action", "tx_hash", "height", "code", "message"})
+	for _, r := range rows {
+		h := ""
+		if r.Height > 0 {
+			h = strconv.FormatInt(r.Height, 10)
+		}
+		_ = w.Write([]string{r.Sheet, strconv.Itoa(r.Row), r.Subject, r.Event, strconv.Itoa(r.EventRepeat), r.Form, r.Action, r.TxHash, h,
+			strconv.Itoa(int(r.Code)), r.Message})
+	}
+	w.Flush()
+	return writeFileAtomic(path, b.Bytes(), 0o644, true)
+}
+
+// progress is a textual progress bar on stderr: redrawn in place on a
+// terminal, a line per tenth otherwise.
+type progress struct {
+	w           io.Writer
+	tty         bool
+	total, done int
+	tenth       int
+	last        time.Time
+}
+
+func newProgress(w io.Writer, total int) *progress {
+	p := &progress{w: w, total: total, tenth: -1}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		p.tty = true
+	}
+	return p
+}
+
+func (p *progress) line() string {
+	const width = 20
+	n := 0
+	if p.total > 0 {
+		n = p.done * width / p.total
+	}
+	return fmt.Sprintf("[%s%s] %d/%d forms", strings.Repeat("#", n), strings.Repeat("-", width-n), p.done, p.total)
+}
+
+func (p *progress) add(n int) {
+	if p.total == 0 {
+		return
+	}
+	p.done += n
+	if p.tty {
+		fmt.Fprintf(p.w, "\r%s", p.line())
+		return
+	}
+	t := p.done * 10 / p.total
+	if t != p.tenth || time.Since(p.last) > 5*time.Second {
+		p.tenth, p.last = t, time.Now()
+		fmt.Fprintln(p.w, p.line())
+	}
+}
+
+func (p *progress) finish() {
+	if p.tty && p.total > 0 {
+		fmt.Fprintln(p.w)
+	}
+}
