@@ -1,6 +1,8 @@
 package entry
 
 import (
+	"archive/zip"
+	"bytes"
 	"fmt"
 	"io"
 	"slices"
@@ -285,10 +287,41 @@ func WriteTemplate(w io.Writer, c *protocol.Compiled, opt TemplateOptions) (*Tem
 		}
 	}
 	f.SetActiveSheet(0)
-	if err := f.Write(w); err != nil {
+	var raw bytes.Buffer
+	if err := f.Write(&raw); err != nil {
+		return nil, err
+	}
+	data, err := sortZip(raw.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(data); err != nil {
 		return nil, err
 	}
 	return sum, nil
+}
+
+// sortZip rewrites a zip with its entries in name order: excelize writes
+// streamed sheets in map order, and a reproducible file needs a fixed one.
+// Entries are copied without recompression.
+func sortZip(data []byte) ([]byte, error) {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, err
+	}
+	files := slices.Clone(zr.File)
+	slices.SortFunc(files, func(a, b *zip.File) int { return strings.Compare(a.Name, b.Name) })
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	for _, zf := range files {
+		if err := zw.Copy(zf); err != nil {
+			return nil, err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
 }
 
 // listRefs returns the range reference on the Lists sheet of each
