@@ -1,0 +1,107 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestWorkflowsOnARealNode drives the workflow and show commands through a
+// running node: registration, an amendment approved by the regulator,
+// enrolment, form entry (a rejection with exit code 6 and the ledger's
+// message, a soft warning), a correction, the history with a verified
+// proof, a past height, and authorization refusals.
+func TestWorkflowsOnARealNode(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	home := filepath.Join(work, "home")
+	env := testEnv(t, "VERITRIAL_HOME="+home, "VERITRIAL_PASSPHRASE="+DevPassphrase)
+	ports := freePorts(t, 2)
+	mustVT(t, env, "init", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]))
+	n := startNode(t, env, home)
+	waitHeight(t, env, home, 1, n)
+
+	proto := filepath.Join(work, "htn201.yaml")
+	mustVT(t, env, "protocol", "example", "--out", proto)
+	var reg txOutcome
+	decode(t, mustVT(t, env, "study", "register", "--from", "sponsor-dm", proto, "--output", "json"), &reg)
+	if reg.Code != 0 || reg.Height < 1 || len(reg.TxHash) != 64 {
+		t.Fatalf("register outcome: %+v", reg)
+	}
+	failVT(t, env, exitRejected, "code 301 (study_exists)", "study", "register", "--from", "sponsor-dm", proto)
+	failVT(t, env, exitRejected, "only sponsor organisations may register a study", "study", "register", "--from", "site1-coordinator", proto)
+
+	// Amendment: v2 narrows the protocol; the regulator approves it.
+	v2 := strings.Replace(readFile(t, proto), `version: "1.0"`, `version: "1.1"`, 1)
+	if v2 == readFile(t, proto) {
+		t.Fatal("example protocol has no version: \"1.0\" line to change")
+	}
+	proto2 := filepath.Join(work, "htn201_v11.yaml")
+	writeFile(t, proto2, v2)
+	mustVT(t, env, "study", "amend", "--from", "sponsor-dm", "--rationale", "administrative version bump", proto2)
+	failVT(t, env, exitRejected, "not an approver", "study", "approve-amendment", "--from", "site1-admin", "--study", "VT-HTN-201", "--amendment", "1")
+	mustVT(t, env, "study", "approve-amendment", "--from", "regulator-auditor", "--study", "VT-HTN-201", "--amendment", "1")
+	if r := mustVT(t, env, "show", "study", "--study", "VT-HTN-201", "--prove"); !strings.Contains(r.stdout, "version 2 of 2") || !strings.Contains(r.stdout, "Proof: verified") || !strings.Contains(r.stdout, "approved") {
+		t.Errorf("show study:\n%s", r.stdout)
+	}
+
+	mustVT(t, env, "site", "activate", "--from", "sponsor-dm", "--study", "VT-HTN-201", "--site", "site1")
+	icf := filepath.Join(work, "icf.txt")
+	writeFile(t, icf, "consent form v2 (test document)\n")
+	mustVT(t, env, "subject", "enroll", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", "S1-001", "--consent-version", "2.0", "--consent-file", icf)
+	failVT(t, env, exitRejected, "code 401 (subject_exists)", "subject", "enroll", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", "S1-001", "--consent-version", "2.0", "--consent-file", icf)
+
+	key := []string{"--study", "VT-HTN-201", "--subject", "S1-001", "--event", "SCR", "--form", "VS"}
+	submit := append([]string{"form", "submit", "--from", "site1-coordinator"}, key...)
+	r := failVT(t, env, exitRejected, "Systolic blood pressure 300 mmHg is above the maximum 250 (VS.SYSBP)",
+		append(submit, "VS.DATE=2026-01-12", "VS.POS=1", "VS.SYSBP=300", "VS.DIABP=92", "VS.HR=72")...)
+	if !strings.Contains(r.stderr, "code 410 (edit_check_failed)") {
+		t.Errorf("rejection does not name the code: %s", r.stderr)
+	}
+	var ok txOutcome
+	decode(t, mustVT(t, env, append(submit, "VS.DATE=2026-01-12", "VS.POS=1", "VS.SYSBP=148", "VS.DIABP=92", "VS.HR=38", "--output", "json")...), &ok)
+	failVT(t, env, exitUsage, "not ITEM=VALUE", append(submit, "VS.SYSBP")...)
+	failVT(t, env, exitRejected, "only site organisations", append([]string{"form", "submit", "--from", "regulator-auditor"}, append(key, "VS.HR=60")...)...)
+
+	if r := mustVT(t, env, append([]string{"show", "form", "--prove"}, key...)...); !strings.Contains(r.stdout, "Heart rate") || !strings.Contains(r.stdout, "38 bpm") || !strings.Contains(r.stdout, "below the expected 40") {
+		t.Errorf("show form:\n%s", r.stdout)
+	}
+	failVT(t, env, exitRejected, "code 411 (no_change)", append([]string{"form", "correct", "--from", "site1-coordinator", "--reason", "none"}, append(key, "VS.HR=38")...)...)
+	mustVT(t, env, append([]string{"form", "correct", "--from", "site1-coordinator", "--reason", "transcription error"}, append(key, "VS.HR=58")...)...)
+	h := mustVT(t, env, append([]string{"show", "history", "--prove"}, key...)...)
+	for _, want := range []string{"2 version(s)", "reason for change: transcription error", `VS.HR (Heart rate): "38" -> "58"`, "Proof: every version verified"} {
+		if !strings.Contains(h.stdout, want) {
+			t.Errorf("history lacks %q:\n%s", want, h.stdout)
+		}
+	}
+	// The form as it was at the height of the first entry.
+	if r := mustVT(t, env, append([]string{"show", "form", "--prove", "--height", strconv.FormatInt(ok.Height, 10)}, key...)...); !strings.Contains(r.stdout, "version 1") || !strings.Contains(r.stdout, "38 bpm") {
+		t.Errorf("show form at height %d:\n%s", ok.Height, r.stdout)
+	}
+	mustVT(t, env, "subject", "withdraw", "--from", "site1-investigator", "--study", "VT-HTN-201", "--subject", "S1-001", "--reason", "withdrew consent")
+	failVT(t, env, exitRejected, "withdrawn", append([]string{"form", "submit", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", "S1-001", "--event", "SCR", "--form", "DM"}, "DM.AGE=54")...)
+	if r := mustVT(t, env, "show", "account", "--account", "site1-coordinator"); !strings.Contains(r.stdout, "genesis") {
+		t.Errorf("show account:\n%s", r.stdout)
+	}
+	if code := n.stop(t); code != 0 {
+		t.Fatalf("node exited %d; log:\n%s", code, n.stderr)
+	}
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func writeFile(t *testing.T, p, s string) {
+	t.Helper()
+	if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
