@@ -324,31 +324,27 @@ func formImport(c *cli.Context) error {
 	if sum.Problems == nil {
 		sum.Problems = []entry.Problem{}
 	}
-	hard := entry.HasHard(problems)
-	if len(problems) > 0 {
-		n := 0
-		for _, p := range problems {
-			if p.Severity == protocol.Hard {
-				n++
-			}
-		}
-		note(c, "%s: %d problem(s), %d warning(s):", path, n, len(problems)-n)
-		for _, p := range problems {
-			prefix := "  "
-			if p.Severity != protocol.Hard {
-				prefix = "  warning: "
-			}
-			note(c, "%s%s", prefix, p.String())
-		}
-	}
-	if hard {
+	if entry.HasHard(problems) {
 		sum.Rows = []importRow{}
 		if isJSON(c) {
 			if err := emitJSON(c, sum); err != nil {
 				return err
 			}
 		}
-		return inputErrorf("%s has problems; nothing was sent: correct the cells listed above and import again", path)
+		n := 0
+		lines := make([]string, len(problems))
+		for i, p := range problems {
+			lines[i] = "  " + p.String()
+			if p.Severity == protocol.Hard {
+				n++
+			} else {
+				lines[i] = "  warning: " + p.String()
+			}
+		}
+		return inputErrorf("%s has %d problem(s); nothing was sent (correct these cells and import again):\n%s", path, n, strings.Join(lines, "\n"))
+	}
+	for _, p := range problems {
+		note(c, "warning: %s", p.String())
 	}
 
 	rows := make([]importRow, len(steps))
