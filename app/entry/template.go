@@ -476,7 +476,10 @@ func writeFormSheet(f *excelize.File, c *protocol.Compiled, st *styles, lists ma
 	if err := sw.SetColWidth(2, 2, 9); err != nil {
 		return 0, err
 	}
-	if err := sw.SetColWidth(3, 4, 8); err != nil {
+	if err := sw.SetColWidth(3, 3, 13); err != nil {
+		return 0, err
+	}
+	if err := sw.SetColWidth(4, 4, 8); err != nil {
 		return 0, err
 	}
 	for i, col := range cols {

@@ -122,6 +122,9 @@ func TestExcelEntryOnARealNode(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	if s := imp("--reason", "x", "--dry-run"); s.Sent || s.Corrected != 0 || len(s.Rows) != 4 || s.Rows[2].Action != "would correct" || s.Rows[2].Message != "changes VS.SYSBP" {
+		t.Fatalf("dry run: %+v", s)
+	}
 	if s := imp("--reason", "transcription error, source shows 138"); s.Corrected != 1 || s.Skipped != 3 {
 		t.Fatalf("correction import: %+v", s)
 	}
