@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -59,16 +58,4 @@ func homeRPCAddr(home string) (string, bool) {
 	}
 	laddr := v.GetString("rpc.laddr")
 	return laddr, laddr != ""
-}
-
-// writeConfigFile renders conf with CometBFT's template to path, turning
-// the template's panics into errors.
-func writeConfigFile(path string, conf *cmtcfg.Config) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("cannot write %s: %v", path, r)
-		}
-	}()
-	cmtcfg.WriteConfigFile(path, conf)
-	return nil
 }

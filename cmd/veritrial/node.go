@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,31 +12,26 @@ import (
 	"time"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
-	"github.com/cometbft/cometbft/p2p"
-	"github.com/cometbft/cometbft/privval"
 	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/urfave/cli/v2"
 
-	"github.com/veritrial/veritrial/app"
 	"github.com/veritrial/veritrial/app/keyring"
 	"github.com/veritrial/veritrial/app/types"
+	"github.com/veritrial/veritrial/testnet"
 )
 
 // DevPassphrase protects every key veritrial init creates. It is printed
 // and documented: a home made by init is for trying veritrial out, never
 // for real trial data.
-const DevPassphrase = "veritrial-dev"
+const DevPassphrase = testnet.DevPassphrase
 
 // Defaults of veritrial init.
 const (
 	defaultChainID = "veritrial-dev"
 	defaultRPCPort = 26657
 	defaultP2PPort = 26656
-	// devLogLevel keeps a node's log readable: block commits, the
-	// application's own lines, and errors from everything else.
-	devLogLevel = "main:info,state:info,veritrial:info,*:error"
 	// maxBlockBytes leaves room for large protocol registrations.
-	maxBlockBytes = 4 << 20
+	maxBlockBytes = testnet.MaxBlockBytes
 )
 
 // devOrgs are the organisations of the demo consortium. The names are
@@ -284,26 +278,11 @@ func moveIntoPlace(tmp, home string, replace bool) error {
 // buildHome writes a complete home into dir.
 func buildHome(dir string, o initOptions) (*initResult, error) {
 	conf := devConfig(dir, o)
-	for _, d := range []string{filepath.Join(dir, cmtcfg.DefaultConfigDir), filepath.Join(dir, cmtcfg.DefaultDataDir)} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, failf("cannot create %s: %v", d, pathError(err))
-		}
-	}
-	if err := writeConfigFile(configFile(dir), conf); err != nil {
-		return nil, failf("%v", err)
-	}
-	nodeKey, err := p2p.LoadOrGenNodeKey(conf.NodeKeyFile())
+	files, err := testnet.InitNodeFiles(conf)
 	if err != nil {
-		return nil, failf("cannot create the node key: %v", err)
+		return nil, failf("%v", pathError(err))
 	}
-	pv, err := genFilePV(conf)
-	if err != nil {
-		return nil, err
-	}
-	pub, err := pv.GetPubKey()
-	if err != nil {
-		return nil, failf("cannot read the validator key: %v", err)
-	}
+	pub := files.ValidatorPubKey
 
 	kr, err := keyring.Open(keyringDir(dir))
 	if err != nil {
@@ -313,7 +292,7 @@ func buildHome(dir string, o initOptions) (*initResult, error) {
 		ChainID:       o.ChainID,
 		RPC:           conf.RPC.ListenAddress,
 		P2P:           conf.P2P.ListenAddress,
-		NodeID:        string(nodeKey.ID()),
+		NodeID:        files.NodeID,
 		Validator:     pub.Address().String(),
 		DevPassphrase: DevPassphrase,
 	}
@@ -333,31 +312,14 @@ func buildHome(dir string, o initOptions) (*initResult, error) {
 		res.Keys = append(res.Keys, initKeyDoc{Name: a.Key, Org: a.Org, Person: a.Name, Roles: a.Roles, PubKey: infos[i].PubKeyBase64()})
 	}
 	res.Orgs = g.Orgs
-	if err := g.Validate(); err != nil {
-		return nil, failf("internal error: the demo genesis is invalid: %v", err)
-	}
-	appState, err := json.Marshal(g)
+	doc, err := testnet.NewGenesisDoc(o.ChainID, time.Now(), []cmttypes.GenesisValidator{{
+		Address: pub.Address(),
+		PubKey:  pub,
+		Power:   10,
+		Name:    validatorOrg,
+	}}, g)
 	if err != nil {
-		return nil, failf("cannot encode the genesis: %v", err)
-	}
-	params := cmttypes.DefaultConsensusParams()
-	params.Block.MaxBytes = maxBlockBytes
-	params.Version.App = app.AppVersion
-	doc := &cmttypes.GenesisDoc{
-		GenesisTime:     time.Now().UTC().Round(time.Millisecond),
-		ChainID:         o.ChainID,
-		InitialHeight:   1,
-		ConsensusParams: params,
-		Validators: []cmttypes.GenesisValidator{{
-			Address: pub.Address(),
-			PubKey:  pub,
-			Power:   10,
-			Name:    validatorOrg,
-		}},
-		AppState: appState,
-	}
-	if err := doc.ValidateAndComplete(); err != nil {
-		return nil, failf("internal error: the genesis document is invalid: %v", err)
+		return nil, failf("internal error: %v", err)
 	}
 	if err := doc.SaveAs(conf.GenesisFile()); err != nil {
 		return nil, failf("cannot write %s: %v", conf.GenesisFile(), err)
@@ -365,28 +327,16 @@ func buildHome(dir string, o initOptions) (*initResult, error) {
 	return res, nil
 }
 
-// addDevKeys creates the demo keys under DevPassphrase, in parallel (each
-// costs one memory-hard key derivation), in devAccounts order.
+// addDevKeys creates the demo keys under DevPassphrase, in devAccounts
+// order.
 func addDevKeys(kr *keyring.Keyring) ([]keyring.Info, error) {
-	infos := make([]keyring.Info, len(devAccounts))
-	errs := make([]error, len(devAccounts))
-	sem := make(chan struct{}, 4)
-	finished := make(chan int)
+	names := make([]string, len(devAccounts))
 	for i, a := range devAccounts {
-		go func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			infos[i], errs[i] = kr.Add(a.Key, DevPassphrase)
-			finished <- i
-		}()
+		names[i] = a.Key
 	}
-	for range devAccounts {
-		<-finished
-	}
-	for i, err := range errs {
-		if err != nil {
-			return nil, failf("cannot create key %s: %v", devAccounts[i].Key, err)
-		}
+	infos, err := testnet.AddKeys(kr, names, DevPassphrase)
+	if err != nil {
+		return nil, failf("%v", err)
 	}
 	return infos, nil
 }
@@ -394,40 +344,6 @@ func addDevKeys(kr *keyring.Keyring) ([]keyring.Info, error) {
 // devConfig returns CometBFT's default configuration tuned for a fast
 // single-machine chain rooted at dir.
 func devConfig(dir string, o initOptions) *cmtcfg.Config {
-	conf := cmtcfg.DefaultConfig()
-	conf.SetRoot(dir)
-	conf.Moniker = "veritrial-" + validatorOrg
-	conf.LogLevel = devLogLevel
-	conf.RPC.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", o.RPCPort)
-	conf.P2P.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", o.P2PPort)
-	conf.P2P.AllowDuplicateIP = true
-	conf.P2P.AddrBookStrict = false
-	conf.Consensus.TimeoutPropose = 1 * time.Second
-	conf.Consensus.TimeoutProposeDelta = 200 * time.Millisecond
-	conf.Consensus.TimeoutPrevote = 500 * time.Millisecond
-	conf.Consensus.TimeoutPrevoteDelta = 200 * time.Millisecond
-	conf.Consensus.TimeoutPrecommit = 500 * time.Millisecond
-	conf.Consensus.TimeoutPrecommitDelta = 200 * time.Millisecond
-	conf.Consensus.TimeoutCommit = 500 * time.Millisecond
-	conf.Consensus.CreateEmptyBlocks = true
-	conf.Consensus.CreateEmptyBlocksInterval = 5 * time.Second
-	conf.TxIndex.Indexer = "kv"
-	// The ledger's own tx limit, and room for such a tx base64-encoded in a
-	// JSON-RPC request.
-	conf.Mempool.MaxTxBytes = types.MaxTxBytes
-	conf.RPC.MaxBodyBytes = maxBlockBytes
-	return conf
-}
-
-// genFilePV creates the validator key and sign state, turning the
-// library's panics into errors.
-func genFilePV(conf *cmtcfg.Config) (pv *privval.FilePV, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = failf("cannot write the validator key: %v", r)
-		}
-	}()
-	pv = privval.GenFilePV(conf.PrivValidatorKeyFile(), conf.PrivValidatorStateFile())
-	pv.Save()
-	return pv, nil
+	return testnet.NodeConfig(dir, "veritrial-"+validatorOrg,
+		fmt.Sprintf("tcp://127.0.0.1:%d", o.RPCPort), fmt.Sprintf("tcp://127.0.0.1:%d", o.P2PPort), testnet.DefaultTiming)
 }

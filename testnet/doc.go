@@ -1,0 +1,17 @@
+// Package testnet lays out a veritrial consortium: one node home per
+// organisation (validator key, node key, the organisation's people's keys),
+// one shared genesis and persistent peers between every pair of nodes,
+// either on one machine (127.0.0.1, distinct ports) or on one machine per
+// organisation (--hosts). `veritrial testnet init` is its command line.
+//
+// It also holds the pieces `veritrial init` shares with it: the node
+// configuration defaults (NodeConfig), the node and validator key files
+// (InitNodeFiles), the genesis document (NewGenesisDoc) and the creation
+// of keys under one passphrase (AddKeys).
+//
+// The package's tests are black-box fault tests in the manner of
+// CometBFT's test/e2e: four real `veritrial start` processes, a workload
+// through different organisations' nodes, kill -9, halts, rolling
+// restarts, pauses and truncated database logs, with invariants checked
+// over RPC after each perturbation.
+package testnet
