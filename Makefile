@@ -25,7 +25,8 @@ test: fmt-check vet
 	$(GO) test $(GOFLAGS) -count=1 -timeout 15m $(PKGS)
 
 demo: build
-	bash tools/demo/demo.sh $(BIN)
+	$(GO) build $(GOFLAGS) -o bin/fillcells ./tools/fillcells
+	bash tools/demo/demo.sh $(BIN) bin/fillcells
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./protocol/ ./app/...

@@ -6,6 +6,7 @@ set -euo pipefail
 
 BIN=${1:-bin/veritrial}
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+FILL=${2:-$(dirname "$BIN")/fillcells}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/veritrial-demo.XXXXXX")
 export VERITRIAL_HOME="$WORK/home"
 export VERITRIAL_PASSPHRASE=veritrial-dev # the dev passphrase `init` prints; dev homes only
@@ -69,6 +70,15 @@ step "Site: correct a value; a reason is mandatory and the old value stays on th
 expect_reject form correct --from site1-coordinator --study $STUDY --subject S1-001 --event SCR --form VS --reason "" VS.HR=58
 run form correct --from site1-coordinator --study $STUDY --subject S1-001 --event SCR --form VS \
 	--reason "transcription error: source document shows 58" VS.HR=58
+
+step "Site: bulk entry from Excel (a generated workbook with drop-downs and range checks)"
+run form template --from site1-coordinator --study $STUDY --event SCR --out "$WORK/entry.xlsx"
+# What a coordinator types into the DM sheet in Excel or LibreOffice:
+"$FILL" --sheet DM --subject S1-001 --event SCR "$WORK/entry.xlsx" DM.CONSDT=2026-01-10 DM.AGE=58 DM.SEX=1 DM.HEIGHT=176.5 DM.WEIGHT=82.0 DM.SMOKE=2
+"$FILL" --sheet DM --subject S1-002 --event SCR "$WORK/entry.xlsx" DM.CONSDT=2026-01-11 DM.AGE=63 DM.SEX=2 DM.CBP=0 DM.HEIGHT=162.0 DM.WEIGHT=70.4 DM.SMOKE=1
+run form import "$WORK/entry.xlsx" --from site1-coordinator
+echo "Importing the same workbook again sends nothing: rows already on the ledger are skipped."
+run form import "$WORK/entry.xlsx" --from site1-coordinator
 
 step "Authorization is enforced by the ledger: a sponsor cannot enter clinical data"
 expect_reject form submit --from sponsor-dm --study $STUDY --subject S1-002 --event SCR --form DM DM.AGE=54
