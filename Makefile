@@ -7,7 +7,7 @@ BIN     := bin/veritrial
 PKGS    := ./...
 GOFLAGS ?=
 
-.PHONY: all build test vet fmt-check demo bench clean
+.PHONY: all build test vet fmt-check demo bench clean localnet localnet-stop
 
 all: build
 
@@ -27,6 +27,18 @@ test: fmt-check vet
 demo: build
 	$(GO) build $(GOFLAGS) -o bin/fillcells ./tools/fillcells
 	bash tools/demo/demo.sh $(BIN) bin/fillcells
+
+# A four-organisation consortium on this machine (sponsor, site-1, site-2,
+# regulator), generated once into LOCALNET_DIR; every node runs in the
+# background with DIR/<org>/node.log and node.pid.
+LOCALNET_DIR  ?= .tmp/localnet
+LOCALNET_PORT ?= 26656
+
+localnet: build
+	bash testnet/localnet.sh start $(BIN) $(LOCALNET_DIR) $(LOCALNET_PORT)
+
+localnet-stop:
+	bash testnet/localnet.sh stop $(BIN) $(LOCALNET_DIR)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./protocol/ ./app/...

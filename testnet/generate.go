@@ -175,6 +175,13 @@ type nodePlan struct {
 	rpcListen string
 }
 
+// Validate reports what is wrong with the options, or nil: the checks
+// Generate makes before it writes anything.
+func (o Options) Validate() error {
+	_, err := o.plan()
+	return err
+}
+
 // plan checks o and fills in defaults; it returns one plan per node.
 func (o *Options) plan() ([]nodePlan, error) {
 	if o.ChainID == "" {

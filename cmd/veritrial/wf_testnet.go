@@ -1,0 +1,123 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/veritrial/veritrial/testnet"
+)
+
+func init() { registerCommand(testnetCommand) }
+
+func testnetCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "testnet",
+		Category:  categoryNode,
+		Usage:     "lay out a consortium: one validator home per organisation",
+		UsageText: `veritrial testnet init --orgs ORG,ORG,... --out DIR [--kinds ORG=KIND,...] [--hosts H,H,...] [--chain-id ID] [--base-port N]`,
+		Subcommands: []*cli.Command{{
+			Name:  "init",
+			Usage: "generate the homes, shared genesis and peer lists of a consortium",
+			UsageText: `veritrial testnet init --orgs ORG,ORG,... --out DIR [--kinds ORG=KIND,...] [--hosts H,H,...] [--chain-id ID] [--base-port N]
+
+Example:
+   veritrial testnet init --orgs sponsor,site-1,site-2,regulator --out ./consortium
+   veritrial testnet init --orgs acme,clinic-a,clinic-b,agency --kinds acme=sponsor,clinic-a=site,clinic-b=site,agency=regulator \
+       --hosts 10.0.0.11,10.0.0.12,10.0.0.13,10.0.0.14 --chain-id vt-htn-201 --out ./consortium`,
+			Description: `Creates DIR/<org> for every organisation: a node home with its validator key,
+node key, config.toml (persistent peers: every other node) and the shared
+genesis.json (every organisation, its validator with equal voting power, and
+its people's accounts), plus a keyring with that organisation's keys:
+   sponsor:   <org>-admin, <org>-dm (data manager)
+   site:      <org>-admin, <org>-investigator, <org>-coordinator
+   cro:       <org>-admin, <org>-monitor
+   regulator: <org>-admin, <org>-auditor
+DIR/manifest.json and DIR/README.md list the nodes, their addresses and keys.
+
+An organisation's kind is taken from the start of its name (sponsor, site, cro,
+regulator) unless --kinds gives it. Without --hosts every node runs on
+127.0.0.1: node i listens for peers on base-port+10*i and for RPC on the next
+port. With --hosts (one per organisation, in order) each node listens for peers
+on every interface at base-port and for RPC on 127.0.0.1 at base-port+1; copy
+DIR/<org> to that organisation's machine. Every key's passphrase is the dev
+passphrase "` + DevPassphrase + `": change it (keys export/import) before real use.`,
+			Flags: []cli.Flag{
+				&cli.StringSliceFlag{Name: "orgs", Required: true, Usage: "organisation IDs, one validator each, comma-separated"},
+				&cli.StringFlag{Name: "out", Required: true, Usage: "directory to create (must not exist or be empty)"},
+				&cli.StringSliceFlag{Name: "kinds", Usage: "ORG=KIND pairs (sponsor, site, cro, regulator) for names that do not start with a kind"},
+				&cli.StringSliceFlag{Name: "hosts", Usage: "one host or IP per organisation, in --orgs order (default: all on 127.0.0.1)"},
+				&cli.StringFlag{Name: "chain-id", Value: testnet.DefaultChainID, Usage: "chain ID of the consortium"},
+				&cli.IntFlag{Name: "base-port", Value: testnet.DefaultBasePort, Usage: "first p2p port; RPC is the next one"},
+			},
+			Action: runTestnetInit,
+		}},
+	}
+}
+
+func runTestnetInit(c *cli.Context) error {
+	if err := exactArgs(c); err != nil {
+		return err
+	}
+	kinds, err := testnet.ParseKinds(c.StringSlice("kinds"))
+	if err != nil {
+		return usageErrorf("--kinds: %v", err)
+	}
+	o := testnet.Options{
+		Orgs:     splitList(c.StringSlice("orgs")),
+		Kinds:    kinds,
+		Hosts:    splitList(c.StringSlice("hosts")),
+		ChainID:  c.String("chain-id"),
+		BasePort: c.Int("base-port"),
+	}
+	if err := o.Validate(); err != nil {
+		return usageErrorf("%v", err)
+	}
+	out, err := filepath.Abs(c.String("out"))
+	if err != nil {
+		return usageErrorf("--out %q: %v", c.String("out"), err)
+	}
+	if _, err := checkHomeFree(out, false); err != nil {
+		return err
+	}
+	m, err := testnet.Generate(out, o)
+	if err != nil {
+		return failf("%v", pathError(err))
+	}
+	return emit(c, m, func(w io.Writer) error {
+		fmt.Fprintf(w, "Created consortium %s in %s (genesis SHA-256 %s)\n\n", m.ChainID, out, m.GenesisSHA256)
+		t := newTable(w)
+		fmt.Fprintln(t, "  ORG\tKIND\tP2P\tRPC\tKEYS")
+		for _, n := range m.Nodes {
+			var keys []string
+			for _, k := range n.Keys {
+				keys = append(keys, k.Name)
+			}
+			fmt.Fprintf(t, "  %s\t%s\t%s\t%s\t%s\n", n.Org, n.Kind, n.P2P, n.RPC, strings.Join(keys, ","))
+		}
+		if err := t.Flush(); err != nil {
+			return err
+		}
+		if m.DevPassphrase != "" {
+			fmt.Fprintf(w, "\nEvery key's passphrase is %q (never use these homes for real data as they are).\n", m.DevPassphrase)
+		}
+		fmt.Fprintf(w, "Start a node with:  veritrial --home %s start\n", filepath.Join(out, m.Nodes[0].Home))
+		return nil
+	})
+}
+
+// splitList flattens comma-separated flag values, dropping blanks.
+func splitList(vals []string) []string {
+	var out []string
+	for _, v := range vals {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
