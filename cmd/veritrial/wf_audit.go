@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+	"time"
 
 	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/urfave/cli/v2"
@@ -48,8 +52,284 @@ height that fails and why.`,
 				},
 				Action: auditVerifyChain,
 			},
+			{
+				Name:      "trail",
+				Usage:     "the full history of a study: who did what, when, why, rejected attempts included",
+				UsageText: `veritrial audit trail --study VT-HTN-201 [--subject S1-001 | --site site1 | --user site1-coordinator] [--since 2026-01-01 --until 2026-02-01] [--format table|json|xlsx --out trail.xlsx]`,
+				Description: `Built from every block's transactions and their results (block and block_results
+over RPC), each tx decoded as the ledger decodes it. Times are block times in
+UTC. Rejected attempts (non-zero codes, for instance writes during a lock) are
+listed as REJECTED with their code and message. When the trust dir holds
+headers verified by verify-chain, each block and its results are checked
+against them (column "verified"). --since/--until take a date or an RFC 3339
+time (the global --from names a signing key).`,
+				Flags:  append(auditReadFlags(), &cli.StringFlag{Name: "subject"}, &cli.StringFlag{Name: "site"}, &cli.StringFlag{Name: "user", Usage: "account `ID`"}, &cli.StringFlag{Name: "since", Usage: "from `TIME` (UTC)"}, &cli.StringFlag{Name: "until", Usage: "to `TIME` (UTC; a date means the whole day)"}),
+				Action: auditTrail,
+			},
+			{
+				Name:      "report",
+				Usage:     "data-integrity signals per site and per user",
+				UsageText: `veritrial audit report --study VT-HTN-201 [--out report.xlsx]`,
+				Description: `Late entries (block time more than --late-days after the form's visit date),
+corrections per 100 values, corrections after signature or after SDV, entries
+outside working hours (block time in UTC, Monday to Friday, --work-hours),
+queries open longer than --query-days, rejected write attempts, amendments and
+what they changed, and the outcomes declared at registration against the
+protocol in force (outcome switching). See docs/AUDIT.md for the rules.`,
+				Flags: append(auditReadFlags(),
+					&cli.Float64Flag{Name: "late-days", Value: audit.DefaultRules.LateDays, Usage: "an entry this many days after the visit date is late"},
+					&cli.StringFlag{Name: "work-hours", Value: fmt.Sprintf("%02d-%02d", audit.DefaultRules.WorkStart, audit.DefaultRules.WorkEnd), Usage: "working hours in UTC, `HH-HH`, Monday to Friday"},
+					&cli.Float64Flag{Name: "query-days", Value: audit.DefaultRules.QueryDays, Usage: "a query open longer than this many days is flagged"}),
+				Action: auditReport,
+			},
 		},
 	}
+}
+
+// auditReadFlags are the flags of the commands that read a study's history.
+func auditReadFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "study", Required: true},
+		&cli.StringFlag{Name: "format", Value: "table", Usage: "table, json or xlsx (xlsx needs --out)"},
+		&cli.StringFlag{Name: "out", Usage: "write to `FILE` instead of stdout", TakesFile: true},
+		&cli.BoolFlag{Name: "force", Usage: "replace an existing --out file"},
+		&cli.StringFlag{Name: "trust-dir", Usage: "headers verified by verify-chain to check blocks against", DefaultText: "<home>/audit/<chain-id> when it exists"},
+	}
+}
+
+// auditFormat returns the output format: table, json or xlsx.
+func auditFormat(c *cli.Context) (string, error) {
+	f := strings.ToLower(c.String("format"))
+	if isJSON(c) && !c.IsSet("format") {
+		f = "json"
+	}
+	switch f {
+	case "table", "json":
+	case "xlsx":
+		if c.String("out") == "" {
+			return "", usageErrorf("--format xlsx needs --out FILE.xlsx")
+		}
+	default:
+		return "", usageErrorf("--format %q is not known: use table, json or xlsx", f)
+	}
+	if strings.HasSuffix(strings.ToLower(c.String("out")), ".xlsx") && !c.IsSet("format") {
+		f = "xlsx"
+	}
+	return f, checkOutFree(c.String("out"), c.Bool("force"))
+}
+
+// auditLedger reads the chain's history for --study.
+func auditLedger(c *cli.Context) (*audit.Ledger, error) {
+	addr, err := nodeAddr(c)
+	if err != nil {
+		return nil, err
+	}
+	o := audit.FetchOptions{Node: addr, Study: c.String("study"), TrustDir: c.String("trust-dir")}
+	if o.TrustDir == "" {
+		if cl, err := ledgerClient(c); err == nil {
+			if chain, err := cl.ChainID(c.Context); err == nil {
+				if home, err := homeDir(c); err == nil {
+					if d := audit.DefaultTrustDir(home, chain); auditDirExists(d) {
+						o.TrustDir = d
+					}
+				}
+			}
+		}
+	}
+	L, err := audit.FetchLedger(c.Context, o)
+	if err != nil {
+		if isUnreachable(err) {
+			return nil, unavailableErrorf("no veritrial node answers at %s: start one with veritrial start (or pass --node)", addr)
+		}
+		return nil, failf("%v", err)
+	}
+	return L, nil
+}
+
+func auditDirExists(d string) bool {
+	st, err := os.Stat(d)
+	return err == nil && st.IsDir()
+}
+
+// auditWrite writes a result to --out (or stdout) in the chosen format.
+func auditWrite(c *cli.Context, format string, doc any, sheets []audit.Sheet, text func(w io.Writer) error) error {
+	out := c.String("out")
+	var buf bytes.Buffer
+	switch format {
+	case "xlsx":
+		if err := audit.WriteXLSX(&buf, sheets); err != nil {
+			return failf("cannot build the workbook: %v", err)
+		}
+	case "json":
+		if out == "" {
+			return emitJSON(c, doc)
+		}
+		bz, err := json.MarshalIndent(doc, "", "  ")
+		if err != nil {
+			return failf("cannot encode the result: %v", err)
+		}
+		buf.Write(append(bz, '\n'))
+	default:
+		if out == "" {
+			return emit(c, doc, text)
+		}
+		if err := text(&buf); err != nil {
+			return err
+		}
+	}
+	if err := writeFileAtomic(out, buf.Bytes(), 0o644, c.Bool("force")); err != nil {
+		return err
+	}
+	if isJSON(c) {
+		return emitJSON(c, map[string]any{"out": out, "format": format})
+	}
+	note(c, "Wrote %s", out)
+	return nil
+}
+
+// auditTime parses a --since/--until value; a date alone is the start
+// of that day, or its end when end is set.
+func auditTime(s string, end bool) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), nil
+	}
+	d, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return time.Time{}, usageErrorf("%q is not a date (2026-01-31) or an RFC 3339 time (2026-01-31T14:00:00Z)", s)
+	}
+	if end {
+		d = d.Add(24*time.Hour - time.Nanosecond)
+	}
+	return d, nil
+}
+
+func auditTrail(c *cli.Context) error {
+	if err := exactArgs(c); err != nil {
+		return err
+	}
+	format, err := auditFormat(c)
+	if err != nil {
+		return err
+	}
+	f := audit.TrailFilter{Study: c.String("study"), Subject: c.String("subject"), Site: c.String("site"), User: c.String("user")}
+	n := 0
+	for _, x := range []string{f.Subject, f.Site, f.User} {
+		if x != "" {
+			n++
+		}
+	}
+	if n > 1 {
+		return usageErrorf("give at most one of --subject, --site and --user")
+	}
+	if f.From, err = auditTime(c.String("since"), false); err != nil {
+		return err
+	}
+	if f.To, err = auditTime(c.String("until"), true); err != nil {
+		return err
+	}
+	L, err := auditLedger(c)
+	if err != nil {
+		return err
+	}
+	es := L.Trail(f)
+	rejected := 0
+	for _, e := range es {
+		if e.Rejected {
+			rejected++
+		}
+	}
+	doc := map[string]any{"study": f.Study, "height": L.Height, "entries": es, "rejected": rejected, "unverified_blocks": L.Unverified}
+	return auditWrite(c, format, doc, []audit.Sheet{audit.TrailSheet(es)}, func(w io.Writer) error {
+		fmt.Fprintf(w, "Audit trail of study %s: %d transaction(s), %d rejected (chain read to height %d)\n", f.Study, len(es), rejected, L.Height+1)
+		t := newTable(w)
+		fmt.Fprintln(t, "TIME (UTC)\tHEIGHT\tUSER\tORG\tACTION\tOUTCOME\tPROTOCOL\tWHAT\tWHY")
+		for _, e := range es {
+			oc := "ok"
+			if e.Rejected {
+				oc = fmt.Sprintf("REJECTED %d (%s): %s", e.Code, e.CodeName, e.Log)
+			}
+			pv := ""
+			if e.ProtocolVersion > 0 {
+				pv = fmt.Sprintf("v%d", e.ProtocolVersion)
+			}
+			fmt.Fprintf(t, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Time, e.Height, e.Signer, e.Org, e.Kind, oc, pv, e.What, e.Reason)
+		}
+		t.Flush()
+		if L.Unverified > 0 {
+			fmt.Fprintf(w, "%d block(s) were checked against their headers only: run veritrial audit verify-chain to verify them from the genesis\n", L.Unverified)
+		} else {
+			fmt.Fprintln(w, "Every block was checked against a header verified from the trust root")
+		}
+		return nil
+	})
+}
+
+func auditReport(c *cli.Context) error {
+	if err := exactArgs(c); err != nil {
+		return err
+	}
+	format, err := auditFormat(c)
+	if err != nil {
+		return err
+	}
+	r := audit.DefaultRules
+	r.LateDays, r.QueryDays = c.Float64("late-days"), c.Float64("query-days")
+	if _, err := fmt.Sscanf(c.String("work-hours"), "%d-%d", &r.WorkStart, &r.WorkEnd); err != nil || r.WorkStart < 0 || r.WorkEnd > 24 || r.WorkStart >= r.WorkEnd {
+		return usageErrorf("--work-hours %q is not HH-HH (for example 07-19)", c.String("work-hours"))
+	}
+	L, err := auditLedger(c)
+	if err != nil {
+		return err
+	}
+	rep := audit.Compute(L, c.String("study"), r)
+	return auditWrite(c, format, rep, audit.ReportSheets(rep), func(w io.Writer) error { return auditWriteReport(w, rep) })
+}
+
+func auditWriteReport(w io.Writer, r *audit.Report) error {
+	fmt.Fprintf(w, "Integrity report of study %s at height %d (%s UTC)\n", r.Study, r.Height, r.AsOf)
+	fmt.Fprintf(w, "Rules: late after %.0f days; working hours %02d:00-%02d:00 UTC Mon-Fri; queries open over %.0f days\n", r.Rules.LateDays, r.Rules.WorkStart, r.Rules.WorkEnd, r.Rules.QueryDays)
+	for _, g := range []struct {
+		name string
+		ss   []audit.Signals
+	}{{"SITE", r.Sites}, {"USER", r.Users}} {
+		fmt.Fprintln(w)
+		t := newTable(w)
+		fmt.Fprintf(t, "%s\tFORMS\tVALUES\tLATE\tMAX DELAY (d)\tCORR/100\tAFTER SIGN\tAFTER SDV\tOUTSIDE HOURS\tQUERIES LONG\tREJECTED\n", g.name)
+		for _, s := range g.ss {
+			fmt.Fprintf(t, "%s\t%d\t%d\t%d\t%.1f\t%.1f\t%d\t%d\t%d\t%d\t%d\n", s.Key, s.Entries, s.Values, s.LateEntries, s.MaxDelayDays, s.CorrectionsPer100, s.AfterSignature, s.AfterSDV, s.OutsideHours, s.LongOpenQueries, s.Rejected)
+		}
+		t.Flush()
+	}
+	if len(r.Findings) > 0 {
+		fmt.Fprintln(w, "\nFindings:")
+		for _, f := range r.Findings {
+			fmt.Fprintf(w, "  [%s] %s %s %s at height %d: %s\n", f.Signal, f.User, f.Site, f.Target, f.Height, f.Detail)
+		}
+	}
+	for _, a := range r.Amendments {
+		fmt.Fprintf(w, "\nAmendment %d (%s): %s, proposed %s", a.Number, a.Label, a.Status, a.Proposed)
+		if a.Decided != "" {
+			fmt.Fprintf(w, ", decided %s", a.Decided)
+		}
+		fmt.Fprintln(w)
+		for _, ch := range a.Changes {
+			fmt.Fprintf(w, "    %s\n", ch)
+		}
+	}
+	if oc := r.Outcomes; oc != nil {
+		verdict := "no outcome switching: the outcomes in force are those declared at registration"
+		if oc.Switched {
+			verdict = "OUTCOME SWITCHING: the outcomes in force differ from those declared at registration"
+		}
+		fmt.Fprintf(w, "\nOutcomes (registered v%d, in force v%d): %s\n", oc.RegisteredVersion, oc.InForceVersion, verdict)
+		for _, ch := range oc.Changes {
+			fmt.Fprintf(w, "    %s\n", ch)
+		}
+	}
+	return nil
 }
 
 // auditGenesisFlag reads --genesis when given.

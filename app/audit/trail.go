@@ -1,0 +1,492 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	rpcclient "github.com/cometbft/cometbft/rpc/client"
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+	sm "github.com/cometbft/cometbft/state"
+	cmttypes "github.com/cometbft/cometbft/types"
+
+	"github.com/veritrial/veritrial/app"
+	"github.com/veritrial/veritrial/app/types"
+	"github.com/veritrial/veritrial/protocol"
+)
+
+// Entry is one transaction of the trail: who did what, when, why, under
+// which protocol version, and what the ledger answered.
+type Entry struct {
+	Height int64  `json:"height"`
+	Index  int    `json:"index"`
+	Time   string `json:"time"` // block time, RFC 3339 UTC
+	TxHash string `json:"tx_hash"`
+
+	Signer string `json:"signer"`
+	Name   string `json:"name,omitempty"`
+	Org    string `json:"org,omitempty"`
+	Role   string `json:"role,omitempty"`
+
+	Kind        string `json:"kind"`
+	Study       string `json:"study,omitempty"`
+	Site        string `json:"site,omitempty"`
+	Subject     string `json:"subject,omitempty"`
+	Event       string `json:"event,omitempty"`
+	EventRepeat int    `json:"event_repeat,omitempty"`
+	Form        string `json:"form,omitempty"`
+	What        string `json:"what"`
+	Reason      string `json:"reason,omitempty"`
+	// ProtocolVersion is the study's protocol version in force at the
+	// block (0 before registration).
+	ProtocolVersion int `json:"protocol_version,omitempty"`
+
+	Code     uint32 `json:"code"`
+	CodeName string `json:"code_name"`
+	Log      string `json:"log,omitempty"`
+	Rejected bool   `json:"rejected"`
+	// Verified is true when the block's hash matched a header verified by
+	// verify-chain and the results matched the next verified header.
+	Verified bool `json:"verified"`
+
+	// Msg is the decoded message (nil when the tx could not be decoded).
+	Msg  *types.Msg `json:"-"`
+	time time.Time
+}
+
+// BlockTime returns the entry's block time.
+func (e *Entry) BlockTime() time.Time { return e.time }
+
+// Ledger is the whole decoded history of a chain with the records the
+// trail and report need, read at one height.
+type Ledger struct {
+	Entries  []Entry
+	Accounts map[string]types.Account
+	// Versions are the protocol versions of the study asked for, in order.
+	Versions   []types.ProtocolVersion
+	Amendments []types.Amendment
+	Queries    []types.Query
+	Height     int64
+	// LastTime is the time of the last block read (the "now" of ages).
+	LastTime time.Time
+	// Unverified counts blocks with txs that no verified header covers.
+	Unverified int
+}
+
+// FetchOptions configures FetchLedger.
+type FetchOptions struct {
+	Node  string
+	Study string
+	// TrustDir, when set, holds headers verified by VerifyChain: each
+	// block and its results are checked against them.
+	TrustDir string
+	// Workers fetching blocks concurrently (default 4).
+	Workers int
+}
+
+// FetchLedger reads every block with transactions and its results over
+// RPC, checks each block against its header (and the verified headers
+// of the trust dir when given), decodes every tx with types.DecodeTx, and
+// reads the study's protocol versions, amendments, queries and the
+// accounts at the same height.
+func FetchLedger(ctx context.Context, o FetchOptions) (*Ledger, error) {
+	rpc, err := rpchttp.NewWithTimeout(httpAddr(o.Node), "/websocket", 30)
+	if err != nil {
+		return nil, fmt.Errorf("node address %q: %w", o.Node, err)
+	}
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	st, err := rpc.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("the node at %s does not answer: %w", o.Node, err)
+	}
+	latest := st.SyncInfo.LatestBlockHeight
+	// Records at latest-1 so that the app hash (in the header of latest)
+	// exists; blocks up to latest.
+	L := &Ledger{Accounts: map[string]types.Account{}, Height: latest}
+
+	// Headers of every block, 20 per call.
+	headers := map[int64]*cmttypes.BlockMeta{}
+	var withTxs []int64
+	for lo := int64(1); lo <= latest; lo += 20 {
+		hi := min(lo+19, latest)
+		res, err := rpc.BlockchainInfo(ctx, lo, hi)
+		if err != nil {
+			return nil, fmt.Errorf("reading headers %d-%d: %w", lo, hi, err)
+		}
+		for _, m := range res.BlockMetas {
+			headers[m.Header.Height] = m
+			if m.NumTxs > 0 {
+				withTxs = append(withTxs, m.Header.Height)
+			}
+			if m.Header.Height == latest {
+				L.LastTime = m.Header.Time.UTC()
+			}
+		}
+	}
+	sort.Slice(withTxs, func(i, j int) bool { return withTxs[i] < withTxs[j] })
+
+	var trust func(h int64) *cmttypes.LightBlock
+	if o.TrustDir != "" {
+		ts, closeStore, err := OpenTrustStore(o.TrustDir)
+		if err != nil {
+			return nil, err
+		}
+		defer closeStore()
+		var mu sync.Mutex
+		trust = func(h int64) *cmttypes.LightBlock {
+			mu.Lock()
+			defer mu.Unlock()
+			lb, err := ts.LightBlock(h)
+			if err != nil {
+				return nil
+			}
+			return lb
+		}
+	}
+
+	type blockOut struct {
+		entries  []Entry
+		verified bool
+		err      error
+	}
+	outs := make([]blockOut, len(withTxs))
+	idx := make(chan int)
+	var wg sync.WaitGroup
+	for range o.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range idx {
+				es, v, err := fetchBlock(ctx, rpc, withTxs[i], headers, trust)
+				outs[i] = blockOut{es, v, err}
+			}
+		}()
+	}
+	for i := range withTxs {
+		idx <- i
+	}
+	close(idx)
+	wg.Wait()
+	for _, b := range outs {
+		if b.err != nil {
+			return nil, b.err
+		}
+		if !b.verified {
+			L.Unverified++
+		}
+		L.Entries = append(L.Entries, b.entries...)
+	}
+
+	// Records at the latest height with an app hash.
+	recH := latest - 1
+	if recH < 1 {
+		recH = latest
+	}
+	L.Height = recH
+	list := func(prefix string, fn func(v []byte) error) error {
+		after := ""
+		for {
+			req, _ := json.Marshal(app.ListRequest{Prefix: prefix, After: after, Limit: app.MaxListLimit})
+			res, err := rpc.ABCIQueryWithOptions(ctx, app.QueryList, req, rpcOpts(recH))
+			if err != nil {
+				return err
+			}
+			if res.Response.Code != 0 {
+				return fmt.Errorf("listing %s: %s", prefix, res.Response.Log)
+			}
+			var lr app.ListResponse
+			if err := json.Unmarshal(res.Response.Value, &lr); err != nil {
+				return err
+			}
+			for _, e := range lr.Entries {
+				if err := fn(e.Value); err != nil {
+					return fmt.Errorf("record %s: %w", e.Key, err)
+				}
+			}
+			if !lr.More || len(lr.Entries) == 0 {
+				return nil
+			}
+			after = lr.Entries[len(lr.Entries)-1].Key
+		}
+	}
+	if err := list(types.PrefixAccount, func(v []byte) error {
+		var a types.Account
+		if err := json.Unmarshal(v, &a); err != nil {
+			return err
+		}
+		L.Accounts[a.ID] = a
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if o.Study != "" {
+		if err := list(types.PrefixProtocol+o.Study+"/", func(v []byte) error {
+			var pv types.ProtocolVersion
+			if err := json.Unmarshal(v, &pv); err != nil {
+				return err
+			}
+			L.Versions = append(L.Versions, pv)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		if err := list(types.PrefixAmendment+o.Study+"/", func(v []byte) error {
+			var a types.Amendment
+			if err := json.Unmarshal(v, &a); err != nil {
+				return err
+			}
+			L.Amendments = append(L.Amendments, a)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		if err := list(types.PrefixQuery+o.Study+"/", func(v []byte) error {
+			var q types.Query
+			if err := json.Unmarshal(v, &q); err != nil {
+				return err
+			}
+			L.Queries = append(L.Queries, q)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	L.annotate()
+	return L, nil
+}
+
+// fetchBlock reads block h and its results and decodes its txs.
+func fetchBlock(ctx context.Context, rpc *rpchttp.HTTP, h int64, headers map[int64]*cmttypes.BlockMeta, trust func(int64) *cmttypes.LightBlock) ([]Entry, bool, error) {
+	b, err := rpc.Block(ctx, &h)
+	if err != nil {
+		return nil, false, fmt.Errorf("reading block %d: %w", h, err)
+	}
+	res, err := rpc.BlockResults(ctx, &h)
+	if err != nil {
+		return nil, false, fmt.Errorf("reading the results of block %d: %w", h, err)
+	}
+	blk := b.Block
+	if err := blk.ValidateBasic(); err != nil {
+		return nil, false, fmt.Errorf("block %d is malformed (its txs do not match its header): %w", h, err)
+	}
+	if m := headers[h]; m != nil && !bytes.Equal(m.BlockID.Hash, blk.Hash()) {
+		return nil, false, fmt.Errorf("block %d served by the node has hash %X but its header list says %X", h, blk.Hash(), []byte(m.BlockID.Hash))
+	}
+	if len(res.TxsResults) != len(blk.Txs) {
+		return nil, false, fmt.Errorf("block %d has %d txs but %d results", h, len(blk.Txs), len(res.TxsResults))
+	}
+	verified := false
+	if next := headers[h+1]; next != nil {
+		if !bytes.Equal(sm.TxResultsHash(res.TxsResults), next.Header.LastResultsHash) {
+			return nil, false, fmt.Errorf("the results of block %d do not match the results hash in header %d", h, h+1)
+		}
+		if trust != nil {
+			tb, tn := trust(h), trust(h+1)
+			verified = tb != nil && tn != nil && bytes.Equal(tb.Hash(), blk.Hash()) &&
+				bytes.Equal(tn.LastResultsHash, next.Header.LastResultsHash)
+			if tb != nil && !bytes.Equal(tb.Hash(), blk.Hash()) {
+				return nil, false, fmt.Errorf("block %d served by the node (hash %X) is not the verified header %X", h, blk.Hash(), tb.Hash())
+			}
+		}
+	}
+	t := blk.Time.UTC()
+	out := make([]Entry, len(blk.Txs))
+	for i, raw := range blk.Txs {
+		out[i] = decodeEntry(raw, res.TxsResults[i], h, i, t)
+		out[i].Verified = verified
+	}
+	return out, verified, nil
+}
+
+// decodeEntry describes one tx and its result.
+func decodeEntry(raw []byte, r *abci.ExecTxResult, h int64, i int, t time.Time) Entry {
+	e := Entry{Height: h, Index: i, Time: t.Format(time.RFC3339Nano), time: t, TxHash: types.TxHash(raw),
+		Code: r.Code, CodeName: types.Code(r.Code).String(), Log: r.Log, Rejected: r.Code != 0}
+	tx, derr := types.DecodeTx(raw)
+	if derr != nil {
+		e.Kind, e.What = "undecodable", "transaction could not be decoded: "+derr.Msg
+		return e
+	}
+	e.Signer = tx.Body.Signer
+	e.Msg = &tx.Body.Msg
+	kind, msg, _ := tx.Body.Msg.Unpack()
+	e.Kind = string(kind)
+	describe(&e, msg)
+	return e
+}
+
+func formWhat(vals []protocol.ItemValue) string {
+	parts := make([]string, len(vals))
+	for i, v := range vals {
+		parts[i] = types.ItemName(v.Item, v.Repeat) + "=" + v.Value
+	}
+	return strings.Join(parts, ", ")
+}
+
+// describe fills the target, what and why of an entry from its message.
+func describe(e *Entry, msg any) {
+	fk := func(k types.FormKey) {
+		e.Study, e.Subject, e.Event, e.EventRepeat, e.Form = k.Study, k.Subject, k.Event, k.EventRepeat, k.Form
+	}
+	switch m := msg.(type) {
+	case *types.MsgRegisterStudy:
+		e.Study = m.Protocol.Study.ID
+		e.What = fmt.Sprintf("registered the study with protocol %s (fingerprint %s)", m.Protocol.Study.Version, short(m.Fingerprint))
+	case *types.MsgProposeAmendment:
+		e.Study, e.Reason = m.Study, m.Rationale
+		e.What = fmt.Sprintf("proposed protocol %s (fingerprint %s)", m.Protocol.Study.Version, short(m.Fingerprint))
+	case *types.MsgVoteAmendment:
+		e.Study, e.Reason = m.Study, m.Comment
+		verb := "approved"
+		if e.Kind == string(types.KindRejectAmendment) {
+			verb = "rejected"
+		}
+		e.What = fmt.Sprintf("%s amendment %d", verb, m.Amendment)
+	case *types.MsgActivateSite:
+		e.Study, e.Site = m.Study, m.Site
+		e.What = "activated site " + m.Site
+	case *types.MsgEnrollSubject:
+		e.Study, e.Subject, e.Site = m.Study, m.Subject, m.Site
+		e.What = fmt.Sprintf("enrolled subject %s at site %s (consent version %s)", m.Subject, m.Site, m.ConsentVersion)
+	case *types.MsgWithdrawSubject:
+		e.Study, e.Subject, e.Reason = m.Study, m.Subject, m.Reason
+		e.What = "withdrew subject " + m.Subject
+	case *types.MsgSubmitForm:
+		fk(m.FormKey)
+		e.What = fmt.Sprintf("entered form %s: %s", m.Form, formWhat(m.Values))
+	case *types.MsgCorrectForm:
+		fk(m.FormKey)
+		e.Reason = m.Reason
+		e.What = fmt.Sprintf("corrected form %s: %s", m.Form, formWhat(m.Changes))
+		if len(m.Resolves) > 0 {
+			e.What += fmt.Sprintf(" (resolving queries %v)", m.Resolves)
+		}
+	case *types.MsgAddAccount:
+		e.What = fmt.Sprintf("added account %s with roles %v", m.Account, m.Roles)
+	case *types.MsgSetRoles:
+		e.What = fmt.Sprintf("set the roles of %s to %v", m.Account, m.Roles)
+	case *types.MsgRotateKey:
+		e.What = "rotated the key of " + m.Account
+	case *types.MsgRevokeAccount:
+		e.Reason = m.Reason
+		e.What = "revoked account " + m.Account
+	case *types.MsgOpenQuery:
+		fk(m.FormKey)
+		target := "form " + m.Form
+		if m.Item != "" {
+			target = "item " + types.ItemName(m.Item, m.ItemRepeat)
+		}
+		e.What, e.Reason = "raised a query on "+target, m.Text
+	case *types.MsgQueryAction:
+		e.Study, e.Reason = m.Study, m.Text
+		e.What = fmt.Sprintf("%s query %d", strings.TrimPrefix(e.Kind, "query_"), m.Number)
+	case *types.MsgVerify:
+		fk(types.FormKey{Study: m.Study, Subject: m.Subject, Event: m.Event, EventRepeat: m.EventRepeat, Form: m.Form})
+		target := "every form of the event"
+		if m.Item != "" {
+			target = "item " + types.ItemName(m.Item, m.ItemRepeat)
+		} else if m.Form != "" {
+			target = "form " + m.Form
+		}
+		e.What, e.Reason = "verified "+target+" against source", m.Comment
+	case *types.MsgSign:
+		fk(types.FormKey{Study: m.Study, Subject: m.Subject, Event: m.Event, EventRepeat: m.EventRepeat, Form: m.Form})
+		e.What = fmt.Sprintf("signed the %s with the meaning %q (content %s)", m.Level(), m.Meaning, short(m.ContentHash))
+	case *types.MsgScope:
+		e.Study, e.Site, e.Subject, e.Event, e.EventRepeat, e.Form = m.Study, m.Site, m.Subject, m.Event, m.EventRepeat, m.Form
+		e.What, e.Reason = e.Kind+" "+m.Scope.String(), m.Reason
+	}
+}
+
+func short(h string) string {
+	if len(h) > 16 {
+		return h[:16] + "…"
+	}
+	return h
+}
+
+// annotate adds names, organisations, sites and protocol versions.
+func (L *Ledger) annotate() {
+	siteOf := map[string]string{} // study/subject -> site
+	for _, e := range L.Entries {
+		if e.Kind == string(types.KindEnrollSubject) && !e.Rejected {
+			siteOf[e.Study+"/"+e.Subject] = e.Site
+		}
+	}
+	queries := map[string]types.Query{}
+	for _, q := range L.Queries {
+		queries[fmt.Sprintf("%s/%d", q.Study, q.Number)] = q
+	}
+	for i := range L.Entries {
+		e := &L.Entries[i]
+		if m := e.Msg; m != nil {
+			for _, qa := range []*types.MsgQueryAction{m.QueryAnswer, m.QueryClose, m.QueryReopen, m.QueryCancel} {
+				if qa == nil {
+					continue
+				}
+				if q, ok := queries[fmt.Sprintf("%s/%d", qa.Study, qa.Number)]; ok {
+					e.Subject, e.Event, e.EventRepeat, e.Form = q.Subject, q.Event, q.EventRepeat, q.Form
+				}
+			}
+		}
+		if a, ok := L.Accounts[e.Signer]; ok {
+			e.Name, e.Org = a.Name, a.Org
+			rs := make([]string, len(a.Roles))
+			for j, r := range a.Roles {
+				rs[j] = string(r)
+			}
+			e.Role = strings.Join(rs, ",")
+		}
+		if e.Site == "" && e.Subject != "" {
+			e.Site = siteOf[e.Study+"/"+e.Subject]
+		}
+		for _, v := range L.Versions {
+			if v.Study == e.Study && v.Effective.Height <= e.Height {
+				e.ProtocolVersion = v.Number
+			}
+		}
+	}
+}
+
+// TrailFilter selects entries.
+type TrailFilter struct {
+	Study, Subject, Site, User string
+	From, To                   time.Time // zero: unbounded
+}
+
+// Trail returns the entries of the ledger matching f, in chain order.
+func (L *Ledger) Trail(f TrailFilter) []Entry {
+	out := []Entry{}
+	for _, e := range L.Entries {
+		if f.Study != "" && e.Study != f.Study {
+			continue
+		}
+		if f.Subject != "" && e.Subject != f.Subject {
+			continue
+		}
+		if f.Site != "" && e.Site != f.Site {
+			continue
+		}
+		if f.User != "" && e.Signer != f.User {
+			continue
+		}
+		if !f.From.IsZero() && e.time.Before(f.From) {
+			continue
+		}
+		if !f.To.IsZero() && e.time.After(f.To) {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func rpcOpts(h int64) rpcclient.ABCIQueryOptions { return rpcclient.ABCIQueryOptions{Height: h} }
