@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
@@ -99,6 +100,21 @@ type Result struct {
 	Log    string     `json:"log"`
 	// Stage is "check" when the mempool refused the tx, "block" otherwise.
 	Stage string `json:"stage"`
+	// Events are the tx's ABCI events once it is in a block.
+	Events []abci.Event `json:"-"`
+}
+
+// Attr returns the first value of an event attribute of the tx ("" when
+// absent), e.g. "query" for the number of a query opened.
+func (r *Result) Attr(key string) string {
+	for _, ev := range r.Events {
+		for _, a := range ev.Attributes {
+			if a.Key == key {
+				return a.Value
+			}
+		}
+	}
+	return ""
 }
 
 // OK reports success.
@@ -176,7 +192,7 @@ func (c *Client) Wait(ctx context.Context, hash string) (*Result, error) {
 	for {
 		res, err := c.rpc.Tx(ctx, hb, false)
 		if err == nil {
-			r := &Result{Hash: hash, Height: res.Height, Code: types.Code(res.TxResult.Code), Log: res.TxResult.Log, Stage: "block"}
+			r := &Result{Hash: hash, Height: res.Height, Code: types.Code(res.TxResult.Code), Log: res.TxResult.Log, Stage: "block", Events: res.TxResult.Events}
 			r.Name = r.Code.String()
 			return r, nil
 		}

@@ -65,13 +65,13 @@ func showCommand() *cli.Command {
 		Name:     "show",
 		Usage:    "read ledger records, at any height, with proofs",
 		Category: categoryQuery,
-		Subcommands: []*cli.Command{
+		Subcommands: append([]*cli.Command{
 			{Name: "study", Usage: "a study: protocol versions, amendments, sites", UsageText: "veritrial show study --study VT-HTN-201 --prove", Flags: with(study), Action: showStudy},
 			{Name: "subject", Usage: "a subject and the forms entered for it", UsageText: "veritrial show subject --study VT-HTN-201 --subject S1-001", Flags: with(study, &cli.StringFlag{Name: "subject", Required: true}), Action: showSubject},
 			{Name: "form", Usage: "the current version of a form", UsageText: "veritrial show form --study VT-HTN-201 --subject S1-001 --event SCR --form VS --prove", Flags: with(formKeyFlags()...), Action: showForm},
 			{Name: "history", Usage: "every version of a form: who, when, why, what changed", UsageText: "veritrial show history --study VT-HTN-201 --subject S1-001 --event SCR --form VS --prove", Flags: with(formKeyFlags()...), Action: showHistory},
 			{Name: "account", Usage: "an account and the history of its changes", UsageText: "veritrial show account --account site1-coordinator", Flags: with(&cli.StringFlag{Name: "account", Required: true}), Action: showAccount},
-		},
+		}, dmShowCommands(with)...),
 	}
 }
 
@@ -111,7 +111,11 @@ func showStudy(c *cli.Context) error {
 	for _, e := range sites {
 		siteIDs = append(siteIDs, e.Key[strings.LastIndexByte(e.Key, '/')+1:])
 	}
-	doc := map[string]any{"study": st, "versions": versions, "amendments": amendments, "sites": siteIDs, "height": h, "proven": p.Proven}
+	db, _, err := s.cl.DatabaseLock(s.ctx, st.ID, h, s.prove)
+	if err != nil {
+		return nodeError(err)
+	}
+	doc := map[string]any{"study": st, "versions": versions, "amendments": amendments, "sites": siteIDs, "database_lock": db, "height": h, "proven": p.Proven}
 	return emit(c, doc, func(w io.Writer) error {
 		fmt.Fprintf(w, "Study %s: %s\n", st.ID, st.Title)
 		fmt.Fprintf(w, "Sponsor: %s; registered %s\n", st.Sponsor, stampText(st.Registered))
@@ -139,6 +143,7 @@ func showStudy(c *cli.Context) error {
 			}
 		}
 		fmt.Fprintf(w, "Active sites: %s\n", strings.Join(siteIDs, ", "))
+		writeLockSummary(w, st, db)
 		proofLine(w, p)
 		return nil
 	})
@@ -157,7 +162,11 @@ func showSubject(c *cli.Context) error {
 	if err != nil {
 		return nodeError(err)
 	}
-	doc := map[string]any{"subject": sub, "forms": forms, "height": p.Height, "proven": p.Proven}
+	dm, err := s.subjectDM(sub, p.Height)
+	if err != nil {
+		return nodeError(err)
+	}
+	doc := map[string]any{"subject": sub, "forms": forms, "queries": dm.queries, "sdv": dm.sdv, "signatures": dm.sigs, "locks": dm.locks, "height": p.Height, "proven": p.Proven}
 	return emit(c, doc, func(w io.Writer) error {
 		fmt.Fprintf(w, "Subject %s, study %s, site %s: %s\n", sub.ID, sub.Study, sub.Site, sub.Status)
 		fmt.Fprintf(w, "Consent version %s (SHA-256 %s)\nEnrolled %s\n", sub.ConsentVersion, sub.ConsentSHA256, stampText(sub.Enrolled))
@@ -165,11 +174,12 @@ func showSubject(c *cli.Context) error {
 			fmt.Fprintf(w, "Withdrawn %s: %s\n", stampText(*sub.Withdrawn), sub.WithdrawReason)
 		}
 		t := newTable(w)
-		fmt.Fprintln(t, "EVENT\tREPEAT\tFORM\tVERSION\tVALUES\tWARNINGS\tLAST CHANGE")
+		fmt.Fprintln(t, "EVENT\tREPEAT\tFORM\tVERSION\tVALUES\tWARNINGS\tQUERIES\tSDV\tSTATE\tLAST CHANGE")
 		for _, f := range forms {
-			fmt.Fprintf(t, "%s\t%d\t%s\t%d\t%d\t%d\t%s by %s\n", f.Event, f.EventRepeat, f.Form, f.Version, len(f.Values), len(f.Warnings), f.Stamp.Time, f.Stamp.Signer)
+			fmt.Fprintf(t, "%s\t%d\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s by %s\n", f.Event, f.EventRepeat, f.Form, f.Version, len(f.Values), len(f.Warnings), dm.queryText(f.FormKey), dm.sdvText(f.FormKey), dm.stateText(f.FormKey), f.Stamp.Time, f.Stamp.Signer)
 		}
 		t.Flush()
+		dm.write(w)
 		proofLine(w, p)
 		return nil
 	})

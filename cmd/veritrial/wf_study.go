@@ -55,8 +55,19 @@ func studyCommand() *cli.Command {
 				Description: `Registers the study with the protocol's first version. The block time of
 registration is a public commitment: outcomes and document hashes were
 declared before the first subject. Amendments need the approvers named
-with --approver (default: every regulator organisation).`,
-				Flags: []cli.Flag{baseFlag, &cli.StringSliceFlag{Name: "approver", Usage: "organisation whose approval amendments need (repeatable)"}},
+with --approver (default: every regulator organisation).
+
+Data management settings: --signature-meaning (default authorship, review,
+approval, responsibility), --sdv-policy none|all (SDV required before the
+database lock), --lock-approver and --lock-quorum (database lock approvers
+besides the sponsor, which must always approve; default every regulator
+organisation, quorum 2).`,
+				Flags: []cli.Flag{baseFlag, &cli.StringSliceFlag{Name: "approver", Usage: "organisation whose approval amendments need (repeatable)"},
+					&cli.StringSliceFlag{Name: "signature-meaning", Usage: "allowed e-signature meaning (repeatable)"},
+					&cli.StringFlag{Name: "sdv-policy", Usage: "none or all: forms that must be verified against source before the database lock"},
+					&cli.StringSliceFlag{Name: "lock-approver", Usage: "organisation approving the database lock and unlock, besides the sponsor (repeatable)"},
+					&cli.IntFlag{Name: "lock-quorum", Usage: "how many lock approvers must approve (default 2)"},
+				},
 				Action: func(c *cli.Context) error {
 					if err := exactArgs(c, "PROTOCOL_FILE"); err != nil {
 						return err
@@ -65,7 +76,9 @@ with --approver (default: every regulator organisation).`,
 					if err != nil {
 						return err
 					}
-					return send(c, types.Msg{RegisterStudy: &types.MsgRegisterStudy{Protocol: *p, Fingerprint: fp, Approvers: c.StringSlice("approver")}},
+					return send(c, types.Msg{RegisterStudy: &types.MsgRegisterStudy{Protocol: *p, Fingerprint: fp, Approvers: c.StringSlice("approver"),
+						SignatureMeanings: c.StringSlice("signature-meaning"), SDVPolicy: c.String("sdv-policy"),
+						LockApprovers: c.StringSlice("lock-approver"), LockQuorum: c.Int("lock-quorum")}},
 						fmt.Sprintf("Registered study %s, protocol version %s (fingerprint %s)", p.Study.ID, p.Study.Version, fp))
 				},
 			},

@@ -222,13 +222,14 @@ warnings that become data queries.`,
 				UsageText: `veritrial form correct --from site1-coordinator --study VT-HTN-201 --subject S1-001 --event SCR --form VS --reason "transcription error" VS.SYSBP=138`,
 				Description: `The previous values stay on the ledger; the form gets a new version. An
 empty value (ITEM=) clears an item.`,
-				Flags: append(formKeyFlags(), fileFlag, &cli.StringFlag{Name: "reason", Required: true, Usage: "reason for change"}),
+				Flags: append(formKeyFlags(), fileFlag, &cli.StringFlag{Name: "reason", Required: true, Usage: "reason for change"},
+					&cli.IntSliceFlag{Name: "resolves", Usage: "number of an open data query of this form the correction answers (repeatable)"}),
 				Action: func(c *cli.Context) error {
 					vals, err := parseValues(c)
 					if err != nil {
 						return err
 					}
-					m := &types.MsgCorrectForm{FormKey: formKeyOf(c), Changes: vals, Reason: c.String("reason")}
+					m := &types.MsgCorrectForm{FormKey: formKeyOf(c), Changes: vals, Reason: c.String("reason"), Resolves: c.IntSlice("resolves")}
 					return send(c, types.Msg{CorrectForm: m}, fmt.Sprintf("Corrected form %s for subject %s at %s", m.Form, m.Subject, m.Event))
 				},
 			},

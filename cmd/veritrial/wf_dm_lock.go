@@ -1,0 +1,179 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/veritrial/veritrial/app/types"
+)
+
+func init() {
+	registerCommand(func() *cli.Command { return scopeCommand(types.KindFreeze) })
+	registerCommand(func() *cli.Command { return scopeCommand(types.KindUnfreeze) })
+	registerCommand(func() *cli.Command { return scopeCommand(types.KindLock) })
+	registerCommand(func() *cli.Command { return scopeCommand(types.KindUnlock) })
+}
+
+func scopeFlags(reasonRequired bool) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "study", Required: true},
+		&cli.StringFlag{Name: "site", Usage: "a site of the study"},
+		&cli.StringFlag{Name: "subject", Usage: "a subject (with --event and --form: one form)"},
+		&cli.StringFlag{Name: "event", Usage: "event OID of the form"},
+		&cli.IntFlag{Name: "repeat", Value: 1, Usage: "event repeat of the form"},
+		&cli.StringFlag{Name: "form", Usage: "form OID"},
+		&cli.StringFlag{Name: "reason", Usage: reasonUsage(reasonRequired)},
+	}
+}
+
+func reasonUsage(required bool) string {
+	if required {
+		return "why (required; kept in the trail)"
+	}
+	return "why (kept in the trail)"
+}
+
+func scopeOf(c *cli.Context) (types.Scope, error) {
+	sc := types.Scope{Study: c.String("study"), Site: c.String("site"), Subject: c.String("subject"), Event: c.String("event"), EventRepeat: c.Int("repeat"), Form: c.String("form")}
+	if (sc.Event != "") != (sc.Form != "") {
+		return sc, usageErrorf("a form scope needs --subject, --event and --form together")
+	}
+	if sc.Form == "" {
+		sc.EventRepeat = 0
+	}
+	if sc.Form != "" && sc.Subject == "" {
+		return sc, usageErrorf("a form scope needs --subject, --event and --form together")
+	}
+	if sc.Site != "" && sc.Subject != "" {
+		return sc, usageErrorf("name one scope: --site or --subject, not both")
+	}
+	return sc, nil
+}
+
+func scopeCommand(kind types.Kind) *cli.Command {
+	var usage, example, desc string
+	switch kind {
+	case types.KindFreeze:
+		usage = "freeze a form, subject, site or study: site edits refused, queries still flow (data manager)"
+		example = `veritrial freeze --from sponsor-dm --study VT-HTN-201 --site site1 --reason "interim analysis"`
+		desc = `A frozen scope refuses data entry, corrections, enrolment and withdrawal;
+queries, SDV and signatures continue. Unfreeze with veritrial unfreeze.`
+	case types.KindUnfreeze:
+		usage = "unfreeze a frozen scope, with a reason (data manager)"
+		example = `veritrial unfreeze --from sponsor-dm --study VT-HTN-201 --site site1 --reason "interim analysis done"`
+		desc = `Opens a frozen scope for site edits again.`
+	case types.KindLock:
+		usage = "lock a form, subject or site (data manager); with --study alone: approve the database lock"
+		example = `veritrial lock --from sponsor-dm --study VT-HTN-201    # then: veritrial lock --from regulator-auditor --study VT-HTN-201`
+		desc = `A locked scope refuses every write. With --study alone this is one
+organisation's approval of the database lock: by default the sponsor's data
+manager and one regulator organisation must approve (configurable at
+registration). When the last approval arrives the ledger checks the
+preconditions (no open or answered query, every casebook signed by the
+investigator over its current content, SDV as the study's policy says) and
+refuses with every blocker listed. The lock height is "the locked dataset".`
+	case types.KindUnlock:
+		usage = "unlock a scope, with a reason; with --study alone: approve the database unlock"
+		example = `veritrial unlock --from sponsor-dm --study VT-HTN-201 --reason "late SAE report"`
+		desc = `Unlocking the study database needs the same approvals as locking it, each
+with a reason.`
+	}
+	return &cli.Command{
+		Name:        string(kind),
+		Usage:       usage,
+		UsageText:   example,
+		Description: desc,
+		Category:    categoryWorkflow,
+		Flags:       scopeFlags(kind == types.KindUnfreeze || kind == types.KindUnlock),
+		Action: func(c *cli.Context) error {
+			sc, err := scopeOf(c)
+			if err != nil {
+				return err
+			}
+			if (kind == types.KindUnfreeze || kind == types.KindUnlock) && strings.TrimSpace(c.String("reason")) == "" {
+				return usageErrorf("%s needs a reason: --reason \"...\" (it is kept in the trail)", kind)
+			}
+			m := &types.MsgScope{Scope: sc, Reason: c.String("reason")}
+			var msg types.Msg
+			switch kind {
+			case types.KindFreeze:
+				msg.Freeze = m
+			case types.KindUnfreeze:
+				msg.Unfreeze = m
+			case types.KindLock:
+				msg.Lock = m
+			case types.KindUnlock:
+				msg.Unlock = m
+			}
+			res, err := sendResult(c, msg)
+			if err != nil {
+				return err
+			}
+			success := fmt.Sprintf("%s: %s", strings.ToUpper(string(kind[:1]))+string(kind[1:]), sc)
+			if res.OK() && sc.Level() == types.ScopeStudy && (kind == types.KindLock || kind == types.KindUnlock) {
+				success = databaseLockOutcome(c, sc.Study, kind, res.Height)
+			}
+			return printOutcome(c, res, success)
+		},
+	}
+}
+
+// databaseLockOutcome says whether an approval decided the database lock
+// or how many approvals are still needed.
+func databaseLockOutcome(c *cli.Context, study string, kind types.Kind, height int64) string {
+	cl, err := ledgerClient(c)
+	if err != nil {
+		return "Approval recorded"
+	}
+	s, _, err := cl.Study(c.Context, study, height, false)
+	if err != nil {
+		return "Approval recorded"
+	}
+	db, _, err := cl.DatabaseLock(c.Context, study, height, false)
+	if err != nil {
+		return "Approval recorded"
+	}
+	if len(db.Approvals) == 0 {
+		if kind == types.KindLock {
+			return fmt.Sprintf("Study %s database LOCKED at height %d (the locked dataset)", study, s.LockHeight)
+		}
+		return fmt.Sprintf("Study %s database unlocked at height %d", study, height)
+	}
+	approvers, quorum := s.LockPolicy()
+	var orgs []string
+	sponsor := false
+	for _, v := range db.Approvals {
+		orgs = append(orgs, v.Org)
+		sponsor = sponsor || v.Org == s.Sponsor
+	}
+	msg := fmt.Sprintf("Database %s approval recorded: %d of %d (approved by %s; approvers %s)", kind, len(db.Approvals), quorum, strings.Join(orgs, ", "), strings.Join(approvers, ", "))
+	if !sponsor {
+		msg += "; the sponsor " + s.Sponsor + " must approve too"
+	}
+	return msg
+}
+
+// writeLocks prints the freeze/lock states of a study.
+func writeLocks(w io.Writer, locks []types.ScopeLock) {
+	t := newTable(w)
+	fmt.Fprintln(t, "SCOPE\tSTATE\tSINCE\tLAST CHANGE")
+	for _, l := range locks {
+		last := l.History[len(l.History)-1]
+		line := fmt.Sprintf("%s\t%s\theight %d\t%s by %s", l.Scope, l.State, l.Height, last.Action, last.Stamp.Signer)
+		if last.Reason != "" {
+			line += ": " + last.Reason
+		}
+		if len(last.Approvals) > 0 {
+			var orgs []string
+			for _, v := range last.Approvals {
+				orgs = append(orgs, v.Org+" ("+v.Stamp.Signer+")")
+			}
+			line += "; approved by " + strings.Join(orgs, ", ")
+		}
+		fmt.Fprintln(t, line)
+	}
+	t.Flush()
+}

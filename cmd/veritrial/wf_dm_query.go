@@ -1,0 +1,272 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/types"
+)
+
+func init() { registerCommand(queryCommand) }
+
+// sendResult is send that also returns the ledger's result (for commands
+// that report what the tx created); the outcome is not printed.
+func sendResult(c *cli.Context, msg types.Msg) (*client.Result, error) {
+	account, err := fromKey(c)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := ledgerClient(c)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := cl.ChainID(c.Context); err != nil {
+		return nil, nodeError(err)
+	}
+	s, err := signer(c)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	res, err := cl.Send(c.Context, account, s, msg)
+	if err != nil {
+		return nil, nodeError(err)
+	}
+	return res, nil
+}
+
+func queryActionCommand(name, usage, example string, kind types.Kind, textRequired bool) *cli.Command {
+	return &cli.Command{
+		Name:      name,
+		Usage:     usage,
+		UsageText: example,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "study", Required: true},
+			&cli.IntFlag{Name: "number", Aliases: []string{"n"}, Required: true, Usage: "query number (veritrial query list shows them)"},
+			&cli.StringFlag{Name: "text", Required: textRequired, Usage: "comment for the query's thread"},
+		},
+		Action: func(c *cli.Context) error {
+			a := &types.MsgQueryAction{Study: c.String("study"), Number: c.Int("number"), Text: c.String("text")}
+			var m types.Msg
+			switch kind {
+			case types.KindQueryAnswer:
+				m.QueryAnswer = a
+			case types.KindQueryClose:
+				m.QueryClose = a
+			case types.KindQueryReopen:
+				m.QueryReopen = a
+			case types.KindQueryCancel:
+				m.QueryCancel = a
+			}
+			return send(c, m, fmt.Sprintf("Query %d of study %s: %s", a.Number, a.Study, pastTenseOf(name)))
+		},
+	}
+}
+
+func pastTenseOf(action string) string {
+	switch action {
+	case "answer":
+		return "answered"
+	case "close":
+		return "closed"
+	case "reopen":
+		return "reopened"
+	case "cancel":
+		return "cancelled"
+	}
+	return action
+}
+
+func queryCommand() *cli.Command {
+	return &cli.Command{
+		Name:     "query",
+		Usage:    "data queries: raise, answer, close, reopen, cancel, list",
+		Category: categoryWorkflow,
+		Description: `A data query asks the site about an item or a form of a subject's casebook.
+States: open -> answered (by the subject's site, with a comment, or by a
+correction: veritrial form correct --resolves N) -> closed by the raiser's
+organisation, or reopened; an open query can be cancelled by its raiser.
+The ledger itself raises a query for every soft edit-check warning.`,
+		Subcommands: []*cli.Command{
+			{
+				Name:      "open",
+				Usage:     "raise a query on an item or a form (sponsor data manager or medical monitor, CRO monitor)",
+				UsageText: `veritrial query open --from cro-monitor --study VT-HTN-201 --subject S1-001 --event SCR --form VS --item VS.HR --text "Source shows 78 bpm; please check"`,
+				Flags: append(formKeyFlags(),
+					&cli.StringFlag{Name: "item", Usage: "item OID (default: the whole form)"},
+					&cli.IntFlag{Name: "row", Usage: "row of a repeating group"},
+					&cli.StringFlag{Name: "text", Required: true, Usage: "the question to the site"},
+				),
+				Action: func(c *cli.Context) error {
+					m := &types.MsgOpenQuery{FormKey: formKeyOf(c), Item: c.String("item"), ItemRepeat: c.Int("row"), Text: c.String("text")}
+					res, err := sendResult(c, types.Msg{QueryOpen: m})
+					if err != nil {
+						return err
+					}
+					return printOutcome(c, res, fmt.Sprintf("Raised query %s on form %s of subject %s at %s", res.Attr("query"), m.Form, m.Subject, m.Event))
+				},
+			},
+			queryActionCommand("answer", "answer a query with a comment (site investigator or coordinator)",
+				`veritrial query answer --from site1-coordinator --study VT-HTN-201 --number 3 --text "Source checked: 72 is correct"`, types.KindQueryAnswer, true),
+			queryActionCommand("close", "close an answered query (the raiser's organisation)",
+				`veritrial query close --from cro-monitor --study VT-HTN-201 --number 3`, types.KindQueryClose, false),
+			queryActionCommand("reopen", "reopen an answered or closed query (the raiser's organisation)",
+				`veritrial query reopen --from cro-monitor --study VT-HTN-201 --number 3 --text "Source still shows 78"`, types.KindQueryReopen, true),
+			queryActionCommand("cancel", "cancel an open query (its raiser)",
+				`veritrial query cancel --from cro-monitor --study VT-HTN-201 --number 3 --text "raised in error"`, types.KindQueryCancel, false),
+			{
+				Name:      "list",
+				Usage:     "list a study's queries by site, subject, status and age",
+				UsageText: "veritrial query list --study VT-HTN-201 --site site1 --older-than 14d --prove",
+				Flags: append([]cli.Flag{
+					&cli.StringFlag{Name: "study", Required: true},
+					&cli.StringFlag{Name: "site"},
+					&cli.StringFlag{Name: "subject"},
+					&cli.StringFlag{Name: "status", Value: "unresolved", Usage: "open, answered, closed, cancelled, unresolved (open or answered) or all"},
+					&cli.StringFlag{Name: "older-than", Usage: "only queries opened longer ago than this (e.g. 14d, 36h)"},
+					&cli.BoolFlag{Name: "thread", Usage: "print every query's thread"},
+				}, readFlags()...),
+				Action: listQueries,
+			},
+		},
+	}
+}
+
+// parseAge reads 14d, 36h, 90m.
+func parseAge(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	if strings.HasSuffix(s, "d") {
+		var n int
+		if _, err := fmt.Sscanf(strings.TrimSuffix(s, "d"), "%d", &n); err != nil || n < 0 {
+			return 0, usageErrorf("--older-than %q: use a number of days (14d) or a duration (36h)", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, usageErrorf("--older-than %q: use a number of days (14d) or a duration (36h)", s)
+	}
+	return d, nil
+}
+
+// queryRow is a query with its age for listings.
+type queryRow struct {
+	types.Query
+	Opened string `json:"opened"`
+	AgeDay int    `json:"age_days"`
+}
+
+func listQueries(c *cli.Context) error {
+	status := strings.ToLower(c.String("status"))
+	switch status {
+	case "open", "answered", "closed", "cancelled", "unresolved", "all":
+	default:
+		return usageErrorf("--status %q: use open, answered, closed, cancelled, unresolved or all", status)
+	}
+	minAge, err := parseAge(c.String("older-than"))
+	if err != nil {
+		return err
+	}
+	s, err := newShow(c)
+	if err != nil {
+		return err
+	}
+	qs, h, err := s.cl.Queries(s.ctx, c.String("study"), s.height, s.prove)
+	if err != nil {
+		return nodeError(err)
+	}
+	now := time.Now().UTC()
+	rows := []queryRow{}
+	for _, q := range qs {
+		if site := c.String("site"); site != "" && q.Site != site {
+			continue
+		}
+		if sub := c.String("subject"); sub != "" && q.Subject != sub {
+			continue
+		}
+		switch status {
+		case "all":
+		case "unresolved":
+			if q.Status.Resolved() {
+				continue
+			}
+		default:
+			if string(q.Status) != status {
+				continue
+			}
+		}
+		opened := q.Thread[0].Stamp.Time
+		age := time.Duration(0)
+		if t, err := time.Parse(time.RFC3339Nano, opened); err == nil {
+			age = now.Sub(t)
+		}
+		if age < minAge {
+			continue
+		}
+		rows = append(rows, queryRow{Query: q, Opened: opened, AgeDay: int(age.Hours() / 24)})
+	}
+	doc := map[string]any{"study": c.String("study"), "queries": rows, "height": h, "proven": s.prove}
+	return emit(c, doc, func(w io.Writer) error {
+		fmt.Fprintf(w, "%d %s quer%s in study %s at height %d\n", len(rows), status, plural(len(rows), "y", "ies"), c.String("study"), h)
+		if len(rows) > 0 {
+			t := newTable(w)
+			fmt.Fprintln(t, "NO\tSTATUS\tSITE\tON\tRAISED BY\tOPENED\tAGE\tLAST")
+			for _, r := range rows {
+				last := r.Thread[len(r.Thread)-1]
+				fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%s\t%s\t%dd\t%s by %s: %s\n", r.Number, r.Status, r.Site, r.Target(), raiserText(&r.Query), r.Opened, r.AgeDay, last.Action, last.Stamp.Signer, shorten(last.Text, 60))
+			}
+			t.Flush()
+		}
+		if c.Bool("thread") {
+			for _, r := range rows {
+				writeThread(w, &r.Query)
+			}
+		}
+		if s.prove {
+			fmt.Fprintf(w, "Proof: every query verified against the app hash of height %d\n", h)
+		}
+		return nil
+	})
+}
+
+func raiserText(q *types.Query) string {
+	if q.RaisedBy == types.SystemRaiser {
+		return "system (" + q.Check + ")"
+	}
+	return q.RaisedBy + " (" + q.RaisedOrg + ")"
+}
+
+func writeThread(w io.Writer, q *types.Query) {
+	fmt.Fprintf(w, "\nQuery %d on %s, site %s: %s; raised by %s\n", q.Number, q.Target(), q.Site, q.Status, raiserText(q))
+	for _, m := range q.Thread {
+		line := fmt.Sprintf("  %s, %s", m.Action, stampText(m.Stamp))
+		if m.FormVersion > 0 {
+			line += fmt.Sprintf(", by the correction making form version %d", m.FormVersion)
+		}
+		fmt.Fprintln(w, line)
+		if m.Text != "" {
+			fmt.Fprintf(w, "    %s\n", m.Text)
+		}
+	}
+}
+
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-1] + "…"
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/veritrial/veritrial/app/keyring"
+	"github.com/veritrial/veritrial/app/types"
+)
+
+func init() {
+	registerCommand(sdvCommand)
+	registerCommand(signCommand)
+}
+
+func sdvCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "sdv",
+		Usage:     "mark an item, a form or a whole event as verified against source (monitor)",
+		Category:  categoryWorkflow,
+		UsageText: "veritrial sdv --from cro-monitor --study VT-HTN-201 --subject S1-001 --event SCR [--form VS [--item VS.HR]]",
+		Description: `Source data verification by a CRO monitor or the sponsor's monitor or
+medical monitor; site users are refused. The ledger records the form
+version and values hash verified. A later correction of a verified value
+removes its verification on the ledger, and the SDV trail names the
+correcting transaction (veritrial show sdv).`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "study", Required: true},
+			&cli.StringFlag{Name: "subject", Required: true},
+			&cli.StringFlag{Name: "event", Required: true, Usage: "event OID"},
+			&cli.IntFlag{Name: "repeat", Value: 1, Usage: "event repeat"},
+			&cli.StringFlag{Name: "form", Usage: "form OID (default: every entered form of the event)"},
+			&cli.StringFlag{Name: "item", Usage: "item OID (default: every item of the form)"},
+			&cli.IntFlag{Name: "row", Usage: "row of a repeating group"},
+			&cli.StringFlag{Name: "comment"},
+		},
+		Action: func(c *cli.Context) error {
+			m := &types.MsgVerify{Study: c.String("study"), Subject: c.String("subject"), Event: c.String("event"), EventRepeat: c.Int("repeat"),
+				Form: c.String("form"), Item: c.String("item"), ItemRepeat: c.Int("row"), Comment: c.String("comment")}
+			what := fmt.Sprintf("every form of subject %s at %s", m.Subject, m.Event)
+			if m.Form != "" {
+				what = fmt.Sprintf("form %s of subject %s at %s", m.Form, m.Subject, m.Event)
+			}
+			if m.Item != "" {
+				what = fmt.Sprintf("item %s of ", types.ItemName(m.Item, m.ItemRepeat)) + what
+			}
+			return send(c, types.Msg{Verify: m}, "Verified against source: "+what)
+		},
+	}
+}
+
+func signCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "sign",
+		Usage:     "electronically sign a form, an event or a subject's casebook (investigator)",
+		Category:  categoryWorkflow,
+		UsageText: "veritrial sign --from site1-investigator --study VT-HTN-201 --subject S1-001 [--event SCR [--form VS]] --meaning approval",
+		Description: `An electronic signature under 21 CFR Part 11: the ledger records your
+printed name, role, the meaning of the signature, the block time (UTC) and
+the SHA-256 of exactly the content signed, which this command computes from
+the ledger and the ledger checks again. The command shows the attestation
+and asks for your passphrase: signing is a deliberate act, so the
+passphrase comes from the prompt or an explicit --passphrase-file, never
+from VERITRIAL_PASSPHRASE. Any later correction of signed content
+invalidates the signature on the ledger.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "study", Required: true},
+			&cli.StringFlag{Name: "subject", Required: true},
+			&cli.StringFlag{Name: "event", Usage: "event OID (default: the whole casebook)"},
+			&cli.IntFlag{Name: "repeat", Usage: "event repeat (default 1 with --event)"},
+			&cli.StringFlag{Name: "form", Usage: "form OID (default: every form of the event)"},
+			&cli.StringFlag{Name: "meaning", Required: true, Usage: "meaning of the signature: one the study defines (default set: authorship, review, approval, responsibility)"},
+		},
+		Action: signAction,
+	}
+}
+
+func signAction(c *cli.Context) error {
+	m := &types.MsgSign{Study: c.String("study"), Subject: c.String("subject"), Event: c.String("event"), EventRepeat: c.Int("repeat"), Form: c.String("form"), Meaning: c.String("meaning")}
+	if m.Event != "" && m.EventRepeat == 0 {
+		m.EventRepeat = 1
+	}
+	if m.Event == "" && (m.Form != "" || c.IsSet("repeat")) {
+		return usageErrorf("--form and --repeat need --event")
+	}
+	account, err := fromKey(c)
+	if err != nil {
+		return err
+	}
+	cl, err := ledgerClient(c)
+	if err != nil {
+		return err
+	}
+	acct, _, err := cl.Account(c.Context, account, 0, false)
+	if err != nil {
+		return nodeError(err)
+	}
+	content, h, err := cl.SignContent(c.Context, m, 0, true)
+	if err != nil {
+		return nodeError(err)
+	}
+	if len(content.Forms) == 0 {
+		return inputErrorf("nothing to sign: no form of subject %s is entered in the %s named", m.Subject, m.Level())
+	}
+	m.ContentHash = content.Hash()
+	role := types.RoleInvestigator
+	if !acct.HasRole(role) && len(acct.Roles) > 0 {
+		role = acct.Roles[0]
+	}
+	w := stderr(c)
+	fmt.Fprintf(w, "You are signing, as read from the ledger at height %d (proof verified):\n", h)
+	for _, f := range content.Forms {
+		fmt.Fprintf(w, "  %s (repeat %d) form %s, version %d, %d values\n", f.Event, f.EventRepeat, f.Form, f.Version, len(f.Values))
+	}
+	fmt.Fprintf(w, "\n%s\n\n", types.Attestation(acct.Name, role, m.Meaning, m))
+	s, err := presentSigner(c, account)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	res, err := cl.Send(c.Context, account, s, types.Msg{Sign: m})
+	if err != nil {
+		return nodeError(err)
+	}
+	return printOutcome(c, res, fmt.Sprintf("Signed (%s, signature %s of subject %s); content SHA-256 %s", m.Meaning, res.Attr("signature"), m.Subject, m.ContentHash))
+}
+
+// presentSigner unlocks a key with a passphrase that proves the person is
+// present: prompted, or from an explicit --passphrase-file; never from the
+// environment.
+func presentSigner(c *cli.Context, name string) (*keyring.Signer, error) {
+	kr, err := openKeyring(c, false)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := kr.Show(name); err != nil {
+		return nil, keyringError(err)
+	}
+	pass, err := presentPassphrase(c, "Passphrase of "+name+" (your electronic signature): ")
+	if errors.Is(err, keyring.ErrNoTerminal) {
+		return nil, keyErrorf("signing needs your passphrase: type it at the prompt (run the command in a terminal) or give --passphrase-file on the sign command; VERITRIAL_PASSPHRASE is never accepted for an electronic signature")
+	}
+	if err != nil {
+		return nil, err
+	}
+	s, err := kr.Signer(name, pass)
+	if err != nil {
+		return nil, keyringError(err)
+	}
+	return s, nil
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestDataManagementOnARealNode drives queries, SDV, the e-signature
+// (passphrase never from the environment), freeze and the database lock
+// through a running node.
+func TestDataManagementOnARealNode(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	home := filepath.Join(work, "home")
+	env := testEnv(t, "VERITRIAL_HOME="+home, "VERITRIAL_PASSPHRASE="+DevPassphrase)
+	ports := freePorts(t, 2)
+	mustVT(t, env, "init", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]))
+	n := startNode(t, env, home)
+	waitHeight(t, env, home, 1, n)
+
+	proto := filepath.Join(work, "htn201.yaml")
+	mustVT(t, env, "protocol", "example", "--out", proto)
+	mustVT(t, env, "study", "register", "--from", "sponsor-dm", proto, "--sdv-policy", "all")
+	mustVT(t, env, "site", "activate", "--from", "sponsor-dm", "--study", "VT-HTN-201", "--site", "site1")
+	icf := filepath.Join(work, "icf.txt")
+	writeFile(t, icf, "consent form v2 (test document)\n")
+	mustVT(t, env, "subject", "enroll", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", "S1-001", "--consent-version", "2.0", "--consent-file", icf)
+	key := []string{"--study", "VT-HTN-201", "--subject", "S1-001", "--event", "SCR", "--form", "VS"}
+	// Heart rate 38 is below the expected 40: the ledger raises query 1.
+	mustVT(t, env, append([]string{"form", "submit", "--from", "site1-coordinator"}, append(key, "VS.DATE=2026-01-12", "VS.POS=1", "VS.SYSBP=148", "VS.DIABP=92", "VS.HR=38")...)...)
+	if r := mustVT(t, env, "query", "list", "--study", "VT-HTN-201", "--prove"); !strings.Contains(r.stdout, "system") || !strings.Contains(r.stdout, "VS.HR") || !strings.Contains(r.stdout, "Proof: every query verified") {
+		t.Errorf("query list:\n%s", r.stdout)
+	}
+	r := mustVT(t, env, append([]string{"query", "open", "--from", "cro-monitor", "--item", "VS.SYSBP", "--text", "Source shows 146"}, key...)...)
+	if !strings.Contains(r.stdout, "Raised query 2") {
+		t.Errorf("query open:\n%s", r.stdout)
+	}
+	failVT(t, env, exitRejected, "code 502 (query_state)", "query", "close", "--from", "cro-monitor", "--study", "VT-HTN-201", "--number", "2")
+	mustVT(t, env, "query", "answer", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--number", "2", "--text", "Source checked: 148")
+	mustVT(t, env, "query", "close", "--from", "cro-monitor", "--study", "VT-HTN-201", "--number", "2")
+	failVT(t, env, exitRejected, "code 502 (query_state)", "query", "answer", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--number", "2", "--text", "late")
+
+	mustVT(t, env, "sdv", "--from", "cro-monitor", "--study", "VT-HTN-201", "--subject", "S1-001", "--event", "SCR", "--form", "VS")
+	failVT(t, env, exitRejected, "may verify data against source", "sdv", "--from", "site1-investigator", "--study", "VT-HTN-201", "--subject", "S1-001", "--event", "SCR")
+	// The correction answers query 1 and removes the heart rate's SDV.
+	mustVT(t, env, append([]string{"form", "correct", "--from", "site1-coordinator", "--reason", "transcription error", "--resolves", "1"}, append(key, "VS.HR=58")...)...)
+	if r := mustVT(t, env, "show", "sdv", "--study", "VT-HTN-201", "--subject", "S1-001", "--prove"); !strings.Contains(r.stdout, "partial") || !strings.Contains(r.stdout, "de-verified by correction tx") {
+		t.Errorf("show sdv:\n%s", r.stdout)
+	}
+	mustVT(t, env, "sdv", "--from", "cro-monitor", "--study", "VT-HTN-201", "--subject", "S1-001", "--event", "SCR", "--form", "VS", "--item", "VS.HR")
+
+	// Signing: never with the passphrase from the environment.
+	sign := []string{"sign", "--from", "site1-investigator", "--study", "VT-HTN-201", "--subject", "S1-001", "--meaning", "approval"}
+	// (the attestation comes first on stderr, then the refusal)
+	r = vt(t, env, sign...)
+	if r.code != exitKey || !strings.Contains(r.stderr, "Error: signing needs your passphrase") || !strings.Contains(r.stderr, "VERITRIAL_PASSPHRASE is never accepted") {
+		t.Errorf("sign with the passphrase only in the environment: exit %d\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "I, Dr. Demo Investigator (investigator), electronically sign the whole casebook of subject S1-001") {
+		t.Errorf("no attestation shown:\n%s", r.stderr)
+	}
+	pf := filepath.Join(work, "pass")
+	writeFile(t, pf, DevPassphrase+"\n")
+	for _, bad := range []struct{ from, meaning, want string }{
+		{"site1-coordinator", "approval", "may not sign case report forms electronically"},
+		{"site1-investigator", "witness", "code 506 (signature_meaning)"},
+	} {
+		r := vt(t, env, "sign", "--from", bad.from, "--passphrase-file", pf, "--study", "VT-HTN-201", "--subject", "S1-001", "--meaning", bad.meaning)
+		if r.code != exitRejected || !strings.Contains(r.stderr, bad.want) {
+			t.Errorf("sign as %s with %s: exit %d\n%s", bad.from, bad.meaning, r.code, r.stderr)
+		}
+	}
+	if r := mustVT(t, env, append(sign, "--passphrase-file", pf)...); !strings.Contains(r.stdout, "Signed (approval, signature 1") {
+		t.Errorf("sign:\n%s", r.stdout)
+	}
+	if r := mustVT(t, env, "show", "signatures", "--study", "VT-HTN-201", "--subject", "S1-001", "--prove"); !strings.Contains(r.stdout, "valid") || !strings.Contains(r.stdout, "Dr. Demo Investigator") || !strings.Contains(r.stdout, "meaning: approval") {
+		t.Errorf("show signatures:\n%s", r.stdout)
+	}
+
+	// Freeze, then the database lock: blocked by the answered query 1.
+	mustVT(t, env, "freeze", "--from", "sponsor-dm", "--study", "VT-HTN-201", "--reason", "LPLV")
+	failVT(t, env, exitRejected, "code 509 (frozen)", append([]string{"form", "correct", "--from", "site1-coordinator", "--reason", "x"}, append(key, "VS.HR=59")...)...)
+	if r := mustVT(t, env, "lock", "--from", "sponsor-dm", "--study", "VT-HTN-201"); !strings.Contains(r.stdout, "approval recorded: 1 of 2") {
+		t.Errorf("lock approval:\n%s", r.stdout)
+	}
+	failVT(t, env, exitRejected, "query 1 on S1-001 SCR/1 VS VS.HR is answered", "lock", "--from", "regulator-auditor", "--study", "VT-HTN-201")
+	mustVT(t, env, "query", "close", "--from", "sponsor-dm", "--study", "VT-HTN-201", "--number", "1")
+	if r := mustVT(t, env, "lock", "--from", "regulator-auditor", "--study", "VT-HTN-201"); !strings.Contains(r.stdout, "LOCKED at height") {
+		t.Errorf("lock:\n%s", r.stdout)
+	}
+	failVT(t, env, exitRejected, "code 510 (locked)", append([]string{"query", "open", "--from", "cro-monitor", "--text", "late"}, key...)...)
+	if r := mustVT(t, env, "show", "locks", "--study", "VT-HTN-201", "--prove"); !strings.Contains(r.stdout, "Database: LOCKED at height") || !strings.Contains(r.stdout, "approved by sponsor (sponsor-dm), regulator (regulator-auditor)") {
+		t.Errorf("show locks:\n%s", r.stdout)
+	}
+	if r := mustVT(t, env, "show", "subject", "--study", "VT-HTN-201", "--subject", "S1-001"); !strings.Contains(r.stdout, "locked") || !strings.Contains(r.stdout, "0 open/2") || !strings.Contains(r.stdout, "Signature 1 (casebook, approval)") {
+		t.Errorf("show subject:\n%s", r.stdout)
+	}
+	failVT(t, env, exitUsage, "reason", "unlock", "--from", "sponsor-dm", "--study", "VT-HTN-201")
+	mustVT(t, env, "unlock", "--from", "sponsor-dm", "--study", "VT-HTN-201", "--reason", "late SAE")
+	if r := mustVT(t, env, "unlock", "--from", "regulator-auditor", "--study", "VT-HTN-201", "--reason", "agreed"); !strings.Contains(r.stdout, "unlocked") {
+		t.Errorf("unlock:\n%s", r.stdout)
+	}
+	if r := mustVT(t, env, "show", "study", "--study", "VT-HTN-201"); !strings.Contains(r.stdout, "Database: not locked") {
+		t.Errorf("show study:\n%s", r.stdout)
+	}
+	if code := n.stop(t); code != 0 {
+		t.Fatalf("node exited %d; log:\n%s", code, n.stderr)
+	}
+}
