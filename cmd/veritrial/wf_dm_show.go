@@ -106,9 +106,18 @@ func showSDV(c *cli.Context) error {
 	})
 }
 
-func signatureState(sg *types.Signature) string {
+// signatureState says whether a signature is valid, invalidated by a
+// correction, or valid but no longer covering its whole target because
+// forms were entered after it (forms: the subject's current forms).
+func signatureState(sg *types.Signature, forms []types.FormRecord) string {
 	if sg.Status == types.SignatureInvalidated {
 		return "INVALIDATED - needs re-signature"
+	}
+	if forms != nil {
+		m := &types.MsgSign{Study: sg.Study, Subject: sg.Subject, Event: sg.Event, EventRepeat: sg.EventRepeat, Form: sg.Form}
+		if m.Content(forms).Hash() != sg.ContentHash {
+			return "valid for what it covers; forms entered since - sign again"
+		}
 	}
 	return "valid"
 }
@@ -122,10 +131,22 @@ func showSignatures(c *cli.Context) error {
 	if err != nil {
 		return nodeError(err)
 	}
-	doc := map[string]any{"study": c.String("study"), "subject": c.String("subject"), "signatures": sigs, "height": h, "proven": s.prove}
+	forms, err := s.cl.SubjectForms(s.ctx, c.String("study"), c.String("subject"), h, s.prove)
+	if err != nil {
+		return nodeError(err)
+	}
+	type sigDoc struct {
+		types.Signature
+		State string `json:"state"`
+	}
+	docs := make([]sigDoc, len(sigs))
+	for i := range sigs {
+		docs[i] = sigDoc{sigs[i], signatureState(&sigs[i], forms)}
+	}
+	doc := map[string]any{"study": c.String("study"), "subject": c.String("subject"), "signatures": docs, "height": h, "proven": s.prove}
 	return emit(c, doc, func(w io.Writer) error {
 		fmt.Fprintf(w, "%d signature(s) at height %d\n", len(sigs), h)
-		writeSignatures(w, sigs)
+		writeSignatures(w, sigs, forms)
 		if s.prove {
 			fmt.Fprintf(w, "Proof: every signature verified against the app hash of height %d\n", h)
 		}
@@ -133,7 +154,7 @@ func showSignatures(c *cli.Context) error {
 	})
 }
 
-func writeSignatures(w io.Writer, sigs []types.Signature) {
+func writeSignatures(w io.Writer, sigs []types.Signature, forms []types.FormRecord) {
 	for i := range sigs {
 		sg := &sigs[i]
 		what := "casebook"
@@ -143,7 +164,7 @@ func writeSignatures(w io.Writer, sigs []types.Signature) {
 		case types.SignEvent:
 			what = fmt.Sprintf("event %s (repeat %d)", sg.Event, sg.EventRepeat)
 		}
-		fmt.Fprintf(w, "\nSignature %d of subject %s: %s, %s\n", sg.Number, sg.Subject, what, signatureState(sg))
+		fmt.Fprintf(w, "\nSignature %d of subject %s: %s, %s\n", sg.Number, sg.Subject, what, signatureState(sg, forms))
 		fmt.Fprintf(w, "  Signed by %s (%s, %s), meaning: %s, at %s (height %d, tx %s)\n", sg.PrintedName, sg.Account, sg.Role, sg.Meaning, sg.SignedAt, sg.Signed.Height, sg.Signed.TxHash)
 		fmt.Fprintf(w, "  Content SHA-256 %s over %d form version(s)\n", sg.ContentHash, len(sg.Forms))
 		fmt.Fprintf(w, "  Statement: %s\n", sg.Statement)
@@ -207,10 +228,11 @@ type subjectDM struct {
 	sigs    []types.Signature
 	locks   []types.ScopeLock
 	sub     *types.Subject
+	forms   []types.FormRecord
 }
 
-func (s *showCtx) subjectDM(sub *types.Subject, h int64) (*subjectDM, error) {
-	d := &subjectDM{sub: sub}
+func (s *showCtx) subjectDM(sub *types.Subject, forms []types.FormRecord, h int64) (*subjectDM, error) {
+	d := &subjectDM{sub: sub, forms: forms}
 	qs, _, err := s.cl.Queries(s.ctx, sub.Study, h, s.prove)
 	if err != nil {
 		return nil, err
@@ -293,6 +315,6 @@ func (d *subjectDM) write(w io.Writer) {
 				scope += " " + sg.Form
 			}
 		}
-		fmt.Fprintf(w, "Signature %d (%s, %s) by %s at %s: %s\n", sg.Number, scope, sg.Meaning, sg.PrintedName, sg.SignedAt, signatureState(sg))
+		fmt.Fprintf(w, "Signature %d (%s, %s) by %s at %s: %s\n", sg.Number, scope, sg.Meaning, sg.PrintedName, sg.SignedAt, signatureState(sg, d.forms))
 	}
 }

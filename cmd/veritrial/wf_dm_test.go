@@ -105,6 +105,11 @@ func TestDataManagementOnARealNode(t *testing.T) {
 	if r := mustVT(t, env, "show", "study", "--study", "VT-HTN-201"); !strings.Contains(r.stdout, "Database: not locked") {
 		t.Errorf("show study:\n%s", r.stdout)
 	}
+	// After the unlock a correction invalidates the casebook signature.
+	mustVT(t, env, append([]string{"form", "correct", "--from", "site1-coordinator", "--reason", "late SAE follow-up"}, append(key, "VS.HR=60")...)...)
+	if r := mustVT(t, env, "show", "signatures", "--study", "VT-HTN-201", "--subject", "S1-001"); !strings.Contains(r.stdout, "INVALIDATED - needs re-signature") || !strings.Contains(r.stdout, "late SAE follow-up") {
+		t.Errorf("show signatures after correction:\n%s", r.stdout)
+	}
 	if code := n.stop(t); code != 0 {
 		t.Fatalf("node exited %d; log:\n%s", code, n.stderr)
 	}

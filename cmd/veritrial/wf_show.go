@@ -162,7 +162,7 @@ func showSubject(c *cli.Context) error {
 	if err != nil {
 		return nodeError(err)
 	}
-	dm, err := s.subjectDM(sub, p.Height)
+	dm, err := s.subjectDM(sub, forms, p.Height)
 	if err != nil {
 		return nodeError(err)
 	}
