@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	dbm "github.com/cometbft/cometbft-db"
+	"github.com/cometbft/cometbft/crypto/ed25519"
+	sm "github.com/cometbft/cometbft/state"
+	cmttypes "github.com/cometbft/cometbft/types"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/veritrial/veritrial/app/audit"
+)
+
+// TestAuditOnARealNode runs a small study on a real node (an amendment
+// that switches the primary outcome, a late entry, a correction after
+// SDV, a signature, a write refused during a freeze), then audits it:
+// verify-chain from the genesis (and its resumption), a wrong genesis
+// refused, the trail with the rejected attempt (table, JSON, xlsx), the
+// report's signals, and replay of the stopped node: matching, then
+// diverging on a tampered state store copy and on altered txs.
+func TestAuditOnARealNode(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	home := filepath.Join(work, "home")
+	env := testEnv(t, "VERITRIAL_HOME="+home, "VERITRIAL_PASSPHRASE="+DevPassphrase)
+	ports := freePorts(t, 2)
+	mustVT(t, env, "init", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]))
+	n := startNode(t, env, home)
+	waitHeight(t, env, home, 1, n)
+	node := "tcp://127.0.0.1:" + strconv.Itoa(ports[0])
+	const study = "VT-HTN-201"
+
+	proto := filepath.Join(work, "htn201.yaml")
+	mustVT(t, env, "protocol", "example", "--out", proto)
+	mustVT(t, env, "study", "register", "--from", "sponsor-dm", proto)
+	v2 := strings.Replace(readFile(t, proto), `version: "1.0"`, `version: "1.1"`, 1)
+	v2 = strings.Replace(v2, "measure: Change from baseline in mean seated systolic blood pressure", "measure: Change from baseline in home systolic blood pressure", 1)
+	proto2 := filepath.Join(work, "htn201_v11.yaml")
+	writeFile(t, proto2, v2)
+	mustVT(t, env, "study", "amend", "--from", "sponsor-dm", "--rationale", "home readings", proto2)
+	mustVT(t, env, "study", "approve-amendment", "--from", "regulator-auditor", "--study", study, "--amendment", "1")
+	mustVT(t, env, "site", "activate", "--from", "sponsor-dm", "--study", study, "--site", "site1")
+	icf := filepath.Join(work, "icf.txt")
+	writeFile(t, icf, "consent form (test document)\n")
+	mustVT(t, env, "subject", "enroll", "--from", "site1-coordinator", "--study", study, "--subject", "S1-001", "--consent-version", "2.0", "--consent-file", icf)
+	key := []string{"--study", study, "--subject", "S1-001", "--event", "SCR", "--form", "VS"}
+	// A visit a year before entry: late.
+	mustVT(t, env, append([]string{"form", "submit", "--from", "site1-coordinator"}, append(key, "VS.DATE=2025-11-01", "VS.POS=1", "VS.SYSBP=148", "VS.DIABP=92", "VS.HR=62")...)...)
+	mustVT(t, env, "sdv", "--from", "cro-monitor", "--study", study, "--subject", "S1-001", "--event", "SCR", "--form", "VS")
+	mustVT(t, env, append([]string{"form", "correct", "--from", "site1-coordinator", "--reason", "transcription error"}, append(key, "VS.HR=64")...)...)
+	pf := filepath.Join(work, "pass")
+	writeFile(t, pf, DevPassphrase+"\n")
+	mustVT(t, env, "sign", "--from", "site1-investigator", "--passphrase-file", pf, "--study", study, "--subject", "S1-001", "--meaning", "approval")
+	mustVT(t, env, append([]string{"form", "correct", "--from", "site1-coordinator", "--reason", "source re-read"}, append(key, "VS.DIABP=90")...)...)
+	mustVT(t, env, "freeze", "--from", "sponsor-dm", "--study", study, "--reason", "LPLV")
+	failVT(t, env, exitRejected, "code 509 (frozen)", append([]string{"form", "correct", "--from", "site1-coordinator", "--reason", "late"}, append(key, "VS.HR=65")...)...)
+	// One more block so that the last tx's results are in a header.
+	st := waitHeight(t, env, home, 2, n)
+	st = waitHeight(t, env, home, st.Height+1, n)
+
+	// verify-chain from the genesis.
+	gen := filepath.Join(home, "config", "genesis.json")
+	var cr audit.ChainReport
+	decode(t, mustVT(t, env, "audit", "verify-chain", "--genesis", gen, "--node", node, "--witness", node, "--output", "json"), &cr)
+	if !cr.OK() || cr.From != 1 || cr.To < st.Height || cr.TrustRoot != "genesis" || !cr.CrossChecked || cr.Resumed {
+		t.Fatalf("verify-chain: %+v", cr)
+	}
+	if len(cr.ValidatorHistory) != 1 || cr.ValidatorHistory[0].Height != 1 || len(cr.ValidatorHistory[0].Validators) != 1 || cr.ValidatorHistory[0].Validators[0].Power != 10 {
+		t.Errorf("validator history: %+v", cr.ValidatorHistory)
+	}
+	if _, err := os.Stat(filepath.Join(home, "audit", "veritrial-dev", "light.db")); err != nil {
+		t.Errorf("no light store in the default trust dir: %v", err)
+	}
+	r := mustVT(t, env, "audit", "verify-chain", "--genesis", gen, "--node", node)
+	if !strings.Contains(r.stdout, "continuing a previous run") || !strings.Contains(r.stdout, "OK: every header verified") {
+		t.Errorf("second verify-chain:\n%s", r.stdout)
+	}
+	// The same chain by a trusted header.
+	var tr audit.ChainReport
+	decode(t, mustVT(t, env, "audit", "verify-chain", "--trusted-height", "1", "--trusted-hash", cr.TrustedHash, "--chain-id", "veritrial-dev", "--node", node, "--trust-dir", filepath.Join(work, "trust2"), "--output", "json"), &tr)
+	if !tr.OK() || tr.TrustRoot != "trusted header" || tr.To < st.Height {
+		t.Errorf("verify-chain from a trusted header: %+v", tr)
+	}
+
+	// A genesis naming another validator key is refused at block 1.
+	g, err := cmttypes.GenesisDocFromFile(gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := ed25519.GenPrivKey().PubKey()
+	g.Validators[0] = cmttypes.GenesisValidator{Address: other.Address(), PubKey: other, Power: 10, Name: "impostor"}
+	wrong := filepath.Join(work, "wrong-genesis.json")
+	if err := g.SaveAs(wrong); err != nil {
+		t.Fatal(err)
+	}
+	r = failVT(t, env, exitFailure, "verification failed at height 1", "audit", "verify-chain", "--genesis", wrong, "--node", node, "--trust-dir", filepath.Join(work, "trust3"))
+	if !strings.Contains(r.stderr, "does not start from this genesis") || !strings.Contains(r.stderr, "genesis validators hash to") {
+		t.Errorf("wrong genesis: %s", r.stderr)
+	}
+
+	// The trail: the refused correction is there with its code.
+	r = mustVT(t, env, "audit", "trail", "--study", study)
+	for _, want := range []string{"REJECTED 509 (frozen)", "corrected form VS: VS.HR=64", "transcription error", "site1-coordinator", "approved amendment 1", "Every block was checked against a header verified"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("trail lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	var trail struct {
+		Entries  []audit.Entry `json:"entries"`
+		Rejected int           `json:"rejected"`
+	}
+	decode(t, mustVT(t, env, "audit", "trail", "--study", study, "--subject", "S1-001", "--format", "json"), &trail)
+	if trail.Rejected != 1 || len(trail.Entries) != 7 {
+		t.Fatalf("trail of S1-001: %d entries, %d rejected: %+v", len(trail.Entries), trail.Rejected, trail.Entries)
+	}
+	last := trail.Entries[len(trail.Entries)-1]
+	if !last.Rejected || last.Code != 509 || last.Site != "site1" || last.ProtocolVersion != 2 || last.Reason != "late" || !strings.HasSuffix(last.Time, "Z") {
+		t.Errorf("rejected entry: %+v", last)
+	}
+	if first := trail.Entries[0]; first.Kind != "enroll_subject" || first.Name != "Demo Study Coordinator" || first.Org != "site1" {
+		t.Errorf("first entry: %+v", first)
+	}
+	decode(t, mustVT(t, env, "audit", "trail", "--study", study, "--user", "cro-monitor", "--format", "json"), &trail)
+	if len(trail.Entries) != 1 || trail.Entries[0].Kind != "verify" {
+		t.Errorf("trail of cro-monitor: %+v", trail.Entries)
+	}
+	xl := filepath.Join(work, "trail.xlsx")
+	mustVT(t, env, "audit", "trail", "--study", study, "--out", xl)
+	f, err := excelize.OpenFile(xl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := f.GetRows("Audit trail")
+	f.Close()
+	if err != nil || len(rows) != 13 || rows[12][3] != "REJECTED" || rows[12][4] != "509" {
+		t.Errorf("trail workbook (%v): %d rows, last %v", err, len(rows), rows[len(rows)-1])
+	}
+
+	// The report.
+	var rep audit.Report
+	decode(t, mustVT(t, env, "audit", "report", "--study", study, "--format", "json"), &rep)
+	var site *audit.Signals
+	for i := range rep.Sites {
+		if rep.Sites[i].Key == "site1" {
+			site = &rep.Sites[i]
+		}
+	}
+	if site == nil || site.Entries != 1 || site.Values != 5 || site.LateEntries != 1 || site.Corrections != 2 ||
+		site.CorrectionsPer100 != 40 || site.AfterSDV != 1 || site.AfterSignature != 1 || site.Rejected != 1 {
+		t.Errorf("site1 signals: %+v", site)
+	}
+	if rep.Outcomes == nil || !rep.Outcomes.Switched || len(rep.Amendments) != 1 || !rep.Amendments[0].Outcomes {
+		t.Errorf("outcomes: %+v; amendments %+v", rep.Outcomes, rep.Amendments)
+	}
+	mustVT(t, env, "audit", "report", "--study", study, "--out", filepath.Join(work, "report.xlsx"))
+
+	// Replay needs the node stopped.
+	failVT(t, env, exitFailure, "stop the node first", "audit", "replay")
+	if code := n.stop(t); code != 0 {
+		t.Fatalf("node exited %d; log:\n%s", code, n.stderr)
+	}
+	var rr audit.ReplayReport
+	decode(t, mustVT(t, env, "audit", "replay", "--output", "json"), &rr)
+	if rr.Divergence != nil || rr.Txs != 12 || rr.Rejected != 1 || rr.To < st.Height {
+		t.Fatalf("replay: %+v", rr)
+	}
+
+	// A copy whose stored result of the refused tx claims success.
+	home2 := filepath.Join(work, "home-copy")
+	if out, err := exec.Command("cp", "-a", home, home2).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
+	}
+	tamperHeight := tamperStoredResult(t, filepath.Join(home2, "data"))
+	r = failVT(t, env, exitFailure, "replay diverges at height "+strconv.FormatInt(tamperHeight, 10)+": tx result code", "--home", home2, "audit", "replay")
+	if !strings.Contains(r.stdout, "DIVERGENCE at tx 0") {
+		t.Errorf("tampered replay:\n%s", r.stdout)
+	}
+
+	// An application that behaves differently: a tx dropped from a block.
+	g, _ = cmttypes.GenesisDocFromFile(gen)
+	res, err := audit.Replay(context.Background(), audit.ReplayOptions{DataDir: filepath.Join(home, "data"), Genesis: g,
+		AlterTxs: func(h int64, txs [][]byte) [][]byte {
+			if h == tamperHeight {
+				return nil
+			}
+			return txs
+		}})
+	if err != nil || res.Divergence == nil || res.Divergence.Height != tamperHeight {
+		t.Fatalf("altered replay: %v %+v", err, res)
+	}
+}
+
+// tamperStoredResult rewrites the stored FinalizeBlock response of the
+// block holding the refused tx (code 509) so that it claims code 0, and
+// returns that height.
+func tamperStoredResult(t *testing.T, dataDir string) int64 {
+	t.Helper()
+	db, err := dbm.NewGoLevelDB("state", dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ss := sm.NewStore(db, sm.StoreOptions{})
+	st, err := ss.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for h := int64(1); h <= st.LastBlockHeight; h++ {
+		resp, err := ss.LoadFinalizeBlockResponse(h)
+		if err != nil || len(resp.TxResults) == 0 || resp.TxResults[0].Code != 509 {
+			continue
+		}
+		resp.TxResults[0].Code, resp.TxResults[0].Log = 0, ""
+		if err := ss.SaveFinalizeBlockResponse(h, resp); err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	t.Fatal("no stored result with code 509")
+	return 0
+}
