@@ -13,6 +13,20 @@ import (
 // queries, SDV, corrections, signatures, a freeze and the k-of-n lock,
 // and checks the locked dataset is what is provable at the lock height.
 func TestScenarioFirstEntryToDatabaseLock(t *testing.T) {
+	a := scenarioToLock(t)
+	// Replicas fed the same transactions agree on every app hash.
+	b := scenarioToLock(t)
+	if len(a.Hashes) != len(b.Hashes) {
+		t.Fatalf("%d heights vs %d", len(a.Hashes), len(b.Hashes))
+	}
+	for h, x := range a.Hashes {
+		if string(b.Hashes[h]) != string(x) {
+			t.Fatalf("app hash differs at height %d", h)
+		}
+	}
+}
+
+func scenarioToLock(t *testing.T) *apptest.Chain {
 	c := apptest.New(t)
 	reg := apptest.RegisterMsg(apptest.Example())
 	reg.RegisterStudy.SDVPolicy = types.SDVAll
@@ -113,4 +127,5 @@ func TestScenarioFirstEntryToDatabaseLock(t *testing.T) {
 	if s.LockHeight != lockHeight {
 		t.Errorf("after restart: lock height %d", s.LockHeight)
 	}
+	return c
 }
