@@ -1,0 +1,207 @@
+package audit
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/veritrial/veritrial/app/types"
+	"github.com/veritrial/veritrial/protocol"
+)
+
+// crafted builds entries in memory: one study, two sites, three users.
+type crafted struct {
+	L *Ledger
+	h int64
+}
+
+func (c *crafted) add(t time.Time, signer, site string, code uint32, m types.Msg) {
+	c.h++
+	kind, msg, _ := m.Unpack()
+	e := Entry{Height: c.h, Time: t.Format(time.RFC3339Nano), time: t, TxHash: "TX", Signer: signer, Kind: string(kind),
+		Code: code, CodeName: types.Code(code).String(), Rejected: code != 0, Msg: &m}
+	describe(&e, msg)
+	e.Site = site
+	e.ProtocolVersion = 1
+	c.L.Entries = append(c.L.Entries, e)
+}
+
+func fk(subj, form string) types.FormKey {
+	return types.FormKey{Study: "S", Subject: subj, Event: "SCR", EventRepeat: 1, Form: form}
+}
+
+func vals(kv ...string) []protocol.ItemValue {
+	var out []protocol.ItemValue
+	for i := 0; i+1 < len(kv); i += 2 {
+		out = append(out, protocol.ItemValue{Item: kv[i], Value: kv[i+1]})
+	}
+	return out
+}
+
+// TestComputeSignals checks every signal on a crafted history.
+func TestComputeSignals(t *testing.T) {
+	mon := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC) // a Monday, 10:00 UTC
+	c := &crafted{L: &Ledger{Accounts: map[string]types.Account{}, LastTime: mon.AddDate(0, 0, 40)}}
+	// site A, user a1: a timely entry of 4 values and one a month late
+	// (20 values in all); two corrections of 1 and 2 values, the second
+	// after SDV and after a casebook signature.
+	c.add(mon, "a1", "A", 0, types.Msg{SubmitForm: &types.MsgSubmitForm{FormKey: fk("A-1", "VS"), Values: vals("VS.DATE", "2026-03-01", "VS.HR", "60", "VS.SYSBP", "120", "VS.DIABP", "80")}})
+	many := vals("LB.DATE", "2026-01-30")
+	for i := 0; i < 15; i++ {
+		many = append(many, protocol.ItemValue{Item: "LB.X", Repeat: i + 1, Value: "1"})
+	}
+	c.add(mon.Add(time.Hour), "a1", "A", 0, types.Msg{SubmitForm: &types.MsgSubmitForm{FormKey: fk("A-1", "LB"), Values: many}})
+	c.add(mon.Add(2*time.Hour), "a1", "A", 0, types.Msg{CorrectForm: &types.MsgCorrectForm{FormKey: fk("A-1", "VS"), Changes: vals("VS.HR", "61"), Reason: "typo"}})
+	c.add(mon.Add(3*time.Hour), "m1", "", 0, types.Msg{Verify: &types.MsgVerify{Study: "S", Subject: "A-1", Event: "SCR", EventRepeat: 1, Form: "VS"}})
+	c.add(mon.Add(4*time.Hour), "i1", "A", 0, types.Msg{Sign: &types.MsgSign{Study: "S", Subject: "A-1", Meaning: "approval", ContentHash: "00"}})
+	c.add(mon.Add(5*time.Hour), "a1", "A", 0, types.Msg{CorrectForm: &types.MsgCorrectForm{FormKey: fk("A-1", "VS"), Changes: vals("VS.SYSBP", "121", "VS.DIABP", "81"), Reason: "source"}})
+	// A correction of the LB form after the signature: signed too (casebook).
+	c.add(mon.Add(6*time.Hour), "a1", "A", 0, types.Msg{CorrectForm: &types.MsgCorrectForm{FormKey: fk("A-1", "LB"), Changes: vals("LB.DATE", "2026-01-31"), Reason: "date"}})
+	// site B, user b1: an entry on Saturday night and one at 19:00 on a
+	// weekday (outside), a rejected write (frozen) and a rejected
+	// signature (not counted as data but as a rejected attempt).
+	sat := time.Date(2026, 3, 7, 23, 30, 0, 0, time.UTC)
+	c.add(sat, "b1", "B", 0, types.Msg{SubmitForm: &types.MsgSubmitForm{FormKey: fk("B-1", "VS"), Values: vals("VS.DATE", "2026-03-07", "VS.HR", "70")}})
+	c.add(mon.Add(9*time.Hour), "b1", "B", 0, types.Msg{SubmitForm: &types.MsgSubmitForm{FormKey: fk("B-1", "DM"), Values: vals("DM.AGE", "50")}})
+	c.add(mon.Add(9*time.Hour+time.Minute), "b1", "B", 509, types.Msg{CorrectForm: &types.MsgCorrectForm{FormKey: fk("B-1", "VS"), Changes: vals("VS.HR", "71"), Reason: "x"}})
+	c.add(mon.Add(9*time.Hour+2*time.Minute), "b1", "B", 204, types.Msg{Sign: &types.MsgSign{Study: "S", Subject: "B-1", Meaning: "approval", ContentHash: "00"}})
+	// Another study's entries are ignored.
+	c.add(mon, "b1", "B", 0, types.Msg{SubmitForm: &types.MsgSubmitForm{FormKey: types.FormKey{Study: "OTHER", Subject: "X", Event: "SCR", EventRepeat: 1, Form: "VS"}, Values: vals("VS.HR", "1")}})
+	// Queries: one closed after 20 days (long), one closed after 2 days,
+	// one still open after 40 days (long).
+	q := func(n int, site string, status types.QueryStatus, opened, closed time.Time) types.Query {
+		th := []types.QueryMessage{{Action: "open", Stamp: types.Stamp{Time: opened.Format(time.RFC3339Nano)}}}
+		if !closed.IsZero() {
+			th = append(th, types.QueryMessage{Action: "close", Stamp: types.Stamp{Time: closed.Format(time.RFC3339Nano)}})
+		}
+		return types.Query{Study: "S", Number: n, Site: site, Subject: "A-1", Event: "SCR", EventRepeat: 1, Form: "VS", Status: status, RaisedBy: "m1", Thread: th}
+	}
+	c.L.Queries = []types.Query{
+		q(1, "A", types.QueryClosed, mon, mon.AddDate(0, 0, 20)),
+		q(2, "A", types.QueryClosed, mon, mon.AddDate(0, 0, 2)),
+		q(3, "B", types.QueryOpen, mon, time.Time{}),
+	}
+	// Protocol: v1 registered, v2 in force moves a secondary outcome to
+	// primary.
+	p1 := protocol.Protocol{Study: protocol.Study{ID: "S", Version: "1",
+		PrimaryOutcomes:   []protocol.Outcome{{Measure: "SBP change", TimeFrame: "12 weeks"}},
+		SecondaryOutcomes: []protocol.Outcome{{Measure: "DBP change", TimeFrame: "12 weeks"}}}}
+	p2 := p1
+	p2.Study.Version = "2"
+	p2.Study.PrimaryOutcomes = []protocol.Outcome{{Measure: "DBP change", TimeFrame: "12 weeks"}}
+	p2.Study.SecondaryOutcomes = []protocol.Outcome{{Measure: "SBP change", TimeFrame: "12 weeks"}}
+	c.L.Versions = []types.ProtocolVersion{{Study: "S", Number: 1, Protocol: p1}, {Study: "S", Number: 2, Protocol: p2, Amendment: 1}}
+	c.L.Amendments = []types.Amendment{{Study: "S", Number: 1, Label: "2", Status: types.AmendmentApproved, Changes: []string{"changed outcome primary: x"}, Version: 2}}
+
+	rep := Compute(c.L, "S", DefaultRules)
+	got := map[string]Signals{}
+	for _, s := range append(rep.Sites, rep.Users...) {
+		got[s.Key] = s
+	}
+	a := got["A"]
+	if a.Entries != 2 || a.Values != 20 || a.LateEntries != 1 || a.MaxDelayDays != 31.5 {
+		t.Errorf("site A entries: %+v", a)
+	}
+	if a.Corrections != 3 || a.CorrectedValues != 4 || a.CorrectionsPer100 != 20 {
+		t.Errorf("site A corrections: %+v", a)
+	}
+	if a.AfterSDV != 1 || a.AfterSignature != 2 {
+		t.Errorf("site A after SDV/signature: %+v", a)
+	}
+	if a.OutsideHours != 0 || a.Rejected != 0 || a.LongOpenQueries != 1 {
+		t.Errorf("site A hours/rejections/queries: %+v", a)
+	}
+	b := got["B"]
+	if b.Entries != 2 || b.Values != 3 || b.LateEntries != 0 || b.OutsideHours != 2 || b.Rejected != 2 || b.LongOpenQueries != 1 ||
+		b.RejectedByCode["509 frozen"] != 1 || b.RejectedByCode["204 unauthorized"] != 1 {
+		t.Errorf("site B: %+v", b)
+	}
+	if u := got["b1"]; u.Rejected != 2 || u.OutsideHours != 2 {
+		t.Errorf("user b1: %+v", u)
+	}
+	if u := got["a1"]; u.Corrections != 3 || u.CorrectionsPer100 != 20 {
+		t.Errorf("user a1: %+v", u)
+	}
+	count := map[string]int{}
+	for _, f := range rep.Findings {
+		count[f.Signal]++
+	}
+	want := map[string]int{"late entry": 1, "correction after SDV": 1, "correction after signature": 2, "outside working hours": 2, "rejected attempt": 2, "query open for long": 2}
+	for k, v := range want {
+		if count[k] != v {
+			t.Errorf("findings %q: %d, want %d (%v)", k, count[k], v, count)
+		}
+	}
+	if oc := rep.Outcomes; oc == nil || !oc.Switched || oc.RegisteredVersion != 1 || oc.InForceVersion != 2 || len(oc.Changes) == 0 {
+		t.Errorf("outcomes: %+v", rep.Outcomes)
+	}
+	if len(rep.Amendments) != 1 || !rep.Amendments[0].Outcomes {
+		t.Errorf("amendments: %+v", rep.Amendments)
+	}
+
+	// The workbook has every sheet.
+	var buf bytes.Buffer
+	if err := WriteXLSX(&buf, ReportSheets(rep)); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := f.GetSheetList(); len(got) != 6 || got[0] != "Sites" || got[2] != "Findings" {
+		t.Errorf("sheets: %v", got)
+	}
+	rows, _ := f.GetRows("Findings")
+	if len(rows) != 1+len(rep.Findings) {
+		t.Errorf("findings sheet has %d rows for %d findings", len(rows), len(rep.Findings))
+	}
+}
+
+// TestInWorkingHours pins the documented rule.
+func TestInWorkingHours(t *testing.T) {
+	for _, tc := range []struct {
+		t    string
+		want bool
+	}{
+		{"2026-03-02T07:00:00Z", true},  // Monday 07:00
+		{"2026-03-02T06:59:59Z", false}, // before
+		{"2026-03-02T18:59:59Z", true},
+		{"2026-03-02T19:00:00Z", false}, // the end is excluded
+		{"2026-03-06T12:00:00Z", true},  // Friday
+		{"2026-03-07T12:00:00Z", false}, // Saturday
+		{"2026-03-08T12:00:00Z", false}, // Sunday
+		{"2026-03-02T12:00:00+05:00", true},
+	} {
+		tm, _ := time.Parse(time.RFC3339, tc.t)
+		if got := InWorkingHours(tm, DefaultRules); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.t, got, tc.want)
+		}
+	}
+}
+
+// TestTrailFilter checks the subject, site, user and time filters.
+func TestTrailFilter(t *testing.T) {
+	mon := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	c := &crafted{L: &Ledger{}}
+	c.add(mon, "a1", "A", 0, types.Msg{SubmitForm: &types.MsgSubmitForm{FormKey: fk("A-1", "VS"), Values: vals("VS.HR", "1")}})
+	c.add(mon.Add(48*time.Hour), "b1", "B", 510, types.Msg{SubmitForm: &types.MsgSubmitForm{FormKey: fk("B-1", "VS"), Values: vals("VS.HR", "1")}})
+	for _, tc := range []struct {
+		f    TrailFilter
+		want int
+	}{
+		{TrailFilter{Study: "S"}, 2},
+		{TrailFilter{Study: "T"}, 0},
+		{TrailFilter{Study: "S", Subject: "B-1"}, 1},
+		{TrailFilter{Study: "S", Site: "A"}, 1},
+		{TrailFilter{Study: "S", User: "b1"}, 1},
+		{TrailFilter{Study: "S", From: mon.Add(time.Hour)}, 1},
+		{TrailFilter{Study: "S", To: mon.Add(time.Hour)}, 1},
+	} {
+		if got := len(c.L.Trail(tc.f)); got != tc.want {
+			t.Errorf("%+v: %d entries, want %d", tc.f, got, tc.want)
+		}
+	}
+}
