@@ -1,0 +1,522 @@
+package export
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/veritrial/veritrial/app/types"
+	"github.com/veritrial/veritrial/protocol"
+)
+
+// Height bases: why the export is of its height.
+const (
+	// BasisLock: the study's database lock height.
+	BasisLock = "database lock"
+	// BasisLatest: the study is not locked; the latest committed height.
+	BasisLatest = "latest (study NOT locked)"
+	// BasisExplicit: a height chosen with --height.
+	BasisExplicit = "chosen height"
+)
+
+// Options describe one export.
+type Options struct {
+	// Study is the study ID.
+	Study string
+	// Block is the consensus context of the exported height.
+	Block Block
+	// Basis says why this height (BasisLock, BasisLatest, BasisExplicit).
+	Basis string
+	// Version is the exporting software's version, written into the file.
+	Version string
+	// TmpDir holds temporary files (default: the system's).
+	TmpDir string
+	// Progress, when set, is called as records are read: phase names the
+	// pass ("records", "data"), total is 0 while unknown.
+	Progress func(phase string, done, total int64)
+}
+
+// NotLocked reports whether the export is of a study that is not locked.
+func (o *Options) NotLocked() bool { return o.Basis == BasisLatest }
+
+// Summary describes a finished export.
+type Summary struct {
+	Study   string `json:"study"`
+	Height  int64  `json:"height"`
+	Basis   string `json:"basis"`
+	Records int64  `json:"records"`
+	// Digest is the dataset digest (see DigestDefinition).
+	Digest   string `json:"digest"`
+	Subjects int64  `json:"subjects"`
+	Forms    int64  `json:"forms"`
+	Values   int64  `json:"values"`
+	Audit    int64  `json:"audit_rows"`
+}
+
+// DigestDefinition documents the dataset digest, as written into every
+// export.
+const DigestDefinition = "SHA-256 (lower-case hex) of the concatenation, in ascending byte order of the keys, of one line per exported record: the store key, a TAB, the lower-case hex SHA-256 of the record's value bytes, a LF"
+
+// recordSpec is one prefix (or exact key) of the exported record set.
+type recordSpec struct {
+	key   string
+	exact bool
+}
+
+// recordSpecs returns the exported record set of a study in ascending key
+// order: no prefix is a prefix of another, so listing them one after the
+// other yields every key in byte order.
+func recordSpecs(study string) []recordSpec {
+	s := []recordSpec{
+		{key: types.PrefixOrg},
+		{key: types.PrefixAccount},
+		{key: types.PrefixAcctHist},
+		{key: string(types.KeyStudy(study)), exact: true},
+		{key: types.PrefixProtocol + study + "/"},
+		{key: types.PrefixAmendment + study + "/"},
+		{key: types.PrefixSite + study + "/"},
+		{key: types.PrefixSubject + study + "/"},
+		{key: types.PrefixForm + study + "/"},
+		{key: types.PrefixHistory + study + "/"},
+		{key: types.PrefixQuery + study + "/"},
+		{key: types.PrefixSDV + study + "/"},
+		{key: types.PrefixSignature + study + "/"},
+		{key: types.PrefixLock + study + "/"},
+		{key: string(types.KeyDBLock(study)), exact: true},
+	}
+	sort.Slice(s, func(i, j int) bool { return s[i].key < s[j].key })
+	return s
+}
+
+// RecordPrefixes lists the prefixes (ending in '/') and exact keys of the
+// records an export of study covers, in ascending order; the auditor
+// lists the same set to check completeness.
+func RecordPrefixes(study string) []string {
+	var out []string
+	for _, s := range recordSpecs(study) {
+		out = append(out, s.key)
+	}
+	return out
+}
+
+// digester computes the dataset digest over records given in key order.
+type digester struct {
+	h    hash.Hash
+	last string
+	n    int64
+	line []byte
+}
+
+func newDigester() *digester { return &digester{h: sha256.New()} }
+
+// add hashes one record and returns its value hash.
+func (d *digester) add(key string, value []byte) (string, error) {
+	if d.n > 0 && key <= d.last {
+		return "", fmt.Errorf("records are not in key order: %q after %q", key, d.last)
+	}
+	sum := sha256.Sum256(value)
+	vh := hex.EncodeToString(sum[:])
+	d.line = append(append(append(append(d.line[:0], key...), '\t'), vh...), '\n')
+	d.h.Write(d.line)
+	d.last = key
+	d.n++
+	return vh, nil
+}
+
+func (d *digester) sum() string { return hex.EncodeToString(d.h.Sum(nil)) }
+
+// DigestRecords computes the dataset digest of records given in any
+// order: the auditor's side of the definition.
+func DigestRecords(records []Entry) (string, error) {
+	s := append([]Entry(nil), records...)
+	sort.Slice(s, func(i, j int) bool { return s[i].Key < s[j].Key })
+	d := newDigester()
+	for _, e := range s {
+		if _, err := d.add(e.Key, e.Value); err != nil {
+			return "", err
+		}
+	}
+	return d.sum(), nil
+}
+
+// walkRecords calls fn for every record of the export in key order.
+func walkRecords(ctx context.Context, r Reader, study string, fn func(Entry) error) error {
+	for _, s := range recordSpecs(study) {
+		if s.exact {
+			v, err := r.Get(ctx, s.key)
+			if err != nil {
+				return fmt.Errorf("reading %s: %w", s.key, err)
+			}
+			if v != nil {
+				if err := fn(Entry{Key: s.key, Value: v}); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if err := scan(ctx, r, s.key, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// itemCol is one item column of a form sheet.
+type itemCol struct {
+	item      protocol.Item
+	group     string
+	repeating bool
+	// codes maps a code to its decode (choice, multichoice, yesno).
+	codes     map[string]string
+	codeOrder []protocol.CodeItem
+	codeList  string
+	version   int // protocol version the definition comes from
+}
+
+// hasDecode reports whether the item gets an adjacent decode column.
+func (c *itemCol) hasDecode() bool { return c.codes != nil }
+
+// decode returns the decode of a value: the code's text, "; "-joined for
+// a multiple choice; unknown codes decode to themselves.
+func (c *itemCol) decode(v string) string {
+	if v == "" || c.codes == nil {
+		return ""
+	}
+	if c.item.Type != protocol.TypeMultiChoice {
+		if d, ok := c.codes[v]; ok {
+			return d
+		}
+		return v
+	}
+	parts := strings.Split(v, ",")
+	for i, p := range parts {
+		if d, ok := c.codes[p]; ok {
+			parts[i] = d
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// formLayout is the column layout of one form across protocol versions.
+type formLayout struct {
+	oid, name string
+	items     []*itemCol
+	idx       map[string]int
+	repeating bool // the form has a repeating group
+	groups    []groupDef
+}
+
+type groupDef struct {
+	oid, name string
+	repeating bool
+	items     []string
+}
+
+var yesNo = []protocol.CodeItem{{Code: "1", Decode: "Yes"}, {Code: "0", Decode: "No"}}
+
+// dataset is what every format needs about the study at the height.
+type dataset struct {
+	ctx      context.Context
+	r        Reader
+	opt      Options
+	study    types.Study
+	versions []types.ProtocolVersion // ascending number
+	current  *types.ProtocolVersion
+	orgs     []types.Org
+	orgByID  map[string]*types.Org
+	accounts []types.Account
+	sites    []types.Site
+	lock     *types.ScopeLock
+	forms    []*formLayout
+	formByID map[string]*formLayout
+	// progress
+	total, done int64
+	phase       string
+	lastReport  time.Time
+	sum         Summary
+}
+
+func load(ctx context.Context, r Reader, opt Options) (*dataset, error) {
+	if r == nil {
+		return nil, fmt.Errorf("export: no reader")
+	}
+	if e := types.CheckID("study ID", opt.Study); e != nil {
+		return nil, fmt.Errorf("%s", e.Msg)
+	}
+	if opt.Block.Height < 1 {
+		return nil, fmt.Errorf("export: no block height")
+	}
+	if opt.Basis == "" {
+		opt.Basis = BasisExplicit
+	}
+	d := &dataset{ctx: ctx, r: r, opt: opt, orgByID: map[string]*types.Org{}, formByID: map[string]*formLayout{}}
+	d.sum = Summary{Study: opt.Study, Height: opt.Block.Height, Basis: opt.Basis}
+	ok, err := getJSON(ctx, r, string(types.KeyStudy(opt.Study)), &d.study)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("study %s is not registered at height %d", opt.Study, opt.Block.Height)
+	}
+	if err := scanJSON(ctx, r, types.PrefixProtocol+opt.Study+"/", func(_ string, pv *types.ProtocolVersion) error {
+		d.versions = append(d.versions, *pv)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	for i := range d.versions {
+		if d.versions[i].Number == d.study.Current {
+			d.current = &d.versions[i]
+		}
+	}
+	if d.current == nil {
+		return nil, fmt.Errorf("study %s has no protocol version %d at height %d", opt.Study, d.study.Current, opt.Block.Height)
+	}
+	if err := scanJSON(ctx, r, types.PrefixOrg, func(_ string, o *types.Org) error {
+		d.orgs = append(d.orgs, *o)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	for i := range d.orgs {
+		d.orgByID[d.orgs[i].ID] = &d.orgs[i]
+	}
+	if err := scanJSON(ctx, r, types.PrefixAccount, func(_ string, a *types.Account) error {
+		d.accounts = append(d.accounts, *a)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := scanJSON(ctx, r, types.PrefixSite+opt.Study+"/", func(_ string, s *types.Site) error {
+		d.sites = append(d.sites, *s)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	var lk types.ScopeLock
+	if ok, err := getJSON(ctx, r, string(types.KeyLock(types.Scope{Study: opt.Study})), &lk); err != nil {
+		return nil, err
+	} else if ok {
+		d.lock = &lk
+	}
+	d.layout()
+	return d, nil
+}
+
+// scanJSON decodes every record under prefix into a fresh T.
+func scanJSON[T any](ctx context.Context, r Reader, prefix string, fn func(key string, v *T) error) error {
+	return scan(ctx, r, prefix, func(e Entry) error {
+		v := new(T)
+		if err := json.Unmarshal(e.Value, v); err != nil {
+			return fmt.Errorf("record %s is not valid: %w", e.Key, err)
+		}
+		return fn(e.Key, v)
+	})
+}
+
+// layout builds the form layouts: the forms and items of the version in
+// force, in its order, then those only older versions define (newest
+// first), each item with its newest definition.
+func (d *dataset) layout() {
+	for vi := len(d.versions) - 1; vi >= 0; vi-- {
+		pv := &d.versions[vi]
+		p := &pv.Protocol
+		lists := map[string]*protocol.CodeList{}
+		for i := range p.CodeLists {
+			lists[p.CodeLists[i].OID] = &p.CodeLists[i]
+		}
+		for fi := range p.Forms {
+			f := &p.Forms[fi]
+			lay := d.formByID[f.OID]
+			if lay == nil {
+				lay = &formLayout{oid: f.OID, name: f.Name, idx: map[string]int{}}
+				d.formByID[f.OID] = lay
+				d.forms = append(d.forms, lay)
+			}
+			for _, g := range f.Groups {
+				known := false
+				for gi := range lay.groups {
+					if lay.groups[gi].oid == g.OID {
+						known = true
+					}
+				}
+				if !known {
+					lay.groups = append(lay.groups, groupDef{oid: g.OID, name: g.Name, repeating: g.Repeating})
+				}
+				if g.Repeating {
+					lay.repeating = true
+				}
+				for _, it := range g.Items {
+					if _, ok := lay.idx[it.OID]; ok {
+						continue
+					}
+					col := &itemCol{item: it, group: g.OID, repeating: g.Repeating, version: pv.Number}
+					switch it.Type {
+					case protocol.TypeYesNo:
+						col.codeOrder = yesNo
+					case protocol.TypeChoice, protocol.TypeMultiChoice:
+						if cl := lists[it.CodeList]; cl != nil {
+							col.codeOrder = cl.Items
+							col.codeList = cl.OID
+						}
+					}
+					if col.codeOrder != nil {
+						col.codes = map[string]string{}
+						for _, ci := range col.codeOrder {
+							col.codes[ci.Code] = ci.Decode
+						}
+					}
+					lay.idx[it.OID] = len(lay.items)
+					lay.items = append(lay.items, col)
+					for gi := range lay.groups {
+						if lay.groups[gi].oid == g.OID {
+							lay.groups[gi].items = append(lay.groups[gi].items, it.OID)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// tick counts n records read and reports progress at most every 200 ms.
+func (d *dataset) tick(n int64) {
+	d.done += n
+	if d.opt.Progress == nil {
+		return
+	}
+	if now := time.Now(); now.Sub(d.lastReport) >= 200*time.Millisecond {
+		d.lastReport = now
+		d.opt.Progress(d.phase, d.done, d.total)
+	}
+}
+
+// startPhase begins a progress phase of total records (0: unknown).
+func (d *dataset) startPhase(name string, total int64) {
+	d.phase, d.done, d.total = name, 0, total
+	if d.opt.Progress != nil {
+		d.opt.Progress(name, 0, total)
+	}
+}
+
+// endPhase reports a phase complete.
+func (d *dataset) endPhase() {
+	if d.opt.Progress != nil {
+		d.opt.Progress(d.phase, d.done, d.done)
+	}
+}
+
+// subjectSite caches the site of the last subject asked for.
+type subjectSite struct {
+	d    *dataset
+	id   string
+	site string
+}
+
+func (s *subjectSite) of(subject string) (string, error) {
+	if subject == s.id {
+		return s.site, nil
+	}
+	var sub types.Subject
+	ok, err := getJSON(s.d.ctx, s.d.r, string(types.KeySubject(s.d.opt.Study, subject)), &sub)
+	if err != nil {
+		return "", err
+	}
+	s.id, s.site = subject, ""
+	if ok {
+		s.site = sub.Site
+	}
+	return s.site, nil
+}
+
+// formVersions calls fn for every version of the form whose current
+// record is cur, oldest first, with the ledger key of each version. Only
+// two versions are held at a time.
+func (d *dataset) formVersions(cur *types.FormRecord, curKey string, fn func(prev, rec *types.FormRecord, key string) error) error {
+	var prev *types.FormRecord
+	for v := 1; v < cur.Version; v++ {
+		key := string(types.KeyFormHistory(cur.FormKey, v))
+		rec := new(types.FormRecord)
+		ok, err := getJSON(d.ctx, d.r, key, rec)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("form %s is at version %d but its version %d (%s) is missing", curKey, cur.Version, v, key)
+		}
+		d.tick(1)
+		if err := fn(prev, rec, key); err != nil {
+			return err
+		}
+		prev = rec
+	}
+	return fn(prev, cur, curKey)
+}
+
+// change is one item change between two versions of a form.
+type change struct {
+	item     string
+	repeat   int
+	old, new string
+	action   string // insert, update, remove
+}
+
+// diff lists the changes from prev (nil: none) to rec: rec's values in
+// canonical order, then the values rec removed in prev's order.
+func diff(prev, rec *types.FormRecord, out []change) []change {
+	out = out[:0]
+	type k struct {
+		item   string
+		repeat int
+	}
+	var old map[k]string
+	if prev != nil {
+		old = make(map[k]string, len(prev.Values))
+		for _, v := range prev.Values {
+			old[k{v.Item, v.Repeat}] = v.Value
+		}
+	}
+	seen := make(map[k]bool, len(rec.Values))
+	for _, v := range rec.Values {
+		key := k{v.Item, v.Repeat}
+		seen[key] = true
+		o, had := old[key]
+		switch {
+		case !had:
+			out = append(out, change{item: v.Item, repeat: v.Repeat, new: v.Value, action: "insert"})
+		case o != v.Value:
+			out = append(out, change{item: v.Item, repeat: v.Repeat, old: o, new: v.Value, action: "update"})
+		}
+	}
+	if prev != nil {
+		for _, v := range prev.Values {
+			if !seen[k{v.Item, v.Repeat}] {
+				out = append(out, change{item: v.Item, repeat: v.Repeat, old: v.Value, action: "remove"})
+			}
+		}
+	}
+	return out
+}
+
+// reasonText is the reason of a form version: the correction's reason,
+// or "initial entry" for version 1.
+func reasonText(rec *types.FormRecord) string {
+	if rec.Version == 1 && rec.Reason == "" {
+		return "initial entry"
+	}
+	return rec.Reason
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func sha256hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,281 @@
+package export
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/veritrial/veritrial/app/types"
+)
+
+// tableOrder is the order of the tables (workbook sheets): provenance
+// first, subjects, one per form, then the trails, the dictionary and the
+// record list.
+func (d *dataset) tableOrder() []string {
+	out := []string{tProvenance[0], tSubjects[0]}
+	for _, f := range d.forms {
+		out = append(out, f.oid)
+	}
+	return append(out, tAudit[0], tQueries[0], tSignatures[0], tSDV[0], tDictionary[0], tRecords[0])
+}
+
+// writeTables writes every table of the export into b: the record list
+// first (it computes the digest), then the data, then provenance.
+func (d *dataset) writeTables(b book) error {
+	if err := d.recordsTable(b); err != nil {
+		return err
+	}
+	d.startPhase("data", d.sum.Records)
+	if err := d.subjectsTable(b); err != nil {
+		return err
+	}
+	if err := d.formTables(b); err != nil {
+		return err
+	}
+	if err := d.queriesTable(b); err != nil {
+		return err
+	}
+	if err := d.signaturesTable(b); err != nil {
+		return err
+	}
+	if err := d.sdvTable(b); err != nil {
+		return err
+	}
+	d.endPhase()
+	t, err := b.table(tDictionary[0], tDictionary[1], dictionaryCols, 0)
+	if err != nil {
+		return err
+	}
+	if err := d.dictionaryRows(t.row); err != nil {
+		return err
+	}
+	if err := t.close(); err != nil {
+		return err
+	}
+	t, err = b.table(tProvenance[0], tProvenance[1], provenanceCols, 0)
+	if err != nil {
+		return err
+	}
+	for _, p := range d.provenance() {
+		if err := t.row([]cell{txt(p[0]), txt(p[1])}); err != nil {
+			return err
+		}
+	}
+	return t.close()
+}
+
+// recordsTable lists every exported record (key, value hash) and computes
+// the dataset digest.
+func (d *dataset) recordsTable(b book) error {
+	t, err := b.table(tRecords[0], tRecords[1], recordCols, 0)
+	if err != nil {
+		return err
+	}
+	dg := newDigester()
+	d.startPhase("records", 0)
+	row := make([]cell, 2)
+	if err := walkRecords(d.ctx, d.r, d.opt.Study, func(e Entry) error {
+		vh, err := dg.add(e.Key, e.Value)
+		if err != nil {
+			return err
+		}
+		row[0], row[1] = txt(e.Key), txt(vh)
+		d.tick(1)
+		return t.row(row)
+	}); err != nil {
+		return err
+	}
+	d.endPhase()
+	d.sum.Records, d.sum.Digest = dg.n, dg.sum()
+	return t.close()
+}
+
+func (d *dataset) subjectsTable(b book) error {
+	t, err := b.table(tSubjects[0], tSubjects[1], subjectCols, 1)
+	if err != nil {
+		return err
+	}
+	if err := scanJSON(d.ctx, d.r, types.PrefixSubject+d.opt.Study+"/", func(key string, s *types.Subject) error {
+		d.tick(1)
+		d.sum.Subjects++
+		row := []cell{txt(s.ID), txt(s.Site), txt(string(s.Status)), txt(s.Enrolled.Time), num(s.Enrolled.Height), txt(s.Enrolled.Name),
+			txt(s.ConsentVersion), txt(s.ConsentSHA256)}
+		if w := s.Withdrawn; w != nil {
+			row = append(row, txt(w.Time), num(w.Height), txt(w.Name), txt(s.WithdrawReason))
+		} else {
+			row = append(row, blank(), blank(), blank(), blank())
+		}
+		return t.row(append(row, optNum(s.Signatures), txt(key)))
+	}); err != nil {
+		return err
+	}
+	return t.close()
+}
+
+// formTables streams the current forms once, writing each to its form's
+// table and every version's changes to the audit trail.
+func (d *dataset) formTables(b book) error {
+	tabs := map[string]table{}
+	for _, lay := range d.forms {
+		t, err := b.table(lay.oid, "form_"+lay.oid+".csv", formColumns(lay), 5)
+		if err != nil {
+			return err
+		}
+		tabs[lay.oid] = t
+	}
+	audit, err := b.table(tAudit[0], tAudit[1], auditCols, 0)
+	if err != nil {
+		return err
+	}
+	sites := &subjectSite{d: d}
+	var buf, arow []cell
+	var changes []change
+	err = scanJSON(d.ctx, d.r, types.PrefixForm+d.opt.Study+"/", func(key string, rec *types.FormRecord) error {
+		d.tick(1)
+		d.sum.Forms++
+		d.sum.Values += int64(len(rec.Values))
+		lay := d.formByID[rec.Form]
+		if lay == nil {
+			return fmt.Errorf("record %s is of form %s, which no protocol version of study %s defines", key, rec.Form, d.opt.Study)
+		}
+		site, err := sites.of(rec.Subject)
+		if err != nil {
+			return err
+		}
+		if err := formRows(lay, rec, site, key, buf, tabs[lay.oid].row); err != nil {
+			return err
+		}
+		return d.formVersions(rec, key, func(prev, v *types.FormRecord, vkey string) error {
+			changes = diff(prev, v, changes)
+			for _, c := range changes {
+				d.sum.Audit++
+				arow = append(arow[:0], txt(v.Subject), txt(v.Event), numi(v.EventRepeat), txt(v.Form), txt(types.ItemName(c.item, c.repeat)),
+					txt(c.action), txt(c.old), txt(c.new), numi(v.Version))
+				arow = append(arow, stampCells(v.Stamp)...)
+				arow = append(arow, txt(reasonText(v)))
+				arow = append(arow, chainCells(v.Stamp, vkey)...)
+				if err := audit.row(arow); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	for _, lay := range d.forms {
+		if err := tabs[lay.oid].close(); err != nil {
+			return err
+		}
+	}
+	return audit.close()
+}
+
+func (d *dataset) queriesTable(b book) error {
+	t, err := b.table(tQueries[0], tQueries[1], queryCols, 1)
+	if err != nil {
+		return err
+	}
+	var row []cell
+	if err := scanJSON(d.ctx, d.r, types.PrefixQuery+d.opt.Study+"/", func(key string, q *types.Query) error {
+		d.tick(1)
+		for i, m := range q.Thread {
+			row = append(row[:0], numi(q.Number), txt(string(q.Status)), txt(q.Subject), txt(q.Site), txt(q.Event), numi(q.EventRepeat),
+				txt(q.Form), txt(itemOrBlank(q.Item, q.ItemRepeat)), txt(q.RaisedBy), txt(q.Check), numi(i+1), txt(m.Action), txt(m.Text), optNum(m.FormVersion))
+			row = append(row, stampCells(m.Stamp)...)
+			row = append(row, chainCells(m.Stamp, key)...)
+			if err := t.row(row); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return t.close()
+}
+
+func itemOrBlank(item string, repeat int) string {
+	if item == "" {
+		return ""
+	}
+	return types.ItemName(item, repeat)
+}
+
+func (d *dataset) signaturesTable(b book) error {
+	t, err := b.table(tSignatures[0], tSignatures[1], signatureCols, 1)
+	if err != nil {
+		return err
+	}
+	if err := scanJSON(d.ctx, d.r, types.PrefixSignature+d.opt.Study+"/", func(key string, s *types.Signature) error {
+		d.tick(1)
+		var covered []string
+		for _, f := range s.Forms {
+			covered = append(covered, fmt.Sprintf("%s/%d/%s v%d", f.Event, f.EventRepeat, f.Form, f.Version))
+		}
+		row := []cell{numi(s.Number), txt(s.Subject), txt(s.Level), txt(s.Event), optNum(s.EventRepeat), txt(s.Form),
+			txt(s.PrintedName), txt(s.Account), txt(string(s.Role)), txt(s.Signed.Org), txt(s.Meaning), txt(s.SignedAt), txt(string(s.Status))}
+		if inv := s.Invalidated; inv != nil {
+			row = append(row, txt(inv.Stamp.Time), txt(fmt.Sprintf("%s (%s/%d/%s version %d)", inv.Reason, inv.Event, inv.EventRepeat, inv.Form, inv.FormVersion)),
+				txt(strconv.FormatInt(inv.Stamp.Height, 10)+"/"+inv.Stamp.TxHash))
+		} else {
+			row = append(row, blank(), blank(), blank())
+		}
+		row = append(row, txt(s.ContentHash), txt(strings.Join(covered, "; ")), txt(s.Statement))
+		return t.row(append(row, chainCells(s.Signed, key)...))
+	}); err != nil {
+		return err
+	}
+	return t.close()
+}
+
+func (d *dataset) sdvTable(b book) error {
+	t, err := b.table(tSDV[0], tSDV[1], sdvCols, 1)
+	if err != nil {
+		return err
+	}
+	var row []cell
+	if err := scanJSON(d.ctx, d.r, types.PrefixSDV+d.opt.Study+"/", func(key string, s *types.SDVRecord) error {
+		d.tick(1)
+		for i, ev := range s.History {
+			row = append(row[:0], txt(s.Subject), txt(s.Event), numi(s.EventRepeat), txt(s.Form), txt(string(s.Status)), numi(i+1),
+				txt(ev.Action), txt(strings.Join(ev.Items, ", ")), numi(ev.FormVersion), txt(ev.ValuesHash), txt(ev.Comment))
+			row = append(row, stampCells(ev.Stamp)...)
+			row = append(row, chainCells(ev.Stamp, key)...)
+			if err := t.row(row); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return t.close()
+}
+
+// parseDay parses YYYY-MM-DD into a UTC midnight.
+func parseDay(s string) (time.Time, bool) {
+	if len(s) != 10 {
+		return time.Time{}, false
+	}
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil || t.Year() < 1900 {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// parseDateTime parses YYYY-MM-DDTHH:MM[:SS] as UTC.
+func parseDateTime(s string) (time.Time, bool) {
+	layout := "2006-01-02T15:04"
+	if len(s) == 19 {
+		layout = "2006-01-02T15:04:05"
+	}
+	t, err := time.Parse(layout, s)
+	if err != nil || t.Year() < 1900 {
+		return time.Time{}, false
+	}
+	return t, true
+}
