@@ -1,0 +1,355 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/veritrial/veritrial/app/apptest"
+	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/keyring"
+	"github.com/veritrial/veritrial/app/types"
+	"github.com/veritrial/veritrial/protocol"
+)
+
+// txKind classifies a generated tx.
+type txKind uint8
+
+const (
+	kindSubmit txKind = iota
+	kindCorrect
+	kindInvalid
+	kindKV
+)
+
+func (k txKind) String() string {
+	return [...]string{"submit", "correct", "invalid", "kv"}[k]
+}
+
+// genTx is a signed tx ready to broadcast.
+type genTx struct {
+	raw  []byte
+	kind txKind
+}
+
+// workload produces the txs of the measured phase; next is safe for
+// concurrent use.
+type workload interface {
+	next() (genTx, error)
+}
+
+// person is an unlocked key and the account it signs for.
+type person struct {
+	account string
+	org     string
+	signer  client.Signer
+}
+
+// site is an active site with its coordinator and enrolled subjects.
+type site struct {
+	org      string
+	coord    person
+	subjects []string
+}
+
+// crf is the veritrial workload: 20-item adverse event forms (two rows of
+// AE.LOG) at unscheduled visits, corrections of forms entered during the
+// setup, and vital signs forms with a systolic pressure above the hard
+// range, which the ledger must reject.
+type crf struct {
+	chainID     string
+	expires     int64
+	invalid     float64
+	corrections float64
+	dm          person
+	sites       []*site
+	// subjects lists every (site, subject) in round-robin order over sites.
+	subjects []subjectRef
+
+	mu      sync.Mutex
+	n       int // plans made
+	submits int
+	invals  int
+	corrs   int
+}
+
+type subjectRef struct {
+	site    *site
+	subject string
+}
+
+// plan is a message to sign.
+type plan struct {
+	kind txKind
+	by   person
+	msg  types.Msg
+}
+
+// loadPeople unlocks the data manager (*-dm) and the site coordinators
+// (*-coordinator) found in the homes' keyrings.
+func loadPeople(homes []string, passphrase string) (person, []*site, error) {
+	var dm person
+	var sites []*site
+	seen := map[string]bool{}
+	for _, home := range homes {
+		kr, err := keyring.Open(home + "/keyring")
+		if err != nil {
+			return dm, nil, err
+		}
+		infos, err := kr.List()
+		if err != nil {
+			return dm, nil, err
+		}
+		for _, info := range infos {
+			org, role, ok := cutRole(info.Name)
+			if !ok || seen[info.Name] || (role == "dm" && dm.signer != nil) {
+				continue
+			}
+			s, err := kr.Signer(info.Name, passphrase)
+			if err != nil {
+				return dm, nil, fmt.Errorf("key %s in %s: %w", info.Name, home, err)
+			}
+			seen[info.Name] = true
+			p := person{account: info.Name, org: org, signer: s}
+			if role == "dm" {
+				dm = p
+			} else {
+				sites = append(sites, &site{org: org, coord: p})
+			}
+		}
+	}
+	if dm.signer == nil {
+		return dm, nil, fmt.Errorf("no data manager key (*-dm) in the keyrings of %s", strings.Join(homes, ", "))
+	}
+	if len(sites) == 0 {
+		return dm, nil, fmt.Errorf("no site coordinator key (*-coordinator) in the keyrings of %s", strings.Join(homes, ", "))
+	}
+	sort.Slice(sites, func(i, j int) bool { return sites[i].org < sites[j].org })
+	return dm, sites, nil
+}
+
+// cutRole splits a demo key name into its organisation and role: the
+// names veritrial init and testnet init create are <org>-<role>.
+func cutRole(name string) (org, role string, ok bool) {
+	for _, r := range []string{"dm", "coordinator"} {
+		if o, found := strings.CutSuffix(name, "-"+r); found && o != "" {
+			return o, r, true
+		}
+	}
+	return "", "", false
+}
+
+// setupCRF registers the example protocol if absent, activates the sites,
+// enrolls the subjects and enters one adverse event form per subject (the
+// forms corrected later), waiting for each step to commit.
+func setupCRF(ctx context.Context, c *config, cl *client.Client, logf func(string, ...any)) (*crf, error) {
+	dm, sites, err := loadPeople(c.Homes, c.Passphrase)
+	if err != nil {
+		return nil, err
+	}
+	chainID, err := cl.ChainID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := apptest.Example()
+	st, err := cl.Get(ctx, types.KeyStudy(p.Study.ID), 0, false)
+	if err != nil {
+		return nil, err
+	}
+	if st.Value == nil {
+		logf("registering study %s as %s", p.Study.ID, dm.account)
+		if err := sendAll(ctx, cl, c.Concurrency, []plan{{by: dm, msg: apptest.RegisterMsg(p)}}); err != nil {
+			return nil, err
+		}
+	}
+	var acts []plan
+	for _, s := range sites {
+		v, err := cl.Get(ctx, types.KeySite(p.Study.ID, s.org), 0, false)
+		if err != nil {
+			return nil, err
+		}
+		if v.Value == nil {
+			acts = append(acts, plan{by: dm, msg: apptest.ActivateMsg(p.Study.ID, s.org)})
+		}
+	}
+	if err := sendAll(ctx, cl, c.Concurrency, acts); err != nil {
+		return nil, err
+	}
+	tag := make([]byte, 3)
+	if _, err := rand.Read(tag); err != nil {
+		return nil, err
+	}
+	w := &crf{chainID: chainID, invalid: c.Invalid, corrections: c.Corrections, dm: dm, sites: sites}
+	var enroll, forms []plan
+	for i := 0; i < c.Subjects; i++ {
+		s := sites[i%len(sites)]
+		subj := fmt.Sprintf("L%s-%d-%05d", hex.EncodeToString(tag), i%len(sites)+1, i/len(sites)+1)
+		s.subjects = append(s.subjects, subj)
+		w.subjects = append(w.subjects, subjectRef{site: s, subject: subj})
+		enroll = append(enroll, plan{by: s.coord, msg: apptest.EnrollMsg(subj, s.org)})
+		forms = append(forms, plan{by: s.coord, msg: apptest.SubmitMsg(apptest.FormKey(subj, "UNS", 1, "AE"), apptest.AE(2, i))})
+	}
+	logf("enrolling %d subjects at %d site(s)", len(enroll), len(sites))
+	if err := sendAll(ctx, cl, c.Concurrency, enroll); err != nil {
+		return nil, err
+	}
+	logf("entering %d adverse event forms to correct later", len(forms))
+	if err := sendAll(ctx, cl, c.Concurrency, forms); err != nil {
+		return nil, err
+	}
+	h, err := cl.Height(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w.expires = h + c.TTL
+	return w, nil
+}
+
+// sendAll sends the plans with bounded concurrency and fails unless every
+// one commits with code 0.
+func sendAll(ctx context.Context, cl *client.Client, concurrency int, plans []plan) error {
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	errs := make([]error, len(plans))
+	for range min(concurrency, len(plans)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(plans) || ctx.Err() != nil {
+					return
+				}
+				p := plans[i]
+				r, err := cl.Send(ctx, p.by.account, p.by.signer, p.msg)
+				if err == nil && !r.OK() {
+					err = fmt.Errorf("%s by %s refused (%s, code %d): %s", kindOf(p.msg), p.by.account, r.Name, r.Code, r.Log)
+				}
+				errs[i] = err
+			}
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func kindOf(m types.Msg) string {
+	k, _, e := m.Unpack()
+	if e != nil {
+		return "tx"
+	}
+	return string(k)
+}
+
+// nextPlan decides the i-th tx of the measured phase: invalid
+// submissions and corrections are spread evenly at their shares, the rest
+// are new 20-item forms, round-robin over subjects (and so over sites).
+func (w *crf) nextPlan() plan {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.n++
+	n := float64(w.n)
+	switch {
+	case int(n*w.invalid+1e-9) > w.invals:
+		w.invals++
+		ref := w.subjects[w.invals%len(w.subjects)]
+		rep := w.invals/len(w.subjects) + 1
+		vals := apptest.VS(400, 80) // systolic 400 mmHg: above the hard range of 60-250
+		return plan{kind: kindInvalid, by: ref.site.coord, msg: apptest.SubmitMsg(apptest.FormKey(ref.subject, "UNS", rep, "VS"), vals)}
+	case int(n*w.corrections+1e-9) > w.corrs:
+		w.corrs++
+		ref := w.subjects[w.corrs%len(w.subjects)]
+		k := apptest.FormKey(ref.subject, "UNS", 1, "AE")
+		reason := "transcription error: the source document names the event differently (correction " + strconv.Itoa(w.corrs) + ")"
+		return plan{kind: kindCorrect, by: ref.site.coord, msg: apptest.CorrectMsg(k, reason,
+			protocol.ItemValue{Item: "AE.TERM", Repeat: 1, Value: fmt.Sprintf("Tension headache %d-1", w.corrs)},
+			protocol.ItemValue{Item: "AE.TERM", Repeat: 2, Value: fmt.Sprintf("Tension headache %d-2", w.corrs)})}
+	}
+	w.submits++
+	ref := w.subjects[w.submits%len(w.subjects)]
+	rep := w.submits/len(w.subjects) + 2 // repeat 1 holds the setup's form
+	return plan{kind: kindSubmit, by: ref.site.coord, msg: apptest.SubmitMsg(apptest.FormKey(ref.subject, "UNS", rep, "AE"), apptest.AE(2, w.submits))}
+}
+
+func (w *crf) sign(p plan) (genTx, error) {
+	raw, err := client.BuildTx(w.chainID, p.by.account, w.expires, p.by.signer, p.msg)
+	return genTx{raw: raw, kind: p.kind}, err
+}
+
+// next implements workload.
+func (w *crf) next() (genTx, error) { return w.sign(w.nextPlan()) }
+
+// prebuilt serves n txs signed in advance (on every CPU), then falls back
+// to signing on demand, so that signing competes with the nodes as little
+// as possible during the measured phase.
+type prebuilt struct {
+	txs    []genTx
+	i      atomic.Int64
+	more   workload
+	onFly  atomic.Int64
+	source string
+}
+
+func prebuild(w workload, n int) (*prebuilt, error) {
+	pb := &prebuilt{txs: make([]genTx, n), more: w}
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	var firstErr error
+	var once sync.Once
+	for range runtime.NumCPU() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				tx, err := w.next()
+				if err != nil {
+					once.Do(func() { firstErr = err })
+					return
+				}
+				pb.txs[i] = tx
+			}
+		}()
+	}
+	wg.Wait()
+	return pb, firstErr
+}
+
+// next implements workload.
+func (pb *prebuilt) next() (genTx, error) {
+	i := int(pb.i.Add(1)) - 1
+	if i < len(pb.txs) {
+		tx := pb.txs[i]
+		pb.txs[i] = genTx{}
+		return tx, nil
+	}
+	pb.onFly.Add(1)
+	return pb.more.next()
+}
+
+// sampleTxBytes is the size of a signed 20-item adverse event submission,
+// the size kvstore txs are given by default.
+func sampleTxBytes() (int, error) {
+	p := &apptest.Person{ID: "site1-coordinator", Key: apptest.KeyFor("loadgen")}
+	k := apptest.FormKey("L000000-1-00001", "UNS", 2, "AE")
+	raw, err := client.BuildTx("veritrial-dev", p.ID, 1000, p, apptest.SubmitMsg(k, apptest.AE(2, 1)))
+	return len(raw), err
+}
