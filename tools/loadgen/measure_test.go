@@ -201,7 +201,9 @@ func TestPlanShares(t *testing.T) {
 			t.Fatalf("correction %+v", p.msg.CorrectForm)
 		}
 	}
-	if counts[kindInvalid] != 50 || counts[kindCorrect] != 100 || counts[kindSubmit] != 850 {
-		t.Errorf("kinds %v, want 50 invalid, 100 corrections, 850 submissions", counts)
+	// A correction due at the same tx as an invalid submission comes one
+	// tx later, so the last one may not have come yet.
+	if counts[kindInvalid] != 50 || counts[kindCorrect] < 99 || counts[kindCorrect] > 100 || counts[kindSubmit]+counts[kindCorrect] != 950 {
+		t.Errorf("kinds %v, want 50 invalid, 100 corrections (or 99), 850 submissions", counts)
 	}
 }
