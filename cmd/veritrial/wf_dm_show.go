@@ -262,19 +262,22 @@ func (s *showCtx) subjectDM(sub *types.Subject, forms []types.FormRecord, h int6
 }
 
 func (d *subjectDM) queryText(k types.FormKey) string {
-	open, all := 0, 0
+	open, answered, all := 0, 0, 0
 	for _, q := range d.queries {
 		if q.FormKey() == k {
 			all++
-			if !q.Status.Resolved() {
+			switch q.Status {
+			case types.QueryOpen:
 				open++
+			case types.QueryAnswered:
+				answered++
 			}
 		}
 	}
 	if all == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%d open/%d", open, all)
+	return fmt.Sprintf("%d open, %d answered (of %d)", open, answered, all)
 }
 
 func (d *subjectDM) sdvText(k types.FormKey) string {

@@ -94,7 +94,7 @@ func TestDataManagementOnARealNode(t *testing.T) {
 	if r := mustVT(t, env, "show", "locks", "--study", "VT-HTN-201", "--prove"); !strings.Contains(r.stdout, "Database: LOCKED at height") || !strings.Contains(r.stdout, "approved by sponsor (sponsor-dm), regulator (regulator-auditor)") {
 		t.Errorf("show locks:\n%s", r.stdout)
 	}
-	if r := mustVT(t, env, "show", "subject", "--study", "VT-HTN-201", "--subject", "S1-001"); !strings.Contains(r.stdout, "locked") || !strings.Contains(r.stdout, "0 open/2") || !strings.Contains(r.stdout, "Signature 1 (casebook, approval)") {
+	if r := mustVT(t, env, "show", "subject", "--study", "VT-HTN-201", "--subject", "S1-001"); !strings.Contains(r.stdout, "locked") || !strings.Contains(r.stdout, "0 open, 0 answered (of 2)") || !strings.Contains(r.stdout, "Signature 1 (casebook, approval)") {
 		t.Errorf("show subject:\n%s", r.stdout)
 	}
 	failVT(t, env, exitUsage, "reason", "unlock", "--from", "sponsor-dm", "--study", "VT-HTN-201")
