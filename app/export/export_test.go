@@ -72,7 +72,7 @@ func source(c *apptest.Chain, h int64, basis string) (export.Reader, export.Opti
 		Block: export.Block{
 			ChainID: apptest.ChainID, Height: h, Time: apptest.Genesis.Add(time.Duration(h) * time.Second),
 			Hash: strings.ToUpper(hex.EncodeToString(bh[:])), NextHash: strings.ToUpper(hex.EncodeToString(nh[:])),
-			AppHash: strings.ToUpper(hex.EncodeToString(c.Hashes[h])),
+			AppHash:    strings.ToUpper(hex.EncodeToString(c.Hashes[h])),
 			Validators: []export.Validator{{Address: "AB12", PubKey: "cHVia2V5", Power: 10, Signed: true}},
 		},
 	}
@@ -439,7 +439,7 @@ func TestRefusals(t *testing.T) {
 	}
 	// A corrupt record is an error, not a panic.
 	mem := export.NewMemReader(map[string][]byte{
-		string(types.KeyStudy(study)): []byte(`{"id":"` + study + `","current":1}`),
+		string(types.KeyStudy(study)):       []byte(`{"id":"` + study + `","current":1}`),
 		string(types.KeyProtocol(study, 1)): []byte(`{"number":1,`),
 	})
 	opt.Block.Height = 5

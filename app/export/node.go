@@ -1,0 +1,112 @@
+package export
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strings"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	rpcclient "github.com/cometbft/cometbft/rpc/client"
+	cmttypes "github.com/cometbft/cometbft/types"
+
+	"github.com/veritrial/veritrial/app/client"
+)
+
+// NodeSource prepares an export from a node: it resolves the height
+// (height 0: the study's database lock height, or the latest height when
+// the study is not locked), reads the block context (block hash and time,
+// the app hash from the next header, the validators and which of them
+// signed the block) and returns a Reader pinned to that height.
+func NodeSource(ctx context.Context, cl *client.Client, study string, height int64) (Reader, Block, string, error) {
+	latest, err := cl.Height(ctx)
+	if err != nil {
+		return nil, Block{}, "", err
+	}
+	basis := BasisExplicit
+	if height == 0 {
+		s, _, err := cl.Study(ctx, study, latest, false)
+		if err != nil {
+			return nil, Block{}, "", err
+		}
+		height, basis = latest, BasisLatest
+		if s.LockHeight > 0 {
+			height, basis = s.LockHeight, BasisLock
+		}
+	} else {
+		if height > latest {
+			return nil, Block{}, "", fmt.Errorf("height %d is not committed yet (latest is %d)", height, latest)
+		}
+		if s, _, err := cl.Study(ctx, study, height, false); err != nil {
+			return nil, Block{}, "", err
+		} else if s.LockHeight == height {
+			basis = BasisLock
+		}
+	}
+	b, err := nodeBlock(ctx, cl, height)
+	if err != nil {
+		return nil, Block{}, "", err
+	}
+	rpc := cl.RPC()
+	r := &ABCIReader{Height: height, Query: func(ctx context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
+		res, err := rpc.ABCIQueryWithOptions(ctx, req.Path, req.Data, rpcclient.ABCIQueryOptions{Height: req.Height, Prove: req.Prove})
+		if err != nil {
+			return nil, err
+		}
+		return &res.Response, nil
+	}}
+	return r, b, basis, nil
+}
+
+// nodeBlock reads the consensus context of height h.
+func nodeBlock(ctx context.Context, cl *client.Client, h int64) (Block, error) {
+	rpc := cl.RPC()
+	appHash, err := cl.AppHash(ctx, h) // waits for block h+1
+	if err != nil {
+		return Block{}, err
+	}
+	com, err := rpc.Commit(ctx, &h)
+	if err != nil {
+		return Block{}, fmt.Errorf("reading the commit of block %d: %w", h, err)
+	}
+	next := h + 1
+	nh, err := rpc.Header(ctx, &next)
+	if err != nil || nh.Header == nil {
+		return Block{}, fmt.Errorf("reading the header of block %d: %v", next, err)
+	}
+	if !strings.EqualFold(fmt.Sprintf("%X", nh.Header.AppHash), fmt.Sprintf("%X", appHash)) {
+		return Block{}, fmt.Errorf("the node reported two app hashes for height %d", h)
+	}
+	b := Block{
+		ChainID:  com.Header.ChainID,
+		Height:   h,
+		Time:     com.Header.Time.UTC(),
+		Hash:     fmt.Sprintf("%X", com.Commit.BlockID.Hash),
+		AppHash:  fmt.Sprintf("%X", appHash),
+		NextHash: fmt.Sprintf("%X", nh.Header.Hash()),
+	}
+	signed := map[string]bool{}
+	for _, s := range com.Commit.Signatures {
+		if s.BlockIDFlag == cmttypes.BlockIDFlagCommit {
+			signed[s.ValidatorAddress.String()] = true
+		}
+	}
+	page, perPage := 1, 100
+	for {
+		vs, err := rpc.Validators(ctx, &h, &page, &perPage)
+		if err != nil {
+			return Block{}, fmt.Errorf("reading the validators of block %d: %w", h, err)
+		}
+		for _, v := range vs.Validators {
+			b.Validators = append(b.Validators, Validator{
+				Address: v.Address.String(), PubKey: base64.StdEncoding.EncodeToString(v.PubKey.Bytes()),
+				Power: v.VotingPower, Signed: signed[v.Address.String()],
+			})
+		}
+		if len(b.Validators) >= vs.Total || len(vs.Validators) == 0 {
+			break
+		}
+		page++
+	}
+	return b, nil
+}

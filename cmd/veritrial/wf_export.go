@@ -1,0 +1,271 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/veritrial/veritrial/app/export"
+)
+
+func init() { registerCommand(exportCommand) }
+
+func exportCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "export",
+		Usage:     "export a study's dataset from the ledger: Excel, CSV or CDISC ODM 1.3.2",
+		Category:  categoryWorkflow,
+		UsageText: "veritrial export --study VT-HTN-201 --format xlsx --out htn201-locked.xlsx",
+		Description: `Writes the study as the ledger holds it at one height: by default the
+database lock height (the locked dataset); a study that is not locked is
+exported at the latest height, and both the file and this command say so.
+--height exports any committed height.
+
+Formats: xlsx (one sheet per form, audit trail, queries, signatures, SDV,
+subjects, dictionary, provenance, record list); csv (the same tables as
+RFC 4180 files: a zip when --out ends in .zip, else a new directory); odm
+(CDISC ODM 1.3.2, Transactional, Archival, with every AuditRecord and
+Signature). The same study and height give byte-identical files on any
+node. Every row carries its ledger key and the file carries a digest of
+every exported record: check it with veritrial audit verify-export.
+Layouts: docs/EXPORT.md.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "study", Required: true, Usage: "study `ID`"},
+			&cli.StringFlag{Name: "format", Required: true, Usage: "xlsx, csv or odm"},
+			&cli.StringFlag{Name: "out", Required: true, Usage: "output `PATH` (csv: a .zip file or a new directory)", TakesFile: true},
+			&cli.Int64Flag{Name: "height", Usage: "export the ledger as it was after block `H` (default: the database lock height, else the latest)"},
+			&cli.BoolFlag{Name: "force", Usage: "replace an existing output file"},
+		},
+		Action: exportAction,
+	}
+}
+
+// exportResult is what export prints.
+type exportResult struct {
+	Out    string `json:"out"`
+	Format string `json:"format"`
+	export.Summary
+	ChainID string `json:"chain_id"`
+	AppHash string `json:"app_hash"`
+	Locked  bool   `json:"locked"`
+}
+
+func exportAction(c *cli.Context) error {
+	study, format, out := c.String("study"), strings.ToLower(c.String("format")), c.String("out")
+	if err := exactArgs(c); err != nil {
+		return err
+	}
+	if c.Int64("height") < 0 {
+		return usageErrorf("--height must be a committed height (1 or more)")
+	}
+	zipCSV := format == "csv" && strings.EqualFold(filepath.Ext(out), ".zip")
+	switch format {
+	case "xlsx", "odm":
+	case "csv":
+		if !zipCSV {
+			if _, err := os.Lstat(out); err == nil {
+				return usageErrorf("%s already exists: a CSV export creates a new directory (or give a .zip path)", out)
+			}
+		}
+	default:
+		return usageErrorf("--format %q is not known: use xlsx, csv or odm", format)
+	}
+	if err := checkOutFree(out, c.Bool("force")); err != nil {
+		return err
+	}
+	if st, err := os.Stat(filepath.Dir(out)); err != nil || !st.IsDir() {
+		return inputErrorf("cannot write %s: directory %s does not exist", out, filepath.Dir(out))
+	}
+	cl, err := ledgerClient(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	r, blk, basis, err := export.NodeSource(ctx, cl, study, c.Int64("height"))
+	if err != nil {
+		return nodeError(err)
+	}
+	if basis == export.BasisLatest {
+		note(c, "warning: study %s is NOT locked: exporting the latest height %d, which may still change (the file says so)", study, blk.Height)
+	}
+	bar := newExportProgress(stderr(c))
+	opt := export.Options{Study: study, Block: blk, Basis: basis, Version: version, TmpDir: filepath.Dir(out), Progress: bar.update}
+	var sum *export.Summary
+	if format == "csv" && !zipCSV {
+		sum, err = writeDirAtomic(out, func(dir string) (*export.Summary, error) {
+			return export.WriteCSVDir(ctx, r, opt, dir)
+		})
+	} else {
+		write := export.WriteXLSX
+		switch format {
+		case "odm":
+			write = export.WriteODM
+		case "csv":
+			write = export.WriteCSVZip
+		}
+		sum, err = writeFileStreaming(out, c.Bool("force"), func(w io.Writer) (*export.Summary, error) {
+			return write(ctx, r, opt, w)
+		})
+	}
+	bar.finish()
+	if err != nil {
+		var ce *cliError
+		if errors.As(err, &ce) {
+			return err
+		}
+		return failf("export of study %s failed: %v", study, err)
+	}
+	res := exportResult{Out: out, Format: format, Summary: *sum, ChainID: blk.ChainID, AppHash: blk.AppHash, Locked: basis == export.BasisLock}
+	return emit(c, res, func(w io.Writer) error {
+		fmt.Fprintf(w, "Exported study %s at height %d (%s) to %s\n", study, sum.Height, sum.Basis, out)
+		fmt.Fprintf(w, "  %d subjects, %d forms, %d item values, %d audit trail rows, %d ledger records\n", sum.Subjects, sum.Forms, sum.Values, sum.Audit, sum.Records)
+		fmt.Fprintf(w, "  chain %s, app hash %s\n", blk.ChainID, blk.AppHash)
+		fmt.Fprintf(w, "  dataset digest %s\n", sum.Digest)
+		fmt.Fprintf(w, "Verify it with: veritrial audit verify-export %s\n", out)
+		return nil
+	})
+}
+
+// writeFileStreaming writes path whole or not at all: write streams into
+// a temporary file in the same directory, which is synced and renamed
+// over path (linked, without force, so an existing file is never
+// replaced).
+func writeFileStreaming(path string, force bool, write func(io.Writer) (*export.Summary, error)) (*export.Summary, error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, failf("cannot write %s: %v", path, pathError(err))
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	sum, err := write(tmp)
+	if err != nil {
+		return nil, err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return nil, failf("cannot write %s: %v", path, pathError(err))
+	}
+	if err := tmp.Sync(); err != nil {
+		return nil, failf("cannot write %s: %v", path, pathError(err))
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, failf("cannot write %s: %v", path, pathError(err))
+	}
+	if force {
+		err = os.Rename(tmp.Name(), path)
+	} else {
+		err = os.Link(tmp.Name(), path)
+		if err == nil {
+			os.Remove(tmp.Name())
+		}
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return nil, usageErrorf("%s already exists: choose another name or pass --force to replace it", path)
+	}
+	if err != nil {
+		return nil, failf("cannot write %s: %v", path, pathError(err))
+	}
+	ok = true
+	syncDir(dir)
+	return sum, nil
+}
+
+// writeDirAtomic creates directory path whole or not at all: the files go
+// to a temporary sibling directory renamed to path at the end.
+func writeDirAtomic(path string, write func(dir string) (*export.Summary, error)) (*export.Summary, error) {
+	parent := filepath.Dir(path)
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, failf("cannot create %s: %v", path, pathError(err))
+	}
+	sum, err := write(tmp)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.RemoveAll(tmp)
+		return nil, failf("cannot create %s: %v", path, pathError(err))
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.RemoveAll(tmp)
+		return nil, failf("cannot create %s: %v", path, pathError(err))
+	}
+	syncDir(parent)
+	return sum, nil
+}
+
+// exportProgress draws a progress bar on stderr: redrawn in place on a
+// terminal, a line every tenth otherwise (logs stay short).
+type exportProgress struct {
+	w     io.Writer
+	tty   bool
+	phase string
+	tenth int64
+	drawn bool
+	start time.Time
+}
+
+func newExportProgress(w io.Writer) *exportProgress {
+	p := &exportProgress{w: w, tenth: -1, start: time.Now()}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		p.tty = true
+	}
+	return p
+}
+
+func (p *exportProgress) update(phase string, done, total int64) {
+	if phase != p.phase {
+		if p.tty && p.drawn {
+			fmt.Fprintln(p.w)
+		}
+		p.phase, p.tenth, p.drawn = phase, -1, false
+	}
+	var line string
+	if total <= 0 {
+		line = fmt.Sprintf("export: listing ledger records ... %d", done)
+		if !p.tty {
+			return
+		}
+	} else {
+		const width = 30
+		n := min(done*width/total, width)
+		line = fmt.Sprintf("export: %-7s [%s%s] %d/%d records (%s)", phase, strings.Repeat("#", int(n)), strings.Repeat("-", width-int(n)), done, total, time.Since(p.start).Round(time.Second))
+		if !p.tty {
+			t := min(done*10/total, 10)
+			if t == p.tenth {
+				return
+			}
+			p.tenth = t
+		}
+	}
+	p.drawn = true
+	if p.tty {
+		fmt.Fprintf(p.w, "\r%s", line)
+		return
+	}
+	fmt.Fprintln(p.w, line)
+}
+
+func (p *exportProgress) finish() {
+	if p.tty && p.drawn {
+		fmt.Fprintln(p.w)
+	}
+}

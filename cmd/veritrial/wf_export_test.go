@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestExportOnARealNode exports from a running node: before the lock (the
+// latest height, said on stderr and in the file), then by default at the
+// database lock height, byte-identical when repeated, in every format
+// (ODM validated against the 1.3.2 schema when xmllint is present).
+func TestExportOnARealNode(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	home := filepath.Join(work, "home")
+	env := testEnv(t, "VERITRIAL_HOME="+home, "VERITRIAL_PASSPHRASE="+DevPassphrase)
+	ports := freePorts(t, 2)
+	mustVT(t, env, "init", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]))
+	n := startNode(t, env, home)
+	waitHeight(t, env, home, 1, n)
+
+	proto := filepath.Join(work, "htn201.yaml")
+	mustVT(t, env, "protocol", "example", "--out", proto)
+	mustVT(t, env, "study", "register", "--from", "sponsor-dm", proto)
+	mustVT(t, env, "site", "activate", "--from", "sponsor-dm", "--study", "VT-HTN-201", "--site", "site1")
+	icf := filepath.Join(work, "icf.txt")
+	writeFile(t, icf, "consent form v2 (test document)\n")
+	mustVT(t, env, "subject", "enroll", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", "S1-001", "--consent-version", "2.0", "--consent-file", icf)
+	key := []string{"--study", "VT-HTN-201", "--subject", "S1-001", "--event", "SCR", "--form", "VS"}
+	mustVT(t, env, append([]string{"form", "submit", "--from", "site1-coordinator"}, append(key, "VS.DATE=2026-01-12", "VS.POS=1", "VS.SYSBP=148", "VS.DIABP=92", "VS.HR=72", "VS.TEMP=36.8")...)...)
+	mustVT(t, env, append([]string{"form", "correct", "--from", "site1-coordinator", "--reason", "transcription error"}, append(key, "VS.HR=58")...)...)
+
+	// Not locked: the latest height, with a warning.
+	early := filepath.Join(work, "early.xlsx")
+	r := mustVT(t, env, "export", "--study", "VT-HTN-201", "--format", "xlsx", "--out", early)
+	if !strings.Contains(r.stderr, "NOT locked") || !strings.Contains(r.stdout, "latest (study NOT locked)") || !strings.Contains(r.stdout, "dataset digest") {
+		t.Errorf("export before the lock:\nstdout %s\nstderr %s", r.stdout, r.stderr)
+	}
+	failVT(t, env, exitUsage, "already exists", "export", "--study", "VT-HTN-201", "--format", "xlsx", "--out", early)
+	failVT(t, env, exitUsage, `--format "pdf" is not known`, "export", "--study", "VT-HTN-201", "--format", "pdf", "--out", filepath.Join(work, "x.pdf"))
+	failVT(t, env, exitFailure, "not registered", "export", "--study", "NOPE", "--format", "odm", "--out", filepath.Join(work, "x.xml"))
+
+	pf := filepath.Join(work, "pass")
+	writeFile(t, pf, DevPassphrase+"\n")
+	mustVT(t, env, "sign", "--from", "site1-investigator", "--passphrase-file", pf, "--study", "VT-HTN-201", "--subject", "S1-001", "--meaning", "approval")
+	mustVT(t, env, "lock", "--from", "sponsor-dm", "--study", "VT-HTN-201")
+	mustVT(t, env, "lock", "--from", "regulator-auditor", "--study", "VT-HTN-201")
+	var st struct {
+		Height int64 `json:"height"`
+	}
+	// Blocks keep coming after the lock; the export stays at the lock height.
+	decode(t, mustVT(t, env, "status", "--output", "json"), &st)
+	waitHeight(t, env, home, st.Height+2, n)
+
+	var res exportResult
+	decode(t, mustVT(t, env, "export", "--study", "VT-HTN-201", "--format", "xlsx", "--out", filepath.Join(work, "a.xlsx"), "--output", "json"), &res)
+	if !res.Locked || res.Basis != "database lock" || res.Forms != 1 || res.Audit == 0 || len(res.Digest) != 64 {
+		t.Errorf("locked export: %+v", res)
+	}
+	mustVT(t, env, "export", "--study", "VT-HTN-201", "--format", "xlsx", "--out", filepath.Join(work, "b.xlsx"))
+	if !bytes.Equal([]byte(readFile(t, filepath.Join(work, "a.xlsx"))), []byte(readFile(t, filepath.Join(work, "b.xlsx")))) {
+		t.Error("two exports of the locked dataset differ")
+	}
+	mustVT(t, env, "export", "--study", "VT-HTN-201", "--format", "csv", "--out", filepath.Join(work, "csvdir"))
+	if s := readFile(t, filepath.Join(work, "csvdir", "form_VS.csv")); !strings.Contains(s, "S1-001,site1,SCR,1,,2026-01-12,") {
+		t.Errorf("form_VS.csv:\n%s", s)
+	}
+	mustVT(t, env, "export", "--study", "VT-HTN-201", "--format", "csv", "--out", filepath.Join(work, "data.zip"))
+	odm := filepath.Join(work, "locked.xml")
+	mustVT(t, env, "export", "--study", "VT-HTN-201", "--format", "odm", "--out", odm, "--height", strconv.FormatInt(res.Height, 10))
+	x := readFile(t, odm)
+	for _, w := range []string{`Archival="Yes"`, "<ReasonForChange>transcription error", "Height basis: database lock", res.Digest} {
+		if !strings.Contains(x, w) {
+			t.Errorf("ODM lacks %q", w)
+		}
+	}
+	if lint, err := exec.LookPath("xmllint"); err == nil {
+		schema, _ := filepath.Abs(filepath.Join("..", "..", "..", "shared", "odm", "1.3.2", "ODM1-3-2.xsd"))
+		if _, err := os.Stat(schema); err == nil {
+			if out, err := exec.Command(lint, "--noout", "--nonet", "--schema", schema, odm).CombinedOutput(); err != nil {
+				t.Errorf("ODM export does not validate: %v\n%s", err, out)
+			}
+		}
+	}
+	if code := n.stop(t); code != 0 {
+		t.Fatalf("node exited %d; log:\n%s", code, n.stderr)
+	}
+}
