@@ -221,6 +221,18 @@ func VerifyChain(ctx context.Context, o ChainOptions) (*ChainReport, error) {
 	if o.Genesis != nil {
 		chainID = o.Genesis.ChainID
 	}
+	rootFromDir := ""
+	if o.Genesis == nil && o.TrustedHeight == 0 && o.TrustDir != "" {
+		// No root given: the one the trust dir was started from.
+		if s := loadSummary(o.TrustDir); s != nil {
+			if h, err := hex.DecodeString(s.TrustedHash); err == nil {
+				o.TrustedHeight, o.TrustedHash, rootFromDir = s.TrustedHeight, h, s.TrustRoot+" (kept in the trust dir)"
+				if chainID == "" {
+					chainID = s.ChainID
+				}
+			}
+		}
+	}
 	if chainID == "" {
 		return nil, fmt.Errorf("the chain ID is unknown: give the genesis or the chain ID")
 	}
@@ -265,6 +277,9 @@ func VerifyChain(ctx context.Context, o ChainOptions) (*ChainReport, error) {
 	var root *cmttypes.LightBlock
 	if o.TrustedHeight > 0 {
 		rep.TrustRoot = "trusted header"
+		if rootFromDir != "" {
+			rep.TrustRoot = rootFromDir
+		}
 		lb, err := primary.LightBlock(ctx, o.TrustedHeight)
 		if err != nil {
 			return nil, fmt.Errorf("fetching the trusted block %d: %w", o.TrustedHeight, err)

@@ -1,0 +1,862 @@
+package audit
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/csv"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	rpcclient "github.com/cometbft/cometbft/rpc/client"
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+	cmttypes "github.com/cometbft/cometbft/types"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/veritrial/veritrial/app"
+	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/export"
+	"github.com/veritrial/veritrial/app/types"
+)
+
+// Export formats verify-export reads.
+const (
+	FormatXLSX = "xlsx"
+	FormatCSV  = "csv" // a zip or a directory
+	FormatODM  = "odm"
+)
+
+// Difference is one way an exported file departs from the ledger.
+type Difference struct {
+	// Kind: changed value, missing row, extra row, missing record, extra
+	// record, changed record, provenance; prefixed by "altered audit
+	// trail: " on the audit trail and "forged or altered signature: " on
+	// the signatures.
+	Kind string `json:"kind"`
+	// Sheet (workbook), file (CSV) or "ODM".
+	Sheet string `json:"sheet"`
+	// Row is the 1-based row (line) in the file; for a missing row, the
+	// row where the ledger's export has it.
+	Row    int    `json:"row,omitempty"`
+	Column string `json:"column,omitempty"` // letter and name ("E (VS.HR)")
+	Path   string `json:"path,omitempty"`   // XML path (ODM)
+	Key    string `json:"key,omitempty"`    // ledger key of the row
+	File   string `json:"file,omitempty"`   // what the file says
+	Ledger string `json:"ledger,omitempty"` // what the ledger says
+}
+
+// ExportReport is the outcome of VerifyExport.
+type ExportReport struct {
+	File    string `json:"file"`
+	Format  string `json:"format"`
+	Study   string `json:"study"`
+	ChainID string `json:"chain_id"`
+	Height  int64  `json:"height"`
+	// BlockHash and AppHash come from headers verified with the light
+	// client (the app hash from the header of block height+1).
+	BlockHash string `json:"block_hash"`
+	AppHash   string `json:"app_hash"`
+	// Records is the number of records the ledger has for the study at
+	// the height; each was proven against AppHash.
+	Records         int     `json:"records"`
+	ProofsPerSecond float64 `json:"proofs_per_second"`
+	// Digest is the dataset digest recomputed from the proven records;
+	// FileDigest what the file claims.
+	Digest      string       `json:"digest"`
+	FileDigest  string       `json:"file_digest"`
+	Differences []Difference `json:"differences"`
+	// Omitted counts differences beyond the first MaxDifferences.
+	Omitted int     `json:"omitted,omitempty"`
+	Seconds float64 `json:"seconds"`
+}
+
+// OK reports whether the file is exactly the ledger's export.
+func (r *ExportReport) OK() bool { return len(r.Differences) == 0 && r.Omitted == 0 }
+
+// MaxDifferences bounds the differences listed.
+const MaxDifferences = 1000
+
+// ExportOptions configures VerifyExport.
+type ExportOptions struct {
+	File string
+	// Chain verifies the headers of the export's height (Primary is the
+	// node read from; Genesis or the trust dir's root is the trust root).
+	Chain ChainOptions
+	// TmpDir for the re-rendered export (default: the system's).
+	TmpDir string
+	// Home places the default trust dir (<home>/audit/<chain-id>) when
+	// Chain.TrustDir is empty.
+	Home string
+}
+
+// exportFile is an export read into tables.
+type exportFile struct {
+	format string
+	tables []table
+	odm    []byte
+	prov   map[string]string
+	// records are the (key, value hash) rows of the record list, with
+	// their rows.
+	records []recordRow
+	recName string
+	// header is the number of header rows of every table: 2 in a
+	// workbook (names, labels), 1 in CSV (names).
+	header int
+}
+
+type table struct {
+	name string
+	rows [][]string
+}
+
+type recordRow struct {
+	key, hash string
+	row       int
+}
+
+// VerifyExport checks an exported file against the ledger: it reads the
+// provenance, verifies the headers of the export's height and the next
+// with the light client, fetches every record of the study at that height
+// with its ics23 proof and checks each against the verified app hash,
+// compares the file's record list with the ledger's (nothing left out,
+// nothing added, no value changed), recomputes the dataset digest, then
+// renders the export of the proven records with app/export and compares
+// it with the file table by table, row by row, cell by cell.
+func VerifyExport(ctx context.Context, o ExportOptions) (*ExportReport, error) {
+	start := time.Now()
+	ef, err := readExport(o.File)
+	if err != nil {
+		return nil, err
+	}
+	rep := &ExportReport{File: o.File, Format: ef.format, Differences: []Difference{}}
+	rep.Study = ef.prov["Study"]
+	rep.ChainID = ef.prov["Chain ID"]
+	rep.FileDigest = ef.prov["Dataset digest (SHA-256)"]
+	h, err := strconv.ParseInt(ef.prov["Height"], 10, 64)
+	if err != nil || h < 1 || rep.Study == "" {
+		return nil, fmt.Errorf("%s has no usable provenance (study and height): is it a veritrial export?", o.File)
+	}
+	rep.Height = h
+
+	// Verified headers h and h+1.
+	if o.Chain.ChainID == "" && o.Chain.Genesis == nil {
+		o.Chain.ChainID = rep.ChainID
+	}
+	if o.Chain.TrustDir == "" {
+		id := o.Chain.ChainID
+		if o.Chain.Genesis != nil {
+			id = o.Chain.Genesis.ChainID
+		}
+		o.Chain.TrustDir = DefaultTrustDir(o.Home, id)
+	}
+	lbH, lbN, err := verifiedPair(ctx, o.Chain, h)
+	if err != nil {
+		return nil, err
+	}
+	if rep.ChainID != lbH.ChainID {
+		rep.add(Difference{Kind: "provenance", Sheet: "Provenance", File: rep.ChainID, Ledger: lbH.ChainID, Key: "Chain ID"})
+	}
+	rep.ChainID = lbH.ChainID
+	rep.BlockHash, rep.AppHash = fmt.Sprintf("%X", lbH.Hash()), fmt.Sprintf("%X", []byte(lbN.AppHash))
+
+	// Every record of the study at h, proven.
+	records, pps, err := provenRecords(ctx, o.Chain.Primary, rep.Study, h, lbN.AppHash)
+	if err != nil {
+		return nil, err
+	}
+	rep.Records, rep.ProofsPerSecond = len(records), pps
+	entries := make([]export.Entry, 0, len(records))
+	for k, v := range records {
+		entries = append(entries, export.Entry{Key: k, Value: v})
+	}
+	if rep.Digest, err = export.DigestRecords(entries); err != nil {
+		return nil, err
+	}
+	if rep.FileDigest != rep.Digest {
+		rep.add(Difference{Kind: "provenance", Sheet: "Provenance", Key: "Dataset digest (SHA-256)", File: rep.FileDigest, Ledger: rep.Digest})
+	}
+	checkRecordList(rep, ef, records)
+
+	// The ledger's own export of the proven records.
+	opt := export.Options{Study: rep.Study, Block: exportBlock(lbH, lbN), TmpDir: o.TmpDir,
+		Version: strings.TrimPrefix(ef.prov["Software"], "veritrial "), Basis: ef.prov["Height basis"]}
+	var st types.Study
+	if v := records[string(types.KeyStudy(rep.Study))]; v != nil {
+		if err := json.Unmarshal(v, &st); err != nil {
+			return nil, fmt.Errorf("the study record is not valid: %w", err)
+		}
+	} else {
+		return nil, fmt.Errorf("study %s is not registered on the ledger at height %d", rep.Study, h)
+	}
+	switch {
+	case st.LockHeight == h:
+		opt.Basis = export.BasisLock
+	case opt.Basis != export.BasisLatest && opt.Basis != export.BasisExplicit:
+		// The file claims a lock the ledger does not have at h.
+		opt.Basis = export.BasisExplicit
+	}
+	var buf bytes.Buffer
+	mem := export.NewMemReader(records)
+	switch ef.format {
+	case FormatXLSX:
+		_, err = export.WriteXLSX(ctx, mem, opt, &buf)
+	case FormatCSV:
+		_, err = export.WriteCSVZip(ctx, mem, opt, &buf)
+	case FormatODM:
+		_, err = export.WriteODM(ctx, mem, opt, &buf)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rendering the ledger's export: %w", err)
+	}
+	want, err := parseExport(ef.format, buf.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("reading the ledger's export: %w", err)
+	}
+	if ef.format == FormatODM {
+		compareODM(rep, ef.odm, want.odm)
+	} else {
+		compareBooks(rep, ef.tables, want.tables, ef.header)
+	}
+	rep.Seconds = time.Since(start).Seconds()
+	return rep, nil
+}
+
+func (r *ExportReport) add(d Difference) {
+	if len(r.Differences) >= MaxDifferences {
+		r.Omitted++
+		return
+	}
+	r.Differences = append(r.Differences, d)
+}
+
+// verifiedPair returns the verified light blocks of h and h+1, verifying
+// up to h+1 with VerifyChain when the trust dir does not hold them.
+func verifiedPair(ctx context.Context, co ChainOptions, h int64) (*cmttypes.LightBlock, *cmttypes.LightBlock, error) {
+	get := func() (*cmttypes.LightBlock, *cmttypes.LightBlock, error) {
+		a, err := TrustedHeader(co.TrustDir, h)
+		if err != nil {
+			return nil, nil, err
+		}
+		b, err := TrustedHeader(co.TrustDir, h+1)
+		return a, b, err
+	}
+	if a, b, err := get(); err == nil {
+		return a, b, nil
+	}
+	if co.To == 0 || co.To < h+1 {
+		co.To = h + 1
+	}
+	rep, err := VerifyChain(ctx, co)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !rep.OK() {
+		return nil, nil, fmt.Errorf("the headers up to height %d do not verify: height %d: %s", h+1, rep.Failure.Height, rep.Failure.Reason)
+	}
+	return get()
+}
+
+// exportBlock is the consensus context of the export from verified
+// headers: the block of h, its commit (in the light block of h) and the
+// app hash in the header of h+1.
+func exportBlock(lbH, lbN *cmttypes.LightBlock) export.Block {
+	b := export.Block{ChainID: lbH.ChainID, Height: lbH.Height, Time: lbH.Time.UTC(), Hash: fmt.Sprintf("%X", lbH.Hash()),
+		AppHash: fmt.Sprintf("%X", []byte(lbN.AppHash)), NextHash: fmt.Sprintf("%X", lbN.Hash())}
+	signed := map[string]bool{}
+	for _, s := range lbH.Commit.Signatures {
+		if s.BlockIDFlag == cmttypes.BlockIDFlagCommit {
+			signed[s.ValidatorAddress.String()] = true
+		}
+	}
+	for _, v := range lbH.ValidatorSet.Validators {
+		b.Validators = append(b.Validators, export.Validator{Address: v.Address.String(), PubKey: base64.StdEncoding.EncodeToString(v.PubKey.Bytes()),
+			Power: v.VotingPower, Signed: signed[v.Address.String()]})
+	}
+	return b
+}
+
+// provenRecords lists every record an export of study covers at height
+// h, with proofs, and checks every proof against root; it returns the
+// records and the proofs verified per second.
+func provenRecords(ctx context.Context, node, study string, h int64, root []byte) (map[string][]byte, float64, error) {
+	rpc, err := rpchttp.NewWithTimeout(httpAddr(node), "/websocket", 60)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := map[string][]byte{}
+	var all []app.ListEntry
+	var exact []string
+	for _, p := range export.RecordPrefixes(study) {
+		if !strings.HasSuffix(p, "/") {
+			exact = append(exact, p)
+			continue
+		}
+		after := ""
+		for {
+			req, _ := json.Marshal(app.ListRequest{Prefix: p, After: after, Limit: app.MaxListLimit, Prove: true})
+			res, err := rpc.ABCIQueryWithOptions(ctx, app.QueryList, req, rpcclient.ABCIQueryOptions{Height: h})
+			if err != nil {
+				return nil, 0, fmt.Errorf("listing %s at height %d: %w", p, h, err)
+			}
+			if res.Response.Code != 0 {
+				return nil, 0, fmt.Errorf("listing %s at height %d refused: %s", p, h, res.Response.Log)
+			}
+			var lr app.ListResponse
+			if err := json.Unmarshal(res.Response.Value, &lr); err != nil {
+				return nil, 0, fmt.Errorf("list response is not valid: %w", err)
+			}
+			all = append(all, lr.Entries...)
+			if !lr.More || len(lr.Entries) == 0 {
+				break
+			}
+			after = lr.Entries[len(lr.Entries)-1].Key
+		}
+	}
+	t0 := time.Now()
+	if f := VerifyEntries(root, all); len(f) > 0 {
+		return nil, 0, fmt.Errorf("the node served %d record(s) whose proof does not match the verified app hash (first %s: %v): it is not serving the ledger", len(f), f[0].Key, f[0].Err)
+	}
+	n := len(all)
+	for _, k := range exact {
+		res, err := rpc.ABCIQueryWithOptions(ctx, app.QueryKey, []byte(k), rpcclient.ABCIQueryOptions{Height: h, Prove: true})
+		if err != nil {
+			return nil, 0, fmt.Errorf("reading %s at height %d: %w", k, h, err)
+		}
+		r := res.Response
+		if r.Code != 0 || r.ProofOps == nil || len(r.ProofOps.Ops) != 1 {
+			return nil, 0, fmt.Errorf("reading %s at height %d: no proof (%s)", k, h, r.Log)
+		}
+		if err := client.VerifyProof(root, []byte(k), r.Value, r.ProofOps.Ops[0].Data); err != nil {
+			return nil, 0, fmt.Errorf("the node's record %s does not match the verified app hash: %w", k, err)
+		}
+		n++
+		if r.Value != nil {
+			out[k] = r.Value
+		}
+	}
+	pps := 0.0
+	if d := time.Since(t0).Seconds(); d > 0 {
+		pps = float64(n) / d
+	}
+	for _, e := range all {
+		if e.Value == nil {
+			e.Value = []byte{}
+		}
+		out[e.Key] = e.Value
+	}
+	return out, pps, nil
+}
+
+// checkRecordList compares the file's record list with the ledger's.
+func checkRecordList(rep *ExportReport, ef *exportFile, records map[string][]byte) {
+	seen := map[string]bool{}
+	lastRow := ef.header
+	for _, r := range ef.records {
+		lastRow = r.row
+		v, ok := records[r.key]
+		switch {
+		case seen[r.key]:
+			rep.add(Difference{Kind: "extra record", Sheet: ef.recName, Row: r.row, Column: "A (ledger_key)", Key: r.key, File: r.key, Ledger: "listed twice"})
+		case !ok:
+			rep.add(Difference{Kind: "extra record", Sheet: ef.recName, Row: r.row, Column: "A (ledger_key)", Key: r.key, File: r.key, Ledger: "no such record at this height"})
+		case sha(v) != r.hash:
+			rep.add(Difference{Kind: "changed record", Sheet: ef.recName, Row: r.row, Column: "B (value_sha256)", Key: r.key, File: r.hash, Ledger: sha(v)})
+		}
+		seen[r.key] = true
+	}
+	var missing []string
+	for k := range records {
+		if !seen[k] {
+			missing = append(missing, k)
+		}
+	}
+	sort.Strings(missing)
+	for _, k := range missing {
+		rep.add(Difference{Kind: "missing record", Sheet: ef.recName, Row: lastRow + 1, Key: k, Ledger: sha(records[k]), File: "not listed"})
+	}
+}
+
+// readExport reads an export file (xlsx, CSV zip or directory, ODM).
+func readExport(path string) (*exportFile, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", path, err)
+	}
+	if st.IsDir() {
+		z, err := zipDir(path)
+		if err != nil {
+			return nil, err
+		}
+		return parseExport(FormatCSV, z)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case bytes.HasPrefix(data, []byte("PK")):
+		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			return nil, fmt.Errorf("%s is not a valid zip file: %w", path, err)
+		}
+		for _, f := range zr.File {
+			if f.Name == "[Content_Types].xml" {
+				return parseExport(FormatXLSX, data)
+			}
+		}
+		return parseExport(FormatCSV, data)
+	case bytes.Contains(data[:min(len(data), 4096)], []byte("<ODM")) || bytes.HasPrefix(bytes.TrimSpace(data), []byte("<?xml")):
+		return parseExport(FormatODM, data)
+	}
+	return nil, fmt.Errorf("%s is neither a workbook, a CSV export (zip or directory) nor an ODM file", path)
+}
+
+// zipDir packs a CSV export directory as the zip parseExport reads.
+func zipDir(dir string) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ents {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".csv") {
+			continue
+		}
+		bz, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		w, err := zw.Create(e.Name())
+		if err != nil {
+			return nil, err
+		}
+		if _, err := w.Write(bz); err != nil {
+			return nil, err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// parseExport reads export bytes into tables.
+func parseExport(format string, data []byte) (*exportFile, error) {
+	ef := &exportFile{format: format, prov: map[string]string{}, header: 2}
+	if format == FormatCSV {
+		ef.header = 1
+	}
+	switch format {
+	case FormatXLSX:
+		f, err := excelize.OpenReader(bytes.NewReader(data))
+		if err != nil {
+			return nil, fmt.Errorf("not a readable workbook: %w", err)
+		}
+		defer f.Close()
+		for _, name := range f.GetSheetList() {
+			rows, err := f.GetRows(name)
+			if err != nil {
+				return nil, fmt.Errorf("sheet %s: %w", name, err)
+			}
+			ef.tables = append(ef.tables, table{name: name, rows: rows})
+		}
+	case FormatCSV:
+		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			return nil, err
+		}
+		files := append([]*zip.File(nil), zr.File...)
+		sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
+		for _, zf := range files {
+			if !strings.HasSuffix(zf.Name, ".csv") {
+				continue
+			}
+			rc, err := zf.Open()
+			if err != nil {
+				return nil, err
+			}
+			cr := csv.NewReader(rc)
+			cr.FieldsPerRecord = -1
+			rows, err := cr.ReadAll()
+			rc.Close()
+			if err != nil {
+				return nil, fmt.Errorf("%s is not valid CSV: %w", zf.Name, err)
+			}
+			ef.tables = append(ef.tables, table{name: zf.Name, rows: rows})
+		}
+	case FormatODM:
+		ef.odm = data
+		parseODMProvenance(ef)
+		return ef, nil
+	}
+	for _, t := range ef.tables {
+		base := strings.TrimSuffix(t.name, ".csv")
+		switch {
+		case strings.EqualFold(base, "Provenance") || strings.HasPrefix(base, "Provenance"):
+			for _, r := range t.rows {
+				if len(r) >= 2 {
+					ef.prov[r[0]] = r[1]
+				}
+			}
+		case strings.EqualFold(base, "Records") || strings.HasPrefix(base, "Records"):
+			if ef.recName == "" {
+				ef.recName = t.name
+			}
+			for i, r := range t.rows {
+				if i < ef.header || len(r) < 2 {
+					continue
+				}
+				ef.records = append(ef.records, recordRow{key: r[0], hash: r[1], row: i + 1})
+			}
+		}
+	}
+	if ef.recName == "" {
+		ef.recName = "Records"
+	}
+	return ef, nil
+}
+
+// compareBooks compares the file's tables with the ledger's export.
+func compareBooks(rep *ExportReport, got, want []table, header int) {
+	gm := map[string]table{}
+	for _, t := range got {
+		gm[t.name] = t
+	}
+	wm := map[string]bool{}
+	for _, w := range want {
+		wm[w.name] = true
+		g, ok := gm[w.name]
+		if !ok {
+			rep.add(Difference{Kind: "missing sheet", Sheet: w.name, Ledger: fmt.Sprintf("%d rows", len(w.rows))})
+			continue
+		}
+		compareTable(rep, w.name, g.rows, w.rows, header)
+	}
+	for _, g := range got {
+		if !wm[g.name] {
+			rep.add(Difference{Kind: "extra sheet", Sheet: g.name, File: fmt.Sprintf("%d rows", len(g.rows))})
+		}
+	}
+}
+
+// compareTable aligns rows by their ledger key (the column named
+// ledger_key) when the table has one, else by content, and reports
+// changed cells, missing rows and extra rows.
+func compareTable(rep *ExportReport, sheet string, got, want [][]string, headerRows int) {
+	prefix := ""
+	switch strings.TrimSuffix(sheet, ".csv") {
+	case "Audit trail", "audit_trail":
+		prefix = "altered audit trail: "
+	case "Signatures", "signatures":
+		prefix = "forged or altered signature: "
+	}
+	if strings.HasPrefix(sheet, "Provenance") || strings.HasPrefix(sheet, "provenance") {
+		prefix = "provenance: "
+	}
+	var names []string
+	if len(want) > 0 {
+		names = want[0]
+	}
+	colName := func(i int) string {
+		l, _ := excelize.ColumnNumberToName(i + 1)
+		if i < len(names) {
+			return l + " (" + names[i] + ")"
+		}
+		return l
+	}
+	keyCol := -1
+	for i, n := range names {
+		if n == "ledger_key" {
+			keyCol = i
+		}
+	}
+	cell := func(r []string, i int) string {
+		if i < len(r) {
+			return r[i]
+		}
+		return ""
+	}
+	keyOf := func(r []string) string {
+		if keyCol < 0 {
+			return ""
+		}
+		return cell(r, keyCol)
+	}
+	// Header rows: positional.
+	for i := 0; i < headerRows && (i < len(got) || i < len(want)); i++ {
+		var g, w []string
+		if i < len(got) {
+			g = got[i]
+		}
+		if i < len(want) {
+			w = want[i]
+		}
+		for c := 0; c < max(len(g), len(w)); c++ {
+			if cell(g, c) != cell(w, c) {
+				rep.add(Difference{Kind: prefix + "changed header", Sheet: sheet, Row: i + 1, Column: colName(c), File: cell(g, c), Ledger: cell(w, c)})
+			}
+		}
+	}
+	type rowRef struct {
+		n   int // 1-based row
+		row []string
+	}
+	group := func(rows [][]string) (map[string][]rowRef, []string) {
+		m := map[string][]rowRef{}
+		var order []string
+		for i := headerRows; i < len(rows); i++ {
+			k := keyOf(rows[i])
+			if _, ok := m[k]; !ok {
+				order = append(order, k)
+			}
+			m[k] = append(m[k], rowRef{i + 1, rows[i]})
+		}
+		return m, order
+	}
+	gg, gorder := group(got)
+	wg, worder := group(want)
+	join := func(r []string) string { return strings.Join(r, "\x1f") }
+	for _, k := range worder {
+		ws, gs := wg[k], gg[k]
+		// Identical rows match first.
+		used := make([]bool, len(gs))
+		var wl []rowRef
+		for _, w := range ws {
+			found := false
+			for j, g := range gs {
+				if !used[j] && join(g.row) == join(w.row) {
+					used[j], found = true, true
+					break
+				}
+			}
+			if !found {
+				wl = append(wl, w)
+			}
+		}
+		var gl []rowRef
+		for j, g := range gs {
+			if !used[j] {
+				gl = append(gl, g)
+			}
+		}
+		// Leftovers pair up as changed rows; the rest are missing or extra.
+		for len(wl) > 0 && len(gl) > 0 {
+			w, g := wl[0], gl[0]
+			wl, gl = wl[1:], gl[1:]
+			for c := 0; c < max(len(g.row), len(w.row)); c++ {
+				if cell(g.row, c) != cell(w.row, c) {
+					rep.add(Difference{Kind: prefix + "changed value", Sheet: sheet, Row: g.n, Column: colName(c), Key: k, File: cell(g.row, c), Ledger: cell(w.row, c)})
+				}
+			}
+		}
+		for _, w := range wl {
+			rep.add(Difference{Kind: prefix + "missing row", Sheet: sheet, Row: w.n, Key: k, Ledger: summarize(w.row), File: "absent"})
+		}
+		for _, g := range gl {
+			rep.add(Difference{Kind: prefix + "extra row", Sheet: sheet, Row: g.n, Key: k, File: summarize(g.row), Ledger: "absent"})
+		}
+	}
+	for _, k := range gorder {
+		if _, ok := wg[k]; ok {
+			continue
+		}
+		for _, g := range gg[k] {
+			rep.add(Difference{Kind: prefix + "extra row", Sheet: sheet, Row: g.n, Key: k, File: summarize(g.row), Ledger: "no such record"})
+		}
+	}
+}
+
+func summarize(r []string) string {
+	s := strings.Join(r, " | ")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+func sha(v []byte) string {
+	return fmt.Sprintf("%x", sha256Sum(v))
+}
+
+func sha256Sum(v []byte) [32]byte { return sha256.Sum256(v) }
+
+// parseODMProvenance reads the provenance comment before the root element
+// ("Label: value" lines) and the record list comment after it ("key TAB
+// hash" lines).
+func parseODMProvenance(ef *exportFile) {
+	ef.recName = "ODM (records comment)"
+	lines := strings.Split(string(ef.odm), "\n")
+	inRoot := false
+	for i, l := range lines {
+		if strings.HasPrefix(strings.TrimSpace(l), "<ODM") {
+			inRoot = true
+		}
+		if !inRoot {
+			if k, v, ok := strings.Cut(l, ": "); ok && !strings.Contains(k, "<") {
+				if _, dup := ef.prov[k]; !dup {
+					ef.prov[k] = v
+				}
+			}
+			continue
+		}
+		if k, v, ok := strings.Cut(l, "\t"); ok && !strings.Contains(l, "<") && len(v) == 64 {
+			ef.records = append(ef.records, recordRow{key: k, hash: v, row: i + 1})
+		}
+	}
+}
+
+// xmlNode is one element start or text of an ODM file.
+type xmlNode struct {
+	path, content string
+	line          int
+}
+
+// flattenODM lists the elements (with their attributes) and texts of an
+// ODM document; paths name identifying attributes (…OID, …Key).
+func flattenODM(data []byte) ([]xmlNode, error) {
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	var stack []string
+	var out []xmlNode
+	line := func() int { l, _ := dec.InputPos(); return l }
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			seg := t.Name.Local
+			var ids, attrs []string
+			for _, a := range t.Attr {
+				attrs = append(attrs, a.Name.Local+"="+a.Value)
+				if strings.HasSuffix(a.Name.Local, "OID") || strings.HasSuffix(a.Name.Local, "Key") {
+					ids = append(ids, "@"+a.Name.Local+"="+a.Value)
+				}
+			}
+			if len(ids) > 0 {
+				seg += "[" + strings.Join(ids, ",") + "]"
+			}
+			stack = append(stack, seg)
+			sort.Strings(attrs)
+			out = append(out, xmlNode{path: "/" + strings.Join(stack, "/"), content: strings.Join(attrs, "; "), line: line()})
+		case xml.EndElement:
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+		case xml.CharData:
+			if txt := strings.TrimSpace(string(t)); txt != "" {
+				out = append(out, xmlNode{path: "/" + strings.Join(stack, "/") + "/text()", content: txt, line: line()})
+			}
+		}
+	}
+}
+
+// compareODM compares the file's ODM with the ledger's, element by
+// element, grouped by path.
+func compareODM(rep *ExportReport, got, want []byte) {
+	gp, gw := map[string]string{}, map[string]string{}
+	parseProv := func(data []byte, m map[string]string) {
+		ef := &exportFile{odm: data, prov: m}
+		parseODMProvenance(ef)
+	}
+	parseProv(got, gp)
+	parseProv(want, gw)
+	var labels []string
+	for k := range gw {
+		labels = append(labels, k)
+	}
+	sort.Strings(labels)
+	for _, k := range labels {
+		if gp[k] != gw[k] {
+			rep.add(Difference{Kind: "provenance", Sheet: "ODM", Path: "comment/" + k, File: gp[k], Ledger: gw[k]})
+		}
+	}
+	g, err := flattenODM(got)
+	if err != nil {
+		rep.add(Difference{Kind: "not well-formed XML", Sheet: "ODM", File: err.Error()})
+		return
+	}
+	w, err := flattenODM(want)
+	if err != nil {
+		rep.add(Difference{Kind: "internal", Sheet: "ODM", Ledger: err.Error()})
+		return
+	}
+	group := func(ns []xmlNode) (map[string][]xmlNode, []string) {
+		m := map[string][]xmlNode{}
+		var order []string
+		for _, n := range ns {
+			if _, ok := m[n.path]; !ok {
+				order = append(order, n.path)
+			}
+			m[n.path] = append(m[n.path], n)
+		}
+		return m, order
+	}
+	gg, gorder := group(g)
+	wg, worder := group(w)
+	for _, p := range worder {
+		ws, gs := wg[p], gg[p]
+		used := make([]bool, len(gs))
+		var wl []xmlNode
+		for _, x := range ws {
+			found := false
+			for j, y := range gs {
+				if !used[j] && y.content == x.content {
+					used[j], found = true, true
+					break
+				}
+			}
+			if !found {
+				wl = append(wl, x)
+			}
+		}
+		var gl []xmlNode
+		for j, y := range gs {
+			if !used[j] {
+				gl = append(gl, y)
+			}
+		}
+		for len(wl) > 0 && len(gl) > 0 {
+			rep.add(Difference{Kind: odmKind(p, "changed value"), Sheet: "ODM", Row: gl[0].line, Path: p, File: gl[0].content, Ledger: wl[0].content})
+			wl, gl = wl[1:], gl[1:]
+		}
+		for _, x := range wl {
+			rep.add(Difference{Kind: odmKind(p, "missing element"), Sheet: "ODM", Path: p, File: "absent", Ledger: x.content})
+		}
+		for _, y := range gl {
+			rep.add(Difference{Kind: odmKind(p, "extra element"), Sheet: "ODM", Row: y.line, Path: p, File: y.content, Ledger: "absent"})
+		}
+	}
+	for _, p := range gorder {
+		if _, ok := wg[p]; ok {
+			continue
+		}
+		for _, y := range gg[p] {
+			rep.add(Difference{Kind: odmKind(p, "extra element"), Sheet: "ODM", Row: y.line, Path: p, File: y.content, Ledger: "absent"})
+		}
+	}
+}
+
+func odmKind(path, base string) string {
+	switch {
+	case strings.Contains(path, "AuditRecord"):
+		return "altered audit trail: " + base
+	case strings.Contains(path, "Signature"):
+		return "forged or altered signature: " + base
+	}
+	return base
+}
