@@ -65,7 +65,7 @@ func zipDir(dir string, w io.Writer, mod time.Time) error {
 		}
 	}
 	sort.Strings(names)
-	zw := zip.NewWriter(w)
+	zw := newZipWriter(w)
 	for _, n := range names {
 		hdr := &zip.FileHeader{Name: n, Method: zip.Deflate, Modified: mod}
 		fw, err := zw.CreateHeader(hdr)

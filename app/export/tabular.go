@@ -1,7 +1,11 @@
 package export
 
 import (
+	"bufio"
+	"encoding/binary"
 	"fmt"
+	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -114,16 +118,34 @@ func (d *dataset) subjectsTable(b book) error {
 }
 
 // formTables streams the current forms once, writing each to its form's
-// table and every version's changes to the audit trail.
+// table and every version's changes to the audit trail. A book that
+// keeps one table open at a time (a workbook: each open sheet holds a
+// large buffer) gets the form rows spooled to temporary files and
+// replayed one form after the other, so memory does not grow with the
+// number of forms.
 func (d *dataset) formTables(b book) error {
+	_, spool := b.(spooler)
 	tabs := map[string]table{}
 	for _, lay := range d.forms {
-		t, err := b.table(lay.oid, "form_"+lay.oid+".csv", formColumns(lay), 5)
+		var t table
+		var err error
+		if spool {
+			t, err = newSpool(d.opt.TmpDir)
+		} else {
+			t, err = b.table(lay.oid, formFile(lay), formColumns(lay), 5)
+		}
 		if err != nil {
 			return err
 		}
 		tabs[lay.oid] = t
 	}
+	defer func() {
+		for _, t := range tabs {
+			if s, ok := t.(*spoolFile); ok {
+				s.remove()
+			}
+		}
+	}()
 	audit, err := b.table(tAudit[0], tAudit[1], auditCols, 0)
 	if err != nil {
 		return err
@@ -165,12 +187,112 @@ func (d *dataset) formTables(b book) error {
 	if err != nil {
 		return err
 	}
+	if err := audit.close(); err != nil {
+		return err
+	}
 	for _, lay := range d.forms {
-		if err := tabs[lay.oid].close(); err != nil {
+		t := tabs[lay.oid]
+		if err := t.close(); err != nil {
+			return err
+		}
+		if s, ok := t.(*spoolFile); ok {
+			out, err := b.table(lay.oid, formFile(lay), formColumns(lay), 5)
+			if err != nil {
+				return err
+			}
+			if err := s.replay(out.row); err != nil {
+				return err
+			}
+			if err := out.close(); err != nil {
+				return err
+			}
+			s.remove()
+		}
+	}
+	return nil
+}
+
+func formFile(lay *formLayout) string { return "form_" + lay.oid + ".csv" }
+
+// spooler marks a book whose form tables are spooled (see formTables).
+type spooler interface{ spool() }
+
+// spoolFile is a table kept in a temporary file: each row is its cell
+// count, then per cell its kind and length-prefixed text.
+type spoolFile struct {
+	f   *os.File
+	w   *bufio.Writer
+	tmp []byte
+}
+
+func newSpool(dir string) (*spoolFile, error) {
+	f, err := os.CreateTemp(dir, "veritrial-export-spool-*")
+	if err != nil {
+		return nil, err
+	}
+	return &spoolFile{f: f, w: bufio.NewWriterSize(f, 64<<10)}, nil
+}
+
+func (s *spoolFile) row(cells []cell) error {
+	s.tmp = binary.AppendUvarint(s.tmp[:0], uint64(len(cells)))
+	for _, c := range cells {
+		s.tmp = append(s.tmp, byte(c.k))
+		s.tmp = binary.AppendUvarint(s.tmp, uint64(len(c.s)))
+		s.tmp = append(s.tmp, c.s...)
+	}
+	_, err := s.w.Write(s.tmp)
+	return err
+}
+
+func (s *spoolFile) close() error { return s.w.Flush() }
+
+// replay reads the rows back into emit.
+func (s *spoolFile) replay(emit func([]cell) error) error {
+	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	r := bufio.NewReaderSize(s.f, 64<<10)
+	var cells []cell
+	var text []byte
+	for {
+		n, err := binary.ReadUvarint(r)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		cells = cells[:0]
+		for i := uint64(0); i < n; i++ {
+			k, err := r.ReadByte()
+			if err != nil {
+				return err
+			}
+			l, err := binary.ReadUvarint(r)
+			if err != nil {
+				return err
+			}
+			if uint64(cap(text)) < l {
+				text = make([]byte, l)
+			}
+			text = text[:l]
+			if _, err := io.ReadFull(r, text); err != nil {
+				return err
+			}
+			cells = append(cells, cell{k: cellKind(k), s: string(text)})
+		}
+		if err := emit(cells); err != nil {
 			return err
 		}
 	}
-	return audit.close()
+}
+
+func (s *spoolFile) remove() {
+	if s.f != nil {
+		s.f.Close()
+		os.Remove(s.f.Name())
+		s.f = nil
+	}
 }
 
 func (d *dataset) queriesTable(b book) error {

@@ -2,6 +2,7 @@ package export
 
 import (
 	"archive/zip"
+	"compress/flate"
 	"context"
 	"fmt"
 	"io"
@@ -63,9 +64,8 @@ func WriteXLSX(ctx context.Context, r Reader, opt Options, w io.Writer) (*Summar
 	if err := f.SetAppProps(&excelize.AppProperties{Application: "veritrial", Company: d.study.Sponsor, AppVersion: "1.0000"}); err != nil {
 		return nil, err
 	}
-	f.SetActiveSheet(0)
 	mod := opt.Block.Time.UTC()
-	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return &fixedZip{zw: zip.NewWriter(tmp), mod: mod} })
+	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return &fixedZip{zw: newZipWriter(tmp), mod: mod} })
 	if err := f.Write(io.Discard); err != nil {
 		return nil, err
 	}
@@ -121,13 +121,24 @@ func copySortedZip(f *os.File, w io.Writer) error {
 	}
 	files := slices.Clone(zr.File)
 	slices.SortFunc(files, func(a, b *zip.File) int { return strings.Compare(a.Name, b.Name) })
-	zw := zip.NewWriter(w)
+	zw := newZipWriter(w)
 	for _, zf := range files {
 		if err := zw.Copy(zf); err != nil {
 			return err
 		}
 	}
 	return zw.Close()
+}
+
+// newZipWriter returns a zip writer deflating at the fastest level: the
+// output is as deterministic as at any level, and compression is the
+// largest cost of a big export.
+func newZipWriter(w io.Writer) *zip.Writer {
+	zw := zip.NewWriter(w)
+	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
+		return flate.NewWriter(out, flate.BestSpeed)
+	})
+	return zw
 }
 
 // xlsxBook is a workbook of streamed sheets.
@@ -225,6 +236,8 @@ func (b *xlsxBook) decimalStyle(digits int) (int, error) {
 	b.decimals[digits] = s
 	return s, nil
 }
+
+func (b *xlsxBook) spool() {}
 
 func (b *xlsxBook) table(name, _ string, cols []column, freeze int) (table, error) {
 	t := &xlsxTable{b: b, name: name, cols: cols, freeze: freeze}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -18,6 +19,10 @@ import (
 )
 
 func init() { registerCommand(exportCommand) }
+
+// exportMemoryLimit is the Go soft memory limit during an export unless
+// GOMEMLIMIT sets one.
+const exportMemoryLimit = 300 << 20
 
 func exportCommand() *cli.Command {
 	return &cli.Command{
@@ -99,6 +104,12 @@ func exportAction(c *cli.Context) error {
 	}
 	if basis == export.BasisLatest {
 		note(c, "warning: study %s is NOT locked: exporting the latest height %d, which may still change (the file says so)", study, blk.Height)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// Excelize keeps each large sheet's stream buffer until the
+		// workbook is written: a soft limit makes the collector return
+		// the rest promptly (docs/EXPORT.md, memory).
+		debug.SetMemoryLimit(exportMemoryLimit)
 	}
 	bar := newExportProgress(stderr(c))
 	opt := export.Options{Study: study, Block: blk, Basis: basis, Version: version, TmpDir: filepath.Dir(out), Progress: bar.update}
