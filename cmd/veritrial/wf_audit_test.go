@@ -161,6 +161,40 @@ func TestAuditOnARealNode(t *testing.T) {
 	}
 	mustVT(t, env, "audit", "report", "--study", study, "--out", filepath.Join(work, "report.xlsx"))
 
+	// verify-export: the export is exactly the ledger's data; a workbook
+	// with one flipped cell, one dropped audit row and one fake subject
+	// row is caught at each place.
+	xe := filepath.Join(work, "export.xlsx")
+	mustVT(t, env, "export", "--study", study, "--format", "xlsx", "--out", xe)
+	var ve audit.ExportReport
+	decode(t, mustVT(t, env, "audit", "verify-export", xe, "--output", "json"), &ve)
+	if !ve.OK() || ve.Records < 20 || ve.Study != study || ve.AppHash == "" {
+		t.Fatalf("verify-export of the genuine export: %+v", ve)
+	}
+	ce := filepath.Join(work, "export-csv.zip")
+	mustVT(t, env, "export", "--study", study, "--format", "csv", "--out", ce)
+	mustVT(t, env, "audit", "verify-export", ce)
+	sheet, row, col := tamperExport(t, xe, filepath.Join(work, "tampered.xlsx"))
+	r = vt(t, env, "audit", "verify-export", filepath.Join(work, "tampered.xlsx"), "--output", "json")
+	if r.code != exitFailure {
+		t.Fatalf("verify-export of the tampered workbook: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	decode(t, r, &ve)
+	found := map[string]bool{}
+	for _, d := range ve.Differences {
+		switch {
+		case d.Kind == "changed value" && d.Sheet == sheet && d.Row == row && strings.HasPrefix(d.Column, col) && d.File == "99":
+			found["flipped cell"] = true
+		case d.Kind == "altered audit trail: missing row" && d.Sheet == "Audit trail" && d.Row == 3:
+			found["dropped audit row"] = true
+		case d.Kind == "extra row" && d.Sheet == "Subjects" && d.Key == "subj/"+study+"/S1-999":
+			found["fake row"] = true
+		}
+	}
+	if len(found) != 3 || len(ve.Differences) != 3 {
+		t.Errorf("tampered workbook: found %v in %+v", found, ve.Differences)
+	}
+
 	// Replay needs the node stopped.
 	failVT(t, env, exitFailure, "stop the node first", "audit", "replay")
 	if code := n.stop(t); code != 0 {
@@ -225,4 +259,63 @@ func tamperStoredResult(t *testing.T, dataDir string) int64 {
 	}
 	t.Fatal("no stored result with code 509")
 	return 0
+}
+
+// tamperExport copies an exported workbook to out with the heart rate
+// of S1-001's VS form set to 99, the first audit trail row removed and a
+// fake subject appended; it returns where the flipped cell is (sheet,
+// row, column letter).
+func tamperExport(t *testing.T, in, out string) (string, int, string) {
+	t.Helper()
+	f, err := excelize.OpenFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sheet, row, col := "", 0, ""
+	for _, name := range f.GetSheetList() {
+		rows, _ := f.GetRows(name)
+		if len(rows) < 3 {
+			continue
+		}
+		hr, key := -1, -1
+		for i, h := range rows[0] {
+			switch h {
+			case "VS.HR":
+				hr = i
+			case "ledger_key":
+				key = i
+			}
+		}
+		if hr < 0 || key < 0 {
+			continue
+		}
+		for i, r := range rows {
+			if len(r) > key && r[key] == "form/VT-HTN-201/S1-001/SCR/0001/VS" {
+				sheet, row = name, i+1
+				col, _ = excelize.ColumnNumberToName(hr + 1)
+			}
+		}
+	}
+	if sheet == "" {
+		t.Fatal("no VS form row in the export")
+	}
+	if err := f.SetCellValue(sheet, col+strconv.Itoa(row), "99"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.RemoveRow("Audit trail", 3); err != nil {
+		t.Fatal(err)
+	}
+	subj, _ := f.GetRows("Subjects")
+	fake := make([]any, len(subj[2]))
+	for i, v := range subj[2] {
+		fake[i] = strings.ReplaceAll(v, "S1-001", "S1-999")
+	}
+	if err := f.SetSheetRow("Subjects", "A"+strconv.Itoa(len(subj)+1), &fake); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.SaveAs(out); err != nil {
+		t.Fatal(err)
+	}
+	return sheet, row, col
 }
