@@ -481,3 +481,29 @@ func TestMemReaderPaging(t *testing.T) {
 		t.Errorf("digests %s %s %s", d1, d2, d3)
 	}
 }
+
+// TestSheetContinuation splits a table longer than a sheet onto
+// continuation sheets.
+func TestSheetContinuation(t *testing.T) {
+	c := apptest.New(t)
+	h := scenario(t, c)
+	old := export.MaxSheetRows
+	export.MaxSheetRows = 20
+	defer func() { export.MaxSheetRows = old }()
+	r, opt := source(c, h, export.BasisLock)
+	data, sum := run(t, formats[0], r, opt)
+	f, err := excelize.OpenReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, s := range f.GetSheetList() {
+		if strings.HasPrefix(s, "Audit trail") {
+			rows, _ := f.GetRows(s)
+			n += len(rows) - 2
+		}
+	}
+	if idx, _ := f.GetSheetIndex("Audit trail (2)"); idx < 0 || int64(n) != sum.Audit {
+		t.Errorf("audit rows %d over sheets %v, want %d", n, f.GetSheetList(), sum.Audit)
+	}
+}

@@ -19,7 +19,7 @@ import (
 func (d *dataset) tableOrder() []string {
 	out := []string{tProvenance[0], tSubjects[0]}
 	for _, f := range d.forms {
-		out = append(out, f.oid)
+		out = append(out, formTableID(f))
 	}
 	return append(out, tAudit[0], tQueries[0], tSignatures[0], tSDV[0], tDictionary[0], tRecords[0])
 }
@@ -132,7 +132,7 @@ func (d *dataset) formTables(b book) error {
 		if spool {
 			t, err = newSpool(d.opt.TmpDir)
 		} else {
-			t, err = b.table(lay.oid, formFile(lay), formColumns(lay), 5)
+			t, err = b.table(formTableID(lay), formFile(lay), formColumns(lay), 5)
 		}
 		if err != nil {
 			return err
@@ -196,7 +196,7 @@ func (d *dataset) formTables(b book) error {
 			return err
 		}
 		if s, ok := t.(*spoolFile); ok {
-			out, err := b.table(lay.oid, formFile(lay), formColumns(lay), 5)
+			out, err := b.table(formTableID(lay), formFile(lay), formColumns(lay), 5)
 			if err != nil {
 				return err
 			}
@@ -213,6 +213,15 @@ func (d *dataset) formTables(b book) error {
 }
 
 func formFile(lay *formLayout) string { return "form_" + lay.oid + ".csv" }
+
+// formTablePrefix marks the table ID of a form, so a form named like a
+// fixed table ("Subjects") gets its own sheet.
+const formTablePrefix = "form:"
+
+func formTableID(lay *formLayout) string { return formTablePrefix + lay.oid }
+
+// tableTitle is the sheet title of a table ID.
+func tableTitle(id string) string { return strings.TrimPrefix(id, formTablePrefix) }
 
 // spooler marks a book whose form tables are spooled (see formTables).
 type spooler interface{ spool() }

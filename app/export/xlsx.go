@@ -174,7 +174,7 @@ func newXLSXBook(f *excelize.File, d *dataset) (*xlsxBook, error) {
 		return nil, err
 	}
 	for i, name := range d.tableOrder() {
-		sheet := b.sheetName(name)
+		sheet := b.sheetName(tableTitle(name))
 		b.sheetOf[name] = sheet
 		if i == 0 {
 			if err := f.SetSheetName("Sheet1", sheet); err != nil {
@@ -251,7 +251,7 @@ func (b *xlsxBook) table(name, _ string, cols []column, freeze int) (table, erro
 	}
 	sheet, ok := b.sheetOf[name]
 	if !ok {
-		sheet = b.sheetName(name)
+		sheet = b.sheetName(tableTitle(name))
 		if _, err := b.f.NewSheet(sheet); err != nil {
 			return nil, err
 		}
@@ -315,7 +315,7 @@ func (t *xlsxTable) row(cells []cell) error {
 		if err := t.sw.Flush(); err != nil {
 			return err
 		}
-		sheet := t.b.sheetName(fmt.Sprintf("%s (%d)", t.name, t.part+1))
+		sheet := t.b.sheetName(fmt.Sprintf("%s (%d)", tableTitle(t.name), t.part+1))
 		if _, err := t.b.f.NewSheet(sheet); err != nil {
 			return err
 		}
@@ -338,7 +338,8 @@ func (t *xlsxTable) row(cells []cell) error {
 		x.StyleID, x.Value = 0, nil
 		switch c.k {
 		case cInt:
-			if n, err := strconv.ParseInt(c.s, 10, 64); err == nil {
+			// Beyond 15 digits a spreadsheet number would be rounded: text.
+			if n, err := strconv.ParseInt(c.s, 10, 64); err == nil && significantDigits(c.s) <= 15 {
 				x.Value = n
 			} else {
 				x.Value = c.s
