@@ -46,8 +46,15 @@ localnet: build
 localnet-stop:
 	bash testnet/localnet.sh stop $(BIN) $(LOCALNET_DIR)
 
+# make bench: the Go benchmarks, the FinalizeBlock+Commit curve against
+# stored item values, and loadgen runs of veritrial against CometBFT's
+# kvstore baseline (one node, four validators), within BENCH_BUDGET; writes
+# results/bench-<date>.json and prints the table (docs/PERFORMANCE.md).
+BENCH_BUDGET ?= 15m
+BENCH_FLAGS  ?=
+
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./protocol/ ./app/...
+	$(GO) run ./tools/bench --budget $(BENCH_BUDGET) $(BENCH_FLAGS)
 
 clean:
 	rm -rf bin
