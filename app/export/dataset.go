@@ -118,16 +118,21 @@ func newDigester() *digester { return &digester{h: sha256.New()} }
 
 // add hashes one record and returns its value hash.
 func (d *digester) add(key string, value []byte) (string, error) {
-	if d.n > 0 && key <= d.last {
-		return "", fmt.Errorf("records are not in key order: %q after %q", key, d.last)
-	}
 	sum := sha256.Sum256(value)
 	vh := hex.EncodeToString(sum[:])
+	return vh, d.addHash(key, vh)
+}
+
+// addHash adds one record given by its value hash.
+func (d *digester) addHash(key, vh string) error {
+	if d.n > 0 && key <= d.last {
+		return fmt.Errorf("records are not in key order: %q after %q", key, d.last)
+	}
 	d.line = append(append(append(append(d.line[:0], key...), '\t'), vh...), '\n')
 	d.h.Write(d.line)
 	d.last = key
 	d.n++
-	return vh, nil
+	return nil
 }
 
 func (d *digester) sum() string { return hex.EncodeToString(d.h.Sum(nil)) }

@@ -61,7 +61,7 @@ func WriteODM(ctx context.Context, r Reader, opt Options, w io.Writer) (*Summary
 	x.raw(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
 	x.raw("<!--\n")
 	for _, p := range d.provenance() {
-		x.comment(p[0] + ": " + p[1])
+		x.comment(oneLine(p[0]) + ": " + oneLine(p[1]))
 		x.raw("\n")
 	}
 	x.comment("ODM OIDs: study events SE.<oid>, forms F.<oid>, item groups IG.<oid>, items I.<oid>, code lists CL.<oid>, protocol versions MDV.<n>, signature meanings SD.<meaning>; users are account IDs, locations organisation IDs.")
@@ -115,6 +115,11 @@ func WriteODM(ctx context.Context, r Reader, opt Options, w io.Writer) (*Summary
 // height, so the same export always has the same OID.
 func FileOID(chainID, study string, height int64) string {
 	return "VT." + chainID + "." + study + ".H" + strconv.FormatInt(height, 10)
+}
+
+// oneLine puts s on one line (provenance comment lines are read back).
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\t", " ")), " ")
 }
 
 func nonEmpty(s, def string) string {
@@ -213,10 +218,24 @@ func xmlChar(r rune) bool {
 	return r == 0x9 || r == 0xA || r == 0xD || (r >= 0x20 && r <= 0xD7FF) || (r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
 }
 
-// comment writes text for inside a comment: no "--", no trailing "-".
+// commentEscape makes s safe inside an XML comment, reversibly: "%"
+// becomes "%25" and each "--" becomes "-%2D" (commentUnescape).
+func commentEscape(s string) string {
+	s = strings.ReplaceAll(s, "%", "%25")
+	return strings.ReplaceAll(s, "--", "-%2D")
+}
+
+// commentUnescape reverses commentEscape.
+func commentUnescape(s string) string {
+	s = strings.ReplaceAll(s, "%2D", "-")
+	return strings.ReplaceAll(s, "%25", "%")
+}
+
+// comment writes text for inside a comment (escaped with commentEscape);
+// the caller ends each comment line with a newline, so no "-" precedes
+// the closing "-->".
 func (x *xw) comment(s string) {
-	s = strings.ReplaceAll(s, "--", "- -")
-	s = strings.TrimSuffix(s, "-")
+	s = commentEscape(s)
 	var b strings.Builder
 	for _, r := range s {
 		if xmlChar(r) {

@@ -300,18 +300,31 @@ func yes(b bool) string {
 	return "no"
 }
 
+// Provenance fields an auditor reads back (ReadManifest).
+const (
+	FieldStudy     = "Study"
+	FieldChainID   = "Chain ID"
+	FieldHeight    = "Height"
+	FieldBasis     = "Height basis"
+	FieldBlockTime = "Block time (UTC)"
+	FieldBlockHash = "Block hash"
+	FieldAppHash   = "App hash (state after the block, in the header of block height+1)"
+	FieldRecords   = "Records"
+	FieldDigest    = "Dataset digest (SHA-256)"
+)
+
 // provenance lists the Provenance table's rows.
 func (d *dataset) provenance() [][2]string {
 	b := d.opt.Block
 	s := &d.study
 	rows := [][2]string{
 		{"Export", "veritrial export of study " + s.ID + " (layout version " + FormatVersion + ", docs/EXPORT.md)"},
-		{"Study", s.ID},
+		{FieldStudy, s.ID},
 		{"Title", s.Title},
 		{"Sponsor", s.Sponsor},
-		{"Chain ID", b.ChainID},
-		{"Height", strconv.FormatInt(b.Height, 10)},
-		{"Height basis", d.opt.Basis},
+		{FieldChainID, b.ChainID},
+		{FieldHeight, strconv.FormatInt(b.Height, 10)},
+		{FieldBasis, d.opt.Basis},
 	}
 	if d.opt.NotLocked() {
 		rows = append(rows, [2]string{"WARNING", "study " + s.ID + " is NOT locked at this height: this is the latest committed state, not a locked dataset, and may still change"})
@@ -322,9 +335,9 @@ func (d *dataset) provenance() [][2]string {
 	}
 	rows = append(rows,
 		[2]string{"Database lock height", lockH},
-		[2]string{"Block time (UTC)", b.Time.UTC().Format("2006-01-02T15:04:05Z")},
-		[2]string{"Block hash", b.Hash},
-		[2]string{"App hash (state after the block, in the header of block height+1)", b.AppHash},
+		[2]string{FieldBlockTime, b.Time.UTC().Format("2006-01-02T15:04:05Z")},
+		[2]string{FieldBlockHash, b.Hash},
+		[2]string{FieldAppHash, b.AppHash},
 		[2]string{"Hash of block height+1", b.NextHash},
 	)
 	for i, v := range b.Validators {
@@ -351,8 +364,8 @@ func (d *dataset) provenance() [][2]string {
 		}
 	}
 	rows = append(rows,
-		[2]string{"Records", strconv.FormatInt(d.sum.Records, 10)},
-		[2]string{"Dataset digest (SHA-256)", d.sum.Digest},
+		[2]string{FieldRecords, strconv.FormatInt(d.sum.Records, 10)},
+		[2]string{FieldDigest, d.sum.Digest},
 		[2]string{"Digest definition", DigestDefinition},
 		[2]string{"Records covered", "every record under " + strings.Join(RecordPrefixes(s.ID), ", ") + " at this height"},
 		[2]string{"Ledger keys", "every data row ends with the ledger key of the record it comes from; the Records table lists the key and value SHA-256 of every exported record"},

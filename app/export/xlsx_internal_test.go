@@ -1,6 +1,9 @@
 package export
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestDecimalValue checks that a spreadsheet number is used only when its
 // written form is exactly the ledger's decimal.
@@ -23,6 +26,15 @@ func TestDecimalValue(t *testing.T) {
 	for s, ok := range map[string]bool{"0": true, "-12": true, "007": false, "+1": false, "-0": false, "": false, "1.0": false, "123456789012345678": true, "1234567890123456789": false} {
 		if canonicalInt(s) != ok {
 			t.Errorf("canonicalInt(%q) = %v", s, !ok)
+		}
+	}
+}
+
+func TestCommentEscape(t *testing.T) {
+	for _, s := range []string{"a--b", "---", "----", "50%", "%2D", "form/S--1/E/0001/F\tab", "-"} {
+		e := commentEscape(s)
+		if strings.Contains(e, "--") || commentUnescape(e) != s {
+			t.Errorf("%q -> %q -> %q", s, e, commentUnescape(e))
 		}
 	}
 }
