@@ -378,7 +378,7 @@ func TestODMValidates(t *testing.T) {
 		validateODM(t, data)
 		s := string(data)
 		for _, w := range []string{`FileType="Transactional"`, `Archival="Yes"`, `ODMVersion="1.3.2"`, `<SourceID>`, `<ReasonForChange>transcription error`,
-			`<SignatureRef SignatureOID="SD.approval"/>`, `TransactionType="Remove"`, `<SiteRef LocationOID="site1"/>`, "Kopfschmerz &amp; &quot;Übelkeit&quot; &lt;3&gt; -- ok",
+			`<SignatureRef SignatureOID="SD.approval"/>`, "data query 1 on S001 SCR/1 VS VS.SYSBP, status closed", "step 2 de-verify", `TransactionType="Remove"`, `<SiteRef LocationOID="site1"/>`, "Kopfschmerz &amp; &quot;Übelkeit&quot; &lt;3&gt; -- ok",
 			"CreationDateTime=\"" + opt.Block.Time.Format("2006-01-02T15:04:05Z") + "\"", "form/" + study + "/S001/SCR/0001/VS\t"} {
 			if !strings.Contains(s, w) {
 				t.Errorf("height %d: ODM lacks %q", tc.h, w)

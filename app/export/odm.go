@@ -36,7 +36,8 @@ const (
 // meaning (SignatureDef), and ClinicalData with every subject enrolment
 // and withdrawal, every change of every item of every form version (each
 // ItemData with its AuditRecord: user, organisation, block time, reason,
-// SourceID "height/tx hash") and every e-signature. CreationDateTime is
+// SourceID "height/tx hash"), every e-signature, and each data query
+// thread and SDV trail as an Annotation of its form. CreationDateTime is
 // the block time. Provenance (chain, height, hashes, validators, digest)
 // is in a comment before the root element, the record list (ledger key
 // and value hash of every exported record) in a comment after it.
@@ -86,6 +87,12 @@ func WriteODM(ctx context.Context, r Reader, opt Options, w io.Writer) (*Summary
 		return nil, err
 	}
 	if err := d.odmSignatures(x); err != nil {
+		return nil, err
+	}
+	if err := d.odmQueries(x); err != nil {
+		return nil, err
+	}
+	if err := d.odmSDV(x); err != nil {
 		return nil, err
 	}
 	d.endPhase()
@@ -330,6 +337,10 @@ func (d *dataset) odmStudy(x *xw) {
 
 func (d *dataset) odmMDV(x *xw, pv *types.ProtocolVersion, unitOID map[string]string) {
 	p := &pv.Protocol
+	lists := map[string]*protocol.CodeList{}
+	for i := range p.CodeLists {
+		lists[p.CodeLists[i].OID] = &p.CodeLists[i]
+	}
 	x.open("MetaDataVersion", "OID", oidMDV+itoa(pv.Number), "Name", fmt.Sprintf("Protocol version %d (%s)", pv.Number, nonEmpty(pv.Label, p.Study.Version)),
 		"Description", fmt.Sprintf("fingerprint %s; effective at height %d (%s)", pv.Fingerprint, pv.Effective.Height, pv.Effective.Time))
 	x.open("Protocol")
@@ -365,7 +376,11 @@ func (d *dataset) odmMDV(x *xw, pv *types.ProtocolVersion, unitOID map[string]st
 	for _, f := range p.Forms {
 		for _, g := range f.Groups {
 			for _, it := range g.Items {
-				kv := []string{"OID", oidItem + it.OID, "Name", it.OID, "DataType", odmDataType(it.Type)}
+				dt := odmDataType(it.Type)
+				if it.Type == protocol.TypeChoice && lists[it.CodeList] != nil {
+					dt = codeListType(lists[it.CodeList].Items) // ODM: an item has its code list's type
+				}
+				kv := []string{"OID", oidItem + it.OID, "Name", it.OID, "DataType", dt}
 				if it.MaxLength > 0 && (it.Type == protocol.TypeText) {
 					kv = append(kv, "Length", itoa(it.MaxLength))
 				}
@@ -422,17 +437,21 @@ func rangeChecks(x *xw, r *protocol.Range, kind string) {
 	}
 }
 
+// codeListType is integer when every code is an integer, else text.
+func codeListType(items []protocol.CodeItem) string {
+	for _, c := range items {
+		if !canonicalInt(c.Code) {
+			return "text"
+		}
+	}
+	return "integer"
+}
+
 func codeList(x *xw, oid, name string, items []protocol.CodeItem) {
 	if len(items) == 0 {
 		return
 	}
-	dt := "integer"
-	for _, c := range items {
-		if !canonicalInt(c.Code) {
-			dt = "text"
-		}
-	}
-	x.open("CodeList", "OID", oid, "Name", name, "DataType", dt)
+	x.open("CodeList", "OID", oid, "Name", name, "DataType", codeListType(items))
 	for i, c := range items {
 		x.open("CodeListItem", "CodedValue", c.Code, "OrderNumber", itoa(i+1))
 		x.translated("Decode", nonEmpty(c.Decode, c.Code))
@@ -669,6 +688,75 @@ func (d *dataset) odmSignatures(x *xw) error {
 			x.close(closers[i])
 		}
 		x.nl()
+		return x.err
+	})
+}
+
+// formAnnotation writes one Annotation on a form instance, wrapped in
+// Context elements.
+func (d *dataset) formAnnotation(x *xw, subject, event string, repeat int, form string, seq int, sponsorOrSite, text string) {
+	x.open("SubjectData", "SubjectKey", subject, "TransactionType", "Context")
+	x.open("StudyEventData", "StudyEventOID", oidEvent+event, "StudyEventRepeatKey", itoa(max(repeat, 1)), "TransactionType", "Context")
+	x.open("FormData", "FormOID", oidForm+form, "TransactionType", "Context")
+	x.open("Annotation", "SeqNum", itoa(seq))
+	x.open("Comment", "SponsorOrSite", sponsorOrSite)
+	x.esc(text, false)
+	x.close("Comment")
+	x.close("Annotation")
+	x.close("FormData")
+	x.close("StudyEventData")
+	x.close("SubjectData")
+	x.nl()
+}
+
+func stampNote(s types.Stamp) string {
+	return fmt.Sprintf("%s (%s, %s, %s) at %s [%d/%s]", nonEmpty(s.Name, nonEmpty(s.Signer, SystemUser)), s.Signer, s.Org, s.Role, s.Time, s.Height, s.TxHash)
+}
+
+// odmQueries writes each data query, with its whole thread, as an
+// Annotation of its form (ODM 1.3.2 has no query element).
+func (d *dataset) odmQueries(x *xw) error {
+	return scanJSON(d.ctx, d.r, types.PrefixQuery+d.opt.Study+"/", func(key string, q *types.Query) error {
+		d.tick(1)
+		var b strings.Builder
+		fmt.Fprintf(&b, "data query %d on %s, status %s, raised by %s", q.Number, q.Target(), q.Status, q.RaisedBy)
+		if q.Check != "" {
+			fmt.Fprintf(&b, " (edit check %s)", q.Check)
+		}
+		for i, m := range q.Thread {
+			fmt.Fprintf(&b, "; step %d %s by %s", i+1, m.Action, stampNote(m.Stamp))
+			if m.Text != "" {
+				fmt.Fprintf(&b, ": %s", m.Text)
+			}
+			if m.FormVersion > 0 {
+				fmt.Fprintf(&b, " (form version %d)", m.FormVersion)
+			}
+		}
+		fmt.Fprintf(&b, "; ledger key %s", key)
+		side := "Sponsor"
+		if o := d.orgByID[q.RaisedOrg]; o != nil && o.Kind == types.OrgSite {
+			side = "Site"
+		}
+		d.formAnnotation(x, q.Subject, q.Event, q.EventRepeat, q.Form, q.Number, side, b.String())
+		return x.err
+	})
+}
+
+// odmSDV writes each form's source data verification trail as an
+// Annotation of the form.
+func (d *dataset) odmSDV(x *xw) error {
+	return scanJSON(d.ctx, d.r, types.PrefixSDV+d.opt.Study+"/", func(key string, s *types.SDVRecord) error {
+		d.tick(1)
+		var b strings.Builder
+		fmt.Fprintf(&b, "source data verification: status %s at form version %d (values SHA-256 %s)", s.Status, s.FormVersion, s.ValuesHash)
+		for i, ev := range s.History {
+			fmt.Fprintf(&b, "; step %d %s of %s (form version %d) by %s", i+1, ev.Action, strings.Join(ev.Items, ", "), ev.FormVersion, stampNote(ev.Stamp))
+			if ev.Comment != "" {
+				fmt.Fprintf(&b, ": %s", ev.Comment)
+			}
+		}
+		fmt.Fprintf(&b, "; ledger key %s", key)
+		d.formAnnotation(x, s.Subject, s.Event, s.EventRepeat, s.Form, 1, "Sponsor", b.String())
 		return x.err
 	})
 }

@@ -369,7 +369,7 @@ func (d *dataset) provenance() [][2]string {
 		[2]string{"Digest definition", DigestDefinition},
 		[2]string{"Records covered", "every record under " + strings.Join(RecordPrefixes(s.ID), ", ") + " at this height"},
 		[2]string{"Ledger keys", "every data row ends with the ledger key of the record it comes from; the Records table lists the key and value SHA-256 of every exported record"},
-		[2]string{"How to verify", "veritrial audit verify-export --node <RPC address of any validator> <this file>: it reads the Records table, fetches every key with its Merkle proof at height " + strconv.FormatInt(b.Height, 10) + ", checks each value hash against the app hash signed by the validators, and recomputes the digest"},
+		[2]string{"How to verify", "run veritrial audit verify-export on this file against the RPC address of any validator: it reads the Records table, fetches every key with its Merkle proof at height " + strconv.FormatInt(b.Height, 10) + ", checks each value hash against the app hash signed by the validators, and recomputes the digest"},
 		[2]string{"Software", "veritrial " + d.opt.Version},
 	)
 	return rows
