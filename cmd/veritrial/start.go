@@ -113,16 +113,15 @@ func runStart(c *cli.Context) error {
 		}
 	}
 
-	n, err := node.NewNode(conf, pv, nodeKey,
-		proxy.NewLocalClientCreator(appl),
-		node.DefaultGenesisDocProviderFunc(conf),
-		cmtcfg.DefaultDBProvider,
-		node.DefaultMetricsProvider(conf.Instrumentation),
-		logger)
+	n, err := newNode(conf, pv, nodeKey, appl, logger)
 	if err != nil {
 		closeApp()
 		if isLockError(err) {
 			return failf("the home %s is in use by another veritrial node: stop it first", home)
+		}
+		if isChainDataDamage(err) {
+			return failf("the chain data in %s is damaged (%v), so the node cannot resume where it stopped; to recover, move %s aside, create an empty %s holding only a copy of the old priv_validator_state.json (it keeps this validator from signing twice), and start again: the node syncs and replays every block from its peers (a single-validator home has none: restore its data from a backup)",
+				conf.DBDir(), err, conf.DBDir(), conf.DBDir())
 		}
 		return failf("cannot start the node: %v", err)
 	}
@@ -165,6 +164,42 @@ func runStart(c *cli.Context) error {
 		_, err := fmt.Fprintf(w, "veritrial node stopped cleanly at height %d.\n", height)
 		return err
 	})
+}
+
+// newNode creates the node (its handshake replays what the application
+// lacks), turning the panics CometBFT raises on inconsistent stores into
+// errors.
+func newNode(conf *cmtcfg.Config, pv *privval.FilePV, nodeKey *p2p.NodeKey, appl *app.App, logger cmtlog.Logger) (n *node.Node, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	return node.NewNode(conf, pv, nodeKey,
+		proxy.NewLocalClientCreator(appl),
+		node.DefaultGenesisDocProviderFunc(conf),
+		cmtcfg.DefaultDBProvider,
+		node.DefaultMetricsProvider(conf.Instrumentation),
+		logger)
+}
+
+// isChainDataDamage reports whether a node start-up error means the
+// stores disagree or a database is corrupt: a crash or a disk problem
+// lost the tail of CometBFT's block or state store (the application is
+// then ahead of it), or a database cannot be read.
+func isChainDataDamage(err error) bool {
+	s := err.Error()
+	for _, sign := range []string{
+		"is higher than core",                                    // the app is ahead of the block store
+		"StateBlockHeight", "StoreBlockHeight", "uncovered case", // store heights inconsistent
+		"does not match AppHash after replay",
+		"corrupted", "leveldb: ",
+	} {
+		if strings.Contains(s, sign) {
+			return true
+		}
+	}
+	return false
 }
 
 // loadFilePV loads the validator key and sign state, checking both files
