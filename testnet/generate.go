@@ -196,6 +196,9 @@ func (o *Options) plan() ([]nodePlan, error) {
 	if o.Timing == (Timing{}) {
 		o.Timing = DefaultTiming
 	}
+	if o.Timing.Commit <= 0 || o.Timing.Commit > time.Minute || o.Timing.EmptyBlocksInterval < 0 || o.Timing.EmptyBlocksInterval > time.Hour {
+		return nil, fmt.Errorf("timeout commit %s or empty-blocks interval %s is out of range: use 1ms to 1m and 0 to 1h", o.Timing.Commit, o.Timing.EmptyBlocksInterval)
+	}
 	if o.Passphrase == "" {
 		o.Passphrase = DevPassphrase
 	}
