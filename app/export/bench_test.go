@@ -297,3 +297,74 @@ func TestGeneratedODMValidates(t *testing.T) {
 
 // BenchmarkExportXLSX100k is a tenth of BenchmarkExportXLSX1M.
 func BenchmarkExportXLSX100k(b *testing.B) { benchExport(b, export.WriteXLSX, 1000, 100000) }
+
+// realStore builds a chain on a real store (IAVL on disk, every tx through
+// FinalizeBlock) with subjects enrolled at site1, each with vital signs at
+// six visits and laboratory forms at four (98 values), every tenth form
+// corrected. It returns the chain and its height.
+func realStore(b *testing.B, subjects int) (*apptest.Chain, int64) {
+	c := apptest.NewUnmanaged(b, b.TempDir())
+	b.Cleanup(func() { _ = c.App.Close() })
+	c.SetupStudy()
+	var txs [][]byte
+	flush := func() {
+		if len(txs) > 0 {
+			for _, r := range c.Block(txs...) {
+				if r.Code != 0 {
+					b.Fatalf("tx rejected: %s", r.Log)
+				}
+			}
+			txs = txs[:0]
+		}
+	}
+	for i := 0; i < subjects; i++ {
+		txs = append(txs, c.Tx("site1-coordinator", apptest.EnrollMsg(subjID(i), "site1")))
+		if len(txs) == 200 {
+			flush()
+		}
+	}
+	flush()
+	n := 0
+	var corrections [][]byte
+	for i := 0; i < subjects; i++ {
+		for _, ev := range []string{"SCR", "D1", "W4", "W8", "W12", "FU"} {
+			k := apptest.FormKey(subjID(i), ev, 1, "VS")
+			txs = append(txs, c.Tx("site1-coordinator", apptest.SubmitMsg(k, apptest.VS(120+i%20, 80))))
+			if n++; n%10 == 0 {
+				corrections = append(corrections, c.Tx("site1-coordinator", apptest.CorrectMsg(k, "transcription error", apptest.V("VS.HR", "71"))))
+			}
+		}
+		for _, ev := range []string{"SCR", "D1", "W8", "W12"} {
+			txs = append(txs, c.Tx("site1-coordinator", apptest.SubmitMsg(apptest.FormKey(subjID(i), ev, 1, "LB"), apptest.LB())))
+		}
+		if len(txs) >= 200 {
+			flush()
+		}
+	}
+	flush()
+	txs = corrections
+	flush()
+	return c, c.Height
+}
+
+// BenchmarkExportRealStore exports 1,000 subjects (98,000 values) from a
+// real store through ABCI queries (App.Query: /list pages and /key reads,
+// as over a node's RPC without the HTTP hop).
+func BenchmarkExportRealStore(b *testing.B) {
+	c, h := realStore(b, 1000)
+	for _, f := range formats {
+		b.Run(f.name, func(b *testing.B) {
+			r := &export.ABCIReader{Query: c.App.Query, Height: h}
+			opt := export.Options{Study: study, Basis: export.BasisLatest, Version: "bench", TmpDir: b.TempDir(),
+				Block: export.Block{ChainID: apptest.ChainID, Height: h, Time: apptest.Genesis.Add(time.Duration(h) * time.Second)}}
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				sum, err := f.write(context.Background(), r, opt, io.Discard)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Logf("%s: %d subjects, %d forms, %d values, %d audit rows, %d records in %s", f.name, sum.Subjects, sum.Forms, sum.Values, sum.Audit, sum.Records, time.Since(start).Round(time.Millisecond))
+			}
+		})
+	}
+}
