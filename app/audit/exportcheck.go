@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	cmttypes "github.com/cometbft/cometbft/types"
@@ -72,8 +74,11 @@ type ExportReport struct {
 	ProofsPerSecond float64 `json:"proofs_per_second"`
 	// Digest is the dataset digest recomputed from the proven records;
 	// FileDigest what the file claims.
-	Digest      string       `json:"digest"`
-	FileDigest  string       `json:"file_digest"`
+	Digest     string `json:"digest"`
+	FileDigest string `json:"file_digest"`
+	// Identical is true when the file is byte for byte the export the
+	// ledger's proven records render to.
+	Identical   bool         `json:"identical"`
 	Differences []Difference `json:"differences"`
 	// Omitted counts differences beyond the first MaxDifferences.
 	Omitted int     `json:"omitted,omitempty"`
@@ -112,6 +117,27 @@ type exportFile struct {
 	// header is the number of header rows of every table: 2 in a
 	// workbook (names, labels), 1 in CSV (names).
 	header int
+	// raw is the file's bytes (a CSV directory: as a zip); files the CSV
+	// files by name.
+	raw   []byte
+	files map[string][]byte
+}
+
+// identical reports whether the file is byte for byte the ledger's
+// export (CSV: every file).
+func (ef *exportFile) identical(want *exportFile) bool {
+	if ef.format != FormatCSV {
+		return bytes.Equal(ef.raw, want.raw)
+	}
+	if len(ef.files) != len(want.files) {
+		return false
+	}
+	for n, b := range want.files {
+		if g, ok := ef.files[n]; !ok || !bytes.Equal(g, b) {
+			return false
+		}
+	}
+	return true
 }
 
 type table struct {
@@ -124,33 +150,41 @@ type recordRow struct {
 	row       int
 }
 
+// QueryFunc is an ABCI query at a height: a node's RPC, or an in-process
+// application in tests.
+type QueryFunc func(ctx context.Context, path string, data []byte, height int64, prove bool) (*abci.ResponseQuery, error)
+
+// RPCQuery returns the QueryFunc of a node's RPC address.
+func RPCQuery(node string) (QueryFunc, error) {
+	rpc, err := rpchttp.NewWithTimeout(httpAddr(node), "/websocket", 60)
+	if err != nil {
+		return nil, fmt.Errorf("node address %q: %w", node, err)
+	}
+	return func(ctx context.Context, path string, data []byte, height int64, prove bool) (*abci.ResponseQuery, error) {
+		res, err := rpc.ABCIQueryWithOptions(ctx, path, data, rpcclient.ABCIQueryOptions{Height: height, Prove: prove})
+		if err != nil {
+			return nil, err
+		}
+		return &res.Response, nil
+	}, nil
+}
+
 // VerifyExport checks an exported file against the ledger: it reads the
 // provenance, verifies the headers of the export's height and the next
-// with the light client, fetches every record of the study at that height
-// with its ics23 proof and checks each against the verified app hash,
-// compares the file's record list with the ledger's (nothing left out,
-// nothing added, no value changed), recomputes the dataset digest, then
-// renders the export of the proven records with app/export and compares
-// it with the file table by table, row by row, cell by cell.
+// with the light client, then runs CheckExport with the verified block
+// context and the node's records.
 func VerifyExport(ctx context.Context, o ExportOptions) (*ExportReport, error) {
 	start := time.Now()
 	ef, err := readExport(o.File)
 	if err != nil {
 		return nil, err
 	}
-	rep := &ExportReport{File: o.File, Format: ef.format, Differences: []Difference{}}
-	rep.Study = ef.prov["Study"]
-	rep.ChainID = ef.prov["Chain ID"]
-	rep.FileDigest = ef.prov["Dataset digest (SHA-256)"]
-	h, err := strconv.ParseInt(ef.prov["Height"], 10, 64)
-	if err != nil || h < 1 || rep.Study == "" {
-		return nil, fmt.Errorf("%s has no usable provenance (study and height): is it a veritrial export?", o.File)
+	study, chainID, h, err := ef.claims(o.File)
+	if err != nil {
+		return nil, err
 	}
-	rep.Height = h
-
-	// Verified headers h and h+1.
 	if o.Chain.ChainID == "" && o.Chain.Genesis == nil {
-		o.Chain.ChainID = rep.ChainID
+		o.Chain.ChainID = chainID
 	}
 	if o.Chain.TrustDir == "" {
 		id := o.Chain.ChainID
@@ -163,14 +197,71 @@ func VerifyExport(ctx context.Context, o ExportOptions) (*ExportReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	if rep.ChainID != lbH.ChainID {
-		rep.add(Difference{Kind: "provenance", Sheet: "Provenance", File: rep.ChainID, Ledger: lbH.ChainID, Key: "Chain ID"})
+	q, err := RPCQuery(o.Chain.Primary)
+	if err != nil {
+		return nil, err
 	}
-	rep.ChainID = lbH.ChainID
-	rep.BlockHash, rep.AppHash = fmt.Sprintf("%X", lbH.Hash()), fmt.Sprintf("%X", []byte(lbN.AppHash))
+	rep, err := checkExport(ctx, ef, o.File, study, q, exportBlock(lbH, lbN), o.TmpDir)
+	if err != nil {
+		return nil, err
+	}
+	rep.Seconds = time.Since(start).Seconds()
+	return rep, nil
+}
+
+// claims returns what the file says it is: study, chain ID, height.
+func (ef *exportFile) claims(file string) (string, string, int64, error) {
+	h, err := strconv.ParseInt(ef.prov["Height"], 10, 64)
+	if err != nil || h < 1 || ef.prov["Study"] == "" {
+		return "", "", 0, fmt.Errorf("%s has no usable provenance (study and height): is it a veritrial export?", file)
+	}
+	return ef.prov["Study"], ef.prov["Chain ID"], h, nil
+}
+
+// CheckExport checks an exported file against the records q serves at
+// the height of block, whose app hash and context the caller has verified
+// (VerifyExport takes them from headers verified by the light client):
+// every record of the study is fetched with its ics23 proof and checked
+// against block.AppHash; the file's record list is compared with the
+// ledger's (nothing left out, nothing added, no value changed) and its
+// dataset digest recomputed; then the ledger's export of the proven
+// records is rendered with app/export and compared with the file table by
+// table, row by row, cell by cell (element by element for ODM).
+func CheckExport(ctx context.Context, file string, q QueryFunc, block export.Block, tmpDir string) (*ExportReport, error) {
+	start := time.Now()
+	ef, err := readExport(file)
+	if err != nil {
+		return nil, err
+	}
+	study, _, h, err := ef.claims(file)
+	if err != nil {
+		return nil, err
+	}
+	if h != block.Height {
+		return nil, fmt.Errorf("%s is of height %d, not %d", file, h, block.Height)
+	}
+	rep, err := checkExport(ctx, ef, file, study, q, block, tmpDir)
+	if err != nil {
+		return nil, err
+	}
+	rep.Seconds = time.Since(start).Seconds()
+	return rep, nil
+}
+
+func checkExport(ctx context.Context, ef *exportFile, file, study string, q QueryFunc, block export.Block, tmpDir string) (*ExportReport, error) {
+	rep := &ExportReport{File: file, Format: ef.format, Study: study, ChainID: block.ChainID, Height: block.Height,
+		BlockHash: block.Hash, AppHash: block.AppHash, FileDigest: ef.prov["Dataset digest (SHA-256)"], Differences: []Difference{}}
+	if c := ef.prov["Chain ID"]; c != block.ChainID {
+		rep.add(Difference{Kind: "provenance", Sheet: "Provenance", Key: "Chain ID", File: c, Ledger: block.ChainID})
+	}
+	root, err := hex.DecodeString(block.AppHash)
+	if err != nil || len(root) != 32 {
+		return nil, fmt.Errorf("app hash %q is not a 32-byte hash in hex", block.AppHash)
+	}
+	h := block.Height
 
 	// Every record of the study at h, proven.
-	records, pps, err := provenRecords(ctx, o.Chain.Primary, rep.Study, h, lbN.AppHash)
+	records, pps, err := provenRecords(ctx, q, study, h, root)
 	if err != nil {
 		return nil, err
 	}
@@ -185,18 +276,17 @@ func VerifyExport(ctx context.Context, o ExportOptions) (*ExportReport, error) {
 	if rep.FileDigest != rep.Digest {
 		rep.add(Difference{Kind: "provenance", Sheet: "Provenance", Key: "Dataset digest (SHA-256)", File: rep.FileDigest, Ledger: rep.Digest})
 	}
-	checkRecordList(rep, ef, records)
 
 	// The ledger's own export of the proven records.
-	opt := export.Options{Study: rep.Study, Block: exportBlock(lbH, lbN), TmpDir: o.TmpDir,
+	opt := export.Options{Study: study, Block: block, TmpDir: tmpDir,
 		Version: strings.TrimPrefix(ef.prov["Software"], "veritrial "), Basis: ef.prov["Height basis"]}
 	var st types.Study
-	if v := records[string(types.KeyStudy(rep.Study))]; v != nil {
+	if v := records[string(types.KeyStudy(study))]; v != nil {
 		if err := json.Unmarshal(v, &st); err != nil {
 			return nil, fmt.Errorf("the study record is not valid: %w", err)
 		}
 	} else {
-		return nil, fmt.Errorf("study %s is not registered on the ledger at height %d", rep.Study, h)
+		return nil, fmt.Errorf("study %s is not registered on the ledger at height %d", study, h)
 	}
 	switch {
 	case st.LockHeight == h:
@@ -218,16 +308,42 @@ func VerifyExport(ctx context.Context, o ExportOptions) (*ExportReport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rendering the ledger's export: %w", err)
 	}
-	want, err := parseExport(ef.format, buf.Bytes())
+	want, err := parseExport(ef.format, buf.Bytes(), false)
 	if err != nil {
 		return nil, fmt.Errorf("reading the ledger's export: %w", err)
 	}
+	if ef.identical(want) {
+		// Byte for byte the ledger's export of the proven records: its
+		// record list, digest and every cell are the ledger's.
+		rep.Identical = true
+		return rep, nil
+	}
+	if ef, err = parseExport(ef.format, ef.raw, true); err != nil {
+		return nil, err
+	}
+	if want, err = parseExport(want.format, want.raw, true); err != nil {
+		return nil, fmt.Errorf("reading the ledger's export: %w", err)
+	}
+	checkRecordList(rep, ef, records)
 	if ef.format == FormatODM {
 		compareODM(rep, ef.odm, want.odm)
-	} else {
-		compareBooks(rep, ef.tables, want.tables, ef.header)
+		return rep, nil
 	}
-	rep.Seconds = time.Since(start).Seconds()
+	// CSV files that are byte-identical need no comparison.
+	var got, exp []table
+	for _, t := range want.tables {
+		if ef.format == FormatCSV && bytes.Equal(ef.files[t.name], want.files[t.name]) {
+			continue
+		}
+		exp = append(exp, t)
+	}
+	for _, t := range ef.tables {
+		if ef.format == FormatCSV && bytes.Equal(ef.files[t.name], want.files[t.name]) {
+			continue
+		}
+		got = append(got, t)
+	}
+	compareBooks(rep, got, exp, ef.header)
 	return rep, nil
 }
 
@@ -288,11 +404,7 @@ func exportBlock(lbH, lbN *cmttypes.LightBlock) export.Block {
 // provenRecords lists every record an export of study covers at height
 // h, with proofs, and checks every proof against root; it returns the
 // records and the proofs verified per second.
-func provenRecords(ctx context.Context, node, study string, h int64, root []byte) (map[string][]byte, float64, error) {
-	rpc, err := rpchttp.NewWithTimeout(httpAddr(node), "/websocket", 60)
-	if err != nil {
-		return nil, 0, err
-	}
+func provenRecords(ctx context.Context, q QueryFunc, study string, h int64, root []byte) (map[string][]byte, float64, error) {
 	out := map[string][]byte{}
 	var all []app.ListEntry
 	var exact []string
@@ -304,15 +416,15 @@ func provenRecords(ctx context.Context, node, study string, h int64, root []byte
 		after := ""
 		for {
 			req, _ := json.Marshal(app.ListRequest{Prefix: p, After: after, Limit: app.MaxListLimit, Prove: true})
-			res, err := rpc.ABCIQueryWithOptions(ctx, app.QueryList, req, rpcclient.ABCIQueryOptions{Height: h})
+			res, err := q(ctx, app.QueryList, req, h, false)
 			if err != nil {
 				return nil, 0, fmt.Errorf("listing %s at height %d: %w", p, h, err)
 			}
-			if res.Response.Code != 0 {
-				return nil, 0, fmt.Errorf("listing %s at height %d refused: %s", p, h, res.Response.Log)
+			if res.Code != 0 {
+				return nil, 0, fmt.Errorf("listing %s at height %d refused: %s", p, h, res.Log)
 			}
 			var lr app.ListResponse
-			if err := json.Unmarshal(res.Response.Value, &lr); err != nil {
+			if err := json.Unmarshal(res.Value, &lr); err != nil {
 				return nil, 0, fmt.Errorf("list response is not valid: %w", err)
 			}
 			all = append(all, lr.Entries...)
@@ -328,11 +440,10 @@ func provenRecords(ctx context.Context, node, study string, h int64, root []byte
 	}
 	n := len(all)
 	for _, k := range exact {
-		res, err := rpc.ABCIQueryWithOptions(ctx, app.QueryKey, []byte(k), rpcclient.ABCIQueryOptions{Height: h, Prove: true})
+		r, err := q(ctx, app.QueryKey, []byte(k), h, true)
 		if err != nil {
 			return nil, 0, fmt.Errorf("reading %s at height %d: %w", k, h, err)
 		}
-		r := res.Response
 		if r.Code != 0 || r.ProofOps == nil || len(r.ProofOps.Ops) != 1 {
 			return nil, 0, fmt.Errorf("reading %s at height %d: no proof (%s)", k, h, r.Log)
 		}
@@ -397,7 +508,7 @@ func readExport(path string) (*exportFile, error) {
 		if err != nil {
 			return nil, err
 		}
-		return parseExport(FormatCSV, z)
+		return parseExport(FormatCSV, z, false)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -411,12 +522,12 @@ func readExport(path string) (*exportFile, error) {
 		}
 		for _, f := range zr.File {
 			if f.Name == "[Content_Types].xml" {
-				return parseExport(FormatXLSX, data)
+				return parseExport(FormatXLSX, data, false)
 			}
 		}
-		return parseExport(FormatCSV, data)
+		return parseExport(FormatCSV, data, false)
 	case bytes.Contains(data[:min(len(data), 4096)], []byte("<ODM")) || bytes.HasPrefix(bytes.TrimSpace(data), []byte("<?xml")):
-		return parseExport(FormatODM, data)
+		return parseExport(FormatODM, data, false)
 	}
 	return nil, fmt.Errorf("%s is neither a workbook, a CSV export (zip or directory) nor an ODM file", path)
 }
@@ -452,8 +563,11 @@ func zipDir(dir string) ([]byte, error) {
 }
 
 // parseExport reads export bytes into tables.
-func parseExport(format string, data []byte) (*exportFile, error) {
-	ef := &exportFile{format: format, prov: map[string]string{}, header: 2}
+//
+// Without full only the provenance is read (the rest when the file is
+// not byte-identical to the ledger's export).
+func parseExport(format string, data []byte, full bool) (*exportFile, error) {
+	ef := &exportFile{format: format, prov: map[string]string{}, header: 2, raw: data}
 	if format == FormatCSV {
 		ef.header = 1
 	}
@@ -465,6 +579,9 @@ func parseExport(format string, data []byte) (*exportFile, error) {
 		}
 		defer f.Close()
 		for _, name := range f.GetSheetList() {
+			if !full && !strings.HasPrefix(name, "Provenance") {
+				continue
+			}
 			rows, err := f.GetRows(name)
 			if err != nil {
 				return nil, fmt.Errorf("sheet %s: %w", name, err)
@@ -478,6 +595,7 @@ func parseExport(format string, data []byte) (*exportFile, error) {
 		}
 		files := append([]*zip.File(nil), zr.File...)
 		sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
+		ef.files = map[string][]byte{}
 		for _, zf := range files {
 			if !strings.HasSuffix(zf.Name, ".csv") {
 				continue
@@ -486,10 +604,18 @@ func parseExport(format string, data []byte) (*exportFile, error) {
 			if err != nil {
 				return nil, err
 			}
-			cr := csv.NewReader(rc)
+			bz, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				return nil, fmt.Errorf("%s cannot be read: %w", zf.Name, err)
+			}
+			ef.files[zf.Name] = bz
+			if !full && zf.Name != "provenance.csv" {
+				continue
+			}
+			cr := csv.NewReader(bytes.NewReader(bz))
 			cr.FieldsPerRecord = -1
 			rows, err := cr.ReadAll()
-			rc.Close()
 			if err != nil {
 				return nil, fmt.Errorf("%s is not valid CSV: %w", zf.Name, err)
 			}
