@@ -46,8 +46,8 @@ on every interface at base-port and for RPC on 127.0.0.1 at base-port+1; copy
 DIR/<org> to that organisation's machine. Every key's passphrase is the dev
 passphrase "` + DevPassphrase + `": change it (keys export/import) before real use.`,
 			Flags: []cli.Flag{
-				&cli.StringSliceFlag{Name: "orgs", Required: true, Usage: "organisation IDs, one validator each, comma-separated"},
-				&cli.StringFlag{Name: "out", Required: true, Usage: "directory to create (must not exist or be empty)"},
+				&cli.StringSliceFlag{Name: "orgs", Usage: "organisation IDs, one validator each, comma-separated"},
+				&cli.StringFlag{Name: "out", Usage: "directory to create (must not exist or be empty)"},
 				&cli.StringSliceFlag{Name: "kinds", Usage: "ORG=KIND pairs (sponsor, site, cro, regulator) for names that do not start with a kind"},
 				&cli.StringSliceFlag{Name: "hosts", Usage: "one host or IP per organisation, in --orgs order (default: all on 127.0.0.1)"},
 				&cli.StringFlag{Name: "chain-id", Value: testnet.DefaultChainID, Usage: "chain ID of the consortium"},
@@ -63,6 +63,9 @@ passphrase "` + DevPassphrase + `": change it (keys export/import) before real u
 func runTestnetInit(c *cli.Context) error {
 	if err := exactArgs(c); err != nil {
 		return err
+	}
+	if len(splitList(c.StringSlice("orgs"))) == 0 || c.String("out") == "" {
+		return usageErrorf("--orgs and --out are required, e.g. veritrial testnet init --orgs sponsor,site-1,site-2,regulator --out ./consortium")
 	}
 	kinds, err := testnet.ParseKinds(c.StringSlice("kinds"))
 	if err != nil {
