@@ -272,6 +272,25 @@ func VerifyChain(ctx context.Context, o ChainOptions) (*ChainReport, error) {
 	if o.To > 0 && o.To < target {
 		target = o.To
 	}
+	// A witness behind the primary could not confirm the newest headers
+	// (the light client would wait for it): stop at the lowest height
+	// every witness has.
+	for _, w := range o.Witnesses {
+		wc, err := rpchttp.NewWithTimeout(httpAddr(w), "/websocket", 15)
+		if err != nil {
+			return nil, fmt.Errorf("witness address %q: %w", w, err)
+		}
+		ws, err := wc.Status(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("the witness at %s does not answer: %w", w, err)
+		}
+		if ws.NodeInfo.Network != chainID {
+			return nil, fmt.Errorf("the witness at %s serves chain %q, not %q", w, ws.NodeInfo.Network, chainID)
+		}
+		if h := ws.SyncInfo.LatestBlockHeight; h < target {
+			target = h
+		}
+	}
 
 	// The trust root.
 	var root *cmttypes.LightBlock

@@ -456,7 +456,7 @@ func auditVerifyExport(c *cli.Context) error {
 	rep, err := audit.VerifyExport(c.Context, o)
 	if err != nil {
 		if isUnreachable(err) {
-			return unavailableErrorf("no veritrial node answers at %s: %v", o.Chain.Primary, err)
+			return unavailableErrorf("%v (is the node running? pass --node)", err)
 		}
 		return failf("%v", err)
 	}
@@ -572,7 +572,7 @@ func auditVerifyChain(c *cli.Context) error {
 			return failf("%v", err)
 		}
 		if isUnreachable(err) {
-			return unavailableErrorf("no veritrial node answers at %s: %v", o.Primary, err)
+			return unavailableErrorf("%v (is the node running? pass --node)", err)
 		}
 		return failf("%v", err)
 	}
