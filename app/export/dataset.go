@@ -520,8 +520,3 @@ func reasonText(rec *types.FormRecord) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-func sha256hex(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,13 +47,29 @@ func WriteODM(ctx context.Context, r Reader, opt Options, w io.Writer) (*Summary
 	if err != nil {
 		return nil, err
 	}
+	// The record list goes after the root element but the digest before
+	// it: spool the list while computing the digest.
+	list, err := os.CreateTemp(opt.TmpDir, "veritrial-export-records-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(list.Name())
+	defer list.Close()
+	lw := bufio.NewWriterSize(list, 64<<10)
 	dg := newDigester()
 	d.startPhase("records", 0)
 	if err := walkRecords(ctx, r, opt.Study, func(e Entry) error {
 		d.tick(1)
-		_, err := dg.add(e.Key, e.Value)
+		vh, err := dg.add(e.Key, e.Value)
+		if err != nil {
+			return err
+		}
+		_, err = lw.WriteString(commentEscape(e.Key) + "\t" + vh + "\n")
 		return err
 	}); err != nil {
+		return nil, err
+	}
+	if err := lw.Flush(); err != nil {
 		return nil, err
 	}
 	d.endPhase()
@@ -99,13 +116,11 @@ func WriteODM(ctx context.Context, r Reader, opt Options, w io.Writer) (*Summary
 	x.close("ClinicalData")
 	x.close("ODM")
 	x.raw("\n<!--\nveritrial records: ledger key TAB SHA-256 of the value, one per exported record, in key order\n")
-	if err := walkRecords(ctx, r, opt.Study, func(e Entry) error {
-		sum := sha256hex(e.Value)
-		x.comment(e.Key + "\t" + sum)
-		x.raw("\n")
-		return x.err
-	}); err != nil {
-		return nil, err
+	if x.err == nil {
+		if _, err := list.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		_, x.err = io.Copy(x.w, list)
 	}
 	x.raw("-->\n")
 	if x.err != nil {
