@@ -34,7 +34,10 @@ type tnode struct {
 	done    chan struct{}
 	exitErr error
 	paused  bool
-	log     *os.File
+	// ready is set once the node has caught up after a start: the
+	// workload sends it txs only then.
+	ready bool
+	log   *os.File
 }
 
 // cluster is a generated consortium and its processes.
@@ -162,7 +165,7 @@ func (c *cluster) start(n *tnode) {
 		c.t.Fatal(err)
 	}
 	done := make(chan struct{})
-	n.cmd, n.done, n.exitErr, n.paused, n.log = cmd, done, nil, false, f
+	n.cmd, n.done, n.exitErr, n.paused, n.ready, n.log = cmd, done, nil, false, false, f
 	go func() {
 		err := cmd.Wait()
 		n.mu.Lock()
@@ -195,6 +198,23 @@ func (n *tnode) live() bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return !n.paused
+}
+
+// usable reports whether the workload may send the node txs: live and
+// caught up since its last start.
+func (n *tnode) usable() bool {
+	if !n.live() {
+		return false
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.ready
+}
+
+func (n *tnode) setReady() {
+	n.mu.Lock()
+	n.ready = true
+	n.mu.Unlock()
 }
 
 // reap forgets a finished process and returns its exit code.
@@ -350,6 +370,7 @@ func (c *cluster) waitUp(n *tnode, min int64, within time.Duration) {
 		}
 		h, err := n.height()
 		if err == nil && h >= min {
+			n.setReady()
 			return
 		}
 		last = err

@@ -176,6 +176,7 @@ func (c *cluster) truncationCase(victim *tnode, globs []string) {
 			return
 		}
 		if h, err := victim.height(); err == nil && h >= target {
+			victim.setReady()
 			c.t.Logf("node %s recovered by itself and caught up to height %d", victim.org, h)
 			return
 		}

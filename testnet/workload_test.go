@@ -257,6 +257,8 @@ func (l *loader) sendAll(s *site, msgs []types.Msg, ps []pending) []string {
 		sent = append(sent, p)
 	}
 	var ok2 []string
+	var top int64
+	defer func() { l.catchUp(top) }()
 	for _, p := range sent {
 		height, code, found := l.await(p.hash, p.expires)
 		if !found {
@@ -268,6 +270,7 @@ func (l *loader) sendAll(s *site, msgs []types.Msg, ps []pending) []string {
 			continue
 		}
 		l.log.add(committedTx{Hash: p.hash, Height: height, What: p.what, Keys: p.keys})
+		top = max(top, height)
 		ok2 = append(ok2, p.what[strings.LastIndexByte(p.what, ' ')+1:])
 	}
 	return ok2
@@ -279,16 +282,37 @@ func (l *loader) unsureAdd(n int) {
 	l.mu.Unlock()
 }
 
-// pick returns org's node if it is live, else another live node.
+// pick returns org's node if it is usable (live and caught up), else
+// another usable node.
 func (l *loader) pick(org string) *tnode {
-	if n := l.c.node(org); n.live() {
+	if n := l.c.node(org); n.usable() {
 		return n
 	}
-	live := l.c.liveNodes()
-	if len(live) == 0 {
+	var ok []*tnode
+	for _, n := range l.c.nodes {
+		if n.usable() {
+			ok = append(ok, n)
+		}
+	}
+	if len(ok) == 0 {
 		return nil
 	}
-	return live[int(time.Now().UnixNano()%int64(len(live)))]
+	return ok[int(time.Now().UnixNano()%int64(len(ok)))]
+}
+
+// catchUp waits, at most 15 s, until every usable node has committed
+// height h, so that the next step's CheckTx sees the previous step
+// wherever it is sent.
+func (l *loader) catchUp(h int64) {
+	deadline := time.Now().Add(15 * time.Second)
+	for _, n := range l.c.nodes {
+		for n.usable() && time.Now().Before(deadline) {
+			if nh, err := n.height(); err == nil && nh >= h {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 }
 
 // anyHeight returns the highest height the live nodes report (a node
