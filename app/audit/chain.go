@@ -60,6 +60,9 @@ type ChainOptions struct {
 	Now func() time.Time
 	// Logger receives the light client's log (default: none).
 	Logger cmtlog.Logger
+
+	// source replaces the RPC connections (tests).
+	source func(ctx context.Context, o ChainOptions, chainID string) (*chainSource, error)
 }
 
 // Validator is one member of a validator set.
@@ -113,6 +116,50 @@ type ChainReport struct {
 
 // OK reports whether every header up to the target was verified.
 func (r *ChainReport) OK() bool { return r.Failure == nil }
+
+// chainSource is where headers come from: the primary and the witnesses
+// (light block providers) and their latest heights.
+type chainSource struct {
+	primary       *prefetcher
+	witnesses     []*prefetcher
+	latest        int64 // the primary's
+	witnessLatest int64 // the lowest of the witnesses' (latest if none)
+}
+
+// rpcSource connects to the nodes of o over RPC.
+func rpcSource(ctx context.Context, o ChainOptions, chainID string) (*chainSource, error) {
+	status := func(addr, what string) (*rpchttp.HTTP, int64, error) {
+		c, err := rpchttp.NewWithTimeout(httpAddr(addr), "/websocket", 15)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%s address %q: %w", what, addr, err)
+		}
+		st, err := c.Status(ctx)
+		if err != nil {
+			return nil, 0, fmt.Errorf("the %s at %s does not answer: %w", what, addr, err)
+		}
+		if st.NodeInfo.Network != chainID {
+			return nil, 0, fmt.Errorf("%w: the %s at %s serves chain %q, not %q", ErrWrongGenesis, what, addr, st.NodeInfo.Network, chainID)
+		}
+		return c, st.SyncInfo.LatestBlockHeight, nil
+	}
+	pc, latest, err := status(o.Primary, "node")
+	if err != nil {
+		return nil, err
+	}
+	cs := &chainSource{primary: newPrefetcher(lighthttp.NewWithClient(chainID, pc)), latest: latest, witnessLatest: latest}
+	// A witness behind the primary could not confirm the newest headers
+	// (the light client would wait for it): stop at the lowest height
+	// every witness has.
+	for _, w := range o.Witnesses {
+		wc, h, err := status(w, "witness")
+		if err != nil {
+			return nil, err
+		}
+		cs.witnesses = append(cs.witnesses, newPrefetcher(lighthttp.NewWithClient(chainID, wc)))
+		cs.witnessLatest = min(cs.witnessLatest, h)
+	}
+	return cs, nil
+}
 
 // summary is what the trust dir remembers besides the light store.
 type summary struct {
@@ -239,57 +286,29 @@ func VerifyChain(ctx context.Context, o ChainOptions) (*ChainReport, error) {
 	if o.Genesis == nil && (o.TrustedHeight <= 0 || len(o.TrustedHash) != 32) {
 		return nil, fmt.Errorf("no trust root: give the genesis, or a trusted height and 32-byte header hash")
 	}
-	primaryRPC, err := rpchttp.NewWithTimeout(httpAddr(o.Primary), "/websocket", 15)
+	src := o.source
+	if src == nil {
+		src = rpcSource
+	}
+	cs, err := src(ctx, o, chainID)
 	if err != nil {
-		return nil, fmt.Errorf("node address %q: %w", o.Primary, err)
+		return nil, err
 	}
-	primary := newPrefetcher(lighthttp.NewWithClient(chainID, primaryRPC))
-	var witnesses []*prefetcher
-	crossChecked := len(o.Witnesses) > 0
-	for _, w := range o.Witnesses {
-		p, err := lighthttp.New(chainID, httpAddr(w))
-		if err != nil {
-			return nil, fmt.Errorf("witness address %q: %w", w, err)
-		}
-		witnesses = append(witnesses, newPrefetcher(p))
-	}
+	primary, witnesses := cs.primary, cs.witnesses
+	crossChecked := len(witnesses) > 0
 	if len(witnesses) == 0 {
 		// The light client needs a witness; with none named the primary
 		// is its own (the report says nothing was cross-checked).
 		witnesses = append(witnesses, primary)
 	}
-
 	rep := &ChainReport{ChainID: chainID, Primary: o.Primary, Witnesses: append([]string{}, o.Witnesses...), CrossChecked: crossChecked, TrustDir: o.TrustDir}
-	st, err := primaryRPC.Status(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("the node at %s does not answer: %w", o.Primary, err)
+	rep.Latest = cs.latest
+	target := cs.latest
+	if cs.witnessLatest < target {
+		target = cs.witnessLatest
 	}
-	if st.NodeInfo.Network != chainID {
-		return nil, fmt.Errorf("%w: the node at %s serves chain %q, not %q", ErrWrongGenesis, o.Primary, st.NodeInfo.Network, chainID)
-	}
-	rep.Latest = st.SyncInfo.LatestBlockHeight
-	target := rep.Latest
 	if o.To > 0 && o.To < target {
 		target = o.To
-	}
-	// A witness behind the primary could not confirm the newest headers
-	// (the light client would wait for it): stop at the lowest height
-	// every witness has.
-	for _, w := range o.Witnesses {
-		wc, err := rpchttp.NewWithTimeout(httpAddr(w), "/websocket", 15)
-		if err != nil {
-			return nil, fmt.Errorf("witness address %q: %w", w, err)
-		}
-		ws, err := wc.Status(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("the witness at %s does not answer: %w", w, err)
-		}
-		if ws.NodeInfo.Network != chainID {
-			return nil, fmt.Errorf("the witness at %s serves chain %q, not %q", w, ws.NodeInfo.Network, chainID)
-		}
-		if h := ws.SyncInfo.LatestBlockHeight; h < target {
-			target = h
-		}
 	}
 
 	// The trust root.
@@ -427,8 +446,10 @@ func finish(r *ChainReport, start time.Time) *ChainReport {
 	return r
 }
 
-// explain turns a light client error into a sentence.
-func explain(err error) string {
+// explain turns a light client error into one line.
+func explain(err error) string { return strings.Join(strings.Fields(explainErr(err)), " ") }
+
+func explainErr(err error) string {
 	var vf light.ErrVerificationFailed
 	if errors.As(err, &vf) {
 		return fmt.Sprintf("header %d does not verify against header %d: %v", vf.To, vf.From, vf.Reason)
