@@ -40,6 +40,12 @@ type lgResult struct {
 	LoadAvg string `json:"loadavg_at_start"`
 }
 
+// Setups of the load runs.
+const (
+	setupSingle   = "1 node"
+	setupLocalnet = "4 validators"
+)
+
 // loadRun is one loadgen run.
 type loadRun struct {
 	Setup  string          `json:"setup"` // "1 node" or "4 validators"
@@ -157,7 +163,11 @@ func (h *harness) runBin(ctx context.Context, name string, args ...string) (stri
 // loadgen runs one load run and records it.
 func (h *harness) loadgen(ctx context.Context, setup, app, mode string, rate float64, extra ...string) (*loadRun, error) {
 	file := filepath.Join(h.o.WorkDir, fmt.Sprintf("load-%s-%s-%s.json", strings.ReplaceAll(setup, " ", ""), app, mode))
-	args := append([]string{"--app", app, "--duration", h.o.Duration.String(), "--concurrency", strconv.Itoa(h.o.Concurrency),
+	d := h.o.Duration
+	if setup == setupLocalnet {
+		d = h.o.LocalDuration
+	}
+	args := append([]string{"--app", app, "--duration", d.String(), "--concurrency", strconv.Itoa(h.o.Concurrency),
 		"--out", file, "--label", setup + " " + mode, "--quiet"}, extra...)
 	if rate > 0 {
 		args = append(args, "--rate", strconv.FormatFloat(rate, 'f', 0, 64))
@@ -223,7 +233,7 @@ func (h *harness) singleNode(ctx context.Context) error {
 		return err
 	}
 	prof := filepath.Join(h.o.OutDir, fmt.Sprintf("bench-%s-node.pprof", h.stamp))
-	vtSat, err := h.loadgen(ctx, "1 node", "veritrial", "saturated", 0, "--nodes", vtRPC, "--homes", vtHome,
+	vtSat, err := h.loadgen(ctx, setupSingle, "veritrial", "saturated", 0, "--nodes", vtRPC, "--homes", vtHome,
 		"--pids", pidList([]*proc{vt}), "--pprof", fmt.Sprintf("127.0.0.1:%d", b+6), "--pprof-out", prof)
 	vt.stop()
 	if err != nil {
@@ -242,7 +252,7 @@ func (h *harness) singleNode(ctx context.Context) error {
 	if err := waitReady(ctx, kvRPC, 60*time.Second); err != nil {
 		return err
 	}
-	kvSat, err := h.loadgen(ctx, "1 node", "kvstore", "saturated", 0, "--nodes", kvRPC, "--tx-bytes", txBytes, "--pids", pidList([]*proc{kv}))
+	kvSat, err := h.loadgen(ctx, setupSingle, "kvstore", "saturated", 0, "--nodes", kvRPC, "--tx-bytes", txBytes, "--pids", pidList([]*proc{kv}))
 	if err != nil {
 		return err
 	}
@@ -253,7 +263,7 @@ func (h *harness) singleNode(ctx context.Context) error {
 	if rate < 1 {
 		return fmt.Errorf("no throughput to derive an offered load from")
 	}
-	if _, err := h.loadgen(ctx, "1 node", "kvstore", "rate", rate, "--nodes", kvRPC, "--tx-bytes", txBytes, "--pids", pidList([]*proc{kv})); err != nil {
+	if _, err := h.loadgen(ctx, setupSingle, "kvstore", "rate", rate, "--nodes", kvRPC, "--tx-bytes", txBytes, "--pids", pidList([]*proc{kv})); err != nil {
 		return err
 	}
 	kv.stop()
@@ -262,7 +272,7 @@ func (h *harness) singleNode(ctx context.Context) error {
 		return err
 	}
 	defer vt.stop()
-	_, err = h.loadgen(ctx, "1 node", "veritrial", "rate", rate, "--nodes", vtRPC, "--homes", vtHome, "--pids", pidList([]*proc{vt}))
+	_, err = h.loadgen(ctx, setupSingle, "veritrial", "rate", rate, "--nodes", vtRPC, "--homes", vtHome, "--pids", pidList([]*proc{vt}))
 	return err
 }
 
@@ -322,7 +332,7 @@ func (h *harness) localnet(ctx context.Context) error {
 			} else if vtTxBytes != "" {
 				args = append(args, "--tx-bytes", vtTxBytes)
 			}
-			r, err := h.loadgen(ctx, "4 validators", app, "saturated", 0, args...)
+			r, err := h.loadgen(ctx, setupLocalnet, app, "saturated", 0, args...)
 			if err == nil && app == "veritrial" {
 				vtTxBytes = strconv.Itoa(int(math.Round(r.Sum.MeanTxBytes)))
 			}
@@ -356,7 +366,7 @@ func ratios(runs []loadRun) []ratio {
 		a, b := get(v.Sum), get(k.Sum)
 		out = append(out, ratio{Setup: setup, Mode: mode, Metric: metric, Veritrial: a, KVStore: b, Ratio: math.Round(a/b*100) / 100})
 	}
-	for _, setup := range []string{"1 node", "4 validators"} {
+	for _, setup := range []string{setupSingle, setupLocalnet} {
 		add(setup, "saturated", "committed tx/s", func(r lgResult) float64 { return r.CommittedTxPerSec })
 		add(setup, "saturated", "p50 latency ms", func(r lgResult) float64 { return r.Latency.P50 })
 		add(setup, "rate", "committed tx/s", func(r lgResult) float64 { return r.CommittedTxPerSec })

@@ -34,6 +34,7 @@ type options struct {
 	WorkDir       string
 	Budget        time.Duration
 	Duration      time.Duration
+	LocalDuration time.Duration
 	Concurrency   int
 	Prefills      []int
 	ProfilePrefil int
@@ -53,6 +54,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.WorkDir, "work", "", "scratch directory for binaries, node homes and logs (default: a new one under .tmp/bench)")
 	fs.DurationVar(&o.Budget, "budget", 15*time.Minute, "wall-clock limit of the whole run; steps that no longer fit are skipped")
 	fs.DurationVar(&o.Duration, "duration", 20*time.Second, "measured phase of each load run")
+	fs.DurationVar(&o.LocalDuration, "localnet-duration", 40*time.Second, "measured phase of the four-validator runs (their blocks are few and large)")
 	fs.IntVar(&o.Concurrency, "concurrency", 16, "concurrent broadcast_tx_sync clients of each load run")
 	fs.StringVar(&prefills, "prefill", "0,100000,1000000", "stored item values before the FinalizeBlock+Commit benchmark, one run each")
 	fs.IntVar(&o.ProfilePrefil, "profile-prefill", -1, "prefill of the run that also writes a CPU profile (-1: the largest)")
@@ -149,7 +151,7 @@ func run(args []string) error {
 	}
 	stamp := start.UTC().Format("20060102-150405")
 	rep := &Report{Date: start.UTC(), Machine: describeMachine(), Options: map[string]any{
-		"duration": o.Duration.String(), "concurrency": o.Concurrency, "prefill": o.Prefills,
+		"duration": o.Duration.String(), "localnet_duration": o.LocalDuration.String(), "concurrency": o.Concurrency, "prefill": o.Prefills,
 		"benchtime": o.Benchtime, "rate_fraction": o.RateFraction, "budget": o.Budget.String(),
 	}}
 	h := &harness{o: o, rep: rep, stamp: stamp, bin: filepath.Join(o.WorkDir, "bin")}
@@ -160,7 +162,7 @@ func run(args []string) error {
 	h.step(ctx, "go", 2*time.Minute, h.goBenchmarks)
 	h.step(ctx, "curve", 3*time.Minute, h.curve)
 	h.step(ctx, "load", 4*(o.Duration+45*time.Second), h.singleNode)
-	h.step(ctx, "localnet", 2*(o.Duration+time.Minute), h.localnet)
+	h.step(ctx, "localnet", 2*(o.LocalDuration+time.Minute), h.localnet)
 	rep.Ratios = ratios(rep.Load)
 	rep.Machine.LoadEnd = loadAvg()
 	rep.ElapsedSec = time.Since(start).Round(time.Second).Seconds()
