@@ -147,6 +147,7 @@ type table struct {
 
 type recordRow struct {
 	key, hash string
+	sheet     string // empty: the record list's first sheet or file
 	row       int
 }
 
@@ -324,6 +325,7 @@ func checkExport(ctx context.Context, ef *exportFile, file, study string, q Quer
 	if want, err = parseExport(want.format, want.raw, true); err != nil {
 		return nil, fmt.Errorf("reading the ledger's export: %w", err)
 	}
+	manifestRecords(rep, ef, file)
 	checkRecordList(rep, ef, records)
 	if ef.format == FormatODM {
 		compareODM(rep, ef.odm, want.odm)
@@ -468,20 +470,64 @@ func provenRecords(ctx context.Context, q QueryFunc, study string, h int64, root
 	return out, pps, nil
 }
 
+// xlsxMaxRecordRows is how many records one Records sheet holds before
+// the list continues on "Records (2)" (docs/EXPORT.md).
+const xlsxMaxRecordRows = 1_048_574
+
+// manifestRecords reads the file's record list with export.ReadManifest
+// (which undoes the ODM comment escaping and follows continuation
+// sheets) and checks it hashes to the file's digest; rows are located as
+// docs/EXPORT.md lays them out. A list it cannot read is a difference, and
+// the list parsed with the tables is kept.
+func manifestRecords(rep *ExportReport, ef *exportFile, file string) {
+	var refs []recordRow
+	m, err := export.ReadManifest(file, func(r export.RecordRef) error {
+		i := len(refs)
+		rr := recordRow{key: r.Key, hash: r.ValueSHA256}
+		switch ef.format {
+		case FormatXLSX:
+			rr.row = i%xlsxMaxRecordRows + 3
+			if part := i / xlsxMaxRecordRows; part > 0 {
+				rr.sheet = fmt.Sprintf("Records (%d)", part+1)
+			}
+		case FormatCSV:
+			rr.row = i + 2
+		case FormatODM:
+			if i < len(ef.records) {
+				rr.row = ef.records[i].row
+			}
+		}
+		refs = append(refs, rr)
+		return nil
+	})
+	if err != nil {
+		rep.add(Difference{Kind: "record list", Sheet: ef.recName, File: err.Error(), Ledger: "a list of every record in ascending key order"})
+		return
+	}
+	if m.ListDigest != m.Digest {
+		rep.add(Difference{Kind: "provenance", Sheet: ef.recName, Key: "record list digest", File: m.ListDigest + " (the list)", Ledger: m.Digest + " (the digest the file states)"})
+	}
+	ef.records = refs
+}
+
 // checkRecordList compares the file's record list with the ledger's.
 func checkRecordList(rep *ExportReport, ef *exportFile, records map[string][]byte) {
 	seen := map[string]bool{}
 	lastRow := ef.header
 	for _, r := range ef.records {
 		lastRow = r.row
+		sheet := ef.recName
+		if r.sheet != "" {
+			sheet = r.sheet
+		}
 		v, ok := records[r.key]
 		switch {
 		case seen[r.key]:
-			rep.add(Difference{Kind: "extra record", Sheet: ef.recName, Row: r.row, Column: "A (ledger_key)", Key: r.key, File: r.key, Ledger: "listed twice"})
+			rep.add(Difference{Kind: "extra record", Sheet: sheet, Row: r.row, Column: "A (ledger_key)", Key: r.key, File: r.key, Ledger: "listed twice"})
 		case !ok:
-			rep.add(Difference{Kind: "extra record", Sheet: ef.recName, Row: r.row, Column: "A (ledger_key)", Key: r.key, File: r.key, Ledger: "no such record at this height"})
+			rep.add(Difference{Kind: "extra record", Sheet: sheet, Row: r.row, Column: "A (ledger_key)", Key: r.key, File: r.key, Ledger: "no such record at this height"})
 		case sha(v) != r.hash:
-			rep.add(Difference{Kind: "changed record", Sheet: ef.recName, Row: r.row, Column: "B (value_sha256)", Key: r.key, File: r.hash, Ledger: sha(v)})
+			rep.add(Difference{Kind: "changed record", Sheet: sheet, Row: r.row, Column: "B (value_sha256)", Key: r.key, File: r.hash, Ledger: sha(v)})
 		}
 		seen[r.key] = true
 	}
