@@ -160,6 +160,7 @@ func (c *cluster) start(n *tnode) {
 	cmd := exec.Command(binPath, "--home", n.home, "start")
 	cmd.Env = c.env
 	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		c.t.Fatal(err)
