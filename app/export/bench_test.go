@@ -235,7 +235,7 @@ func (g *genReader) List(ctx context.Context, prefix, after string, limit int) (
 
 func benchExport(b *testing.B, write func(context.Context, export.Reader, export.Options, io.Writer) (*export.Summary, error), subjects, values int) {
 	g := newGenReader(subjects, values/subjects)
-	opt := export.Options{Study: study, Basis: export.BasisLock, Version: "bench", TmpDir: b.TempDir(),
+	opt := export.Options{Study: study, Version: "bench", TmpDir: b.TempDir(),
 		Block: export.Block{ChainID: "bench", Height: 900000, Time: apptest.Genesis.Add(900000 * time.Second), Hash: "AB", AppHash: "CD"}}
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
@@ -282,7 +282,7 @@ func BenchmarkExportXLSXSmall(b *testing.B) { benchExport(b, export.WriteXLSX, 1
 // exports to valid ODM, and that the generator pages correctly.
 func TestGeneratedODMValidates(t *testing.T) {
 	g := newGenReader(30, 100)
-	opt := export.Options{Study: study, Basis: export.BasisLock, Version: "test", TmpDir: t.TempDir(),
+	opt := export.Options{Study: study, Version: "test", TmpDir: t.TempDir(),
 		Block: export.Block{ChainID: "bench", Height: 900000, Time: apptest.Genesis.Add(900000 * time.Second)}}
 	var sb strings.Builder
 	sum, err := export.WriteODM(context.Background(), g, opt, &sb)
@@ -355,7 +355,7 @@ func BenchmarkExportRealStore(b *testing.B) {
 	for _, f := range formats {
 		b.Run(f.name, func(b *testing.B) {
 			r := &export.ABCIReader{Query: c.App.Query, Height: h}
-			opt := export.Options{Study: study, Basis: export.BasisLatest, Version: "bench", TmpDir: b.TempDir(),
+			opt := export.Options{Study: study, Version: "bench", TmpDir: b.TempDir(),
 				Block: export.Block{ChainID: apptest.ChainID, Height: h, Time: apptest.Genesis.Add(time.Duration(h) * time.Second)}}
 			for i := 0; i < b.N; i++ {
 				start := time.Now()

@@ -16,15 +16,38 @@ import (
 	"github.com/veritrial/veritrial/protocol"
 )
 
-// Height bases: why the export is of its height.
+// Height bases: what the exported height is for the study, decided by
+// the study record at that height alone, so the file does not depend on
+// how the height was chosen.
 const (
-	// BasisLock: the study's database lock height.
+	// BasisLock: the height of the study's database lock.
 	BasisLock = "database lock"
-	// BasisLatest: the study is not locked; the latest committed height.
-	BasisLatest = "latest (study NOT locked)"
-	// BasisExplicit: a height chosen with --height.
+	// BasisLocked: a later height while the database stays locked.
+	BasisLocked = "database locked (at an earlier height)"
+	// BasisNotLocked: the study is not locked at this height.
+	BasisNotLocked = "study NOT locked at this height"
+
+	// BasisLatest is kept for callers of earlier versions.
+	//
+	// Deprecated: the basis is derived from the study record (HeightBasis);
+	// a study that is not locked is BasisNotLocked.
+	BasisLatest = BasisNotLocked
+	// BasisExplicit is kept for callers of earlier versions.
+	//
+	// Deprecated: the basis is derived from the study record (HeightBasis).
 	BasisExplicit = "chosen height"
 )
+
+// HeightBasis says what height h is for a study record read at h.
+func HeightBasis(s *types.Study, h int64) string {
+	switch {
+	case s.LockHeight == h:
+		return BasisLock
+	case s.LockHeight > 0:
+		return BasisLocked
+	}
+	return BasisNotLocked
+}
 
 // Options describe one export.
 type Options struct {
@@ -32,7 +55,11 @@ type Options struct {
 	Study string
 	// Block is the consensus context of the exported height.
 	Block Block
-	// Basis says why this height (BasisLock, BasisLatest, BasisExplicit).
+	// Basis is ignored: the export derives it from the study record at
+	// the height (HeightBasis), so the file does not depend on how the
+	// height was chosen.
+	//
+	// Deprecated: kept so earlier callers compile.
 	Basis string
 	// Version is the exporting software's version, written into the file.
 	Version string
@@ -43,8 +70,8 @@ type Options struct {
 	Progress func(phase string, done, total int64)
 }
 
-// NotLocked reports whether the export is of a study that is not locked.
-func (o *Options) NotLocked() bool { return o.Basis == BasisLatest }
+// notLocked reports whether the study is not locked at the height.
+func (d *dataset) notLocked() bool { return d.sum.Basis == BasisNotLocked }
 
 // Summary describes a finished export.
 type Summary struct {
@@ -258,11 +285,8 @@ func load(ctx context.Context, r Reader, opt Options) (*dataset, error) {
 	if opt.Block.Height < 1 {
 		return nil, fmt.Errorf("export: no block height")
 	}
-	if opt.Basis == "" {
-		opt.Basis = BasisExplicit
-	}
 	d := &dataset{ctx: ctx, r: r, opt: opt, orgByID: map[string]*types.Org{}, formByID: map[string]*formLayout{}}
-	d.sum = Summary{Study: opt.Study, Height: opt.Block.Height, Basis: opt.Basis}
+	d.sum = Summary{Study: opt.Study, Height: opt.Block.Height}
 	ok, err := getJSON(ctx, r, string(types.KeyStudy(opt.Study)), &d.study)
 	if err != nil {
 		return nil, err
@@ -270,6 +294,7 @@ func load(ctx context.Context, r Reader, opt Options) (*dataset, error) {
 	if !ok {
 		return nil, fmt.Errorf("study %s is not registered at height %d", opt.Study, opt.Block.Height)
 	}
+	d.sum.Basis = HeightBasis(&d.study, opt.Block.Height)
 	if err := scanJSON(ctx, r, types.PrefixProtocol+opt.Study+"/", func(_ string, pv *types.ProtocolVersion) error {
 		d.versions = append(d.versions, *pv)
 		return nil

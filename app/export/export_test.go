@@ -64,11 +64,11 @@ func scenario(t *testing.T, c *apptest.Chain) int64 {
 }
 
 // source returns a reader and options for chain c at height h.
-func source(c *apptest.Chain, h int64, basis string) (export.Reader, export.Options) {
+func source(c *apptest.Chain, h int64) (export.Reader, export.Options) {
 	bh := sha256.Sum256([]byte(fmt.Sprintf("block %d", h)))
 	nh := sha256.Sum256([]byte(fmt.Sprintf("block %d", h+1)))
 	opt := export.Options{
-		Study: study, Basis: basis, Version: "test",
+		Study: study, Version: "test",
 		Block: export.Block{
 			ChainID: apptest.ChainID, Height: h, Time: apptest.Genesis.Add(time.Duration(h) * time.Second),
 			Hash: strings.ToUpper(hex.EncodeToString(bh[:])), NextHash: strings.ToUpper(hex.EncodeToString(nh[:])),
@@ -114,8 +114,8 @@ func TestReproducible(t *testing.T) {
 	c2.Do("site1-coordinator", apptest.EnrollMsg("S003", "site1"))
 	c2.Block()
 	for _, f := range formats {
-		r1, o1 := source(c1, h1, export.BasisLock)
-		r2, o2 := source(c2, h2, export.BasisLock)
+		r1, o1 := source(c1, h1)
+		r2, o2 := source(c2, h2)
 		a, s1 := run(t, f, r1, o1)
 		b, s2 := run(t, f, r2, o2)
 		again, _ := run(t, f, r1, o1)
@@ -167,7 +167,7 @@ func allRecords(t *testing.T, c *apptest.Chain, h int64) []export.Entry {
 func TestXLSXContent(t *testing.T) {
 	c := apptest.New(t)
 	h := scenario(t, c)
-	r, opt := source(c, h, export.BasisLock)
+	r, opt := source(c, h)
 	data, sum := run(t, formats[0], r, opt)
 	recs := allRecords(t, c, h)
 	want, err := export.DigestRecords(recs)
@@ -266,7 +266,7 @@ func TestXLSXContent(t *testing.T) {
 func TestCSV(t *testing.T) {
 	c := apptest.New(t)
 	h := scenario(t, c)
-	r, opt := source(c, h+0, export.BasisLock)
+	r, opt := source(c, h+0)
 	data, sum := run(t, formats[1], r, opt)
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
@@ -372,8 +372,8 @@ func TestODMValidates(t *testing.T) {
 	for _, tc := range []struct {
 		h     int64
 		basis string
-	}{{h, export.BasisLock}, {h - 3, export.BasisLatest}} {
-		r, opt := source(c, tc.h, tc.basis)
+	}{{h, export.BasisLock}, {h - 3, export.BasisNotLocked}} {
+		r, opt := source(c, tc.h)
 		data, _ := run(t, formats[2], r, opt)
 		validateODM(t, data)
 		s := string(data)
@@ -384,7 +384,7 @@ func TestODMValidates(t *testing.T) {
 				t.Errorf("height %d: ODM lacks %q", tc.h, w)
 			}
 		}
-		if tc.basis == export.BasisLatest && !strings.Contains(s, "NOT locked") {
+		if !strings.Contains(s, "Height basis: "+tc.basis) || (tc.basis == export.BasisNotLocked) != strings.Contains(s, "WARNING: study") {
 			t.Error("a not-locked export does not say so")
 		}
 	}
@@ -403,7 +403,7 @@ func TestODMAmended(t *testing.T) {
 	c.MustDo("sponsor-dm", apptest.AmendMsg(p2, "add a note"))
 	c.MustDo("regulator-auditor", apptest.ApproveMsg(study, 1))
 	c.MustDo("site1-coordinator", apptest.CorrectMsg(apptest.FormKey("S001", "SCR", 1, "VS"), "note", apptest.V("VS.NOTE", "after amendment")))
-	r, opt := source(c, c.Height, export.BasisLatest)
+	r, opt := source(c, c.Height)
 	data, _ := run(t, formats[2], r, opt)
 	if n := strings.Count(string(data), "<MetaDataVersion "); n != 2 {
 		t.Fatalf("%d MetaDataVersions", n)
@@ -423,7 +423,7 @@ func TestODMAmended(t *testing.T) {
 func TestRefusals(t *testing.T) {
 	c := apptest.New(t)
 	c.SetupStudy()
-	r, opt := source(c, c.Height, export.BasisLatest)
+	r, opt := source(c, c.Height)
 	var buf bytes.Buffer
 	opt.Study = "NOPE"
 	if _, err := export.WriteXLSX(context.Background(), r, opt, &buf); err == nil || !strings.Contains(err.Error(), "not registered") {
@@ -490,7 +490,7 @@ func TestSheetContinuation(t *testing.T) {
 	old := export.MaxSheetRows
 	export.MaxSheetRows = 20
 	defer func() { export.MaxSheetRows = old }()
-	r, opt := source(c, h, export.BasisLock)
+	r, opt := source(c, h)
 	data, sum := run(t, formats[0], r, opt)
 	f, err := excelize.OpenReader(bytes.NewReader(data))
 	if err != nil {
@@ -515,7 +515,7 @@ func TestReadManifest(t *testing.T) {
 	h := scenario(t, c)
 	recs := allRecords(t, c, h)
 	dir := t.TempDir()
-	r, opt := source(c, h, export.BasisLock)
+	r, opt := source(c, h)
 	paths := map[string]string{}
 	for _, f := range formats {
 		data, _ := run(t, f, r, opt)

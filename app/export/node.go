@@ -17,32 +17,30 @@ import (
 // (height 0: the study's database lock height, or the latest height when
 // the study is not locked), reads the block context (block hash and time,
 // the app hash from the next header, the validators and which of them
-// signed the block) and returns a Reader pinned to that height.
+// signed the block) and returns a Reader pinned to that height with the
+// height's basis (HeightBasis).
 func NodeSource(ctx context.Context, cl *client.Client, study string, height int64) (Reader, Block, string, error) {
 	latest, err := cl.Height(ctx)
 	if err != nil {
 		return nil, Block{}, "", err
 	}
-	basis := BasisExplicit
 	if height == 0 {
 		s, _, err := cl.Study(ctx, study, latest, false)
 		if err != nil {
 			return nil, Block{}, "", err
 		}
-		height, basis = latest, BasisLatest
+		height = latest
 		if s.LockHeight > 0 {
-			height, basis = s.LockHeight, BasisLock
+			height = s.LockHeight
 		}
-	} else {
-		if height > latest {
-			return nil, Block{}, "", fmt.Errorf("height %d is not committed yet (latest is %d)", height, latest)
-		}
-		if s, _, err := cl.Study(ctx, study, height, false); err != nil {
-			return nil, Block{}, "", err
-		} else if s.LockHeight == height {
-			basis = BasisLock
-		}
+	} else if height > latest {
+		return nil, Block{}, "", fmt.Errorf("height %d is not committed yet (latest is %d)", height, latest)
 	}
+	s, _, err := cl.Study(ctx, study, height, false)
+	if err != nil {
+		return nil, Block{}, "", err
+	}
+	basis := HeightBasis(s, height)
 	b, err := nodeBlock(ctx, cl, height)
 	if err != nil {
 		return nil, Block{}, "", err

@@ -86,7 +86,7 @@ func WriteODM(ctx context.Context, r Reader, opt Options, w io.Writer) (*Summary
 	x.raw("\n-->\n")
 
 	stamp := opt.Block.Time.UTC().Format("2006-01-02T15:04:05Z")
-	desc := fmt.Sprintf("veritrial export of study %s at height %d (%s); dataset digest %s", d.study.ID, opt.Block.Height, opt.Basis, d.sum.Digest)
+	desc := fmt.Sprintf("veritrial export of study %s at height %d (%s); dataset digest %s", d.study.ID, opt.Block.Height, d.sum.Basis, d.sum.Digest)
 	x.open("ODM", "xmlns", "http://www.cdisc.org/ns/odm/v1.3", "xmlns:ds", "http://www.w3.org/2000/09/xmldsig#",
 		"Description", desc, "FileType", "Transactional", "Granularity", "All", "Archival", "Yes",
 		"FileOID", FileOID(opt.Block.ChainID, d.study.ID, opt.Block.Height), "CreationDateTime", stamp, "AsOfDateTime", stamp,

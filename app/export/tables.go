@@ -324,9 +324,9 @@ func (d *dataset) provenance() [][2]string {
 		{"Sponsor", s.Sponsor},
 		{FieldChainID, b.ChainID},
 		{FieldHeight, strconv.FormatInt(b.Height, 10)},
-		{FieldBasis, d.opt.Basis},
+		{FieldBasis, d.sum.Basis},
 	}
-	if d.opt.NotLocked() {
+	if d.notLocked() {
 		rows = append(rows, [2]string{"WARNING", "study " + s.ID + " is NOT locked at this height: this is the latest committed state, not a locked dataset, and may still change"})
 	}
 	lockH := "not locked"

@@ -51,7 +51,7 @@ func WriteXLSX(ctx context.Context, r Reader, opt Options, w io.Writer) (*Summar
 	}
 	stamp := opt.Block.Time.UTC().Format("2006-01-02T15:04:05Z")
 	title := "Study " + d.study.ID + " at height " + strconv.FormatInt(opt.Block.Height, 10)
-	if opt.NotLocked() {
+	if d.notLocked() {
 		title += " (NOT LOCKED)"
 	}
 	if err := f.SetDocProps(&excelize.DocProperties{

@@ -102,8 +102,12 @@ func exportAction(c *cli.Context) error {
 	if err != nil {
 		return nodeError(err)
 	}
-	if basis == export.BasisLatest {
-		note(c, "warning: study %s is NOT locked: exporting the latest height %d, which may still change (the file says so)", study, blk.Height)
+	if basis == export.BasisNotLocked {
+		what := "the latest height"
+		if c.Int64("height") > 0 {
+			what = "height"
+		}
+		note(c, "warning: study %s is NOT locked at %s %d: this is not a locked dataset (the file says so)", study, what, blk.Height)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// Excelize keeps each large sheet's stream buffer until the
@@ -112,7 +116,7 @@ func exportAction(c *cli.Context) error {
 		debug.SetMemoryLimit(exportMemoryLimit)
 	}
 	bar := newExportProgress(stderr(c))
-	opt := export.Options{Study: study, Block: blk, Basis: basis, Version: version, TmpDir: filepath.Dir(out), Progress: bar.update}
+	opt := export.Options{Study: study, Block: blk, Version: version, TmpDir: filepath.Dir(out), Progress: bar.update}
 	var sum *export.Summary
 	if format == "csv" && !zipCSV {
 		sum, err = writeDirAtomic(out, func(dir string) (*export.Summary, error) {
@@ -138,7 +142,7 @@ func exportAction(c *cli.Context) error {
 		}
 		return failf("export of study %s failed: %v", study, err)
 	}
-	res := exportResult{Out: out, Format: format, Summary: *sum, ChainID: blk.ChainID, AppHash: blk.AppHash, Locked: basis == export.BasisLock}
+	res := exportResult{Out: out, Format: format, Summary: *sum, ChainID: blk.ChainID, AppHash: blk.AppHash, Locked: basis != export.BasisNotLocked}
 	return emit(c, res, func(w io.Writer) error {
 		fmt.Fprintf(w, "Exported study %s at height %d (%s) to %s\n", study, sum.Height, sum.Basis, out)
 		fmt.Fprintf(w, "  %d subjects, %d forms, %d item values, %d audit trail rows, %d ledger records\n", sum.Subjects, sum.Forms, sum.Values, sum.Audit, sum.Records)

@@ -38,7 +38,7 @@ func TestExportOnARealNode(t *testing.T) {
 	// Not locked: the latest height, with a warning.
 	early := filepath.Join(work, "early.xlsx")
 	r := mustVT(t, env, "export", "--study", "VT-HTN-201", "--format", "xlsx", "--out", early)
-	if !strings.Contains(r.stderr, "NOT locked") || !strings.Contains(r.stdout, "latest (study NOT locked)") || !strings.Contains(r.stdout, "dataset digest") {
+	if !strings.Contains(r.stderr, "NOT locked") || !strings.Contains(r.stdout, "study NOT locked at this height") || !strings.Contains(r.stdout, "dataset digest") {
 		t.Errorf("export before the lock:\nstdout %s\nstderr %s", r.stdout, r.stderr)
 	}
 	failVT(t, env, exitUsage, "already exists", "export", "--study", "VT-HTN-201", "--format", "xlsx", "--out", early)
