@@ -51,12 +51,16 @@ type Divergence struct {
 
 // ReplayReport is the outcome of Replay.
 type ReplayReport struct {
-	ChainID         string      `json:"chain_id"`
-	From            int64       `json:"from"`
-	To              int64       `json:"to"`
-	Blocks          int64       `json:"blocks"`
-	Txs             int         `json:"txs"`
-	Rejected        int         `json:"rejected_txs"`
+	ChainID  string `json:"chain_id"`
+	From     int64  `json:"from"`
+	To       int64  `json:"to"`
+	Blocks   int64  `json:"blocks"`
+	Txs      int    `json:"txs"`
+	Rejected int    `json:"rejected_txs"`
+	// NoStoredResults counts blocks whose FinalizeBlock response the node
+	// did not keep (discard_abci_responses): their tx results were checked
+	// against the next header's results hash only (codes, not logs).
+	NoStoredResults int         `json:"no_stored_results"`
 	AppHash         string      `json:"app_hash"` // after the last block replayed
 	Divergence      *Divergence `json:"divergence,omitempty"`
 	Seconds         float64     `json:"seconds"`
@@ -182,7 +186,9 @@ func Replay(ctx context.Context, o ReplayOptions) (*ReplayReport, error) {
 		rep.Txs += len(txs)
 		rep.AppHash = hx(resp.AppHash)
 		stored, serr := ss.LoadFinalizeBlockResponse(h)
-		if serr == nil && stored != nil {
+		if serr != nil || stored == nil {
+			rep.NoStoredResults++
+		} else {
 			if len(stored.TxResults) != len(resp.TxResults) {
 				return diverge(&Divergence{Height: h, Tx: -1, What: "number of tx results", Stored: fmt.Sprint(len(stored.TxResults)), Replay: fmt.Sprint(len(resp.TxResults))})
 			}

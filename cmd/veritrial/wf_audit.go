@@ -415,6 +415,9 @@ func auditReplay(c *cli.Context) error {
 			fmt.Fprintf(w, "DIVERGENCE at %s: %s\n  ledger:   %s\n  replayed: %s\n", where, d.What, d.Stored, d.Replay)
 			return nil
 		}
+		if rep.NoStoredResults > 0 {
+			fmt.Fprintf(w, "%d block(s) had no stored results (discard_abci_responses): checked against the results hash only\n", rep.NoStoredResults)
+		}
 		fmt.Fprintf(w, "OK: every app hash and every tx result matches; final app hash %s\n", rep.AppHash)
 		return nil
 	}); err != nil {
