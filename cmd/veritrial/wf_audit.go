@@ -162,6 +162,9 @@ func auditLedger(c *cli.Context) (*audit.Ledger, error) {
 		return nil, err
 	}
 	o := audit.FetchOptions{Node: addr, Study: c.String("study"), TrustDir: c.String("trust-dir")}
+	if o.TrustDir != "" && !auditDirExists(o.TrustDir) {
+		return nil, usageErrorf("--trust-dir %s does not exist: run veritrial audit verify-chain --trust-dir %s first", o.TrustDir, o.TrustDir)
+	}
 	if o.TrustDir == "" {
 		if cl, err := ledgerClient(c); err == nil {
 			if chain, err := cl.ChainID(c.Context); err == nil {
