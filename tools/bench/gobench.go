@@ -114,7 +114,7 @@ func (h *harness) goBenchmarks(ctx context.Context) error {
 // prefilled with each count of item values; one run writes a CPU profile.
 func (h *harness) curve(ctx context.Context) error {
 	for _, p := range h.o.Prefills {
-		args := []string{"test", "./app", "-run", "^$", "-bench", "FinalizeCommit1000$", "-benchtime", "3x", "-timeout", "40m"}
+		args := []string{"test", "./app", "-run", "^$", "-bench", "FinalizeCommit1000$", "-benchtime", fmt.Sprintf("%dx", max(1, h.o.CurveBlocks)), "-timeout", "40m"}
 		var prof string
 		if p == h.o.ProfilePrefil {
 			prof = filepath.Join(h.o.WorkDir, fmt.Sprintf("finalize-commit-%d.pprof", p))

@@ -38,6 +38,7 @@ type options struct {
 	Concurrency   int
 	Prefills      []int
 	ProfilePrefil int
+	CurveBlocks   int
 	BenchRE       string
 	Benchtime     string
 	Skip          map[string]bool
@@ -57,6 +58,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.DurationVar(&o.LocalDuration, "localnet-duration", 40*time.Second, "measured phase of the four-validator runs (their blocks are few and large)")
 	fs.IntVar(&o.Concurrency, "concurrency", 16, "concurrent broadcast_tx_sync clients of each load run")
 	fs.StringVar(&prefills, "prefill", "0,100000,1000000", "stored item values before the FinalizeBlock+Commit benchmark, one run each")
+	fs.IntVar(&o.CurveBlocks, "curve-blocks", 5, "blocks measured per curve point (go test -benchtime Nx)")
 	fs.IntVar(&o.ProfilePrefil, "profile-prefill", -1, "prefill of the run that also writes a CPU profile (-1: the largest)")
 	fs.StringVar(&o.BenchRE, "bench", `Validate60Items$|Compile$|DecodeVerify|QueryWithProof|VerifyProof|VerifyHeaders|Export|Audit`, "Go benchmarks to run (besides the FinalizeCommit curve)")
 	fs.StringVar(&o.Benchtime, "benchtime", "1s", "go test -benchtime of those benchmarks")
@@ -151,7 +153,7 @@ func run(args []string) error {
 	}
 	stamp := start.UTC().Format("20060102-150405")
 	rep := &Report{Date: start.UTC(), Machine: describeMachine(), Options: map[string]any{
-		"duration": o.Duration.String(), "localnet_duration": o.LocalDuration.String(), "concurrency": o.Concurrency, "prefill": o.Prefills,
+		"duration": o.Duration.String(), "localnet_duration": o.LocalDuration.String(), "concurrency": o.Concurrency, "prefill": o.Prefills, "curve_blocks": o.CurveBlocks,
 		"benchtime": o.Benchtime, "rate_fraction": o.RateFraction, "budget": o.Budget.String(),
 	}}
 	h := &harness{o: o, rep: rep, stamp: stamp, bin: filepath.Join(o.WorkDir, "bin")}
