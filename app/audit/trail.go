@@ -112,22 +112,57 @@ func FetchLedger(ctx context.Context, o FetchOptions) (*Ledger, error) {
 	// exists; blocks up to latest.
 	L := &Ledger{Accounts: map[string]types.Account{}, Height: latest}
 
-	// Headers of every block, 20 per call.
+	// Headers of every block, 20 per call, windows of ranges fetched by
+	// the workers; only the headers of blocks with txs and of the block
+	// after each (its results hash) are kept.
 	headers := map[int64]*cmttypes.BlockMeta{}
 	var withTxs []int64
-	for lo := int64(1); lo <= latest; lo += 20 {
-		hi := min(lo+19, latest)
-		res, err := rpc.BlockchainInfo(ctx, lo, hi)
-		if err != nil {
-			return nil, fmt.Errorf("reading headers %d-%d: %w", lo, hi, err)
+	const per, window = 20, 64
+	prevHadTxs := false
+	for lo := int64(1); lo <= latest; lo += per * window {
+		metas := make([][]*cmttypes.BlockMeta, window)
+		errs := make([]error, window)
+		var wg sync.WaitGroup
+		next := make(chan int)
+		for range o.Workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					a := lo + int64(i*per)
+					b := min(a+per-1, latest)
+					res, err := rpc.BlockchainInfo(ctx, a, b)
+					if err != nil {
+						errs[i] = fmt.Errorf("reading headers %d-%d: %w", a, b, err)
+						continue
+					}
+					metas[i] = res.BlockMetas
+				}
+			}()
 		}
-		for _, m := range res.BlockMetas {
-			headers[m.Header.Height] = m
-			if m.NumTxs > 0 {
-				withTxs = append(withTxs, m.Header.Height)
+		for i := 0; i < window && lo+int64(i*per) <= latest; i++ {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+		for i := range metas {
+			if errs[i] != nil {
+				return nil, errs[i]
 			}
-			if m.Header.Height == latest {
-				L.LastTime = m.Header.Time.UTC()
+			// /blockchain lists a range newest first.
+			ms := metas[i]
+			for j := len(ms) - 1; j >= 0; j-- {
+				m := ms[j]
+				if m.NumTxs > 0 || prevHadTxs {
+					headers[m.Header.Height] = m
+				}
+				prevHadTxs = m.NumTxs > 0
+				if m.NumTxs > 0 {
+					withTxs = append(withTxs, m.Header.Height)
+				}
+				if m.Header.Height == latest {
+					L.LastTime = m.Header.Time.UTC()
+				}
 			}
 		}
 	}
