@@ -534,10 +534,10 @@ func auditVerifyChain(c *cli.Context) error {
 		if o.TrustedHash, err = audit.ParseHash(c.String("trusted-hash")); err != nil {
 			return usageErrorf("--trusted-hash: %v", err)
 		}
-	} else if g == nil {
-		return usageErrorf("no trust root: pass --genesis FILE (or --trusted-height and --trusted-hash)")
+	} else if g == nil && o.ChainID == "" && !c.IsSet("trust-dir") {
+		return usageErrorf("no trust root: pass --genesis FILE (or --trusted-height and --trusted-hash, or the --chain-id or --trust-dir of a previous run)")
 	}
-	if g == nil && o.ChainID == "" {
+	if g == nil && o.ChainID == "" && !c.IsSet("trust-dir") {
 		return usageErrorf("--chain-id is needed with --trusted-height when no --genesis is given")
 	}
 	if g != nil {
@@ -554,6 +554,7 @@ func auditVerifyChain(c *cli.Context) error {
 		o.Witnesses = append(o.Witnesses, a)
 	}
 	if o.TrustDir = c.String("trust-dir"); o.TrustDir == "" {
+		// (o.ChainID is set here: from the genesis or --chain-id)
 		home, err := homeDir(c)
 		if err != nil {
 			return err
