@@ -94,6 +94,11 @@ type Report struct {
 	Findings   []Finding          `json:"findings"`
 	Amendments []AmendmentSummary `json:"amendments"`
 	Outcomes   *OutcomeCheck      `json:"outcomes,omitempty"`
+	// RecordsProven: the records behind the report (queries, protocol
+	// versions, amendments) were proven against a verified app hash.
+	RecordsProven bool `json:"records_proven"`
+	// UnverifiedBlocks counts blocks with txs no verified header covers.
+	UnverifiedBlocks int `json:"unverified_blocks"`
 }
 
 // formState tracks what covers a form between corrections.
@@ -252,6 +257,7 @@ func Compute(L *Ledger, study string, r Rules) *Report {
 		rep.Amendments = append(rep.Amendments, s)
 	}
 	rep.Outcomes = outcomeCheck(L, study)
+	rep.RecordsProven, rep.UnverifiedBlocks = L.RecordsProven, L.Unverified
 	return rep
 }
 

@@ -77,6 +77,10 @@ type Ledger struct {
 	LastTime time.Time
 	// Unverified counts blocks with txs that no verified header covers.
 	Unverified int
+	// RecordsProven is true when the records (accounts, protocol
+	// versions, amendments, queries) were read at Height with proofs
+	// checked against a verified app hash.
+	RecordsProven bool
 }
 
 // FetchOptions configures FetchLedger.
@@ -169,12 +173,16 @@ func FetchLedger(ctx context.Context, o FetchOptions) (*Ledger, error) {
 	sort.Slice(withTxs, func(i, j int) bool { return withTxs[i] < withTxs[j] })
 
 	var trust func(h int64) *cmttypes.LightBlock
+	var trustLast int64
 	if o.TrustDir != "" {
 		ts, closeStore, err := OpenTrustStore(o.TrustDir)
 		if err != nil {
 			return nil, err
 		}
 		defer closeStore()
+		if trustLast, err = ts.LastLightBlockHeight(); err != nil {
+			return nil, err
+		}
 		var mu sync.Mutex
 		trust = func(h int64) *cmttypes.LightBlock {
 			mu.Lock()
@@ -220,16 +228,25 @@ func FetchLedger(ctx context.Context, o FetchOptions) (*Ledger, error) {
 		L.Entries = append(L.Entries, b.entries...)
 	}
 
-	// Records at the latest height with an app hash.
+	// Records at the latest height with an app hash; with verified
+	// headers, at the last height whose app hash is verified, proven.
 	recH := latest - 1
 	if recH < 1 {
 		recH = latest
+	}
+	var root []byte
+	if trust != nil && trustLast >= 2 {
+		recH = min(recH, trustLast-1)
+		if lb := trust(recH + 1); lb != nil {
+			root = lb.AppHash
+			L.RecordsProven = true
+		}
 	}
 	L.Height = recH
 	list := func(prefix string, fn func(v []byte) error) error {
 		after := ""
 		for {
-			req, _ := json.Marshal(app.ListRequest{Prefix: prefix, After: after, Limit: app.MaxListLimit})
+			req, _ := json.Marshal(app.ListRequest{Prefix: prefix, After: after, Limit: app.MaxListLimit, Prove: root != nil})
 			res, err := rpc.ABCIQueryWithOptions(ctx, app.QueryList, req, rpcOpts(recH))
 			if err != nil {
 				return err
@@ -240,6 +257,11 @@ func FetchLedger(ctx context.Context, o FetchOptions) (*Ledger, error) {
 			var lr app.ListResponse
 			if err := json.Unmarshal(res.Response.Value, &lr); err != nil {
 				return err
+			}
+			if root != nil {
+				if f := VerifyEntries(root, lr.Entries); len(f) > 0 {
+					return fmt.Errorf("the node's record %s does not match the verified app hash of height %d: %v", f[0].Key, recH, f[0].Err)
+				}
 			}
 			for _, e := range lr.Entries {
 				if err := fn(e.Value); err != nil {

@@ -281,9 +281,9 @@ func auditTrail(c *cli.Context) error {
 			rejected++
 		}
 	}
-	doc := map[string]any{"study": f.Study, "height": L.Height, "entries": es, "rejected": rejected, "unverified_blocks": L.Unverified}
+	doc := map[string]any{"study": f.Study, "height": L.Height, "entries": es, "rejected": rejected, "unverified_blocks": L.Unverified, "records_proven": L.RecordsProven}
 	return auditWrite(c, format, doc, []audit.Sheet{audit.TrailSheet(es)}, func(w io.Writer) error {
-		fmt.Fprintf(w, "Audit trail of study %s: %d transaction(s), %d rejected (chain read to height %d)\n", f.Study, len(es), rejected, L.Height+1)
+		fmt.Fprintf(w, "Audit trail of study %s: %d transaction(s), %d rejected\n", f.Study, len(es), rejected)
 		t := newTable(w)
 		fmt.Fprintln(t, "TIME (UTC)\tHEIGHT\tUSER\tORG\tACTION\tOUTCOME\tPROTOCOL\tWHAT\tWHY")
 		for _, e := range es {
@@ -303,6 +303,7 @@ func auditTrail(c *cli.Context) error {
 		} else {
 			fmt.Fprintln(w, "Every block was checked against a header verified from the trust root")
 		}
+		auditRecordsLine(w, L)
 		return nil
 	})
 }
@@ -325,7 +326,23 @@ func auditReport(c *cli.Context) error {
 		return err
 	}
 	rep := audit.Compute(L, c.String("study"), r)
-	return auditWrite(c, format, rep, audit.ReportSheets(rep), func(w io.Writer) error { return auditWriteReport(w, rep) })
+	return auditWrite(c, format, rep, audit.ReportSheets(rep), func(w io.Writer) error {
+		if err := auditWriteReport(w, rep); err != nil {
+			return err
+		}
+		auditRecordsLine(w, L)
+		return nil
+	})
+}
+
+// auditRecordsLine says how the records behind names, protocol versions
+// and queries were read.
+func auditRecordsLine(w io.Writer, L *audit.Ledger) {
+	if L.RecordsProven {
+		fmt.Fprintf(w, "Accounts, protocol versions, amendments and queries read at height %d, each proven against the verified app hash\n", L.Height)
+	} else {
+		fmt.Fprintf(w, "Accounts, protocol versions, amendments and queries read at height %d without proofs (no verified header: run veritrial audit verify-chain)\n", L.Height)
+	}
 }
 
 func auditWriteReport(w io.Writer, r *audit.Report) error {

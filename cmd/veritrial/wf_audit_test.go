@@ -107,7 +107,7 @@ func TestAuditOnARealNode(t *testing.T) {
 
 	// The trail: the refused correction is there with its code.
 	r = mustVT(t, env, "audit", "trail", "--study", study)
-	for _, want := range []string{"REJECTED 509 (frozen)", "corrected form VS: VS.HR=64", "transcription error", "site1-coordinator", "approved amendment 1", "Every block was checked against a header verified"} {
+	for _, want := range []string{"REJECTED 509 (frozen)", "corrected form VS: VS.HR=64", "transcription error", "site1-coordinator", "approved amendment 1", "Every block was checked against a header verified", "each proven against the verified app hash"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("trail lacks %q:\n%s", want, r.stdout)
 		}
