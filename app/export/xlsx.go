@@ -2,9 +2,12 @@ package export
 
 import (
 	"archive/zip"
+	"bufio"
 	"compress/flate"
 	"context"
 	"fmt"
+	"hash"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
@@ -23,11 +26,14 @@ import (
 // sheets named "<name> (2)", "<name> (3)" ...
 var MaxSheetRows = 1048576 - 2
 
-// WriteXLSX exports the study to an Excel workbook written to w. Sheets
-// are streamed with excelize's StreamWriter (rows go to temporary files,
-// not memory); the package is assembled in a temporary zip and copied to
-// w with its entries in name order and every timestamp set to the block
-// time, so the same study at the same height gives the same bytes.
+// WriteXLSX exports the study to an Excel workbook written to w. Each
+// sheet is streamed with excelize's StreamWriter in a workbook of its own
+// (rows go to temporary files; the sheet's buffers are released when it
+// is done), its worksheet part is kept in a temporary file and spliced
+// into the final workbook, whose styles are created in the same order.
+// The package is assembled in a temporary zip and copied to w with its
+// entries in name order and every timestamp set to the block time, so
+// the same study at the same height gives the same bytes.
 func WriteXLSX(ctx context.Context, r Reader, opt Options, w io.Writer) (*Summary, error) {
 	d, err := load(ctx, r, opt)
 	if err != nil {
@@ -42,10 +48,11 @@ func WriteXLSX(ctx context.Context, r Reader, opt Options, w io.Writer) (*Summar
 
 	f := excelize.NewFile(excelize.Options{TmpDir: opt.TmpDir})
 	defer f.Close()
-	b, err := newXLSXBook(f, d)
+	b, err := newXLSXBook(f, d, opt.TmpDir)
 	if err != nil {
 		return nil, err
 	}
+	defer b.cleanup()
 	if err := d.writeTables(b); err != nil {
 		return nil, err
 	}
@@ -64,10 +71,22 @@ func WriteXLSX(ctx context.Context, r Reader, opt Options, w io.Writer) (*Summar
 	if err := f.SetAppProps(&excelize.AppProperties{Application: "veritrial", Company: d.study.Sponsor, AppVersion: "1.0000"}); err != nil {
 		return nil, err
 	}
-	mod := opt.Block.Time.UTC()
-	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return &fixedZip{zw: newZipWriter(tmp), mod: mod} })
+	parts, err := b.parts()
+	if err != nil {
+		return nil, err
+	}
+	fz := &fixedZip{zw: newZipWriter(tmp), mod: opt.Block.Time.UTC(), parts: parts, done: map[string]bool{}}
+	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return fz })
 	if err := f.Write(io.Discard); err != nil {
 		return nil, err
+	}
+	if fz.err != nil {
+		return nil, fz.err
+	}
+	for name := range parts {
+		if !fz.done[name] {
+			return nil, fmt.Errorf("export: worksheet %s was not written", name)
+		}
 	}
 	if err := copySortedZip(tmp, w); err != nil {
 		return nil, err
@@ -78,14 +97,45 @@ func WriteXLSX(ctx context.Context, r Reader, opt Options, w io.Writer) (*Summar
 
 // fixedZip is the zip writer excelize writes through: every entry is
 // deflated and dated mod, and goes to the temporary file, not excelize's
-// in-memory buffer.
+// in-memory buffer. An entry named in parts gets that part's already
+// deflated content instead of what excelize writes.
 type fixedZip struct {
-	zw  *zip.Writer
-	mod time.Time
+	zw    *zip.Writer
+	mod   time.Time
+	parts map[string]*sheetPart
+	done  map[string]bool
+	err   error
 }
 
 func (z *fixedZip) Create(name string) (io.Writer, error) {
-	return z.zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: z.mod})
+	p, ok := z.parts[name]
+	if !ok {
+		return z.zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: z.mod})
+	}
+	z.done[name] = true
+	fh := &zip.FileHeader{Name: name, Method: zip.Deflate, CRC32: p.crc, CompressedSize64: p.csize, UncompressedSize64: p.usize}
+	// A raw entry needs the MS-DOS time fields CreateHeader would set.
+	fh.SetModTime(z.mod)
+	w, err := z.zw.CreateRaw(fh)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p.file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if n, err := io.Copy(w, f); err != nil || uint64(n) != p.csize {
+		return nil, fmt.Errorf("export: copying worksheet %s: %d of %d bytes: %v", name, n, p.csize, err)
+	}
+	return io.Discard, nil
+}
+
+// sheetPart is a worksheet part, deflated, in a temporary file.
+type sheetPart struct {
+	file         string
+	crc          uint32
+	csize, usize uint64
 }
 
 func (z *fixedZip) AddFS(fsys fs.FS) error {
@@ -107,6 +157,47 @@ func (z *fixedZip) AddFS(fsys fs.FS) error {
 }
 
 func (z *fixedZip) Close() error { return z.zw.Close() }
+
+// captureZip keeps one entry of a zip excelize writes, deflated, with its
+// CRC-32 and sizes, and drops the others.
+type captureZip struct {
+	name  string
+	out   *countWriter
+	fw    *flate.Writer
+	crc   hash.Hash32
+	usize uint64
+	got   bool
+}
+
+func (z *captureZip) Create(name string) (io.Writer, error) {
+	if name != z.name || z.got {
+		return io.Discard, nil
+	}
+	z.got = true
+	return z, nil
+}
+
+// Write deflates p and hashes it.
+func (z *captureZip) Write(p []byte) (int, error) {
+	z.crc.Write(p)
+	z.usize += uint64(len(p))
+	return z.fw.Write(p)
+}
+
+// countWriter counts the bytes written to w.
+type countWriter struct {
+	w io.Writer
+	n uint64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += uint64(n)
+	return n, err
+}
+
+func (z *captureZip) AddFS(fs.FS) error { return nil }
+func (z *captureZip) Close() error      { return nil }
 
 // copySortedZip copies the zip in f to w with its entries in name order,
 // without recompressing them.
@@ -141,36 +232,70 @@ func newZipWriter(w io.Writer) *zip.Writer {
 	return zw
 }
 
-// xlsxBook is a workbook of streamed sheets.
-type xlsxBook struct {
-	f          *excelize.File
-	used       map[string]bool // lower-case sheet names taken
-	sheetOf    map[string]string
-	header     int
-	label      int
-	date       int
-	dateTime   int
-	decimals   map[int]int
-	wrapLabels int
+// maxDigits is the most decimal places a number format shows; items with
+// more show as stored.
+const maxDigits = 9
+
+// styles are the cell styles of every workbook of an export, created in
+// the same order in each so their IDs agree.
+type styles struct {
+	header, label, date, dateTime int
+	decimals                      [maxDigits + 1]int
 }
 
-// newXLSXBook creates every planned sheet in order, so the workbook's
-// sheet order does not depend on the order tables are written.
-func newXLSXBook(f *excelize.File, d *dataset) (*xlsxBook, error) {
-	b := &xlsxBook{f: f, used: map[string]bool{}, sheetOf: map[string]string{}, decimals: map[int]int{}}
+func newStyles(f *excelize.File) (*styles, error) {
+	st := &styles{}
 	var err error
-	if b.header, err = f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true, Color: "1F3864"}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"D9E1F2"}}}); err != nil {
+	if st.header, err = f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true, Color: "1F3864"}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"D9E1F2"}}}); err != nil {
 		return nil, err
 	}
-	if b.label, err = f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Alignment: &excelize.Alignment{WrapText: true, Vertical: "top"},
+	if st.label, err = f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Alignment: &excelize.Alignment{WrapText: true, Vertical: "top"},
 		Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"EDEDED"}}}); err != nil {
 		return nil, err
 	}
 	dateFmt, dtFmt := "yyyy-mm-dd", "yyyy-mm-dd hh:mm:ss"
-	if b.date, err = f.NewStyle(&excelize.Style{CustomNumFmt: &dateFmt}); err != nil {
+	if st.date, err = f.NewStyle(&excelize.Style{CustomNumFmt: &dateFmt}); err != nil {
 		return nil, err
 	}
-	if b.dateTime, err = f.NewStyle(&excelize.Style{CustomNumFmt: &dtFmt}); err != nil {
+	if st.dateTime, err = f.NewStyle(&excelize.Style{CustomNumFmt: &dtFmt}); err != nil {
+		return nil, err
+	}
+	for digits := 0; digits <= maxDigits; digits++ {
+		s := &excelize.Style{NumFmt: 0}
+		if digits > 0 {
+			f := "0." + strings.Repeat("0", digits)
+			s = &excelize.Style{CustomNumFmt: &f}
+		}
+		if st.decimals[digits], err = f.NewStyle(s); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+func (st *styles) decimal(digits int) int {
+	if digits < 0 || digits > maxDigits {
+		digits = 0
+	}
+	return st.decimals[digits]
+}
+
+// xlsxBook is the final workbook and the worksheet parts written for it.
+type xlsxBook struct {
+	f       *excelize.File
+	st      *styles
+	tmpDir  string
+	used    map[string]bool       // lower-case sheet names taken
+	sheetOf map[string]string     // table ID -> sheet name
+	files   map[string]*sheetPart // sheet name -> its worksheet part
+}
+
+// newXLSXBook creates every planned sheet in order, so the workbook's
+// sheet order does not depend on the order tables are written.
+func newXLSXBook(f *excelize.File, d *dataset, tmpDir string) (*xlsxBook, error) {
+	b := &xlsxBook{f: f, tmpDir: tmpDir, used: map[string]bool{}, sheetOf: map[string]string{}, files: map[string]*sheetPart{}}
+	var err error
+	if b.st, err = newStyles(f); err != nil {
 		return nil, err
 	}
 	for i, name := range d.tableOrder() {
@@ -187,6 +312,29 @@ func newXLSXBook(f *excelize.File, d *dataset) (*xlsxBook, error) {
 		}
 	}
 	return b, nil
+}
+
+// parts maps the zip entry of every written sheet to its part.
+func (b *xlsxBook) parts() (map[string]*sheetPart, error) {
+	ids := map[string]int{}
+	for id, name := range b.f.GetSheetMap() {
+		ids[name] = id
+	}
+	out := map[string]*sheetPart{}
+	for sheet, file := range b.files {
+		id, ok := ids[sheet]
+		if !ok {
+			return nil, fmt.Errorf("export: sheet %s is not in the workbook", sheet)
+		}
+		out["xl/worksheets/sheet"+strconv.Itoa(id)+".xml"] = file
+	}
+	return out, nil
+}
+
+func (b *xlsxBook) cleanup() {
+	for _, p := range b.files {
+		os.Remove(p.file)
+	}
 }
 
 // sheetName makes a valid, unused sheet name from name.
@@ -218,36 +366,13 @@ func (b *xlsxBook) sheetName(name string) string {
 	return clean
 }
 
-func (b *xlsxBook) decimalStyle(digits int) (int, error) {
-	if s, ok := b.decimals[digits]; ok {
-		return s, nil
-	}
-	var st *excelize.Style
-	if digits > 0 {
-		f := "0." + strings.Repeat("0", digits)
-		st = &excelize.Style{CustomNumFmt: &f}
-	} else {
-		st = &excelize.Style{NumFmt: 0}
-	}
-	s, err := b.f.NewStyle(st)
-	if err != nil {
-		return 0, err
-	}
-	b.decimals[digits] = s
-	return s, nil
-}
-
 func (b *xlsxBook) spool() {}
 
 func (b *xlsxBook) table(name, _ string, cols []column, freeze int) (table, error) {
 	t := &xlsxTable{b: b, name: name, cols: cols, freeze: freeze}
 	t.decStyle = make([]int, len(cols))
 	for i, c := range cols {
-		s, err := b.decimalStyle(c.digits)
-		if err != nil {
-			return nil, err
-		}
-		t.decStyle[i] = s
+		t.decStyle[i] = b.st.decimal(c.digits)
 	}
 	sheet, ok := b.sheetOf[name]
 	if !ok {
@@ -262,14 +387,16 @@ func (b *xlsxBook) table(name, _ string, cols []column, freeze int) (table, erro
 	return t, nil
 }
 
-// xlsxTable streams one table, continuing on a new sheet when one is
-// full.
+// xlsxTable streams one table into a workbook of its own, continuing on
+// a new sheet when one is full.
 type xlsxTable struct {
 	b        *xlsxBook
 	name     string
 	cols     []column
 	freeze   int
 	part     int
+	sheet    string
+	sub      *excelize.File
 	sw       *excelize.StreamWriter
 	rows     int // data rows on the current sheet
 	decStyle []int
@@ -278,11 +405,17 @@ type xlsxTable struct {
 }
 
 func (t *xlsxTable) start(sheet string) error {
-	sw, err := t.b.f.NewStreamWriter(sheet)
-	if err != nil {
+	sub := excelize.NewFile(excelize.Options{TmpDir: t.b.tmpDir})
+	if _, err := newStyles(sub); err != nil {
+		sub.Close()
 		return err
 	}
-	t.sw, t.rows = sw, 0
+	sw, err := sub.NewStreamWriter("Sheet1")
+	if err != nil {
+		sub.Close()
+		return err
+	}
+	t.sub, t.sw, t.sheet, t.rows = sub, sw, sheet, 0
 	t.part++
 	for i, c := range t.cols {
 		if err := sw.SetColWidth(i+1, i+1, c.width); err != nil {
@@ -301,8 +434,8 @@ func (t *xlsxTable) start(sheet string) error {
 	h1 := make([]any, len(t.cols))
 	h2 := make([]any, len(t.cols))
 	for i, c := range t.cols {
-		h1[i] = excelize.Cell{StyleID: t.b.header, Value: c.name}
-		h2[i] = excelize.Cell{StyleID: t.b.label, Value: c.label}
+		h1[i] = excelize.Cell{StyleID: t.b.st.header, Value: c.name}
+		h2[i] = excelize.Cell{StyleID: t.b.st.label, Value: c.label}
 	}
 	if err := sw.SetRow("A1", h1); err != nil {
 		return err
@@ -310,9 +443,49 @@ func (t *xlsxTable) start(sheet string) error {
 	return sw.SetRow("A2", h2, excelize.RowOpts{Height: 30})
 }
 
+// finish writes the current sheet's worksheet part to a temporary file
+// and releases its workbook.
+func (t *xlsxTable) finish() error {
+	defer t.sub.Close()
+	if err := t.sw.Flush(); err != nil {
+		return err
+	}
+	out, err := os.CreateTemp(t.b.tmpDir, "veritrial-export-sheet-*")
+	if err != nil {
+		return err
+	}
+	part := &sheetPart{file: out.Name()}
+	t.b.files[t.sheet] = part
+	bw := bufio.NewWriterSize(out, 256<<10)
+	cw := &countWriter{w: bw}
+	fw, err := flate.NewWriter(cw, flate.BestSpeed)
+	if err != nil {
+		out.Close()
+		return err
+	}
+	cz := &captureZip{name: "xl/worksheets/sheet1.xml", out: cw, fw: fw, crc: crc32.NewIEEE()}
+	t.sub.SetZipWriter(func(io.Writer) excelize.ZipWriter { return cz })
+	err = t.sub.Write(io.Discard)
+	if err == nil {
+		err = fw.Close()
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	part.crc, part.csize, part.usize = cz.crc.Sum32(), cw.n, cz.usize
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && !cz.got {
+		err = fmt.Errorf("export: excelize wrote no worksheet for sheet %s", t.sheet)
+	}
+	t.sub, t.sw = nil, nil
+	return err
+}
+
 func (t *xlsxTable) row(cells []cell) error {
 	if t.rows == MaxSheetRows {
-		if err := t.sw.Flush(); err != nil {
+		if err := t.finish(); err != nil {
 			return err
 		}
 		sheet := t.b.sheetName(fmt.Sprintf("%s (%d)", tableTitle(t.name), t.part+1))
@@ -351,13 +524,13 @@ func (t *xlsxTable) row(cells []cell) error {
 			}
 		case cDate:
 			if v, ok := parseDay(c.s); ok {
-				x.Value, x.StyleID = v, t.b.date
+				x.Value, x.StyleID = v, t.b.st.date
 			} else {
 				x.Value = c.s
 			}
 		case cDateTime:
 			if v, ok := parseDateTime(c.s); ok {
-				x.Value, x.StyleID = v, t.b.dateTime
+				x.Value, x.StyleID = v, t.b.st.dateTime
 			} else {
 				x.Value = c.s
 			}
@@ -370,7 +543,7 @@ func (t *xlsxTable) row(cells []cell) error {
 	return t.sw.SetRow(cellRef, t.vals)
 }
 
-func (t *xlsxTable) close() error { return t.sw.Flush() }
+func (t *xlsxTable) close() error { return t.finish() }
 
 // decimalValue returns the number a spreadsheet stores for an exact
 // decimal: a float64 only when excelize writes it back as exactly the

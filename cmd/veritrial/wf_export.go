@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -19,10 +18,6 @@ import (
 )
 
 func init() { registerCommand(exportCommand) }
-
-// exportMemoryLimit is the Go soft memory limit during an export unless
-// GOMEMLIMIT sets one.
-const exportMemoryLimit = 300 << 20
 
 func exportCommand() *cli.Command {
 	return &cli.Command{
@@ -108,12 +103,6 @@ func exportAction(c *cli.Context) error {
 			what = "height"
 		}
 		note(c, "warning: study %s is NOT locked at %s %d: this is not a locked dataset (the file says so)", study, what, blk.Height)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		// Excelize keeps each large sheet's stream buffer until the
-		// workbook is written: a soft limit makes the collector return
-		// the rest promptly (docs/EXPORT.md, memory).
-		debug.SetMemoryLimit(exportMemoryLimit)
 	}
 	bar := newExportProgress(stderr(c))
 	opt := export.Options{Study: study, Block: blk, Version: version, TmpDir: filepath.Dir(out), Progress: bar.update}
