@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -103,6 +104,9 @@ type ExportOptions struct {
 	// Chain.TrustDir is empty.
 	Home string
 }
+
+// ErrNotExport means the file is not a readable veritrial export.
+var ErrNotExport = errors.New("not a veritrial export")
 
 // exportFile is an export read into tables.
 type exportFile struct {
@@ -214,7 +218,7 @@ func VerifyExport(ctx context.Context, o ExportOptions) (*ExportReport, error) {
 func (ef *exportFile) claims(file string) (string, string, int64, error) {
 	h, err := strconv.ParseInt(ef.prov["Height"], 10, 64)
 	if err != nil || h < 1 || ef.prov["Study"] == "" {
-		return "", "", 0, fmt.Errorf("%s has no usable provenance (study and height): is it a veritrial export?", file)
+		return "", "", 0, fmt.Errorf("%w: %s has no usable provenance (study and height)", ErrNotExport, file)
 	}
 	return ef.prov["Study"], ef.prov["Chain ID"], h, nil
 }
@@ -564,7 +568,7 @@ func readExport(path string) (*exportFile, error) {
 	case bytes.HasPrefix(data, []byte("PK")):
 		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 		if err != nil {
-			return nil, fmt.Errorf("%s is not a valid zip file: %w", path, err)
+			return nil, fmt.Errorf("%w: %s is not a valid zip file: %v", ErrNotExport, path, err)
 		}
 		for _, f := range zr.File {
 			if f.Name == "[Content_Types].xml" {
@@ -575,7 +579,7 @@ func readExport(path string) (*exportFile, error) {
 	case bytes.Contains(data[:min(len(data), 4096)], []byte("<ODM")) || bytes.HasPrefix(bytes.TrimSpace(data), []byte("<?xml")):
 		return parseExport(FormatODM, data, false)
 	}
-	return nil, fmt.Errorf("%s is neither a workbook, a CSV export (zip or directory) nor an ODM file", path)
+	return nil, fmt.Errorf("%w: %s is neither a workbook, a CSV export (zip or directory) nor an ODM file", ErrNotExport, path)
 }
 
 // zipDir packs a CSV export directory as the zip parseExport reads.
@@ -621,7 +625,7 @@ func parseExport(format string, data []byte, full bool) (*exportFile, error) {
 	case FormatXLSX:
 		f, err := excelize.OpenReader(bytes.NewReader(data))
 		if err != nil {
-			return nil, fmt.Errorf("not a readable workbook: %w", err)
+			return nil, fmt.Errorf("%w: not a readable workbook: %v", ErrNotExport, err)
 		}
 		defer f.Close()
 		for _, name := range f.GetSheetList() {

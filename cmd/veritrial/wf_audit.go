@@ -478,6 +478,9 @@ func auditVerifyExport(c *cli.Context) error {
 	}
 	rep, err := audit.VerifyExport(c.Context, o)
 	if err != nil {
+		if errors.Is(err, audit.ErrNotExport) {
+			return inputErrorf("%v", err)
+		}
 		if isUnreachable(err) {
 			return unavailableErrorf("%v (is the node running? pass --node)", err)
 		}
