@@ -306,3 +306,44 @@ func BenchmarkCheckExport(b *testing.B) {
 	b.ReportMetric(rep.ProofsPerSecond, "proofs/s")
 	b.ReportMetric(float64(20*n*b.N)/b.Elapsed().Seconds(), "values/s")
 }
+
+// TestReadExportMalformed feeds files that are not exports: each is
+// refused with an error, none panics.
+func TestReadExportMalformed(t *testing.T) {
+	c := studyChain(t, 1)
+	dir := t.TempDir()
+	good, _ := exportAt(t, c, "xlsx", dir)
+	zipped, _ := exportAt(t, c, "zip", dir)
+	gx, _ := os.ReadFile(good)
+	gz, _ := os.ReadFile(zipped)
+	cases := map[string][]byte{
+		"empty":           {},
+		"text":            []byte("hello"),
+		"truncated xlsx":  gx[:len(gx)/2],
+		"truncated zip":   gz[:len(gz)/3],
+		"xml not odm":     []byte(`<?xml version="1.0"?><a><b>1</b></a>`),
+		"broken xml":      []byte(`<?xml version="1.0"?><ODM><ClinicalData>`),
+		"pk garbage":      append([]byte("PK"), bytes.Repeat([]byte{0xff}, 100)...),
+		"odm no height":   []byte("<?xml version=\"1.0\"?>\n<!--\nStudy: S\n-->\n<ODM></ODM>\n"),
+		"odm huge height": []byte("<?xml version=\"1.0\"?>\n<!--\nStudy: S\nHeight: 99999999999999999999\n-->\n<ODM></ODM>\n"),
+	}
+	for name, data := range cases {
+		p := filepath.Join(dir, strings.ReplaceAll(name, " ", "_"))
+		must(t, os.WriteFile(p, data, 0o600))
+		ef, err := readExport(p)
+		if err == nil {
+			_, _, _, err = ef.claims(p)
+		}
+		if err == nil {
+			t.Errorf("%s: accepted as an export", name)
+		}
+	}
+	// Ragged and empty tables compare without panicking.
+	rep := &ExportReport{}
+	compareTable(rep, "X", nil, [][]string{{"ledger_key"}, {"Key"}, {"k"}}, 2)
+	compareTable(rep, "X", [][]string{{}, {}, {"a", "b", "c"}}, nil, 2)
+	compareODM(rep, []byte("<ODM><x/></ODM>"), []byte("not xml <"))
+	if len(rep.Differences) == 0 {
+		t.Error("no differences reported")
+	}
+}
