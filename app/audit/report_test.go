@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/veritrial/veritrial/app/types"
@@ -203,5 +204,52 @@ func TestTrailFilter(t *testing.T) {
 		if got := len(c.L.Trail(tc.f)); got != tc.want {
 			t.Errorf("%+v: %d entries, want %d", tc.f, got, tc.want)
 		}
+	}
+}
+
+// TestDescribeEveryKind: every message kind gets a description, and a tx
+// that does not decode is listed as such with its result.
+func TestDescribeEveryKind(t *testing.T) {
+	k := fk("A-1", "VS")
+	msgs := []types.Msg{
+		{RegisterStudy: &types.MsgRegisterStudy{Protocol: protocol.Protocol{Study: protocol.Study{ID: "S", Version: "1"}}}},
+		{ProposeAmendment: &types.MsgProposeAmendment{Study: "S", Rationale: "r"}},
+		{ApproveAmendment: &types.MsgVoteAmendment{Study: "S", Amendment: 1}},
+		{RejectAmendment: &types.MsgVoteAmendment{Study: "S", Amendment: 1, Comment: "no"}},
+		{ActivateSite: &types.MsgActivateSite{Study: "S", Site: "A"}},
+		{EnrollSubject: &types.MsgEnrollSubject{Study: "S", Subject: "A-1", Site: "A"}},
+		{WithdrawSubject: &types.MsgWithdrawSubject{Study: "S", Subject: "A-1", Reason: "r"}},
+		{SubmitForm: &types.MsgSubmitForm{FormKey: k, Values: vals("VS.HR", "1")}},
+		{CorrectForm: &types.MsgCorrectForm{FormKey: k, Changes: vals("VS.HR", "2"), Reason: "r", Resolves: []int{1}}},
+		{AddAccount: &types.MsgAddAccount{Account: "x", Roles: []types.Role{types.RoleMonitor}}},
+		{SetRoles: &types.MsgSetRoles{Account: "x", Roles: []types.Role{types.RoleMonitor}}},
+		{RotateKey: &types.MsgRotateKey{Account: "x"}},
+		{RevokeAccount: &types.MsgRevokeAccount{Account: "x", Reason: "left"}},
+		{QueryOpen: &types.MsgOpenQuery{FormKey: k, Item: "VS.HR", Text: "t"}},
+		{QueryAnswer: &types.MsgQueryAction{Study: "S", Number: 1, Text: "a"}},
+		{QueryClose: &types.MsgQueryAction{Study: "S", Number: 1}},
+		{QueryReopen: &types.MsgQueryAction{Study: "S", Number: 1, Text: "again"}},
+		{QueryCancel: &types.MsgQueryAction{Study: "S", Number: 1}},
+		{Verify: &types.MsgVerify{Study: "S", Subject: "A-1", Event: "SCR", EventRepeat: 1, Form: "VS", Item: "VS.HR"}},
+		{Sign: &types.MsgSign{Study: "S", Subject: "A-1", Meaning: "approval", ContentHash: "00"}},
+		{Freeze: &types.MsgScope{Scope: types.Scope{Study: "S"}}},
+		{Unfreeze: &types.MsgScope{Scope: types.Scope{Study: "S", Site: "A"}, Reason: "r"}},
+		{Lock: &types.MsgScope{Scope: types.Scope{Study: "S", Subject: "A-1"}}},
+		{Unlock: &types.MsgScope{Scope: types.Scope{Study: "S"}, Reason: "r"}},
+	}
+	for _, m := range msgs {
+		kind, msg, err := m.Unpack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := Entry{Kind: string(kind)}
+		describe(&e, msg)
+		if e.What == "" {
+			t.Errorf("%s: no description", kind)
+		}
+	}
+	e := decodeEntry([]byte("not a tx"), &abci.ExecTxResult{Code: 102, Log: "malformed"}, 7, 0, time.Now())
+	if e.Kind != "undecodable" || !e.Rejected || e.Code != 102 || e.Msg != nil {
+		t.Errorf("undecodable tx: %+v", e)
 	}
 }
