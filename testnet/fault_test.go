@@ -111,6 +111,13 @@ func TestFaults(t *testing.T) {
 		c.truncationCase(c.node("sponsor"), []string{"data/blockstore.db/*.log", "data/state.db/*.log", "data/cs.wal/wal"})
 	})
 
+	// The regulator's auditor reads a site's data through the regulator's
+	// own node, each version proven against the app hash.
+	out := c.mustVT("--home", c.node("regulator").home, "show", "history", "--study", studyID,
+		"--subject", "S1-001", "--event", "SCR", "--form", "VS", "--prove")
+	if !strings.Contains(out, "2 version(s)") || !strings.Contains(out, "Proof: every version verified") {
+		t.Fatalf("show history through the regulator's node:\n%s", out)
+	}
 	t.Logf("fault suite done in %s; %d committed txs checked on every node after every perturbation", time.Since(began).Round(time.Second), len(log.all()))
 }
 
