@@ -141,6 +141,7 @@ type digester struct {
 	line []byte
 }
 
+// newDigester starts a dataset digest.
 func newDigester() *digester { return &digester{h: sha256.New()} }
 
 // add hashes one record and returns its value hash.
@@ -275,6 +276,7 @@ type dataset struct {
 	sum         Summary
 }
 
+// load reads what every format needs about the study at the height.
 func load(ctx context.Context, r Reader, opt Options) (*dataset, error) {
 	if r == nil {
 		return nil, fmt.Errorf("export: no reader")

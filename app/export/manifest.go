@@ -113,6 +113,7 @@ func ReadManifest(path string, each func(RecordRef) error) (*Manifest, error) {
 	return m, nil
 }
 
+// readZipManifest reads a workbook or a CSV zip.
 func readZipManifest(path string, m *Manifest, add func(RecordRef) error) error {
 	zr, err := zip.OpenReader(path)
 	if err != nil {
@@ -129,6 +130,7 @@ func readZipManifest(path string, m *Manifest, add func(RecordRef) error) error 
 	return readCSVManifest(func(name string) (io.ReadCloser, error) { return zr.Open(name) }, m, add)
 }
 
+// readCSVManifest reads provenance.csv and records.csv through open.
 func readCSVManifest(open func(string) (io.ReadCloser, error), m *Manifest, add func(RecordRef) error) error {
 	read := func(name string, row func([]string) error) error {
 		f, err := open(name)
@@ -167,6 +169,7 @@ func readCSVManifest(open func(string) (io.ReadCloser, error), m *Manifest, add 
 	return read(tRecords[1], func(rec []string) error { return add(RecordRef{Key: rec[0], ValueSHA256: rec[1]}) })
 }
 
+// readXLSXManifest reads the Provenance and Records sheets, row by row.
 func readXLSXManifest(path string, m *Manifest, add func(RecordRef) error) error {
 	f, err := excelize.OpenFile(path)
 	if err != nil {

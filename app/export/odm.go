@@ -236,6 +236,7 @@ func (x *xw) esc(s string, attr bool) {
 	_, x.err = x.w.WriteString(s[start:])
 }
 
+// xmlChar reports whether XML 1.0 can carry r.
 func xmlChar(r rune) bool {
 	return r == 0x9 || r == 0xA || r == 0xD || (r >= 0x20 && r <= 0xD7FF) || (r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
 }
@@ -269,6 +270,7 @@ func (x *xw) comment(s string) {
 	x.raw(b.String())
 }
 
+// odmDataType maps an item type to an ODM DataType.
 func odmDataType(t protocol.DataType) string {
 	switch t {
 	case protocol.TypeInteger, protocol.TypeYesNo:
@@ -287,6 +289,7 @@ func odmDataType(t protocol.DataType) string {
 	return "text"
 }
 
+// odmEventType maps an event type to an ODM StudyEventDef Type.
 func odmEventType(t protocol.EventType) string {
 	switch t {
 	case protocol.EventUnscheduled:
@@ -438,6 +441,7 @@ func (d *dataset) odmMDV(x *xw, pv *types.ProtocolVersion, unitOID map[string]st
 	x.nl()
 }
 
+// rangeChecks writes a range as GE/LE RangeChecks.
 func rangeChecks(x *xw, r *protocol.Range, kind string) {
 	if r == nil {
 		return
@@ -462,6 +466,7 @@ func codeListType(items []protocol.CodeItem) string {
 	return "integer"
 }
 
+// codeList writes a CodeList with its decodes.
 func codeList(x *xw, oid, name string, items []protocol.CodeItem) {
 	if len(items) == 0 {
 		return
@@ -724,6 +729,7 @@ func (d *dataset) formAnnotation(x *xw, subject, event string, repeat int, form 
 	x.nl()
 }
 
+// stampNote attributes a step: who, when, which transaction.
 func stampNote(s types.Stamp) string {
 	return fmt.Sprintf("%s (%s, %s, %s) at %s [%d/%s]", nonEmpty(s.Name, nonEmpty(s.Signer, SystemUser)), s.Signer, s.Org, s.Role, s.Time, s.Height, s.TxHash)
 }

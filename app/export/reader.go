@@ -47,6 +47,7 @@ type cursor struct {
 	err    error
 }
 
+// newCursor starts a cursor over prefix.
 func newCursor(ctx context.Context, r Reader, prefix string) *cursor {
 	return &cursor{ctx: ctx, r: r, prefix: prefix, more: true}
 }

@@ -125,6 +125,7 @@ var (
 	tRecords    = [2]string{"Records", "records.csv"}
 )
 
+// cols builds columns from name, label pairs.
 func cols(spec ...string) []column {
 	out := make([]column, 0, len(spec)/2)
 	for i := 0; i+1 < len(spec); i += 2 {
@@ -134,13 +135,15 @@ func cols(spec ...string) []column {
 	return out
 }
 
-// stampCells are the attribution columns of a stamp.
+// stampCols are the attribution columns of a stamp (stampCells).
 var stampCols = []string{"person", "Person (printed name)", "account", "Account", "organisation", "Organisation", "role", "Role", "time_utc", "Time (UTC)"}
 
+// stampCells are the attribution cells of a stamp.
 func stampCells(s types.Stamp) []cell {
 	return []cell{txt(s.Name), txt(s.Signer), txt(s.Org), txt(string(s.Role)), txt(s.Time)}
 }
 
+// chainCells locate a record on the chain: height, tx hash, ledger key.
 func chainCells(s types.Stamp, key string) []cell {
 	return []cell{num(s.Height), txt(s.TxHash), txt(key)}
 }

@@ -234,6 +234,7 @@ type spoolFile struct {
 	tmp []byte
 }
 
+// newSpool creates a spool file in dir.
 func newSpool(dir string) (*spoolFile, error) {
 	f, err := os.CreateTemp(dir, "veritrial-export-spool-*")
 	if err != nil {

@@ -243,6 +243,7 @@ type styles struct {
 	decimals                      [maxDigits + 1]int
 }
 
+// newStyles creates the export styles in f, always in the same order.
 func newStyles(f *excelize.File) (*styles, error) {
 	st := &styles{}
 	var err error
@@ -366,6 +367,8 @@ func (b *xlsxBook) sheetName(name string) string {
 	return clean
 }
 
+// spool marks the workbook as a spooler: form sheets are written one at
+// a time.
 func (b *xlsxBook) spool() {}
 
 func (b *xlsxBook) table(name, _ string, cols []column, freeze int) (table, error) {
