@@ -566,3 +566,20 @@ func TestReadManifest(t *testing.T) {
 		t.Errorf("tampered list: %v %+v", err, m)
 	}
 }
+
+// TestEmptyStudy exports a study with no subjects yet: every format, a
+// valid ODM file, headers only.
+func TestEmptyStudy(t *testing.T) {
+	c := apptest.New(t)
+	c.SetupStudy()
+	r, opt := source(c, c.Height)
+	for _, f := range formats {
+		data, sum := run(t, f, r, opt)
+		if sum.Subjects != 0 || sum.Forms != 0 || sum.Records == 0 || sum.Basis != export.BasisNotLocked {
+			t.Errorf("%s: %+v", f.name, sum)
+		}
+		if f.name == "odm.xml" {
+			validateODM(t, data)
+		}
+	}
+}
