@@ -282,24 +282,12 @@ func checkExport(ctx context.Context, ef *exportFile, file, study string, q Quer
 		rep.add(Difference{Kind: "provenance", Sheet: "Provenance", Key: "Dataset digest (SHA-256)", File: rep.FileDigest, Ledger: rep.Digest})
 	}
 
-	// The ledger's own export of the proven records.
-	opt := export.Options{Study: study, Block: block, TmpDir: tmpDir,
-		Version: strings.TrimPrefix(ef.prov["Software"], "veritrial "), Basis: ef.prov["Height basis"]}
-	var st types.Study
-	if v := records[string(types.KeyStudy(study))]; v != nil {
-		if err := json.Unmarshal(v, &st); err != nil {
-			return nil, fmt.Errorf("the study record is not valid: %w", err)
-		}
-	} else {
+	// The ledger's own export of the proven records (the exporter derives
+	// the height basis from the study record itself).
+	if records[string(types.KeyStudy(study))] == nil {
 		return nil, fmt.Errorf("study %s is not registered on the ledger at height %d", study, h)
 	}
-	switch {
-	case st.LockHeight == h:
-		opt.Basis = export.BasisLock
-	case opt.Basis != export.BasisLatest && opt.Basis != export.BasisExplicit:
-		// The file claims a lock the ledger does not have at h.
-		opt.Basis = export.BasisExplicit
-	}
+	opt := export.Options{Study: study, Block: block, TmpDir: tmpDir, Version: strings.TrimPrefix(ef.prov["Software"], "veritrial ")}
 	var buf bytes.Buffer
 	mem := export.NewMemReader(records)
 	switch ef.format {

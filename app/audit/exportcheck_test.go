@@ -76,7 +76,7 @@ func exportAt(tb testing.TB, c *apptest.Chain, format, dir string) (string, expo
 	b := export.Block{ChainID: apptest.ChainID, Height: h, Time: apptest.Genesis, Hash: strings.Repeat("AB", 32), AppHash: fmt.Sprintf("%X", c.Hashes[h]), NextHash: strings.Repeat("CD", 32),
 		Validators: []export.Validator{{Address: strings.Repeat("01", 20), PubKey: "AAAA", Power: 10, Signed: true}}}
 	r := &export.ABCIReader{Height: h, Query: c.App.Query}
-	opt := export.Options{Study: apptest.StudyID, Block: b, Basis: export.BasisExplicit, Version: "test"}
+	opt := export.Options{Study: apptest.StudyID, Block: b, Version: "test"}
 	var buf bytes.Buffer
 	var err error
 	name := filepath.Join(dir, "export."+format)
@@ -345,5 +345,52 @@ func TestReadExportMalformed(t *testing.T) {
 	compareODM(rep, []byte("<ODM><x/></ODM>"), []byte("not xml <"))
 	if len(rep.Differences) == 0 {
 		t.Error("no differences reported")
+	}
+}
+
+// TestCheckExportLocked checks the export of a locked study at its lock
+// height, and a file whose provenance hides the lock.
+func TestCheckExportLocked(t *testing.T) {
+	c := studyChain(t, 2)
+	c.MustDo("site1-investigator", c.SignMsg("S1-0002", "", 0, "", "approval"))
+	for _, who := range []string{"sponsor-dm", "regulator-auditor"} {
+		c.MustDo(who, apptest.ScopeMsg(types.KindLock, types.Scope{Study: apptest.StudyID}, ""))
+	}
+	var st types.Study
+	if !c.Get(types.KeyStudy(apptest.StudyID), &st) || st.LockHeight != c.Height {
+		t.Fatalf("study not locked at the last block %d: %+v", c.Height, st)
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	file, block := exportAt(t, c, "xlsx", dir)
+	rep, err := CheckExport(ctx, file, chainQuery(c), block, "")
+	if err != nil || !rep.OK() || !rep.Identical {
+		t.Fatalf("locked export: %v %+v", err, rep)
+	}
+	f, err := excelize.OpenFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := f.GetRows("Provenance")
+	row := 0
+	for i, r := range rows {
+		if len(r) > 1 && r[0] == export.FieldBasis {
+			row = i + 1
+		}
+	}
+	if row == 0 || rows[row-1][1] != export.BasisLock {
+		t.Fatalf("no lock basis in the provenance: %v", rows)
+	}
+	must(t, f.SetCellValue("Provenance", "B"+strconv.Itoa(row), export.BasisNotLocked))
+	bad := filepath.Join(dir, "hidden-lock.xlsx")
+	must(t, f.SaveAs(bad))
+	f.Close()
+	rep, err = CheckExport(ctx, bad, chainQuery(c), block, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Differences) != 1 || rep.Differences[0].Kind != "provenance: changed value" || rep.Differences[0].Row != row ||
+		rep.Differences[0].File != export.BasisNotLocked || rep.Differences[0].Ledger != export.BasisLock {
+		t.Errorf("hidden lock: %+v", rep.Differences)
 	}
 }
