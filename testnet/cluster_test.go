@@ -50,11 +50,13 @@ type cluster struct {
 }
 
 // freeBasePort finds a base port whose 2n node ports (base+10*i, +1) are
-// all free on 127.0.0.1.
+// all free on 127.0.0.1. It stays below Linux's ephemeral range (32768
+// up), so that a killed node's ports are not taken meanwhile by an
+// outgoing connection or another test's port-0 listener.
 func freeBasePort(t *testing.T, n int) int {
 	t.Helper()
 	for range 100 {
-		base := 20000 + rand.IntN(30000)
+		base := 20000 + rand.IntN(12000-portStride*n)
 		ok := true
 		for i := 0; i < n && ok; i++ {
 			for _, p := range []int{base + portStride*i, base + portStride*i + 1} {
