@@ -17,6 +17,7 @@ import (
 	"github.com/veritrial/veritrial/app/keyring"
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/protocol"
+	"github.com/veritrial/veritrial/testnet"
 )
 
 // txKind classifies a generated tx.
@@ -99,7 +100,7 @@ func loadPeople(homes []string, passphrase string) (person, []*site, error) {
 	var sites []*site
 	seen := map[string]bool{}
 	for _, home := range homes {
-		kr, err := keyring.Open(home + "/keyring")
+		kr, err := keyring.Open(testnet.KeyringDir(home))
 		if err != nil {
 			return dm, nil, err
 		}
@@ -298,11 +299,10 @@ func (w *crf) next() (genTx, error) { return w.sign(w.nextPlan()) }
 // to signing on demand, so that signing competes with the nodes as little
 // as possible during the measured phase.
 type prebuilt struct {
-	txs    []genTx
-	i      atomic.Int64
-	more   workload
-	onFly  atomic.Int64
-	source string
+	txs   []genTx
+	i     atomic.Int64
+	more  workload
+	onFly atomic.Int64
 }
 
 func prebuild(w workload, n int) (*prebuilt, error) {
