@@ -164,7 +164,7 @@ func run(args []string) error {
 	h.step(ctx, "go", 2*time.Minute, h.goBenchmarks)
 	h.step(ctx, "curve", 3*time.Minute, h.curve)
 	h.step(ctx, "load", 4*(o.Duration+45*time.Second), h.singleNode)
-	h.step(ctx, "localnet", 2*(o.LocalDuration+time.Minute), h.localnet)
+	h.step(ctx, "localnet", 4*(o.LocalDuration+time.Minute), h.localnet)
 	rep.Ratios = ratios(rep.Load)
 	rep.Machine.LoadEnd = loadAvg()
 	rep.ElapsedSec = time.Since(start).Round(time.Second).Seconds()
