@@ -47,6 +47,8 @@ type App struct {
 	sigs *sigCache
 	// protocols caches compiled protocols by fingerprint (pure, so safe).
 	protocols map[string]*protocol.Compiled
+	// versions caches decoded protocol version records by store key.
+	versions map[string]versionEntry
 
 	// block state between FinalizeBlock and Commit.
 	pendingHeight int64
@@ -72,6 +74,7 @@ func New(cfg Config) (*App, error) {
 		mempoolNonces: map[string]bool{},
 		sigs:          newSigCache(200_000),
 		protocols:     map[string]*protocol.Compiled{},
+		versions:      map[string]versionEntry{},
 	}
 	if err := a.loadParams(); err != nil {
 		s.close()

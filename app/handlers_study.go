@@ -43,9 +43,21 @@ func (a *App) compiled(p *protocol.Protocol, fp string) (*protocol.Compiled, err
 }
 
 // protocolVersion loads version n of a study's protocol, compiled.
+//
+// Decoded versions are cached by key: a protocol version record is written
+// once, by a successful tx, and never changed, so the cache returns exactly
+// what the store holds. A version written by the current tx (still in its
+// buffer) is decoded but not cached, as the tx may yet fail.
 func (x *exec) protocolVersion(study string, n int) (*types.ProtocolVersion, *protocol.Compiled, *types.Error) {
+	key := types.KeyProtocol(study, n)
+	_, buffered := x.st.writes[string(key)]
+	if !buffered {
+		if v, ok := x.a.versions[string(key)]; ok {
+			return v.pv, v.c, nil
+		}
+	}
 	var pv types.ProtocolVersion
-	ok, e := x.load(types.KeyProtocol(study, n), &pv)
+	ok, e := x.load(key, &pv)
 	if e != nil {
 		return nil, nil, e
 	}
@@ -56,7 +68,17 @@ func (x *exec) protocolVersion(study string, n int) (*types.ProtocolVersion, *pr
 	if err != nil {
 		return nil, nil, internal(err)
 	}
+	if !buffered {
+		x.a.versions[string(key)] = versionEntry{pv: &pv, c: c}
+	}
 	return &pv, c, nil
+}
+
+// versionEntry is a decoded, compiled protocol version; callers must not
+// modify it.
+type versionEntry struct {
+	pv *types.ProtocolVersion
+	c  *protocol.Compiled
 }
 
 func (x *exec) registerStudy(m *types.MsgRegisterStudy) *types.Error {
