@@ -34,7 +34,12 @@ func openStore(dir string, cacheSize int) (*store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	ldb, err := iavldb.NewGoLevelDBWithOpts("app", dir, &opt.Options{Filter: filter.NewBloomFilter(10)})
+	ldb, err := iavldb.NewGoLevelDBWithOpts("app", dir, &opt.Options{
+		Filter:              filter.NewBloomFilter(10),
+		WriteBuffer:         32 * opt.MiB,
+		CompactionTableSize: 8 * opt.MiB,
+		BlockCacheCapacity:  64 * opt.MiB,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v (restore the node's data directory from a backup or another validator's state sync, or move it away and let the node replay the chain from genesis)", ErrStoreDamaged, filepath.Join(dir, "app.db"), err)
 	}
