@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -218,4 +219,19 @@ func waitHeight(t *testing.T, env []string, home string, min int64, n *testNode)
 	}
 	t.Fatalf("height %d not reached in 30 s; last status: %+v; node log:\n%s", min, last, n.stderr)
 	return statusDoc{}
+}
+
+// devNode initialises a demo home in a temporary work directory (the dev
+// passphrase in the environment), starts its node on free ports and waits
+// for the first block.
+func devNode(t *testing.T) (work, home string, env []string, n *testNode) {
+	t.Helper()
+	work = t.TempDir()
+	home = filepath.Join(work, "home")
+	env = testEnv(t, "VERITRIAL_HOME="+home, "VERITRIAL_PASSPHRASE="+DevPassphrase)
+	ports := freePorts(t, 2)
+	mustVT(t, env, "init", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]))
+	n = startNode(t, env, home)
+	waitHeight(t, env, home, 1, n)
+	return work, home, env, n
 }

@@ -27,14 +27,11 @@ import (
 // diverging on a tampered state store copy and on altered txs.
 func TestAuditOnARealNode(t *testing.T) {
 	t.Parallel()
-	work := t.TempDir()
-	home := filepath.Join(work, "home")
-	env := testEnv(t, "VERITRIAL_HOME="+home, "VERITRIAL_PASSPHRASE="+DevPassphrase)
-	ports := freePorts(t, 2)
-	mustVT(t, env, "init", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]))
-	n := startNode(t, env, home)
-	waitHeight(t, env, home, 1, n)
-	node := "tcp://127.0.0.1:" + strconv.Itoa(ports[0])
+	work, home, env, n := devNode(t)
+	node, ok := homeRPCAddr(home)
+	if !ok {
+		t.Fatal("the home's config names no RPC address")
+	}
 	const study = "VT-HTN-201"
 
 	proto := filepath.Join(work, "htn201.yaml")

@@ -16,13 +16,7 @@ import (
 // (ODM validated against the 1.3.2 schema when xmllint is present).
 func TestExportOnARealNode(t *testing.T) {
 	t.Parallel()
-	work := t.TempDir()
-	home := filepath.Join(work, "home")
-	env := testEnv(t, "VERITRIAL_HOME="+home, "VERITRIAL_PASSPHRASE="+DevPassphrase)
-	ports := freePorts(t, 2)
-	mustVT(t, env, "init", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]))
-	n := startNode(t, env, home)
-	waitHeight(t, env, home, 1, n)
+	work, home, env, n := devNode(t)
 
 	proto := filepath.Join(work, "htn201.yaml")
 	mustVT(t, env, "protocol", "example", "--out", proto)
