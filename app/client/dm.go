@@ -30,15 +30,9 @@ func listJSON[T any](ctx context.Context, c *Client, prefix string, height int64
 
 // Query reads data query n of a study.
 func (c *Client) Query(ctx context.Context, study string, n int, height int64, prove bool) (*types.Query, *Proven, error) {
-	var q types.Query
-	p, ok, err := c.GetJSON(ctx, types.KeyQuery(study, n), height, prove, &q)
-	if err != nil {
-		return nil, p, err
-	}
-	if !ok {
-		return nil, p, fmt.Errorf("study %q has no query %d", study, n)
-	}
-	return &q, p, nil
+	return getRequired[types.Query](ctx, c, types.KeyQuery(study, n), height, prove, func() error {
+		return fmt.Errorf("study %q has no query %d", study, n)
+	})
 }
 
 // Queries lists every data query of a study in number order, and the

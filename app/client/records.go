@@ -11,80 +11,44 @@ import (
 
 // Study reads a study record.
 func (c *Client) Study(ctx context.Context, id string, height int64, prove bool) (*types.Study, *Proven, error) {
-	var s types.Study
-	p, ok, err := c.GetJSON(ctx, types.KeyStudy(id), height, prove, &s)
-	if err != nil {
-		return nil, p, err
-	}
-	if !ok {
-		return nil, p, fmt.Errorf("study %q is not registered", id)
-	}
-	return &s, p, nil
+	return getRequired[types.Study](ctx, c, types.KeyStudy(id), height, prove, func() error {
+		return fmt.Errorf("study %q is not registered", id)
+	})
 }
 
 // ProtocolVersion reads version n of a study's protocol.
 func (c *Client) ProtocolVersion(ctx context.Context, study string, n int, height int64, prove bool) (*types.ProtocolVersion, *Proven, error) {
-	var pv types.ProtocolVersion
-	p, ok, err := c.GetJSON(ctx, types.KeyProtocol(study, n), height, prove, &pv)
-	if err != nil {
-		return nil, p, err
-	}
-	if !ok {
-		return nil, p, fmt.Errorf("study %q has no protocol version %d", study, n)
-	}
-	return &pv, p, nil
+	return getRequired[types.ProtocolVersion](ctx, c, types.KeyProtocol(study, n), height, prove, func() error {
+		return fmt.Errorf("study %q has no protocol version %d", study, n)
+	})
 }
 
 // Amendment reads amendment n of a study.
 func (c *Client) Amendment(ctx context.Context, study string, n int, height int64, prove bool) (*types.Amendment, *Proven, error) {
-	var a types.Amendment
-	p, ok, err := c.GetJSON(ctx, types.KeyAmendment(study, n), height, prove, &a)
-	if err != nil {
-		return nil, p, err
-	}
-	if !ok {
-		return nil, p, fmt.Errorf("study %q has no amendment %d", study, n)
-	}
-	return &a, p, nil
+	return getRequired[types.Amendment](ctx, c, types.KeyAmendment(study, n), height, prove, func() error {
+		return fmt.Errorf("study %q has no amendment %d", study, n)
+	})
 }
 
 // Subject reads a subject.
 func (c *Client) Subject(ctx context.Context, study, id string, height int64, prove bool) (*types.Subject, *Proven, error) {
-	var s types.Subject
-	p, ok, err := c.GetJSON(ctx, types.KeySubject(study, id), height, prove, &s)
-	if err != nil {
-		return nil, p, err
-	}
-	if !ok {
-		return nil, p, fmt.Errorf("subject %q is not enrolled in study %q", id, study)
-	}
-	return &s, p, nil
+	return getRequired[types.Subject](ctx, c, types.KeySubject(study, id), height, prove, func() error {
+		return fmt.Errorf("subject %q is not enrolled in study %q", id, study)
+	})
 }
 
 // Account reads an account.
 func (c *Client) Account(ctx context.Context, id string, height int64, prove bool) (*types.Account, *Proven, error) {
-	var a types.Account
-	p, ok, err := c.GetJSON(ctx, types.KeyAccount(id), height, prove, &a)
-	if err != nil {
-		return nil, p, err
-	}
-	if !ok {
-		return nil, p, fmt.Errorf("account %q does not exist", id)
-	}
-	return &a, p, nil
+	return getRequired[types.Account](ctx, c, types.KeyAccount(id), height, prove, func() error {
+		return fmt.Errorf("account %q does not exist", id)
+	})
 }
 
 // Form reads the current version of a form.
 func (c *Client) Form(ctx context.Context, k types.FormKey, height int64, prove bool) (*types.FormRecord, *Proven, error) {
-	var r types.FormRecord
-	p, ok, err := c.GetJSON(ctx, types.KeyForm(k), height, prove, &r)
-	if err != nil {
-		return nil, p, err
-	}
-	if !ok {
-		return nil, p, fmt.Errorf("form %s of subject %s at %s (repeat %d) has not been entered", k.Form, k.Subject, k.Event, k.EventRepeat)
-	}
-	return &r, p, nil
+	return getRequired[types.FormRecord](ctx, c, types.KeyForm(k), height, prove, func() error {
+		return fmt.Errorf("form %s of subject %s at %s (repeat %d) has not been entered", k.Form, k.Subject, k.Event, k.EventRepeat)
+	})
 }
 
 // FormHistory returns every version of a form, oldest first: the
@@ -112,36 +76,14 @@ func (c *Client) FormHistory(ctx context.Context, k types.FormKey, height int64,
 
 // AccountHistory returns every change of an account, oldest first.
 func (c *Client) AccountHistory(ctx context.Context, id string, height int64, prove bool) ([]types.AccountChange, error) {
-	entries, _, err := c.List(ctx, types.PrefixAcctHist+id+"/", height, prove)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]types.AccountChange, 0, len(entries))
-	for _, e := range entries {
-		var ch types.AccountChange
-		if err := json.Unmarshal(e.Value, &ch); err != nil {
-			return nil, err
-		}
-		out = append(out, ch)
-	}
-	return out, nil
+	out, _, err := listJSON[types.AccountChange](ctx, c, types.PrefixAcctHist+id+"/", height, prove)
+	return out, err
 }
 
 // Subjects lists a study's subjects.
 func (c *Client) Subjects(ctx context.Context, study string, height int64, prove bool) ([]types.Subject, error) {
-	entries, _, err := c.List(ctx, types.PrefixSubject+study+"/", height, prove)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]types.Subject, 0, len(entries))
-	for _, e := range entries {
-		var s types.Subject
-		if err := json.Unmarshal(e.Value, &s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, nil
+	out, _, err := listJSON[types.Subject](ctx, c, types.PrefixSubject+study+"/", height, prove)
+	return out, err
 }
 
 // SubjectForms lists the current forms of a subject (or of a whole study
@@ -151,17 +93,20 @@ func (c *Client) SubjectForms(ctx context.Context, study, subject string, height
 	if subject != "" {
 		prefix += subject + "/"
 	}
-	entries, _, err := c.List(ctx, prefix, height, prove)
+	out, _, err := listJSON[types.FormRecord](ctx, c, prefix, height, prove)
+	return out, err
+}
+
+// getRequired reads and decodes the record at key; an absent record is
+// the error missing returns.
+func getRequired[T any](ctx context.Context, c *Client, key []byte, height int64, prove bool, missing func() error) (*T, *Proven, error) {
+	var v T
+	p, ok, err := c.GetJSON(ctx, key, height, prove, &v)
 	if err != nil {
-		return nil, err
+		return nil, p, err
 	}
-	out := make([]types.FormRecord, 0, len(entries))
-	for _, e := range entries {
-		var r types.FormRecord
-		if err := json.Unmarshal(e.Value, &r); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
+	if !ok {
+		return nil, p, missing()
 	}
-	return out, nil
+	return &v, p, nil
 }
