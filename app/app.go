@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -18,6 +17,10 @@ import (
 
 // AppVersion is the application protocol version reported to CometBFT.
 const AppVersion uint64 = 1
+
+// txCacheSize bounds the decoded txs kept between CheckTx and
+// FinalizeBlock: four times CometBFT's default mempool size.
+const txCacheSize = 20_000
 
 // Config configures an App.
 type Config struct {
@@ -43,8 +46,8 @@ type App struct {
 	checked *iavl.ImmutableTree
 	// mempoolNonces are nonces accepted by CheckTx since the last commit.
 	mempoolNonces map[string]bool
-	// sigs remembers txs whose signature this node verified in CheckTx.
-	sigs *sigCache
+	// txs holds the txs CheckTx decoded and verified, for FinalizeBlock.
+	txs *txCache
 	// protocols caches compiled protocols by fingerprint (pure, so safe).
 	protocols map[string]*protocol.Compiled
 	// versions caches decoded protocol version records by store key.
@@ -72,7 +75,7 @@ func New(cfg Config) (*App, error) {
 		store:         s,
 		params:        types.DefaultParams(),
 		mempoolNonces: map[string]bool{},
-		sigs:          newSigCache(200_000),
+		txs:           newTxCache(txCacheSize),
 		protocols:     map[string]*protocol.Compiled{},
 		versions:      map[string]versionEntry{},
 	}
@@ -235,39 +238,4 @@ func (a *App) Commit(_ context.Context, _ *abci.RequestCommit) (*abci.ResponseCo
 	}
 	a.mempoolNonces = map[string]bool{}
 	return &abci.ResponseCommit{RetainHeight: 0}, nil
-}
-
-// sigCache remembers (tx hash, public key) pairs whose signature verified.
-// The outcome of a verification is deterministic, so skipping a repeat
-// never changes a result.
-type sigCache struct {
-	max   int
-	seen  map[[32]byte]string
-	order [][32]byte
-	next  int
-}
-
-func newSigCache(max int) *sigCache {
-	return &sigCache{max: max, seen: make(map[[32]byte]string, 1024)}
-}
-
-func (c *sigCache) add(raw []byte, pub []byte) {
-	h := sha256.Sum256(raw)
-	if _, ok := c.seen[h]; ok {
-		return
-	}
-	if len(c.order) < c.max {
-		c.order = append(c.order, h)
-	} else {
-		delete(c.seen, c.order[c.next])
-		c.order[c.next] = h
-		c.next = (c.next + 1) % c.max
-	}
-	c.seen[h] = string(pub)
-}
-
-func (c *sigCache) verified(raw []byte, pub []byte) bool {
-	h := sha256.Sum256(raw)
-	p, ok := c.seen[h]
-	return ok && p == string(pub)
 }

@@ -147,6 +147,36 @@ func BenchmarkFinalizeCommit1000(b *testing.B) {
 	b.ReportMetric(float64(dirSize(b, f.dir))/float64(f.values), "disk-B/value")
 }
 
+// BenchmarkCheckFinalizeCommit1000 measures what a validator spends on
+// each tx it receives from a client: CheckTx of 1,000 signed 20-item form
+// submissions (the mempool's checks), then FinalizeBlock + Commit of the
+// block that holds them.
+func BenchmarkCheckFinalizeCommit1000(b *testing.B) {
+	f := fixture(b)
+	b.ResetTimer()
+	var elapsed time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		txs := f.nextForms(b, benchBlock)
+		b.StartTimer()
+		t0 := time.Now()
+		for _, tx := range txs {
+			if r := f.c.Check(tx); r.Code != 0 {
+				b.Fatalf("CheckTx: %s", r.Log)
+			}
+		}
+		res := f.c.Block(txs...)
+		elapsed += time.Since(t0)
+		b.StopTimer()
+		mustAllOK(b, res)
+		f.values += benchBlock * valuesPerForm
+		b.StartTimer()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(benchBlock*b.N)/elapsed.Seconds(), "txs/s")
+	b.ReportMetric(float64(f.values), "values")
+}
+
 func dirSize(b testing.TB, dir string) int64 {
 	var n int64
 	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {

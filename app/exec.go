@@ -1,6 +1,7 @@
 package app
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 // checked is the outcome of the checks CheckTx and FinalizeBlock share.
 type checked struct {
 	tx     *types.Tx
+	hash   [32]byte // SHA-256 of the tx bytes
 	kind   types.Kind
 	msg    any
 	signer *types.Account
@@ -23,14 +25,47 @@ type checked struct {
 
 func fail(e *types.Error) checked { return checked{err: e} }
 
+// verifyMode says which path asks verify, and so how it uses the node's
+// cache of txs CheckTx decoded and verified.
+type verifyMode int
+
+const (
+	// modeCheckNew is CheckTx of a tx new to the mempool: decode and
+	// verify, then remember the result.
+	modeCheckNew verifyMode = iota
+	// modeRecheck is CheckTx of a tx still in the mempool after a block:
+	// use what this node verified before.
+	modeRecheck
+	// modeDeliver is FinalizeBlock: use what CheckTx verified, and forget it.
+	modeDeliver
+)
+
 // verify runs every check that does not depend on the message's domain
 // state: encoding, chain, expiry, stateless message rules, signer,
 // signature, replay and role authorization. r is the state to read.
-func (a *App) verify(r reader, raw []byte, height int64, trustCache bool, cacheNew bool) checked {
-	tx, e := types.DecodeTx(raw)
-	if e != nil {
-		return fail(e)
+//
+// The decode, the stateless message rules and the signature check are
+// pure functions of the bytes and the signer's key; their outcome for a
+// tx this node already checked comes from the tx cache (see txCache), so
+// the result is the same with or without it.
+func (a *App) verify(r reader, raw []byte, height int64, mode verifyMode) checked {
+	h := sha256.Sum256(raw)
+	var ent *cachedTx
+	switch mode {
+	case modeRecheck:
+		ent = a.txs.get(h)
+	case modeDeliver:
+		ent = a.txs.take(h)
 	}
+	fresh := ent == nil
+	if fresh {
+		tx, e := types.DecodeTx(raw)
+		if e != nil {
+			return fail(e)
+		}
+		ent = &cachedTx{tx: tx}
+	}
+	tx := ent.tx
 	b := &tx.Body
 	if b.ChainID != a.chainID {
 		return fail(types.Errf(types.CodeWrongChain, "transaction is for chain %q but this ledger is %q; check --node and the client's chain ID", b.ChainID, a.chainID))
@@ -41,16 +76,20 @@ func (a *App) verify(r reader, raw []byte, height int64, trustCache bool, cacheN
 	if b.Expires > height+a.params.MaxTxTTL {
 		return fail(types.Errf(types.CodeExpiryTooFar, "transaction expiry height %d is more than %d blocks ahead of height %d", b.Expires, a.params.MaxTxTTL, height))
 	}
-	if !types.ValidNonce(b.Nonce) {
-		return fail(types.Errf(types.CodeTxMalformed, "nonce must be 16 to 64 lower-case hex characters"))
+	if fresh {
+		if !types.ValidNonce(b.Nonce) {
+			return fail(types.Errf(types.CodeTxMalformed, "nonce must be 16 to 64 lower-case hex characters"))
+		}
+		kind, msg, e := b.Msg.Unpack()
+		if e != nil {
+			return fail(e)
+		}
+		if e := types.ValidateBasic(kind, msg); e != nil {
+			return fail(e)
+		}
+		ent.kind, ent.msg = kind, msg
 	}
-	kind, msg, e := b.Msg.Unpack()
-	if e != nil {
-		return fail(e)
-	}
-	if e := types.ValidateBasic(kind, msg); e != nil {
-		return fail(e)
-	}
+	kind, msg := ent.kind, ent.msg
 	var acct types.Account
 	found, err := getJSON(r, types.KeyAccount(b.Signer), &acct)
 	if err != nil {
@@ -62,12 +101,12 @@ func (a *App) verify(r reader, raw []byte, height int64, trustCache bool, cacheN
 	if acct.Status != types.AccountActive {
 		return fail(types.Errf(types.CodeSignerRevoked, "account %q was revoked; it can no longer sign", acct.ID))
 	}
-	if !(trustCache && a.sigs.verified(raw, acct.PubKey)) {
-		if !tx.VerifySignature(acct.PubKey) {
+	if ent.pub != string(acct.PubKey) {
+		if !tx.VerifyReceived(acct.PubKey) {
 			return fail(types.Errf(types.CodeBadSignature, "signature does not verify with the current key of account %q (was the key rotated? sign with the new key)", acct.ID))
 		}
-		if cacheNew {
-			a.sigs.add(raw, acct.PubKey)
+		if mode != modeDeliver {
+			a.txs.put(h, &cachedTx{tx: tx, kind: kind, msg: msg, pub: string(acct.PubKey)})
 		}
 	}
 	used, err := has(r, types.KeyNonce(b.Signer, b.Nonce))
@@ -85,16 +124,20 @@ func (a *App) verify(r reader, raw []byte, height int64, trustCache bool, cacheN
 	if e != nil {
 		return fail(e)
 	}
-	return checked{tx: tx, kind: kind, msg: msg, signer: &acct, org: &org, role: role}
+	return checked{tx: tx, hash: h, kind: kind, msg: msg, signer: &acct, org: &org, role: role}
 }
 
 // check is CheckTx's path.
 func (a *App) check(raw []byte, height int64, isNew bool) checked {
+	mode := modeRecheck
+	if isNew {
+		mode = modeCheckNew
+	}
 	var r reader = a.checked
 	if a.checked == nil {
 		r = a.store.tree // before block 1: the genesis state being built
 	}
-	c := a.verify(r, raw, height, false, isNew)
+	c := a.verify(r, raw, height, mode)
 	if c.err != nil {
 		return c
 	}
@@ -106,7 +149,7 @@ func (a *App) check(raw []byte, height int64, isNew bool) checked {
 
 // deliver executes one tx of a block; a failure changes nothing.
 func (a *App) deliver(raw []byte, height int64, blockTime string) *abci.ExecTxResult {
-	c := a.verify(a.store.tree, raw, height, true, false)
+	c := a.verify(a.store.tree, raw, height, modeDeliver)
 	if c.err != nil {
 		return result(c, c.err)
 	}
@@ -116,7 +159,7 @@ func (a *App) deliver(raw []byte, height int64, blockTime string) *abci.ExecTxRe
 		tree:   a.store.tree,
 		height: height,
 		time:   blockTime,
-		txHash: types.TxHash(raw),
+		txHash: fmt.Sprintf("%X", c.hash[:]),
 		c:      c,
 	}
 	if e := x.run(); e != nil {

@@ -88,7 +88,11 @@ func (x *exec) registerStudy(m *types.MsgRegisterStudy) *types.Error {
 	} else if ok {
 		return types.Errf(types.CodeStudyExists, "study %q is already registered; change the protocol with an amendment", id)
 	}
-	protocol.Normalize(&m.Protocol)
+	// A normalized copy: the message may be shared with this node's
+	// mempool cache and is never modified.
+	cp := *m
+	cp.Protocol = *protocol.Normalized(&m.Protocol)
+	m = &cp
 	if _, e := x.compileChecked(&m.Protocol, m.Fingerprint); e != nil {
 		return e
 	}
@@ -213,7 +217,11 @@ func (x *exec) proposeAmendment(m *types.MsgProposeAmendment) *types.Error {
 	if m.Protocol.Study.ID != s.ID {
 		return types.Errf(types.CodeInvalidProtocol, "the amended protocol is for study %q, not %q", m.Protocol.Study.ID, s.ID)
 	}
-	protocol.Normalize(&m.Protocol)
+	// A normalized copy: the message may be shared with this node's
+	// mempool cache and is never modified.
+	cp := *m
+	cp.Protocol = *protocol.Normalized(&m.Protocol)
+	m = &cp
 	for n := 1; n <= s.Versions; n++ {
 		var pv types.ProtocolVersion
 		if _, e := x.load(types.KeyProtocol(s.ID, n), &pv); e != nil {

@@ -202,15 +202,21 @@ func cloneProtocol(p *Protocol) *Protocol {
 	return &c
 }
 
-// Canonical returns the canonical JSON encoding of p: the encoding/json
-// form of a normalized copy, without HTML escaping or trailing newline.
-// p itself is not modified.
-func (p *Protocol) Canonical() ([]byte, error) {
+// Normalized returns a normalized deep copy of p; p is not modified.
+func Normalized(p *Protocol) *Protocol {
 	c := cloneProtocol(p)
 	if c == nil {
 		c = &Protocol{}
 	}
 	Normalize(c)
+	return c
+}
+
+// Canonical returns the canonical JSON encoding of p: the encoding/json
+// form of a normalized copy, without HTML escaping or trailing newline.
+// p itself is not modified.
+func (p *Protocol) Canonical() ([]byte, error) {
+	c := Normalized(p)
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

@@ -70,6 +70,28 @@ func TestDecodeRoundTrip(t *testing.T) {
 			t.Errorf("signature still verifies after changing %s", name)
 		}
 	}
+	// VerifyReceived checks the bytes as received, with the same verdicts.
+	if !tx.VerifyReceived(key("alice").Public().(ed25519.PublicKey)) {
+		t.Fatal("signature over the received body does not verify")
+	}
+	if tx.VerifyReceived(key("bob").Public().(ed25519.PublicKey)) || tx.VerifyReceived([]byte{1, 2}) {
+		t.Fatal("received body verifies with another or a short key")
+	}
+	built := types.Tx{Body: tx.Body, Signature: tx.Signature}
+	if built.VerifyReceived(key("alice").Public().(ed25519.PublicKey)) {
+		t.Fatal("a Tx that DecodeTx did not produce verified as received")
+	}
+	// A signed field changed on the wire still decodes (it is canonical)
+	// but no longer verifies.
+	forged := bytes.Replace(raw, []byte(`"subject":"S1"`), []byte(`"subject":"S9"`), 1)
+	if bytes.Equal(forged, raw) {
+		t.Fatalf("test tx lacks the subject field: %s", raw)
+	}
+	if ftx, e := types.DecodeTx(forged); e != nil {
+		t.Fatalf("forged tx: %s", e.Msg)
+	} else if ftx.VerifyReceived(key("alice").Public().(ed25519.PublicKey)) {
+		t.Fatal("a changed body verifies as received")
+	}
 	// Sign bytes are domain-separated.
 	sb, _ := tx.Body.SignBytes()
 	if !bytes.HasPrefix(sb, []byte("veritrial/tx/v1\n")) {
