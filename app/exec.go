@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"strconv"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
@@ -109,7 +108,7 @@ func (a *App) verify(r reader, raw []byte, height int64, mode verifyMode) checke
 			a.txs.put(h, &cachedTx{tx: tx, kind: kind, msg: msg, pub: string(acct.PubKey)})
 		}
 	}
-	used, err := has(r, types.KeyNonce(b.Signer, b.Nonce))
+	used, err := has(r, types.KeyNonce(b.Expires, b.Signer, b.Nonce))
 	if err != nil {
 		return fail(types.Errf(types.CodeInternal, "reading nonce: %v", err))
 	}
@@ -141,7 +140,7 @@ func (a *App) check(raw []byte, height int64, isNew bool) checked {
 	if c.err != nil {
 		return c
 	}
-	if a.mempoolNonces[string(types.KeyNonce(c.tx.Body.Signer, c.tx.Body.Nonce))] {
+	if a.mempoolNonces[string(types.KeyNonce(c.tx.Body.Expires, c.tx.Body.Signer, c.tx.Body.Nonce))] {
 		return fail(types.Errf(types.CodeNonceReused, "nonce %s is already used by a transaction waiting in the mempool", c.tx.Body.Nonce))
 	}
 	return c
@@ -166,8 +165,7 @@ func (a *App) deliver(raw []byte, height int64, blockTime string) *abci.ExecTxRe
 		return result(c, e)
 	}
 	b := &c.tx.Body
-	x.st.set(types.KeyNonce(b.Signer, b.Nonce), []byte(strconv.FormatInt(b.Expires, 10)))
-	x.st.set(types.KeyNonceExpiry(b.Expires, b.Signer, b.Nonce), []byte{1})
+	x.st.set(types.KeyNonce(b.Expires, b.Signer, b.Nonce), []byte{1})
 	if err := x.st.flush(a.store.tree); err != nil {
 		panic(fmt.Sprintf("writing tx %s to the working tree: %v", x.txHash, err))
 	}
@@ -196,8 +194,8 @@ func result(c checked, e *types.Error) *abci.ExecTxResult {
 // pruneNonces forgets nonces whose expiry height is below height: a tx
 // carrying one is rejected as expired anyway.
 func (a *App) pruneNonces(height int64) error {
-	start := []byte(types.PrefixNonceExp)
-	end := types.KeyNonceExpiry(height, "", "")
+	start := []byte(types.PrefixNonce)
+	end := types.KeyNonce(height, "", "")
 	var dead [][]byte
 	it, err := a.store.tree.Iterator(start, end, true)
 	if err != nil {
@@ -210,23 +208,7 @@ func (a *App) pruneNonces(height int64) error {
 		return err
 	}
 	for _, k := range dead {
-		var exp int64
-		var signer, nonce string
-		rest := string(k[len(types.PrefixNonceExp):])
-		if _, err := fmt.Sscanf(rest[:12], "%d", &exp); err != nil || len(rest) < 14 {
-			return fmt.Errorf("malformed nonce expiry key %q", k)
-		}
-		sn := rest[13:]
-		for i := 0; i < len(sn); i++ {
-			if sn[i] == '/' {
-				signer, nonce = sn[:i], sn[i+1:]
-				break
-			}
-		}
 		if _, _, err := a.store.tree.Remove(k); err != nil {
-			return err
-		}
-		if _, _, err := a.store.tree.Remove(types.KeyNonce(signer, nonce)); err != nil {
 			return err
 		}
 	}

@@ -171,7 +171,7 @@ func list(t testing.TB, c *apptest.Chain, prefix string, h int64, limit int) []a
 // allPrefixes are the documented key prefixes of the store.
 var allPrefixes = []string{
 	types.PrefixOrg, types.PrefixAccount, types.PrefixAcctHist, types.PrefixPubKey,
-	types.PrefixNonce, types.PrefixNonceExp, types.PrefixStudy, types.PrefixProtocol,
+	types.PrefixNonce, types.PrefixStudy, types.PrefixProtocol,
 	types.PrefixAmendment, types.PrefixSite, types.PrefixSubject, types.PrefixForm, types.PrefixHistory,
 }
 

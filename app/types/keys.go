@@ -13,8 +13,7 @@ import (
 //	acct/<account>                                     Account
 //	accth/<account>/<seq:06>                           AccountChange
 //	pk/<base64url pubkey>                              account ID: every key ever used
-//	nonce/<signer>/<nonce>                             expiry height (decimal)
-//	nexp/<expiry:012>/<signer>/<nonce>                 empty: expiry index for pruning
+//	nonce/<expiry:012>/<signer>/<nonce>                0x01: a used nonce, until its expiry
 //	study/<study>                                      Study
 //	proto/<study>/<version:06>                         ProtocolVersion
 //	amend/<study>/<number:06>                          Amendment
@@ -37,7 +36,6 @@ const (
 	PrefixAcctHist  = "accth/"
 	PrefixPubKey    = "pk/"
 	PrefixNonce     = "nonce/"
-	PrefixNonceExp  = "nexp/"
 	PrefixStudy     = "study/"
 	PrefixProtocol  = "proto/"
 	PrefixAmendment = "amend/"
@@ -69,12 +67,13 @@ func KeyPubKey(pub []byte) []byte {
 	return []byte(PrefixPubKey + base64.RawURLEncoding.EncodeToString(pub))
 }
 
-// KeyNonce is the key of a used nonce.
-func KeyNonce(signer, nonce string) []byte { return []byte(PrefixNonce + signer + "/" + nonce) }
-
-// KeyNonceExpiry is the pruning index entry of a nonce.
-func KeyNonceExpiry(expires int64, signer, nonce string) []byte {
-	return []byte(fmt.Sprintf("%s%012d/%s/%s", PrefixNonceExp, expires, signer, nonce))
+// KeyNonce is the key of a used nonce. The expiry height comes first, so
+// that the nonces of one block's txs sit together in the tree (a tx's
+// expiry is a recent height plus a fixed window) and pruning the expired
+// ones is a walk over the start of the range. A tx is identified by its
+// signer, nonce and expiry, all covered by its signature.
+func KeyNonce(expires int64, signer, nonce string) []byte {
+	return []byte(fmt.Sprintf("%s%012d/%s/%s", PrefixNonce, expires, signer, nonce))
 }
 
 // KeyStudy is the key of a study.

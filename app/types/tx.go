@@ -39,7 +39,7 @@ type Tx struct {
 //
 // Replay protection: Nonce is a random value unique per signer and Expires
 // is the last block height at which the tx may be included. The ledger
-// remembers each (signer, nonce) until its expiry height has passed, so a
+// remembers each (signer, nonce, expiry) until that height has passed, so a
 // person can pipeline any number of submissions in any order; a dropped tx
 // never blocks the ones after it (unlike a strict per-account sequence).
 type Body struct {

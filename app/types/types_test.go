@@ -180,10 +180,9 @@ func TestKeys(t *testing.T) {
 		{string(types.KeyProtocol("ST", 2)), "proto/ST/000002"},
 		{string(types.KeyAmendment("ST", 1)), "amend/ST/000001"},
 		{string(types.KeyAccountChange("a", 7)), "accth/a/000007"},
-		{string(types.KeyNonceExpiry(42, "a", "n")), "nexp/000000000042/a/n"},
 		{string(types.KeySubject("ST", "S1")), "subj/ST/S1"},
 		{string(types.KeySite("ST", "site1")), "site/ST/site1"},
-		{string(types.KeyNonce("a", "n")), "nonce/a/n"},
+		{string(types.KeyNonce(42, "a", "n")), "nonce/000000000042/a/n"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("key %q, want %q", tc.got, tc.want)
