@@ -7,7 +7,7 @@ BIN     := bin/veritrial
 PKGS    := ./...
 GOFLAGS ?=
 
-.PHONY: all build test vet fmt-check xmllint demo bench clean localnet localnet-stop
+.PHONY: all build test race vet fmt-check xmllint demo bench clean localnet localnet-stop
 
 all: build
 
@@ -27,7 +27,14 @@ xmllint:
 	@command -v xmllint >/dev/null || (apt-get update && apt-get install -y libxml2-utils) || \
 		echo "warning: xmllint is missing and could not be installed: the ODM schema test will be skipped"
 
-test: fmt-check vet xmllint
+# CheckTx and queries run while blocks execute (app/concurrency_test.go);
+# the race detector checks that locking. It needs cgo and a C compiler.
+race:
+	@if command -v gcc >/dev/null || (apt-get update && apt-get install -y gcc); then \
+		$(GO) test $(GOFLAGS) -race -count=1 -run 'Concurrent|TxCache' ./app; \
+	else echo "warning: no C compiler for the race detector: the concurrency test ran without it"; fi
+
+test: fmt-check vet xmllint race
 	$(GO) test $(GOFLAGS) -count=1 -timeout 15m $(PKGS)
 
 demo: build

@@ -36,14 +36,24 @@ type Config struct {
 type App struct {
 	abci.BaseApplication
 
+	// mu serialises the consensus connection (InitChain, FinalizeBlock,
+	// Commit), the only writers of the working tree. CometBFT calls CheckTx
+	// and Query on connections of their own (NewConnSyncLocalClientCreator)
+	// so they run while a block executes, reading only the committed view
+	// below. Lock order: mu before cmu.
 	mu      sync.Mutex
 	log     cmtlog.Logger
 	store   *store
-	params  types.Params
+	params  types.Params // set at genesis, before any CheckTx
 	chainID string
 
-	// checked is the last committed version, read by CheckTx and Query.
-	checked *iavl.ImmutableTree
+	// cmu guards the committed view and the mempool's nonces.
+	cmu sync.Mutex
+	// checked is the last committed version (through the store's reader
+	// handle), read by CheckTx and Query; nil before the first block.
+	checked       *iavl.ImmutableTree
+	checkedHeight int64
+	checkedHash   []byte
 	// mempoolNonces are nonces accepted by CheckTx since the last commit.
 	mempoolNonces map[string]bool
 	// txs holds the txs CheckTx decoded and verified, for FinalizeBlock.
@@ -120,29 +130,35 @@ func (a *App) loadParams() error {
 	return err
 }
 
+// refreshChecked points the committed view at the store's last committed
+// version and empties the mempool's nonces; the caller holds mu (or owns
+// the App before it is shared).
 func (a *App) refreshChecked() error {
-	if a.store.committed == 0 {
-		a.checked = nil
-		return nil
+	var t *iavl.ImmutableTree
+	if a.store.committed > 0 {
+		var err error
+		if t, err = a.store.readVersion(a.store.committed); err != nil {
+			return fmt.Errorf("loading committed version %d: %w", a.store.committed, err)
+		}
 	}
-	t, err := a.store.tree.GetImmutable(a.store.committed)
-	if err != nil {
-		return fmt.Errorf("loading committed version %d: %w", a.store.committed, err)
-	}
-	a.checked = t
+	hash := a.store.lastHash()
+	a.cmu.Lock()
+	defer a.cmu.Unlock()
+	a.checked, a.checkedHeight, a.checkedHash = t, a.store.committed, hash
+	a.mempoolNonces = map[string]bool{}
 	return nil
 }
 
 // Info reports the last committed height and app hash.
 func (a *App) Info(_ context.Context, _ *abci.RequestInfo) (*abci.ResponseInfo, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.cmu.Lock()
+	defer a.cmu.Unlock()
 	return &abci.ResponseInfo{
 		Data:             "veritrial",
 		Version:          "1",
 		AppVersion:       AppVersion,
-		LastBlockHeight:  a.store.committed,
-		LastBlockAppHash: a.store.lastHash(),
+		LastBlockHeight:  a.checkedHeight,
+		LastBlockAppHash: a.checkedHash,
 	}, nil
 }
 
@@ -188,10 +204,20 @@ func (a *App) ProcessProposal(_ context.Context, _ *abci.RequestProcessProposal)
 
 // CheckTx runs the stateless checks, the signature, replay protection and
 // authorization against the last committed state.
+//
+// It reads the committed view only, so it runs while a block executes.
+// Before the first block is committed the genesis state exists only in
+// the working tree, which CheckTx then reads under the consensus lock.
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	height := a.store.committed + 1
+	a.cmu.Lock()
+	if a.checked == nil {
+		a.cmu.Unlock()
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		a.cmu.Lock()
+	}
+	defer a.cmu.Unlock()
+	height := a.checkedHeight + 1
 	r := a.check(req.Tx, height, req.Type == abci.CheckTxType_New)
 	if r.err != nil {
 		return &abci.ResponseCheckTx{Code: uint32(r.err.Code), Log: r.err.Msg, Codespace: types.Codespace}, nil
@@ -236,6 +262,5 @@ func (a *App) Commit(_ context.Context, _ *abci.RequestCommit) (*abci.ResponseCo
 	if err := a.refreshChecked(); err != nil {
 		panic(err)
 	}
-	a.mempoolNonces = map[string]bool{}
 	return &abci.ResponseCommit{RetainHeight: 0}, nil
 }

@@ -52,8 +52,9 @@ const MaxListLimit = 1000
 // Query serves reads from the immutable tree of a committed height (0 =
 // latest), never from the tree being written.
 func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
-	a.mu.Lock()
-	committed := a.store.committed
+	a.cmu.Lock()
+	committed, latest := a.checkedHeight, a.checked
+	a.cmu.Unlock()
 	var tree *iavl.ImmutableTree
 	var err error
 	h := req.Height
@@ -66,11 +67,10 @@ func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQu
 	case h < 0 || h > committed:
 		err = fmt.Errorf("height %d is not committed yet (latest is %d)", h, committed)
 	case h == committed:
-		tree = a.checked
+		tree = latest
 	default:
-		tree, err = a.store.tree.GetImmutable(h)
+		tree, err = a.store.readVersion(h)
 	}
-	a.mu.Unlock()
 	if err != nil {
 		return queryErr(types.CodeInvalidMsg, err.Error(), h), nil
 	}

@@ -20,8 +20,14 @@ var metaCommitted = []byte("m/committed_height")
 // store is the application's durable state: one IAVL tree plus a small
 // metadata record, both in one goleveldb database.
 type store struct {
-	ldb       *iavldb.GoLevelDB
-	tree      *iavl.MutableTree
+	ldb  *iavldb.GoLevelDB
+	tree *iavl.MutableTree
+	// reader opens committed versions for CheckTx and queries. It is a
+	// second IAVL handle on the same database with a node cache of its
+	// own, so that those reads never touch the node objects or the lock
+	// of the tree FinalizeBlock is writing (IAVL nodes of a saved version
+	// are shared with the working tree and changed in place when cloned).
+	reader    *iavl.MutableTree
 	committed int64
 }
 
@@ -46,6 +52,7 @@ func openStore(dir string, cacheSize int) (*store, error) {
 	s := &store{ldb: ldb}
 	treeDB := iavldb.NewPrefixDB(ldb, []byte("s/"))
 	s.tree = newTree(treeDB, cacheSize)
+	s.reader = newTree(treeDB, max(cacheSize/2, 1000))
 	bz, err := s.ldb.Get(metaCommitted)
 	if err != nil {
 		ldb.Close()
@@ -106,6 +113,12 @@ func (s *store) commit(height int64) ([]byte, error) {
 	}
 	s.committed = height
 	return hash, nil
+}
+
+// readVersion returns a read-only view of a saved version through the
+// reader handle; it is safe to use while the working tree is written.
+func (s *store) readVersion(version int64) (*iavl.ImmutableTree, error) {
+	return s.reader.GetImmutable(version)
 }
 
 // lastHash returns the root hash of the last committed version.

@@ -178,7 +178,7 @@ func newNode(conf *cmtcfg.Config, pv *privval.FilePV, nodeKey *p2p.NodeKey, appl
 		}
 	}()
 	return node.NewNode(conf, pv, nodeKey,
-		proxy.NewLocalClientCreator(appl),
+		proxy.NewConnSyncLocalClientCreator(appl),
 		node.DefaultGenesisDocProviderFunc(conf),
 		cmtcfg.DefaultDBProvider,
 		node.DefaultMetricsProvider(conf.Instrumentation),

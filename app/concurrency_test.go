@@ -1,0 +1,110 @@
+package app_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/veritrial/veritrial/app"
+	"github.com/veritrial/veritrial/app/apptest"
+	"github.com/veritrial/veritrial/app/types"
+)
+
+// TestConcurrentCheckTxAndQuery runs CheckTx, rechecks and proven queries
+// on other goroutines while blocks execute and commit, as CometBFT does
+// with a connection-synchronised local client. The blocks must end at the
+// same app hashes as on a node that saw no concurrent traffic, and every
+// concurrent answer must be one the committed state explains. Run it with
+// -race (make test does) to check the locking.
+func TestConcurrentCheckTxAndQuery(t *testing.T) {
+	busy, quiet := apptest.New(t), apptest.New(t)
+	busy.SetupStudy()
+	quiet.SetupStudy()
+
+	const blocks, perBlock = 12, 25
+	var batches [][][]byte
+	for b := 0; b < blocks; b++ {
+		var txs [][]byte
+		for i := 0; i < perBlock; i++ {
+			n := b*perBlock + i
+			txs = append(txs, busy.Tx("site1-coordinator", apptest.EnrollMsg(subjectID(n), "site1")))
+		}
+		batches = append(batches, txs)
+	}
+
+	ctx := context.Background()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	report := func(s string) {
+		select {
+		case errs <- s:
+		default:
+		}
+	}
+	wg.Add(2)
+	go func() { // the mempool connection: new txs and rechecks
+		defer wg.Done()
+		for round := 0; ; round++ {
+			for _, txs := range batches {
+				for _, tx := range txs {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					typ := abci.CheckTxType_New
+					if round%2 == 1 {
+						typ = abci.CheckTxType_Recheck
+					}
+					res, err := busy.App.CheckTx(ctx, &abci.RequestCheckTx{Tx: tx, Type: typ})
+					if err != nil {
+						report("CheckTx error: " + err.Error())
+						return
+					}
+					if c := types.Code(res.Code); c != types.CodeOK && c != types.CodeNonceReused {
+						report("CheckTx of a valid tx: " + res.Log)
+					}
+				}
+			}
+		}
+	}()
+	go func() { // the query connection: proven reads of the latest state
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			res, err := busy.App.Query(ctx, &abci.RequestQuery{Path: app.QueryKey, Data: types.KeyAccount("site1-coordinator"), Prove: true})
+			if err != nil {
+				report("Query error: " + err.Error())
+				return
+			}
+			if res.Code != 0 || res.Value == nil || res.ProofOps == nil {
+				report("query of an account: " + res.Log)
+			}
+		}
+	}()
+
+	for _, txs := range batches {
+		rb, rq := busy.Block(txs...), quiet.Block(txs...)
+		for i := range rb {
+			if rb[i].Code != 0 || rq[i].Code != 0 {
+				t.Fatalf("block %d tx %d: codes %d/%d: %s %s", busy.Height, i, rb[i].Code, rq[i].Code, rb[i].Log, rq[i].Log)
+			}
+		}
+		if string(busy.AppHash) != string(quiet.AppHash) {
+			t.Fatalf("height %d: app hash %X with concurrent traffic, %X without", busy.Height, busy.AppHash, quiet.AppHash)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
