@@ -57,4 +57,3 @@ func TestTxCacheSameResults(t *testing.T) {
 		t.Errorf("duplicate in the block: code %d, want nonce_reused", ra[30].Code)
 	}
 }
-
