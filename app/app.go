@@ -58,6 +58,9 @@ type App struct {
 	mempoolNonces map[string]bool
 	// txs holds the txs CheckTx decoded and verified, for FinalizeBlock.
 	txs *txCache
+	// accounts and orgs cache decoded signer records (by their bytes).
+	accounts *decoded[types.Account]
+	orgs     *decoded[types.Org]
 	// protocols caches compiled protocols by fingerprint (pure, so safe).
 	protocols map[string]*protocol.Compiled
 	// versions caches decoded protocol version records by store key.
@@ -86,6 +89,8 @@ func New(cfg Config) (*App, error) {
 		params:        types.DefaultParams(),
 		mempoolNonces: map[string]bool{},
 		txs:           newTxCache(txCacheSize),
+		accounts:      newDecoded[types.Account](10_000),
+		orgs:          newDecoded[types.Org](1_000),
 		protocols:     map[string]*protocol.Compiled{},
 		versions:      map[string]versionEntry{},
 	}

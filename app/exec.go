@@ -89,8 +89,7 @@ func (a *App) verify(r reader, raw []byte, height int64, mode verifyMode) checke
 		ent.kind, ent.msg = kind, msg
 	}
 	kind, msg := ent.kind, ent.msg
-	var acct types.Account
-	found, err := getJSON(r, types.KeyAccount(b.Signer), &acct)
+	acct, found, err := a.accounts.get(r, types.KeyAccount(b.Signer))
 	if err != nil {
 		return fail(types.Errf(types.CodeInternal, "reading account: %v", err))
 	}
@@ -115,15 +114,15 @@ func (a *App) verify(r reader, raw []byte, height int64, mode verifyMode) checke
 	if used {
 		return fail(types.Errf(types.CodeNonceReused, "nonce %s was already used by %s: this transaction was already submitted", b.Nonce, b.Signer))
 	}
-	var org types.Org
-	if ok, err := getJSON(r, types.KeyOrg(acct.Org), &org); err != nil || !ok {
+	org, ok, err := a.orgs.get(r, types.KeyOrg(acct.Org))
+	if err != nil || !ok {
 		return fail(types.Errf(types.CodeInternal, "account %q names organisation %q which is missing", acct.ID, acct.Org))
 	}
-	role, e := authorize(kind, msg, &acct, &org)
+	role, e := authorize(kind, msg, acct, org)
 	if e != nil {
 		return fail(e)
 	}
-	return checked{tx: tx, hash: h, kind: kind, msg: msg, signer: &acct, org: &org, role: role}
+	return checked{tx: tx, hash: h, kind: kind, msg: msg, signer: acct, org: org, role: role}
 }
 
 // check is CheckTx's path.
