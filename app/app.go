@@ -56,6 +56,11 @@ type App struct {
 	checkedHash   []byte
 	// mempoolNonces are nonces accepted by CheckTx since the last commit.
 	mempoolNonces map[string]bool
+	// nonces filters the nonces committed up to checkedHeight.
+	nonces *nonceFilter
+	// blockNonces are the nonces of the block being executed (under mu),
+	// added to the filter when it commits.
+	blockNonces []committedNonce
 	// txs holds the txs CheckTx decoded and verified, for FinalizeBlock.
 	txs *txCache
 	// accounts and orgs cache decoded signer records (by their bytes).
@@ -99,6 +104,10 @@ func New(cfg Config) (*App, error) {
 		return nil, err
 	}
 	if err := a.refreshChecked(); err != nil {
+		s.close()
+		return nil, err
+	}
+	if err := a.rebuildNonceFilter(); err != nil {
 		s.close()
 		return nil, err
 	}
@@ -151,6 +160,46 @@ func (a *App) refreshChecked() error {
 	defer a.cmu.Unlock()
 	a.checked, a.checkedHeight, a.checkedHash = t, a.store.committed, hash
 	a.mempoolNonces = map[string]bool{}
+	if a.nonces != nil {
+		for _, n := range a.blockNonces {
+			a.nonces.add(n.key, n.expires)
+		}
+		a.nonces.prune(a.checkedHeight + 1)
+	}
+	a.blockNonces = a.blockNonces[:0]
+	return nil
+}
+
+// committedNonce is a nonce key written by an accepted tx of the block.
+type committedNonce struct {
+	key     []byte
+	expires int64
+}
+
+// rebuildNonceFilter fills the nonce filter from the committed tree.
+func (a *App) rebuildNonceFilter() error {
+	f := newNonceFilter()
+	if a.checked != nil {
+		var bad error
+		err := iteratePrefix(a.checked, []byte(types.PrefixNonce), func(k, _ []byte) bool {
+			exp, err := nonceExpiry(k)
+			if err != nil {
+				bad = err
+				return false
+			}
+			f.add(k, exp)
+			return true
+		})
+		if err == nil {
+			err = bad
+		}
+		if err != nil {
+			return fmt.Errorf("reading the committed nonces: %w", err)
+		}
+	}
+	a.cmu.Lock()
+	a.nonces = f
+	a.cmu.Unlock()
 	return nil
 }
 
@@ -239,6 +288,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	if req.Height != a.store.committed+1 {
 		return nil, fmt.Errorf("FinalizeBlock for height %d but the last committed height is %d", req.Height, a.store.committed)
 	}
+	a.blockNonces = a.blockNonces[:0]
 	bt := req.Time.UTC().Format(time.RFC3339Nano)
 	if err := a.pruneNonces(req.Height); err != nil {
 		return nil, err

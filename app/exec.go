@@ -47,7 +47,10 @@ const (
 // pure functions of the bytes and the signer's key; their outcome for a
 // tx this node already checked comes from the tx cache (see txCache), so
 // the result is the same with or without it.
-func (a *App) verify(r reader, raw []byte, height int64, mode verifyMode) checked {
+//
+// nf, when not nil, is the filter of the nonces committed in r (see
+// nonceFilter); the nonce is then looked up in r only when nf says maybe.
+func (a *App) verify(r reader, nf *nonceFilter, raw []byte, height int64, mode verifyMode) checked {
 	h := sha256.Sum256(raw)
 	var ent *cachedTx
 	switch mode {
@@ -107,9 +110,12 @@ func (a *App) verify(r reader, raw []byte, height int64, mode verifyMode) checke
 			a.txs.put(h, &cachedTx{tx: tx, kind: kind, msg: msg, pub: string(acct.PubKey)})
 		}
 	}
-	used, err := has(r, types.KeyNonce(b.Expires, b.Signer, b.Nonce))
-	if err != nil {
-		return fail(types.Errf(types.CodeInternal, "reading nonce: %v", err))
+	nonceKey := types.KeyNonce(b.Expires, b.Signer, b.Nonce)
+	used := false
+	if nf == nil || nf.mayContain(nonceKey, b.Expires) {
+		if used, err = has(r, nonceKey); err != nil {
+			return fail(types.Errf(types.CodeInternal, "reading nonce: %v", err))
+		}
 	}
 	if used {
 		return fail(types.Errf(types.CodeNonceReused, "nonce %s was already used by %s: this transaction was already submitted", b.Nonce, b.Signer))
@@ -132,10 +138,11 @@ func (a *App) check(raw []byte, height int64, isNew bool) checked {
 		mode = modeCheckNew
 	}
 	var r reader = a.checked
+	nf := a.nonces
 	if a.checked == nil {
-		r = a.store.tree // before block 1: the genesis state being built
+		r, nf = a.store.tree, nil // before block 1: the genesis state being built
 	}
-	c := a.verify(r, raw, height, mode)
+	c := a.verify(r, nf, raw, height, mode)
 	if c.err != nil {
 		return c
 	}
@@ -147,7 +154,7 @@ func (a *App) check(raw []byte, height int64, isNew bool) checked {
 
 // deliver executes one tx of a block; a failure changes nothing.
 func (a *App) deliver(raw []byte, height int64, blockTime string) *abci.ExecTxResult {
-	c := a.verify(a.store.tree, raw, height, modeDeliver)
+	c := a.verify(a.store.tree, nil, raw, height, modeDeliver)
 	if c.err != nil {
 		return result(c, c.err)
 	}
@@ -164,10 +171,12 @@ func (a *App) deliver(raw []byte, height int64, blockTime string) *abci.ExecTxRe
 		return result(c, e)
 	}
 	b := &c.tx.Body
-	x.st.set(types.KeyNonce(b.Expires, b.Signer, b.Nonce), []byte{1})
+	nonceKey := types.KeyNonce(b.Expires, b.Signer, b.Nonce)
+	x.st.set(nonceKey, []byte{1})
 	if err := x.st.flush(a.store.tree); err != nil {
 		panic(fmt.Sprintf("writing tx %s to the working tree: %v", x.txHash, err))
 	}
+	a.blockNonces = append(a.blockNonces, committedNonce{key: nonceKey, expires: b.Expires})
 	res := result(c, nil)
 	res.Events = append(res.Events, x.events...)
 	return res

@@ -57,3 +57,26 @@ func TestTxCacheSameResults(t *testing.T) {
 		t.Errorf("duplicate in the block: code %d, want nonce_reused", ra[30].Code)
 	}
 }
+
+// TestReplayRejectedAtCheckAfterRestart: the nonce filter CheckTx uses is
+// rebuilt from the ledger when the node starts, so a replay of a tx
+// committed before the restart is still refused by CheckTx.
+func TestReplayRejectedAtCheckAfterRestart(t *testing.T) {
+	c := apptest.New(t)
+	c.SetupStudy()
+	tx := c.Tx("site1-coordinator", apptest.EnrollMsg("S001", "site1"))
+	if r := c.Block(tx)[0]; r.Code != 0 {
+		t.Fatal(r.Log)
+	}
+	if r := c.Check(tx); types.Code(r.Code) != types.CodeNonceReused {
+		t.Errorf("replay before restart: code %d, want nonce_reused", r.Code)
+	}
+	c.Reopen()
+	if r := c.Check(tx); types.Code(r.Code) != types.CodeNonceReused {
+		t.Errorf("replay after restart: code %d (%s), want nonce_reused", r.Code, r.Log)
+	}
+	// A fresh tx still passes.
+	if r := c.Check(c.Tx("site1-coordinator", apptest.EnrollMsg("S002", "site1"))); r.Code != 0 {
+		t.Errorf("fresh tx after restart: %s", r.Log)
+	}
+}

@@ -1,0 +1,89 @@
+package app
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/bits-and-blooms/bloom/v3"
+
+	"github.com/veritrial/veritrial/app/types"
+)
+
+// nonceFilter lets CheckTx skip the tree lookup for a nonce that was
+// certainly never committed, the answer for almost every tx: that lookup
+// walks to where the new key would sit, among the nodes the last blocks
+// just wrote, which the committed view's node cache has not seen yet (it
+// was 6% of a loaded node's CPU). It holds Bloom filters of the committed
+// nonce keys, grouped by expiry height so that a group is dropped whole
+// once every expiry in it has passed, as the ledger prunes the records.
+//
+// A filter has no false negatives: "absent" is exact, "maybe" falls back
+// to the tree. FinalizeBlock never uses it: the ledger's verdict always
+// comes from the tree. It lives in memory only and is rebuilt from the
+// committed tree when the node starts.
+type nonceFilter struct {
+	groups map[int64]*nonceGroup
+}
+
+// nonceGroup holds the filters of the nonces whose expiry height falls in
+// one span of nonceGroupSpan heights; a full filter is followed by a new one.
+type nonceGroup struct {
+	filters []*bloom.BloomFilter
+	last    uint // entries in the last filter
+}
+
+const (
+	nonceGroupSpan  = 100     // heights per group
+	nonceFilterSize = 100_000 // entries per filter (about 180 KB)
+	nonceFilterFP   = 0.001   // false-positive rate of a full filter
+)
+
+func newNonceFilter() *nonceFilter { return &nonceFilter{groups: map[int64]*nonceGroup{}} }
+
+// add records a committed nonce key with its expiry height.
+func (f *nonceFilter) add(key []byte, expires int64) {
+	g := f.groups[expires/nonceGroupSpan]
+	if g == nil {
+		g = &nonceGroup{}
+		f.groups[expires/nonceGroupSpan] = g
+	}
+	if len(g.filters) == 0 || g.last >= nonceFilterSize {
+		g.filters = append(g.filters, bloom.NewWithEstimates(nonceFilterSize, nonceFilterFP))
+		g.last = 0
+	}
+	g.filters[len(g.filters)-1].Add(key)
+	g.last++
+}
+
+// mayContain is false only when key was certainly never added.
+func (f *nonceFilter) mayContain(key []byte, expires int64) bool {
+	g := f.groups[expires/nonceGroupSpan]
+	if g == nil {
+		return false
+	}
+	for _, bf := range g.filters {
+		if bf.Test(key) {
+			return true
+		}
+	}
+	return false
+}
+
+// prune drops the groups whose expiry heights are all below height.
+func (f *nonceFilter) prune(height int64) {
+	for id := range f.groups {
+		if (id+1)*nonceGroupSpan-1 < height {
+			delete(f.groups, id)
+		}
+	}
+}
+
+// nonceExpiry reads the expiry height from a nonce key
+// (nonce/<expiry:012>/<signer>/<nonce>).
+func nonceExpiry(key []byte) (int64, error) {
+	p := len(types.PrefixNonce)
+	if len(key) < p+13 || key[p+12] != '/' {
+		return 0, fmt.Errorf("malformed nonce key %q", key)
+	}
+	return strconv.ParseInt(string(key[p:p+12]), 10, 64)
+}
