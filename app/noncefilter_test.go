@@ -9,7 +9,9 @@ import (
 
 func TestNonceFilter(t *testing.T) {
 	f := newNonceFilter()
-	key := func(exp int64, i int) []byte { return types.KeyNonce(exp, "site1-coordinator", fmt.Sprintf("%016x", i)) }
+	key := func(exp int64, i int) []byte {
+		return types.KeyNonce(exp, "site1-coordinator", fmt.Sprintf("%016x", i))
+	}
 	// More than one filter's worth in one group, and a few other groups.
 	for i := 0; i < nonceFilterSize+500; i++ {
 		f.add(key(250, i), 250)
