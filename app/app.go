@@ -66,6 +66,9 @@ type App struct {
 	// accounts and orgs cache decoded signer records (by their bytes).
 	accounts *decoded[types.Account]
 	orgs     *decoded[types.Org]
+	// studies and subjects cache the records every form tx reads.
+	studies  *decoded[types.Study]
+	subjects *decoded[types.Subject]
 	// protocols caches compiled protocols by fingerprint (pure, so safe).
 	protocols map[string]*protocol.Compiled
 	// versions caches decoded protocol version records by store key.
@@ -96,6 +99,8 @@ func New(cfg Config) (*App, error) {
 		txs:           newTxCache(txCacheSize),
 		accounts:      newDecoded[types.Account](10_000),
 		orgs:          newDecoded[types.Org](1_000),
+		studies:       newDecoded[types.Study](1_000),
+		subjects:      newDecoded[types.Subject](20_000),
 		protocols:     map[string]*protocol.Compiled{},
 		versions:      map[string]versionEntry{},
 	}

@@ -37,6 +37,9 @@ func (s *txStore) get(key []byte) ([]byte, error) {
 	return s.base.Get(key)
 }
 
+// Get makes a txStore a reader: the tx's own writes first, then the block.
+func (s *txStore) Get(key []byte) ([]byte, error) { return s.get(key) }
+
 func (s *txStore) set(key, value []byte) {
 	k := string(key)
 	if _, ok := s.writes[k]; !ok {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"slices"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
@@ -97,17 +98,21 @@ func (x *exec) run() *types.Error {
 	return types.Errf(types.CodeTxMalformed, "unknown message kind %q", x.c.kind)
 }
 
-// study loads a study or fails with unknown_study.
+// study loads a study or fails with unknown_study. The result is the
+// caller's own copy (decoded once per stored version of the record).
 func (x *exec) study(id string) (*types.Study, *types.Error) {
-	var s types.Study
-	ok, e := x.load(types.KeyStudy(id), &s)
-	if e != nil {
-		return nil, e
+	s, ok, err := x.a.studies.get(x.st, types.KeyStudy(id))
+	if err != nil {
+		return nil, internal(err)
 	}
 	if !ok {
 		return nil, types.Errf(types.CodeUnknownStudy, "study %q is not registered on this ledger", id)
 	}
-	return &s, nil
+	cp := *s
+	cp.Approvers = slices.Clone(s.Approvers)
+	cp.Meanings = slices.Clone(s.Meanings)
+	cp.LockApprovers = slices.Clone(s.LockApprovers)
+	return &cp, nil
 }
 
 func (x *exec) orgOf(id string) (*types.Org, *types.Error) {

@@ -41,16 +41,20 @@ func (x *exec) enrollSubject(m *types.MsgEnrollSubject) *types.Error {
 
 // ownSubject loads a subject of the signer's site.
 func (x *exec) ownSubject(study, id string) (*types.Subject, *types.Error) {
-	var sub types.Subject
-	ok, e := x.load(types.KeySubject(study, id), &sub)
-	if e != nil {
-		return nil, e
+	cached, ok, err := x.a.subjects.get(x.st, types.KeySubject(study, id))
+	if err != nil {
+		return nil, internal(err)
 	}
 	if !ok {
 		if _, e := x.study(study); e != nil {
 			return nil, e
 		}
 		return nil, types.Errf(types.CodeUnknownSubject, "subject %s is not enrolled in study %s", id, study)
+	}
+	sub := *cached // the caller's own copy
+	if cached.Withdrawn != nil {
+		w := *cached.Withdrawn
+		sub.Withdrawn = &w
 	}
 	if sub.Site != x.c.org.ID {
 		return nil, types.Errf(types.CodeWrongSite, "subject %s belongs to site %s; %s (site %s) cannot act on it", id, sub.Site, x.c.signer.ID, x.c.org.ID)
