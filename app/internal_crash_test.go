@@ -286,3 +286,30 @@ func TestSigCacheNeverChangesResults(t *testing.T) {
 		t.Fatalf("codes %d %d: the cached signature outlived the key rotation", res.TxResults[0].Code, res.TxResults[1].Code)
 	}
 }
+
+// TestLegacyCommittedHeightKey: a store whose committed height sits under
+// the key used before it moved after the tree's keys opens at that height
+// and continues.
+func TestLegacyCommittedHeightKey(t *testing.T) {
+	ref := reference(t, 4)
+	dir := t.TempDir()
+	a := runTo(t, dir, 3)
+	bz, err := a.store.ldb.Get(metaCommitted)
+	if err != nil || len(bz) != 8 {
+		t.Fatalf("committed height record %x, %v", bz, err)
+	}
+	if err := a.store.ldb.Delete(metaCommitted); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.store.ldb.SetSync(legacyCommitted, bz); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a = openApp(t, dir)
+	if h, hash := info(t, a); h != 3 || !bytes.Equal(hash, ref[3]) {
+		t.Fatalf("reopened at %d %X, want 3 %X", h, hash, ref[3])
+	}
+	continueFrom(t, a, 4, 4, ref)
+}

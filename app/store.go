@@ -15,7 +15,16 @@ import (
 
 // metaCommitted is the key (outside the tree) of the last height whose
 // Commit completed; it is written, synced, only after SaveVersion returns.
-var metaCommitted = []byte("m/committed_height")
+//
+// It sorts after every IAVL key ("s/..."). IAVL v1 names nodes by version,
+// so each block's writes land at the end of the key space and goleveldb
+// can move them down its levels cheaply; a key rewritten every block that
+// sorted before them (it was "m/committed_height") made every new table
+// span the whole store, and each compaction rewrote most of it.
+var metaCommitted = []byte("z/committed_height")
+
+// legacyCommitted is where stores written before that change keep it.
+var legacyCommitted = []byte("m/committed_height")
 
 // store is the application's durable state: one IAVL tree plus a small
 // metadata record, both in one goleveldb database.
@@ -54,6 +63,9 @@ func openStore(dir string, cacheSize int) (*store, error) {
 	s.tree = newTree(treeDB, cacheSize)
 	s.reader = newTree(treeDB, max(cacheSize/2, 1000))
 	bz, err := s.ldb.Get(metaCommitted)
+	if err == nil && bz == nil {
+		bz, err = s.ldb.Get(legacyCommitted)
+	}
 	if err != nil {
 		ldb.Close()
 		return nil, fmt.Errorf("%w: reading committed height: %v", ErrStoreDamaged, err)
