@@ -28,7 +28,10 @@ type curvePoint struct {
 	ValuesPerSec float64 `json:"item_values_per_s"`
 	DiskPerValue float64 `json:"disk_bytes_per_value"`
 	NsPerBlock   float64 `json:"ns_per_block"`
-	Profile      string  `json:"profile,omitempty"`
+	// NodePathTxPerSec is BenchmarkCheckFinalizeCommit1000 on the same
+	// store: CheckTx of each tx first, as a validator that received it.
+	NodePathTxPerSec float64 `json:"node_path_tx_per_s,omitempty"`
+	Profile          string  `json:"profile,omitempty"`
 }
 
 // parseBench reads the benchmark lines of go test -bench output:
@@ -114,6 +117,7 @@ func (h *harness) goBenchmarks(ctx context.Context) error {
 // prefilled with each count of item values; one run writes a CPU profile.
 func (h *harness) curve(ctx context.Context) error {
 	for _, p := range h.o.Prefills {
+		// Both FinalizeCommit1000 and CheckFinalizeCommit1000, on one store.
 		args := []string{"test", "./app", "-run", "^$", "-bench", "FinalizeCommit1000$", "-benchtime", fmt.Sprintf("%dx", max(1, h.o.CurveBlocks)), "-timeout", "40m"}
 		var prof string
 		if p == h.o.ProfilePrefil {
@@ -129,9 +133,20 @@ func (h *harness) curve(ctx context.Context) error {
 		if len(bs) == 0 {
 			return fmt.Errorf("FinalizeCommit1000 printed no result:\n%s", out)
 		}
-		m := bs[0].Metrics
-		pt := curvePoint{Prefill: p, Values: m["values"], TxPerSec: m["txs/s"], ValuesPerSec: m["txs/s"] * 20,
-			DiskPerValue: m["disk-B/value"], NsPerBlock: m["ns/op"]}
+		var pt curvePoint
+		for _, b := range bs {
+			m := b.Metrics
+			switch b.Name {
+			case "FinalizeCommit1000":
+				pt = curvePoint{Prefill: p, Values: m["values"], TxPerSec: m["txs/s"], ValuesPerSec: m["txs/s"] * 20,
+					DiskPerValue: m["disk-B/value"], NsPerBlock: m["ns/op"], NodePathTxPerSec: pt.NodePathTxPerSec}
+			case "CheckFinalizeCommit1000":
+				pt.NodePathTxPerSec = m["txs/s"]
+			}
+		}
+		if pt.TxPerSec == 0 {
+			return fmt.Errorf("FinalizeCommit1000 printed no result:\n%s", out)
+		}
 		if prof != "" {
 			dst := filepath.Join(h.o.OutDir, fmt.Sprintf("bench-%s-finalize-commit.pprof", h.stamp))
 			if err := copyFile(prof, dst); err == nil {

@@ -53,11 +53,11 @@ func parseFlags(args []string) (*options, error) {
 	var prefills, skip string
 	fs.StringVar(&o.OutDir, "out", "results", "directory of the results file")
 	fs.StringVar(&o.WorkDir, "work", "", "scratch directory for binaries, node homes and logs (default: a new one under .tmp/bench)")
-	fs.DurationVar(&o.Budget, "budget", 15*time.Minute, "wall-clock limit of the whole run; steps that no longer fit are skipped")
+	fs.DurationVar(&o.Budget, "budget", 20*time.Minute, "wall-clock limit of the whole run; steps that no longer fit are skipped")
 	fs.DurationVar(&o.Duration, "duration", 20*time.Second, "measured phase of each load run")
 	fs.DurationVar(&o.LocalDuration, "localnet-duration", 40*time.Second, "measured phase of the four-validator runs (their blocks are few and large)")
 	fs.IntVar(&o.Concurrency, "concurrency", 16, "concurrent broadcast_tx_sync clients of each load run")
-	fs.StringVar(&prefills, "prefill", "0,100000,1000000", "stored item values before the FinalizeBlock+Commit benchmark, one run each")
+	fs.StringVar(&prefills, "prefill", "0,100000,1000000,10000000", "stored item values before the FinalizeBlock+Commit benchmark, one run each")
 	fs.IntVar(&o.CurveBlocks, "curve-blocks", 5, "blocks measured per curve point (go test -benchtime Nx)")
 	fs.IntVar(&o.ProfilePrefil, "profile-prefill", -1, "prefill of the run that also writes a CPU profile (-1: the largest)")
 	fs.StringVar(&o.BenchRE, "bench", `Validate60Items$|Compile$|DecodeVerify|QueryWithProof|VerifyProof|VerifyHeaders|Export|Audit`, "Go benchmarks to run (besides the FinalizeCommit curve)")
@@ -162,7 +162,7 @@ func run(args []string) error {
 		return err
 	}
 	h.step(ctx, "go", 2*time.Minute, h.goBenchmarks)
-	h.step(ctx, "curve", 3*time.Minute, h.curve)
+	h.step(ctx, "curve", 6*time.Minute, h.curve)
 	h.step(ctx, "load", 4*(o.Duration+45*time.Second), h.singleNode)
 	h.step(ctx, "localnet", 4*(o.LocalDuration+time.Minute), h.localnet)
 	rep.Ratios = ratios(rep.Load)
