@@ -85,3 +85,38 @@ func FuzzDecodeTxMatchesStdlib(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodedTxsStayIntact: the ledger keeps decoded txs (its tx cache)
+// while it decodes others. goccy/go-json reuses internal buffers, so
+// decode many different txs, keep every result, and only then compare
+// each with encoding/json's decode of the same bytes.
+func TestDecodedTxsStayIntact(t *testing.T) {
+	var raws [][]byte
+	var kept []*types.Tx
+	for i := 0; i < 500; i++ {
+		vals := make([]protocol.ItemValue, 1+i%40)
+		for j := range vals {
+			vals[j] = protocol.ItemValue{Item: "AE.TERM", Value: strings.Repeat(string(rune('a'+(i+j)%26)), 1+(i*j)%50), Repeat: j + 1}
+		}
+		b := body(types.Msg{SubmitForm: &types.MsgSubmitForm{FormKey: types.FormKey{Study: "ST", Subject: "S" + strings.Repeat("9", 1+i%7), Event: "UNS", EventRepeat: i + 1, Form: "AE"}, Values: vals}})
+		tx, err := types.Sign(b, key("alice"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := tx.Encode()
+		got, e := types.DecodeTx(raw)
+		if e != nil {
+			t.Fatal(e.Msg)
+		}
+		raws, kept = append(raws, raw), append(kept, got)
+	}
+	for i, raw := range raws {
+		want, ok := stdlibAccepts(raw)
+		if !ok || !reflect.DeepEqual(kept[i].Body, want.Body) {
+			t.Fatalf("tx %d changed after later decodes", i)
+		}
+		if again, _ := kept[i].Encode(); string(again) != string(raw) {
+			t.Fatalf("tx %d re-encodes differently after later decodes", i)
+		}
+	}
+}
