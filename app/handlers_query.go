@@ -211,21 +211,7 @@ func queryTransition(q *types.Query, action string, from []types.QueryStatus) *t
 	case types.QueryOpen:
 		hint = "; the site answers it first"
 	}
-	return types.Errf(types.CodeQueryState, "query %d is %s; only a query that is %s can be %s%s", q.Number, q.Status, strings.Join(names, " or "), pastTense(action), hint)
-}
-
-func pastTense(action string) string {
-	switch action {
-	case "answer":
-		return "answered"
-	case "close":
-		return "closed"
-	case "reopen":
-		return "reopened"
-	case "cancel":
-		return "cancelled"
-	}
-	return action
+	return types.Errf(types.CodeQueryState, "query %d is %s; only a query that is %s can be %s%s", q.Number, q.Status, strings.Join(names, " or "), types.QueryActionDone(action), hint)
 }
 
 // resolveByCorrection marks the queries a correction names as answered by

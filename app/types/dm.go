@@ -250,6 +250,22 @@ const (
 // Resolved reports whether a query no longer blocks the database lock.
 func (s QueryStatus) Resolved() bool { return s == QueryClosed || s == QueryCancelled }
 
+// QueryActionDone names a query action (answer, close, reopen, cancel) in
+// the past tense, for messages: "answered", "closed", ...
+func QueryActionDone(action string) string {
+	switch action {
+	case "answer":
+		return "answered"
+	case "close":
+		return "closed"
+	case "reopen":
+		return "reopened"
+	case "cancel":
+		return "cancelled"
+	}
+	return action
+}
+
 // SystemRaiser is the raiser of queries the ledger opens from soft
 // edit-check warnings.
 const SystemRaiser = "system"

@@ -63,23 +63,9 @@ func queryActionCommand(name, usage, example string, kind types.Kind, textRequir
 			case types.KindQueryCancel:
 				m.QueryCancel = a
 			}
-			return send(c, m, fmt.Sprintf("Query %d of study %s: %s", a.Number, a.Study, pastTenseOf(name)))
+			return send(c, m, fmt.Sprintf("Query %d of study %s: %s", a.Number, a.Study, types.QueryActionDone(name)))
 		},
 	}
-}
-
-func pastTenseOf(action string) string {
-	switch action {
-	case "answer":
-		return "answered"
-	case "close":
-		return "closed"
-	case "reopen":
-		return "reopened"
-	case "cancel":
-		return "cancelled"
-	}
-	return action
 }
 
 func queryCommand() *cli.Command {
