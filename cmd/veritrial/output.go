@@ -58,10 +58,22 @@ func newTable(w io.Writer) *tabwriter.Writer {
 	return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 }
 
-// writeFileAtomic writes data to path whole or not at all: a temporary
-// file in the same directory, synced, then renamed over path. Without
-// force an existing path is refused.
+// writeFileAtomic writes data to path whole or not at all (see writeFileWith).
 func writeFileAtomic(path string, data []byte, perm fs.FileMode, force bool) error {
+	return writeFileWith(path, perm, force, func(w io.Writer) error {
+		if _, err := w.Write(data); err != nil {
+			return failf("cannot write %s: %v", path, pathError(err))
+		}
+		return nil
+	})
+}
+
+// writeFileWith writes path whole or not at all: write streams into a
+// temporary file in the same directory, which is synced, then renamed over
+// path. Without force an existing path is refused, before anything is
+// written and again at the end (linked, so a path that appeared meanwhile
+// is never replaced). An error from write is returned as it is.
+func writeFileWith(path string, perm fs.FileMode, force bool, write func(io.Writer) error) error {
 	if !force {
 		if _, err := os.Lstat(path); err == nil {
 			return usageErrorf("%s already exists: choose another name or pass --force to replace it", path)
@@ -82,8 +94,8 @@ func writeFileAtomic(path string, data []byte, perm fs.FileMode, force bool) err
 			os.Remove(tmp.Name())
 		}
 	}()
-	if _, err := tmp.Write(data); err != nil {
-		return failf("cannot write %s: %v", path, pathError(err))
+	if err := write(tmp); err != nil {
+		return err
 	}
 	if err := tmp.Chmod(perm); err != nil {
 		return failf("cannot write %s: %v", path, pathError(err))

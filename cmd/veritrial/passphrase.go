@@ -67,6 +67,12 @@ func signer(c *cli.Context) (*keyring.Signer, error) {
 	if err != nil {
 		return nil, err
 	}
+	return unlockKey(c, name, func() (string, error) { return passphrase(c, "Passphrase for key "+name+": ") })
+}
+
+// unlockKey opens the keyring, checks that key name exists (before asking
+// for anything), then unlocks it with the passphrase pass obtains.
+func unlockKey(c *cli.Context, name string, pass func() (string, error)) (*keyring.Signer, error) {
 	kr, err := openKeyring(c, false)
 	if err != nil {
 		return nil, err
@@ -74,11 +80,11 @@ func signer(c *cli.Context) (*keyring.Signer, error) {
 	if _, err := kr.Show(name); err != nil {
 		return nil, keyringError(err)
 	}
-	pass, err := passphrase(c, "Passphrase for key "+name+": ")
+	p, err := pass()
 	if err != nil {
 		return nil, err
 	}
-	s, err := kr.Signer(name, pass)
+	s, err := kr.Signer(name, p)
 	if err != nil {
 		return nil, keyringError(err)
 	}

@@ -131,23 +131,11 @@ func signAction(c *cli.Context) error {
 // present: prompted, or from an explicit --passphrase-file; never from the
 // environment.
 func presentSigner(c *cli.Context, name string) (*keyring.Signer, error) {
-	kr, err := openKeyring(c, false)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := kr.Show(name); err != nil {
-		return nil, keyringError(err)
-	}
-	pass, err := presentPassphrase(c, "Passphrase of "+name+" (your electronic signature): ")
-	if errors.Is(err, keyring.ErrNoTerminal) {
-		return nil, keyErrorf("signing needs your passphrase: type it at the prompt (run the command in a terminal) or give --passphrase-file on the sign command; VERITRIAL_PASSPHRASE is never accepted for an electronic signature")
-	}
-	if err != nil {
-		return nil, err
-	}
-	s, err := kr.Signer(name, pass)
-	if err != nil {
-		return nil, keyringError(err)
-	}
-	return s, nil
+	return unlockKey(c, name, func() (string, error) {
+		pass, err := presentPassphrase(c, "Passphrase of "+name+" (your electronic signature): ")
+		if errors.Is(err, keyring.ErrNoTerminal) {
+			return "", keyErrorf("signing needs your passphrase: type it at the prompt (run the command in a terminal) or give --passphrase-file on the sign command; VERITRIAL_PASSPHRASE is never accepted for an electronic signature")
+		}
+		return pass, err
+	})
 }

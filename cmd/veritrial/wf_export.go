@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,52 +141,18 @@ func exportAction(c *cli.Context) error {
 	})
 }
 
-// writeFileStreaming writes path whole or not at all: write streams into
-// a temporary file in the same directory, which is synced and renamed
-// over path (linked, without force, so an existing file is never
-// replaced).
+// writeFileStreaming writes an export to path whole or not at all
+// (writeFileWith) and returns its summary.
 func writeFileStreaming(path string, force bool, write func(io.Writer) (*export.Summary, error)) (*export.Summary, error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return nil, failf("cannot write %s: %v", path, pathError(err))
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	sum, err := write(tmp)
+	var sum *export.Summary
+	err := writeFileWith(path, 0o644, force, func(w io.Writer) error {
+		var err error
+		sum, err = write(w)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return nil, failf("cannot write %s: %v", path, pathError(err))
-	}
-	if err := tmp.Sync(); err != nil {
-		return nil, failf("cannot write %s: %v", path, pathError(err))
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, failf("cannot write %s: %v", path, pathError(err))
-	}
-	if force {
-		err = os.Rename(tmp.Name(), path)
-	} else {
-		err = os.Link(tmp.Name(), path)
-		if err == nil {
-			os.Remove(tmp.Name())
-		}
-	}
-	if errors.Is(err, fs.ErrExist) {
-		return nil, usageErrorf("%s already exists: choose another name or pass --force to replace it", path)
-	}
-	if err != nil {
-		return nil, failf("cannot write %s: %v", path, pathError(err))
-	}
-	ok = true
-	syncDir(dir)
 	return sum, nil
 }
 
