@@ -19,15 +19,8 @@ func OpenQueryMsg(k types.FormKey, item, text string) types.Msg {
 // query_reopen, query_cancel) on query n of the example study.
 func QueryMsg(kind types.Kind, n int, text string) types.Msg {
 	a := &types.MsgQueryAction{Study: StudyID, Number: n, Text: text}
-	switch kind {
-	case types.KindQueryAnswer:
-		return types.Msg{QueryAnswer: a}
-	case types.KindQueryClose:
-		return types.Msg{QueryClose: a}
-	case types.KindQueryReopen:
-		return types.Msg{QueryReopen: a}
-	case types.KindQueryCancel:
-		return types.Msg{QueryCancel: a}
+	if m, ok := types.QueryActionMsg(kind, a); ok {
+		return m
 	}
 	panic("apptest: not a query action: " + string(kind))
 }
@@ -40,16 +33,8 @@ func VerifyMsg(subject, event string, repeat int, form, item string) types.Msg {
 
 // ScopeMsg builds a freeze, unfreeze, lock or unlock of sc.
 func ScopeMsg(kind types.Kind, sc types.Scope, reason string) types.Msg {
-	m := &types.MsgScope{Scope: sc, Reason: reason}
-	switch kind {
-	case types.KindFreeze:
-		return types.Msg{Freeze: m}
-	case types.KindUnfreeze:
-		return types.Msg{Unfreeze: m}
-	case types.KindLock:
-		return types.Msg{Lock: m}
-	case types.KindUnlock:
-		return types.Msg{Unlock: m}
+	if m, ok := types.ScopeActionMsg(kind, &types.MsgScope{Scope: sc, Reason: reason}); ok {
+		return m
 	}
 	panic("apptest: not a scope action: " + string(kind))
 }

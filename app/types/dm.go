@@ -250,6 +250,42 @@ const (
 // Resolved reports whether a query no longer blocks the database lock.
 func (s QueryStatus) Resolved() bool { return s == QueryClosed || s == QueryCancelled }
 
+// QueryActionMsg wraps a as query action kind (query_answer, query_close,
+// query_reopen, query_cancel) in its message; ok is false for another kind.
+func QueryActionMsg(kind Kind, a *MsgQueryAction) (m Msg, ok bool) {
+	switch kind {
+	case KindQueryAnswer:
+		m.QueryAnswer = a
+	case KindQueryClose:
+		m.QueryClose = a
+	case KindQueryReopen:
+		m.QueryReopen = a
+	case KindQueryCancel:
+		m.QueryCancel = a
+	default:
+		return m, false
+	}
+	return m, true
+}
+
+// ScopeActionMsg wraps s as scope action kind (freeze, unfreeze, lock,
+// unlock) in its message; ok is false for another kind.
+func ScopeActionMsg(kind Kind, s *MsgScope) (m Msg, ok bool) {
+	switch kind {
+	case KindFreeze:
+		m.Freeze = s
+	case KindUnfreeze:
+		m.Unfreeze = s
+	case KindLock:
+		m.Lock = s
+	case KindUnlock:
+		m.Unlock = s
+	default:
+		return m, false
+	}
+	return m, true
+}
+
 // QueryActionDone names a query action (answer, close, reopen, cancel) in
 // the past tense, for messages: "answered", "closed", ...
 func QueryActionDone(action string) string {

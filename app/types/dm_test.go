@@ -80,3 +80,26 @@ func TestCodesHaveNames(t *testing.T) {
 		}
 	}
 }
+
+func TestActionMsgsRoundTrip(t *testing.T) {
+	a := &MsgQueryAction{Study: "ST", Number: 1}
+	for _, k := range []Kind{KindQueryAnswer, KindQueryClose, KindQueryReopen, KindQueryCancel} {
+		m, ok := QueryActionMsg(k, a)
+		if kind, got, e := m.Unpack(); !ok || e != nil || kind != k || got != a {
+			t.Errorf("%s: ok %v, unpacked %s %v %v", k, ok, kind, got, e)
+		}
+	}
+	s := &MsgScope{Scope: Scope{Study: "ST"}}
+	for _, k := range []Kind{KindFreeze, KindUnfreeze, KindLock, KindUnlock} {
+		m, ok := ScopeActionMsg(k, s)
+		if kind, got, e := m.Unpack(); !ok || e != nil || kind != k || got != s {
+			t.Errorf("%s: ok %v, unpacked %s %v %v", k, ok, kind, got, e)
+		}
+	}
+	if _, ok := QueryActionMsg(KindLock, a); ok {
+		t.Error("a lock wrapped as a query action")
+	}
+	if _, ok := ScopeActionMsg(KindQueryClose, s); ok {
+		t.Error("a query action wrapped as a scope action")
+	}
+}

@@ -96,18 +96,7 @@ with a reason.`
 			if (kind == types.KindUnfreeze || kind == types.KindUnlock) && strings.TrimSpace(c.String("reason")) == "" {
 				return usageErrorf("%s needs a reason: --reason \"...\" (it is kept in the trail)", kind)
 			}
-			m := &types.MsgScope{Scope: sc, Reason: c.String("reason")}
-			var msg types.Msg
-			switch kind {
-			case types.KindFreeze:
-				msg.Freeze = m
-			case types.KindUnfreeze:
-				msg.Unfreeze = m
-			case types.KindLock:
-				msg.Lock = m
-			case types.KindUnlock:
-				msg.Unlock = m
-			}
+			msg, _ := types.ScopeActionMsg(kind, &types.MsgScope{Scope: sc, Reason: c.String("reason")})
 			res, err := sendResult(c, msg)
 			if err != nil {
 				return err

@@ -52,17 +52,7 @@ func queryActionCommand(name, usage, example string, kind types.Kind, textRequir
 		},
 		Action: func(c *cli.Context) error {
 			a := &types.MsgQueryAction{Study: c.String("study"), Number: c.Int("number"), Text: c.String("text")}
-			var m types.Msg
-			switch kind {
-			case types.KindQueryAnswer:
-				m.QueryAnswer = a
-			case types.KindQueryClose:
-				m.QueryClose = a
-			case types.KindQueryReopen:
-				m.QueryReopen = a
-			case types.KindQueryCancel:
-				m.QueryCancel = a
-			}
+			m, _ := types.QueryActionMsg(kind, a)
 			return send(c, m, fmt.Sprintf("Query %d of study %s: %s", a.Number, a.Study, types.QueryActionDone(name)))
 		},
 	}
