@@ -259,7 +259,7 @@ func TestFinalizeBlockHeightChecks(t *testing.T) {
 	}
 }
 
-func TestSigCacheNeverChangesResults(t *testing.T) {
+func TestTxCacheKeyRotationInSameBlock(t *testing.T) {
 	// A tx whose signature CheckTx verified is trusted in FinalizeBlock only
 	// for the same key: after a rotation in the same block it fails.
 	dir := t.TempDir()

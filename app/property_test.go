@@ -128,7 +128,7 @@ func (g *txGen) next() []byte {
 }
 
 // TestPropertyReplicasAgree feeds two fresh apps the same random blocks:
-// one sees every tx through CheckTx first (signature cache, mempool), the
+// one sees every tx through CheckTx first (tx cache, mempool), the
 // other only through FinalizeBlock. Every result code, every app hash and
 // every query must agree. A third app replays the recorded blocks from
 // scratch with a restart half-way and must reproduce every hash.

@@ -79,10 +79,3 @@ func (c *txCache) take(h [32]byte) *cachedTx {
 	delete(c.byKey, h)
 	return e
 }
-
-// len reports how many entries are held.
-func (c *txCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.byKey)
-}

@@ -8,8 +8,8 @@ func TestTxCacheBound(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		c.put(key(i), &cachedTx{pub: "p"})
 	}
-	if c.len() != 3 {
-		t.Fatalf("holds %d entries, want 3", c.len())
+	if len(c.byKey) != 3 {
+		t.Fatalf("holds %d entries, want 3", len(c.byKey))
 	}
 	if c.get(key(0)) != nil || c.get(key(1)) != nil || c.get(key(4)) == nil {
 		t.Fatal("the oldest entries were not the ones dropped")
@@ -22,7 +22,7 @@ func TestTxCacheBound(t *testing.T) {
 		c.put(key(100+i), &cachedTx{})
 		c.take(key(100 + i))
 	}
-	if len(c.fifo) > 2*c.max+1024 || c.len() != 2 {
-		t.Fatalf("queue %d entries, map %d", len(c.fifo), c.len())
+	if len(c.fifo) > 2*c.max+1024 || len(c.byKey) != 2 {
+		t.Fatalf("queue %d entries, map %d", len(c.fifo), len(c.byKey))
 	}
 }
