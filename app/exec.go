@@ -178,12 +178,20 @@ func (a *App) deliver(raw []byte, height int64, blockTime string) *abci.ExecTxRe
 	}
 	a.blockNonces = append(a.blockNonces, committedNonce{key: nonceKey, expires: b.Expires})
 	res := result(c, nil)
-	res.Events = append(res.Events, x.events...)
+	if len(x.events) > 0 {
+		// The handler's first event joins the tx's own, so that a
+		// tx_search can combine kind and signer with study and subject:
+		// CometBFT's indexer matches the conditions of a query within one
+		// event.
+		ev := &res.Events[0]
+		ev.Attributes = append(ev.Attributes, x.events[0].Attributes...)
+		res.Events = append(res.Events, x.events[1:]...)
+	}
 	return res
 }
 
-// result builds the ABCI result with an indexed event naming the kind
-// and the signer, for accepted and rejected txs alike.
+// result builds the ABCI result with a "vt" event naming the kind and the
+// signer (both indexed), for accepted and rejected txs alike.
 func result(c checked, e *types.Error) *abci.ExecTxResult {
 	r := &abci.ExecTxResult{Codespace: types.Codespace}
 	if e != nil {

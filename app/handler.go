@@ -34,13 +34,30 @@ func (x *exec) stamp() types.Stamp {
 	}
 }
 
-// emit adds an indexed event attribute set of type "vt".
+// emit adds an event of type "vt" with the attributes kv (key, value,
+// key, value...). Only the identifiers an auditor searches by are indexed
+// (see indexedAttr); the rest travel in the block results unindexed.
 func (x *exec) emit(kv ...string) {
 	ev := abci.Event{Type: "vt"}
 	for i := 0; i+1 < len(kv); i += 2 {
-		ev.Attributes = append(ev.Attributes, abci.EventAttribute{Key: kv[i], Value: kv[i+1], Index: true})
+		ev.Attributes = append(ev.Attributes, abci.EventAttribute{Key: kv[i], Value: kv[i+1], Index: indexedAttr(kv[i])})
 	}
 	x.events = append(x.events, ev)
+}
+
+// indexedAttr says whether CometBFT's tx indexer indexes an event
+// attribute, so that tx_search "vt.<key>='<value>'" finds the txs: kind and
+// signer (on every tx, rejected ones too), study, subject, account and
+// org. Each indexed attribute is one more key per tx in the node's
+// tx_index database, the largest source of its compaction under load, so
+// the finer details (event, form, version, action, query and signature
+// numbers...) are left to the block results.
+func indexedAttr(key string) bool {
+	switch key {
+	case "kind", "signer", "study", "subject", "account", "org":
+		return true
+	}
+	return false
 }
 
 // internal wraps a storage error.

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 )
 
 // TestWorkflowsOnARealNode drives the workflow and show commands through a
@@ -15,7 +18,7 @@ import (
 // proof, a past height, and authorization refusals.
 func TestWorkflowsOnARealNode(t *testing.T) {
 	t.Parallel()
-	work, _, env, n := devNode(t)
+	work, home, env, n := devNode(t)
 
 	proto := filepath.Join(work, "htn201.yaml")
 	mustVT(t, env, "protocol", "example", "--out", proto)
@@ -74,6 +77,7 @@ func TestWorkflowsOnARealNode(t *testing.T) {
 	if r := mustVT(t, env, append([]string{"show", "form", "--prove", "--height", strconv.FormatInt(ok.Height, 10)}, key...)...); !strings.Contains(r.stdout, "version 1") || !strings.Contains(r.stdout, "38 bpm") {
 		t.Errorf("show form at height %d:\n%s", ok.Height, r.stdout)
 	}
+	checkTxSearch(t, home)
 	mustVT(t, env, "subject", "withdraw", "--from", "site1-investigator", "--study", "VT-HTN-201", "--subject", "S1-001", "--reason", "withdrew consent")
 	failVT(t, env, exitRejected, "withdrawn", append([]string{"form", "submit", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", "S1-001", "--event", "SCR", "--form", "DM"}, "DM.AGE=54")...)
 	if r := mustVT(t, env, "show", "account", "--account", "site1-coordinator"); !strings.Contains(r.stdout, "genesis") {
@@ -97,5 +101,42 @@ func writeFile(t *testing.T, p, s string) {
 	t.Helper()
 	if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// checkTxSearch asks the node's tx index for the txs of subject S1-001
+// of TestWorkflowsOnARealNode: the enrolment, the accepted submission and
+// the correction are found, alone or combined, by their indexed study, subject, kind and
+// signer, while the finer attributes (form, event) are in the results but
+// not indexed.
+func checkTxSearch(t *testing.T, home string) {
+	t.Helper()
+	conf, err := loadNodeConfig(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := rpchttp.New(conf.RPC.ListenAddress, "/websocket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(q string) int {
+		t.Helper()
+		res, err := c.TxSearch(context.Background(), q, false, nil, nil, "asc")
+		if err != nil {
+			t.Fatalf("tx_search %s: %v", q, err)
+		}
+		return res.TotalCount
+	}
+	for q, want := range map[string]int{
+		"vt.study='VT-HTN-201' AND vt.subject='S1-001'":              3,
+		"vt.subject='S1-001' AND vt.kind='correct_form'":             1,
+		"vt.kind='submit_form' AND vt.signer='site1-coordinator'":    2, // one rejected in the block, one accepted
+		"vt.kind='enroll_subject' AND vt.signer='site1-coordinator'": 2, // the second is rejected in the block (subject_exists)
+		"vt.form='VS'":   0,
+		"vt.event='SCR'": 0,
+	} {
+		if got := count(q); got != want {
+			t.Errorf("tx_search %s: %d txs, want %d", q, got, want)
+		}
 	}
 }
