@@ -197,7 +197,11 @@ func enablePprof(home string, port int) error {
 	if err != nil {
 		return err
 	}
-	s := strings.Replace(string(bz), `pprof_laddr = ""`, fmt.Sprintf(`pprof_laddr = "127.0.0.1:%d"`, port), 1)
+	const off = `pprof_laddr = ""`
+	if !strings.Contains(string(bz), off) {
+		return fmt.Errorf("%s: no %s line to turn pprof on", path, off)
+	}
+	s := strings.Replace(string(bz), off, fmt.Sprintf(`pprof_laddr = "127.0.0.1:%d"`, port), 1)
 	return os.WriteFile(path, []byte(s), 0o600)
 }
 
@@ -337,8 +341,8 @@ func (h *harness) start(ctx context.Context, c *consortium, run int) ([]*proc, e
 }
 
 // load runs loadgen against the running consortium.
-func (h *harness) loadNet(ctx context.Context, c *consortium, procs []*proc, mode string, rate float64, txBytes string) (*loadRun, error) {
-	args := []string{"--nodes", strings.Join(c.rpcs, ","), "--pids", pidList(procs)}
+func (h *harness) loadNet(ctx context.Context, c *consortium, procs []*proc, mode string, rate float64, txBytes string, extra ...string) (*loadRun, error) {
+	args := append([]string{"--nodes", strings.Join(c.rpcs, ","), "--pids", pidList(procs)}, extra...)
 	if c.app == "veritrial" {
 		args = append(args, "--homes", strings.Join(c.homes, ","))
 	} else if txBytes != "" {
@@ -363,14 +367,24 @@ func (h *harness) localnet(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The first validator serves pprof in the saturated run: where a
+	// validator's CPU goes when four share the machine.
+	pport := h.o.BasePort + 96
+	if err := enablePprof(vtNet.homes[0], pport); err != nil {
+		return err
+	}
 	procs, err := h.start(ctx, vtNet, 1)
 	if err != nil {
 		return err
 	}
-	vtSat, err := h.loadNet(ctx, vtNet, procs, "saturated", 0, "")
+	prof := filepath.Join(h.o.OutDir, fmt.Sprintf("bench-%s-localnet-node.pprof", h.stamp))
+	vtSat, err := h.loadNet(ctx, vtNet, procs, "saturated", 0, "", "--pprof", fmt.Sprintf("127.0.0.1:%d", pport), "--pprof-out", prof)
 	stopAll(procs)
 	if err != nil {
 		return err
+	}
+	if top, err := pprofTop(ctx, filepath.Join(h.bin, "veritrial"), prof); err == nil {
+		h.rep.LocalnetProfile = top
 	}
 	txBytes := strconv.Itoa(int(math.Round(vtSat.Sum.MeanTxBytes)))
 	if procs, err = h.start(ctx, kvNet, 1); err != nil {

@@ -103,11 +103,14 @@ type Report struct {
 	Curve       []curvePoint   `json:"finalize_commit_curve,omitempty"`
 	ProfileTop  []string       `json:"bench_profile_top,omitempty"`
 	NodeProfile []string       `json:"node_profile_top,omitempty"`
-	Load        []loadRun      `json:"load,omitempty"`
-	Ratios      []ratio        `json:"ratios,omitempty"`
-	Skipped     []string       `json:"skipped,omitempty"`
-	Errors      []string       `json:"errors,omitempty"`
-	ElapsedSec  float64        `json:"elapsed_s"`
+	// LocalnetProfile is the same for the first of the four validators
+	// in the saturated localnet run.
+	LocalnetProfile []string  `json:"localnet_node_profile_top,omitempty"`
+	Load            []loadRun `json:"load,omitempty"`
+	Ratios          []ratio   `json:"ratios,omitempty"`
+	Skipped         []string  `json:"skipped,omitempty"`
+	Errors          []string  `json:"errors,omitempty"`
+	ElapsedSec      float64   `json:"elapsed_s"`
 }
 
 // machine describes where the figures were measured.
