@@ -116,7 +116,7 @@ func newCluster(t *testing.T, orgs ...string) *cluster {
 		env: []string{"HOME=" + work, "PATH=" + os.Getenv("PATH"), "VERITRIAL_PASSPHRASE=" + DevPassphrase}}
 	base := freeBasePort(t, len(orgs))
 	c.mustVT("testnet", "init", "--orgs", strings.Join(orgs, ","), "--out", c.dir, "--base-port", strconv.Itoa(base),
-		"--chain-id", "vt-fault-test", "--timeout-commit", "400ms", "--empty-blocks-interval", "1s", "--output", "json")
+		"--chain-id", "vt-fault-test", "--timeout-propose", "1s", "--timeout-commit", "400ms", "--empty-blocks-interval", "1s", "--output", "json")
 	m, err := ReadManifest(c.dir)
 	if err != nil {
 		t.Fatal(err)

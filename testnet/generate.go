@@ -196,6 +196,12 @@ func (o *Options) plan() ([]nodePlan, error) {
 	if o.Timing == (Timing{}) {
 		o.Timing = DefaultTiming
 	}
+	if o.Timing.Propose == 0 {
+		o.Timing.Propose = DefaultTiming.Propose
+	}
+	if o.Timing.Propose < 100*time.Millisecond || o.Timing.Propose > time.Minute {
+		return nil, fmt.Errorf("timeout propose %s is out of range: use 100ms to 1m", o.Timing.Propose)
+	}
 	if o.Timing.Commit <= 0 || o.Timing.Commit > time.Minute || o.Timing.EmptyBlocksInterval < 0 || o.Timing.EmptyBlocksInterval > time.Hour {
 		return nil, fmt.Errorf("timeout commit %s or empty-blocks interval %s is out of range: use 1ms to 1m and 0 to 1h", o.Timing.Commit, o.Timing.EmptyBlocksInterval)
 	}

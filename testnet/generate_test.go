@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
 	"github.com/cometbft/cometbft/p2p"
@@ -84,7 +85,7 @@ func TestGenerateLocalConsortium(t *testing.T) {
 			}
 			ports[a] = true
 		}
-		if !conf.P2P.AllowDuplicateIP || conf.P2P.AddrBookStrict || conf.Consensus.TimeoutCommit != DefaultTiming.Commit || conf.TxIndex.Indexer != "kv" {
+		if !conf.P2P.AllowDuplicateIP || conf.P2P.AddrBookStrict || conf.Consensus.TimeoutCommit != DefaultTiming.Commit || conf.Consensus.TimeoutPropose != DefaultTiming.Propose || conf.TxIndex.Indexer != "kv" {
 			t.Errorf("%s: p2p/consensus settings not tuned: %+v", n.Org, conf.P2P)
 		}
 		nk, err := p2p.LoadNodeKey(conf.NodeKeyFile())
@@ -219,6 +220,7 @@ func TestGenerateRefusesBadOptions(t *testing.T) {
 		{Options{Orgs: []string{"sponsor"}, BasePort: 65535}, "base port"},
 		{Options{Orgs: []string{"sponsor"}, ChainID: strings.Repeat("x", 60)}, "chain ID"},
 		{Options{Orgs: []string{"sponsor"}, Timing: Timing{Commit: -1}}, "out of range"},
+		{Options{Orgs: []string{"sponsor"}, Timing: Timing{Propose: time.Millisecond, Commit: time.Second}}, "timeout propose 1ms is out of range"},
 	} {
 		err := c.o.Validate()
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -36,6 +36,10 @@ func KeyringDir(home string) string { return filepath.Join(home, "keyring") }
 
 // Timing are the consensus timeouts of a node.
 type Timing struct {
+	// Propose is CometBFT's timeout_propose: how long a validator waits
+	// for the round's proposal, all its block parts included, before it
+	// prevotes nil and the round is lost. 0 means DefaultTiming's.
+	Propose time.Duration
 	// Commit is CometBFT's timeout_commit: the pause after a block.
 	Commit time.Duration
 	// EmptyBlocksInterval is how long a node waits for a tx before it
@@ -45,7 +49,13 @@ type Timing struct {
 
 // DefaultTiming is a fast chain for a few machines close to each other:
 // 500 ms commits and an empty block every 5 s when idle.
-var DefaultTiming = Timing{Commit: 500 * time.Millisecond, EmptyBlocksInterval: 5 * time.Second}
+//
+// The proposal timeout is CometBFT's default of 3 s. A full block is 4 MiB
+// (about 3,500 form submissions); under load, four validators sharing two
+// cores often took more than 1 s to receive one, and each lost round cost
+// about 1.2 s more (docs/PERFORMANCE.md). A validator that is down still
+// costs its turns as proposer this timeout.
+var DefaultTiming = Timing{Propose: 3 * time.Second, Commit: 500 * time.Millisecond, EmptyBlocksInterval: 5 * time.Second}
 
 // NodeConfig returns CometBFT's default configuration rooted at home and
 // tuned for veritrial: fast consensus timeouts, the kv tx indexer (tx by
@@ -60,7 +70,10 @@ func NodeConfig(home, moniker, rpcListen, p2pListen string, t Timing) *cmtcfg.Co
 	conf.P2P.ListenAddress = p2pListen
 	conf.P2P.AllowDuplicateIP = true
 	conf.P2P.AddrBookStrict = false
-	conf.Consensus.TimeoutPropose = 1 * time.Second
+	conf.Consensus.TimeoutPropose = t.Propose
+	if t.Propose == 0 {
+		conf.Consensus.TimeoutPropose = DefaultTiming.Propose
+	}
 	conf.Consensus.TimeoutProposeDelta = 200 * time.Millisecond
 	conf.Consensus.TimeoutPrevote = 500 * time.Millisecond
 	conf.Consensus.TimeoutPrevoteDelta = 200 * time.Millisecond

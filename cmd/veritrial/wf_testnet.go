@@ -18,11 +18,11 @@ func testnetCommand() *cli.Command {
 		Name:      "testnet",
 		Category:  categoryNode,
 		Usage:     "lay out a consortium: one validator home per organisation",
-		UsageText: `veritrial testnet init --orgs ORG,ORG,... --out DIR [--kinds ORG=KIND,...] [--hosts H,H,...] [--chain-id ID] [--base-port N] [--timeout-commit D] [--empty-blocks-interval D]`,
+		UsageText: `veritrial testnet init --orgs ORG,ORG,... --out DIR [--kinds ORG=KIND,...] [--hosts H,H,...] [--chain-id ID] [--base-port N] [--timeout-propose D] [--timeout-commit D] [--empty-blocks-interval D]`,
 		Subcommands: []*cli.Command{{
 			Name:  "init",
 			Usage: "generate the homes, shared genesis and peer lists of a consortium",
-			UsageText: `veritrial testnet init --orgs ORG,ORG,... --out DIR [--kinds ORG=KIND,...] [--hosts H,H,...] [--chain-id ID] [--base-port N] [--timeout-commit D] [--empty-blocks-interval D]
+			UsageText: `veritrial testnet init --orgs ORG,ORG,... --out DIR [--kinds ORG=KIND,...] [--hosts H,H,...] [--chain-id ID] [--base-port N] [--timeout-propose D] [--timeout-commit D] [--empty-blocks-interval D]
 
 Example:
    veritrial testnet init --orgs sponsor,site-1,site-2,regulator --out ./consortium
@@ -52,6 +52,7 @@ passphrase "` + DevPassphrase + `": change it (keys export/import) before real u
 				&cli.StringSliceFlag{Name: "hosts", Usage: "one host or IP per organisation, in --orgs order (default: all on 127.0.0.1)"},
 				&cli.StringFlag{Name: "chain-id", Value: testnet.DefaultChainID, Usage: "chain ID of the consortium"},
 				&cli.IntFlag{Name: "base-port", Value: testnet.DefaultBasePort, Usage: "first p2p port; RPC is the next one"},
+				&cli.DurationFlag{Name: "timeout-propose", Value: testnet.DefaultTiming.Propose, Usage: "how long a validator waits for a round's proposal block (CometBFT timeout_propose)"},
 				&cli.DurationFlag{Name: "timeout-commit", Value: testnet.DefaultTiming.Commit, Usage: "pause after each block (CometBFT timeout_commit)"},
 				&cli.DurationFlag{Name: "empty-blocks-interval", Value: testnet.DefaultTiming.EmptyBlocksInterval, Usage: "longest wait for a tx before an empty block is made"},
 			},
@@ -77,7 +78,7 @@ func runTestnetInit(c *cli.Context) error {
 		Hosts:    splitList(c.StringSlice("hosts")),
 		ChainID:  c.String("chain-id"),
 		BasePort: c.Int("base-port"),
-		Timing:   testnet.Timing{Commit: c.Duration("timeout-commit"), EmptyBlocksInterval: c.Duration("empty-blocks-interval")},
+		Timing:   testnet.Timing{Propose: c.Duration("timeout-propose"), Commit: c.Duration("timeout-commit"), EmptyBlocksInterval: c.Duration("empty-blocks-interval")},
 	}
 	if err := o.Validate(); err != nil {
 		return usageErrorf("%v", err)
