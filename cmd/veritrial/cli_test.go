@@ -275,6 +275,7 @@ func TestBadInput(t *testing.T) {
 	failVT(t, env, exitUsage, "not a known format", "--output", "yaml", "keys", "list")
 	failVT(t, env, exitUsage, "invalid value", "init", "--rpc-port", "abc")
 	failVT(t, env, exitUsage, "no veritrial home", "--home", t.TempDir(), "start")
+	failVT(t, env, exitUsage, "--cache-nodes 10 is too small", "--home", t.TempDir(), "start", "--cache-nodes", "10")
 	port := freePorts(t, 1)[0]
 	addr := "tcp://127.0.0.1:" + strconv.Itoa(port)
 	r := failVT(t, env, exitUnavailable, "no veritrial node answers at "+addr+": start one with veritrial start", "status", "--node", addr)
@@ -323,10 +324,14 @@ func TestStartStatusRestart(t *testing.T) {
 	}
 	before := st.Height
 
-	n = startNode(t, env, home)
+	// The restart sizes the Merkle tree's node cache.
+	n = startNode(t, env, home, "--cache-nodes", "50000")
 	st = waitHeight(t, env, home, before, n)
 	if code := n.stop(t); code != 0 {
 		t.Fatalf("restarted node exited %d after SIGTERM; log:\n%s", code, n.stderr)
+	}
+	if !strings.Contains(n.stderr.String(), "cache_nodes=50000") {
+		t.Errorf("the restart did not use --cache-nodes 50000; log:\n%s", n.stderr)
 	}
 	if st.Height < before {
 		t.Fatalf("restart resumed at height %d, below %d", st.Height, before)

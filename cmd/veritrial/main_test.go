@@ -154,10 +154,10 @@ type testNode struct {
 	done   chan error
 }
 
-func startNode(t *testing.T, env []string, home string) *testNode {
+func startNode(t *testing.T, env []string, home string, flags ...string) *testNode {
 	t.Helper()
 	n := &testNode{stderr: &bytes.Buffer{}, stdout: &bytes.Buffer{}, done: make(chan error, 1)}
-	n.cmd = exec.Command(binPath, "--home", home, "start")
+	n.cmd = exec.Command(binPath, append([]string{"--home", home, "start"}, flags...)...)
 	n.cmd.Env = env
 	n.cmd.Stdout, n.cmd.Stderr = n.stdout, n.stderr
 	if err := n.cmd.Start(); err != nil {

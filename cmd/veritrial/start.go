@@ -44,9 +44,15 @@ with --output json); on stop a summary is printed on stdout.
 
 --log-level takes CometBFT's syntax: a level (debug, info, error) or
 module:level pairs, e.g. "state:info,veritrial:debug,*:error". The default is
-the home's config.toml log_level.`,
+the home's config.toml log_level.
+
+--cache-nodes sizes the in-memory cache of the ledger's Merkle tree, in tree
+nodes of about 1 KiB each; reads of committed state keep half as many again.
+The default suits a few million stored item values. At 10 million, 2000000
+ran blocks about 10% faster for about 2.6 GB more memory.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "log-level", Usage: "log level, overriding config.toml", DefaultText: "config.toml log_level"},
+			&cli.IntFlag{Name: "cache-nodes", Value: app.DefaultCacheSize, Usage: "Merkle tree nodes kept in memory"},
 		},
 		Action: runStart,
 	}
@@ -63,6 +69,10 @@ type startResult struct {
 func runStart(c *cli.Context) error {
 	if err := exactArgs(c); err != nil {
 		return err
+	}
+	cacheNodes := c.Int("cache-nodes")
+	if cacheNodes < app.MinCacheSize {
+		return usageErrorf("--cache-nodes %d is too small: use at least %d (default %d)", cacheNodes, app.MinCacheSize, app.DefaultCacheSize)
 	}
 	home, err := homeDir(c)
 	if err != nil {
@@ -102,7 +112,7 @@ func runStart(c *cli.Context) error {
 	}
 
 	tuneGC()
-	appl, err := app.New(app.Config{DataDir: appDataDir(home), Logger: logger})
+	appl, err := app.New(app.Config{DataDir: appDataDir(home), Logger: logger, CacheSize: cacheNodes})
 	if err != nil {
 		if isLockError(err) {
 			return failf("the home %s is in use by another veritrial node: stop it first", home)
