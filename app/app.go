@@ -64,6 +64,9 @@ type App struct {
 	checked       *iavl.ImmutableTree
 	checkedHeight int64
 	checkedHash   []byte
+	// signerReads memoizes CheckTx's reads of accounts and organisations
+	// in checked (see signerMemo); a new one comes with each commit.
+	signerReads *signerMemo
 	// mempoolNonces are nonces accepted by CheckTx since the last commit.
 	mempoolNonces map[string]bool
 	// nonces filters the nonces committed up to checkedHeight.
@@ -177,6 +180,10 @@ func (a *App) refreshChecked() error {
 	a.cmu.Lock()
 	defer a.cmu.Unlock()
 	a.checked, a.checkedHeight, a.checkedHash = t, a.store.committed, hash
+	a.signerReads = nil
+	if t != nil {
+		a.signerReads = newSignerMemo(t)
+	}
 	a.mempoolNonces = map[string]bool{}
 	if a.nonces != nil {
 		for _, n := range a.blockNonces {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 
@@ -118,4 +119,39 @@ func iteratePrefix(tree iterator, p []byte, fn func(k, v []byte) bool) error {
 		}
 	}
 	return it.Error()
+}
+
+// signerMemo reads one committed version for CheckTx and remembers what it
+// read of accounts and organisations: every tx reads its signer's account
+// and organisation, a few hundred records at most, and a version never
+// changes, so a remembered read is the read. Other keys (nonces, above all)
+// go to the version each time. It lives under the App's cmu and is
+// replaced at each commit. FinalizeBlock never uses it.
+type signerMemo struct {
+	r reader
+	m map[string][]byte // nil value: absent
+}
+
+func newSignerMemo(r reader) *signerMemo {
+	return &signerMemo{r: r, m: make(map[string][]byte)}
+}
+
+// maxSignerMemo bounds the memo; past it, reads go to the version.
+const maxSignerMemo = 100_000
+
+func (s *signerMemo) Get(key []byte) ([]byte, error) {
+	if !bytes.HasPrefix(key, []byte(types.PrefixAccount)) && !bytes.HasPrefix(key, []byte(types.PrefixOrg)) {
+		return s.r.Get(key)
+	}
+	if v, ok := s.m[string(key)]; ok {
+		return v, nil
+	}
+	v, err := s.r.Get(key)
+	if err != nil {
+		return nil, err
+	}
+	if len(s.m) < maxSignerMemo {
+		s.m[string(key)] = v
+	}
+	return v, nil
 }

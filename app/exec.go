@@ -137,7 +137,7 @@ func (a *App) check(raw []byte, height int64, isNew bool) checked {
 	if isNew {
 		mode = modeCheckNew
 	}
-	var r reader = a.checked
+	var r reader = a.signerReads
 	nf := a.nonces
 	if a.checked == nil {
 		r, nf = a.store.tree, nil // before block 1: the genesis state being built
