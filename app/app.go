@@ -67,6 +67,9 @@ type App struct {
 	// signerReads memoizes CheckTx's reads of accounts and organisations
 	// in checked (see signerMemo); a new one comes with each commit.
 	signerReads *signerMemo
+	// blockReads memoizes FinalizeBlock's reads of accounts and
+	// organisations in the working tree, under mu (see signerMemo).
+	blockReads *signerMemo
 	// mempoolNonces are nonces accepted by CheckTx since the last commit.
 	mempoolNonces map[string]bool
 	// nonces filters the nonces committed up to checkedHeight.
@@ -113,6 +116,7 @@ func New(cfg Config) (*App, error) {
 		params:        types.DefaultParams(),
 		mempoolNonces: map[string]bool{},
 		txs:           newTxCache(txCacheSize),
+		blockReads:    newSignerMemo(s.tree),
 		accounts:      newDecoded[types.Account](10_000),
 		orgs:          newDecoded[types.Org](1_000),
 		studies:       newDecoded[types.Study](1_000),
@@ -249,6 +253,7 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		return nil, fmt.Errorf("InitChain called on a store already at height %d", a.store.committed)
 	}
 	a.store.rollback()
+	a.blockReads.reset()
 	g, err := types.ParseGenesis(req.AppStateBytes)
 	if err != nil {
 		return nil, err

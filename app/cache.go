@@ -121,12 +121,16 @@ func iteratePrefix(tree iterator, p []byte, fn func(k, v []byte) bool) error {
 	return it.Error()
 }
 
-// signerMemo reads one committed version for CheckTx and remembers what it
-// read of accounts and organisations: every tx reads its signer's account
-// and organisation, a few hundred records at most, and a version never
-// changes, so a remembered read is the read. Other keys (nonces, above all)
-// go to the version each time. It lives under the App's cmu and is
-// replaced at each commit. FinalizeBlock never uses it.
+// signerMemo reads a tree and remembers what it read of accounts and
+// organisations: every tx reads its signer's account and organisation, a
+// few hundred records at most. Other keys (nonces, above all) go to the
+// tree each time.
+//
+// CheckTx's memo reads one committed version, which never changes; it
+// lives under the App's cmu and is replaced at each commit. FinalizeBlock's
+// reads the working tree under mu, and every write to the working tree
+// (App.flush, the only writer of these keys) forgets the keys it wrote, so
+// a remembered read is always what the tree holds.
 type signerMemo struct {
 	r reader
 	m map[string][]byte // nil value: absent
@@ -139,8 +143,19 @@ func newSignerMemo(r reader) *signerMemo {
 // maxSignerMemo bounds the memo; past it, reads go to the version.
 const maxSignerMemo = 100_000
 
+// signerKey says whether a signerMemo remembers key.
+func signerKey(key []byte) bool {
+	return bytes.HasPrefix(key, []byte(types.PrefixAccount)) || bytes.HasPrefix(key, []byte(types.PrefixOrg))
+}
+
+// forget drops what the memo remembers of key.
+func (s *signerMemo) forget(key string) { delete(s.m, key) }
+
+// reset forgets everything.
+func (s *signerMemo) reset() { clear(s.m) }
+
 func (s *signerMemo) Get(key []byte) ([]byte, error) {
-	if !bytes.HasPrefix(key, []byte(types.PrefixAccount)) && !bytes.HasPrefix(key, []byte(types.PrefixOrg)) {
+	if !signerKey(key) {
 		return s.r.Get(key)
 	}
 	if v, ok := s.m[string(key)]; ok {

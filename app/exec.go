@@ -154,7 +154,7 @@ func (a *App) check(raw []byte, height int64, isNew bool) checked {
 
 // deliver executes one tx of a block; a failure changes nothing.
 func (a *App) deliver(raw []byte, height int64, blockTime string) *abci.ExecTxResult {
-	c := a.verify(a.store.tree, nil, raw, height, modeDeliver)
+	c := a.verify(a.blockReads, nil, raw, height, modeDeliver)
 	if c.err != nil {
 		return result(c, c.err)
 	}
@@ -173,7 +173,7 @@ func (a *App) deliver(raw []byte, height int64, blockTime string) *abci.ExecTxRe
 	b := &c.tx.Body
 	nonceKey := types.KeyNonce(b.Expires, b.Signer, b.Nonce)
 	x.st.set(nonceKey, []byte{1})
-	if err := x.st.flush(a.store.tree); err != nil {
+	if err := a.flush(x.st); err != nil {
 		panic(fmt.Sprintf("writing tx %s to the working tree: %v", x.txHash, err))
 	}
 	a.blockNonces = append(a.blockNonces, committedNonce{key: nonceKey, expires: b.Expires})
@@ -188,6 +188,17 @@ func (a *App) deliver(raw []byte, height int64, blockTime string) *abci.ExecTxRe
 		res.Events = append(res.Events, x.events[1:]...)
 	}
 	return res
+}
+
+// flush writes a tx's buffered writes to the working tree, and makes the
+// block's signer memo forget the keys written. Every write of a tx or of
+// the genesis goes through here.
+func (a *App) flush(st *txStore) error {
+	err := st.flush(a.store.tree)
+	for _, k := range st.order {
+		a.blockReads.forget(k)
+	}
+	return err
 }
 
 // result builds the ABCI result with a "vt" event naming the kind and the

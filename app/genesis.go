@@ -34,5 +34,5 @@ func (a *App) initGenesis(g *types.Genesis, chainID string, t time.Time) error {
 		st.set(types.KeyPubKey(acct.PubKey), []byte(acct.ID))
 		st.setJSON(types.KeyAccountChange(acct.ID, 1), types.AccountChange{Seq: 1, Action: "genesis", Account: acct, Stamp: stamp})
 	}
-	return st.flush(a.store.tree)
+	return a.flush(st)
 }
