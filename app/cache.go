@@ -140,7 +140,7 @@ func newSignerMemo(r reader) *signerMemo {
 	return &signerMemo{r: r, m: make(map[string][]byte)}
 }
 
-// maxSignerMemo bounds the memo; past it, reads go to the version.
+// maxSignerMemo bounds the memo; past it, reads go to the tree.
 const maxSignerMemo = 100_000
 
 // signerKey says whether a signerMemo remembers key.

@@ -3,7 +3,10 @@ package app_test
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/veritrial/veritrial/app"
@@ -339,4 +342,16 @@ func TestRestart(t *testing.T) {
 	runRaw(t, c, "first", raw, types.CodeOK, false)
 	c.Reopen()
 	runRaw(t, c, "replay after restart", raw, types.CodeNonceReused, true)
+}
+
+// A node cache below the minimum is refused before the store is opened.
+func TestCacheSizeBelowMinimum(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	_, err := app.New(app.Config{DataDir: dir, CacheSize: app.MinCacheSize - 1})
+	if err == nil || !strings.Contains(err.Error(), "below the minimum") {
+		t.Fatalf("New with a node cache of %d: %v", app.MinCacheSize-1, err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("the refused New left %s behind (%v)", dir, err)
+	}
 }
