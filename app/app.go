@@ -85,6 +85,9 @@ type App struct {
 	// studies and subjects cache the records every form tx reads.
 	studies  *decoded[types.Study]
 	subjects *decoded[types.Subject]
+	// vmu guards protocols and versions, which FinalizeBlock and CheckTx
+	// (its look at form submissions, see precheckSubmit) both read.
+	vmu sync.Mutex
 	// protocols caches compiled protocols by fingerprint (pure, so safe).
 	protocols map[string]*protocol.Compiled
 	// versions caches decoded protocol version records by store key.

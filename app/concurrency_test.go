@@ -30,9 +30,16 @@ func TestConcurrentCheckTxAndQuery(t *testing.T) {
 		for i := 0; i < perBlock; i++ {
 			n := b*perBlock + i
 			txs = append(txs, busy.Tx("site1-coordinator", apptest.EnrollMsg(subjectID(n), "site1")))
+			if b > 0 && i%5 == 0 { // a form of a subject enrolled in the block before
+				k := apptest.FormKey(subjectID(n-perBlock), "SCR", 1, "VS")
+				txs = append(txs, busy.Tx("site1-coordinator", apptest.SubmitMsg(k, apptest.VS(120+i, 80))))
+			}
 		}
 		batches = append(batches, txs)
 	}
+	// Refused by CheckTx on its values (the protocol in force is read
+	// while blocks compile and cache it); never in a block.
+	invalid := busy.Tx("site1-coordinator", apptest.SubmitMsg(apptest.FormKey(subjectID(0), "D1", 1, "VS"), apptest.VS(400, 80)))
 
 	ctx := context.Background()
 	stop := make(chan struct{})
@@ -67,6 +74,14 @@ func TestConcurrentCheckTxAndQuery(t *testing.T) {
 					if c := types.Code(res.Code); c != types.CodeOK && c != types.CodeNonceReused {
 						report("CheckTx of a valid tx: " + res.Log)
 					}
+				}
+				res, err := busy.App.CheckTx(ctx, &abci.RequestCheckTx{Tx: invalid, Type: abci.CheckTxType_New})
+				if err != nil {
+					report("CheckTx error: " + err.Error())
+					return
+				}
+				if types.Code(res.Code) != types.CodeEditCheckFailed {
+					report("CheckTx of an out-of-range submission: " + res.Log)
 				}
 			}
 		}

@@ -149,6 +149,11 @@ func (a *App) check(raw []byte, height int64, isNew bool) checked {
 	if a.mempoolNonces[string(types.KeyNonce(c.tx.Body.Expires, c.tx.Body.Signer, c.tx.Body.Nonce))] {
 		return fail(types.Errf(types.CodeNonceReused, "nonce %s is already used by a transaction waiting in the mempool", c.tx.Body.Nonce))
 	}
+	if isNew && a.checked != nil {
+		if e := a.precheckSubmit(r, c); e != nil {
+			return fail(e)
+		}
+	}
 	return c
 }
 

@@ -101,9 +101,9 @@ func TestSubmitForm(t *testing.T) {
 		{name: "unknown form", signer: "site1-coordinator", msg: apptest.SubmitMsg(k("SCR", 1, "XX"), apptest.VS(150, 90)), want: types.CodeUnknownForm},
 		{name: "form not in event", signer: "site1-coordinator", msg: apptest.SubmitMsg(k("D1", 1, "DM"), apptest.VS(150, 90)), want: types.CodeFormNotInEvent},
 		{name: "repeat of non-repeatable event", signer: "site1-coordinator", msg: apptest.SubmitMsg(k("SCR", 2, "VS"), apptest.VS(150, 90)), want: types.CodeEventRepeat},
-		{name: "hard range violations", signer: "site1-coordinator", msg: apptest.SubmitMsg(k("SCR", 1, "VS"), hard), want: types.CodeEditCheckFailed, logHas: append([]string{"VS.SYSBP", "VS.DIABP", "VS.HR", "S001"}, hardMsgs...)},
-		{name: "required items missing", signer: "site1-coordinator", msg: apptest.SubmitMsg(k("SCR", 1, "VS"), []protocol.ItemValue{apptest.V("VS.DATE", "2026-01-20")}), want: types.CodeEditCheckFailed, logHas: []string{"VS.SYSBP"}},
-		{name: "cross-item check", signer: "site1-coordinator", msg: apptest.SubmitMsg(k("SCR", 1, "VS"), apptest.VS(120, 130)), want: types.CodeEditCheckFailed, logHas: []string{"VS.CHK.DIA_LT_SYS"}},
+		{name: "hard range violations", signer: "site1-coordinator", msg: apptest.SubmitMsg(k("SCR", 1, "VS"), hard), want: types.CodeEditCheckFailed, atCheck: true, logHas: append([]string{"VS.SYSBP", "VS.DIABP", "VS.HR", "S001"}, hardMsgs...)},
+		{name: "required items missing", signer: "site1-coordinator", msg: apptest.SubmitMsg(k("SCR", 1, "VS"), []protocol.ItemValue{apptest.V("VS.DATE", "2026-01-20")}), want: types.CodeEditCheckFailed, atCheck: true, logHas: []string{"VS.SYSBP"}},
+		{name: "cross-item check", signer: "site1-coordinator", msg: apptest.SubmitMsg(k("SCR", 1, "VS"), apptest.VS(120, 130)), want: types.CodeEditCheckFailed, atCheck: true, logHas: []string{"VS.CHK.DIA_LT_SYS"}},
 		{name: "ok", signer: "site1-coordinator", msg: apptest.SubmitMsg(k("SCR", 1, "VS"), apptest.VS(150, 90)), want: types.CodeOK},
 		{name: "already entered", signer: "site1-investigator", msg: apptest.SubmitMsg(k("SCR", 1, "VS"), apptest.VS(151, 90)), want: types.CodeFormExists},
 		{name: "soft warning", signer: "site1-investigator", msg: apptest.SubmitMsg(k("D1", 1, "VS"), apptest.VS(185, 90)), want: types.CodeOK},
@@ -137,6 +137,80 @@ func TestSubmitForm(t *testing.T) {
 	}
 	absent(t, c, types.KeyForm(k("W4", 1, "VS")))
 	absent(t, c, types.KeyForm(k("SCR", 2, "VS")))
+}
+
+// TestEditChecksAtCheckTx: CheckTx refuses a new submission whose values
+// fail a hard edit check of the protocol in force, unless a check reads
+// another form of the subject, which may change before the block; what
+// depends on the subject's state is left to the block.
+func TestEditChecksAtCheckTx(t *testing.T) {
+	c := apptest.New(t)
+	c.SetupStudy()
+	c.MustDo("site1-coordinator", apptest.EnrollMsg("S001", "site1"))
+	k := func(subject, ev string, form string) types.FormKey { return apptest.FormKey(subject, ev, 1, form) }
+	mustCheck := func(name string, raw []byte, want types.Code, logHas ...string) {
+		t.Helper()
+		res := c.Check(raw)
+		if types.Code(res.Code) != want {
+			t.Fatalf("%s: CheckTx code %d (%s) %q, want %d (%s)", name, res.Code, types.Code(res.Code), res.Log, want, want)
+		}
+		for _, sub := range logHas {
+			if !strings.Contains(res.Log, sub) {
+				t.Errorf("%s: CheckTx log %q does not mention %q", name, res.Log, sub)
+			}
+		}
+	}
+
+	// A lab form with haemoglobin out of range is refused at once, with
+	// the message the block would give.
+	badLab := apptest.LB()
+	badLab[2] = apptest.V("LB.HGB", "31.0")
+	raw := c.Tx("site1-coordinator", apptest.SubmitMsg(k("S001", "SCR", "LB"), badLab))
+	mustCheck("lab out of range", raw, types.CodeEditCheckFailed, "LB.HGB", "S001")
+	checkLog := c.Check(c.Tx("site1-coordinator", apptest.SubmitMsg(k("S001", "SCR", "LB"), badLab))).Log
+	if res := c.Block(raw)[0]; types.Code(res.Code) != types.CodeEditCheckFailed || res.Log != checkLog {
+		t.Errorf("block gave %d %q, CheckTx %q", res.Code, res.Log, checkLog)
+	}
+
+	// The pregnancy test applies only to a subject the demography form
+	// says is a woman of childbearing potential: whether a filled-in
+	// test is allowed waits for the block, which sees that form.
+	crossForm := append(apptest.LB(), apptest.V("LB.PREGDONE", "1"))
+	raw = c.Tx("site1-coordinator", apptest.SubmitMsg(k("S001", "SCR", "LB"), crossForm))
+	mustCheck("condition on another form", raw, types.CodeOK)
+	if res := c.Block(raw)[0]; types.Code(res.Code) != types.CodeEditCheckFailed || !strings.Contains(res.Log, "LB.PREGDONE") {
+		t.Errorf("cross-form submission in the block: %d %q", res.Code, res.Log)
+	}
+	// A range problem stands whatever the other form says.
+	crossForm[2] = apptest.V("LB.HGB", "31.0")
+	mustCheck("condition on another form, bad value", c.Tx("site1-coordinator", apptest.SubmitMsg(k("S001", "SCR", "LB"), crossForm)), types.CodeEditCheckFailed, "LB.HGB")
+
+	// A subject whose enrolment waits in the mempool: valid data is
+	// accepted, invalid data refused on its values.
+	enroll := c.Tx("site1-coordinator", apptest.EnrollMsg("S002", "site1"))
+	mustCheck("enrolment", enroll, types.CodeOK)
+	good := c.Tx("site1-coordinator", apptest.SubmitMsg(k("S002", "SCR", "VS"), apptest.VS(150, 90)))
+	mustCheck("valid form of a subject being enrolled", good, types.CodeOK)
+	mustCheck("invalid form of a subject being enrolled", c.Tx("site1-coordinator", apptest.SubmitMsg(k("S002", "D1", "VS"), apptest.VS(400, 90))), types.CodeEditCheckFailed, "VS.SYSBP")
+	for i, res := range c.Block(enroll, good) {
+		if res.Code != 0 {
+			t.Errorf("block tx %d: %d %q", i, res.Code, res.Log)
+		}
+	}
+
+	// Bad values and an unknown subject: CheckTx speaks of the values,
+	// the block (for a proposer that skipped CheckTx) of the subject.
+	raw = c.Tx("site1-coordinator", apptest.SubmitMsg(k("S999", "SCR", "VS"), apptest.VS(400, 90)))
+	mustCheck("bad values, unknown subject", raw, types.CodeEditCheckFailed, "VS.SYSBP")
+	if res := c.Block(raw)[0]; types.Code(res.Code) != types.CodeUnknownSubject {
+		t.Errorf("bad values, unknown subject, in the block: %d %q", res.Code, res.Log)
+	}
+
+	// Corrections and placements the schedule does not allow are judged
+	// in the block only.
+	c.MustDo("site1-coordinator", apptest.SubmitMsg(k("S001", "SCR", "VS"), apptest.VS(150, 90)))
+	mustCheck("correction", c.Tx("site1-coordinator", apptest.CorrectMsg(k("S001", "SCR", "VS"), "re-measured", apptest.V("VS.SYSBP", "400"))), types.CodeOK)
+	mustCheck("form not in event", c.Tx("site1-coordinator", apptest.SubmitMsg(k("S001", "D1", "DM"), apptest.VS(400, 90))), types.CodeOK)
 }
 
 func TestSubmitFormOrderIndependent(t *testing.T) {

@@ -23,20 +23,29 @@ func (x *exec) formContext(k types.FormKey) (*types.Subject, *types.Study, *prot
 	if e != nil {
 		return nil, nil, nil, e
 	}
-	ev, ok := c.Event(k.Event)
-	if !ok {
-		return nil, nil, nil, types.Errf(types.CodeUnknownEvent, "event %q is not in the schedule of study %s (protocol version %d)", k.Event, s.ID, s.Current)
-	}
-	if _, ok := c.Form(k.Form); !ok {
-		return nil, nil, nil, types.Errf(types.CodeUnknownForm, "form %q is not defined in study %s (protocol version %d)", k.Form, s.ID, s.Current)
-	}
-	if !c.FormInEvent(k.Event, k.Form) {
-		return nil, nil, nil, types.Errf(types.CodeFormNotInEvent, "form %s is not collected at event %s", k.Form, k.Event)
-	}
-	if !ev.Repeatable && k.EventRepeat != 1 {
-		return nil, nil, nil, types.Errf(types.CodeEventRepeat, "event %s does not repeat; use event repeat 1, not %d", k.Event, k.EventRepeat)
+	if e := placement(c, s, k); e != nil {
+		return nil, nil, nil, e
 	}
 	return sub, s, c, nil
+}
+
+// placement checks that the protocol in force collects the form at the
+// event, in a repeat the event allows.
+func placement(c *protocol.Compiled, s *types.Study, k types.FormKey) *types.Error {
+	ev, ok := c.Event(k.Event)
+	if !ok {
+		return types.Errf(types.CodeUnknownEvent, "event %q is not in the schedule of study %s (protocol version %d)", k.Event, s.ID, s.Current)
+	}
+	if _, ok := c.Form(k.Form); !ok {
+		return types.Errf(types.CodeUnknownForm, "form %q is not defined in study %s (protocol version %d)", k.Form, s.ID, s.Current)
+	}
+	if !c.FormInEvent(k.Event, k.Form) {
+		return types.Errf(types.CodeFormNotInEvent, "form %s is not collected at event %s", k.Form, k.Event)
+	}
+	if !ev.Repeatable && k.EventRepeat != 1 {
+		return types.Errf(types.CodeEventRepeat, "event %s does not repeat; use event repeat 1, not %d", k.Event, k.EventRepeat)
+	}
+	return nil
 }
 
 // lookup resolves items of other forms for cross-form conditions: the
@@ -85,7 +94,13 @@ func (x *exec) otherForm(c *protocol.Compiled, k types.FormKey, form string) []p
 // validate runs the protocol's edit checks; hard problems reject the tx
 // with every problem listed, soft ones are returned to be stored.
 func (x *exec) validate(c *protocol.Compiled, k types.FormKey, values []protocol.ItemValue) ([]protocol.Problem, *types.Error) {
-	problems := c.Validate(k.Form, values, x.lookup(c, k))
+	return verdict(k, c.Validate(k.Form, values, x.lookup(c, k)))
+}
+
+// verdict splits the problems the edit checks found: any hard one rejects
+// the form, with every hard problem listed; soft ones are returned to be
+// stored with it.
+func verdict(k types.FormKey, problems []protocol.Problem) ([]protocol.Problem, *types.Error) {
 	var hard []string
 	var soft []protocol.Problem
 	for _, p := range problems {
@@ -99,6 +114,46 @@ func (x *exec) validate(c *protocol.Compiled, k types.FormKey, values []protocol
 		return nil, types.Errf(types.CodeEditCheckFailed, "form %s for subject %s was rejected by %d edit check(s): %s", k.Form, k.Subject, len(hard), strings.Join(hard, "; "))
 	}
 	return soft, nil
+}
+
+// precheckSubmit is CheckTx's look at a form submission new to the
+// mempool: it runs the form's edit checks on the values the tx carries,
+// against the protocol version in force in the last committed state, and
+// refuses the tx when a hard check fails, with FinalizeBlock's code and
+// message. The site hears at once, and the consortium does not carry,
+// gossip and execute on every validator a submission bound to fail.
+//
+// Only that verdict is taken early. It depends on nothing but the values
+// and the protocol version, unless a condition reads another form of the
+// subject, which may change before the tx reaches a block: then only a
+// problem of a value itself (a range, a type, a code list...), which no
+// condition can lift, refuses the tx here (see protocol.ValidateAlone). So is a form the schedule does not place where
+// the tx says, and everything that depends on the subject's
+// state (enrolment, site, locks, withdrawal, a form already entered): an
+// enrolment may be waiting in the mempool with the submission. A
+// submission with bad values and such a problem too hears of its values
+// first. FinalizeBlock still runs every check, which is what binds: a
+// proposer that skipped this one gets the same rejection in the block.
+func (a *App) precheckSubmit(r reader, c checked) *types.Error {
+	m, ok := c.msg.(*types.MsgSubmitForm)
+	if !ok {
+		return nil
+	}
+	s, ok, err := a.studies.get(r, types.KeyStudy(m.Study))
+	if err != nil || !ok {
+		return nil
+	}
+	x := &exec{a: a, st: newTxStore(r), c: c}
+	_, pc, e := x.protocolVersion(s.ID, s.Current)
+	if e != nil || placement(pc, s, m.FormKey) != nil {
+		return nil
+	}
+	problems, final := pc.ValidateAlone(m.Form, m.Values)
+	if !final {
+		return nil
+	}
+	_, e = verdict(m.FormKey, problems)
+	return e
 }
 
 func (x *exec) submitForm(m *types.MsgSubmitForm) *types.Error {

@@ -31,14 +31,19 @@ func (x *exec) compileChecked(p *protocol.Protocol, fingerprint string) (*protoc
 // and caching it on first use. Compilation is pure, so the cache cannot
 // change any result.
 func (a *App) compiled(p *protocol.Protocol, fp string) (*protocol.Compiled, error) {
-	if c, ok := a.protocols[fp]; ok {
+	a.vmu.Lock()
+	c, ok := a.protocols[fp]
+	a.vmu.Unlock()
+	if ok {
 		return c, nil
 	}
 	c, err := protocol.Compile(p)
 	if err != nil {
 		return nil, err
 	}
+	a.vmu.Lock()
 	a.protocols[fp] = c
+	a.vmu.Unlock()
 	return c, nil
 }
 
@@ -47,12 +52,17 @@ func (a *App) compiled(p *protocol.Protocol, fp string) (*protocol.Compiled, err
 // Decoded versions are cached by key: a protocol version record is written
 // once, by a successful tx, and never changed, so the cache returns exactly
 // what the store holds. A version written by the current tx (still in its
-// buffer) is decoded but not cached, as the tx may yet fail.
+// buffer) is decoded but not cached, as the tx may yet fail. CheckTx
+// shares the cache (see precheckSubmit): it asks only for the version its
+// committed study record names, which is committed too.
 func (x *exec) protocolVersion(study string, n int) (*types.ProtocolVersion, *protocol.Compiled, *types.Error) {
 	key := types.KeyProtocol(study, n)
 	_, buffered := x.st.writes[string(key)]
 	if !buffered {
-		if v, ok := x.a.versions[string(key)]; ok {
+		x.a.vmu.Lock()
+		v, ok := x.a.versions[string(key)]
+		x.a.vmu.Unlock()
+		if ok {
 			return v.pv, v.c, nil
 		}
 	}
@@ -69,7 +79,9 @@ func (x *exec) protocolVersion(study string, n int) (*types.ProtocolVersion, *pr
 		return nil, nil, internal(err)
 	}
 	if !buffered {
+		x.a.vmu.Lock()
 		x.a.versions[string(key)] = versionEntry{pv: &pv, c: c}
+		x.a.vmu.Unlock()
 	}
 	return &pv, c, nil
 }

@@ -134,7 +134,7 @@ func TestAmendmentApproved(t *testing.T) {
 	runSteps(t, c, []step{
 		{name: "approve by regulator", signer: "regulator-auditor", msg: apptest.ApproveMsg(study, 1), want: types.CodeOK},
 		{name: "approve again", signer: "regulator-admin", msg: apptest.ApproveMsg(study, 1), want: types.CodeNoAmendment},
-		{name: "v2 hard range enforced", signer: "site1-coordinator", msg: apptest.SubmitMsg(apptest.FormKey("S001", "W4", 1, "VS"), apptest.VS(245, 90)), want: types.CodeEditCheckFailed, logHas: []string{"VS.SYSBP"}},
+		{name: "v2 hard range enforced", signer: "site1-coordinator", msg: apptest.SubmitMsg(apptest.FormKey("S001", "W4", 1, "VS"), apptest.VS(245, 90)), want: types.CodeEditCheckFailed, atCheck: true, logHas: []string{"VS.SYSBP"}},
 		{name: "v2 accepts in range", signer: "site1-coordinator", msg: apptest.SubmitMsg(apptest.FormKey("S001", "W4", 1, "VS"), apptest.VS(150, 90)), want: types.CodeOK},
 	})
 

@@ -85,6 +85,9 @@ type validator struct {
 	f      *cForm
 	s      *scratch
 	lookup Lookup
+	// valueHard: a hard problem of the values themselves was found (see
+	// ValidateAlone).
+	valueHard bool
 }
 
 // Validate checks one submission of a form and returns its problems in a
@@ -94,10 +97,37 @@ type validator struct {
 // is safe for concurrent use and does not allocate when there is no
 // problem.
 func (c *Compiled) Validate(formOID string, values []ItemValue, lookup Lookup) []Problem {
+	out, _ := c.validate(formOID, values, lookup)
+	return out
+}
+
+// ValidateAlone is Validate without the subject's other forms, for a
+// first look before they are known (a node's CheckTx, while other
+// submissions may wait in its mempool). It reports whether the verdict,
+// "has a hard problem" or not, is the one Validate gives whatever the
+// other forms hold: so when no condition asked for another form's value,
+// or when a value itself is wrong (a type, code list, length, date or
+// hard range problem, an item not of the form, a bad row number, a value
+// given twice). Such a problem stands whatever a condition says: when the
+// item turns out hidden it gives way to hidden.has_value, which is hard
+// too. The problems listed may still differ from Validate's when final
+// is true only for the second reason.
+func (c *Compiled) ValidateAlone(formOID string, values []ItemValue) (problems []Problem, final bool) {
+	asked := false
+	problems, valueHard := c.validate(formOID, values, func(string) (string, bool) {
+		asked = true
+		return "", false
+	})
+	return problems, !asked || valueHard
+}
+
+// validate is Validate; valueHard says whether a hard problem of the
+// values themselves was found (see ValidateAlone).
+func (c *Compiled) validate(formOID string, values []ItemValue, lookup Lookup) ([]Problem, bool) {
 	f, ok := c.forms[formOID]
 	if !ok {
 		return []Problem{{Severity: Hard, Code: CodeFormUnknown,
-			Message: "Form " + strconv.Quote(formOID) + " is not in the protocol; check the form OID"}}
+			Message: "Form " + strconv.Quote(formOID) + " is not in the protocol; check the form OID"}}, true
 	}
 	s, _ := c.scratch.Get().(*scratch)
 	if s == nil || len(s.vals) < len(f.items) {
@@ -127,7 +157,7 @@ func (c *Compiled) Validate(formOID string, values []ItemValue, lookup Lookup) [
 	clear(s.probs)
 	s.probs = s.probs[:0]
 	c.scratch.Put(s)
-	return out
+	return out, v.valueHard
 }
 
 func cmpEntry(a, b vEntry) int {
@@ -491,6 +521,9 @@ func (v *validator) runCheck(cc *cCheck, repeat int, get func(string) (string, b
 }
 
 func (v *validator) add(sec uint8, a int, item string, repeat int, sev Severity, code, msg string) {
+	if sev == Hard && code != CodeRequiredMissing && code != CodeHiddenHasValue {
+		v.valueHard = true // runCheck adds check.failed problems itself
+	}
 	v.s.probs = append(v.s.probs, keyedProblem{sec: sec, a: a, p: Problem{Item: item, Repeat: repeat, Severity: sev, Code: code, Message: msg}})
 }
 

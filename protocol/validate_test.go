@@ -550,3 +550,81 @@ func TestValidateExampleProtocol(t *testing.T) {
 		}
 	})
 }
+
+func hasHard(ps []Problem) bool {
+	return slices.ContainsFunc(ps, func(p Problem) bool { return p.Severity == Hard })
+}
+
+func TestValidateAlone(t *testing.T) {
+	c := mustCompile(t, cvProtocol())
+	for _, tc := range []struct {
+		name        string
+		form        string
+		vals        []ItemValue
+		hard, final bool
+	}{
+		{"valid, no other form read", "VS", vsValues(), false, true},
+		{"cross-item check, same form", "VS", with(vsValues(), iv("VS.DIABP", "130")), true, true},
+		{"pregnancy test: depends on DM.PREG", "VS", with(vsValues(), iv("VS.PREGTEST", "1")), true, false},
+		{"out of range whatever DM.PREG says", "VS", with(vsValues(), iv("VS.PREGTEST", "1"), iv("VS.SYSBP", "400")), true, true},
+		{"bad value of the conditional item itself", "VS", with(vsValues(), iv("VS.PREGTEST", "7")), true, true},
+		{"item of another form", "VS", with(vsValues(), iv("DM.SEX", "1")), true, true},
+		{"unknown form", "XX", vsValues(), true, true},
+	} {
+		ps, final := c.ValidateAlone(tc.form, tc.vals)
+		if hasHard(ps) != tc.hard || final != tc.final {
+			t.Errorf("%s: hard %v final %v, want %v %v:\n%s", tc.name, hasHard(ps), final, tc.hard, tc.final, dumpProblems(ps))
+		}
+	}
+}
+
+// TestValidateAloneProperty: when ValidateAlone says its verdict is final,
+// Validate gives the same verdict whatever the subject's other forms hold;
+// when no other form is read, the very same problems.
+func TestValidateAloneProperty(t *testing.T) {
+	c := mustCompile(t, cvProtocol())
+	for _, form := range []string{"DM", "VS", "AE"} {
+		t.Run(form, func(t *testing.T) { validateAloneProperty(t, c, form) })
+	}
+}
+
+func validateAloneProperty(t *testing.T, c *Compiled, form string) {
+	rapid.Check(t, func(t *rapid.T) {
+		vals := genSubmission(t, c)
+		if rapid.Bool().Draw(t, "near valid") {
+			// A valid form with a few changes reaches the conditions.
+			base := map[string][]ItemValue{"DM": dmValues(), "VS": vsValues(), "AE": aeValues()}[form]
+			var items []string
+			for _, g := range c.forms[form].groups {
+				for _, ci := range c.forms[form].items[g.first:g.end] {
+					if !g.repeating {
+						items = append(items, ci.item.OID)
+					}
+				}
+			}
+			changes := rapid.SliceOfN(rapid.Custom(func(t *rapid.T) ItemValue {
+				return iv(rapid.SampledFrom(items).Draw(t, "item"), rapid.SampledFrom([]string{"", "1", "400", "abc"}).Draw(t, "value"))
+			}), 1, 3).Draw(t, "changes")
+			vals = with(base, changes...)
+		}
+		answers := map[string]string{}
+		asked := false
+		lookup := func(oid string) (string, bool) {
+			asked = true
+			v, ok := answers[oid]
+			if !ok {
+				v = rapid.SampledFrom([]string{"", "0", "1", "abc"}).Draw(t, "answer "+oid)
+				answers[oid] = v
+			}
+			return v, v != ""
+		}
+		alone, final := c.ValidateAlone(form, vals)
+		full := c.Validate(form, vals, lookup)
+		if final && hasHard(alone) != hasHard(full) {
+			t.Fatalf("final verdict %v but Validate says %v:\n%s\nvs\n%s", hasHard(alone), hasHard(full), dumpProblems(alone), dumpProblems(full))
+		}
+		if !asked && !slices.Equal(alone, full) {
+			t.Fatalf("no other form read, yet:\n%s\nvs\n%s", dumpProblems(alone), dumpProblems(full))
+		}
+	})
+}

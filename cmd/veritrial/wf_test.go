@@ -54,8 +54,8 @@ func TestWorkflowsOnARealNode(t *testing.T) {
 	submit := append([]string{"form", "submit", "--from", "site1-coordinator"}, key...)
 	r := failVT(t, env, exitRejected, "Systolic blood pressure 300 mmHg is above the maximum 250 (VS.SYSBP)",
 		append(submit, "VS.DATE=2026-01-12", "VS.POS=1", "VS.SYSBP=300", "VS.DIABP=92", "VS.HR=72")...)
-	if !strings.Contains(r.stderr, "code 410 (edit_check_failed)") {
-		t.Errorf("rejection does not name the code: %s", r.stderr)
+	if !strings.Contains(r.stderr, "code 410 (edit_check_failed)") || !strings.Contains(r.stderr, "before entering a block") {
+		t.Errorf("rejection does not name the code, or did not come from CheckTx: %s", r.stderr)
 	}
 	var ok txOutcome
 	decode(t, mustVT(t, env, append(submit, "VS.DATE=2026-01-12", "VS.POS=1", "VS.SYSBP=148", "VS.DIABP=92", "VS.HR=38", "--output", "json")...), &ok)
@@ -79,7 +79,8 @@ func TestWorkflowsOnARealNode(t *testing.T) {
 	}
 	checkTxSearch(t, home)
 	mustVT(t, env, "subject", "withdraw", "--from", "site1-investigator", "--study", "VT-HTN-201", "--subject", "S1-001", "--reason", "withdrew consent")
-	failVT(t, env, exitRejected, "withdrawn", append([]string{"form", "submit", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", "S1-001", "--event", "SCR", "--form", "DM"}, "DM.AGE=54")...)
+	failVT(t, env, exitRejected, "code 403 (subject_withdrawn)", "form", "submit", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", "S1-001", "--event", "D1", "--form", "VS",
+		"VS.DATE=2026-01-26", "VS.POS=1", "VS.SYSBP=142", "VS.DIABP=90", "VS.HR=70")
 	if r := mustVT(t, env, "show", "account", "--account", "site1-coordinator"); !strings.Contains(r.stdout, "genesis") {
 		t.Errorf("show account:\n%s", r.stdout)
 	}
@@ -130,7 +131,7 @@ func checkTxSearch(t *testing.T, home string) {
 	for q, want := range map[string]int{
 		"vt.study='VT-HTN-201' AND vt.subject='S1-001'":              3,
 		"vt.subject='S1-001' AND vt.kind='correct_form'":             1,
-		"vt.kind='submit_form' AND vt.signer='site1-coordinator'":    2, // one rejected in the block, one accepted
+		"vt.kind='submit_form' AND vt.signer='site1-coordinator'":    1, // the out-of-range one was refused at CheckTx
 		"vt.kind='enroll_subject' AND vt.signer='site1-coordinator'": 2, // the second is rejected in the block (subject_exists)
 		"vt.form='VS'":   0,
 		"vt.event='SCR'": 0,
