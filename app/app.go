@@ -77,6 +77,9 @@ type App struct {
 	// blockNonces are the nonces of the block being executed (under mu),
 	// added to the filter when it commits.
 	blockNonces []committedNonce
+	// blockNonceSet holds the same keys, for FinalizeBlock's replay check
+	// (see nonceSeen).
+	blockNonceSet map[string]struct{}
 	// txs holds the txs CheckTx decoded and verified, for FinalizeBlock.
 	txs *txCache
 	// accounts and orgs cache decoded signer records (by their bytes).
@@ -118,6 +121,7 @@ func New(cfg Config) (*App, error) {
 		store:         s,
 		params:        types.DefaultParams(),
 		mempoolNonces: map[string]bool{},
+		blockNonceSet: map[string]struct{}{},
 		txs:           newTxCache(txCacheSize),
 		blockReads:    newSignerMemo(s.tree),
 		accounts:      newDecoded[types.Account](10_000),
@@ -322,13 +326,15 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		return nil, fmt.Errorf("FinalizeBlock for height %d but the last committed height is %d", req.Height, a.store.committed)
 	}
 	a.blockNonces = a.blockNonces[:0]
+	clear(a.blockNonceSet)
+	seen := &nonceSeen{committed: a.nonces, block: a.blockNonceSet}
 	bt := req.Time.UTC().Format(time.RFC3339Nano)
 	if err := a.pruneNonces(req.Height); err != nil {
 		return nil, err
 	}
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	for i, raw := range req.Txs {
-		results[i] = a.deliver(raw, req.Height, bt)
+		results[i] = a.deliver(raw, req.Height, bt, seen)
 	}
 	a.pendingHeight = req.Height
 	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: a.store.tree.WorkingHash()}, nil

@@ -48,9 +48,9 @@ const (
 // tx this node already checked comes from the tx cache (see txCache), so
 // the result is the same with or without it.
 //
-// nf, when not nil, is the filter of the nonces committed in r (see
-// nonceFilter); the nonce is then looked up in r only when nf says maybe.
-func (a *App) verify(r reader, nf *nonceFilter, raw []byte, height int64, mode verifyMode) checked {
+// seen, when not nil, says where the tx's nonce may be in r (see
+// nonceSeen); the nonce is then looked up in r only when it may be.
+func (a *App) verify(r reader, seen *nonceSeen, raw []byte, height int64, mode verifyMode) checked {
 	h := sha256.Sum256(raw)
 	var ent *cachedTx
 	switch mode {
@@ -111,8 +111,8 @@ func (a *App) verify(r reader, nf *nonceFilter, raw []byte, height int64, mode v
 		}
 	}
 	nonceKey := types.KeyNonce(b.Expires, b.Signer, b.Nonce)
-	used := false
-	if nf == nil || nf.mayContain(nonceKey, b.Expires) {
+	used := seen != nil && seen.inBlock(nonceKey)
+	if !used && (seen == nil || seen.committed.mayContain(nonceKey, b.Expires)) {
 		if used, err = has(r, nonceKey); err != nil {
 			return fail(types.Errf(types.CodeInternal, "reading nonce: %v", err))
 		}
@@ -138,11 +138,11 @@ func (a *App) check(raw []byte, height int64, isNew bool) checked {
 		mode = modeCheckNew
 	}
 	var r reader = a.signerReads
-	nf := a.nonces
+	seen := &nonceSeen{committed: a.nonces}
 	if a.checked == nil {
-		r, nf = a.store.tree, nil // before block 1: the genesis state being built
+		r, seen = a.store.tree, nil // before block 1: the genesis state being built
 	}
-	c := a.verify(r, nf, raw, height, mode)
+	c := a.verify(r, seen, raw, height, mode)
 	if c.err != nil {
 		return c
 	}
@@ -158,8 +158,8 @@ func (a *App) check(raw []byte, height int64, isNew bool) checked {
 }
 
 // deliver executes one tx of a block; a failure changes nothing.
-func (a *App) deliver(raw []byte, height int64, blockTime string) *abci.ExecTxResult {
-	c := a.verify(a.blockReads, nil, raw, height, modeDeliver)
+func (a *App) deliver(raw []byte, height int64, blockTime string, seen *nonceSeen) *abci.ExecTxResult {
+	c := a.verify(a.blockReads, seen, raw, height, modeDeliver)
 	if c.err != nil {
 		return result(c, c.err)
 	}
@@ -182,6 +182,7 @@ func (a *App) deliver(raw []byte, height int64, blockTime string) *abci.ExecTxRe
 		panic(fmt.Sprintf("writing tx %s to the working tree: %v", x.txHash, err))
 	}
 	a.blockNonces = append(a.blockNonces, committedNonce{key: nonceKey, expires: b.Expires})
+	seen.block[string(nonceKey)] = struct{}{}
 	res := result(c, nil)
 	if len(x.events) > 0 {
 		// The handler's first event joins the tx's own, so that a
