@@ -19,7 +19,10 @@ type checked struct {
 	signer *types.Account
 	org    *types.Org
 	role   types.Role
-	err    *types.Error
+	// pre is CheckTx's verdict on a form submission's values, carried to
+	// FinalizeBlock by the tx cache (see prevalidated); nil if none.
+	pre *prevalidated
+	err *types.Error
 }
 
 func fail(e *types.Error) checked { return checked{err: e} }
@@ -128,7 +131,7 @@ func (a *App) verify(r reader, seen *nonceSeen, raw []byte, height int64, mode v
 	if e != nil {
 		return fail(e)
 	}
-	return checked{tx: tx, hash: h, kind: kind, msg: msg, signer: acct, org: org, role: role}
+	return checked{tx: tx, hash: h, kind: kind, msg: msg, signer: acct, org: org, role: role, pre: ent.pre}
 }
 
 // check is CheckTx's path.
@@ -150,8 +153,13 @@ func (a *App) check(raw []byte, height int64, isNew bool) checked {
 		return fail(types.Errf(types.CodeNonceReused, "nonce %s is already used by a transaction waiting in the mempool", c.tx.Body.Nonce))
 	}
 	if isNew && a.checked != nil {
-		if e := a.precheckSubmit(r, c); e != nil {
+		pre, e := a.precheckSubmit(r, c)
+		if e != nil {
 			return fail(e)
+		}
+		if pre != nil {
+			// The entry verify just cached, with the verdict beside it.
+			a.txs.put(c.hash, &cachedTx{tx: c.tx, kind: c.kind, msg: c.msg, pub: string(c.signer.PubKey), pre: pre})
 		}
 	}
 	return c

@@ -134,26 +134,45 @@ func verdict(k types.FormKey, problems []protocol.Problem) ([]protocol.Problem, 
 // submission with bad values and such a problem too hears of its values
 // first. FinalizeBlock still runs every check, which is what binds: a
 // proposer that skipped this one gets the same rejection in the block.
-func (a *App) precheckSubmit(r reader, c checked) *types.Error {
+//
+// A submission that passes without reading another form carries its
+// verdict to FinalizeBlock (see prevalidated).
+func (a *App) precheckSubmit(r reader, c checked) (*prevalidated, *types.Error) {
 	m, ok := c.msg.(*types.MsgSubmitForm)
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	s, ok, err := a.studies.get(r, types.KeyStudy(m.Study))
 	if err != nil || !ok {
-		return nil
+		return nil, nil
 	}
 	x := &exec{a: a, st: newTxStore(r), c: c}
 	_, pc, e := x.protocolVersion(s.ID, s.Current)
 	if e != nil || placement(pc, s, m.FormKey) != nil {
-		return nil
+		return nil, nil
 	}
 	problems, final := pc.ValidateAlone(m.Form, m.Values)
 	if !final {
-		return nil
+		return nil, nil
 	}
-	_, e = verdict(m.FormKey, problems)
-	return e
+	warnings, e := verdict(m.FormKey, problems)
+	if e != nil {
+		return nil, e
+	}
+	// Final and without a hard problem: no condition read another form.
+	return &prevalidated{compiled: pc, warnings: warnings}, nil
+}
+
+// prevalidated is what CheckTx's edit checks found on a submission that
+// passed them without reading any other form: Validate is a pure
+// function of the compiled protocol and the values, so FinalizeBlock
+// delivering the same message (the tx cache's, by the hash of the bytes)
+// under the same compiled protocol would find exactly these warnings, and
+// takes them instead of validating again. Under another protocol version
+// (an amendment came into force in between) it validates again.
+type prevalidated struct {
+	compiled *protocol.Compiled
+	warnings []protocol.Problem
 }
 
 func (x *exec) submitForm(m *types.MsgSubmitForm) *types.Error {
@@ -173,8 +192,10 @@ func (x *exec) submitForm(m *types.MsgSubmitForm) *types.Error {
 	} else if ok {
 		return types.Errf(types.CodeFormExists, "form %s of subject %s at %s (repeat %d) was already entered (version %d); change it with a correction and a reason", m.Form, m.Subject, m.Event, m.EventRepeat, cur.Version)
 	}
-	warnings, e := x.validate(c, m.FormKey, m.Values)
-	if e != nil {
+	var warnings []protocol.Problem
+	if p := x.c.pre; p != nil && p.compiled == c {
+		warnings = p.warnings
+	} else if warnings, e = x.validate(c, m.FormKey, m.Values); e != nil {
 		return e
 	}
 	rec := types.FormRecord{

@@ -130,10 +130,21 @@ func TestAmendmentApproved(t *testing.T) {
 	}
 	// Not in force before approval: 245 passes v1's hard range.
 	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S001", "D1", 1, "VS"), apptest.VS(245, 90)))
+	// CheckTx passes the same values under v1; delivered once v2 is in
+	// force, they are judged under v2.
+	early := c.Tx("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S001", "UNS", 1, "VS"), apptest.VS(245, 90)))
+	if r := c.Check(early); r.Code != 0 {
+		t.Fatalf("CheckTx under v1: %d %q", r.Code, r.Log)
+	}
 
 	runSteps(t, c, []step{
 		{name: "approve by regulator", signer: "regulator-auditor", msg: apptest.ApproveMsg(study, 1), want: types.CodeOK},
 		{name: "approve again", signer: "regulator-admin", msg: apptest.ApproveMsg(study, 1), want: types.CodeNoAmendment},
+	})
+	if res := c.Block(early)[0]; types.Code(res.Code) != types.CodeEditCheckFailed || !strings.Contains(res.Log, "VS.SYSBP") {
+		t.Errorf("submission checked under v1, delivered under v2: %d %q", res.Code, res.Log)
+	}
+	runSteps(t, c, []step{
 		{name: "v2 hard range enforced", signer: "site1-coordinator", msg: apptest.SubmitMsg(apptest.FormKey("S001", "W4", 1, "VS"), apptest.VS(245, 90)), want: types.CodeEditCheckFailed, atCheck: true, logHas: []string{"VS.SYSBP"}},
 		{name: "v2 accepts in range", signer: "site1-coordinator", msg: apptest.SubmitMsg(apptest.FormKey("S001", "W4", 1, "VS"), apptest.VS(150, 90)), want: types.CodeOK},
 	})

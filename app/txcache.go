@@ -31,6 +31,7 @@ type cachedTx struct {
 	kind types.Kind
 	msg  any
 	pub  string
+	pre  *prevalidated
 }
 
 func newTxCache(max int) *txCache {
