@@ -64,12 +64,12 @@ type App struct {
 	checked       *iavl.ImmutableTree
 	checkedHeight int64
 	checkedHash   []byte
-	// signerReads memoizes CheckTx's reads of accounts and organisations
-	// in checked (see signerMemo); a new one comes with each commit.
-	signerReads *signerMemo
-	// blockReads memoizes FinalizeBlock's reads of accounts and
-	// organisations in the working tree, under mu (see signerMemo).
-	blockReads *signerMemo
+	// checkReads memoizes CheckTx's reads of the records most txs read
+	// in checked (see readMemo); a new one comes with each commit.
+	checkReads *readMemo
+	// blockReads memoizes FinalizeBlock's reads of the same records in
+	// the working tree, under mu (see readMemo).
+	blockReads *readMemo
 	// mempoolNonces are nonces accepted by CheckTx since the last commit.
 	mempoolNonces map[string]bool
 	// nonces filters the nonces committed up to checkedHeight.
@@ -123,7 +123,7 @@ func New(cfg Config) (*App, error) {
 		mempoolNonces: map[string]bool{},
 		blockNonceSet: map[string]struct{}{},
 		txs:           newTxCache(txCacheSize),
-		blockReads:    newSignerMemo(s.tree),
+		blockReads:    newReadMemo(s.tree),
 		accounts:      newDecoded[types.Account](10_000),
 		orgs:          newDecoded[types.Org](1_000),
 		studies:       newDecoded[types.Study](1_000),
@@ -191,9 +191,9 @@ func (a *App) refreshChecked() error {
 	a.cmu.Lock()
 	defer a.cmu.Unlock()
 	a.checked, a.checkedHeight, a.checkedHash = t, a.store.committed, hash
-	a.signerReads = nil
+	a.checkReads = nil
 	if t != nil {
-		a.signerReads = newSignerMemo(t)
+		a.checkReads = newReadMemo(t)
 	}
 	a.mempoolNonces = map[string]bool{}
 	if a.nonces != nil {

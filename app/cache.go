@@ -121,41 +121,53 @@ func iteratePrefix(tree iterator, p []byte, fn func(k, v []byte) bool) error {
 	return it.Error()
 }
 
-// signerMemo reads a tree and remembers what it read of accounts and
-// organisations: every tx reads its signer's account and organisation, a
-// few hundred records at most. Other keys (nonces, above all) go to the
-// tree each time.
+// readMemo reads a tree and remembers what it read of the few records
+// that most txs read: the signer's account and organisation, the study,
+// the site and the subject a form belongs to (see memoKey). Other keys
+// (nonces and forms, above all) go to the tree each time.
 //
 // CheckTx's memo reads one committed version, which never changes; it
 // lives under the App's cmu and is replaced at each commit. FinalizeBlock's
-// reads the working tree under mu, and every write to the working tree
-// (App.flush, the only writer of these keys) forgets the keys it wrote, so
-// a remembered read is always what the tree holds.
-type signerMemo struct {
+// reads the working tree under mu and lives on from block to block: every
+// write to the working tree (App.flush, the only writer of these keys)
+// forgets the keys it wrote, so a remembered read is always what the tree
+// holds.
+type readMemo struct {
 	r reader
 	m map[string][]byte // nil value: absent
 }
 
-func newSignerMemo(r reader) *signerMemo {
-	return &signerMemo{r: r, m: make(map[string][]byte)}
+func newReadMemo(r reader) *readMemo {
+	return &readMemo{r: r, m: make(map[string][]byte)}
 }
 
-// maxSignerMemo bounds the memo; past it, reads go to the tree.
-const maxSignerMemo = 100_000
+// maxReadMemo bounds the memo; when it is full it starts afresh.
+const maxReadMemo = 100_000
 
-// signerKey says whether a signerMemo remembers key.
-func signerKey(key []byte) bool {
-	return bytes.HasPrefix(key, []byte(types.PrefixAccount)) || bytes.HasPrefix(key, []byte(types.PrefixOrg))
+// memoKey says whether a readMemo remembers key.
+func memoKey(key []byte) bool {
+	if len(key) == 0 {
+		return false
+	}
+	switch key[0] {
+	case 'a':
+		return bytes.HasPrefix(key, []byte(types.PrefixAccount))
+	case 'o':
+		return bytes.HasPrefix(key, []byte(types.PrefixOrg))
+	case 's':
+		return bytes.HasPrefix(key, []byte(types.PrefixSubject)) || bytes.HasPrefix(key, []byte(types.PrefixStudy)) || bytes.HasPrefix(key, []byte(types.PrefixSite))
+	}
+	return false
 }
 
 // forget drops what the memo remembers of key.
-func (s *signerMemo) forget(key string) { delete(s.m, key) }
+func (s *readMemo) forget(key string) { delete(s.m, key) }
 
 // reset forgets everything.
-func (s *signerMemo) reset() { clear(s.m) }
+func (s *readMemo) reset() { clear(s.m) }
 
-func (s *signerMemo) Get(key []byte) ([]byte, error) {
-	if !signerKey(key) {
+func (s *readMemo) Get(key []byte) ([]byte, error) {
+	if !memoKey(key) {
 		return s.r.Get(key)
 	}
 	if v, ok := s.m[string(key)]; ok {
@@ -165,8 +177,9 @@ func (s *signerMemo) Get(key []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(s.m) < maxSignerMemo {
-		s.m[string(key)] = v
+	if len(s.m) >= maxReadMemo {
+		clear(s.m)
 	}
+	s.m[string(key)] = v
 	return v, nil
 }

@@ -140,7 +140,7 @@ func (a *App) check(raw []byte, height int64, isNew bool) checked {
 	if isNew {
 		mode = modeCheckNew
 	}
-	var r reader = a.signerReads
+	var r reader = a.checkReads
 	seen := &nonceSeen{committed: a.nonces}
 	if a.checked == nil {
 		r, seen = a.store.tree, nil // before block 1: the genesis state being built
@@ -173,7 +173,7 @@ func (a *App) deliver(raw []byte, height int64, blockTime string, seen *nonceSee
 	}
 	x := &exec{
 		a:      a,
-		st:     newTxStore(a.store.tree),
+		st:     newTxStore(a.blockReads),
 		tree:   a.store.tree,
 		height: height,
 		time:   blockTime,
@@ -205,7 +205,7 @@ func (a *App) deliver(raw []byte, height int64, blockTime string, seen *nonceSee
 }
 
 // flush writes a tx's buffered writes to the working tree, and makes the
-// block's signer memo forget the keys written. Every write of a tx or of
+// block's read memo forget the keys written. Every write of a tx or of
 // the genesis goes through here.
 func (a *App) flush(st *txStore) error {
 	err := st.flush(a.store.tree)
