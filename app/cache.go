@@ -133,15 +133,16 @@ func iteratePrefix(tree iterator, p []byte, fn func(k, v []byte) bool) error {
 // forgets the keys it wrote, so a remembered read is always what the tree
 // holds.
 type readMemo struct {
-	r reader
-	m map[string][]byte // nil value: absent
+	r   reader
+	m   map[string][]byte // nil value: absent
+	max int               // when full, the memo starts afresh
 }
 
 func newReadMemo(r reader) *readMemo {
-	return &readMemo{r: r, m: make(map[string][]byte)}
+	return &readMemo{r: r, m: make(map[string][]byte), max: maxReadMemo}
 }
 
-// maxReadMemo bounds the memo; when it is full it starts afresh.
+// maxReadMemo bounds a memo: 100,000 records of a few hundred bytes.
 const maxReadMemo = 100_000
 
 // memoKey says whether a readMemo remembers key.
@@ -177,7 +178,7 @@ func (s *readMemo) Get(key []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(s.m) >= maxReadMemo {
+	if len(s.m) >= s.max {
 		clear(s.m)
 	}
 	s.m[string(key)] = v
