@@ -127,9 +127,10 @@ func verdict(k types.FormKey, problems []protocol.Problem) ([]protocol.Problem, 
 // and the protocol version, unless a condition reads another form of the
 // subject, which may change before the tx reaches a block: then only a
 // problem of a value itself (a range, a type, a code list...), which no
-// condition can lift, refuses the tx here (see protocol.ValidateAlone). So is a form the schedule does not place where
-// the tx says, and everything that depends on the subject's
-// state (enrolment, site, locks, withdrawal, a form already entered): an
+// condition can lift, refuses the tx here (see protocol.ValidateAlone).
+// A form the schedule does not place where the tx says is left to
+// FinalizeBlock, as is everything that depends on the subject's state
+// (enrolment, site, locks, withdrawal, a form already entered): an
 // enrolment may be waiting in the mempool with the submission. A
 // submission with bad values and such a problem too hears of its values
 // first. FinalizeBlock still runs every check, which is what binds: a

@@ -113,6 +113,15 @@
 //     once, in code-list order ("1,3", not "3,1" or "1, 3"), so the same
 //     answer always has the same text and hash.
 //
+// Compiled.ValidateAlone is Validate without the subject's other forms, for
+// a first look before they are known (a node's CheckTx). It also says
+// whether its verdict, hard problem or not, is the one Validate gives
+// whatever the other forms hold: so when no condition asked for another
+// form, or when a value itself has a hard problem (type, code list,
+// length, date, hard range, an item not of the form, a bad row, a value
+// given twice), which stands, or becomes hidden.has_value, whatever a
+// condition says.
+//
 // Problems come in a deterministic order whatever the order of the values:
 // items in protocol order, then by repeat; then values of items not on the
 // form, by OID; then failed edit checks in protocol order, by row.
