@@ -74,12 +74,10 @@ type App struct {
 	mempoolNonces map[string]bool
 	// nonces filters the nonces committed up to checkedHeight.
 	nonces *nonceFilter
-	// blockNonces are the nonces of the block being executed (under mu),
-	// added to the filter when it commits.
-	blockNonces []committedNonce
-	// blockNonceSet holds the same keys, for FinalizeBlock's replay check
-	// (see nonceSeen).
-	blockNonceSet map[string]struct{}
+	// blockNonces are the nonce keys (with their expiry heights) of the
+	// block being executed, under mu: FinalizeBlock's replay check reads
+	// them (see nonceSeen), and they join the filter when the block commits.
+	blockNonces map[string]int64
 	// txs holds the txs CheckTx decoded and verified, for FinalizeBlock.
 	txs *txCache
 	// accounts and orgs cache decoded signer records (by their bytes).
@@ -121,7 +119,7 @@ func New(cfg Config) (*App, error) {
 		store:         s,
 		params:        types.DefaultParams(),
 		mempoolNonces: map[string]bool{},
-		blockNonceSet: map[string]struct{}{},
+		blockNonces:   map[string]int64{},
 		txs:           newTxCache(txCacheSize),
 		blockReads:    newReadMemo(s.tree),
 		accounts:      newDecoded[types.Account](10_000),
@@ -197,19 +195,13 @@ func (a *App) refreshChecked() error {
 	}
 	a.mempoolNonces = map[string]bool{}
 	if a.nonces != nil {
-		for _, n := range a.blockNonces {
-			a.nonces.add(n.key, n.expires)
+		for k, expires := range a.blockNonces { // a filter's answers do not depend on the order
+			a.nonces.add([]byte(k), expires)
 		}
 		a.nonces.prune(a.checkedHeight + 1)
 	}
-	a.blockNonces = a.blockNonces[:0]
+	clear(a.blockNonces)
 	return nil
-}
-
-// committedNonce is a nonce key written by an accepted tx of the block.
-type committedNonce struct {
-	key     []byte
-	expires int64
 }
 
 // rebuildNonceFilter fills the nonce filter from the committed tree.
@@ -325,9 +317,8 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	if req.Height != a.store.committed+1 {
 		return nil, fmt.Errorf("FinalizeBlock for height %d but the last committed height is %d", req.Height, a.store.committed)
 	}
-	a.blockNonces = a.blockNonces[:0]
-	clear(a.blockNonceSet)
-	seen := &nonceSeen{committed: a.nonces, block: a.blockNonceSet}
+	clear(a.blockNonces)
+	seen := &nonceSeen{committed: a.nonces, block: a.blockNonces}
 	bt := req.Time.UTC().Format(time.RFC3339Nano)
 	if err := a.pruneNonces(req.Height); err != nil {
 		return nil, err

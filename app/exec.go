@@ -189,8 +189,7 @@ func (a *App) deliver(raw []byte, height int64, blockTime string, seen *nonceSee
 	if err := a.flush(x.st); err != nil {
 		panic(fmt.Sprintf("writing tx %s to the working tree: %v", x.txHash, err))
 	}
-	a.blockNonces = append(a.blockNonces, committedNonce{key: nonceKey, expires: b.Expires})
-	seen.block[string(nonceKey)] = struct{}{}
+	seen.block[string(nonceKey)] = b.Expires
 	res := result(c, nil)
 	if len(x.events) > 0 {
 		// The handler's first event joins the tx's own, so that a

@@ -147,8 +147,7 @@ func (a *App) precheckSubmit(r reader, c checked) (*prevalidated, *types.Error) 
 	if err != nil || !ok {
 		return nil, nil
 	}
-	x := &exec{a: a, st: newTxStore(r), c: c}
-	_, pc, e := x.protocolVersion(s.ID, s.Current)
+	_, pc, e := a.loadVersion(r, types.KeyProtocol(s.ID, s.Current), s.ID, s.Current, true)
 	if e != nil || placement(pc, s, m.FormKey) != nil {
 		return nil, nil
 	}

@@ -47,41 +47,47 @@ func (a *App) compiled(p *protocol.Protocol, fp string) (*protocol.Compiled, err
 	return c, nil
 }
 
-// protocolVersion loads version n of a study's protocol, compiled.
+// protocolVersion loads version n of a study's protocol, compiled, as the
+// tx sees it (its own buffered writes first).
+func (x *exec) protocolVersion(study string, n int) (*types.ProtocolVersion, *protocol.Compiled, *types.Error) {
+	key := types.KeyProtocol(study, n)
+	_, buffered := x.st.writes[string(key)]
+	return x.a.loadVersion(x.st, key, study, n, !buffered)
+}
+
+// loadVersion reads the protocol version record at key from r, compiled.
 //
 // Decoded versions are cached by key: a protocol version record is written
 // once, by a successful tx, and never changed, so the cache returns exactly
 // what the store holds. A version written by the current tx (still in its
-// buffer) is decoded but not cached, as the tx may yet fail. CheckTx
-// shares the cache (see precheckSubmit): it asks only for the version its
-// committed study record names, which is committed too.
-func (x *exec) protocolVersion(study string, n int) (*types.ProtocolVersion, *protocol.Compiled, *types.Error) {
-	key := types.KeyProtocol(study, n)
-	_, buffered := x.st.writes[string(key)]
-	if !buffered {
-		x.a.vmu.Lock()
-		v, ok := x.a.versions[string(key)]
-		x.a.vmu.Unlock()
+// buffer) is decoded but not cached (cache is false), as the tx may yet
+// fail. CheckTx shares the cache (see precheckSubmit): it asks only for
+// the version its committed study record names, which is committed too.
+func (a *App) loadVersion(r reader, key []byte, study string, n int, cache bool) (*types.ProtocolVersion, *protocol.Compiled, *types.Error) {
+	if cache {
+		a.vmu.Lock()
+		v, ok := a.versions[string(key)]
+		a.vmu.Unlock()
 		if ok {
 			return v.pv, v.c, nil
 		}
 	}
 	var pv types.ProtocolVersion
-	ok, e := x.load(key, &pv)
-	if e != nil {
-		return nil, nil, e
+	ok, err := getJSON(r, key, &pv)
+	if err != nil {
+		return nil, nil, internal(err)
 	}
 	if !ok {
 		return nil, nil, internal(errMissing("protocol version", study, n))
 	}
-	c, err := x.a.compiled(&pv.Protocol, pv.Fingerprint)
+	c, err := a.compiled(&pv.Protocol, pv.Fingerprint)
 	if err != nil {
 		return nil, nil, internal(err)
 	}
-	if !buffered {
-		x.a.vmu.Lock()
-		x.a.versions[string(key)] = versionEntry{pv: &pv, c: c}
-		x.a.vmu.Unlock()
+	if cache {
+		a.vmu.Lock()
+		a.versions[string(key)] = versionEntry{pv: &pv, c: c}
+		a.vmu.Unlock()
 	}
 	return &pv, c, nil
 }

@@ -102,7 +102,7 @@ func nonceExpiry(key []byte) (int64, error) {
 // carrying one is refused as expired before its nonce is looked at.
 type nonceSeen struct {
 	committed *nonceFilter
-	block     map[string]struct{}
+	block     map[string]int64 // key -> expiry height (App.blockNonces)
 }
 
 // inBlock says whether an earlier tx of the block wrote key.
