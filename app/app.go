@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -47,10 +48,11 @@ type App struct {
 	abci.BaseApplication
 
 	// mu serialises the consensus connection (InitChain, FinalizeBlock,
-	// Commit), the only writers of the working tree. CometBFT calls CheckTx
-	// and Query on connections of their own (NewConnSyncLocalClientCreator)
-	// so they run while a block executes, reading only the committed view
-	// below. Lock order: mu before cmu.
+	// Commit) and the block execution ProcessProposal starts in the
+	// background (see optimistic.go), the only writers of the working
+	// tree. CometBFT calls CheckTx and Query on connections of their own
+	// (NewConnSyncLocalClientCreator) so they run while a block executes,
+	// reading only the committed view below. Lock order: mu before cmu.
 	mu      sync.Mutex
 	log     cmtlog.Logger
 	store   *store
@@ -96,6 +98,12 @@ type App struct {
 
 	// block state between FinalizeBlock and Commit.
 	pendingHeight int64
+
+	// omu guards oe, the execution ProcessProposal started, and closed;
+	// lock order: omu before mu.
+	omu    sync.Mutex
+	oe     *optimistic
+	closed bool
 }
 
 // New opens the application database in cfg.DataDir and loads the last
@@ -147,6 +155,7 @@ func New(cfg Config) (*App, error) {
 
 // Close closes the database.
 func (a *App) Close() error {
+	a.stopOptimistic()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.store.close()
@@ -280,8 +289,11 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 }
 
 // ProcessProposal accepts any proposal: invalid txs fail individually in
-// FinalizeBlock with a code and change nothing.
-func (a *App) ProcessProposal(_ context.Context, _ *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
+// FinalizeBlock with a code and change nothing. It starts executing the
+// block at once, in the background, for FinalizeBlock to take if this
+// block is decided (see optimistic.go).
+func (a *App) ProcessProposal(_ context.Context, req *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
+	a.startOptimistic(req.Hash, req.Height, req.Time, req.Txs)
 	return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_ACCEPT}, nil
 }
 
@@ -310,24 +322,38 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 }
 
 // FinalizeBlock executes the block's txs in order against the working
-// tree and returns the staged app hash; nothing is persisted here.
+// tree and returns the staged app hash; nothing is persisted here. When
+// ProcessProposal already began executing this very block, FinalizeBlock
+// takes that execution (see optimistic.go).
 func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
+	if resp, ok := a.takeOptimistic(req.Hash, req.Height); ok {
+		return resp, nil
+	}
+	return a.finalize(req.Height, req.Time, req.Txs, nil)
+}
+
+// finalize executes a block; abort, when not nil, stops it between two
+// txs (a discarded optimistic execution, which is rolled back).
+func (a *App) finalize(height int64, t time.Time, txs [][]byte, abort *atomic.Bool) (*abci.ResponseFinalizeBlock, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if req.Height != a.store.committed+1 {
-		return nil, fmt.Errorf("FinalizeBlock for height %d but the last committed height is %d", req.Height, a.store.committed)
+	if height != a.store.committed+1 {
+		return nil, fmt.Errorf("FinalizeBlock for height %d but the last committed height is %d", height, a.store.committed)
 	}
 	clear(a.blockNonces)
 	seen := &nonceSeen{committed: a.nonces, block: a.blockNonces}
-	bt := req.Time.UTC().Format(time.RFC3339Nano)
-	if err := a.pruneNonces(req.Height); err != nil {
+	bt := t.UTC().Format(time.RFC3339Nano)
+	if err := a.pruneNonces(height); err != nil {
 		return nil, err
 	}
-	results := make([]*abci.ExecTxResult, len(req.Txs))
-	for i, raw := range req.Txs {
-		results[i] = a.deliver(raw, req.Height, bt, seen)
+	results := make([]*abci.ExecTxResult, len(txs))
+	for i, raw := range txs {
+		if abort != nil && abort.Load() {
+			return nil, errAborted
+		}
+		results[i] = a.deliver(raw, height, bt, seen)
 	}
-	a.pendingHeight = req.Height
+	a.pendingHeight = height
 	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: a.store.tree.WorkingHash()}, nil
 }
 

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 
@@ -14,12 +15,16 @@ import (
 
 // TestConcurrentCheckTxAndQuery runs CheckTx, rechecks and proven queries
 // on other goroutines while blocks execute and commit, as CometBFT does
-// with a connection-synchronised local client. The blocks must end at the
+// with a connection-synchronised local client; the busy node also executes
+// every block optimistically (ProcessProposal first), some after a
+// proposal that loses its round, and closes with an execution in flight.
+// The blocks must end at the
 // same app hashes as on a node that saw no concurrent traffic, and every
 // concurrent answer must be one the committed state explains. Run it with
 // -race (make test does) to check the locking.
 func TestConcurrentCheckTxAndQuery(t *testing.T) {
 	busy, quiet := apptest.New(t), apptest.New(t)
+	busy.Optimistic = true
 	busy.SetupStudy()
 	quiet.SetupStudy()
 
@@ -105,7 +110,12 @@ func TestConcurrentCheckTxAndQuery(t *testing.T) {
 		}
 	}()
 
-	for _, txs := range batches {
+	for b, txs := range batches {
+		if b%3 == 1 {
+			lost := slices.Clone(txs)
+			slices.Reverse(lost)
+			busy.Propose(lost...)
+		}
 		rb, rq := busy.Block(txs...), quiet.Block(txs...)
 		for i := range rb {
 			if rb[i].Code != 0 || rq[i].Code != 0 {
@@ -116,6 +126,7 @@ func TestConcurrentCheckTxAndQuery(t *testing.T) {
 			t.Fatalf("height %d: app hash %X with concurrent traffic, %X without", busy.Height, busy.AppHash, quiet.AppHash)
 		}
 	}
+	busy.Propose(batches[0]...) // still executing, or not taken, when the app closes
 	close(stop)
 	wg.Wait()
 	close(errs)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand"
 	"reflect"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -127,10 +128,15 @@ func (g *txGen) next() []byte {
 	return raw
 }
 
-// TestPropertyReplicasAgree feeds two fresh apps the same random blocks:
-// one sees every tx through CheckTx first (tx cache, mempool), the
-// other only through FinalizeBlock. Every result code, every app hash and
-// every query must agree. A third app replays the recorded blocks from
+// TestPropertyReplicasAgree feeds three fresh apps the same random blocks:
+// one sees every tx through CheckTx first (tx cache, mempool), another
+// only through FinalizeBlock, and the third sees every tx through CheckTx
+// and every block through ProcessProposal first (optimistic execution),
+// often after proposals of other blocks that lose their round: the
+// block's txs in another order, with txs of their own, some of which
+// later blocks replay, and some blocks come to FinalizeBlock without
+// their proposal. Every result code, every app hash and every query
+// must agree. A third app replays the recorded blocks from
 // scratch with a restart half-way and must reproduce every hash.
 func TestPropertyReplicasAgree(t *testing.T) {
 	seeds, blocks := []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 80
@@ -139,10 +145,12 @@ func TestPropertyReplicasAgree(t *testing.T) {
 	}
 	for _, seed := range seeds {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
-			a, b := apptest.New(t), apptest.New(t)
+			a, b, d := apptest.New(t), apptest.New(t), apptest.New(t)
+			d.Optimistic = true
 			a.SetupStudy()
 			b.SetupStudy()
-			if !bytes.Equal(a.AppHash, b.AppHash) {
+			d.SetupStudy()
+			if !bytes.Equal(a.AppHash, b.AppHash) || !bytes.Equal(a.AppHash, d.AppHash) {
 				t.Fatal("setup differs")
 			}
 			start := a.Height
@@ -159,12 +167,28 @@ func TestPropertyReplicasAgree(t *testing.T) {
 				for i := range txs {
 					txs[i] = g.next()
 					a.Check(txs[i])
+					d.Check(txs[i])
 				}
+				for lost := g.r.Intn(4) - 1; lost > 0; lost-- {
+					other := slices.Clone(txs)
+					slices.Reverse(other)
+					for range g.r.Intn(4) {
+						other = append(other, g.next())
+					}
+					d.Propose(other...)
+				}
+				// Mostly d sees the decided block's proposal too; sometimes
+				// it did not get it in time, and the block comes straight to
+				// FinalizeBlock.
+				d.Optimistic = g.r.Intn(5) != 0
 				recorded = append(recorded, txs)
-				ra, rb := a.Block(txs...), b.Block(txs...)
+				ra, rb, rd := a.Block(txs...), b.Block(txs...), d.Block(txs...)
 				for i := range ra {
 					if ra[i].Code != rb[i].Code || ra[i].Log != rb[i].Log {
 						t.Fatalf("block %d tx %d: %d %q vs %d %q", a.Height, i, ra[i].Code, ra[i].Log, rb[i].Code, rb[i].Log)
+					}
+					if ra[i].Code != rd[i].Code || ra[i].Log != rd[i].Log {
+						t.Fatalf("block %d tx %d (optimistic): %d %q vs %d %q", a.Height, i, ra[i].Code, ra[i].Log, rd[i].Code, rd[i].Log)
 					}
 					codes[ra[i].Code]++
 					if ra[i].Code == 0 {
@@ -173,7 +197,7 @@ func TestPropertyReplicasAgree(t *testing.T) {
 						bad++
 					}
 				}
-				if !bytes.Equal(a.AppHash, b.AppHash) {
+				if !bytes.Equal(a.AppHash, b.AppHash) || !bytes.Equal(a.AppHash, d.AppHash) {
 					t.Fatalf("block %d: app hashes differ", a.Height)
 				}
 			}
@@ -182,12 +206,13 @@ func TestPropertyReplicasAgree(t *testing.T) {
 			}
 			t.Logf("%d blocks, %d txs accepted, %d rejected; codes %v", blocks, ok, bad, codes)
 			for _, h := range []int64{0, start + 1, start + int64(blocks)/2, a.Height - 1} {
-				if da, db := dump(t, a, h), dump(t, b, h); !reflect.DeepEqual(da, db) {
+				da := dump(t, a, h)
+				if db, dd := dump(t, b, h), dump(t, d, h); !reflect.DeepEqual(da, db) || !reflect.DeepEqual(da, dd) {
 					t.Fatalf("queries at height %d differ", h)
 				}
 			}
 			for _, k := range g.forms[:min(len(g.forms), 20)] {
-				if !bytes.Equal(rawGet(t, a, types.KeyForm(k), 0), rawGet(t, b, types.KeyForm(k), 0)) {
+				if fa := rawGet(t, a, types.KeyForm(k), 0); !bytes.Equal(fa, rawGet(t, b, types.KeyForm(k), 0)) || !bytes.Equal(fa, rawGet(t, d, types.KeyForm(k), 0)) {
 					t.Fatalf("form %v differs", k)
 				}
 			}

@@ -86,7 +86,12 @@ type Chain struct {
 	AppHash []byte
 	// Hashes holds the app hash of every height this Chain committed.
 	Hashes map[int64][]byte
-	nonce  uint64
+	// Optimistic makes Finalize call ProcessProposal with the block
+	// first, as a validator does, so that FinalizeBlock takes the
+	// execution ProcessProposal started.
+	Optimistic bool
+	nonce      uint64
+	proposals  int
 }
 
 // GenesisBytes returns the app_state of the demo consortium.
@@ -167,15 +172,56 @@ func (c *Chain) Check(raw []byte) *abci.ResponseCheckTx {
 	return res
 }
 
-// Finalize runs FinalizeBlock for the next height with txs, without Commit.
+// Finalize runs FinalizeBlock for the next height with txs, without Commit
+// (after ProcessProposal when c.Optimistic).
 func (c *Chain) Finalize(txs ...[]byte) *abci.ResponseFinalizeBlock {
+	hash := c.blockHash("decided", txs)
+	if c.Optimistic {
+		c.process(hash, txs)
+	}
 	res, err := c.App.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{
-		Txs: txs, Height: c.Height + 1, Time: Genesis.Add(time.Duration(c.Height+1) * time.Second),
+		Hash: hash, Txs: txs, Height: c.Height + 1, Time: c.blockTime(),
 	})
 	if err != nil {
 		c.T.Fatalf("FinalizeBlock %d: %v", c.Height+1, err)
 	}
 	return res
+}
+
+// Propose runs ProcessProposal with a block of txs at the next height
+// that is not the one Finalize will decide: a proposal that loses its
+// round, whose execution the app must discard without a trace.
+func (c *Chain) Propose(txs ...[]byte) {
+	c.proposals++
+	c.process(c.blockHash(fmt.Sprint("lost proposal ", c.proposals), txs), txs)
+}
+
+func (c *Chain) process(hash []byte, txs [][]byte) {
+	res, err := c.App.ProcessProposal(context.Background(), &abci.RequestProcessProposal{
+		Hash: hash, Txs: txs, Height: c.Height + 1, Time: c.blockTime(),
+	})
+	if err != nil {
+		c.T.Fatalf("ProcessProposal %d: %v", c.Height+1, err)
+	}
+	if res.Status != abci.ResponseProcessProposal_ACCEPT {
+		c.T.Fatalf("ProcessProposal %d: %v", c.Height+1, res.Status)
+	}
+}
+
+func (c *Chain) blockTime() time.Time {
+	return Genesis.Add(time.Duration(c.Height+1) * time.Second)
+}
+
+// blockHash stands in for a block's header hash: distinct for distinct
+// blocks at a height.
+func (c *Chain) blockHash(salt string, txs [][]byte) []byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d %s %d\n", c.Height+1, salt, len(txs))
+	for _, tx := range txs {
+		s := sha256.Sum256(tx)
+		h.Write(s[:])
+	}
+	return h.Sum(nil)
 }
 
 // Commit commits the finalized block.
