@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -97,6 +98,7 @@ func (a *App) takeOptimistic(hash []byte, height int64) (resp *abci.ResponseFina
 func (a *App) discard(o *optimistic) {
 	o.abort.Store(true)
 	<-o.done
+	a.log.Debug("optimistic execution discarded", "height", o.height, "block", fmt.Sprintf("%X", o.hash))
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.store.rollback()
