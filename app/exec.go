@@ -22,7 +22,10 @@ type checked struct {
 	// pre is CheckTx's verdict on a form submission's values, carried to
 	// FinalizeBlock by the tx cache (see prevalidated); nil if none.
 	pre *prevalidated
-	err *types.Error
+	// remember is the tx cache entry CheckTx keeps if it accepts the tx:
+	// set when verify decoded the tx or verified its signature anew.
+	remember *cachedTx
+	err      *types.Error
 }
 
 func fail(e *types.Error) checked { return checked{err: e} }
@@ -105,12 +108,13 @@ func (a *App) verify(r reader, seen *nonceSeen, raw []byte, height int64, mode v
 	if acct.Status != types.AccountActive {
 		return fail(types.Errf(types.CodeSignerRevoked, "account %q was revoked; it can no longer sign", acct.ID))
 	}
+	var remember *cachedTx
 	if ent.pub != string(acct.PubKey) {
 		if !tx.VerifyReceived(acct.PubKey) {
 			return fail(types.Errf(types.CodeBadSignature, "signature does not verify with the current key of account %q (was the key rotated? sign with the new key)", acct.ID))
 		}
 		if mode != modeDeliver {
-			a.txs.put(h, &cachedTx{tx: tx, kind: kind, msg: msg, pub: string(acct.PubKey)})
+			remember = &cachedTx{tx: tx, kind: kind, msg: msg, pub: string(acct.PubKey), pre: ent.pre}
 		}
 	}
 	nonceKey := types.KeyNonce(b.Expires, b.Signer, b.Nonce)
@@ -131,7 +135,7 @@ func (a *App) verify(r reader, seen *nonceSeen, raw []byte, height int64, mode v
 	if e != nil {
 		return fail(e)
 	}
-	return checked{tx: tx, hash: h, kind: kind, msg: msg, signer: acct, org: org, role: role, pre: ent.pre}
+	return checked{tx: tx, hash: h, kind: kind, msg: msg, signer: acct, org: org, role: role, pre: ent.pre, remember: remember}
 }
 
 // check is CheckTx's path.
@@ -152,15 +156,19 @@ func (a *App) check(raw []byte, height int64, isNew bool) checked {
 	if a.mempoolNonces[string(types.KeyNonce(c.tx.Body.Expires, c.tx.Body.Signer, c.tx.Body.Nonce))] {
 		return fail(types.Errf(types.CodeNonceReused, "nonce %s is already used by a transaction waiting in the mempool", c.tx.Body.Nonce))
 	}
+	ent := c.remember
 	if isNew && a.checked != nil {
 		pre, e := a.precheckSubmit(r, c)
 		if e != nil {
 			return fail(e)
 		}
-		if pre != nil {
-			// The entry verify just cached, with the verdict beside it.
-			a.txs.put(c.hash, &cachedTx{tx: c.tx, kind: c.kind, msg: c.msg, pub: string(c.signer.PubKey), pre: pre})
+		if pre != nil && ent != nil {
+			ent.pre = pre
 		}
+	}
+	// Only a tx CheckTx accepts is kept for FinalizeBlock, once.
+	if ent != nil {
+		a.txs.put(c.hash, ent)
 	}
 	return c
 }

@@ -80,3 +80,60 @@ func TestReplayRejectedAtCheckAfterRestart(t *testing.T) {
 		t.Errorf("fresh tx after restart: %s", r.Log)
 	}
 }
+
+// TestTxCacheKeepsWhatCheckTxAccepts: CheckTx keeps a tx it accepts for
+// FinalizeBlock (a form submission with its verdict on the values), which
+// takes it, and keeps nothing of a tx it refuses, whichever check refused
+// it.
+func TestTxCacheKeepsWhatCheckTxAccepts(t *testing.T) {
+	c := apptest.New(t)
+	c.SetupStudy()
+	c.MustDo("site1-coordinator", apptest.EnrollMsg("S001", "site1"))
+	enroll := c.Tx("site1-coordinator", apptest.EnrollMsg("S002", "site1"))
+	form := c.Tx("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S001", "SCR", 1, "VS"), apptest.VS(120, 80)))
+	for _, tc := range []struct {
+		name    string
+		tx      []byte
+		verdict bool
+	}{{"enrolment", enroll, false}, {"form", form, true}} {
+		if r := c.Check(tc.tx); r.Code != 0 {
+			t.Fatalf("%s: CheckTx %d %q", tc.name, r.Code, r.Log)
+		}
+		if cached, verdict := c.App.TxCached(tc.tx); !cached || verdict != tc.verdict {
+			t.Errorf("%s accepted by CheckTx: cached %v with a verdict %v, want true and %v", tc.name, cached, verdict, tc.verdict)
+		}
+	}
+	first, e := types.DecodeTx(enroll)
+	if e != nil {
+		t.Fatal(e)
+	}
+	body := c.Body("site1-coordinator", apptest.EnrollMsg("S004", "site1"))
+	body.Nonce = first.Body.Nonce
+	sameNonce := c.SignBody(body, c.Person("site1-coordinator"))
+	for _, tc := range []struct {
+		name string
+		tx   []byte
+		want types.Code
+	}{
+		{"out-of-range form", c.Tx("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S001", "D1", 1, "VS"), apptest.VS(400, 80))), types.CodeEditCheckFailed},
+		{"enrolment by an auditor", c.Tx("regulator-auditor", apptest.EnrollMsg("S003", "site1")), types.CodeUnauthorized},
+		{"nonce of a tx in the mempool", sameNonce, types.CodeNonceReused},
+	} {
+		if r := c.Check(tc.tx); types.Code(r.Code) != tc.want {
+			t.Fatalf("%s: CheckTx %d %q, want %d", tc.name, r.Code, r.Log, tc.want)
+		}
+		if cached, _ := c.App.TxCached(tc.tx); cached {
+			t.Errorf("%s refused by CheckTx is kept in the tx cache", tc.name)
+		}
+	}
+	for i, r := range c.Block(enroll, form) {
+		if r.Code != 0 {
+			t.Fatalf("block tx %d: %d %q", i, r.Code, r.Log)
+		}
+	}
+	for _, tx := range [][]byte{enroll, form} {
+		if cached, _ := c.App.TxCached(tx); cached {
+			t.Error("FinalizeBlock left a tx it delivered in the tx cache")
+		}
+	}
+}
