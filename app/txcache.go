@@ -6,8 +6,8 @@ import (
 	"github.com/veritrial/veritrial/app/types"
 )
 
-// txCache remembers, per node, the txs CheckTx decoded and whose signature
-// it verified, keyed by the SHA-256 of their bytes: FinalizeBlock then
+// txCache remembers, per node, the txs CheckTx accepted (so decoded and
+// with their signature verified), keyed by the SHA-256 of their bytes: FinalizeBlock then
 // skips the second canonical decode and the ed25519 check. Decoding,
 // ValidateBasic and signature verification are pure functions of the
 // bytes and the public key, so using an entry never changes a result; the
