@@ -19,7 +19,9 @@ import (
 // FinalizeBlock would; FinalizeBlock then takes that execution when the
 // decided block is the one executed (the same header hash, so the same
 // height, time and txs), and otherwise discards it, rolls the working
-// tree back and executes the decided block itself.
+// tree back and executes the decided block itself. The first block is
+// not executed early: it runs on the genesis state InitChain staged in
+// the working tree, uncommitted, which a rollback would discard too.
 //
 // The results cannot depend on it. The execution is the same function of
 // the last committed state and of the block, run by one goroutine under
@@ -64,6 +66,14 @@ func (a *App) startOptimistic(hash []byte, height int64, t time.Time, txs [][]by
 		a.oe = nil
 		a.discard(o)
 	}
+	// The first block executes on the genesis state that InitChain staged
+	// in the working tree, uncommitted: a rollback would discard it too.
+	a.mu.Lock()
+	first := a.store.committed == 0
+	a.mu.Unlock()
+	if first {
+		return
+	}
 	o := &optimistic{hash: bytes.Clone(hash), height: height, done: make(chan struct{})}
 	a.oe = o
 	go func() {
@@ -83,7 +93,7 @@ func (a *App) takeOptimistic(hash []byte, height int64) (resp *abci.ResponseFina
 		return nil, false
 	}
 	a.oe = nil
-	if o.height == height && len(hash) > 0 && bytes.Equal(o.hash, hash) {
+	if o.height == height && bytes.Equal(o.hash, hash) {
 		<-o.done
 		if o.err == nil {
 			return o.resp, true

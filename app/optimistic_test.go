@@ -12,7 +12,7 @@ import (
 )
 
 // A proposal that loses its round was executed in the background by
-// ProcessProposal. It leaves no trace: its txs can be decided later, its
+// ProcessProposal (from the second block on). It leaves no trace: its txs can be decided later, its
 // protocol version does not survive, and the app hashes are those of a
 // node that never saw it.
 func TestOptimisticLostProposalLeavesNoTrace(t *testing.T) {
@@ -31,8 +31,11 @@ func TestOptimisticLostProposalLeavesNoTrace(t *testing.T) {
 		}
 		return res
 	}
-	c.SetupStudy()
-	plain.SetupStudy()
+	// A lost proposal of the first block, whose state is the genesis
+	// InitChain staged, uncommitted.
+	c.Propose(c.Tx("site1-coordinator", apptest.EnrollMsg("S000", "site1")))
+	both(c.Tx("sponsor-dm", apptest.RegisterMsg(apptest.Example())))
+	both(c.Tx("sponsor-dm", apptest.ActivateMsg(study, "site1")))
 	both(c.Tx("site1-coordinator", apptest.EnrollMsg("S001", "site1")))
 
 	// The lost proposal amends the protocol to version 2 with systolic BP

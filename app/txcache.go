@@ -7,12 +7,12 @@ import (
 )
 
 // txCache remembers, per node, the txs CheckTx accepted (so decoded and
-// with their signature verified), keyed by the SHA-256 of their bytes: FinalizeBlock then
-// skips the second canonical decode and the ed25519 check. Decoding,
-// ValidateBasic and signature verification are pure functions of the
-// bytes and the public key, so using an entry never changes a result; the
-// entry records the key that verified, and a signer whose key was rotated
-// in between is verified again.
+// with their signature verified), keyed by the SHA-256 of their bytes:
+// FinalizeBlock then skips the second canonical decode and the ed25519
+// check. Decoding, ValidateBasic and signature verification are pure
+// functions of the bytes and the public key, so using an entry never
+// changes a result; the entry records the key that verified, and a signer
+// whose key was rotated in between is verified again.
 //
 // FinalizeBlock takes an entry out (a handler may normalise its message in
 // place), so an entry serves one delivery. The cache is bounded: the
