@@ -317,7 +317,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	if r.err != nil {
 		return &abci.ResponseCheckTx{Code: uint32(r.err.Code), Log: r.err.Msg, Codespace: types.Codespace}, nil
 	}
-	a.mempoolNonces[string(types.KeyNonce(r.tx.Body.Expires, r.tx.Body.Signer, r.tx.Body.Nonce))] = true
+	a.mempoolNonces[string(r.nonce)] = true
 	return &abci.ResponseCheckTx{Code: 0, GasWanted: 1}, nil
 }
 

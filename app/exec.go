@@ -25,7 +25,13 @@ type checked struct {
 	// remember is the tx cache entry CheckTx keeps if it accepts the tx:
 	// set when verify decoded the tx or verified its signature anew.
 	remember *cachedTx
-	err      *types.Error
+	// nonce is the tx's replay-protection key, set once the signature
+	// verified with the signer's current key and the nonce was found
+	// unused: from then on the tx consumes its nonce in a block whatever
+	// its outcome, so that the bytes of a tx rejected in a block can never
+	// be applied later (see deliver). Set on a rejection too.
+	nonce []byte
+	err   *types.Error
 }
 
 func fail(e *types.Error) checked { return checked{err: e} }
@@ -127,15 +133,15 @@ func (a *App) verify(r reader, seen *nonceSeen, raw []byte, height int64, mode v
 	if used {
 		return fail(types.Errf(types.CodeNonceReused, "nonce %s was already used by %s: this transaction was already submitted", b.Nonce, b.Signer))
 	}
+	c := checked{tx: tx, hash: h, kind: kind, msg: msg, signer: acct, pre: ent.pre, remember: remember, nonce: nonceKey}
 	org, ok, err := a.orgs.get(r, types.KeyOrg(acct.Org))
 	if err != nil || !ok {
-		return fail(types.Errf(types.CodeInternal, "account %q names organisation %q which is missing", acct.ID, acct.Org))
+		c.err = types.Errf(types.CodeInternal, "account %q names organisation %q which is missing", acct.ID, acct.Org)
+		return c
 	}
-	role, e := authorize(kind, msg, acct, org)
-	if e != nil {
-		return fail(e)
-	}
-	return checked{tx: tx, hash: h, kind: kind, msg: msg, signer: acct, org: org, role: role, pre: ent.pre, remember: remember}
+	c.org = org
+	c.role, c.err = authorize(kind, msg, acct, org)
+	return c
 }
 
 // check is CheckTx's path.
@@ -153,7 +159,7 @@ func (a *App) check(raw []byte, height int64, isNew bool) checked {
 	if c.err != nil {
 		return c
 	}
-	if a.mempoolNonces[string(types.KeyNonce(c.tx.Body.Expires, c.tx.Body.Signer, c.tx.Body.Nonce))] {
+	if a.mempoolNonces[string(c.nonce)] {
 		return fail(types.Errf(types.CodeNonceReused, "nonce %s is already used by a transaction waiting in the mempool", c.tx.Body.Nonce))
 	}
 	ent := c.remember
@@ -173,10 +179,17 @@ func (a *App) check(raw []byte, height int64, isNew bool) checked {
 	return c
 }
 
-// deliver executes one tx of a block; a failure changes nothing.
+// deliver executes one tx of a block. A rejected tx changes nothing but
+// its nonce: once its signature verified with the signer's current key,
+// within its expiry, the nonce is consumed whatever the outcome, so the
+// same bytes, public in the block, are refused as a replay if anyone
+// broadcasts them again after the state that refused them has changed.
 func (a *App) deliver(raw []byte, height int64, blockTime string, seen *nonceSeen) *abci.ExecTxResult {
 	c := a.verify(a.blockReads, seen, raw, height, modeDeliver)
 	if c.err != nil {
+		if c.nonce != nil {
+			a.consumeNonce(c, seen)
+		}
 		return result(c, c.err)
 	}
 	x := &exec{
@@ -189,15 +202,14 @@ func (a *App) deliver(raw []byte, height int64, blockTime string, seen *nonceSee
 		c:      c,
 	}
 	if e := x.run(); e != nil {
+		a.consumeNonce(c, seen)
 		return result(c, e)
 	}
-	b := &c.tx.Body
-	nonceKey := types.KeyNonce(b.Expires, b.Signer, b.Nonce)
-	x.st.set(nonceKey, []byte{1})
+	x.st.set(c.nonce, []byte{1})
 	if err := a.flush(x.st); err != nil {
 		panic(fmt.Sprintf("writing tx %s to the working tree: %v", x.txHash, err))
 	}
-	seen.block[string(nonceKey)] = b.Expires
+	seen.block[string(c.nonce)] = c.tx.Body.Expires
 	res := result(c, nil)
 	if len(x.events) > 0 {
 		// The handler's first event joins the tx's own, so that a
@@ -209,6 +221,17 @@ func (a *App) deliver(raw []byte, height int64, blockTime string, seen *nonceSee
 		res.Events = append(res.Events, x.events[1:]...)
 	}
 	return res
+}
+
+// consumeNonce records the nonce of a tx rejected in the block (its
+// other writes were never flushed).
+func (a *App) consumeNonce(c checked, seen *nonceSeen) {
+	st := newTxStore(a.blockReads)
+	st.set(c.nonce, []byte{1})
+	if err := a.flush(st); err != nil {
+		panic(fmt.Sprintf("writing the nonce of tx %X to the working tree: %v", c.hash[:], err))
+	}
+	seen.block[string(c.nonce)] = c.tx.Body.Expires
 }
 
 // flush writes a tx's buffered writes to the working tree, and makes the

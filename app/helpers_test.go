@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -39,9 +40,12 @@ func runSteps(t *testing.T, c *apptest.Chain, steps []step) {
 }
 
 // runRaw sends raw through CheckTx and then, whatever CheckTx said, a block
-// of its own: FinalizeBlock must give want, and a rejection must leave the
-// app hash unchanged. CheckTx may accept a tx whose rejection depends on
-// domain state (FinalizeBlock decides), but it may not give another code.
+// of its own: FinalizeBlock must give want. CheckTx may accept a tx whose
+// rejection depends on domain state (FinalizeBlock decides), but it may not
+// give another code. A rejection in the block changes nothing but the
+// tx's nonce, which it consumes once the signature verified (see
+// consumesNonce): runRaw then broadcasts the same bytes again in a block
+// of their own, which must refuse them as a replay and change nothing.
 func runRaw(t *testing.T, c *apptest.Chain, name string, raw []byte, want types.Code, atCheck bool) string {
 	t.Helper()
 	chk := c.Check(raw)
@@ -51,20 +55,126 @@ func runRaw(t *testing.T, c *apptest.Chain, name string, raw []byte, want types.
 	if atCheck && types.Code(chk.Code) != want {
 		t.Errorf("%s: CheckTx code %d (%s), want %d (%s) at CheckTx", name, chk.Code, types.Code(chk.Code), want, want)
 	}
-	before := c.AppHash
+	var before map[string]string
+	beforeHash := c.AppHash
+	consumes := signatureVerifies(t, c, raw)
+	if want != types.CodeOK && c.Height > 0 {
+		before = dump(t, c, 0)
+	}
 	res := c.Block(raw)[0]
 	if types.Code(res.Code) != want {
 		t.Errorf("%s: FinalizeBlock code %d (%s) %q, want %d (%s)", name, res.Code, types.Code(res.Code), res.Log, want, want)
 	}
-	if want != types.CodeOK {
-		if !bytes.Equal(before, c.AppHash) {
-			t.Errorf("%s: rejected tx changed the app hash", name)
+	if want == types.CodeOK || types.Code(res.Code) == types.CodeOK {
+		return res.Log
+	}
+	if res.Log == "" {
+		t.Errorf("%s: rejection without a message", name)
+	}
+	if !consumes {
+		if !bytes.Equal(beforeHash, c.AppHash) {
+			t.Errorf("%s: tx rejected before its signature was verified changed the app hash", name)
 		}
-		if res.Log == "" {
-			t.Errorf("%s: rejection without a message", name)
+		return res.Log
+	}
+	after := dump(t, c, 0)
+	if after[string(nonceKeyOf(t, raw))] == "" {
+		t.Errorf("%s: tx rejected in the block did not consume its nonce", name)
+	}
+	if before != nil {
+		if d := diffDumps(withoutNonces(before), withoutNonces(after)); d != "" {
+			t.Errorf("%s: tx rejected in the block changed more than its nonce: %s", name, d)
 		}
 	}
+	// The same bytes again, in a block of their own (as anyone who read
+	// the block could broadcast them): refused as a replay, no change.
+	replayHash := c.AppHash
+	if r := c.Block(raw)[0]; types.Code(r.Code) != types.CodeNonceReused {
+		t.Errorf("%s: replay of a tx rejected in a block: code %d (%s) %q, want %d (%s)", name, r.Code, types.Code(r.Code), r.Log, types.CodeNonceReused, types.CodeNonceReused)
+	}
+	if !bytes.Equal(replayHash, c.AppHash) {
+		t.Errorf("%s: replay of a tx rejected in a block changed the app hash", name)
+	}
 	return res.Log
+}
+
+// signatureVerifies says whether raw, executed in the next block on the
+// chain's last committed state, gets as far as consuming its nonce: it
+// decodes, its message passes the stateless rules, it is for this chain
+// and within its expiry, its nonce is unused, and its signature verifies
+// with the current key of an active account. Every later rejection
+// consumes the nonce; these earlier ones do not, as nobody's signature
+// was shown to be on the tx.
+func signatureVerifies(t testing.TB, c *apptest.Chain, raw []byte) bool {
+	t.Helper()
+	tx, e := types.DecodeTx(raw)
+	if e != nil {
+		return false
+	}
+	b := &tx.Body
+	if !types.ValidNonce(b.Nonce) || b.ChainID != apptest.ChainID {
+		return false
+	}
+	next := c.Height + 1
+	if b.Expires < next || b.Expires > next+types.DefaultParams().MaxTxTTL {
+		return false
+	}
+	kind, msg, e := b.Msg.Unpack()
+	if e != nil || types.ValidateBasic(kind, msg) != nil {
+		return false
+	}
+	if c.Height == 0 {
+		return true // the genesis accounts, which every test signs with
+	}
+	var acct types.Account
+	if !c.Get(types.KeyAccount(b.Signer), &acct) || acct.Status != types.AccountActive {
+		return false
+	}
+	if c.Query(app.QueryKey, types.KeyNonce(b.Expires, b.Signer, b.Nonce), 0, false).Value != nil {
+		return false
+	}
+	return tx.VerifyReceived(acct.PubKey)
+}
+
+// nonceKeyOf is the replay-protection key of raw.
+func nonceKeyOf(t testing.TB, raw []byte) []byte {
+	t.Helper()
+	tx, e := types.DecodeTx(raw)
+	if e != nil {
+		t.Fatalf("decoding tx: %v", e)
+	}
+	return types.KeyNonce(tx.Body.Expires, tx.Body.Signer, tx.Body.Nonce)
+}
+
+// withoutNonces is a dump without its replay-protection records (which
+// every block also prunes as they expire).
+func withoutNonces(m map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		if !strings.HasPrefix(k, types.PrefixNonce) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// diffDumps names the keys that differ between two dumps ("" if none).
+func diffDumps(a, b map[string]string) string {
+	var d []string
+	for k, v := range a {
+		if w, ok := b[k]; !ok {
+			d = append(d, "removed "+k)
+		} else if w != v {
+			d = append(d, "changed "+k)
+		}
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			d = append(d, "added "+k)
+		}
+	}
+	slices.Sort(d)
+	return strings.Join(d, ", ")
 }
 
 // get reads and decodes key, verifying its proof; it fails when absent.
@@ -175,11 +285,17 @@ var allPrefixes = []string{
 	types.PrefixAmendment, types.PrefixSite, types.PrefixSubject, types.PrefixForm, types.PrefixHistory,
 }
 
+// everyPrefix is allPrefixes and the rest of the store: a dump under
+// these holds every key.
+var everyPrefix = append(slices.Clone(allPrefixes),
+	types.PrefixQuery, types.PrefixQueryForm, types.PrefixSDV, types.PrefixSignature, types.PrefixLock, types.PrefixDBLock,
+	"params", "chain_id")
+
 // dump returns every key and value of the store at height h.
 func dump(t testing.TB, c *apptest.Chain, h int64) map[string]string {
 	t.Helper()
 	m := map[string]string{}
-	for _, p := range allPrefixes {
+	for _, p := range everyPrefix {
 		for _, e := range list(t, c, p, h, 0) {
 			m[e.Key] = string(e.Value)
 		}
