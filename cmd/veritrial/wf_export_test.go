@@ -13,7 +13,7 @@ import (
 // TestExportOnARealNode exports from a running node: before the lock (the
 // latest height, said on stderr and in the file), then by default at the
 // database lock height, byte-identical when repeated, in every format
-// (ODM validated against the 1.3.2 schema when xmllint is present).
+// (ODM validated against the 1.3.2 schema with xmllint).
 func TestExportOnARealNode(t *testing.T) {
 	t.Parallel()
 	work, home, env, n := devNode(t)
@@ -73,14 +73,20 @@ func TestExportOnARealNode(t *testing.T) {
 			t.Errorf("ODM lacks %q", w)
 		}
 	}
-	if lint, err := exec.LookPath("xmllint"); err == nil {
-		schema, _ := filepath.Abs(filepath.Join("..", "..", "..", "shared", "odm", "1.3.2", "ODM1-3-2.xsd"))
-		if _, err := os.Stat(schema); err == nil {
-			if out, err := exec.Command(lint, "--noout", "--nonet", "--schema", schema, odm).CombinedOutput(); err != nil {
-				t.Errorf("ODM export does not validate: %v\n%s", err, out)
+	t.Run("ODMSchema", func(t *testing.T) {
+		lint, err := exec.LookPath("xmllint")
+		if err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatal("xmllint is not installed: the ODM schema validation cannot run in CI (make xmllint installs libxml2-utils)")
 			}
+			t.Skip("ODM SCHEMA VALIDATION SKIPPED: xmllint is not installed (make xmllint installs libxml2-utils; with CI set this fails)")
 		}
-	}
+		// The schema app/export's tests vendor (unmodified CDISC files).
+		schema := filepath.Join("..", "..", "app", "export", "testdata", "odm1.3.2", "ODM1-3-2.xsd")
+		if out, err := exec.Command(lint, "--noout", "--nonet", "--schema", schema, odm).CombinedOutput(); err != nil {
+			t.Errorf("ODM export does not validate against %s: %v\n%s", schema, err, out)
+		}
+	})
 	if code := n.stop(t); code != 0 {
 		t.Fatalf("node exited %d; log:\n%s", code, n.stderr)
 	}

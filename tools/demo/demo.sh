@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # The veritrial demo: one real node (CometBFT + the ledger on IAVL), a
-# temporary home, and every everyday workflow from the shell. Run it with
-# `make demo`; it cleans up after itself.
-set -euo pipefail
+# temporary home, and a study from registration to the regulator's audit of
+# the locked dataset, from the shell. Run it with `make demo`; it cleans up
+# after itself.
+set -eEuo pipefail
 
 BIN=${1:-bin/veritrial}
-BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 FILL=${2:-$(dirname "$BIN")/fillcells}
+for f in "$BIN" "$FILL"; do
+	[ -x "$f" ] || { echo "demo: $f is not an executable (usage: demo.sh [veritrial [fillcells]])" >&2; exit 2; }
+done
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+FILL=$(cd "$(dirname "$FILL")" && pwd)/$(basename "$FILL")
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/veritrial-demo.XXXXXX")
 export VERITRIAL_HOME="$WORK/home"
 export VERITRIAL_PASSPHRASE=veritrial-dev # the dev passphrase `init` prints; dev homes only
@@ -20,26 +25,51 @@ cleanup() {
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'echo "demo: FAILED at line $LINENO: $BASH_COMMAND" >&2' ERR
+cd "$WORK" # files the demo writes are named relative to it
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ veritrial %s\n' "$*"; "$BIN" "$@"; }
-# expect_reject runs a command that the ledger must refuse.
-expect_reject() {
-	printf '$ veritrial %s\n' "$*"
-	if "$BIN" "$@"; then echo "demo: expected a rejection" >&2; exit 1; fi
-	echo "(refused, as it should be)"
+# show prints a command as it could be typed (arguments with spaces quoted).
+show() {
+	local line='$' a
+	for a in "$@"; do
+		if [[ -z $a || $a =~ [^][A-Za-z0-9_./=:,@+-] ]]; then a="'${a//\'/\'\\\'\'}'"; fi
+		line+=" $a"
+	done
+	printf '%s\n' "$line"
 }
+run() { show veritrial "$@"; "$BIN" "$@"; }
+# expect CODE ARGS... runs a command that must fail with exit code CODE (6:
+# the ledger rejected the transaction; 1: a check found a difference).
+expect() {
+	local want=$1 code=0
+	shift
+	show veritrial "$@"
+	"$BIN" "$@" || code=$?
+	if [ "$code" != "$want" ]; then
+		echo "demo: expected exit code $want, got $code" >&2
+		exit 1
+	fi
+	echo "(exit code $code, as expected)"
+}
+# fill runs tools/fillcells, which types values into a workbook as a person
+# would in Excel or LibreOffice.
+fill() { show fillcells "$@"; "$FILL" "$@"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# days_ago N prints the UTC date N days before today (visit dates are relative
+# to the day the demo runs, so the integrity report's late entries are too).
+days_ago() { python3 -c 'import datetime as d, sys; print(d.datetime.now(d.timezone.utc).date() - d.timedelta(days=int(sys.argv[1])))' "$1"; }
 
 RPC=$(free_port); P2P=$(free_port)
 STUDY=VT-HTN-201
+# S1-001 was screened two days ago; S1-002 three weeks ago, entered late.
+CONS1=$(days_ago 3) VISIT1=$(days_ago 2) CONS2=$(days_ago 22) VISIT2=$(days_ago 20)
 
 step "Create a single-machine consortium (sponsor, site1, cro, regulator) in a temporary home"
-run init --rpc-port "$RPC" --p2p-port "$P2P" >/dev/null
-"$BIN" keys list
+run init --rpc-port "$RPC" --p2p-port "$P2P"
 
 step "Start the node: CometBFT and the ledger in one process"
-"$BIN" start >"$WORK/node.log" 2>&1 &
+"$BIN" start >node.log 2>&1 &
 NODE_PID=$!
 for _ in $(seq 1 60); do
 	if "$BIN" status --output json 2>/dev/null | grep -q '"height": [1-9]'; then break; fi
@@ -48,50 +78,104 @@ done
 run status
 
 step "Sponsor: check and register the protocol (outcomes are committed before the first subject)"
-run protocol example --out "$WORK/htn201.yaml" >/dev/null
-run protocol check "$WORK/htn201.yaml"
-run study register --from sponsor-dm "$WORK/htn201.yaml"
+run protocol example --out htn201.yaml
+run protocol check htn201.yaml
+run study register --from sponsor-dm htn201.yaml
 run site activate --from sponsor-dm --study $STUDY --site site1
 
 step "Site: enroll pseudonymous subjects (the consent form is referenced by its SHA-256 only)"
-printf 'Informed consent form, version 2.0 (demo document)\n' >"$WORK/icf_v2.txt"
-run subject enroll --from site1-coordinator --study $STUDY --subject S1-001 --consent-version 2.0 --consent-file "$WORK/icf_v2.txt"
-run subject enroll --from site1-coordinator --study $STUDY --subject S1-002 --consent-version 2.0 --consent-file "$WORK/icf_v2.txt"
+printf 'Informed consent form, version 2.0 (demo document)\n' >icf_v2.txt
+run subject enroll --from site1-coordinator --study $STUDY --subject S1-001 --consent-version 2.0 --consent-file icf_v2.txt
+run subject enroll --from site1-coordinator --study $STUDY --subject S1-002 --consent-version 2.0 --consent-file icf_v2.txt
 
-step "Site: enter vital signs; every validator runs the edit checks"
-expect_reject form submit --from site1-coordinator --study $STUDY --subject S1-001 --event SCR --form VS \
-	VS.DATE=2026-01-12 VS.POS=1 VS.SYSBP=300 VS.DIABP=92 VS.HR=72
+step "Site: enter vital signs; every validator runs the edit checks (a hard failure is refused, a soft one raises a query)"
+expect 6 form submit --from site1-coordinator --study $STUDY --subject S1-001 --event SCR --form VS \
+	VS.DATE=$VISIT1 VS.POS=1 VS.SYSBP=300 VS.DIABP=92 VS.HR=72
 run form submit --from site1-coordinator --study $STUDY --subject S1-001 --event SCR --form VS \
-	VS.DATE=2026-01-12 VS.POS=1 VS.SYSBP=148 VS.DIABP=92 VS.HR=38
+	VS.DATE=$VISIT1 VS.POS=1 VS.SYSBP=148 VS.DIABP=92 VS.HR=38
 run form submit --from site1-coordinator --study $STUDY --subject S1-002 --event SCR --form VS \
-	VS.DATE=2026-01-13 VS.POS=1 VS.SYSBP=152 VS.DIABP=95 VS.HR=66
+	VS.DATE=$VISIT2 VS.POS=1 VS.SYSBP=152 VS.DIABP=95 VS.HR=66
 
 step "Site: correct a value; a reason is mandatory and the old value stays on the ledger"
-expect_reject form correct --from site1-coordinator --study $STUDY --subject S1-001 --event SCR --form VS --reason "" VS.HR=58
+expect 6 form correct --from site1-coordinator --study $STUDY --subject S1-001 --event SCR --form VS --reason "" VS.HR=58
 run form correct --from site1-coordinator --study $STUDY --subject S1-001 --event SCR --form VS \
 	--reason "transcription error: source document shows 58" VS.HR=58
 
 step "Site: bulk entry from Excel (a generated workbook with drop-downs and range checks)"
-run form template --from site1-coordinator --study $STUDY --event SCR --out "$WORK/entry.xlsx"
-# What a coordinator types into the DM sheet in Excel or LibreOffice:
-"$FILL" --sheet DM --subject S1-001 --event SCR "$WORK/entry.xlsx" DM.CONSDT=2026-01-10 DM.AGE=58 DM.SEX=1 DM.HEIGHT=176.5 DM.WEIGHT=82.0 DM.SMOKE=2
-"$FILL" --sheet DM --subject S1-002 --event SCR "$WORK/entry.xlsx" DM.CONSDT=2026-01-11 DM.AGE=63 DM.SEX=2 DM.CBP=0 DM.HEIGHT=162.0 DM.WEIGHT=70.4 DM.SMOKE=1
-run form import "$WORK/entry.xlsx" --from site1-coordinator
+run form template --from site1-coordinator --study $STUDY --event SCR --out entry.xlsx
+echo "What a coordinator types into the DM sheet in Excel or LibreOffice (here tools/fillcells types it):"
+fill --sheet DM --subject S1-001 --event SCR entry.xlsx DM.CONSDT=$CONS1 DM.AGE=58 DM.SEX=1 DM.HEIGHT=176.5 DM.WEIGHT=82.0 DM.SMOKE=2
+fill --sheet DM --subject S1-002 --event SCR entry.xlsx DM.CONSDT=$CONS2 DM.AGE=63 DM.SEX=2 DM.CBP=0 DM.HEIGHT=162.0 DM.WEIGHT=70.4 DM.SMOKE=1
+run form import entry.xlsx --from site1-coordinator
 echo "Importing the same workbook again sends nothing: rows already on the ledger are skipped."
-run form import "$WORK/entry.xlsx" --from site1-coordinator
+run form import entry.xlsx --from site1-coordinator
 
 step "Authorization is enforced by the ledger: a sponsor cannot enter clinical data"
-expect_reject form submit --from sponsor-dm --study $STUDY --subject S1-002 --event SCR --form DM DM.AGE=54
+expect 6 form submit --from sponsor-dm --study $STUDY --subject S1-002 --event SCR --form DM DM.AGE=54
 
 step "Anyone can read the audit trail of a form, verified against the app hash with an ics23 proof"
 run show history --study $STUDY --subject S1-001 --event SCR --form VS --prove
 run show form --study $STUDY --subject S1-001 --event SCR --form VS --prove
 run show subject --study $STUDY --subject S1-001
 
+step "CRO monitor: raise a data query on a value that does not match the source document"
+out=$(run query open --from cro-monitor --study $STUDY --subject S1-002 --event SCR --form VS --item VS.DIABP \
+	--text "Source document shows 59 mmHg; please check")
+echo "$out"
+Q=$(sed -n 's/^Raised query \([0-9]*\) .*/\1/p' <<<"$out")
+[ -n "$Q" ] || { echo "demo: no query number in the output" >&2; exit 1; }
+
+step "Site: answer the query (the source was checked and the entry is right)"
+run query answer --from site1-coordinator --study $STUDY --number "$Q" --text "Source checked: 95 mmHg is right; 59 is the heart rate on the line below"
+
+step "CRO monitor: close the answered query"
+run query close --from cro-monitor --study $STUDY --number "$Q" --text "Thank you"
+run query list --study $STUDY --status all
+
+step "CRO monitor: source data verification of each subject's screening visit"
+run sdv --from cro-monitor --study $STUDY --subject S1-001 --event SCR
+run sdv --from cro-monitor --study $STUDY --subject S1-002 --event SCR
+
+step "Investigator: sign each casebook electronically (the passphrase is typed or read from a file, never taken from the environment)"
+printf '%s\n' "$VERITRIAL_PASSPHRASE" >investigator.pass
+run sign --from site1-investigator --passphrase-file investigator.pass --study $STUDY --subject S1-001 --meaning approval
+run sign --from site1-investigator --passphrase-file investigator.pass --study $STUDY --subject S1-002 --meaning approval
+
+step "Sponsor data manager and regulator: both approve the database lock (the ledger refuses it while anything is unresolved)"
+run lock --from sponsor-dm --study $STUDY
+expect 6 lock --from regulator-auditor --study $STUDY
+
+step "Site and sponsor: resolve the blocker, the query the edit check raised on the heart rate of 38 (corrected to 58)"
+run query answer --from site1-coordinator --study $STUDY --number 1 --text "Corrected to 58 bpm from the source document"
+run query close --from sponsor-dm --study $STUDY --number 1 --text "Correction to 58 seen in the form history"
+
+step "Regulator: approve the database lock again; its height is the locked dataset"
+run lock --from regulator-auditor --study $STUDY
+run show locks --study $STUDY
+
+step "Sponsor: export the locked dataset for the statisticians and the regulator (Excel and CDISC ODM 1.3.2)"
+run export --study $STUDY --format xlsx --out htn201-locked.xlsx
+run export --study $STUDY --format odm --out htn201-locked.xml
+
+step "Regulator: verify every block header from the genesis, trusting no one's database"
+run audit verify-chain --genesis "$VERITRIAL_HOME/config/genesis.json"
+
+step "Regulator: check the sponsor's files against the ledger, record by record, with Merkle proofs"
+run audit verify-export htn201-locked.xlsx
+run audit verify-export htn201-locked.xml
+
+step "Regulator: someone changed one cell in a copy of the Excel file (S1-002's systolic pressure, 152 to 132); verify-export finds it by sheet, row and column"
+cp htn201-locked.xlsx htn201-altered.xlsx
+fill --sheet VS --subject S1-002 --event SCR htn201-altered.xlsx VS.SYSBP=132
+expect 1 audit verify-export htn201-altered.xlsx
+
+step "Regulator: data-integrity signals per site and per user (S1-002's forms were entered three weeks after the visit)"
+run audit report --study $STUDY
+
 step "Stop the node"
 kill -TERM "$NODE_PID"
 wait "$NODE_PID" || true
 NODE_PID=""
-tail -n 1 "$WORK/node.log"
+tail -n 1 node.log
 echo
 echo "Demo finished: the temporary home $WORK is removed."

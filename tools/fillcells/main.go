@@ -1,8 +1,10 @@
-// Command fillcells types values into a veritrial data-entry workbook the
-// way a site coordinator would in Excel or LibreOffice: it finds the row of
-// a subject and event on a form's sheet and the column of each item OID,
-// and writes the values. The demo and scripted tests use it; people use a
-// spreadsheet program.
+// Command fillcells types values into a veritrial workbook the way a person
+// would in Excel or LibreOffice: it finds the row of a subject and event on
+// a form's sheet (by the columns headed SUBJECT and EVENT in row 1, in any
+// case) and the column of each item OID, and writes the values. It fills a
+// data-entry workbook (veritrial form template) and, to show what
+// veritrial audit verify-export finds, changes a cell of an exported one.
+// The demo and scripted tests use it; people use a spreadsheet program.
 package main
 
 import (
@@ -10,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/xuri/excelize/v2"
@@ -54,9 +57,13 @@ func run(args []string) error {
 	for i, oid := range rows[0] {
 		cols[oid] = i + 1
 	}
+	subjCol, evCol := keyColumn(rows[0], "subject"), keyColumn(rows[0], "event")
+	if subjCol < 0 || evCol < 0 {
+		return fmt.Errorf("sheet %s has no subject and event columns in row 1", *sheet)
+	}
 	row := 0
 	for i, r := range rows {
-		if len(r) >= 2 && r[0] == *subject && r[1] == *event {
+		if len(r) > max(subjCol, evCol) && r[subjCol] == *subject && r[evCol] == *event {
 			row = i + 1
 			break
 		}
@@ -82,4 +89,10 @@ func run(args []string) error {
 		}
 	}
 	return f.Save()
+}
+
+// keyColumn returns the index of the header name in row 1, in any case, or
+// -1.
+func keyColumn(header []string, name string) int {
+	return slices.IndexFunc(header, func(h string) bool { return strings.EqualFold(h, name) })
 }
