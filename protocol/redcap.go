@@ -686,7 +686,8 @@ func (l *redcapLoader) build(rows []*rcRow, base *Protocol) *Protocol {
 		}
 		return LoadError{Row: ip.row.row, Line: ip.row.line, Column: l.col(key)}
 	}
-	if err := compileChecked(p, l.name, loc); err != nil {
+	ws, err := compileChecked(p, l.name, loc)
+	if err != nil {
 		var le *LoadError
 		if errors.As(err, &le) {
 			l.errs = append(l.errs, le.All()...)
@@ -695,6 +696,7 @@ func (l *redcapLoader) build(rows []*rcRow, base *Protocol) *Protocol {
 		}
 		return nil
 	}
+	l.warnings = append(l.warnings, ws...)
 	return p
 }
 
