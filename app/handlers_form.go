@@ -48,53 +48,22 @@ func placement(c *protocol.Compiled, s *types.Study, k types.FormKey) *types.Err
 	return nil
 }
 
-// lookup resolves items of other forms for cross-form conditions: the
-// same event instance first, then the first event of the schedule that
-// holds the form.
-func (x *exec) lookup(c *protocol.Compiled, k types.FormKey) protocol.Lookup {
-	cache := map[string][]protocol.ItemValue{}
-	return func(oid string) (string, bool) {
-		_, form, ok := c.Item(oid)
-		if !ok {
-			return "", false
-		}
-		vals, ok := cache[form]
-		if !ok {
-			vals = x.otherForm(c, k, form)
-			cache[form] = vals
-		}
-		for _, v := range vals {
-			if v.Item == oid && v.Value != "" {
-				return v.Value, true
-			}
-		}
-		return "", false
+// subjectForms supplies the subject's stored form instances to the
+// protocol's cross-form lookup; a record that cannot be read counts as
+// absent.
+func (x *exec) subjectForms(k types.FormKey) protocol.FormValues {
+	return func(event string, eventRepeat int, form string) ([]protocol.ItemValue, bool) {
+		var rec types.FormRecord
+		key := types.FormKey{Study: k.Study, Subject: k.Subject, Event: event, EventRepeat: eventRepeat, Form: form}
+		ok, _ := x.st.getJSON(types.KeyForm(key), &rec)
+		return rec.Values, ok
 	}
-}
-
-func (x *exec) otherForm(c *protocol.Compiled, k types.FormKey, form string) []protocol.ItemValue {
-	var rec types.FormRecord
-	same := k
-	same.Form = form
-	if ok, _ := x.st.getJSON(types.KeyForm(same), &rec); ok {
-		return rec.Values
-	}
-	for _, ev := range c.Protocol().Events {
-		if !c.FormInEvent(ev.OID, form) {
-			continue
-		}
-		other := types.FormKey{Study: k.Study, Subject: k.Subject, Event: ev.OID, EventRepeat: 1, Form: form}
-		if ok, _ := x.st.getJSON(types.KeyForm(other), &rec); ok {
-			return rec.Values
-		}
-	}
-	return nil
 }
 
 // validate runs the protocol's edit checks; hard problems reject the tx
 // with every problem listed, soft ones are returned to be stored.
 func (x *exec) validate(c *protocol.Compiled, k types.FormKey, values []protocol.ItemValue) ([]protocol.Problem, *types.Error) {
-	return verdict(k, c.Validate(k.Form, values, x.lookup(c, k)))
+	return verdict(k, c.Validate(k.Form, values, c.CrossFormLookup(k.Event, k.EventRepeat, x.subjectForms(k))))
 }
 
 // verdict splits the problems the edit checks found: any hard one rejects

@@ -101,7 +101,10 @@
 //   - In a repeating group, conditions see the row's own items and the
 //     form's non-repeating items; Required applies to each row present (a
 //     row is present when any of its items has a value). Items of other
-//     forms come from the Lookup (nil: they have no value).
+//     forms come from the Lookup (nil: they have no value);
+//     Compiled.CrossFormLookup builds the one the ledger uses, which reads
+//     the other form at the same event and event repeat, else at repeat 1
+//     of the first event of the schedule that collects it.
 //   - Edit checks run once per form, or once per row when they refer to
 //     items of a repeating group, and are skipped when an item they refer
 //     to is empty or has a hard problem. The problem is reported on the

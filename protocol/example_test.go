@@ -3,6 +3,8 @@ package protocol
 import (
 	"bytes"
 	"os"
+	"regexp"
+	"strconv"
 	"testing"
 )
 
@@ -131,5 +133,34 @@ func TestDocsExampleLoads(t *testing.T) {
 	}
 	if fingerprint(t, px) != fingerprint(t, p) || fingerprint(t, pr) != fingerprint(t, p) {
 		t.Fatal("documented example does not round-trip")
+	}
+}
+
+// TestDocsExampleCounts pins the counts docs/PROTOCOL.md gives of the
+// example protocol to the example itself.
+func TestDocsExampleCounts(t *testing.T) {
+	b, err := os.ReadFile("../docs/PROTOCOL.md")
+	if err != nil {
+		t.Skip("docs not present")
+	}
+	p := Example()
+	items, checks := 0, 0
+	for _, f := range p.Forms {
+		checks += len(f.Checks)
+		for _, g := range f.Groups {
+			items += len(g.Items)
+		}
+	}
+	summary := regexp.MustCompile(`(\d+) events, (\d+) forms, (\d+) items, (\d+) code lists, (\d+) edit checks`).FindSubmatch(b)
+	complete := regexp.MustCompile(`complete (\d+)-item protocol`).FindSubmatch(b)
+	if summary == nil || complete == nil {
+		t.Fatal("docs/PROTOCOL.md no longer counts the example: update this test")
+	}
+	stated := append(summary[1:], complete[1])
+	what := []string{"events", "forms", "items", "code lists", "edit checks", "items (the complete protocol)"}
+	for i, want := range []int{len(p.Events), len(p.Forms), items, len(p.CodeLists), checks, items} {
+		if n, _ := strconv.Atoi(string(stated[i])); n != want {
+			t.Errorf("docs/PROTOCOL.md says %s %s, the example has %d", stated[i], what[i], want)
+		}
 	}
 }

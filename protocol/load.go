@@ -9,8 +9,9 @@ import (
 )
 
 // Warning is something a loader accepted but could not import exactly (a
-// REDCap calc field, an unknown validation type ...); Line is set for YAML,
-// Row (1-based, header = row 1) and Sheet for CSV and XLSX.
+// REDCap calc field, an unknown validation type ...), or a valid protocol
+// that cannot collect data as written (see designWarnings); Line is set
+// for YAML, Row (1-based, header = row 1) and Sheet for CSV and XLSX.
 type Warning struct {
 	File   string `json:"file"`
 	Sheet  string `json:"sheet,omitempty"`
@@ -100,12 +101,32 @@ const maxLoadErrors = 50
 // position in the source file.
 type locator func(path string) LoadError
 
-// compileChecked runs Compile on p and maps each definition error to a
-// position in the file with loc.
-func compileChecked(p *Protocol, file string, loc locator) error {
-	_, err := Compile(p)
+// designWarnings lists what keeps a valid protocol from collecting data
+// as written, each with the definition path it is about: no event
+// collects any form. Such a protocol can still be registered, to commit
+// its outcomes before the first subject, and be given forms by amendment,
+// so this is a warning, not an error.
+func designWarnings(c *Compiled) []designWarning {
+	if len(c.eventForms) == 0 {
+		return []designWarning{{"events", "no event collects any form, so no data can be entered under this protocol; list the forms each event collects (events[].forms)"}}
+	}
+	return nil
+}
+
+// designWarning is a design warning and the definition path it is about.
+type designWarning struct{ path, msg string }
+
+// compileChecked runs Compile on p and maps each definition error, or on
+// success each design warning, to a position in the file with loc.
+func compileChecked(p *Protocol, file string, loc locator) ([]Warning, error) {
+	c, err := Compile(p)
 	if err == nil {
-		return nil
+		var ws []Warning
+		for _, d := range designWarnings(c) {
+			le := loc(d.path)
+			ws = append(ws, Warning{File: file, Sheet: le.Sheet, Line: le.Line, Row: le.Row, Column: le.Column, Msg: d.msg})
+		}
+		return ws, nil
 	}
 	var defs []*DefinitionError
 	var many DefinitionErrors
@@ -116,7 +137,7 @@ func compileChecked(p *Protocol, file string, loc locator) error {
 	case errors.As(err, &one):
 		defs = []*DefinitionError{one}
 	default:
-		return &LoadError{File: file, Msg: err.Error(), Fix: "correct the protocol definition"}
+		return nil, &LoadError{File: file, Msg: err.Error(), Fix: "correct the protocol definition"}
 	}
 	var out []*LoadError
 	for _, d := range defs {
@@ -140,9 +161,9 @@ func compileChecked(p *Protocol, file string, loc locator) error {
 		}
 	}
 	if len(out) == 0 {
-		return &LoadError{File: file, Msg: err.Error(), Fix: "correct the protocol definition"}
+		return nil, &LoadError{File: file, Msg: err.Error(), Fix: "correct the protocol definition"}
 	}
-	return joinErrors(out)
+	return nil, joinErrors(out)
 }
 
 // longestPrefix returns the entry of m whose key is the longest prefix of

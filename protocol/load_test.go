@@ -188,3 +188,59 @@ func TestWarningAndErrorStrings(t *testing.T) {
 		t.Error("All")
 	}
 }
+
+// TestNoEventCollectsAFormWarns: a protocol under which no data can be
+// entered (no event collects a form) loads through every door, with a
+// warning; one event collecting one form is enough to silence it.
+func TestNoEventCollectsAFormWarns(t *testing.T) {
+	const msg = "no event collects any form"
+	none := mustExample(t)
+	for i := range none.Events {
+		none.Events[i].Forms = nil
+	}
+	var y, x, r bytes.Buffer
+	if err := WriteYAML(&y, none); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteXLSX(&x, none); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteREDCap(&r, none); err != nil {
+		t.Fatal(err)
+	}
+	noEvents := mustExample(t)
+	noEvents.Events = nil
+	noForms := &Protocol{Study: Study{ID: "X", Version: "1"}, Events: []Event{{OID: "E", Name: "E"}}}
+	load := func(p *Protocol) func() (*Protocol, []Warning, error) {
+		return func() (*Protocol, []Warning, error) {
+			var b bytes.Buffer
+			if err := WriteYAML(&b, p); err != nil {
+				t.Fatal(err)
+			}
+			return LoadYAML(&b, "p.yaml")
+		}
+	}
+	for name, door := range map[string]func() (*Protocol, []Warning, error){
+		"yaml":      func() (*Protocol, []Warning, error) { return LoadYAML(&y, "p.yaml") },
+		"xlsx":      func() (*Protocol, []Warning, error) { return LoadXLSX(&x, "p.xlsx") },
+		"redcap":    func() (*Protocol, []Warning, error) { return LoadREDCap(&r, "p.csv", none) },
+		"no events": load(noEvents),
+		"no forms":  load(noForms),
+	} {
+		_, ws, err := door()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if w := assertWarn(t, ws, msg); !strings.HasPrefix(w.String(), "p.") {
+			t.Errorf("%s: warning %q does not name its file", name, w)
+		}
+	}
+	one := mustExample(t)
+	for i := range one.Events {
+		one.Events[i].Forms = nil
+	}
+	one.Events[3].Forms = []string{"VS"}
+	if _, ws, err := load(one)(); err != nil || len(ws) != 0 {
+		t.Errorf("one form in one event: %v %v", ws, err)
+	}
+}

@@ -593,7 +593,8 @@ func (l *redcapLoader) build(rows []*rcRow, base *Protocol) *Protocol {
 			}
 		}
 		if ft == "slider" {
-			// REDCap sliders are bounded: their min/max are hard limits.
+			// REDCap sliders are bounded, 0-100 unless the field sets its
+			// min/max: those are hard limits.
 			if it.Hard == nil {
 				it.Hard = &Range{Min: "0", Max: "100"}
 			}
@@ -620,6 +621,9 @@ func (l *redcapLoader) build(rows []*rcRow, base *Protocol) *Protocol {
 			if okMax {
 				it.Hard.Max = hmax
 			}
+		}
+		if ft == "slider" && r.get(rcChoices) != "" {
+			l.warn(r, rcChoices, fmt.Sprintf("slider field %q: slider labels %q not imported (the item takes %s values%s)", v, clip(r.get(rcChoices)), it.Type, rangeWords(it.Hard)))
 		}
 		if bl := r.get(rcBranching); bl != "" {
 			it.ShowIf = l.rewriteLogic(r, bl, varOID, skipped, false)
@@ -682,7 +686,8 @@ func (l *redcapLoader) build(rows []*rcRow, base *Protocol) *Protocol {
 		}
 		return LoadError{Row: ip.row.row, Line: ip.row.line, Column: l.col(key)}
 	}
-	if err := compileChecked(p, l.name, loc); err != nil {
+	ws, err := compileChecked(p, l.name, loc)
+	if err != nil {
 		var le *LoadError
 		if errors.As(err, &le) {
 			l.errs = append(l.errs, le.All()...)
@@ -691,7 +696,22 @@ func (l *redcapLoader) build(rows []*rcRow, base *Protocol) *Protocol {
 		}
 		return nil
 	}
+	l.warnings = append(l.warnings, ws...)
 	return p
+}
+
+// rangeWords states a hard range for a warning: " from -1 to 101",
+// " from 10", " up to 50", or nothing when there is none.
+func rangeWords(r *Range) string {
+	switch {
+	case r == nil || r.Min == "" && r.Max == "":
+		return ""
+	case r.Max == "":
+		return " from " + r.Min
+	case r.Min == "":
+		return " up to " + r.Max
+	}
+	return " from " + r.Min + " to " + r.Max
 }
 
 // fieldType maps the REDCap field type and validation onto it.
@@ -736,9 +756,6 @@ func (l *redcapLoader) fieldType(r *rcRow, ft string, it *Item, annot *string, c
 		it.CodeList = oid
 	case "slider":
 		it.Type = TypeInteger
-		if r.get(rcChoices) != "" {
-			l.warn(r, rcChoices, fmt.Sprintf("slider field %q: slider labels %q not imported (the item is an integer 0-100)", v, clip(r.get(rcChoices))))
-		}
 	case "":
 		l.fail(r, rcType, fmt.Sprintf("field %q has no field type", v), "write one of text, notes, radio, dropdown, checkbox, yesno, truefalse, slider")
 	default:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -119,6 +120,45 @@ func TestREDCapDefaultsWithoutBase(t *testing.T) {
 	assertWarn(t, w, "no base protocol")
 	assertWarn(t, w, "created one event EVENT_1")
 	assertWarn(t, w, "is the record ID")
+}
+
+// TestREDCapSliderRange: a slider takes integers from 0 to 100, or from
+// the field's own min/max (REDCap's rule); a hard range tag overrides
+// them; the warning on its labels states what the ledger will enforce.
+func TestREDCapSliderRange(t *testing.T) {
+	for _, tc := range []struct {
+		name, minMax, annotation string
+		warn                     string
+		ok, bad                  []string
+	}{
+		{"default", ",", "", "integer values from 0 to 100)", []string{"0", "100"}, []string{"-1", "101", "50.5"}},
+		{"the field's min and max", "-1,101", "", "integer values from -1 to 101)", []string{"-1", "101"}, []string{"-2", "102"}},
+		{"the field's min only", "10,", "", "integer values from 10 to 100)", []string{"10", "100"}, []string{"9", "101"}},
+		{"a hard range tag", "-1,101", "@VT-HARD-MAX=10", "integer values from -1 to 10)", []string{"-1", "10"}, []string{"-2", "11"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := rcHeader + "record_id,f,,text,Record ID,,,,,,,,,,,,,\r\n" +
+				"pain,f,,slider,Pain,None | Worst,,number," + tc.minMax + ",,,,,,,," + tc.annotation + "\r\n"
+			p, w, err := LoadREDCap(strings.NewReader(in), "s.csv", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertWarn(t, w, `slider field "pain": slider labels "None | Worst" not imported (the item takes `+tc.warn)
+			c, err := Compile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range append(tc.ok, tc.bad...) {
+				hard := false
+				for _, pr := range c.Validate("f", []ItemValue{{Item: "pain", Value: v}}, nil) {
+					hard = hard || pr.Severity == Hard
+				}
+				if want := slices.Contains(tc.bad, v); hard != want {
+					t.Errorf("%s refused: %v, want %v", v, hard, want)
+				}
+			}
+		})
+	}
 }
 
 func assertWarn(t *testing.T, ws []Warning, sub string) Warning {

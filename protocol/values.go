@@ -40,18 +40,55 @@ func daysIn(y, m int) int {
 	return 31
 }
 
-// daysFromCivil counts days from 1970-01-01 in the proleptic Gregorian
-// calendar (H. Hinnant's algorithm); exact integer arithmetic only.
-func daysFromCivil(y, m, d int) int64 {
+// DaysFromCivil counts the days from 1970-01-01 to a date of the
+// proleptic Gregorian calendar, negative before it, for any year (year 0
+// is 1 BC and a leap year); exact integer arithmetic only (H. Hinnant's
+// algorithm). It does not check that the date exists.
+func DaysFromCivil(y, m, d int) int64 {
 	if m <= 2 {
 		y--
 	}
-	era := y / 400
-	yoe := y - era*400
-	mp := (m + 9) % 12
-	doy := (153*mp+2)/5 + d - 1
+	era := floorDiv(int64(y), 400)
+	yoe := int64(y) - era*400
+	mp := int64(m+9) % 12
+	doy := (153*mp+2)/5 + int64(d) - 1
 	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return int64(era)*146097 + int64(doe) - 719468
+	return era*146097 + doe - 719468
+}
+
+// CivilFromDays is the inverse of DaysFromCivil: the date days after
+// 1970-01-01 (before it when negative).
+func CivilFromDays(days int64) (y, m, d int) {
+	z := days + 719468
+	era := floorDiv(z, 146097)
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d = int(doy - (153*mp+2)/5 + 1)
+	m = int(mp+2)%12 + 1
+	y = int(yoe + era*400)
+	if m <= 2 {
+		y++
+	}
+	return y, m, d
+}
+
+// floorDiv is a/b rounded down (b > 0).
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b < 0 {
+		q--
+	}
+	return q
+}
+
+// DateDays returns the day of a date written YYYY-MM-DD, counted as
+// DaysFromCivil does, and whether it is a date Validate accepts: a real
+// date of the years 0001-9999.
+func DateDays(s string) (int64, bool) {
+	t, st := parseDate(s)
+	return t / 86400, st == parseOK
 }
 
 // parseDate parses YYYY-MM-DD and returns seconds since 1970-01-01.
@@ -68,7 +105,7 @@ func parseDate(s string) (int64, parseStatus) {
 	if y < 1 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
 		return 0, parseNotExist
 	}
-	return daysFromCivil(y, m, d) * 86400, parseOK
+	return DaysFromCivil(y, m, d) * 86400, parseOK
 }
 
 // parseClock parses HH:MM or HH:MM:SS and returns seconds since midnight.

@@ -34,6 +34,48 @@ func TestDaysFromCivilMatchesTime(t *testing.T) {
 	}
 }
 
+// TestCalendarMatchesTime checks DaysFromCivil and CivilFromDays against
+// the time package day by day, from year -800 to 10,000, so across year
+// 0 and negative years too, which the ledger never reads but the day
+// count of 1 BC and before once came out a day short (January and
+// February of year 0 counted in the wrong 400-year era).
+func TestCalendarMatchesTime(t *testing.T) {
+	for _, tc := range []struct {
+		y, m, d int
+		days    int64
+	}{{0, 1, 1, -719528}, {0, 2, 29, -719469}, {-1, 3, 1, -719834}, {-400, 2, 28, -865567}, {1970, 1, 1, 0}} {
+		if got := DaysFromCivil(tc.y, tc.m, tc.d); got != tc.days {
+			t.Errorf("DaysFromCivil(%d, %d, %d) = %d, want %d", tc.y, tc.m, tc.d, got, tc.days)
+		}
+	}
+	first := time.Date(-800, 1, 1, 0, 0, 0, 0, time.UTC).Unix() / 86400
+	last := time.Date(10000, 12, 31, 0, 0, 0, 0, time.UTC).Unix() / 86400
+	for z := first; z <= last; z++ {
+		ty, tm, td := time.Unix(z*86400, 0).UTC().Date()
+		y, m, d := CivilFromDays(z)
+		if y != ty || m != int(tm) || d != td {
+			t.Fatalf("CivilFromDays(%d) = %d-%d-%d, time says %d-%d-%d", z, y, m, d, ty, tm, td)
+		}
+		if got := DaysFromCivil(y, m, d); got != z {
+			t.Fatalf("DaysFromCivil(%d, %d, %d) = %d, want %d", y, m, d, got, z)
+		}
+	}
+}
+
+// TestDateDays: the dates Validate accepts, and nothing else, have a day.
+func TestDateDays(t *testing.T) {
+	for in, want := range map[string]int64{"1970-01-01": 0, "2026-01-05": 20458, "0001-01-01": -719162, "9999-12-31": 2932896, "2024-02-29": 19782} {
+		if got, ok := DateDays(in); !ok || got != want {
+			t.Errorf("DateDays(%q) = %d, %v; want %d", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"0000-01-01", "-001-01-01", "+202-01-01", "2026-+1-05", "2026-01-+5", "2025-02-29", "1900-02-29", "2026-1-05", ""} {
+		if got, ok := DateDays(in); ok {
+			t.Errorf("DateDays(%q) = %d, accepted", in, got)
+		}
+	}
+}
+
 func TestParseDateTimeAndClock(t *testing.T) {
 	dt := map[string]parseStatus{
 		"2025-01-31T08:30": parseOK, "2025-01-31T23:59:59": parseOK,

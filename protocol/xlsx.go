@@ -614,6 +614,7 @@ func (l *xlsxLoader) build(tables map[string]*xlsxTable) *Protocol {
 	}
 
 	t = tables["Events"]
+	pos["events"] = xlsxPos{sheet: t.sheet.name, col: t.col("forms")}
 	for _, r := range t.rows {
 		e := Event{OID: r.cells["oid"], Name: r.cells["name"], Type: EventType(strings.ToLower(r.cells["type"])),
 			Day: l.intCell(t, r, "day"), WindowBefore: l.intCell(t, r, "before"), WindowAfter: l.intCell(t, r, "after"),
@@ -769,7 +770,8 @@ func (l *xlsxLoader) build(tables map[string]*xlsxTable) *Protocol {
 		}
 		return LoadError{Sheet: ps.sheet, Row: ps.row, Column: ps.col}
 	}
-	if err := compileChecked(p, l.name, loc); err != nil {
+	ws, err := compileChecked(p, l.name, loc)
+	if err != nil {
 		if le, ok := err.(*LoadError); ok {
 			l.errs = append(l.errs, le.All()...)
 		} else {
@@ -777,5 +779,6 @@ func (l *xlsxLoader) build(tables map[string]*xlsxTable) *Protocol {
 		}
 		return nil
 	}
+	l.warnings = append(l.warnings, ws...)
 	return p
 }

@@ -63,10 +63,11 @@ func LoadYAML(r io.Reader, name string) (*Protocol, []Warning, error) {
 		}
 		return le
 	}
-	if err := compileChecked(&p, name, loc); err != nil {
+	ws, err := compileChecked(&p, name, loc)
+	if err != nil {
 		return nil, nil, err
 	}
-	return &p, nil, nil
+	return &p, ws, nil
 }
 
 // WriteYAML writes p as a native YAML protocol file.

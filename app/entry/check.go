@@ -25,17 +25,21 @@ type Ledger struct {
 // Check validates every instance locally, as the ledger will: the subject
 // is enrolled (at Site, not withdrawn for new forms), the event is in the
 // schedule and collects the form, the event repeat fits, and the values
-// pass the protocol's edit checks (protocol.Compiled.Validate, with
-// cross-form conditions resolved from the workbook first, then the ledger).
+// the ledger will hold once the import is through (see held) pass the
+// protocol's edit checks (protocol.Compiled.Validate, with cross-form
+// conditions resolved by protocol.Compiled.CrossFormLookup from the forms
+// of the workbook as the ledger will hold them, then the ledger's).
 // Problems come back located on the sheet, in sheet order; soft problems
 // are warnings.
 func Check(c *protocol.Compiled, p *Parsed, l Ledger) []Problem {
-	book := make(map[types.FormKey]*Instance, len(p.Instances))
-	for _, in := range p.Instances {
-		book[in.Key] = in
+	vals := make([][]protocol.ItemValue, len(p.Instances))
+	book := make(map[types.FormKey][]protocol.ItemValue, len(p.Instances))
+	for i, in := range p.Instances {
+		vals[i] = held(c, in, l.Records)
+		book[in.Key] = vals[i]
 	}
 	var out []Problem
-	for _, in := range p.Instances {
+	for i, in := range p.Instances {
 		k := in.Key
 		sub, ok := l.Subjects[k.Subject]
 		_, onLedger := l.Records[k]
@@ -56,7 +60,8 @@ func Check(c *protocol.Compiled, p *Parsed, l Ledger) []Problem {
 		case !ev.Repeatable && k.EventRepeat != 1:
 			out = append(out, in.keyProblem(2, CodeEventRepeat, fmt.Sprintf("event %s does not repeat; use event repeat 1, not %d", k.Event, k.EventRepeat)))
 		}
-		for _, pr := range c.Validate(k.Form, in.Values, lookup(c, book, l.Records, k)) {
+		forms := importedForms(k, book, l.Records)
+		for _, pr := range c.Validate(k.Form, vals[i], c.CrossFormLookup(k.Event, k.EventRepeat, forms)) {
 			out = append(out, in.problem(pr.Item, pr.Repeat, pr.Severity, pr.Code, pr.Message))
 		}
 	}
@@ -81,44 +86,42 @@ func SortProblems(ps []Problem) {
 	})
 }
 
-// lookup resolves items of other forms as the ledger will once the
-// workbook is in: the same event instance, then the first event of the
-// schedule that holds the form (repeat 1); at each step the workbook's
-// values come before the ledger's.
-func lookup(c *protocol.Compiled, book map[types.FormKey]*Instance, recs map[types.FormKey]types.FormRecord, k types.FormKey) protocol.Lookup {
-	find := func(key types.FormKey) ([]protocol.ItemValue, bool) {
-		if in, ok := book[key]; ok {
-			return in.Values, true
+// held returns the values the ledger holds for an instance once the
+// import is through: the sheet's values for a new form; for a form on the
+// ledger, its record with the changes Plan sends applied (none when it is
+// skipped), so items without a column on the sheet, and values the sheet
+// writes differently with the same meaning ("37.20" for "37.2"), stay as
+// the ledger holds them.
+func held(c *protocol.Compiled, in *Instance, recs map[types.FormKey]types.FormRecord) []protocol.ItemValue {
+	rec, ok := recs[in.Key]
+	if !ok {
+		return in.Values
+	}
+	changes, _ := diff(c, in, rec.Values)
+	vals := make(map[cellKey]string, len(rec.Values)+len(changes))
+	for _, v := range slices.Concat(rec.Values, changes) {
+		vals[cellKey{v.Item, v.Repeat}] = v.Value
+	}
+	out := make([]protocol.ItemValue, 0, len(vals))
+	for k, v := range vals {
+		out = append(out, protocol.ItemValue{Item: k.item, Repeat: k.repeat, Value: v})
+	}
+	return c.CanonicalValues(in.Key.Form, out)
+}
+
+// importedForms supplies the forms of the subject of k to cross-form
+// conditions as the ledger will hold them once the import is through:
+// the workbook's (book, as held returns them), else the ledger's records.
+func importedForms(k types.FormKey, book map[types.FormKey][]protocol.ItemValue, recs map[types.FormKey]types.FormRecord) protocol.FormValues {
+	return func(event string, eventRepeat int, form string) ([]protocol.ItemValue, bool) {
+		key := types.FormKey{Study: k.Study, Subject: k.Subject, Event: event, EventRepeat: eventRepeat, Form: form}
+		if vals, ok := book[key]; ok {
+			return vals, true
 		}
 		if r, ok := recs[key]; ok {
 			return r.Values, true
 		}
 		return nil, false
-	}
-	return func(oid string) (string, bool) {
-		_, form, ok := c.Item(oid)
-		if !ok {
-			return "", false
-		}
-		same := k
-		same.Form = form
-		vals, ok := find(same)
-		if !ok {
-			for _, ev := range c.Protocol().Events {
-				if !c.FormInEvent(ev.OID, form) {
-					continue
-				}
-				if vals, ok = find(types.FormKey{Study: k.Study, Subject: k.Subject, Event: ev.OID, EventRepeat: 1, Form: form}); ok {
-					break
-				}
-			}
-		}
-		for _, v := range vals {
-			if v.Item == oid && v.Value != "" {
-				return v.Value, true
-			}
-		}
-		return "", false
 	}
 }
 

@@ -97,77 +97,20 @@ func cleanNumber(raw string) string {
 	return out
 }
 
-// daysFromCivil returns the days since 1970-01-01 of a proleptic Gregorian
-// date.
-func daysFromCivil(y, m, d int) int64 {
-	if m <= 2 {
-		y--
-	}
-	era := y / 400
-	if y < 0 && y%400 != 0 {
-		era = (y - 399) / 400
-	}
-	yoe := y - era*400
-	mp := (m + 9) % 12
-	doy := (153*mp+2)/5 + d - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return int64(era)*146097 + int64(doe) - 719468
-}
-
-// civilFromDays is the inverse of daysFromCivil.
-func civilFromDays(z int64) (int, int, int) {
-	z += 719468
-	era := z / 146097
-	if z < 0 && z%146097 != 0 {
-		era = (z - 146096) / 146097
-	}
-	doe := z - era*146097
-	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
-	y := yoe + era*400
-	doy := doe - (365*yoe + yoe/4 - yoe/100)
-	mp := (5*doy + 2) / 153
-	d := doy - (153*mp+2)/5 + 1
-	m := mp + 3
-	if m > 12 {
-		m -= 12
-	}
-	if m <= 2 {
-		y++
-	}
-	return int(y), int(m), int(d)
-}
-
 // Epochs of the spreadsheet date systems, in days since 1970-01-01.
 var (
-	epoch1900 = daysFromCivil(1899, 12, 30) // serial 61 = 1900-03-01
-	epoch1904 = daysFromCivil(1904, 1, 1)
+	epoch1900 = protocol.DaysFromCivil(1899, 12, 30) // serial 61 = 1900-03-01
+	epoch1904 = protocol.DaysFromCivil(1904, 1, 1)
 )
 
-// parseISODate reads YYYY-MM-DD.
-func parseISODate(s string) (int, int, int, bool) {
-	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
-		return 0, 0, 0, false
-	}
-	y, e1 := strconv.Atoi(s[:4])
-	m, e2 := strconv.Atoi(s[5:7])
-	d, e3 := strconv.Atoi(s[8:])
-	if e1 != nil || e2 != nil || e3 != nil || m < 1 || m > 12 || d < 1 || d > 31 {
-		return 0, 0, 0, false
-	}
-	if yy, mm, dd := civilFromDays(daysFromCivil(y, m, d)); yy != y || mm != m || dd != d {
-		return 0, 0, 0, false
-	}
-	return y, m, d, true
-}
-
-// dateSerial returns the 1900-system serial number of an ISO date from
-// 1900-03-01 on.
+// dateSerial returns the 1900-system serial number of a date the ledger
+// accepts (YYYY-MM-DD, see protocol.DateDays) from 1900-03-01 on.
 func dateSerial(iso string) (int64, bool) {
-	y, m, d, ok := parseISODate(iso)
+	days, ok := protocol.DateDays(iso)
 	if !ok {
 		return 0, false
 	}
-	n := daysFromCivil(y, m, d) - epoch1900
+	n := days - epoch1900
 	if n < 61 {
 		return 0, false
 	}
@@ -215,7 +158,7 @@ func serialDate(days int64, date1904 bool) (string, bool) {
 	default:
 		return "", false
 	}
-	y, m, d := civilFromDays(z)
+	y, m, d := protocol.CivilFromDays(z)
 	return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2), true
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -229,8 +230,17 @@ func TestProtocolCommands(t *testing.T) {
 		t.Errorf("text check lacks the fingerprint:\n%s", r.stdout)
 	}
 
-	// An amendment: a new version label is a compatible change.
+	// A valid protocol under which no data can be entered: a warning.
 	data, _ := os.ReadFile(yaml)
+	empty := filepath.Join(dir, "no-forms.yaml")
+	os.WriteFile(empty, regexp.MustCompile(`(?m)^    forms: \[.*\]$`).ReplaceAll(data, []byte("    forms: []")), 0o600)
+	var noForms protocolSummary
+	decode(t, mustVT(t, env, "protocol", "check", empty, "-o", "json"), &noForms)
+	if len(noForms.Warnings) != 1 || !strings.Contains(noForms.Warnings[0].Msg, "no event collects any form") || len(fromYAML.Warnings) != 0 {
+		t.Errorf("warnings %v, of the example %v", noForms.Warnings, fromYAML.Warnings)
+	}
+
+	// An amendment: a new version label is a compatible change.
 	v2 := filepath.Join(dir, "htn-v2.yaml")
 	os.WriteFile(v2, bytes.Replace(data, []byte(`version: "1.0"`), []byte(`version: "2.0"`), 1), 0o600)
 	r := mustVT(t, env, "protocol", "diff", yaml, v2)

@@ -113,8 +113,9 @@ Example:
    veritrial protocol check htn201.yaml
    veritrial protocol check dictionary.csv --base htn201.yaml --output json`,
 		Description: `Prints the study, version, the number of events, forms, items and code lists,
-every warning (something imported inexactly) and the fingerprint the ledger
-will record. Exits non-zero, listing every problem with its position, if the
+every warning (something imported inexactly, or a protocol that cannot
+collect data as written, such as one in which no event collects a form) and
+the fingerprint the ledger will record. Exits non-zero, listing every problem with its position, if the
 file is not a valid protocol.`,
 		Flags: []cli.Flag{baseFlag()},
 		Action: func(c *cli.Context) error {
