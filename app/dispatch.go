@@ -102,11 +102,11 @@ func (x *exec) run() *types.Error {
 	case *types.MsgRevokeAccount:
 		return x.revokeAccount(m)
 	case *types.MsgOpenQuery:
-		return x.openQuery(m)
+		return x.openDataQuery(m)
 	case *types.MsgQueryAction:
-		return x.queryAction(x.c.kind, m)
+		return x.dataQueryAction(x.c.kind, m)
 	case *types.MsgVerify:
-		return x.verify(m)
+		return x.verifySource(m)
 	case *types.MsgSign:
 		return x.sign(m)
 	case *types.MsgScope:
