@@ -2,7 +2,6 @@ package app
 
 import (
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -285,20 +284,4 @@ func (a *App) pruneNonces(height int64) error {
 		}
 	}
 	return nil
-}
-
-func getJSON(r reader, key []byte, out any) (bool, error) {
-	bz, err := r.Get(key)
-	if err != nil || bz == nil {
-		return false, err
-	}
-	if err := json.Unmarshal(bz, out); err != nil {
-		return false, fmt.Errorf("corrupt record at %q: %w", key, err)
-	}
-	return true, nil
-}
-
-func has(r reader, key []byte) (bool, error) {
-	bz, err := r.Get(key)
-	return bz != nil, err
 }

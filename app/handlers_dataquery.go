@@ -1,7 +1,6 @@
 package app
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -17,31 +16,6 @@ import (
 // The ledger itself opens a query for every soft edit-check warning a
 // submission or correction stores (raised by "system", the opening entry
 // attributed to the tx that carried the data).
-
-// anySubject loads a subject of any site of a study.
-func (x *exec) anySubject(study, id string) (*types.Subject, *types.Error) {
-	var sub types.Subject
-	ok, e := x.load(types.KeySubject(study, id), &sub)
-	if e != nil {
-		return nil, e
-	}
-	if !ok {
-		if _, e := x.study(study); e != nil {
-			return nil, e
-		}
-		return nil, types.Errf(types.CodeUnknownSubject, "subject %s is not enrolled in study %s", id, study)
-	}
-	return &sub, nil
-}
-
-// sponsorSide checks that a sponsor-side signer works for the study's
-// sponsor or for a CRO.
-func (x *exec) sponsorSide(s *types.Study, what string) *types.Error {
-	if x.c.org.Kind == types.OrgSponsor && x.c.org.ID != s.Sponsor {
-		return types.Errf(types.CodeWrongOrg, "study %s belongs to sponsor %s; %s (%s) cannot %s in it", s.ID, s.Sponsor, x.c.signer.ID, x.c.org.ID, what)
-	}
-	return nil
-}
 
 // openDataQuery raises a data query on an entered form or one of its
 // items.
@@ -300,32 +274,4 @@ func (x *exec) autoQueries(rec *types.FormRecord, site string) *types.Error {
 		x.st.setJSON(types.KeyStudy(s.ID), s)
 	}
 	return nil
-}
-
-// loadPrefix loads, in key order, every record under prefix (through the
-// tx buffer, so records this tx changed are current).
-func loadPrefix[T any](x *exec, prefix []byte) ([]T, *types.Error) {
-	var keys [][]byte
-	if err := iteratePrefix(x.tree, prefix, func(k, _ []byte) bool {
-		keys = append(keys, append([]byte(nil), k...))
-		return true
-	}); err != nil {
-		return nil, internal(err)
-	}
-	out := make([]T, 0, len(keys))
-	for _, k := range keys {
-		bz, err := x.st.get(k)
-		if err != nil {
-			return nil, internal(err)
-		}
-		if bz == nil {
-			continue
-		}
-		var v T
-		if err := json.Unmarshal(bz, &v); err != nil {
-			return nil, internal(fmt.Errorf("corrupt record at %q: %w", k, err))
-		}
-		out = append(out, v)
-	}
-	return out, nil
 }

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 
@@ -21,14 +20,13 @@ type reader interface {
 // the order its handler wrote (deterministic, as IAVL's shape depends on
 // insertion order).
 type txStore struct {
-	base    reader
-	writes  map[string][]byte // nil value = delete
-	order   []string
-	deleted map[string]bool
+	base   reader
+	writes map[string][]byte
+	order  []string
 }
 
 func newTxStore(base reader) *txStore {
-	return &txStore{base: base, writes: map[string][]byte{}, deleted: map[string]bool{}}
+	return &txStore{base: base, writes: map[string][]byte{}}
 }
 
 func (s *txStore) get(key []byte) ([]byte, error) {
@@ -49,19 +47,12 @@ func (s *txStore) set(key, value []byte) {
 	s.writes[k] = value
 }
 
-func (s *txStore) del(key []byte) { s.set(key, nil) }
-
-// flush applies the buffered writes to the working tree.
+// flush applies the buffered writes to the working tree. A tx only ever
+// adds and updates records: the ledger deletes nothing but expired nonces
+// (pruneNonces).
 func (s *txStore) flush(tree *iavl.MutableTree) error {
 	for _, k := range s.order {
-		v := s.writes[k]
-		if v == nil {
-			if _, _, err := tree.Remove([]byte(k)); err != nil {
-				return err
-			}
-			continue
-		}
-		if _, err := tree.Set([]byte(k), v); err != nil {
+		if _, err := tree.Set([]byte(k), s.writes[k]); err != nil {
 			return err
 		}
 	}
@@ -69,19 +60,7 @@ func (s *txStore) flush(tree *iavl.MutableTree) error {
 }
 
 // getJSON loads the record at key into out; found is false when absent.
-func (s *txStore) getJSON(key []byte, out any) (bool, error) {
-	bz, err := s.get(key)
-	if err != nil {
-		return false, err
-	}
-	if bz == nil {
-		return false, nil
-	}
-	if err := json.Unmarshal(bz, out); err != nil {
-		return false, fmt.Errorf("corrupt record at %q: %w", key, err)
-	}
-	return true, nil
-}
+func (s *txStore) getJSON(key []byte, out any) (bool, error) { return getJSON(s, key, out) }
 
 // setJSON stores v at key.
 func (s *txStore) setJSON(key []byte, v any) {
@@ -94,8 +73,24 @@ func (s *txStore) setJSON(key []byte, v any) {
 }
 
 // has reports whether key holds a value.
-func (s *txStore) has(key []byte) (bool, error) {
-	bz, err := s.get(key)
+func (s *txStore) has(key []byte) (bool, error) { return has(s, key) }
+
+// getJSON loads the record at key in r into out; found is false when
+// absent.
+func getJSON(r reader, key []byte, out any) (bool, error) {
+	bz, err := r.Get(key)
+	if err != nil || bz == nil {
+		return false, err
+	}
+	if err := json.Unmarshal(bz, out); err != nil {
+		return false, fmt.Errorf("corrupt record at %q: %w", key, err)
+	}
+	return true, nil
+}
+
+// has reports whether key holds a value in r.
+func has(r reader, key []byte) (bool, error) {
+	bz, err := r.Get(key)
 	return bz != nil, err
 }
 
@@ -108,7 +103,13 @@ type iterator interface {
 // working tree it sees what earlier txs of the block wrote, not the
 // current tx's buffered writes.
 func iteratePrefix(tree iterator, p []byte, fn func(k, v []byte) bool) error {
-	it, err := tree.Iterator(p, types.PrefixEnd(p), true)
+	return iteratePrefixFrom(tree, p, p, fn)
+}
+
+// iteratePrefixFrom visits, in key order, the keys with prefix p from
+// start on.
+func iteratePrefixFrom(tree iterator, p, start []byte, fn func(k, v []byte) bool) error {
+	it, err := tree.Iterator(start, types.PrefixEnd(p), true)
 	if err != nil {
 		return err
 	}
@@ -119,68 +120,4 @@ func iteratePrefix(tree iterator, p []byte, fn func(k, v []byte) bool) error {
 		}
 	}
 	return it.Error()
-}
-
-// readMemo reads a tree and remembers what it read of the few records
-// that most txs read: the signer's account and organisation, the study,
-// the site and the subject a form belongs to (see memoKey). Other keys
-// (nonces and forms, above all) go to the tree each time.
-//
-// CheckTx's memo reads one committed version, which never changes; it
-// lives under the App's cmu and is replaced at each commit. FinalizeBlock's
-// reads the working tree under mu and lives on from block to block: every
-// write to the working tree (App.flush, the only writer of these keys)
-// forgets the keys it wrote, so a remembered read is always what the tree
-// holds.
-type readMemo struct {
-	r   reader
-	m   map[string][]byte // nil value: absent
-	max int               // when full, the memo starts afresh
-}
-
-func newReadMemo(r reader) *readMemo {
-	return &readMemo{r: r, m: make(map[string][]byte), max: maxReadMemo}
-}
-
-// maxReadMemo bounds a memo: 100,000 records of a few hundred bytes.
-const maxReadMemo = 100_000
-
-// memoKey says whether a readMemo remembers key.
-func memoKey(key []byte) bool {
-	if len(key) == 0 {
-		return false
-	}
-	switch key[0] {
-	case 'a':
-		return bytes.HasPrefix(key, []byte(types.PrefixAccount))
-	case 'o':
-		return bytes.HasPrefix(key, []byte(types.PrefixOrg))
-	case 's':
-		return bytes.HasPrefix(key, []byte(types.PrefixSubject)) || bytes.HasPrefix(key, []byte(types.PrefixStudy)) || bytes.HasPrefix(key, []byte(types.PrefixSite))
-	}
-	return false
-}
-
-// forget drops what the memo remembers of key.
-func (s *readMemo) forget(key string) { delete(s.m, key) }
-
-// reset forgets everything.
-func (s *readMemo) reset() { clear(s.m) }
-
-func (s *readMemo) Get(key []byte) ([]byte, error) {
-	if !memoKey(key) {
-		return s.r.Get(key)
-	}
-	if v, ok := s.m[string(key)]; ok {
-		return v, nil
-	}
-	v, err := s.r.Get(key)
-	if err != nil {
-		return nil, err
-	}
-	if len(s.m) >= s.max {
-		clear(s.m)
-	}
-	s.m[string(key)] = v
-	return v, nil
 }
