@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/node"
 )
 
 // tnode is one organisation's `veritrial start` process, driven only
@@ -113,7 +114,7 @@ func newCluster(t *testing.T, orgs ...string) *cluster {
 	t.Helper()
 	work := t.TempDir()
 	c := &cluster{t: t, dir: filepath.Join(work, "net"),
-		env: []string{"HOME=" + work, "PATH=" + os.Getenv("PATH"), "VERITRIAL_PASSPHRASE=" + DevPassphrase}}
+		env: []string{"HOME=" + work, "PATH=" + os.Getenv("PATH"), "VERITRIAL_PASSPHRASE=" + node.DevPassphrase}}
 	base := freeBasePort(t, len(orgs))
 	c.mustVT("testnet", "init", "--orgs", strings.Join(orgs, ","), "--out", c.dir, "--base-port", strconv.Itoa(base),
 		"--chain-id", "vt-fault-test", "--timeout-propose", "1s", "--timeout-commit", "400ms", "--empty-blocks-interval", "1s", "--output", "json")

@@ -16,22 +16,19 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/veritrial/veritrial/app/keyring"
+	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/types"
-	"github.com/veritrial/veritrial/testnet"
 )
 
-// DevPassphrase protects every key veritrial init creates. It is printed
-// and documented: a home made by init is for trying veritrial out, never
-// for real trial data.
-const DevPassphrase = testnet.DevPassphrase
+// DevPassphrase is the demo homes' passphrase (node.DevPassphrase), which
+// init and testnet init print.
+const DevPassphrase = node.DevPassphrase
 
 // Defaults of veritrial init.
 const (
 	defaultChainID = "veritrial-dev"
 	defaultRPCPort = 26657
 	defaultP2PPort = 26656
-	// maxBlockBytes leaves room for large protocol registrations.
-	maxBlockBytes = testnet.MaxBlockBytes
 )
 
 // devOrgs are the organisations of the demo consortium. The names are
@@ -278,13 +275,13 @@ func moveIntoPlace(tmp, home string, replace bool) error {
 // buildHome writes a complete home into dir.
 func buildHome(dir string, o initOptions) (*initResult, error) {
 	conf := devConfig(dir, o)
-	files, err := testnet.InitNodeFiles(conf)
+	files, err := node.InitFiles(conf)
 	if err != nil {
 		return nil, failf("%v", pathError(err))
 	}
 	pub := files.ValidatorPubKey
 
-	kr, err := keyring.Open(keyringDir(dir))
+	kr, err := keyring.Open(node.KeyringDir(dir))
 	if err != nil {
 		return nil, failf("%v", err)
 	}
@@ -312,7 +309,7 @@ func buildHome(dir string, o initOptions) (*initResult, error) {
 		res.Keys = append(res.Keys, initKeyDoc{Name: a.Key, Org: a.Org, Person: a.Name, Roles: a.Roles, PubKey: infos[i].PubKeyBase64()})
 	}
 	res.Orgs = g.Orgs
-	doc, err := testnet.NewGenesisDoc(o.ChainID, time.Now(), []cmttypes.GenesisValidator{{
+	doc, err := node.NewGenesisDoc(o.ChainID, time.Now(), []cmttypes.GenesisValidator{{
 		Address: pub.Address(),
 		PubKey:  pub,
 		Power:   10,
@@ -334,7 +331,7 @@ func addDevKeys(kr *keyring.Keyring) ([]keyring.Info, error) {
 	for i, a := range devAccounts {
 		names[i] = a.Key
 	}
-	infos, err := testnet.AddKeys(kr, names, DevPassphrase)
+	infos, err := node.AddKeys(kr, names, DevPassphrase)
 	if err != nil {
 		return nil, failf("%v", err)
 	}
@@ -344,6 +341,6 @@ func addDevKeys(kr *keyring.Keyring) ([]keyring.Info, error) {
 // devConfig returns CometBFT's default configuration tuned for a fast
 // single-machine chain rooted at dir.
 func devConfig(dir string, o initOptions) *cmtcfg.Config {
-	return testnet.NodeConfig(dir, "veritrial-"+validatorOrg,
-		fmt.Sprintf("tcp://127.0.0.1:%d", o.RPCPort), fmt.Sprintf("tcp://127.0.0.1:%d", o.P2PPort), testnet.DefaultTiming)
+	return node.Config(dir, "veritrial-"+validatorOrg,
+		fmt.Sprintf("tcp://127.0.0.1:%d", o.RPCPort), fmt.Sprintf("tcp://127.0.0.1:%d", o.P2PPort), node.DefaultTiming)
 }

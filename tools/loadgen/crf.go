@@ -15,9 +15,9 @@ import (
 	"github.com/veritrial/veritrial/app/apptest"
 	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/keyring"
+	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/protocol"
-	"github.com/veritrial/veritrial/testnet"
 )
 
 // txKind classifies a generated tx.
@@ -100,7 +100,7 @@ func loadPeople(homes []string, passphrase string) (person, []*site, error) {
 	var sites []*site
 	seen := map[string]bool{}
 	for _, home := range homes {
-		kr, err := keyring.Open(testnet.KeyringDir(home))
+		kr, err := keyring.Open(node.KeyringDir(home))
 		if err != nil {
 			return dm, nil, err
 		}
