@@ -5,7 +5,9 @@
 // organisation (--hosts). `veritrial testnet init` is its command line.
 //
 // Each home is a node home as package app/node makes them (the same
-// configuration, key files and genesis document as `veritrial init`'s).
+// configuration, key files and genesis document as `veritrial init`'s),
+// and each organisation starts with the people of its kind
+// (node.Starters), as the demo consortium does.
 //
 // The package's tests are black-box fault tests in the manner of
 // CometBFT's test/e2e: four real `veritrial start` processes, a workload

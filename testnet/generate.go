@@ -107,30 +107,6 @@ type Key struct {
 	PubKey string       `json:"pubkey"`
 }
 
-// person is a role to create a key for in an organisation of some kind.
-type person struct {
-	suffix string
-	title  string
-	roles  []types.Role
-}
-
-// peopleOf lists the people an organisation of kind k starts with: an
-// administrator and the roles its work needs.
-func peopleOf(k types.OrgKind) []person {
-	admin := person{"admin", "Administrator", []types.Role{types.RoleAdmin}}
-	switch k {
-	case types.OrgSponsor:
-		return []person{admin, {"dm", "Data Manager", []types.Role{types.RoleDataManager}}}
-	case types.OrgSite:
-		return []person{admin, {"investigator", "Investigator", []types.Role{types.RoleInvestigator}}, {"coordinator", "Study Coordinator", []types.Role{types.RoleCoordinator}}}
-	case types.OrgCRO:
-		return []person{admin, {"monitor", "Clinical Monitor", []types.Role{types.RoleMonitor}}}
-	case types.OrgRegulator:
-		return []person{admin, {"auditor", "Regulatory Auditor", []types.Role{types.RoleAuditor}}}
-	}
-	return nil
-}
-
 // InferKind returns the kind an organisation name starts with: sponsor,
 // site, cro or regulator.
 func InferKind(org string) (types.OrgKind, bool) {
@@ -358,19 +334,19 @@ func generate(dir string, o Options, plans []nodePlan) (*Manifest, error) {
 		if err != nil {
 			return nil, err
 		}
-		people := peopleOf(p.kind)
+		people := node.Starters(p.kind)
 		names := make([]string, len(people))
 		for i, pp := range people {
-			names[i] = p.org + "-" + pp.suffix
+			names[i] = p.org + "-" + pp.Suffix
 		}
 		infos, err := node.AddKeys(kr, names, o.Passphrase)
 		if err != nil {
 			return nil, err
 		}
 		for i, pp := range people {
-			person := n.Name + " " + pp.title
-			g.Accounts = append(g.Accounts, types.GenesisAccount{ID: names[i], Org: p.org, Name: person, Roles: pp.roles, PubKey: infos[i].PubKey})
-			n.Keys = append(n.Keys, Key{Name: names[i], Person: person, Roles: pp.roles, PubKey: infos[i].PubKeyBase64()})
+			person := n.Name + " " + pp.Title
+			g.Accounts = append(g.Accounts, types.GenesisAccount{ID: names[i], Org: p.org, Name: person, Roles: pp.Roles, PubKey: infos[i].PubKey})
+			n.Keys = append(n.Keys, Key{Name: names[i], Person: person, Roles: pp.Roles, PubKey: infos[i].PubKeyBase64()})
 		}
 		m.Nodes = append(m.Nodes, n)
 	}
