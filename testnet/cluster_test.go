@@ -3,7 +3,6 @@ package testnet
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -404,15 +403,4 @@ func (c *cluster) waitAdvance(ns []*tnode, from, blocks int64, within time.Durat
 	for _, n := range ns {
 		c.waitUp(n, from+blocks, within)
 	}
-}
-
-// statusJSON runs veritrial status --output json against a node.
-func (c *cluster) statusJSON(n *tnode) map[string]any {
-	c.t.Helper()
-	out := c.mustVT("--home", n.home, "status", "--output", "json")
-	var doc map[string]any
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
-		c.t.Fatalf("status of %s: %v\n%s", n.org, err, out)
-	}
-	return doc
 }
