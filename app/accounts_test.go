@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/veritrial/veritrial/app/apptest"
@@ -43,6 +44,7 @@ func TestAccounts(t *testing.T) {
 		{name: "bad key length", signer: "site1-admin", msg: addMsg("x1", "X", []byte{1, 2, 3}, types.RoleCoordinator), want: types.CodeInvalidMsg, atCheck: true},
 		{name: "no roles", signer: "site1-admin", msg: addMsg("x1", "X", coord2.PubKey()), want: types.CodeInvalidRole, atCheck: true},
 		{name: "no name", signer: "site1-admin", msg: addMsg("x1", "", coord2.PubKey(), types.RoleCoordinator), want: types.CodeInvalidMsg, atCheck: true},
+		{name: "name too long", signer: "site1-admin", msg: addMsg("x1", strings.Repeat("X", types.MaxNameLen+1), coord2.PubKey(), types.RoleCoordinator), want: types.CodeInvalidMsg, atCheck: true, logHas: []string{"printed name is 201 characters, above the limit of 200"}},
 		{name: "role not allowed for a site", signer: "site1-admin", msg: addMsg("x1", "X", coord2.PubKey(), types.RoleDataManager), want: types.CodeInvalidRole},
 		{name: "auditor not allowed for a sponsor", signer: "sponsor-admin", msg: addMsg("x1", "X", coord2.PubKey(), types.RoleAuditor), want: types.CodeInvalidRole},
 		{name: "unknown role", signer: "site1-admin", msg: addMsg("x1", "X", coord2.PubKey(), "boss"), want: types.CodeInvalidRole},

@@ -120,9 +120,9 @@ func TestSignatures(t *testing.T) {
 		{name: "signs the casebook", signer: "site1-investigator", msg: c.SignMsg("S001", "", 0, "", "approval"), want: types.CodeOK},
 	})
 	s1 := getSig(t, c, "S001", 1)
-	if s1.Status != types.SignatureValid || s1.Level != types.SignForm || s1.PrintedName != "Dr. Ida Investigator" || s1.Role != types.RoleInvestigator ||
+	if s1.Status != types.SignatureValid || s1.Level != types.SignForm || s1.PrintedName != "Dr. Demo Investigator" || s1.Role != types.RoleInvestigator ||
 		s1.Meaning != "review" || s1.SignedAt != s1.Signed.Time || !strings.HasSuffix(s1.SignedAt, "Z") || len(s1.Forms) != 1 || s1.Forms[0].Version != 1 ||
-		!strings.Contains(s1.Statement, "Dr. Ida Investigator") || !strings.Contains(s1.Statement, s1.ContentHash) {
+		!strings.Contains(s1.Statement, "Dr. Demo Investigator") || !strings.Contains(s1.Statement, s1.ContentHash) {
 		t.Fatalf("form signature %+v", s1)
 	}
 	if s := getSig(t, c, "S001", 2); s.Level != types.SignEvent || len(s.Forms) != 2 {

@@ -1,5 +1,34 @@
 // Package app is the replicated veritrial state machine: an ABCI 2.0
 // application for CometBFT whose state lives in one IAVL tree (app hash =
-// tree root). The ABCI adapter (abci.go) decodes, dispatches and maps
-// errors to codes; the handlers own the rules.
+// tree root).
+//
+// The ABCI side:
+//   - app.go: the App and its ABCI methods (Info, InitChain, CheckTx,
+//     PrepareProposal, ProcessProposal, FinalizeBlock, Commit) and the
+//     committed view CheckTx and Query read;
+//   - abci_query.go: the ABCI Query paths /key and /list, with ics23 proofs;
+//   - optimistic.go: the block execution ProcessProposal starts early;
+//   - genesis.go: the consortium InitChain writes.
+//
+// One transaction's path:
+//   - checkdeliver.go: the checks CheckTx and FinalizeBlock share
+//     (checkEnvelope: encoding, chain, expiry, signature, nonce,
+//     authorization), CheckTx's check, FinalizeBlock's deliver, the nonce
+//     a tx consumes and the pruning of expired nonces;
+//   - authorize.go: which organisation kinds and roles may send each
+//     message kind;
+//   - dispatch.go: a tx's execution context (stamps, events, record
+//     loading) and its dispatch to the handlers;
+//   - handlers_*.go: the rules of each message, grouped by subject:
+//     study, subject, form, account, dataquery (clinical data queries),
+//     sdv (source data verification), sign, lock (freeze and lock).
+//
+// State and the caches that never change a result:
+//   - store.go: the IAVL tree on goleveldb, commit and crash recovery;
+//   - txstore.go: the reader interface, a tx's write buffer (txStore) and
+//     prefix iteration;
+//   - readmemo.go: the memo of the records most txs read;
+//   - reccache.go: decoded records by their stored bytes;
+//   - txcache.go: the txs CheckTx accepted, for FinalizeBlock;
+//   - noncefilter.go: the Bloom filters of the committed nonces.
 package app

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"encoding/json"
+
 	"github.com/veritrial/veritrial/app/types"
 )
 
@@ -129,7 +131,7 @@ func (x *exec) notLastAdmin(acct *types.Account) *types.Error {
 	others := 0
 	err := iteratePrefix(x.tree, []byte(types.PrefixAccount), func(_, v []byte) bool {
 		var o types.Account
-		if jsonUnmarshal(v, &o) == nil && o.Org == acct.Org && o.ID != acct.ID && o.Status == types.AccountActive && o.HasRole(types.RoleAdmin) {
+		if json.Unmarshal(v, &o) == nil && o.Org == acct.Org && o.ID != acct.ID && o.Status == types.AccountActive && o.HasRole(types.RoleAdmin) {
 			others++
 		}
 		return true

@@ -43,7 +43,9 @@ func sdvStatus(verified []string, rec *types.FormRecord) types.SDVStatus {
 	return types.SDVNotDone
 }
 
-func (x *exec) verify(m *types.MsgVerify) *types.Error {
+// verifySource records source data verification (SDV) of an item, a
+// form or the forms of an event instance.
+func (x *exec) verifySource(m *types.MsgVerify) *types.Error {
 	s, e := x.study(m.Study)
 	if e != nil {
 		return e

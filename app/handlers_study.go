@@ -9,8 +9,6 @@ import (
 	"github.com/veritrial/veritrial/protocol"
 )
 
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
-
 // compileChecked verifies the fingerprint and compiles a protocol.
 func (x *exec) compileChecked(p *protocol.Protocol, fingerprint string) (*protocol.Compiled, *types.Error) {
 	fp, err := p.Fingerprint()

@@ -67,6 +67,22 @@ func (x *exec) ownSubject(study, id string) (*types.Subject, *types.Error) {
 	return &sub, nil
 }
 
+// anySubject loads a subject of any site of a study.
+func (x *exec) anySubject(study, id string) (*types.Subject, *types.Error) {
+	var sub types.Subject
+	ok, e := x.load(types.KeySubject(study, id), &sub)
+	if e != nil {
+		return nil, e
+	}
+	if !ok {
+		if _, e := x.study(study); e != nil {
+			return nil, e
+		}
+		return nil, types.Errf(types.CodeUnknownSubject, "subject %s is not enrolled in study %s", id, study)
+	}
+	return &sub, nil
+}
+
 func (x *exec) withdrawSubject(m *types.MsgWithdrawSubject) *types.Error {
 	sub, e := x.ownSubject(m.Study, m.Subject)
 	if e != nil {

@@ -37,7 +37,7 @@ func TestBlockOfRejectedTxsChangesNothing(t *testing.T) {
 	c := populated(t)
 	done := c.Tx("site1-coordinator", apptest.EnrollMsg("S002", "site1"))
 	c.Block(done)
-	before, beforeHash := dump(t, c, 0), c.AppHash
+	before := dump(t, c, 0)
 	txs := []struct {
 		raw      []byte
 		consumes bool
@@ -75,7 +75,7 @@ func TestBlockOfRejectedTxsChangesNothing(t *testing.T) {
 		t.Fatalf("a block of rejected txs changed the state: %s", d)
 	}
 	// An empty block changes nothing.
-	beforeHash = c.AppHash
+	beforeHash := c.AppHash
 	c.Block()
 	if !bytes.Equal(c.AppHash, beforeHash) {
 		t.Fatalf("an empty block changed the app hash")

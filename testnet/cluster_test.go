@@ -3,7 +3,6 @@ package testnet
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/node"
 )
 
 // tnode is one organisation's `veritrial start` process, driven only
@@ -113,7 +113,7 @@ func newCluster(t *testing.T, orgs ...string) *cluster {
 	t.Helper()
 	work := t.TempDir()
 	c := &cluster{t: t, dir: filepath.Join(work, "net"),
-		env: []string{"HOME=" + work, "PATH=" + os.Getenv("PATH"), "VERITRIAL_PASSPHRASE=" + DevPassphrase}}
+		env: []string{"HOME=" + work, "PATH=" + os.Getenv("PATH"), "VERITRIAL_PASSPHRASE=" + node.DevPassphrase}}
 	base := freeBasePort(t, len(orgs))
 	c.mustVT("testnet", "init", "--orgs", strings.Join(orgs, ","), "--out", c.dir, "--base-port", strconv.Itoa(base),
 		"--chain-id", "vt-fault-test", "--timeout-propose", "1s", "--timeout-commit", "400ms", "--empty-blocks-interval", "1s", "--output", "json")
@@ -403,15 +403,4 @@ func (c *cluster) waitAdvance(ns []*tnode, from, blocks int64, within time.Durat
 	for _, n := range ns {
 		c.waitUp(n, from+blocks, within)
 	}
-}
-
-// statusJSON runs veritrial status --output json against a node.
-func (c *cluster) statusJSON(n *tnode) map[string]any {
-	c.t.Helper()
-	out := c.mustVT("--home", n.home, "status", "--output", "json")
-	var doc map[string]any
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
-		c.t.Fatalf("status of %s: %v\n%s", n.org, err, out)
-	}
-	return doc
 }

@@ -4,10 +4,10 @@
 // either on one machine (127.0.0.1, distinct ports) or on one machine per
 // organisation (--hosts). `veritrial testnet init` is its command line.
 //
-// It also holds the pieces `veritrial init` shares with it: the node
-// configuration defaults (NodeConfig), the node and validator key files
-// (InitNodeFiles), the genesis document (NewGenesisDoc) and the creation
-// of keys under one passphrase (AddKeys).
+// Each home is a node home as package app/node makes them (the same
+// configuration, key files and genesis document as `veritrial init`'s),
+// and each organisation starts with the people of its kind
+// (node.Starters), as the demo consortium does.
 //
 // The package's tests are black-box fault tests in the manner of
 // CometBFT's test/e2e: four real `veritrial start` processes, a workload

@@ -19,6 +19,7 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/veritrial/veritrial/app/keyring"
+	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/types"
 )
 
@@ -55,9 +56,9 @@ type Options struct {
 	// BasePort+10*i and for RPC on BasePort+10*i+1, except that nodes on
 	// hosts of their own all use BasePort and BasePort+1.
 	BasePort int
-	// Timing defaults to DefaultTiming.
-	Timing Timing
-	// Passphrase encrypts every key; it defaults to DevPassphrase.
+	// Timing defaults to node.DefaultTiming.
+	Timing node.Timing
+	// Passphrase encrypts every key; it defaults to node.DevPassphrase.
 	Passphrase string
 	// KDF, if set, are the key derivation parameters of the keyrings
 	// (tests use cheap ones); nil means keyring.DefaultKDF.
@@ -104,30 +105,6 @@ type Key struct {
 	Person string       `json:"person"`
 	Roles  []types.Role `json:"roles"`
 	PubKey string       `json:"pubkey"`
-}
-
-// person is a role to create a key for in an organisation of some kind.
-type person struct {
-	suffix string
-	title  string
-	roles  []types.Role
-}
-
-// peopleOf lists the people an organisation of kind k starts with: an
-// administrator and the roles its work needs.
-func peopleOf(k types.OrgKind) []person {
-	admin := person{"admin", "Administrator", []types.Role{types.RoleAdmin}}
-	switch k {
-	case types.OrgSponsor:
-		return []person{admin, {"dm", "Data Manager", []types.Role{types.RoleDataManager}}}
-	case types.OrgSite:
-		return []person{admin, {"investigator", "Investigator", []types.Role{types.RoleInvestigator}}, {"coordinator", "Study Coordinator", []types.Role{types.RoleCoordinator}}}
-	case types.OrgCRO:
-		return []person{admin, {"monitor", "Clinical Monitor", []types.Role{types.RoleMonitor}}}
-	case types.OrgRegulator:
-		return []person{admin, {"auditor", "Regulatory Auditor", []types.Role{types.RoleAuditor}}}
-	}
-	return nil
 }
 
 // InferKind returns the kind an organisation name starts with: sponsor,
@@ -193,11 +170,11 @@ func (o *Options) plan() ([]nodePlan, error) {
 	if o.BasePort == 0 {
 		o.BasePort = DefaultBasePort
 	}
-	if o.Timing == (Timing{}) {
-		o.Timing = DefaultTiming
+	if o.Timing == (node.Timing{}) {
+		o.Timing = node.DefaultTiming
 	}
 	if o.Timing.Propose == 0 {
-		o.Timing.Propose = DefaultTiming.Propose
+		o.Timing.Propose = node.DefaultTiming.Propose
 	}
 	if o.Timing.Propose < 100*time.Millisecond || o.Timing.Propose > time.Minute {
 		return nil, fmt.Errorf("timeout propose %s is out of range: use 100ms to 1m", o.Timing.Propose)
@@ -206,7 +183,7 @@ func (o *Options) plan() ([]nodePlan, error) {
 		return nil, fmt.Errorf("timeout commit %s or empty-blocks interval %s is out of range: use 1ms to 1m and 0 to 1h", o.Timing.Commit, o.Timing.EmptyBlocksInterval)
 	}
 	if o.Passphrase == "" {
-		o.Passphrase = DevPassphrase
+		o.Passphrase = node.DevPassphrase
 	}
 	if o.GenesisTime.IsZero() {
 		o.GenesisTime = time.Now()
@@ -321,19 +298,19 @@ func Generate(dir string, o Options) (*Manifest, error) {
 
 func generate(dir string, o Options, plans []nodePlan) (*Manifest, error) {
 	m := &Manifest{ChainID: o.ChainID}
-	if o.Passphrase == DevPassphrase {
-		m.DevPassphrase = DevPassphrase
+	if o.Passphrase == node.DevPassphrase {
+		m.DevPassphrase = node.DevPassphrase
 	}
 	g := types.Genesis{Params: types.DefaultParams()}
 	var vals []cmttypes.GenesisValidator
 	var peers []string
 	for _, p := range plans {
 		home := filepath.Join(dir, p.org)
-		conf := NodeConfig(home, p.org, p.rpcListen, p.p2pListen, o.Timing)
+		conf := node.Config(home, p.org, p.rpcListen, p.p2pListen, o.Timing)
 		if len(o.Hosts) > 0 {
 			conf.P2P.ExternalAddress = net.JoinHostPort(p.host, strconv.Itoa(p.p2pPort))
 		}
-		files, err := InitNodeFiles(conf)
+		files, err := node.InitFiles(conf)
 		if err != nil {
 			return nil, fmt.Errorf("node of %s: %w", p.org, err)
 		}
@@ -353,33 +330,33 @@ func generate(dir string, o Options, plans []nodePlan) (*Manifest, error) {
 		if o.KDF != nil {
 			opts = append(opts, keyring.WithKDF(*o.KDF))
 		}
-		kr, err := keyring.Open(KeyringDir(home), opts...)
+		kr, err := keyring.Open(node.KeyringDir(home), opts...)
 		if err != nil {
 			return nil, err
 		}
-		people := peopleOf(p.kind)
+		people := node.Starters(p.kind)
 		names := make([]string, len(people))
 		for i, pp := range people {
-			names[i] = p.org + "-" + pp.suffix
+			names[i] = p.org + "-" + pp.Suffix
 		}
-		infos, err := AddKeys(kr, names, o.Passphrase)
+		infos, err := node.AddKeys(kr, names, o.Passphrase)
 		if err != nil {
 			return nil, err
 		}
 		for i, pp := range people {
-			person := n.Name + " " + pp.title
-			g.Accounts = append(g.Accounts, types.GenesisAccount{ID: names[i], Org: p.org, Name: person, Roles: pp.roles, PubKey: infos[i].PubKey})
-			n.Keys = append(n.Keys, Key{Name: names[i], Person: person, Roles: pp.roles, PubKey: infos[i].PubKeyBase64()})
+			person := n.Name + " " + pp.Title
+			g.Accounts = append(g.Accounts, types.GenesisAccount{ID: names[i], Org: p.org, Name: person, Roles: pp.Roles, PubKey: infos[i].PubKey})
+			n.Keys = append(n.Keys, Key{Name: names[i], Person: person, Roles: pp.Roles, PubKey: infos[i].PubKeyBase64()})
 		}
 		m.Nodes = append(m.Nodes, n)
 	}
-	doc, err := NewGenesisDoc(o.ChainID, o.GenesisTime, vals, g)
+	doc, err := node.NewGenesisDoc(o.ChainID, o.GenesisTime, vals, g)
 	if err != nil {
 		return nil, err
 	}
 	for i, n := range m.Nodes {
 		home := filepath.Join(dir, n.Home)
-		conf := NodeConfig(home, n.Org, n.RPC, n.P2PListen, o.Timing)
+		conf := node.Config(home, n.Org, n.RPC, n.P2PListen, o.Timing)
 		if len(o.Hosts) > 0 {
 			conf.P2P.ExternalAddress = n.P2P
 		}
@@ -390,7 +367,7 @@ func generate(dir string, o Options, plans []nodePlan) (*Manifest, error) {
 			}
 		}
 		conf.P2P.PersistentPeers = strings.Join(others, ",")
-		if err := WriteConfigFile(filepath.Join(home, "config", "config.toml"), conf); err != nil {
+		if err := node.WriteConfigFile(filepath.Join(home, "config", "config.toml"), conf); err != nil {
 			return nil, err
 		}
 		if err := doc.SaveAs(conf.GenesisFile()); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/veritrial/veritrial/app/keyring"
+	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/types"
 )
 
@@ -49,7 +50,7 @@ func TestGenerateLocalConsortium(t *testing.T) {
 		t.Fatal(err)
 	}
 	read, err := ReadManifest(dir)
-	if err != nil || len(read.Nodes) != len(orgs) || read.ChainID != "vt-gen-test" || read.DevPassphrase != DevPassphrase {
+	if err != nil || len(read.Nodes) != len(orgs) || read.ChainID != "vt-gen-test" || read.DevPassphrase != node.DevPassphrase {
 		t.Fatalf("manifest: %+v, %v", read, err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
@@ -85,7 +86,7 @@ func TestGenerateLocalConsortium(t *testing.T) {
 			}
 			ports[a] = true
 		}
-		if !conf.P2P.AllowDuplicateIP || conf.P2P.AddrBookStrict || conf.Consensus.TimeoutCommit != DefaultTiming.Commit || conf.Consensus.TimeoutPropose != DefaultTiming.Propose || conf.TxIndex.Indexer != "kv" {
+		if !conf.P2P.AllowDuplicateIP || conf.P2P.AddrBookStrict || conf.Consensus.TimeoutCommit != node.DefaultTiming.Commit || conf.Consensus.TimeoutPropose != node.DefaultTiming.Propose || conf.TxIndex.Indexer != "kv" {
 			t.Errorf("%s: p2p/consensus settings not tuned: %+v", n.Org, conf.P2P)
 		}
 		nk, err := p2p.LoadNodeKey(conf.NodeKeyFile())
@@ -97,7 +98,7 @@ func TestGenerateLocalConsortium(t *testing.T) {
 			t.Errorf("%s: validator key does not match the manifest", n.Org)
 		}
 		peerOf[n.Org] = conf.P2P.PersistentPeers
-		kr, err := keyring.Open(KeyringDir(home))
+		kr, err := keyring.Open(node.KeyringDir(home))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,7 +113,7 @@ func TestGenerateLocalConsortium(t *testing.T) {
 		if strings.Join(names, ",") != strings.Join(wantKeys[n.Kind], ",") {
 			t.Errorf("%s (%s): keyring holds %v, want %v", n.Org, n.Kind, names, wantKeys[n.Kind])
 		}
-		s, err := kr.Signer(n.Org+"-admin", DevPassphrase)
+		s, err := kr.Signer(n.Org+"-admin", node.DevPassphrase)
 		if err != nil {
 			t.Errorf("%s: admin key does not open with the dev passphrase: %v", n.Org, err)
 		} else {
@@ -219,8 +220,8 @@ func TestGenerateRefusesBadOptions(t *testing.T) {
 		{Options{Orgs: []string{"sponsor", "Site 1"}}, "organisation"},
 		{Options{Orgs: []string{"sponsor"}, BasePort: 65535}, "base port"},
 		{Options{Orgs: []string{"sponsor"}, ChainID: strings.Repeat("x", 60)}, "chain ID"},
-		{Options{Orgs: []string{"sponsor"}, Timing: Timing{Commit: -1}}, "out of range"},
-		{Options{Orgs: []string{"sponsor"}, Timing: Timing{Propose: time.Millisecond, Commit: time.Second}}, "timeout propose 1ms is out of range"},
+		{Options{Orgs: []string{"sponsor"}, Timing: node.Timing{Commit: -1}}, "out of range"},
+		{Options{Orgs: []string{"sponsor"}, Timing: node.Timing{Propose: time.Millisecond, Commit: time.Second}}, "timeout propose 1ms is out of range"},
 	} {
 		err := c.o.Validate()
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/keyring"
+	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/protocol"
 )
@@ -110,11 +111,11 @@ func newLoader(c *cluster, log *ledgerLog) *loader {
 // openSite unlocks org's coordinator key from org's own keyring.
 func (l *loader) openSite(org, prefix string) *site {
 	l.c.t.Helper()
-	kr, err := keyring.Open(KeyringDir(l.c.node(org).home))
+	kr, err := keyring.Open(node.KeyringDir(l.c.node(org).home))
 	if err != nil {
 		l.c.t.Fatal(err)
 	}
-	s, err := kr.Signer(org+"-coordinator", DevPassphrase)
+	s, err := kr.Signer(org+"-coordinator", node.DevPassphrase)
 	if err != nil {
 		l.c.t.Fatal(err)
 	}

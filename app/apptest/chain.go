@@ -1,6 +1,6 @@
 // Package apptest drives a real veritrial App (real IAVL on disk) through
 // the ABCI block lifecycle without a CometBFT node: CheckTx, then
-// FinalizeBlock, Commit and Query, with a demo consortium's keys.
+// FinalizeBlock, Commit and Query, with the test consortium's keys.
 package apptest
 
 import (
@@ -16,6 +16,7 @@ import (
 
 	"github.com/veritrial/veritrial/app"
 	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/types"
 )
 
@@ -46,33 +47,25 @@ func KeyFor(name string) ed25519.PrivateKey {
 	return ed25519.NewKeyFromSeed(seed[:])
 }
 
-// Consortium returns the demo organisations and people: sponsor, site1,
-// site2, cro, regulator, regulator2.
+// Consortium returns the test consortium: the demo consortium's
+// organisations (node.DemoOrgs) and a second site, site2, each with the
+// people its kind starts with (node.Starters, by their demo names), and
+// the sponsor's medical monitor, sponsor-mm. The tests need more than the
+// demo veritrial init creates (node.DemoAccounts): a second site, a
+// medical monitor, and a CRO whose administrator (cro-admin) and monitor
+// (cro-monitor) are two people, as in a generated consortium.
 func Consortium() ([]types.Org, []*Person) {
-	orgs := []types.Org{
-		{ID: "sponsor", Name: "Demo Sponsor Ltd", Kind: types.OrgSponsor},
-		{ID: "site1", Name: "Demo Site One", Kind: types.OrgSite},
-		{ID: "site2", Name: "Demo Site Two", Kind: types.OrgSite},
-		{ID: "cro", Name: "Demo CRO", Kind: types.OrgCRO},
-		{ID: "regulator", Name: "Demo Regulator", Kind: types.OrgRegulator},
+	orgs := append(node.DemoOrgs(), types.Org{ID: "site2", Name: "Demo Site 2 Clinical Research Unit", Kind: types.OrgSite})
+	var people []*Person
+	add := func(id, org, name string, roles ...types.Role) {
+		people = append(people, &Person{ID: id, Org: org, Name: name, Roles: roles, Key: KeyFor(id)})
 	}
-	mk := func(id, org, name string, roles ...types.Role) *Person {
-		return &Person{ID: id, Org: org, Name: name, Roles: roles, Key: KeyFor(id)}
+	for _, o := range orgs {
+		for _, s := range node.Starters(o.Kind) {
+			add(o.ID+"-"+s.Suffix, o.ID, s.DemoName, s.Roles...)
+		}
 	}
-	people := []*Person{
-		mk("sponsor-admin", "sponsor", "Sponsor Admin", types.RoleAdmin),
-		mk("sponsor-dm", "sponsor", "Dana Manager", types.RoleDataManager),
-		mk("sponsor-mm", "sponsor", "Morgan Monitor", types.RoleMedicalMonitor),
-		mk("site1-admin", "site1", "Site One Admin", types.RoleAdmin),
-		mk("site1-investigator", "site1", "Dr. Ida Investigator", types.RoleInvestigator),
-		mk("site1-coordinator", "site1", "Cory Coordinator", types.RoleCoordinator),
-		mk("site2-admin", "site2", "Site Two Admin", types.RoleAdmin),
-		mk("site2-coordinator", "site2", "Casey Coordinator", types.RoleCoordinator),
-		mk("cro-admin", "cro", "CRO Admin", types.RoleAdmin),
-		mk("cro-monitor", "cro", "Mo Monitor", types.RoleMonitor),
-		mk("regulator-admin", "regulator", "Regulator Admin", types.RoleAdmin),
-		mk("regulator-auditor", "regulator", "Avery Auditor", types.RoleAuditor),
-	}
+	add("sponsor-mm", "sponsor", "Demo Medical Monitor", types.RoleMedicalMonitor)
 	return orgs, people
 }
 

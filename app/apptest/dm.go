@@ -7,38 +7,6 @@ import (
 	"github.com/veritrial/veritrial/app/types"
 )
 
-// Data management message builders for the example study.
-
-// OpenQueryMsg raises a query on item (empty: the whole form) of the form
-// at k.
-func OpenQueryMsg(k types.FormKey, item, text string) types.Msg {
-	return types.Msg{QueryOpen: &types.MsgOpenQuery{FormKey: k, Item: item, Text: text}}
-}
-
-// QueryMsg builds a query action (query_answer, query_close,
-// query_reopen, query_cancel) on query n of the example study.
-func QueryMsg(kind types.Kind, n int, text string) types.Msg {
-	a := &types.MsgQueryAction{Study: StudyID, Number: n, Text: text}
-	if m, ok := types.QueryActionMsg(kind, a); ok {
-		return m
-	}
-	panic("apptest: not a query action: " + string(kind))
-}
-
-// VerifyMsg marks item (empty: the form; form empty too: the event) as
-// verified against source.
-func VerifyMsg(subject, event string, repeat int, form, item string) types.Msg {
-	return types.Msg{Verify: &types.MsgVerify{Study: StudyID, Subject: subject, Event: event, EventRepeat: repeat, Form: form, Item: item}}
-}
-
-// ScopeMsg builds a freeze, unfreeze, lock or unlock of sc.
-func ScopeMsg(kind types.Kind, sc types.Scope, reason string) types.Msg {
-	if m, ok := types.ScopeActionMsg(kind, &types.MsgScope{Scope: sc, Reason: reason}); ok {
-		return m
-	}
-	panic("apptest: not a scope action: " + string(kind))
-}
-
 // FormsUnder returns the current form records under a store prefix at the
 // latest height, in key order.
 func (c *Chain) FormsUnder(prefix []byte) []types.FormRecord {

@@ -235,7 +235,7 @@ func TestXLSXContent(t *testing.T) {
 		t.Errorf("weight trail %v", weight)
 	}
 	last := audit[len(audit)-1]
-	if len(last) < 18 || last[9] != "Cory Coordinator" || last[11] != "site1" || last[14] == "" || last[15] == "" || last[16] == "" {
+	if len(last) < 18 || last[9] != "Demo Study Coordinator" || last[11] != "site1" || last[14] == "" || last[15] == "" || last[16] == "" {
 		t.Errorf("audit row %v", last)
 	}
 	// Records: the key and hash of every record.
@@ -254,7 +254,7 @@ func TestXLSXContent(t *testing.T) {
 		}
 	}
 	sig, _ := f.GetRows("Signatures")
-	if len(sig) != 5 || sig[2][12] != "invalidated" || sig[2][6] != "Dr. Ida Investigator" || sig[2][10] != "review" {
+	if len(sig) != 5 || sig[2][12] != "invalidated" || sig[2][6] != "Dr. Demo Investigator" || sig[2][10] != "review" {
 		t.Errorf("signatures %v", sig)
 	}
 	props, _ := f.GetDocProps()

@@ -55,6 +55,9 @@ func (g *Genesis) Validate() error {
 		if e := CheckID("organisation", o.ID); e != nil {
 			return fmt.Errorf("genesis: %s", e.Msg)
 		}
+		if e := checkName("name of organisation "+o.ID, o.Name, false); e != nil {
+			return fmt.Errorf("genesis: %s", e.Msg)
+		}
 		if !ValidOrgKind(o.Kind) {
 			return fmt.Errorf("genesis: organisation %s has kind %q; use sponsor, site, cro or regulator", o.ID, o.Kind)
 		}
@@ -87,6 +90,9 @@ func (g *Genesis) Validate() error {
 		keys[string(a.PubKey)] = true
 		if a.Name == "" {
 			return fmt.Errorf("genesis: account %s needs a printed name", a.ID)
+		}
+		if e := checkName("printed name of account "+a.ID, a.Name, false); e != nil {
+			return fmt.Errorf("genesis: %s", e.Msg)
 		}
 		if _, e := NormalizeRoles(kind, a.Roles); e != nil {
 			return fmt.Errorf("genesis: account %s: %s", a.ID, e.Msg)

@@ -220,11 +220,17 @@ type MsgRevokeAccount struct {
 	Reason  string `json:"reason"`
 }
 
-// Text limits.
+// Limits of a message's text (in bytes) and values.
 const (
+	// MaxReasonLen bounds free text: a reason for change, a comment, a
+	// rationale, a data query's text.
 	MaxReasonLen = 2000
-	MaxNameLen   = 200
-	MaxValues    = 5000
+	// MaxNameLen bounds a printed name: a person's, as their electronic
+	// signatures show it, or an organisation's.
+	MaxNameLen = 200
+	// MaxValues bounds the item values of one form submission or
+	// correction.
+	MaxValues = 5000
 )
 
 // ValidateBasic runs the stateless checks of a message.
@@ -346,7 +352,7 @@ func ValidateBasic(kind Kind, msg any) *Error {
 		if e := CheckID("account", m.Account); e != nil {
 			return e
 		}
-		if e := checkText("printed name", m.Name, true); e != nil {
+		if e := checkName("printed name", m.Name, true); e != nil {
 			return e
 		}
 		if len(m.PubKey) != ed25519.PublicKeySize {
@@ -405,12 +411,22 @@ func (k FormKey) Check() *Error {
 	return nil
 }
 
+// checkText checks free text against MaxReasonLen.
 func checkText(what, s string, required bool) *Error {
+	return checkLen(what, s, required, MaxReasonLen)
+}
+
+// checkName checks a printed name against MaxNameLen.
+func checkName(what, s string, required bool) *Error {
+	return checkLen(what, s, required, MaxNameLen)
+}
+
+func checkLen(what, s string, required bool, limit int) *Error {
 	if required && strings.TrimSpace(s) == "" {
 		return Errf(CodeInvalidMsg, "%s is required", what)
 	}
-	if len(s) > MaxReasonLen {
-		return Errf(CodeInvalidMsg, "%s is %d characters, above the limit of %d", what, len(s), MaxReasonLen)
+	if len(s) > limit {
+		return Errf(CodeInvalidMsg, "%s is %d characters, above the limit of %d", what, len(s), limit)
 	}
 	return nil
 }

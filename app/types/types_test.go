@@ -248,6 +248,8 @@ func TestValidateBasic(t *testing.T) {
 		{"submit bad form", types.Msg{SubmitForm: &types.MsgSubmitForm{FormKey: types.FormKey{Study: "ST", Subject: "S1", Event: "SCR", EventRepeat: 1, Form: "V/S"}, Values: vals}}, types.CodeInvalidMsg},
 		{"correct reason too long", types.Msg{CorrectForm: &types.MsgCorrectForm{FormKey: fk, Changes: vals, Reason: strings.Repeat("x", types.MaxReasonLen+1)}}, types.CodeInvalidMsg},
 		{"add ok", types.Msg{AddAccount: &types.MsgAddAccount{Account: "a", Name: "A", Roles: []types.Role{types.RoleAdmin}, PubKey: pk}}, types.CodeOK},
+		{"add name at the limit", types.Msg{AddAccount: &types.MsgAddAccount{Account: "a", Name: strings.Repeat("x", types.MaxNameLen), Roles: []types.Role{types.RoleAdmin}, PubKey: pk}}, types.CodeOK},
+		{"add name too long", types.Msg{AddAccount: &types.MsgAddAccount{Account: "a", Name: strings.Repeat("x", types.MaxNameLen+1), Roles: []types.Role{types.RoleAdmin}, PubKey: pk}}, types.CodeInvalidMsg},
 		{"set roles empty", types.Msg{SetRoles: &types.MsgSetRoles{Account: "a"}}, types.CodeInvalidRole},
 		{"rotate short key", types.Msg{RotateKey: &types.MsgRotateKey{Account: "a", NewPubKey: pk[:31]}}, types.CodeInvalidMsg},
 		{"revoke bad id", types.Msg{RevokeAccount: &types.MsgRevokeAccount{Account: "", Reason: "x"}}, types.CodeInvalidMsg},
@@ -279,6 +281,8 @@ func TestGenesisValidate(t *testing.T) {
 		}
 	}
 	g := base()
+	g.Orgs[0].Name = strings.Repeat("x", types.MaxNameLen)
+	g.Accounts[0].Name = strings.Repeat("x", types.MaxNameLen)
 	bz, _ := json.Marshal(g)
 	if _, err := types.ParseGenesis(bz); err != nil {
 		t.Fatalf("valid genesis: %v", err)
@@ -297,6 +301,8 @@ func TestGenesisValidate(t *testing.T) {
 		"reused key":         func(g *types.Genesis) { g.Accounts[1].PubKey = g.Accounts[0].PubKey },
 		"short key":          func(g *types.Genesis) { g.Accounts[0].PubKey = []byte{1} },
 		"no name":            func(g *types.Genesis) { g.Accounts[0].Name = "" },
+		"long account name":  func(g *types.Genesis) { g.Accounts[0].Name = strings.Repeat("x", types.MaxNameLen+1) },
+		"long org name":      func(g *types.Genesis) { g.Orgs[0].Name = strings.Repeat("x", types.MaxNameLen+1) },
 		"role not allowed":   func(g *types.Genesis) { g.Accounts[1].Roles = []types.Role{types.RoleAdmin, types.RoleAuditor} },
 		"org without admin":  func(g *types.Genesis) { g.Accounts[1].Roles = []types.Role{types.RoleInvestigator} },
 		"negative ttl":       func(g *types.Genesis) { g.Params.MaxTxTTL = -1 },

@@ -15,6 +15,7 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/veritrial/veritrial/app/keyring"
+	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/types"
 )
 
@@ -52,7 +53,7 @@ func TestInitCreatesAValidHome(t *testing.T) {
 	if err != nil {
 		t.Fatalf("genesis.json: %v", err)
 	}
-	if gen.ChainID != "test-chain" || len(gen.Validators) != 1 || gen.ConsensusParams.Block.MaxBytes != maxBlockBytes {
+	if gen.ChainID != "test-chain" || len(gen.Validators) != 1 || gen.ConsensusParams.Block.MaxBytes != node.MaxBlockBytes {
 		t.Fatalf("genesis: chain %q, %d validators, max bytes %d", gen.ChainID, len(gen.Validators), gen.ConsensusParams.Block.MaxBytes)
 	}
 	g, err := types.ParseGenesis(gen.AppState)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -14,9 +13,6 @@ import (
 
 	"github.com/veritrial/veritrial/app/keyring"
 )
-
-// keyringDir is where a home keeps its keys.
-func keyringDir(home string) string { return filepath.Join(home, "keyring") }
 
 // keyJSON is a key as --output json shows it.
 type keyJSON struct {

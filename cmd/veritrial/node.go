@@ -16,56 +16,20 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/veritrial/veritrial/app/keyring"
+	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/types"
-	"github.com/veritrial/veritrial/testnet"
 )
 
-// DevPassphrase protects every key veritrial init creates. It is printed
-// and documented: a home made by init is for trying veritrial out, never
-// for real trial data.
-const DevPassphrase = testnet.DevPassphrase
+// DevPassphrase is the demo homes' passphrase (node.DevPassphrase), which
+// init and testnet init print.
+const DevPassphrase = node.DevPassphrase
 
 // Defaults of veritrial init.
 const (
 	defaultChainID = "veritrial-dev"
 	defaultRPCPort = 26657
 	defaultP2PPort = 26656
-	// maxBlockBytes leaves room for large protocol registrations.
-	maxBlockBytes = testnet.MaxBlockBytes
 )
-
-// devOrgs are the organisations of the demo consortium. The names are
-// fictitious.
-var devOrgs = []types.Org{
-	{ID: "sponsor", Name: "Demo Sponsor Ltd", Kind: types.OrgSponsor},
-	{ID: "site1", Name: "Demo Site 1 Clinical Research Unit", Kind: types.OrgSite},
-	{ID: "cro", Name: "Demo CRO Services", Kind: types.OrgCRO},
-	{ID: "regulator", Name: "Demo Medicines Regulator", Kind: types.OrgRegulator},
-}
-
-// devAccount is one person of the demo consortium: the key name is also
-// the account ID on the ledger.
-type devAccount struct {
-	Key   string
-	Org   string
-	Name  string
-	Roles []types.Role
-}
-
-// devAccounts are the people of the demo consortium, one per role. Every
-// organisation needs an administrator at genesis; the CRO's only person,
-// cro-monitor, is therefore both admin and monitor. The names are
-// fictitious.
-var devAccounts = []devAccount{
-	{"sponsor-admin", "sponsor", "Demo Sponsor Administrator", []types.Role{types.RoleAdmin}},
-	{"sponsor-dm", "sponsor", "Demo Data Manager", []types.Role{types.RoleDataManager}},
-	{"site1-admin", "site1", "Demo Site Administrator", []types.Role{types.RoleAdmin}},
-	{"site1-investigator", "site1", "Dr. Demo Investigator", []types.Role{types.RoleInvestigator}},
-	{"site1-coordinator", "site1", "Demo Study Coordinator", []types.Role{types.RoleCoordinator}},
-	{"cro-monitor", "cro", "Demo Clinical Monitor", []types.Role{types.RoleAdmin, types.RoleMonitor}},
-	{"regulator-admin", "regulator", "Demo Regulator Administrator", []types.Role{types.RoleAdmin}},
-	{"regulator-auditor", "regulator", "Demo Regulatory Auditor", []types.Role{types.RoleAuditor}},
-}
 
 // validatorOrg is the organisation that runs the demo's single validator.
 const validatorOrg = "sponsor"
@@ -278,13 +242,13 @@ func moveIntoPlace(tmp, home string, replace bool) error {
 // buildHome writes a complete home into dir.
 func buildHome(dir string, o initOptions) (*initResult, error) {
 	conf := devConfig(dir, o)
-	files, err := testnet.InitNodeFiles(conf)
+	files, err := node.InitFiles(conf)
 	if err != nil {
 		return nil, failf("%v", pathError(err))
 	}
 	pub := files.ValidatorPubKey
 
-	kr, err := keyring.Open(keyringDir(dir))
+	kr, err := keyring.Open(node.KeyringDir(dir))
 	if err != nil {
 		return nil, failf("%v", err)
 	}
@@ -297,22 +261,24 @@ func buildHome(dir string, o initOptions) (*initResult, error) {
 		DevPassphrase: DevPassphrase,
 	}
 	g := types.Genesis{Params: types.DefaultParams()}
-	for _, org := range devOrgs {
+	for _, org := range node.DemoOrgs() {
 		if org.ID == validatorOrg {
 			org.Validators = []string{base64.StdEncoding.EncodeToString(pub.Bytes())}
 		}
 		g.Orgs = append(g.Orgs, org)
 	}
-	infos, err := addDevKeys(kr)
+	accounts := node.DemoAccounts()
+	infos, err := addDevKeys(kr, accounts)
 	if err != nil {
 		return nil, err
 	}
-	for i, a := range devAccounts {
-		g.Accounts = append(g.Accounts, types.GenesisAccount{ID: a.Key, Org: a.Org, Name: a.Name, Roles: a.Roles, PubKey: infos[i].PubKey})
-		res.Keys = append(res.Keys, initKeyDoc{Name: a.Key, Org: a.Org, Person: a.Name, Roles: a.Roles, PubKey: infos[i].PubKeyBase64()})
+	for i, a := range accounts {
+		a.PubKey = infos[i].PubKey
+		g.Accounts = append(g.Accounts, a)
+		res.Keys = append(res.Keys, initKeyDoc{Name: a.ID, Org: a.Org, Person: a.Name, Roles: a.Roles, PubKey: infos[i].PubKeyBase64()})
 	}
 	res.Orgs = g.Orgs
-	doc, err := testnet.NewGenesisDoc(o.ChainID, time.Now(), []cmttypes.GenesisValidator{{
+	doc, err := node.NewGenesisDoc(o.ChainID, time.Now(), []cmttypes.GenesisValidator{{
 		Address: pub.Address(),
 		PubKey:  pub,
 		Power:   10,
@@ -327,14 +293,14 @@ func buildHome(dir string, o initOptions) (*initResult, error) {
 	return res, nil
 }
 
-// addDevKeys creates the demo keys under DevPassphrase, in devAccounts
-// order.
-func addDevKeys(kr *keyring.Keyring) ([]keyring.Info, error) {
-	names := make([]string, len(devAccounts))
-	for i, a := range devAccounts {
-		names[i] = a.Key
+// addDevKeys creates the keys of accounts (named by account ID) under
+// DevPassphrase, in order.
+func addDevKeys(kr *keyring.Keyring, accounts []types.GenesisAccount) ([]keyring.Info, error) {
+	names := make([]string, len(accounts))
+	for i, a := range accounts {
+		names[i] = a.ID
 	}
-	infos, err := testnet.AddKeys(kr, names, DevPassphrase)
+	infos, err := node.AddKeys(kr, names, DevPassphrase)
 	if err != nil {
 		return nil, failf("%v", err)
 	}
@@ -344,6 +310,6 @@ func addDevKeys(kr *keyring.Keyring) ([]keyring.Info, error) {
 // devConfig returns CometBFT's default configuration tuned for a fast
 // single-machine chain rooted at dir.
 func devConfig(dir string, o initOptions) *cmtcfg.Config {
-	return testnet.NodeConfig(dir, "veritrial-"+validatorOrg,
-		fmt.Sprintf("tcp://127.0.0.1:%d", o.RPCPort), fmt.Sprintf("tcp://127.0.0.1:%d", o.P2PPort), testnet.DefaultTiming)
+	return node.Config(dir, "veritrial-"+validatorOrg,
+		fmt.Sprintf("tcp://127.0.0.1:%d", o.RPCPort), fmt.Sprintf("tcp://127.0.0.1:%d", o.P2PPort), node.DefaultTiming)
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/veritrial/veritrial/app/keyring"
+	"github.com/veritrial/veritrial/app/node"
 )
 
 // passphrase returns the keyring passphrase: --passphrase-file, else
@@ -48,7 +49,7 @@ func openKeyring(c *cli.Context, create bool) (*keyring.Keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir := keyringDir(home)
+	dir := node.KeyringDir(home)
 	if !create {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 			return nil, keyErrorf("no keyring in %s: create a home with veritrial init, add a key with veritrial keys add, or pass --home", home)

@@ -17,7 +17,7 @@ import (
 	cmtflags "github.com/cometbft/cometbft/libs/cli/flags"
 	cmtjson "github.com/cometbft/cometbft/libs/json"
 	cmtlog "github.com/cometbft/cometbft/libs/log"
-	"github.com/cometbft/cometbft/node"
+	cmtnode "github.com/cometbft/cometbft/node"
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/proxy"
@@ -181,17 +181,17 @@ func runStart(c *cli.Context) error {
 // newNode creates the node (its handshake replays what the application
 // lacks), turning the panics CometBFT raises on inconsistent stores into
 // errors.
-func newNode(conf *cmtcfg.Config, pv *privval.FilePV, nodeKey *p2p.NodeKey, appl *app.App, logger cmtlog.Logger) (n *node.Node, err error) {
+func newNode(conf *cmtcfg.Config, pv *privval.FilePV, nodeKey *p2p.NodeKey, appl *app.App, logger cmtlog.Logger) (n *cmtnode.Node, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%v", r)
 		}
 	}()
-	return node.NewNode(conf, pv, nodeKey,
+	return cmtnode.NewNode(conf, pv, nodeKey,
 		proxy.NewConnSyncLocalClientCreator(appl),
-		node.DefaultGenesisDocProviderFunc(conf),
+		cmtnode.DefaultGenesisDocProviderFunc(conf),
 		cmtcfg.DefaultDBProvider,
-		node.DefaultMetricsProvider(conf.Instrumentation),
+		cmtnode.DefaultMetricsProvider(conf.Instrumentation),
 		logger)
 }
 

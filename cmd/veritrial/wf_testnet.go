@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/testnet"
 )
 
@@ -52,9 +53,9 @@ passphrase "` + DevPassphrase + `": change it (keys export/import) before real u
 				&cli.StringSliceFlag{Name: "hosts", Usage: "one host or IP per organisation, in --orgs order (default: all on 127.0.0.1)"},
 				&cli.StringFlag{Name: "chain-id", Value: testnet.DefaultChainID, Usage: "chain ID of the consortium"},
 				&cli.IntFlag{Name: "base-port", Value: testnet.DefaultBasePort, Usage: "first p2p port; RPC is the next one"},
-				&cli.DurationFlag{Name: "timeout-propose", Value: testnet.DefaultTiming.Propose, Usage: "how long a validator waits for a round's proposal block (CometBFT timeout_propose)"},
-				&cli.DurationFlag{Name: "timeout-commit", Value: testnet.DefaultTiming.Commit, Usage: "pause after each block (CometBFT timeout_commit)"},
-				&cli.DurationFlag{Name: "empty-blocks-interval", Value: testnet.DefaultTiming.EmptyBlocksInterval, Usage: "longest wait for a tx before an empty block is made"},
+				&cli.DurationFlag{Name: "timeout-propose", Value: node.DefaultTiming.Propose, Usage: "how long a validator waits for a round's proposal block (CometBFT timeout_propose)"},
+				&cli.DurationFlag{Name: "timeout-commit", Value: node.DefaultTiming.Commit, Usage: "pause after each block (CometBFT timeout_commit)"},
+				&cli.DurationFlag{Name: "empty-blocks-interval", Value: node.DefaultTiming.EmptyBlocksInterval, Usage: "longest wait for a tx before an empty block is made"},
 			},
 			Action: runTestnetInit,
 		}},
@@ -78,7 +79,7 @@ func runTestnetInit(c *cli.Context) error {
 		Hosts:    splitList(c.StringSlice("hosts")),
 		ChainID:  c.String("chain-id"),
 		BasePort: c.Int("base-port"),
-		Timing:   testnet.Timing{Propose: c.Duration("timeout-propose"), Commit: c.Duration("timeout-commit"), EmptyBlocksInterval: c.Duration("empty-blocks-interval")},
+		Timing:   node.Timing{Propose: c.Duration("timeout-propose"), Commit: c.Duration("timeout-commit"), EmptyBlocksInterval: c.Duration("empty-blocks-interval")},
 	}
 	if err := o.Validate(); err != nil {
 		return usageErrorf("%v", err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -12,12 +13,12 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/veritrial/veritrial/app/apptest"
 	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/example"
 	"github.com/veritrial/veritrial/app/keyring"
+	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/protocol"
-	"github.com/veritrial/veritrial/testnet"
 )
 
 // txKind classifies a generated tx.
@@ -100,7 +101,7 @@ func loadPeople(homes []string, passphrase string) (person, []*site, error) {
 	var sites []*site
 	seen := map[string]bool{}
 	for _, home := range homes {
-		kr, err := keyring.Open(testnet.KeyringDir(home))
+		kr, err := keyring.Open(node.KeyringDir(home))
 		if err != nil {
 			return dm, nil, err
 		}
@@ -159,14 +160,14 @@ func setupCRF(ctx context.Context, c *config, cl *client.Client, logf func(strin
 	if err != nil {
 		return nil, err
 	}
-	p := apptest.Example()
+	p := example.Protocol()
 	st, err := cl.Get(ctx, types.KeyStudy(p.Study.ID), 0, false)
 	if err != nil {
 		return nil, err
 	}
 	if st.Value == nil {
 		logf("registering study %s as %s", p.Study.ID, dm.account)
-		if err := sendAll(ctx, cl, c.Concurrency, []plan{{by: dm, msg: apptest.RegisterMsg(p)}}); err != nil {
+		if err := sendAll(ctx, cl, c.Concurrency, []plan{{by: dm, msg: example.RegisterMsg(p)}}); err != nil {
 			return nil, err
 		}
 	}
@@ -177,7 +178,7 @@ func setupCRF(ctx context.Context, c *config, cl *client.Client, logf func(strin
 			return nil, err
 		}
 		if v.Value == nil {
-			acts = append(acts, plan{by: dm, msg: apptest.ActivateMsg(p.Study.ID, s.org)})
+			acts = append(acts, plan{by: dm, msg: example.ActivateMsg(p.Study.ID, s.org)})
 		}
 	}
 	if err := sendAll(ctx, cl, c.Concurrency, acts); err != nil {
@@ -194,8 +195,8 @@ func setupCRF(ctx context.Context, c *config, cl *client.Client, logf func(strin
 		subj := fmt.Sprintf("L%s-%d-%05d", hex.EncodeToString(tag), i%len(sites)+1, i/len(sites)+1)
 		s.subjects = append(s.subjects, subj)
 		w.subjects = append(w.subjects, subjectRef{site: s, subject: subj})
-		enroll = append(enroll, plan{by: s.coord, msg: apptest.EnrollMsg(subj, s.org)})
-		forms = append(forms, plan{by: s.coord, msg: apptest.SubmitMsg(apptest.FormKey(subj, "UNS", 1, "AE"), apptest.AE(2, i))})
+		enroll = append(enroll, plan{by: s.coord, msg: example.EnrollMsg(subj, s.org)})
+		forms = append(forms, plan{by: s.coord, msg: example.SubmitMsg(example.FormKey(subj, "UNS", 1, "AE"), example.AE(2, i))})
 	}
 	logf("enrolling %d subjects at %d site(s)", len(enroll), len(sites))
 	if err := sendAll(ctx, cl, c.Concurrency, enroll); err != nil {
@@ -270,21 +271,21 @@ func (w *crf) nextPlan() plan {
 		w.invals++
 		ref := w.subjects[w.invals%len(w.subjects)]
 		rep := w.invals/len(w.subjects) + 1
-		vals := apptest.VS(400, 80) // systolic 400 mmHg: above the hard range of 60-250
-		return plan{kind: kindInvalid, by: ref.site.coord, msg: apptest.SubmitMsg(apptest.FormKey(ref.subject, "UNS", rep, "VS"), vals)}
+		vals := example.VS(400, 80) // systolic 400 mmHg: above the hard range of 60-250
+		return plan{kind: kindInvalid, by: ref.site.coord, msg: example.SubmitMsg(example.FormKey(ref.subject, "UNS", rep, "VS"), vals)}
 	case int(n*w.corrections+1e-9) > w.corrs:
 		w.corrs++
 		ref := w.subjects[w.corrs%len(w.subjects)]
-		k := apptest.FormKey(ref.subject, "UNS", 1, "AE")
+		k := example.FormKey(ref.subject, "UNS", 1, "AE")
 		reason := "transcription error: the source document names the event differently (correction " + strconv.Itoa(w.corrs) + ")"
-		return plan{kind: kindCorrect, by: ref.site.coord, msg: apptest.CorrectMsg(k, reason,
+		return plan{kind: kindCorrect, by: ref.site.coord, msg: example.CorrectMsg(k, reason,
 			protocol.ItemValue{Item: "AE.TERM", Repeat: 1, Value: fmt.Sprintf("Tension headache %d-1", w.corrs)},
 			protocol.ItemValue{Item: "AE.TERM", Repeat: 2, Value: fmt.Sprintf("Tension headache %d-2", w.corrs)})}
 	}
 	w.submits++
 	ref := w.subjects[w.submits%len(w.subjects)]
 	rep := w.submits/len(w.subjects) + 2 // repeat 1 holds the setup's form
-	return plan{kind: kindSubmit, by: ref.site.coord, msg: apptest.SubmitMsg(apptest.FormKey(ref.subject, "UNS", rep, "AE"), apptest.AE(2, w.submits))}
+	return plan{kind: kindSubmit, by: ref.site.coord, msg: example.SubmitMsg(example.FormKey(ref.subject, "UNS", rep, "AE"), example.AE(2, w.submits))}
 }
 
 func (w *crf) sign(p plan) (genTx, error) {
@@ -348,8 +349,21 @@ func (pb *prebuilt) next() (genTx, error) {
 // sampleTxBytes is the size of a signed 20-item adverse event submission,
 // the size kvstore txs are given by default.
 func sampleTxBytes() (int, error) {
-	p := &apptest.Person{ID: "site1-coordinator", Key: apptest.KeyFor("loadgen")}
-	k := apptest.FormKey("L000000-1-00001", "UNS", 2, "AE")
-	raw, err := client.BuildTx("veritrial-dev", p.ID, 1000, p, apptest.SubmitMsg(k, apptest.AE(2, 1)))
+	k := example.FormKey("L000000-1-00001", "UNS", 2, "AE")
+	raw, err := client.BuildTx("veritrial-dev", "site1-coordinator", 1000, newFixedKey(), example.SubmitMsg(k, example.AE(2, 1)))
 	return len(raw), err
 }
+
+// fixedKey signs with a key of its own, to size a tx: a signature's size
+// does not depend on the key.
+type fixedKey ed25519.PrivateKey
+
+func newFixedKey() fixedKey { return fixedKey(ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))) }
+
+// PubKey implements client.Signer.
+func (k fixedKey) PubKey() ed25519.PublicKey {
+	return ed25519.PrivateKey(k).Public().(ed25519.PublicKey)
+}
+
+// Sign implements client.Signer.
+func (k fixedKey) Sign(msg []byte) []byte { return ed25519.Sign(ed25519.PrivateKey(k), msg) }

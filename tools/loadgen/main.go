@@ -19,7 +19,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/veritrial/veritrial/testnet"
+	"github.com/veritrial/veritrial/app/node"
 )
 
 func main() {
@@ -61,7 +61,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.App, "app", "veritrial", "application behind the nodes: veritrial or kvstore")
 	fs.StringVar(&nodes, "nodes", "127.0.0.1:26657", "comma-separated RPC addresses; txs are spread over them")
 	fs.StringVar(&homes, "homes", "", "comma-separated veritrial homes whose keyrings hold the keys (veritrial only)")
-	fs.StringVar(&c.Passphrase, "passphrase", testnet.DevPassphrase, "passphrase of the keys (the dev passphrase by default)")
+	fs.StringVar(&c.Passphrase, "passphrase", node.DevPassphrase, "passphrase of the keys (the dev passphrase by default)")
 	fs.IntVar(&c.Concurrency, "concurrency", 16, "concurrent broadcast_tx_sync clients")
 	fs.DurationVar(&c.Duration, "duration", 30*time.Second, "length of the measured phase")
 	fs.Float64Var(&c.Rate, "rate", 0, "offered load in tx/s over all clients; 0 sends as fast as the nodes admit")

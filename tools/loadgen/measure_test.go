@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/veritrial/veritrial/app/apptest"
 	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/example"
 	"github.com/veritrial/veritrial/app/types"
 )
 
@@ -47,8 +47,7 @@ func TestSummariseSortsAndRounds(t *testing.T) {
 
 func signed(t *testing.T, msg types.Msg) []byte {
 	t.Helper()
-	p := &apptest.Person{ID: "site1-coordinator", Key: apptest.KeyFor("x")}
-	raw, err := client.BuildTx("c", p.ID, 10, p, msg)
+	raw, err := client.BuildTx("c", "site1-coordinator", 10, newFixedKey(), msg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,11 +55,11 @@ func signed(t *testing.T, msg types.Msg) []byte {
 }
 
 func TestCountBlocks(t *testing.T) {
-	k := apptest.FormKey("S1", "UNS", 2, "AE")
-	submit := signed(t, apptest.SubmitMsg(k, apptest.AE(2, 1)))
-	correct := signed(t, apptest.CorrectMsg(k, "typo", apptest.V("AE.TERM", "x"), apptest.V("AE.SEV", "1"), apptest.V("AE.OUT", "2")))
-	invalid := signed(t, apptest.SubmitMsg(apptest.FormKey("S1", "UNS", 2, "VS"), apptest.VS(400, 80)))
-	enroll := signed(t, apptest.EnrollMsg("S2", "site1"))
+	k := example.FormKey("S1", "UNS", 2, "AE")
+	submit := signed(t, example.SubmitMsg(k, example.AE(2, 1)))
+	correct := signed(t, example.CorrectMsg(k, "typo", example.V("AE.TERM", "x"), example.V("AE.SEV", "1"), example.V("AE.OUT", "2")))
+	invalid := signed(t, example.SubmitMsg(example.FormKey("S1", "UNS", 2, "VS"), example.VS(400, 80)))
+	enroll := signed(t, example.EnrollMsg("S2", "site1"))
 	blocks := []blockData{
 		{Height: 5, Txs: [][]byte{submit, invalid}, Codes: []uint32{0, uint32(types.CodeEditCheckFailed)}},
 		{Height: 6},

@@ -1,4 +1,4 @@
-package testnet
+package node
 
 import (
 	"encoding/json"
@@ -18,8 +18,9 @@ import (
 	"github.com/veritrial/veritrial/app/types"
 )
 
-// DevPassphrase protects every key veritrial init and veritrial testnet
-// init create. It is printed and documented: such homes are for trying
+// DevPassphrase is the demo homes' passphrase: it protects every key
+// veritrial init and veritrial testnet init create, and loadgen unlocks
+// them with it. It is printed and documented: such homes are for trying
 // veritrial out and for testing, never for real trial data.
 const DevPassphrase = "veritrial-dev"
 
@@ -57,11 +58,11 @@ type Timing struct {
 // costs its turns as proposer this timeout.
 var DefaultTiming = Timing{Propose: 3 * time.Second, Commit: 500 * time.Millisecond, EmptyBlocksInterval: 5 * time.Second}
 
-// NodeConfig returns CometBFT's default configuration rooted at home and
+// Config returns CometBFT's default configuration rooted at home and
 // tuned for veritrial: fast consensus timeouts, the kv tx indexer (tx by
 // hash), the ledger's tx size limit, and p2p settings that let several
 // nodes share one IP address.
-func NodeConfig(home, moniker, rpcListen, p2pListen string, t Timing) *cmtcfg.Config {
+func Config(home, moniker, rpcListen, p2pListen string, t Timing) *cmtcfg.Config {
 	conf := cmtcfg.DefaultConfig()
 	conf.SetRoot(home)
 	conf.Moniker = moniker
@@ -90,16 +91,16 @@ func NodeConfig(home, moniker, rpcListen, p2pListen string, t Timing) *cmtcfg.Co
 	return conf
 }
 
-// NodeFiles are the identities InitNodeFiles created.
-type NodeFiles struct {
+// Files are the identities InitFiles created.
+type Files struct {
 	NodeID          string
 	ValidatorPubKey crypto.PubKey
 }
 
-// InitNodeFiles creates the config and data directories of conf's home and
+// InitFiles creates the config and data directories of conf's home and
 // writes config.toml, the node key and the validator key with its sign
 // state. The genesis is written separately (NewGenesisDoc, SaveAs).
-func InitNodeFiles(conf *cmtcfg.Config) (*NodeFiles, error) {
+func InitFiles(conf *cmtcfg.Config) (*Files, error) {
 	for _, d := range []string{filepath.Join(conf.RootDir, cmtcfg.DefaultConfigDir), filepath.Join(conf.RootDir, cmtcfg.DefaultDataDir)} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("cannot create %s: %w", d, err)
@@ -120,7 +121,7 @@ func InitNodeFiles(conf *cmtcfg.Config) (*NodeFiles, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the validator key: %w", err)
 	}
-	return &NodeFiles{NodeID: string(nodeKey.ID()), ValidatorPubKey: pub}, nil
+	return &Files{NodeID: string(nodeKey.ID()), ValidatorPubKey: pub}, nil
 }
 
 // WriteConfigFile renders conf with CometBFT's template to path, turning

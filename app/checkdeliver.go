@@ -2,7 +2,6 @@ package app
 
 import (
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -23,7 +22,7 @@ type checked struct {
 	// FinalizeBlock by the tx cache (see prevalidated); nil if none.
 	pre *prevalidated
 	// remember is the tx cache entry CheckTx keeps if it accepts the tx:
-	// set when verify decoded the tx or verified its signature anew.
+	// set when checkEnvelope decoded the tx or verified its signature anew.
 	remember *cachedTx
 	// nonce is the tx's replay-protection key, set once the signature
 	// verified with the signer's current key and the nonce was found
@@ -36,14 +35,14 @@ type checked struct {
 
 func fail(e *types.Error) checked { return checked{err: e} }
 
-// verifyMode says which path asks verify, and so how it uses the node's
-// cache of txs CheckTx decoded and verified.
-type verifyMode int
+// checkMode says which path asks checkEnvelope, and so how it uses the
+// node's cache of txs CheckTx decoded and verified.
+type checkMode int
 
 const (
 	// modeCheckNew is CheckTx of a tx new to the mempool: decode and
-	// verify, then remember the result.
-	modeCheckNew verifyMode = iota
+	// check, then remember the result.
+	modeCheckNew checkMode = iota
 	// modeRecheck is CheckTx of a tx still in the mempool after a block:
 	// use what this node verified before.
 	modeRecheck
@@ -51,9 +50,10 @@ const (
 	modeDeliver
 )
 
-// verify runs every check that does not depend on the message's domain
-// state: encoding, chain, expiry, stateless message rules, signer,
-// signature, replay and role authorization. r is the state to read.
+// checkEnvelope runs every check that does not depend on the message's
+// domain state: encoding, chain, expiry, stateless message rules, signer,
+// signature, replay and role authorization. r is the state to read. (Source
+// data verification, a message, is verifySource.)
 //
 // The decode, the stateless message rules and the signature check are
 // pure functions of the bytes and the signer's key; their outcome for a
@@ -62,7 +62,7 @@ const (
 //
 // seen, when not nil, says where the tx's nonce may be in r (see
 // nonceSeen); the nonce is then looked up in r only when it may be.
-func (a *App) verify(r reader, seen *nonceSeen, raw []byte, height int64, mode verifyMode) checked {
+func (a *App) checkEnvelope(r reader, seen *nonceSeen, raw []byte, height int64, mode checkMode) checked {
 	h := sha256.Sum256(raw)
 	var ent *cachedTx
 	switch mode {
@@ -155,7 +155,7 @@ func (a *App) check(raw []byte, height int64, isNew bool) checked {
 	if a.checked == nil {
 		r, seen = a.store.tree, nil // before block 1: the genesis state being built
 	}
-	c := a.verify(r, seen, raw, height, mode)
+	c := a.checkEnvelope(r, seen, raw, height, mode)
 	if c.err != nil {
 		return c
 	}
@@ -185,7 +185,7 @@ func (a *App) check(raw []byte, height int64, isNew bool) checked {
 // same bytes, public in the block, are refused as a replay if anyone
 // broadcasts them again after the state that refused them has changed.
 func (a *App) deliver(raw []byte, height int64, blockTime string, seen *nonceSeen) *abci.ExecTxResult {
-	c := a.verify(a.blockReads, seen, raw, height, modeDeliver)
+	c := a.checkEnvelope(a.blockReads, seen, raw, height, modeDeliver)
 	if c.err != nil {
 		if c.nonce != nil {
 			a.consumeNonce(c, seen)
@@ -284,20 +284,4 @@ func (a *App) pruneNonces(height int64) error {
 		}
 	}
 	return nil
-}
-
-func getJSON(r reader, key []byte, out any) (bool, error) {
-	bz, err := r.Get(key)
-	if err != nil || bz == nil {
-		return false, err
-	}
-	if err := json.Unmarshal(bz, out); err != nil {
-		return false, fmt.Errorf("corrupt record at %q: %w", key, err)
-	}
-	return true, nil
-}
-
-func has(r reader, key []byte) (bool, error) {
-	bz, err := r.Get(key)
-	return bz != nil, err
 }

@@ -29,7 +29,7 @@ func getQuery(t *testing.T, c *apptest.Chain, n int) types.Query {
 	return q
 }
 
-func TestQueryTransitions(t *testing.T) {
+func TestDataQueryTransitions(t *testing.T) {
 	c := dmChain(t)
 	vs := apptest.FormKey("S001", "SCR", 1, "VS")
 	q := func(kind types.Kind, n int, text string) types.Msg { return apptest.QueryMsg(kind, n, text) }

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -102,11 +103,11 @@ func (x *exec) run() *types.Error {
 	case *types.MsgRevokeAccount:
 		return x.revokeAccount(m)
 	case *types.MsgOpenQuery:
-		return x.openQuery(m)
+		return x.openDataQuery(m)
 	case *types.MsgQueryAction:
-		return x.queryAction(x.c.kind, m)
+		return x.dataQueryAction(x.c.kind, m)
 	case *types.MsgVerify:
-		return x.verify(m)
+		return x.verifySource(m)
 	case *types.MsgSign:
 		return x.sign(m)
 	case *types.MsgScope:
@@ -144,8 +145,30 @@ func (x *exec) orgOf(id string) (*types.Org, *types.Error) {
 	return &o, nil
 }
 
-func must(err error) {
-	if err != nil {
-		panic(fmt.Sprintf("broken invariant: %v", err))
+// loadPrefix loads, in key order, every record under prefix (through the
+// tx buffer, so records this tx changed are current).
+func loadPrefix[T any](x *exec, prefix []byte) ([]T, *types.Error) {
+	var keys [][]byte
+	if err := iteratePrefix(x.tree, prefix, func(k, _ []byte) bool {
+		keys = append(keys, append([]byte(nil), k...))
+		return true
+	}); err != nil {
+		return nil, internal(err)
 	}
+	out := make([]T, 0, len(keys))
+	for _, k := range keys {
+		bz, err := x.st.get(k)
+		if err != nil {
+			return nil, internal(err)
+		}
+		if bz == nil {
+			continue
+		}
+		var v T
+		if err := json.Unmarshal(bz, &v); err != nil {
+			return nil, internal(fmt.Errorf("corrupt record at %q: %w", k, err))
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -18,32 +17,9 @@ import (
 // submission or correction stores (raised by "system", the opening entry
 // attributed to the tx that carried the data).
 
-// anySubject loads a subject of any site of a study.
-func (x *exec) anySubject(study, id string) (*types.Subject, *types.Error) {
-	var sub types.Subject
-	ok, e := x.load(types.KeySubject(study, id), &sub)
-	if e != nil {
-		return nil, e
-	}
-	if !ok {
-		if _, e := x.study(study); e != nil {
-			return nil, e
-		}
-		return nil, types.Errf(types.CodeUnknownSubject, "subject %s is not enrolled in study %s", id, study)
-	}
-	return &sub, nil
-}
-
-// sponsorSide checks that a sponsor-side signer works for the study's
-// sponsor or for a CRO.
-func (x *exec) sponsorSide(s *types.Study, what string) *types.Error {
-	if x.c.org.Kind == types.OrgSponsor && x.c.org.ID != s.Sponsor {
-		return types.Errf(types.CodeWrongOrg, "study %s belongs to sponsor %s; %s (%s) cannot %s in it", s.ID, s.Sponsor, x.c.signer.ID, x.c.org.ID, what)
-	}
-	return nil
-}
-
-func (x *exec) openQuery(m *types.MsgOpenQuery) *types.Error {
+// openDataQuery raises a data query on an entered form or one of its
+// items.
+func (x *exec) openDataQuery(m *types.MsgOpenQuery) *types.Error {
 	s, e := x.study(m.Study)
 	if e != nil {
 		return e
@@ -77,15 +53,15 @@ func (x *exec) openQuery(m *types.MsgOpenQuery) *types.Error {
 		Site: sub.Site, Item: m.Item, ItemRepeat: m.ItemRepeat,
 		RaisedBy: x.c.signer.ID, RaisedOrg: x.c.org.ID,
 	}
-	n := x.newQuery(s, m.FormKey, q, m.Text)
+	n := x.newDataQuery(s, m.FormKey, q, m.Text)
 	x.st.setJSON(types.KeyStudy(s.ID), s)
 	x.emit("study", s.ID, "subject", sub.ID, "query", strconv.Itoa(n), "action", "open")
 	return nil
 }
 
-// newQuery numbers and stores a query opened with text; the caller stores
-// the study (whose counter it advanced).
-func (x *exec) newQuery(s *types.Study, k types.FormKey, q types.Query, text string) int {
+// newDataQuery numbers and stores a data query opened with text; the
+// caller stores the study (whose counter it advanced).
+func (x *exec) newDataQuery(s *types.Study, k types.FormKey, q types.Query, text string) int {
 	s.Queries++
 	q.Study, q.Number = s.ID, s.Queries
 	q.Subject, q.Event, q.EventRepeat, q.Form = k.Subject, k.Event, k.EventRepeat, k.Form
@@ -96,8 +72,8 @@ func (x *exec) newQuery(s *types.Study, k types.FormKey, q types.Query, text str
 	return q.Number
 }
 
-// query loads query n of a study.
-func (x *exec) query(study string, n int) (*types.Query, *types.Error) {
+// dataQuery loads data query n of a study.
+func (x *exec) dataQuery(study string, n int) (*types.Query, *types.Error) {
 	var q types.Query
 	ok, e := x.load(types.KeyQuery(study, n), &q)
 	if e != nil {
@@ -131,12 +107,13 @@ func (x *exec) raiserSide(s *types.Study, q *types.Query, personal bool, what st
 	return nil
 }
 
-func (x *exec) queryAction(kind types.Kind, m *types.MsgQueryAction) *types.Error {
+// dataQueryAction answers, closes, reopens or cancels a data query.
+func (x *exec) dataQueryAction(kind types.Kind, m *types.MsgQueryAction) *types.Error {
 	s, e := x.study(m.Study)
 	if e != nil {
 		return e
 	}
-	q, e := x.query(m.Study, m.Number)
+	q, e := x.dataQuery(m.Study, m.Number)
 	if e != nil {
 		return e
 	}
@@ -180,7 +157,7 @@ func (x *exec) queryAction(kind types.Kind, m *types.MsgQueryAction) *types.Erro
 	default:
 		return types.Errf(types.CodeTxMalformed, "unknown query action %q", kind)
 	}
-	if e := queryTransition(q, action, from); e != nil {
+	if e := dataQueryTransition(q, action, from); e != nil {
 		return e
 	}
 	q.Status = to
@@ -190,7 +167,9 @@ func (x *exec) queryAction(kind types.Kind, m *types.MsgQueryAction) *types.Erro
 	return nil
 }
 
-func queryTransition(q *types.Query, action string, from []types.QueryStatus) *types.Error {
+// dataQueryTransition checks that q is in one of the states from, in
+// which action may be taken.
+func dataQueryTransition(q *types.Query, action string, from []types.QueryStatus) *types.Error {
 	for _, f := range from {
 		if q.Status == f {
 			return nil
@@ -223,14 +202,14 @@ func (x *exec) resolveByCorrection(m *types.MsgCorrectForm, rec *types.FormRecor
 			continue
 		}
 		seen[n] = true
-		q, e := x.query(m.Study, n)
+		q, e := x.dataQuery(m.Study, n)
 		if e != nil {
 			return e
 		}
 		if q.FormKey() != m.FormKey {
 			return types.Errf(types.CodeQueryMismatch, "query %d is on %s, not on form %s of subject %s at %s (repeat %d); a correction resolves only queries on the form it corrects", n, q.Target(), m.Form, m.Subject, m.Event, m.EventRepeat)
 		}
-		if e := queryTransition(q, "answer", []types.QueryStatus{types.QueryOpen}); e != nil {
+		if e := dataQueryTransition(q, "answer", []types.QueryStatus{types.QueryOpen}); e != nil {
 			return e
 		}
 		q.Status = types.QueryAnswered
@@ -267,7 +246,7 @@ func (x *exec) autoQueries(rec *types.FormRecord, site string) *types.Error {
 		if err != nil {
 			return internal(fmt.Errorf("malformed query index key %q", k))
 		}
-		q, e := x.query(rec.Study, n)
+		q, e := x.dataQuery(rec.Study, n)
 		if e != nil {
 			return e
 		}
@@ -287,7 +266,7 @@ func (x *exec) autoQueries(rec *types.FormRecord, site string) *types.Error {
 		}
 		existing[k] = true
 		q := types.Query{Site: site, Item: w.Item, ItemRepeat: w.Repeat, RaisedBy: types.SystemRaiser, Check: w.Code}
-		n := x.newQuery(s, rec.FormKey, q, w.Message)
+		n := x.newDataQuery(s, rec.FormKey, q, w.Message)
 		x.emit("study", s.ID, "subject", rec.Subject, "query", strconv.Itoa(n), "action", "open")
 		opened++
 	}
@@ -295,32 +274,4 @@ func (x *exec) autoQueries(rec *types.FormRecord, site string) *types.Error {
 		x.st.setJSON(types.KeyStudy(s.ID), s)
 	}
 	return nil
-}
-
-// decodeAll loads, in key order, every record under prefix into out
-// (through the tx buffer, so records this tx changed are current).
-func loadPrefix[T any](x *exec, prefix []byte) ([]T, *types.Error) {
-	var keys [][]byte
-	if err := iteratePrefix(x.tree, prefix, func(k, _ []byte) bool {
-		keys = append(keys, append([]byte(nil), k...))
-		return true
-	}); err != nil {
-		return nil, internal(err)
-	}
-	out := make([]T, 0, len(keys))
-	for _, k := range keys {
-		bz, err := x.st.get(k)
-		if err != nil {
-			return nil, internal(err)
-		}
-		if bz == nil {
-			continue
-		}
-		var v T
-		if err := json.Unmarshal(bz, &v); err != nil {
-			return nil, internal(fmt.Errorf("corrupt record at %q: %w", k, err))
-		}
-		out = append(out, v)
-	}
-	return out, nil
 }

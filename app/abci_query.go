@@ -166,18 +166,3 @@ func queryList(tree *iavl.ImmutableTree, lr ListRequest, h int64) *abci.Response
 	}
 	return &abci.ResponseQuery{Key: []byte(lr.Prefix), Value: bz, Height: h}
 }
-
-// iteratePrefixFrom visits keys with prefix p from start on.
-func iteratePrefixFrom(tree iterator, p, start []byte, fn func(k, v []byte) bool) error {
-	it, err := tree.Iterator(start, types.PrefixEnd(p), true)
-	if err != nil {
-		return err
-	}
-	defer it.Close()
-	for ; it.Valid(); it.Next() {
-		if !fn(it.Key(), it.Value()) {
-			break
-		}
-	}
-	return it.Error()
-}

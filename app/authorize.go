@@ -95,3 +95,12 @@ func joinRoles(rs []types.Role) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// sponsorSide checks that a sponsor-side signer works for the study's
+// sponsor or for a CRO.
+func (x *exec) sponsorSide(s *types.Study, what string) *types.Error {
+	if x.c.org.Kind == types.OrgSponsor && x.c.org.ID != s.Sponsor {
+		return types.Errf(types.CodeWrongOrg, "study %s belongs to sponsor %s; %s (%s) cannot %s in it", s.ID, s.Sponsor, x.c.signer.ID, x.c.org.ID, what)
+	}
+	return nil
+}
