@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/protocol"
 )
@@ -148,7 +147,7 @@ func (c *Chain) Body(account string, msg types.Msg) types.Body {
 func (c *Chain) NonceHex(n uint64) string { return fmt.Sprintf("%032x", n) }
 
 // SignBody signs body with s and returns the encoded tx.
-func (c *Chain) SignBody(body types.Body, s client.Signer) []byte {
+func (c *Chain) SignBody(body types.Body, s types.Signer) []byte {
 	tx, err := types.SignWith(body, s.Sign)
 	if err != nil {
 		c.T.Fatal(err)

@@ -17,7 +17,7 @@ import (
 	"github.com/cosmos/iavl"
 	iavldb "github.com/cosmos/iavl/db"
 
-	"github.com/veritrial/veritrial/app"
+	"github.com/veritrial/veritrial/app/types"
 )
 
 // signedChain builds n headers signed by a 4-validator set (a sponsor,
@@ -112,7 +112,7 @@ func BenchmarkVerifyProofs(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var entries []app.ListEntry
+	var entries []types.ListEntry
 	for i := 0; i < 100_000; i += 10 {
 		k := []byte(fmt.Sprintf("form/S/S%05d/V%02d/0001/VS", i/10, i%10))
 		v, _ := it.Get(k)
@@ -121,7 +121,7 @@ func BenchmarkVerifyProofs(b *testing.B) {
 			b.Fatal(err)
 		}
 		bz, _ := p.Marshal()
-		entries = append(entries, app.ListEntry{Key: string(k), Value: v, Proof: bz})
+		entries = append(entries, types.ListEntry{Key: string(k), Value: v, Proof: bz})
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -26,8 +26,6 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/xuri/excelize/v2"
 
-	"github.com/veritrial/veritrial/app"
-	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/export"
 	"github.com/veritrial/veritrial/app/types"
 )
@@ -400,7 +398,7 @@ func exportBlock(lbH, lbN *cmttypes.LightBlock) export.Block {
 // records and the proofs verified per second.
 func provenRecords(ctx context.Context, q QueryFunc, study string, h int64, root []byte) (map[string][]byte, float64, error) {
 	out := map[string][]byte{}
-	var all []app.ListEntry
+	var all []types.ListEntry
 	var exact []string
 	for _, p := range export.RecordPrefixes(study) {
 		if !strings.HasSuffix(p, "/") {
@@ -409,15 +407,15 @@ func provenRecords(ctx context.Context, q QueryFunc, study string, h int64, root
 		}
 		after := ""
 		for {
-			req, _ := json.Marshal(app.ListRequest{Prefix: p, After: after, Limit: app.MaxListLimit, Prove: true})
-			res, err := q(ctx, app.QueryList, req, h, false)
+			req, _ := json.Marshal(types.ListRequest{Prefix: p, After: after, Limit: types.MaxListLimit, Prove: true})
+			res, err := q(ctx, types.QueryList, req, h, false)
 			if err != nil {
 				return nil, 0, fmt.Errorf("listing %s at height %d: %w", p, h, err)
 			}
 			if res.Code != 0 {
 				return nil, 0, fmt.Errorf("listing %s at height %d refused: %s", p, h, res.Log)
 			}
-			var lr app.ListResponse
+			var lr types.ListResponse
 			if err := json.Unmarshal(res.Value, &lr); err != nil {
 				return nil, 0, fmt.Errorf("list response is not valid: %w", err)
 			}
@@ -434,14 +432,14 @@ func provenRecords(ctx context.Context, q QueryFunc, study string, h int64, root
 	}
 	n := len(all)
 	for _, k := range exact {
-		r, err := q(ctx, app.QueryKey, []byte(k), h, true)
+		r, err := q(ctx, types.QueryKey, []byte(k), h, true)
 		if err != nil {
 			return nil, 0, fmt.Errorf("reading %s at height %d: %w", k, h, err)
 		}
 		if r.Code != 0 || r.ProofOps == nil || len(r.ProofOps.Ops) != 1 {
 			return nil, 0, fmt.Errorf("reading %s at height %d: no proof (%s)", k, h, r.Log)
 		}
-		if err := client.VerifyProof(root, []byte(k), r.Value, r.ProofOps.Ops[0].Data); err != nil {
+		if err := types.VerifyProof(root, []byte(k), r.Value, r.ProofOps.Ops[0].Data); err != nil {
 			return nil, 0, fmt.Errorf("the node's record %s does not match the verified app hash: %w", k, err)
 		}
 		n++

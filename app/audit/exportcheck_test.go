@@ -15,7 +15,6 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/xuri/excelize/v2"
 
-	"github.com/veritrial/veritrial/app"
 	"github.com/veritrial/veritrial/app/apptest"
 	"github.com/veritrial/veritrial/app/export"
 	"github.com/veritrial/veritrial/app/types"
@@ -194,10 +193,10 @@ func TestCheckExport(t *testing.T) {
 	// A node that serves a record the validators did not sign.
 	lying := func(ctx context.Context, path string, data []byte, height int64, prove bool) (*abci.ResponseQuery, error) {
 		r, err := q(ctx, path, data, height, prove)
-		if err != nil || path != app.QueryList || !bytes.Contains(data, []byte(`"form/`)) {
+		if err != nil || path != types.QueryList || !bytes.Contains(data, []byte(`"form/`)) {
 			return r, err
 		}
-		var lr app.ListResponse
+		var lr types.ListResponse
 		if err := json.Unmarshal(r.Value, &lr); err != nil || len(lr.Entries) == 0 {
 			return r, err
 		}

@@ -4,8 +4,7 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/veritrial/veritrial/app"
-	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/types"
 )
 
 // ProofFailure is an entry whose proof does not verify.
@@ -17,7 +16,7 @@ type ProofFailure struct {
 // VerifyEntries checks the ics23 membership proof of every entry against
 // root (a verified app hash), on every CPU, and returns the failures in
 // entry order.
-func VerifyEntries(root []byte, entries []app.ListEntry) []ProofFailure {
+func VerifyEntries(root []byte, entries []types.ListEntry) []ProofFailure {
 	workers := runtime.GOMAXPROCS(0)
 	if workers > len(entries) {
 		workers = len(entries)
@@ -34,7 +33,7 @@ func VerifyEntries(root []byte, entries []app.ListEntry) []ProofFailure {
 					errs[i] = errNoProof
 					continue
 				}
-				errs[i] = client.VerifyProof(root, []byte(e.Key), e.Value, e.Proof)
+				errs[i] = types.VerifyProof(root, []byte(e.Key), e.Value, e.Proof)
 			}
 		}(w)
 	}

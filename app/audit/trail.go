@@ -16,7 +16,6 @@ import (
 	sm "github.com/cometbft/cometbft/state"
 	cmttypes "github.com/cometbft/cometbft/types"
 
-	"github.com/veritrial/veritrial/app"
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/protocol"
 )
@@ -246,15 +245,15 @@ func FetchLedger(ctx context.Context, o FetchOptions) (*Ledger, error) {
 	list := func(prefix string, fn func(v []byte) error) error {
 		after := ""
 		for {
-			req, _ := json.Marshal(app.ListRequest{Prefix: prefix, After: after, Limit: app.MaxListLimit, Prove: root != nil})
-			res, err := rpc.ABCIQueryWithOptions(ctx, app.QueryList, req, rpcOpts(recH))
+			req, _ := json.Marshal(types.ListRequest{Prefix: prefix, After: after, Limit: types.MaxListLimit, Prove: root != nil})
+			res, err := rpc.ABCIQueryWithOptions(ctx, types.QueryList, req, rpcOpts(recH))
 			if err != nil {
 				return err
 			}
 			if res.Response.Code != 0 {
 				return fmt.Errorf("listing %s: %s", prefix, res.Response.Log)
 			}
-			var lr app.ListResponse
+			var lr types.ListResponse
 			if err := json.Unmarshal(res.Response.Value, &lr); err != nil {
 				return err
 			}

@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -15,15 +14,8 @@ import (
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
-	"github.com/veritrial/veritrial/app"
 	"github.com/veritrial/veritrial/app/types"
 )
-
-// Signer signs sign bytes with one account's key.
-type Signer interface {
-	PubKey() ed25519.PublicKey
-	Sign(msg []byte) []byte
-}
 
 // Client is a connection to one veritrial node.
 type Client struct {
@@ -122,7 +114,7 @@ func (r *Result) OK() bool { return r.Code == types.CodeOK }
 
 // Build signs msg for account with signer, valid from the node's current
 // height for TTL blocks, and returns the encoded tx.
-func (c *Client) Build(ctx context.Context, account string, signer Signer, msg types.Msg) ([]byte, error) {
+func (c *Client) Build(ctx context.Context, account string, signer types.Signer, msg types.Msg) ([]byte, error) {
 	chain, err := c.ChainID(ctx)
 	if err != nil {
 		return nil, err
@@ -135,7 +127,7 @@ func (c *Client) Build(ctx context.Context, account string, signer Signer, msg t
 }
 
 // BuildTx signs msg into an encoded tx valid until height expires.
-func BuildTx(chainID, account string, expires int64, signer Signer, msg types.Msg) ([]byte, error) {
+func BuildTx(chainID, account string, expires int64, signer types.Signer, msg types.Msg) ([]byte, error) {
 	var n [16]byte
 	if _, err := rand.Read(n[:]); err != nil {
 		return nil, err
@@ -149,7 +141,7 @@ func BuildTx(chainID, account string, expires int64, signer Signer, msg types.Ms
 }
 
 // Send builds, broadcasts and waits for the block of one message.
-func (c *Client) Send(ctx context.Context, account string, signer Signer, msg types.Msg) (*Result, error) {
+func (c *Client) Send(ctx context.Context, account string, signer types.Signer, msg types.Msg) (*Result, error) {
 	raw, err := c.Build(ctx, account, signer, msg)
 	if err != nil {
 		return nil, err
@@ -226,7 +218,7 @@ type Proven struct {
 // checked against the app hash of that height, taken from the header of
 // the next block (waiting for it if needed).
 func (c *Client) Get(ctx context.Context, key []byte, height int64, prove bool) (*Proven, error) {
-	res, err := c.rpc.ABCIQueryWithOptions(ctx, app.QueryKey, key, optsFor(height, prove))
+	res, err := c.rpc.ABCIQueryWithOptions(ctx, types.QueryKey, key, optsFor(height, prove))
 	if err != nil {
 		return nil, c.nodeErr(err)
 	}
@@ -236,14 +228,14 @@ func (c *Client) Get(ctx context.Context, key []byte, height int64, prove bool) 
 	}
 	p := &Proven{Key: key, Value: r.Value, Height: r.Height}
 	if prove {
-		if r.ProofOps == nil || len(r.ProofOps.Ops) != 1 || r.ProofOps.Ops[0].Type != app.ProofOpType {
+		if r.ProofOps == nil || len(r.ProofOps.Ops) != 1 || r.ProofOps.Ops[0].Type != types.ProofOpType {
 			return nil, fmt.Errorf("node returned no ics23 proof for %q", key)
 		}
 		root, err := c.AppHash(ctx, r.Height)
 		if err != nil {
 			return nil, err
 		}
-		if err := VerifyProof(root, key, r.Value, r.ProofOps.Ops[0].Data); err != nil {
+		if err := types.VerifyProof(root, key, r.Value, r.ProofOps.Ops[0].Data); err != nil {
 			return nil, err
 		}
 		p.AppHash, p.Proven = root, true
@@ -296,13 +288,13 @@ func (c *Client) GetJSON(ctx context.Context, key []byte, height int64, prove bo
 
 // List returns every entry under prefix at height (0 = latest), following
 // pages; with prove each entry's proof is checked against the app hash.
-func (c *Client) List(ctx context.Context, prefix string, height int64, prove bool) ([]app.ListEntry, int64, error) {
-	var out []app.ListEntry
+func (c *Client) List(ctx context.Context, prefix string, height int64, prove bool) ([]types.ListEntry, int64, error) {
+	var out []types.ListEntry
 	after := ""
 	var root []byte
 	for {
-		req, _ := json.Marshal(app.ListRequest{Prefix: prefix, After: after, Limit: app.MaxListLimit, Prove: prove})
-		res, err := c.rpc.ABCIQueryWithOptions(ctx, app.QueryList, req, optsFor(height, false))
+		req, _ := json.Marshal(types.ListRequest{Prefix: prefix, After: after, Limit: types.MaxListLimit, Prove: prove})
+		res, err := c.rpc.ABCIQueryWithOptions(ctx, types.QueryList, req, optsFor(height, false))
 		if err != nil {
 			return nil, 0, c.nodeErr(err)
 		}
@@ -311,7 +303,7 @@ func (c *Client) List(ctx context.Context, prefix string, height int64, prove bo
 			return nil, 0, fmt.Errorf("list %q refused: %s", prefix, r.Log)
 		}
 		height = r.Height // pin every page to the same height
-		var lr app.ListResponse
+		var lr types.ListResponse
 		if err := json.Unmarshal(r.Value, &lr); err != nil {
 			return nil, 0, fmt.Errorf("list response is not valid: %w", err)
 		}
@@ -322,7 +314,7 @@ func (c *Client) List(ctx context.Context, prefix string, height int64, prove bo
 		}
 		for _, e := range lr.Entries {
 			if prove {
-				if err := VerifyProof(root, []byte(e.Key), e.Value, e.Proof); err != nil {
+				if err := types.VerifyProof(root, []byte(e.Key), e.Value, e.Proof); err != nil {
 					return nil, 0, err
 				}
 			}

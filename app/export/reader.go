@@ -10,7 +10,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
-	"github.com/veritrial/veritrial/app"
+	"github.com/veritrial/veritrial/app/types"
 )
 
 // Entry is one ledger record: its store key and its value bytes.
@@ -33,7 +33,7 @@ type Reader interface {
 }
 
 // PageSize is how many records an export asks a Reader for at a time.
-const PageSize = app.MaxListLimit
+const PageSize = types.MaxListLimit
 
 // cursor walks the entries under a prefix page by page, holding one page.
 type cursor struct {
@@ -128,7 +128,7 @@ type ABCIReader struct {
 
 // Get implements Reader.
 func (a *ABCIReader) Get(ctx context.Context, key string) ([]byte, error) {
-	res, err := a.Query(ctx, &abci.RequestQuery{Path: app.QueryKey, Data: []byte(key), Height: a.Height})
+	res, err := a.Query(ctx, &abci.RequestQuery{Path: types.QueryKey, Data: []byte(key), Height: a.Height})
 	if err != nil {
 		return nil, err
 	}
@@ -143,11 +143,11 @@ func (a *ABCIReader) Get(ctx context.Context, key string) ([]byte, error) {
 
 // List implements Reader.
 func (a *ABCIReader) List(ctx context.Context, prefix, after string, limit int) ([]Entry, bool, error) {
-	req, err := json.Marshal(app.ListRequest{Prefix: prefix, After: after, Limit: limit})
+	req, err := json.Marshal(types.ListRequest{Prefix: prefix, After: after, Limit: limit})
 	if err != nil {
 		return nil, false, err
 	}
-	res, err := a.Query(ctx, &abci.RequestQuery{Path: app.QueryList, Data: req, Height: a.Height})
+	res, err := a.Query(ctx, &abci.RequestQuery{Path: types.QueryList, Data: req, Height: a.Height})
 	if err != nil {
 		return nil, false, err
 	}
@@ -157,7 +157,7 @@ func (a *ABCIReader) List(ctx context.Context, prefix, after string, limit int) 
 	if res.Height != a.Height {
 		return nil, false, fmt.Errorf("list %q answered at height %d, not %d", prefix, res.Height, a.Height)
 	}
-	var lr app.ListResponse
+	var lr types.ListResponse
 	if err := json.Unmarshal(res.Value, &lr); err != nil {
 		return nil, false, fmt.Errorf("list response is not valid: %w", err)
 	}

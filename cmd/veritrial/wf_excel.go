@@ -428,7 +428,7 @@ const inFlight = 256
 // wave the transactions are built and broadcast without waiting (each with
 // its own nonce), then waited for, at most inFlight at a time; rows gets
 // each outcome.
-func sendSteps(ctx context.Context, c *cli.Context, cl *client.Client, account string, s client.Signer, steps []entry.Step, reason string, rows []importRow) error {
+func sendSteps(ctx context.Context, c *cli.Context, cl *client.Client, account string, s types.Signer, steps []entry.Step, reason string, rows []importRow) error {
 	chain, err := cl.ChainID(ctx)
 	if err != nil {
 		return nodeError(err)

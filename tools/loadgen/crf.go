@@ -50,7 +50,7 @@ type workload interface {
 type person struct {
 	account string
 	org     string
-	signer  client.Signer
+	signer  types.Signer
 }
 
 // site is an active site with its coordinator and enrolled subjects.
