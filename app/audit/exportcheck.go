@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/csv"
 	"encoding/hex"
-	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -20,12 +19,10 @@ import (
 	"strings"
 	"time"
 
-	abci "github.com/cometbft/cometbft/abci/types"
-	rpcclient "github.com/cometbft/cometbft/rpc/client"
-	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/export"
 	"github.com/veritrial/veritrial/app/types"
 )
@@ -153,25 +150,6 @@ type recordRow struct {
 	row       int
 }
 
-// QueryFunc is an ABCI query at a height: a node's RPC, or an in-process
-// application in tests.
-type QueryFunc func(ctx context.Context, path string, data []byte, height int64, prove bool) (*abci.ResponseQuery, error)
-
-// RPCQuery returns the QueryFunc of a node's RPC address.
-func RPCQuery(node string) (QueryFunc, error) {
-	rpc, err := rpchttp.NewWithTimeout(httpAddr(node), "/websocket", 60)
-	if err != nil {
-		return nil, fmt.Errorf("node address %q: %w", node, err)
-	}
-	return func(ctx context.Context, path string, data []byte, height int64, prove bool) (*abci.ResponseQuery, error) {
-		res, err := rpc.ABCIQueryWithOptions(ctx, path, data, rpcclient.ABCIQueryOptions{Height: height, Prove: prove})
-		if err != nil {
-			return nil, err
-		}
-		return &res.Response, nil
-	}, nil
-}
-
 // VerifyExport checks an exported file against the ledger: it reads the
 // provenance, verifies the headers of the export's height and the next
 // with the light client, then runs CheckExport with the verified block
@@ -200,11 +178,11 @@ func VerifyExport(ctx context.Context, o ExportOptions) (*ExportReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	q, err := RPCQuery(o.Chain.Primary)
+	cl, err := client.New(o.Chain.Primary)
 	if err != nil {
 		return nil, err
 	}
-	rep, err := checkExport(ctx, ef, o.File, study, q, exportBlock(lbH, lbN), o.TmpDir)
+	rep, err := checkExport(ctx, ef, o.File, study, cl.ABCIQuery, exportBlock(lbH, lbN), o.TmpDir)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +208,7 @@ func (ef *exportFile) claims(file string) (string, string, int64, error) {
 // dataset digest recomputed; then the ledger's export of the proven
 // records is rendered with app/export and compared with the file table by
 // table, row by row, cell by cell (element by element for ODM).
-func CheckExport(ctx context.Context, file string, q QueryFunc, block export.Block, tmpDir string) (*ExportReport, error) {
+func CheckExport(ctx context.Context, file string, q client.QueryFunc, block export.Block, tmpDir string) (*ExportReport, error) {
 	start := time.Now()
 	ef, err := readExport(file)
 	if err != nil {
@@ -251,7 +229,7 @@ func CheckExport(ctx context.Context, file string, q QueryFunc, block export.Blo
 	return rep, nil
 }
 
-func checkExport(ctx context.Context, ef *exportFile, file, study string, q QueryFunc, block export.Block, tmpDir string) (*ExportReport, error) {
+func checkExport(ctx context.Context, ef *exportFile, file, study string, q client.QueryFunc, block export.Block, tmpDir string) (*ExportReport, error) {
 	rep := &ExportReport{File: file, Format: ef.format, Study: study, ChainID: block.ChainID, Height: block.Height,
 		BlockHash: block.Hash, AppHash: block.AppHash, FileDigest: ef.prov["Dataset digest (SHA-256)"], Differences: []Difference{}}
 	if c := ef.prov["Chain ID"]; c != block.ChainID {
@@ -269,9 +247,9 @@ func checkExport(ctx context.Context, ef *exportFile, file, study string, q Quer
 		return nil, err
 	}
 	rep.Records, rep.ProofsPerSecond = len(records), pps
-	entries := make([]export.Entry, 0, len(records))
+	entries := make([]types.ListEntry, 0, len(records))
 	for k, v := range records {
-		entries = append(entries, export.Entry{Key: k, Value: v})
+		entries = append(entries, types.ListEntry{Key: k, Value: v})
 	}
 	if rep.Digest, err = export.DigestRecords(entries); err != nil {
 		return nil, err
@@ -287,7 +265,7 @@ func checkExport(ctx context.Context, ef *exportFile, file, study string, q Quer
 	}
 	opt := export.Options{Study: study, Block: block, TmpDir: tmpDir, Version: strings.TrimPrefix(ef.prov["Software"], "veritrial ")}
 	var buf bytes.Buffer
-	mem := export.NewMemReader(records)
+	mem := client.NewReader(client.MemQuery(h, records), h, nil)
 	switch ef.format {
 	case FormatXLSX:
 		_, err = export.WriteXLSX(ctx, mem, opt, &buf)
@@ -393,69 +371,24 @@ func exportBlock(lbH, lbN *cmttypes.LightBlock) export.Block {
 	return b
 }
 
-// provenRecords lists every record an export of study covers at height
-// h, with proofs, and checks every proof against root; it returns the
-// records and the proofs verified per second.
-func provenRecords(ctx context.Context, q QueryFunc, study string, h int64, root []byte) (map[string][]byte, float64, error) {
+// provenRecords reads every record an export of study covers at height
+// h through q, each proven against root; it returns the records and the
+// proofs verified per second.
+func provenRecords(ctx context.Context, q client.QueryFunc, study string, h int64, root []byte) (map[string][]byte, float64, error) {
+	r := client.NewReader(q, h, client.FixedRoot(h, root))
 	out := map[string][]byte{}
-	var all []types.ListEntry
-	var exact []string
-	for _, p := range export.RecordPrefixes(study) {
-		if !strings.HasSuffix(p, "/") {
-			exact = append(exact, p)
-			continue
+	if err := export.WalkRecords(ctx, r, study, func(e types.ListEntry) error {
+		out[e.Key] = e.Value
+		return nil
+	}); err != nil {
+		if errors.Is(err, client.ErrProof) {
+			return nil, 0, fmt.Errorf("the node served a record that does not match the verified app hash: it is not serving the ledger: %w", err)
 		}
-		after := ""
-		for {
-			req, _ := json.Marshal(types.ListRequest{Prefix: p, After: after, Limit: types.MaxListLimit, Prove: true})
-			res, err := q(ctx, types.QueryList, req, h, false)
-			if err != nil {
-				return nil, 0, fmt.Errorf("listing %s at height %d: %w", p, h, err)
-			}
-			if res.Code != 0 {
-				return nil, 0, fmt.Errorf("listing %s at height %d refused: %s", p, h, res.Log)
-			}
-			var lr types.ListResponse
-			if err := json.Unmarshal(res.Value, &lr); err != nil {
-				return nil, 0, fmt.Errorf("list response is not valid: %w", err)
-			}
-			all = append(all, lr.Entries...)
-			if !lr.More || len(lr.Entries) == 0 {
-				break
-			}
-			after = lr.Entries[len(lr.Entries)-1].Key
-		}
-	}
-	t0 := time.Now()
-	if f := VerifyEntries(root, all); len(f) > 0 {
-		return nil, 0, fmt.Errorf("the node served %d record(s) whose proof does not match the verified app hash (first %s: %v): it is not serving the ledger", len(f), f[0].Key, f[0].Err)
-	}
-	n := len(all)
-	for _, k := range exact {
-		r, err := q(ctx, types.QueryKey, []byte(k), h, true)
-		if err != nil {
-			return nil, 0, fmt.Errorf("reading %s at height %d: %w", k, h, err)
-		}
-		if r.Code != 0 || r.ProofOps == nil || len(r.ProofOps.Ops) != 1 {
-			return nil, 0, fmt.Errorf("reading %s at height %d: no proof (%s)", k, h, r.Log)
-		}
-		if err := types.VerifyProof(root, []byte(k), r.Value, r.ProofOps.Ops[0].Data); err != nil {
-			return nil, 0, fmt.Errorf("the node's record %s does not match the verified app hash: %w", k, err)
-		}
-		n++
-		if r.Value != nil {
-			out[k] = r.Value
-		}
+		return nil, 0, err
 	}
 	pps := 0.0
-	if d := time.Since(t0).Seconds(); d > 0 {
-		pps = float64(n) / d
-	}
-	for _, e := range all {
-		if e.Value == nil {
-			e.Value = []byte{}
-		}
-		out[e.Key] = e.Value
+	if n, d := r.Proofs(); d > 0 {
+		pps = float64(n) / d.Seconds()
 	}
 	return out, pps, nil
 }

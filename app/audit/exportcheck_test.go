@@ -16,6 +16,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/veritrial/veritrial/app/apptest"
+	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/export"
 	"github.com/veritrial/veritrial/app/types"
 )
@@ -60,13 +61,6 @@ func studyChain(tb testing.TB, n int) *apptest.Chain {
 	return c
 }
 
-// chainQuery is the QueryFunc of an in-process chain.
-func chainQuery(c *apptest.Chain) QueryFunc {
-	return func(ctx context.Context, path string, data []byte, height int64, prove bool) (*abci.ResponseQuery, error) {
-		return c.App.Query(ctx, &abci.RequestQuery{Path: path, Data: data, Height: height, Prove: prove})
-	}
-}
-
 // exportAt writes the chain's export at its latest height in format to
 // dir and returns the file and the block context.
 func exportAt(tb testing.TB, c *apptest.Chain, format, dir string) (string, export.Block) {
@@ -74,7 +68,7 @@ func exportAt(tb testing.TB, c *apptest.Chain, format, dir string) (string, expo
 	h := c.Height
 	b := export.Block{ChainID: apptest.ChainID, Height: h, Time: apptest.Genesis, Hash: strings.Repeat("AB", 32), AppHash: fmt.Sprintf("%X", c.Hashes[h]), NextHash: strings.Repeat("CD", 32),
 		Validators: []export.Validator{{Address: strings.Repeat("01", 20), PubKey: "AAAA", Power: 10, Signed: true}}}
-	r := &export.ABCIReader{Height: h, Query: c.App.Query}
+	r := client.NewReader(c.App.Query, h, nil)
 	opt := export.Options{Study: apptest.StudyID, Block: b, Version: "test"}
 	var buf bytes.Buffer
 	var err error
@@ -103,7 +97,7 @@ func TestCheckExport(t *testing.T) {
 	c := studyChain(t, 6)
 	dir := t.TempDir()
 	ctx := context.Background()
-	q := chainQuery(c)
+	q := c.App.Query
 	files := map[string]string{}
 	var block export.Block
 	for _, f := range []string{"xlsx", "zip", "xml"} {
@@ -191,9 +185,9 @@ func TestCheckExport(t *testing.T) {
 	}
 
 	// A node that serves a record the validators did not sign.
-	lying := func(ctx context.Context, path string, data []byte, height int64, prove bool) (*abci.ResponseQuery, error) {
-		r, err := q(ctx, path, data, height, prove)
-		if err != nil || path != types.QueryList || !bytes.Contains(data, []byte(`"form/`)) {
+	lying := func(ctx context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
+		r, err := q(ctx, req)
+		if err != nil || req.Path != types.QueryList || !bytes.Contains(req.Data, []byte(`"form/`)) {
 			return r, err
 		}
 		var lr types.ListResponse
@@ -292,7 +286,7 @@ func BenchmarkCheckExport(b *testing.B) {
 	}
 	c := studyChain(b, n)
 	file, block := exportAt(b, c, "xlsx", b.TempDir())
-	q := chainQuery(c)
+	q := c.App.Query
 	b.ResetTimer()
 	var rep *ExportReport
 	for i := 0; i < b.N; i++ {
@@ -362,7 +356,7 @@ func TestCheckExportLocked(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	file, block := exportAt(t, c, "xlsx", dir)
-	rep, err := CheckExport(ctx, file, chainQuery(c), block, "")
+	rep, err := CheckExport(ctx, file, c.App.Query, block, "")
 	if err != nil || !rep.OK() || !rep.Identical {
 		t.Fatalf("locked export: %v %+v", err, rep)
 	}
@@ -384,7 +378,7 @@ func TestCheckExportLocked(t *testing.T) {
 	bad := filepath.Join(dir, "hidden-lock.xlsx")
 	must(t, f.SaveAs(bad))
 	f.Close()
-	rep, err = CheckExport(ctx, bad, chainQuery(c), block, "")
+	rep, err = CheckExport(ctx, bad, c.App.Query, block, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -28,21 +26,12 @@ type Client struct {
 	Timeout time.Duration
 }
 
-// ErrNoNode means nothing answers at the node address.
-var ErrNoNode = errors.New("no veritrial node answers")
-
-// New connects to a node at addr ("tcp://127.0.0.1:26657" or
-// "http://host:port").
+// New returns a client of the node at addr ("tcp://127.0.0.1:26657",
+// "http://host:port" or "host:port").
 func New(addr string) (*Client, error) {
-	u := addr
-	if strings.HasPrefix(u, "tcp://") {
-		u = "http://" + strings.TrimPrefix(u, "tcp://")
-	} else if !strings.Contains(u, "://") {
-		u = "http://" + u
-	}
-	rpc, err := rpchttp.NewWithTimeout(u, "/websocket", 30)
+	rpc, err := DialRPC(addr)
 	if err != nil {
-		return nil, fmt.Errorf("node address %q: %w", addr, err)
+		return nil, err
 	}
 	return &Client{rpc: rpc, addr: addr, TTL: 100, Timeout: 60 * time.Second}, nil
 }
@@ -53,13 +42,7 @@ func (c *Client) RPC() *rpchttp.HTTP { return c.rpc }
 // Addr is the node address the client was created with.
 func (c *Client) Addr() string { return c.addr }
 
-func (c *Client) nodeErr(err error) error {
-	s := err.Error()
-	if strings.Contains(s, "connection refused") || strings.Contains(s, "no such host") || strings.Contains(s, "dial tcp") {
-		return fmt.Errorf("%w at %s: start one with `veritrial start` or pass --node", ErrNoNode, c.addr)
-	}
-	return err
-}
+func (c *Client) nodeErr(err error) error { return NodeError(c.addr, err) }
 
 // ChainID returns the node's chain ID.
 func (c *Client) ChainID(ctx context.Context) (string, error) {
@@ -205,46 +188,28 @@ func (c *Client) Wait(ctx context.Context, hash string) (*Result, error) {
 	}
 }
 
-// Proven is a value read with its verification context.
-type Proven struct {
-	Key     []byte `json:"key"`
-	Value   []byte `json:"value"`
-	Height  int64  `json:"height"`
-	AppHash []byte `json:"app_hash,omitempty"` // verified against, when proven
-	Proven  bool   `json:"proven"`
-}
-
-// Get reads key at height (0 = latest). With prove, the ics23 proof is
-// checked against the app hash of that height, taken from the header of
-// the next block (waiting for it if needed).
-func (c *Client) Get(ctx context.Context, key []byte, height int64, prove bool) (*Proven, error) {
-	res, err := c.rpc.ABCIQueryWithOptions(ctx, types.QueryKey, key, optsFor(height, prove))
+// ABCIQuery answers an ABCI query through the node's RPC (abci_query):
+// the QueryFunc of the node.
+func (c *Client) ABCIQuery(ctx context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
+	res, err := c.rpc.ABCIQueryWithOptions(ctx, req.Path, req.Data, rpcclient.ABCIQueryOptions{Height: req.Height, Prove: req.Prove})
 	if err != nil {
 		return nil, c.nodeErr(err)
 	}
-	r := res.Response
-	if r.Code != 0 {
-		return nil, fmt.Errorf("query %q refused: %s", key, r.Log)
-	}
-	p := &Proven{Key: key, Value: r.Value, Height: r.Height}
-	if prove {
-		if r.ProofOps == nil || len(r.ProofOps.Ops) != 1 || r.ProofOps.Ops[0].Type != types.ProofOpType {
-			return nil, fmt.Errorf("node returned no ics23 proof for %q", key)
-		}
-		root, err := c.AppHash(ctx, r.Height)
-		if err != nil {
-			return nil, err
-		}
-		if err := types.VerifyProof(root, key, r.Value, r.ProofOps.Ops[0].Data); err != nil {
-			return nil, err
-		}
-		p.AppHash, p.Proven = root, true
-	}
-	return p, nil
+	return &res.Response, nil
 }
 
-func optsFor(height int64, prove bool) rpcclient.ABCIQueryOptions {
-	return rpcclient.ABCIQueryOptions{Height: height, Prove: prove}
+// Reader returns a reader of the node's ledger at height (0: the latest,
+// pinned at the first read). With prove every read is checked against the
+// app hash in the header of the next block as this same node serves it
+// (AppHash): that catches a node whose answers do not match its own
+// chain, not a node that serves a forged chain; the audit commands check
+// headers with the light client.
+func (c *Client) Reader(height int64, prove bool) *Reader {
+	var roots RootSource
+	if prove {
+		roots = c.AppHash
+	}
+	return NewReader(c.ABCIQuery, height, roots)
 }
 
 // AppHash returns the app hash after block h, as recorded in the header of
@@ -268,61 +233,5 @@ func (c *Client) AppHash(ctx context.Context, h int64) ([]byte, error) {
 			return nil, ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
-	}
-}
-
-// GetJSON reads and decodes a record; found is false when absent.
-func (c *Client) GetJSON(ctx context.Context, key []byte, height int64, prove bool, out any) (*Proven, bool, error) {
-	p, err := c.Get(ctx, key, height, prove)
-	if err != nil {
-		return nil, false, err
-	}
-	if p.Value == nil {
-		return p, false, nil
-	}
-	if err := json.Unmarshal(p.Value, out); err != nil {
-		return p, false, fmt.Errorf("record %q is not valid: %w", key, err)
-	}
-	return p, true, nil
-}
-
-// List returns every entry under prefix at height (0 = latest), following
-// pages; with prove each entry's proof is checked against the app hash.
-func (c *Client) List(ctx context.Context, prefix string, height int64, prove bool) ([]types.ListEntry, int64, error) {
-	var out []types.ListEntry
-	after := ""
-	var root []byte
-	for {
-		req, _ := json.Marshal(types.ListRequest{Prefix: prefix, After: after, Limit: types.MaxListLimit, Prove: prove})
-		res, err := c.rpc.ABCIQueryWithOptions(ctx, types.QueryList, req, optsFor(height, false))
-		if err != nil {
-			return nil, 0, c.nodeErr(err)
-		}
-		r := res.Response
-		if r.Code != 0 {
-			return nil, 0, fmt.Errorf("list %q refused: %s", prefix, r.Log)
-		}
-		height = r.Height // pin every page to the same height
-		var lr types.ListResponse
-		if err := json.Unmarshal(r.Value, &lr); err != nil {
-			return nil, 0, fmt.Errorf("list response is not valid: %w", err)
-		}
-		if prove && root == nil && len(lr.Entries) > 0 {
-			if root, err = c.AppHash(ctx, height); err != nil {
-				return nil, 0, err
-			}
-		}
-		for _, e := range lr.Entries {
-			if prove {
-				if err := types.VerifyProof(root, []byte(e.Key), e.Value, e.Proof); err != nil {
-					return nil, 0, err
-				}
-			}
-			out = append(out, e)
-		}
-		if !lr.More || len(lr.Entries) == 0 {
-			return out, height, nil
-		}
-		after = lr.Entries[len(lr.Entries)-1].Key
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/veritrial/veritrial/app/audit"
+	"github.com/veritrial/veritrial/app/client"
 )
 
 func init() { registerCommand(auditCommand) }
@@ -178,10 +179,7 @@ func auditLedger(c *cli.Context) (*audit.Ledger, error) {
 	}
 	L, err := audit.FetchLedger(c.Context, o)
 	if err != nil {
-		if isUnreachable(err) {
-			return nil, unavailableErrorf("no veritrial node answers at %s: start one with veritrial start (or pass --node)", addr)
-		}
-		return nil, failf("%v", err)
+		return nil, nodeError(client.NodeError(addr, err))
 	}
 	return L, nil
 }
@@ -481,7 +479,7 @@ func auditVerifyExport(c *cli.Context) error {
 		if errors.Is(err, audit.ErrNotExport) {
 			return inputErrorf("%v", err)
 		}
-		if isUnreachable(err) {
+		if client.Unreachable(err) {
 			return unavailableErrorf("%v (is the node running? pass --node)", err)
 		}
 		return failf("%v", err)
@@ -598,7 +596,7 @@ func auditVerifyChain(c *cli.Context) error {
 		if errors.Is(err, audit.ErrWrongGenesis) {
 			return failf("%v", err)
 		}
-		if isUnreachable(err) {
+		if client.Unreachable(err) {
 			return unavailableErrorf("%v (is the node running? pass --node)", err)
 		}
 		return failf("%v", err)
