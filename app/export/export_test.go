@@ -493,6 +493,40 @@ func TestSheetContinuation(t *testing.T) {
 	if idx, _ := f.GetSheetIndex("Audit trail (2)"); idx < 0 || int64(n) != sum.Audit {
 		t.Errorf("audit rows %d over sheets %v, want %d", n, f.GetSheetList(), sum.Audit)
 	}
+	// Read back: the record list continues on "Records (2)" ..., each
+	// entry at its sheet and row; continuation sheets keep their role.
+	back, err := export.Parse(export.FormatXLSX, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refs []export.RecordRef
+	m, err := back.Manifest(func(r export.RecordRef) error {
+		refs = append(refs, r)
+		return nil
+	})
+	if err != nil || m.Records != sum.Records || m.ListDigest != sum.Digest || len(refs) <= 40 {
+		t.Fatalf("manifest of a continued list: %v %+v", err, m)
+	}
+	for i, r := range refs {
+		want := "Records"
+		if part := i / 20; part > 0 {
+			want = fmt.Sprintf("Records (%d)", part+1)
+		}
+		if r.Table != want || r.Row != i%20+3 {
+			t.Fatalf("record %d located at %s row %d, want %s row %d", i, r.Table, r.Row, want, i%20+3)
+		}
+	}
+	tables, err := back.Tables()
+	if err != nil {
+		t.Fatal(err)
+	}
+	roles := map[string]export.Role{}
+	for _, tb := range tables {
+		roles[tb.Name] = tb.Role
+	}
+	if roles["Audit trail (2)"] != export.RoleAuditTrail || roles["Provenance"] != export.RoleProvenance || roles["Signatures"] != export.RoleSignatures || roles["VS"] != export.RoleData {
+		t.Errorf("roles %v", roles)
+	}
 }
 
 // TestReadManifest reads the provenance and record list back from every
@@ -540,6 +574,17 @@ func TestReadManifest(t *testing.T) {
 				t.Errorf("%s: record %d is %+v, want %s", name, i, ref, recs[i].Key)
 				break
 			}
+		}
+		// Each entry is located where docs/EXPORT.md lays the list out.
+		first, last := refs[0], refs[len(refs)-1]
+		want := map[string][2]any{"xlsx": {"Records", 3}, "csv.zip": {"records.csv", 2}, "csv dir": {"records.csv", 2}}[name]
+		switch {
+		case name == "odm.xml":
+			if first.Table != "ODM (records comment)" || first.Row < 10 || last.Row != first.Row+len(refs)-1 {
+				t.Errorf("%s: list from %+v to %+v", name, first, last)
+			}
+		case first.Table != want[0] || first.Row != want[1] || last.Row != want[1].(int)+len(refs)-1:
+			t.Errorf("%s: list from %+v to %+v", name, first, last)
 		}
 	}
 	// A changed record list no longer matches the digest.

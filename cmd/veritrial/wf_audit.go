@@ -16,6 +16,7 @@ import (
 
 	"github.com/veritrial/veritrial/app/audit"
 	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/export"
 )
 
 func init() { registerCommand(auditCommand) }
@@ -476,7 +477,7 @@ func auditVerifyExport(c *cli.Context) error {
 	}
 	rep, err := audit.VerifyExport(c.Context, o)
 	if err != nil {
-		if errors.Is(err, audit.ErrNotExport) {
+		if errors.Is(err, export.ErrNotExport) {
 			return inputErrorf("%v", err)
 		}
 		if client.Unreachable(err) {
