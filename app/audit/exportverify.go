@@ -208,6 +208,9 @@ func verifiedPair(ctx context.Context, co ChainOptions, h int64) (*cmttypes.Ligh
 	if a, b, err := get(); err == nil {
 		return a, b, nil
 	}
+	if co.Genesis == nil && co.TrustedHeight == 0 && loadSummary(co.TrustDir) == nil {
+		return nil, nil, fmt.Errorf("no trust root to verify the headers of height %d with: pass the consortium's genesis with --genesis FILE, or the --trust-dir of an earlier veritrial audit verify-chain run (this one looked in %s)", h, co.TrustDir)
+	}
 	if co.To == 0 || co.To < h+1 {
 		co.To = h + 1
 	}

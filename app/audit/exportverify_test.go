@@ -355,3 +355,25 @@ func TestCheckExportLocked(t *testing.T) {
 		t.Errorf("hidden lock: %+v", rep.Differences)
 	}
 }
+
+// TestVerifyExportNoTrustRoot: without a genesis and with a trust dir no
+// verify-chain run started, verify-export says which of its own options
+// give a trust root.
+func TestVerifyExportNoTrustRoot(t *testing.T) {
+	c := studyChain(t, 1)
+	file, _ := exportAt(t, c, "xlsx", t.TempDir())
+	home := t.TempDir()
+	_, err := VerifyExport(context.Background(), ExportOptions{File: file, Home: home, Chain: ChainOptions{Primary: "tcp://127.0.0.1:1"}})
+	if err == nil {
+		t.Fatal("verified without a trust root")
+	}
+	msg := err.Error()
+	for _, want := range []string{"no trust root", "--genesis", "--trust-dir", DefaultTrustDir(home, apptest.ChainID)} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("%q does not say %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "trusted height") || strings.Contains(msg, "trusted-height") {
+		t.Errorf("%q suggests an option verify-export does not have", msg)
+	}
+}
