@@ -66,7 +66,7 @@ func showCommand() *cli.Command {
 		Usage:    "read ledger records, at any height, with proofs",
 		Category: categoryQuery,
 		Subcommands: append([]*cli.Command{
-			{Name: "study", Usage: "a study: protocol versions, amendments, sites", UsageText: "veritrial show study --study VT-HTN-201 --prove", Flags: with(study), Action: showStudy},
+			{Name: "study", Usage: "a study: protocol versions, amendments, sites (--output json: every protocol in full)", UsageText: "veritrial show study --study VT-HTN-201 --prove", Flags: with(study), Action: showStudy},
 			{Name: "subject", Usage: "a subject and the forms entered for it", UsageText: "veritrial show subject --study VT-HTN-201 --subject S1-001", Flags: with(study, &cli.StringFlag{Name: "subject", Required: true}), Action: showSubject},
 			{Name: "form", Usage: "the current version of a form", UsageText: "veritrial show form --study VT-HTN-201 --subject S1-001 --event SCR --form VS --prove", Flags: with(formKeyFlags()...), Action: showForm},
 			{Name: "history", Usage: "every version of a form: who, when, why, what changed", UsageText: "veritrial show history --study VT-HTN-201 --subject S1-001 --event SCR --form VS --prove", Flags: with(formKeyFlags()...), Action: showHistory},
@@ -90,7 +90,6 @@ func showStudy(c *cli.Context) error {
 		if err != nil {
 			return nodeError(err)
 		}
-		pv.Protocol = protocol.Protocol{Study: pv.Protocol.Study} // summary only
 		versions = append(versions, *pv)
 	}
 	var amendments []types.Amendment
@@ -99,7 +98,6 @@ func showStudy(c *cli.Context) error {
 		if err != nil {
 			return nodeError(err)
 		}
-		am.Protocol = protocol.Protocol{}
 		amendments = append(amendments, *am)
 	}
 	var siteIDs []string

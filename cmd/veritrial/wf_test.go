@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+
+	"github.com/veritrial/veritrial/app/types"
 )
 
 // TestWorkflowsOnARealNode drives the workflow and show commands through a
@@ -42,6 +44,24 @@ func TestWorkflowsOnARealNode(t *testing.T) {
 	mustVT(t, env, "study", "approve-amendment", "--from", "regulator-auditor", "--study", "VT-HTN-201", "--amendment", "1")
 	if r := mustVT(t, env, "show", "study", "--study", "VT-HTN-201", "--prove"); !strings.Contains(r.stdout, "version 2 of 2") || !strings.Contains(r.stdout, "Proof: verified") || !strings.Contains(r.stdout, "approved") {
 		t.Errorf("show study:\n%s", r.stdout)
+	}
+	// In JSON the protocol of every version and amendment is whole: it
+	// hashes to its fingerprint.
+	var st struct {
+		Versions   []types.ProtocolVersion `json:"versions"`
+		Amendments []types.Amendment       `json:"amendments"`
+	}
+	decode(t, mustVT(t, env, "show", "study", "--study", "VT-HTN-201", "--output", "json"), &st)
+	if len(st.Versions) != 2 || len(st.Amendments) != 1 {
+		t.Fatalf("show study in JSON: %d versions, %d amendments", len(st.Versions), len(st.Amendments))
+	}
+	for _, v := range st.Versions {
+		if fp, err := v.Protocol.Fingerprint(); err != nil || fp != v.Fingerprint || len(v.Protocol.Forms) == 0 || len(v.Protocol.Events) == 0 || len(v.Protocol.CodeLists) == 0 {
+			t.Errorf("protocol version %d in JSON is not whole: fingerprint %s (%v), want %s; %d forms", v.Number, fp, err, v.Fingerprint, len(v.Protocol.Forms))
+		}
+	}
+	if fp, err := st.Amendments[0].Protocol.Fingerprint(); err != nil || fp != st.Amendments[0].Fingerprint {
+		t.Errorf("amendment 1 in JSON is not whole: fingerprint %s (%v), want %s", fp, err, st.Amendments[0].Fingerprint)
 	}
 
 	mustVT(t, env, "site", "activate", "--from", "sponsor-dm", "--study", "VT-HTN-201", "--site", "site1")
