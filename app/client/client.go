@@ -175,7 +175,7 @@ func (c *Client) Wait(ctx context.Context, hash string) (*Result, error) {
 			return nil, c.nodeErr(err)
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("transaction %s was accepted by the mempool but is not in a block after %s; check it later with veritrial show tx %s", hash, c.Timeout, hash)
+			return nil, c.notInBlock(hash)
 		}
 		select {
 		case <-ctx.Done():
@@ -187,6 +187,16 @@ func (c *Client) Wait(ctx context.Context, hash string) (*Result, error) {
 		}
 	}
 }
+
+// notInBlock says that tx hash is not in a block after the wait, and
+// where to look for it later.
+func (c *Client) notInBlock(hash string) error {
+	return fmt.Errorf("transaction %s was accepted by the mempool but is not in a block after %s; it may still be committed: look it up later at %s", hash, c.Timeout, c.TxURL(hash))
+}
+
+// TxURL is where the node's RPC answers about the tx with hash
+// (upper-case hex) once it is in a block.
+func (c *Client) TxURL(hash string) string { return httpAddr(c.addr) + "/tx?hash=0x" + hash }
 
 // ABCIQuery answers an ABCI query through the node's RPC (abci_query):
 // the QueryFunc of the node.

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,6 +12,7 @@ import (
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
+	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/types"
 )
 
@@ -79,6 +82,22 @@ func TestWorkflowsOnARealNode(t *testing.T) {
 	}
 	var ok txOutcome
 	decode(t, mustVT(t, env, append(submit, "VS.DATE=2026-01-12", "VS.POS=1", "VS.SYSBP=148", "VS.DIABP=92", "VS.HR=38", "--output", "json")...), &ok)
+	// Where a tx not yet in a block is to be looked up: the node answers
+	// there with the tx once it is in.
+	node, _ := homeRPCAddr(home)
+	cl, err := client.New(node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := http.Get(cl.TxURL(ok.TxHash)); err != nil {
+		t.Errorf("GET %s: %v", cl.TxURL(ok.TxHash), err)
+	} else {
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || !strings.Contains(string(body), `"hash":"`+ok.TxHash+`"`) {
+			t.Errorf("GET %s: %s\n%s", cl.TxURL(ok.TxHash), res.Status, body)
+		}
+	}
 	failVT(t, env, exitUsage, "not ITEM=VALUE", append(submit, "VS.SYSBP")...)
 	failVT(t, env, exitRejected, "only site organisations", append([]string{"form", "submit", "--from", "regulator-auditor"}, append(key, "VS.HR=60")...)...)
 
