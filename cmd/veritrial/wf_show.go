@@ -18,14 +18,14 @@ func init() { registerCommand(showCommand) }
 func readFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.Int64Flag{Name: "height", Usage: "read the ledger as it was after block `H` (default: latest)"},
-		&cli.BoolFlag{Name: "prove", Usage: "verify ics23 proofs against the app hash in the next block's header"},
+		&cli.BoolFlag{Name: "prove", Usage: "verify ics23 proofs against the app hash in the next block's header as the same node serves it (not light-client verified: see veritrial audit)"},
 	}
 }
 
 // proofLine says what was verified.
 func proofLine(w io.Writer, rd *client.Reader) {
 	if rd.Proving() {
-		fmt.Fprintf(w, "Proof: verified against app hash %X of height %d (header of block %d)\n", rd.AppHash(), rd.Height(), rd.Height()+1)
+		fmt.Fprintf(w, "Proof: verified against app hash %X of height %d (header of block %d, as this node serves it)\n", rd.AppHash(), rd.Height(), rd.Height()+1)
 	} else {
 		fmt.Fprintf(w, "Read at height %d (not proven; add --prove)\n", rd.Height())
 	}
