@@ -12,43 +12,6 @@ import (
 	"github.com/veritrial/veritrial/app/types"
 )
 
-// Query paths.
-const (
-	// QueryKey reads one key (request data = the key). With prove set the
-	// response carries an ics23 membership or non-membership proof.
-	QueryKey = "/key"
-	// QueryList lists keys under a prefix (request data = JSON ListRequest).
-	QueryList = "/list"
-)
-
-// ProofOpType names the ics23 IAVL proof op in responses.
-const ProofOpType = "ics23:iavl"
-
-// ListRequest asks for up to Limit entries with Prefix, after key After.
-type ListRequest struct {
-	Prefix string `json:"prefix"`
-	After  string `json:"after,omitempty"`
-	Limit  int    `json:"limit,omitempty"`
-	Prove  bool   `json:"prove,omitempty"`
-}
-
-// ListEntry is one entry of a list response; Proof is the marshalled ics23
-// CommitmentProof when proofs were asked for.
-type ListEntry struct {
-	Key   string `json:"key"`
-	Value []byte `json:"value"`
-	Proof []byte `json:"proof,omitempty"`
-}
-
-// ListResponse is the response value of QueryList.
-type ListResponse struct {
-	Entries []ListEntry `json:"entries"`
-	More    bool        `json:"more"`
-}
-
-// MaxListLimit bounds one list response.
-const MaxListLimit = 1000
-
 // Query serves reads from the immutable tree of a committed height (0 =
 // latest), never from the tree being written.
 func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
@@ -75,16 +38,16 @@ func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQu
 		return queryErr(types.CodeInvalidMsg, err.Error(), h), nil
 	}
 	switch req.Path {
-	case QueryKey:
+	case types.QueryKey:
 		return queryKey(tree, req.Data, req.Prove, h), nil
-	case QueryList:
-		var lr ListRequest
+	case types.QueryList:
+		var lr types.ListRequest
 		if err := json.Unmarshal(req.Data, &lr); err != nil {
 			return queryErr(types.CodeInvalidMsg, "list request is not valid JSON: "+err.Error(), h), nil
 		}
 		return queryList(tree, lr, h), nil
 	}
-	return queryErr(types.CodeInvalidMsg, fmt.Sprintf("unknown query path %q (use %s or %s)", req.Path, QueryKey, QueryList), h), nil
+	return queryErr(types.CodeInvalidMsg, fmt.Sprintf("unknown query path %q (use %s or %s)", req.Path, types.QueryKey, types.QueryList), h), nil
 }
 
 func queryErr(code types.Code, msg string, h int64) *abci.ResponseQuery {
@@ -105,7 +68,7 @@ func queryKey(tree *iavl.ImmutableTree, key []byte, prove bool, h int64) *abci.R
 		if err != nil {
 			return queryErr(types.CodeInternal, "building proof: "+err.Error(), h)
 		}
-		resp.ProofOps = &cmtcrypto.ProofOps{Ops: []cmtcrypto.ProofOp{{Type: ProofOpType, Key: key, Data: p}}}
+		resp.ProofOps = &cmtcrypto.ProofOps{Ops: []cmtcrypto.ProofOp{{Type: types.ProofOpType, Key: key, Data: p}}}
 	}
 	return resp
 }
@@ -125,26 +88,26 @@ func proof(tree *iavl.ImmutableTree, key []byte, exists bool) ([]byte, error) {
 	return p.Marshal()
 }
 
-func queryList(tree *iavl.ImmutableTree, lr ListRequest, h int64) *abci.ResponseQuery {
+func queryList(tree *iavl.ImmutableTree, lr types.ListRequest, h int64) *abci.ResponseQuery {
 	if lr.Prefix == "" {
 		return queryErr(types.CodeInvalidMsg, "list needs a prefix", h)
 	}
-	if lr.Limit <= 0 || lr.Limit > MaxListLimit {
-		lr.Limit = MaxListLimit
+	if lr.Limit <= 0 || lr.Limit > types.MaxListLimit {
+		lr.Limit = types.MaxListLimit
 	}
 	start := []byte(lr.Prefix)
 	if lr.After >= lr.Prefix {
 		// An After below the prefix must not widen the listing.
 		start = append([]byte(lr.After), 0)
 	}
-	resp := ListResponse{Entries: []ListEntry{}}
+	resp := types.ListResponse{Entries: []types.ListEntry{}}
 	var perr error
 	err := iteratePrefixFrom(tree, []byte(lr.Prefix), start, func(k, v []byte) bool {
 		if len(resp.Entries) == lr.Limit {
 			resp.More = true
 			return false
 		}
-		e := ListEntry{Key: string(k), Value: v}
+		e := types.ListEntry{Key: string(k), Value: v}
 		if lr.Prove {
 			e.Proof, perr = proof(tree, k, true)
 			if perr != nil {

@@ -161,14 +161,8 @@ func (a *App) Close() error {
 	return a.store.close()
 }
 
-// keyParams holds the consortium parameters in the tree.
-var (
-	keyParams  = []byte("params")
-	keyChainID = []byte("chain_id")
-)
-
 func (a *App) loadParams() error {
-	bz, err := a.store.tree.Get(keyParams)
+	bz, err := a.store.tree.Get([]byte(types.KeyParams))
 	if err != nil {
 		return err
 	}
@@ -178,7 +172,7 @@ func (a *App) loadParams() error {
 	if err := json.Unmarshal(bz, &a.params); err != nil {
 		return err
 	}
-	id, err := a.store.tree.Get(keyChainID)
+	id, err := a.store.tree.Get([]byte(types.KeyChainID))
 	a.chainID = string(id)
 	return err
 }

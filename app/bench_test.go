@@ -13,9 +13,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
-	"github.com/veritrial/veritrial/app"
 	"github.com/veritrial/veritrial/app/apptest"
-	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/types"
 )
 
@@ -236,7 +234,7 @@ func BenchmarkQueryWithProof(b *testing.B) {
 	c, keys := proofFixture(b)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		res := c.Query(app.QueryKey, keys[i%len(keys)], 0, true)
+		res := c.Query(types.QueryKey, keys[i%len(keys)], 0, true)
 		if res.Code != 0 || res.Value == nil || res.ProofOps == nil {
 			b.Fatalf("query: %s", res.Log)
 		}
@@ -248,12 +246,12 @@ func BenchmarkQueryWithProof(b *testing.B) {
 func BenchmarkVerifyProof(b *testing.B) {
 	c, keys := proofFixture(b)
 	key := keys[len(keys)/2]
-	res := c.Query(app.QueryKey, key, 0, true)
+	res := c.Query(types.QueryKey, key, 0, true)
 	proof := res.ProofOps.Ops[0].Data
 	b.SetBytes(int64(len(proof)))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := client.VerifyProof(c.AppHash, key, res.Value, proof); err != nil {
+		if err := types.VerifyProof(c.AppHash, key, res.Value, proof); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -8,7 +8,6 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
-	"github.com/veritrial/veritrial/app"
 	"github.com/veritrial/veritrial/app/apptest"
 	"github.com/veritrial/veritrial/app/types"
 )
@@ -99,7 +98,7 @@ func TestConcurrentCheckTxAndQuery(t *testing.T) {
 				return
 			default:
 			}
-			res, err := busy.App.Query(ctx, &abci.RequestQuery{Path: app.QueryKey, Data: types.KeyAccount("site1-coordinator"), Prove: true})
+			res, err := busy.App.Query(ctx, &abci.RequestQuery{Path: types.QueryKey, Data: types.KeyAccount("site1-coordinator"), Prove: true})
 			if err != nil {
 				report("Query error: " + err.Error())
 				return

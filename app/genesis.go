@@ -10,12 +10,12 @@ import (
 // initGenesis writes the consortium into the working tree.
 func (a *App) initGenesis(g *types.Genesis, chainID string, t time.Time) error {
 	st := newTxStore(a.store.tree)
-	st.set(keyChainID, []byte(chainID))
+	st.set([]byte(types.KeyChainID), []byte(chainID))
 	pb, err := json.Marshal(g.Params)
 	if err != nil {
 		return err
 	}
-	st.set(keyParams, pb)
+	st.set([]byte(types.KeyParams), pb)
 	for _, o := range g.Orgs {
 		st.setJSON(types.KeyOrg(o.ID), o)
 	}

@@ -7,9 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/veritrial/veritrial/app"
 	"github.com/veritrial/veritrial/app/apptest"
-	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/protocol"
 )
@@ -130,7 +128,7 @@ func signatureVerifies(t testing.TB, c *apptest.Chain, raw []byte) bool {
 	if !c.Get(types.KeyAccount(b.Signer), &acct) || acct.Status != types.AccountActive {
 		return false
 	}
-	if c.Query(app.QueryKey, types.KeyNonce(b.Expires, b.Signer, b.Nonce), 0, false).Value != nil {
+	if c.Query(types.QueryKey, types.KeyNonce(b.Expires, b.Signer, b.Nonce), 0, false).Value != nil {
 		return false
 	}
 	return tx.VerifyReceived(acct.PubKey)
@@ -197,7 +195,7 @@ func absent(t *testing.T, c *apptest.Chain, key []byte) {
 // (membership or absence) against that height's app hash.
 func rawGet(t testing.TB, c *apptest.Chain, key []byte, h int64) []byte {
 	t.Helper()
-	res := c.Query(app.QueryKey, key, h, true)
+	res := c.Query(types.QueryKey, key, h, true)
 	if res.Code != 0 {
 		t.Fatalf("query %q: %s", key, res.Log)
 	}
@@ -205,10 +203,10 @@ func rawGet(t testing.TB, c *apptest.Chain, key []byte, h int64) []byte {
 	if h != 0 && h != c.Height {
 		root = appHashAt(t, c, h)
 	}
-	if res.ProofOps == nil || len(res.ProofOps.Ops) != 1 || res.ProofOps.Ops[0].Type != app.ProofOpType {
+	if res.ProofOps == nil || len(res.ProofOps.Ops) != 1 || res.ProofOps.Ops[0].Type != types.ProofOpType {
 		t.Fatalf("query %q: no ics23 proof", key)
 	}
-	if err := client.VerifyProof(root, key, res.Value, res.ProofOps.Ops[0].Data); err != nil {
+	if err := types.VerifyProof(root, key, res.Value, res.ProofOps.Ops[0].Data); err != nil {
 		t.Fatalf("query %q at %d: %v", key, h, err)
 	}
 	return res.Value
@@ -253,17 +251,17 @@ func formOf(t testing.TB, p *protocol.Protocol, oid string) *protocol.Form {
 }
 
 // list returns every entry under prefix at height h, following pages.
-func list(t testing.TB, c *apptest.Chain, prefix string, h int64, limit int) []app.ListEntry {
+func list(t testing.TB, c *apptest.Chain, prefix string, h int64, limit int) []types.ListEntry {
 	t.Helper()
-	var out []app.ListEntry
+	var out []types.ListEntry
 	after := ""
 	for {
-		bz, _ := json.Marshal(app.ListRequest{Prefix: prefix, After: after, Limit: limit})
-		res := c.Query(app.QueryList, bz, h, false)
+		bz, _ := json.Marshal(types.ListRequest{Prefix: prefix, After: after, Limit: limit})
+		res := c.Query(types.QueryList, bz, h, false)
 		if res.Code != 0 {
 			t.Fatalf("list %s: %s", prefix, res.Log)
 		}
-		var lr app.ListResponse
+		var lr types.ListResponse
 		if err := json.Unmarshal(res.Value, &lr); err != nil {
 			t.Fatal(err)
 		}
@@ -289,7 +287,7 @@ var allPrefixes = []string{
 // these holds every key.
 var everyPrefix = append(slices.Clone(allPrefixes),
 	types.PrefixQuery, types.PrefixQueryForm, types.PrefixSDV, types.PrefixSignature, types.PrefixLock, types.PrefixDBLock,
-	"params", "chain_id")
+	types.KeyParams, types.KeyChainID)
 
 // dump returns every key and value of the store at height h.
 func dump(t testing.TB, c *apptest.Chain, h int64) map[string]string {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/veritrial/veritrial/app"
 	"github.com/veritrial/veritrial/app/apptest"
-	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/types"
 )
 
@@ -167,26 +166,26 @@ func TestQueryProofs(t *testing.T) {
 	}
 
 	// Proved list entries.
-	bz, _ := json.Marshal(app.ListRequest{Prefix: types.PrefixForm, Prove: true})
-	res := c.Query(app.QueryList, bz, 0, false)
-	var lr app.ListResponse
+	bz, _ := json.Marshal(types.ListRequest{Prefix: types.PrefixForm, Prove: true})
+	res := c.Query(types.QueryList, bz, 0, false)
+	var lr types.ListResponse
 	if err := json.Unmarshal(res.Value, &lr); err != nil || len(lr.Entries) != 2 {
 		t.Fatalf("list forms: %v %+v", err, lr)
 	}
 	for _, e := range lr.Entries {
-		if err := client.VerifyProof(c.AppHash, []byte(e.Key), e.Value, e.Proof); err != nil {
+		if err := types.VerifyProof(c.AppHash, []byte(e.Key), e.Value, e.Proof); err != nil {
 			t.Errorf("list proof: %v", err)
 		}
 	}
 	// A proof does not verify another value, another key or another root.
 	e := lr.Entries[0]
-	if client.VerifyProof(c.AppHash, []byte(e.Key), append([]byte(nil), append(e.Value, ' ')...), e.Proof) == nil {
+	if types.VerifyProof(c.AppHash, []byte(e.Key), append([]byte(nil), append(e.Value, ' ')...), e.Proof) == nil {
 		t.Error("proof verified a changed value")
 	}
-	if client.VerifyProof(c.AppHash, []byte(lr.Entries[1].Key), e.Value, e.Proof) == nil {
+	if types.VerifyProof(c.AppHash, []byte(lr.Entries[1].Key), e.Value, e.Proof) == nil {
 		t.Error("proof verified another key")
 	}
-	if client.VerifyProof(appHashAt(t, c, hBefore), []byte(e.Key), e.Value, e.Proof) == nil {
+	if types.VerifyProof(appHashAt(t, c, hBefore), []byte(e.Key), e.Value, e.Proof) == nil {
 		t.Error("proof verified against an older app hash")
 	}
 
@@ -196,15 +195,15 @@ func TestQueryProofs(t *testing.T) {
 	if v := rawGet(t, c, missing, 0); v != nil {
 		t.Fatalf("S777 present: %s", v)
 	}
-	res = c.Query(app.QueryKey, missing, 0, true)
-	if client.VerifyProof(c.AppHash, missing, []byte("{}"), res.ProofOps.Ops[0].Data) == nil {
+	res = c.Query(types.QueryKey, missing, 0, true)
+	if types.VerifyProof(c.AppHash, missing, []byte("{}"), res.ProofOps.Ops[0].Data) == nil {
 		t.Error("non-membership proof verified as membership")
 	}
-	res = c.Query(app.QueryKey, types.KeySubject(study, "S001"), 0, true)
-	if client.VerifyProof(c.AppHash, types.KeySubject(study, "S001"), nil, res.ProofOps.Ops[0].Data) == nil {
+	res = c.Query(types.QueryKey, types.KeySubject(study, "S001"), 0, true)
+	if types.VerifyProof(c.AppHash, types.KeySubject(study, "S001"), nil, res.ProofOps.Ops[0].Data) == nil {
 		t.Error("membership proof verified as absence")
 	}
-	if client.VerifyProof(c.AppHash, missing, nil, []byte("garbage")) == nil {
+	if types.VerifyProof(c.AppHash, missing, nil, []byte("garbage")) == nil {
 		t.Error("garbage proof verified")
 	}
 
@@ -228,7 +227,7 @@ func TestQueryProofs(t *testing.T) {
 	if !reflect.DeepEqual(dump(t, c, hBefore)[string(types.KeyForm(scr))], string(rawGet(t, c, types.KeyForm(scr), hBefore))) {
 		t.Error("list and key disagree at a past height")
 	}
-	res = c.Query(app.QueryKey, types.KeyForm(scr), hBefore, true)
+	res = c.Query(types.QueryKey, types.KeyForm(scr), hBefore, true)
 	if res.Height != hBefore {
 		t.Errorf("response height %d, want %d", res.Height, hBefore)
 	}
@@ -239,19 +238,19 @@ func TestQueryProofs(t *testing.T) {
 		data []byte
 		h    int64
 	}{
-		"height beyond latest": {app.QueryKey, types.KeyStudy(study), c.Height + 1},
-		"negative height":      {app.QueryKey, types.KeyStudy(study), -1},
+		"height beyond latest": {types.QueryKey, types.KeyStudy(study), c.Height + 1},
+		"negative height":      {types.QueryKey, types.KeyStudy(study), -1},
 		"unknown path":         {"/nope", types.KeyStudy(study), 0},
-		"empty key":            {app.QueryKey, nil, 0},
-		"list without prefix":  {app.QueryList, []byte(`{}`), 0},
-		"list bad JSON":        {app.QueryList, []byte(`{`), 0},
+		"empty key":            {types.QueryKey, nil, 0},
+		"list without prefix":  {types.QueryList, []byte(`{}`), 0},
+		"list bad JSON":        {types.QueryList, []byte(`{`), 0},
 	} {
 		if r := c.Query(q.path, q.data, q.h, true); r.Code == 0 {
 			t.Errorf("%s: accepted", name)
 		}
 	}
 	fresh := apptest.New(t)
-	if r := fresh.Query(app.QueryKey, types.KeyStudy(study), 0, false); r.Code == 0 {
+	if r := fresh.Query(types.QueryKey, types.KeyStudy(study), 0, false); r.Code == 0 {
 		t.Error("query before the first block accepted")
 	}
 }
@@ -260,7 +259,7 @@ func TestListPagination(t *testing.T) {
 	c := apptest.New(t)
 	c.SetupStudy()
 	// More subjects than one page holds, in one block.
-	n := app.MaxListLimit + 7
+	n := types.MaxListLimit + 7
 	txs := make([][]byte, n)
 	for i := range txs {
 		txs[i] = c.Tx("site1-coordinator", apptest.EnrollMsg(subjectID(i), "site1"))
@@ -270,12 +269,12 @@ func TestListPagination(t *testing.T) {
 			t.Fatalf("enroll %d: %s", i, r.Log)
 		}
 	}
-	bz, _ := json.Marshal(app.ListRequest{Prefix: types.PrefixSubject})
-	var lr app.ListResponse
-	if err := json.Unmarshal(c.Query(app.QueryList, bz, 0, false).Value, &lr); err != nil {
+	bz, _ := json.Marshal(types.ListRequest{Prefix: types.PrefixSubject})
+	var lr types.ListResponse
+	if err := json.Unmarshal(c.Query(types.QueryList, bz, 0, false).Value, &lr); err != nil {
 		t.Fatal(err)
 	}
-	if len(lr.Entries) != app.MaxListLimit || !lr.More {
+	if len(lr.Entries) != types.MaxListLimit || !lr.More {
 		t.Fatalf("first page: %d entries, more=%v", len(lr.Entries), lr.More)
 	}
 	full := list(t, c, types.PrefixSubject, 0, 0)
@@ -290,24 +289,24 @@ func TestListPagination(t *testing.T) {
 	}
 	// After is exclusive.
 	after := full[499].Key
-	bz, _ = json.Marshal(app.ListRequest{Prefix: types.PrefixSubject, After: after, Limit: 2})
-	if err := json.Unmarshal(c.Query(app.QueryList, bz, 0, false).Value, &lr); err != nil {
+	bz, _ = json.Marshal(types.ListRequest{Prefix: types.PrefixSubject, After: after, Limit: 2})
+	if err := json.Unmarshal(c.Query(types.QueryList, bz, 0, false).Value, &lr); err != nil {
 		t.Fatal(err)
 	}
 	if len(lr.Entries) != 2 || lr.Entries[0].Key != full[500].Key || lr.Entries[1].Key != full[501].Key || !lr.More {
 		t.Fatalf("after %s: %+v", after, lr)
 	}
 	// An After that sorts before the prefix does not widen the listing.
-	bz, _ = json.Marshal(app.ListRequest{Prefix: types.PrefixSubject, After: "acct/zzz", Limit: 3})
-	if err := json.Unmarshal(c.Query(app.QueryList, bz, 0, false).Value, &lr); err != nil {
+	bz, _ = json.Marshal(types.ListRequest{Prefix: types.PrefixSubject, After: "acct/zzz", Limit: 3})
+	if err := json.Unmarshal(c.Query(types.QueryList, bz, 0, false).Value, &lr); err != nil {
 		t.Fatal(err)
 	}
 	if len(lr.Entries) != 3 || lr.Entries[0].Key != full[0].Key {
 		t.Fatalf("after a key below the prefix: %d entries, want the first 3 subjects", len(lr.Entries))
 	}
 	// An After beyond the prefix lists nothing.
-	bz, _ = json.Marshal(app.ListRequest{Prefix: types.PrefixSite, After: "zzz"})
-	if err := json.Unmarshal(c.Query(app.QueryList, bz, 0, false).Value, &lr); err != nil {
+	bz, _ = json.Marshal(types.ListRequest{Prefix: types.PrefixSite, After: "zzz"})
+	if err := json.Unmarshal(c.Query(types.QueryList, bz, 0, false).Value, &lr); err != nil {
 		t.Fatal(err)
 	}
 	if len(lr.Entries) != 0 || lr.More {

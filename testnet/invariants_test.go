@@ -11,8 +11,7 @@ import (
 
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 
-	"github.com/veritrial/veritrial/app"
-	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/types"
 )
 
 // committedTx is a transaction a client saw committed (code 0 in a block),
@@ -234,7 +233,7 @@ func checkTxsOn(n *tnode, txs []committedTx, latest int64) (map[string][]byte, e
 // provenGet reads key at height (0: latest) and checks its proof against
 // the app hash in the header of the next block, caching those per height.
 func provenGet(ctx context.Context, n *tnode, roots map[int64][]byte, key []byte, height int64) ([]byte, int64, error) {
-	res, err := n.cl.RPC().ABCIQueryWithOptions(ctx, app.QueryKey, key, queryOpts(height))
+	res, err := n.cl.RPC().ABCIQueryWithOptions(ctx, types.QueryKey, key, queryOpts(height))
 	if err != nil {
 		return nil, height, err
 	}
@@ -252,7 +251,7 @@ func provenGet(ctx context.Context, n *tnode, roots map[int64][]byte, key []byte
 		}
 		roots[r.Height] = root
 	}
-	if err := client.VerifyProof(root, key, r.Value, r.ProofOps.Ops[0].Data); err != nil {
+	if err := types.VerifyProof(root, key, r.Value, r.ProofOps.Ops[0].Data); err != nil {
 		return nil, r.Height, err
 	}
 	return r.Value, r.Height, nil

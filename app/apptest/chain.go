@@ -15,7 +15,6 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/veritrial/veritrial/app"
-	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/types"
 )
@@ -35,10 +34,10 @@ type Person struct {
 	Key   ed25519.PrivateKey
 }
 
-// PubKey implements client.Signer.
+// PubKey implements types.Signer.
 func (p *Person) PubKey() ed25519.PublicKey { return p.Key.Public().(ed25519.PublicKey) }
 
-// Sign implements client.Signer.
+// Sign implements types.Signer.
 func (p *Person) Sign(msg []byte) []byte { return ed25519.Sign(p.Key, msg) }
 
 // KeyFor derives a deterministic test key from a name.
@@ -152,7 +151,7 @@ func (c *Chain) Tx(signer string, msg types.Msg) []byte {
 }
 
 // TxAs signs msg for account with any signer (to test forged signatures).
-func (c *Chain) TxAs(account string, s client.Signer, msg types.Msg) []byte {
+func (c *Chain) TxAs(account string, s types.Signer, msg types.Msg) []byte {
 	return c.SignBody(c.Body(account, msg), s)
 }
 
@@ -271,11 +270,11 @@ func (c *Chain) Query(path string, data []byte, height int64, prove bool) *abci.
 // ics23 proof against the chain's last app hash.
 func (c *Chain) Get(key []byte, out any) bool {
 	c.T.Helper()
-	res := c.Query(app.QueryKey, key, 0, true)
+	res := c.Query(types.QueryKey, key, 0, true)
 	if res.Code != 0 {
 		c.T.Fatalf("query %q: %s", key, res.Log)
 	}
-	if err := client.VerifyProof(c.AppHash, key, res.Value, res.ProofOps.Ops[0].Data); err != nil {
+	if err := types.VerifyProof(c.AppHash, key, res.Value, res.ProofOps.Ops[0].Data); err != nil {
 		c.T.Fatalf("proof: %v", err)
 	}
 	if res.Value == nil {

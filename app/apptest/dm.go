@@ -3,7 +3,6 @@ package apptest
 import (
 	"encoding/json"
 
-	"github.com/veritrial/veritrial/app"
 	"github.com/veritrial/veritrial/app/types"
 )
 
@@ -11,12 +10,12 @@ import (
 // latest height, in key order.
 func (c *Chain) FormsUnder(prefix []byte) []types.FormRecord {
 	c.T.Helper()
-	bz, _ := json.Marshal(app.ListRequest{Prefix: string(prefix)})
-	res := c.Query(app.QueryList, bz, 0, false)
+	bz, _ := json.Marshal(types.ListRequest{Prefix: string(prefix)})
+	res := c.Query(types.QueryList, bz, 0, false)
 	if res.Code != 0 {
 		c.T.Fatalf("list %s: %s", prefix, res.Log)
 	}
-	var lr app.ListResponse
+	var lr types.ListResponse
 	if err := json.Unmarshal(res.Value, &lr); err != nil {
 		c.T.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package apptest
 import (
 	"fmt"
 
-	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/example"
 	"github.com/veritrial/veritrial/app/types"
 )
@@ -60,7 +59,7 @@ func (c *Chain) Body(account string, msg types.Msg) types.Body {
 func (c *Chain) NonceHex(n uint64) string { return fmt.Sprintf("%032x", n) }
 
 // SignBody signs body with s and returns the encoded tx.
-func (c *Chain) SignBody(body types.Body, s client.Signer) []byte {
+func (c *Chain) SignBody(body types.Body, s types.Signer) []byte {
 	tx, err := types.SignWith(body, s.Sign)
 	if err != nil {
 		c.T.Fatal(err)

@@ -14,10 +14,6 @@ import (
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	cmtversion "github.com/cometbft/cometbft/proto/tendermint/version"
 	cmttypes "github.com/cometbft/cometbft/types"
-	"github.com/cosmos/iavl"
-	iavldb "github.com/cosmos/iavl/db"
-
-	"github.com/veritrial/veritrial/app"
 )
 
 // signedChain builds n headers signed by a 4-validator set (a sponsor,
@@ -92,42 +88,4 @@ func BenchmarkVerifyHeaders(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*(n-1))/b.Elapsed().Seconds(), "headers/s")
-}
-
-// BenchmarkVerifyProofs measures VerifyEntries on 10,000 IAVL membership
-// proofs from a 100,000-key tree (the shape of a study's records).
-func BenchmarkVerifyProofs(b *testing.B) {
-	tree := iavl.NewMutableTree(iavldb.NewMemDB(), 100_000, true, iavl.NewNopLogger())
-	for i := 0; i < 100_000; i++ {
-		k := fmt.Sprintf("form/S/S%05d/V%02d/0001/VS", i/10, i%10)
-		if _, err := tree.Set([]byte(k), []byte(fmt.Sprintf(`{"values":[{"item":"VS.HR","value":"%d"}]}`, 50+i%50))); err != nil {
-			b.Fatal(err)
-		}
-	}
-	root, _, err := tree.SaveVersion()
-	if err != nil {
-		b.Fatal(err)
-	}
-	it, err := tree.GetImmutable(1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var entries []app.ListEntry
-	for i := 0; i < 100_000; i += 10 {
-		k := []byte(fmt.Sprintf("form/S/S%05d/V%02d/0001/VS", i/10, i%10))
-		v, _ := it.Get(k)
-		p, err := it.GetMembershipProof(k)
-		if err != nil {
-			b.Fatal(err)
-		}
-		bz, _ := p.Marshal()
-		entries = append(entries, app.ListEntry{Key: string(k), Value: v, Proof: bz})
-	}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if f := VerifyEntries(root, entries); len(f) != 0 {
-			b.Fatalf("%d failures: %v", len(f), f[0].Err)
-		}
-	}
-	b.ReportMetric(float64(b.N*len(entries))/b.Elapsed().Seconds(), "proofs/s")
 }

@@ -23,6 +23,8 @@ import (
 	lightdb "github.com/cometbft/cometbft/light/store/db"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	cmttypes "github.com/cometbft/cometbft/types"
+
+	"github.com/veritrial/veritrial/app/client"
 )
 
 // DefaultTrustingPeriod is how old a trusted header may be and still
@@ -129,9 +131,9 @@ type chainSource struct {
 // rpcSource connects to the nodes of o over RPC.
 func rpcSource(ctx context.Context, o ChainOptions, chainID string) (*chainSource, error) {
 	status := func(addr, what string) (*rpchttp.HTTP, int64, error) {
-		c, err := rpchttp.NewWithTimeout(httpAddr(addr), "/websocket", 15)
+		c, err := client.DialRPC(addr)
 		if err != nil {
-			return nil, 0, fmt.Errorf("%s address %q: %w", what, addr, err)
+			return nil, 0, fmt.Errorf("%s: %w", what, err)
 		}
 		st, err := c.Status(ctx)
 		if err != nil {
@@ -512,17 +514,6 @@ func TrustedHeader(dir string, h int64) (*cmttypes.LightBlock, error) {
 }
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
-
-// httpAddr turns tcp://host:port into http://host:port.
-func httpAddr(a string) string {
-	if strings.HasPrefix(a, "tcp://") {
-		return "http://" + strings.TrimPrefix(a, "tcp://")
-	}
-	if !strings.Contains(a, "://") {
-		return "http://" + a
-	}
-	return a
-}
 
 // prefetcher is a provider that fetches a window of light blocks
 // concurrently ahead of the light client's sequential requests; it

@@ -5,5 +5,8 @@
 // and their results, rejected attempts included; Signals computes the
 // data-integrity signals inspectors look for; Replay re-executes a
 // stopped node's stored blocks in a fresh application and compares every
-// app hash and tx result. See docs/AUDIT.md.
+// app hash and tx result; VerifyExport proves every record of an export's
+// height against a verified app hash and compares the file, as app/export
+// reads it back, with the export the proven records render to. See
+// docs/AUDIT.md.
 package audit

@@ -3,7 +3,7 @@ package audit
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -11,12 +11,11 @@ import (
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
-	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	sm "github.com/cometbft/cometbft/state"
 	cmttypes "github.com/cometbft/cometbft/types"
 
-	"github.com/veritrial/veritrial/app"
+	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/protocol"
 )
@@ -100,16 +99,17 @@ type FetchOptions struct {
 // reads the study's protocol versions, amendments, queries and the
 // accounts at the same height.
 func FetchLedger(ctx context.Context, o FetchOptions) (*Ledger, error) {
-	rpc, err := rpchttp.NewWithTimeout(httpAddr(o.Node), "/websocket", 30)
+	cl, err := client.New(o.Node)
 	if err != nil {
-		return nil, fmt.Errorf("node address %q: %w", o.Node, err)
+		return nil, err
 	}
+	rpc := cl.RPC()
 	if o.Workers <= 0 {
 		o.Workers = 4
 	}
 	st, err := rpc.Status(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("the node at %s does not answer: %w", o.Node, err)
+		return nil, client.NodeError(o.Node, err)
 	}
 	latest := st.SyncInfo.LatestBlockHeight
 	// Records at latest-1 so that the app hash (in the header of latest)
@@ -234,90 +234,43 @@ func FetchLedger(ctx context.Context, o FetchOptions) (*Ledger, error) {
 	if recH < 1 {
 		recH = latest
 	}
-	var root []byte
+	var roots client.RootSource
 	if trust != nil && trustLast >= 2 {
 		recH = min(recH, trustLast-1)
 		if lb := trust(recH + 1); lb != nil {
-			root = lb.AppHash
+			roots = client.FixedRoot(recH, lb.AppHash)
 			L.RecordsProven = true
 		}
 	}
 	L.Height = recH
-	list := func(prefix string, fn func(v []byte) error) error {
-		after := ""
-		for {
-			req, _ := json.Marshal(app.ListRequest{Prefix: prefix, After: after, Limit: app.MaxListLimit, Prove: root != nil})
-			res, err := rpc.ABCIQueryWithOptions(ctx, app.QueryList, req, rpcOpts(recH))
-			if err != nil {
-				return err
-			}
-			if res.Response.Code != 0 {
-				return fmt.Errorf("listing %s: %s", prefix, res.Response.Log)
-			}
-			var lr app.ListResponse
-			if err := json.Unmarshal(res.Response.Value, &lr); err != nil {
-				return err
-			}
-			if root != nil {
-				if f := VerifyEntries(root, lr.Entries); len(f) > 0 {
-					return fmt.Errorf("the node's record %s does not match the verified app hash of height %d: %v", f[0].Key, recH, f[0].Err)
-				}
-			}
-			for _, e := range lr.Entries {
-				if err := fn(e.Value); err != nil {
-					return fmt.Errorf("record %s: %w", e.Key, err)
-				}
-			}
-			if !lr.More || len(lr.Entries) == 0 {
-				return nil
-			}
-			after = lr.Entries[len(lr.Entries)-1].Key
+	if err := L.readRecords(ctx, client.NewReader(cl.ABCIQuery, recH, roots), o.Study); err != nil {
+		if errors.Is(err, client.ErrProof) {
+			return nil, fmt.Errorf("the node's records do not match the verified app hash of height %d: %w", recH, err)
 		}
-	}
-	if err := list(types.PrefixAccount, func(v []byte) error {
-		var a types.Account
-		if err := json.Unmarshal(v, &a); err != nil {
-			return err
-		}
-		L.Accounts[a.ID] = a
-		return nil
-	}); err != nil {
 		return nil, err
-	}
-	if o.Study != "" {
-		if err := list(types.PrefixProtocol+o.Study+"/", func(v []byte) error {
-			var pv types.ProtocolVersion
-			if err := json.Unmarshal(v, &pv); err != nil {
-				return err
-			}
-			L.Versions = append(L.Versions, pv)
-			return nil
-		}); err != nil {
-			return nil, err
-		}
-		if err := list(types.PrefixAmendment+o.Study+"/", func(v []byte) error {
-			var a types.Amendment
-			if err := json.Unmarshal(v, &a); err != nil {
-				return err
-			}
-			L.Amendments = append(L.Amendments, a)
-			return nil
-		}); err != nil {
-			return nil, err
-		}
-		if err := list(types.PrefixQuery+o.Study+"/", func(v []byte) error {
-			var q types.Query
-			if err := json.Unmarshal(v, &q); err != nil {
-				return err
-			}
-			L.Queries = append(L.Queries, q)
-			return nil
-		}); err != nil {
-			return nil, err
-		}
 	}
 	L.annotate()
 	return L, nil
+}
+
+// readRecords reads the accounts and, for study, the protocol versions,
+// amendments and data queries the trail and report use.
+func (L *Ledger) readRecords(ctx context.Context, r *client.Reader, study string) error {
+	if err := client.ScanJSON(ctx, r, types.PrefixAccount, func(_ string, a *types.Account) error {
+		L.Accounts[a.ID] = *a
+		return nil
+	}); err != nil || study == "" {
+		return err
+	}
+	var err error
+	if L.Versions, err = client.ListJSON[types.ProtocolVersion](ctx, r, types.PrefixProtocol+study+"/"); err != nil {
+		return err
+	}
+	if L.Amendments, err = client.ListJSON[types.Amendment](ctx, r, types.PrefixAmendment+study+"/"); err != nil {
+		return err
+	}
+	L.Queries, err = client.ListJSON[types.Query](ctx, r, types.PrefixQuery+study+"/")
+	return err
 }
 
 // fetchBlock reads block h and its results and decodes its txs.
@@ -545,5 +498,3 @@ func (L *Ledger) Trail(f TrailFilter) []Entry {
 	}
 	return out
 }
-
-func rpcOpts(h int64) rpcclient.ABCIQueryOptions { return rpcclient.ABCIQueryOptions{Height: h} }

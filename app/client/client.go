@@ -2,11 +2,8 @@ package client
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -15,15 +12,8 @@ import (
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
-	"github.com/veritrial/veritrial/app"
 	"github.com/veritrial/veritrial/app/types"
 )
-
-// Signer signs sign bytes with one account's key.
-type Signer interface {
-	PubKey() ed25519.PublicKey
-	Sign(msg []byte) []byte
-}
 
 // Client is a connection to one veritrial node.
 type Client struct {
@@ -36,21 +26,12 @@ type Client struct {
 	Timeout time.Duration
 }
 
-// ErrNoNode means nothing answers at the node address.
-var ErrNoNode = errors.New("no veritrial node answers")
-
-// New connects to a node at addr ("tcp://127.0.0.1:26657" or
-// "http://host:port").
+// New returns a client of the node at addr ("tcp://127.0.0.1:26657",
+// "http://host:port" or "host:port").
 func New(addr string) (*Client, error) {
-	u := addr
-	if strings.HasPrefix(u, "tcp://") {
-		u = "http://" + strings.TrimPrefix(u, "tcp://")
-	} else if !strings.Contains(u, "://") {
-		u = "http://" + u
-	}
-	rpc, err := rpchttp.NewWithTimeout(u, "/websocket", 30)
+	rpc, err := DialRPC(addr)
 	if err != nil {
-		return nil, fmt.Errorf("node address %q: %w", addr, err)
+		return nil, err
 	}
 	return &Client{rpc: rpc, addr: addr, TTL: 100, Timeout: 60 * time.Second}, nil
 }
@@ -61,13 +42,7 @@ func (c *Client) RPC() *rpchttp.HTTP { return c.rpc }
 // Addr is the node address the client was created with.
 func (c *Client) Addr() string { return c.addr }
 
-func (c *Client) nodeErr(err error) error {
-	s := err.Error()
-	if strings.Contains(s, "connection refused") || strings.Contains(s, "no such host") || strings.Contains(s, "dial tcp") {
-		return fmt.Errorf("%w at %s: start one with `veritrial start` or pass --node", ErrNoNode, c.addr)
-	}
-	return err
-}
+func (c *Client) nodeErr(err error) error { return NodeError(c.addr, err) }
 
 // ChainID returns the node's chain ID.
 func (c *Client) ChainID(ctx context.Context) (string, error) {
@@ -122,7 +97,7 @@ func (r *Result) OK() bool { return r.Code == types.CodeOK }
 
 // Build signs msg for account with signer, valid from the node's current
 // height for TTL blocks, and returns the encoded tx.
-func (c *Client) Build(ctx context.Context, account string, signer Signer, msg types.Msg) ([]byte, error) {
+func (c *Client) Build(ctx context.Context, account string, signer types.Signer, msg types.Msg) ([]byte, error) {
 	chain, err := c.ChainID(ctx)
 	if err != nil {
 		return nil, err
@@ -135,7 +110,7 @@ func (c *Client) Build(ctx context.Context, account string, signer Signer, msg t
 }
 
 // BuildTx signs msg into an encoded tx valid until height expires.
-func BuildTx(chainID, account string, expires int64, signer Signer, msg types.Msg) ([]byte, error) {
+func BuildTx(chainID, account string, expires int64, signer types.Signer, msg types.Msg) ([]byte, error) {
 	var n [16]byte
 	if _, err := rand.Read(n[:]); err != nil {
 		return nil, err
@@ -149,7 +124,7 @@ func BuildTx(chainID, account string, expires int64, signer Signer, msg types.Ms
 }
 
 // Send builds, broadcasts and waits for the block of one message.
-func (c *Client) Send(ctx context.Context, account string, signer Signer, msg types.Msg) (*Result, error) {
+func (c *Client) Send(ctx context.Context, account string, signer types.Signer, msg types.Msg) (*Result, error) {
 	raw, err := c.Build(ctx, account, signer, msg)
 	if err != nil {
 		return nil, err
@@ -200,7 +175,7 @@ func (c *Client) Wait(ctx context.Context, hash string) (*Result, error) {
 			return nil, c.nodeErr(err)
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("transaction %s was accepted by the mempool but is not in a block after %s; check it later with veritrial show tx %s", hash, c.Timeout, hash)
+			return nil, c.notInBlock(hash)
 		}
 		select {
 		case <-ctx.Done():
@@ -213,46 +188,38 @@ func (c *Client) Wait(ctx context.Context, hash string) (*Result, error) {
 	}
 }
 
-// Proven is a value read with its verification context.
-type Proven struct {
-	Key     []byte `json:"key"`
-	Value   []byte `json:"value"`
-	Height  int64  `json:"height"`
-	AppHash []byte `json:"app_hash,omitempty"` // verified against, when proven
-	Proven  bool   `json:"proven"`
+// notInBlock says that tx hash is not in a block after the wait, and
+// where to look for it later.
+func (c *Client) notInBlock(hash string) error {
+	return fmt.Errorf("transaction %s was accepted by the mempool but is not in a block after %s; it may still be committed: look it up later at %s", hash, c.Timeout, c.TxURL(hash))
 }
 
-// Get reads key at height (0 = latest). With prove, the ics23 proof is
-// checked against the app hash of that height, taken from the header of
-// the next block (waiting for it if needed).
-func (c *Client) Get(ctx context.Context, key []byte, height int64, prove bool) (*Proven, error) {
-	res, err := c.rpc.ABCIQueryWithOptions(ctx, app.QueryKey, key, optsFor(height, prove))
+// TxURL is where the node's RPC answers about the tx with hash
+// (upper-case hex) once it is in a block.
+func (c *Client) TxURL(hash string) string { return httpAddr(c.addr) + "/tx?hash=0x" + hash }
+
+// ABCIQuery answers an ABCI query through the node's RPC (abci_query):
+// the QueryFunc of the node.
+func (c *Client) ABCIQuery(ctx context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
+	res, err := c.rpc.ABCIQueryWithOptions(ctx, req.Path, req.Data, rpcclient.ABCIQueryOptions{Height: req.Height, Prove: req.Prove})
 	if err != nil {
 		return nil, c.nodeErr(err)
 	}
-	r := res.Response
-	if r.Code != 0 {
-		return nil, fmt.Errorf("query %q refused: %s", key, r.Log)
-	}
-	p := &Proven{Key: key, Value: r.Value, Height: r.Height}
-	if prove {
-		if r.ProofOps == nil || len(r.ProofOps.Ops) != 1 || r.ProofOps.Ops[0].Type != app.ProofOpType {
-			return nil, fmt.Errorf("node returned no ics23 proof for %q", key)
-		}
-		root, err := c.AppHash(ctx, r.Height)
-		if err != nil {
-			return nil, err
-		}
-		if err := VerifyProof(root, key, r.Value, r.ProofOps.Ops[0].Data); err != nil {
-			return nil, err
-		}
-		p.AppHash, p.Proven = root, true
-	}
-	return p, nil
+	return &res.Response, nil
 }
 
-func optsFor(height int64, prove bool) rpcclient.ABCIQueryOptions {
-	return rpcclient.ABCIQueryOptions{Height: height, Prove: prove}
+// Reader returns a reader of the node's ledger at height (0: the latest,
+// pinned at the first read). With prove every read is checked against the
+// app hash in the header of the next block as this same node serves it
+// (AppHash): that catches a node whose answers do not match its own
+// chain, not a node that serves a forged chain; the audit commands check
+// headers with the light client.
+func (c *Client) Reader(height int64, prove bool) *Reader {
+	var roots RootSource
+	if prove {
+		roots = c.AppHash
+	}
+	return NewReader(c.ABCIQuery, height, roots)
 }
 
 // AppHash returns the app hash after block h, as recorded in the header of
@@ -276,61 +243,5 @@ func (c *Client) AppHash(ctx context.Context, h int64) ([]byte, error) {
 			return nil, ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
-	}
-}
-
-// GetJSON reads and decodes a record; found is false when absent.
-func (c *Client) GetJSON(ctx context.Context, key []byte, height int64, prove bool, out any) (*Proven, bool, error) {
-	p, err := c.Get(ctx, key, height, prove)
-	if err != nil {
-		return nil, false, err
-	}
-	if p.Value == nil {
-		return p, false, nil
-	}
-	if err := json.Unmarshal(p.Value, out); err != nil {
-		return p, false, fmt.Errorf("record %q is not valid: %w", key, err)
-	}
-	return p, true, nil
-}
-
-// List returns every entry under prefix at height (0 = latest), following
-// pages; with prove each entry's proof is checked against the app hash.
-func (c *Client) List(ctx context.Context, prefix string, height int64, prove bool) ([]app.ListEntry, int64, error) {
-	var out []app.ListEntry
-	after := ""
-	var root []byte
-	for {
-		req, _ := json.Marshal(app.ListRequest{Prefix: prefix, After: after, Limit: app.MaxListLimit, Prove: prove})
-		res, err := c.rpc.ABCIQueryWithOptions(ctx, app.QueryList, req, optsFor(height, false))
-		if err != nil {
-			return nil, 0, c.nodeErr(err)
-		}
-		r := res.Response
-		if r.Code != 0 {
-			return nil, 0, fmt.Errorf("list %q refused: %s", prefix, r.Log)
-		}
-		height = r.Height // pin every page to the same height
-		var lr app.ListResponse
-		if err := json.Unmarshal(r.Value, &lr); err != nil {
-			return nil, 0, fmt.Errorf("list response is not valid: %w", err)
-		}
-		if prove && root == nil && len(lr.Entries) > 0 {
-			if root, err = c.AppHash(ctx, height); err != nil {
-				return nil, 0, err
-			}
-		}
-		for _, e := range lr.Entries {
-			if prove {
-				if err := VerifyProof(root, []byte(e.Key), e.Value, e.Proof); err != nil {
-					return nil, 0, err
-				}
-			}
-			out = append(out, e)
-		}
-		if !lr.More || len(lr.Entries) == 0 {
-			return out, height, nil
-		}
-		after = lr.Entries[len(lr.Entries)-1].Key
 	}
 }

@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -10,103 +9,97 @@ import (
 )
 
 // Study reads a study record.
-func (c *Client) Study(ctx context.Context, id string, height int64, prove bool) (*types.Study, *Proven, error) {
-	return getRequired[types.Study](ctx, c, types.KeyStudy(id), height, prove, func() error {
+func (r *Reader) Study(ctx context.Context, id string) (*types.Study, error) {
+	return getRequired[types.Study](ctx, r, types.KeyStudy(id), func() error {
 		return fmt.Errorf("study %q is not registered", id)
 	})
 }
 
 // ProtocolVersion reads version n of a study's protocol.
-func (c *Client) ProtocolVersion(ctx context.Context, study string, n int, height int64, prove bool) (*types.ProtocolVersion, *Proven, error) {
-	return getRequired[types.ProtocolVersion](ctx, c, types.KeyProtocol(study, n), height, prove, func() error {
+func (r *Reader) ProtocolVersion(ctx context.Context, study string, n int) (*types.ProtocolVersion, error) {
+	return getRequired[types.ProtocolVersion](ctx, r, types.KeyProtocol(study, n), func() error {
 		return fmt.Errorf("study %q has no protocol version %d", study, n)
 	})
 }
 
 // Amendment reads amendment n of a study.
-func (c *Client) Amendment(ctx context.Context, study string, n int, height int64, prove bool) (*types.Amendment, *Proven, error) {
-	return getRequired[types.Amendment](ctx, c, types.KeyAmendment(study, n), height, prove, func() error {
+func (r *Reader) Amendment(ctx context.Context, study string, n int) (*types.Amendment, error) {
+	return getRequired[types.Amendment](ctx, r, types.KeyAmendment(study, n), func() error {
 		return fmt.Errorf("study %q has no amendment %d", study, n)
 	})
 }
 
 // Subject reads a subject.
-func (c *Client) Subject(ctx context.Context, study, id string, height int64, prove bool) (*types.Subject, *Proven, error) {
-	return getRequired[types.Subject](ctx, c, types.KeySubject(study, id), height, prove, func() error {
+func (r *Reader) Subject(ctx context.Context, study, id string) (*types.Subject, error) {
+	return getRequired[types.Subject](ctx, r, types.KeySubject(study, id), func() error {
 		return fmt.Errorf("subject %q is not enrolled in study %q", id, study)
 	})
 }
 
 // Account reads an account.
-func (c *Client) Account(ctx context.Context, id string, height int64, prove bool) (*types.Account, *Proven, error) {
-	return getRequired[types.Account](ctx, c, types.KeyAccount(id), height, prove, func() error {
+func (r *Reader) Account(ctx context.Context, id string) (*types.Account, error) {
+	return getRequired[types.Account](ctx, r, types.KeyAccount(id), func() error {
 		return fmt.Errorf("account %q does not exist", id)
 	})
 }
 
 // Form reads the current version of a form.
-func (c *Client) Form(ctx context.Context, k types.FormKey, height int64, prove bool) (*types.FormRecord, *Proven, error) {
-	return getRequired[types.FormRecord](ctx, c, types.KeyForm(k), height, prove, func() error {
+func (r *Reader) Form(ctx context.Context, k types.FormKey) (*types.FormRecord, error) {
+	return getRequired[types.FormRecord](ctx, r, types.KeyForm(k), func() error {
 		return fmt.Errorf("form %s of subject %s at %s (repeat %d) has not been entered", k.Form, k.Subject, k.Event, k.EventRepeat)
 	})
 }
 
 // FormHistory returns every version of a form, oldest first: the
-// superseded versions and the current one, all read at the same height.
-func (c *Client) FormHistory(ctx context.Context, k types.FormKey, height int64, prove bool) ([]types.FormRecord, error) {
-	cur, p, err := c.Form(ctx, k, height, prove)
+// superseded versions and the current one.
+func (r *Reader) FormHistory(ctx context.Context, k types.FormKey) ([]types.FormRecord, error) {
+	cur, err := r.Form(ctx, k)
 	if err != nil {
 		return nil, err
 	}
-	prefix := strings.TrimSuffix(string(types.KeyFormHistory(k, 0)), "000000")
-	entries, _, err := c.List(ctx, prefix, p.Height, prove)
+	out, err := ListJSON[types.FormRecord](ctx, r, strings.TrimSuffix(string(types.KeyFormHistory(k, 0)), "000000"))
 	if err != nil {
 		return nil, err
-	}
-	out := make([]types.FormRecord, 0, len(entries)+1)
-	for _, e := range entries {
-		var r types.FormRecord
-		if err := json.Unmarshal(e.Value, &r); err != nil {
-			return nil, fmt.Errorf("history record %q is not valid: %w", e.Key, err)
-		}
-		out = append(out, r)
 	}
 	return append(out, *cur), nil
 }
 
 // AccountHistory returns every change of an account, oldest first.
-func (c *Client) AccountHistory(ctx context.Context, id string, height int64, prove bool) ([]types.AccountChange, error) {
-	out, _, err := listJSON[types.AccountChange](ctx, c, types.PrefixAcctHist+id+"/", height, prove)
-	return out, err
+func (r *Reader) AccountHistory(ctx context.Context, id string) ([]types.AccountChange, error) {
+	return ListJSON[types.AccountChange](ctx, r, types.PrefixAcctHist+id+"/")
 }
 
 // Subjects lists a study's subjects.
-func (c *Client) Subjects(ctx context.Context, study string, height int64, prove bool) ([]types.Subject, error) {
-	out, _, err := listJSON[types.Subject](ctx, c, types.PrefixSubject+study+"/", height, prove)
-	return out, err
+func (r *Reader) Subjects(ctx context.Context, study string) ([]types.Subject, error) {
+	return ListJSON[types.Subject](ctx, r, types.PrefixSubject+study+"/")
 }
 
 // SubjectForms lists the current forms of a subject (or of a whole study
 // when subject is empty).
-func (c *Client) SubjectForms(ctx context.Context, study, subject string, height int64, prove bool) ([]types.FormRecord, error) {
-	prefix := types.PrefixForm + study + "/"
+func (r *Reader) SubjectForms(ctx context.Context, study, subject string) ([]types.FormRecord, error) {
+	return ListJSON[types.FormRecord](ctx, r, subjectPrefix(types.PrefixForm, study, subject))
+}
+
+// subjectPrefix is the prefix of a study's records of kind prefix, or of
+// one subject's when subject is not empty.
+func subjectPrefix(prefix, study, subject string) string {
+	prefix += study + "/"
 	if subject != "" {
 		prefix += subject + "/"
 	}
-	out, _, err := listJSON[types.FormRecord](ctx, c, prefix, height, prove)
-	return out, err
+	return prefix
 }
 
 // getRequired reads and decodes the record at key; an absent record is
 // the error missing returns.
-func getRequired[T any](ctx context.Context, c *Client, key []byte, height int64, prove bool, missing func() error) (*T, *Proven, error) {
-	var v T
-	p, ok, err := c.GetJSON(ctx, key, height, prove, &v)
+func getRequired[T any](ctx context.Context, r *Reader, key []byte, missing func() error) (*T, error) {
+	v := new(T)
+	ok, err := r.GetJSON(ctx, key, v)
 	if err != nil {
-		return nil, p, err
+		return nil, err
 	}
 	if !ok {
-		return nil, p, missing()
+		return nil, missing()
 	}
-	return &v, p, nil
+	return v, nil
 }

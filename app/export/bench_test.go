@@ -13,23 +13,29 @@ import (
 	"testing"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
+
 	"github.com/veritrial/veritrial/app/apptest"
+	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/export"
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/protocol"
 )
 
-// genReader is a Reader that generates a large study on demand, one
-// subject at a time, so a benchmark measures the export and not a
-// dataset held in memory. Every fifth form has a correction (a history
-// version).
+// genHeight is the height of generated studies.
+const genHeight = 900000
+
+// genReader answers the export's queries about a large study it generates
+// on demand, one subject at a time, so a benchmark measures the export
+// and not a dataset held in memory. Every fifth form has a correction (a
+// history version).
 type genReader struct {
-	static   *export.MemReader
+	static   client.QueryFunc // the records of every size of study
 	subjects int
 	plan     []genForm
 	perSubj  int // item values per subject
 	cacheID  int
-	cache    map[string][]export.Entry // by prefix kind: subj, form, hist
+	cache    map[string][]types.ListEntry // by prefix kind: subj, form, hist
 }
 
 type genForm struct {
@@ -120,12 +126,15 @@ func newGenReader(subjects, valuesPerSubject int) *genReader {
 		put(types.KeyAccount(pp.ID), types.Account{ID: pp.ID, Org: pp.Org, Name: pp.Name, Roles: pp.Roles, PubKey: pp.PubKey(), Status: types.AccountActive})
 	}
 	fp := apptest.Fingerprint(p)
-	put(types.KeyStudy(study), types.Study{ID: study, Sponsor: "sponsor", Title: p.Study.Title, Current: 1, Versions: 1, LockHeight: 900000})
+	put(types.KeyStudy(study), types.Study{ID: study, Sponsor: "sponsor", Title: p.Study.Title, Current: 1, Versions: 1, LockHeight: genHeight})
 	put(types.KeyProtocol(study, 1), types.ProtocolVersion{Study: study, Number: 1, Label: p.Study.Version, Fingerprint: fp, Protocol: *p, Effective: stamp(1, "sponsor-dm")})
 	put(types.KeySite(study, "site1"), types.Site{Study: study, Org: "site1", Activated: stamp(2, "sponsor-dm")})
-	g.static = export.NewMemReader(recs)
+	g.static = client.MemQuery(genHeight, recs)
 	return g
 }
+
+// reader reads the generated study.
+func (g *genReader) reader() *client.Reader { return client.NewReader(g.query, genHeight, nil) }
 
 func stamp(h int64, who string) types.Stamp {
 	return types.Stamp{Height: h, Time: apptest.Genesis.Add(time.Duration(h) * time.Second).Format("2006-01-02T15:04:05Z"),
@@ -135,18 +144,18 @@ func stamp(h int64, who string) types.Stamp {
 func subjID(i int) string { return fmt.Sprintf("S%05d", i+1) }
 
 // subject generates subject i's records.
-func (g *genReader) subject(i int) map[string][]export.Entry {
+func (g *genReader) subject(i int) map[string][]types.ListEntry {
 	if i == g.cacheID {
 		return g.cache
 	}
 	id := subjID(i)
-	out := map[string][]export.Entry{}
+	out := map[string][]types.ListEntry{}
 	mk := func(kind string, k []byte, v any) {
 		bz, err := json.Marshal(v)
 		if err != nil {
 			panic(err)
 		}
-		out[kind] = append(out[kind], export.Entry{Key: string(k), Value: bz})
+		out[kind] = append(out[kind], types.ListEntry{Key: string(k), Value: bz})
 	}
 	base := int64(10 + i*len(g.plan)*2)
 	mk("subj", types.KeySubject(study, id), types.Subject{Study: study, ID: id, Site: "site1", ConsentVersion: "1.0", ConsentSHA256: apptest.ConsentSHA256,
@@ -193,50 +202,61 @@ func (g *genReader) kind(key string) (string, int, bool) {
 	return "", 0, false
 }
 
-func (g *genReader) Get(ctx context.Context, key string) ([]byte, error) {
-	kind, i, ok := g.kind(key)
-	if !ok {
-		return g.static.Get(ctx, key)
-	}
-	if i >= g.subjects {
-		return nil, nil
-	}
-	for _, e := range g.subject(i)[kind] {
-		if e.Key == key {
-			return e.Value, nil
+// query answers /key and /list about the generated subjects, their forms
+// and form history, and everything else from the static records.
+func (g *genReader) query(ctx context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
+	switch req.Path {
+	case types.QueryKey:
+		kind, i, ok := g.kind(string(req.Data))
+		if !ok {
+			return g.static(ctx, req)
 		}
+		res := &abci.ResponseQuery{Key: req.Data, Height: genHeight}
+		if i < g.subjects {
+			for _, e := range g.subject(i)[kind] {
+				if e.Key == string(req.Data) {
+					res.Value = e.Value
+				}
+			}
+		}
+		return res, nil
+	case types.QueryList:
+		var lr types.ListRequest
+		if err := json.Unmarshal(req.Data, &lr); err != nil {
+			return nil, err
+		}
+		kind, _, ok := g.kind(lr.Prefix)
+		if !ok || lr.Prefix != map[string]string{"subj": types.PrefixSubject, "form": types.PrefixForm, "hist": types.PrefixHistory}[kind]+study+"/" {
+			return g.static(ctx, req)
+		}
+		start := 0
+		if lr.After != "" {
+			_, start, _ = g.kind(lr.After)
+		}
+		resp := types.ListResponse{Entries: []types.ListEntry{}}
+	subjects:
+		for i := start; i < g.subjects; i++ {
+			for _, e := range g.subject(i)[kind] {
+				if e.Key <= lr.After {
+					continue
+				}
+				if len(resp.Entries) == lr.Limit {
+					resp.More = true
+					break subjects
+				}
+				resp.Entries = append(resp.Entries, e)
+			}
+		}
+		bz, err := json.Marshal(resp)
+		return &abci.ResponseQuery{Value: bz, Height: genHeight}, err
 	}
-	return nil, nil
+	return g.static(ctx, req)
 }
 
-func (g *genReader) List(ctx context.Context, prefix, after string, limit int) ([]export.Entry, bool, error) {
-	kind, _, ok := g.kind(prefix)
-	if !ok || prefix != map[string]string{"subj": types.PrefixSubject, "form": types.PrefixForm, "hist": types.PrefixHistory}[kind]+study+"/" {
-		return g.static.List(ctx, prefix, after, limit)
-	}
-	start := 0
-	if after != "" {
-		_, start, _ = g.kind(after)
-	}
-	var out []export.Entry
-	for i := start; i < g.subjects; i++ {
-		for _, e := range g.subject(i)[kind] {
-			if e.Key <= after {
-				continue
-			}
-			if len(out) == limit {
-				return out, true, nil
-			}
-			out = append(out, e)
-		}
-	}
-	return out, false, nil
-}
-
-func benchExport(b *testing.B, write func(context.Context, export.Reader, export.Options, io.Writer) (*export.Summary, error), subjects, values int) {
+func benchExport(b *testing.B, write func(context.Context, *client.Reader, export.Options, io.Writer) (*export.Summary, error), subjects, values int) {
 	g := newGenReader(subjects, values/subjects)
 	opt := export.Options{Study: study, Version: "bench", TmpDir: b.TempDir(),
-		Block: export.Block{ChainID: "bench", Height: 900000, Time: apptest.Genesis.Add(900000 * time.Second), Hash: "AB", AppHash: "CD"}}
+		Block: export.Block{ChainID: "bench", Height: genHeight, Time: apptest.Genesis.Add(genHeight * time.Second), Hash: "AB", AppHash: "CD"}}
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		f, err := os.CreateTemp(b.TempDir(), "export-*")
@@ -244,7 +264,7 @@ func benchExport(b *testing.B, write func(context.Context, export.Reader, export
 			b.Fatal(err)
 		}
 		start := time.Now()
-		sum, err := write(context.Background(), g, opt, f)
+		sum, err := write(context.Background(), g.reader(), opt, f)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -283,9 +303,9 @@ func BenchmarkExportXLSXSmall(b *testing.B) { benchExport(b, export.WriteXLSX, 1
 func TestGeneratedODMValidates(t *testing.T) {
 	g := newGenReader(30, 100)
 	opt := export.Options{Study: study, Version: "test", TmpDir: t.TempDir(),
-		Block: export.Block{ChainID: "bench", Height: 900000, Time: apptest.Genesis.Add(900000 * time.Second)}}
+		Block: export.Block{ChainID: "bench", Height: genHeight, Time: apptest.Genesis.Add(genHeight * time.Second)}}
 	var sb strings.Builder
-	sum, err := export.WriteODM(context.Background(), g, opt, &sb)
+	sum, err := export.WriteODM(context.Background(), g.reader(), opt, &sb)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +374,7 @@ func BenchmarkExportRealStore(b *testing.B) {
 	c, h := realStore(b, 1000)
 	for _, f := range formats {
 		b.Run(f.name, func(b *testing.B) {
-			r := &export.ABCIReader{Query: c.App.Query, Height: h}
+			r := client.NewReader(c.App.Query, h, nil)
 			opt := export.Options{Study: study, Version: "bench", TmpDir: b.TempDir(),
 				Block: export.Block{ChainID: apptest.ChainID, Height: h, Time: apptest.Genesis.Add(time.Duration(h) * time.Second)}}
 			for i := 0; i < b.N; i++ {

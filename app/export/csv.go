@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"sort"
 	"time"
+
+	"github.com/veritrial/veritrial/app/client"
 )
 
 // WriteCSVDir exports the study as RFC 4180 CSV files (UTF-8, CRLF line
@@ -18,7 +20,7 @@ import (
 // be empty: one file per form (form_<OID>.csv) plus audit_trail.csv,
 // subjects.csv, queries.csv, signatures.csv, sdv.csv, dictionary.csv,
 // provenance.csv and records.csv. Values are the exact ledger strings.
-func WriteCSVDir(ctx context.Context, r Reader, opt Options, dir string) (*Summary, error) {
+func WriteCSVDir(ctx context.Context, r *client.Reader, opt Options, dir string) (*Summary, error) {
 	d, err := load(ctx, r, opt)
 	if err != nil {
 		return nil, err
@@ -35,7 +37,7 @@ func WriteCSVDir(ctx context.Context, r Reader, opt Options, dir string) (*Summa
 // WriteCSVZip exports the study as the CSV files of WriteCSVDir in one zip
 // written to w: entries in name order, deflated, dated with the block
 // time. The files are first written to a temporary directory.
-func WriteCSVZip(ctx context.Context, r Reader, opt Options, w io.Writer) (*Summary, error) {
+func WriteCSVZip(ctx context.Context, r *client.Reader, opt Options, w io.Writer) (*Summary, error) {
 	tmp, err := os.MkdirTemp(opt.TmpDir, "veritrial-export-csv-*")
 	if err != nil {
 		return nil, err

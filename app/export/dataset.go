@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"hash"
 	"sort"
@@ -12,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/protocol"
 )
@@ -26,16 +26,6 @@ const (
 	BasisLocked = "database locked (at an earlier height)"
 	// BasisNotLocked: the study is not locked at this height.
 	BasisNotLocked = "study NOT locked at this height"
-
-	// BasisLatest is kept for callers of earlier versions.
-	//
-	// Deprecated: the basis is derived from the study record (HeightBasis);
-	// a study that is not locked is BasisNotLocked.
-	BasisLatest = BasisNotLocked
-	// BasisExplicit is kept for callers of earlier versions.
-	//
-	// Deprecated: the basis is derived from the study record (HeightBasis).
-	BasisExplicit = "chosen height"
 )
 
 // HeightBasis says what height h is for a study record read at h.
@@ -55,12 +45,6 @@ type Options struct {
 	Study string
 	// Block is the consensus context of the exported height.
 	Block Block
-	// Basis is ignored: the export derives it from the study record at
-	// the height (HeightBasis), so the file does not depend on how the
-	// height was chosen.
-	//
-	// Deprecated: kept so earlier callers compile.
-	Basis string
 	// Version is the exporting software's version, written into the file.
 	Version string
 	// TmpDir holds temporary files (default: the system's).
@@ -68,6 +52,35 @@ type Options struct {
 	// Progress, when set, is called as records are read: phase names the
 	// pass ("records", "data"), total is 0 while unknown.
 	Progress func(phase string, done, total int64)
+}
+
+// Block is the consensus context of the exported height: which chain,
+// which block, the app hash committing the state after it, and the
+// validators that signed it.
+type Block struct {
+	ChainID string
+	Height  int64
+	// Time is the block's consensus time (UTC); it dates the files.
+	Time time.Time
+	// Hash is the block hash (upper-case hex), empty when unknown.
+	Hash string
+	// AppHash is the app hash of the state after the block (carried by
+	// the header of the next block), upper-case hex.
+	AppHash string
+	// NextHash is the hash of block Height+1 whose header carries
+	// AppHash, empty when unknown.
+	NextHash string
+	// Validators are the validators whose signatures commit the block
+	// (the commit for Height, carried as LastCommit by block Height+1).
+	Validators []Validator
+}
+
+// Validator is one validator of the exported block.
+type Validator struct {
+	Address string // upper-case hex
+	PubKey  string // base64 ed25519 key
+	Power   int64
+	Signed  bool // its signature is in the block's commit
 }
 
 // notLocked reports whether the study is not locked at the height.
@@ -167,8 +180,8 @@ func (d *digester) sum() string { return hex.EncodeToString(d.h.Sum(nil)) }
 
 // DigestRecords computes the dataset digest of records given in any
 // order: the auditor's side of the definition.
-func DigestRecords(records []Entry) (string, error) {
-	s := append([]Entry(nil), records...)
+func DigestRecords(records []types.ListEntry) (string, error) {
+	s := append([]types.ListEntry(nil), records...)
 	sort.Slice(s, func(i, j int) bool { return s[i].Key < s[j].Key })
 	d := newDigester()
 	for _, e := range s {
@@ -179,23 +192,24 @@ func DigestRecords(records []Entry) (string, error) {
 	return d.sum(), nil
 }
 
-// walkRecords calls fn for every record of the export in key order.
-func walkRecords(ctx context.Context, r Reader, study string, fn func(Entry) error) error {
+// WalkRecords calls fn for every record an export of study covers
+// (RecordPrefixes), in key order, as r reads them.
+func WalkRecords(ctx context.Context, r *client.Reader, study string, fn func(types.ListEntry) error) error {
 	for _, s := range recordSpecs(study) {
-		if s.exact {
-			v, err := r.Get(ctx, s.key)
-			if err != nil {
-				return fmt.Errorf("reading %s: %w", s.key, err)
-			}
-			if v != nil {
-				if err := fn(Entry{Key: s.key, Value: v}); err != nil {
-					return err
-				}
+		if !s.exact {
+			if err := r.Scan(ctx, s.key, fn); err != nil {
+				return err
 			}
 			continue
 		}
-		if err := scan(ctx, r, s.key, fn); err != nil {
+		v, err := r.Get(ctx, []byte(s.key))
+		if err != nil {
 			return err
+		}
+		if v != nil {
+			if err := fn(types.ListEntry{Key: s.key, Value: v}); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -257,7 +271,7 @@ var yesNo = []protocol.CodeItem{{Code: "1", Decode: "Yes"}, {Code: "0", Decode: 
 // dataset is what every format needs about the study at the height.
 type dataset struct {
 	ctx      context.Context
-	r        Reader
+	r        *client.Reader
 	opt      Options
 	study    types.Study
 	versions []types.ProtocolVersion // ascending number
@@ -277,7 +291,7 @@ type dataset struct {
 }
 
 // load reads what every format needs about the study at the height.
-func load(ctx context.Context, r Reader, opt Options) (*dataset, error) {
+func load(ctx context.Context, r *client.Reader, opt Options) (*dataset, error) {
 	if r == nil {
 		return nil, fmt.Errorf("export: no reader")
 	}
@@ -287,9 +301,12 @@ func load(ctx context.Context, r Reader, opt Options) (*dataset, error) {
 	if opt.Block.Height < 1 {
 		return nil, fmt.Errorf("export: no block height")
 	}
+	if r.Height() != opt.Block.Height {
+		return nil, fmt.Errorf("export: the reader reads height %d, not the exported height %d", r.Height(), opt.Block.Height)
+	}
 	d := &dataset{ctx: ctx, r: r, opt: opt, orgByID: map[string]*types.Org{}, formByID: map[string]*formLayout{}}
 	d.sum = Summary{Study: opt.Study, Height: opt.Block.Height}
-	ok, err := getJSON(ctx, r, string(types.KeyStudy(opt.Study)), &d.study)
+	ok, err := r.GetJSON(ctx, types.KeyStudy(opt.Study), &d.study)
 	if err != nil {
 		return nil, err
 	}
@@ -297,7 +314,7 @@ func load(ctx context.Context, r Reader, opt Options) (*dataset, error) {
 		return nil, fmt.Errorf("study %s is not registered at height %d", opt.Study, opt.Block.Height)
 	}
 	d.sum.Basis = HeightBasis(&d.study, opt.Block.Height)
-	if err := scanJSON(ctx, r, types.PrefixProtocol+opt.Study+"/", func(_ string, pv *types.ProtocolVersion) error {
+	if err := client.ScanJSON(ctx, r, types.PrefixProtocol+opt.Study+"/", func(_ string, pv *types.ProtocolVersion) error {
 		d.versions = append(d.versions, *pv)
 		return nil
 	}); err != nil {
@@ -311,7 +328,7 @@ func load(ctx context.Context, r Reader, opt Options) (*dataset, error) {
 	if d.current == nil {
 		return nil, fmt.Errorf("study %s has no protocol version %d at height %d", opt.Study, d.study.Current, opt.Block.Height)
 	}
-	if err := scanJSON(ctx, r, types.PrefixOrg, func(_ string, o *types.Org) error {
+	if err := client.ScanJSON(ctx, r, types.PrefixOrg, func(_ string, o *types.Org) error {
 		d.orgs = append(d.orgs, *o)
 		return nil
 	}); err != nil {
@@ -320,37 +337,26 @@ func load(ctx context.Context, r Reader, opt Options) (*dataset, error) {
 	for i := range d.orgs {
 		d.orgByID[d.orgs[i].ID] = &d.orgs[i]
 	}
-	if err := scanJSON(ctx, r, types.PrefixAccount, func(_ string, a *types.Account) error {
+	if err := client.ScanJSON(ctx, r, types.PrefixAccount, func(_ string, a *types.Account) error {
 		d.accounts = append(d.accounts, *a)
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	if err := scanJSON(ctx, r, types.PrefixSite+opt.Study+"/", func(_ string, s *types.Site) error {
+	if err := client.ScanJSON(ctx, r, types.PrefixSite+opt.Study+"/", func(_ string, s *types.Site) error {
 		d.sites = append(d.sites, *s)
 		return nil
 	}); err != nil {
 		return nil, err
 	}
 	var lk types.ScopeLock
-	if ok, err := getJSON(ctx, r, string(types.KeyLock(types.Scope{Study: opt.Study})), &lk); err != nil {
+	if ok, err := r.GetJSON(ctx, types.KeyLock(types.Scope{Study: opt.Study}), &lk); err != nil {
 		return nil, err
 	} else if ok {
 		d.lock = &lk
 	}
 	d.layout()
 	return d, nil
-}
-
-// scanJSON decodes every record under prefix into a fresh T.
-func scanJSON[T any](ctx context.Context, r Reader, prefix string, fn func(key string, v *T) error) error {
-	return scan(ctx, r, prefix, func(e Entry) error {
-		v := new(T)
-		if err := json.Unmarshal(e.Value, v); err != nil {
-			return fmt.Errorf("record %s is not valid: %w", e.Key, err)
-		}
-		return fn(e.Key, v)
-	})
 }
 
 // layout builds the form layouts: the forms and items of the version in
@@ -457,7 +463,7 @@ func (s *subjectSite) of(subject string) (string, error) {
 		return s.site, nil
 	}
 	var sub types.Subject
-	ok, err := getJSON(s.d.ctx, s.d.r, string(types.KeySubject(s.d.opt.Study, subject)), &sub)
+	ok, err := s.d.r.GetJSON(s.d.ctx, types.KeySubject(s.d.opt.Study, subject), &sub)
 	if err != nil {
 		return "", err
 	}
@@ -476,7 +482,7 @@ func (d *dataset) formVersions(cur *types.FormRecord, curKey string, fn func(pre
 	for v := 1; v < cur.Version; v++ {
 		key := string(types.KeyFormHistory(cur.FormKey, v))
 		rec := new(types.FormRecord)
-		ok, err := getJSON(d.ctx, d.r, key, rec)
+		ok, err := d.r.GetJSON(d.ctx, []byte(key), rec)
 		if err != nil {
 			return err
 		}

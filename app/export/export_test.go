@@ -19,6 +19,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/veritrial/veritrial/app/apptest"
+	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/export"
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/protocol"
@@ -64,7 +65,7 @@ func scenario(t *testing.T, c *apptest.Chain) int64 {
 }
 
 // source returns a reader and options for chain c at height h.
-func source(c *apptest.Chain, h int64) (export.Reader, export.Options) {
+func source(c *apptest.Chain, h int64) (*client.Reader, export.Options) {
 	bh := sha256.Sum256([]byte(fmt.Sprintf("block %d", h)))
 	nh := sha256.Sum256([]byte(fmt.Sprintf("block %d", h+1)))
 	opt := export.Options{
@@ -76,12 +77,12 @@ func source(c *apptest.Chain, h int64) (export.Reader, export.Options) {
 			Validators: []export.Validator{{Address: "AB12", PubKey: "cHVia2V5", Power: 10, Signed: true}},
 		},
 	}
-	return &export.ABCIReader{Query: c.App.Query, Height: h}, opt
+	return client.NewReader(c.App.Query, h, nil), opt
 }
 
 type format struct {
 	name  string
-	write func(ctx context.Context, r export.Reader, opt export.Options, w io.Writer) (*export.Summary, error)
+	write func(ctx context.Context, r *client.Reader, opt export.Options, w io.Writer) (*export.Summary, error)
 }
 
 var formats = []format{
@@ -90,7 +91,7 @@ var formats = []format{
 	{"odm.xml", export.WriteODM},
 }
 
-func run(t *testing.T, f format, r export.Reader, opt export.Options) ([]byte, *export.Summary) {
+func run(t *testing.T, f format, r *client.Reader, opt export.Options) ([]byte, *export.Summary) {
 	t.Helper()
 	opt.TmpDir = t.TempDir()
 	var buf bytes.Buffer
@@ -133,18 +134,18 @@ func TestReproducible(t *testing.T) {
 
 // allRecords reads every record an export covers, straight from the
 // store, for the auditor-side digest.
-func allRecords(t *testing.T, c *apptest.Chain, h int64) []export.Entry {
+func allRecords(t *testing.T, c *apptest.Chain, h int64) []types.ListEntry {
 	t.Helper()
-	r := &export.ABCIReader{Query: c.App.Query, Height: h}
-	var out []export.Entry
+	r := client.NewReader(c.App.Query, h, nil)
+	var out []types.ListEntry
 	for _, p := range export.RecordPrefixes(study) {
 		if !strings.HasSuffix(p, "/") {
-			v, err := r.Get(context.Background(), p)
+			v, err := r.Get(context.Background(), []byte(p))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if v != nil {
-				out = append(out, export.Entry{Key: p, Value: v})
+				out = append(out, types.ListEntry{Key: p, Value: v})
 			}
 			continue
 		}
@@ -443,42 +444,28 @@ func TestRefusals(t *testing.T) {
 	if _, err := export.WriteCSVZip(context.Background(), r, opt, &buf); err == nil {
 		t.Error("height 0 accepted")
 	}
+	// A reader of another height is refused.
+	opt.Block.Height = c.Height
+	if _, err := export.WriteCSVZip(context.Background(), client.NewReader(c.App.Query, c.Height-1, nil), opt, &buf); err == nil || !strings.Contains(err.Error(), "not the exported height") {
+		t.Errorf("reader of another height: %v", err)
+	}
 	// A corrupt record is an error, not a panic.
-	mem := export.NewMemReader(map[string][]byte{
+	mem := client.MemQuery(5, map[string][]byte{
 		string(types.KeyStudy(study)):       []byte(`{"id":"` + study + `","current":1}`),
 		string(types.KeyProtocol(study, 1)): []byte(`{"number":1,`),
 	})
 	opt.Block.Height = 5
-	if _, err := export.WriteXLSX(context.Background(), mem, opt, &buf); err == nil || !strings.Contains(err.Error(), "not valid") {
+	if _, err := export.WriteXLSX(context.Background(), client.NewReader(mem, 5, nil), opt, &buf); err == nil || !strings.Contains(err.Error(), "not valid") {
 		t.Errorf("corrupt record: %v", err)
 	}
 }
 
-func TestMemReaderPaging(t *testing.T) {
-	recs := map[string][]byte{}
-	for i := 0; i < 25; i++ {
-		recs[fmt.Sprintf("a/%03d", i)] = []byte{byte(i)}
-	}
-	recs["b/x"] = []byte("x")
-	m := export.NewMemReader(recs)
-	var got []string
-	after := ""
-	for {
-		page, more, _ := m.List(context.Background(), "a/", after, 10)
-		for _, e := range page {
-			got = append(got, e.Key)
-		}
-		if !more {
-			break
-		}
-		after = page[len(page)-1].Key
-	}
-	if len(got) != 25 || got[0] != "a/000" || got[24] != "a/024" {
-		t.Errorf("paged %v", got)
-	}
-	d1, _ := export.DigestRecords([]export.Entry{{Key: "a", Value: []byte("1")}, {Key: "b", Value: []byte("2")}})
-	d2, _ := export.DigestRecords([]export.Entry{{Key: "b", Value: []byte("2")}, {Key: "a", Value: []byte("1")}})
-	d3, _ := export.DigestRecords([]export.Entry{{Key: "a", Value: []byte("1")}, {Key: "b", Value: []byte("3")}})
+// TestDigestRecords checks the dataset digest against its definition, in
+// any order of the records.
+func TestDigestRecords(t *testing.T) {
+	d1, _ := export.DigestRecords([]types.ListEntry{{Key: "a", Value: []byte("1")}, {Key: "b", Value: []byte("2")}})
+	d2, _ := export.DigestRecords([]types.ListEntry{{Key: "b", Value: []byte("2")}, {Key: "a", Value: []byte("1")}})
+	d3, _ := export.DigestRecords([]types.ListEntry{{Key: "a", Value: []byte("1")}, {Key: "b", Value: []byte("3")}})
 	h1 := sha256.Sum256([]byte("1"))
 	h2 := sha256.Sum256([]byte("2"))
 	line := "a\t" + hex.EncodeToString(h1[:]) + "\nb\t" + hex.EncodeToString(h2[:]) + "\n"
@@ -511,6 +498,40 @@ func TestSheetContinuation(t *testing.T) {
 	}
 	if idx, _ := f.GetSheetIndex("Audit trail (2)"); idx < 0 || int64(n) != sum.Audit {
 		t.Errorf("audit rows %d over sheets %v, want %d", n, f.GetSheetList(), sum.Audit)
+	}
+	// Read back: the record list continues on "Records (2)" ..., each
+	// entry at its sheet and row; continuation sheets keep their role.
+	back, err := export.Parse(export.FormatXLSX, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refs []export.RecordRef
+	m, err := back.Manifest(func(r export.RecordRef) error {
+		refs = append(refs, r)
+		return nil
+	})
+	if err != nil || m.Records != sum.Records || m.ListDigest != sum.Digest || len(refs) <= 40 {
+		t.Fatalf("manifest of a continued list: %v %+v", err, m)
+	}
+	for i, r := range refs {
+		want := "Records"
+		if part := i / 20; part > 0 {
+			want = fmt.Sprintf("Records (%d)", part+1)
+		}
+		if r.Table != want || r.Row != i%20+3 {
+			t.Fatalf("record %d located at %s row %d, want %s row %d", i, r.Table, r.Row, want, i%20+3)
+		}
+	}
+	tables, err := back.Tables()
+	if err != nil {
+		t.Fatal(err)
+	}
+	roles := map[string]export.Role{}
+	for _, tb := range tables {
+		roles[tb.Name] = tb.Role
+	}
+	if roles["Audit trail (2)"] != export.RoleAuditTrail || roles["Provenance"] != export.RoleProvenance || roles["Signatures"] != export.RoleSignatures || roles["VS"] != export.RoleData {
+		t.Errorf("roles %v", roles)
 	}
 }
 
@@ -559,6 +580,17 @@ func TestReadManifest(t *testing.T) {
 				t.Errorf("%s: record %d is %+v, want %s", name, i, ref, recs[i].Key)
 				break
 			}
+		}
+		// Each entry is located where docs/EXPORT.md lays the list out.
+		first, last := refs[0], refs[len(refs)-1]
+		want := map[string][2]any{"xlsx": {"Records", 3}, "csv.zip": {"records.csv", 2}, "csv dir": {"records.csv", 2}}[name]
+		switch {
+		case name == "odm.xml":
+			if first.Table != "ODM (records comment)" || first.Row < 10 || last.Row != first.Row+len(refs)-1 {
+				t.Errorf("%s: list from %+v to %+v", name, first, last)
+			}
+		case first.Table != want[0] || first.Row != want[1] || last.Row != want[1].(int)+len(refs)-1:
+			t.Errorf("%s: list from %+v to %+v", name, first, last)
 		}
 	}
 	// A changed record list no longer matches the digest.

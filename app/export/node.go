@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	abci "github.com/cometbft/cometbft/abci/types"
-	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/veritrial/veritrial/app/client"
@@ -17,15 +15,15 @@ import (
 // (height 0: the study's database lock height, or the latest height when
 // the study is not locked), reads the block context (block hash and time,
 // the app hash from the next header, the validators and which of them
-// signed the block) and returns a Reader pinned to that height with the
+// signed the block) and returns a reader pinned to that height with the
 // height's basis (HeightBasis).
-func NodeSource(ctx context.Context, cl *client.Client, study string, height int64) (Reader, Block, string, error) {
+func NodeSource(ctx context.Context, cl *client.Client, study string, height int64) (*client.Reader, Block, string, error) {
 	latest, err := cl.Height(ctx)
 	if err != nil {
 		return nil, Block{}, "", err
 	}
 	if height == 0 {
-		s, _, err := cl.Study(ctx, study, latest, false)
+		s, err := cl.Reader(latest, false).Study(ctx, study)
 		if err != nil {
 			return nil, Block{}, "", err
 		}
@@ -36,24 +34,16 @@ func NodeSource(ctx context.Context, cl *client.Client, study string, height int
 	} else if height > latest {
 		return nil, Block{}, "", fmt.Errorf("height %d is not committed yet (latest is %d)", height, latest)
 	}
-	s, _, err := cl.Study(ctx, study, height, false)
+	r := cl.Reader(height, false)
+	s, err := r.Study(ctx, study)
 	if err != nil {
 		return nil, Block{}, "", err
 	}
-	basis := HeightBasis(s, height)
 	b, err := nodeBlock(ctx, cl, height)
 	if err != nil {
 		return nil, Block{}, "", err
 	}
-	rpc := cl.RPC()
-	r := &ABCIReader{Height: height, Query: func(ctx context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
-		res, err := rpc.ABCIQueryWithOptions(ctx, req.Path, req.Data, rpcclient.ABCIQueryOptions{Height: req.Height, Prove: req.Prove})
-		if err != nil {
-			return nil, err
-		}
-		return &res.Response, nil
-	}}
-	return r, b, basis, nil
+	return r, b, HeightBasis(s, height), nil
 }
 
 // nodeBlock reads the consensus context of height h.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/protocol"
 )
@@ -42,7 +43,7 @@ const (
 // the block time. Provenance (chain, height, hashes, validators, digest)
 // is in a comment before the root element, the record list (ledger key
 // and value hash of every exported record) in a comment after it.
-func WriteODM(ctx context.Context, r Reader, opt Options, w io.Writer) (*Summary, error) {
+func WriteODM(ctx context.Context, r *client.Reader, opt Options, w io.Writer) (*Summary, error) {
 	d, err := load(ctx, r, opt)
 	if err != nil {
 		return nil, err
@@ -58,7 +59,7 @@ func WriteODM(ctx context.Context, r Reader, opt Options, w io.Writer) (*Summary
 	lw := bufio.NewWriterSize(list, 64<<10)
 	dg := newDigester()
 	d.startPhase("records", 0)
-	if err := walkRecords(ctx, r, opt.Study, func(e Entry) error {
+	if err := WalkRecords(ctx, r, opt.Study, func(e types.ListEntry) error {
 		d.tick(1)
 		vh, err := dg.add(e.Key, e.Value)
 		if err != nil {
@@ -573,7 +574,7 @@ func (d *dataset) auditRecord(x *xw, s types.Stamp, reason string) {
 }
 
 func (d *dataset) odmSubjects(x *xw) error {
-	return scanJSON(d.ctx, d.r, types.PrefixSubject+d.opt.Study+"/", func(key string, s *types.Subject) error {
+	return client.ScanJSON(d.ctx, d.r, types.PrefixSubject+d.opt.Study+"/", func(key string, s *types.Subject) error {
 		d.tick(1)
 		d.sum.Subjects++
 		x.open("SubjectData", "SubjectKey", s.ID, "TransactionType", "Insert")
@@ -596,7 +597,7 @@ func (d *dataset) odmSubjects(x *xw) error {
 // one SubjectData per version holding exactly the item changes it made.
 func (d *dataset) odmForms(x *xw) error {
 	var changes []change
-	return scanJSON(d.ctx, d.r, types.PrefixForm+d.opt.Study+"/", func(key string, rec *types.FormRecord) error {
+	return client.ScanJSON(d.ctx, d.r, types.PrefixForm+d.opt.Study+"/", func(key string, rec *types.FormRecord) error {
 		d.tick(1)
 		d.sum.Forms++
 		d.sum.Values += int64(len(rec.Values))
@@ -674,7 +675,7 @@ func (l *formLayout) groupOf(item string) string {
 }
 
 func (d *dataset) odmSignatures(x *xw) error {
-	return scanJSON(d.ctx, d.r, types.PrefixSignature+d.opt.Study+"/", func(key string, s *types.Signature) error {
+	return client.ScanJSON(d.ctx, d.r, types.PrefixSignature+d.opt.Study+"/", func(key string, s *types.Signature) error {
 		d.tick(1)
 		x.open("SubjectData", "SubjectKey", s.Subject, "TransactionType", "Context")
 		closers := []string{"SubjectData"}
@@ -737,7 +738,7 @@ func stampNote(s types.Stamp) string {
 // odmQueries writes each data query, with its whole thread, as an
 // Annotation of its form (ODM 1.3.2 has no query element).
 func (d *dataset) odmQueries(x *xw) error {
-	return scanJSON(d.ctx, d.r, types.PrefixQuery+d.opt.Study+"/", func(key string, q *types.Query) error {
+	return client.ScanJSON(d.ctx, d.r, types.PrefixQuery+d.opt.Study+"/", func(key string, q *types.Query) error {
 		d.tick(1)
 		var b strings.Builder
 		fmt.Fprintf(&b, "data query %d on %s, status %s, raised by %s", q.Number, q.Target(), q.Status, q.RaisedBy)
@@ -766,7 +767,7 @@ func (d *dataset) odmQueries(x *xw) error {
 // odmSDV writes each form's source data verification trail as an
 // Annotation of the form.
 func (d *dataset) odmSDV(x *xw) error {
-	return scanJSON(d.ctx, d.r, types.PrefixSDV+d.opt.Study+"/", func(key string, s *types.SDVRecord) error {
+	return client.ScanJSON(d.ctx, d.r, types.PrefixSDV+d.opt.Study+"/", func(key string, s *types.SDVRecord) error {
 		d.tick(1)
 		var b strings.Builder
 		fmt.Fprintf(&b, "source data verification: status %s at form version %d (values SHA-256 %s)", s.Status, s.FormVersion, s.ValuesHash)

@@ -113,6 +113,14 @@ type table interface {
 	close() error
 }
 
+// colLedgerKey names the column of every data row that holds the ledger
+// key of its record; colValueSHA256 the record list's column of value
+// hashes.
+const (
+	colLedgerKey   = "ledger_key"
+	colValueSHA256 = "value_sha256"
+)
+
 // Fixed table names (sheet, CSV file).
 var (
 	tProvenance = [2]string{"Provenance", "provenance.csv"}
@@ -148,7 +156,7 @@ func chainCells(s types.Stamp, key string) []cell {
 	return []cell{num(s.Height), txt(s.TxHash), txt(key)}
 }
 
-var chainCols = []string{"height", "Block height", "tx_hash", "Transaction hash", "ledger_key", "Ledger key"}
+var chainCols = []string{"height", "Block height", "tx_hash", "Transaction hash", colLedgerKey, "Ledger key"}
 
 func join(parts ...[]string) []string {
 	var out []string
@@ -159,11 +167,11 @@ func join(parts ...[]string) []string {
 }
 
 var (
-	recordCols  = cols("ledger_key", "Ledger key", "value_sha256", "SHA-256 of the value bytes")
+	recordCols  = cols(colLedgerKey, "Ledger key", colValueSHA256, "SHA-256 of the value bytes")
 	subjectCols = cols(join([]string{"subject", "Subject", "site", "Site", "status", "Status", "enrolled_utc", "Enrolled (UTC)",
 		"enrolled_height", "Enrolment height", "enrolled_by", "Enrolled by", "consent_version", "Consent version", "consent_sha256", "Consent form SHA-256",
 		"withdrawn_utc", "Withdrawn (UTC)", "withdrawn_height", "Withdrawal height", "withdrawn_by", "Withdrawn by", "withdrawal_reason", "Withdrawal reason",
-		"signatures", "Signatures", "ledger_key", "Ledger key"})...)
+		"signatures", "Signatures", colLedgerKey, "Ledger key"})...)
 	auditCols = cols(join([]string{"subject", "Subject", "event", "Event", "event_repeat", "Event repeat", "form", "Form",
 		"item", "Item", "change", "Change", "old_value", "Old value", "new_value", "New value", "form_version", "Form version"},
 		stampCols, []string{"reason", "Reason for change"}, chainCols)...)
@@ -202,7 +210,7 @@ func formColumns(lay *formLayout) []column {
 		}
 	}
 	return append(out, cols("form_version", "Form version", "protocol_version", "Protocol version", "changed_utc", "Last changed (UTC)",
-		"height", "Block height", "tx_hash", "Transaction hash", "ledger_key", "Ledger key")...)
+		"height", "Block height", "tx_hash", "Transaction hash", colLedgerKey, "Ledger key")...)
 }
 
 // formRows emits the rows of one current form record: one row for the
@@ -303,7 +311,7 @@ func yes(b bool) string {
 	return "no"
 }
 
-// Provenance fields an auditor reads back (ReadManifest).
+// Provenance fields an auditor reads back (File.Field, ReadManifest).
 const (
 	FieldStudy     = "Study"
 	FieldChainID   = "Chain ID"
@@ -314,6 +322,7 @@ const (
 	FieldAppHash   = "App hash (state after the block, in the header of block height+1)"
 	FieldRecords   = "Records"
 	FieldDigest    = "Dataset digest (SHA-256)"
+	FieldSoftware  = "Software"
 )
 
 // provenance lists the Provenance table's rows.
@@ -373,7 +382,7 @@ func (d *dataset) provenance() [][2]string {
 		[2]string{"Records covered", "every record under " + strings.Join(RecordPrefixes(s.ID), ", ") + " at this height"},
 		[2]string{"Ledger keys", "every data row ends with the ledger key of the record it comes from; the Records table lists the key and value SHA-256 of every exported record"},
 		[2]string{"How to verify", "run veritrial audit verify-export on this file against the RPC address of any validator: it reads the Records table, fetches every key with its Merkle proof at height " + strconv.FormatInt(b.Height, 10) + ", checks each value hash against the app hash signed by the validators, and recomputes the digest"},
-		[2]string{"Software", "veritrial " + d.opt.Version},
+		[2]string{FieldSoftware, "veritrial " + d.opt.Version},
 	)
 	return rows
 }

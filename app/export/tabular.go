@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/types"
 )
 
@@ -79,7 +80,7 @@ func (d *dataset) recordsTable(b book) error {
 	dg := newDigester()
 	d.startPhase("records", 0)
 	row := make([]cell, 2)
-	if err := walkRecords(d.ctx, d.r, d.opt.Study, func(e Entry) error {
+	if err := WalkRecords(d.ctx, d.r, d.opt.Study, func(e types.ListEntry) error {
 		vh, err := dg.add(e.Key, e.Value)
 		if err != nil {
 			return err
@@ -100,7 +101,7 @@ func (d *dataset) subjectsTable(b book) error {
 	if err != nil {
 		return err
 	}
-	if err := scanJSON(d.ctx, d.r, types.PrefixSubject+d.opt.Study+"/", func(key string, s *types.Subject) error {
+	if err := client.ScanJSON(d.ctx, d.r, types.PrefixSubject+d.opt.Study+"/", func(key string, s *types.Subject) error {
 		d.tick(1)
 		d.sum.Subjects++
 		row := []cell{txt(s.ID), txt(s.Site), txt(string(s.Status)), txt(s.Enrolled.Time), num(s.Enrolled.Height), txt(s.Enrolled.Name),
@@ -153,7 +154,7 @@ func (d *dataset) formTables(b book) error {
 	sites := &subjectSite{d: d}
 	var buf, arow []cell
 	var changes []change
-	err = scanJSON(d.ctx, d.r, types.PrefixForm+d.opt.Study+"/", func(key string, rec *types.FormRecord) error {
+	err = client.ScanJSON(d.ctx, d.r, types.PrefixForm+d.opt.Study+"/", func(key string, rec *types.FormRecord) error {
 		d.tick(1)
 		d.sum.Forms++
 		d.sum.Values += int64(len(rec.Values))
@@ -311,7 +312,7 @@ func (d *dataset) queriesTable(b book) error {
 		return err
 	}
 	var row []cell
-	if err := scanJSON(d.ctx, d.r, types.PrefixQuery+d.opt.Study+"/", func(key string, q *types.Query) error {
+	if err := client.ScanJSON(d.ctx, d.r, types.PrefixQuery+d.opt.Study+"/", func(key string, q *types.Query) error {
 		d.tick(1)
 		for i, m := range q.Thread {
 			row = append(row[:0], numi(q.Number), txt(string(q.Status)), txt(q.Subject), txt(q.Site), txt(q.Event), numi(q.EventRepeat),
@@ -341,7 +342,7 @@ func (d *dataset) signaturesTable(b book) error {
 	if err != nil {
 		return err
 	}
-	if err := scanJSON(d.ctx, d.r, types.PrefixSignature+d.opt.Study+"/", func(key string, s *types.Signature) error {
+	if err := client.ScanJSON(d.ctx, d.r, types.PrefixSignature+d.opt.Study+"/", func(key string, s *types.Signature) error {
 		d.tick(1)
 		var covered []string
 		for _, f := range s.Forms {
@@ -369,7 +370,7 @@ func (d *dataset) sdvTable(b book) error {
 		return err
 	}
 	var row []cell
-	if err := scanJSON(d.ctx, d.r, types.PrefixSDV+d.opt.Study+"/", func(key string, s *types.SDVRecord) error {
+	if err := client.ScanJSON(d.ctx, d.r, types.PrefixSDV+d.opt.Study+"/", func(key string, s *types.SDVRecord) error {
 		d.tick(1)
 		for i, ev := range s.History {
 			row = append(row[:0], txt(s.Subject), txt(s.Event), numi(s.EventRepeat), txt(s.Form), txt(string(s.Status)), numi(i+1),

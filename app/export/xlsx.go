@@ -18,6 +18,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/protocol"
 )
 
@@ -34,7 +35,7 @@ var MaxSheetRows = 1048576 - 2
 // The package is assembled in a temporary zip and copied to w with its
 // entries in name order and every timestamp set to the block time, so
 // the same study at the same height gives the same bytes.
-func WriteXLSX(ctx context.Context, r Reader, opt Options, w io.Writer) (*Summary, error) {
+func WriteXLSX(ctx context.Context, r *client.Reader, opt Options, w io.Writer) (*Summary, error) {
 	d, err := load(ctx, r, opt)
 	if err != nil {
 		return nil, err

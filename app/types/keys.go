@@ -30,6 +30,8 @@ import (
 //	lock/<study>/subj/<subject>                        ScopeLock of a subject
 //	lock/<study>/form/<subject>/<event>/<repeat:04>/<form>  ScopeLock of a form
 //	dblock/<study>                                     DatabaseLock (approvals gathered)
+//	params                                             Params (the consortium parameters of the genesis)
+//	chain_id                                           the chain ID of the genesis
 const (
 	PrefixOrg       = "org/"
 	PrefixAccount   = "acct/"
@@ -49,6 +51,9 @@ const (
 	PrefixSignature = "sig/"
 	PrefixLock      = "lock/"
 	PrefixDBLock    = "dblock/"
+
+	KeyParams  = "params"
+	KeyChainID = "chain_id"
 )
 
 // KeyOrg is the key of an organisation.

@@ -72,6 +72,12 @@ func Sign(b Body, key ed25519.PrivateKey) (*Tx, error) {
 	return &Tx{Body: b, Signature: ed25519.Sign(key, sb)}, nil
 }
 
+// Signer signs sign bytes with one account's key.
+type Signer interface {
+	PubKey() ed25519.PublicKey
+	Sign(msg []byte) []byte
+}
+
 // SignWith signs b with a signing function (a keyring signer).
 func SignWith(b Body, sign func([]byte) []byte) (*Tx, error) {
 	sb, err := b.SignBytes()

@@ -302,6 +302,13 @@ func TestBadInput(t *testing.T) {
 	if r := mustVT(t, env, "completion", "bash"); !strings.Contains(r.stdout, "complete -o bashdefault") {
 		t.Errorf("bash completion:\n%s", r.stdout)
 	}
+	// --prove says whose header it checks against.
+	for _, cmd := range [][]string{{"show", "form"}, {"query", "list"}} {
+		r := mustVT(t, env, append(cmd, "--help")...)
+		if !strings.Contains(r.stdout, "as the same node serves it (not light-client verified") {
+			t.Errorf("%s --help overstates --prove:\n%s", strings.Join(cmd, " "), r.stdout)
+		}
+	}
 }
 
 func TestStartStatusRestart(t *testing.T) {

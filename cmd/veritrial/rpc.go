@@ -3,15 +3,12 @@ package main
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
-	"net/url"
-	"strings"
-	"syscall"
 	"time"
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	"github.com/urfave/cli/v2"
+
+	"github.com/veritrial/veritrial/app/client"
 )
 
 // rpcTimeout bounds one RPC round trip of a query command.
@@ -24,7 +21,7 @@ func rpcClient(c *cli.Context) (*rpchttp.HTTP, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	cl, err := rpchttp.New(addr, "/websocket")
+	cl, err := client.DialRPC(addr)
 	if err != nil {
 		return nil, addr, usageErrorf("--node %q is not a usable RPC address: %v", addr, err)
 	}
@@ -43,32 +40,8 @@ func rpcError(addr string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if isUnreachable(err) {
-		return unavailableErrorf("no veritrial node answers at %s: start one with veritrial start (or pass --node)", addr)
+	if err := client.NodeError(addr, err); errors.Is(err, client.ErrNoNode) {
+		return unavailableErrorf("%v", err)
 	}
 	return failf("the node at %s answered with an error: %v", addr, err)
-}
-
-// isUnreachable reports whether err means nothing answers at the address.
-func isUnreachable(err error) bool {
-	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) ||
-		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ENOENT) {
-		return true
-	}
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) {
-		return true
-	}
-	var opErr *net.OpError
-	if errors.As(err, &opErr) && opErr.Op == "dial" {
-		return true
-	}
-	var urlErr *url.Error
-	if errors.As(err, &urlErr) && (urlErr.Timeout() || strings.Contains(urlErr.Err.Error(), "connection refused")) {
-		return true
-	}
-	s := err.Error()
-	return strings.Contains(s, "connection refused") || strings.Contains(s, "no such host") ||
-		strings.Contains(s, "i/o timeout") || errors.Is(err, io.EOF)
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/veritrial/veritrial/app/audit"
+	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/export"
 )
 
 func init() { registerCommand(auditCommand) }
@@ -178,10 +180,7 @@ func auditLedger(c *cli.Context) (*audit.Ledger, error) {
 	}
 	L, err := audit.FetchLedger(c.Context, o)
 	if err != nil {
-		if isUnreachable(err) {
-			return nil, unavailableErrorf("no veritrial node answers at %s: start one with veritrial start (or pass --node)", addr)
-		}
-		return nil, failf("%v", err)
+		return nil, nodeError(client.NodeError(addr, err))
 	}
 	return L, nil
 }
@@ -478,10 +477,10 @@ func auditVerifyExport(c *cli.Context) error {
 	}
 	rep, err := audit.VerifyExport(c.Context, o)
 	if err != nil {
-		if errors.Is(err, audit.ErrNotExport) {
+		if errors.Is(err, export.ErrNotExport) {
 			return inputErrorf("%v", err)
 		}
-		if isUnreachable(err) {
+		if client.Unreachable(err) {
 			return unavailableErrorf("%v (is the node running? pass --node)", err)
 		}
 		return failf("%v", err)
@@ -598,7 +597,7 @@ func auditVerifyChain(c *cli.Context) error {
 		if errors.Is(err, audit.ErrWrongGenesis) {
 			return failf("%v", err)
 		}
-		if isUnreachable(err) {
+		if client.Unreachable(err) {
 			return unavailableErrorf("%v (is the node running? pass --node)", err)
 		}
 		return failf("%v", err)

@@ -117,11 +117,12 @@ func databaseLockOutcome(c *cli.Context, study string, kind types.Kind, height i
 	if err != nil {
 		return "Approval recorded"
 	}
-	s, _, err := cl.Study(c.Context, study, height, false)
+	rd := cl.Reader(height, false)
+	s, err := rd.Study(c.Context, study)
 	if err != nil {
 		return "Approval recorded"
 	}
-	db, _, err := cl.DatabaseLock(c.Context, study, height, false)
+	db, err := rd.DatabaseLock(c.Context, study)
 	if err != nil {
 		return "Approval recorded"
 	}

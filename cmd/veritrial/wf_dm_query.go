@@ -154,10 +154,11 @@ func listQueries(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	qs, h, err := s.cl.Queries(s.ctx, c.String("study"), s.height, s.prove)
+	qs, err := s.rd.Queries(s.ctx, c.String("study"))
 	if err != nil {
 		return nodeError(err)
 	}
+	h := s.rd.Height()
 	now := time.Now().UTC()
 	rows := []queryRow{}
 	for _, q := range qs {
@@ -188,7 +189,7 @@ func listQueries(c *cli.Context) error {
 		}
 		rows = append(rows, queryRow{Query: q, Opened: opened, AgeDay: int(age.Hours() / 24)})
 	}
-	doc := map[string]any{"study": c.String("study"), "queries": rows, "height": h, "proven": s.prove}
+	doc := map[string]any{"study": c.String("study"), "queries": rows, "height": h, "proven": s.rd.Proving()}
 	return emit(c, doc, func(w io.Writer) error {
 		fmt.Fprintf(w, "%d %s quer%s in study %s at height %d\n", len(rows), status, plural(len(rows), "y", "ies"), c.String("study"), h)
 		if len(rows) > 0 {
@@ -205,7 +206,7 @@ func listQueries(c *cli.Context) error {
 				writeThread(w, &r.Query)
 			}
 		}
-		if s.prove {
+		if s.rd.Proving() {
 			fmt.Fprintf(w, "Proof: every query verified against the app hash of height %d\n", h)
 		}
 		return nil

@@ -33,14 +33,14 @@ func showQuery(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	q, p, err := s.cl.Query(s.ctx, c.String("study"), c.Int("number"), s.height, s.prove)
+	q, err := s.rd.Query(s.ctx, c.String("study"), c.Int("number"))
 	if err != nil {
 		return nodeError(err)
 	}
-	doc := map[string]any{"query": q, "height": p.Height, "proven": p.Proven}
+	doc := map[string]any{"query": q, "height": s.rd.Height(), "proven": s.rd.Proving()}
 	return emit(c, doc, func(w io.Writer) error {
 		writeThread(w, q)
-		proofLine(w, p)
+		proofLine(w, s.rd)
 		return nil
 	})
 }
@@ -50,11 +50,11 @@ func showSDV(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	recs, h, err := s.cl.SDVs(s.ctx, c.String("study"), c.String("subject"), s.height, s.prove)
+	recs, err := s.rd.SDVs(s.ctx, c.String("study"), c.String("subject"))
 	if err != nil {
 		return nodeError(err)
 	}
-	forms, err := s.cl.SubjectForms(s.ctx, c.String("study"), c.String("subject"), h, s.prove)
+	forms, err := s.rd.SubjectForms(s.ctx, c.String("study"), c.String("subject"))
 	if err != nil {
 		return nodeError(err)
 	}
@@ -79,7 +79,7 @@ func showSDV(c *cli.Context) error {
 		}
 		rows = append(rows, r)
 	}
-	doc := map[string]any{"study": c.String("study"), "subject": c.String("subject"), "forms": rows, "height": h, "proven": s.prove}
+	doc := map[string]any{"study": c.String("study"), "subject": c.String("subject"), "forms": rows, "height": s.rd.Height(), "proven": s.rd.Proving()}
 	return emit(c, doc, func(w io.Writer) error {
 		t := newTable(w)
 		fmt.Fprintln(t, "SUBJECT\tEVENT\tREPEAT\tFORM\tVERSION\tSDV\tVERIFIED")
@@ -99,8 +99,8 @@ func showSDV(c *cli.Context) error {
 				}
 			}
 		}
-		if s.prove {
-			fmt.Fprintf(w, "Proof: every record verified against the app hash of height %d\n", h)
+		if s.rd.Proving() {
+			fmt.Fprintf(w, "Proof: every record verified against the app hash of height %d\n", s.rd.Height())
 		}
 		return nil
 	})
@@ -127,11 +127,11 @@ func showSignatures(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	sigs, h, err := s.cl.Signatures(s.ctx, c.String("study"), c.String("subject"), s.height, s.prove)
+	sigs, err := s.rd.Signatures(s.ctx, c.String("study"), c.String("subject"))
 	if err != nil {
 		return nodeError(err)
 	}
-	forms, err := s.cl.SubjectForms(s.ctx, c.String("study"), c.String("subject"), h, s.prove)
+	forms, err := s.rd.SubjectForms(s.ctx, c.String("study"), c.String("subject"))
 	if err != nil {
 		return nodeError(err)
 	}
@@ -143,11 +143,12 @@ func showSignatures(c *cli.Context) error {
 	for i := range sigs {
 		docs[i] = sigDoc{sigs[i], signatureState(&sigs[i], forms)}
 	}
-	doc := map[string]any{"study": c.String("study"), "subject": c.String("subject"), "signatures": docs, "height": h, "proven": s.prove}
+	h := s.rd.Height()
+	doc := map[string]any{"study": c.String("study"), "subject": c.String("subject"), "signatures": docs, "height": h, "proven": s.rd.Proving()}
 	return emit(c, doc, func(w io.Writer) error {
 		fmt.Fprintf(w, "%d signature(s) at height %d\n", len(sigs), h)
 		writeSignatures(w, sigs, forms)
-		if s.prove {
+		if s.rd.Proving() {
 			fmt.Fprintf(w, "Proof: every signature verified against the app hash of height %d\n", h)
 		}
 		return nil
@@ -179,27 +180,27 @@ func showLocks(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	st, p, err := s.cl.Study(s.ctx, c.String("study"), s.height, s.prove)
+	st, err := s.rd.Study(s.ctx, c.String("study"))
 	if err != nil {
 		return nodeError(err)
 	}
-	locks, _, err := s.cl.ScopeLocks(s.ctx, st.ID, p.Height, s.prove)
+	locks, err := s.rd.ScopeLocks(s.ctx, st.ID)
 	if err != nil {
 		return nodeError(err)
 	}
-	db, _, err := s.cl.DatabaseLock(s.ctx, st.ID, p.Height, s.prove)
+	db, err := s.rd.DatabaseLock(s.ctx, st.ID)
 	if err != nil {
 		return nodeError(err)
 	}
 	approvers, quorum := st.LockPolicy()
 	doc := map[string]any{"study": st.ID, "lock_height": st.LockHeight, "locked": st.LockHeight > 0, "scopes": locks, "pending": db,
-		"lock_approvers": approvers, "lock_quorum": quorum, "sdv_policy": st.SDV(), "height": p.Height, "proven": p.Proven}
+		"lock_approvers": approvers, "lock_quorum": quorum, "sdv_policy": st.SDV(), "height": s.rd.Height(), "proven": s.rd.Proving()}
 	return emit(c, doc, func(w io.Writer) error {
 		writeLockSummary(w, st, db)
 		if len(locks) > 0 {
 			writeLocks(w, locks)
 		}
-		proofLine(w, p)
+		proofLine(w, s.rd)
 		return nil
 	})
 }
@@ -231,9 +232,9 @@ type subjectDM struct {
 	forms   []types.FormRecord
 }
 
-func (s *showCtx) subjectDM(sub *types.Subject, forms []types.FormRecord, h int64) (*subjectDM, error) {
+func (s *showCtx) subjectDM(sub *types.Subject, forms []types.FormRecord) (*subjectDM, error) {
 	d := &subjectDM{sub: sub, forms: forms}
-	qs, _, err := s.cl.Queries(s.ctx, sub.Study, h, s.prove)
+	qs, err := s.rd.Queries(s.ctx, sub.Study)
 	if err != nil {
 		return nil, err
 	}
@@ -242,13 +243,13 @@ func (s *showCtx) subjectDM(sub *types.Subject, forms []types.FormRecord, h int6
 			d.queries = append(d.queries, q)
 		}
 	}
-	if d.sdv, _, err = s.cl.SDVs(s.ctx, sub.Study, sub.ID, h, s.prove); err != nil {
+	if d.sdv, err = s.rd.SDVs(s.ctx, sub.Study, sub.ID); err != nil {
 		return nil, err
 	}
-	if d.sigs, _, err = s.cl.Signatures(s.ctx, sub.Study, sub.ID, h, s.prove); err != nil {
+	if d.sigs, err = s.rd.Signatures(s.ctx, sub.Study, sub.ID); err != nil {
 		return nil, err
 	}
-	locks, _, err := s.cl.ScopeLocks(s.ctx, sub.Study, h, s.prove)
+	locks, err := s.rd.ScopeLocks(s.ctx, sub.Study)
 	if err != nil {
 		return nil, err
 	}

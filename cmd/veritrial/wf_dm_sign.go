@@ -93,14 +93,16 @@ func signAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	acct, _, err := cl.Account(c.Context, account, 0, false)
+	acct, err := cl.Reader(0, false).Account(c.Context, account)
 	if err != nil {
 		return nodeError(err)
 	}
-	content, h, err := cl.SignContent(c.Context, m, 0, true)
+	rd := cl.Reader(0, true)
+	content, err := rd.SignContent(c.Context, m)
 	if err != nil {
 		return nodeError(err)
 	}
+	h := rd.Height()
 	if len(content.Forms) == 0 {
 		return inputErrorf("nothing to sign: no form of subject %s is entered in the %s named", m.Subject, m.Level())
 	}

@@ -26,7 +26,7 @@ import (
 // height.
 type ledgerView struct {
 	cl      *client.Client
-	height  int64
+	rd      *client.Reader
 	version *types.ProtocolVersion
 	comp    *protocol.Compiled
 }
@@ -38,15 +38,12 @@ func readLedger(ctx context.Context, c *cli.Context, study string) (*ledgerView,
 	if err != nil {
 		return nil, err
 	}
-	h, err := cl.Height(ctx)
+	rd := cl.Reader(0, false)
+	s, err := rd.Study(ctx, study)
 	if err != nil {
 		return nil, nodeError(err)
 	}
-	s, _, err := cl.Study(ctx, study, h, false)
-	if err != nil {
-		return nil, nodeError(err)
-	}
-	pv, _, err := cl.ProtocolVersion(ctx, study, s.Current, h, false)
+	pv, err := rd.ProtocolVersion(ctx, study, s.Current)
 	if err != nil {
 		return nil, nodeError(err)
 	}
@@ -54,7 +51,7 @@ func readLedger(ctx context.Context, c *cli.Context, study string) (*ledgerView,
 	if err != nil {
 		return nil, failf("protocol version %d of study %s does not compile: %v", pv.Number, study, err)
 	}
-	return &ledgerView{cl: cl, height: h, version: pv, comp: comp}, nil
+	return &ledgerView{cl: cl, rd: rd, version: pv, comp: comp}, nil
 }
 
 func formTemplateCommand() *cli.Command {
@@ -122,7 +119,7 @@ func formTemplate(c *cli.Context) error {
 			return usageErrorf("--event %q is not in the schedule of study %s (protocol version %d)", e, study, lv.version.Number)
 		}
 	}
-	all, err := lv.cl.Subjects(ctx, study, lv.height, false)
+	all, err := lv.rd.Subjects(ctx, study)
 	if err != nil {
 		return nodeError(err)
 	}
@@ -139,7 +136,7 @@ func formTemplate(c *cli.Context) error {
 		subs = append(subs, s)
 		chosen[s.ID] = true
 	}
-	forms, err := lv.cl.SubjectForms(ctx, study, "", lv.height, false)
+	forms, err := lv.rd.SubjectForms(ctx, study, "")
 	if err != nil {
 		return nodeError(err)
 	}
@@ -150,7 +147,7 @@ func formTemplate(c *cli.Context) error {
 		}
 	}
 	meta := entry.Meta{Study: study, Site: site, ProtocolVersion: lv.version.Number, ProtocolLabel: lv.version.Label,
-		Fingerprint: lv.version.Fingerprint, Height: lv.height, Prefilled: prefill}
+		Fingerprint: lv.version.Fingerprint, Height: lv.rd.Height(), Prefilled: prefill}
 	var buf bytes.Buffer
 	sum, err := entry.WriteTemplate(&buf, lv.comp, entry.TemplateOptions{Meta: meta, Subjects: subs, Records: recs,
 		Events: c.StringSlice("event"), RepeatRows: c.Int("rows")})
@@ -289,11 +286,11 @@ func formImport(c *cli.Context) error {
 	if book.HasMeta && book.Meta.Study == study && book.Meta.Fingerprint != lv.version.Fingerprint {
 		note(c, "warning: %s was made for protocol version %d; checking it against version %d, now in force", path, book.Meta.ProtocolVersion, lv.version.Number)
 	}
-	subs, err := lv.cl.Subjects(ctx, study, lv.height, false)
+	subs, err := lv.rd.Subjects(ctx, study)
 	if err != nil {
 		return nodeError(err)
 	}
-	forms, err := lv.cl.SubjectForms(ctx, study, "", lv.height, false)
+	forms, err := lv.rd.SubjectForms(ctx, study, "")
 	if err != nil {
 		return nodeError(err)
 	}
@@ -305,7 +302,7 @@ func formImport(c *cli.Context) error {
 		led.Records[r.FormKey] = r
 	}
 	if account != "" {
-		a, _, err := lv.cl.Account(ctx, account, lv.height, false)
+		a, err := lv.rd.Account(ctx, account)
 		if err != nil {
 			return nodeError(err)
 		}
@@ -428,7 +425,7 @@ const inFlight = 256
 // wave the transactions are built and broadcast without waiting (each with
 // its own nonce), then waited for, at most inFlight at a time; rows gets
 // each outcome.
-func sendSteps(ctx context.Context, c *cli.Context, cl *client.Client, account string, s client.Signer, steps []entry.Step, reason string, rows []importRow) error {
+func sendSteps(ctx context.Context, c *cli.Context, cl *client.Client, account string, s types.Signer, steps []entry.Step, reason string, rows []importRow) error {
 	chain, err := cl.ChainID(ctx)
 	if err != nil {
 		return nodeError(err)

@@ -66,10 +66,10 @@ func exportAction(c *cli.Context) error {
 	if c.Int64("height") < 0 {
 		return usageErrorf("--height must be a committed height (1 or more)")
 	}
-	zipCSV := format == "csv" && strings.EqualFold(filepath.Ext(out), ".zip")
+	zipCSV := format == export.FormatCSV && strings.EqualFold(filepath.Ext(out), ".zip")
 	switch format {
-	case "xlsx", "odm":
-	case "csv":
+	case export.FormatXLSX, export.FormatODM:
+	case export.FormatCSV:
 		if !zipCSV {
 			if _, err := os.Lstat(out); err == nil {
 				return usageErrorf("%s already exists: a CSV export creates a new directory (or give a .zip path)", out)
@@ -106,20 +106,13 @@ func exportAction(c *cli.Context) error {
 	bar := newExportProgress(stderr(c))
 	opt := export.Options{Study: study, Block: blk, Version: version, TmpDir: filepath.Dir(out), Progress: bar.update}
 	var sum *export.Summary
-	if format == "csv" && !zipCSV {
+	if format == export.FormatCSV && !zipCSV {
 		sum, err = writeDirAtomic(out, func(dir string) (*export.Summary, error) {
 			return export.WriteCSVDir(ctx, r, opt, dir)
 		})
 	} else {
-		write := export.WriteXLSX
-		switch format {
-		case "odm":
-			write = export.WriteODM
-		case "csv":
-			write = export.WriteCSVZip
-		}
 		sum, err = writeFileStreaming(out, c.Bool("force"), func(w io.Writer) (*export.Summary, error) {
-			return write(ctx, r, opt, w)
+			return export.Write(ctx, format, r, opt, w)
 		})
 	}
 	bar.finish()

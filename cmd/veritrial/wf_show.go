@@ -18,16 +18,16 @@ func init() { registerCommand(showCommand) }
 func readFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.Int64Flag{Name: "height", Usage: "read the ledger as it was after block `H` (default: latest)"},
-		&cli.BoolFlag{Name: "prove", Usage: "verify ics23 proofs against the app hash in the next block's header"},
+		&cli.BoolFlag{Name: "prove", Usage: "verify ics23 proofs against the app hash in the next block's header as the same node serves it (not light-client verified: see veritrial audit)"},
 	}
 }
 
 // proofLine says what was verified.
-func proofLine(w io.Writer, p *client.Proven) {
-	if p != nil && p.Proven {
-		fmt.Fprintf(w, "Proof: verified against app hash %X of height %d (header of block %d)\n", p.AppHash, p.Height, p.Height+1)
-	} else if p != nil {
-		fmt.Fprintf(w, "Read at height %d (not proven; add --prove)\n", p.Height)
+func proofLine(w io.Writer, rd *client.Reader) {
+	if rd.Proving() {
+		fmt.Fprintf(w, "Proof: verified against app hash %X of height %d (header of block %d, as this node serves it)\n", rd.AppHash(), rd.Height(), rd.Height()+1)
+	} else {
+		fmt.Fprintf(w, "Read at height %d (not proven; add --prove)\n", rd.Height())
 	}
 }
 
@@ -42,12 +42,12 @@ func stampText(s types.Stamp) string {
 	return fmt.Sprintf("%s at height %d by %s", s.Time, s.Height, who)
 }
 
+// showCtx is what a read command needs: the node's ledger read at
+// --height, with proofs when --prove.
 type showCtx struct {
-	c      *cli.Context
-	cl     *client.Client
-	ctx    context.Context
-	height int64
-	prove  bool
+	c   *cli.Context
+	rd  *client.Reader
+	ctx context.Context
 }
 
 func newShow(c *cli.Context) (*showCtx, error) {
@@ -55,7 +55,7 @@ func newShow(c *cli.Context) (*showCtx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &showCtx{c: c, cl: cl, ctx: c.Context, height: c.Int64("height"), prove: c.Bool("prove")}, nil
+	return &showCtx{c: c, rd: cl.Reader(c.Int64("height"), c.Bool("prove")), ctx: c.Context}, nil
 }
 
 func showCommand() *cli.Command {
@@ -66,7 +66,7 @@ func showCommand() *cli.Command {
 		Usage:    "read ledger records, at any height, with proofs",
 		Category: categoryQuery,
 		Subcommands: append([]*cli.Command{
-			{Name: "study", Usage: "a study: protocol versions, amendments, sites", UsageText: "veritrial show study --study VT-HTN-201 --prove", Flags: with(study), Action: showStudy},
+			{Name: "study", Usage: "a study: protocol versions, amendments, sites (--output json: every protocol in full)", UsageText: "veritrial show study --study VT-HTN-201 --prove", Flags: with(study), Action: showStudy},
 			{Name: "subject", Usage: "a subject and the forms entered for it", UsageText: "veritrial show subject --study VT-HTN-201 --subject S1-001", Flags: with(study, &cli.StringFlag{Name: "subject", Required: true}), Action: showSubject},
 			{Name: "form", Usage: "the current version of a form", UsageText: "veritrial show form --study VT-HTN-201 --subject S1-001 --event SCR --form VS --prove", Flags: with(formKeyFlags()...), Action: showForm},
 			{Name: "history", Usage: "every version of a form: who, when, why, what changed", UsageText: "veritrial show history --study VT-HTN-201 --subject S1-001 --event SCR --form VS --prove", Flags: with(formKeyFlags()...), Action: showHistory},
@@ -80,42 +80,38 @@ func showStudy(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	st, p, err := s.cl.Study(s.ctx, c.String("study"), s.height, s.prove)
+	st, err := s.rd.Study(s.ctx, c.String("study"))
 	if err != nil {
 		return nodeError(err)
 	}
-	h := p.Height
 	var versions []types.ProtocolVersion
 	for n := 1; n <= st.Versions; n++ {
-		pv, _, err := s.cl.ProtocolVersion(s.ctx, st.ID, n, h, s.prove)
+		pv, err := s.rd.ProtocolVersion(s.ctx, st.ID, n)
 		if err != nil {
 			return nodeError(err)
 		}
-		pv.Protocol = protocol.Protocol{Study: pv.Protocol.Study} // summary only
 		versions = append(versions, *pv)
 	}
 	var amendments []types.Amendment
 	for n := 1; n <= st.Amendments; n++ {
-		am, _, err := s.cl.Amendment(s.ctx, st.ID, n, h, s.prove)
+		am, err := s.rd.Amendment(s.ctx, st.ID, n)
 		if err != nil {
 			return nodeError(err)
 		}
-		am.Protocol = protocol.Protocol{}
 		amendments = append(amendments, *am)
 	}
-	sites, _, err := s.cl.List(s.ctx, types.PrefixSite+st.ID+"/", h, s.prove)
-	if err != nil {
-		return nodeError(err)
-	}
 	var siteIDs []string
-	for _, e := range sites {
+	if err := s.rd.Scan(s.ctx, types.PrefixSite+st.ID+"/", func(e types.ListEntry) error {
 		siteIDs = append(siteIDs, e.Key[strings.LastIndexByte(e.Key, '/')+1:])
+		return nil
+	}); err != nil {
+		return nodeError(err)
 	}
-	db, _, err := s.cl.DatabaseLock(s.ctx, st.ID, h, s.prove)
+	db, err := s.rd.DatabaseLock(s.ctx, st.ID)
 	if err != nil {
 		return nodeError(err)
 	}
-	doc := map[string]any{"study": st, "versions": versions, "amendments": amendments, "sites": siteIDs, "database_lock": db, "height": h, "proven": p.Proven}
+	doc := map[string]any{"study": st, "versions": versions, "amendments": amendments, "sites": siteIDs, "database_lock": db, "height": s.rd.Height(), "proven": s.rd.Proving()}
 	return emit(c, doc, func(w io.Writer) error {
 		fmt.Fprintf(w, "Study %s: %s\n", st.ID, st.Title)
 		fmt.Fprintf(w, "Sponsor: %s; registered %s\n", st.Sponsor, stampText(st.Registered))
@@ -144,7 +140,7 @@ func showStudy(c *cli.Context) error {
 		}
 		fmt.Fprintf(w, "Active sites: %s\n", strings.Join(siteIDs, ", "))
 		writeLockSummary(w, st, db)
-		proofLine(w, p)
+		proofLine(w, s.rd)
 		return nil
 	})
 }
@@ -154,19 +150,19 @@ func showSubject(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	sub, p, err := s.cl.Subject(s.ctx, c.String("study"), c.String("subject"), s.height, s.prove)
+	sub, err := s.rd.Subject(s.ctx, c.String("study"), c.String("subject"))
 	if err != nil {
 		return nodeError(err)
 	}
-	forms, err := s.cl.SubjectForms(s.ctx, sub.Study, sub.ID, p.Height, s.prove)
+	forms, err := s.rd.SubjectForms(s.ctx, sub.Study, sub.ID)
 	if err != nil {
 		return nodeError(err)
 	}
-	dm, err := s.subjectDM(sub, forms, p.Height)
+	dm, err := s.subjectDM(sub, forms)
 	if err != nil {
 		return nodeError(err)
 	}
-	doc := map[string]any{"subject": sub, "forms": forms, "queries": dm.queries, "sdv": dm.sdv, "signatures": dm.sigs, "locks": dm.locks, "height": p.Height, "proven": p.Proven}
+	doc := map[string]any{"subject": sub, "forms": forms, "queries": dm.queries, "sdv": dm.sdv, "signatures": dm.sigs, "locks": dm.locks, "height": s.rd.Height(), "proven": s.rd.Proving()}
 	return emit(c, doc, func(w io.Writer) error {
 		fmt.Fprintf(w, "Subject %s, study %s, site %s: %s\n", sub.ID, sub.Study, sub.Site, sub.Status)
 		fmt.Fprintf(w, "Consent version %s (SHA-256 %s)\nEnrolled %s\n", sub.ConsentVersion, sub.ConsentSHA256, stampText(sub.Enrolled))
@@ -180,14 +176,14 @@ func showSubject(c *cli.Context) error {
 		}
 		t.Flush()
 		dm.write(w)
-		proofLine(w, p)
+		proofLine(w, s.rd)
 		return nil
 	})
 }
 
-// itemLabels returns a labeler for a study's protocol version.
-func (s *showCtx) labeler(study string, version int, height int64) func(oid, value string) (string, string) {
-	pv, _, err := s.cl.ProtocolVersion(s.ctx, study, version, height, false)
+// labeler returns a labeler for a study's protocol version.
+func (s *showCtx) labeler(study string, version int) func(oid, value string) (string, string) {
+	pv, err := s.rd.ProtocolVersion(s.ctx, study, version)
 	if err != nil {
 		return func(oid, value string) (string, string) { return oid, value }
 	}
@@ -215,13 +211,13 @@ func showForm(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	r, p, err := s.cl.Form(s.ctx, formKeyOf(c), s.height, s.prove)
+	r, err := s.rd.Form(s.ctx, formKeyOf(c))
 	if err != nil {
 		return nodeError(err)
 	}
-	doc := map[string]any{"form": r, "height": p.Height, "proven": p.Proven}
+	doc := map[string]any{"form": r, "height": s.rd.Height(), "proven": s.rd.Proving()}
 	return emit(c, doc, func(w io.Writer) error {
-		label := s.labeler(r.Study, r.ProtocolVersion, p.Height)
+		label := s.labeler(r.Study, r.ProtocolVersion)
 		fmt.Fprintf(w, "Form %s, subject %s, event %s (repeat %d): version %d, protocol version %d\n", r.Form, r.Subject, r.Event, r.EventRepeat, r.Version, r.ProtocolVersion)
 		fmt.Fprintf(w, "Last change %s\n", stampText(r.Stamp))
 		if r.Reason != "" {
@@ -231,7 +227,7 @@ func showForm(c *cli.Context) error {
 		for _, wn := range r.Warnings {
 			fmt.Fprintf(w, "warning [%s] %s\n", wn.Code, wn.Message)
 		}
-		proofLine(w, p)
+		proofLine(w, s.rd)
 		return nil
 	})
 }
@@ -256,20 +252,16 @@ func showHistory(c *cli.Context) error {
 		return err
 	}
 	k := formKeyOf(c)
-	hist, err := s.cl.FormHistory(s.ctx, k, s.height, s.prove)
+	hist, err := s.rd.FormHistory(s.ctx, k)
 	if err != nil {
 		return nodeError(err)
 	}
-	h := hist[len(hist)-1].Stamp.Height
-	if s.height != 0 {
-		h = s.height
-	}
-	doc := map[string]any{"history": hist, "proven": s.prove}
+	doc := map[string]any{"history": hist, "proven": s.rd.Proving()}
 	return emit(c, doc, func(w io.Writer) error {
 		fmt.Fprintf(w, "History of form %s, subject %s, event %s (repeat %d): %d version(s)\n", k.Form, k.Subject, k.Event, k.EventRepeat, len(hist))
 		var prev map[string]string
 		for _, r := range hist {
-			label := s.labeler(r.Study, r.ProtocolVersion, h)
+			label := s.labeler(r.Study, r.ProtocolVersion)
 			fmt.Fprintf(w, "\nVersion %d, %s\n", r.Version, stampText(r.Stamp))
 			fmt.Fprintf(w, "  tx %s, protocol version %d\n", r.Stamp.TxHash, r.ProtocolVersion)
 			cur := map[string]string{}
@@ -293,8 +285,8 @@ func showHistory(c *cli.Context) error {
 			}
 			prev = cur
 		}
-		if s.prove {
-			fmt.Fprintf(w, "\nProof: every version verified against the app hash of height %d\n", h)
+		if s.rd.Proving() {
+			fmt.Fprintf(w, "\nProof: every version verified against the app hash of height %d\n", s.rd.Height())
 		}
 		return nil
 	})
@@ -305,15 +297,15 @@ func showAccount(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	a, p, err := s.cl.Account(s.ctx, c.String("account"), s.height, s.prove)
+	a, err := s.rd.Account(s.ctx, c.String("account"))
 	if err != nil {
 		return nodeError(err)
 	}
-	hist, err := s.cl.AccountHistory(s.ctx, a.ID, p.Height, s.prove)
+	hist, err := s.rd.AccountHistory(s.ctx, a.ID)
 	if err != nil {
 		return nodeError(err)
 	}
-	doc := map[string]any{"account": a, "history": hist, "height": p.Height, "proven": p.Proven}
+	doc := map[string]any{"account": a, "history": hist, "height": s.rd.Height(), "proven": s.rd.Proving()}
 	return emit(c, doc, func(w io.Writer) error {
 		fmt.Fprintf(w, "Account %s: %s, organisation %s, roles %s, %s\n", a.ID, a.Name, a.Org, joinRolesText(a.Roles), a.Status)
 		for _, h := range hist {
@@ -323,7 +315,7 @@ func showAccount(c *cli.Context) error {
 			}
 			fmt.Fprintln(w, line)
 		}
-		proofLine(w, p)
+		proofLine(w, s.rd)
 		return nil
 	})
 }

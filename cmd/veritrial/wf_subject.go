@@ -35,7 +35,7 @@ func signerOrg(c *cli.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	a, _, err := cl.Account(context.Background(), account, 0, false)
+	a, err := cl.Reader(0, false).Account(context.Background(), account)
 	if err != nil {
 		return "", nodeError(err)
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -9,6 +11,9 @@ import (
 	"testing"
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+
+	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/types"
 )
 
 // TestWorkflowsOnARealNode drives the workflow and show commands through a
@@ -43,6 +48,24 @@ func TestWorkflowsOnARealNode(t *testing.T) {
 	if r := mustVT(t, env, "show", "study", "--study", "VT-HTN-201", "--prove"); !strings.Contains(r.stdout, "version 2 of 2") || !strings.Contains(r.stdout, "Proof: verified") || !strings.Contains(r.stdout, "approved") {
 		t.Errorf("show study:\n%s", r.stdout)
 	}
+	// In JSON the protocol of every version and amendment is whole: it
+	// hashes to its fingerprint.
+	var st struct {
+		Versions   []types.ProtocolVersion `json:"versions"`
+		Amendments []types.Amendment       `json:"amendments"`
+	}
+	decode(t, mustVT(t, env, "show", "study", "--study", "VT-HTN-201", "--output", "json"), &st)
+	if len(st.Versions) != 2 || len(st.Amendments) != 1 {
+		t.Fatalf("show study in JSON: %d versions, %d amendments", len(st.Versions), len(st.Amendments))
+	}
+	for _, v := range st.Versions {
+		if fp, err := v.Protocol.Fingerprint(); err != nil || fp != v.Fingerprint || len(v.Protocol.Forms) == 0 || len(v.Protocol.Events) == 0 || len(v.Protocol.CodeLists) == 0 {
+			t.Errorf("protocol version %d in JSON is not whole: fingerprint %s (%v), want %s; %d forms", v.Number, fp, err, v.Fingerprint, len(v.Protocol.Forms))
+		}
+	}
+	if fp, err := st.Amendments[0].Protocol.Fingerprint(); err != nil || fp != st.Amendments[0].Fingerprint {
+		t.Errorf("amendment 1 in JSON is not whole: fingerprint %s (%v), want %s", fp, err, st.Amendments[0].Fingerprint)
+	}
 
 	mustVT(t, env, "site", "activate", "--from", "sponsor-dm", "--study", "VT-HTN-201", "--site", "site1")
 	icf := filepath.Join(work, "icf.txt")
@@ -59,6 +82,22 @@ func TestWorkflowsOnARealNode(t *testing.T) {
 	}
 	var ok txOutcome
 	decode(t, mustVT(t, env, append(submit, "VS.DATE=2026-01-12", "VS.POS=1", "VS.SYSBP=148", "VS.DIABP=92", "VS.HR=38", "--output", "json")...), &ok)
+	// Where a tx not yet in a block is to be looked up: the node answers
+	// there with the tx once it is in.
+	node, _ := homeRPCAddr(home)
+	cl, err := client.New(node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := http.Get(cl.TxURL(ok.TxHash)); err != nil {
+		t.Errorf("GET %s: %v", cl.TxURL(ok.TxHash), err)
+	} else {
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || !strings.Contains(string(body), `"hash":"`+ok.TxHash+`"`) {
+			t.Errorf("GET %s: %s\n%s", cl.TxURL(ok.TxHash), res.Status, body)
+		}
+	}
 	failVT(t, env, exitUsage, "not ITEM=VALUE", append(submit, "VS.SYSBP")...)
 	failVT(t, env, exitRejected, "only site organisations", append([]string{"form", "submit", "--from", "regulator-auditor"}, append(key, "VS.HR=60")...)...)
 

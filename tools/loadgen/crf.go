@@ -51,7 +51,7 @@ type workload interface {
 type person struct {
 	account string
 	org     string
-	signer  client.Signer
+	signer  types.Signer
 }
 
 // site is an active site with its coordinator and enrolled subjects.
@@ -161,11 +161,11 @@ func setupCRF(ctx context.Context, c *config, cl *client.Client, logf func(strin
 		return nil, err
 	}
 	p := example.Protocol()
-	st, err := cl.Get(ctx, types.KeyStudy(p.Study.ID), 0, false)
+	st, err := cl.Reader(0, false).Get(ctx, types.KeyStudy(p.Study.ID))
 	if err != nil {
 		return nil, err
 	}
-	if st.Value == nil {
+	if st == nil {
 		logf("registering study %s as %s", p.Study.ID, dm.account)
 		if err := sendAll(ctx, cl, c.Concurrency, []plan{{by: dm, msg: example.RegisterMsg(p)}}); err != nil {
 			return nil, err
@@ -173,11 +173,11 @@ func setupCRF(ctx context.Context, c *config, cl *client.Client, logf func(strin
 	}
 	var acts []plan
 	for _, s := range sites {
-		v, err := cl.Get(ctx, types.KeySite(p.Study.ID, s.org), 0, false)
+		v, err := cl.Reader(0, false).Get(ctx, types.KeySite(p.Study.ID, s.org))
 		if err != nil {
 			return nil, err
 		}
-		if v.Value == nil {
+		if v == nil {
 			acts = append(acts, plan{by: dm, msg: example.ActivateMsg(p.Study.ID, s.org)})
 		}
 	}

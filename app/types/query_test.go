@@ -1,4 +1,4 @@
-package client_test
+package types_test
 
 import (
 	"fmt"
@@ -7,7 +7,7 @@ import (
 	"github.com/cosmos/iavl"
 	iavldb "github.com/cosmos/iavl/db"
 
-	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/types"
 )
 
 func tree(t *testing.T, n int) *iavl.ImmutableTree {
@@ -38,7 +38,7 @@ func TestVerifyProof(t *testing.T) {
 		t.Fatal(err)
 	}
 	mem, _ := mp.Marshal()
-	if err := client.VerifyProof(root, key, val, mem); err != nil {
+	if err := types.VerifyProof(root, key, val, mem); err != nil {
 		t.Fatalf("membership: %v", err)
 	}
 	for name, tc := range map[string]struct {
@@ -55,7 +55,7 @@ func TestVerifyProof(t *testing.T) {
 		"flipped proof byte":  {root, key, val, flip(mem, len(mem)-3)},
 		"flipped proof byte2": {root, key, val, flip(mem, len(mem)/3)},
 	} {
-		if err := client.VerifyProof(tc.root, tc.key, tc.val, tc.proof); err == nil {
+		if err := types.VerifyProof(tc.root, tc.key, tc.val, tc.proof); err == nil {
 			t.Errorf("%s: verified", name)
 		}
 	}
@@ -66,16 +66,16 @@ func TestVerifyProof(t *testing.T) {
 		t.Fatal(err)
 	}
 	non, _ := np.Marshal()
-	if err := client.VerifyProof(root, absent, nil, non); err != nil {
+	if err := types.VerifyProof(root, absent, nil, non); err != nil {
 		t.Fatalf("non-membership: %v", err)
 	}
-	if client.VerifyProof(root, absent, []byte("x"), non) == nil {
+	if types.VerifyProof(root, absent, []byte("x"), non) == nil {
 		t.Error("absence proof verified membership")
 	}
-	if client.VerifyProof(root, key, nil, non) == nil {
+	if types.VerifyProof(root, key, nil, non) == nil {
 		t.Error("absence proof verified for a present key")
 	}
-	if client.VerifyProof(other, absent, nil, non) == nil {
+	if types.VerifyProof(other, absent, nil, non) == nil {
 		t.Error("absence proof verified against another root")
 	}
 	// Beyond both ends of the key space.
@@ -85,7 +85,7 @@ func TestVerifyProof(t *testing.T) {
 			t.Fatal(err)
 		}
 		bz, _ := np.Marshal()
-		if err := client.VerifyProof(root, []byte(k), nil, bz); err != nil {
+		if err := types.VerifyProof(root, []byte(k), nil, bz); err != nil {
 			t.Errorf("absence of %q: %v", k, err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,8 +16,8 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/xuri/excelize/v2"
 
-	"github.com/veritrial/veritrial/app"
 	"github.com/veritrial/veritrial/app/apptest"
+	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/export"
 	"github.com/veritrial/veritrial/app/types"
 )
@@ -61,13 +62,6 @@ func studyChain(tb testing.TB, n int) *apptest.Chain {
 	return c
 }
 
-// chainQuery is the QueryFunc of an in-process chain.
-func chainQuery(c *apptest.Chain) QueryFunc {
-	return func(ctx context.Context, path string, data []byte, height int64, prove bool) (*abci.ResponseQuery, error) {
-		return c.App.Query(ctx, &abci.RequestQuery{Path: path, Data: data, Height: height, Prove: prove})
-	}
-}
-
 // exportAt writes the chain's export at its latest height in format to
 // dir and returns the file and the block context.
 func exportAt(tb testing.TB, c *apptest.Chain, format, dir string) (string, export.Block) {
@@ -75,7 +69,7 @@ func exportAt(tb testing.TB, c *apptest.Chain, format, dir string) (string, expo
 	h := c.Height
 	b := export.Block{ChainID: apptest.ChainID, Height: h, Time: apptest.Genesis, Hash: strings.Repeat("AB", 32), AppHash: fmt.Sprintf("%X", c.Hashes[h]), NextHash: strings.Repeat("CD", 32),
 		Validators: []export.Validator{{Address: strings.Repeat("01", 20), PubKey: "AAAA", Power: 10, Signed: true}}}
-	r := &export.ABCIReader{Height: h, Query: c.App.Query}
+	r := client.NewReader(c.App.Query, h, nil)
 	opt := export.Options{Study: apptest.StudyID, Block: b, Version: "test"}
 	var buf bytes.Buffer
 	var err error
@@ -104,7 +98,7 @@ func TestCheckExport(t *testing.T) {
 	c := studyChain(t, 6)
 	dir := t.TempDir()
 	ctx := context.Background()
-	q := chainQuery(c)
+	q := c.App.Query
 	files := map[string]string{}
 	var block export.Block
 	for _, f := range []string{"xlsx", "zip", "xml"} {
@@ -192,12 +186,12 @@ func TestCheckExport(t *testing.T) {
 	}
 
 	// A node that serves a record the validators did not sign.
-	lying := func(ctx context.Context, path string, data []byte, height int64, prove bool) (*abci.ResponseQuery, error) {
-		r, err := q(ctx, path, data, height, prove)
-		if err != nil || path != app.QueryList || !bytes.Contains(data, []byte(`"form/`)) {
+	lying := func(ctx context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
+		r, err := q(ctx, req)
+		if err != nil || req.Path != types.QueryList || !bytes.Contains(req.Data, []byte(`"form/`)) {
 			return r, err
 		}
-		var lr app.ListResponse
+		var lr types.ListResponse
 		if err := json.Unmarshal(r.Value, &lr); err != nil || len(lr.Entries) == 0 {
 			return r, err
 		}
@@ -255,33 +249,6 @@ func findCell(t *testing.T, f *excelize.File, name, key string) (string, int, st
 	return "", 0, ""
 }
 
-// TestCompareTable pins the row alignment: rows sharing a key, a table
-// without a key column, ragged rows.
-func TestCompareTable(t *testing.T) {
-	hdr := [][]string{{"a", "b", "ledger_key"}, {"A", "B", "Key"}}
-	want := append(hdr, []string{"1", "x", "k1"}, []string{"2", "y", "k1"}, []string{"3", "z", "k2"})
-	got := append(hdr, []string{"2", "y", "k1"}, []string{"3", "Z", "k2"}, []string{"4", "w", "k9"})
-	rep := &ExportReport{}
-	compareTable(rep, "Audit trail", got, want, 2)
-	kinds := map[string]int{}
-	for _, d := range rep.Differences {
-		kinds[d.Kind]++
-	}
-	if len(rep.Differences) != 3 || kinds["altered audit trail: missing row"] != 1 || kinds["altered audit trail: changed value"] != 1 || kinds["altered audit trail: extra row"] != 1 {
-		t.Errorf("differences: %+v", rep.Differences)
-	}
-	for _, d := range rep.Differences {
-		if d.Kind == "altered audit trail: changed value" && (d.Row != 4 || d.Column != "B (b)" || d.File != "Z" || d.Ledger != "z") {
-			t.Errorf("changed value located at %+v", d)
-		}
-	}
-	rep = &ExportReport{}
-	compareTable(rep, "Dictionary", [][]string{{"a"}, {"A"}, {"1", "extra"}}, [][]string{{"a"}, {"A"}, {"1"}}, 2)
-	if len(rep.Differences) != 1 || rep.Differences[0].Kind != "changed value" || rep.Differences[0].Column != "B" {
-		t.Errorf("ragged row: %+v", rep.Differences)
-	}
-}
-
 // BenchmarkCheckExport measures verify-export's offline work (every
 // record proven, the ledger's export rendered from them and compared with
 // the file) for 500 subjects, 10,000 item values; set
@@ -293,7 +260,7 @@ func BenchmarkCheckExport(b *testing.B) {
 	}
 	c := studyChain(b, n)
 	file, block := exportAt(b, c, "xlsx", b.TempDir())
-	q := chainQuery(c)
+	q := c.App.Query
 	b.ResetTimer()
 	var rep *ExportReport
 	for i := 0; i < b.N; i++ {
@@ -308,7 +275,7 @@ func BenchmarkCheckExport(b *testing.B) {
 }
 
 // TestReadExportMalformed feeds files that are not exports: each is
-// refused with an error, none panics.
+// refused as not an export, none panics.
 func TestReadExportMalformed(t *testing.T) {
 	c := studyChain(t, 1)
 	dir := t.TempDir()
@@ -330,21 +297,15 @@ func TestReadExportMalformed(t *testing.T) {
 	for name, data := range cases {
 		p := filepath.Join(dir, strings.ReplaceAll(name, " ", "_"))
 		must(t, os.WriteFile(p, data, 0o600))
-		ef, err := readExport(p)
+		f, err := export.Open(p)
 		if err == nil {
-			_, _, _, err = ef.claims(p)
+			_, _, _, err = claims(f, p)
 		}
 		if err == nil {
 			t.Errorf("%s: accepted as an export", name)
+		} else if !errors.Is(err, export.ErrNotExport) {
+			t.Errorf("%s: %v is not ErrNotExport", name, err)
 		}
-	}
-	// Ragged and empty tables compare without panicking.
-	rep := &ExportReport{}
-	compareTable(rep, "X", nil, [][]string{{"ledger_key"}, {"Key"}, {"k"}}, 2)
-	compareTable(rep, "X", [][]string{{}, {}, {"a", "b", "c"}}, nil, 2)
-	compareODM(rep, []byte("<ODM><x/></ODM>"), []byte("not xml <"))
-	if len(rep.Differences) == 0 {
-		t.Error("no differences reported")
 	}
 }
 
@@ -363,7 +324,7 @@ func TestCheckExportLocked(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	file, block := exportAt(t, c, "xlsx", dir)
-	rep, err := CheckExport(ctx, file, chainQuery(c), block, "")
+	rep, err := CheckExport(ctx, file, c.App.Query, block, "")
 	if err != nil || !rep.OK() || !rep.Identical {
 		t.Fatalf("locked export: %v %+v", err, rep)
 	}
@@ -385,12 +346,34 @@ func TestCheckExportLocked(t *testing.T) {
 	bad := filepath.Join(dir, "hidden-lock.xlsx")
 	must(t, f.SaveAs(bad))
 	f.Close()
-	rep, err = CheckExport(ctx, bad, chainQuery(c), block, "")
+	rep, err = CheckExport(ctx, bad, c.App.Query, block, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rep.Differences) != 1 || rep.Differences[0].Kind != "provenance: changed value" || rep.Differences[0].Row != row ||
 		rep.Differences[0].File != export.BasisNotLocked || rep.Differences[0].Ledger != export.BasisLock {
 		t.Errorf("hidden lock: %+v", rep.Differences)
+	}
+}
+
+// TestVerifyExportNoTrustRoot: without a genesis and with a trust dir no
+// verify-chain run started, verify-export says which of its own options
+// give a trust root.
+func TestVerifyExportNoTrustRoot(t *testing.T) {
+	c := studyChain(t, 1)
+	file, _ := exportAt(t, c, "xlsx", t.TempDir())
+	home := t.TempDir()
+	_, err := VerifyExport(context.Background(), ExportOptions{File: file, Home: home, Chain: ChainOptions{Primary: "tcp://127.0.0.1:1"}})
+	if err == nil {
+		t.Fatal("verified without a trust root")
+	}
+	msg := err.Error()
+	for _, want := range []string{"no trust root", "--genesis", "--trust-dir", DefaultTrustDir(home, apptest.ChainID)} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("%q does not say %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "trusted height") || strings.Contains(msg, "trusted-height") {
+		t.Errorf("%q suggests an option verify-export does not have", msg)
 	}
 }

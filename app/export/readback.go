@@ -1,0 +1,486 @@
+package export
+
+import (
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+)
+
+// File is an export read back: its format and provenance, and on demand
+// its record list (Records, Manifest) and its tables (Tables), so that it
+// can be compared with the export the ledger renders.
+type File struct {
+	// Format is FormatXLSX, FormatCSV or FormatODM.
+	Format string
+	// Fields is the provenance table, in order.
+	Fields [][2]string
+	data   []byte            // the workbook, the ODM document, or the CSV files zipped
+	files  map[string][]byte // CSV: every .csv file by name
+}
+
+// Open reads an export: an .xlsx workbook, a CSV zip or directory, or an
+// ODM file, and its provenance.
+func Open(path string) (*File, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", path, err)
+	}
+	if st.IsDir() {
+		var buf bytes.Buffer
+		if err := zipDir(path, &buf, time.Time{}); err != nil {
+			return nil, err
+		}
+		return Parse(FormatCSV, buf.Bytes())
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	format, err := sniff(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return Parse(format, data)
+}
+
+// Parse reads an export held in memory in format (FormatCSV: a zip), as
+// Write wrote it, and its provenance.
+func Parse(format string, data []byte) (*File, error) {
+	f := &File{Format: format, data: data}
+	field := func(_ int, k, v string) error {
+		f.Fields = append(f.Fields, [2]string{k, v})
+		return nil
+	}
+	var err error
+	switch format {
+	case FormatXLSX:
+		err = f.readSheetFields()
+	case FormatCSV:
+		if err = f.unzipCSV(); err == nil {
+			err = eachCSVRow(f.files, tProvenance[1], func(row int, rec []string) error { return field(row, rec[0], rec[1]) })
+		}
+	case FormatODM:
+		err = eachODMComment(data, field, nil)
+	default:
+		err = fmt.Errorf("export format %q is not known", format)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// Field returns the first provenance value named name.
+func (f *File) Field(name string) string {
+	for _, fl := range f.Fields {
+		if fl[0] == name {
+			return fl[1]
+		}
+	}
+	return ""
+}
+
+// Identical reports whether f is byte for byte g (CSV: every file).
+func (f *File) Identical(g *File) bool {
+	if f.Format != g.Format {
+		return false
+	}
+	if f.Format != FormatCSV {
+		return bytes.Equal(f.data, g.data)
+	}
+	if len(f.files) != len(g.files) {
+		return false
+	}
+	for n, b := range g.files {
+		if a, ok := f.files[n]; !ok || !bytes.Equal(a, b) {
+			return false
+		}
+	}
+	return true
+}
+
+// ProvenanceTable names where the provenance is: its sheet, its CSV file,
+// or the ODM document (a comment before the root element).
+func (f *File) ProvenanceTable() string {
+	switch f.Format {
+	case FormatCSV:
+		return tProvenance[1]
+	case FormatODM:
+		return odmTable
+	}
+	return tProvenance[0]
+}
+
+// RecordList says where the record list starts: its first sheet, its CSV
+// file, or the ODM comment after the root element, and how many rows
+// (header rows) precede its first entry there.
+func (f *File) RecordList() (string, int) {
+	switch f.Format {
+	case FormatCSV:
+		return tRecords[1], 1
+	case FormatODM:
+		return odmRecordTable, 0
+	}
+	return tRecords[0], 2
+}
+
+// odmTable names an ODM document as one table; odmRecordTable its record
+// list.
+const (
+	odmTable       = "ODM"
+	odmRecordTable = "ODM (records comment)"
+)
+
+// Role says what a table or an ODM element holds, for reporting a
+// difference in it.
+type Role string
+
+// Roles of tables and elements.
+const (
+	RoleData       Role = ""
+	RoleProvenance Role = "provenance"
+	RoleAuditTrail Role = "audit trail"
+	RoleSignatures Role = "signatures"
+)
+
+// Table is one table of an export read back: a workbook sheet, a CSV
+// file, or the elements of an ODM document.
+type Table struct {
+	Name string
+	Role Role
+	// HeaderRows is how many rows lead the table before its data: 2 in a
+	// workbook (names, labels), 1 in a CSV file (names).
+	HeaderRows int
+	// Rows are the cells, header rows first (sheets and CSV files).
+	Rows [][]string
+	// Elements are the elements and texts of an ODM document, in order.
+	Elements []Element
+	raw      []byte // a CSV file's bytes
+}
+
+// Element is one element (with its attributes) or text of an ODM
+// document, at a path naming its identifying attributes (…OID, …Key).
+type Element struct {
+	Path    string
+	Content string
+	Line    int
+	Role    Role
+}
+
+// TableError is a table of a file that cannot be read in full (an ODM
+// document that is not well-formed XML).
+type TableError struct {
+	Table   string
+	Problem string
+	Err     error
+}
+
+func (e *TableError) Error() string { return e.Table + ": " + e.Problem + ": " + e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *TableError) Unwrap() error { return e.Err }
+
+// ColumnName names column i (0-based) of the table: its letter, and its
+// name from the first header row ("E (VS.HR)").
+func (t *Table) ColumnName(i int) string {
+	l, _ := excelize.ColumnNumberToName(i + 1)
+	if len(t.Rows) > 0 && i < len(t.Rows[0]) {
+		return l + " (" + t.Rows[0][i] + ")"
+	}
+	return l
+}
+
+// KeyColumn is the index of the table's ledger_key column, -1 when it has
+// none.
+func (t *Table) KeyColumn() int {
+	k := -1
+	if len(t.Rows) > 0 {
+		for i, n := range t.Rows[0] {
+			if n == colLedgerKey {
+				k = i
+			}
+		}
+	}
+	return k
+}
+
+// Unchanged reports whether both tables come from byte-identical files
+// (CSV); a workbook's sheets have no bytes of their own.
+func (t *Table) Unchanged(u *Table) bool { return t.raw != nil && bytes.Equal(t.raw, u.raw) }
+
+// tableRole is the role of a table by its sheet or file name
+// (continuation sheets included).
+func tableRole(name string) Role {
+	for _, t := range []struct {
+		names [2]string
+		role  Role
+	}{{tProvenance, RoleProvenance}, {tAudit, RoleAuditTrail}, {tSignatures, RoleSignatures}} {
+		if name == t.names[1] || name == t.names[0] || strings.HasPrefix(name, t.names[0]+" (") {
+			return t.role
+		}
+	}
+	return RoleData
+}
+
+// Tables reads every table of the file: the sheets of a workbook, the
+// files of a CSV export (in name order), or the one table of an ODM
+// document's elements (a *TableError when it is not well-formed).
+func (f *File) Tables() ([]Table, error) {
+	switch f.Format {
+	case FormatXLSX:
+		x, err := f.workbook()
+		if err != nil {
+			return nil, err
+		}
+		defer x.Close()
+		var out []Table
+		for _, name := range x.GetSheetList() {
+			rows, err := x.GetRows(name)
+			if err != nil {
+				return nil, fmt.Errorf("sheet %s: %w", name, err)
+			}
+			out = append(out, Table{Name: name, Role: tableRole(name), HeaderRows: 2, Rows: rows})
+		}
+		return out, nil
+	case FormatCSV:
+		names := make([]string, 0, len(f.files))
+		for n := range f.files {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		out := make([]Table, 0, len(names))
+		for _, n := range names {
+			cr := csv.NewReader(bytes.NewReader(f.files[n]))
+			cr.FieldsPerRecord = -1
+			rows, err := cr.ReadAll()
+			if err != nil {
+				return nil, fmt.Errorf("%s is not valid CSV: %w", n, err)
+			}
+			out = append(out, Table{Name: n, Role: tableRole(n), HeaderRows: 1, Rows: rows, raw: f.files[n]})
+		}
+		return out, nil
+	}
+	els, err := odmElements(f.data)
+	if err != nil {
+		return nil, &TableError{Table: odmTable, Problem: "not well-formed XML", Err: err}
+	}
+	return []Table{{Name: odmTable, Elements: els}}, nil
+}
+
+// workbook opens the file's workbook.
+func (f *File) workbook() (*excelize.File, error) {
+	x, err := excelize.OpenReader(bytes.NewReader(f.data))
+	if err != nil {
+		return nil, fmt.Errorf("%w: not a readable workbook: %v", ErrNotExport, err)
+	}
+	return x, nil
+}
+
+// readSheetFields reads the Provenance sheet, from row 3.
+func (f *File) readSheetFields() error {
+	x, err := f.workbook()
+	if err != nil {
+		return err
+	}
+	defer x.Close()
+	if i, _ := x.GetSheetIndex(tProvenance[0]); i < 0 {
+		return nil
+	}
+	return eachSheetRow(x, tProvenance[0], func(_ int, c []string) error {
+		f.Fields = append(f.Fields, [2]string{c[0], c[1]})
+		return nil
+	})
+}
+
+// eachSheetRow calls fn with the row number and cells of every data row
+// (from row 3) of sheet with at least two cells.
+func eachSheetRow(x *excelize.File, sheet string, fn func(row int, cells []string) error) error {
+	rows, err := x.Rows(sheet)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for n := 1; rows.Next(); n++ {
+		cols, err := rows.Columns()
+		if err != nil {
+			return err
+		}
+		if n > 2 && len(cols) >= 2 {
+			if err := fn(n, cols); err != nil {
+				return err
+			}
+		}
+	}
+	return rows.Error()
+}
+
+// unzipCSV reads the .csv files of a CSV zip.
+func (f *File) unzipCSV() error {
+	zr, err := zip.NewReader(bytes.NewReader(f.data), int64(len(f.data)))
+	if err != nil {
+		return fmt.Errorf("%w: not a valid zip file: %v", ErrNotExport, err)
+	}
+	f.files = map[string][]byte{}
+	for _, zf := range zr.File {
+		if !strings.HasSuffix(zf.Name, ".csv") {
+			continue
+		}
+		rc, err := zf.Open()
+		if err != nil {
+			return err
+		}
+		bz, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("%s cannot be read: %w", zf.Name, err)
+		}
+		f.files[zf.Name] = bz
+	}
+	return nil
+}
+
+// eachCSVRow calls fn with the row number (the header is row 1) and
+// fields of every data row of file name with at least two fields.
+func eachCSVRow(files map[string][]byte, name string, fn func(row int, rec []string) error) error {
+	bz, ok := files[name]
+	if !ok {
+		return fmt.Errorf("%w: the CSV files have no %s", ErrNotExport, name)
+	}
+	r := csv.NewReader(bytes.NewReader(bz))
+	r.FieldsPerRecord = -1
+	for n := 1; ; n++ {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if n > 1 && len(rec) >= 2 {
+			if err := fn(n, rec); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// eachODMComment reads the comments of an ODM export: field (may be nil)
+// gets each "Label: value" line of the provenance comment before the root
+// element, record (nil: stop after the provenance) each "KEY TAB SHA-256"
+// line of the record list comment after it, with its line number.
+func eachODMComment(data []byte, field, record func(line int, k, v string) error) error {
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	state := 0 // 0 before the provenance, 1 in it, 2 body, 3 in the record list
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		switch state {
+		case 0:
+			if line == "<!--" {
+				state = 1
+			}
+		case 1:
+			if line == "-->" {
+				if record == nil {
+					return nil
+				}
+				state = 2
+				continue
+			}
+			if k, v, ok := strings.Cut(line, ": "); ok && field != nil {
+				if err := field(n, commentUnescape(k), commentUnescape(v)); err != nil {
+					return err
+				}
+			}
+		case 2:
+			if strings.HasPrefix(line, "veritrial records:") {
+				state = 3
+			}
+		case 3:
+			if line == "-->" {
+				return nil
+			}
+			k, v, ok := strings.Cut(line, "\t")
+			if !ok {
+				return fmt.Errorf("record list line %q is not KEY TAB SHA-256", line)
+			}
+			if err := record(n, commentUnescape(k), v); err != nil {
+				return err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	switch {
+	case record == nil:
+		return nil
+	case state != 3:
+		return fmt.Errorf("the ODM file has no veritrial record list")
+	}
+	return fmt.Errorf("the ODM file's record list is not terminated")
+}
+
+// odmElements lists the elements (with their attributes) and texts of an
+// ODM document at paths naming identifying attributes (…OID, …Key).
+func odmElements(data []byte) ([]Element, error) {
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	var stack []string
+	var out []Element
+	line := func() int { l, _ := dec.InputPos(); return l }
+	add := func(path, content string) {
+		role := RoleData
+		switch {
+		case strings.Contains(path, "AuditRecord"):
+			role = RoleAuditTrail
+		case strings.Contains(path, "Signature"):
+			role = RoleSignatures
+		}
+		out = append(out, Element{Path: path, Content: content, Line: line(), Role: role})
+	}
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			seg := t.Name.Local
+			var ids, attrs []string
+			for _, a := range t.Attr {
+				attrs = append(attrs, a.Name.Local+"="+a.Value)
+				if strings.HasSuffix(a.Name.Local, "OID") || strings.HasSuffix(a.Name.Local, "Key") {
+					ids = append(ids, "@"+a.Name.Local+"="+a.Value)
+				}
+			}
+			if len(ids) > 0 {
+				seg += "[" + strings.Join(ids, ",") + "]"
+			}
+			stack = append(stack, seg)
+			sort.Strings(attrs)
+			add("/"+strings.Join(stack, "/"), strings.Join(attrs, "; "))
+		case xml.EndElement:
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+		case xml.CharData:
+			if txt := strings.TrimSpace(string(t)); txt != "" {
+				add("/"+strings.Join(stack, "/")+"/text()", txt)
+			}
+		}
+	}
+}
