@@ -25,6 +25,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/veritrial/veritrial/app"
+	"github.com/veritrial/veritrial/app/node"
 )
 
 func startCommand() *cli.Command {
@@ -109,6 +110,14 @@ func runStart(c *cli.Context) error {
 	nodeKey, err := p2p.LoadOrGenNodeKey(conf.NodeKeyFile())
 	if err != nil {
 		return inputErrorf("cannot use the node key %s: %v", conf.NodeKeyFile(), err)
+	}
+
+	from, to, err := node.CatchUpIndex(conf)
+	if err != nil {
+		return failf("cannot bring the tx index in %s up to the stored blocks: %v", conf.DBDir(), err)
+	}
+	if from > 0 {
+		logger.Info("indexed committed blocks the tx index had missed", "from", from, "to", to)
 	}
 
 	tuneGC()
