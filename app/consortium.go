@@ -215,7 +215,12 @@ func (x *exec) changeValidator(c *consortium, m *types.ValidatorChange) *types.E
 		return types.Errf(types.CodeOrgStatus, "organisation %s was removed; its validators cannot change", o.ID)
 	}
 	cur := o.InService(m.PubKey)
+	if cur == nil && slices.ContainsFunc(o.Validators, func(v types.Validator) bool { return bytes.Equal(v.PubKey, m.PubKey) }) {
+		return types.Errf(types.CodeValidatorKeyUsed, "validator key %s of %s was retired; a key never comes back: generate a new validator key", types.KeyText(m.PubKey), o.ID)
+	}
 	switch {
+	case m.Replaces != nil && cur != nil:
+		return types.Errf(types.CodeValidatorKeyUsed, "validator key %s is in service already; a rotation needs a new key", types.KeyText(m.PubKey))
 	case m.Replaces != nil:
 		old := o.InService(m.Replaces)
 		if old == nil {
@@ -234,8 +239,6 @@ func (x *exec) changeValidator(c *consortium, m *types.ValidatorChange) *types.E
 			cur.Power = m.Power
 		}
 		cur.NodeID, cur.Host = cmp.Or(m.NodeID, cur.NodeID), cmp.Or(m.Host, cur.Host)
-	case slices.ContainsFunc(o.Validators, func(v types.Validator) bool { return bytes.Equal(v.PubKey, m.PubKey) }):
-		return types.Errf(types.CodeValidatorKeyUsed, "validator key %s of %s was retired; a key never comes back: generate a new validator key", types.KeyText(m.PubKey), o.ID)
 	default:
 		if m.Power == 0 {
 			return types.Errf(types.CodeUnknownValidator, "%s is not a validator in service of %s; to add it give its power", types.KeyText(m.PubKey), o.ID)
