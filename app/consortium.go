@@ -99,6 +99,17 @@ func validatorSet(orgs []types.Org) map[string]int64 {
 	return set
 }
 
+// powers maps every organisation that holds power to its power.
+func (c *consortium) powers() map[string]int64 {
+	out := map[string]int64{}
+	for i := range c.orgs {
+		if p := c.orgs[i].Power(); p > 0 {
+			out[c.orgs[i].ID] = p
+		}
+	}
+	return out
+}
+
 // largest returns the organisation holding the most power (the first in
 // ID order on a tie), its power and the total.
 func (c *consortium) largest() (org string, max, total int64) {
@@ -204,15 +215,22 @@ func joinStatuses(ss []types.OrgStatus) string {
 	return strings.Join(out, " or ")
 }
 
+// changeable returns organisation id unless it was removed; what names
+// what would change.
+func (c *consortium) changeable(id, what string) (*types.Org, *types.Error) {
+	o, e := c.member(id)
+	if e == nil && o.Status == types.OrgRemoved {
+		e = types.Errf(types.CodeOrgStatus, "organisation %s was removed; its %s cannot change", o.ID, what)
+	}
+	return o, e
+}
+
 // changeValidator adds, re-weights, removes or rotates a validator (see
 // types.ValidatorChange).
 func (x *exec) changeValidator(c *consortium, m *types.ValidatorChange) *types.Error {
-	o, e := c.member(m.Org)
+	o, e := c.changeable(m.Org, "validators")
 	if e != nil {
 		return e
-	}
-	if o.Status == types.OrgRemoved {
-		return types.Errf(types.CodeOrgStatus, "organisation %s was removed; its validators cannot change", o.ID)
 	}
 	cur := o.InService(m.PubKey)
 	if cur == nil && slices.ContainsFunc(o.Validators, func(v types.Validator) bool { return bytes.Equal(v.PubKey, m.PubKey) }) {
@@ -255,12 +273,9 @@ func (x *exec) changeValidator(c *consortium, m *types.ValidatorChange) *types.E
 }
 
 func changeNodes(c *consortium, m *types.NodesChange) *types.Error {
-	o, e := c.member(m.Org)
+	o, e := c.changeable(m.Org, "nodes")
 	if e != nil {
 		return e
-	}
-	if o.Status == types.OrgRemoved {
-		return types.Errf(types.CodeOrgStatus, "organisation %s was removed; its nodes cannot change", o.ID)
 	}
 	ids := slices.Clone(m.NodeIDs)
 	slices.Sort(ids)
@@ -372,11 +387,12 @@ func (x *exec) checkNodeIDs(before, after *consortium) *types.Error {
 	return nil
 }
 
-// checkPower refuses a change of the validator set that leaves no power,
-// or leaves one organisation more than a third of it without lowering
-// the largest share.
+// checkPower refuses a change of the organisations' powers that leaves
+// no power, or leaves one organisation more than a third of it without
+// lowering the largest share. A change that moves no power between
+// organisations (a key rotation, say) is not judged.
 func checkPower(before, after *consortium) *types.Error {
-	if maps.Equal(validatorSet(before.orgs), validatorSet(after.orgs)) {
+	if maps.Equal(before.powers(), after.powers()) {
 		return nil
 	}
 	borg, bmax, btotal := before.largest()

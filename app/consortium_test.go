@@ -511,7 +511,8 @@ func TestSuspension(t *testing.T) {
 
 // TestPowerConcentration: a validator set in which one organisation holds
 // more than a third of the power is refused unless the change lowers the
-// largest share, so that a one-validator consortium grows.
+// largest share, so that a one-validator consortium grows; a change that
+// moves no power between organisations (a rotation) is not judged.
 func TestPowerConcentration(t *testing.T) {
 	gp := types.DefaultGovParams()
 	t.Run("one validator grows", func(t *testing.T) {
@@ -521,6 +522,12 @@ func TestPowerConcentration(t *testing.T) {
 			{name: "no validator left", signer: "regulator-admin", msg: proposeMsg(powerChange("regulator", apptest.ValidatorKey("regulator"), 0), ""), want: types.CodeNoValidatorPower},
 			{name: "a second validator of the same organisation", signer: "regulator-admin", msg: proposeMsg(powerChange("regulator", apptest.ValidatorKey("regulator-2"), 10), ""), want: types.CodePowerConcentration},
 		})
+		rotate := proposeOK(t, c, "regulator-admin", types.Change{Validator: &types.ValidatorChange{Org: "regulator", PubKey: apptest.ValidatorKey("regulator-new"), Replaces: apptest.ValidatorKey("regulator")}})
+		votes(t, c, rotate, "regulator")
+		if got := proposalAt(t, c, rotate).Status; got != types.ProposalPassed {
+			t.Fatalf("rotating the only validator's key: %s", got)
+		}
+		checkValidators(t, c)
 		n := proposeOK(t, c, "sponsor-admin", addOrgChange("site2", types.OrgSite, validator("site2", 10)))
 		votes(t, c, n, "regulator")
 		if got := proposalAt(t, c, n).Status; got != types.ProposalPassed {

@@ -92,8 +92,8 @@ the two thirds of the power consensus needs.`,
 						Usage: "add, re-weight, remove (--power 0) or rotate an organisation's validator",
 						UsageText: `veritrial consortium propose validator --from site-1-admin --org site-1 --pubkey B64 [--power N] \
     [--node-id ID] [--host H] [--replaces OLD_B64 | --add]`,
-						Description: `--pubkey names a validator in service: its power becomes --power (0 removes it),
-its node ID and host change when given. --pubkey names a new key: with
+						Description: `--pubkey names a validator in service: its power becomes --power (0 removes it;
+without --power it keeps its power), its node ID and host change when given. --pubkey names a new key: with
 --replaces OLD the new key takes the place of OLD (rotation; power, node and
 host carry over unless given); with --add it is a further validator (give
 --power and --node-id). Without either, a new key rotates the organisation's
@@ -216,36 +216,37 @@ func proposeValidator(c *cli.Context) error {
 		return usageErrorf("--replaces and --add exclude each other: a new key either replaces a validator or joins them")
 	}
 	m := &types.ValidatorChange{Org: c.String("org"), PubKey: pub, Power: c.Int64("power"), NodeID: c.String("node-id"), Host: c.String("host"), Replaces: replaces}
-	if replaces == nil && !c.Bool("add") {
-		// A new key and no choice made: rotate the only validator.
-		cl, err := ledgerClient(c)
-		if err != nil {
-			return err
+	cl, err := ledgerClient(c)
+	if err != nil {
+		return err
+	}
+	orgs, _, err := cl.Orgs(c.Context, 0, false)
+	if err != nil {
+		return nodeError(err)
+	}
+	var o *types.Org
+	for i := range orgs {
+		if orgs[i].ID == m.Org {
+			o = &orgs[i]
 		}
-		orgs, _, err := cl.Orgs(c.Context, 0, false)
-		if err != nil {
-			return nodeError(err)
-		}
-		var o *types.Org
-		for i := range orgs {
-			if orgs[i].ID == m.Org {
-				o = &orgs[i]
+	}
+	if o == nil {
+		return propose(c, types.Change{Validator: m}) // the ledger names the unknown organisation
+	}
+	cur, choose := o.InService(pub), replaces == nil && !c.Bool("add")
+	switch {
+	case cur != nil && !c.IsSet("power"):
+		m.Power = cur.Power // only its node or host changes
+	case cur == nil && choose && o.InServiceCount() == 1:
+		// A new key and no choice made: it replaces the only validator.
+		for _, v := range o.Validators {
+			if v.Retired == 0 {
+				m.Replaces = v.PubKey
 			}
 		}
-		if o != nil && o.InService(pub) == nil {
-			switch o.InServiceCount() {
-			case 0:
-			case 1:
-				for _, v := range o.Validators {
-					if v.Retired == 0 {
-						m.Replaces = v.PubKey
-					}
-				}
-				note(c, "%s runs one validator, %s: the new key replaces it", o.ID, types.KeyText(m.Replaces))
-			default:
-				return usageErrorf("%s runs %d validators: say which one the new key replaces (--replaces) or --add it", o.ID, o.InServiceCount())
-			}
-		}
+		note(c, "%s runs one validator, %s: the new key replaces it", o.ID, types.KeyText(m.Replaces))
+	case cur == nil && choose && o.InServiceCount() > 1:
+		return usageErrorf("%s runs %d validators: say which one the new key replaces (--replaces) or --add it", o.ID, o.InServiceCount())
 	}
 	return propose(c, types.Change{Validator: m})
 }

@@ -76,4 +76,29 @@ func TestConsortiumOnARealNode(t *testing.T) {
 		t.Errorf("vote text:\n%s", r.stdout)
 	}
 	failVT(t, env, exitRejected, "code 606 (organisation_suspended)", "account", "add", "--from", "site3-admin", "--account", "site3-other", "--name", "X", "--role", "coordinator", "--key", "site3-coordinator")
+
+	// propose validator: a key in service without --power keeps its
+	// power; a new key replaces the organisation's only validator.
+	var reg types.Org
+	for _, o := range m.Orgs {
+		if o.ID == validatorOrg {
+			reg = o
+		}
+	}
+	valKey := types.KeyText(reg.Validators[0].PubKey)
+	decode(t, mustVT(t, env, "consortium", "propose", "validator", "--from", "regulator-admin", "--org", validatorOrg, "--pubkey", valKey, "--host", "127.0.0.1:1", "-o", "json"), &p)
+	if want := "validator " + valKey + " of regulator at power 10"; p.Change != want {
+		t.Errorf("a host change proposed %q, want %q", p.Change, want)
+	}
+	if r := vt(t, env, "consortium", "propose", "validator", "--from", "regulator-admin", "--org", validatorOrg, "--pubkey", key.PubKey); r.code != exitRejected || !strings.Contains(r.stderr, "code 614 (validator_key_used)") {
+		t.Errorf("an account's key as a validator key: exit %d, stderr %q", r.code, r.stderr)
+	}
+	var fresh keyJSON
+	decode(t, mustVT(t, env, "keys", "add", "fresh", "-o", "json"), &fresh)
+	r = mustVT(t, env, "consortium", "propose", "validator", "--from", "regulator-admin", "--org", validatorOrg, "--pubkey", fresh.PubKey, "-o", "json")
+	decode(t, r, &p)
+	if want := "rotate validator " + valKey + " of regulator to " + fresh.PubKey; p.Change != want || !strings.Contains(r.stderr, "the new key replaces it") {
+		t.Errorf("a new key proposed %q (stderr %q), want %q", p.Change, r.stderr, want)
+	}
+	failVT(t, env, exitUsage, "exclude each other", "consortium", "propose", "validator", "--from", "regulator-admin", "--org", validatorOrg, "--pubkey", key.PubKey, "--replaces", valKey, "--add")
 }
