@@ -112,20 +112,20 @@ func (c *consortium) powers() map[string]int64 {
 
 // largest returns the organisation holding the most power (the first in
 // ID order on a tie), its power and the total.
-func (c *consortium) largest() (org string, max, total int64) {
+func (c *consortium) largest() (org string, most, total int64) {
 	for i := range c.orgs {
 		p := c.orgs[i].Power()
 		total += p
-		if p > max {
-			org, max = c.orgs[i].ID, p
+		if p > most {
+			org, most = c.orgs[i].ID, p
 		}
 	}
-	return org, max, total
+	return org, most, total
 }
 
 // apply applies a change to a copy of c, checks the result against the
-// rules and returns it; c is unchanged. height stamps retired keys and
-// stamp the accounts created.
+// rules and returns it; c is unchanged. The tx's height marks the keys it
+// retires, its stamp the accounts it creates.
 func (x *exec) apply(c *consortium, ch *types.Change) (*consortium, *types.Error) {
 	_, body, e := ch.Unpack()
 	if e != nil {
@@ -290,10 +290,10 @@ func changeNodes(c *consortium, m *types.NodesChange) *types.Error {
 // rules, compared with the consortium before the change:
 //   - a validator key used before, by any validator or account, or
 //     twice; a node ID another organisation declares or declared;
-//   - no voting power left, or a validator set in which one
-//     organisation holds more than a third of the power, unless the
-//     change lowers the largest share (so that a consortium of one or
-//     two validators can still grow);
+//   - no voting power left, or one organisation holding more than a
+//     third of it, unless the change lowers the largest share (so that a
+//     consortium of one or two validators can still grow) or moves no
+//     power between organisations;
 //   - no active regulator left where there was one;
 //   - no voting organisation other than a sponsor while the rules need
 //     a yes from one.

@@ -49,10 +49,10 @@ func (x *exec) emit(kv ...string) {
 // indexedAttr says whether CometBFT's tx indexer indexes an event
 // attribute, so that tx_search "vt.<key>='<value>'" finds the txs: kind and
 // signer (on every tx, rejected ones too), study, subject, account, org
-// and consortium proposal. Each indexed attribute is one more key per tx in the node's
-// tx_index database, the largest source of its compaction under load, so
-// the finer details (event, form, version, action, query and signature
-// numbers...) are left to the block results.
+// and consortium proposal. Each indexed attribute is one more key per tx
+// in the node's tx_index database, the largest source of its compaction
+// under load, so the finer details (event, form, version, action, query
+// and signature numbers...) are left to the block results.
 func indexedAttr(key string) bool {
 	switch key {
 	case "kind", "signer", "study", "subject", "account", "org", "proposal":
