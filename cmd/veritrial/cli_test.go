@@ -321,7 +321,7 @@ func TestStartStatusRestart(t *testing.T) {
 	if st.ChainID != defaultChainID || len(st.AppHash) != 64 || st.LatestBlockTime == "" {
 		t.Errorf("status: %+v", st)
 	}
-	if r := mustVT(t, env, "--home", home, "status"); !strings.Contains(r.stdout, "sponsor") || !strings.Contains(r.stdout, st.AppHash) {
+	if r := mustVT(t, env, "--home", home, "status"); !strings.Contains(r.stdout, validatorOrg) || !strings.Contains(r.stdout, st.AppHash) {
 		t.Errorf("status text:\n%s", r.stdout)
 	}
 	// A second node on the same home is refused.
