@@ -98,6 +98,9 @@ type App struct {
 
 	// block state between FinalizeBlock and Commit.
 	pendingHeight int64
+	// blockVals is the validator set as the block being executed began,
+	// once a tx of the block changed it, else nil (see noteValidators).
+	blockVals map[string]int64
 
 	// omu guards oe, the execution ProcessProposal started, and closed;
 	// lock order: omu before mu.
@@ -260,6 +263,9 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	if err != nil {
 		return nil, err
 	}
+	if err := checkGenesisValidators(g, req.Validators); err != nil {
+		return nil, err
+	}
 	if err := a.initGenesis(g, req.ChainId, req.Time); err != nil {
 		return nil, err
 	}
@@ -335,6 +341,7 @@ func (a *App) finalize(height int64, t time.Time, txs [][]byte, abort *atomic.Bo
 		return nil, fmt.Errorf("FinalizeBlock for height %d but the last committed height is %d", height, a.store.committed)
 	}
 	clear(a.blockNonces)
+	a.blockVals = nil
 	seen := &nonceSeen{committed: a.nonces, block: a.blockNonces}
 	bt := t.UTC().Format(time.RFC3339Nano)
 	if err := a.pruneNonces(height); err != nil {
@@ -347,8 +354,12 @@ func (a *App) finalize(height int64, t time.Time, txs [][]byte, abort *atomic.Bo
 		}
 		results[i] = a.deliver(raw, height, bt, seen)
 	}
+	updates, err := a.validatorUpdates()
+	if err != nil {
+		return nil, err
+	}
 	a.pendingHeight = height
-	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: a.store.tree.WorkingHash()}, nil
+	return &abci.ResponseFinalizeBlock{TxResults: results, ValidatorUpdates: updates, AppHash: a.store.tree.WorkingHash()}, nil
 }
 
 // Commit persists the block's state: SaveVersion, then the committed

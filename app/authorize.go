@@ -16,8 +16,8 @@ type rule struct {
 var rules = map[types.Kind]rule{
 	types.KindRegisterStudy:    {[]types.OrgKind{types.OrgSponsor}, []types.Role{types.RoleDataManager, types.RoleAdmin}, "register a study"},
 	types.KindProposeAmendment: {[]types.OrgKind{types.OrgSponsor}, []types.Role{types.RoleDataManager, types.RoleAdmin}, "propose a protocol amendment"},
-	types.KindApproveAmendment: {[]types.OrgKind{types.OrgRegulator, types.OrgSponsor, types.OrgCRO, types.OrgSite}, []types.Role{types.RoleAuditor, types.RoleAdmin}, "approve an amendment"},
-	types.KindRejectAmendment:  {[]types.OrgKind{types.OrgRegulator, types.OrgSponsor, types.OrgCRO, types.OrgSite}, []types.Role{types.RoleAuditor, types.RoleAdmin}, "reject an amendment"},
+	types.KindApproveAmendment: {[]types.OrgKind{types.OrgRegulator, types.OrgEthics, types.OrgSponsor, types.OrgCRO, types.OrgSite}, []types.Role{types.RoleAuditor, types.RoleAdmin}, "approve an amendment"},
+	types.KindRejectAmendment:  {[]types.OrgKind{types.OrgRegulator, types.OrgEthics, types.OrgSponsor, types.OrgCRO, types.OrgSite}, []types.Role{types.RoleAuditor, types.RoleAdmin}, "reject an amendment"},
 	types.KindActivateSite:     {[]types.OrgKind{types.OrgSponsor}, []types.Role{types.RoleDataManager, types.RoleAdmin}, "activate a site"},
 	types.KindEnrollSubject:    {[]types.OrgKind{types.OrgSite}, []types.Role{types.RoleInvestigator, types.RoleCoordinator}, "enroll a subject"},
 	types.KindWithdrawSubject:  {[]types.OrgKind{types.OrgSite}, []types.Role{types.RoleInvestigator, types.RoleCoordinator}, "withdraw a subject"},
@@ -38,6 +38,8 @@ var rules = map[types.Kind]rule{
 	types.KindUnfreeze:         {dmOrgs, []types.Role{types.RoleDataManager}, "unfreeze data"},
 	types.KindLock:             {[]types.OrgKind{types.OrgSponsor, types.OrgCRO, types.OrgRegulator}, []types.Role{types.RoleDataManager, types.RoleAuditor}, "lock data"},
 	types.KindUnlock:           {[]types.OrgKind{types.OrgSponsor, types.OrgCRO, types.OrgRegulator}, []types.Role{types.RoleDataManager, types.RoleAuditor}, "unlock data"},
+	types.KindProposeChange:    {nil, []types.Role{types.RoleAdmin}, "propose a consortium change"},
+	types.KindVoteChange:       {nil, []types.Role{types.RoleAdmin}, "vote on a consortium change"},
 }
 
 // Data management is the sponsor's and the CRO's: data managers, medical

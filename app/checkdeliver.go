@@ -140,6 +140,9 @@ func (a *App) checkEnvelope(r reader, seen *nonceSeen, raw []byte, height int64,
 		return c
 	}
 	c.org = org
+	if c.err = signingOrg(acct, org); c.err != nil {
+		return c
+	}
 	c.role, c.err = authorize(kind, msg, acct, org)
 	return c
 }

@@ -48,14 +48,14 @@ func (x *exec) emit(kv ...string) {
 
 // indexedAttr says whether CometBFT's tx indexer indexes an event
 // attribute, so that tx_search "vt.<key>='<value>'" finds the txs: kind and
-// signer (on every tx, rejected ones too), study, subject, account and
-// org. Each indexed attribute is one more key per tx in the node's
-// tx_index database, the largest source of its compaction under load, so
-// the finer details (event, form, version, action, query and signature
-// numbers...) are left to the block results.
+// signer (on every tx, rejected ones too), study, subject, account, org
+// and consortium proposal. Each indexed attribute is one more key per tx
+// in the node's tx_index database, the largest source of its compaction
+// under load, so the finer details (event, form, version, action, query
+// and signature numbers...) are left to the block results.
 func indexedAttr(key string) bool {
 	switch key {
-	case "kind", "signer", "study", "subject", "account", "org":
+	case "kind", "signer", "study", "subject", "account", "org", "proposal":
 		return true
 	}
 	return false
@@ -112,6 +112,10 @@ func (x *exec) run() *types.Error {
 		return x.sign(m)
 	case *types.MsgScope:
 		return x.scopeAction(x.c.kind, m)
+	case *types.MsgProposeChange:
+		return x.proposeChange(m)
+	case *types.MsgVoteChange:
+		return x.voteChange(m)
 	}
 	return types.Errf(types.CodeTxMalformed, "unknown message kind %q", x.c.kind)
 }

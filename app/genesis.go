@@ -2,7 +2,10 @@ package app
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/veritrial/veritrial/app/types"
 )
@@ -16,8 +19,16 @@ func (a *App) initGenesis(g *types.Genesis, chainID string, t time.Time) error {
 		return err
 	}
 	st.set([]byte(types.KeyParams), pb)
+	st.setJSON(types.KeyGovernance, types.Governance{Params: g.Governance})
 	for _, o := range g.Orgs {
+		o.Status = types.OrgActive
 		st.setJSON(types.KeyOrg(o.ID), o)
+		for _, v := range o.Validators {
+			st.set(types.KeyValidatorKey(v.PubKey), []byte(o.ID))
+		}
+		for _, id := range o.NodeIDsInUse() {
+			st.set(types.KeyNodeID(id), []byte(o.ID))
+		}
 	}
 	kinds := map[string]types.OrgKind{}
 	for _, o := range g.Orgs {
@@ -35,4 +46,38 @@ func (a *App) initGenesis(g *types.Genesis, chainID string, t time.Time) error {
 		st.setJSON(types.KeyAccountChange(acct.ID, 1), types.AccountChange{Seq: 1, Action: "genesis", Account: acct, Stamp: stamp})
 	}
 	return a.flush(st)
+}
+
+// checkGenesisValidators refuses a genesis whose CometBFT validators are
+// not exactly the validators its organisations declare, keys and powers.
+func checkGenesisValidators(g *types.Genesis, vals []abci.ValidatorUpdate) error {
+	declared := map[string]int64{}
+	for _, v := range g.Validators() {
+		declared[string(v.PubKey)] = v.Power
+	}
+	got := map[string]int64{}
+	for _, v := range vals {
+		pk := v.PubKey.GetEd25519()
+		if pk == nil {
+			return fmt.Errorf("genesis validator %v is not an ed25519 key; the consortium's validators use ed25519", v.PubKey)
+		}
+		if _, dup := got[string(pk)]; dup {
+			return fmt.Errorf("genesis lists validator %s twice", types.KeyText(pk))
+		}
+		got[string(pk)] = v.Power
+	}
+	for _, v := range vals {
+		pk := v.PubKey.GetEd25519()
+		if p, ok := declared[string(pk)]; !ok {
+			return fmt.Errorf("genesis validator %s (power %d) is not declared by any organisation in app_state; the validators of genesis.json must be exactly the organisations' validators", types.KeyText(pk), v.Power)
+		} else if p != v.Power {
+			return fmt.Errorf("genesis validator %s has power %d but its organisation declares power %d in app_state", types.KeyText(pk), v.Power, p)
+		}
+	}
+	for _, v := range g.Validators() {
+		if _, ok := got[string(v.PubKey)]; !ok {
+			return fmt.Errorf("organisation %s declares validator %s in app_state, but genesis.json's validators do not include it", v.Org, types.KeyText(v.PubKey))
+		}
+	}
+	return nil
 }

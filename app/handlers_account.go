@@ -32,14 +32,16 @@ func (x *exec) record(acct *types.Account, action, reason string) {
 	x.emit("account", acct.ID, "org", acct.Org)
 }
 
-// keyFree fails when pub was ever used by any account.
+// keyFree fails when pub was ever used by any account or validator.
 func (x *exec) keyFree(pub []byte) *types.Error {
-	used, err := x.st.has(types.KeyPubKey(pub))
-	if err != nil {
-		return internal(err)
-	}
-	if used {
-		return types.Errf(types.CodeKeyReused, "this public key is or was in use on the ledger; generate a new key (veritrial keys add)")
+	for _, k := range [][]byte{types.KeyPubKey(pub), types.KeyValidatorKey(pub)} {
+		used, err := x.st.has(k)
+		if err != nil {
+			return internal(err)
+		}
+		if used {
+			return types.Errf(types.CodeKeyReused, "this public key is or was in use on the ledger; generate a new key (veritrial keys add)")
+		}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -112,7 +113,7 @@ func (x *exec) registerStudy(m *types.MsgRegisterStudy) *types.Error {
 	if _, e := x.compileChecked(&m.Protocol, m.Fingerprint); e != nil {
 		return e
 	}
-	approvers, e := x.approvers(m.Approvers)
+	approvers, e := x.approvers(m.Approvers, types.OrgRegulator, types.OrgEthics)
 	if e != nil {
 		return e
 	}
@@ -144,13 +145,14 @@ func (x *exec) registerStudy(m *types.MsgRegisterStudy) *types.Error {
 }
 
 // approvers validates the named approver organisations, or defaults to
-// every regulator organisation of the consortium.
-func (x *exec) approvers(named []string) ([]string, *types.Error) {
+// every active organisation of the given kinds (regulators, and ethics
+// committees for amendments).
+func (x *exec) approvers(named []string, kinds ...types.OrgKind) ([]string, *types.Error) {
 	var out []string
 	if len(named) == 0 {
 		err := iteratePrefix(x.tree, []byte(types.PrefixOrg), func(_, v []byte) bool {
 			var o types.Org
-			if json.Unmarshal(v, &o) == nil && o.Kind == types.OrgRegulator {
+			if json.Unmarshal(v, &o) == nil && o.Active() && slices.Contains(kinds, o.Kind) {
 				out = append(out, o.ID)
 			}
 			return true
@@ -159,7 +161,7 @@ func (x *exec) approvers(named []string) ([]string, *types.Error) {
 			return nil, internal(err)
 		}
 		if len(out) == 0 {
-			return nil, types.Errf(types.CodeNotApprover, "the consortium has no regulator organisation; name the amendment approvers explicitly")
+			return nil, types.Errf(types.CodeNotApprover, "the consortium has no active regulator organisation; name the approvers explicitly")
 		}
 		return out, nil
 	}
@@ -183,7 +185,7 @@ func (x *exec) lockApprovers(named []string, quorum int) ([]string, int, *types.
 	out := []string{x.c.org.ID}
 	var others []string
 	if len(named) == 0 {
-		regs, e := x.approvers(nil)
+		regs, e := x.approvers(nil, types.OrgRegulator)
 		if e != nil {
 			return nil, 0, e
 		}

@@ -287,6 +287,7 @@ var allPrefixes = []string{
 // these holds every key.
 var everyPrefix = append(slices.Clone(allPrefixes),
 	types.PrefixQuery, types.PrefixQueryForm, types.PrefixSDV, types.PrefixSignature, types.PrefixLock, types.PrefixDBLock,
+	types.PrefixValKey, types.PrefixNodeID, types.PrefixProposal, string(types.KeyGovernance),
 	types.KeyParams, types.KeyChainID)
 
 // dump returns every key and value of the store at height h.

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,10 +29,16 @@ func crashKey(name string) ed25519.PrivateKey {
 	return ed25519.NewKeyFromSeed(seed[:])
 }
 
+// crashValidator is the crash chain's one validator, run by its one
+// organisation, a sponsor: its governance needs no other organisation.
+var crashValidator = abci.Ed25519ValidatorUpdate(crashKey("validator").Public().(ed25519.PublicKey), 1)
+
 func crashGenesis() []byte {
 	g := types.Genesis{
-		Orgs:   []types.Org{{ID: "sponsor", Name: "S", Kind: types.OrgSponsor}},
-		Params: types.DefaultParams(),
+		Orgs: []types.Org{{ID: "sponsor", Name: "S", Kind: types.OrgSponsor,
+			Validators: []types.Validator{{PubKey: crashValidator.PubKey.GetEd25519(), Power: 1, NodeID: strings.Repeat("0", 40)}}}},
+		Params:     types.DefaultParams(),
+		Governance: types.GovParams{QuorumNum: 2, QuorumDen: 3, ProposalTTL: 100},
 		Accounts: []types.GenesisAccount{{ID: "admin", Org: "sponsor", Name: "Admin", Roles: []types.Role{types.RoleAdmin},
 			PubKey: crashKey("admin").Public().(ed25519.PublicKey)}},
 	}
@@ -51,7 +58,7 @@ func openApp(t *testing.T, dir string) *App {
 
 func initChain(t *testing.T, a *App) []byte {
 	t.Helper()
-	res, err := a.InitChain(context.Background(), &abci.RequestInitChain{ChainId: crashChain, Time: crashT0, AppStateBytes: crashGenesis()})
+	res, err := a.InitChain(context.Background(), &abci.RequestInitChain{ChainId: crashChain, Time: crashT0, AppStateBytes: crashGenesis(), Validators: []abci.ValidatorUpdate{crashValidator}})
 	if err != nil {
 		t.Fatalf("InitChain: %v", err)
 	}
@@ -241,7 +248,7 @@ func TestCrashAfterInitChain(t *testing.T) {
 	}
 	continueFrom(t, a, 1, 2, ref)
 	// InitChain on a chain that has blocks is refused.
-	if _, err := a.InitChain(context.Background(), &abci.RequestInitChain{ChainId: crashChain, Time: crashT0, AppStateBytes: crashGenesis()}); err == nil {
+	if _, err := a.InitChain(context.Background(), &abci.RequestInitChain{ChainId: crashChain, Time: crashT0, AppStateBytes: crashGenesis(), Validators: []abci.ValidatorUpdate{crashValidator}}); err == nil {
 		t.Fatal("InitChain accepted on a store at height 2")
 	}
 }

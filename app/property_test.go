@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 
+	abci "github.com/cometbft/cometbft/abci/types"
+
 	"github.com/veritrial/veritrial/app/apptest"
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/protocol"
@@ -23,6 +25,9 @@ type txGen struct {
 	forms    []types.FormKey
 	sent     [][]byte
 	accounts int
+	// keys counts the fresh keys drawn, votes the votes on the latest
+	// proposal.
+	keys, votes int
 }
 
 var genSigners = []string{"site1-coordinator", "site1-coordinator", "site1-investigator", "site2-coordinator", "sponsor-dm", "regulator-auditor"}
@@ -46,7 +51,9 @@ func (g *txGen) subject() string {
 
 func (g *txGen) next() []byte {
 	var raw []byte
-	switch op := g.r.Intn(100); {
+	switch op := g.r.Intn(130); {
+	case op >= 100:
+		raw = g.governance()
 	case op < 20: // enroll, new or duplicate, own site or not
 		id := "Q" + strconv.Itoa(len(g.subjects))
 		if len(g.subjects) > 0 && g.r.Intn(5) == 0 {
@@ -128,6 +135,65 @@ func (g *txGen) next() []byte {
 	return raw
 }
 
+// govAdmins are the administrators of the test consortium's voting
+// organisations.
+var govAdmins = []string{"sponsor-admin", "site1-admin", "site2-admin", "cro-admin", "regulator-admin"}
+
+// governance is a consortium proposal or a vote: re-weights, rotations,
+// new organisations with or without a validator, suspensions and
+// reinstatements (never of site1, whose people enter most of the data),
+// node IDs and rules, and votes (mostly yes, mostly on the latest
+// proposal by each organisation in turn, some on unknown ones); now and
+// then by someone who may not.
+func (g *txGen) governance() []byte {
+	signer := g.pick(govAdmins)
+	if g.r.Intn(12) == 0 {
+		signer = "site1-coordinator"
+	}
+	var gov types.Governance
+	g.c.Get(types.KeyGovernance, &gov)
+	if gov.Proposals > 0 && g.r.Intn(6) > 0 {
+		// Mostly on the latest proposal committed, by the organisations
+		// in turn, so that some pass.
+		n := gov.Proposals
+		if g.r.Intn(4) == 0 {
+			n = 1 + g.r.Intn(gov.Proposals+1)
+		} else {
+			g.votes++
+			signer = govAdmins[g.votes%len(govAdmins)]
+		}
+		return g.c.Tx(signer, voteMsg(n, g.r.Intn(5) > 0))
+	}
+	g.keys++
+	fresh := fmt.Sprint("gen-", g.keys)
+	org := g.pick([]string{"sponsor", "site1", "site2", "cro", "regulator"})
+	var ch types.Change
+	reason := ""
+	switch g.r.Intn(7) {
+	case 0:
+		ch = powerChange(org, apptest.ValidatorKey(org), int64(g.r.Intn(16)))
+	case 1:
+		ch = types.Change{Validator: &types.ValidatorChange{Org: org, PubKey: apptest.ValidatorKey(fresh), Replaces: apptest.ValidatorKey(org)}}
+	case 2:
+		var v *types.Validator
+		if g.r.Intn(2) == 0 {
+			v = validator(fresh, int64(5+g.r.Intn(10)))
+		}
+		ch = addOrgChange(fresh, types.OrgKind(g.pick([]string{"site", "cro", "ethics", "regulator", "sponsor"})), v)
+	case 3:
+		ch, reason = suspend(g.pick([]string{"site2", "cro", "regulator"})), "generated"
+	case 4:
+		ch = reinstate(g.pick([]string{"site2", "cro", "regulator"}))
+	case 5:
+		ch = types.Change{Nodes: &types.NodesChange{Org: org, NodeIDs: []string{apptest.NodeID(fresh)}}}
+	default:
+		p := types.DefaultGovParams()
+		p.QuorumNum, p.QuorumDen = 1+g.r.Intn(3), 4
+		ch = types.Change{Params: &p}
+	}
+	return g.c.Tx(signer, proposeMsg(ch, reason))
+}
+
 // TestPropertyReplicasAgree feeds three fresh apps the same random blocks:
 // one sees every tx through CheckTx first (tx cache, mempool), another
 // only through FinalizeBlock, and the third sees every tx through CheckTx
@@ -135,14 +201,17 @@ func (g *txGen) next() []byte {
 // often after proposals of other blocks that lose their round: the
 // block's txs in another order, with txs of their own, some of which
 // later blocks replay, and some blocks come to FinalizeBlock without
-// their proposal. Every result code, every app hash and every query
-// must agree. A third app replays the recorded blocks from
+// their proposal. The txs include consortium proposals and votes that
+// change the validator set. Every result code, every app hash, every
+// block's validator updates (which CometBFT's own validator set code must
+// accept) and every query must agree. A third app replays the recorded blocks from
 // scratch with a restart half-way and must reproduce every hash.
 func TestPropertyReplicasAgree(t *testing.T) {
 	seeds, blocks := []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 80
 	if testing.Short() {
 		seeds, blocks = []int64{1}, 20
 	}
+	setChanges := 0
 	for _, seed := range seeds {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			a, b, d := apptest.New(t), apptest.New(t), apptest.New(t)
@@ -156,7 +225,8 @@ func TestPropertyReplicasAgree(t *testing.T) {
 			start := a.Height
 			g := &txGen{r: rand.New(rand.NewSource(seed)), c: a}
 			var recorded [][][]byte
-			ok, bad := 0, 0
+			updates := map[int64][]abci.ValidatorUpdate{}
+			ok, bad, changes := 0, 0, 0
 			codes := map[uint32]int{}
 			for n := 0; n < blocks; n++ {
 				size := g.r.Intn(16)
@@ -183,6 +253,14 @@ func TestPropertyReplicasAgree(t *testing.T) {
 				d.Optimistic = g.r.Intn(5) != 0
 				recorded = append(recorded, txs)
 				ra, rb, rd := a.Block(txs...), b.Block(txs...), d.Block(txs...)
+				if !sameUpdates(a.Updates, b.Updates) || !sameUpdates(a.Updates, d.Updates) {
+					t.Fatalf("block %d: validator updates differ: %v, %v, %v (optimistic)", a.Height, a.Updates, b.Updates, d.Updates)
+				}
+				updates[a.Height] = a.Updates
+				if len(a.Updates) > 0 {
+					changes++
+					setChanges++
+				}
 				for i := range ra {
 					if ra[i].Code != rb[i].Code || ra[i].Log != rb[i].Log {
 						t.Fatalf("block %d tx %d: %d %q vs %d %q", a.Height, i, ra[i].Code, ra[i].Log, rb[i].Code, rb[i].Log)
@@ -204,7 +282,8 @@ func TestPropertyReplicasAgree(t *testing.T) {
 			if ok < blocks/2 || bad < blocks/2 || len(codes) < min(10, blocks/2) {
 				t.Fatalf("degenerate mix: %d accepted, %d rejected, codes %v", ok, bad, codes)
 			}
-			t.Logf("%d blocks, %d txs accepted, %d rejected; codes %v", blocks, ok, bad, codes)
+			t.Logf("%d blocks, %d txs accepted, %d rejected, %d validator set changes; codes %v", blocks, ok, bad, changes, codes)
+			checkValidators(t, a)
 			for _, h := range []int64{0, start + 1, start + int64(blocks)/2, a.Height - 1} {
 				da := dump(t, a, h)
 				if db, dd := dump(t, b, h), dump(t, d, h); !reflect.DeepEqual(da, db) || !reflect.DeepEqual(da, dd) {
@@ -228,7 +307,13 @@ func TestPropertyReplicasAgree(t *testing.T) {
 				if !bytes.Equal(c.AppHash, a.Hashes[c.Height]) {
 					t.Fatalf("replay from scratch: block %d app hash differs", c.Height)
 				}
+				if !sameUpdates(c.Updates, updates[c.Height]) {
+					t.Fatalf("replay from scratch: block %d validator updates differ", c.Height)
+				}
 			}
 		})
+	}
+	if !testing.Short() && setChanges < len(seeds) {
+		t.Errorf("the generated governance changed the validator set only %d times in %d runs", setChanges, len(seeds))
 	}
 }

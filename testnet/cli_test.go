@@ -38,7 +38,7 @@ func TestTestnetInitCommand(t *testing.T) {
 	}{
 		{[]string{"--orgs", "sponsor,hospital", "--out", filepath.Join(work, "x")}, "cannot tell the kind of organisation hospital"},
 		{[]string{"--orgs", "sponsor,site-1", "--out", out}, "already exists"},
-		{[]string{"--orgs", "sponsor", "--kinds", "sponsor=pharma", "--out", filepath.Join(work, "y")}, "not sponsor, site, cro or regulator"},
+		{[]string{"--orgs", "sponsor", "--kinds", "sponsor=pharma", "--out", filepath.Join(work, "y")}, "not sponsor, site, cro, regulator or ethics"},
 		{[]string{"--out", filepath.Join(work, "z")}, "orgs"},
 	} {
 		so, se, code, _ := runVT(env, append([]string{"testnet", "init"}, c.args...)...)

@@ -44,7 +44,8 @@ type Options struct {
 	// Orgs are the organisation IDs, one validator each, in order.
 	Orgs []string
 	// Kinds gives an organisation's kind; organisations not listed get
-	// the kind their name starts with (sponsor, site, cro, regulator).
+	// the kind their name starts with (sponsor, site, cro, regulator,
+	// ethics).
 	Kinds map[string]types.OrgKind
 	// Hosts, when given, has one host name or IP address per
 	// organisation: its node's machine. Empty means every node on
@@ -108,9 +109,9 @@ type Key struct {
 }
 
 // InferKind returns the kind an organisation name starts with: sponsor,
-// site, cro or regulator.
+// site, cro, regulator or ethics.
 func InferKind(org string) (types.OrgKind, bool) {
-	for _, k := range []types.OrgKind{types.OrgSponsor, types.OrgSite, types.OrgCRO, types.OrgRegulator} {
+	for _, k := range []types.OrgKind{types.OrgSponsor, types.OrgSite, types.OrgCRO, types.OrgRegulator, types.OrgEthics} {
 		if strings.HasPrefix(org, string(k)) {
 			return k, true
 		}
@@ -133,7 +134,7 @@ func ParseKinds(specs []string) (map[string]types.OrgKind, error) {
 			}
 			k := types.OrgKind(strings.ToLower(kind))
 			if !types.ValidOrgKind(k) {
-				return nil, fmt.Errorf("kind %q of %s is not sponsor, site, cro or regulator", kind, org)
+				return nil, fmt.Errorf("kind %q of %s is not sponsor, site, cro, regulator or ethics", kind, org)
 			}
 			out[org] = k
 		}
@@ -230,7 +231,7 @@ func (o *Options) plan() ([]nodePlan, error) {
 		kind, ok := o.Kinds[org]
 		if !ok {
 			if kind, ok = InferKind(org); !ok {
-				return nil, fmt.Errorf("cannot tell the kind of organisation %s from its name: give it, e.g. --kinds %s=sponsor (sponsor, site, cro or regulator)", org, org)
+				return nil, fmt.Errorf("cannot tell the kind of organisation %s from its name: give it, e.g. --kinds %s=sponsor (sponsor, site, cro, regulator or ethics)", org, org)
 			}
 		}
 		p := nodePlan{org: org, kind: kind, host: "127.0.0.1", p2pPort: o.BasePort + i*portStride}
@@ -301,8 +302,7 @@ func generate(dir string, o Options, plans []nodePlan) (*Manifest, error) {
 	if o.Passphrase == node.DevPassphrase {
 		m.DevPassphrase = node.DevPassphrase
 	}
-	g := types.Genesis{Params: types.DefaultParams()}
-	var vals []cmttypes.GenesisValidator
+	g := types.Genesis{Params: types.DefaultParams(), Governance: types.DefaultGovParams()}
 	var peers []string
 	for _, p := range plans {
 		home := filepath.Join(dir, p.org)
@@ -323,8 +323,9 @@ func generate(dir string, o Options, plans []nodePlan) (*Manifest, error) {
 			ValidatorPubKey:  base64.StdEncoding.EncodeToString(pub.Bytes()),
 		}
 		peers = append(peers, n.NodeID+"@"+n.P2P)
-		vals = append(vals, cmttypes.GenesisValidator{Address: pub.Address(), PubKey: pub, Power: validatorPower, Name: p.org})
-		g.Orgs = append(g.Orgs, types.Org{ID: p.org, Name: n.Name, Kind: p.kind, Validators: []string{n.ValidatorPubKey}})
+		g.Orgs = append(g.Orgs, types.Org{ID: p.org, Name: n.Name, Kind: p.kind, Validators: []types.Validator{{
+			PubKey: pub.Bytes(), Power: validatorPower, NodeID: n.NodeID, Host: n.P2P,
+		}}})
 
 		var opts []keyring.Option
 		if o.KDF != nil {
@@ -350,7 +351,7 @@ func generate(dir string, o Options, plans []nodePlan) (*Manifest, error) {
 		}
 		m.Nodes = append(m.Nodes, n)
 	}
-	doc, err := node.NewGenesisDoc(o.ChainID, o.GenesisTime, vals, g)
+	doc, err := node.NewGenesisDoc(o.ChainID, o.GenesisTime, g)
 	if err != nil {
 		return nil, err
 	}
@@ -395,7 +396,7 @@ func generate(dir string, o Options, plans []nodePlan) (*Manifest, error) {
 
 // orgName is the printed name of a generated organisation (fictitious).
 func orgName(org string, k types.OrgKind) string {
-	titles := map[types.OrgKind]string{types.OrgSponsor: "Sponsor", types.OrgSite: "Site", types.OrgCRO: "CRO", types.OrgRegulator: "Regulator"}
+	titles := map[types.OrgKind]string{types.OrgSponsor: "Sponsor", types.OrgSite: "Site", types.OrgCRO: "CRO", types.OrgRegulator: "Regulator", types.OrgEthics: "Ethics Committee"}
 	return "Demo " + titles[k] + " " + org
 }
 

@@ -148,7 +148,7 @@ func TestGenerateLocalConsortium(t *testing.T) {
 	}
 	for i, o := range g.Orgs {
 		n := m.Nodes[i]
-		if o.ID != n.Org || o.Kind != n.Kind || len(o.Validators) != 1 || o.Validators[0] != n.ValidatorPubKey {
+		if o.ID != n.Org || o.Kind != n.Kind || len(o.Validators) != 1 || types.KeyText(o.Validators[0].PubKey) != n.ValidatorPubKey || o.Validators[0].NodeID != n.NodeID {
 			t.Errorf("genesis org %+v does not match node %+v", o, n)
 		}
 	}

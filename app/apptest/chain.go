@@ -7,12 +7,14 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/veritrial/veritrial/app"
 	"github.com/veritrial/veritrial/app/node"
@@ -46,15 +48,34 @@ func KeyFor(name string) ed25519.PrivateKey {
 	return ed25519.NewKeyFromSeed(seed[:])
 }
 
+// ValidatorKey derives a deterministic consensus key from a name.
+func ValidatorKey(name string) ed25519.PublicKey {
+	return KeyFor("validator/" + name).Public().(ed25519.PublicKey)
+}
+
+// NodeID derives a deterministic CometBFT node ID from a name.
+func NodeID(name string) string {
+	h := sha256.Sum256([]byte("node/" + name))
+	return hex.EncodeToString(h[:20])
+}
+
+// ValidatorPower is the power of each test organisation's validator.
+const ValidatorPower = 10
+
 // Consortium returns the test consortium: the demo consortium's
-// organisations (node.DemoOrgs) and a second site, site2, each with the
-// people its kind starts with (node.Starters, by their demo names), and
-// the sponsor's medical monitor, sponsor-mm. The tests need more than the
-// demo veritrial init creates (node.DemoAccounts): a second site, a
-// medical monitor, and a CRO whose administrator (cro-admin) and monitor
-// (cro-monitor) are two people, as in a generated consortium.
+// organisations (node.DemoOrgs) and a second site, site2, each running
+// one validator of power ValidatorPower (key ValidatorKey(org), node
+// NodeID(org)) and with the people its kind starts with (node.Starters,
+// by their demo names), and the sponsor's medical monitor, sponsor-mm.
+// The tests need more than the demo veritrial init creates
+// (node.DemoAccounts): a second site, a medical monitor, a CRO whose
+// administrator (cro-admin) and monitor (cro-monitor) are two people, as
+// in a generated consortium, and five voting organisations.
 func Consortium() ([]types.Org, []*Person) {
 	orgs := append(node.DemoOrgs(), types.Org{ID: "site2", Name: "Demo Site 2 Clinical Research Unit", Kind: types.OrgSite})
+	for i := range orgs {
+		orgs[i].Validators = []types.Validator{{PubKey: ValidatorKey(orgs[i].ID), Power: ValidatorPower, NodeID: NodeID(orgs[i].ID)}}
+	}
 	var people []*Person
 	add := func(id, org, name string, roles ...types.Role) {
 		people = append(people, &Person{ID: id, Org: org, Name: name, Roles: roles, Key: KeyFor(id)})
@@ -82,36 +103,84 @@ type Chain struct {
 	// first, as a validator does, so that FinalizeBlock takes the
 	// execution ProcessProposal started.
 	Optimistic bool
-	nonce      uint64
-	proposals  int
+	// Validators is the validator set CometBFT would hold after the last
+	// committed block: the genesis validators with every block's
+	// ValidatorUpdates applied by CometBFT's own code, which fails the
+	// test on an update CometBFT would refuse. Nil for a chain opened
+	// without InitChain.
+	Validators *cmttypes.ValidatorSet
+	// Updates are the ValidatorUpdates of the last committed block.
+	Updates   []abci.ValidatorUpdate
+	nonce     uint64
+	proposals int
 }
 
-// GenesisBytes returns the app_state of the demo consortium.
-func GenesisBytes() []byte {
+// DefaultGenesis returns the application genesis of the test consortium.
+func DefaultGenesis() types.Genesis {
 	orgs, people := Consortium()
-	g := types.Genesis{Orgs: orgs, Params: types.DefaultParams()}
+	g := types.Genesis{Orgs: orgs, Params: types.DefaultParams(), Governance: types.DefaultGovParams()}
 	for _, p := range people {
 		g.Accounts = append(g.Accounts, types.GenesisAccount{ID: p.ID, Org: p.Org, Name: p.Name, Roles: p.Roles, PubKey: p.PubKey()})
 	}
-	bz, err := json.Marshal(g)
+	return g
+}
+
+// GenesisBytes returns the app_state of the test consortium.
+func GenesisBytes() []byte {
+	bz, err := json.Marshal(DefaultGenesis())
 	if err != nil {
 		panic(err)
 	}
 	return bz
 }
 
-// New starts a chain in a temporary directory and runs InitChain.
+// GenesisValidators returns the CometBFT genesis validators of g: the
+// validators its organisations declare.
+func GenesisValidators(g *types.Genesis) []abci.ValidatorUpdate {
+	var out []abci.ValidatorUpdate
+	for _, v := range g.Validators() {
+		out = append(out, abci.Ed25519ValidatorUpdate(v.PubKey, v.Power))
+	}
+	return out
+}
+
+// New starts a chain of the test consortium in a temporary directory and
+// runs InitChain.
 func New(t testing.TB) *Chain {
 	t.Helper()
+	return NewWith(t, DefaultGenesis())
+}
+
+// NewWith starts a chain of genesis g in a temporary directory and runs
+// InitChain; people of organisations the test consortium lacks are added
+// with AddPerson.
+func NewWith(t testing.TB, g types.Genesis) *Chain {
+	t.Helper()
 	c := Open(t, t.TempDir())
+	c.initChain(g)
+	return c
+}
+
+// initChain runs InitChain with g and its validators.
+func (c *Chain) initChain(g types.Genesis) {
+	c.T.Helper()
+	bz, err := json.Marshal(g)
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	vals := GenesisValidators(&g)
 	res, err := c.App.InitChain(context.Background(), &abci.RequestInitChain{
-		Time: Genesis, ChainId: ChainID, InitialHeight: 1, AppStateBytes: GenesisBytes(),
+		Time: Genesis, ChainId: ChainID, InitialHeight: 1, AppStateBytes: bz, Validators: vals,
 	})
 	if err != nil {
-		t.Fatalf("InitChain: %v", err)
+		c.T.Fatalf("InitChain: %v", err)
 	}
 	c.AppHash = res.AppHash
-	return c
+	tmVals, err := cmttypes.PB2TM.ValidatorUpdates(vals)
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	c.Validators = cmttypes.NewValidatorSet(tmVals)
 }
 
 // Open opens an App on dir without InitChain (for restarts).
@@ -216,10 +285,21 @@ func (c *Chain) blockHash(salt string, txs [][]byte) []byte {
 	return h.Sum(nil)
 }
 
-// Commit commits the finalized block.
+// Commit commits the finalized block and applies its validator updates
+// to c.Validators as CometBFT does.
 func (c *Chain) Commit(fin *abci.ResponseFinalizeBlock) {
 	if _, err := c.App.Commit(context.Background(), &abci.RequestCommit{}); err != nil {
 		c.T.Fatalf("Commit %d: %v", c.Height+1, err)
+	}
+	c.Updates = fin.ValidatorUpdates
+	if c.Validators != nil && len(fin.ValidatorUpdates) > 0 {
+		changes, err := cmttypes.PB2TM.ValidatorUpdates(fin.ValidatorUpdates)
+		if err == nil {
+			err = c.Validators.UpdateWithChangeSet(changes)
+		}
+		if err != nil {
+			c.T.Fatalf("block %d: CometBFT refuses the validator updates %v: %v", c.Height+1, fin.ValidatorUpdates, err)
+		}
 	}
 	c.Height++
 	c.AppHash = fin.AppHash
@@ -328,12 +408,6 @@ func NewUnmanaged(t testing.TB, dir string) *Chain {
 	for _, p := range people {
 		c.People[p.ID] = p
 	}
-	res, err := a.InitChain(context.Background(), &abci.RequestInitChain{
-		Time: Genesis, ChainId: ChainID, InitialHeight: 1, AppStateBytes: GenesisBytes(),
-	})
-	if err != nil {
-		t.Fatalf("InitChain: %v", err)
-	}
-	c.AppHash = res.AppHash
+	c.initChain(DefaultGenesis())
 	return c
 }

@@ -390,7 +390,7 @@ func (d *dataset) provenance() [][2]string {
 func (d *dataset) validatorOrg(pub string) string {
 	for _, o := range d.orgs {
 		for _, v := range o.Validators {
-			if v == pub {
+			if types.KeyText(v.PubKey) == pub {
 				return o.ID
 			}
 		}

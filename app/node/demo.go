@@ -35,6 +35,9 @@ func Starters(k types.OrgKind) []Starter {
 	case types.OrgRegulator:
 		return []Starter{admin("Demo Regulator Administrator"),
 			{"auditor", "Regulatory Auditor", "Demo Regulatory Auditor", []types.Role{types.RoleAuditor}}}
+	case types.OrgEthics:
+		return []Starter{admin("Demo Ethics Committee Administrator"),
+			{"reviewer", "Ethics Reviewer", "Demo Ethics Reviewer", []types.Role{types.RoleAuditor}}}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/veritrial/veritrial/app/types"
@@ -22,7 +23,13 @@ func TestDemoAccounts(t *testing.T) {
 		"regulator-admin":    {types.RoleAdmin},
 		"regulator-auditor":  {types.RoleAuditor},
 	}
-	g := types.Genesis{Orgs: DemoOrgs(), Params: types.DefaultParams()}
+	g := types.Genesis{Orgs: DemoOrgs(), Params: types.DefaultParams(), Governance: types.DefaultGovParams()}
+	for i := range g.Orgs {
+		if g.Orgs[i].Kind == types.OrgRegulator {
+			vk := sha256.Sum256([]byte("validator"))
+			g.Orgs[i].Validators = []types.Validator{{PubKey: vk[:], Power: 10, NodeID: strings.Repeat("ab", 20)}}
+		}
+	}
 	got := map[string][]types.Role{}
 	for _, a := range DemoAccounts() {
 		got[a.ID] = a.Roles

@@ -9,6 +9,7 @@ import (
 
 	cmtcfg "github.com/cometbft/cometbft/config"
 	"github.com/cometbft/cometbft/crypto"
+	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
 	cmttypes "github.com/cometbft/cometbft/types"
@@ -150,11 +151,17 @@ func genFilePV(conf *cmtcfg.Config) (pv *privval.FilePV, err error) {
 }
 
 // NewGenesisDoc validates the application genesis g and returns the
-// consortium's genesis document: chain ID, the validators, veritrial's
-// consensus parameters (block size, app version) and g as app_state.
-func NewGenesisDoc(chainID string, genesisTime time.Time, vals []cmttypes.GenesisValidator, g types.Genesis) (*cmttypes.GenesisDoc, error) {
+// consortium's genesis document: chain ID, the validators (those g's
+// organisations declare), veritrial's consensus parameters (block size,
+// app version) and g as app_state.
+func NewGenesisDoc(chainID string, genesisTime time.Time, g types.Genesis) (*cmttypes.GenesisDoc, error) {
 	if err := g.Validate(); err != nil {
 		return nil, fmt.Errorf("the application genesis is invalid: %w", err)
+	}
+	var vals []cmttypes.GenesisValidator
+	for _, v := range g.Validators() {
+		pub := cmted25519.PubKey(v.PubKey)
+		vals = append(vals, cmttypes.GenesisValidator{Address: pub.Address(), PubKey: pub, Power: v.Power, Name: v.Org})
 	}
 	appState, err := json.Marshal(g)
 	if err != nil {

@@ -7,7 +7,7 @@ type Code uint32
 
 // Response codes. Grouped by hundreds: 1xx envelope and signature, 2xx
 // authorization, 3xx study and protocol, 4xx subjects and forms, 5xx data
-// management, 9xx internal.
+// management, 6xx consortium governance, 9xx internal.
 const (
 	CodeOK Code = 0
 
@@ -73,6 +73,24 @@ const (
 	CodeNotLockApprover  Code = 513
 	CodeLockState        Code = 514
 	CodeItemNotInForm    Code = 515
+
+	CodeUnknownProposal    Code = 601
+	CodeProposalClosed     Code = 602
+	CodeProposalExpired    Code = 603
+	CodeOrgAlreadyVoted    Code = 604
+	CodeNotVotingOrg       Code = 605
+	CodeOrgSuspended       Code = 606
+	CodeOrgRemoved         Code = 607
+	CodeOrgExists          Code = 608
+	CodeOrgStatus          Code = 609
+	CodePowerConcentration Code = 610
+	CodeNoValidatorPower   Code = 611
+	CodeLastRegulator      Code = 612
+	CodeNoNonSponsorVoter  Code = 613
+	CodeValidatorKeyUsed   Code = 614
+	CodeNodeIDTaken        Code = 615
+	CodeUnknownValidator   Code = 616
+	CodeConsortiumLimit    Code = 617
 
 	CodeInternal Code = 900
 )
@@ -140,7 +158,26 @@ var codeNames = map[Code]string{
 	CodeNotLockApprover:  "not_lock_approver",
 	CodeLockState:        "lock_state",
 	CodeItemNotInForm:    "item_not_in_form",
-	CodeInternal:         "internal",
+
+	CodeUnknownProposal:    "unknown_proposal",
+	CodeProposalClosed:     "proposal_closed",
+	CodeProposalExpired:    "proposal_expired",
+	CodeOrgAlreadyVoted:    "organisation_already_voted",
+	CodeNotVotingOrg:       "not_a_voting_organisation",
+	CodeOrgSuspended:       "organisation_suspended",
+	CodeOrgRemoved:         "organisation_removed",
+	CodeOrgExists:          "organisation_exists",
+	CodeOrgStatus:          "organisation_status",
+	CodePowerConcentration: "power_concentration",
+	CodeNoValidatorPower:   "no_validator_power",
+	CodeLastRegulator:      "last_regulator",
+	CodeNoNonSponsorVoter:  "no_non_sponsor_voter",
+	CodeValidatorKeyUsed:   "validator_key_used",
+	CodeNodeIDTaken:        "node_id_taken",
+	CodeUnknownValidator:   "unknown_validator",
+	CodeConsortiumLimit:    "consortium_limit",
+
+	CodeInternal: "internal",
 }
 
 // String returns the code's stable name ("edit_check_failed").

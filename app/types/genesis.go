@@ -12,6 +12,9 @@ type Genesis struct {
 	Orgs     []Org            `json:"orgs"`
 	Accounts []GenesisAccount `json:"accounts"`
 	Params   Params           `json:"params"`
+	// Governance are the rules of consortium changes (DefaultGovParams
+	// when left out).
+	Governance GovParams `json:"governance"`
 }
 
 // GenesisAccount is an organisation's first administrator (or any person
@@ -42,6 +45,9 @@ func ParseGenesis(bz []byte) (*Genesis, error) {
 	if g.Params.MaxTxTTL == 0 {
 		g.Params = DefaultParams()
 	}
+	if g.Governance == (GovParams{}) {
+		g.Governance = DefaultGovParams()
+	}
 	return &g, g.Validate()
 }
 
@@ -59,7 +65,7 @@ func (g *Genesis) Validate() error {
 			return fmt.Errorf("genesis: %s", e.Msg)
 		}
 		if !ValidOrgKind(o.Kind) {
-			return fmt.Errorf("genesis: organisation %s has kind %q; use sponsor, site, cro or regulator", o.ID, o.Kind)
+			return fmt.Errorf("genesis: organisation %s has kind %q; use %s", o.ID, o.Kind, orgKindList)
 		}
 		if _, dup := orgs[o.ID]; dup {
 			return fmt.Errorf("genesis: organisation %s is listed twice", o.ID)
@@ -108,7 +114,7 @@ func (g *Genesis) Validate() error {
 			return fmt.Errorf("genesis: organisation %s has no administrator account", o.ID)
 		}
 	}
-	return nil
+	return g.validateConsortium()
 }
 
 // NormalizeRoles checks roles against what an organisation of kind k may

@@ -30,6 +30,10 @@ import (
 //	lock/<study>/subj/<subject>                        ScopeLock of a subject
 //	lock/<study>/form/<subject>/<event>/<repeat:04>/<form>  ScopeLock of a form
 //	dblock/<study>                                     DatabaseLock (approvals gathered)
+//	vkey/<base64url pubkey>                            organisation ID: every validator key ever declared
+//	nodeid/<node ID>                                   organisation ID: every node ID ever declared
+//	prop/<number:08>                                   Proposal (a consortium change and its votes)
+//	governance                                         Governance (rules in force, last proposal number)
 //	params                                             Params (the consortium parameters of the genesis)
 //	chain_id                                           the chain ID of the genesis
 const (
@@ -51,10 +55,29 @@ const (
 	PrefixSignature = "sig/"
 	PrefixLock      = "lock/"
 	PrefixDBLock    = "dblock/"
+	PrefixValKey    = "vkey/"
+	PrefixNodeID    = "nodeid/"
+	PrefixProposal  = "prop/"
 
 	KeyParams  = "params"
 	KeyChainID = "chain_id"
 )
+
+// KeyGovernance is the key of the governance record.
+var KeyGovernance = []byte("governance")
+
+// KeyValidatorKey is the key recording that a consensus key was ever
+// declared for a validator, and by which organisation.
+func KeyValidatorKey(pub []byte) []byte {
+	return []byte(PrefixValKey + base64.RawURLEncoding.EncodeToString(pub))
+}
+
+// KeyNodeID is the key recording that a node ID was ever declared, and by
+// which organisation.
+func KeyNodeID(id string) []byte { return []byte(PrefixNodeID + id) }
+
+// KeyProposal is the key of consortium change proposal n.
+func KeyProposal(n int) []byte { return []byte(fmt.Sprintf("%s%08d", PrefixProposal, n)) }
 
 // KeyOrg is the key of an organisation.
 func KeyOrg(org string) []byte { return []byte(PrefixOrg + org) }

@@ -33,6 +33,8 @@ type Msg struct {
 	Unfreeze         *MsgScope            `json:"unfreeze,omitempty"`
 	Lock             *MsgScope            `json:"lock,omitempty"`
 	Unlock           *MsgScope            `json:"unlock,omitempty"`
+	ProposeChange    *MsgProposeChange    `json:"propose_change,omitempty"`
+	VoteChange       *MsgVoteChange       `json:"vote_change,omitempty"`
 }
 
 // Kind names a message kind; it is the JSON field name of the message.
@@ -64,6 +66,8 @@ const (
 	KindUnfreeze         Kind = "unfreeze"
 	KindLock             Kind = "lock"
 	KindUnlock           Kind = "unlock"
+	KindProposeChange    Kind = "propose_change"
+	KindVoteChange       Kind = "vote_change"
 )
 
 // Unpack returns the kind and the one message set, or an error when none
@@ -102,6 +106,8 @@ func (m *Msg) Unpack() (Kind, any, *Error) {
 	set(KindUnfreeze, m.Unfreeze, m.Unfreeze == nil)
 	set(KindLock, m.Lock, m.Lock == nil)
 	set(KindUnlock, m.Unlock, m.Unlock == nil)
+	set(KindProposeChange, m.ProposeChange, m.ProposeChange == nil)
+	set(KindVoteChange, m.VoteChange, m.VoteChange == nil)
 	if n != 1 {
 		return "", nil, Errf(CodeTxMalformed, "transaction must carry exactly one message, it carries %d", n)
 	}
@@ -384,6 +390,9 @@ func ValidateBasic(kind Kind, msg any) *Error {
 		}
 	default:
 		if ok, e := validateDM(kind, msg); ok {
+			return e
+		}
+		if ok, e := validateConsortium(msg); ok {
 			return e
 		}
 		return Errf(CodeTxMalformed, "unknown message kind %q", kind)

@@ -13,7 +13,13 @@ const (
 	OrgSite      OrgKind = "site"
 	OrgCRO       OrgKind = "cro"
 	OrgRegulator OrgKind = "regulator"
+	// OrgEthics is an ethics committee (IRB): it approves amendments
+	// like a regulator.
+	OrgEthics OrgKind = "ethics"
 )
+
+// orgKindList names the organisation kinds for messages.
+const orgKindList = "sponsor, site, cro, regulator or ethics"
 
 // Role is what a person may do within their organisation.
 type Role string
@@ -39,7 +45,7 @@ func RolesFor(k OrgKind) []Role {
 		return []Role{RoleAdmin, RoleInvestigator, RoleCoordinator}
 	case OrgCRO:
 		return []Role{RoleAdmin, RoleMonitor, RoleDataManager}
-	case OrgRegulator:
+	case OrgRegulator, OrgEthics:
 		return []Role{RoleAdmin, RoleAuditor}
 	}
 	return nil
@@ -60,12 +66,17 @@ type Stamp struct {
 	Role   Role   `json:"role,omitempty"`
 }
 
-// Org is a consortium organisation.
+// Org is a consortium organisation (see consortium.go). At genesis its
+// status may be left out: every organisation starts active.
 type Org struct {
-	ID         string   `json:"id"`
-	Name       string   `json:"name"`
-	Kind       OrgKind  `json:"kind"`
-	Validators []string `json:"validators,omitempty"` // base64 ed25519 validator keys it runs
+	ID     string    `json:"id"`
+	Name   string    `json:"name"`
+	Kind   OrgKind   `json:"kind"`
+	Status OrgStatus `json:"status,omitempty"`
+	// Validators are the validators it runs, the retired ones included.
+	Validators []Validator `json:"validators,omitempty"`
+	// NodeIDs are the CometBFT node IDs of its non-validating nodes.
+	NodeIDs []string `json:"node_ids,omitempty"`
 }
 
 // AccountStatus is active or revoked.

@@ -147,6 +147,8 @@ func TestCodesStable(t *testing.T) {
 		types.CodeUnknownSigner: 201, types.CodeUnauthorized: 204, types.CodeLastAdmin: 210,
 		types.CodeStudyExists: 301, types.CodeAmendVersion: 312, types.CodeSubjectExists: 401,
 		types.CodeEditCheckFailed: 410, types.CodeFormNotFound: 413, types.CodeInternal: 900,
+		types.CodeUnknownProposal: 601, types.CodeOrgSuspended: 606, types.CodePowerConcentration: 610,
+		types.CodeLastRegulator: 612, types.CodeValidatorKeyUsed: 614, types.CodeConsortiumLimit: 617,
 	}
 	for c, n := range pinned {
 		if uint32(c) != n {
@@ -164,7 +166,7 @@ func TestCodesStable(t *testing.T) {
 		}
 		names[n] = c
 	}
-	if len(names) < 45 {
+	if len(names) < 62 {
 		t.Errorf("only %d named codes", len(names))
 	}
 	if types.Code(999).String() != "unknown_code" {
@@ -272,12 +274,15 @@ func TestValidateBasic(t *testing.T) {
 func TestGenesisValidate(t *testing.T) {
 	base := func() types.Genesis {
 		return types.Genesis{
-			Orgs: []types.Org{{ID: "sp", Kind: types.OrgSponsor}, {ID: "s1", Kind: types.OrgSite}},
+			Orgs: []types.Org{{ID: "sp", Kind: types.OrgSponsor}, {ID: "s1", Kind: types.OrgSite,
+				Validators: []types.Validator{{PubKey: key("v1").Public().(ed25519.PublicKey), Power: 10, NodeID: strings.Repeat("1", 40), Host: "10.0.0.1:26656"}},
+				NodeIDs:    []string{strings.Repeat("2", 40)}}},
 			Accounts: []types.GenesisAccount{
 				{ID: "a", Org: "sp", Name: "A", Roles: []types.Role{types.RoleAdmin}, PubKey: key("a").Public().(ed25519.PublicKey)},
 				{ID: "b", Org: "s1", Name: "B", Roles: []types.Role{types.RoleAdmin, types.RoleInvestigator}, PubKey: key("b").Public().(ed25519.PublicKey)},
 			},
-			Params: types.DefaultParams(),
+			Params:     types.DefaultParams(),
+			Governance: types.DefaultGovParams(),
 		}
 	}
 	g := base()
@@ -293,6 +298,23 @@ func TestGenesisValidate(t *testing.T) {
 	if pg, err := types.ParseGenesis(bz); err != nil || pg.Params.MaxTxTTL != types.DefaultParams().MaxTxTTL {
 		t.Errorf("missing params do not default: %v", err)
 	}
+	noGov := base()
+	noGov.Governance = types.GovParams{}
+	bz, _ = json.Marshal(noGov)
+	if pg, err := types.ParseGenesis(bz); err != nil || pg.Governance != types.DefaultGovParams() {
+		t.Errorf("missing governance does not default: %v", err)
+	}
+	ethics := base()
+	ethics.Orgs = append(ethics.Orgs, types.Org{ID: "irb", Kind: types.OrgEthics})
+	ethics.Accounts = append(ethics.Accounts, types.GenesisAccount{ID: "e", Org: "irb", Name: "E", Roles: []types.Role{types.RoleAdmin, types.RoleAuditor}, PubKey: key("e").Public().(ed25519.PublicKey)})
+	sponsorsOnly := base()
+	sponsorsOnly.Orgs[0].Validators, sponsorsOnly.Orgs[1].Validators = sponsorsOnly.Orgs[1].Validators, nil
+	sponsorsOnly.Governance.NonSponsorVote = false
+	for name, g := range map[string]types.Genesis{"an ethics committee": ethics, "only a sponsor votes, without the non-sponsor rule": sponsorsOnly} {
+		if err := g.Validate(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
 	for name, mod := range map[string]func(*types.Genesis){
 		"bad org kind":       func(g *types.Genesis) { g.Orgs[0].Kind = "bank" },
 		"duplicate org":      func(g *types.Genesis) { g.Orgs = append(g.Orgs, g.Orgs[0]) },
@@ -307,6 +329,25 @@ func TestGenesisValidate(t *testing.T) {
 		"org without admin":  func(g *types.Genesis) { g.Accounts[1].Roles = []types.Role{types.RoleInvestigator} },
 		"negative ttl":       func(g *types.Genesis) { g.Params.MaxTxTTL = -1 },
 		"bad org identifier": func(g *types.Genesis) { g.Orgs[0].ID = "s p" },
+		"no validator":       func(g *types.Genesis) { g.Orgs[1].Validators = nil },
+		"only a sponsor votes": func(g *types.Genesis) {
+			g.Orgs[0].Validators, g.Orgs[1].Validators = g.Orgs[1].Validators, nil
+		},
+		"validator key of an account":  func(g *types.Genesis) { g.Orgs[1].Validators[0].PubKey = g.Accounts[0].PubKey },
+		"validator key twice":          func(g *types.Genesis) { g.Orgs[0].Validators = g.Orgs[1].Validators },
+		"short validator key":          func(g *types.Genesis) { g.Orgs[1].Validators[0].PubKey = []byte{1} },
+		"validator power 0":            func(g *types.Genesis) { g.Orgs[1].Validators[0].Power = 0 },
+		"validator power above limit":  func(g *types.Genesis) { g.Orgs[1].Validators[0].Power = types.MaxValidatorPower + 1 },
+		"retired validator":            func(g *types.Genesis) { g.Orgs[1].Validators[0].Retired = 1 },
+		"upper-case node ID":           func(g *types.Genesis) { g.Orgs[1].Validators[0].NodeID = strings.Repeat("A", 40) },
+		"short node ID":                func(g *types.Genesis) { g.Orgs[1].NodeIDs = []string{"abcd"} },
+		"node ID of two orgs":          func(g *types.Genesis) { g.Orgs[0].NodeIDs = g.Orgs[1].NodeIDs },
+		"node ID of a validator twice": func(g *types.Genesis) { g.Orgs[1].NodeIDs = []string{g.Orgs[1].Validators[0].NodeID} },
+		"bad host":                     func(g *types.Genesis) { g.Orgs[1].Validators[0].Host = "a host" },
+		"suspended org":                func(g *types.Genesis) { g.Orgs[1].Status = types.OrgSuspended },
+		"quorum of a third":            func(g *types.Genesis) { g.Governance.QuorumNum, g.Governance.QuorumDen = 1, 3 },
+		"quorum of all plus":           func(g *types.Genesis) { g.Governance.QuorumNum, g.Governance.QuorumDen = 3, 3 },
+		"proposal lifetime 0":          func(g *types.Genesis) { g.Governance.ProposalTTL = 0 },
 	} {
 		g := base()
 		mod(&g)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/base64"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -63,8 +62,11 @@ func TestInitCreatesAValidHome(t *testing.T) {
 	var orgs []string
 	for _, o := range g.Orgs {
 		orgs = append(orgs, o.ID+":"+string(o.Kind))
-		if o.ID == "sponsor" && (len(o.Validators) != 1 || o.Validators[0] != base64.StdEncoding.EncodeToString(gen.Validators[0].PubKey.Bytes())) {
-			t.Errorf("sponsor's validators %v do not name the genesis validator", o.Validators)
+		if o.ID == validatorOrg && (len(o.Validators) != 1 || !bytes.Equal(o.Validators[0].PubKey, gen.Validators[0].PubKey.Bytes()) || o.Validators[0].NodeID != res.NodeID) {
+			t.Errorf("%s's validators %+v do not name the genesis validator and node %s", o.ID, o.Validators, res.NodeID)
+		}
+		if o.ID != validatorOrg && len(o.Validators) != 0 {
+			t.Errorf("%s runs validators %+v", o.ID, o.Validators)
 		}
 	}
 	if want := []string{"sponsor:sponsor", "site1:site", "cro:cro", "regulator:regulator"}; !reflect.DeepEqual(orgs, want) {
@@ -320,13 +322,13 @@ func TestStartStatusRestart(t *testing.T) {
 
 	n := startNode(t, env, home)
 	st := waitHeight(t, env, home, 2, n)
-	if len(st.Validators) != 1 || st.Validators[0].Org != "sponsor" || st.Validators[0].Power != 10 {
+	if len(st.Validators) != 1 || st.Validators[0].Org != validatorOrg || st.Validators[0].Power != 10 {
 		t.Errorf("status validators: %+v", st.Validators)
 	}
 	if st.ChainID != defaultChainID || len(st.AppHash) != 64 || st.LatestBlockTime == "" {
 		t.Errorf("status: %+v", st)
 	}
-	if r := mustVT(t, env, "--home", home, "status"); !strings.Contains(r.stdout, "sponsor") || !strings.Contains(r.stdout, st.AppHash) {
+	if r := mustVT(t, env, "--home", home, "status"); !strings.Contains(r.stdout, validatorOrg) || !strings.Contains(r.stdout, st.AppHash) {
 		t.Errorf("status text:\n%s", r.stdout)
 	}
 	// A second node on the same home is refused.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -29,10 +28,15 @@ const (
 	defaultChainID = "veritrial-dev"
 	defaultRPCPort = 26657
 	defaultP2PPort = 26656
+	// devValidatorPower is the voting power of the demo's validator.
+	devValidatorPower = 10
 )
 
-// validatorOrg is the organisation that runs the demo's single validator.
-const validatorOrg = "sponsor"
+// validatorOrg is the organisation that runs the demo's single validator:
+// the regulator, so that consortium changes can pass on one machine (the
+// governance rules need a yes from a voting organisation that is not a
+// sponsor; see docs/CONSORTIUM.md).
+const validatorOrg = "regulator"
 
 func initCommand() *cli.Command {
 	return &cli.Command{
@@ -46,8 +50,8 @@ Example:
    veritrial --home /tmp/vt init --chain-id demo-1 --rpc-port 36657 --p2p-port 36656`,
 		Description: `Creates in the home: config/config.toml (CometBFT's standard file, tuned for a
 fast one-machine chain: 500 ms commits, RPC on 127.0.0.1), config/genesis.json
-(one validator, the organisations sponsor, site1, cro and regulator and one
-account per role in app_state), the node and validator keys, and a keyring with
+(one validator, run by the regulator, the organisations sponsor, site1, cro and
+regulator and one account per role in app_state), the node and validator keys, and a keyring with
 the keys sponsor-admin, sponsor-dm, site1-admin, site1-investigator,
 site1-coordinator, cro-monitor (admin and monitor of the CRO),
 regulator-admin and regulator-auditor.
@@ -260,10 +264,10 @@ func buildHome(dir string, o initOptions) (*initResult, error) {
 		Validator:     pub.Address().String(),
 		DevPassphrase: DevPassphrase,
 	}
-	g := types.Genesis{Params: types.DefaultParams()}
+	g := types.Genesis{Params: types.DefaultParams(), Governance: types.DefaultGovParams()}
 	for _, org := range node.DemoOrgs() {
 		if org.ID == validatorOrg {
-			org.Validators = []string{base64.StdEncoding.EncodeToString(pub.Bytes())}
+			org.Validators = []types.Validator{{PubKey: pub.Bytes(), Power: devValidatorPower, NodeID: files.NodeID, Host: fmt.Sprintf("127.0.0.1:%d", o.P2PPort)}}
 		}
 		g.Orgs = append(g.Orgs, org)
 	}
@@ -278,12 +282,7 @@ func buildHome(dir string, o initOptions) (*initResult, error) {
 		res.Keys = append(res.Keys, initKeyDoc{Name: a.ID, Org: a.Org, Person: a.Name, Roles: a.Roles, PubKey: infos[i].PubKeyBase64()})
 	}
 	res.Orgs = g.Orgs
-	doc, err := node.NewGenesisDoc(o.ChainID, time.Now(), []cmttypes.GenesisValidator{{
-		Address: pub.Address(),
-		PubKey:  pub,
-		Power:   10,
-		Name:    validatorOrg,
-	}}, g)
+	doc, err := node.NewGenesisDoc(o.ChainID, time.Now(), g)
 	if err != nil {
 		return nil, failf("internal error: %v", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"time"
 
-	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	"github.com/urfave/cli/v2"
 
 	"github.com/veritrial/veritrial/app/types"
@@ -25,7 +24,7 @@ Example:
    veritrial status --node tcp://10.0.0.5:26657 --output json`,
 		Description: `Asks the node at --node (default: the home's RPC address) for its latest block,
 app hash, validator set (with the organisation running each validator, from
-the genesis) and connected peers.`,
+the ledger's organisations) and connected peers.`,
 		Action: runStatus,
 	}
 }
@@ -89,7 +88,7 @@ func runStatus(c *cli.Context) error {
 	if !st.SyncInfo.LatestBlockTime.IsZero() {
 		doc.LatestBlockTime = st.SyncInfo.LatestBlockTime.UTC().Format(time.RFC3339Nano)
 	}
-	orgOf := validatorOrgs(ctx, cl)
+	orgOf := validatorOrgs(ctx, c)
 	if doc.Height > 0 {
 		page, perPage := 1, 100
 		for {
@@ -159,22 +158,23 @@ func runStatus(c *cli.Context) error {
 	})
 }
 
-// validatorOrgs maps base64 validator public keys to the organisation that
-// runs them, from the genesis app_state. Failures leave the map empty: the
-// organisation is a courtesy, not part of the status.
-func validatorOrgs(ctx context.Context, cl *rpchttp.HTTP) map[string]string {
+// validatorOrgs maps base64 validator public keys, retired ones included,
+// to the organisation that runs them, from the ledger's organisations.
+// Failures leave the map empty: the organisation is a courtesy, not part
+// of the status.
+func validatorOrgs(ctx context.Context, c *cli.Context) map[string]string {
 	out := map[string]string{}
-	gen, err := cl.Genesis(ctx)
-	if err != nil || gen.Genesis == nil {
-		return out
-	}
-	g, err := types.ParseGenesis(gen.Genesis.AppState)
+	cl, err := ledgerClient(c)
 	if err != nil {
 		return out
 	}
-	for _, o := range g.Orgs {
+	orgs, err := cl.Reader(0, false).Orgs(ctx)
+	if err != nil {
+		return out
+	}
+	for _, o := range orgs {
 		for _, v := range o.Validators {
-			out[v] = o.ID
+			out[types.KeyText(v.PubKey)] = o.ID
 		}
 	}
 	return out

@@ -37,10 +37,11 @@ its people's accounts), plus a keyring with that organisation's keys:
    site:      <org>-admin, <org>-investigator, <org>-coordinator
    cro:       <org>-admin, <org>-monitor
    regulator: <org>-admin, <org>-auditor
+   ethics:    <org>-admin, <org>-reviewer
 DIR/manifest.json and DIR/README.md list the nodes, their addresses and keys.
 
 An organisation's kind is taken from the start of its name (sponsor, site, cro,
-regulator) unless --kinds gives it. Without --hosts every node runs on
+regulator, ethics) unless --kinds gives it. Without --hosts every node runs on
 127.0.0.1: node i listens for peers on base-port+10*i and for RPC on the next
 port. With --hosts (one per organisation, in order) each node listens for peers
 on every interface at base-port and for RPC on 127.0.0.1 at base-port+1; copy
@@ -49,7 +50,7 @@ passphrase "` + DevPassphrase + `": change it (keys export/import) before real u
 			Flags: []cli.Flag{
 				&cli.StringSliceFlag{Name: "orgs", Usage: "organisation IDs, one validator each, comma-separated"},
 				&cli.StringFlag{Name: "out", Usage: "directory to create (must not exist or be empty)"},
-				&cli.StringSliceFlag{Name: "kinds", Usage: "ORG=KIND pairs (sponsor, site, cro, regulator) for names that do not start with a kind"},
+				&cli.StringSliceFlag{Name: "kinds", Usage: "ORG=KIND pairs (sponsor, site, cro, regulator, ethics) for names that do not start with a kind"},
 				&cli.StringSliceFlag{Name: "hosts", Usage: "one host or IP per organisation, in --orgs order (default: all on 127.0.0.1)"},
 				&cli.StringFlag{Name: "chain-id", Value: testnet.DefaultChainID, Usage: "chain ID of the consortium"},
 				&cli.IntFlag{Name: "base-port", Value: testnet.DefaultBasePort, Usage: "first p2p port; RPC is the next one"},

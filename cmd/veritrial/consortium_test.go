@@ -1,0 +1,104 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/veritrial/veritrial/app/types"
+)
+
+// TestConsortiumOnARealNode: on the one-machine demo, where the regulator
+// runs the only validator, the sponsor proposes a new site, the
+// regulator's vote passes it, the site's administrator signs, and a
+// suspension stops it signing.
+func TestConsortiumOnARealNode(t *testing.T) {
+	t.Parallel()
+	_, _, env, _ := devNode(t)
+
+	var m membersDoc
+	decode(t, mustVT(t, env, "consortium", "members", "--prove", "-o", "json"), &m)
+	if len(m.Orgs) != 4 || m.TotalPower != 10 || m.Governance != types.DefaultGovParams() || !m.Proven {
+		t.Fatalf("members of the demo consortium: %+v", m)
+	}
+	for _, o := range m.Orgs {
+		if o.Status != types.OrgActive || o.Voting() != (o.ID == validatorOrg) {
+			t.Errorf("demo organisation %+v", o)
+		}
+	}
+
+	var key keyJSON
+	decode(t, mustVT(t, env, "keys", "add", "site3-admin", "-o", "json"), &key)
+	failVT(t, env, exitRejected, "code 204 (unauthorized)", "consortium", "propose", "add-org", "--from", "sponsor-dm", "--org", "site3", "--kind", "site", "--admin-pubkey", key.PubKey)
+	failVT(t, env, exitUsage, "give --validator-pubkey too", "consortium", "propose", "add-org", "--from", "sponsor-admin", "--org", "site3", "--kind", "site", "--admin-pubkey", key.PubKey, "--power", "5")
+	var p proposeOutcome
+	decode(t, mustVT(t, env, "consortium", "propose", "add-org", "--from", "sponsor-admin", "--org", "site3", "--kind", "site",
+		"--name", "Demo Site 3", "--admin-pubkey", key.PubKey, "-o", "json"), &p)
+	if p.Proposal != 1 || p.Code != 0 || p.Expires != p.Height+types.DefaultGovParams().ProposalTTL {
+		t.Fatalf("proposal: %+v", p)
+	}
+	if r := mustVT(t, env, "consortium", "proposals", "--status", "open"); !strings.Contains(r.stdout, "add organisation site3 (site)") {
+		t.Errorf("open proposals:\n%s", r.stdout)
+	}
+	failVT(t, env, exitRejected, "code 605 (not_a_voting_organisation)", "consortium", "vote", "--from", "sponsor-admin", "--proposal", "1", "--yes")
+	failVT(t, env, exitUsage, "exactly one of --yes and --no", "consortium", "vote", "--from", "regulator-admin", "--proposal", "1")
+	var v voteOutcome
+	decode(t, mustVT(t, env, "consortium", "vote", "--from", "regulator-admin", "--proposal", "1", "--yes", "-o", "json"), &v)
+	if v.Status != types.ProposalPassed || v.Yes != 1 || v.Voting != 1 {
+		t.Fatalf("deciding vote: %+v", v)
+	}
+	failVT(t, env, exitRejected, "code 602 (proposal_closed)", "consortium", "vote", "--from", "regulator-admin", "--proposal", "1", "--no")
+
+	r := mustVT(t, env, "consortium", "members")
+	for _, want := range []string{"site3", "Demo Site 3", "100.0%", "validator"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("members lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	var list struct {
+		Proposals []proposalDoc `json:"proposals"`
+	}
+	decode(t, mustVT(t, env, "consortium", "proposals", "--status", "passed", "-o", "json"), &list)
+	if len(list.Proposals) != 1 || list.Proposals[0].Applied != v.Height || list.Proposals[0].Votes[0].Org != "regulator" {
+		t.Errorf("passed proposals: %+v", list.Proposals)
+	}
+	decode(t, mustVT(t, env, "consortium", "proposals", "--status", "open", "-o", "json"), &list)
+	if len(list.Proposals) != 0 {
+		t.Errorf("open proposals after the vote: %+v", list.Proposals)
+	}
+	failVT(t, env, exitUsage, "not open, passed, rejected or expired", "consortium", "proposals", "--status", "done")
+
+	// The new organisation's administrator signs; suspended, it cannot.
+	mustVT(t, env, "keys", "add", "site3-coordinator")
+	mustVT(t, env, "account", "add", "--from", "site3-admin", "--account", "site3-coordinator", "--name", "Site 3 Coordinator", "--role", "coordinator", "--key", "site3-coordinator")
+	failVT(t, env, exitRejected, "code 609 (organisation_status)", "consortium", "propose", "reinstate-org", "--from", "site3-admin", "--org", "site3")
+	mustVT(t, env, "consortium", "propose", "suspend-org", "--from", "sponsor-admin", "--org", "site3", "--reason", "site closed for an inspection")
+	if r := mustVT(t, env, "consortium", "vote", "--from", "regulator-admin", "--proposal", "2", "--yes"); !strings.Contains(r.stdout, "passed and applied") {
+		t.Errorf("vote text:\n%s", r.stdout)
+	}
+	failVT(t, env, exitRejected, "code 606 (organisation_suspended)", "account", "add", "--from", "site3-admin", "--account", "site3-other", "--name", "X", "--role", "coordinator", "--key", "site3-coordinator")
+
+	// propose validator: a key in service without --power keeps its
+	// power; a new key replaces the organisation's only validator.
+	var reg types.Org
+	for _, o := range m.Orgs {
+		if o.ID == validatorOrg {
+			reg = o
+		}
+	}
+	valKey := types.KeyText(reg.Validators[0].PubKey)
+	decode(t, mustVT(t, env, "consortium", "propose", "validator", "--from", "regulator-admin", "--org", validatorOrg, "--pubkey", valKey, "--host", "127.0.0.1:1", "-o", "json"), &p)
+	if want := "validator " + valKey + " of regulator at power 10"; p.Change != want {
+		t.Errorf("a host change proposed %q, want %q", p.Change, want)
+	}
+	if r := vt(t, env, "consortium", "propose", "validator", "--from", "regulator-admin", "--org", validatorOrg, "--pubkey", key.PubKey); r.code != exitRejected || !strings.Contains(r.stderr, "code 614 (validator_key_used)") {
+		t.Errorf("an account's key as a validator key: exit %d, stderr %q", r.code, r.stderr)
+	}
+	var fresh keyJSON
+	decode(t, mustVT(t, env, "keys", "add", "fresh", "-o", "json"), &fresh)
+	r = mustVT(t, env, "consortium", "propose", "validator", "--from", "regulator-admin", "--org", validatorOrg, "--pubkey", fresh.PubKey, "-o", "json")
+	decode(t, r, &p)
+	if want := "rotate validator " + valKey + " of regulator to " + fresh.PubKey; p.Change != want || !strings.Contains(r.stderr, "the new key replaces it") {
+		t.Errorf("a new key proposed %q (stderr %q), want %q", p.Change, r.stderr, want)
+	}
+	failVT(t, env, exitUsage, "exclude each other", "consortium", "propose", "validator", "--from", "regulator-admin", "--org", validatorOrg, "--pubkey", key.PubKey, "--replaces", valKey, "--add")
+}
