@@ -22,6 +22,10 @@ func rotateMsg(id string, key []byte) types.Msg {
 	return types.Msg{RotateKey: &types.MsgRotateKey{Account: id, NewPubKey: key}}
 }
 
+func approveRotationMsg(id string, key []byte) types.Msg {
+	return types.Msg{ApproveKeyRotation: &types.MsgApproveKeyRotation{Account: id, NewPubKey: key}}
+}
+
 func revokeMsg(id, reason string) types.Msg {
 	return types.Msg{RevokeAccount: &types.MsgRevokeAccount{Account: id, Reason: reason}}
 }
@@ -64,6 +68,7 @@ func TestAccounts(t *testing.T) {
 	if ch.Action != "add" || ch.Stamp.Signer != "site1-admin" || ch.Account.ID != coord2.ID {
 		t.Errorf("history entry %+v", ch)
 	}
+	c.MustDo("site1-investigator", apptest.DelegateSiteMsg(study, "site1", coord2.ID, apptest.CoordinatorTasks...))
 	c.MustDo(coord2.ID, apptest.EnrollMsg("S050", "site1"))
 
 	runSteps(t, c, []step{
@@ -77,7 +82,8 @@ func TestAccounts(t *testing.T) {
 		{name: "set roles: role not allowed", signer: "site1-admin", msg: rolesMsg("site1-coordinator", types.RoleAuditor), want: types.CodeInvalidRole},
 		{name: "set roles", signer: "site1-admin", msg: rolesMsg("site1-coordinator", types.RoleCoordinator, types.RoleInvestigator), want: types.CodeOK},
 		{name: "rotate to a key in use", signer: "site1-admin", msg: rotateMsg("site1-investigator", c.Person("site2-admin").PubKey()), want: types.CodeKeyReused},
-		{name: "rotate", signer: "site1-admin", msg: rotateMsg("site1-investigator", newInvestigator.PubKey()), want: types.CodeOK},
+		{name: "request a rotation", signer: "site1-admin", msg: rotateMsg("site1-investigator", newInvestigator.PubKey()), want: types.CodeOK},
+		{name: "approved by the person", signer: "site1-investigator", msg: approveRotationMsg("site1-investigator", newInvestigator.PubKey()), want: types.CodeOK},
 	})
 	get(t, c, types.KeyAccount("site1-coordinator"), &acct)
 	if len(acct.Roles) != 2 || acct.Roles[0] != types.RoleCoordinator || acct.Roles[1] != types.RoleInvestigator || acct.Seq != 2 {
@@ -169,4 +175,86 @@ func TestCROAndSponsorAccounts(t *testing.T) {
 // pub is the public key of a fresh test key named name.
 func pub(name string) []byte {
 	return (&apptest.Person{Key: apptest.KeyFor(name)}).PubKey()
+}
+
+// TestKeyRotationTwoPeople: an administrator's rotation of another
+// person's key is a request that a second person approves (another
+// administrator of the organisation, or the person with the current
+// key) before it expires; the person's own rotation and a revocation stay
+// one step and void a pending request.
+func TestKeyRotationTwoPeople(t *testing.T) {
+	g := apptest.DefaultGenesis()
+	g.Params.KeyRotationTTL = 30
+	c := apptest.NewWith(t, g)
+	c.SetupStudy()
+	admin2 := person("site1-admin2", "site1", types.RoleAdmin)
+	c.MustDo("site1-admin", addMsg(admin2.ID, "Second Admin", admin2.PubKey(), types.RoleAdmin))
+	c.AddPerson(admin2)
+	oldCoordinator := c.Person("site1-coordinator")
+	newCoordinator := &apptest.Person{ID: "site1-coordinator", Org: "site1", Key: apptest.KeyFor("coordinator-key-2")}
+	request := rotateMsg("site1-coordinator", newCoordinator.PubKey())
+	approve := approveRotationMsg("site1-coordinator", newCoordinator.PubKey())
+	runSteps(t, c, []step{
+		{name: "nothing to approve", signer: admin2.ID, msg: approve, want: types.CodeNoRotation},
+		{name: "request", signer: "site1-admin", msg: request, want: types.CodeOK},
+		{name: "the old key signs until the approval", signer: "site1-coordinator", msg: apptest.EnrollMsg("S001", "site1"), want: types.CodeOK},
+		{name: "the requester approves", signer: "site1-admin", msg: approve, want: types.CodeOwnRotation, logHas: []string{"a second person approves it"}},
+		{name: "a colleague who is no administrator", signer: "site1-investigator", msg: approve, want: types.CodeUnauthorized, atCheck: true},
+		{name: "another site's administrator", signer: "site2-admin", msg: approve, want: types.CodeWrongOrg},
+		{name: "another key", signer: admin2.ID, msg: approveRotationMsg("site1-coordinator", pub("other")), want: types.CodeNoRotation},
+		{name: "short key", signer: admin2.ID, msg: approveRotationMsg("site1-coordinator", []byte{1}), want: types.CodeInvalidMsg, atCheck: true},
+		{name: "another account", signer: admin2.ID, msg: approveRotationMsg("site1-investigator", newCoordinator.PubKey()), want: types.CodeNoRotation},
+		{name: "the second administrator approves", signer: admin2.ID, msg: approve, want: types.CodeOK},
+		{name: "approved twice", signer: admin2.ID, msg: approve, want: types.CodeNoRotation},
+	})
+	runRaw(t, c, "the old key after the approval", c.TxAs("site1-coordinator", oldCoordinator, apptest.EnrollMsg("S002", "site1")), types.CodeBadSignature, true)
+	c.AddPerson(newCoordinator)
+	c.MustDo("site1-coordinator", apptest.EnrollMsg("S002", "site1"))
+	var acct types.Account
+	get(t, c, types.KeyAccount("site1-coordinator"), &acct)
+	var req, done types.AccountChange
+	get(t, c, types.KeyAccountChange("site1-coordinator", acct.Seq-1), &req)
+	get(t, c, types.KeyAccountChange("site1-coordinator", acct.Seq), &done)
+	if req.Action != "rotate_key_request" || req.Stamp.Signer != "site1-admin" || !bytes.Equal(req.Account.PubKey, oldCoordinator.PubKey()) ||
+		done.Action != "rotate_key" || done.Stamp.Signer != admin2.ID || done.Requested == nil || done.Requested.Signer != "site1-admin" ||
+		!bytes.Equal(done.Account.PubKey, newCoordinator.PubKey()) {
+		t.Errorf("history: request %+v, rotation %+v", req, done)
+	}
+	var r types.KeyRotation
+	get(t, c, types.KeyKeyRotation("site1-coordinator"), &r)
+	if r.Status != types.RotationApproved || r.Decided == nil || r.Decided.Signer != admin2.ID || !bytes.Equal(r.OldPubKey, oldCoordinator.PubKey()) {
+		t.Errorf("request record %+v", r)
+	}
+
+	// The person approves with the current key, as in an organisation with
+	// one administrator.
+	newInvestigator := &apptest.Person{ID: "site2-investigator", Org: "site2", Key: apptest.KeyFor("investigator-key-2")}
+	c.MustDo("site2-admin", rotateMsg(newInvestigator.ID, newInvestigator.PubKey()))
+	c.MustDo("site2-investigator", approveRotationMsg(newInvestigator.ID, newInvestigator.PubKey()))
+	c.AddPerson(newInvestigator)
+	c.MustDo("site2-investigator", rotateMsg(newInvestigator.ID, pub("investigator-key-3")))
+
+	// Expiry, replacement, and what voids a request.
+	c.MustDo("site1-admin", rotateMsg("site1-investigator", pub("inv-a")))
+	for range 31 {
+		c.Block()
+	}
+	runSteps(t, c, []step{
+		{name: "expired", signer: admin2.ID, msg: approveRotationMsg("site1-investigator", pub("inv-a")), want: types.CodeRotationExpired},
+		{name: "request again", signer: "site1-admin", msg: rotateMsg("site1-investigator", pub("inv-b")), want: types.CodeOK},
+		{name: "a newer request replaces it", signer: admin2.ID, msg: rotateMsg("site1-investigator", pub("inv-c")), want: types.CodeOK},
+		{name: "the replaced key", signer: "site1-admin", msg: approveRotationMsg("site1-investigator", pub("inv-b")), want: types.CodeNoRotation},
+		{name: "the person's own rotation", signer: "site1-investigator", msg: rotateMsg("site1-investigator", pub("inv-d")), want: types.CodeOK},
+		{name: "voided by it", signer: "site1-admin", msg: approveRotationMsg("site1-investigator", pub("inv-c")), want: types.CodeNoRotation},
+		{name: "request for the second admin", signer: "site1-admin", msg: rotateMsg(admin2.ID, pub("admin2-b")), want: types.CodeOK},
+		{name: "revocation stays one step", signer: "site1-admin", msg: revokeMsg(admin2.ID, "left"), want: types.CodeOK},
+	})
+	get(t, c, types.KeyKeyRotation("site1-investigator"), &r)
+	if r.Status != types.RotationVoid || r.Decided.Signer != "site1-investigator" || !bytes.Equal(r.NewPubKey, pub("inv-c")) {
+		t.Errorf("request voided by the person's own rotation: %+v", r)
+	}
+	get(t, c, types.KeyKeyRotation(admin2.ID), &r)
+	if r.Status != types.RotationVoid || r.Decided.Signer != "site1-admin" {
+		t.Errorf("request voided by the revocation: %+v", r)
+	}
 }

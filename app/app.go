@@ -85,9 +85,12 @@ type App struct {
 	// accounts and orgs cache decoded signer records (by their bytes).
 	accounts *decoded[types.Account]
 	orgs     *decoded[types.Org]
-	// studies and subjects cache the records every form tx reads.
-	studies  *decoded[types.Study]
-	subjects *decoded[types.Subject]
+	// studies, subjects, sites and delegations cache the records every
+	// form tx reads.
+	studies     *decoded[types.Study]
+	subjects    *decoded[types.Subject]
+	sites       *decoded[types.Site]
+	delegations *decoded[types.Delegation]
 	// vmu guards protocols and versions, which FinalizeBlock and CheckTx
 	// (its look at form submissions, see precheckSubmit) both read.
 	vmu sync.Mutex
@@ -137,6 +140,8 @@ func New(cfg Config) (*App, error) {
 		orgs:          newDecoded[types.Org](1_000),
 		studies:       newDecoded[types.Study](1_000),
 		subjects:      newDecoded[types.Subject](20_000),
+		sites:         newDecoded[types.Site](1_000),
+		delegations:   newDecoded[types.Delegation](10_000),
 		protocols:     map[string]*protocol.Compiled{},
 		versions:      map[string]versionEntry{},
 	}

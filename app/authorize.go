@@ -40,6 +40,13 @@ var rules = map[types.Kind]rule{
 	types.KindUnlock:           {[]types.OrgKind{types.OrgSponsor, types.OrgCRO, types.OrgRegulator}, []types.Role{types.RoleDataManager, types.RoleAuditor}, "unlock data"},
 	types.KindProposeChange:    {nil, []types.Role{types.RoleAdmin}, "propose a consortium change"},
 	types.KindVoteChange:       {nil, []types.Role{types.RoleAdmin}, "vote on a consortium change"},
+
+	types.KindDelegateStudy:      {[]types.OrgKind{types.OrgSponsor}, []types.Role{types.RoleDataManager, types.RoleAdmin}, "delegate a study to a CRO"},
+	types.KindUndelegateStudy:    {[]types.OrgKind{types.OrgSponsor}, []types.Role{types.RoleDataManager, types.RoleAdmin}, "revoke a CRO's delegation"},
+	types.KindChangeInvestigator: {[]types.OrgKind{types.OrgSponsor}, []types.Role{types.RoleDataManager, types.RoleAdmin}, "name a site's principal investigator"},
+	types.KindDelegateSite:       {[]types.OrgKind{types.OrgSite}, []types.Role{types.RoleInvestigator}, "delegate study tasks (only the principal investigator does)"},
+	types.KindUndelegateSite:     {[]types.OrgKind{types.OrgSite}, []types.Role{types.RoleInvestigator}, "revoke a delegation of study tasks (only the principal investigator does)"},
+	types.KindApproveKeyRotation: {nil, []types.Role{types.RoleAdmin}, "approve the rotation of another person's key"},
 }
 
 // Data management is the sponsor's and the CRO's: data managers, medical
@@ -54,9 +61,14 @@ var (
 // depend on the target (own site, own organisation, study approvers) are
 // the handlers'.
 func authorize(kind types.Kind, msg any, acct *types.Account, org *types.Org) (types.Role, *types.Error) {
-	if kind == types.KindRotateKey {
-		if m := msg.(*types.MsgRotateKey); m.Account == acct.ID {
+	switch m := msg.(type) {
+	case *types.MsgRotateKey:
+		if m.Account == acct.ID {
 			return acct.Roles[0], nil // anyone may rotate their own key
+		}
+	case *types.MsgApproveKeyRotation:
+		if m.Account == acct.ID {
+			return acct.Roles[0], nil // or approve its rotation with the current key
 		}
 	}
 	r, ok := rules[kind]
@@ -99,10 +111,15 @@ func joinRoles(rs []types.Role) string {
 }
 
 // sponsorSide checks that a sponsor-side signer works for the study's
-// sponsor or for a CRO.
-func (x *exec) sponsorSide(s *types.Study, what string) *types.Error {
-	if x.c.org.Kind == types.OrgSponsor && x.c.org.ID != s.Sponsor {
-		return types.Errf(types.CodeWrongOrg, "study %s belongs to sponsor %s; %s (%s) cannot %s in it", s.ID, s.Sponsor, x.c.signer.ID, x.c.org.ID, what)
+// sponsor, or for a CRO the sponsor delegated one of tasks on the study.
+func (x *exec) sponsorSide(s *types.Study, what string, tasks ...types.Task) *types.Error {
+	switch x.c.org.Kind {
+	case types.OrgSponsor:
+		if x.c.org.ID != s.Sponsor {
+			return types.Errf(types.CodeWrongOrg, "study %s belongs to sponsor %s; %s (%s) cannot %s in it", s.ID, s.Sponsor, x.c.signer.ID, x.c.org.ID, what)
+		}
+	case types.OrgCRO:
+		return x.croTask(s, what, tasks...)
 	}
 	return nil
 }

@@ -450,7 +450,7 @@ func (x *exec) write(before, after *consortium, proposal int) *types.Error {
 	for i := range after.accounts {
 		a := &after.accounts[i]
 		x.st.set(types.KeyPubKey(a.PubKey), []byte(a.ID))
-		x.record(a, "add", fmt.Sprintf("first administrator of organisation %s, added by consortium proposal %d", a.Org, proposal))
+		x.record(a, types.AccountChange{Action: "add", Reason: fmt.Sprintf("first administrator of organisation %s, added by consortium proposal %d", a.Org, proposal)})
 	}
 	return nil
 }

@@ -116,6 +116,14 @@ func (x *exec) run() *types.Error {
 		return x.proposeChange(m)
 	case *types.MsgVoteChange:
 		return x.voteChange(m)
+	case *types.MsgStudyDelegation:
+		return x.studyDelegation(m, x.c.kind == types.KindDelegateStudy)
+	case *types.MsgChangeInvestigator:
+		return x.changeInvestigator(m)
+	case *types.MsgSiteDelegation:
+		return x.siteDelegation(m, x.c.kind == types.KindDelegateSite)
+	case *types.MsgApproveKeyRotation:
+		return x.approveKeyRotation(m)
 	}
 	return types.Errf(types.CodeTxMalformed, "unknown message kind %q", x.c.kind)
 }

@@ -14,7 +14,7 @@ func dmChain(t *testing.T) *apptest.Chain {
 	t.Helper()
 	c := apptest.New(t)
 	c.SetupStudy()
-	c.MustDo("sponsor-dm", apptest.ActivateMsg(study, "site2"))
+	c.ActivateSite("site2")
 	c.MustDo("site1-coordinator", apptest.EnrollMsg("S001", "site1"))
 	c.MustDo("site1-coordinator", apptest.EnrollMsg("S002", "site1"))
 	c.MustDo("site2-coordinator", apptest.EnrollMsg("S101", "site2"))

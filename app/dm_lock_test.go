@@ -162,7 +162,7 @@ func TestDatabaseLock(t *testing.T) {
 		{name: "signature", signer: "site1-investigator", msg: c.SignMsg("S001", "", 0, "", "approval"), want: types.CodeLocked},
 		{name: "freeze", signer: "sponsor-dm", msg: apptest.ScopeMsg(types.KindFreeze, types.Scope{Study: study, Site: "site1"}, ""), want: types.CodeLocked},
 		{name: "amendment", signer: "sponsor-dm", msg: apptest.AmendMsg(p2, "more visits"), want: types.CodeLocked},
-		{name: "site activation", signer: "sponsor-dm", msg: apptest.ActivateMsg(study, "site2"), want: types.CodeLocked},
+		{name: "site activation", signer: "sponsor-dm", msg: apptest.ActivateMsg(study, "site2", "site2-investigator"), want: types.CodeLocked},
 		{name: "lock again", signer: "regulator-auditor", msg: lock, want: types.CodeLockState},
 		{name: "unlock without reason", signer: "sponsor-dm", msg: unlock(""), want: types.CodeReasonRequired, atCheck: true},
 		// k-1 approvals: still locked.
@@ -191,8 +191,7 @@ func TestDatabaseLockPolicy(t *testing.T) {
 	reg.RegisterStudy.SDVPolicy = types.SDVAll
 	reg.RegisterStudy.LockApprovers = []string{"cro", "regulator"}
 	reg.RegisterStudy.LockQuorum = 2
-	c.MustDo("sponsor-dm", reg)
-	c.MustDo("sponsor-dm", apptest.ActivateMsg(study, "site1"))
+	c.SetupStudyWith(reg)
 	c.MustDo("site1-coordinator", apptest.EnrollMsg("S001", "site1"))
 	vs := apptest.FormKey("S001", "SCR", 1, "VS")
 	c.MustDo("site1-coordinator", apptest.SubmitMsg(vs, apptest.VS(120, 80)))

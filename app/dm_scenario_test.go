@@ -30,8 +30,7 @@ func scenarioToLock(t *testing.T) *apptest.Chain {
 	c := apptest.New(t)
 	reg := apptest.RegisterMsg(apptest.Example())
 	reg.RegisterStudy.SDVPolicy = types.SDVAll
-	c.MustDo("sponsor-dm", reg)
-	c.MustDo("sponsor-dm", apptest.ActivateMsg(study, "site1"))
+	c.SetupStudyWith(reg)
 	c.MustDo("site1-coordinator", apptest.EnrollMsg("S001", "site1"))
 	c.MustDo("site1-coordinator", apptest.EnrollMsg("S002", "site1"))
 

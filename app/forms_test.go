@@ -33,7 +33,7 @@ func TestEnrollSubject(t *testing.T) {
 		{name: "ok investigator", signer: "site1-investigator", msg: apptest.EnrollMsg("S002", "site1"), want: types.CodeOK},
 		{name: "duplicate", signer: "site1-investigator", msg: apptest.EnrollMsg("S001", "site1"), want: types.CodeSubjectExists},
 	})
-	c.MustDo("sponsor-dm", apptest.ActivateMsg(study, "site2"))
+	c.ActivateSite("site2")
 	runSteps(t, c, []step{
 		{name: "duplicate across sites", signer: "site2-coordinator", msg: apptest.EnrollMsg("S001", "site2"), want: types.CodeSubjectExists},
 		{name: "site2 after activation", signer: "site2-coordinator", msg: apptest.EnrollMsg("S101", "site2"), want: types.CodeOK},
@@ -70,7 +70,7 @@ func hardMessages(t *testing.T, form string, values []protocol.ItemValue) []stri
 func TestSubmitForm(t *testing.T) {
 	c := apptest.New(t)
 	c.SetupStudy()
-	c.MustDo("sponsor-dm", apptest.ActivateMsg(study, "site2"))
+	c.ActivateSite("site2")
 	c.MustDo("site1-coordinator", apptest.EnrollMsg("S001", "site1"))
 	c.MustDo("site2-coordinator", apptest.EnrollMsg("S101", "site2"))
 
@@ -238,7 +238,7 @@ func TestSubmitFormOrderIndependent(t *testing.T) {
 func TestCorrectForm(t *testing.T) {
 	c := apptest.New(t)
 	c.SetupStudy()
-	c.MustDo("sponsor-dm", apptest.ActivateMsg(study, "site2"))
+	c.ActivateSite("site2")
 	c.MustDo("site1-coordinator", apptest.EnrollMsg("S001", "site1"))
 	scr := apptest.FormKey("S001", "SCR", 1, "VS")
 	c.MustDo("site1-coordinator", apptest.SubmitMsg(scr, apptest.VS(150, 90)))
@@ -313,7 +313,7 @@ func value(r types.FormRecord, item string) string {
 func TestWithdrawSubject(t *testing.T) {
 	c := apptest.New(t)
 	c.SetupStudy()
-	c.MustDo("sponsor-dm", apptest.ActivateMsg(study, "site2"))
+	c.ActivateSite("site2")
 	c.MustDo("site1-coordinator", apptest.EnrollMsg("S001", "site1"))
 	scr := apptest.FormKey("S001", "SCR", 1, "VS")
 	c.MustDo("site1-coordinator", apptest.SubmitMsg(scr, apptest.VS(150, 90)))

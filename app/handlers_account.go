@@ -1,7 +1,9 @@
 package app
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 
 	"github.com/veritrial/veritrial/app/types"
 )
@@ -22,13 +24,13 @@ func (x *exec) target(id string) (*types.Account, *types.Error) {
 	return &acct, nil
 }
 
-// record writes the account and the next entry of its history.
-func (x *exec) record(acct *types.Account, action, reason string) {
+// record writes the account and the next entry of its history, ch with
+// its number, the account and this tx's stamp.
+func (x *exec) record(acct *types.Account, ch types.AccountChange) {
 	acct.Seq++
+	ch.Seq, ch.Account, ch.Stamp = acct.Seq, *acct, x.stamp()
 	x.st.setJSON(types.KeyAccount(acct.ID), acct)
-	x.st.setJSON(types.KeyAccountChange(acct.ID, acct.Seq), types.AccountChange{
-		Seq: acct.Seq, Action: action, Account: *acct, Reason: reason, Stamp: x.stamp(),
-	})
+	x.st.setJSON(types.KeyAccountChange(acct.ID, acct.Seq), ch)
 	x.emit("account", acct.ID, "org", acct.Org)
 }
 
@@ -61,7 +63,7 @@ func (x *exec) addAccount(m *types.MsgAddAccount) *types.Error {
 	}
 	acct := &types.Account{ID: m.Account, Org: x.c.org.ID, Name: m.Name, Roles: roles, PubKey: m.PubKey, Status: types.AccountActive, Created: x.stamp()}
 	x.st.set(types.KeyPubKey(m.PubKey), []byte(m.Account))
-	x.record(acct, "add", "")
+	x.record(acct, types.AccountChange{Action: "add"})
 	return nil
 }
 
@@ -89,9 +91,17 @@ func (x *exec) setRoles(m *types.MsgSetRoles) *types.Error {
 		}
 	}
 	acct.Roles = roles
-	x.record(acct, "set_roles", "")
+	x.record(acct, types.AccountChange{Action: "set_roles"})
 	return nil
 }
+
+// Key rotation takes two people when it is not one's own (21 CFR
+// 11.200(a)(3)): a person rotates their own key at once, but an
+// administrator's rotation of another person's key is a request, applied
+// when a second person approves it, another administrator of the
+// organisation or the person with their current key, within the
+// genesis' key_rotation_ttl blocks. A newer request replaces a pending one; the
+// person's own rotation or the account's revocation voids it.
 
 func (x *exec) rotateKey(m *types.MsgRotateKey) *types.Error {
 	acct, e := x.target(m.Account)
@@ -104,9 +114,76 @@ func (x *exec) rotateKey(m *types.MsgRotateKey) *types.Error {
 	if e := x.keyFree(m.NewPubKey); e != nil {
 		return e
 	}
-	acct.PubKey = m.NewPubKey
-	x.st.set(types.KeyPubKey(m.NewPubKey), []byte(acct.ID))
-	x.record(acct, "rotate_key", "")
+	if acct.ID != x.c.signer.ID {
+		r := types.KeyRotation{Account: acct.ID, OldPubKey: acct.PubKey, NewPubKey: m.NewPubKey, Status: types.RotationPending,
+			Requested: x.stamp(), Expires: x.height + x.a.params.KeyRotationTTL}
+		x.st.setJSON(types.KeyKeyRotation(acct.ID), r)
+		x.record(acct, types.AccountChange{Action: "rotate_key_request", Reason: fmt.Sprintf(
+			"new key %s requested; it applies when another administrator of %s, or %s with its current key, approves it by height %d",
+			types.KeyText(m.NewPubKey), acct.Org, acct.ID, r.Expires)})
+		return nil
+	}
+	if e := x.voidRotation(acct.ID, "the person rotated the key"); e != nil {
+		return e
+	}
+	x.applyRotation(acct, m.NewPubKey, nil)
+	return nil
+}
+
+// approveKeyRotation applies the pending request to rotate an account's
+// key, approved by a second person.
+func (x *exec) approveKeyRotation(m *types.MsgApproveKeyRotation) *types.Error {
+	acct, e := x.target(m.Account)
+	if e != nil {
+		return e
+	}
+	if acct.Status != types.AccountActive {
+		return types.Errf(types.CodeSignerRevoked, "account %q is revoked; its key cannot be rotated", acct.ID)
+	}
+	var r types.KeyRotation
+	ok, e := x.load(types.KeyKeyRotation(acct.ID), &r)
+	if e != nil {
+		return e
+	}
+	switch {
+	case !ok || r.Status != types.RotationPending:
+		return types.Errf(types.CodeNoRotation, "no request to rotate the key of %s is pending; an administrator requests one (veritrial account rotate)", acct.ID)
+	case r.StatusAt(x.height) == types.RotationExpired:
+		return types.Errf(types.CodeRotationExpired, "the request of %s to rotate the key of %s expired at height %d; request it again", r.Requested.Signer, acct.ID, r.Expires)
+	case !bytes.Equal(r.NewPubKey, m.NewPubKey):
+		return types.Errf(types.CodeNoRotation, "the pending request rotates the key of %s to %s, not to the key this approval names", acct.ID, types.KeyText(r.NewPubKey))
+	case r.Requested.Signer == x.c.signer.ID:
+		return types.Errf(types.CodeOwnRotation, "%s requested this rotation; a second person approves it: another administrator of %s, or %s with its current key", x.c.signer.ID, acct.Org, acct.ID)
+	}
+	if e := x.keyFree(r.NewPubKey); e != nil {
+		return e
+	}
+	st := x.stamp()
+	r.Status, r.Decided = types.RotationApproved, &st
+	x.st.setJSON(types.KeyKeyRotation(acct.ID), r)
+	x.applyRotation(acct, r.NewPubKey, &r.Requested)
+	return nil
+}
+
+// applyRotation gives acct the key pub; requested is the stamp of the
+// request a second person approved, nil for one's own rotation.
+func (x *exec) applyRotation(acct *types.Account, pub []byte, requested *types.Stamp) {
+	acct.PubKey = pub
+	x.st.set(types.KeyPubKey(pub), []byte(acct.ID))
+	x.record(acct, types.AccountChange{Action: "rotate_key", Requested: requested})
+}
+
+// voidRotation marks void a pending request to rotate the key of account.
+func (x *exec) voidRotation(account, why string) *types.Error {
+	var r types.KeyRotation
+	ok, e := x.load(types.KeyKeyRotation(account), &r)
+	if e != nil || !ok || r.Status != types.RotationPending {
+		return e
+	}
+	st := x.stamp()
+	r.Status, r.Decided = types.RotationVoid, &st
+	x.st.setJSON(types.KeyKeyRotation(account), r)
+	x.emit("account", account, "action", "rotate_key_request_void", "reason", why)
 	return nil
 }
 
@@ -123,8 +200,11 @@ func (x *exec) revokeAccount(m *types.MsgRevokeAccount) *types.Error {
 			return e
 		}
 	}
+	if e := x.voidRotation(acct.ID, "the account was revoked"); e != nil {
+		return e
+	}
 	acct.Status = types.AccountRevoked
-	x.record(acct, "revoke", m.Reason)
+	x.record(acct, types.AccountChange{Action: "revoke", Reason: m.Reason})
 	return nil
 }
 

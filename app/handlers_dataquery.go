@@ -24,7 +24,7 @@ func (x *exec) openDataQuery(m *types.MsgOpenQuery) *types.Error {
 	if e != nil {
 		return e
 	}
-	if e := x.sponsorSide(s, "raise queries"); e != nil {
+	if e := x.sponsorSide(s, "raise queries", types.TaskMonitoring, types.TaskDataManagement); e != nil {
 		return e
 	}
 	sub, e := x.anySubject(m.Study, m.Subject)
@@ -90,7 +90,8 @@ func (x *exec) dataQuery(study string, n int) (*types.Query, *types.Error) {
 
 // raiserSide checks that the signer may act for the raiser of q: the
 // raiser's organisation (cancel: the raiser), or for a system query the
-// study's sponsor or a CRO.
+// study's sponsor or a CRO working on it (sponsorSide checked its
+// delegation).
 func (x *exec) raiserSide(s *types.Study, q *types.Query, personal bool, what string) *types.Error {
 	if q.RaisedBy == types.SystemRaiser {
 		if x.c.org.ID == s.Sponsor || x.c.org.Kind == types.OrgCRO {
@@ -130,9 +131,16 @@ func (x *exec) dataQueryAction(kind types.Kind, m *types.MsgQueryAction) *types.
 		if x.c.org.ID != q.Site {
 			return types.Errf(types.CodeWrongSite, "query %d is on subject %s of site %s; %s (site %s) cannot answer it", q.Number, q.Subject, q.Site, x.c.signer.ID, x.c.org.ID)
 		}
+		st, e := x.activeSite(s.ID, q.Site)
+		if e != nil {
+			return e
+		}
+		if e := x.siteTask(s.ID, st, types.TaskAnswer); e != nil {
+			return e
+		}
 	case types.KindQueryClose:
 		action, from, to = "close", []types.QueryStatus{types.QueryAnswered}, types.QueryClosed
-		if e := x.sponsorSide(s, "close queries"); e != nil {
+		if e := x.sponsorSide(s, "close queries", types.TaskMonitoring, types.TaskDataManagement); e != nil {
 			return e
 		}
 		if e := x.raiserSide(s, q, false, "close"); e != nil {
@@ -140,7 +148,7 @@ func (x *exec) dataQueryAction(kind types.Kind, m *types.MsgQueryAction) *types.
 		}
 	case types.KindQueryReopen:
 		action, from, to = "reopen", []types.QueryStatus{types.QueryAnswered, types.QueryClosed}, types.QueryOpen
-		if e := x.sponsorSide(s, "reopen queries"); e != nil {
+		if e := x.sponsorSide(s, "reopen queries", types.TaskMonitoring, types.TaskDataManagement); e != nil {
 			return e
 		}
 		if e := x.raiserSide(s, q, false, "reopen"); e != nil {
@@ -148,7 +156,7 @@ func (x *exec) dataQueryAction(kind types.Kind, m *types.MsgQueryAction) *types.
 		}
 	case types.KindQueryCancel:
 		action, from, to = "cancel", []types.QueryStatus{types.QueryOpen}, types.QueryCancelled
-		if e := x.sponsorSide(s, "cancel queries"); e != nil {
+		if e := x.sponsorSide(s, "cancel queries", types.TaskMonitoring, types.TaskDataManagement); e != nil {
 			return e
 		}
 		if e := x.raiserSide(s, q, true, "cancel"); e != nil {

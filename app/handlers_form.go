@@ -9,9 +9,10 @@ import (
 )
 
 // formContext resolves what every form write needs: the subject (own
-// site), the protocol in force and the event/form placement.
+// site, data entry delegated), the protocol in force and the event/form
+// placement.
 func (x *exec) formContext(k types.FormKey) (*types.Subject, *types.Study, *protocol.Compiled, *types.Error) {
-	sub, e := x.ownSubject(k.Study, k.Subject)
+	sub, e := x.ownSubject(k.Study, k.Subject, types.TaskEntry)
 	if e != nil {
 		return nil, nil, nil, e
 	}

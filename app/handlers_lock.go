@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/veritrial/veritrial/app/types"
@@ -11,11 +12,12 @@ import (
 // site edits (entry, correction, enrolment, withdrawal) while queries,
 // SDV and signatures still flow; a locked scope refuses every write. The
 // study-level lock is the database lock: a k-of-n decision of the study's
-// lock approvers (the sponsor always among them), accepted only when the
-// preconditions hold (no unresolved query, every casebook signed by a
-// valid signature of its current content, SDV as the study's policy
-// says); a refused last approval lists every blocker. Unlock takes the
-// same quorum and a reason.
+// lock approvers (the sponsor and an independent organisation always
+// among them, see deciders), accepted only when the preconditions hold
+// (no unresolved query, every casebook signed by a valid signature of its
+// current content, SDV as the study's policy says); a refused last
+// approval lists every blocker. Unlock takes the same quorum and a
+// reason.
 
 // scopeState loads the state of a scope (open when never changed).
 func (x *exec) scopeState(sc types.Scope) (*types.ScopeLock, *types.Error) {
@@ -117,7 +119,7 @@ func (x *exec) scopeAction(kind types.Kind, m *types.MsgScope) *types.Error {
 	if x.c.org.Kind != types.OrgSponsor && x.c.org.Kind != types.OrgCRO || x.c.role != types.RoleDataManager {
 		return types.Errf(types.CodeUnauthorized, "%s may not %s a %s: that needs the data manager of the sponsor or a CRO (regulators approve only the database lock)", x.c.signer.ID, kind, sc.Level())
 	}
-	if e := x.sponsorSide(s, string(kind)); e != nil {
+	if e := x.sponsorSide(s, string(kind), types.TaskDataManagement); e != nil {
 		return e
 	}
 	if e := x.guardScopes(parents, false); e != nil {
@@ -169,14 +171,12 @@ func (x *exec) databaseLock(s *types.Study, lock bool, reason string) *types.Err
 		action = "lock"
 	}
 	approvers, quorum := s.LockPolicy()
-	isApprover := false
-	for _, o := range approvers {
-		if o == x.c.org.ID {
-			isApprover = true
-		}
+	deciders, e := x.deciders(approvers, types.OrgRegulator)
+	if e != nil {
+		return e
 	}
-	if !isApprover {
-		return types.Errf(types.CodeNotLockApprover, "%s is not a database lock approver of study %s (approvers: %s)", x.c.org.ID, s.ID, strings.Join(approvers, ", "))
+	if decider(deciders, x.c.org.ID) == nil {
+		return types.Errf(types.CodeNotLockApprover, "%s is not a database lock approver of study %s (approvers: %s)", x.c.org.ID, s.ID, strings.Join(orgIDs(deciders), ", "))
 	}
 	want := types.RoleDataManager
 	if x.c.org.Kind == types.OrgRegulator {
@@ -184,6 +184,11 @@ func (x *exec) databaseLock(s *types.Study, lock bool, reason string) *types.Err
 	}
 	if !x.c.signer.HasRole(want) {
 		return types.Errf(types.CodeUnauthorized, "%s approves the database %s of %s only through its %s", x.c.org.ID, action, s.ID, want)
+	}
+	if x.c.org.Kind == types.OrgCRO {
+		if e := x.croTask(s, "approve the database "+action, types.TaskDataManagement); e != nil {
+			return e
+		}
 	}
 	st := types.Scope{Study: s.ID}
 	l, e := x.scopeState(st)
@@ -204,19 +209,32 @@ func (x *exec) databaseLock(s *types.Study, lock bool, reason string) *types.Err
 	if db.Action != action {
 		db.Action, db.Approvals = action, nil
 	}
-	for _, v := range db.Approvals {
-		if v.Org == x.c.org.ID {
-			return types.Errf(types.CodeAlreadyApproved, "%s already approved the database %s of study %s (by %s at height %d); another approver must act", x.c.org.ID, action, s.ID, v.Stamp.Signer, v.Stamp.Height)
+	// The approvals of the organisations that decide now count, towards a
+	// quorum no larger than they are; the sponsor and an independent
+	// organisation must be among them. An approver that approved before
+	// confirms the decision its earlier approval now completes (an
+	// approver the quorum waited for can no longer sign).
+	quorum = min(quorum, len(deciders))
+	passes := func() bool {
+		n, sponsor, indep := 0, false, false
+		for _, v := range db.Approvals {
+			if o := decider(deciders, v.Org); o != nil {
+				n++
+				sponsor = sponsor || o.ID == s.Sponsor
+				indep = indep || independent(*o)
+			}
 		}
+		return n >= quorum && sponsor && indep
 	}
-	db.Approvals = append(db.Approvals, types.Vote{Org: x.c.org.ID, Approve: true, Comment: reason, Stamp: x.stamp()})
-	sponsor := false
-	for _, v := range db.Approvals {
-		if v.Org == s.Sponsor {
-			sponsor = true
-		}
+	mine := slices.IndexFunc(db.Approvals, func(v types.Vote) bool { return v.Org == x.c.org.ID })
+	if mine >= 0 && !passes() {
+		v := db.Approvals[mine]
+		return types.Errf(types.CodeAlreadyApproved, "%s already approved the database %s of study %s (by %s at height %d); another approver must act", x.c.org.ID, action, s.ID, v.Stamp.Signer, v.Stamp.Height)
 	}
-	if len(db.Approvals) < quorum || !sponsor {
+	if mine < 0 {
+		db.Approvals = append(db.Approvals, types.Vote{Org: x.c.org.ID, Approve: true, Comment: reason, Stamp: x.stamp()})
+	}
+	if !passes() {
 		x.st.setJSON(types.KeyDBLock(s.ID), db)
 		x.emit("study", s.ID, "action", action+"_approval", "approvals", fmt.Sprint(len(db.Approvals)), "quorum", fmt.Sprint(quorum))
 		return nil

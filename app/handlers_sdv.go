@@ -50,7 +50,7 @@ func (x *exec) verifySource(m *types.MsgVerify) *types.Error {
 	if e != nil {
 		return e
 	}
-	if e := x.sponsorSide(s, "verify source data"); e != nil {
+	if e := x.sponsorSide(s, "verify source data", types.TaskMonitoring); e != nil {
 		return e
 	}
 	sub, e := x.anySubject(m.Study, m.Subject)

@@ -19,7 +19,7 @@ func (x *exec) sign(m *types.MsgSign) *types.Error {
 	if e != nil {
 		return e
 	}
-	sub, e := x.ownSubject(m.Study, m.Subject)
+	sub, e := x.ownSubject(m.Study, m.Subject, types.TaskSign)
 	if e != nil {
 		return e
 	}

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -113,11 +112,11 @@ func (x *exec) registerStudy(m *types.MsgRegisterStudy) *types.Error {
 	if _, e := x.compileChecked(&m.Protocol, m.Fingerprint); e != nil {
 		return e
 	}
-	approvers, e := x.approvers(m.Approvers, types.OrgRegulator, types.OrgEthics)
+	approvers, e := x.amendmentApprovers(id, m.Approvers)
 	if e != nil {
 		return e
 	}
-	lockApprovers, quorum, e := x.lockApprovers(m.LockApprovers, m.LockQuorum)
+	lockApprovers, quorum, e := x.lockApprovers(id, m.LockApprovers, m.LockQuorum)
 	if e != nil {
 		return e
 	}
@@ -144,78 +143,159 @@ func (x *exec) registerStudy(m *types.MsgRegisterStudy) *types.Error {
 	return nil
 }
 
-// approvers validates the named approver organisations, or defaults to
-// every active organisation of the given kinds (regulators, and ethics
-// committees for amendments).
-func (x *exec) approvers(named []string, kinds ...types.OrgKind) ([]string, *types.Error) {
-	var out []string
+// Independence. Amendments, the database lock and its unlock always need
+// the approval of an organisation that is not a sponsor (an independent
+// organisation): registration refuses approver lists and lock policies
+// without one, and every tally requires one. The study's sponsor never
+// approves its own amendments. Tallies count the approvers that are
+// active now: when none of a study's remaining approvers is independent
+// (the consortium suspended or removed them), the active regulators (and
+// for amendments the ethics committees) stand in, so that a study is
+// never left unable to decide.
+
+// independent reports whether o counts as an organisation independent of
+// the sponsors: active and not a sponsor.
+func independent(o types.Org) bool { return o.Active() && o.Kind != types.OrgSponsor }
+
+// approvers resolves the named organisations, each once, or defaults to
+// every active organisation of the given kinds.
+func (x *exec) approvers(named []string, kinds ...types.OrgKind) ([]types.Org, *types.Error) {
 	if len(named) == 0 {
-		err := iteratePrefix(x.tree, []byte(types.PrefixOrg), func(_, v []byte) bool {
-			var o types.Org
-			if json.Unmarshal(v, &o) == nil && o.Active() && slices.Contains(kinds, o.Kind) {
-				out = append(out, o.ID)
+		orgs, e := loadPrefix[types.Org](x, []byte(types.PrefixOrg))
+		if e != nil {
+			return nil, e
+		}
+		var out []types.Org
+		for _, o := range orgs {
+			if o.Active() && slices.Contains(kinds, o.Kind) {
+				out = append(out, o)
 			}
-			return true
-		})
-		if err != nil {
-			return nil, internal(err)
 		}
 		if len(out) == 0 {
-			return nil, types.Errf(types.CodeNotApprover, "the consortium has no active regulator organisation; name the approvers explicitly")
+			names := make([]string, len(kinds))
+			for i, k := range kinds {
+				names[i] = string(k)
+			}
+			return nil, types.Errf(types.CodeNotApprover, "the consortium has no active %s organisation; name the approvers explicitly", strings.Join(names, " or "))
 		}
 		return out, nil
 	}
-	seen := map[string]bool{}
+	var out []types.Org
 	for _, id := range named {
-		if _, e := x.orgOf(id); e != nil {
+		o, e := x.orgOf(id)
+		if e != nil {
 			return nil, e
 		}
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
+		if !slices.ContainsFunc(out, func(h types.Org) bool { return h.ID == id }) {
+			out = append(out, *o)
 		}
 	}
 	return out, nil
 }
 
-// lockApprovers resolves the database lock approvers: the sponsor (the
-// signer's organisation) first, then the named organisations, or every
-// regulator organisation; the quorum defaults to 2.
-func (x *exec) lockApprovers(named []string, quorum int) ([]string, int, *types.Error) {
-	out := []string{x.c.org.ID}
-	var others []string
-	if len(named) == 0 {
-		regs, e := x.approvers(nil, types.OrgRegulator)
-		if e != nil {
-			return nil, 0, e
-		}
-		others = regs
-	} else {
-		for _, id := range named {
-			if _, e := x.orgOf(id); e != nil {
-				return nil, 0, e
-			}
-		}
-		others = named
+// orgIDs lists the IDs of orgs.
+func orgIDs(orgs []types.Org) []string {
+	out := make([]string, len(orgs))
+	for i, o := range orgs {
+		out[i] = o.ID
 	}
+	return out
+}
+
+// amendmentApprovers resolves the amendment approvers of a study the
+// signer's organisation registers: the named ones, or every active
+// regulator and ethics committee; never the sponsor itself, and at least
+// one independent organisation.
+func (x *exec) amendmentApprovers(study string, named []string) ([]string, *types.Error) {
+	orgs, e := x.approvers(named, types.OrgRegulator, types.OrgEthics)
+	if e != nil {
+		return nil, e
+	}
+	for _, o := range orgs {
+		if o.ID == x.c.org.ID {
+			return nil, types.Errf(types.CodeSponsorApprover, "%s is the sponsor of %s, and a sponsor never approves its own amendments; name the regulators and ethics committees that approve them", o.ID, study)
+		}
+	}
+	if !slices.ContainsFunc(orgs, independent) {
+		return nil, types.Errf(types.CodeNoIndependent, "amendments of %s need the approval of an active organisation that is not a sponsor, and %s names none; add a regulator or an ethics committee", study, strings.Join(orgIDs(orgs), ", "))
+	}
+	return orgIDs(orgs), nil
+}
+
+// lockApprovers resolves the database lock approvers of a study the
+// signer's organisation registers: the sponsor first, then the named
+// organisations (sponsors, CROs and regulators: the kinds that approve a
+// lock), or every active regulator; at least one of them independent.
+// The quorum defaults to 2 and is at least 2: the sponsor and an
+// independent organisation.
+func (x *exec) lockApprovers(study string, named []string, quorum int) ([]string, int, *types.Error) {
+	others, e := x.approvers(named, types.OrgRegulator)
+	if e != nil {
+		return nil, 0, e
+	}
+	out := []string{x.c.org.ID}
+	indep := false
 	for _, o := range others {
-		dup := false
-		for _, have := range out {
-			if have == o {
-				dup = true
-			}
+		if o.Kind != types.OrgSponsor && o.Kind != types.OrgCRO && o.Kind != types.OrgRegulator {
+			return nil, 0, types.Errf(types.CodeInvalidMsg, "%s is a %s organisation; only sponsors, CROs and regulators approve a database lock", o.ID, o.Kind)
 		}
-		if !dup {
-			out = append(out, o)
+		indep = indep || independent(o)
+		if !slices.Contains(out, o.ID) {
+			out = append(out, o.ID)
 		}
+	}
+	if !indep {
+		return nil, 0, types.Errf(types.CodeNoIndependent, "the database lock of %s needs the approval of an active organisation that is not a sponsor, and the lock approvers %s name none; add a regulator or a CRO", study, strings.Join(out, ", "))
 	}
 	if quorum == 0 {
 		quorum = 2
+	}
+	if quorum < 2 {
+		return nil, 0, types.Errf(types.CodeNoIndependent, "a lock quorum of %d would let the sponsor lock and unlock %s alone; the quorum is at least 2, the sponsor and an organisation that is not a sponsor", quorum, study)
 	}
 	if quorum > len(out) {
 		return nil, 0, types.Errf(types.CodeInvalidMsg, "lock quorum %d is more than the %d lock approvers (%s)", quorum, len(out), strings.Join(out, ", "))
 	}
 	return out, quorum, nil
+}
+
+// deciders returns the organisations whose approvals count now among a
+// study's named approvers: those still active and, when none of them is
+// independent, every active organisation of the stand-in kinds too.
+func (x *exec) deciders(named []string, standIn ...types.OrgKind) ([]types.Org, *types.Error) {
+	var out []types.Org
+	for _, id := range named {
+		o, e := x.orgOf(id)
+		if e != nil {
+			return nil, e
+		}
+		if o.Active() {
+			out = append(out, *o)
+		}
+	}
+	if slices.ContainsFunc(out, independent) {
+		return out, nil
+	}
+	orgs, e := loadPrefix[types.Org](x, []byte(types.PrefixOrg))
+	if e != nil {
+		return nil, e
+	}
+	for _, o := range orgs {
+		if independent(o) && slices.Contains(standIn, o.Kind) && !slices.Contains(named, o.ID) {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// decider returns the decider of ID id, or nil.
+func decider(orgs []types.Org, id string) *types.Org {
+	for i := range orgs {
+		if orgs[i].ID == id {
+			return &orgs[i]
+		}
+	}
+	return nil
 }
 
 func (x *exec) proposeAmendment(m *types.MsgProposeAmendment) *types.Error {
@@ -301,14 +381,12 @@ func (x *exec) voteAmendment(m *types.MsgVoteAmendment, approve bool) *types.Err
 		}
 		return types.Errf(types.CodeNoAmendment, "amendment %d of study %s is not the one awaiting approval (that is %d)", m.Amendment, s.ID, s.Pending)
 	}
-	isApprover := false
-	for _, o := range s.Approvers {
-		if o == x.c.org.ID {
-			isApprover = true
-		}
+	deciders, e := x.deciders(s.Approvers, types.OrgRegulator, types.OrgEthics)
+	if e != nil {
+		return e
 	}
-	if !isApprover {
-		return types.Errf(types.CodeNotApprover, "%s is not an approver of study %s (approvers: %s)", x.c.org.ID, s.ID, strings.Join(s.Approvers, ", "))
+	if decider(deciders, x.c.org.ID) == nil {
+		return types.Errf(types.CodeNotApprover, "%s is not an approver of study %s (approvers: %s)", x.c.org.ID, s.ID, strings.Join(orgIDs(deciders), ", "))
 	}
 	var am types.Amendment
 	if ok, e := x.load(types.KeyAmendment(s.ID, m.Amendment), &am); e != nil {
@@ -316,19 +394,22 @@ func (x *exec) voteAmendment(m *types.MsgVoteAmendment, approve bool) *types.Err
 	} else if !ok {
 		return internal(errMissing("amendment", s.ID, m.Amendment))
 	}
-	for _, v := range am.Votes {
-		if v.Org == x.c.org.ID {
-			return types.Errf(types.CodeAlreadyVoted, "%s already decided on amendment %d of study %s", x.c.org.ID, am.Number, s.ID)
-		}
+	voted := slices.ContainsFunc(am.Votes, func(v types.Vote) bool { return v.Org == x.c.org.ID })
+	switch {
+	case voted && (!approve || !approved(deciders, am.Votes)):
+		return types.Errf(types.CodeAlreadyVoted, "%s already decided on amendment %d of study %s", x.c.org.ID, am.Number, s.ID)
+	case !voted:
+		am.Votes = append(am.Votes, types.Vote{Org: x.c.org.ID, Approve: approve, Comment: m.Comment, Stamp: x.stamp()})
 	}
-	am.Votes = append(am.Votes, types.Vote{Org: x.c.org.ID, Approve: approve, Comment: m.Comment, Stamp: x.stamp()})
+	// An approver that approved before confirms the decision its earlier
+	// approval now completes (an approver it waited for can no longer sign).
 	st := x.stamp()
 	switch {
 	case !approve:
 		am.Status = types.AmendmentRejected
 		am.Decided = &st
 		s.Pending = 0
-	case len(am.Votes) == len(s.Approvers):
+	case approved(deciders, am.Votes):
 		am.Status = types.AmendmentApproved
 		am.Decided = &st
 		s.Pending = 0
@@ -344,6 +425,19 @@ func (x *exec) voteAmendment(m *types.MsgVoteAmendment, approve bool) *types.Err
 	x.st.setJSON(types.KeyStudy(s.ID), s)
 	x.emit("study", s.ID, "amendment", strconv.Itoa(am.Number))
 	return nil
+}
+
+// approved reports whether votes approve an amendment: every decider
+// approved, one of them independent.
+func approved(deciders []types.Org, votes []types.Vote) bool {
+	indep := false
+	for _, o := range deciders {
+		if !slices.ContainsFunc(votes, func(v types.Vote) bool { return v.Org == o.ID && v.Approve }) {
+			return false
+		}
+		indep = indep || independent(o)
+	}
+	return indep
 }
 
 func (x *exec) activateSite(m *types.MsgActivateSite) *types.Error {
@@ -369,7 +463,12 @@ func (x *exec) activateSite(m *types.MsgActivateSite) *types.Error {
 	} else if ok {
 		return types.Errf(types.CodeSiteActive, "site %s is already active for study %s", o.ID, s.ID)
 	}
-	x.st.setJSON(types.KeySite(s.ID, o.ID), types.Site{Study: s.ID, Org: o.ID, Activated: x.stamp()})
-	x.emit("study", s.ID, "site", o.ID)
+	if e := x.investigatorOf(o.ID, m.PrincipalInvestigator); e != nil {
+		return e
+	}
+	st := x.stamp()
+	x.st.setJSON(types.KeySite(s.ID, o.ID), types.Site{Study: s.ID, Org: o.ID, Activated: st, PrincipalInvestigator: m.PrincipalInvestigator,
+		History: []types.SiteChange{{Action: "activate", PrincipalInvestigator: m.PrincipalInvestigator, Stamp: st}}})
+	x.emit("study", s.ID, "site", o.ID, "account", m.PrincipalInvestigator)
 	return nil
 }

@@ -18,10 +18,12 @@ func (x *exec) enrollSubject(m *types.MsgEnrollSubject) *types.Error {
 	if m.Site != x.c.org.ID {
 		return types.Errf(types.CodeWrongSite, "%s works for site %s and cannot enroll subjects at site %s", x.c.signer.ID, x.c.org.ID, m.Site)
 	}
-	if ok, err := x.st.has(types.KeySite(s.ID, m.Site)); err != nil {
-		return internal(err)
-	} else if !ok {
-		return types.Errf(types.CodeSiteNotActive, "site %s is not active for study %s; the sponsor must activate it first", m.Site, s.ID)
+	st, e := x.activeSite(s.ID, m.Site)
+	if e != nil {
+		return e
+	}
+	if e := x.siteTask(s.ID, st, types.TaskEnroll); e != nil {
+		return e
 	}
 	if e := x.guard(s.ID, m.Site, "", nil, true); e != nil {
 		return e
@@ -39,8 +41,9 @@ func (x *exec) enrollSubject(m *types.MsgEnrollSubject) *types.Error {
 	return nil
 }
 
-// ownSubject loads a subject of the signer's site.
-func (x *exec) ownSubject(study, id string) (*types.Subject, *types.Error) {
+// ownSubject loads a subject of the signer's site, for a task the signer
+// must hold there.
+func (x *exec) ownSubject(study, id string, task types.Task) (*types.Subject, *types.Error) {
 	cached, ok, err := x.a.subjects.get(x.st, types.KeySubject(study, id))
 	if err != nil {
 		return nil, internal(err)
@@ -59,10 +62,12 @@ func (x *exec) ownSubject(study, id string) (*types.Subject, *types.Error) {
 	if sub.Site != x.c.org.ID {
 		return nil, types.Errf(types.CodeWrongSite, "subject %s belongs to site %s; %s (site %s) cannot act on it", id, sub.Site, x.c.signer.ID, x.c.org.ID)
 	}
-	if ok, err := x.st.has(types.KeySite(study, sub.Site)); err != nil {
-		return nil, internal(err)
-	} else if !ok {
-		return nil, types.Errf(types.CodeSiteNotActive, "site %s is not active for study %s", sub.Site, study)
+	st, e := x.activeSite(study, sub.Site)
+	if e != nil {
+		return nil, e
+	}
+	if e := x.siteTask(study, st, task); e != nil {
+		return nil, e
 	}
 	return &sub, nil
 }
@@ -84,7 +89,7 @@ func (x *exec) anySubject(study, id string) (*types.Subject, *types.Error) {
 }
 
 func (x *exec) withdrawSubject(m *types.MsgWithdrawSubject) *types.Error {
-	sub, e := x.ownSubject(m.Study, m.Subject)
+	sub, e := x.ownSubject(m.Study, m.Subject, types.TaskEnroll)
 	if e != nil {
 		return e
 	}

@@ -35,7 +35,8 @@ func TestOptimisticLostProposalLeavesNoTrace(t *testing.T) {
 	// InitChain staged, uncommitted.
 	c.Propose(c.Tx("site1-coordinator", apptest.EnrollMsg("S000", "site1")))
 	both(c.Tx("sponsor-dm", apptest.RegisterMsg(apptest.Example())))
-	both(c.Tx("sponsor-dm", apptest.ActivateMsg(study, "site1")))
+	both(c.Tx("sponsor-dm", apptest.ActivateMsg(study, "site1", "site1-investigator")))
+	both(c.Tx("site1-investigator", apptest.DelegateSiteMsg(study, "site1", "site1-coordinator", apptest.CoordinatorTasks...)))
 	both(c.Tx("site1-coordinator", apptest.EnrollMsg("S001", "site1")))
 
 	// The lost proposal amends the protocol to version 2 with systolic BP

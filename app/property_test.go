@@ -28,6 +28,8 @@ type txGen struct {
 	// keys counts the fresh keys drawn, votes the votes on the latest
 	// proposal.
 	keys, votes int
+	// rotation is the last key rotation requested: account and new key.
+	rotation types.MsgApproveKeyRotation
 }
 
 var genSigners = []string{"site1-coordinator", "site1-coordinator", "site1-investigator", "site2-coordinator", "sponsor-dm", "regulator-auditor"}
@@ -51,7 +53,9 @@ func (g *txGen) subject() string {
 
 func (g *txGen) next() []byte {
 	var raw []byte
-	switch op := g.r.Intn(130); {
+	switch op := g.r.Intn(145); {
+	case op >= 130:
+		raw = g.delegation()
 	case op >= 100:
 		raw = g.governance()
 	case op < 20: // enroll, new or duplicate, own site or not
@@ -121,7 +125,11 @@ func (g *txGen) next() []byte {
 		if g.r.Intn(3) == 0 {
 			raw = g.c.Tx("site1-admin", revokeMsg(fmt.Sprintf("acct-%d", g.r.Intn(g.accounts)+1), "left"))
 		} else {
-			raw = g.c.Tx(g.pick([]string{"site1-admin", "site2-admin", "site1-coordinator"}), addMsg(id, id, pub(id), types.RoleCoordinator))
+			role := types.RoleCoordinator
+			if g.r.Intn(2) == 0 {
+				role = types.RoleInvestigator
+			}
+			raw = g.c.Tx(g.pick([]string{"site1-admin", "site2-admin", "site1-coordinator"}), addMsg(id, id, pub(id), role))
 		}
 	case op < 97: // garbage and near-misses
 		raw = g.c.Tx("site1-coordinator", apptest.EnrollMsg(g.subject(), "site1"))
@@ -133,6 +141,55 @@ func (g *txGen) next() []byte {
 	}
 	g.sent = append(g.sent, raw)
 	return raw
+}
+
+// delegation is a change of who may act: the principal investigator's
+// delegation of site tasks to site1's coordinator or to an account the
+// generator added (or its revocation), the sponsor's delegation of the
+// study to the CRO (or its revocation), a change of principal
+// investigator, a request to rotate an added account's key and its
+// approval; now and then by someone who may not.
+func (g *txGen) delegation() []byte {
+	tasks := func(vocab []types.Task) []types.Task {
+		var out []types.Task
+		for _, t := range vocab {
+			if g.r.Intn(3) > 0 {
+				out = append(out, t)
+			}
+		}
+		return out
+	}
+	added := fmt.Sprintf("acct-%d", g.r.Intn(g.accounts+1)+1)
+	switch g.r.Intn(6) {
+	case 0, 1:
+		who := g.pick([]string{"site1-coordinator", "site1-coordinator", added, "site2-coordinator"})
+		signer := g.pick([]string{"site1-investigator", "site1-investigator", "site1-investigator", "site1-coordinator"})
+		if g.r.Intn(4) == 0 {
+			return g.c.Tx(signer, apptest.UndelegateSiteMsg(apptest.StudyID, "site1", who, "generated"))
+		}
+		return g.c.Tx(signer, apptest.DelegateSiteMsg(apptest.StudyID, "site1", who, tasks(types.SiteTasks)...))
+	case 2:
+		signer := g.pick([]string{"sponsor-dm", "sponsor-dm", "cro-admin"})
+		if g.r.Intn(4) == 0 {
+			return g.c.Tx(signer, apptest.UndelegateStudyMsg(apptest.StudyID, "cro", "generated"))
+		}
+		return g.c.Tx(signer, apptest.DelegateStudyMsg(apptest.StudyID, "cro", tasks(types.StudyTasks)...))
+	case 3:
+		latest := fmt.Sprintf("acct-%d", g.accounts)
+		return g.c.Tx("sponsor-dm", apptest.ChangeInvestigatorMsg(apptest.StudyID, "site1", g.pick([]string{"site1-investigator", latest, latest, "site1-coordinator"}), "generated"))
+	case 4:
+		g.keys++
+		g.rotation = types.MsgApproveKeyRotation{Account: added, NewPubKey: pub(fmt.Sprint("gen-key-", g.keys))}
+		return g.c.Tx(g.pick([]string{"site1-admin", "site1-admin", "site2-admin"}), rotateMsg(added, g.rotation.NewPubKey))
+	}
+	// Mostly the person approves, with the key it was added with.
+	r := g.rotation
+	msg := types.Msg{ApproveKeyRotation: &r}
+	if r.Account != "" && g.r.Intn(4) > 0 {
+		return g.c.TxAs(r.Account, &apptest.Person{Key: apptest.KeyFor(r.Account)}, msg)
+	}
+	r.Account = added
+	return g.c.Tx(g.pick([]string{"site1-admin", "site2-admin", "site1-coordinator"}), msg)
 }
 
 // govAdmins are the administrators of the test consortium's voting
@@ -202,7 +259,8 @@ func (g *txGen) governance() []byte {
 // block's txs in another order, with txs of their own, some of which
 // later blocks replay, and some blocks come to FinalizeBlock without
 // their proposal. The txs include consortium proposals and votes that
-// change the validator set. Every result code, every app hash, every
+// change the validator set, and delegations, changes of principal
+// investigator and two-person key rotations. Every result code, every app hash, every
 // block's validator updates (which CometBFT's own validator set code must
 // accept) and every query must agree. A third app replays the recorded blocks from
 // scratch with a restart half-way and must reproduce every hash.

@@ -8,8 +8,9 @@ import (
 
 // readMemo reads a tree and remembers what it read of the few records
 // that most txs read: the signer's account and organisation, the study,
-// the site and the subject a form belongs to (see memoKey). Other keys
-// (nonces and forms, above all) go to the tree each time.
+// the site and the subject a form belongs to, and the signer's
+// delegation on the study (see memoKey). Other keys (nonces and forms,
+// above all) go to the tree each time.
 //
 // CheckTx's memo reads one committed version, which never changes; it
 // lives under the App's cmu and is replaced at each commit. FinalizeBlock's
@@ -38,6 +39,8 @@ func memoKey(key []byte) bool {
 	switch key[0] {
 	case 'a':
 		return bytes.HasPrefix(key, []byte(types.PrefixAccount))
+	case 'd':
+		return bytes.HasPrefix(key, []byte(types.PrefixDeleg))
 	case 'o':
 		return bytes.HasPrefix(key, []byte(types.PrefixOrg))
 	case 's':

@@ -20,7 +20,7 @@ func populated(t *testing.T) *apptest.Chain {
 	t.Helper()
 	c := apptest.New(t)
 	c.SetupStudy()
-	c.MustDo("sponsor-dm", apptest.ActivateMsg(study, "site2"))
+	c.ActivateSite("site2")
 	c.MustDo("site1-coordinator", apptest.EnrollMsg("S001", "site1"))
 	c.MustDo("site2-coordinator", apptest.EnrollMsg("S101", "site2"))
 	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S001", "SCR", 1, "VS"), apptest.VS(150, 90)))

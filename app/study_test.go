@@ -241,20 +241,25 @@ func TestActivateSite(t *testing.T) {
 	c := apptest.New(t)
 	c.MustDo("sponsor-dm", apptest.RegisterMsg(apptest.Example()))
 	runSteps(t, c, []step{
-		{name: "by site", signer: "site1-admin", msg: apptest.ActivateMsg(study, "site1"), want: types.CodeUnauthorized, atCheck: true},
-		{name: "by sponsor medical monitor", signer: "sponsor-mm", msg: apptest.ActivateMsg(study, "site1"), want: types.CodeUnauthorized, atCheck: true},
-		{name: "by regulator", signer: "regulator-admin", msg: apptest.ActivateMsg(study, "site1"), want: types.CodeUnauthorized, atCheck: true},
-		{name: "unknown study", signer: "sponsor-dm", msg: apptest.ActivateMsg("VT-NONE", "site1"), want: types.CodeUnknownStudy},
-		{name: "unknown org", signer: "sponsor-dm", msg: apptest.ActivateMsg(study, "site9"), want: types.CodeUnknownOrg},
-		{name: "non-site org", signer: "sponsor-dm", msg: apptest.ActivateMsg(study, "cro"), want: types.CodeNotASite},
-		{name: "sponsor as site", signer: "sponsor-dm", msg: apptest.ActivateMsg(study, "sponsor"), want: types.CodeNotASite},
-		{name: "bad site ID", signer: "sponsor-dm", msg: apptest.ActivateMsg(study, "site 1"), want: types.CodeInvalidMsg, atCheck: true},
-		{name: "ok", signer: "sponsor-dm", msg: apptest.ActivateMsg(study, "site1"), want: types.CodeOK},
-		{name: "twice", signer: "sponsor-admin", msg: apptest.ActivateMsg(study, "site1"), want: types.CodeSiteActive},
+		{name: "by site", signer: "site1-admin", msg: apptest.ActivateMsg(study, "site1", "site1-investigator"), want: types.CodeUnauthorized, atCheck: true},
+		{name: "by sponsor medical monitor", signer: "sponsor-mm", msg: apptest.ActivateMsg(study, "site1", "site1-investigator"), want: types.CodeUnauthorized, atCheck: true},
+		{name: "by regulator", signer: "regulator-admin", msg: apptest.ActivateMsg(study, "site1", "site1-investigator"), want: types.CodeUnauthorized, atCheck: true},
+		{name: "unknown study", signer: "sponsor-dm", msg: apptest.ActivateMsg("VT-NONE", "site1", "site1-investigator"), want: types.CodeUnknownStudy},
+		{name: "unknown org", signer: "sponsor-dm", msg: apptest.ActivateMsg(study, "site9", "site1-investigator"), want: types.CodeUnknownOrg},
+		{name: "non-site org", signer: "sponsor-dm", msg: apptest.ActivateMsg(study, "cro", "site1-investigator"), want: types.CodeNotASite},
+		{name: "sponsor as site", signer: "sponsor-dm", msg: apptest.ActivateMsg(study, "sponsor", "site1-investigator"), want: types.CodeNotASite},
+		{name: "bad site ID", signer: "sponsor-dm", msg: apptest.ActivateMsg(study, "site 1", "site1-investigator"), want: types.CodeInvalidMsg, atCheck: true},
+		{name: "no principal investigator", signer: "sponsor-dm", msg: apptest.ActivateMsg(study, "site1", ""), want: types.CodeInvalidMsg, atCheck: true},
+		{name: "principal investigator unknown", signer: "sponsor-dm", msg: apptest.ActivateMsg(study, "site1", "nobody"), want: types.CodeUnknownAccount},
+		{name: "principal investigator of another site", signer: "sponsor-dm", msg: apptest.ActivateMsg(study, "site1", "site2-investigator"), want: types.CodeWrongOrg},
+		{name: "principal investigator not an investigator", signer: "sponsor-dm", msg: apptest.ActivateMsg(study, "site1", "site1-coordinator"), want: types.CodeInvalidRole, logHas: []string{"not an investigator"}},
+		{name: "ok", signer: "sponsor-dm", msg: apptest.ActivateMsg(study, "site1", "site1-investigator"), want: types.CodeOK},
+		{name: "twice", signer: "sponsor-admin", msg: apptest.ActivateMsg(study, "site1", "site1-investigator"), want: types.CodeSiteActive},
 	})
 	var site types.Site
 	get(t, c, types.KeySite(study, "site1"), &site)
-	if site.Org != "site1" || site.Activated.Signer != "sponsor-dm" {
+	if site.Org != "site1" || site.Activated.Signer != "sponsor-dm" || site.PrincipalInvestigator != "site1-investigator" ||
+		len(site.History) != 1 || site.History[0].Action != "activate" || site.History[0].PrincipalInvestigator != "site1-investigator" || site.History[0].Stamp != site.Activated {
 		t.Errorf("site record %+v", site)
 	}
 	absent(t, c, types.KeySite(study, "site2"))

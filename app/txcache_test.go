@@ -20,7 +20,7 @@ func TestTxCacheKeyRotation(t *testing.T) {
 				t.Fatalf("CheckTx: %s", r.Log)
 			}
 		}
-		c.MustDo("site1-admin", rotateMsg("site1-coordinator", pub("coordinator-key-9")))
+		c.MustDo("site1-coordinator", rotateMsg("site1-coordinator", pub("coordinator-key-9")))
 		res := c.Block(tx)[0]
 		if types.Code(res.Code) != types.CodeBadSignature {
 			t.Errorf("checked=%v: tx signed with the rotated-away key: code %d (%s), want bad_signature", checked, res.Code, res.Log)

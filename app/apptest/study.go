@@ -24,15 +24,23 @@ var (
 	ApproveMsg  = example.ApproveMsg
 	RejectMsg   = example.RejectMsg
 	ActivateMsg = example.ActivateMsg
-	EnrollMsg   = example.EnrollMsg
-	WithdrawMsg = example.WithdrawMsg
-	FormKey     = example.FormKey
-	SubmitMsg   = example.SubmitMsg
-	CorrectMsg  = example.CorrectMsg
-	V           = example.V
-	VS          = example.VS
-	LB          = example.LB
-	AE          = example.AE
+	// Delegations.
+	ChangeInvestigatorMsg = example.ChangeInvestigatorMsg
+	DelegateStudyMsg      = example.DelegateStudyMsg
+	UndelegateStudyMsg    = example.UndelegateStudyMsg
+	DelegateSiteMsg       = example.DelegateSiteMsg
+	UndelegateSiteMsg     = example.UndelegateSiteMsg
+	CoordinatorTasks      = example.CoordinatorTasks
+	CROTasks              = example.CROTasks
+	EnrollMsg             = example.EnrollMsg
+	WithdrawMsg           = example.WithdrawMsg
+	FormKey               = example.FormKey
+	SubmitMsg             = example.SubmitMsg
+	CorrectMsg            = example.CorrectMsg
+	V                     = example.V
+	VS                    = example.VS
+	LB                    = example.LB
+	AE                    = example.AE
 	// Data management.
 	OpenQueryMsg = example.OpenQueryMsg
 	QueryMsg     = example.QueryMsg
@@ -40,12 +48,30 @@ var (
 	ScopeMsg     = example.ScopeMsg
 )
 
-// SetupStudy registers the example study (as sponsor-dm) and activates
-// site1. It fails the test on any rejection.
+// SetupStudy registers the example study (as sponsor-dm), delegates its
+// monitoring and data management to the CRO and activates site1
+// (ActivateSite). It fails the test on any rejection.
 func (c *Chain) SetupStudy() {
 	c.T.Helper()
-	c.MustDo("sponsor-dm", RegisterMsg(Example()))
-	c.MustDo("sponsor-dm", ActivateMsg(StudyID, "site1"))
+	c.SetupStudyWith(RegisterMsg(Example()))
+}
+
+// SetupStudyWith is SetupStudy with the registration message reg.
+func (c *Chain) SetupStudyWith(reg types.Msg) {
+	c.T.Helper()
+	c.MustDo("sponsor-dm", reg)
+	c.MustDo("sponsor-dm", DelegateStudyMsg(StudyID, "cro", CROTasks...))
+	c.ActivateSite("site1")
+}
+
+// ActivateSite activates site for the example study (as sponsor-dm) with
+// its investigator, <site>-investigator, as principal investigator, who
+// delegates enrolment, data entry and query answers to the site's
+// coordinator, <site>-coordinator. It fails the test on any rejection.
+func (c *Chain) ActivateSite(site string) {
+	c.T.Helper()
+	c.MustDo("sponsor-dm", ActivateMsg(StudyID, site, site+"-investigator"))
+	c.MustDo(site+"-investigator", DelegateSiteMsg(StudyID, site, site+"-coordinator", CoordinatorTasks...))
 }
 
 // Body returns an envelope body for msg signed by account, with the next

@@ -28,8 +28,7 @@ import (
 func studyChain(tb testing.TB, n int) *apptest.Chain {
 	tb.Helper()
 	c := apptest.New(tb)
-	c.MustDo("sponsor-dm", apptest.RegisterMsg(apptest.Example()))
-	c.MustDo("sponsor-dm", apptest.ActivateMsg(apptest.StudyID, "site1"))
+	c.SetupStudy()
 	block := func(msgs []types.Msg, signer string) {
 		for len(msgs) > 0 {
 			k := min(len(msgs), 200)

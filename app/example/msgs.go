@@ -26,9 +26,42 @@ func RejectMsg(study string, n int, comment string) types.Msg {
 	return types.Msg{RejectAmendment: &types.MsgVoteAmendment{Study: study, Amendment: n, Comment: comment}}
 }
 
-// ActivateMsg activates site for study.
-func ActivateMsg(study, site string) types.Msg {
-	return types.Msg{ActivateSite: &types.MsgActivateSite{Study: study, Site: site}}
+// ActivateMsg activates site for study with its principal investigator.
+func ActivateMsg(study, site, pi string) types.Msg {
+	return types.Msg{ActivateSite: &types.MsgActivateSite{Study: study, Site: site, PrincipalInvestigator: pi}}
+}
+
+// ChangeInvestigatorMsg names pi the principal investigator of site.
+func ChangeInvestigatorMsg(study, site, pi, reason string) types.Msg {
+	return types.Msg{ChangeInvestigator: &types.MsgChangeInvestigator{Study: study, Site: site, PrincipalInvestigator: pi, Reason: reason}}
+}
+
+// CoordinatorTasks are the site tasks a study coordinator is delegated:
+// enrolment, data entry and query answers.
+var CoordinatorTasks = []types.Task{types.TaskEnroll, types.TaskEntry, types.TaskAnswer}
+
+// CROTasks are the tasks a sponsor delegates to a CRO that monitors and
+// manages a study's data.
+var CROTasks = []types.Task{types.TaskMonitoring, types.TaskDataManagement}
+
+// DelegateStudyMsg delegates tasks of study to the CRO org.
+func DelegateStudyMsg(study, org string, tasks ...types.Task) types.Msg {
+	return types.Msg{DelegateStudy: &types.MsgStudyDelegation{Study: study, Org: org, Tasks: tasks}}
+}
+
+// UndelegateStudyMsg revokes the CRO org's delegation on study.
+func UndelegateStudyMsg(study, org, reason string) types.Msg {
+	return types.Msg{UndelegateStudy: &types.MsgStudyDelegation{Study: study, Org: org, Reason: reason}}
+}
+
+// DelegateSiteMsg delegates tasks of study at site to account.
+func DelegateSiteMsg(study, site, account string, tasks ...types.Task) types.Msg {
+	return types.Msg{DelegateSite: &types.MsgSiteDelegation{Study: study, Site: site, Account: account, Tasks: tasks}}
+}
+
+// UndelegateSiteMsg revokes account's delegation on study at site.
+func UndelegateSiteMsg(study, site, account, reason string) types.Msg {
+	return types.Msg{UndelegateSite: &types.MsgSiteDelegation{Study: study, Site: site, Account: account, Reason: reason}}
 }
 
 // EnrollMsg enrolls subject at site in the example study.

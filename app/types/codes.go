@@ -32,6 +32,11 @@ const (
 	CodeKeyReused        Code = 209
 	CodeLastAdmin        Code = 210
 	CodeInvalidRole      Code = 211
+	CodeNotDelegated     Code = 212
+	CodeNotPI            Code = 213
+	CodeNoRotation       Code = 214
+	CodeRotationExpired  Code = 215
+	CodeOwnRotation      Code = 216
 	CodeStudyExists      Code = 301
 	CodeUnknownStudy     Code = 302
 	CodeInvalidProtocol  Code = 303
@@ -44,6 +49,10 @@ const (
 	CodeSiteNotActive    Code = 310
 	CodeNotASite         Code = 311
 	CodeAmendVersion     Code = 312
+	CodeNoIndependent    Code = 313
+	CodeSponsorApprover  Code = 314
+	CodeNotACRO          Code = 315
+	CodeNoDelegation     Code = 316
 	CodeSubjectExists    Code = 401
 	CodeUnknownSubject   Code = 402
 	CodeSubjectWithdrawn Code = 403
@@ -118,6 +127,11 @@ var codeNames = map[Code]string{
 	CodeKeyReused:        "key_reused",
 	CodeLastAdmin:        "last_admin",
 	CodeInvalidRole:      "invalid_role",
+	CodeNotDelegated:     "not_delegated",
+	CodeNotPI:            "not_principal_investigator",
+	CodeNoRotation:       "no_rotation_request",
+	CodeRotationExpired:  "rotation_request_expired",
+	CodeOwnRotation:      "own_rotation_request",
 	CodeStudyExists:      "study_exists",
 	CodeUnknownStudy:     "unknown_study",
 	CodeInvalidProtocol:  "invalid_protocol",
@@ -130,6 +144,10 @@ var codeNames = map[Code]string{
 	CodeSiteNotActive:    "site_not_active",
 	CodeNotASite:         "not_a_site",
 	CodeAmendVersion:     "amendment_version",
+	CodeNoIndependent:    "no_independent_approver",
+	CodeSponsorApprover:  "sponsor_approver",
+	CodeNotACRO:          "not_a_cro",
+	CodeNoDelegation:     "no_delegation",
 	CodeSubjectExists:    "subject_exists",
 	CodeUnknownSubject:   "unknown_subject",
 	CodeSubjectWithdrawn: "subject_withdrawn",

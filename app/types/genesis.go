@@ -31,10 +31,17 @@ type GenesisAccount struct {
 type Params struct {
 	// MaxTxTTL is how many blocks ahead a tx's expiry height may be.
 	MaxTxTTL int64 `json:"max_tx_ttl"`
+	// KeyRotationTTL is how many blocks after its own a request to rotate
+	// another person's key can be approved (see KeyRotation).
+	KeyRotationTTL int64 `json:"key_rotation_ttl"`
 }
 
+// DefaultKeyRotationTTL is the default KeyRotationTTL: about a day at an
+// idle chain's one block every 5 s.
+const DefaultKeyRotationTTL = 20_000
+
 // DefaultParams returns the defaults.
-func DefaultParams() Params { return Params{MaxTxTTL: 1000} }
+func DefaultParams() Params { return Params{MaxTxTTL: 1000, KeyRotationTTL: DefaultKeyRotationTTL} }
 
 // ParseGenesis decodes and validates app_state.
 func ParseGenesis(bz []byte) (*Genesis, error) {
@@ -43,7 +50,10 @@ func ParseGenesis(bz []byte) (*Genesis, error) {
 		return nil, fmt.Errorf("genesis app_state is not valid JSON: %w", err)
 	}
 	if g.Params.MaxTxTTL == 0 {
-		g.Params = DefaultParams()
+		g.Params.MaxTxTTL = DefaultParams().MaxTxTTL
+	}
+	if g.Params.KeyRotationTTL == 0 {
+		g.Params.KeyRotationTTL = DefaultKeyRotationTTL
 	}
 	if g.Governance == (GovParams{}) {
 		g.Governance = DefaultGovParams()
@@ -55,6 +65,9 @@ func ParseGenesis(bz []byte) (*Genesis, error) {
 func (g *Genesis) Validate() error {
 	if g.Params.MaxTxTTL < 1 {
 		return fmt.Errorf("genesis params.max_tx_ttl must be at least 1")
+	}
+	if g.Params.KeyRotationTTL < 1 || g.Params.KeyRotationTTL > MaxProposalTTL {
+		return fmt.Errorf("genesis params.key_rotation_ttl must be 1 to %d blocks", MaxProposalTTL)
 	}
 	orgs := map[string]OrgKind{}
 	for _, o := range g.Orgs {

@@ -30,6 +30,9 @@ import (
 //	lock/<study>/subj/<subject>                        ScopeLock of a subject
 //	lock/<study>/form/<subject>/<event>/<repeat:04>/<form>  ScopeLock of a form
 //	dblock/<study>                                     DatabaseLock (approvals gathered)
+//	deleg/<study>/org/<org>                            Delegation of the study's tasks to a CRO
+//	deleg/<study>/site/<site>/<account>                Delegation (the site's delegation log: one person)
+//	keyrot/<account>                                   KeyRotation (the last request to rotate the account's key)
 //	vkey/<base64url pubkey>                            organisation ID: every validator key ever declared
 //	nodeid/<node ID>                                   organisation ID: every node ID ever declared
 //	prop/<number:08>                                   Proposal (a consortium change and its votes)
@@ -55,6 +58,8 @@ const (
 	PrefixSignature = "sig/"
 	PrefixLock      = "lock/"
 	PrefixDBLock    = "dblock/"
+	PrefixDeleg     = "deleg/"
+	PrefixKeyRot    = "keyrot/"
 	PrefixValKey    = "vkey/"
 	PrefixNodeID    = "nodeid/"
 	PrefixProposal  = "prop/"
@@ -173,6 +178,21 @@ func KeyLock(s Scope) []byte {
 
 // KeyDBLock is the key of a study's pending database lock decision.
 func KeyDBLock(study string) []byte { return []byte(PrefixDBLock + study) }
+
+// KeyStudyDelegation is the key of a study's delegation to a CRO.
+func KeyStudyDelegation(study, org string) []byte {
+	return []byte(PrefixDeleg + study + "/org/" + org)
+}
+
+// KeySiteDelegation is the key of the delegation of a study's tasks at a
+// site to one of its people.
+func KeySiteDelegation(study, site, account string) []byte {
+	return []byte(PrefixDeleg + study + "/site/" + site + "/" + account)
+}
+
+// KeyKeyRotation is the key of the last request to rotate an account's
+// key.
+func KeyKeyRotation(account string) []byte { return []byte(PrefixKeyRot + account) }
 
 // PrefixEnd returns the smallest key greater than every key with prefix p.
 func PrefixEnd(p []byte) []byte {

@@ -35,6 +35,13 @@ type Msg struct {
 	Unlock           *MsgScope            `json:"unlock,omitempty"`
 	ProposeChange    *MsgProposeChange    `json:"propose_change,omitempty"`
 	VoteChange       *MsgVoteChange       `json:"vote_change,omitempty"`
+	// Delegations and key rotation approvals (delegation.go).
+	DelegateStudy      *MsgStudyDelegation    `json:"delegate_study,omitempty"`
+	UndelegateStudy    *MsgStudyDelegation    `json:"undelegate_study,omitempty"`
+	ChangeInvestigator *MsgChangeInvestigator `json:"change_principal_investigator,omitempty"`
+	DelegateSite       *MsgSiteDelegation     `json:"delegate_site,omitempty"`
+	UndelegateSite     *MsgSiteDelegation     `json:"undelegate_site,omitempty"`
+	ApproveKeyRotation *MsgApproveKeyRotation `json:"approve_key_rotation,omitempty"`
 }
 
 // Kind names a message kind; it is the JSON field name of the message.
@@ -68,6 +75,13 @@ const (
 	KindUnlock           Kind = "unlock"
 	KindProposeChange    Kind = "propose_change"
 	KindVoteChange       Kind = "vote_change"
+
+	KindDelegateStudy      Kind = "delegate_study"
+	KindUndelegateStudy    Kind = "undelegate_study"
+	KindChangeInvestigator Kind = "change_principal_investigator"
+	KindDelegateSite       Kind = "delegate_site"
+	KindUndelegateSite     Kind = "undelegate_site"
+	KindApproveKeyRotation Kind = "approve_key_rotation"
 )
 
 // Unpack returns the kind and the one message set, or an error when none
@@ -108,6 +122,12 @@ func (m *Msg) Unpack() (Kind, any, *Error) {
 	set(KindUnlock, m.Unlock, m.Unlock == nil)
 	set(KindProposeChange, m.ProposeChange, m.ProposeChange == nil)
 	set(KindVoteChange, m.VoteChange, m.VoteChange == nil)
+	set(KindDelegateStudy, m.DelegateStudy, m.DelegateStudy == nil)
+	set(KindUndelegateStudy, m.UndelegateStudy, m.UndelegateStudy == nil)
+	set(KindChangeInvestigator, m.ChangeInvestigator, m.ChangeInvestigator == nil)
+	set(KindDelegateSite, m.DelegateSite, m.DelegateSite == nil)
+	set(KindUndelegateSite, m.UndelegateSite, m.UndelegateSite == nil)
+	set(KindApproveKeyRotation, m.ApproveKeyRotation, m.ApproveKeyRotation == nil)
 	if n != 1 {
 		return "", nil, Errf(CodeTxMalformed, "transaction must carry exactly one message, it carries %d", n)
 	}
@@ -120,8 +140,10 @@ func (m *Msg) Unpack() (Kind, any, *Error) {
 type MsgRegisterStudy struct {
 	Protocol    protocol.Protocol `json:"protocol"`
 	Fingerprint string            `json:"fingerprint"`
-	// Approvers are the organisations whose approval an amendment needs;
-	// empty means every regulator organisation of the consortium.
+	// Approvers are the organisations whose approval an amendment needs,
+	// at least one of them active and not a sponsor, never the study's own
+	// sponsor; empty means every active regulator and ethics committee of
+	// the consortium.
 	Approvers []string `json:"approvers,omitempty"`
 	// SignatureMeanings are the meanings an e-signature may carry; empty
 	// means DefaultMeanings.
@@ -130,9 +152,10 @@ type MsgRegisterStudy struct {
 	// before the database lock.
 	SDVPolicy string `json:"sdv_policy,omitempty"`
 	// LockApprovers are the organisations that approve a database lock or
-	// unlock, LockQuorum how many must (the sponsor always must). Empty:
-	// the sponsor and every regulator organisation, quorum 2 (the
-	// sponsor's data manager plus one regulator).
+	// unlock (sponsors, CROs and regulators), LockQuorum how many must, at
+	// least 2: the sponsor always must, and one organisation that is not
+	// a sponsor. Empty: the sponsor and every active regulator, quorum 2
+	// (the sponsor's data manager plus one regulator).
 	LockApprovers []string `json:"lock_approvers,omitempty"`
 	LockQuorum    int      `json:"lock_quorum,omitempty"`
 }
@@ -152,10 +175,13 @@ type MsgVoteAmendment struct {
 	Comment   string `json:"comment,omitempty"`
 }
 
-// MsgActivateSite activates a site organisation for a study.
+// MsgActivateSite activates a site organisation for a study with its
+// principal investigator, an investigator of the site, who holds every
+// site task on the study and delegates them to the site's staff.
 type MsgActivateSite struct {
-	Study string `json:"study"`
-	Site  string `json:"site"`
+	Study                 string `json:"study"`
+	Site                  string `json:"site"`
+	PrincipalInvestigator string `json:"principal_investigator"`
 }
 
 // MsgEnrollSubject enrolls a pseudonymous subject at the signer's site.
@@ -214,7 +240,10 @@ type MsgSetRoles struct {
 	Roles   []Role `json:"roles"`
 }
 
-// MsgRotateKey replaces an account's key; the old key can never sign again.
+// MsgRotateKey replaces an account's key; the old key can never sign
+// again. A person's rotation of their own key applies at once; an
+// administrator's rotation of another person's key is a request that a
+// second person approves (MsgApproveKeyRotation).
 type MsgRotateKey struct {
 	Account   string `json:"account"`
 	NewPubKey []byte `json:"new_pubkey"`
@@ -295,6 +324,9 @@ func ValidateBasic(kind Kind, msg any) *Error {
 			return e
 		}
 		if e := CheckID("site", m.Site); e != nil {
+			return e
+		}
+		if e := CheckID("principal investigator", m.PrincipalInvestigator); e != nil {
 			return e
 		}
 	case *MsgEnrollSubject:
@@ -393,6 +425,9 @@ func ValidateBasic(kind Kind, msg any) *Error {
 			return e
 		}
 		if ok, e := validateConsortium(msg); ok {
+			return e
+		}
+		if ok, e := validateDelegation(kind, msg); ok {
 			return e
 		}
 		return Errf(CodeTxMalformed, "unknown message kind %q", kind)

@@ -114,11 +114,16 @@ func (a *Account) HasRole(r Role) bool {
 
 // AccountChange is one entry of an account's audit trail.
 type AccountChange struct {
-	Seq     int     `json:"seq"`
-	Action  string  `json:"action"`  // genesis, add, set_roles, rotate_key, revoke
+	Seq int `json:"seq"`
+	// Action: genesis, add, set_roles, rotate_key, rotate_key_request,
+	// revoke.
+	Action  string  `json:"action"`
 	Account Account `json:"account"` // the account after the change
 	Reason  string  `json:"reason,omitempty"`
 	Stamp   Stamp   `json:"stamp"`
+	// Requested is, on a rotate_key that approved another person's
+	// request, the stamp of that request.
+	Requested *Stamp `json:"requested,omitempty"`
 }
 
 // Study is a registered study.
@@ -194,11 +199,14 @@ type Amendment struct {
 	Version     int               `json:"version,omitempty"` // protocol version number it became
 }
 
-// Site is a site organisation activated for a study.
+// Site is a site organisation activated for a study, with its principal
+// investigator (an account of the site) and the history of both.
 type Site struct {
-	Study     string `json:"study"`
-	Org       string `json:"org"`
-	Activated Stamp  `json:"activated"`
+	Study                 string       `json:"study"`
+	Org                   string       `json:"org"`
+	Activated             Stamp        `json:"activated"`
+	PrincipalInvestigator string       `json:"principal_investigator"`
+	History               []SiteChange `json:"history"`
 }
 
 // SubjectStatus is enrolled or withdrawn.

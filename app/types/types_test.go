@@ -149,6 +149,8 @@ func TestCodesStable(t *testing.T) {
 		types.CodeEditCheckFailed: 410, types.CodeFormNotFound: 413, types.CodeInternal: 900,
 		types.CodeUnknownProposal: 601, types.CodeOrgSuspended: 606, types.CodePowerConcentration: 610,
 		types.CodeLastRegulator: 612, types.CodeValidatorKeyUsed: 614, types.CodeConsortiumLimit: 617,
+		types.CodeNotDelegated: 212, types.CodeNotPI: 213, types.CodeNoRotation: 214, types.CodeRotationExpired: 215, types.CodeOwnRotation: 216,
+		types.CodeNoIndependent: 313, types.CodeSponsorApprover: 314, types.CodeNotACRO: 315, types.CodeNoDelegation: 316,
 	}
 	for c, n := range pinned {
 		if uint32(c) != n {
@@ -166,7 +168,7 @@ func TestCodesStable(t *testing.T) {
 		}
 		names[n] = c
 	}
-	if len(names) < 62 {
+	if len(names) < 71 {
 		t.Errorf("only %d named codes", len(names))
 	}
 	if types.Code(999).String() != "unknown_code" {
@@ -185,6 +187,9 @@ func TestKeys(t *testing.T) {
 		{string(types.KeySubject("ST", "S1")), "subj/ST/S1"},
 		{string(types.KeySite("ST", "site1")), "site/ST/site1"},
 		{string(types.KeyNonce(42, "a", "n")), "nonce/000000000042/a/n"},
+		{string(types.KeyStudyDelegation("ST", "cro")), "deleg/ST/org/cro"},
+		{string(types.KeySiteDelegation("ST", "site1", "a")), "deleg/ST/site/site1/a"},
+		{string(types.KeyKeyRotation("a")), "keyrot/a"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("key %q, want %q", tc.got, tc.want)
@@ -255,6 +260,22 @@ func TestValidateBasic(t *testing.T) {
 		{"set roles empty", types.Msg{SetRoles: &types.MsgSetRoles{Account: "a"}}, types.CodeInvalidRole},
 		{"rotate short key", types.Msg{RotateKey: &types.MsgRotateKey{Account: "a", NewPubKey: pk[:31]}}, types.CodeInvalidMsg},
 		{"revoke bad id", types.Msg{RevokeAccount: &types.MsgRevokeAccount{Account: "", Reason: "x"}}, types.CodeInvalidMsg},
+		{"activate ok", types.Msg{ActivateSite: &types.MsgActivateSite{Study: "ST", Site: "s1", PrincipalInvestigator: "pi"}}, types.CodeOK},
+		{"activate without principal investigator", types.Msg{ActivateSite: &types.MsgActivateSite{Study: "ST", Site: "s1"}}, types.CodeInvalidMsg},
+		{"delegate study ok", types.Msg{DelegateStudy: &types.MsgStudyDelegation{Study: "ST", Org: "cro", Tasks: []types.Task{types.TaskDataManagement, types.TaskMonitoring}}}, types.CodeOK},
+		{"delegate study without tasks", types.Msg{DelegateStudy: &types.MsgStudyDelegation{Study: "ST", Org: "cro"}}, types.CodeInvalidMsg},
+		{"delegate study a site task", types.Msg{DelegateStudy: &types.MsgStudyDelegation{Study: "ST", Org: "cro", Tasks: []types.Task{types.TaskSign}}}, types.CodeInvalidMsg},
+		{"delegate study too many tasks", types.Msg{DelegateStudy: &types.MsgStudyDelegation{Study: "ST", Org: "cro", Tasks: []types.Task{types.TaskMonitoring, types.TaskMonitoring, types.TaskMonitoring}}}, types.CodeInvalidMsg},
+		{"undelegate study ok", types.Msg{UndelegateStudy: &types.MsgStudyDelegation{Study: "ST", Org: "cro", Reason: "ended"}}, types.CodeOK},
+		{"undelegate study without reason", types.Msg{UndelegateStudy: &types.MsgStudyDelegation{Study: "ST", Org: "cro"}}, types.CodeInvalidMsg},
+		{"delegate site ok", types.Msg{DelegateSite: &types.MsgSiteDelegation{Study: "ST", Site: "s1", Account: "a", Tasks: []types.Task{types.TaskEntry}}}, types.CodeOK},
+		{"delegate site a study task", types.Msg{DelegateSite: &types.MsgSiteDelegation{Study: "ST", Site: "s1", Account: "a", Tasks: []types.Task{types.TaskMonitoring}}}, types.CodeInvalidMsg},
+		{"delegate site bad account", types.Msg{DelegateSite: &types.MsgSiteDelegation{Study: "ST", Site: "s1", Account: "a b", Tasks: []types.Task{types.TaskEntry}}}, types.CodeInvalidMsg},
+		{"undelegate site naming tasks", types.Msg{UndelegateSite: &types.MsgSiteDelegation{Study: "ST", Site: "s1", Account: "a", Tasks: []types.Task{types.TaskEntry}, Reason: "x"}}, types.CodeInvalidMsg},
+		{"change investigator without reason", types.Msg{ChangeInvestigator: &types.MsgChangeInvestigator{Study: "ST", Site: "s1", PrincipalInvestigator: "pi"}}, types.CodeInvalidMsg},
+		{"change investigator ok", types.Msg{ChangeInvestigator: &types.MsgChangeInvestigator{Study: "ST", Site: "s1", PrincipalInvestigator: "pi", Reason: "moved"}}, types.CodeOK},
+		{"approve rotation ok", types.Msg{ApproveKeyRotation: &types.MsgApproveKeyRotation{Account: "a", NewPubKey: pk}}, types.CodeOK},
+		{"approve rotation short key", types.Msg{ApproveKeyRotation: &types.MsgApproveKeyRotation{Account: "a", NewPubKey: pk[:31]}}, types.CodeInvalidMsg},
 	}
 	for _, tc := range cases {
 		kind, msg, e := tc.msg.Unpack()
@@ -295,7 +316,7 @@ func TestGenesisValidate(t *testing.T) {
 	noParams := base()
 	noParams.Params = types.Params{}
 	bz, _ = json.Marshal(noParams)
-	if pg, err := types.ParseGenesis(bz); err != nil || pg.Params.MaxTxTTL != types.DefaultParams().MaxTxTTL {
+	if pg, err := types.ParseGenesis(bz); err != nil || pg.Params != types.DefaultParams() {
 		t.Errorf("missing params do not default: %v", err)
 	}
 	noGov := base()
@@ -316,20 +337,21 @@ func TestGenesisValidate(t *testing.T) {
 		}
 	}
 	for name, mod := range map[string]func(*types.Genesis){
-		"bad org kind":       func(g *types.Genesis) { g.Orgs[0].Kind = "bank" },
-		"duplicate org":      func(g *types.Genesis) { g.Orgs = append(g.Orgs, g.Orgs[0]) },
-		"unknown org":        func(g *types.Genesis) { g.Accounts[0].Org = "zz" },
-		"duplicate account":  func(g *types.Genesis) { g.Accounts[1].ID = "a" },
-		"reused key":         func(g *types.Genesis) { g.Accounts[1].PubKey = g.Accounts[0].PubKey },
-		"short key":          func(g *types.Genesis) { g.Accounts[0].PubKey = []byte{1} },
-		"no name":            func(g *types.Genesis) { g.Accounts[0].Name = "" },
-		"long account name":  func(g *types.Genesis) { g.Accounts[0].Name = strings.Repeat("x", types.MaxNameLen+1) },
-		"long org name":      func(g *types.Genesis) { g.Orgs[0].Name = strings.Repeat("x", types.MaxNameLen+1) },
-		"role not allowed":   func(g *types.Genesis) { g.Accounts[1].Roles = []types.Role{types.RoleAdmin, types.RoleAuditor} },
-		"org without admin":  func(g *types.Genesis) { g.Accounts[1].Roles = []types.Role{types.RoleInvestigator} },
-		"negative ttl":       func(g *types.Genesis) { g.Params.MaxTxTTL = -1 },
-		"bad org identifier": func(g *types.Genesis) { g.Orgs[0].ID = "s p" },
-		"no validator":       func(g *types.Genesis) { g.Orgs[1].Validators = nil },
+		"bad org kind":              func(g *types.Genesis) { g.Orgs[0].Kind = "bank" },
+		"duplicate org":             func(g *types.Genesis) { g.Orgs = append(g.Orgs, g.Orgs[0]) },
+		"unknown org":               func(g *types.Genesis) { g.Accounts[0].Org = "zz" },
+		"duplicate account":         func(g *types.Genesis) { g.Accounts[1].ID = "a" },
+		"reused key":                func(g *types.Genesis) { g.Accounts[1].PubKey = g.Accounts[0].PubKey },
+		"short key":                 func(g *types.Genesis) { g.Accounts[0].PubKey = []byte{1} },
+		"no name":                   func(g *types.Genesis) { g.Accounts[0].Name = "" },
+		"long account name":         func(g *types.Genesis) { g.Accounts[0].Name = strings.Repeat("x", types.MaxNameLen+1) },
+		"long org name":             func(g *types.Genesis) { g.Orgs[0].Name = strings.Repeat("x", types.MaxNameLen+1) },
+		"role not allowed":          func(g *types.Genesis) { g.Accounts[1].Roles = []types.Role{types.RoleAdmin, types.RoleAuditor} },
+		"org without admin":         func(g *types.Genesis) { g.Accounts[1].Roles = []types.Role{types.RoleInvestigator} },
+		"negative ttl":              func(g *types.Genesis) { g.Params.MaxTxTTL = -1 },
+		"negative key rotation ttl": func(g *types.Genesis) { g.Params.KeyRotationTTL = -1 },
+		"bad org identifier":        func(g *types.Genesis) { g.Orgs[0].ID = "s p" },
+		"no validator":              func(g *types.Genesis) { g.Orgs[1].Validators = nil },
 		"only a sponsor votes": func(g *types.Genesis) {
 			g.Orgs[0].Validators, g.Orgs[1].Validators = g.Orgs[1].Validators, nil
 		},

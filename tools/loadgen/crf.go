@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -54,10 +55,13 @@ type person struct {
 	signer  types.Signer
 }
 
-// site is an active site with its coordinator and enrolled subjects.
+// site is an active site with its coordinator, its principal
+// investigator (who delegates the coordinator's tasks) and its enrolled
+// subjects.
 type site struct {
 	org      string
 	coord    person
+	pi       person
 	subjects []string
 }
 
@@ -94,11 +98,12 @@ type plan struct {
 	msg  types.Msg
 }
 
-// loadPeople unlocks the data manager (*-dm) and the site coordinators
-// (*-coordinator) found in the homes' keyrings.
+// loadPeople unlocks the data manager (*-dm), the site coordinators
+// (*-coordinator) and the sites' investigators (*-investigator) found in
+// the homes' keyrings.
 func loadPeople(homes []string, passphrase string) (person, []*site, error) {
 	var dm person
-	var sites []*site
+	byOrg := map[string]*site{}
 	seen := map[string]bool{}
 	for _, home := range homes {
 		kr, err := keyring.Open(node.KeyringDir(home))
@@ -122,13 +127,32 @@ func loadPeople(homes []string, passphrase string) (person, []*site, error) {
 			p := person{account: info.Name, org: org, signer: s}
 			if role == "dm" {
 				dm = p
+				continue
+			}
+			st := byOrg[org]
+			if st == nil {
+				st = &site{org: org}
+				byOrg[org] = st
+			}
+			if role == "coordinator" {
+				st.coord = p
 			} else {
-				sites = append(sites, &site{org: org, coord: p})
+				st.pi = p
 			}
 		}
 	}
 	if dm.signer == nil {
 		return dm, nil, fmt.Errorf("no data manager key (*-dm) in the keyrings of %s", strings.Join(homes, ", "))
+	}
+	var sites []*site
+	for _, st := range byOrg {
+		if st.coord.signer == nil {
+			continue
+		}
+		if st.pi.signer == nil {
+			return dm, nil, fmt.Errorf("site %s has a coordinator key but no investigator key (%s-investigator) in the keyrings of %s", st.org, st.org, strings.Join(homes, ", "))
+		}
+		sites = append(sites, st)
 	}
 	if len(sites) == 0 {
 		return dm, nil, fmt.Errorf("no site coordinator key (*-coordinator) in the keyrings of %s", strings.Join(homes, ", "))
@@ -140,7 +164,7 @@ func loadPeople(homes []string, passphrase string) (person, []*site, error) {
 // cutRole splits a demo key name into its organisation and role: the
 // names veritrial init and testnet init create are <org>-<role>.
 func cutRole(name string) (org, role string, ok bool) {
-	for _, r := range []string{"dm", "coordinator"} {
+	for _, r := range []string{"dm", "coordinator", "investigator"} {
 		if o, found := strings.CutSuffix(name, "-"+r); found && o != "" {
 			return o, r, true
 		}
@@ -148,8 +172,10 @@ func cutRole(name string) (org, role string, ok bool) {
 	return "", "", false
 }
 
-// setupCRF registers the example protocol if absent, activates the sites,
-// enrolls the subjects and enters one adverse event form per subject (the
+// setupCRF registers the example protocol if absent, activates the sites
+// with their investigators as principal investigators, who delegate
+// enrolment, data entry and query answers to the coordinators, enrolls
+// the subjects and enters one adverse event form per subject (the
 // forms corrected later), waiting for each step to commit.
 func setupCRF(ctx context.Context, c *config, cl *client.Client, logf func(string, ...any)) (*crf, error) {
 	dm, sites, err := loadPeople(c.Homes, c.Passphrase)
@@ -171,17 +197,29 @@ func setupCRF(ctx context.Context, c *config, cl *client.Client, logf func(strin
 			return nil, err
 		}
 	}
-	var acts []plan
+	var acts, delegs []plan
 	for _, s := range sites {
-		v, err := cl.Reader(0, false).Get(ctx, types.KeySite(p.Study.ID, s.org))
+		r := cl.Reader(0, false)
+		v, err := r.Get(ctx, types.KeySite(p.Study.ID, s.org))
 		if err != nil {
 			return nil, err
 		}
 		if v == nil {
-			acts = append(acts, plan{by: dm, msg: example.ActivateMsg(p.Study.ID, s.org)})
+			acts = append(acts, plan{by: dm, msg: example.ActivateMsg(p.Study.ID, s.org, s.pi.account)})
+		}
+		var d types.Delegation
+		if _, err := r.GetJSON(ctx, types.KeySiteDelegation(p.Study.ID, s.org, s.coord.account), &d); err != nil {
+			return nil, err
+		}
+		if d.Status != types.DelegationActive || !slices.Equal(d.Tasks, example.CoordinatorTasks) {
+			delegs = append(delegs, plan{by: s.pi, msg: example.DelegateSiteMsg(p.Study.ID, s.org, s.coord.account, example.CoordinatorTasks...)})
 		}
 	}
+	logf("activating %d site(s), delegating %d coordinator(s)", len(acts), len(delegs))
 	if err := sendAll(ctx, cl, c.Concurrency, acts); err != nil {
+		return nil, err
+	}
+	if err := sendAll(ctx, cl, c.Concurrency, delegs); err != nil {
 		return nil, err
 	}
 	tag := make([]byte, 3)

@@ -159,7 +159,8 @@ func TestParseStatTicks(t *testing.T) {
 func TestCutRole(t *testing.T) {
 	for name, want := range map[string][2]string{
 		"sponsor-dm": {"sponsor", "dm"}, "site-1-coordinator": {"site-1", "coordinator"},
-		"site1-coordinator": {"site1", "coordinator"}, "site1-admin": {"", ""}, "-dm": {"", ""},
+		"site1-coordinator": {"site1", "coordinator"}, "site1-investigator": {"site1", "investigator"},
+		"site1-admin": {"", ""}, "-dm": {"", ""},
 	} {
 		org, role, ok := cutRole(name)
 		if org != want[0] || role != want[1] || ok != (want[0] != "") {
