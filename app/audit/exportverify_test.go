@@ -112,7 +112,8 @@ func TestCheckExport(t *testing.T) {
 	}
 
 	// Workbook: a flipped value, a dropped audit row, a fake subject, a
-	// forged signature meaning, a record left out of the record list.
+	// forged signature meaning, a task added to the delegation log, a
+	// record left out of the record list.
 	f, err := excelize.OpenFile(files["xlsx"])
 	if err != nil {
 		t.Fatal(err)
@@ -128,6 +129,8 @@ func TestCheckExport(t *testing.T) {
 	must(t, f.SetSheetRow("Subjects", "A"+strconv.Itoa(len(subj)+1), &fake))
 	ssheet, srow, scol := findCell(t, f, "meaning", "sig/"+apptest.StudyID+"/S1-0001/000001")
 	must(t, f.SetCellValue(ssheet, scol+strconv.Itoa(srow), "review"))
+	dsheet, drow, dcol := findCell(t, f, "tasks", "deleg/"+apptest.StudyID+"/site/site1/site1-coordinator")
+	must(t, f.SetCellValue(dsheet, dcol+strconv.Itoa(drow), "enroll, entry, answer, sign"))
 	must(t, f.RemoveRow("Records", 5))
 	bad := filepath.Join(dir, "tampered.xlsx")
 	must(t, f.SaveAs(bad))
@@ -139,6 +142,7 @@ func TestCheckExport(t *testing.T) {
 	want := []struct{ kind, sheet string }{
 		{"changed value", sheet}, {"altered audit trail: missing row", "Audit trail"}, {"extra row", "Subjects"},
 		{"forged or altered signature: changed value", "Signatures"}, {"missing record", "Records"},
+		{"altered audit trail: changed value", "Delegation log"},
 	}
 	for _, w := range want {
 		found := false

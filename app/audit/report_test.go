@@ -236,6 +236,12 @@ func TestDescribeEveryKind(t *testing.T) {
 		{Unfreeze: &types.MsgScope{Scope: types.Scope{Study: "S", Site: "A"}, Reason: "r"}},
 		{Lock: &types.MsgScope{Scope: types.Scope{Study: "S", Subject: "A-1"}}},
 		{Unlock: &types.MsgScope{Scope: types.Scope{Study: "S"}, Reason: "r"}},
+		{ChangeInvestigator: &types.MsgChangeInvestigator{Study: "S", Site: "A", PrincipalInvestigator: "p", Reason: "r"}},
+		{DelegateStudy: &types.MsgStudyDelegation{Study: "S", Org: "c", Tasks: []types.Task{types.TaskMonitoring}}},
+		{UndelegateStudy: &types.MsgStudyDelegation{Study: "S", Org: "c", Reason: "r"}},
+		{DelegateSite: &types.MsgSiteDelegation{Study: "S", Site: "A", Account: "x", Tasks: []types.Task{types.TaskEntry}}},
+		{UndelegateSite: &types.MsgSiteDelegation{Study: "S", Site: "A", Account: "x", Reason: "r"}},
+		{ApproveKeyRotation: &types.MsgApproveKeyRotation{Account: "x"}},
 	}
 	for _, m := range msgs {
 		kind, msg, err := m.Unpack()

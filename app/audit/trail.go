@@ -362,7 +362,22 @@ func describe(e *Entry, msg any) {
 		e.What = fmt.Sprintf("%s amendment %d", verb, m.Amendment)
 	case *types.MsgActivateSite:
 		e.Study, e.Site = m.Study, m.Site
-		e.What = "activated site " + m.Site
+		e.What = fmt.Sprintf("activated site %s with principal investigator %s", m.Site, m.PrincipalInvestigator)
+	case *types.MsgChangeInvestigator:
+		e.Study, e.Site, e.Reason = m.Study, m.Site, m.Reason
+		e.What = fmt.Sprintf("named %s principal investigator of site %s", m.PrincipalInvestigator, m.Site)
+	case *types.MsgStudyDelegation:
+		e.Study, e.Reason = m.Study, m.Reason
+		e.What = fmt.Sprintf("delegated %s on the study to CRO %s", types.TaskList(m.Tasks), m.Org)
+		if e.Kind == string(types.KindUndelegateStudy) {
+			e.What = "revoked the delegation of the study to CRO " + m.Org
+		}
+	case *types.MsgSiteDelegation:
+		e.Study, e.Site, e.Reason = m.Study, m.Site, m.Reason
+		e.What = fmt.Sprintf("delegated %s at site %s to %s", types.TaskList(m.Tasks), m.Site, m.Account)
+		if e.Kind == string(types.KindUndelegateSite) {
+			e.What = fmt.Sprintf("revoked the delegation of %s at site %s", m.Account, m.Site)
+		}
 	case *types.MsgEnrollSubject:
 		e.Study, e.Subject, e.Site = m.Study, m.Subject, m.Site
 		e.What = fmt.Sprintf("enrolled subject %s at site %s (consent version %s)", m.Subject, m.Site, m.ConsentVersion)
@@ -385,6 +400,11 @@ func describe(e *Entry, msg any) {
 		e.What = fmt.Sprintf("set the roles of %s to %v", m.Account, m.Roles)
 	case *types.MsgRotateKey:
 		e.What = "rotated the key of " + m.Account
+		if m.Account != e.Signer {
+			e.What = fmt.Sprintf("requested the rotation of the key of %s to %s (a second person approves it)", m.Account, short(types.KeyText(m.NewPubKey)))
+		}
+	case *types.MsgApproveKeyRotation:
+		e.What = fmt.Sprintf("approved the rotation of the key of %s to %s", m.Account, short(types.KeyText(m.NewPubKey)))
 	case *types.MsgRevokeAccount:
 		e.Reason = m.Reason
 		e.What = "revoked account " + m.Account

@@ -130,6 +130,7 @@ func recordSpecs(study string) []recordSpec {
 		{key: types.PrefixSignature + study + "/"},
 		{key: types.PrefixLock + study + "/"},
 		{key: string(types.KeyDBLock(study)), exact: true},
+		{key: types.PrefixDeleg + study + "/"},
 	}
 	sort.Slice(s, func(i, j int) bool { return s[i].key < s[j].key })
 	return s

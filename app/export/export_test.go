@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,8 +31,8 @@ const study = apptest.StudyID
 // scenario takes the example study from first entry to database lock:
 // two subjects, corrections (one clearing a value), a repeating group, a
 // query thread, SDV and its removal by a correction, signatures (one
-// invalidated), a withdrawal, then the k-of-n lock. It returns the lock
-// height.
+// invalidated), a withdrawal, the coordinator's delegation revoked, then
+// the k-of-n lock. It returns the lock height.
 func scenario(t *testing.T, c *apptest.Chain) int64 {
 	t.Helper()
 	c.SetupStudy()
@@ -54,6 +55,7 @@ func scenario(t *testing.T, c *apptest.Chain) int64 {
 	c.MustDo("site1-coordinator", apptest.WithdrawMsg("S002", "moved abroad"))
 	c.MustDo("site1-investigator", c.SignMsg("S001", "", 0, "", "approval"))
 	c.MustDo("site1-investigator", c.SignMsg("S002", "", 0, "", "approval"))
+	c.MustDo("site1-investigator", apptest.UndelegateSiteMsg(study, "site1", "site1-coordinator", "site close-out"))
 	lock := apptest.ScopeMsg(types.KindLock, types.Scope{Study: study}, "")
 	c.MustDo("regulator-auditor", lock)
 	c.MustDo("sponsor-dm", lock)
@@ -184,7 +186,7 @@ func TestXLSXContent(t *testing.T) {
 	if sheets[0] != "Provenance" || sheets[1] != "Subjects" || sheets[len(sheets)-1] != "Records" {
 		t.Errorf("sheets %v", sheets)
 	}
-	for _, s := range []string{"VS", "LB", "AE", "Audit trail", "Queries", "Signatures", "SDV", "Dictionary"} {
+	for _, s := range []string{"VS", "LB", "AE", "Audit trail", "Queries", "Signatures", "SDV", "Delegation log", "Dictionary"} {
 		if idx, _ := f.GetSheetIndex(s); idx < 0 {
 			t.Errorf("no sheet %s in %v", s, sheets)
 		}
@@ -239,6 +241,21 @@ func TestXLSXContent(t *testing.T) {
 	if len(last) < 18 || last[9] != "Demo Study Coordinator" || last[11] != "site1" || last[14] == "" || last[15] == "" || last[16] == "" {
 		t.Errorf("audit row %v", last)
 	}
+	// Delegation log: the principal investigator, the CRO's delegation,
+	// the coordinator's delegation and its revocation.
+	dl, _ := f.GetRows("Delegation log")
+	var steps []string
+	for _, r := range dl[2:] {
+		steps = append(steps, strings.Join([]string{r[0], r[2], r[3], r[4], r[6], r[7], r[8], r[9], r[10], r[len(r)-1]}, "|"))
+	}
+	if want := []string{
+		"principal investigator|site1|site1-investigator|Dr. Demo Investigator|activate|every site task|current||Demo Data Manager|site/" + study + "/site1",
+		"CRO|cro|||delegate|monitoring, data_management|active||Demo Data Manager|deleg/" + study + "/org/cro",
+		"site|site1|site1-coordinator|Demo Study Coordinator|delegate|enroll, entry, answer|revoked||Dr. Demo Investigator|deleg/" + study + "/site/site1/site1-coordinator",
+		"site|site1|site1-coordinator|Demo Study Coordinator|revoke||revoked|site close-out|Dr. Demo Investigator|deleg/" + study + "/site/site1/site1-coordinator",
+	}; !slices.Equal(steps, want) {
+		t.Errorf("delegation log\n%s\nwant\n%s", strings.Join(steps, "\n"), strings.Join(want, "\n"))
+	}
 	// Records: the key and hash of every record.
 	rr, _ := f.GetRows("Records")
 	if len(rr)-2 != len(recs) || rr[2][0] != recs[0].Key {
@@ -292,7 +309,7 @@ func TestCSV(t *testing.T) {
 		}
 		files[zf.Name] = recs
 	}
-	for _, n := range []string{"audit_trail.csv", "subjects.csv", "dictionary.csv", "form_VS.csv", "form_AE.csv", "queries.csv", "signatures.csv", "sdv.csv", "provenance.csv", "records.csv"} {
+	for _, n := range []string{"audit_trail.csv", "subjects.csv", "dictionary.csv", "form_VS.csv", "form_AE.csv", "queries.csv", "signatures.csv", "sdv.csv", "delegation_log.csv", "provenance.csv", "records.csv"} {
 		if files[n] == nil {
 			t.Errorf("no %s in %v", n, names)
 		}
@@ -386,6 +403,8 @@ func TestODMValidates(t *testing.T) {
 		s := string(data)
 		for _, w := range []string{`FileType="Transactional"`, `Archival="Yes"`, `ODMVersion="1.3.2"`, `<SourceID>`, `<ReasonForChange>transcription error`,
 			`<SignatureRef SignatureOID="SD.approval"/>`, "data query 1 on S001 SCR/1 VS VS.SYSBP, status closed", "step 2 de-verify", `TransactionType="Remove"`, `<SiteRef LocationOID="site1"/>`, "Kopfschmerz &amp; &quot;Übelkeit&quot; &lt;3&gt; -- ok",
+			"<Annotations>", "delegation log: principal investigator of site site1; step 1 activate Dr. Demo Investigator (site1-investigator) by Demo Data Manager",
+			"delegation log: site site1, Demo Study Coordinator (site1-coordinator); step 1 delegate [enroll, entry, answer]",
 			"CreationDateTime=\"" + opt.Block.Time.Format("2006-01-02T15:04:05Z") + "\"", "form/" + study + "/S001/SCR/0001/VS\t"} {
 			if !strings.Contains(s, w) {
 				t.Errorf("height %d: ODM lacks %q", tc.h, w)

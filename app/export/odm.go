@@ -39,7 +39,8 @@ const (
 // and withdrawal, every change of every item of every form version (each
 // ItemData with its AuditRecord: user, organisation, block time, reason,
 // SourceID "height/tx hash"), every e-signature, and each data query
-// thread and SDV trail as an Annotation of its form. CreationDateTime is
+// thread and SDV trail as an Annotation of its form, and the delegation
+// log as ClinicalData Annotations. CreationDateTime is
 // the block time. Provenance (chain, height, hashes, validators, digest)
 // is in a comment before the root element, the record list (ledger key
 // and value hash of every exported record) in a comment after it.
@@ -111,6 +112,9 @@ func WriteODM(ctx context.Context, r *client.Reader, opt Options, w io.Writer) (
 		return nil, err
 	}
 	if err := d.odmSDV(x); err != nil {
+		return nil, err
+	}
+	if err := d.odmDelegations(x); err != nil {
 		return nil, err
 	}
 	d.endPhase()

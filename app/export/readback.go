@@ -225,7 +225,7 @@ func tableRole(name string) Role {
 	for _, t := range []struct {
 		names [2]string
 		role  Role
-	}{{tProvenance, RoleProvenance}, {tAudit, RoleAuditTrail}, {tSignatures, RoleSignatures}} {
+	}{{tProvenance, RoleProvenance}, {tAudit, RoleAuditTrail}, {tDelegations, RoleAuditTrail}, {tSignatures, RoleSignatures}} {
 		if name == t.names[1] || name == t.names[0] || strings.HasPrefix(name, t.names[0]+" (") {
 			return t.role
 		}

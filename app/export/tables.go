@@ -12,7 +12,7 @@ import (
 
 // FormatVersion is the version of the export layout documented in
 // docs/EXPORT.md.
-const FormatVersion = "1"
+const FormatVersion = "2"
 
 // cellKind is how a cell's text is typed in a spreadsheet. The text is
 // always the exact ledger value; CSV writes it as is.
@@ -123,14 +123,15 @@ const (
 
 // Fixed table names (sheet, CSV file).
 var (
-	tProvenance = [2]string{"Provenance", "provenance.csv"}
-	tSubjects   = [2]string{"Subjects", "subjects.csv"}
-	tAudit      = [2]string{"Audit trail", "audit_trail.csv"}
-	tQueries    = [2]string{"Queries", "queries.csv"}
-	tSignatures = [2]string{"Signatures", "signatures.csv"}
-	tSDV        = [2]string{"SDV", "sdv.csv"}
-	tDictionary = [2]string{"Dictionary", "dictionary.csv"}
-	tRecords    = [2]string{"Records", "records.csv"}
+	tProvenance  = [2]string{"Provenance", "provenance.csv"}
+	tSubjects    = [2]string{"Subjects", "subjects.csv"}
+	tAudit       = [2]string{"Audit trail", "audit_trail.csv"}
+	tQueries     = [2]string{"Queries", "queries.csv"}
+	tSignatures  = [2]string{"Signatures", "signatures.csv"}
+	tSDV         = [2]string{"SDV", "sdv.csv"}
+	tDelegations = [2]string{"Delegation log", "delegation_log.csv"}
+	tDictionary  = [2]string{"Dictionary", "dictionary.csv"}
+	tRecords     = [2]string{"Records", "records.csv"}
 )
 
 // cols builds columns from name, label pairs.

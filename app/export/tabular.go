@@ -15,14 +15,14 @@ import (
 )
 
 // tableOrder is the order of the tables (workbook sheets): provenance
-// first, subjects, one per form, then the trails, the dictionary and the
-// record list.
+// first, subjects, one per form, then the trails, the delegation log, the
+// dictionary and the record list.
 func (d *dataset) tableOrder() []string {
 	out := []string{tProvenance[0], tSubjects[0]}
 	for _, f := range d.forms {
 		out = append(out, formTableID(f))
 	}
-	return append(out, tAudit[0], tQueries[0], tSignatures[0], tSDV[0], tDictionary[0], tRecords[0])
+	return append(out, tAudit[0], tQueries[0], tSignatures[0], tSDV[0], tDelegations[0], tDictionary[0], tRecords[0])
 }
 
 // writeTables writes every table of the export into b: the record list
@@ -45,6 +45,9 @@ func (d *dataset) writeTables(b book) error {
 		return err
 	}
 	if err := d.sdvTable(b); err != nil {
+		return err
+	}
+	if err := d.delegationsTable(b); err != nil {
 		return err
 	}
 	d.endPhase()
