@@ -24,6 +24,19 @@ func (x *exec) target(id string) (*types.Account, *types.Error) {
 	return &acct, nil
 }
 
+// activeTarget loads an active account of the signer's own organisation;
+// what says what a revoked one cannot have done.
+func (x *exec) activeTarget(id, what string) (*types.Account, *types.Error) {
+	acct, e := x.target(id)
+	if e != nil {
+		return nil, e
+	}
+	if acct.Status != types.AccountActive {
+		return nil, types.Errf(types.CodeSignerRevoked, "account %q is revoked; %s", acct.ID, what)
+	}
+	return acct, nil
+}
+
 // record writes the account and the next entry of its history, ch with
 // its number, the account and this tx's stamp.
 func (x *exec) record(acct *types.Account, ch types.AccountChange) {
@@ -68,12 +81,9 @@ func (x *exec) addAccount(m *types.MsgAddAccount) *types.Error {
 }
 
 func (x *exec) setRoles(m *types.MsgSetRoles) *types.Error {
-	acct, e := x.target(m.Account)
+	acct, e := x.activeTarget(m.Account, "its roles cannot change")
 	if e != nil {
 		return e
-	}
-	if acct.Status != types.AccountActive {
-		return types.Errf(types.CodeSignerRevoked, "account %q is revoked; its roles cannot change", acct.ID)
 	}
 	roles, e := types.NormalizeRoles(x.c.org.Kind, m.Roles)
 	if e != nil {
@@ -104,12 +114,9 @@ func (x *exec) setRoles(m *types.MsgSetRoles) *types.Error {
 // person's own rotation or the account's revocation voids it.
 
 func (x *exec) rotateKey(m *types.MsgRotateKey) *types.Error {
-	acct, e := x.target(m.Account)
+	acct, e := x.activeTarget(m.Account, "its key cannot be rotated")
 	if e != nil {
 		return e
-	}
-	if acct.Status != types.AccountActive {
-		return types.Errf(types.CodeSignerRevoked, "account %q is revoked; its key cannot be rotated", acct.ID)
 	}
 	if e := x.keyFree(m.NewPubKey); e != nil {
 		return e
@@ -133,12 +140,9 @@ func (x *exec) rotateKey(m *types.MsgRotateKey) *types.Error {
 // approveKeyRotation applies the pending request to rotate an account's
 // key, approved by a second person.
 func (x *exec) approveKeyRotation(m *types.MsgApproveKeyRotation) *types.Error {
-	acct, e := x.target(m.Account)
+	acct, e := x.activeTarget(m.Account, "its key cannot be rotated")
 	if e != nil {
 		return e
-	}
-	if acct.Status != types.AccountActive {
-		return types.Errf(types.CodeSignerRevoked, "account %q is revoked; its key cannot be rotated", acct.ID)
 	}
 	var r types.KeyRotation
 	ok, e := x.load(types.KeyKeyRotation(acct.ID), &r)
