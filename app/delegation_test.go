@@ -100,6 +100,8 @@ func TestSiteDelegationLog(t *testing.T) {
 		return apptest.DelegateSiteMsg(study, "site1", account, tasks...)
 	}
 	vs := apptest.FormKey("S002", "SCR", 1, "VS")
+	resolving := apptest.CorrectMsg(vs, "transcription error", apptest.V("VS.HR", "72"))
+	resolving.CorrectForm.Resolves = []int{1}
 	runSteps(t, c, []step{
 		{name: "undelegated coordinator enrolls", signer: "site1-coordinator", msg: apptest.EnrollMsg("S001", "site1"), want: types.CodeNotDelegated,
 			logHas: []string{"ask the principal investigator Dr. Demo Investigator (site1-investigator) to delegate enrolment on VT-HTN-201 to you"}},
@@ -123,6 +125,8 @@ func TestSiteDelegationLog(t *testing.T) {
 		{name: "the coordinator corrects data", signer: "site1-coordinator", msg: apptest.CorrectMsg(vs, "transcription error", apptest.V("VS.HR", "70")), want: types.CodeOK},
 		{name: "the sponsor raises a query", signer: "sponsor-dm", msg: apptest.OpenQueryMsg(vs, "VS.HR", "source shows 72"), want: types.CodeOK},
 		{name: "query answers not delegated", signer: "site1-coordinator", msg: apptest.QueryMsg(types.KindQueryAnswer, 1, "checked"), want: types.CodeNotDelegated, logHas: []string{"query answers"}},
+		{name: "nor by a correction naming the query", signer: "site1-coordinator", msg: resolving, want: types.CodeNotDelegated, logHas: []string{"query answers"}},
+		{name: "a correction naming no query", signer: "site1-coordinator", msg: apptest.CorrectMsg(vs, "transcription error", apptest.V("VS.HR", "72")), want: types.CodeOK},
 	})
 	sign := c.SignMsg("S002", "", 0, "", "approval")
 	runSteps(t, c, []step{

@@ -131,11 +131,7 @@ func (x *exec) dataQueryAction(kind types.Kind, m *types.MsgQueryAction) *types.
 		if x.c.org.ID != q.Site {
 			return types.Errf(types.CodeWrongSite, "query %d is on subject %s of site %s; %s (site %s) cannot answer it", q.Number, q.Subject, q.Site, x.c.signer.ID, x.c.org.ID)
 		}
-		st, e := x.activeSite(s.ID, q.Site)
-		if e != nil {
-			return e
-		}
-		if e := x.siteTask(s.ID, st, types.TaskAnswer); e != nil {
+		if e := x.siteTask(s.ID, q.Site, types.TaskAnswer); e != nil {
 			return e
 		}
 	case types.KindQueryClose:

@@ -59,10 +59,14 @@ func (x *exec) croTask(s *types.Study, what string, tasks ...types.Task) *types.
 		x.c.signer.ID, x.c.org.ID, what, s.ID, s.Sponsor, strings.Join(names, " or "), x.c.org.ID)
 }
 
-// siteTask checks that the signer may do task on study at site st: its
-// principal investigator holds every task, anyone else needs the task
-// delegated.
-func (x *exec) siteTask(study string, st *types.Site, task types.Task) *types.Error {
+// siteTask checks that site is active for study and that the signer may
+// do task there: the site's principal investigator holds every task,
+// anyone else needs the task delegated.
+func (x *exec) siteTask(study, site string, task types.Task) *types.Error {
+	st, e := x.activeSite(study, site)
+	if e != nil {
+		return e
+	}
 	if x.c.signer.ID == st.PrincipalInvestigator {
 		return nil
 	}

@@ -182,6 +182,12 @@ func (x *exec) correctForm(m *types.MsgCorrectForm) *types.Error {
 	if e != nil {
 		return e
 	}
+	if len(m.Resolves) > 0 {
+		// A correction that names queries answers them.
+		if e := x.siteTask(s.ID, sub.Site, types.TaskAnswer); e != nil {
+			return e
+		}
+	}
 	if e := x.guard(s.ID, sub.Site, sub.ID, &m.FormKey, true); e != nil {
 		return e
 	}

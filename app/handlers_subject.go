@@ -18,11 +18,7 @@ func (x *exec) enrollSubject(m *types.MsgEnrollSubject) *types.Error {
 	if m.Site != x.c.org.ID {
 		return types.Errf(types.CodeWrongSite, "%s works for site %s and cannot enroll subjects at site %s", x.c.signer.ID, x.c.org.ID, m.Site)
 	}
-	st, e := x.activeSite(s.ID, m.Site)
-	if e != nil {
-		return e
-	}
-	if e := x.siteTask(s.ID, st, types.TaskEnroll); e != nil {
+	if e := x.siteTask(s.ID, m.Site, types.TaskEnroll); e != nil {
 		return e
 	}
 	if e := x.guard(s.ID, m.Site, "", nil, true); e != nil {
@@ -62,11 +58,7 @@ func (x *exec) ownSubject(study, id string, task types.Task) (*types.Subject, *t
 	if sub.Site != x.c.org.ID {
 		return nil, types.Errf(types.CodeWrongSite, "subject %s belongs to site %s; %s (site %s) cannot act on it", id, sub.Site, x.c.signer.ID, x.c.org.ID)
 	}
-	st, e := x.activeSite(study, sub.Site)
-	if e != nil {
-		return nil, e
-	}
-	if e := x.siteTask(study, st, task); e != nil {
+	if e := x.siteTask(study, sub.Site, task); e != nil {
 		return nil, e
 	}
 	return &sub, nil

@@ -47,8 +47,10 @@ func (c *cluster) cliTx(log *ledgerLog, org, what string, keys [][]byte, args ..
 
 // setupStudy drives the consortium's start through the CLI on different
 // organisations' nodes: the sponsor registers the example protocol and
-// activates both sites, proposes an amendment, and the regulator approves
-// it.
+// activates both sites with their investigators as principal
+// investigators, who delegate enrolment, data entry and query answers to
+// their coordinators; the sponsor proposes an amendment, and the
+// regulator approves it.
 func (c *cluster) setupStudy(log *ledgerLog) {
 	c.t.Helper()
 	work := c.t.TempDir()
@@ -58,7 +60,9 @@ func (c *cluster) setupStudy(log *ledgerLog) {
 		"study", "register", "--from", "sponsor-dm", v1)
 	for _, site := range []string{"site-1", "site-2"} {
 		c.cliTx(log, "sponsor", "activate "+site, [][]byte{types.KeySite(studyID, site)},
-			"site", "activate", "--from", "sponsor-dm", "--study", studyID, "--site", site)
+			"site", "activate", "--from", "sponsor-dm", "--study", studyID, "--site", site, "--pi", site+"-investigator")
+		c.cliTx(log, site, "delegate "+site+"'s coordinator", [][]byte{types.KeySiteDelegation(studyID, site, site+"-coordinator")},
+			"site", "delegate", "--from", site+"-investigator", "--study", studyID, "--site", site, "--account", site+"-coordinator", "--tasks", "enroll,entry,answer")
 	}
 	b, err := os.ReadFile(v1)
 	if err != nil {
