@@ -20,8 +20,11 @@
 //   - dispatch.go: a tx's execution context (stamps, events, record
 //     loading) and its dispatch to the handlers;
 //   - handlers_*.go: the rules of each message, grouped by subject:
-//     study, subject, form, account, dataquery (clinical data queries),
-//     sdv (source data verification), sign, lock (freeze and lock).
+//     study (with the independence of approvals), subject, form, account
+//     (with two-person key rotation), dataquery (clinical data queries),
+//     sdv (source data verification), sign, lock (freeze and lock),
+//     delegation (a study's to CROs, each site's delegation log),
+//     consortium (governance; consortium.go applies the changes).
 //
 // State and the caches that never change a result:
 //   - store.go: the IAVL tree on goleveldb, commit and crash recovery;
