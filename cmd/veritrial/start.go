@@ -112,14 +112,6 @@ func runStart(c *cli.Context) error {
 		return inputErrorf("cannot use the node key %s: %v", conf.NodeKeyFile(), err)
 	}
 
-	from, to, err := node.CatchUpIndex(conf)
-	if err != nil {
-		return failf("cannot bring the tx index in %s up to the stored blocks: %v", conf.DBDir(), err)
-	}
-	if from > 0 {
-		logger.Info("indexed committed blocks the tx index had missed", "from", from, "to", to)
-	}
-
 	tuneGC()
 	appl, err := app.New(app.Config{DataDir: appDataDir(home), Logger: logger, CacheSize: cacheNodes})
 	if err != nil {
@@ -132,6 +124,16 @@ func runStart(c *cli.Context) error {
 		if err := appl.Close(); err != nil {
 			logger.Error("closing the ledger state", "err", err)
 		}
+	}
+	// The ledger state is locked by now: a second node on this home has
+	// stopped above, before touching CometBFT's databases.
+	from, to, err := node.CatchUpIndex(conf)
+	if err != nil {
+		closeApp()
+		return failf("cannot bring the tx index in %s up to the stored blocks: %v", conf.DBDir(), err)
+	}
+	if from > 0 {
+		logger.Info("indexed committed blocks the tx index had missed", "from", from, "to", to)
 	}
 
 	n, err := newNode(conf, pv, nodeKey, appl, logger)
