@@ -45,3 +45,20 @@ func rpcError(addr string, err error) error {
 	}
 	return failf("the node at %s answered with an error: %v", addr, err)
 }
+
+// signerOrg looks up the organisation of the --from account on the ledger.
+func signerOrg(c *cli.Context) (string, error) {
+	account, err := fromKey(c)
+	if err != nil {
+		return "", err
+	}
+	cl, err := ledgerClient(c)
+	if err != nil {
+		return "", err
+	}
+	a, err := cl.Reader(0, false).Account(context.Background(), account)
+	if err != nil {
+		return "", nodeError(err)
+	}
+	return a.Org, nil
+}

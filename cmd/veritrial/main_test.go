@@ -235,3 +235,37 @@ func devNode(t *testing.T) (work, home string, env []string, n *testNode) {
 	waitHeight(t, env, home, 1, n)
 	return work, home, env, n
 }
+
+func TestBadInput(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	failVT(t, env, exitUsage, "flag provided but not defined", "init", "--bogus")
+	failVT(t, env, exitUsage, "unknown command \"frobnicate\"", "frobnicate")
+	failVT(t, env, exitUsage, "unknown command \"frob\"", "keys", "frob")
+	failVT(t, env, exitUsage, "not a known format", "--output", "yaml", "keys", "list")
+	failVT(t, env, exitUsage, "invalid value", "init", "--rpc-port", "abc")
+	failVT(t, env, exitUsage, "no veritrial home", "--home", t.TempDir(), "start")
+	failVT(t, env, exitUsage, "--cache-nodes 10 is too small", "--home", t.TempDir(), "start", "--cache-nodes", "10")
+	port := freePorts(t, 1)[0]
+	addr := "tcp://127.0.0.1:" + strconv.Itoa(port)
+	r := failVT(t, env, exitUnavailable, "no veritrial node answers at "+addr+": start one with veritrial start", "status", "--node", addr)
+	if strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("more than one line on stderr: %q", r.stderr)
+	}
+	// VERITRIAL_NODE is honoured; --node beats it.
+	failVT(t, append(env, envNode+"="+addr), exitUnavailable, addr, "status")
+	failVT(t, append(env, envNode+"=tcp://127.0.0.1:1"), exitUnavailable, addr, "--node", addr, "status")
+	if r := mustVT(t, env, "--help"); !strings.Contains(r.stdout, "veritrial init") {
+		t.Errorf("--help lacks an example:\n%s", r.stdout)
+	}
+	if r := mustVT(t, env, "completion", "bash"); !strings.Contains(r.stdout, "complete -o bashdefault") {
+		t.Errorf("bash completion:\n%s", r.stdout)
+	}
+	// --prove says whose header it checks against.
+	for _, cmd := range [][]string{{"show", "form"}, {"query", "list"}} {
+		r := mustVT(t, env, append(cmd, "--help")...)
+		if !strings.Contains(r.stdout, "as the same node serves it (not light-client verified") {
+			t.Errorf("%s --help overstates --prove:\n%s", strings.Join(cmd, " "), r.stdout)
+		}
+	}
+}

@@ -8,37 +8,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/types"
 )
 
 func init() { registerCommand(queryCommand) }
-
-// sendResult is send that also returns the ledger's result (for commands
-// that report what the tx created); the outcome is not printed.
-func sendResult(c *cli.Context, msg types.Msg) (*client.Result, error) {
-	account, err := fromKey(c)
-	if err != nil {
-		return nil, err
-	}
-	cl, err := ledgerClient(c)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := cl.ChainID(c.Context); err != nil {
-		return nil, nodeError(err)
-	}
-	s, err := signer(c)
-	if err != nil {
-		return nil, err
-	}
-	defer s.Close()
-	res, err := cl.Send(c.Context, account, s, msg)
-	if err != nil {
-		return nil, nodeError(err)
-	}
-	return res, nil
-}
 
 func queryActionCommand(name, usage, example string, kind types.Kind, textRequired bool) *cli.Command {
 	return &cli.Command{
@@ -232,18 +205,4 @@ func writeThread(w io.Writer, q *types.Query) {
 			fmt.Fprintf(w, "    %s\n", m.Text)
 		}
 	}
-}
-
-func shorten(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-1] + "…"
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -144,26 +143,4 @@ func databaseLockOutcome(c *cli.Context, study string, kind types.Kind, height i
 		msg += "; the sponsor " + s.Sponsor + " must approve too"
 	}
 	return msg
-}
-
-// writeLocks prints the freeze/lock states of a study.
-func writeLocks(w io.Writer, locks []types.ScopeLock) {
-	t := newTable(w)
-	fmt.Fprintln(t, "SCOPE\tSTATE\tSINCE\tLAST CHANGE")
-	for _, l := range locks {
-		last := l.History[len(l.History)-1]
-		line := fmt.Sprintf("%s\t%s\theight %d\t%s by %s", l.Scope, l.State, l.Height, last.Action, last.Stamp.Signer)
-		if last.Reason != "" {
-			line += ": " + last.Reason
-		}
-		if len(last.Approvals) > 0 {
-			var orgs []string
-			for _, v := range last.Approvals {
-				orgs = append(orgs, v.Org+" ("+v.Stamp.Signer+")")
-			}
-			line += "; approved by " + strings.Join(orgs, ", ")
-		}
-		fmt.Fprintln(t, line)
-	}
-	t.Flush()
 }

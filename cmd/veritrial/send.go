@@ -92,3 +92,29 @@ func printOutcome(c *cli.Context, res *client.Result, success string) error {
 		return err
 	})
 }
+
+// sendResult is send that also returns the ledger's result (for commands
+// that report what the tx created); the outcome is not printed.
+func sendResult(c *cli.Context, msg types.Msg) (*client.Result, error) {
+	account, err := fromKey(c)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := ledgerClient(c)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := cl.ChainID(c.Context); err != nil {
+		return nil, nodeError(err)
+	}
+	s, err := signer(c)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	res, err := cl.Send(c.Context, account, s, msg)
+	if err != nil {
+		return nil, nodeError(err)
+	}
+	return res, nil
+}
