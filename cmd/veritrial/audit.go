@@ -19,8 +19,6 @@ import (
 	"github.com/veritrial/veritrial/app/export"
 )
 
-func init() { registerCommand(auditCommand) }
-
 func auditCommand() *cli.Command {
 	return &cli.Command{
 		Name:     "audit",

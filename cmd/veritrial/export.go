@@ -16,8 +16,6 @@ import (
 	"github.com/veritrial/veritrial/app/export"
 )
 
-func init() { registerCommand(exportCommand) }
-
 func exportCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "export",

@@ -11,8 +11,6 @@ import (
 	"github.com/veritrial/veritrial/app/types"
 )
 
-func init() { registerCommand(queryCommand) }
-
 func queryActionCommand(name, usage, example string, kind types.Kind, textRequired bool) *cli.Command {
 	return &cli.Command{
 		Name:      name,

@@ -9,13 +9,6 @@ import (
 	"github.com/veritrial/veritrial/app/types"
 )
 
-func init() {
-	registerCommand(func() *cli.Command { return scopeCommand(types.KindFreeze) })
-	registerCommand(func() *cli.Command { return scopeCommand(types.KindUnfreeze) })
-	registerCommand(func() *cli.Command { return scopeCommand(types.KindLock) })
-	registerCommand(func() *cli.Command { return scopeCommand(types.KindUnlock) })
-}
-
 func scopeFlags(reasonRequired bool) []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "study", Required: true},

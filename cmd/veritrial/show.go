@@ -13,8 +13,6 @@ import (
 	"github.com/veritrial/veritrial/protocol"
 )
 
-func init() { registerCommand(showCommand) }
-
 func readFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.Int64Flag{Name: "height", Usage: "read the ledger as it was after block `H` (default: latest)"},

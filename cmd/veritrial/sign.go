@@ -10,11 +10,6 @@ import (
 	"github.com/veritrial/veritrial/app/types"
 )
 
-func init() {
-	registerCommand(sdvCommand)
-	registerCommand(signCommand)
-}
-
 func signCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "sign",

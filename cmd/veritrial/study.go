@@ -10,11 +10,6 @@ import (
 	"github.com/veritrial/veritrial/protocol"
 )
 
-func init() {
-	registerCommand(studyCommand)
-	registerCommand(siteCommand)
-}
-
 // loadProtocolFile loads and checks a protocol file (YAML, REDCap CSV with
 // --base, or XLSX) and returns it with its fingerprint.
 func loadProtocolFile(c *cli.Context, path string) (*protocol.Protocol, string, error) {

@@ -11,12 +11,6 @@ import (
 	"github.com/veritrial/veritrial/app/types"
 )
 
-func init() {
-	registerCommand(subjectCommand)
-	registerCommand(formCommand)
-	registerCommand(accountCommand)
-}
-
 func subjectCommand() *cli.Command {
 	study := &cli.StringFlag{Name: "study", Required: true}
 	subject := &cli.StringFlag{Name: "subject", Required: true, Usage: "pseudonymous subject ID (never a name or date of birth)"}

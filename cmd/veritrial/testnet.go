@@ -12,8 +12,6 @@ import (
 	"github.com/veritrial/veritrial/testnet"
 )
 
-func init() { registerCommand(testnetCommand) }
-
 func testnetCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "testnet",
