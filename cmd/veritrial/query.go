@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/types"
 )
 
@@ -51,11 +53,9 @@ The ledger itself raises a query for every soft edit-check warning.`,
 				),
 				Action: func(c *cli.Context) error {
 					m := &types.MsgOpenQuery{FormKey: formKeyOf(c), Item: c.String("item"), ItemRepeat: c.Int("row"), Text: c.String("text")}
-					res, err := sendResult(c, types.Msg{QueryOpen: m})
-					if err != nil {
-						return err
-					}
-					return printOutcome(c, res, fmt.Sprintf("Raised query %s on form %s of subject %s at %s", res.Attr("query"), m.Form, m.Subject, m.Event))
+					return sendWrite(c, write{msg: types.Msg{QueryOpen: m}, done: func(_ context.Context, _ *client.Client, res *client.Result) string {
+						return fmt.Sprintf("Raised query %s on form %s of subject %s at %s", res.Attr("query"), m.Form, m.Subject, m.Event)
+					}})
 				},
 			},
 			queryActionCommand("answer", "answer a query with a comment (site investigator or coordinator)",

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/types"
 )
 
@@ -89,32 +91,26 @@ with a reason.`
 				return usageErrorf("%s needs a reason: --reason \"...\" (it is kept in the trail)", kind)
 			}
 			msg, _ := types.ScopeActionMsg(kind, &types.MsgScope{Scope: sc, Reason: c.String("reason")})
-			res, err := sendResult(c, msg)
-			if err != nil {
-				return err
-			}
 			success := fmt.Sprintf("%s: %s", strings.ToUpper(string(kind[:1]))+string(kind[1:]), sc)
-			if res.OK() && sc.Level() == types.ScopeStudy && (kind == types.KindLock || kind == types.KindUnlock) {
-				success = databaseLockOutcome(c, sc.Study, kind, res.Height)
-			}
-			return printOutcome(c, res, success)
+			return sendWrite(c, write{msg: msg, done: func(ctx context.Context, cl *client.Client, res *client.Result) string {
+				if sc.Level() == types.ScopeStudy && (kind == types.KindLock || kind == types.KindUnlock) {
+					return databaseLockOutcome(ctx, cl.Reader(res.Height, false), sc.Study, kind)
+				}
+				return success
+			}})
 		},
 	}
 }
 
 // databaseLockOutcome says whether an approval decided the database lock
-// or how many approvals are still needed.
-func databaseLockOutcome(c *cli.Context, study string, kind types.Kind, height int64) string {
-	cl, err := ledgerClient(c)
+// or how many approvals are still needed, as rd reads the ledger at the
+// approval's height.
+func databaseLockOutcome(ctx context.Context, rd *client.Reader, study string, kind types.Kind) string {
+	s, err := rd.Study(ctx, study)
 	if err != nil {
 		return "Approval recorded"
 	}
-	rd := cl.Reader(height, false)
-	s, err := rd.Study(c.Context, study)
-	if err != nil {
-		return "Approval recorded"
-	}
-	db, err := rd.DatabaseLock(c.Context, study)
+	db, err := rd.DatabaseLock(ctx, study)
 	if err != nil {
 		return "Approval recorded"
 	}
@@ -122,7 +118,7 @@ func databaseLockOutcome(c *cli.Context, study string, kind types.Kind, height i
 		if kind == types.KindLock {
 			return fmt.Sprintf("Study %s database LOCKED at height %d (the locked dataset)", study, s.LockHeight)
 		}
-		return fmt.Sprintf("Study %s database unlocked at height %d", study, height)
+		return fmt.Sprintf("Study %s database unlocked at height %d", study, rd.Height())
 	}
 	approvers, quorum := s.LockPolicy()
 	var orgs []string

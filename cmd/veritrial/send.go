@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -10,29 +9,9 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/keyring"
 	"github.com/veritrial/veritrial/app/types"
 )
-
-// ledgerClient connects to the node chosen by --node.
-func ledgerClient(c *cli.Context) (*client.Client, error) {
-	addr, err := nodeAddr(c)
-	if err != nil {
-		return nil, err
-	}
-	cl, err := client.New(addr)
-	if err != nil {
-		return nil, usageErrorf("%v", err)
-	}
-	return cl, nil
-}
-
-// nodeError maps a client error to the CLI's exit codes.
-func nodeError(err error) error {
-	if errors.Is(err, client.ErrNoNode) {
-		return unavailableErrorf("%v", err)
-	}
-	return failf("%v", err)
-}
 
 // txOutcome is what every write prints.
 type txOutcome struct {
@@ -44,10 +23,33 @@ type txOutcome struct {
 	Stage  string     `json:"stage,omitempty"`
 }
 
-// send signs msg with the --from key (its name is the account ID), waits
-// for the block and prints the outcome; a rejection exits non-zero with
-// the ledger's code and message.
+// sendTimeout bounds a write from its first request to the node to the
+// outcome of its block.
+const sendTimeout = 2 * time.Minute
+
+// write is one transaction a write command sends.
+type write struct {
+	msg types.Msg
+	// unlock opens the signing key of account; nil means signer: the
+	// --from key unlocked with the keyring passphrase.
+	unlock func(c *cli.Context, account string) (*keyring.Signer, error)
+	// done says, for people, what the accepted transaction did; it may
+	// read the ledger at res.Height.
+	done func(ctx context.Context, cl *client.Client, res *client.Result) string
+}
+
+// send sends msg as the --from account and, once it is in a block, says
+// success (see sendWrite).
 func send(c *cli.Context, msg types.Msg, success string) error {
+	return sendWrite(c, write{msg: msg, done: func(context.Context, *client.Client, *client.Result) string { return success }})
+}
+
+// sendWrite is the one path of every write command: it checks that the
+// node answers, unlocks the signing key of the --from account (its name
+// is the account ID), builds and signs the transaction, broadcasts it,
+// waits for its block (all within sendTimeout) and prints the outcome. A
+// rejection exits 6 with the ledger's code and message.
+func sendWrite(c *cli.Context, w write) error {
 	account, err := fromKey(c)
 	if err != nil {
 		return err
@@ -56,24 +58,24 @@ func send(c *cli.Context, msg types.Msg, success string) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(c.Context, 2*time.Minute)
+	ctx, cancel := context.WithTimeout(c.Context, sendTimeout)
 	defer cancel()
 	if _, err := cl.ChainID(ctx); err != nil {
 		return nodeError(err)
 	}
-	s, err := signer(c)
+	unlock := w.unlock
+	if unlock == nil {
+		unlock = func(c *cli.Context, _ string) (*keyring.Signer, error) { return signer(c) }
+	}
+	s, err := unlock(c, account)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	res, err := cl.Send(ctx, account, s, msg)
+	res, err := cl.Send(ctx, account, s, w.msg)
 	if err != nil {
 		return nodeError(err)
 	}
-	return printOutcome(c, res, success)
-}
-
-func printOutcome(c *cli.Context, res *client.Result, success string) error {
 	out := txOutcome{TxHash: res.Hash, Height: res.Height, Code: res.Code, Name: res.Name, Log: res.Log, Stage: res.Stage}
 	if !res.OK() {
 		if isJSON(c) {
@@ -87,34 +89,9 @@ func printOutcome(c *cli.Context, res *client.Result, success string) error {
 		}
 		return rejectedErrorf("rejected %s: code %d (%s): %s", where, res.Code, res.Name, res.Log)
 	}
+	success := w.done(ctx, cl, res)
 	return emit(c, out, func(w io.Writer) error {
 		_, err := fmt.Fprintf(w, "%s\n  tx %s, height %d\n", success, res.Hash, res.Height)
 		return err
 	})
-}
-
-// sendResult is send that also returns the ledger's result (for commands
-// that report what the tx created); the outcome is not printed.
-func sendResult(c *cli.Context, msg types.Msg) (*client.Result, error) {
-	account, err := fromKey(c)
-	if err != nil {
-		return nil, err
-	}
-	cl, err := ledgerClient(c)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := cl.ChainID(c.Context); err != nil {
-		return nil, nodeError(err)
-	}
-	s, err := signer(c)
-	if err != nil {
-		return nil, err
-	}
-	defer s.Close()
-	res, err := cl.Send(c.Context, account, s, msg)
-	if err != nil {
-		return nil, nodeError(err)
-	}
-	return res, nil
 }

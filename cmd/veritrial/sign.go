@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/keyring"
 	"github.com/veritrial/veritrial/app/types"
 )
@@ -76,16 +78,9 @@ func signAction(c *cli.Context) error {
 		fmt.Fprintf(w, "  %s (repeat %d) form %s, version %d, %d values\n", f.Event, f.EventRepeat, f.Form, f.Version, len(f.Values))
 	}
 	fmt.Fprintf(w, "\n%s\n\n", types.Attestation(acct.Name, role, m.Meaning, m))
-	s, err := presentSigner(c, account)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	res, err := cl.Send(c.Context, account, s, types.Msg{Sign: m})
-	if err != nil {
-		return nodeError(err)
-	}
-	return printOutcome(c, res, fmt.Sprintf("Signed (%s, signature %s of subject %s); content SHA-256 %s", m.Meaning, res.Attr("signature"), m.Subject, m.ContentHash))
+	return sendWrite(c, write{msg: types.Msg{Sign: m}, unlock: presentSigner, done: func(_ context.Context, _ *client.Client, res *client.Result) string {
+		return fmt.Sprintf("Signed (%s, signature %s of subject %s); content SHA-256 %s", m.Meaning, res.Attr("signature"), m.Subject, m.ContentHash)
+	}})
 }
 
 // presentSigner unlocks a key with a passphrase that proves the person is
