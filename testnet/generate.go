@@ -367,7 +367,7 @@ func generate(dir string, o Options, plans []nodePlan) (*Manifest, error) {
 			}
 		}
 		conf.P2P.PersistentPeers = strings.Join(others, ",")
-		if err := node.WriteConfigFile(filepath.Join(home, "config", "config.toml"), conf); err != nil {
+		if err := node.WriteConfigFile(node.ConfigFile(home), conf); err != nil {
 			return nil, err
 		}
 		if err := doc.SaveAs(conf.GenesisFile()); err != nil {

@@ -32,9 +32,6 @@ const DevLogLevel = "main:info,state:info,veritrial:info,*:error"
 // protocol registrations.
 const MaxBlockBytes = 4 << 20
 
-// KeyringDir is where a home keeps its encrypted keys.
-func KeyringDir(home string) string { return filepath.Join(home, "keyring") }
-
 // Timing are the consensus timeouts of a node.
 type Timing struct {
 	// Propose is CometBFT's timeout_propose: how long a validator waits
@@ -106,7 +103,7 @@ func InitFiles(conf *cmtcfg.Config) (*Files, error) {
 			return nil, fmt.Errorf("cannot create %s: %w", d, err)
 		}
 	}
-	if err := WriteConfigFile(filepath.Join(conf.RootDir, cmtcfg.DefaultConfigDir, "config.toml"), conf); err != nil {
+	if err := WriteConfigFile(ConfigFile(conf.RootDir), conf); err != nil {
 		return nil, err
 	}
 	nodeKey, err := p2p.LoadOrGenNodeKey(conf.NodeKeyFile())

@@ -16,6 +16,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/veritrial/veritrial/app/audit"
+	"github.com/veritrial/veritrial/app/node"
 )
 
 // TestAuditOnARealNode runs a small study on a real node (an amendment
@@ -28,7 +29,7 @@ import (
 func TestAuditOnARealNode(t *testing.T) {
 	t.Parallel()
 	work, home, env, n := devNode(t)
-	node, ok := homeRPCAddr(home)
+	rpc, ok := node.RPCAddr(home)
 	if !ok {
 		t.Fatal("the home's config names no RPC address")
 	}
@@ -53,7 +54,7 @@ func TestAuditOnARealNode(t *testing.T) {
 	mustVT(t, env, "sdv", "--from", "cro-monitor", "--study", study, "--subject", "S1-001", "--event", "SCR", "--form", "VS")
 	mustVT(t, env, append([]string{"form", "correct", "--from", "site1-coordinator", "--reason", "transcription error"}, append(key, "VS.HR=64")...)...)
 	pf := filepath.Join(work, "pass")
-	writeFile(t, pf, DevPassphrase+"\n")
+	writeFile(t, pf, node.DevPassphrase+"\n")
 	mustVT(t, env, "sign", "--from", "site1-investigator", "--passphrase-file", pf, "--study", study, "--subject", "S1-001", "--meaning", "approval")
 	mustVT(t, env, append([]string{"form", "correct", "--from", "site1-coordinator", "--reason", "source re-read"}, append(key, "VS.DIABP=90")...)...)
 	mustVT(t, env, "freeze", "--from", "sponsor-dm", "--study", study, "--reason", "LPLV")
@@ -65,7 +66,7 @@ func TestAuditOnARealNode(t *testing.T) {
 	// verify-chain from the genesis.
 	gen := filepath.Join(home, "config", "genesis.json")
 	var cr audit.ChainReport
-	decode(t, mustVT(t, env, "audit", "verify-chain", "--genesis", gen, "--node", node, "--witness", node, "--output", "json"), &cr)
+	decode(t, mustVT(t, env, "audit", "verify-chain", "--genesis", gen, "--node", rpc, "--witness", rpc, "--output", "json"), &cr)
 	if !cr.OK() || cr.From != 1 || cr.To < st.Height || cr.TrustRoot != "genesis" || !cr.CrossChecked || cr.Resumed {
 		t.Fatalf("verify-chain: %+v", cr)
 	}
@@ -75,13 +76,13 @@ func TestAuditOnARealNode(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(home, "audit", "veritrial-dev", "light.db")); err != nil {
 		t.Errorf("no light store in the default trust dir: %v", err)
 	}
-	r := mustVT(t, env, "audit", "verify-chain", "--genesis", gen, "--node", node)
+	r := mustVT(t, env, "audit", "verify-chain", "--genesis", gen, "--node", rpc)
 	if !strings.Contains(r.stdout, "continuing a previous run") || !strings.Contains(r.stdout, "OK: every header verified") {
 		t.Errorf("second verify-chain:\n%s", r.stdout)
 	}
 	// The same chain by a trusted header.
 	var tr audit.ChainReport
-	decode(t, mustVT(t, env, "audit", "verify-chain", "--trusted-height", "1", "--trusted-hash", cr.TrustedHash, "--chain-id", "veritrial-dev", "--node", node, "--trust-dir", filepath.Join(work, "trust2"), "--output", "json"), &tr)
+	decode(t, mustVT(t, env, "audit", "verify-chain", "--trusted-height", "1", "--trusted-hash", cr.TrustedHash, "--chain-id", "veritrial-dev", "--node", rpc, "--trust-dir", filepath.Join(work, "trust2"), "--output", "json"), &tr)
 	if !tr.OK() || tr.TrustRoot != "trusted header" || tr.To < st.Height {
 		t.Errorf("verify-chain from a trusted header: %+v", tr)
 	}
@@ -97,7 +98,7 @@ func TestAuditOnARealNode(t *testing.T) {
 	if err := g.SaveAs(wrong); err != nil {
 		t.Fatal(err)
 	}
-	r = failVT(t, env, exitFailure, "verification failed at height 1", "audit", "verify-chain", "--genesis", wrong, "--node", node, "--trust-dir", filepath.Join(work, "trust3"))
+	r = failVT(t, env, exitFailure, "verification failed at height 1", "audit", "verify-chain", "--genesis", wrong, "--node", rpc, "--trust-dir", filepath.Join(work, "trust3"))
 	if !strings.Contains(r.stderr, "does not start from this genesis") || !strings.Contains(r.stderr, "genesis validators hash to") {
 		t.Errorf("wrong genesis: %s", r.stderr)
 	}

@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/veritrial/veritrial/app/node"
 )
 
 // TestDataManagementOnARealNode drives queries, SDV, the e-signature
@@ -55,7 +57,7 @@ func TestDataManagementOnARealNode(t *testing.T) {
 		t.Errorf("no attestation shown:\n%s", r.stderr)
 	}
 	pf := filepath.Join(work, "pass")
-	writeFile(t, pf, DevPassphrase+"\n")
+	writeFile(t, pf, node.DevPassphrase+"\n")
 	for _, bad := range []struct{ from, meaning, want string }{
 		{"site1-coordinator", "approval", "may not sign case report forms electronically"},
 		{"site1-investigator", "witness", "code 506 (signature_meaning)"},

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/veritrial/veritrial/app/node"
 )
 
 // Environment variables mirroring the global flags.
@@ -157,7 +159,7 @@ func nodeAddr(c *cli.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if laddr, ok := homeRPCAddr(home); ok {
+	if laddr, ok := node.RPCAddr(home); ok {
 		return normalizeNodeAddr(laddr)
 	}
 	return defaultNode, nil

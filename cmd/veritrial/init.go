@@ -20,10 +20,6 @@ import (
 	"github.com/veritrial/veritrial/app/types"
 )
 
-// DevPassphrase is the demo homes' passphrase (node.DevPassphrase), which
-// init and testnet init print.
-const DevPassphrase = node.DevPassphrase
-
 // Defaults of veritrial init.
 const (
 	defaultChainID = "veritrial-dev"
@@ -52,7 +48,7 @@ the keys sponsor-admin, sponsor-dm, site1-admin, site1-investigator,
 site1-coordinator, cro-monitor (admin and monitor of the CRO),
 regulator-admin and regulator-auditor.
 
-Every key is encrypted under the dev passphrase "` + DevPassphrase + `", which init
+Every key is encrypted under the dev passphrase "` + node.DevPassphrase + `", which init
 prints: such a home is for trying veritrial out, never for real trial data.
 An existing home is refused unless --force is given (which replaces it, keys and
 chain data included). Nothing is left behind if init fails.`,
@@ -258,7 +254,7 @@ func buildHome(dir string, o initOptions) (*initResult, error) {
 		P2P:           conf.P2P.ListenAddress,
 		NodeID:        files.NodeID,
 		Validator:     pub.Address().String(),
-		DevPassphrase: DevPassphrase,
+		DevPassphrase: node.DevPassphrase,
 	}
 	g := types.Genesis{Params: types.DefaultParams()}
 	for _, org := range node.DemoOrgs() {
@@ -294,13 +290,13 @@ func buildHome(dir string, o initOptions) (*initResult, error) {
 }
 
 // addDevKeys creates the keys of accounts (named by account ID) under
-// DevPassphrase, in order.
+// node.DevPassphrase, in order.
 func addDevKeys(kr *keyring.Keyring, accounts []types.GenesisAccount) ([]keyring.Info, error) {
 	names := make([]string, len(accounts))
 	for i, a := range accounts {
 		names[i] = a.ID
 	}
-	infos, err := node.AddKeys(kr, names, DevPassphrase)
+	infos, err := node.AddKeys(kr, names, node.DevPassphrase)
 	if err != nil {
 		return nil, failf("%v", err)
 	}

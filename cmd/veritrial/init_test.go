@@ -25,7 +25,7 @@ func TestInitCreatesAValidHome(t *testing.T) {
 	r := mustVT(t, env, "--home", home, "init", "--chain-id", "test-chain", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]), "--output", "json")
 	var res initResult
 	decode(t, r, &res)
-	if res.Home != home || res.ChainID != "test-chain" || res.DevPassphrase != DevPassphrase || len(res.Keys) != 8 {
+	if res.Home != home || res.ChainID != "test-chain" || res.DevPassphrase != node.DevPassphrase || len(res.Keys) != 8 {
 		t.Fatalf("init result: %+v", res)
 	}
 
@@ -96,7 +96,7 @@ func TestInitCreatesAValidHome(t *testing.T) {
 	if want := []types.Role{types.RoleInvestigator}; !reflect.DeepEqual(roles["site1-investigator"], want) {
 		t.Errorf("site1-investigator roles %v, want %v", roles["site1-investigator"], want)
 	}
-	s, err := kr.Signer("site1-investigator", DevPassphrase)
+	s, err := kr.Signer("site1-investigator", node.DevPassphrase)
 	if err != nil {
 		t.Fatalf("the dev passphrase does not unlock site1-investigator: %v", err)
 	}

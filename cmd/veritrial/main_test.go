@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/veritrial/veritrial/app/node"
 )
 
 // binPath is the veritrial binary built once for the CLI tests.
@@ -228,7 +230,7 @@ func devNode(t *testing.T) (work, home string, env []string, n *testNode) {
 	t.Helper()
 	work = t.TempDir()
 	home = filepath.Join(work, "home")
-	env = testEnv(t, "VERITRIAL_HOME="+home, "VERITRIAL_PASSPHRASE="+DevPassphrase)
+	env = testEnv(t, "VERITRIAL_HOME="+home, "VERITRIAL_PASSPHRASE="+node.DevPassphrase)
 	ports := freePorts(t, 2)
 	mustVT(t, env, "init", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]))
 	n = startNode(t, env, home)

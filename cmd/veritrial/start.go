@@ -25,6 +25,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/veritrial/veritrial/app"
+	"github.com/veritrial/veritrial/app/node"
 )
 
 func startCommand() *cli.Command {
@@ -112,12 +113,12 @@ func runStart(c *cli.Context) error {
 	}
 
 	tuneGC()
-	appl, err := app.New(app.Config{DataDir: appDataDir(home), Logger: logger, CacheSize: cacheNodes})
+	appl, err := app.New(app.Config{DataDir: node.AppDataDir(home), Logger: logger, CacheSize: cacheNodes})
 	if err != nil {
 		if isLockError(err) {
 			return failf("the home %s is in use by another veritrial node: stop it first", home)
 		}
-		return failf("cannot open the ledger state in %s: %v", appDataDir(home), err)
+		return failf("cannot open the ledger state in %s: %v", node.AppDataDir(home), err)
 	}
 	closeApp := func() {
 		if err := appl.Close(); err != nil {
@@ -143,7 +144,7 @@ func runStart(c *cli.Context) error {
 	if err := n.Start(); err != nil {
 		closeApp()
 		if errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use") {
-			return failf("cannot start the node: %v; another node may be running, or choose other ports in %s", err, configFile(home))
+			return failf("cannot start the node: %v; another node may be running, or choose other ports in %s", err, node.ConfigFile(home))
 		}
 		return failf("cannot start the node: %v", err)
 	}

@@ -43,7 +43,7 @@ regulator) unless --kinds gives it. Without --hosts every node runs on
 port. With --hosts (one per organisation, in order) each node listens for peers
 on every interface at base-port and for RPC on 127.0.0.1 at base-port+1; copy
 DIR/<org> to that organisation's machine. Every key's passphrase is the dev
-passphrase "` + DevPassphrase + `": change it (keys export/import) before real use.`,
+passphrase "` + node.DevPassphrase + `": change it (keys export/import) before real use.`,
 			Flags: []cli.Flag{
 				&cli.StringSliceFlag{Name: "orgs", Usage: "organisation IDs, one validator each, comma-separated"},
 				&cli.StringFlag{Name: "out", Usage: "directory to create (must not exist or be empty)"},
