@@ -105,18 +105,18 @@ func runInit(c *cli.Context) error {
 		return err
 	}
 	return emit(c, res, func(w io.Writer) error {
-		fmt.Fprintf(w, "Created a demo consortium in %s\n\n", res.Home)
-		fmt.Fprintf(w, "  chain ID    %s\n  RPC         %s\n  P2P         %s\n  node ID     %s\n\n", res.ChainID, res.RPC, res.P2P, res.NodeID)
-		t := newTable(w)
-		fmt.Fprintln(t, "  KEY\tORG\tPERSON\tROLES")
+		printf(w, "Created a demo consortium in %s\n\n", res.Home)
+		printf(w, "  chain ID    %s\n  RPC         %s\n  P2P         %s\n  node ID     %s\n\n", res.ChainID, res.RPC, res.P2P, res.NodeID)
+		t := indented(w, "  ")
+		t.row("KEY", "ORG", "PERSON", "ROLES")
 		for _, k := range res.Keys {
-			fmt.Fprintf(t, "  %s\t%s\t%s\t%v\n", k.Name, k.Org, k.Person, k.Roles)
+			t.row(k.Name, k.Org, k.Person, fmt.Sprintf("%v", k.Roles))
 		}
-		if err := t.Flush(); err != nil {
+		if err := t.flush(); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "\nEvery key's passphrase is %q (dev homes only: never use this home for real data).\n", res.DevPassphrase)
-		fmt.Fprintf(w, "Start the node with:  veritrial --home %s start\n", res.Home)
+		printf(w, "\nEvery key's passphrase is %q (dev homes only: never use this home for real data).\n", res.DevPassphrase)
+		printf(w, "Start the node with:  veritrial --home %s start\n", res.Home)
 		return nil
 	})
 }

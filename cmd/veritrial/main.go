@@ -14,10 +14,11 @@
 // audit.go...); commands lists them all, in the order of the help. The
 // shared pieces: flags.go (global flags, home, node address), args.go
 // (flags after positional arguments), errors.go (exit codes), output.go
-// (JSON or text, tables, files), passphrase.go (keyring and passphrases),
-// client.go (connecting to a node), send.go (the one path of every
-// write: build, sign, broadcast, wait, report) and config.go (the home's
-// config.toml).
+// (JSON or text; printf, which escapes every value printed for people),
+// table.go (tables fitted to the terminal), files.go (reading and writing
+// files whole), passphrase.go (keyring and passphrases), client.go
+// (connecting to a node), send.go (the one path of every write: build,
+// sign, broadcast, wait, report) and config.go (the home's config.toml).
 package main
 
 import (
@@ -67,7 +68,13 @@ Try it on one machine:
 variables mirror them: VERITRIAL_HOME, VERITRIAL_NODE, VERITRIAL_FROM and
 VERITRIAL_PASSPHRASE (the passphrase itself, for scripts; --passphrase-file
 takes precedence). With --output json every command prints exactly one JSON
-document on stdout. Exit code 0 means success.`,
+document on stdout. Exit code 0 means success.
+
+Text output shows control and invisible characters inside values escaped
+(\n, \t, \x1b, \u202e...), so that text typed at a site cannot rewrite
+the screen; --output json keeps every value exact. On a terminal, tables
+wider than the window wrap their widest columns at spaces; piped or
+redirected, every cell keeps its full text on one line.`,
 		Commands:             commands(),
 		Flags:                globalFlags(),
 		EnableBashCompletion: true,

@@ -162,15 +162,15 @@ func listQueries(c *cli.Context) error {
 	}
 	doc := map[string]any{"study": c.String("study"), "queries": rows, "height": h, "proven": s.rd.Proving()}
 	return emit(c, doc, func(w io.Writer) error {
-		fmt.Fprintf(w, "%d %s quer%s in study %s at height %d\n", len(rows), status, plural(len(rows), "y", "ies"), c.String("study"), h)
+		printf(w, "%d %s quer%s in study %s at height %d\n", len(rows), status, plural(len(rows), "y", "ies"), c.String("study"), h)
 		if len(rows) > 0 {
 			t := newTable(w)
-			fmt.Fprintln(t, "NO\tSTATUS\tSITE\tON\tRAISED BY\tOPENED\tAGE\tLAST")
+			t.row("NO", "STATUS", "SITE", "ON", "RAISED BY", "OPENED", "AGE", "LAST")
 			for _, r := range rows {
 				last := r.Thread[len(r.Thread)-1]
-				fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%s\t%s\t%dd\t%s by %s: %s\n", r.Number, r.Status, r.Site, r.Target(), raiserText(&r.Query), r.Opened, r.AgeDay, last.Action, last.Stamp.Signer, shorten(last.Text, 60))
+				t.row(fmt.Sprint(r.Number), string(r.Status), r.Site, r.Target(), raiserText(&r.Query), r.Opened, fmt.Sprintf("%dd", r.AgeDay), fmt.Sprintf("%s by %s: %s", last.Action, last.Stamp.Signer, shorten(last.Text, 60)))
 			}
-			t.Flush()
+			t.flush()
 		}
 		if c.Bool("thread") {
 			for _, r := range rows {
@@ -178,7 +178,7 @@ func listQueries(c *cli.Context) error {
 			}
 		}
 		if s.rd.Proving() {
-			fmt.Fprintf(w, "Proof: every query verified against the app hash of height %d\n", h)
+			printf(w, "Proof: every query verified against the app hash of height %d\n", h)
 		}
 		return nil
 	})
@@ -192,15 +192,15 @@ func raiserText(q *types.Query) string {
 }
 
 func writeThread(w io.Writer, q *types.Query) {
-	fmt.Fprintf(w, "\nQuery %d on %s, site %s: %s; raised by %s\n", q.Number, q.Target(), q.Site, q.Status, raiserText(q))
+	printf(w, "\nQuery %d on %s, site %s: %s; raised by %s\n", q.Number, q.Target(), q.Site, q.Status, raiserText(q))
 	for _, m := range q.Thread {
 		line := fmt.Sprintf("  %s, %s", m.Action, stampText(m.Stamp))
 		if m.FormVersion > 0 {
 			line += fmt.Sprintf(", by the correction making form version %d", m.FormVersion)
 		}
-		fmt.Fprintln(w, line)
+		printf(w, "%s\n", line)
 		if m.Text != "" {
-			fmt.Fprintf(w, "    %s\n", m.Text)
+			printf(w, "    %s\n", m.Text)
 		}
 	}
 }

@@ -91,7 +91,7 @@ func sendWrite(c *cli.Context, w write) error {
 	}
 	success := w.done(ctx, cl, res)
 	return emit(c, out, func(w io.Writer) error {
-		_, err := fmt.Fprintf(w, "%s\n  tx %s, height %d\n", success, res.Hash, res.Height)
-		return err
+		printf(w, "%s\n  tx %s, height %d\n", success, res.Hash, res.Height)
+		return nil
 	})
 }

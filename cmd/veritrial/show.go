@@ -23,9 +23,9 @@ func readFlags() []cli.Flag {
 // proofLine says what was verified.
 func proofLine(w io.Writer, rd *client.Reader) {
 	if rd.Proving() {
-		fmt.Fprintf(w, "Proof: verified against app hash %X of height %d (header of block %d, as this node serves it)\n", rd.AppHash(), rd.Height(), rd.Height()+1)
+		printf(w, "Proof: verified against app hash %X of height %d (header of block %d, as this node serves it)\n", rd.AppHash(), rd.Height(), rd.Height()+1)
 	} else {
-		fmt.Fprintf(w, "Read at height %d (not proven; add --prove)\n", rd.Height())
+		printf(w, "Read at height %d (not proven; add --prove)\n", rd.Height())
 	}
 }
 
@@ -111,32 +111,32 @@ func showStudy(c *cli.Context) error {
 	}
 	doc := map[string]any{"study": st, "versions": versions, "amendments": amendments, "sites": siteIDs, "database_lock": db, "height": s.rd.Height(), "proven": s.rd.Proving()}
 	return emit(c, doc, func(w io.Writer) error {
-		fmt.Fprintf(w, "Study %s: %s\n", st.ID, st.Title)
-		fmt.Fprintf(w, "Sponsor: %s; registered %s\n", st.Sponsor, stampText(st.Registered))
-		fmt.Fprintf(w, "Protocol in force: version %d of %d; amendment approvers: %s\n", st.Current, st.Versions, strings.Join(st.Approvers, ", "))
+		printf(w, "Study %s: %s\n", st.ID, st.Title)
+		printf(w, "Sponsor: %s; registered %s\n", st.Sponsor, stampText(st.Registered))
+		printf(w, "Protocol in force: version %d of %d; amendment approvers: %s\n", st.Current, st.Versions, strings.Join(st.Approvers, ", "))
 		if len(versions) > 0 {
 			o := versions[0].Protocol.Study
-			fmt.Fprintf(w, "Registered outcomes (protocol %s):\n", versions[0].Label)
+			printf(w, "Registered outcomes (protocol %s):\n", versions[0].Label)
 			for _, oc := range o.PrimaryOutcomes {
-				fmt.Fprintf(w, "  primary:   %s (%s)\n", oc.Measure, oc.TimeFrame)
+				printf(w, "  primary:   %s (%s)\n", oc.Measure, oc.TimeFrame)
 			}
 			for _, oc := range o.SecondaryOutcomes {
-				fmt.Fprintf(w, "  secondary: %s (%s)\n", oc.Measure, oc.TimeFrame)
+				printf(w, "  secondary: %s (%s)\n", oc.Measure, oc.TimeFrame)
 			}
 		}
 		t := newTable(w)
-		fmt.Fprintln(t, "VERSION\tLABEL\tFINGERPRINT\tEFFECTIVE")
+		t.row("VERSION", "LABEL", "FINGERPRINT", "EFFECTIVE")
 		for _, v := range versions {
-			fmt.Fprintf(t, "%d\t%s\t%s\t%s (height %d)\n", v.Number, v.Label, v.Fingerprint[:16]+"…", v.Effective.Time, v.Effective.Height)
+			t.row(fmt.Sprint(v.Number), v.Label, v.Fingerprint[:16]+"…", fmt.Sprintf("%s (height %d)", v.Effective.Time, v.Effective.Height))
 		}
-		t.Flush()
+		t.flush()
 		for _, a := range amendments {
-			fmt.Fprintf(w, "Amendment %d (%s): %s; %s\n  rationale: %s\n", a.Number, a.Label, a.Status, stampText(a.Proposed), a.Rationale)
+			printf(w, "Amendment %d (%s): %s; %s\n  rationale: %s\n", a.Number, a.Label, a.Status, stampText(a.Proposed), a.Rationale)
 			for _, ch := range a.Changes {
-				fmt.Fprintf(w, "    %s\n", ch)
+				printf(w, "    %s\n", ch)
 			}
 		}
-		fmt.Fprintf(w, "Active sites: %s\n", strings.Join(siteIDs, ", "))
+		printf(w, "Active sites: %s\n", strings.Join(siteIDs, ", "))
 		writeLockSummary(w, st, db)
 		proofLine(w, s.rd)
 		return nil
@@ -162,17 +162,17 @@ func showSubject(c *cli.Context) error {
 	}
 	doc := map[string]any{"subject": sub, "forms": forms, "queries": dm.queries, "sdv": dm.sdv, "signatures": dm.sigs, "locks": dm.locks, "height": s.rd.Height(), "proven": s.rd.Proving()}
 	return emit(c, doc, func(w io.Writer) error {
-		fmt.Fprintf(w, "Subject %s, study %s, site %s: %s\n", sub.ID, sub.Study, sub.Site, sub.Status)
-		fmt.Fprintf(w, "Consent version %s (SHA-256 %s)\nEnrolled %s\n", sub.ConsentVersion, sub.ConsentSHA256, stampText(sub.Enrolled))
+		printf(w, "Subject %s, study %s, site %s: %s\n", sub.ID, sub.Study, sub.Site, sub.Status)
+		printf(w, "Consent version %s (SHA-256 %s)\nEnrolled %s\n", sub.ConsentVersion, sub.ConsentSHA256, stampText(sub.Enrolled))
 		if sub.Withdrawn != nil {
-			fmt.Fprintf(w, "Withdrawn %s: %s\n", stampText(*sub.Withdrawn), sub.WithdrawReason)
+			printf(w, "Withdrawn %s: %s\n", stampText(*sub.Withdrawn), sub.WithdrawReason)
 		}
 		t := newTable(w)
-		fmt.Fprintln(t, "EVENT\tREPEAT\tFORM\tVERSION\tVALUES\tWARNINGS\tQUERIES\tSDV\tSTATE\tLAST CHANGE")
+		t.row("EVENT", "REPEAT", "FORM", "VERSION", "VALUES", "WARNINGS", "QUERIES", "SDV", "STATE", "LAST CHANGE")
 		for _, f := range forms {
-			fmt.Fprintf(t, "%s\t%d\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s by %s\n", f.Event, f.EventRepeat, f.Form, f.Version, len(f.Values), len(f.Warnings), dm.queryText(f.FormKey), dm.sdvText(f.FormKey), dm.stateText(f.FormKey), f.Stamp.Time, f.Stamp.Signer)
+			t.row(f.Event, fmt.Sprint(f.EventRepeat), f.Form, fmt.Sprint(f.Version), fmt.Sprint(len(f.Values)), fmt.Sprint(len(f.Warnings)), dm.queryText(f.FormKey), dm.sdvText(f.FormKey), dm.stateText(f.FormKey), fmt.Sprintf("%s by %s", f.Stamp.Time, f.Stamp.Signer))
 		}
-		t.Flush()
+		t.flush()
 		dm.write(w)
 		proofLine(w, s.rd)
 		return nil
@@ -223,7 +223,7 @@ func showForm(c *cli.Context) error {
 		}
 		writeValues(w, r.Values, label)
 		for _, wn := range r.Warnings {
-			fmt.Fprintf(w, "warning [%s] %s\n", wn.Code, wn.Message)
+			printf(w, "warning [%s] %s\n", wn.Code, wn.Message)
 		}
 		proofLine(w, s.rd)
 		return nil
@@ -232,16 +232,16 @@ func showForm(c *cli.Context) error {
 
 func writeValues(w io.Writer, vals []protocol.ItemValue, label func(oid, value string) (string, string)) {
 	t := newTable(w)
-	fmt.Fprintln(t, "ITEM\tROW\tLABEL\tVALUE")
+	t.row("ITEM", "ROW", "LABEL", "VALUE")
 	for _, v := range vals {
 		l, val := label(v.Item, v.Value)
 		row := ""
 		if v.Repeat > 0 {
 			row = fmt.Sprint(v.Repeat)
 		}
-		fmt.Fprintf(t, "%s\t%s\t%s\t%s\n", v.Item, row, l, val)
+		t.row(v.Item, row, l, val)
 	}
-	t.Flush()
+	t.flush()
 }
 
 func showHistory(c *cli.Context) error {
@@ -260,16 +260,16 @@ func showHistory(c *cli.Context) error {
 		var prev map[string]string
 		for _, r := range hist {
 			label := s.labeler(r.Study, r.ProtocolVersion)
-			fmt.Fprintf(w, "\nVersion %d, %s\n", r.Version, stampText(r.Stamp))
-			fmt.Fprintf(w, "  tx %s, protocol version %d\n", r.Stamp.TxHash, r.ProtocolVersion)
+			printf(w, "\nVersion %d, %s\n", r.Version, stampText(r.Stamp))
+			printf(w, "  tx %s, protocol version %d\n", r.Stamp.TxHash, r.ProtocolVersion)
 			cur := map[string]string{}
 			for _, v := range r.Values {
 				cur[fmt.Sprintf("%s|%d", v.Item, v.Repeat)] = v.Value
 			}
 			if prev == nil {
-				fmt.Fprintf(w, "  first entry: %d values\n", len(r.Values))
+				printf(w, "  first entry: %d values\n", len(r.Values))
 			} else {
-				fmt.Fprintf(w, "  reason for change: %s\n", r.Reason)
+				printf(w, "  reason for change: %s\n", r.Reason)
 				for _, name := range r.Changed {
 					item, rep := name, 0
 					if i := strings.IndexByte(name, '['); i > 0 {
@@ -278,13 +278,13 @@ func showHistory(c *cli.Context) error {
 					}
 					key := fmt.Sprintf("%s|%d", item, rep)
 					l, _ := label(item, "")
-					fmt.Fprintf(w, "  %s (%s): %q -> %q\n", name, l, prev[key], cur[key])
+					printf(w, "  %s (%s): %q -> %q\n", name, l, prev[key], cur[key])
 				}
 			}
 			prev = cur
 		}
 		if s.rd.Proving() {
-			fmt.Fprintf(w, "\nProof: every version verified against the app hash of height %d\n", s.rd.Height())
+			printf(w, "\nProof: every version verified against the app hash of height %d\n", s.rd.Height())
 		}
 		return nil
 	})
@@ -305,13 +305,13 @@ func showAccount(c *cli.Context) error {
 	}
 	doc := map[string]any{"account": a, "history": hist, "height": s.rd.Height(), "proven": s.rd.Proving()}
 	return emit(c, doc, func(w io.Writer) error {
-		fmt.Fprintf(w, "Account %s: %s, organisation %s, roles %s, %s\n", a.ID, a.Name, a.Org, joinRolesText(a.Roles), a.Status)
+		printf(w, "Account %s: %s, organisation %s, roles %s, %s\n", a.ID, a.Name, a.Org, joinRolesText(a.Roles), a.Status)
 		for _, h := range hist {
 			line := fmt.Sprintf("  #%d %s: %s", h.Seq, h.Action, stampText(h.Stamp))
 			if h.Reason != "" {
 				line += " (" + h.Reason + ")"
 			}
-			fmt.Fprintln(w, line)
+			printf(w, "%s\n", line)
 		}
 		proofLine(w, s.rd)
 		return nil
@@ -329,23 +329,23 @@ func joinRolesText(rs []types.Role) string {
 // writeLocks prints the freeze/lock states of a study.
 func writeLocks(w io.Writer, locks []types.ScopeLock) {
 	t := newTable(w)
-	fmt.Fprintln(t, "SCOPE\tSTATE\tSINCE\tLAST CHANGE")
+	t.row("SCOPE", "STATE", "SINCE", "LAST CHANGE")
 	for _, l := range locks {
 		last := l.History[len(l.History)-1]
-		line := fmt.Sprintf("%s\t%s\theight %d\t%s by %s", l.Scope, l.State, l.Height, last.Action, last.Stamp.Signer)
+		change := last.Action + " by " + last.Stamp.Signer
 		if last.Reason != "" {
-			line += ": " + last.Reason
+			change += ": " + last.Reason
 		}
 		if len(last.Approvals) > 0 {
 			var orgs []string
 			for _, v := range last.Approvals {
 				orgs = append(orgs, v.Org+" ("+v.Stamp.Signer+")")
 			}
-			line += "; approved by " + strings.Join(orgs, ", ")
+			change += "; approved by " + strings.Join(orgs, ", ")
 		}
-		fmt.Fprintln(t, line)
+		t.row(l.Scope.String(), string(l.State), fmt.Sprintf("height %d", l.Height), change)
 	}
-	t.Flush()
+	t.flush()
 }
 
 // dmShowCommands are the data management subcommands of veritrial show.
@@ -420,25 +420,25 @@ func showSDV(c *cli.Context) error {
 	doc := map[string]any{"study": c.String("study"), "subject": c.String("subject"), "forms": rows, "height": s.rd.Height(), "proven": s.rd.Proving()}
 	return emit(c, doc, func(w io.Writer) error {
 		t := newTable(w)
-		fmt.Fprintln(t, "SUBJECT\tEVENT\tREPEAT\tFORM\tVERSION\tSDV\tVERIFIED")
+		t.row("SUBJECT", "EVENT", "REPEAT", "FORM", "VERSION", "SDV", "VERIFIED")
 		for _, r := range rows {
-			fmt.Fprintf(t, "%s\t%s\t%d\t%s\t%d\t%s\t%d of %d items\n", r.Form.Subject, r.Form.Event, r.Form.EventRepeat, r.Form.Form, r.FormVersion, r.Status, r.Verified, r.Items)
+			t.row(r.Form.Subject, r.Form.Event, fmt.Sprint(r.Form.EventRepeat), r.Form.Form, fmt.Sprint(r.FormVersion), string(r.Status), fmt.Sprintf("%d of %d items", r.Verified, r.Items))
 		}
-		t.Flush()
+		t.flush()
 		for _, r := range rows {
 			if r.Record == nil {
 				continue
 			}
-			fmt.Fprintf(w, "\nSDV trail of %s %s/%d %s:\n", r.Form.Subject, r.Form.Event, r.Form.EventRepeat, r.Form.Form)
+			printf(w, "\nSDV trail of %s %s/%d %s:\n", r.Form.Subject, r.Form.Event, r.Form.EventRepeat, r.Form.Form)
 			for _, ev := range r.Record.History {
-				fmt.Fprintf(w, "  %s %s (form version %d), %s\n", ev.Action, strings.Join(ev.Items, ", "), ev.FormVersion, stampText(ev.Stamp))
+				printf(w, "  %s %s (form version %d), %s\n", ev.Action, strings.Join(ev.Items, ", "), ev.FormVersion, stampText(ev.Stamp))
 				if ev.Comment != "" {
-					fmt.Fprintf(w, "    %s\n", ev.Comment)
+					printf(w, "    %s\n", ev.Comment)
 				}
 			}
 		}
 		if s.rd.Proving() {
-			fmt.Fprintf(w, "Proof: every record verified against the app hash of height %d\n", s.rd.Height())
+			printf(w, "Proof: every record verified against the app hash of height %d\n", s.rd.Height())
 		}
 		return nil
 	})
@@ -484,10 +484,10 @@ func showSignatures(c *cli.Context) error {
 	h := s.rd.Height()
 	doc := map[string]any{"study": c.String("study"), "subject": c.String("subject"), "signatures": docs, "height": h, "proven": s.rd.Proving()}
 	return emit(c, doc, func(w io.Writer) error {
-		fmt.Fprintf(w, "%d signature(s) at height %d\n", len(sigs), h)
+		printf(w, "%d signature(s) at height %d\n", len(sigs), h)
 		writeSignatures(w, sigs, forms)
 		if s.rd.Proving() {
-			fmt.Fprintf(w, "Proof: every signature verified against the app hash of height %d\n", h)
+			printf(w, "Proof: every signature verified against the app hash of height %d\n", h)
 		}
 		return nil
 	})
@@ -503,12 +503,12 @@ func writeSignatures(w io.Writer, sigs []types.Signature, forms []types.FormReco
 		case types.SignEvent:
 			what = fmt.Sprintf("event %s (repeat %d)", sg.Event, sg.EventRepeat)
 		}
-		fmt.Fprintf(w, "\nSignature %d of subject %s: %s, %s\n", sg.Number, sg.Subject, what, signatureState(sg, forms))
-		fmt.Fprintf(w, "  Signed by %s (%s, %s), meaning: %s, at %s (height %d, tx %s)\n", sg.PrintedName, sg.Account, sg.Role, sg.Meaning, sg.SignedAt, sg.Signed.Height, sg.Signed.TxHash)
-		fmt.Fprintf(w, "  Content SHA-256 %s over %d form version(s)\n", sg.ContentHash, len(sg.Forms))
-		fmt.Fprintf(w, "  Statement: %s\n", sg.Statement)
+		printf(w, "\nSignature %d of subject %s: %s, %s\n", sg.Number, sg.Subject, what, signatureState(sg, forms))
+		printf(w, "  Signed by %s (%s, %s), meaning: %s, at %s (height %d, tx %s)\n", sg.PrintedName, sg.Account, sg.Role, sg.Meaning, sg.SignedAt, sg.Signed.Height, sg.Signed.TxHash)
+		printf(w, "  Content SHA-256 %s over %d form version(s)\n", sg.ContentHash, len(sg.Forms))
+		printf(w, "  Statement: %s\n", sg.Statement)
 		if sg.Invalidated != nil {
-			fmt.Fprintf(w, "  Invalidated %s: %s\n", stampText(sg.Invalidated.Stamp), sg.Invalidated.Reason)
+			printf(w, "  Invalidated %s: %s\n", stampText(sg.Invalidated.Stamp), sg.Invalidated.Reason)
 		}
 	}
 }
@@ -546,17 +546,17 @@ func showLocks(c *cli.Context) error {
 func writeLockSummary(w io.Writer, st *types.Study, db *types.DatabaseLock) {
 	approvers, quorum := st.LockPolicy()
 	if st.LockHeight > 0 {
-		fmt.Fprintf(w, "Database: LOCKED at height %d (the locked dataset)\n", st.LockHeight)
+		printf(w, "Database: LOCKED at height %d (the locked dataset)\n", st.LockHeight)
 	} else {
-		fmt.Fprintf(w, "Database: not locked\n")
+		printf(w, "Database: not locked\n")
 	}
-	fmt.Fprintf(w, "Lock approvers: %s (quorum %d, the sponsor always); SDV policy: %s; signature meanings: %s\n", strings.Join(approvers, ", "), quorum, st.SDV(), strings.Join(st.SignatureMeanings(), ", "))
+	printf(w, "Lock approvers: %s (quorum %d, the sponsor always); SDV policy: %s; signature meanings: %s\n", strings.Join(approvers, ", "), quorum, st.SDV(), strings.Join(st.SignatureMeanings(), ", "))
 	if db != nil && db.Action != "" {
 		var orgs []string
 		for _, v := range db.Approvals {
 			orgs = append(orgs, fmt.Sprintf("%s (%s, height %d)", v.Org, v.Stamp.Signer, v.Stamp.Height))
 		}
-		fmt.Fprintf(w, "Pending database %s: %d of %d approvals: %s\n", db.Action, len(db.Approvals), quorum, strings.Join(orgs, ", "))
+		printf(w, "Pending database %s: %d of %d approvals: %s\n", db.Action, len(db.Approvals), quorum, strings.Join(orgs, ", "))
 	}
 }
 
@@ -645,7 +645,7 @@ func (d *subjectDM) stateText(k types.FormKey) string {
 func (d *subjectDM) write(w io.Writer) {
 	for _, q := range d.queries {
 		if !q.Status.Resolved() {
-			fmt.Fprintf(w, "Query %d (%s) on %s: %s\n", q.Number, q.Status, q.Target(), shorten(q.Thread[0].Text, 80))
+			printf(w, "Query %d (%s) on %s: %s\n", q.Number, q.Status, q.Target(), shorten(q.Thread[0].Text, 80))
 		}
 	}
 	for i := range d.sigs {
@@ -657,6 +657,6 @@ func (d *subjectDM) write(w io.Writer) {
 				scope += " " + sg.Form
 			}
 		}
-		fmt.Fprintf(w, "Signature %d (%s, %s) by %s at %s: %s\n", sg.Number, scope, sg.Meaning, sg.PrintedName, sg.SignedAt, signatureState(sg, d.forms))
+		printf(w, "Signature %d (%s, %s) by %s at %s: %s\n", sg.Number, scope, sg.Meaning, sg.PrintedName, sg.SignedAt, signatureState(sg, d.forms))
 	}
 }

@@ -174,8 +174,8 @@ func runStart(c *cli.Context) error {
 		return failf("the node stopped by itself at height %d; see the log above", height)
 	}
 	return emit(c, startResult{Home: home, ChainID: gen.ChainID, LastHeight: height, StoppedBy: stoppedBy}, func(w io.Writer) error {
-		_, err := fmt.Fprintf(w, "veritrial node stopped cleanly at height %d.\n", height)
-		return err
+		printf(w, "veritrial node stopped cleanly at height %d.\n", height)
+		return nil
 	})
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -94,23 +93,23 @@ func runTestnetInit(c *cli.Context) error {
 		return failf("%v", pathError(err))
 	}
 	return emit(c, m, func(w io.Writer) error {
-		fmt.Fprintf(w, "Created consortium %s in %s (genesis SHA-256 %s)\n\n", m.ChainID, out, m.GenesisSHA256)
-		t := newTable(w)
-		fmt.Fprintln(t, "  ORG\tKIND\tP2P\tRPC\tKEYS")
+		printf(w, "Created consortium %s in %s (genesis SHA-256 %s)\n\n", m.ChainID, out, m.GenesisSHA256)
+		t := indented(w, "  ")
+		t.row("ORG", "KIND", "P2P", "RPC", "KEYS")
 		for _, n := range m.Nodes {
 			var keys []string
 			for _, k := range n.Keys {
 				keys = append(keys, k.Name)
 			}
-			fmt.Fprintf(t, "  %s\t%s\t%s\t%s\t%s\n", n.Org, n.Kind, n.P2P, n.RPC, strings.Join(keys, ","))
+			t.row(n.Org, string(n.Kind), n.P2P, n.RPC, strings.Join(keys, ","))
 		}
-		if err := t.Flush(); err != nil {
+		if err := t.flush(); err != nil {
 			return err
 		}
 		if m.DevPassphrase != "" {
-			fmt.Fprintf(w, "\nEvery key's passphrase is %q (never use these homes for real data as they are).\n", m.DevPassphrase)
+			printf(w, "\nEvery key's passphrase is %q (never use these homes for real data as they are).\n", m.DevPassphrase)
 		}
-		fmt.Fprintf(w, "Start a node with:  veritrial --home %s start\n", filepath.Join(out, m.Nodes[0].Home))
+		printf(w, "Start a node with:  veritrial --home %s start\n", filepath.Join(out, m.Nodes[0].Home))
 		return nil
 	})
 }
