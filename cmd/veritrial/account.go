@@ -97,7 +97,7 @@ func accountCommand() *cli.Command {
 				Name:      "revoke",
 				Usage:     "revoke an account; its history stays attributed",
 				UsageText: `veritrial account revoke --from site1-admin --account site1-nurse --reason "left the site"`,
-				Flags:     []cli.Flag{acct, &cli.StringFlag{Name: "reason", Required: true}},
+				Flags:     []cli.Flag{acct, &cli.StringFlag{Name: "reason", Required: true, Usage: "why the account is revoked (kept in its history)"}},
 				Action: func(c *cli.Context) error {
 					m := &types.MsgRevokeAccount{Account: c.String("account"), Reason: c.String("reason")}
 					return send(c, types.Msg{RevokeAccount: m}, fmt.Sprintf("Revoked account %s", m.Account))

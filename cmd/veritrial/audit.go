@@ -64,7 +64,7 @@ listed as REJECTED with their code and message. When the trust dir holds
 headers verified by verify-chain, each block and its results are checked
 against them (column "verified"). --since/--until take a date or an RFC 3339
 time (the global --from names a signing key).`,
-				Flags:  append(auditReadFlags(), &cli.StringFlag{Name: "subject"}, &cli.StringFlag{Name: "site"}, &cli.StringFlag{Name: "user", Usage: "account `ID`"}, &cli.StringFlag{Name: "since", Usage: "from `TIME` (UTC)"}, &cli.StringFlag{Name: "until", Usage: "to `TIME` (UTC; a date means the whole day)"}),
+				Flags:  append(auditReadFlags(), subjectFlag(false, "only the transactions on this subject `ID`"), &cli.StringFlag{Name: "site", Usage: "only the transactions at this site `ID` (its subjects and the site itself)"}, &cli.StringFlag{Name: "user", Usage: "account `ID`"}, &cli.StringFlag{Name: "since", Usage: "from `TIME` (UTC)"}, &cli.StringFlag{Name: "until", Usage: "to `TIME` (UTC; a date means the whole day)"}),
 				Action: auditTrail,
 			},
 			{
@@ -126,7 +126,7 @@ the file differs from the ledger.`,
 // auditReadFlags are the flags of the commands that read a study's history.
 func auditReadFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "study", Required: true},
+		studyFlag(),
 		&cli.StringFlag{Name: "format", Value: "table", Usage: "table, json or xlsx (xlsx needs --out)"},
 		&cli.StringFlag{Name: "out", Usage: "write to `FILE` instead of stdout", TakesFile: true},
 		&cli.BoolFlag{Name: "force", Usage: "replace an existing --out file"},

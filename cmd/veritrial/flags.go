@@ -219,3 +219,14 @@ func exactArgs(c *cli.Context, names ...string) error {
 	}
 	return usageErrorf("too many arguments (%q): usage: %s %s", c.Args().Slice()[len(names):], c.Command.HelpName, want)
 }
+
+// studyFlag is the required --study of the commands that work on one
+// study.
+func studyFlag() cli.Flag {
+	return &cli.StringFlag{Name: "study", Required: true, Usage: "the study `ID`, as registered (e.g. VT-HTN-201)"}
+}
+
+// subjectFlag is --subject; usage says what it selects.
+func subjectFlag(required bool, usage string) cli.Flag {
+	return &cli.StringFlag{Name: "subject", Required: required, Usage: usage}
+}

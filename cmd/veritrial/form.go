@@ -18,8 +18,8 @@ import (
 // formKeyFlags are the flags addressing one form instance.
 func formKeyFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "study", Required: true},
-		&cli.StringFlag{Name: "subject", Required: true},
+		studyFlag(),
+		subjectFlag(true, "the subject `ID`"),
 		&cli.StringFlag{Name: "event", Required: true, Usage: "event OID (SCR, D1, W4 ...)"},
 		&cli.IntFlag{Name: "repeat", Value: 1, Usage: "event repeat (1 unless the event repeats)"},
 		&cli.StringFlag{Name: "form", Required: true, Usage: "form OID (DM, VS, AE ...)"},

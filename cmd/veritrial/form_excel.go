@@ -72,7 +72,7 @@ else of every site. --prefill writes the values already on the ledger so a
 site can correct them in Excel. The workbook records the block height it was
 read at (never the clock), so the same ledger state gives the same file.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "study", Required: true},
+			studyFlag(),
 			&cli.StringFlag{Name: "site", Usage: "list the subjects of this site (default: the --from account's organisation, else every site)"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "workbook to write (`FILE`.xlsx)", TakesFile: true},
 			&cli.StringSliceFlag{Name: "event", Usage: "only rows for this event OID (repeatable)"},

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/urfave/cli/v2"
 	"github.com/veritrial/veritrial/app/node"
 )
 
@@ -270,4 +272,52 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("%s --help overstates --prove:\n%s", strings.Join(cmd, " "), r.stdout)
 		}
 	}
+}
+
+// TestEveryFlagIsExplained walks the whole command tree: every command
+// has a usage line and every flag a usage text, so that --help explains
+// each.
+func TestEveryFlagIsExplained(t *testing.T) {
+	var walk func(path string, cmds []*cli.Command)
+	walk = func(path string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			p := path + " " + c.Name
+			if c.Usage == "" {
+				t.Errorf("%s has no usage line", p)
+			}
+			for _, f := range c.Flags {
+				if d, ok := f.(cli.DocGenerationFlag); !ok || strings.TrimSpace(d.GetUsage()) == "" {
+					t.Errorf("%s --%s has no usage text", p, f.Names()[0])
+				}
+			}
+			walk(p, c.Subcommands)
+		}
+	}
+	walk("veritrial", newApp(io.Discard, io.Discard).Commands)
+}
+
+// TestHelpSaysEachDefaultOnce checks help texts that once said a default
+// twice (and wrongly) or cut a word, and that --repeat 0 is refused.
+func TestHelpSaysEachDefaultOnce(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	line := func(out, flag string) string {
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(l), flag+" ") {
+				return l
+			}
+		}
+		t.Fatalf("no %s line in:\n%s", flag, out)
+		return ""
+	}
+	if l := line(mustVT(t, env, "sign", "--help").stdout, "--repeat"); strings.Count(l, "default") != 1 || !strings.Contains(l, "(default: 1 with --event)") {
+		t.Errorf("sign --repeat help: %q", l)
+	}
+	if l := line(mustVT(t, env, "study", "register", "--help").stdout, "--lock-quorum"); strings.Count(l, "default") != 1 || !strings.Contains(l, "(default: 2)") || !strings.Contains(l, "the sponsor's included") {
+		t.Errorf("study register --lock-quorum help: %q", l)
+	}
+	if out := mustVT(t, env, "study", "--help").stdout; !strings.Contains(out, "reject a pending amendment") || strings.Contains(out, "rejecte ") {
+		t.Errorf("study --help:\n%s", out)
+	}
+	failVT(t, env, exitUsage, "--repeat 0 is not an event repeat", "sign", "--from", "site1-investigator", "--study", "VT-HTN-201", "--subject", "S1-001", "--event", "SCR", "--repeat", "0", "--meaning", "approval")
 }

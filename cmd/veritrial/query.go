@@ -19,7 +19,7 @@ func queryActionCommand(name, usage, example string, kind types.Kind, textRequir
 		Usage:     usage,
 		UsageText: example,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "study", Required: true},
+			studyFlag(),
 			&cli.IntFlag{Name: "number", Aliases: []string{"n"}, Required: true, Usage: "query number (veritrial query list shows them)"},
 			&cli.StringFlag{Name: "text", Required: textRequired, Usage: "comment for the query's thread"},
 		},
@@ -70,17 +70,23 @@ The ledger itself raises a query for every soft edit-check warning.`,
 				Name:      "list",
 				Usage:     "list a study's queries by site, subject, status and age",
 				UsageText: "veritrial query list --study VT-HTN-201 --site site1 --older-than 14d --prove",
-				Flags: append([]cli.Flag{
-					&cli.StringFlag{Name: "study", Required: true},
-					&cli.StringFlag{Name: "site"},
-					&cli.StringFlag{Name: "subject"},
-					&cli.StringFlag{Name: "status", Value: "unresolved", Usage: "open, answered, closed, cancelled, unresolved (open or answered) or all"},
-					&cli.StringFlag{Name: "older-than", Usage: "only queries opened longer ago than this (e.g. 14d, 36h)"},
-					&cli.BoolFlag{Name: "thread", Usage: "print every query's thread"},
-				}, readFlags()...),
-				Action: listQueries,
+				Flags:     append(queryListFlags("unresolved"), readFlags()...),
+				Action:    listQueries,
 			},
 		},
+	}
+}
+
+// queryListFlags are the filters of query list and show queries; status
+// is the default --status.
+func queryListFlags(status string) []cli.Flag {
+	return []cli.Flag{
+		studyFlag(),
+		&cli.StringFlag{Name: "site", Usage: "only the queries of this site `ID`"},
+		subjectFlag(false, "only the queries on this subject `ID`"),
+		&cli.StringFlag{Name: "status", Value: status, Usage: "open, answered, closed, cancelled, unresolved (open or answered) or all"},
+		&cli.StringFlag{Name: "older-than", Usage: "only queries opened longer ago than this (e.g. 14d, 36h)"},
+		&cli.BoolFlag{Name: "thread", Usage: "print every query's thread"},
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 
 func scopeFlags(reasonRequired bool) []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "study", Required: true},
+		studyFlag(),
 		&cli.StringFlag{Name: "site", Usage: "a site of the study"},
 		&cli.StringFlag{Name: "subject", Usage: "a subject (with --event and --form: one form)"},
 		&cli.StringFlag{Name: "event", Usage: "event OID of the form"},

@@ -20,14 +20,14 @@ version and values hash verified. A later correction of a verified value
 removes its verification on the ledger, and the SDV trail names the
 correcting transaction (veritrial show sdv).`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "study", Required: true},
-			&cli.StringFlag{Name: "subject", Required: true},
+			studyFlag(),
+			subjectFlag(true, "the subject `ID` whose data was verified"),
 			&cli.StringFlag{Name: "event", Required: true, Usage: "event OID"},
 			&cli.IntFlag{Name: "repeat", Value: 1, Usage: "event repeat"},
 			&cli.StringFlag{Name: "form", Usage: "form OID (default: every entered form of the event)"},
 			&cli.StringFlag{Name: "item", Usage: "item OID (default: every item of the form)"},
 			&cli.IntFlag{Name: "row", Usage: "row of a repeating group"},
-			&cli.StringFlag{Name: "comment"},
+			&cli.StringFlag{Name: "comment", Usage: "a note kept with the verification in the SDV trail"},
 		},
 		Action: func(c *cli.Context) error {
 			m := &types.MsgVerify{Study: c.String("study"), Subject: c.String("subject"), Event: c.String("event"), EventRepeat: c.Int("repeat"),

@@ -58,17 +58,17 @@ func newShow(c *cli.Context) (*showCtx, error) {
 
 func showCommand() *cli.Command {
 	with := func(extra ...cli.Flag) []cli.Flag { return append(extra, readFlags()...) }
-	study := &cli.StringFlag{Name: "study", Required: true}
+	study := studyFlag()
 	return &cli.Command{
 		Name:     "show",
 		Usage:    "read ledger records, at any height, with proofs",
 		Category: categoryQuery,
 		Subcommands: append([]*cli.Command{
 			{Name: "study", Usage: "a study: protocol versions, amendments, sites (--output json: every protocol in full)", UsageText: "veritrial show study --study VT-HTN-201 --prove", Flags: with(study), Action: showStudy},
-			{Name: "subject", Usage: "a subject and the forms entered for it", UsageText: "veritrial show subject --study VT-HTN-201 --subject S1-001", Flags: with(study, &cli.StringFlag{Name: "subject", Required: true}), Action: showSubject},
+			{Name: "subject", Usage: "a subject and the forms entered for it", UsageText: "veritrial show subject --study VT-HTN-201 --subject S1-001", Flags: with(study, subjectFlag(true, "the subject `ID`")), Action: showSubject},
 			{Name: "form", Usage: "the current version of a form", UsageText: "veritrial show form --study VT-HTN-201 --subject S1-001 --event SCR --form VS --prove", Flags: with(formKeyFlags()...), Action: showForm},
 			{Name: "history", Usage: "every version of a form: who, when, why, what changed", UsageText: "veritrial show history --study VT-HTN-201 --subject S1-001 --event SCR --form VS --prove", Flags: with(formKeyFlags()...), Action: showHistory},
-			{Name: "account", Usage: "an account and the history of its changes", UsageText: "veritrial show account --account site1-coordinator", Flags: with(&cli.StringFlag{Name: "account", Required: true}), Action: showAccount},
+			{Name: "account", Usage: "an account and the history of its changes", UsageText: "veritrial show account --account site1-coordinator", Flags: with(&cli.StringFlag{Name: "account", Required: true, Usage: "the account `ID` (its key name)"}), Action: showAccount},
 		}, dmShowCommands(with)...),
 	}
 }
@@ -216,10 +216,10 @@ func showForm(c *cli.Context) error {
 	doc := map[string]any{"form": r, "height": s.rd.Height(), "proven": s.rd.Proving()}
 	return emit(c, doc, func(w io.Writer) error {
 		label := s.labeler(r.Study, r.ProtocolVersion)
-		fmt.Fprintf(w, "Form %s, subject %s, event %s (repeat %d): version %d, protocol version %d\n", r.Form, r.Subject, r.Event, r.EventRepeat, r.Version, r.ProtocolVersion)
-		fmt.Fprintf(w, "Last change %s\n", stampText(r.Stamp))
+		printf(w, "Form %s, subject %s, event %s (repeat %d): version %d, protocol version %d\n", r.Form, r.Subject, r.Event, r.EventRepeat, r.Version, r.ProtocolVersion)
+		printf(w, "Last change %s\n", stampText(r.Stamp))
 		if r.Reason != "" {
-			fmt.Fprintf(w, "Reason for change: %s\n", r.Reason)
+			printf(w, "Reason for change: %s\n", r.Reason)
 		}
 		writeValues(w, r.Values, label)
 		for _, wn := range r.Warnings {
@@ -256,7 +256,7 @@ func showHistory(c *cli.Context) error {
 	}
 	doc := map[string]any{"history": hist, "proven": s.rd.Proving()}
 	return emit(c, doc, func(w io.Writer) error {
-		fmt.Fprintf(w, "History of form %s, subject %s, event %s (repeat %d): %d version(s)\n", k.Form, k.Subject, k.Event, k.EventRepeat, len(hist))
+		printf(w, "History of form %s, subject %s, event %s (repeat %d): %d version(s)\n", k.Form, k.Subject, k.Event, k.EventRepeat, len(hist))
 		var prev map[string]string
 		for _, r := range hist {
 			label := s.labeler(r.Study, r.ProtocolVersion)
@@ -350,19 +350,17 @@ func writeLocks(w io.Writer, locks []types.ScopeLock) {
 
 // dmShowCommands are the data management subcommands of veritrial show.
 func dmShowCommands(with func(extra ...cli.Flag) []cli.Flag) []*cli.Command {
-	study := func() cli.Flag { return &cli.StringFlag{Name: "study", Required: true} }
-	subject := func(req bool) cli.Flag { return &cli.StringFlag{Name: "subject", Required: req} }
 	return []*cli.Command{
 		{Name: "query", Usage: "one data query and its whole thread", UsageText: "veritrial show query --study VT-HTN-201 --number 3 --prove",
-			Flags: with(study(), &cli.IntFlag{Name: "number", Aliases: []string{"n"}, Required: true}), Action: showQuery},
+			Flags: with(studyFlag(), &cli.IntFlag{Name: "number", Aliases: []string{"n"}, Required: true, Usage: "query number (veritrial query list shows them)"}), Action: showQuery},
 		{Name: "queries", Usage: "a study's data queries (veritrial query list has filters)", UsageText: "veritrial show queries --study VT-HTN-201 --prove",
-			Flags: with(study(), &cli.StringFlag{Name: "site"}, subject(false), &cli.StringFlag{Name: "status", Value: "all"}, &cli.StringFlag{Name: "older-than"}, &cli.BoolFlag{Name: "thread"}), Action: listQueries},
+			Flags: with(queryListFlags("all")...), Action: listQueries},
 		{Name: "sdv", Usage: "source data verification of a subject's forms, with the trail", UsageText: "veritrial show sdv --study VT-HTN-201 --subject S1-001 --prove",
-			Flags: with(study(), subject(false)), Action: showSDV},
+			Flags: with(studyFlag(), subjectFlag(false, "only this subject `ID`")), Action: showSDV},
 		{Name: "signatures", Usage: "e-signatures of a subject with their validity", UsageText: "veritrial show signatures --study VT-HTN-201 --subject S1-001 --prove",
-			Flags: with(study(), subject(false)), Action: showSignatures},
+			Flags: with(studyFlag(), subjectFlag(false, "only this subject `ID`")), Action: showSignatures},
 		{Name: "locks", Usage: "freeze and lock states of a study, the database lock and pending approvals", UsageText: "veritrial show locks --study VT-HTN-201 --prove",
-			Flags: with(study()), Action: showLocks},
+			Flags: with(studyFlag()), Action: showLocks},
 	}
 }
 

@@ -27,10 +27,10 @@ passphrase comes from the prompt or an explicit --passphrase-file, never
 from VERITRIAL_PASSPHRASE. Any later correction of signed content
 invalidates the signature on the ledger.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "study", Required: true},
-			&cli.StringFlag{Name: "subject", Required: true},
+			studyFlag(),
+			subjectFlag(true, "the subject `ID` whose casebook, event or form you sign"),
 			&cli.StringFlag{Name: "event", Usage: "event OID (default: the whole casebook)"},
-			&cli.IntFlag{Name: "repeat", Usage: "event repeat (default 1 with --event)"},
+			&cli.IntFlag{Name: "repeat", Usage: "event repeat, from 1", DefaultText: "1 with --event"},
 			&cli.StringFlag{Name: "form", Usage: "form OID (default: every form of the event)"},
 			&cli.StringFlag{Name: "meaning", Required: true, Usage: "meaning of the signature: one the study defines (default set: authorship, review, approval, responsibility)"},
 		},
@@ -40,11 +40,14 @@ invalidates the signature on the ledger.`,
 
 func signAction(c *cli.Context) error {
 	m := &types.MsgSign{Study: c.String("study"), Subject: c.String("subject"), Event: c.String("event"), EventRepeat: c.Int("repeat"), Form: c.String("form"), Meaning: c.String("meaning")}
-	if m.Event != "" && m.EventRepeat == 0 {
-		m.EventRepeat = 1
-	}
 	if m.Event == "" && (m.Form != "" || c.IsSet("repeat")) {
 		return usageErrorf("--form and --repeat need --event")
+	}
+	if c.IsSet("repeat") && m.EventRepeat < 1 {
+		return usageErrorf("--repeat %d is not an event repeat: repeats count from 1", m.EventRepeat)
+	}
+	if m.Event != "" && m.EventRepeat == 0 {
+		m.EventRepeat = 1
 	}
 	account, err := fromKey(c)
 	if err != nil {
@@ -73,11 +76,11 @@ func signAction(c *cli.Context) error {
 		role = acct.Roles[0]
 	}
 	w := stderr(c)
-	fmt.Fprintf(w, "You are signing, as read from the ledger at height %d (proof verified):\n", h)
+	printf(w, "You are signing, as read from the ledger at height %d (proof verified):\n", h)
 	for _, f := range content.Forms {
-		fmt.Fprintf(w, "  %s (repeat %d) form %s, version %d, %d values\n", f.Event, f.EventRepeat, f.Form, f.Version, len(f.Values))
+		printf(w, "  %s (repeat %d) form %s, version %d, %d values\n", f.Event, f.EventRepeat, f.Form, f.Version, len(f.Values))
 	}
-	fmt.Fprintf(w, "\n%s\n\n", types.Attestation(acct.Name, role, m.Meaning, m))
+	printf(w, "\n%s\n\n", types.Attestation(acct.Name, role, m.Meaning, m))
 	return sendWrite(c, write{msg: types.Msg{Sign: m}, unlock: presentSigner, done: func(_ context.Context, _ *client.Client, res *client.Result) string {
 		return fmt.Sprintf("Signed (%s, signature %s of subject %s); content SHA-256 %s", m.Meaning, res.Attr("signature"), m.Subject, m.ContentHash)
 	}})

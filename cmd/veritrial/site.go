@@ -17,7 +17,7 @@ func siteCommand() *cli.Command {
 			Name:      "activate",
 			Usage:     "activate a site organisation for a study (sponsor)",
 			UsageText: "veritrial site activate --from sponsor-dm --study VT-HTN-201 --site site1",
-			Flags:     []cli.Flag{&cli.StringFlag{Name: "study", Required: true}, &cli.StringFlag{Name: "site", Required: true}},
+			Flags:     []cli.Flag{studyFlag(), &cli.StringFlag{Name: "site", Required: true, Usage: "the site organisation `ID` to activate"}},
 			Action: func(c *cli.Context) error {
 				return send(c, types.Msg{ActivateSite: &types.MsgActivateSite{Study: c.String("study"), Site: c.String("site")}},
 					fmt.Sprintf("Activated site %s for study %s", c.String("site"), c.String("study")))

@@ -12,8 +12,8 @@ import (
 )
 
 func subjectCommand() *cli.Command {
-	study := &cli.StringFlag{Name: "study", Required: true}
-	subject := &cli.StringFlag{Name: "subject", Required: true, Usage: "pseudonymous subject ID (never a name or date of birth)"}
+	study := studyFlag()
+	subject := subjectFlag(true, "pseudonymous subject `ID` (never a name or date of birth)")
 	return &cli.Command{
 		Name:     "subject",
 		Usage:    "enroll and withdraw subjects",
@@ -27,7 +27,7 @@ func subjectCommand() *cli.Command {
 by its SHA-256 (--consent-file computes it; the file never leaves your machine).`,
 				Flags: []cli.Flag{study, subject,
 					&cli.StringFlag{Name: "site", Usage: "site organisation (default: the signer's)"},
-					&cli.StringFlag{Name: "consent-version", Required: true},
+					&cli.StringFlag{Name: "consent-version", Required: true, Usage: "version of the consent form the subject signed"},
 					&cli.StringFlag{Name: "consent-file", Usage: "consent form document to hash"},
 					&cli.StringFlag{Name: "consent-sha256", Usage: "SHA-256 of the consent form (instead of --consent-file)"},
 				},
@@ -59,7 +59,7 @@ by its SHA-256 (--consent-file computes it; the file never leaves your machine).
 				Name:      "withdraw",
 				Usage:     "withdraw a subject; earlier data stays (site)",
 				UsageText: `veritrial subject withdraw --from site1-investigator --study VT-HTN-201 --subject S1-002 --reason "withdrew consent"`,
-				Flags:     []cli.Flag{study, subject, &cli.StringFlag{Name: "reason", Required: true}},
+				Flags:     []cli.Flag{study, subject, &cli.StringFlag{Name: "reason", Required: true, Usage: "why the subject withdraws (kept in the trail)"}},
 				Action: func(c *cli.Context) error {
 					m := &types.MsgWithdrawSubject{Study: c.String("study"), Subject: c.String("subject"), Reason: c.String("reason")}
 					return send(c, types.Msg{WithdrawSubject: m}, fmt.Sprintf("Withdrew subject %s from study %s", m.Subject, m.Study))
