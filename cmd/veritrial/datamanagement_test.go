@@ -35,6 +35,18 @@ func TestDataManagementOnARealNode(t *testing.T) {
 	failVT(t, env, exitRejected, "code 502 (query_state)", "query", "close", "--from", "cro-monitor", "--study", "VT-HTN-201", "--number", "2")
 	mustVT(t, env, "query", "answer", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--number", "2", "--text", "Source checked: 148")
 	mustVT(t, env, "query", "close", "--from", "cro-monitor", "--study", "VT-HTN-201", "--number", "2")
+	// The close without a comment ends with its author; the ledger, not
+	// the coordinator whose values raised it, opened query 1.
+	r = mustVT(t, env, "query", "list", "--study", "VT-HTN-201", "--status", "all", "--thread")
+	for _, want := range []string{"2 queries in study VT-HTN-201 at height", "close by cro-monitor\n", "open by system: Heart rate 38 bpm is below the expected 40",
+		"open by the ledger's edit check range.below_expected, on the values entered"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("query list --status all lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "close by cro-monitor:") || strings.Contains(r.stdout, "open by site1-coordinator") || strings.Contains(r.stdout, "all queries") {
+		t.Errorf("query list --status all:\n%s", r.stdout)
+	}
 	failVT(t, env, exitRejected, "code 502 (query_state)", "query", "answer", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--number", "2", "--text", "late")
 
 	mustVT(t, env, "sdv", "--from", "cro-monitor", "--study", "VT-HTN-201", "--subject", "S1-001", "--event", "SCR", "--form", "VS")

@@ -168,13 +168,21 @@ func listQueries(c *cli.Context) error {
 	}
 	doc := map[string]any{"study": c.String("study"), "queries": rows, "height": h, "proven": s.rd.Proving()}
 	return emit(c, doc, func(w io.Writer) error {
-		printf(w, "%d %s quer%s in study %s at height %d\n", len(rows), status, plural(len(rows), "y", "ies"), c.String("study"), h)
+		which := status + " "
+		if status == "all" {
+			which = ""
+		}
+		printf(w, "%d %squer%s in study %s at height %d\n", len(rows), which, plural(len(rows), "y", "ies"), c.String("study"), h)
 		if len(rows) > 0 {
 			t := newTable(w)
 			t.row("NO", "STATUS", "SITE", "ON", "RAISED BY", "OPENED", "AGE", "LAST")
 			for _, r := range rows {
-				last := r.Thread[len(r.Thread)-1]
-				t.row(fmt.Sprint(r.Number), string(r.Status), r.Site, r.Target(), raiserText(&r.Query), r.Opened, fmt.Sprintf("%dd", r.AgeDay), fmt.Sprintf("%s by %s: %s", last.Action, last.Stamp.Signer, shorten(last.Text, 60)))
+				n := len(r.Thread) - 1
+				last := r.Thread[n].Action + " by " + actor(&r.Query, n)
+				if text := r.Thread[n].Text; text != "" {
+					last += ": " + shorten(text, 60)
+				}
+				t.row(fmt.Sprint(r.Number), string(r.Status), r.Site, r.Target(), raiserText(&r.Query), r.Opened, fmt.Sprintf("%dd", r.AgeDay), last)
 			}
 			t.flush()
 		}
@@ -197,10 +205,23 @@ func raiserText(q *types.Query) string {
 	return q.RaisedBy + " (" + q.RaisedOrg + ")"
 }
 
+// actor says who took the action of message i of q's thread: the ledger
+// opened a query it raised itself (the message's stamp is then the
+// transaction whose values raised it), anyone else signed theirs.
+func actor(q *types.Query, i int) string {
+	if i == 0 && q.RaisedBy == types.SystemRaiser {
+		return "system"
+	}
+	return q.Thread[i].Stamp.Signer
+}
+
 func writeThread(w io.Writer, q *types.Query) {
 	printf(w, "\nQuery %d on %s, site %s: %s; raised by %s\n", q.Number, q.Target(), q.Site, q.Status, raiserText(q))
-	for _, m := range q.Thread {
+	for i, m := range q.Thread {
 		line := fmt.Sprintf("  %s, %s", m.Action, stampText(m.Stamp))
+		if actor(q, i) == "system" {
+			line = fmt.Sprintf("  %s by the ledger's edit check %s, on the values entered %s", m.Action, q.Check, stampText(m.Stamp))
+		}
 		if m.FormVersion > 0 {
 			line += fmt.Sprintf(", by the correction making form version %d", m.FormVersion)
 		}
