@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -188,8 +187,9 @@ func auditDirExists(d string) bool {
 	return err == nil && st.IsDir()
 }
 
-// auditWrite writes a result to --out (or stdout) in the chosen format.
-func auditWrite(c *cli.Context, format string, doc any, sheets []audit.Sheet, text func(w io.Writer) error) error {
+// auditWrite writes a result to --out (or stdout) in the chosen format;
+// with --out it then says what it wrote (what names the result).
+func auditWrite(c *cli.Context, format, what string, doc any, sheets []audit.Sheet, text func(w io.Writer) error) error {
 	out := c.String("out")
 	var buf bytes.Buffer
 	switch format {
@@ -201,11 +201,9 @@ func auditWrite(c *cli.Context, format string, doc any, sheets []audit.Sheet, te
 		if out == "" {
 			return emitJSON(c, doc)
 		}
-		bz, err := json.MarshalIndent(doc, "", "  ")
-		if err != nil {
+		if err := writeJSON(&buf, doc); err != nil {
 			return failf("cannot encode the result: %v", err)
 		}
-		buf.Write(append(bz, '\n'))
 	default:
 		if out == "" {
 			return emit(c, doc, text)
@@ -217,11 +215,10 @@ func auditWrite(c *cli.Context, format string, doc any, sheets []audit.Sheet, te
 	if err := writeFileAtomic(out, buf.Bytes(), 0o644, c.Bool("force")); err != nil {
 		return err
 	}
-	if isJSON(c) {
-		return emitJSON(c, map[string]any{"out": out, "format": format})
-	}
-	note(c, "Wrote %s", out)
-	return nil
+	return emit(c, map[string]any{"out": out, "format": format}, func(w io.Writer) error {
+		printf(w, "Wrote %s to %s (%s)\n", what, out, strings.Replace(format, "table", "text", 1))
+		return nil
+	})
 }
 
 // auditTime parses a --since/--until value; a date alone is the start
@@ -279,7 +276,8 @@ func auditTrail(c *cli.Context) error {
 		}
 	}
 	doc := map[string]any{"study": f.Study, "height": L.Height, "entries": es, "rejected": rejected, "unverified_blocks": L.Unverified, "records_proven": L.RecordsProven}
-	return auditWrite(c, format, doc, []audit.Sheet{audit.TrailSheet(es)}, func(w io.Writer) error {
+	what := fmt.Sprintf("the audit trail of study %s at height %d (%d transactions, %d rejected)", f.Study, L.Height, len(es), rejected)
+	return auditWrite(c, format, what, doc, []audit.Sheet{audit.TrailSheet(es)}, func(w io.Writer) error {
 		printf(w, "Audit trail of study %s: %d transaction(s), %d rejected\n", f.Study, len(es), rejected)
 		t := newTable(w)
 		t.row("TIME (UTC)", "HEIGHT", "USER", "ORG", "ACTION", "OUTCOME", "PROTOCOL", "WHAT", "WHY")
@@ -323,7 +321,8 @@ func auditReport(c *cli.Context) error {
 		return err
 	}
 	rep := audit.Compute(L, c.String("study"), r)
-	return auditWrite(c, format, rep, audit.ReportSheets(rep), func(w io.Writer) error {
+	what := fmt.Sprintf("the integrity report of study %s at height %d", rep.Study, rep.Height)
+	return auditWrite(c, format, what, rep, audit.ReportSheets(rep), func(w io.Writer) error {
 		if err := auditWriteReport(w, rep); err != nil {
 			return err
 		}
@@ -343,7 +342,7 @@ func auditRecordsLine(w io.Writer, L *audit.Ledger) {
 }
 
 func auditWriteReport(w io.Writer, r *audit.Report) error {
-	printf(w, "Integrity report of study %s at height %d (%s UTC)\n", r.Study, r.Height, r.AsOf)
+	printf(w, "Integrity report of study %s at height %d (%s)\n", r.Study, r.Height, r.AsOf)
 	printf(w, "Rules: late after %.0f days; working hours %02d:00-%02d:00 UTC Mon-Fri; queries open over %.0f days\n", r.Rules.LateDays, r.Rules.WorkStart, r.Rules.WorkEnd, r.Rules.QueryDays)
 	for _, g := range []struct {
 		name string
@@ -360,7 +359,13 @@ func auditWriteReport(w io.Writer, r *audit.Report) error {
 	if len(r.Findings) > 0 {
 		printf(w, "\nFindings:\n")
 		for _, f := range r.Findings {
-			printf(w, "  [%s] %s %s %s at height %d: %s\n", f.Signal, f.User, f.Site, f.Target, f.Height, f.Detail)
+			var who []string
+			for _, s := range []string{f.User, f.Site, f.Target} {
+				if s != "" {
+					who = append(who, s)
+				}
+			}
+			printf(w, "  [%s] %s at height %d: %s\n", f.Signal, strings.Join(who, " "), f.Height, f.Detail)
 		}
 	}
 	for _, a := range r.Amendments {

@@ -130,7 +130,9 @@ func TestAuditOnARealNode(t *testing.T) {
 		t.Errorf("trail of cro-monitor: %+v", trail.Entries)
 	}
 	xl := filepath.Join(work, "trail.xlsx")
-	mustVT(t, env, "audit", "trail", "--study", study, "--out", xl)
+	if r := mustVT(t, env, "audit", "trail", "--study", study, "--out", xl); !strings.Contains(r.stdout, "Wrote the audit trail of study "+study+" at height ") || !strings.Contains(r.stdout, "(12 transactions, 1 rejected) to "+xl+" (xlsx)") {
+		t.Errorf("audit trail --out says:\n%s", r.stdout)
+	}
 	f, err := excelize.OpenFile(xl)
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +159,9 @@ func TestAuditOnARealNode(t *testing.T) {
 	if rep.Outcomes == nil || !rep.Outcomes.Switched || len(rep.Amendments) != 1 || !rep.Amendments[0].Outcomes {
 		t.Errorf("outcomes: %+v; amendments %+v", rep.Outcomes, rep.Amendments)
 	}
-	mustVT(t, env, "audit", "report", "--study", study, "--out", filepath.Join(work, "report.xlsx"))
+	if r := mustVT(t, env, "audit", "report", "--study", study, "--out", filepath.Join(work, "report.xlsx")); !strings.Contains(r.stdout, "Wrote the integrity report of study "+study+" at height ") || !strings.Contains(r.stdout, "report.xlsx (xlsx)") {
+		t.Errorf("audit report --out says:\n%s", r.stdout)
+	}
 
 	// verify-export: the export is exactly the ledger's data; a workbook
 	// with one flipped cell, one dropped audit row and one fake subject
@@ -316,4 +320,31 @@ func tamperExport(t *testing.T, in, out string) (string, int, string) {
 		t.Fatal(err)
 	}
 	return sheet, row, col
+}
+
+// TestAuditWriteReport checks the text of the integrity report: the time
+// said once with its zone, a finding without a site or target without a
+// gap, and a rejected attempt's multi-line message on its finding's line.
+func TestAuditWriteReport(t *testing.T) {
+	r := &audit.Report{Study: "VT-HTN-201", Height: 38, AsOf: "2026-12-06T22:30:34Z",
+		Sites: []audit.Signals{{Key: audit.NoSite, Rejected: 1}, {Key: "site1", Entries: 4, Values: 23}},
+		Findings: []audit.Finding{
+			{Signal: "rejected attempt", User: "regulator-auditor", Height: 32, Detail: "lock refused with code 511 (lock_blocked): 1 blocker(s); resolve them and approve again:\n- query 1 on S1-001 SCR/1 VS VS.HR is open"},
+			{Signal: "late entry", User: "site1-coordinator", Site: "site1", Target: "S1-002 SCR VS", Height: 10, Detail: "entered 21.0 days after the visit date 2026-11-16"},
+		}}
+	var b strings.Builder
+	if err := auditWriteReport(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"Integrity report of study VT-HTN-201 at height 38 (2026-12-06T22:30:34Z)\n",
+		"\n(no site)  0 ",
+		"\n  [rejected attempt] regulator-auditor at height 32: lock refused with code 511 (lock_blocked): 1 blocker(s); resolve them and approve again:\\n- query 1 on S1-001 SCR/1 VS VS.HR is open\n",
+		"\n  [late entry] site1-coordinator site1 S1-002 SCR VS at height 10: entered",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
 }
