@@ -60,10 +60,11 @@ func formTemplateCommand() *cli.Command {
 		Usage:     "write an Excel data-entry workbook for a site's subjects (site)",
 		UsageText: "veritrial form template --from site1-coordinator --study VT-HTN-201 --out entry.xlsx [--event SCR --event D1] [--prefill]",
 		Description: `Writes a workbook generated from the protocol version in force: an
-Instructions sheet, then one sheet per form with one row per subject and
-event where the form is collected (several rows for repeating groups), three
-frozen header rows (item OIDs, labels with units, allowed values) and Excel
-data validation (drop-downs for code lists and yes/no, numeric and date
+Instructions sheet, then one sheet per form the chosen events collect (with
+--event, only those events' forms), one row per subject and event where the
+form is collected (several rows for repeating groups), three frozen header
+rows (item OIDs, labels with units, allowed values) and Excel data
+validation (drop-downs for code lists and yes/no, numeric and date
 ranges). Fill it in Excel or LibreOffice and send it with veritrial form
 import.
 
