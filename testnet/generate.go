@@ -339,7 +339,7 @@ func generate(dir string, o Options, plans []nodePlan) (*Manifest, error) {
 		for i, pp := range people {
 			names[i] = p.org + "-" + pp.Suffix
 		}
-		infos, err := node.AddKeys(kr, names, o.Passphrase)
+		infos, err := node.AddKeys(kr, names, o.Passphrase, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -176,8 +176,9 @@ func NewGenesisDoc(chainID string, genesisTime time.Time, vals []cmttypes.Genesi
 
 // AddKeys creates keys called names in kr under passphrase, a few in
 // parallel (each costs one memory-hard key derivation), and returns their
-// descriptions in names order.
-func AddKeys(kr *keyring.Keyring, names []string, passphrase string) ([]keyring.Info, error) {
+// descriptions in names order. done, when not nil, is called with the
+// name of each key created, as it is, from the calling goroutine.
+func AddKeys(kr *keyring.Keyring, names []string, passphrase string, done func(name string)) ([]keyring.Info, error) {
 	infos := make([]keyring.Info, len(names))
 	errs := make([]error, len(names))
 	sem := make(chan struct{}, 4)
@@ -191,7 +192,9 @@ func AddKeys(kr *keyring.Keyring, names []string, passphrase string) ([]keyring.
 		}()
 	}
 	for range names {
-		<-finished
+		if i := <-finished; errs[i] == nil && done != nil {
+			done(names[i])
+		}
 	}
 	for i, err := range errs {
 		if err != nil {

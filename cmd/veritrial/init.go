@@ -68,6 +68,8 @@ type initOptions struct {
 	RPCPort int
 	P2PPort int
 	Force   bool
+	// Progress, when set, is told what init is doing, a line at a time.
+	Progress func(format string, args ...any)
 }
 
 // initResult is what init created, as --output json shows it.
@@ -99,7 +101,8 @@ func runInit(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	opts := initOptions{ChainID: c.String("chain-id"), RPCPort: c.Int("rpc-port"), P2PPort: c.Int("p2p-port"), Force: c.Bool("force")}
+	opts := initOptions{ChainID: c.String("chain-id"), RPCPort: c.Int("rpc-port"), P2PPort: c.Int("p2p-port"), Force: c.Bool("force"),
+		Progress: func(format string, args ...any) { note(c, format, args...) }}
 	res, err := initHome(home, opts)
 	if err != nil {
 		return err
@@ -237,6 +240,11 @@ func moveIntoPlace(tmp, home string, replace bool) error {
 
 // buildHome writes a complete home into dir.
 func buildHome(dir string, o initOptions) (*initResult, error) {
+	progress := o.Progress
+	if progress == nil {
+		progress = func(string, ...any) {}
+	}
+	progress("Writing config.toml and the node and validator keys")
 	conf := devConfig(dir, o)
 	files, err := node.InitFiles(conf)
 	if err != nil {
@@ -264,7 +272,8 @@ func buildHome(dir string, o initOptions) (*initResult, error) {
 		g.Orgs = append(g.Orgs, org)
 	}
 	accounts := node.DemoAccounts()
-	infos, err := addDevKeys(kr, accounts)
+	progress("Generating %d keys, each encrypted under the dev passphrase with argon2id, a memory-hard key derivation slow on purpose (it makes guessing a passphrase costly): a few seconds", len(accounts))
+	infos, err := addDevKeys(kr, accounts, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -274,6 +283,7 @@ func buildHome(dir string, o initOptions) (*initResult, error) {
 		res.Keys = append(res.Keys, initKeyDoc{Name: a.ID, Org: a.Org, Person: a.Name, Roles: a.Roles, PubKey: infos[i].PubKeyBase64()})
 	}
 	res.Orgs = g.Orgs
+	progress("Writing the genesis: %d organisations, %d accounts, one validator", len(g.Orgs), len(g.Accounts))
 	doc, err := node.NewGenesisDoc(o.ChainID, time.Now(), []cmttypes.GenesisValidator{{
 		Address: pub.Address(),
 		PubKey:  pub,
@@ -290,13 +300,17 @@ func buildHome(dir string, o initOptions) (*initResult, error) {
 }
 
 // addDevKeys creates the keys of accounts (named by account ID) under
-// node.DevPassphrase, in order.
-func addDevKeys(kr *keyring.Keyring, accounts []types.GenesisAccount) ([]keyring.Info, error) {
+// node.DevPassphrase, in order, telling progress of each.
+func addDevKeys(kr *keyring.Keyring, accounts []types.GenesisAccount, progress func(string, ...any)) ([]keyring.Info, error) {
 	names := make([]string, len(accounts))
 	for i, a := range accounts {
 		names[i] = a.ID
 	}
-	infos, err := node.AddKeys(kr, names, node.DevPassphrase)
+	n := 0
+	infos, err := node.AddKeys(kr, names, node.DevPassphrase, func(name string) {
+		n++
+		progress("  key %d of %d: %s", n, len(names), name)
+	})
 	if err != nil {
 		return nil, failf("%v", err)
 	}

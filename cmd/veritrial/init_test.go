@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +28,13 @@ func TestInitCreatesAValidHome(t *testing.T) {
 	decode(t, r, &res)
 	if res.Home != home || res.ChainID != "test-chain" || res.DevPassphrase != node.DevPassphrase || len(res.Keys) != 8 {
 		t.Fatalf("init result: %+v", res)
+	}
+	// The seconds of key derivation are announced, and each key as it is
+	// made.
+	for _, want := range []string{"Generating 8 keys", "argon2id, a memory-hard key derivation", "key 1 of 8: ", "key 8 of 8: ", "Writing the genesis"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("init's progress on stderr lacks %q:\n%s", want, r.stderr)
+		}
 	}
 
 	for _, f := range []string{"config/config.toml", "config/genesis.json", "config/node_key.json", "config/priv_validator_key.json", "data/priv_validator_state.json"} {
