@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -21,6 +23,9 @@ type txOutcome struct {
 	Name   string     `json:"code_name"`
 	Log    string     `json:"log"`
 	Stage  string     `json:"stage,omitempty"`
+	// Effects are what an accepted write did besides its own record
+	// (effects).
+	Effects []string `json:"effects,omitempty"`
 }
 
 // sendTimeout bounds a write from its first request to the node to the
@@ -90,8 +95,69 @@ func sendWrite(c *cli.Context, w write) error {
 		return rejectedErrorf("rejected %s: code %d (%s): %s", where, res.Code, res.Name, res.Log)
 	}
 	success := w.done(ctx, cl, res)
+	out.Effects = effects(ctx, cl.Reader(res.Height, false), res)
 	return emit(c, out, func(w io.Writer) error {
 		printf(w, "%s\n  tx %s, height %d\n", success, res.Hash, res.Height)
+		for _, e := range out.Effects {
+			printf(w, "  %s\n", e)
+		}
 		return nil
 	})
+}
+
+// effects says what an accepted write did besides its own record, from
+// the events of its tx: the queries the ledger raised for soft edit-check
+// warnings, and what a correction did to the form's queries, source data
+// verification and signatures. rd reads the ledger at the tx's height for
+// the details (without them, the events still say what happened).
+func effects(ctx context.Context, rd *client.Reader, res *client.Result) []string {
+	kind := types.Kind(res.Attr("kind"))
+	var out []string
+	for _, ev := range res.Events {
+		a := map[string]string{}
+		for _, at := range ev.Attributes {
+			a[at.Key] = at.Value
+		}
+		study, subject := a["study"], a["subject"]
+		switch a["action"] {
+		case "open":
+			if kind == types.KindQueryOpen {
+				continue
+			}
+			e := "Query " + a["query"] + " raised by the ledger for a soft edit-check warning"
+			if n, err := strconv.Atoi(a["query"]); err == nil {
+				if q, err := rd.Query(ctx, study, n); err == nil && len(q.Thread) > 0 {
+					e += ": " + q.Thread[0].Text
+				}
+			}
+			out = append(out, e)
+		case "answer":
+			if kind == types.KindCorrectForm {
+				out = append(out, "Query "+a["query"]+" answered by this correction")
+			}
+		case "de-verify":
+			what := "items"
+			if recs, err := rd.SDVs(ctx, study, subject); err == nil {
+				for _, r := range recs {
+					for _, h := range r.History {
+						if r.Event == a["event"] && r.Form == a["form"] && h.Action == "de-verify" && strings.EqualFold(h.Stamp.TxHash, res.Hash) {
+							what = strings.Join(h.Items, ", ")
+						}
+					}
+				}
+			}
+			out = append(out, fmt.Sprintf("Source data verification removed from the corrected %s of form %s at %s of subject %s (SDV now %s)", what, a["form"], a["event"], subject, a["sdv"]))
+		case "signature_invalidated":
+			level := "signed content"
+			if sigs, err := rd.Signatures(ctx, study, subject); err == nil {
+				for _, sg := range sigs {
+					if strconv.Itoa(sg.Number) == a["signature"] {
+						level = sg.Level
+					}
+				}
+			}
+			out = append(out, fmt.Sprintf("Signature %s of subject %s invalidated by this correction: the %s needs a new signature", a["signature"], subject, level))
+		}
+	}
+	return out
 }
