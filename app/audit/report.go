@@ -137,7 +137,7 @@ func Compute(L *Ledger, study string, r Rules) *Report {
 	}
 	find := func(sig string, e *Entry, detail string) {
 		rep.Findings = append(rep.Findings, Finding{Signal: sig, Site: e.Site, User: e.Signer, Subject: e.Subject,
-			Target: target(e), Time: e.Time, Height: e.Height, TxHash: e.TxHash, Detail: detail})
+			Target: e.Target(), Time: e.Time, Height: e.Height, TxHash: e.TxHash, Detail: detail})
 	}
 	comp := compiler(L)
 	forms := map[string]*formState{}
@@ -344,16 +344,6 @@ func coveredBy(k, study, subject, event string, repeat int, form string) bool {
 		return false
 	}
 	return form == "" || p[4] == form
-}
-
-func target(e *Entry) string {
-	parts := []string{}
-	for _, s := range []string{e.Subject, e.Event, e.Form} {
-		if s != "" {
-			parts = append(parts, s)
-		}
-	}
-	return strings.Join(parts, " ")
 }
 
 func sorted(m map[string]*Signals) []Signals {

@@ -59,10 +59,16 @@ height that fails and why.`,
 				Description: `Built from every block's transactions and their results (block and block_results
 over RPC), each tx decoded as the ledger decodes it. Times are block times in
 UTC. Rejected attempts (non-zero codes, for instance writes during a lock) are
-listed as REJECTED with their code and message. When the trust dir holds
-headers verified by verify-chain, each block and its results are checked
-against them (column "verified"). --since/--until take a date or an RFC 3339
-time (the global --from names a signing key).`,
+listed as REJECTED with their code and message. ROLE is the role the signer
+acted under then (the one the records' stamps carry), ON the subject, event
+and form the transaction is about. When the trust dir holds headers verified
+by verify-chain, each block and its results are checked against them (column
+"verified"). --since/--until take a date or an RFC 3339 time (the global
+--from names a signing key).
+
+On a terminal the long columns wrap at spaces to its width; piped or written
+with --out, every cell keeps its full text; --format json and xlsx keep
+every field exact.`,
 				Flags:  append(auditReadFlags(), subjectFlag(false, "only the transactions on this subject `ID`"), &cli.StringFlag{Name: "site", Usage: "only the transactions at this site `ID` (its subjects and the site itself)"}, &cli.StringFlag{Name: "user", Usage: "account `ID`"}, &cli.StringFlag{Name: "since", Usage: "from `TIME` (UTC)"}, &cli.StringFlag{Name: "until", Usage: "to `TIME` (UTC; a date means the whole day)"}),
 				Action: auditTrail,
 			},
@@ -280,7 +286,7 @@ func auditTrail(c *cli.Context) error {
 	return auditWrite(c, format, what, doc, []audit.Sheet{audit.TrailSheet(es)}, func(w io.Writer) error {
 		printf(w, "Audit trail of study %s: %d transaction(s), %d rejected\n", f.Study, len(es), rejected)
 		t := newTable(w)
-		t.row("TIME (UTC)", "HEIGHT", "USER", "ORG", "ACTION", "OUTCOME", "PROTOCOL", "WHAT", "WHY")
+		t.row("TIME (UTC)", "HEIGHT", "USER", "ROLE", "ORG", "ACTION", "ON", "OUTCOME", "PROTOCOL", "WHAT", "WHY")
 		for _, e := range es {
 			oc := "ok"
 			if e.Rejected {
@@ -290,7 +296,7 @@ func auditTrail(c *cli.Context) error {
 			if e.ProtocolVersion > 0 {
 				pv = fmt.Sprintf("v%d", e.ProtocolVersion)
 			}
-			t.row(e.Time, fmt.Sprint(e.Height), e.Signer, e.Org, e.Kind, oc, pv, e.What, e.Reason)
+			t.row(e.Time, fmt.Sprint(e.Height), e.Signer, e.Role, e.Org, e.Kind, e.Target(), oc, pv, e.What, e.Reason)
 		}
 		t.flush()
 		if L.Unverified > 0 {
@@ -335,9 +341,9 @@ func auditReport(c *cli.Context) error {
 // and queries were read.
 func auditRecordsLine(w io.Writer, L *audit.Ledger) {
 	if L.RecordsProven {
-		printf(w, "Accounts, protocol versions, amendments and queries read at height %d, each proven against the verified app hash\n", L.Height)
+		printf(w, "Organisations, accounts and their histories, protocol versions, amendments and queries read at height %d, each proven against the verified app hash\n", L.Height)
 	} else {
-		printf(w, "Accounts, protocol versions, amendments and queries read at height %d without proofs (no verified header: run veritrial audit verify-chain)\n", L.Height)
+		printf(w, "Organisations, accounts and their histories, protocol versions, amendments and queries read at height %d without proofs (no verified header: run veritrial audit verify-chain)\n", L.Height)
 	}
 }
 

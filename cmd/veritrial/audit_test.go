@@ -105,9 +105,16 @@ func TestAuditOnARealNode(t *testing.T) {
 
 	// The trail: the refused correction is there with its code.
 	r = mustVT(t, env, "audit", "trail", "--study", study)
-	for _, want := range []string{"REJECTED 509 (frozen)", "corrected form VS: VS.HR=64", "transcription error", "site1-coordinator", "approved amendment 1", "Every block was checked against a header verified", "each proven against the verified app hash"} {
+	for _, want := range []string{"REJECTED 509 (frozen)", "corrected form VS: VS.HR=64", "ROLE", "  ON  ", "transcription error", "site1-coordinator", "approved amendment 1", "Every block was checked against a header verified", "each proven against the verified app hash"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("trail lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	// Each row says whose data it is about and the role the signer acted
+	// under.
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if strings.Contains(line, "transcription error") && (!strings.Contains(line, "  coordinator  ") || !strings.Contains(line, "  S1-001 SCR VS  ")) {
+			t.Errorf("trail row without role or target: %s", line)
 		}
 	}
 	var trail struct {
@@ -122,11 +129,12 @@ func TestAuditOnARealNode(t *testing.T) {
 	if !last.Rejected || last.Code != 509 || last.Site != "site1" || last.ProtocolVersion != 2 || last.Reason != "late" || !strings.HasSuffix(last.Time, "Z") {
 		t.Errorf("rejected entry: %+v", last)
 	}
-	if first := trail.Entries[0]; first.Kind != "enroll_subject" || first.Name != "Demo Study Coordinator" || first.Org != "site1" {
+	if first := trail.Entries[0]; first.Kind != "enroll_subject" || first.Name != "Demo Study Coordinator" || first.Org != "site1" || first.Role != "coordinator" {
 		t.Errorf("first entry: %+v", first)
 	}
 	decode(t, mustVT(t, env, "audit", "trail", "--study", study, "--user", "cro-monitor", "--format", "json"), &trail)
-	if len(trail.Entries) != 1 || trail.Entries[0].Kind != "verify" {
+	// cro-monitor holds the roles admin and monitor; it verified as monitor.
+	if len(trail.Entries) != 1 || trail.Entries[0].Kind != "verify" || trail.Entries[0].Role != "monitor" {
 		t.Errorf("trail of cro-monitor: %+v", trail.Entries)
 	}
 	xl := filepath.Join(work, "trail.xlsx")
