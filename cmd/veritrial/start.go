@@ -113,12 +113,12 @@ func runStart(c *cli.Context) error {
 	}
 
 	tuneGC()
-	appl, err := app.New(app.Config{DataDir: appDataDir(home), Logger: logger, CacheSize: cacheNodes})
+	appl, err := app.New(app.Config{DataDir: node.AppDataDir(home), Logger: logger, CacheSize: cacheNodes})
 	if err != nil {
 		if isLockError(err) {
 			return failf("the home %s is in use by another veritrial node: stop it first", home)
 		}
-		return failf("cannot open the ledger state in %s: %v", appDataDir(home), err)
+		return failf("cannot open the ledger state in %s: %v", node.AppDataDir(home), err)
 	}
 	closeApp := func() {
 		if err := appl.Close(); err != nil {
@@ -154,7 +154,7 @@ func runStart(c *cli.Context) error {
 	if err := n.Start(); err != nil {
 		closeApp()
 		if errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use") {
-			return failf("cannot start the node: %v; another node may be running, or choose other ports in %s", err, configFile(home))
+			return failf("cannot start the node: %v; another node may be running, or choose other ports in %s", err, node.ConfigFile(home))
 		}
 		return failf("cannot start the node: %v", err)
 	}
@@ -184,8 +184,8 @@ func runStart(c *cli.Context) error {
 		return failf("the node stopped by itself at height %d; see the log above", height)
 	}
 	return emit(c, startResult{Home: home, ChainID: gen.ChainID, LastHeight: height, StoppedBy: stoppedBy}, func(w io.Writer) error {
-		_, err := fmt.Fprintf(w, "veritrial node stopped cleanly at height %d.\n", height)
-		return err
+		printf(w, "veritrial node stopped cleanly at height %d.\n", height)
+		return nil
 	})
 }
 
