@@ -102,6 +102,15 @@ func authorize(kind types.Kind, msg any, acct *types.Account, org *types.Org) (t
 	return "", types.Errf(types.CodeUnauthorized, "%s (roles %s) may not %s; that needs the role %s", acct.ID, joinRoles(acct.Roles), r.what, strings.Join(names, " or "))
 }
 
+// ActingRole returns the role account acct of organisation org acts under
+// when it sends msg, a message of kind, as authorize decides it: the role
+// the ledger stamps on the records the message writes. ok is false when
+// acct may not send it.
+func ActingRole(kind types.Kind, msg any, acct *types.Account, org *types.Org) (role types.Role, ok bool) {
+	r, e := authorize(kind, msg, acct, org)
+	return r, e == nil
+}
+
 func joinRoles(rs []types.Role) string {
 	s := make([]string, len(rs))
 	for i, r := range rs {

@@ -340,7 +340,7 @@ func generate(dir string, o Options, plans []nodePlan) (*Manifest, error) {
 		for i, pp := range people {
 			names[i] = p.org + "-" + pp.Suffix
 		}
-		infos, err := node.AddKeys(kr, names, o.Passphrase)
+		infos, err := node.AddKeys(kr, names, o.Passphrase, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -368,7 +368,7 @@ func generate(dir string, o Options, plans []nodePlan) (*Manifest, error) {
 			}
 		}
 		conf.P2P.PersistentPeers = strings.Join(others, ",")
-		if err := node.WriteConfigFile(filepath.Join(home, "config", "config.toml"), conf); err != nil {
+		if err := node.WriteConfigFile(node.ConfigFile(home), conf); err != nil {
 			return nil, err
 		}
 		if err := doc.SaveAs(conf.GenesisFile()); err != nil {

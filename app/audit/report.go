@@ -83,6 +83,14 @@ type OutcomeCheck struct {
 	Switched          bool     `json:"switched"`
 }
 
+// The keys under which the report counts transactions without a site
+// (the study's registration, amendments, accounts, the database lock) or
+// without a signer (undecodable transactions).
+const (
+	NoSite   = "(no site)"
+	NoSigner = "(no signer)"
+)
+
 // Report is the integrity report of a study.
 type Report struct {
 	Study      string             `json:"study"`
@@ -112,9 +120,9 @@ func Compute(L *Ledger, study string, r Rules) *Report {
 	rep := &Report{Study: study, Height: L.Height, AsOf: L.LastTime.Format(time.RFC3339), Rules: r,
 		Findings: []Finding{}, Amendments: []AmendmentSummary{}}
 	sites, users := map[string]*Signals{}, map[string]*Signals{}
-	get := func(m map[string]*Signals, k string) *Signals {
+	get := func(m map[string]*Signals, k, none string) *Signals {
 		if k == "" {
-			k = "(none)"
+			k = none
 		}
 		s, ok := m[k]
 		if !ok {
@@ -124,12 +132,12 @@ func Compute(L *Ledger, study string, r Rules) *Report {
 		return s
 	}
 	both := func(e *Entry, fn func(s *Signals)) {
-		fn(get(sites, e.Site))
-		fn(get(users, e.Signer))
+		fn(get(sites, e.Site, NoSite))
+		fn(get(users, e.Signer, NoSigner))
 	}
 	find := func(sig string, e *Entry, detail string) {
 		rep.Findings = append(rep.Findings, Finding{Signal: sig, Site: e.Site, User: e.Signer, Subject: e.Subject,
-			Target: target(e), Time: e.Time, Height: e.Height, TxHash: e.TxHash, Detail: detail})
+			Target: e.Target(), Time: e.Time, Height: e.Height, TxHash: e.TxHash, Detail: detail})
 	}
 	comp := compiler(L)
 	forms := map[string]*formState{}
@@ -224,7 +232,7 @@ func Compute(L *Ledger, study string, r Rules) *Report {
 			if site == "" {
 				site = siteOfSubj[q.Subject]
 			}
-			get(sites, site).LongOpenQueries++
+			get(sites, site, NoSite).LongOpenQueries++
 			rep.Findings = append(rep.Findings, Finding{Signal: "query open for long", Site: site, User: q.RaisedBy, Subject: q.Subject,
 				Target: q.Target(), Time: q.Thread[0].Stamp.Time, Height: q.Thread[0].Stamp.Height,
 				Detail: fmt.Sprintf("query %d open %.1f days (%s)", q.Number, days, state)})
@@ -336,16 +344,6 @@ func coveredBy(k, study, subject, event string, repeat int, form string) bool {
 		return false
 	}
 	return form == "" || p[4] == form
-}
-
-func target(e *Entry) string {
-	parts := []string{}
-	for _, s := range []string{e.Subject, e.Event, e.Form} {
-		if s != "" {
-			parts = append(parts, s)
-		}
-	}
-	return strings.Join(parts, " ")
 }
 
 func sorted(m map[string]*Signals) []Signals {

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -257,5 +258,29 @@ func TestDescribeEveryKind(t *testing.T) {
 	e := decodeEntry([]byte("not a tx"), &abci.ExecTxResult{Code: 102, Log: "malformed"}, 7, 0, time.Now())
 	if e.Kind != "undecodable" || !e.Rejected || e.Code != 102 || e.Msg != nil {
 		t.Errorf("undecodable tx: %+v", e)
+	}
+}
+
+// TestComputeNamesWhatHasNoSite: a study-wide transaction (here a refused
+// database lock approval) counts under NoSite, an undecodable one under
+// NoSigner.
+func TestComputeNamesWhatHasNoSite(t *testing.T) {
+	mon := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	c := &crafted{L: &Ledger{Accounts: map[string]types.Account{}, LastTime: mon}}
+	c.add(mon, "r1", "", 511, types.Msg{Lock: &types.MsgScope{Scope: types.Scope{Study: "S"}}})
+	c.L.Entries = append(c.L.Entries, Entry{Height: 9, Kind: "undecodable", Study: "S", Code: 101, Rejected: true})
+	rep := Compute(c.L, "S", DefaultRules)
+	var keys []string
+	for _, s := range rep.Sites {
+		keys = append(keys, s.Key)
+		if s.Key != NoSite || s.Rejected != 2 {
+			t.Errorf("site %+v", s)
+		}
+	}
+	for _, s := range rep.Users {
+		keys = append(keys, s.Key)
+	}
+	if want := []string{NoSite, NoSigner, "r1"}; strings.Join(keys, ",") != strings.Join(want, ",") {
+		t.Errorf("keys %v, want %v", keys, want)
 	}
 }

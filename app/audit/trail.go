@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	sm "github.com/cometbft/cometbft/state"
 	cmttypes "github.com/cometbft/cometbft/types"
 
+	"github.com/veritrial/veritrial/app"
 	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/protocol"
@@ -59,6 +61,23 @@ type Entry struct {
 	time time.Time
 }
 
+// Target names whose data the entry is about: the subject, the event
+// (with its repeat from the second on) and the form it names, "" for a
+// study-wide entry.
+func (e *Entry) Target() string {
+	parts := []string{}
+	event := e.Event
+	if event != "" && e.EventRepeat > 1 {
+		event += "/" + strconv.Itoa(e.EventRepeat)
+	}
+	for _, s := range []string{e.Subject, event, e.Form} {
+		if s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
 // BlockTime returns the entry's block time.
 func (e *Entry) BlockTime() time.Time { return e.time }
 
@@ -67,6 +86,11 @@ func (e *Entry) BlockTime() time.Time { return e.time }
 type Ledger struct {
 	Entries  []Entry
 	Accounts map[string]types.Account
+	// AccountHistories are the changes of every account, in order: what
+	// the account was at each height.
+	AccountHistories map[string][]types.AccountChange
+	// Orgs are the consortium's organisations.
+	Orgs map[string]types.Org
 	// Versions are the protocol versions of the study asked for, in order.
 	Versions   []types.ProtocolVersion
 	Amendments []types.Amendment
@@ -114,7 +138,7 @@ func FetchLedger(ctx context.Context, o FetchOptions) (*Ledger, error) {
 	latest := st.SyncInfo.LatestBlockHeight
 	// Records at latest-1 so that the app hash (in the header of latest)
 	// exists; blocks up to latest.
-	L := &Ledger{Accounts: map[string]types.Account{}, Height: latest}
+	L := &Ledger{Accounts: map[string]types.Account{}, AccountHistories: map[string][]types.AccountChange{}, Orgs: map[string]types.Org{}, Height: latest}
 
 	// Headers of every block, 20 per call, windows of ranges fetched by
 	// the workers; only the headers of blocks with txs and of the block
@@ -253,11 +277,24 @@ func FetchLedger(ctx context.Context, o FetchOptions) (*Ledger, error) {
 	return L, nil
 }
 
-// readRecords reads the accounts and, for study, the protocol versions,
-// amendments and data queries the trail and report use.
+// readRecords reads the organisations, the accounts and their histories
+// and, for study, the protocol versions, amendments and data queries the
+// trail and report use.
 func (L *Ledger) readRecords(ctx context.Context, r *client.Reader, study string) error {
+	if err := client.ScanJSON(ctx, r, types.PrefixOrg, func(_ string, o *types.Org) error {
+		L.Orgs[o.ID] = *o
+		return nil
+	}); err != nil {
+		return err
+	}
 	if err := client.ScanJSON(ctx, r, types.PrefixAccount, func(_ string, a *types.Account) error {
 		L.Accounts[a.ID] = *a
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := client.ScanJSON(ctx, r, types.PrefixAcctHist, func(_ string, ch *types.AccountChange) error {
+		L.AccountHistories[ch.Account.ID] = append(L.AccountHistories[ch.Account.ID], *ch)
 		return nil
 	}); err != nil || study == "" {
 		return err
@@ -443,8 +480,12 @@ func short(h string) string {
 	return h
 }
 
-// annotate adds names, organisations, sites and protocol versions.
+// annotate adds names, organisations, roles, sites and protocol versions.
 func (L *Ledger) annotate() {
+	index := map[string]int{} // tx hash -> its index in its block
+	for _, e := range L.Entries {
+		index[e.TxHash] = e.Index
+	}
 	siteOf := map[string]string{} // study/subject -> site
 	for _, e := range L.Entries {
 		if e.Kind == string(types.KindEnrollSubject) && !e.Rejected {
@@ -469,12 +510,8 @@ func (L *Ledger) annotate() {
 		}
 		if a, ok := L.Accounts[e.Signer]; ok {
 			e.Name, e.Org = a.Name, a.Org
-			rs := make([]string, len(a.Roles))
-			for j, r := range a.Roles {
-				rs[j] = string(r)
-			}
-			e.Role = strings.Join(rs, ",")
 		}
+		e.Role = string(L.actingRole(e, index))
 		if e.Site == "" && e.Subject != "" {
 			e.Site = siteOf[e.Study+"/"+e.Subject]
 		}
@@ -484,6 +521,42 @@ func (L *Ledger) annotate() {
 			}
 		}
 	}
+}
+
+// actingRole returns the role e's signer acted under, as the ledger
+// decided it (app.ActingRole) from the account as it was just before e (its
+// history, index giving the place of a tx in its block) and its
+// organisation: the role the stamps of the records e wrote carry. It is ""
+// when it cannot be told: an undecodable tx, a signer unknown or revoked
+// then, or one the ledger's rule refused.
+func (L *Ledger) actingRole(e *Entry, index map[string]int) types.Role {
+	if e.Msg == nil {
+		return ""
+	}
+	var acct *types.Account
+	for _, ch := range L.AccountHistories[e.Signer] {
+		s := ch.Stamp
+		if s.Height > e.Height || s.Height == e.Height && s.TxHash != "" && index[s.TxHash] >= e.Index {
+			break
+		}
+		acct = &ch.Account
+	}
+	if acct == nil || acct.Status != types.AccountActive || len(acct.Roles) == 0 {
+		return ""
+	}
+	org, ok := L.Orgs[acct.Org]
+	if !ok {
+		return ""
+	}
+	kind, msg, err := e.Msg.Unpack()
+	if err != nil {
+		return ""
+	}
+	role, ok := app.ActingRole(kind, msg, acct, &org)
+	if !ok {
+		return ""
+	}
+	return role
 }
 
 // TrailFilter selects entries.

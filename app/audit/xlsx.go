@@ -60,7 +60,7 @@ func WriteXLSX(w io.Writer, sheets []Sheet) error {
 
 // TrailSheet is the audit trail as a worksheet.
 func TrailSheet(es []Entry) Sheet {
-	s := Sheet{Name: "Audit trail", Header: []string{"Time (UTC)", "Height", "Tx", "Outcome", "Code", "Message", "User", "Name", "Organisation", "Roles", "Action", "Site", "Subject", "Event", "Repeat", "Form", "What", "Reason", "Protocol version", "Verified header"}}
+	s := Sheet{Name: "Audit trail", Header: []string{"Time (UTC)", "Height", "Tx", "Outcome", "Code", "Message", "User", "Name", "Organisation", "Role", "Action", "Site", "Subject", "Event", "Repeat", "Form", "What", "Reason", "Protocol version", "Verified header"}}
 	for _, e := range es {
 		s.Rows = append(s.Rows, []any{e.Time, e.Height, e.TxHash, outcome(e), e.Code, e.Log, e.Signer, e.Name, e.Org, e.Role, e.Kind, e.Site, e.Subject, e.Event, e.EventRepeat, e.Form, e.What, e.Reason, e.ProtocolVersion, e.Verified})
 	}

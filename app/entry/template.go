@@ -192,7 +192,8 @@ func sheetName(oid string, used map[string]bool) string {
 //   - Instructions: what to do, the legend, the study, protocol version and
 //     fingerprint, the site and the block height it was generated at, and
 //     the list of form sheets.
-//   - one sheet per form (named by the form OID): key columns Subject,
+//   - one sheet per form that an event of the workbook collects (every
+//     event, or opt.Events), named by the form OID: key columns Subject,
 //     Event, Event repeat and Row (the row of the repeating group; blank for
 //     forms without one), then one column per item in protocol order. Row 1
 //     holds the item OIDs, row 2 the labels with units (* marks required
@@ -260,6 +261,9 @@ func WriteTemplate(w io.Writer, c *protocol.Compiled, opt TemplateOptions) (*Tem
 	sum := &TemplateSummary{Subjects: len(subjects)}
 	for fi := range p.Forms {
 		form := &p.Forms[fi]
+		if !slices.ContainsFunc(events, func(e protocol.Event) bool { return c.FormInEvent(e.OID, form.OID) }) {
+			continue // no chosen event collects it
+		}
 		name := sheetName(form.OID, used)
 		if _, err := f.NewSheet(name); err != nil {
 			return nil, err

@@ -168,7 +168,25 @@ func TestTemplateEventsAndPrefill(t *testing.T) {
 	}
 	m := testMeta()
 	m.Prefilled = true
-	_, f, _ := template(t, c, TemplateOptions{Meta: m, Subjects: subjects(), Records: recs, Events: []string{"SCR", "UNS"}})
+	_, f, sum := template(t, c, TemplateOptions{Meta: m, Subjects: subjects(), Records: recs, Events: []string{"SCR", "UNS"}})
+	// A sheet for each form screening or an unscheduled visit collects,
+	// and no other; screening alone collects four.
+	forms := func(sum *TemplateSummary) string {
+		var s []string
+		for _, sh := range sum.Sheets {
+			s = append(s, sh.Form)
+		}
+		return strings.Join(s, ",")
+	}
+	if got, want := forms(sum), "DM,IE,VS,LB,AE,CM"; got != want {
+		t.Errorf("form sheets %s, want %s", got, want)
+	}
+	if i, _ := f.GetSheetIndex("EX"); i >= 0 {
+		t.Error("a sheet for EX, which neither event collects")
+	}
+	if _, _, sum := template(t, c, TemplateOptions{Meta: m, Subjects: subjects(), Events: []string{"SCR"}}); forms(sum) != "DM,IE,VS,LB" {
+		t.Errorf("form sheets at screening: %s", forms(sum))
+	}
 	rows, _ := f.GetRows("VS")
 	// S1-001: SCR, UNS 1..3; S1-002: SCR, UNS 1.
 	if len(rows) != HeaderRows+6 {

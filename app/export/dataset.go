@@ -50,7 +50,10 @@ type Options struct {
 	// TmpDir holds temporary files (default: the system's).
 	TmpDir string
 	// Progress, when set, is called as records are read: phase names the
-	// pass ("records", "data"), total is 0 while unknown.
+	// pass ("records", then "data"), done counts the records read so far
+	// and total those the pass reads in all: 0 while the records are
+	// listed (known only when the listing ends), then one number for the
+	// whole data pass, which it ends at.
 	Progress func(phase string, done, total int64)
 }
 
@@ -288,6 +291,10 @@ type dataset struct {
 	total, done int64
 	phase       string
 	lastReport  time.Time
+	// dataRecords counts, while the records are listed, those the data
+	// pass reads (the keys under dataPfx): the data phase's total.
+	dataRecords int64
+	dataPfx     []string
 	sum         Summary
 }
 
@@ -421,6 +428,31 @@ func (d *dataset) layout() {
 					}
 				}
 			}
+		}
+	}
+}
+
+// dataPrefixes are the key prefixes of the records the data pass reads
+// (subjects, forms and their history, queries, signatures, SDV), one
+// progress tick each.
+func dataPrefixes(study string) []string {
+	var out []string
+	for _, p := range []string{types.PrefixSubject, types.PrefixForm, types.PrefixHistory, types.PrefixQuery, types.PrefixSignature, types.PrefixSDV} {
+		out = append(out, p+study+"/")
+	}
+	return out
+}
+
+// listed counts a record listed in the records pass: the data pass's total
+// is the number of those it will read.
+func (d *dataset) listed(key string) {
+	if d.dataPfx == nil {
+		d.dataPfx = dataPrefixes(d.opt.Study)
+	}
+	for _, p := range d.dataPfx {
+		if strings.HasPrefix(key, p) {
+			d.dataRecords++
+			return
 		}
 	}
 }

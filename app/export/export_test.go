@@ -640,3 +640,48 @@ func TestEmptyStudy(t *testing.T) {
 		}
 	}
 }
+
+// TestProgress: each pass reports one total and ends at it; the records
+// pass's is known only at its end.
+func TestProgress(t *testing.T) {
+	c := apptest.New(t)
+	h := scenario(t, c)
+	r, opt := source(c, h)
+	for _, f := range formats {
+		type report struct{ done, total int64 }
+		got := map[string][]report{}
+		var phases []string
+		opt.Progress = func(phase string, done, total int64) {
+			if len(phases) == 0 || phases[len(phases)-1] != phase {
+				phases = append(phases, phase)
+			}
+			got[phase] = append(got[phase], report{done, total})
+		}
+		_, sum := run(t, f, r, opt)
+		if strings.Join(phases, ",") != "records,data" {
+			t.Errorf("%s: phases %v", f.name, phases)
+		}
+		recs := got["records"]
+		if last := recs[len(recs)-1]; last.done != sum.Records || last.total != sum.Records {
+			t.Errorf("%s: records pass ends at %d/%d, want %d/%d", f.name, last.done, last.total, sum.Records, sum.Records)
+		}
+		for _, p := range recs[:len(recs)-1] {
+			if p.total != 0 {
+				t.Errorf("%s: records pass reports a total (%d) before the listing ends", f.name, p.total)
+			}
+		}
+		data := got["data"]
+		total := data[0].total
+		if total <= 0 || total >= sum.Records {
+			t.Errorf("%s: data pass total %d of %d records", f.name, total, sum.Records)
+		}
+		for _, p := range data {
+			if p.total != total || p.done > total {
+				t.Errorf("%s: data pass reports %d/%d after a total of %d", f.name, p.done, p.total, total)
+			}
+		}
+		if last := data[len(data)-1]; last.done != total {
+			t.Errorf("%s: data pass ends at %d/%d", f.name, last.done, total)
+		}
+	}
+}

@@ -61,6 +61,7 @@ func WriteODM(ctx context.Context, r *client.Reader, opt Options, w io.Writer) (
 	dg := newDigester()
 	d.startPhase("records", 0)
 	if err := WalkRecords(ctx, r, opt.Study, func(e types.ListEntry) error {
+		d.listed(e.Key)
 		d.tick(1)
 		vh, err := dg.add(e.Key, e.Value)
 		if err != nil {
@@ -98,7 +99,7 @@ func WriteODM(ctx context.Context, r *client.Reader, opt Options, w io.Writer) (
 	d.odmAdmin(x)
 	x.open("ClinicalData", "StudyOID", d.study.ID, "MetaDataVersionOID", oidMDV+itoa(d.current.Number))
 	x.nl()
-	d.startPhase("data", d.sum.Records)
+	d.startPhase("data", d.dataRecords)
 	if err := d.odmSubjects(x); err != nil {
 		return nil, err
 	}

@@ -31,7 +31,7 @@ func (d *dataset) writeTables(b book) error {
 	if err := d.recordsTable(b); err != nil {
 		return err
 	}
-	d.startPhase("data", d.sum.Records)
+	d.startPhase("data", d.dataRecords)
 	if err := d.subjectsTable(b); err != nil {
 		return err
 	}
@@ -89,6 +89,7 @@ func (d *dataset) recordsTable(b book) error {
 			return err
 		}
 		row[0], row[1] = txt(e.Key), txt(vh)
+		d.listed(e.Key)
 		d.tick(1)
 		return t.row(row)
 	}); err != nil {

@@ -33,9 +33,6 @@ const DevLogLevel = "main:info,state:info,veritrial:info,*:error"
 // protocol registrations.
 const MaxBlockBytes = 4 << 20
 
-// KeyringDir is where a home keeps its encrypted keys.
-func KeyringDir(home string) string { return filepath.Join(home, "keyring") }
-
 // Timing are the consensus timeouts of a node.
 type Timing struct {
 	// Propose is CometBFT's timeout_propose: how long a validator waits
@@ -107,7 +104,7 @@ func InitFiles(conf *cmtcfg.Config) (*Files, error) {
 			return nil, fmt.Errorf("cannot create %s: %w", d, err)
 		}
 	}
-	if err := WriteConfigFile(filepath.Join(conf.RootDir, cmtcfg.DefaultConfigDir, "config.toml"), conf); err != nil {
+	if err := WriteConfigFile(ConfigFile(conf.RootDir), conf); err != nil {
 		return nil, err
 	}
 	nodeKey, err := p2p.LoadOrGenNodeKey(conf.NodeKeyFile())
@@ -186,8 +183,9 @@ func NewGenesisDoc(chainID string, genesisTime time.Time, g types.Genesis) (*cmt
 
 // AddKeys creates keys called names in kr under passphrase, a few in
 // parallel (each costs one memory-hard key derivation), and returns their
-// descriptions in names order.
-func AddKeys(kr *keyring.Keyring, names []string, passphrase string) ([]keyring.Info, error) {
+// descriptions in names order. done, when not nil, is called with the
+// name of each key created, as it is, from the calling goroutine.
+func AddKeys(kr *keyring.Keyring, names []string, passphrase string, done func(name string)) ([]keyring.Info, error) {
 	infos := make([]keyring.Info, len(names))
 	errs := make([]error, len(names))
 	sem := make(chan struct{}, 4)
@@ -201,7 +199,9 @@ func AddKeys(kr *keyring.Keyring, names []string, passphrase string) ([]keyring.
 		}()
 	}
 	for range names {
-		<-finished
+		if i := <-finished; errs[i] == nil && done != nil {
+			done(names[i])
+		}
 	}
 	for i, err := range errs {
 		if err != nil {

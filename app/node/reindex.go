@@ -26,7 +26,7 @@ import (
 // (0, 0 when none were missing) and must run while no node holds the
 // databases.
 func CatchUpIndex(conf *cmtcfg.Config) (from, to int64, err error) {
-	if conf.TxIndex.Indexer != "kv" {
+	if conf.TxIndex.Indexer != "kv" || conf.Storage.DiscardABCIResponses {
 		return 0, 0, nil
 	}
 	dir := conf.DBDir()
@@ -56,8 +56,15 @@ func CatchUpIndex(conf *cmtcfg.Config) (from, to int64, err error) {
 	txs := kv.NewTxIndex(idb)
 	heights := blockidxkv.New(dbm.NewPrefixDB(idb, []byte("block_events")))
 
-	base, top := blocks.Base(), blocks.Height()
-	if top == 0 {
+	// A block is stored before it is executed: after a crash the block
+	// store may hold one block more than the state has results for, which
+	// the handshake replays (and the indexer, running by then, indexes).
+	st, err := states.Load()
+	if err != nil {
+		return 0, 0, fmt.Errorf("reading the consensus state: %w", err)
+	}
+	base, top := blocks.Base(), min(blocks.Height(), st.LastBlockHeight)
+	if top <= 0 {
 		return 0, 0, nil
 	}
 	// CometBFT indexes blocks in height order, so the missing ones are the

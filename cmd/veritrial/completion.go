@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 
 	"github.com/urfave/cli/v2"
@@ -74,8 +73,7 @@ Example:
 				return usageErrorf("no completion for shell %q: use bash or zsh", sh)
 			}
 			return emit(c, map[string]any{"shell": c.Args().First(), "script": script}, func(w io.Writer) error {
-				_, err := fmt.Fprint(w, script)
-				return err
+				return writeVerbatim(w, []byte(script))
 			})
 		},
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -13,11 +14,6 @@ import (
 	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/types"
 )
-
-func init() { registerCommand(consortiumCommand) }
-
-// categoryConsortium groups the governance of the consortium.
-const categoryConsortium = "Consortium"
 
 func consortiumCommand() *cli.Command {
 	orgFlag := &cli.StringFlag{Name: "org", Required: true, Usage: "organisation ID"}
@@ -300,19 +296,16 @@ type proposeOutcome struct {
 
 // propose sends the change and prints the proposal's number.
 func propose(c *cli.Context, ch types.Change) error {
-	res, err := sendResult(c, types.Msg{ProposeChange: &types.MsgProposeChange{Change: ch, Reason: c.String("reason")}})
-	if err != nil {
-		return err
-	}
-	if !res.OK() {
-		return printOutcome(c, res, "")
-	}
-	n, _ := strconv.Atoi(res.Attr("proposal"))
-	exp, _ := strconv.ParseInt(res.Attr("expires"), 10, 64)
-	out := proposeOutcome{txOutcome: outcomeOf(res), Proposal: n, Change: ch.String(), Expires: exp}
-	return emit(c, out, func(w io.Writer) error {
-		_, err := fmt.Fprintf(w, "Proposed consortium change %d: %s\n  open for votes until height %d; tx %s, height %d\n", n, out.Change, exp, res.Hash, res.Height)
-		return err
+	return sendWrite(c, write{
+		msg: types.Msg{ProposeChange: &types.MsgProposeChange{Change: ch, Reason: c.String("reason")}},
+		done: func(_ context.Context, _ *client.Client, res *client.Result) string {
+			return fmt.Sprintf("Proposed consortium change %s: %s\n  open for votes until height %s", res.Attr("proposal"), ch.String(), res.Attr("expires"))
+		},
+		doc: func(out txOutcome, res *client.Result) any {
+			n, _ := strconv.Atoi(res.Attr("proposal"))
+			exp, _ := strconv.ParseInt(res.Attr("expires"), 10, 64)
+			return proposeOutcome{txOutcome: out, Proposal: n, Change: ch.String(), Expires: exp}
+		},
 	})
 }
 
@@ -332,26 +325,25 @@ func voteProposal(c *cli.Context) error {
 		return usageErrorf("give exactly one of --yes and --no")
 	}
 	n := c.Int("proposal")
-	res, err := sendResult(c, types.Msg{VoteChange: &types.MsgVoteChange{Proposal: n, Approve: c.Bool("yes"), Comment: c.String("comment")}})
-	if err != nil {
-		return err
+	outcome := func(out txOutcome, res *client.Result) voteOutcome {
+		atoi := func(k string) int { v, _ := strconv.Atoi(res.Attr(k)); return v }
+		return voteOutcome{txOutcome: out, Proposal: n, Vote: res.Attr("vote"), Status: types.ProposalStatus(res.Attr("status")),
+			Yes: atoi("yes"), No: atoi("no"), Voting: atoi("voting")}
 	}
-	if !res.OK() {
-		return printOutcome(c, res, "")
-	}
-	atoi := func(k string) int { v, _ := strconv.Atoi(res.Attr(k)); return v }
-	out := voteOutcome{txOutcome: outcomeOf(res), Proposal: n, Vote: res.Attr("vote"), Status: types.ProposalStatus(res.Attr("status")),
-		Yes: atoi("yes"), No: atoi("no"), Voting: atoi("voting")}
-	return emit(c, out, func(w io.Writer) error {
-		what := fmt.Sprintf("still open (%d yes, %d no of %d voting organisations)", out.Yes, out.No, out.Voting)
-		switch out.Status {
-		case types.ProposalPassed:
-			what = fmt.Sprintf("passed and applied in block %d", res.Height)
-		case types.ProposalRejected:
-			what = "rejected: the quorum can no longer be reached"
-		}
-		_, err := fmt.Fprintf(w, "Voted %s on proposal %d: %s\n  tx %s, height %d\n", out.Vote, n, what, res.Hash, res.Height)
-		return err
+	return sendWrite(c, write{
+		msg: types.Msg{VoteChange: &types.MsgVoteChange{Proposal: n, Approve: c.Bool("yes"), Comment: c.String("comment")}},
+		done: func(_ context.Context, _ *client.Client, res *client.Result) string {
+			v := outcome(txOutcome{}, res)
+			what := fmt.Sprintf("still open (%d yes, %d no of %d voting organisations)", v.Yes, v.No, v.Voting)
+			switch v.Status {
+			case types.ProposalPassed:
+				what = fmt.Sprintf("passed and applied in block %d", res.Height)
+			case types.ProposalRejected:
+				what = "rejected: the quorum can no longer be reached"
+			}
+			return fmt.Sprintf("Voted %s on proposal %d: %s", v.Vote, n, what)
+		},
+		doc: func(out txOutcome, res *client.Result) any { return outcome(out, res) },
 	})
 }
 
@@ -360,10 +352,6 @@ func yesNo(approve bool) string {
 		return "yes"
 	}
 	return "no"
-}
-
-func outcomeOf(res *client.Result) txOutcome {
-	return txOutcome{TxHash: res.Hash, Height: res.Height, Code: res.Code, Name: res.Name, Log: res.Log, Stage: res.Stage}
 }
 
 // membersDoc is what members prints.
@@ -401,36 +389,34 @@ func showMembers(c *cli.Context) error {
 		if g.NonSponsorVote {
 			nonSponsor = ", at least one not a sponsor"
 		}
-		fmt.Fprintf(w, "Consortium at height %d: a change needs more than %d/%d of the voting organisations%s; proposals are open %d blocks; %d proposal(s) so far\n\n",
+		printf(w, "Consortium at height %d: a change needs more than %d/%d of the voting organisations%s; proposals are open %d blocks; %d proposal(s) so far\n\n",
 			h, g.QuorumNum, g.QuorumDen, nonSponsor, g.ProposalTTL, gov.Proposals)
-		t := newTable(w)
-		fmt.Fprintln(t, "ORG\tKIND\tSTATUS\tPOWER\tSHARE\tNAME")
+		t := newTable(w, "ORG", "KIND", "STATUS", "POWER", "SHARE", "NAME")
 		for _, o := range orgs {
 			share := "-"
 			if doc.TotalPower > 0 && o.Power() > 0 {
 				share = fmt.Sprintf("%.1f%%", 100*float64(o.Power())/float64(doc.TotalPower))
 			}
-			fmt.Fprintf(t, "%s\t%s\t%s\t%d\t%s\t%s\n", o.ID, o.Kind, o.Status, o.Power(), share, o.Name)
+			t.row(o.ID, string(o.Kind), string(o.Status), strconv.FormatInt(o.Power(), 10), share, o.Name)
 		}
-		if err := t.Flush(); err != nil {
+		if err := t.flush(); err != nil {
 			return err
 		}
-		fmt.Fprintln(w)
-		t = newTable(w)
-		fmt.Fprintln(t, "ORG\tNODE ID\tROLE\tVALIDATOR KEY\tPOWER\tHOST")
+		printf(w, "\n")
+		t = newTable(w, "ORG", "NODE ID", "ROLE", "VALIDATOR KEY", "POWER", "HOST")
 		for _, o := range orgs {
 			for _, v := range o.Validators {
 				role := "validator"
 				if v.Retired != 0 {
 					role = fmt.Sprintf("retired at %d", v.Retired)
 				}
-				fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%d\t%s\n", o.ID, v.NodeID, role, types.KeyText(v.PubKey), v.Power, cmp.Or(v.Host, "-"))
+				t.row(o.ID, v.NodeID, role, types.KeyText(v.PubKey), strconv.FormatInt(v.Power, 10), cmp.Or(v.Host, "-"))
 			}
 			for _, id := range o.NodeIDs {
-				fmt.Fprintf(t, "%s\t%s\tfull node\t-\t-\t-\n", o.ID, id)
+				t.row(o.ID, id, "full node", "-", "-", "-")
 			}
 		}
-		if err := t.Flush(); err != nil {
+		if err := t.flush(); err != nil {
 			return err
 		}
 		proofLine(w, rd)
@@ -472,11 +458,10 @@ func showProposals(c *cli.Context) error {
 	doc := map[string]any{"height": h, "proven": c.Bool("prove"), "proposals": docs}
 	return emit(c, doc, func(w io.Writer) error {
 		if len(docs) == 0 {
-			_, err := fmt.Fprintf(w, "No %s proposals at height %d\n", cmp.Or(string(want), "consortium"), h)
-			return err
+			printf(w, "No %s proposals at height %d\n", cmp.Or(string(want), "consortium"), h)
+			return nil
 		}
-		t := newTable(w)
-		fmt.Fprintln(t, "#\tSTATUS\tVOTES\tEXPIRES\tPROPOSED BY\tCHANGE")
+		t := newTable(w, "#", "STATUS", "VOTES", "EXPIRES", "PROPOSED BY", "CHANGE")
 		for _, d := range docs {
 			var vs []string
 			for _, v := range d.Votes {
@@ -486,8 +471,8 @@ func showProposals(c *cli.Context) error {
 			if d.Applied != 0 {
 				status += fmt.Sprintf(" (applied at %d)", d.Applied)
 			}
-			fmt.Fprintf(t, "%d\t%s\t%s\t%d\t%s (%s)\t%s\n", d.Number, status, cmp.Or(strings.Join(vs, " "), "-"), d.Expires, d.Proposed.Signer, d.Proposed.Org, d.Summary)
+			t.row(strconv.Itoa(d.Number), status, cmp.Or(strings.Join(vs, " "), "-"), strconv.FormatInt(d.Expires, 10), d.Proposed.Signer+" ("+d.Proposed.Org+")", d.Summary)
 		}
-		return t.Flush()
+		return t.flush()
 	})
 }

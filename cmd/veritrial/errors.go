@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -99,10 +98,9 @@ func report(a *cli.App, err error) int {
 	if msg == "" {
 		msg = "failed"
 	}
-	fmt.Fprintf(a.ErrWriter, "Error: %s\n", msg)
+	printf(a.ErrWriter, "Error: %s\n", safeLines(msg))
 	if st := stateOf(a); st.json && !st.emitted {
-		doc, _ := json.MarshalIndent(map[string]any{"error": msg, "exit_code": code}, "", "  ")
-		fmt.Fprintf(a.Writer, "%s\n", doc)
+		_ = writeJSON(a.Writer, map[string]any{"error": msg, "exit_code": code})
 	}
 	return code
 }

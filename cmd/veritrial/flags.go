@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/veritrial/veritrial/app/node"
 )
 
 // Environment variables mirroring the global flags.
@@ -157,7 +159,7 @@ func nodeAddr(c *cli.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if laddr, ok := homeRPCAddr(home); ok {
+	if laddr, ok := node.RPCAddr(home); ok {
 		return normalizeNodeAddr(laddr)
 	}
 	return defaultNode, nil
@@ -216,4 +218,15 @@ func exactArgs(c *cli.Context, names ...string) error {
 		return usageErrorf("missing %s: usage: %s %s", strings.ToUpper(names[n]), c.Command.HelpName, want)
 	}
 	return usageErrorf("too many arguments (%q): usage: %s %s", c.Args().Slice()[len(names):], c.Command.HelpName, want)
+}
+
+// studyFlag is the required --study of the commands that work on one
+// study.
+func studyFlag() cli.Flag {
+	return &cli.StringFlag{Name: "study", Required: true, Usage: "the study `ID`, as registered (e.g. VT-HTN-201)"}
+}
+
+// subjectFlag is --subject; usage says what it selects.
+func subjectFlag(required bool, usage string) cli.Flag {
+	return &cli.StringFlag{Name: "subject", Required: required, Usage: usage}
 }

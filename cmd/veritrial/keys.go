@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -82,7 +81,7 @@ add. Names: 1 to 64 lowercase letters, digits, '.', '_' or '-'.`,
 				return keyringError(err)
 			}
 			return emit(c, keyDoc(info), func(w io.Writer) error {
-				fmt.Fprintf(w, "Created key %s.\nPublic key: %s\n", info.Name, info.PubKeyBase64())
+				printf(w, "Created key %s.\nPublic key: %s\n", info.Name, info.PubKeyBase64())
 				return nil
 			})
 		},
@@ -115,15 +114,15 @@ Example:
 			}
 			return emit(c, map[string]any{"keys": docs}, func(w io.Writer) error {
 				if len(docs) == 0 {
-					fmt.Fprintf(w, "No keys in %s: create one with veritrial keys add NAME.\n", kr.Dir())
+					printf(w, "No keys in %s: create one with veritrial keys add NAME.\n", kr.Dir())
 					return nil
 				}
 				t := newTable(w)
-				fmt.Fprintln(t, "NAME\tPUBLIC KEY\tCREATED")
+				t.row("NAME", "PUBLIC KEY", "CREATED")
 				for _, d := range docs {
-					fmt.Fprintf(t, "%s\t%s\t%s\n", d.Name, d.PubKey, d.Created)
+					t.row(d.Name, d.PubKey, d.Created)
 				}
-				return t.Flush()
+				return t.flush()
 			})
 		},
 	}
@@ -152,8 +151,8 @@ Example:
 				return keyringError(err)
 			}
 			return emit(c, keyDoc(info), func(w io.Writer) error {
-				_, err := fmt.Fprintln(w, info.PubKeyBase64())
-				return err
+				printf(w, "%s\n", info.PubKeyBase64())
+				return nil
 			})
 		},
 	}
@@ -226,7 +225,7 @@ The key is stored under NAME, encrypted under the keyring passphrase.`,
 				}
 			}
 			return emit(c, keyDoc(info), func(w io.Writer) error {
-				fmt.Fprintf(w, "Imported key %s.\nPublic key: %s\n", info.Name, info.PubKeyBase64())
+				printf(w, "Imported key %s.\nPublic key: %s\n", info.Name, info.PubKeyBase64())
 				return nil
 			})
 		},
@@ -322,15 +321,14 @@ veritrial keys import.`,
 			}
 			if out == "" {
 				return emit(c, map[string]any{"name": name, "armored": string(block)}, func(w io.Writer) error {
-					_, err := w.Write(block)
-					return err
+					return writeVerbatim(w, block)
 				})
 			}
 			if err := writeFileAtomic(out, block, 0o600, c.Bool("force")); err != nil {
 				return err
 			}
 			return emit(c, map[string]any{"name": name, "file": out}, func(w io.Writer) error {
-				fmt.Fprintf(w, "Exported key %s to %s (encrypted under the export passphrase).\n", name, out)
+				printf(w, "Exported key %s to %s (encrypted under the export passphrase).\n", name, out)
 				return nil
 			})
 		},
@@ -369,7 +367,7 @@ account revoke).`,
 				return keyringError(err)
 			}
 			return emit(c, map[string]any{"deleted": name}, func(w io.Writer) error {
-				fmt.Fprintf(w, "Deleted key %s.\n", name)
+				printf(w, "Deleted key %s.\n", name)
 				return nil
 			})
 		},

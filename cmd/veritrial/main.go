@@ -9,6 +9,16 @@
 // clear sentence on stderr; with --output json a document
 // {"error": ..., "exit_code": ...} is also printed on stdout unless the
 // command already printed its own.
+//
+// Each command group lives in a file named after it (init.go, form.go,
+// audit.go...); commands lists them all, in the order of the help. The
+// shared pieces: flags.go (global flags, home, node address), args.go
+// (flags after positional arguments), errors.go (exit codes), output.go
+// (JSON or text; printf, which escapes every value printed for people),
+// table.go (tables fitted to the terminal), files.go (reading and writing
+// files whole), passphrase.go (keyring and passphrases), client.go
+// (connecting to a node), send.go (the one path of every write: build,
+// sign, broadcast, wait, report) and config.go (the home's config.toml).
 package main
 
 import (
@@ -17,6 +27,8 @@ import (
 	"os"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/veritrial/veritrial/app/types"
 )
 
 // version is the binary's version, set at link time with
@@ -40,33 +52,8 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	return report(a, a.Run(interspersed(a, args)))
 }
 
-// commandConstructors are the top-level commands defined in other files of
-// this package, added with registerCommand.
-var commandConstructors []func() *cli.Command
-
-// registerCommand adds a top-level command. Call it from an init function
-// with a constructor (not a ready command): every App gets fresh flag
-// values. Give the command a Category, a UsageText with an example and a
-// Description; the global flags are added to it and its subcommands
-// automatically.
-func registerCommand(newCommand func() *cli.Command) {
-	commandConstructors = append(commandConstructors, newCommand)
-}
-
 // newApp builds the command tree writing to stdout and stderr.
 func newApp(stdout, stderr io.Writer) *cli.App {
-	cmds := []*cli.Command{
-		initCommand(),
-		startCommand(),
-		statusCommand(),
-		keysCommand(),
-		protocolCommand(),
-		completionCommand(),
-	}
-	for _, nc := range commandConstructors {
-		cmds = append(cmds, nc())
-	}
-
 	a := &cli.App{
 		Name:    "veritrial",
 		Usage:   "clinical-trial data integrity on a replicated ledger",
@@ -81,8 +68,14 @@ Try it on one machine:
 variables mirror them: VERITRIAL_HOME, VERITRIAL_NODE, VERITRIAL_FROM and
 VERITRIAL_PASSPHRASE (the passphrase itself, for scripts; --passphrase-file
 takes precedence). With --output json every command prints exactly one JSON
-document on stdout. Exit code 0 means success.`,
-		Commands:             cmds,
+document on stdout. Exit code 0 means success.
+
+Text output shows control and invisible characters inside values escaped
+(\n, \t, \x1b, \u202e...), so that text typed at a site cannot rewrite
+the screen; --output json keeps every value exact. On a terminal, tables
+wider than the window wrap their widest columns at spaces; piped or
+redirected, every cell keeps its full text on one line.`,
+		Commands:             commands(),
 		Flags:                globalFlags(),
 		EnableBashCompletion: true,
 		HideHelpCommand:      true,
@@ -98,15 +91,61 @@ document on stdout. Exit code 0 means success.`,
 	return a
 }
 
+// commands returns fresh instances of every top-level command, in the
+// order of the help: urfave/cli lists the categories alphabetically, and
+// the commands of a category in the order given here.
+//
+// This list is the one place a command is added: write its constructor
+// (a function returning a new *cli.Command, so that every App gets fresh
+// flag values) in a file named after the command, give the command a
+// Category, a UsageText with an example, a Description and a usage text
+// for every flag, then add the constructor here. The global flags are
+// added to it and its subcommands by prepareCommands.
+func commands() []*cli.Command {
+	return []*cli.Command{
+		// Consortium
+		consortiumCommand(),
+		// Keys
+		keysCommand(),
+		// Node
+		initCommand(),
+		startCommand(),
+		statusCommand(),
+		testnetCommand(),
+		// Other
+		completionCommand(),
+		// Protocol
+		protocolCommand(),
+		// Queries
+		showCommand(),
+		auditCommand(),
+		// Workflows, in the order of a study
+		studyCommand(),
+		siteCommand(),
+		accountCommand(),
+		subjectCommand(),
+		formCommand(),
+		queryCommand(),
+		sdvCommand(),
+		signCommand(),
+		scopeCommand(types.KindFreeze),
+		scopeCommand(types.KindUnfreeze),
+		scopeCommand(types.KindLock),
+		scopeCommand(types.KindUnlock),
+		exportCommand(),
+	}
+}
+
 // Command categories shown in the help (urfave/cli lists them
 // alphabetically).
 const (
-	categoryNode     = "Node"
-	categoryKeys     = "Keys"
-	categoryProtocol = "Protocol"
-	categoryWorkflow = "Workflows"
-	categoryQuery    = "Queries"
-	categoryOther    = "Other"
+	categoryConsortium = "Consortium"
+	categoryNode       = "Node"
+	categoryKeys       = "Keys"
+	categoryProtocol   = "Protocol"
+	categoryWorkflow   = "Workflows"
+	categoryQuery      = "Queries"
+	categoryOther      = "Other"
 )
 
 // prepareCommands walks the tree: every command gets the global flags, the

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -14,6 +15,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/urfave/cli/v2"
+	"github.com/veritrial/veritrial/app/node"
 )
 
 // binPath is the veritrial binary built once for the CLI tests.
@@ -228,10 +232,92 @@ func devNode(t *testing.T) (work, home string, env []string, n *testNode) {
 	t.Helper()
 	work = t.TempDir()
 	home = filepath.Join(work, "home")
-	env = testEnv(t, "VERITRIAL_HOME="+home, "VERITRIAL_PASSPHRASE="+DevPassphrase)
+	env = testEnv(t, "VERITRIAL_HOME="+home, "VERITRIAL_PASSPHRASE="+node.DevPassphrase)
 	ports := freePorts(t, 2)
 	mustVT(t, env, "init", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]))
 	n = startNode(t, env, home)
 	waitHeight(t, env, home, 1, n)
 	return work, home, env, n
+}
+
+func TestBadInput(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	failVT(t, env, exitUsage, "flag provided but not defined", "init", "--bogus")
+	failVT(t, env, exitUsage, "unknown command \"frobnicate\"", "frobnicate")
+	failVT(t, env, exitUsage, "unknown command \"frob\"", "keys", "frob")
+	failVT(t, env, exitUsage, "not a known format", "--output", "yaml", "keys", "list")
+	failVT(t, env, exitUsage, "invalid value", "init", "--rpc-port", "abc")
+	failVT(t, env, exitUsage, "no veritrial home", "--home", t.TempDir(), "start")
+	failVT(t, env, exitUsage, "--cache-nodes 10 is too small", "--home", t.TempDir(), "start", "--cache-nodes", "10")
+	port := freePorts(t, 1)[0]
+	addr := "tcp://127.0.0.1:" + strconv.Itoa(port)
+	r := failVT(t, env, exitUnavailable, "no veritrial node answers at "+addr+": start one with veritrial start", "status", "--node", addr)
+	if strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("more than one line on stderr: %q", r.stderr)
+	}
+	// VERITRIAL_NODE is honoured; --node beats it.
+	failVT(t, append(env, envNode+"="+addr), exitUnavailable, addr, "status")
+	failVT(t, append(env, envNode+"=tcp://127.0.0.1:1"), exitUnavailable, addr, "--node", addr, "status")
+	if r := mustVT(t, env, "--help"); !strings.Contains(r.stdout, "veritrial init") {
+		t.Errorf("--help lacks an example:\n%s", r.stdout)
+	}
+	if r := mustVT(t, env, "completion", "bash"); !strings.Contains(r.stdout, "complete -o bashdefault") {
+		t.Errorf("bash completion:\n%s", r.stdout)
+	}
+	// --prove says whose header it checks against.
+	for _, cmd := range [][]string{{"show", "form"}, {"query", "list"}} {
+		r := mustVT(t, env, append(cmd, "--help")...)
+		if !strings.Contains(r.stdout, "as the same node serves it (not light-client verified") {
+			t.Errorf("%s --help overstates --prove:\n%s", strings.Join(cmd, " "), r.stdout)
+		}
+	}
+}
+
+// TestEveryFlagIsExplained walks the whole command tree: every command
+// has a usage line and every flag a usage text, so that --help explains
+// each.
+func TestEveryFlagIsExplained(t *testing.T) {
+	var walk func(path string, cmds []*cli.Command)
+	walk = func(path string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			p := path + " " + c.Name
+			if c.Usage == "" {
+				t.Errorf("%s has no usage line", p)
+			}
+			for _, f := range c.Flags {
+				if d, ok := f.(cli.DocGenerationFlag); !ok || strings.TrimSpace(d.GetUsage()) == "" {
+					t.Errorf("%s --%s has no usage text", p, f.Names()[0])
+				}
+			}
+			walk(p, c.Subcommands)
+		}
+	}
+	walk("veritrial", newApp(io.Discard, io.Discard).Commands)
+}
+
+// TestHelpSaysEachDefaultOnce checks help texts that once said a default
+// twice (and wrongly) or cut a word, and that --repeat 0 is refused.
+func TestHelpSaysEachDefaultOnce(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	line := func(out, flag string) string {
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(l), flag+" ") {
+				return l
+			}
+		}
+		t.Fatalf("no %s line in:\n%s", flag, out)
+		return ""
+	}
+	if l := line(mustVT(t, env, "sign", "--help").stdout, "--repeat"); strings.Count(l, "default") != 1 || !strings.Contains(l, "(default: 1 with --event)") {
+		t.Errorf("sign --repeat help: %q", l)
+	}
+	if l := line(mustVT(t, env, "study", "register", "--help").stdout, "--lock-quorum"); strings.Count(l, "default") != 1 || !strings.Contains(l, "(default: 2)") || !strings.Contains(l, "the sponsor's included") {
+		t.Errorf("study register --lock-quorum help: %q", l)
+	}
+	if out := mustVT(t, env, "study", "--help").stdout; !strings.Contains(out, "reject a pending amendment") || strings.Contains(out, "rejecte ") {
+		t.Errorf("study --help:\n%s", out)
+	}
+	failVT(t, env, exitUsage, "--repeat 0 is not an event repeat", "sign", "--from", "site1-investigator", "--study", "VT-HTN-201", "--subject", "S1-001", "--event", "SCR", "--repeat", "0", "--meaning", "approval")
 }

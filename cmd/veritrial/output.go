@@ -2,13 +2,12 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"text/tabwriter"
+	"reflect"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
 )
@@ -37,152 +36,207 @@ func emit(c *cli.Context, v any, text func(w io.Writer) error) error {
 // emitJSON prints v as one indented JSON document on stdout, whatever the
 // output format (for commands whose result is JSON either way).
 func emitJSON(c *cli.Context, v any) error {
-	doc, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return failf("cannot encode the result as JSON: %v", err)
+	if err := writeJSON(stdout(c), v); err != nil {
+		return failf("cannot write the result as JSON: %v", err)
 	}
 	stateOf(c.App).emitted = true
-	if _, err := fmt.Fprintf(stdout(c), "%s\n", doc); err != nil {
-		return failf("cannot write the result: %v", err)
-	}
 	return nil
 }
 
-// note prints a line for people on stderr (progress, hints).
-func note(c *cli.Context, format string, args ...any) {
-	fmt.Fprintf(stderr(c), format+"\n", args...)
-}
-
-// newTable returns a tab-aligned writer for human tables; call Flush.
-func newTable(w io.Writer) *tabwriter.Writer {
-	return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-}
-
-// writeFileAtomic writes data to path whole or not at all (see writeFileWith).
-func writeFileAtomic(path string, data []byte, perm fs.FileMode, force bool) error {
-	return writeFileWith(path, perm, force, func(w io.Writer) error {
-		if _, err := w.Write(data); err != nil {
-			return failf("cannot write %s: %v", path, pathError(err))
-		}
-		return nil
-	})
-}
-
-// writeFileWith writes path whole or not at all: write streams into a
-// temporary file in the same directory, which is synced, then renamed over
-// path. Without force an existing path is refused, before anything is
-// written and again at the end (linked, so a path that appeared meanwhile
-// is never replaced). An error from write is returned as it is.
-func writeFileWith(path string, perm fs.FileMode, force bool, write func(io.Writer) error) error {
-	if !force {
-		if _, err := os.Lstat(path); err == nil {
-			return usageErrorf("%s already exists: choose another name or pass --force to replace it", path)
-		}
-	}
-	dir := filepath.Dir(path)
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return inputErrorf("cannot write %s: directory %s does not exist", path, dir)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+// writeJSON writes v to w as one indented JSON document.
+func writeJSON(w io.Writer, v any) error {
+	doc, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
-		return failf("cannot write %s: %v", path, pathError(err))
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := write(tmp); err != nil {
 		return err
 	}
-	if err := tmp.Chmod(perm); err != nil {
-		return failf("cannot write %s: %v", path, pathError(err))
-	}
-	if err := tmp.Sync(); err != nil {
-		return failf("cannot write %s: %v", path, pathError(err))
-	}
-	if err := tmp.Close(); err != nil {
-		return failf("cannot write %s: %v", path, pathError(err))
-	}
-	if !force {
-		// Link fails if path appeared meanwhile; rename would replace it.
-		if err := os.Link(tmp.Name(), path); err != nil {
-			if errors.Is(err, fs.ErrExist) {
-				return usageErrorf("%s already exists: choose another name or pass --force to replace it", path)
-			}
-			if err := os.Rename(tmp.Name(), path); err != nil {
-				return failf("cannot write %s: %v", path, pathError(err))
-			}
-		} else {
-			os.Remove(tmp.Name())
-		}
-	} else if err := os.Rename(tmp.Name(), path); err != nil {
-		return failf("cannot write %s: %v", path, pathError(err))
-	}
-	ok = true
-	syncDir(dir)
-	return nil
+	return writeVerbatim(w, append(doc, '\n'))
 }
 
-// syncDir makes a rename in dir durable; failures are ignored (some file
-// systems cannot sync directories).
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-}
-
-// readInputFile reads a file named on the command line, saying what was
-// wrong in one sentence if it cannot.
-func readInputFile(path, what string) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, inputErrorf("cannot read %s %s: %v", what, path, pathError(err))
-	}
-	return data, nil
-}
-
-// checkReadable says in one sentence why a file named on the command line
-// cannot be read, if it cannot.
-func checkReadable(path, what string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return inputErrorf("cannot read %s %s: %v", what, path, pathError(err))
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return inputErrorf("cannot read %s %s: it is a directory", what, path)
-	}
-	return nil
-}
-
-// checkOutFree refuses an existing output file unless force, before any
-// expensive work is done.
-func checkOutFree(path string, force bool) error {
-	if force || path == "" {
-		return nil
-	}
-	if _, err := os.Lstat(path); err == nil {
-		return usageErrorf("%s already exists: choose another name or pass --force to replace it", path)
-	}
-	return nil
-}
-
-// pathError strips the path from an *fs.PathError (the message names it
-// already) and says "no such file" plainly.
-func pathError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		switch {
-		case errors.Is(pe.Err, fs.ErrNotExist):
-			return errors.New("no such file or directory")
-		case errors.Is(pe.Err, fs.ErrPermission):
-			return errors.New("permission denied")
-		}
-		return pe.Err
-	}
+// writeVerbatim writes data as it is: JSON (whose strings are escaped
+// already), or content the program made itself to be saved or sourced (a
+// completion script, the example protocol, an exported key block). Text
+// for people goes through printf or a table instead.
+func writeVerbatim(w io.Writer, data []byte) error {
+	_, err := w.Write(data)
 	return err
+}
+
+// note prints a line for people on stderr (progress, hints), escaped as
+// printf does.
+func note(c *cli.Context, format string, args ...any) {
+	printf(stderr(c), format+"\n", args...)
+}
+
+// printf is how every text printer writes for people: the format is the
+// program's own layout and is written as it is; every argument that is
+// text (a string, a string type, an error, a fmt.Stringer, or a slice of
+// them) is escaped by safe first, so that a value typed at a site (a form
+// value, a reason, a comment) can neither move the cursor, recolour or
+// clear the screen, reorder what follows (bidi controls) nor start a line
+// of its own. A %q verb quotes the value as Go does, which escapes the
+// same characters. JSON output is never escaped: it keeps the exact
+// values.
+func printf(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, format, safeArgs(args)...)
+}
+
+// safeArgs wraps every argument that is or may print as text in
+// safeValue.
+func safeArgs(args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		out[i] = safeArg(a)
+	}
+	return out
+}
+
+func safeArg(a any) any {
+	switch a.(type) {
+	case nil, bool, int, int64, uint32, float64, []byte, safeLines:
+		return a
+	case error, fmt.Stringer:
+		return safeValue{a}
+	}
+	switch rv := reflect.ValueOf(a); rv.Kind() {
+	case reflect.String:
+		return safeValue{a}
+	case reflect.Slice, reflect.Array:
+		out := make([]any, rv.Len())
+		for i := range out {
+			out[i] = safeArg(rv.Index(i).Interface())
+		}
+		return out
+	}
+	return a
+}
+
+// safeValue prints a value whose text could come from anyone: with %s
+// and %v its text (the string, the error's message, the String method's
+// result) escaped by safe; with %q quoted as strconv.Quote does, which
+// escapes the same characters; with other verbs (%d of a numeric type
+// that has a String method) as fmt prints the value.
+type safeValue struct{ v any }
+
+// Format implements fmt.Formatter.
+func (s safeValue) Format(f fmt.State, verb rune) {
+	var text string
+	switch v := s.v.(type) {
+	case error:
+		text = v.Error()
+	case fmt.Stringer:
+		text = v.String()
+	default:
+		text = reflect.ValueOf(v).String()
+	}
+	switch verb {
+	case 's', 'v':
+		fmt.Fprintf(f, fmt.FormatString(f, verb), safe(text))
+	case 'q':
+		fmt.Fprintf(f, fmt.FormatString(f, verb), text)
+	default:
+		fmt.Fprintf(f, fmt.FormatString(f, verb), s.v)
+	}
+}
+
+// safeLines is text of several lines printed escaped line by line: its
+// newlines are kept, everything else safe escapes is escaped.
+type safeLines string
+
+// Format implements fmt.Formatter.
+func (s safeLines) Format(f fmt.State, verb rune) {
+	lines := strings.Split(string(s), "\n")
+	for i, l := range lines {
+		lines[i] = safe(l)
+	}
+	fmt.Fprintf(f, fmt.FormatString(f, verb), strings.Join(lines, "\n"))
+}
+
+// safe returns s with every character that a terminal would not show as
+// itself written visibly instead, Go style: newlines, tabs and carriage
+// returns as \n, \t and \r, the other C0 controls, DEL and bytes that
+// are not UTF-8 as \xNN, and the C1 controls, the bidirectional controls
+// (U+200E, U+200F, U+061C, U+202A to U+202E, U+2066 to U+2069), the
+// other invisible format characters (Unicode category Cf, such as
+// U+200B or U+FEFF) and the line and paragraph separators as \uNNNN (or
+// \UNNNNNNNN). Everything else, a backslash included, is left as it is.
+func safe(s string) string {
+	i := 0
+	for i < len(s) {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if needsEscape(r, n) {
+			break
+		}
+		i += n
+	}
+	if i == len(s) {
+		return s
+	}
+	var b strings.Builder
+	b.WriteString(s[:i])
+	for i < len(s) {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case !needsEscape(r, n):
+			b.WriteString(s[i : i+n])
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == utf8.RuneError || r < 0x80:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r > 0xffff:
+			fmt.Fprintf(&b, `\U%08x`, r)
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// needsEscape reports whether the rune r, n bytes long in its string,
+// must be escaped (see safe).
+func needsEscape(r rune, n int) bool {
+	switch {
+	case r == utf8.RuneError && n == 1:
+		return true
+	case r < 0x20, r == 0x7f:
+		return true
+	case r < 0x80:
+		return false
+	}
+	return unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r)
+}
+
+// shorten cuts s after its last whole word that fits in n characters,
+// never inside a word, and marks the cut with " …" (a first word longer
+// than n is kept whole).
+func shorten(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	keep := ""
+	for i, w := range strings.Split(s, " ") {
+		next := w
+		if i > 0 {
+			if utf8.RuneCountInString(keep)+1+utf8.RuneCountInString(w) > n-2 {
+				break
+			}
+			next = keep + " " + w
+		}
+		keep = next
+	}
+	if keep == s {
+		return s
+	}
+	return strings.TrimRight(keep, " ") + " …"
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -112,26 +112,28 @@ func runStart(c *cli.Context) error {
 		return inputErrorf("cannot use the node key %s: %v", conf.NodeKeyFile(), err)
 	}
 
-	from, to, err := node.CatchUpIndex(conf)
-	if err != nil {
-		return failf("cannot bring the tx index in %s up to the stored blocks: %v", conf.DBDir(), err)
-	}
-	if from > 0 {
-		logger.Info("indexed committed blocks the tx index had missed", "from", from, "to", to)
-	}
-
 	tuneGC()
-	appl, err := app.New(app.Config{DataDir: appDataDir(home), Logger: logger, CacheSize: cacheNodes})
+	appl, err := app.New(app.Config{DataDir: node.AppDataDir(home), Logger: logger, CacheSize: cacheNodes})
 	if err != nil {
 		if isLockError(err) {
 			return failf("the home %s is in use by another veritrial node: stop it first", home)
 		}
-		return failf("cannot open the ledger state in %s: %v", appDataDir(home), err)
+		return failf("cannot open the ledger state in %s: %v", node.AppDataDir(home), err)
 	}
 	closeApp := func() {
 		if err := appl.Close(); err != nil {
 			logger.Error("closing the ledger state", "err", err)
 		}
+	}
+	// The ledger state is locked by now: a second node on this home has
+	// stopped above, before touching CometBFT's databases.
+	from, to, err := node.CatchUpIndex(conf)
+	if err != nil {
+		closeApp()
+		return failf("cannot bring the tx index in %s up to the stored blocks: %v", conf.DBDir(), err)
+	}
+	if from > 0 {
+		logger.Info("indexed committed blocks the tx index had missed", "from", from, "to", to)
 	}
 
 	n, err := newNode(conf, pv, nodeKey, appl, logger)
@@ -152,7 +154,7 @@ func runStart(c *cli.Context) error {
 	if err := n.Start(); err != nil {
 		closeApp()
 		if errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use") {
-			return failf("cannot start the node: %v; another node may be running, or choose other ports in %s", err, configFile(home))
+			return failf("cannot start the node: %v; another node may be running, or choose other ports in %s", err, node.ConfigFile(home))
 		}
 		return failf("cannot start the node: %v", err)
 	}
@@ -182,8 +184,8 @@ func runStart(c *cli.Context) error {
 		return failf("the node stopped by itself at height %d; see the log above", height)
 	}
 	return emit(c, startResult{Home: home, ChainID: gen.ChainID, LastHeight: height, StoppedBy: stoppedBy}, func(w io.Writer) error {
-		_, err := fmt.Fprintf(w, "veritrial node stopped cleanly at height %d.\n", height)
-		return err
+		printf(w, "veritrial node stopped cleanly at height %d.\n", height)
+		return nil
 	})
 }
 

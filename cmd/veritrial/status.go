@@ -115,46 +115,46 @@ func runStatus(c *cli.Context) error {
 	}
 	return emit(c, doc, func(w io.Writer) error {
 		t := newTable(w)
-		fmt.Fprintf(t, "Node\t%s (%s, id %s)\n", doc.Node, doc.Moniker, doc.NodeID)
-		fmt.Fprintf(t, "Chain ID\t%s\n", doc.ChainID)
+		t.row("Node", fmt.Sprintf("%s (%s, id %s)", doc.Node, doc.Moniker, doc.NodeID))
+		t.row("Chain ID", doc.ChainID)
 		height := fmt.Sprint(doc.Height)
 		if doc.CatchingUp {
 			height += " (catching up)"
 		}
-		fmt.Fprintf(t, "Height\t%s\n", height)
-		fmt.Fprintf(t, "Latest block time\t%s\n", doc.LatestBlockTime)
-		fmt.Fprintf(t, "App hash\t%s\n", doc.AppHash)
-		if err := t.Flush(); err != nil {
+		t.row("Height", height)
+		t.row("Latest block time", doc.LatestBlockTime)
+		t.row("App hash", doc.AppHash)
+		if err := t.flush(); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "\nValidators (%d):\n", len(doc.Validators))
-		t = newTable(w)
-		fmt.Fprintln(t, "  ADDRESS\tPOWER\tORG")
+		printf(w, "\nValidators (%d):\n", len(doc.Validators))
+		t = indented(w, "  ")
+		t.row("ADDRESS", "POWER", "ORG")
 		for _, v := range doc.Validators {
 			org := v.Org
 			if org == "" {
 				org = "-"
 			}
-			fmt.Fprintf(t, "  %s\t%d\t%s\n", v.Address, v.Power, org)
+			t.row(v.Address, fmt.Sprint(v.Power), org)
 		}
-		if err := t.Flush(); err != nil {
+		if err := t.flush(); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "\nPeers (%d):\n", len(doc.Peers))
+		printf(w, "\nPeers (%d):\n", len(doc.Peers))
 		if len(doc.Peers) == 0 {
-			fmt.Fprintln(w, "  none")
+			printf(w, "  none\n")
 			return nil
 		}
-		t = newTable(w)
-		fmt.Fprintln(t, "  ID\tMONIKER\tADDRESS\tDIRECTION")
+		t = indented(w, "  ")
+		t.row("ID", "MONIKER", "ADDRESS", "DIRECTION")
 		for _, p := range doc.Peers {
 			dir := "inbound"
 			if p.Outbound {
 				dir = "outbound"
 			}
-			fmt.Fprintf(t, "  %s\t%s\t%s\t%s\n", p.ID, p.Moniker, p.ListenAddr, dir)
+			t.row(p.ID, p.Moniker, p.ListenAddr, dir)
 		}
-		return t.Flush()
+		return t.flush()
 	})
 }
 

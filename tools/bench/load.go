@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/testnet"
 )
 
@@ -192,7 +193,7 @@ func (h *harness) loadgen(ctx context.Context, setup, app, mode string, rate flo
 
 // enablePprof turns on the node's pprof server in its config.toml.
 func enablePprof(home string, port int) error {
-	path := filepath.Join(home, "config", "config.toml")
+	path := node.ConfigFile(home)
 	bz, err := os.ReadFile(path)
 	if err != nil {
 		return err

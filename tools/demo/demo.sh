@@ -172,6 +172,9 @@ expect 1 audit verify-export htn201-altered.xlsx
 step "Regulator: data-integrity signals per site and per user (S1-002's forms were entered three weeks after the visit)"
 run audit report --study $STUDY
 
+step "Regulator: the audit trail of S1-002 from the blocks themselves: who did what, when, in which role, to whose data, and why"
+run audit trail --study $STUDY --subject S1-002
+
 step "Stop the node"
 kill -TERM "$NODE_PID"
 wait "$NODE_PID" || true

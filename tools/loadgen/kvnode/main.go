@@ -23,7 +23,8 @@ import (
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/proxy"
-	"github.com/spf13/viper"
+
+	vtnode "github.com/veritrial/veritrial/app/node"
 )
 
 func main() {
@@ -43,7 +44,7 @@ func run(args []string) error {
 	if *home == "" {
 		return errors.New("--home is required")
 	}
-	conf, err := loadConfig(*home)
+	conf, err := vtnode.LoadConfig(*home)
 	if err != nil {
 		return err
 	}
@@ -86,19 +87,4 @@ func run(args []string) error {
 	}
 	n.Wait()
 	return nil
-}
-
-// loadConfig reads the home's config.toml over CometBFT's defaults.
-func loadConfig(home string) (*cmtcfg.Config, error) {
-	v := viper.New()
-	v.SetConfigFile(filepath.Join(home, "config", "config.toml"))
-	if err := v.ReadInConfig(); err != nil {
-		return nil, err
-	}
-	conf := cmtcfg.DefaultConfig()
-	if err := v.Unmarshal(conf); err != nil {
-		return nil, err
-	}
-	conf.SetRoot(home)
-	return conf, conf.ValidateBasic()
 }

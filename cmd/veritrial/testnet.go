@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -11,8 +10,6 @@ import (
 	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/testnet"
 )
-
-func init() { registerCommand(testnetCommand) }
 
 func testnetCommand() *cli.Command {
 	return &cli.Command{
@@ -46,7 +43,7 @@ regulator, ethics) unless --kinds gives it. Without --hosts every node runs on
 port. With --hosts (one per organisation, in order) each node listens for peers
 on every interface at base-port and for RPC on 127.0.0.1 at base-port+1; copy
 DIR/<org> to that organisation's machine. Every key's passphrase is the dev
-passphrase "` + DevPassphrase + `": change it (keys export/import) before real use.`,
+passphrase "` + node.DevPassphrase + `": change it (keys export/import) before real use.`,
 			Flags: []cli.Flag{
 				&cli.StringSliceFlag{Name: "orgs", Usage: "organisation IDs, one validator each, comma-separated"},
 				&cli.StringFlag{Name: "out", Usage: "directory to create (must not exist or be empty)"},
@@ -97,23 +94,23 @@ func runTestnetInit(c *cli.Context) error {
 		return failf("%v", pathError(err))
 	}
 	return emit(c, m, func(w io.Writer) error {
-		fmt.Fprintf(w, "Created consortium %s in %s (genesis SHA-256 %s)\n\n", m.ChainID, out, m.GenesisSHA256)
-		t := newTable(w)
-		fmt.Fprintln(t, "  ORG\tKIND\tP2P\tRPC\tKEYS")
+		printf(w, "Created consortium %s in %s (genesis SHA-256 %s)\n\n", m.ChainID, out, m.GenesisSHA256)
+		t := indented(w, "  ")
+		t.row("ORG", "KIND", "P2P", "RPC", "KEYS")
 		for _, n := range m.Nodes {
 			var keys []string
 			for _, k := range n.Keys {
 				keys = append(keys, k.Name)
 			}
-			fmt.Fprintf(t, "  %s\t%s\t%s\t%s\t%s\n", n.Org, n.Kind, n.P2P, n.RPC, strings.Join(keys, ","))
+			t.row(n.Org, string(n.Kind), n.P2P, n.RPC, strings.Join(keys, ","))
 		}
-		if err := t.Flush(); err != nil {
+		if err := t.flush(); err != nil {
 			return err
 		}
 		if m.DevPassphrase != "" {
-			fmt.Fprintf(w, "\nEvery key's passphrase is %q (never use these homes for real data as they are).\n", m.DevPassphrase)
+			printf(w, "\nEvery key's passphrase is %q (never use these homes for real data as they are).\n", m.DevPassphrase)
 		}
-		fmt.Fprintf(w, "Start a node with:  veritrial --home %s start\n", filepath.Join(out, m.Nodes[0].Home))
+		printf(w, "Start a node with:  veritrial --home %s start\n", filepath.Join(out, m.Nodes[0].Home))
 		return nil
 	})
 }

@@ -60,10 +60,11 @@ func formTemplateCommand() *cli.Command {
 		Usage:     "write an Excel data-entry workbook for a site's subjects (site)",
 		UsageText: "veritrial form template --from site1-coordinator --study VT-HTN-201 --out entry.xlsx [--event SCR --event D1] [--prefill]",
 		Description: `Writes a workbook generated from the protocol version in force: an
-Instructions sheet, then one sheet per form with one row per subject and
-event where the form is collected (several rows for repeating groups), three
-frozen header rows (item OIDs, labels with units, allowed values) and Excel
-data validation (drop-downs for code lists and yes/no, numeric and date
+Instructions sheet, then one sheet per form the chosen events collect (with
+--event, only those events' forms), one row per subject and event where the
+form is collected (several rows for repeating groups), three frozen header
+rows (item OIDs, labels with units, allowed values) and Excel data
+validation (drop-downs for code lists and yes/no, numeric and date
 ranges). Fill it in Excel or LibreOffice and send it with veritrial form
 import.
 
@@ -72,7 +73,7 @@ else of every site. --prefill writes the values already on the ledger so a
 site can correct them in Excel. The workbook records the block height it was
 read at (never the clock), so the same ledger state gives the same file.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "study", Required: true},
+			studyFlag(),
 			&cli.StringFlag{Name: "site", Usage: "list the subjects of this site (default: the --from account's organisation, else every site)"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "workbook to write (`FILE`.xlsx)", TakesFile: true},
 			&cli.StringSliceFlag{Name: "event", Usage: "only rows for this event OID (repeatable)"},
@@ -170,9 +171,9 @@ func formTemplate(c *cli.Context) error {
 		if site != "" {
 			who = "site " + site
 		}
-		fmt.Fprintf(w, "Wrote %s: %d form sheets, %d subjects of %s, %d rows\n", out, len(sum.Sheets), sum.Subjects, who, sum.Rows)
-		fmt.Fprintf(w, "  study %s, protocol version %d (%s), fingerprint %s, block height %d\n", study, meta.ProtocolVersion, meta.ProtocolLabel, meta.Fingerprint, meta.Height)
-		fmt.Fprintf(w, "Fill it in, then: veritrial form import %s --from KEY\n", out)
+		printf(w, "Wrote %s: %d form sheets, %d subjects of %s, %d rows\n", out, len(sum.Sheets), sum.Subjects, who, sum.Rows)
+		printf(w, "  study %s, protocol version %d (%s), fingerprint %s, block height %d\n", study, meta.ProtocolVersion, meta.ProtocolLabel, meta.Fingerprint, meta.Height)
+		printf(w, "Fill it in, then: veritrial form import %s --from KEY\n", out)
 		return nil
 	})
 }
@@ -401,13 +402,13 @@ func formImport(c *cli.Context) error {
 			for _, r := range rows {
 				would[r.Action]++
 			}
-			fmt.Fprintf(w, "Dry run of %s for study %s (protocol version %d): %d to submit, %d to correct, %d skipped; nothing was sent\n",
+			printf(w, "Dry run of %s for study %s (protocol version %d): %d to submit, %d to correct, %d skipped; nothing was sent\n",
 				path, study, lv.version.Number, would["would submit"], would["would correct"], would["skipped"])
 		} else {
-			fmt.Fprintf(w, "Imported %s into study %s (protocol version %d): %d submitted, %d corrected, %d skipped, %d rejected\n",
+			printf(w, "Imported %s into study %s (protocol version %d): %d submitted, %d corrected, %d skipped, %d rejected\n",
 				path, study, lv.version.Number, sum.Submitted, sum.Corrected, sum.Skipped, sum.Rejected)
 		}
-		fmt.Fprintf(w, "  %d form(s) from %d row(s) with values (%d empty rows skipped); results in %s\n", len(rows), parsed.DataRows, parsed.EmptyRows, results)
+		printf(w, "  %d form(s) from %d row(s) with values (%d empty rows skipped); results in %s\n", len(rows), parsed.DataRows, parsed.EmptyRows, results)
 		return nil
 	}); err != nil {
 		return err
@@ -575,18 +576,18 @@ func (p *progress) add(n int) {
 	}
 	p.done += n
 	if p.tty {
-		fmt.Fprintf(p.w, "\r%s", p.line())
+		printf(p.w, "\r%s", p.line())
 		return
 	}
 	t := p.done * 10 / p.total
 	if t != p.tenth || time.Since(p.last) > 5*time.Second {
 		p.tenth, p.last = t, time.Now()
-		fmt.Fprintln(p.w, p.line())
+		printf(p.w, "%s\n", p.line())
 	}
 }
 
 func (p *progress) finish() {
 	if p.tty && p.total > 0 {
-		fmt.Fprintln(p.w)
+		printf(p.w, "\n")
 	}
 }

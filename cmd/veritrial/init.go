@@ -19,10 +19,6 @@ import (
 	"github.com/veritrial/veritrial/app/types"
 )
 
-// DevPassphrase is the demo homes' passphrase (node.DevPassphrase), which
-// init and testnet init print.
-const DevPassphrase = node.DevPassphrase
-
 // Defaults of veritrial init.
 const (
 	defaultChainID = "veritrial-dev"
@@ -56,7 +52,7 @@ the keys sponsor-admin, sponsor-dm, site1-admin, site1-investigator,
 site1-coordinator, cro-monitor (admin and monitor of the CRO),
 regulator-admin and regulator-auditor.
 
-Every key is encrypted under the dev passphrase "` + DevPassphrase + `", which init
+Every key is encrypted under the dev passphrase "` + node.DevPassphrase + `", which init
 prints: such a home is for trying veritrial out, never for real trial data.
 An existing home is refused unless --force is given (which replaces it, keys and
 chain data included). Nothing is left behind if init fails.`,
@@ -76,6 +72,8 @@ type initOptions struct {
 	RPCPort int
 	P2PPort int
 	Force   bool
+	// Progress, when set, is told what init is doing, a line at a time.
+	Progress func(format string, args ...any)
 }
 
 // initResult is what init created, as --output json shows it.
@@ -107,24 +105,25 @@ func runInit(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	opts := initOptions{ChainID: c.String("chain-id"), RPCPort: c.Int("rpc-port"), P2PPort: c.Int("p2p-port"), Force: c.Bool("force")}
+	opts := initOptions{ChainID: c.String("chain-id"), RPCPort: c.Int("rpc-port"), P2PPort: c.Int("p2p-port"), Force: c.Bool("force"),
+		Progress: func(format string, args ...any) { note(c, format, args...) }}
 	res, err := initHome(home, opts)
 	if err != nil {
 		return err
 	}
 	return emit(c, res, func(w io.Writer) error {
-		fmt.Fprintf(w, "Created a demo consortium in %s\n\n", res.Home)
-		fmt.Fprintf(w, "  chain ID    %s\n  RPC         %s\n  P2P         %s\n  node ID     %s\n\n", res.ChainID, res.RPC, res.P2P, res.NodeID)
-		t := newTable(w)
-		fmt.Fprintln(t, "  KEY\tORG\tPERSON\tROLES")
+		printf(w, "Created a demo consortium in %s\n\n", res.Home)
+		printf(w, "  chain ID    %s\n  RPC         %s\n  P2P         %s\n  node ID     %s\n\n", res.ChainID, res.RPC, res.P2P, res.NodeID)
+		t := indented(w, "  ")
+		t.row("KEY", "ORG", "PERSON", "ROLES")
 		for _, k := range res.Keys {
-			fmt.Fprintf(t, "  %s\t%s\t%s\t%v\n", k.Name, k.Org, k.Person, k.Roles)
+			t.row(k.Name, k.Org, k.Person, fmt.Sprintf("%v", k.Roles))
 		}
-		if err := t.Flush(); err != nil {
+		if err := t.flush(); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "\nEvery key's passphrase is %q (dev homes only: never use this home for real data).\n", res.DevPassphrase)
-		fmt.Fprintf(w, "Start the node with:  veritrial --home %s start\n", res.Home)
+		printf(w, "\nEvery key's passphrase is %q (dev homes only: never use this home for real data).\n", res.DevPassphrase)
+		printf(w, "Start the node with:  veritrial --home %s start\n", res.Home)
 		return nil
 	})
 }
@@ -245,6 +244,11 @@ func moveIntoPlace(tmp, home string, replace bool) error {
 
 // buildHome writes a complete home into dir.
 func buildHome(dir string, o initOptions) (*initResult, error) {
+	progress := o.Progress
+	if progress == nil {
+		progress = func(string, ...any) {}
+	}
+	progress("Writing config.toml and the node and validator keys")
 	conf := devConfig(dir, o)
 	files, err := node.InitFiles(conf)
 	if err != nil {
@@ -262,7 +266,7 @@ func buildHome(dir string, o initOptions) (*initResult, error) {
 		P2P:           conf.P2P.ListenAddress,
 		NodeID:        files.NodeID,
 		Validator:     pub.Address().String(),
-		DevPassphrase: DevPassphrase,
+		DevPassphrase: node.DevPassphrase,
 	}
 	g := types.Genesis{Params: types.DefaultParams(), Governance: types.DefaultGovParams()}
 	for _, org := range node.DemoOrgs() {
@@ -272,7 +276,8 @@ func buildHome(dir string, o initOptions) (*initResult, error) {
 		g.Orgs = append(g.Orgs, org)
 	}
 	accounts := node.DemoAccounts()
-	infos, err := addDevKeys(kr, accounts)
+	progress("Generating %d keys, each encrypted under the dev passphrase with argon2id, a memory-hard key derivation slow on purpose (it makes guessing a passphrase costly): a few seconds", len(accounts))
+	infos, err := addDevKeys(kr, accounts, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -282,6 +287,7 @@ func buildHome(dir string, o initOptions) (*initResult, error) {
 		res.Keys = append(res.Keys, initKeyDoc{Name: a.ID, Org: a.Org, Person: a.Name, Roles: a.Roles, PubKey: infos[i].PubKeyBase64()})
 	}
 	res.Orgs = g.Orgs
+	progress("Writing the genesis: %d organisations, %d accounts, one validator", len(g.Orgs), len(g.Accounts))
 	doc, err := node.NewGenesisDoc(o.ChainID, time.Now(), g)
 	if err != nil {
 		return nil, failf("internal error: %v", err)
@@ -293,13 +299,17 @@ func buildHome(dir string, o initOptions) (*initResult, error) {
 }
 
 // addDevKeys creates the keys of accounts (named by account ID) under
-// DevPassphrase, in order.
-func addDevKeys(kr *keyring.Keyring, accounts []types.GenesisAccount) ([]keyring.Info, error) {
+// node.DevPassphrase, in order, telling progress of each.
+func addDevKeys(kr *keyring.Keyring, accounts []types.GenesisAccount, progress func(string, ...any)) ([]keyring.Info, error) {
 	names := make([]string, len(accounts))
 	for i, a := range accounts {
 		names[i] = a.ID
 	}
-	infos, err := node.AddKeys(kr, names, DevPassphrase)
+	n := 0
+	infos, err := node.AddKeys(kr, names, node.DevPassphrase, func(name string) {
+		n++
+		progress("  key %d of %d: %s", n, len(names), name)
+	})
 	if err != nil {
 		return nil, failf("%v", err)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,8 +17,6 @@ import (
 	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/export"
 )
-
-func init() { registerCommand(auditCommand) }
 
 func auditCommand() *cli.Command {
 	return &cli.Command{
@@ -62,11 +59,17 @@ height that fails and why.`,
 				Description: `Built from every block's transactions and their results (block and block_results
 over RPC), each tx decoded as the ledger decodes it. Times are block times in
 UTC. Rejected attempts (non-zero codes, for instance writes during a lock) are
-listed as REJECTED with their code and message. When the trust dir holds
-headers verified by verify-chain, each block and its results are checked
-against them (column "verified"). --since/--until take a date or an RFC 3339
-time (the global --from names a signing key).`,
-				Flags:  append(auditReadFlags(), &cli.StringFlag{Name: "subject"}, &cli.StringFlag{Name: "site"}, &cli.StringFlag{Name: "user", Usage: "account `ID`"}, &cli.StringFlag{Name: "since", Usage: "from `TIME` (UTC)"}, &cli.StringFlag{Name: "until", Usage: "to `TIME` (UTC; a date means the whole day)"}),
+listed as REJECTED with their code and message. ROLE is the role the signer
+acted under then (the one the records' stamps carry), ON the subject, event
+and form the transaction is about. When the trust dir holds headers verified
+by verify-chain, each block and its results are checked against them (column
+"verified"). --since/--until take a date or an RFC 3339 time (the global
+--from names a signing key).
+
+On a terminal the long columns wrap at spaces to its width; piped or written
+with --out, every cell keeps its full text; --format json and xlsx keep
+every field exact.`,
+				Flags:  append(auditReadFlags(), subjectFlag(false, "only the transactions on this subject `ID`"), &cli.StringFlag{Name: "site", Usage: "only the transactions at this site `ID` (its subjects and the site itself)"}, &cli.StringFlag{Name: "user", Usage: "account `ID`"}, &cli.StringFlag{Name: "since", Usage: "from `TIME` (UTC)"}, &cli.StringFlag{Name: "until", Usage: "to `TIME` (UTC; a date means the whole day)"}),
 				Action: auditTrail,
 			},
 			{
@@ -128,7 +131,7 @@ the file differs from the ledger.`,
 // auditReadFlags are the flags of the commands that read a study's history.
 func auditReadFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "study", Required: true},
+		studyFlag(),
 		&cli.StringFlag{Name: "format", Value: "table", Usage: "table, json or xlsx (xlsx needs --out)"},
 		&cli.StringFlag{Name: "out", Usage: "write to `FILE` instead of stdout", TakesFile: true},
 		&cli.BoolFlag{Name: "force", Usage: "replace an existing --out file"},
@@ -190,8 +193,9 @@ func auditDirExists(d string) bool {
 	return err == nil && st.IsDir()
 }
 
-// auditWrite writes a result to --out (or stdout) in the chosen format.
-func auditWrite(c *cli.Context, format string, doc any, sheets []audit.Sheet, text func(w io.Writer) error) error {
+// auditWrite writes a result to --out (or stdout) in the chosen format;
+// with --out it then says what it wrote (what names the result).
+func auditWrite(c *cli.Context, format, what string, doc any, sheets []audit.Sheet, text func(w io.Writer) error) error {
 	out := c.String("out")
 	var buf bytes.Buffer
 	switch format {
@@ -203,11 +207,9 @@ func auditWrite(c *cli.Context, format string, doc any, sheets []audit.Sheet, te
 		if out == "" {
 			return emitJSON(c, doc)
 		}
-		bz, err := json.MarshalIndent(doc, "", "  ")
-		if err != nil {
+		if err := writeJSON(&buf, doc); err != nil {
 			return failf("cannot encode the result: %v", err)
 		}
-		buf.Write(append(bz, '\n'))
 	default:
 		if out == "" {
 			return emit(c, doc, text)
@@ -219,11 +221,10 @@ func auditWrite(c *cli.Context, format string, doc any, sheets []audit.Sheet, te
 	if err := writeFileAtomic(out, buf.Bytes(), 0o644, c.Bool("force")); err != nil {
 		return err
 	}
-	if isJSON(c) {
-		return emitJSON(c, map[string]any{"out": out, "format": format})
-	}
-	note(c, "Wrote %s", out)
-	return nil
+	return emit(c, map[string]any{"out": out, "format": format}, func(w io.Writer) error {
+		printf(w, "Wrote %s to %s (%s)\n", what, out, strings.Replace(format, "table", "text", 1))
+		return nil
+	})
 }
 
 // auditTime parses a --since/--until value; a date alone is the start
@@ -281,10 +282,11 @@ func auditTrail(c *cli.Context) error {
 		}
 	}
 	doc := map[string]any{"study": f.Study, "height": L.Height, "entries": es, "rejected": rejected, "unverified_blocks": L.Unverified, "records_proven": L.RecordsProven}
-	return auditWrite(c, format, doc, []audit.Sheet{audit.TrailSheet(es)}, func(w io.Writer) error {
-		fmt.Fprintf(w, "Audit trail of study %s: %d transaction(s), %d rejected\n", f.Study, len(es), rejected)
+	what := fmt.Sprintf("the audit trail of study %s at height %d (%d transactions, %d rejected)", f.Study, L.Height, len(es), rejected)
+	return auditWrite(c, format, what, doc, []audit.Sheet{audit.TrailSheet(es)}, func(w io.Writer) error {
+		printf(w, "Audit trail of study %s: %d transaction(s), %d rejected\n", f.Study, len(es), rejected)
 		t := newTable(w)
-		fmt.Fprintln(t, "TIME (UTC)\tHEIGHT\tUSER\tORG\tACTION\tOUTCOME\tPROTOCOL\tWHAT\tWHY")
+		t.row("TIME (UTC)", "HEIGHT", "USER", "ROLE", "ORG", "ACTION", "ON", "OUTCOME", "PROTOCOL", "WHAT", "WHY")
 		for _, e := range es {
 			oc := "ok"
 			if e.Rejected {
@@ -294,13 +296,13 @@ func auditTrail(c *cli.Context) error {
 			if e.ProtocolVersion > 0 {
 				pv = fmt.Sprintf("v%d", e.ProtocolVersion)
 			}
-			fmt.Fprintf(t, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Time, e.Height, e.Signer, e.Org, e.Kind, oc, pv, e.What, e.Reason)
+			t.row(e.Time, fmt.Sprint(e.Height), e.Signer, e.Role, e.Org, e.Kind, e.Target(), oc, pv, e.What, e.Reason)
 		}
-		t.Flush()
+		t.flush()
 		if L.Unverified > 0 {
-			fmt.Fprintf(w, "%d block(s) were checked against their headers only: run veritrial audit verify-chain to verify them from the genesis\n", L.Unverified)
+			printf(w, "%d block(s) were checked against their headers only: run veritrial audit verify-chain to verify them from the genesis\n", L.Unverified)
 		} else {
-			fmt.Fprintln(w, "Every block was checked against a header verified from the trust root")
+			printf(w, "Every block was checked against a header verified from the trust root\n")
 		}
 		auditRecordsLine(w, L)
 		return nil
@@ -325,7 +327,8 @@ func auditReport(c *cli.Context) error {
 		return err
 	}
 	rep := audit.Compute(L, c.String("study"), r)
-	return auditWrite(c, format, rep, audit.ReportSheets(rep), func(w io.Writer) error {
+	what := fmt.Sprintf("the integrity report of study %s at height %d", rep.Study, rep.Height)
+	return auditWrite(c, format, what, rep, audit.ReportSheets(rep), func(w io.Writer) error {
 		if err := auditWriteReport(w, rep); err != nil {
 			return err
 		}
@@ -338,41 +341,47 @@ func auditReport(c *cli.Context) error {
 // and queries were read.
 func auditRecordsLine(w io.Writer, L *audit.Ledger) {
 	if L.RecordsProven {
-		fmt.Fprintf(w, "Accounts, protocol versions, amendments and queries read at height %d, each proven against the verified app hash\n", L.Height)
+		printf(w, "Organisations, accounts and their histories, protocol versions, amendments and queries read at height %d, each proven against the verified app hash\n", L.Height)
 	} else {
-		fmt.Fprintf(w, "Accounts, protocol versions, amendments and queries read at height %d without proofs (no verified header: run veritrial audit verify-chain)\n", L.Height)
+		printf(w, "Organisations, accounts and their histories, protocol versions, amendments and queries read at height %d without proofs (no verified header: run veritrial audit verify-chain)\n", L.Height)
 	}
 }
 
 func auditWriteReport(w io.Writer, r *audit.Report) error {
-	fmt.Fprintf(w, "Integrity report of study %s at height %d (%s UTC)\n", r.Study, r.Height, r.AsOf)
-	fmt.Fprintf(w, "Rules: late after %.0f days; working hours %02d:00-%02d:00 UTC Mon-Fri; queries open over %.0f days\n", r.Rules.LateDays, r.Rules.WorkStart, r.Rules.WorkEnd, r.Rules.QueryDays)
+	printf(w, "Integrity report of study %s at height %d (%s)\n", r.Study, r.Height, r.AsOf)
+	printf(w, "Rules: late after %.0f days; working hours %02d:00-%02d:00 UTC Mon-Fri; queries open over %.0f days\n", r.Rules.LateDays, r.Rules.WorkStart, r.Rules.WorkEnd, r.Rules.QueryDays)
 	for _, g := range []struct {
 		name string
 		ss   []audit.Signals
 	}{{"SITE", r.Sites}, {"USER", r.Users}} {
-		fmt.Fprintln(w)
+		printf(w, "\n")
 		t := newTable(w)
-		fmt.Fprintf(t, "%s\tFORMS\tVALUES\tLATE\tMAX DELAY (d)\tCORR/100\tAFTER SIGN\tAFTER SDV\tOUTSIDE HOURS\tQUERIES LONG\tREJECTED\n", g.name)
+		t.row(g.name, "FORMS", "VALUES", "LATE", "MAX DELAY (d)", "CORR/100", "AFTER SIGN", "AFTER SDV", "OUTSIDE HOURS", "QUERIES LONG", "REJECTED")
 		for _, s := range g.ss {
-			fmt.Fprintf(t, "%s\t%d\t%d\t%d\t%.1f\t%.1f\t%d\t%d\t%d\t%d\t%d\n", s.Key, s.Entries, s.Values, s.LateEntries, s.MaxDelayDays, s.CorrectionsPer100, s.AfterSignature, s.AfterSDV, s.OutsideHours, s.LongOpenQueries, s.Rejected)
+			t.row(s.Key, fmt.Sprint(s.Entries), fmt.Sprint(s.Values), fmt.Sprint(s.LateEntries), fmt.Sprintf("%.1f", s.MaxDelayDays), fmt.Sprintf("%.1f", s.CorrectionsPer100), fmt.Sprint(s.AfterSignature), fmt.Sprint(s.AfterSDV), fmt.Sprint(s.OutsideHours), fmt.Sprint(s.LongOpenQueries), fmt.Sprint(s.Rejected))
 		}
-		t.Flush()
+		t.flush()
 	}
 	if len(r.Findings) > 0 {
-		fmt.Fprintln(w, "\nFindings:")
+		printf(w, "\nFindings:\n")
 		for _, f := range r.Findings {
-			fmt.Fprintf(w, "  [%s] %s %s %s at height %d: %s\n", f.Signal, f.User, f.Site, f.Target, f.Height, f.Detail)
+			var who []string
+			for _, s := range []string{f.User, f.Site, f.Target} {
+				if s != "" {
+					who = append(who, s)
+				}
+			}
+			printf(w, "  [%s] %s at height %d: %s\n", f.Signal, strings.Join(who, " "), f.Height, f.Detail)
 		}
 	}
 	for _, a := range r.Amendments {
-		fmt.Fprintf(w, "\nAmendment %d (%s): %s, proposed %s", a.Number, a.Label, a.Status, a.Proposed)
+		printf(w, "\nAmendment %d (%s): %s, proposed %s", a.Number, a.Label, a.Status, a.Proposed)
 		if a.Decided != "" {
-			fmt.Fprintf(w, ", decided %s", a.Decided)
+			printf(w, ", decided %s", a.Decided)
 		}
-		fmt.Fprintln(w)
+		printf(w, "\n")
 		for _, ch := range a.Changes {
-			fmt.Fprintf(w, "    %s\n", ch)
+			printf(w, "    %s\n", ch)
 		}
 	}
 	if oc := r.Outcomes; oc != nil {
@@ -380,9 +389,9 @@ func auditWriteReport(w io.Writer, r *audit.Report) error {
 		if oc.Switched {
 			verdict = "OUTCOME SWITCHING: the outcomes in force differ from those declared at registration"
 		}
-		fmt.Fprintf(w, "\nOutcomes (registered v%d, in force v%d): %s\n", oc.RegisteredVersion, oc.InForceVersion, verdict)
+		printf(w, "\nOutcomes (registered v%d, in force v%d): %s\n", oc.RegisteredVersion, oc.InForceVersion, verdict)
 		for _, ch := range oc.Changes {
-			fmt.Fprintf(w, "    %s\n", ch)
+			printf(w, "    %s\n", ch)
 		}
 	}
 	return nil
@@ -413,9 +422,9 @@ func auditReplay(c *cli.Context) error {
 		o.Progress = func(h, last int64) {
 			if h-step >= 1000 || h == last {
 				step = h
-				fmt.Fprintf(stderr(c), "\rreplayed %d / %d", h, last)
+				printf(stderr(c), "\rreplayed %d / %d", h, last)
 				if h == last {
-					fmt.Fprintln(stderr(c))
+					printf(stderr(c), "\n")
 				}
 			}
 		}
@@ -425,19 +434,19 @@ func auditReplay(c *cli.Context) error {
 		return failf("%v", err)
 	}
 	if err := emit(c, rep, func(w io.Writer) error {
-		fmt.Fprintf(w, "Replayed blocks %d to %d of chain %s: %d block(s), %d tx(s) (%d rejected) in %.1f s (%.0f blocks/s)\n", rep.From, rep.To, rep.ChainID, rep.Blocks, rep.Txs, rep.Rejected, rep.Seconds, rep.BlocksPerSecond)
+		printf(w, "Replayed blocks %d to %d of chain %s: %d block(s), %d tx(s) (%d rejected) in %.1f s (%.0f blocks/s)\n", rep.From, rep.To, rep.ChainID, rep.Blocks, rep.Txs, rep.Rejected, rep.Seconds, rep.BlocksPerSecond)
 		if d := rep.Divergence; d != nil {
 			where := fmt.Sprintf("block %d", d.Height)
 			if d.Tx >= 0 {
 				where = fmt.Sprintf("tx %d (%s) of block %d", d.Tx, d.TxHash, d.Height)
 			}
-			fmt.Fprintf(w, "DIVERGENCE at %s: %s\n  ledger:   %s\n  replayed: %s\n", where, d.What, d.Stored, d.Replay)
+			printf(w, "DIVERGENCE at %s: %s\n  ledger:   %s\n  replayed: %s\n", where, d.What, d.Stored, d.Replay)
 			return nil
 		}
 		if rep.NoStoredResults > 0 {
-			fmt.Fprintf(w, "%d block(s) had no stored results (discard_abci_responses): checked against the results hash only\n", rep.NoStoredResults)
+			printf(w, "%d block(s) had no stored results (discard_abci_responses): checked against the results hash only\n", rep.NoStoredResults)
 		}
-		fmt.Fprintf(w, "OK: every app hash and every tx result matches; final app hash %s\n", rep.AppHash)
+		printf(w, "OK: every app hash and every tx result matches; final app hash %s\n", rep.AppHash)
 		return nil
 	}); err != nil {
 		return err
@@ -486,16 +495,16 @@ func auditVerifyExport(c *cli.Context) error {
 		return failf("%v", err)
 	}
 	if err := emit(c, rep, func(w io.Writer) error {
-		fmt.Fprintf(w, "Export %s (%s): study %s at height %d of chain %s\n", rep.File, rep.Format, rep.Study, rep.Height, rep.ChainID)
-		fmt.Fprintf(w, "Verified header: block %s, app hash %s (header of block %d)\n", rep.BlockHash, rep.AppHash, rep.Height+1)
-		fmt.Fprintf(w, "Ledger records proven: %d (%.0f proofs/s); dataset digest %s\n", rep.Records, rep.ProofsPerSecond, rep.Digest)
+		printf(w, "Export %s (%s): study %s at height %d of chain %s\n", rep.File, rep.Format, rep.Study, rep.Height, rep.ChainID)
+		printf(w, "Verified header: block %s, app hash %s (header of block %d)\n", rep.BlockHash, rep.AppHash, rep.Height+1)
+		printf(w, "Ledger records proven: %d (%.0f proofs/s); dataset digest %s\n", rep.Records, rep.ProofsPerSecond, rep.Digest)
 		if rep.OK() {
-			fmt.Fprintf(w, "OK: the file is exactly the ledger's data at height %d (%.1f s)\n", rep.Height, rep.Seconds)
+			printf(w, "OK: the file is exactly the ledger's data at height %d (%.1f s)\n", rep.Height, rep.Seconds)
 			return nil
 		}
-		fmt.Fprintf(w, "%d difference(s):\n", len(rep.Differences)+rep.Omitted)
+		printf(w, "%d difference(s):\n", len(rep.Differences)+rep.Omitted)
 		t := newTable(w)
-		fmt.Fprintln(t, "KIND\tSHEET\tROW\tCOLUMN / PATH\tKEY\tFILE\tLEDGER")
+		t.row("KIND", "SHEET", "ROW", "COLUMN / PATH", "KEY", "FILE", "LEDGER")
 		for _, d := range rep.Differences {
 			where := d.Column
 			if d.Path != "" {
@@ -505,11 +514,11 @@ func auditVerifyExport(c *cli.Context) error {
 			if d.Row > 0 {
 				row = strconv.Itoa(d.Row)
 			}
-			fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Kind, d.Sheet, row, where, d.Key, d.File, d.Ledger)
+			t.row(d.Kind, d.Sheet, row, where, d.Key, d.File, d.Ledger)
 		}
-		t.Flush()
+		t.flush()
 		if rep.Omitted > 0 {
-			fmt.Fprintf(w, "... and %d more\n", rep.Omitted)
+			printf(w, "... and %d more\n", rep.Omitted)
 		}
 		return nil
 	}); err != nil {
@@ -585,9 +594,9 @@ func auditVerifyChain(c *cli.Context) error {
 		o.Progress = func(h, target int64) {
 			if h-step >= 1000 || h == target {
 				step = h
-				fmt.Fprintf(stderr(c), "\rverified %d / %d", h, target)
+				printf(stderr(c), "\rverified %d / %d", h, target)
 				if h == target {
-					fmt.Fprintln(stderr(c))
+					printf(stderr(c), "\n")
 				}
 			}
 		}
@@ -612,38 +621,38 @@ func auditVerifyChain(c *cli.Context) error {
 }
 
 func auditWriteChain(w io.Writer, r *audit.ChainReport) error {
-	fmt.Fprintf(w, "Chain %s, trust root: %s (height %d, header %s)\n", r.ChainID, r.TrustRoot, r.TrustedHeight, r.TrustedHash)
+	printf(w, "Chain %s, trust root: %s (height %d, header %s)\n", r.ChainID, r.TrustRoot, r.TrustedHeight, r.TrustedHash)
 	if r.To > 0 {
-		fmt.Fprintf(w, "Verified headers %d to %d (node at %d); %d verified now in %.1f s (%.0f headers/s)", r.From, r.To, r.Latest, r.VerifiedNow, r.Seconds, r.HeadersPerSecond)
+		printf(w, "Verified headers %d to %d (node at %d); %d verified now in %.1f s (%.0f headers/s)", r.From, r.To, r.Latest, r.VerifiedNow, r.Seconds, r.HeadersPerSecond)
 		if r.Resumed {
-			fmt.Fprint(w, ", continuing a previous run")
+			printf(w, ", continuing a previous run")
 		}
-		fmt.Fprintln(w)
-		fmt.Fprintf(w, "Latest verified header %s, app hash %s\n", r.LatestHash, r.LatestAppHash)
+		printf(w, "\n")
+		printf(w, "Latest verified header %s, app hash %s\n", r.LatestHash, r.LatestAppHash)
 	}
 	if r.CrossChecked {
-		fmt.Fprintf(w, "Cross-checked with witnesses: %s\n", strings.Join(r.Witnesses, ", "))
+		printf(w, "Cross-checked with witnesses: %s\n", strings.Join(r.Witnesses, ", "))
 	} else {
-		fmt.Fprintln(w, "No witness given: headers were not cross-checked with another node")
+		printf(w, "No witness given: headers were not cross-checked with another node\n")
 	}
-	fmt.Fprintln(w, "Validator set history:")
-	t := newTable(w)
-	fmt.Fprintln(t, "  FROM HEIGHT\tSET HASH\tADDRESS\tPOWER")
+	printf(w, "Validator set history:\n")
+	t := indented(w, "  ")
+	t.row("FROM HEIGHT", "SET HASH", "ADDRESS", "POWER")
 	for _, ch := range r.ValidatorHistory {
 		for i, v := range ch.Validators {
 			h, hash := fmt.Sprint(ch.Height), ch.Hash
 			if i > 0 {
 				h, hash = "", ""
 			}
-			fmt.Fprintf(t, "  %s\t%s\t%s\t%d\n", h, hash, v.Address, v.Power)
+			t.row(h, hash, v.Address, fmt.Sprint(v.Power))
 		}
 	}
-	t.Flush()
-	fmt.Fprintf(w, "Trust dir: %s\n", r.TrustDir)
+	t.flush()
+	printf(w, "Trust dir: %s\n", r.TrustDir)
 	if r.Failure != nil {
-		fmt.Fprintf(w, "FAILED at height %d: %s\n", r.Failure.Height, r.Failure.Reason)
+		printf(w, "FAILED at height %d: %s\n", r.Failure.Height, r.Failure.Reason)
 	} else {
-		fmt.Fprintln(w, "OK: every header verified")
+		printf(w, "OK: every header verified\n")
 	}
 	return nil
 }

@@ -1,55 +1,16 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/keyring"
 	"github.com/veritrial/veritrial/app/types"
 )
-
-func init() {
-	registerCommand(sdvCommand)
-	registerCommand(signCommand)
-}
-
-func sdvCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "sdv",
-		Usage:     "mark an item, a form or a whole event as verified against source (monitor)",
-		Category:  categoryWorkflow,
-		UsageText: "veritrial sdv --from cro-monitor --study VT-HTN-201 --subject S1-001 --event SCR [--form VS [--item VS.HR]]",
-		Description: `Source data verification by a CRO monitor or the sponsor's monitor or
-medical monitor; site users are refused. The ledger records the form
-version and values hash verified. A later correction of a verified value
-removes its verification on the ledger, and the SDV trail names the
-correcting transaction (veritrial show sdv).`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "study", Required: true},
-			&cli.StringFlag{Name: "subject", Required: true},
-			&cli.StringFlag{Name: "event", Required: true, Usage: "event OID"},
-			&cli.IntFlag{Name: "repeat", Value: 1, Usage: "event repeat"},
-			&cli.StringFlag{Name: "form", Usage: "form OID (default: every entered form of the event)"},
-			&cli.StringFlag{Name: "item", Usage: "item OID (default: every item of the form)"},
-			&cli.IntFlag{Name: "row", Usage: "row of a repeating group"},
-			&cli.StringFlag{Name: "comment"},
-		},
-		Action: func(c *cli.Context) error {
-			m := &types.MsgVerify{Study: c.String("study"), Subject: c.String("subject"), Event: c.String("event"), EventRepeat: c.Int("repeat"),
-				Form: c.String("form"), Item: c.String("item"), ItemRepeat: c.Int("row"), Comment: c.String("comment")}
-			what := fmt.Sprintf("every form of subject %s at %s", m.Subject, m.Event)
-			if m.Form != "" {
-				what = fmt.Sprintf("form %s of subject %s at %s", m.Form, m.Subject, m.Event)
-			}
-			if m.Item != "" {
-				what = fmt.Sprintf("item %s of ", types.ItemName(m.Item, m.ItemRepeat)) + what
-			}
-			return send(c, types.Msg{Verify: m}, "Verified against source: "+what)
-		},
-	}
-}
 
 func signCommand() *cli.Command {
 	return &cli.Command{
@@ -66,10 +27,10 @@ passphrase comes from the prompt or an explicit --passphrase-file, never
 from VERITRIAL_PASSPHRASE. Any later correction of signed content
 invalidates the signature on the ledger.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "study", Required: true},
-			&cli.StringFlag{Name: "subject", Required: true},
+			studyFlag(),
+			subjectFlag(true, "the subject `ID` whose casebook, event or form you sign"),
 			&cli.StringFlag{Name: "event", Usage: "event OID (default: the whole casebook)"},
-			&cli.IntFlag{Name: "repeat", Usage: "event repeat (default 1 with --event)"},
+			&cli.IntFlag{Name: "repeat", Usage: "event repeat, from 1", DefaultText: "1 with --event"},
 			&cli.StringFlag{Name: "form", Usage: "form OID (default: every form of the event)"},
 			&cli.StringFlag{Name: "meaning", Required: true, Usage: "meaning of the signature: one the study defines (default set: authorship, review, approval, responsibility)"},
 		},
@@ -79,11 +40,14 @@ invalidates the signature on the ledger.`,
 
 func signAction(c *cli.Context) error {
 	m := &types.MsgSign{Study: c.String("study"), Subject: c.String("subject"), Event: c.String("event"), EventRepeat: c.Int("repeat"), Form: c.String("form"), Meaning: c.String("meaning")}
-	if m.Event != "" && m.EventRepeat == 0 {
-		m.EventRepeat = 1
-	}
 	if m.Event == "" && (m.Form != "" || c.IsSet("repeat")) {
 		return usageErrorf("--form and --repeat need --event")
+	}
+	if c.IsSet("repeat") && m.EventRepeat < 1 {
+		return usageErrorf("--repeat %d is not an event repeat: repeats count from 1", m.EventRepeat)
+	}
+	if m.Event != "" && m.EventRepeat == 0 {
+		m.EventRepeat = 1
 	}
 	account, err := fromKey(c)
 	if err != nil {
@@ -112,21 +76,14 @@ func signAction(c *cli.Context) error {
 		role = acct.Roles[0]
 	}
 	w := stderr(c)
-	fmt.Fprintf(w, "You are signing, as read from the ledger at height %d (proof verified):\n", h)
+	printf(w, "You are signing, as read from the ledger at height %d (proof verified):\n", h)
 	for _, f := range content.Forms {
-		fmt.Fprintf(w, "  %s (repeat %d) form %s, version %d, %d values\n", f.Event, f.EventRepeat, f.Form, f.Version, len(f.Values))
+		printf(w, "  %s (repeat %d) form %s, version %d, %d values\n", f.Event, f.EventRepeat, f.Form, f.Version, len(f.Values))
 	}
-	fmt.Fprintf(w, "\n%s\n\n", types.Attestation(acct.Name, role, m.Meaning, m))
-	s, err := presentSigner(c, account)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	res, err := cl.Send(c.Context, account, s, types.Msg{Sign: m})
-	if err != nil {
-		return nodeError(err)
-	}
-	return printOutcome(c, res, fmt.Sprintf("Signed (%s, signature %s of subject %s); content SHA-256 %s", m.Meaning, res.Attr("signature"), m.Subject, m.ContentHash))
+	printf(w, "\n%s\n\n", types.Attestation(acct.Name, role, m.Meaning, m))
+	return sendWrite(c, write{msg: types.Msg{Sign: m}, unlock: presentSigner, done: func(_ context.Context, _ *client.Client, res *client.Result) string {
+		return fmt.Sprintf("Signed (%s, signature %s of subject %s); content SHA-256 %s", m.Meaning, res.Attr("signature"), m.Subject, m.ContentHash)
+	}})
 }
 
 // presentSigner unlocks a key with a passphrase that proves the person is

@@ -16,6 +16,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/veritrial/veritrial/app/audit"
+	"github.com/veritrial/veritrial/app/node"
 )
 
 // TestAuditOnARealNode runs a small study on a real node (an amendment
@@ -28,7 +29,7 @@ import (
 func TestAuditOnARealNode(t *testing.T) {
 	t.Parallel()
 	work, home, env, n := devNode(t)
-	node, ok := homeRPCAddr(home)
+	rpc, ok := node.RPCAddr(home)
 	if !ok {
 		t.Fatal("the home's config names no RPC address")
 	}
@@ -53,7 +54,7 @@ func TestAuditOnARealNode(t *testing.T) {
 	mustVT(t, env, "sdv", "--from", "cro-monitor", "--study", study, "--subject", "S1-001", "--event", "SCR", "--form", "VS")
 	mustVT(t, env, append([]string{"form", "correct", "--from", "site1-coordinator", "--reason", "transcription error"}, append(key, "VS.HR=64")...)...)
 	pf := filepath.Join(work, "pass")
-	writeFile(t, pf, DevPassphrase+"\n")
+	writeFile(t, pf, node.DevPassphrase+"\n")
 	mustVT(t, env, "sign", "--from", "site1-investigator", "--passphrase-file", pf, "--study", study, "--subject", "S1-001", "--meaning", "approval")
 	mustVT(t, env, append([]string{"form", "correct", "--from", "site1-coordinator", "--reason", "source re-read"}, append(key, "VS.DIABP=90")...)...)
 	mustVT(t, env, "freeze", "--from", "sponsor-dm", "--study", study, "--reason", "LPLV")
@@ -65,7 +66,7 @@ func TestAuditOnARealNode(t *testing.T) {
 	// verify-chain from the genesis.
 	gen := filepath.Join(home, "config", "genesis.json")
 	var cr audit.ChainReport
-	decode(t, mustVT(t, env, "audit", "verify-chain", "--genesis", gen, "--node", node, "--witness", node, "--output", "json"), &cr)
+	decode(t, mustVT(t, env, "audit", "verify-chain", "--genesis", gen, "--node", rpc, "--witness", rpc, "--output", "json"), &cr)
 	if !cr.OK() || cr.From != 1 || cr.To < st.Height || cr.TrustRoot != "genesis" || !cr.CrossChecked || cr.Resumed {
 		t.Fatalf("verify-chain: %+v", cr)
 	}
@@ -75,13 +76,13 @@ func TestAuditOnARealNode(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(home, "audit", "veritrial-dev", "light.db")); err != nil {
 		t.Errorf("no light store in the default trust dir: %v", err)
 	}
-	r := mustVT(t, env, "audit", "verify-chain", "--genesis", gen, "--node", node)
+	r := mustVT(t, env, "audit", "verify-chain", "--genesis", gen, "--node", rpc)
 	if !strings.Contains(r.stdout, "continuing a previous run") || !strings.Contains(r.stdout, "OK: every header verified") {
 		t.Errorf("second verify-chain:\n%s", r.stdout)
 	}
 	// The same chain by a trusted header.
 	var tr audit.ChainReport
-	decode(t, mustVT(t, env, "audit", "verify-chain", "--trusted-height", "1", "--trusted-hash", cr.TrustedHash, "--chain-id", "veritrial-dev", "--node", node, "--trust-dir", filepath.Join(work, "trust2"), "--output", "json"), &tr)
+	decode(t, mustVT(t, env, "audit", "verify-chain", "--trusted-height", "1", "--trusted-hash", cr.TrustedHash, "--chain-id", "veritrial-dev", "--node", rpc, "--trust-dir", filepath.Join(work, "trust2"), "--output", "json"), &tr)
 	if !tr.OK() || tr.TrustRoot != "trusted header" || tr.To < st.Height {
 		t.Errorf("verify-chain from a trusted header: %+v", tr)
 	}
@@ -97,16 +98,23 @@ func TestAuditOnARealNode(t *testing.T) {
 	if err := g.SaveAs(wrong); err != nil {
 		t.Fatal(err)
 	}
-	r = failVT(t, env, exitFailure, "verification failed at height 1", "audit", "verify-chain", "--genesis", wrong, "--node", node, "--trust-dir", filepath.Join(work, "trust3"))
+	r = failVT(t, env, exitFailure, "verification failed at height 1", "audit", "verify-chain", "--genesis", wrong, "--node", rpc, "--trust-dir", filepath.Join(work, "trust3"))
 	if !strings.Contains(r.stderr, "does not start from this genesis") || !strings.Contains(r.stderr, "genesis validators hash to") {
 		t.Errorf("wrong genesis: %s", r.stderr)
 	}
 
 	// The trail: the refused correction is there with its code.
 	r = mustVT(t, env, "audit", "trail", "--study", study)
-	for _, want := range []string{"REJECTED 509 (frozen)", "corrected form VS: VS.HR=64", "transcription error", "site1-coordinator", "approved amendment 1", "Every block was checked against a header verified", "each proven against the verified app hash"} {
+	for _, want := range []string{"REJECTED 509 (frozen)", "corrected form VS: VS.HR=64", "ROLE", "  ON  ", "transcription error", "site1-coordinator", "approved amendment 1", "Every block was checked against a header verified", "each proven against the verified app hash"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("trail lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	// Each row says whose data it is about and the role the signer acted
+	// under.
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if strings.Contains(line, "transcription error") && (!strings.Contains(line, "  coordinator  ") || !strings.Contains(line, "  S1-001 SCR VS  ")) {
+			t.Errorf("trail row without role or target: %s", line)
 		}
 	}
 	var trail struct {
@@ -121,15 +129,18 @@ func TestAuditOnARealNode(t *testing.T) {
 	if !last.Rejected || last.Code != 509 || last.Site != "site1" || last.ProtocolVersion != 2 || last.Reason != "late" || !strings.HasSuffix(last.Time, "Z") {
 		t.Errorf("rejected entry: %+v", last)
 	}
-	if first := trail.Entries[0]; first.Kind != "enroll_subject" || first.Name != "Demo Study Coordinator" || first.Org != "site1" {
+	if first := trail.Entries[0]; first.Kind != "enroll_subject" || first.Name != "Demo Study Coordinator" || first.Org != "site1" || first.Role != "coordinator" {
 		t.Errorf("first entry: %+v", first)
 	}
 	decode(t, mustVT(t, env, "audit", "trail", "--study", study, "--user", "cro-monitor", "--format", "json"), &trail)
-	if len(trail.Entries) != 1 || trail.Entries[0].Kind != "verify" {
+	// cro-monitor holds the roles admin and monitor; it verified as monitor.
+	if len(trail.Entries) != 1 || trail.Entries[0].Kind != "verify" || trail.Entries[0].Role != "monitor" {
 		t.Errorf("trail of cro-monitor: %+v", trail.Entries)
 	}
 	xl := filepath.Join(work, "trail.xlsx")
-	mustVT(t, env, "audit", "trail", "--study", study, "--out", xl)
+	if r := mustVT(t, env, "audit", "trail", "--study", study, "--out", xl); !strings.Contains(r.stdout, "Wrote the audit trail of study "+study+" at height ") || !strings.Contains(r.stdout, "(12 transactions, 1 rejected) to "+xl+" (xlsx)") {
+		t.Errorf("audit trail --out says:\n%s", r.stdout)
+	}
 	f, err := excelize.OpenFile(xl)
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +167,9 @@ func TestAuditOnARealNode(t *testing.T) {
 	if rep.Outcomes == nil || !rep.Outcomes.Switched || len(rep.Amendments) != 1 || !rep.Amendments[0].Outcomes {
 		t.Errorf("outcomes: %+v; amendments %+v", rep.Outcomes, rep.Amendments)
 	}
-	mustVT(t, env, "audit", "report", "--study", study, "--out", filepath.Join(work, "report.xlsx"))
+	if r := mustVT(t, env, "audit", "report", "--study", study, "--out", filepath.Join(work, "report.xlsx")); !strings.Contains(r.stdout, "Wrote the integrity report of study "+study+" at height ") || !strings.Contains(r.stdout, "report.xlsx (xlsx)") {
+		t.Errorf("audit report --out says:\n%s", r.stdout)
+	}
 
 	// verify-export: the export is exactly the ledger's data; a workbook
 	// with one flipped cell, one dropped audit row and one fake subject
@@ -315,4 +328,31 @@ func tamperExport(t *testing.T, in, out string) (string, int, string) {
 		t.Fatal(err)
 	}
 	return sheet, row, col
+}
+
+// TestAuditWriteReport checks the text of the integrity report: the time
+// said once with its zone, a finding without a site or target without a
+// gap, and a rejected attempt's multi-line message on its finding's line.
+func TestAuditWriteReport(t *testing.T) {
+	r := &audit.Report{Study: "VT-HTN-201", Height: 38, AsOf: "2026-12-06T22:30:34Z",
+		Sites: []audit.Signals{{Key: audit.NoSite, Rejected: 1}, {Key: "site1", Entries: 4, Values: 23}},
+		Findings: []audit.Finding{
+			{Signal: "rejected attempt", User: "regulator-auditor", Height: 32, Detail: "lock refused with code 511 (lock_blocked): 1 blocker(s); resolve them and approve again:\n- query 1 on S1-001 SCR/1 VS VS.HR is open"},
+			{Signal: "late entry", User: "site1-coordinator", Site: "site1", Target: "S1-002 SCR VS", Height: 10, Detail: "entered 21.0 days after the visit date 2026-11-16"},
+		}}
+	var b strings.Builder
+	if err := auditWriteReport(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"Integrity report of study VT-HTN-201 at height 38 (2026-12-06T22:30:34Z)\n",
+		"\n(no site)  0 ",
+		"\n  [rejected attempt] regulator-auditor at height 32: lock refused with code 511 (lock_blocked): 1 blocker(s); resolve them and approve again:\\n- query 1 on S1-001 SCR/1 VS VS.HR is open\n",
+		"\n  [late entry] site1-coordinator site1 S1-002 SCR VS at height 10: entered",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
 }

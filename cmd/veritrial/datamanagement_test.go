@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/veritrial/veritrial/app/node"
 )
 
 // TestDataManagementOnARealNode drives queries, SDV, the e-signature
@@ -21,8 +23,13 @@ func TestDataManagementOnARealNode(t *testing.T) {
 	writeFile(t, icf, "consent form v2 (test document)\n")
 	mustVT(t, env, "subject", "enroll", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", "S1-001", "--consent-version", "2.0", "--consent-file", icf)
 	key := []string{"--study", "VT-HTN-201", "--subject", "S1-001", "--event", "SCR", "--form", "VS"}
-	// Heart rate 38 is below the expected 40: the ledger raises query 1.
-	mustVT(t, env, append([]string{"form", "submit", "--from", "site1-coordinator"}, append(key, "VS.DATE=2026-01-12", "VS.POS=1", "VS.SYSBP=148", "VS.DIABP=92", "VS.HR=38")...)...)
+	// Heart rate 38 is below the expected 40: the ledger raises query 1,
+	// and the submission says so.
+	var sub txOutcome
+	decode(t, mustVT(t, env, append([]string{"form", "submit", "--from", "site1-coordinator", "--output", "json"}, append(key, "VS.DATE=2026-01-12", "VS.POS=1", "VS.SYSBP=148", "VS.DIABP=92", "VS.HR=38")...)...), &sub)
+	if len(sub.Effects) != 1 || sub.Effects[0] != "Query 1 raised by the ledger for a soft edit-check warning: Heart rate 38 bpm is below the expected 40 (VS.HR)" {
+		t.Errorf("submission effects: %q", sub.Effects)
+	}
 	if r := mustVT(t, env, "query", "list", "--study", "VT-HTN-201", "--prove"); !strings.Contains(r.stdout, "system") || !strings.Contains(r.stdout, "VS.HR") || !strings.Contains(r.stdout, "Proof: every query verified") {
 		t.Errorf("query list:\n%s", r.stdout)
 	}
@@ -33,12 +40,30 @@ func TestDataManagementOnARealNode(t *testing.T) {
 	failVT(t, env, exitRejected, "code 502 (query_state)", "query", "close", "--from", "cro-monitor", "--study", "VT-HTN-201", "--number", "2")
 	mustVT(t, env, "query", "answer", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--number", "2", "--text", "Source checked: 148")
 	mustVT(t, env, "query", "close", "--from", "cro-monitor", "--study", "VT-HTN-201", "--number", "2")
+	// The close without a comment ends with its author; the ledger, not
+	// the coordinator whose values raised it, opened query 1.
+	r = mustVT(t, env, "query", "list", "--study", "VT-HTN-201", "--status", "all", "--thread")
+	for _, want := range []string{"2 queries in study VT-HTN-201 at height", "close by cro-monitor\n", "open by system: Heart rate 38 bpm is below the expected 40",
+		"open by the ledger's edit check range.below_expected, on the values entered"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("query list --status all lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "close by cro-monitor:") || strings.Contains(r.stdout, "open by site1-coordinator") || strings.Contains(r.stdout, "all queries") {
+		t.Errorf("query list --status all:\n%s", r.stdout)
+	}
 	failVT(t, env, exitRejected, "code 502 (query_state)", "query", "answer", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--number", "2", "--text", "late")
 
 	mustVT(t, env, "sdv", "--from", "cro-monitor", "--study", "VT-HTN-201", "--subject", "S1-001", "--event", "SCR", "--form", "VS")
 	failVT(t, env, exitRejected, "may verify data against source", "sdv", "--from", "site1-investigator", "--study", "VT-HTN-201", "--subject", "S1-001", "--event", "SCR")
-	// The correction answers query 1 and removes the heart rate's SDV.
-	mustVT(t, env, append([]string{"form", "correct", "--from", "site1-coordinator", "--reason", "transcription error", "--resolves", "1"}, append(key, "VS.HR=58")...)...)
+	// The correction answers query 1 and removes the heart rate's SDV,
+	// and says so.
+	r = mustVT(t, env, append([]string{"form", "correct", "--from", "site1-coordinator", "--reason", "transcription error", "--resolves", "1"}, append(key, "VS.HR=58")...)...)
+	for _, want := range []string{"\n  Query 1 answered by this correction\n", "\n  Source data verification removed from the corrected VS.HR of form VS at SCR of subject S1-001 (SDV now partial)\n"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("correction output lacks %q:\n%s", want, r.stdout)
+		}
+	}
 	if r := mustVT(t, env, "show", "sdv", "--study", "VT-HTN-201", "--subject", "S1-001", "--prove"); !strings.Contains(r.stdout, "partial") || !strings.Contains(r.stdout, "de-verified by correction tx") {
 		t.Errorf("show sdv:\n%s", r.stdout)
 	}
@@ -55,7 +80,7 @@ func TestDataManagementOnARealNode(t *testing.T) {
 		t.Errorf("no attestation shown:\n%s", r.stderr)
 	}
 	pf := filepath.Join(work, "pass")
-	writeFile(t, pf, DevPassphrase+"\n")
+	writeFile(t, pf, node.DevPassphrase+"\n")
 	for _, bad := range []struct{ from, meaning, want string }{
 		{"site1-coordinator", "approval", "may not sign case report forms electronically"},
 		{"site1-investigator", "witness", "code 506 (signature_meaning)"},
@@ -98,8 +123,11 @@ func TestDataManagementOnARealNode(t *testing.T) {
 	if r := mustVT(t, env, "show", "study", "--study", "VT-HTN-201"); !strings.Contains(r.stdout, "Database: not locked") {
 		t.Errorf("show study:\n%s", r.stdout)
 	}
-	// After the unlock a correction invalidates the casebook signature.
-	mustVT(t, env, append([]string{"form", "correct", "--from", "site1-coordinator", "--reason", "late SAE follow-up"}, append(key, "VS.HR=60")...)...)
+	// After the unlock a correction invalidates the casebook signature,
+	// and says so.
+	if r := mustVT(t, env, append([]string{"form", "correct", "--from", "site1-coordinator", "--reason", "late SAE follow-up"}, append(key, "VS.HR=60")...)...); !strings.Contains(r.stdout, "\n  Signature 1 of subject S1-001 invalidated by this correction: the casebook needs a new signature\n") {
+		t.Errorf("correction after signature:\n%s", r.stdout)
+	}
 	if r := mustVT(t, env, "show", "signatures", "--study", "VT-HTN-201", "--subject", "S1-001"); !strings.Contains(r.stdout, "INVALIDATED - needs re-signature") || !strings.Contains(r.stdout, "late SAE follow-up") {
 		t.Errorf("show signatures after correction:\n%s", r.stdout)
 	}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/veritrial/veritrial/app/node"
 )
 
 // TestExportOnARealNode exports from a running node: before the lock (the
@@ -40,7 +42,7 @@ func TestExportOnARealNode(t *testing.T) {
 	failVT(t, env, exitFailure, "not registered", "export", "--study", "NOPE", "--format", "odm", "--out", filepath.Join(work, "x.xml"))
 
 	pf := filepath.Join(work, "pass")
-	writeFile(t, pf, DevPassphrase+"\n")
+	writeFile(t, pf, node.DevPassphrase+"\n")
 	mustVT(t, env, "sign", "--from", "site1-investigator", "--passphrase-file", pf, "--study", "VT-HTN-201", "--subject", "S1-001", "--meaning", "approval")
 	mustVT(t, env, "lock", "--from", "sponsor-dm", "--study", "VT-HTN-201")
 	mustVT(t, env, "lock", "--from", "regulator-auditor", "--study", "VT-HTN-201")

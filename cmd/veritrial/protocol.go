@@ -133,22 +133,22 @@ file is not a valid protocol.`,
 			}
 			return emit(c, s, func(w io.Writer) error {
 				t := newTable(w)
-				fmt.Fprintf(t, "File\t%s\n", s.File)
-				fmt.Fprintf(t, "Study\t%s  %s\n", s.Study, s.Title)
-				fmt.Fprintf(t, "Version\t%s\n", s.Version)
-				fmt.Fprintf(t, "Events\t%d\n", s.Events)
-				fmt.Fprintf(t, "Forms\t%d\n", s.Forms)
-				fmt.Fprintf(t, "Items\t%d\n", s.Items)
-				fmt.Fprintf(t, "Code lists\t%d\n", s.CodeLists)
-				fmt.Fprintf(t, "Warnings\t%d\n", len(s.Warnings))
-				fmt.Fprintf(t, "Fingerprint\t%s\n", s.Fingerprint)
-				if err := t.Flush(); err != nil {
+				t.row("File", s.File)
+				t.row("Study", fmt.Sprintf("%s  %s", s.Study, s.Title))
+				t.row("Version", s.Version)
+				t.row("Events", fmt.Sprint(s.Events))
+				t.row("Forms", fmt.Sprint(s.Forms))
+				t.row("Items", fmt.Sprint(s.Items))
+				t.row("Code lists", fmt.Sprint(s.CodeLists))
+				t.row("Warnings", fmt.Sprint(len(s.Warnings)))
+				t.row("Fingerprint", s.Fingerprint)
+				if err := t.flush(); err != nil {
 					return err
 				}
 				for _, wn := range s.Warnings {
-					fmt.Fprintf(w, "warning: %s\n", wn.String())
+					printf(w, "warning: %s\n", wn.String())
 				}
-				fmt.Fprintln(w, "The protocol is valid.")
+				printf(w, "The protocol is valid.\n")
 				return nil
 			})
 		},
@@ -185,12 +185,10 @@ code list, with the compatibility verdict for data already entered.`,
 				return failf("cannot compare %s and %s", c.Args().Get(0), c.Args().Get(1))
 			}
 			return emit(c, a, func(w io.Writer) error {
-				s := a.String()
-				if !strings.HasSuffix(s, "\n") {
-					s += "\n"
+				for _, line := range strings.Split(strings.TrimSuffix(a.String(), "\n"), "\n") {
+					printf(w, "%s\n", line)
 				}
-				_, err := io.WriteString(w, s)
-				return err
+				return nil
 			})
 		},
 	}
@@ -233,8 +231,8 @@ vocabularies. Fill it in, then run veritrial protocol check on it.`,
 				return err
 			}
 			return emit(c, map[string]any{"file": out, "bytes": b.Len()}, func(w io.Writer) error {
-				_, err := fmt.Fprintf(w, "Wrote the CRF specification template to %s.\n", out)
-				return err
+				printf(w, "Wrote the CRF specification template to %s.\n", out)
+				return nil
 			})
 		},
 	}
@@ -296,16 +294,15 @@ workbook). Without --format it follows the --out extension (.yaml, .csv,
 			}
 			if out == "" {
 				return emit(c, map[string]any{"format": format, "content": string(data)}, func(w io.Writer) error {
-					_, err := w.Write(data)
-					return err
+					return writeVerbatim(w, data)
 				})
 			}
 			if err := writeFileAtomic(out, data, 0o644, c.Bool("force")); err != nil {
 				return err
 			}
 			return emit(c, map[string]any{"file": out, "format": format, "bytes": len(data)}, func(w io.Writer) error {
-				_, err := fmt.Fprintf(w, "Wrote the example protocol (%s) to %s.\n", format, out)
-				return err
+				printf(w, "Wrote the example protocol (%s) to %s.\n", format, out)
+				return nil
 			})
 		},
 	}

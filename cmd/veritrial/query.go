@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -12,41 +13,13 @@ import (
 	"github.com/veritrial/veritrial/app/types"
 )
 
-func init() { registerCommand(queryCommand) }
-
-// sendResult is send that also returns the ledger's result (for commands
-// that report what the tx created); the outcome is not printed.
-func sendResult(c *cli.Context, msg types.Msg) (*client.Result, error) {
-	account, err := fromKey(c)
-	if err != nil {
-		return nil, err
-	}
-	cl, err := ledgerClient(c)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := cl.ChainID(c.Context); err != nil {
-		return nil, nodeError(err)
-	}
-	s, err := signer(c)
-	if err != nil {
-		return nil, err
-	}
-	defer s.Close()
-	res, err := cl.Send(c.Context, account, s, msg)
-	if err != nil {
-		return nil, nodeError(err)
-	}
-	return res, nil
-}
-
 func queryActionCommand(name, usage, example string, kind types.Kind, textRequired bool) *cli.Command {
 	return &cli.Command{
 		Name:      name,
 		Usage:     usage,
 		UsageText: example,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "study", Required: true},
+			studyFlag(),
 			&cli.IntFlag{Name: "number", Aliases: []string{"n"}, Required: true, Usage: "query number (veritrial query list shows them)"},
 			&cli.StringFlag{Name: "text", Required: textRequired, Usage: "comment for the query's thread"},
 		},
@@ -80,11 +53,9 @@ The ledger itself raises a query for every soft edit-check warning.`,
 				),
 				Action: func(c *cli.Context) error {
 					m := &types.MsgOpenQuery{FormKey: formKeyOf(c), Item: c.String("item"), ItemRepeat: c.Int("row"), Text: c.String("text")}
-					res, err := sendResult(c, types.Msg{QueryOpen: m})
-					if err != nil {
-						return err
-					}
-					return printOutcome(c, res, fmt.Sprintf("Raised query %s on form %s of subject %s at %s", res.Attr("query"), m.Form, m.Subject, m.Event))
+					return sendWrite(c, write{msg: types.Msg{QueryOpen: m}, done: func(_ context.Context, _ *client.Client, res *client.Result) string {
+						return fmt.Sprintf("Raised query %s on form %s of subject %s at %s", res.Attr("query"), m.Form, m.Subject, m.Event)
+					}})
 				},
 			},
 			queryActionCommand("answer", "answer a query with a comment (site investigator or coordinator)",
@@ -99,17 +70,23 @@ The ledger itself raises a query for every soft edit-check warning.`,
 				Name:      "list",
 				Usage:     "list a study's queries by site, subject, status and age",
 				UsageText: "veritrial query list --study VT-HTN-201 --site site1 --older-than 14d --prove",
-				Flags: append([]cli.Flag{
-					&cli.StringFlag{Name: "study", Required: true},
-					&cli.StringFlag{Name: "site"},
-					&cli.StringFlag{Name: "subject"},
-					&cli.StringFlag{Name: "status", Value: "unresolved", Usage: "open, answered, closed, cancelled, unresolved (open or answered) or all"},
-					&cli.StringFlag{Name: "older-than", Usage: "only queries opened longer ago than this (e.g. 14d, 36h)"},
-					&cli.BoolFlag{Name: "thread", Usage: "print every query's thread"},
-				}, readFlags()...),
-				Action: listQueries,
+				Flags:     append(queryListFlags("unresolved"), readFlags()...),
+				Action:    listQueries,
 			},
 		},
+	}
+}
+
+// queryListFlags are the filters of query list and show queries; status
+// is the default --status.
+func queryListFlags(status string) []cli.Flag {
+	return []cli.Flag{
+		studyFlag(),
+		&cli.StringFlag{Name: "site", Usage: "only the queries of this site `ID`"},
+		subjectFlag(false, "only the queries on this subject `ID`"),
+		&cli.StringFlag{Name: "status", Value: status, Usage: "open, answered, closed, cancelled, unresolved (open or answered) or all"},
+		&cli.StringFlag{Name: "older-than", Usage: "only queries opened longer ago than this (e.g. 14d, 36h)"},
+		&cli.BoolFlag{Name: "thread", Usage: "print every query's thread"},
 	}
 }
 
@@ -191,15 +168,23 @@ func listQueries(c *cli.Context) error {
 	}
 	doc := map[string]any{"study": c.String("study"), "queries": rows, "height": h, "proven": s.rd.Proving()}
 	return emit(c, doc, func(w io.Writer) error {
-		fmt.Fprintf(w, "%d %s quer%s in study %s at height %d\n", len(rows), status, plural(len(rows), "y", "ies"), c.String("study"), h)
+		which := status + " "
+		if status == "all" {
+			which = ""
+		}
+		printf(w, "%d %squer%s in study %s at height %d\n", len(rows), which, plural(len(rows), "y", "ies"), c.String("study"), h)
 		if len(rows) > 0 {
 			t := newTable(w)
-			fmt.Fprintln(t, "NO\tSTATUS\tSITE\tON\tRAISED BY\tOPENED\tAGE\tLAST")
+			t.row("NO", "STATUS", "SITE", "ON", "RAISED BY", "OPENED", "AGE", "LAST")
 			for _, r := range rows {
-				last := r.Thread[len(r.Thread)-1]
-				fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%s\t%s\t%dd\t%s by %s: %s\n", r.Number, r.Status, r.Site, r.Target(), raiserText(&r.Query), r.Opened, r.AgeDay, last.Action, last.Stamp.Signer, shorten(last.Text, 60))
+				n := len(r.Thread) - 1
+				last := r.Thread[n].Action + " by " + actor(&r.Query, n)
+				if text := r.Thread[n].Text; text != "" {
+					last += ": " + shorten(text, 60)
+				}
+				t.row(fmt.Sprint(r.Number), string(r.Status), r.Site, r.Target(), raiserText(&r.Query), r.Opened, fmt.Sprintf("%dd", r.AgeDay), last)
 			}
-			t.Flush()
+			t.flush()
 		}
 		if c.Bool("thread") {
 			for _, r := range rows {
@@ -207,7 +192,7 @@ func listQueries(c *cli.Context) error {
 			}
 		}
 		if s.rd.Proving() {
-			fmt.Fprintf(w, "Proof: every query verified against the app hash of height %d\n", h)
+			printf(w, "Proof: every query verified against the app hash of height %d\n", h)
 		}
 		return nil
 	})
@@ -220,30 +205,29 @@ func raiserText(q *types.Query) string {
 	return q.RaisedBy + " (" + q.RaisedOrg + ")"
 }
 
+// actor says who took the action of message i of q's thread: the ledger
+// opened a query it raised itself (the message's stamp is then the
+// transaction whose values raised it), anyone else signed theirs.
+func actor(q *types.Query, i int) string {
+	if i == 0 && q.RaisedBy == types.SystemRaiser {
+		return "system"
+	}
+	return q.Thread[i].Stamp.Signer
+}
+
 func writeThread(w io.Writer, q *types.Query) {
-	fmt.Fprintf(w, "\nQuery %d on %s, site %s: %s; raised by %s\n", q.Number, q.Target(), q.Site, q.Status, raiserText(q))
-	for _, m := range q.Thread {
+	printf(w, "\nQuery %d on %s, site %s: %s; raised by %s\n", q.Number, q.Target(), q.Site, q.Status, raiserText(q))
+	for i, m := range q.Thread {
 		line := fmt.Sprintf("  %s, %s", m.Action, stampText(m.Stamp))
+		if actor(q, i) == "system" {
+			line = fmt.Sprintf("  %s by the ledger's edit check %s, on the values entered %s", m.Action, q.Check, stampText(m.Stamp))
+		}
 		if m.FormVersion > 0 {
 			line += fmt.Sprintf(", by the correction making form version %d", m.FormVersion)
 		}
-		fmt.Fprintln(w, line)
+		printf(w, "%s\n", line)
 		if m.Text != "" {
-			fmt.Fprintf(w, "    %s\n", m.Text)
+			printf(w, "    %s\n", m.Text)
 		}
 	}
-}
-
-func shorten(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-1] + "…"
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

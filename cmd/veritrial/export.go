@@ -16,8 +16,6 @@ import (
 	"github.com/veritrial/veritrial/app/export"
 )
 
-func init() { registerCommand(exportCommand) }
-
 func exportCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "export",
@@ -125,11 +123,11 @@ func exportAction(c *cli.Context) error {
 	}
 	res := exportResult{Out: out, Format: format, Summary: *sum, ChainID: blk.ChainID, AppHash: blk.AppHash, Locked: basis != export.BasisNotLocked}
 	return emit(c, res, func(w io.Writer) error {
-		fmt.Fprintf(w, "Exported study %s at height %d (%s) to %s\n", study, sum.Height, sum.Basis, out)
-		fmt.Fprintf(w, "  %d subjects, %d forms, %d item values, %d audit trail rows, %d ledger records\n", sum.Subjects, sum.Forms, sum.Values, sum.Audit, sum.Records)
-		fmt.Fprintf(w, "  chain %s, app hash %s\n", blk.ChainID, blk.AppHash)
-		fmt.Fprintf(w, "  dataset digest %s\n", sum.Digest)
-		fmt.Fprintf(w, "Verify it with: veritrial audit verify-export %s\n", out)
+		printf(w, "Exported study %s at height %d (%s) to %s\n", study, sum.Height, sum.Basis, out)
+		printf(w, "  %d subjects, %d forms, %d item values, %d audit trail rows, %d ledger records\n", sum.Subjects, sum.Forms, sum.Values, sum.Audit, sum.Records)
+		printf(w, "  chain %s, app hash %s\n", blk.ChainID, blk.AppHash)
+		printf(w, "  dataset digest %s\n", sum.Digest)
+		printf(w, "Verify it with: veritrial audit verify-export %s\n", out)
 		return nil
 	})
 }
@@ -196,7 +194,7 @@ func newExportProgress(w io.Writer) *exportProgress {
 func (p *exportProgress) update(phase string, done, total int64) {
 	if phase != p.phase {
 		if p.tty && p.drawn {
-			fmt.Fprintln(p.w)
+			printf(p.w, "\n")
 		}
 		p.phase, p.tenth, p.drawn = phase, -1, false
 	}
@@ -220,14 +218,14 @@ func (p *exportProgress) update(phase string, done, total int64) {
 	}
 	p.drawn = true
 	if p.tty {
-		fmt.Fprintf(p.w, "\r%s", line)
+		printf(p.w, "\r%s", line)
 		return
 	}
-	fmt.Fprintln(p.w, line)
+	printf(p.w, "%s\n", line)
 }
 
 func (p *exportProgress) finish() {
 	if p.tty && p.drawn {
-		fmt.Fprintln(p.w)
+		printf(p.w, "\n")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
 	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/types"
 )
 
@@ -84,8 +85,8 @@ func TestWorkflowsOnARealNode(t *testing.T) {
 	decode(t, mustVT(t, env, append(submit, "VS.DATE=2026-01-12", "VS.POS=1", "VS.SYSBP=148", "VS.DIABP=92", "VS.HR=38", "--output", "json")...), &ok)
 	// Where a tx not yet in a block is to be looked up: the node answers
 	// there with the tx once it is in.
-	node, _ := homeRPCAddr(home)
-	cl, err := client.New(node)
+	rpc, _ := node.RPCAddr(home)
+	cl, err := client.New(rpc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,25 +1,19 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/types"
 )
 
-func init() {
-	registerCommand(func() *cli.Command { return scopeCommand(types.KindFreeze) })
-	registerCommand(func() *cli.Command { return scopeCommand(types.KindUnfreeze) })
-	registerCommand(func() *cli.Command { return scopeCommand(types.KindLock) })
-	registerCommand(func() *cli.Command { return scopeCommand(types.KindUnlock) })
-}
-
 func scopeFlags(reasonRequired bool) []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "study", Required: true},
+		studyFlag(),
 		&cli.StringFlag{Name: "site", Usage: "a site of the study"},
 		&cli.StringFlag{Name: "subject", Usage: "a subject (with --event and --form: one form)"},
 		&cli.StringFlag{Name: "event", Usage: "event OID of the form"},
@@ -97,32 +91,26 @@ with a reason.`
 				return usageErrorf("%s needs a reason: --reason \"...\" (it is kept in the trail)", kind)
 			}
 			msg, _ := types.ScopeActionMsg(kind, &types.MsgScope{Scope: sc, Reason: c.String("reason")})
-			res, err := sendResult(c, msg)
-			if err != nil {
-				return err
-			}
 			success := fmt.Sprintf("%s: %s", strings.ToUpper(string(kind[:1]))+string(kind[1:]), sc)
-			if res.OK() && sc.Level() == types.ScopeStudy && (kind == types.KindLock || kind == types.KindUnlock) {
-				success = databaseLockOutcome(c, sc.Study, kind, res.Height)
-			}
-			return printOutcome(c, res, success)
+			return sendWrite(c, write{msg: msg, done: func(ctx context.Context, cl *client.Client, res *client.Result) string {
+				if sc.Level() == types.ScopeStudy && (kind == types.KindLock || kind == types.KindUnlock) {
+					return databaseLockOutcome(ctx, cl.Reader(res.Height, false), sc.Study, kind)
+				}
+				return success
+			}})
 		},
 	}
 }
 
 // databaseLockOutcome says whether an approval decided the database lock
-// or how many approvals are still needed.
-func databaseLockOutcome(c *cli.Context, study string, kind types.Kind, height int64) string {
-	cl, err := ledgerClient(c)
+// or how many approvals are still needed, as rd reads the ledger at the
+// approval's height.
+func databaseLockOutcome(ctx context.Context, rd *client.Reader, study string, kind types.Kind) string {
+	s, err := rd.Study(ctx, study)
 	if err != nil {
 		return "Approval recorded"
 	}
-	rd := cl.Reader(height, false)
-	s, err := rd.Study(c.Context, study)
-	if err != nil {
-		return "Approval recorded"
-	}
-	db, err := rd.DatabaseLock(c.Context, study)
+	db, err := rd.DatabaseLock(ctx, study)
 	if err != nil {
 		return "Approval recorded"
 	}
@@ -130,7 +118,7 @@ func databaseLockOutcome(c *cli.Context, study string, kind types.Kind, height i
 		if kind == types.KindLock {
 			return fmt.Sprintf("Study %s database LOCKED at height %d (the locked dataset)", study, s.LockHeight)
 		}
-		return fmt.Sprintf("Study %s database unlocked at height %d", study, height)
+		return fmt.Sprintf("Study %s database unlocked at height %d", study, rd.Height())
 	}
 	approvers, quorum := s.LockPolicy()
 	var orgs []string
@@ -144,26 +132,4 @@ func databaseLockOutcome(c *cli.Context, study string, kind types.Kind, height i
 		msg += "; the sponsor " + s.Sponsor + " must approve too"
 	}
 	return msg
-}
-
-// writeLocks prints the freeze/lock states of a study.
-func writeLocks(w io.Writer, locks []types.ScopeLock) {
-	t := newTable(w)
-	fmt.Fprintln(t, "SCOPE\tSTATE\tSINCE\tLAST CHANGE")
-	for _, l := range locks {
-		last := l.History[len(l.History)-1]
-		line := fmt.Sprintf("%s\t%s\theight %d\t%s by %s", l.Scope, l.State, l.Height, last.Action, last.Stamp.Signer)
-		if last.Reason != "" {
-			line += ": " + last.Reason
-		}
-		if len(last.Approvals) > 0 {
-			var orgs []string
-			for _, v := range last.Approvals {
-				orgs = append(orgs, v.Org+" ("+v.Stamp.Signer+")")
-			}
-			line += "; approved by " + strings.Join(orgs, ", ")
-		}
-		fmt.Fprintln(t, line)
-	}
-	t.Flush()
 }

@@ -11,6 +11,27 @@ import (
 	"github.com/veritrial/veritrial/app/client"
 )
 
+// ledgerClient connects to the node chosen by --node.
+func ledgerClient(c *cli.Context) (*client.Client, error) {
+	addr, err := nodeAddr(c)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := client.New(addr)
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	return cl, nil
+}
+
+// nodeError maps a client error to the CLI's exit codes.
+func nodeError(err error) error {
+	if errors.Is(err, client.ErrNoNode) {
+		return unavailableErrorf("%v", err)
+	}
+	return failf("%v", err)
+}
+
 // rpcTimeout bounds one RPC round trip of a query command.
 const rpcTimeout = 15 * time.Second
 
@@ -44,4 +65,21 @@ func rpcError(addr string, err error) error {
 		return unavailableErrorf("%v", err)
 	}
 	return failf("the node at %s answered with an error: %v", addr, err)
+}
+
+// signerOrg looks up the organisation of the --from account on the ledger.
+func signerOrg(c *cli.Context) (string, error) {
+	account, err := fromKey(c)
+	if err != nil {
+		return "", err
+	}
+	cl, err := ledgerClient(c)
+	if err != nil {
+		return "", err
+	}
+	a, err := cl.Reader(0, false).Account(context.Background(), account)
+	if err != nil {
+		return "", nodeError(err)
+	}
+	return a.Org, nil
 }

@@ -2,18 +2,12 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/protocol"
 )
-
-func init() {
-	registerCommand(studyCommand)
-	registerCommand(siteCommand)
-}
 
 // loadProtocolFile loads and checks a protocol file (YAML, REDCap CSV with
 // --base, or XLSX) and returns it with its fingerprint.
@@ -59,14 +53,16 @@ with --approver (default: every regulator organisation).
 
 Data management settings: --signature-meaning (default authorship, review,
 approval, responsibility), --sdv-policy none|all (SDV required before the
-database lock), --lock-approver and --lock-quorum (database lock approvers
-besides the sponsor, which must always approve; default every regulator
-organisation, quorum 2).`,
+database lock), --lock-approver (the organisations that approve the
+database lock and unlock besides the sponsor, whose approval is always
+required; default every regulator organisation) and --lock-quorum (how
+many approvals are needed, the sponsor's included; default 2: the sponsor
+and one other).`,
 				Flags: []cli.Flag{baseFlag, &cli.StringSliceFlag{Name: "approver", Usage: "organisation whose approval amendments need (repeatable)"},
 					&cli.StringSliceFlag{Name: "signature-meaning", Usage: "allowed e-signature meaning (repeatable)"},
 					&cli.StringFlag{Name: "sdv-policy", Usage: "none or all: forms that must be verified against source before the database lock"},
 					&cli.StringSliceFlag{Name: "lock-approver", Usage: "organisation approving the database lock and unlock, besides the sponsor (repeatable)"},
-					&cli.IntFlag{Name: "lock-quorum", Usage: "how many lock approvers must approve (default 2)"},
+					&cli.IntFlag{Name: "lock-quorum", Usage: "approvals the database lock and unlock need, the sponsor's included (the sponsor must always approve)", DefaultText: "2"},
 				},
 				Action: func(c *cli.Context) error {
 					if err := exactArgs(c, "PROTOCOL_FILE"); err != nil {
@@ -109,16 +105,16 @@ organisation has approved it. veritrial protocol diff shows the changes first.`,
 }
 
 func voteCommand(name string, approve bool) *cli.Command {
-	verb := "Approved"
+	verb, done := "approve", "Approved"
 	if !approve {
-		verb = "Rejected"
+		verb, done = "reject", "Rejected"
 	}
 	return &cli.Command{
 		Name:      name,
-		Usage:     strings.ToLower(verb[:len(verb)-1]) + " a pending amendment (approver organisation)",
+		Usage:     verb + " a pending amendment (approver organisation)",
 		UsageText: "veritrial study " + name + " --from regulator-auditor --study VT-HTN-201 --amendment 1 --comment \"...\"",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "study", Required: true},
+			studyFlag(),
 			&cli.IntFlag{Name: "amendment", Required: true, Usage: "amendment number (veritrial show study lists them)"},
 			&cli.StringFlag{Name: "comment", Usage: "comment (required to reject)"},
 		},
@@ -128,25 +124,7 @@ func voteCommand(name string, approve bool) *cli.Command {
 			if !approve {
 				msg = types.Msg{RejectAmendment: v}
 			}
-			return send(c, msg, fmt.Sprintf("%s amendment %d of study %s", verb, v.Amendment, v.Study))
+			return send(c, msg, fmt.Sprintf("%s amendment %d of study %s", done, v.Amendment, v.Study))
 		},
-	}
-}
-
-func siteCommand() *cli.Command {
-	return &cli.Command{
-		Name:     "site",
-		Usage:    "activate sites for a study",
-		Category: categoryWorkflow,
-		Subcommands: []*cli.Command{{
-			Name:      "activate",
-			Usage:     "activate a site organisation for a study (sponsor)",
-			UsageText: "veritrial site activate --from sponsor-dm --study VT-HTN-201 --site site1",
-			Flags:     []cli.Flag{&cli.StringFlag{Name: "study", Required: true}, &cli.StringFlag{Name: "site", Required: true}},
-			Action: func(c *cli.Context) error {
-				return send(c, types.Msg{ActivateSite: &types.MsgActivateSite{Study: c.String("study"), Site: c.String("site")}},
-					fmt.Sprintf("Activated site %s for study %s", c.String("site"), c.String("study")))
-			},
-		}},
 	}
 }

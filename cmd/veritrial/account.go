@@ -1,0 +1,108 @@
+package main
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/veritrial/veritrial/app/types"
+)
+
+// pubKeyArg reads --pubkey (base64) or --key (a key of the local keyring).
+func pubKeyArg(c *cli.Context) ([]byte, error) {
+	if k := c.String("key"); k != "" {
+		kr, err := openKeyring(c, false)
+		if err != nil {
+			return nil, err
+		}
+		info, err := kr.Show(k)
+		if err != nil {
+			return nil, keyringError(err)
+		}
+		return info.PubKey, nil
+	}
+	p := c.String("pubkey")
+	if p == "" {
+		return nil, usageErrorf("give the person's public key with --pubkey BASE64 (they print it with veritrial keys show) or --key NAME from this keyring")
+	}
+	b, err := base64.StdEncoding.DecodeString(p)
+	if err != nil || len(b) != 32 {
+		return nil, inputErrorf("--pubkey must be a base64 ed25519 public key of 32 bytes (veritrial keys show prints it)")
+	}
+	return b, nil
+}
+
+func rolesArg(c *cli.Context) []types.Role {
+	var out []types.Role
+	for _, r := range c.StringSlice("role") {
+		for _, p := range strings.Split(r, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, types.Role(p))
+			}
+		}
+	}
+	return out
+}
+
+func accountCommand() *cli.Command {
+	acct := &cli.StringFlag{Name: "account", Required: true, Usage: "account ID"}
+	keyFlags := []cli.Flag{&cli.StringFlag{Name: "pubkey", Usage: "base64 ed25519 public key"}, &cli.StringFlag{Name: "key", Usage: "take the public key of this local keyring key"}}
+	roleFlag := &cli.StringSliceFlag{Name: "role", Required: true, Usage: "role (repeatable or comma-separated): admin, data_manager, medical_monitor, monitor, investigator, coordinator, auditor"}
+	return &cli.Command{
+		Name:     "account",
+		Usage:    "manage your organisation's accounts (organisation admin)",
+		Category: categoryWorkflow,
+		Subcommands: []*cli.Command{
+			{
+				Name:      "add",
+				Usage:     "add a person to your organisation",
+				UsageText: `veritrial account add --from site1-admin --account site1-nurse --name "Nia Nurse" --role coordinator --pubkey BASE64`,
+				Flags:     append([]cli.Flag{acct, &cli.StringFlag{Name: "name", Required: true, Usage: "printed name, as it must appear on signatures"}, roleFlag}, keyFlags...),
+				Action: func(c *cli.Context) error {
+					pub, err := pubKeyArg(c)
+					if err != nil {
+						return err
+					}
+					m := &types.MsgAddAccount{Account: c.String("account"), Name: c.String("name"), Roles: rolesArg(c), PubKey: pub}
+					return send(c, types.Msg{AddAccount: m}, fmt.Sprintf("Added account %s", m.Account))
+				},
+			},
+			{
+				Name:      "set-roles",
+				Usage:     "replace an account's roles",
+				UsageText: "veritrial account set-roles --from site1-admin --account site1-nurse --role coordinator,investigator",
+				Flags:     []cli.Flag{acct, roleFlag},
+				Action: func(c *cli.Context) error {
+					m := &types.MsgSetRoles{Account: c.String("account"), Roles: rolesArg(c)}
+					return send(c, types.Msg{SetRoles: m}, fmt.Sprintf("Set roles of %s", m.Account))
+				},
+			},
+			{
+				Name:      "rotate",
+				Usage:     "replace an account's key; the old key can never sign again",
+				UsageText: "veritrial account rotate --from site1-admin --account site1-nurse --pubkey NEWBASE64",
+				Flags:     append([]cli.Flag{acct}, keyFlags...),
+				Action: func(c *cli.Context) error {
+					pub, err := pubKeyArg(c)
+					if err != nil {
+						return err
+					}
+					m := &types.MsgRotateKey{Account: c.String("account"), NewPubKey: pub}
+					return send(c, types.Msg{RotateKey: m}, fmt.Sprintf("Rotated the key of %s", m.Account))
+				},
+			},
+			{
+				Name:      "revoke",
+				Usage:     "revoke an account; its history stays attributed",
+				UsageText: `veritrial account revoke --from site1-admin --account site1-nurse --reason "left the site"`,
+				Flags:     []cli.Flag{acct, &cli.StringFlag{Name: "reason", Required: true, Usage: "why the account is revoked (kept in its history)"}},
+				Action: func(c *cli.Context) error {
+					m := &types.MsgRevokeAccount{Account: c.String("account"), Reason: c.String("reason")}
+					return send(c, types.Msg{RevokeAccount: m}, fmt.Sprintf("Revoked account %s", m.Account))
+				},
+			},
+		},
+	}
+}

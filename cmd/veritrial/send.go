@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/keyring"
+	"github.com/veritrial/veritrial/app/types"
+)
+
+// txOutcome is what every write prints.
+type txOutcome struct {
+	TxHash string     `json:"tx_hash"`
+	Height int64      `json:"height"`
+	Code   types.Code `json:"code"`
+	Name   string     `json:"code_name"`
+	Log    string     `json:"log"`
+	Stage  string     `json:"stage,omitempty"`
+	// Effects are what an accepted write did besides its own record
+	// (effects).
+	Effects []string `json:"effects,omitempty"`
+}
+
+// sendTimeout bounds a write from its first request to the node to the
+// outcome of its block.
+const sendTimeout = 2 * time.Minute
+
+// write is one transaction a write command sends.
+type write struct {
+	msg types.Msg
+	// unlock opens the signing key of account; nil means signer: the
+	// --from key unlocked with the keyring passphrase.
+	unlock func(c *cli.Context, account string) (*keyring.Signer, error)
+	// done says, for people, what the accepted transaction did; it may
+	// read the ledger at res.Height.
+	done func(ctx context.Context, cl *client.Client, res *client.Result) string
+	// doc, when set, is the JSON document of an accepted transaction: the
+	// outcome with what the command adds (nil: the outcome alone).
+	doc func(out txOutcome, res *client.Result) any
+}
+
+// send sends msg as the --from account and, once it is in a block, says
+// success (see sendWrite).
+func send(c *cli.Context, msg types.Msg, success string) error {
+	return sendWrite(c, write{msg: msg, done: func(context.Context, *client.Client, *client.Result) string { return success }})
+}
+
+// sendWrite is the one path of every write command: it checks that the
+// node answers, unlocks the signing key of the --from account (its name
+// is the account ID), builds and signs the transaction, broadcasts it,
+// waits for its block (all within sendTimeout) and prints the outcome. A
+// rejection exits 6 with the ledger's code and message.
+func sendWrite(c *cli.Context, w write) error {
+	account, err := fromKey(c)
+	if err != nil {
+		return err
+	}
+	cl, err := ledgerClient(c)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(c.Context, sendTimeout)
+	defer cancel()
+	if _, err := cl.ChainID(ctx); err != nil {
+		return nodeError(err)
+	}
+	unlock := w.unlock
+	if unlock == nil {
+		unlock = func(c *cli.Context, _ string) (*keyring.Signer, error) { return signer(c) }
+	}
+	s, err := unlock(c, account)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	res, err := cl.Send(ctx, account, s, w.msg)
+	if err != nil {
+		return nodeError(err)
+	}
+	out := txOutcome{TxHash: res.Hash, Height: res.Height, Code: res.Code, Name: res.Name, Log: res.Log, Stage: res.Stage}
+	if !res.OK() {
+		if isJSON(c) {
+			if err := emitJSON(c, out); err != nil {
+				return err
+			}
+		}
+		where := "in block " + fmt.Sprint(res.Height)
+		if res.Stage == "check" {
+			where = "before entering a block"
+		}
+		return rejectedErrorf("rejected %s: code %d (%s): %s", where, res.Code, res.Name, res.Log)
+	}
+	success := w.done(ctx, cl, res)
+	out.Effects = effects(ctx, cl.Reader(res.Height, false), res)
+	var doc any = out
+	if w.doc != nil {
+		doc = w.doc(out, res)
+	}
+	return emit(c, doc, func(w io.Writer) error {
+		printf(w, "%s\n  tx %s, height %d\n", success, res.Hash, res.Height)
+		for _, e := range out.Effects {
+			printf(w, "  %s\n", e)
+		}
+		return nil
+	})
+}
+
+// effects says what an accepted write did besides its own record, from
+// the events of its tx: the queries the ledger raised for soft edit-check
+// warnings, and what a correction did to the form's queries, source data
+// verification and signatures. rd reads the ledger at the tx's height for
+// the details (without them, the events still say what happened).
+func effects(ctx context.Context, rd *client.Reader, res *client.Result) []string {
+	kind := types.Kind(res.Attr("kind"))
+	var out []string
+	for _, ev := range res.Events {
+		a := map[string]string{}
+		for _, at := range ev.Attributes {
+			a[at.Key] = at.Value
+		}
+		study, subject := a["study"], a["subject"]
+		switch a["action"] {
+		case "open":
+			if kind == types.KindQueryOpen {
+				continue
+			}
+			e := "Query " + a["query"] + " raised by the ledger for a soft edit-check warning"
+			if n, err := strconv.Atoi(a["query"]); err == nil {
+				if q, err := rd.Query(ctx, study, n); err == nil && len(q.Thread) > 0 {
+					e += ": " + q.Thread[0].Text
+				}
+			}
+			out = append(out, e)
+		case "answer":
+			if kind == types.KindCorrectForm {
+				out = append(out, "Query "+a["query"]+" answered by this correction")
+			}
+		case "de-verify":
+			what := "items"
+			if recs, err := rd.SDVs(ctx, study, subject); err == nil {
+				for _, r := range recs {
+					for _, h := range r.History {
+						if r.Event == a["event"] && r.Form == a["form"] && h.Action == "de-verify" && strings.EqualFold(h.Stamp.TxHash, res.Hash) {
+							what = strings.Join(h.Items, ", ")
+						}
+					}
+				}
+			}
+			out = append(out, fmt.Sprintf("Source data verification removed from the corrected %s of form %s at %s of subject %s (SDV now %s)", what, a["form"], a["event"], subject, a["sdv"]))
+		case "signature_invalidated":
+			level := "signed content"
+			if sigs, err := rd.Signatures(ctx, study, subject); err == nil {
+				for _, sg := range sigs {
+					if strconv.Itoa(sg.Number) == a["signature"] {
+						level = sg.Level
+					}
+				}
+			}
+			out = append(out, fmt.Sprintf("Signature %s of subject %s invalidated by this correction: the %s needs a new signature", a["signature"], subject, level))
+		}
+	}
+	return out
+}
