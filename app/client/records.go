@@ -43,6 +43,29 @@ func (r *Reader) Account(ctx context.Context, id string) (*types.Account, error)
 	})
 }
 
+// Sites lists a study's site activations with their principal
+// investigators.
+func (r *Reader) Sites(ctx context.Context, study string) ([]types.Site, error) {
+	return ListJSON[types.Site](ctx, r, types.PrefixSite+study+"/")
+}
+
+// Delegations lists a study's delegations in key order: to CROs, then to
+// each site's people.
+func (r *Reader) Delegations(ctx context.Context, study string) ([]types.Delegation, error) {
+	return ListJSON[types.Delegation](ctx, r, types.PrefixDeleg+study+"/")
+}
+
+// KeyRotation reads the last request to rotate an account's key; nil when
+// there was none.
+func (r *Reader) KeyRotation(ctx context.Context, account string) (*types.KeyRotation, error) {
+	var k types.KeyRotation
+	ok, err := r.GetJSON(ctx, types.KeyKeyRotation(account), &k)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &k, nil
+}
+
 // Form reads the current version of a form.
 func (r *Reader) Form(ctx context.Context, k types.FormKey) (*types.FormRecord, error) {
 	return getRequired[types.FormRecord](ctx, r, types.KeyForm(k), func() error {

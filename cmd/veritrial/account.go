@@ -34,14 +34,23 @@ func pubKeyArg(c *cli.Context) ([]byte, error) {
 	return b, nil
 }
 
-func rolesArg(c *cli.Context) []types.Role {
-	var out []types.Role
-	for _, r := range c.StringSlice("role") {
-		for _, p := range strings.Split(r, ",") {
+// listArg returns the values of a repeatable, comma-separated flag.
+func listArg(c *cli.Context, name string) []string {
+	var out []string
+	for _, v := range c.StringSlice(name) {
+		for _, p := range strings.Split(v, ",") {
 			if p = strings.TrimSpace(p); p != "" {
-				out = append(out, types.Role(p))
+				out = append(out, p)
 			}
 		}
+	}
+	return out
+}
+
+func rolesArg(c *cli.Context) []types.Role {
+	var out []types.Role
+	for _, r := range listArg(c, "role") {
+		out = append(out, types.Role(r))
 	}
 	return out
 }
@@ -83,14 +92,43 @@ func accountCommand() *cli.Command {
 				Name:      "rotate",
 				Usage:     "replace an account's key; the old key can never sign again",
 				UsageText: "veritrial account rotate --from site1-admin --account site1-nurse --pubkey NEWBASE64",
-				Flags:     append([]cli.Flag{acct}, keyFlags...),
+				Description: `Your own key is replaced at once. Another person's key (as an administrator)
+is a request: it applies when a second person approves it with veritrial
+account approve-rotation, another administrator of the organisation or the
+person with their current key, before it expires.`,
+				Flags: append([]cli.Flag{acct}, keyFlags...),
 				Action: func(c *cli.Context) error {
 					pub, err := pubKeyArg(c)
 					if err != nil {
 						return err
 					}
+					from, err := fromKey(c)
+					if err != nil {
+						return err
+					}
 					m := &types.MsgRotateKey{Account: c.String("account"), NewPubKey: pub}
-					return send(c, types.Msg{RotateKey: m}, fmt.Sprintf("Rotated the key of %s", m.Account))
+					done := fmt.Sprintf("Rotated the key of %s", m.Account)
+					if m.Account != from {
+						done = fmt.Sprintf("Requested the rotation of the key of %s; it applies when another administrator of the organisation, or %s with its current key, approves it (veritrial account approve-rotation)", m.Account, m.Account)
+					}
+					return send(c, types.Msg{RotateKey: m}, done)
+				},
+			},
+			{
+				Name:      "approve-rotation",
+				Usage:     "approve another administrator's request to rotate an account's key, naming the new key",
+				UsageText: "veritrial account approve-rotation --from site1-admin2 --account site1-nurse --pubkey NEWBASE64",
+				Description: `The second person of a two-person key rotation: another administrator of the
+organisation, or the person with their current key. veritrial show account
+shows the pending request and its new key.`,
+				Flags: append([]cli.Flag{acct}, keyFlags...),
+				Action: func(c *cli.Context) error {
+					pub, err := pubKeyArg(c)
+					if err != nil {
+						return err
+					}
+					m := &types.MsgApproveKeyRotation{Account: c.String("account"), NewPubKey: pub}
+					return send(c, types.Msg{ApproveKeyRotation: m}, fmt.Sprintf("Rotated the key of %s (request approved)", m.Account))
 				},
 			},
 			{

@@ -44,7 +44,7 @@ func TestAuditOnARealNode(t *testing.T) {
 	writeFile(t, proto2, v2)
 	mustVT(t, env, "study", "amend", "--from", "sponsor-dm", "--rationale", "home readings", proto2)
 	mustVT(t, env, "study", "approve-amendment", "--from", "regulator-auditor", "--study", study, "--amendment", "1")
-	mustVT(t, env, "site", "activate", "--from", "sponsor-dm", "--study", study, "--site", "site1")
+	activateSite1(t, env, study)
 	icf := filepath.Join(work, "icf.txt")
 	writeFile(t, icf, "consent form (test document)\n")
 	mustVT(t, env, "subject", "enroll", "--from", "site1-coordinator", "--study", study, "--subject", "S1-001", "--consent-version", "2.0", "--consent-file", icf)
@@ -105,7 +105,8 @@ func TestAuditOnARealNode(t *testing.T) {
 
 	// The trail: the refused correction is there with its code.
 	r = mustVT(t, env, "audit", "trail", "--study", study)
-	for _, want := range []string{"REJECTED 509 (frozen)", "corrected form VS: VS.HR=64", "ROLE", "  ON  ", "transcription error", "site1-coordinator", "approved amendment 1", "Every block was checked against a header verified", "each proven against the verified app hash"} {
+	for _, want := range []string{"REJECTED 509 (frozen)", "corrected form VS: VS.HR=64", "ROLE", "  ON  ", "transcription error", "site1-coordinator", "approved amendment 1",
+		"activated site site1 with principal investigator site1-investigator", "delegated enroll, entry, answer at site site1 to site1-coordinator", "Every block was checked against a header verified", "each proven against the verified app hash"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("trail lacks %q:\n%s", want, r.stdout)
 		}
@@ -138,7 +139,7 @@ func TestAuditOnARealNode(t *testing.T) {
 		t.Errorf("trail of cro-monitor: %+v", trail.Entries)
 	}
 	xl := filepath.Join(work, "trail.xlsx")
-	if r := mustVT(t, env, "audit", "trail", "--study", study, "--out", xl); !strings.Contains(r.stdout, "Wrote the audit trail of study "+study+" at height ") || !strings.Contains(r.stdout, "(12 transactions, 1 rejected) to "+xl+" (xlsx)") {
+	if r := mustVT(t, env, "audit", "trail", "--study", study, "--out", xl); !strings.Contains(r.stdout, "Wrote the audit trail of study "+study+" at height ") || !strings.Contains(r.stdout, "(14 transactions, 1 rejected) to "+xl+" (xlsx)") {
 		t.Errorf("audit trail --out says:\n%s", r.stdout)
 	}
 	f, err := excelize.OpenFile(xl)
@@ -147,7 +148,7 @@ func TestAuditOnARealNode(t *testing.T) {
 	}
 	rows, err := f.GetRows("Audit trail")
 	f.Close()
-	if err != nil || len(rows) != 13 || rows[12][3] != "REJECTED" || rows[12][4] != "509" {
+	if err != nil || len(rows) != 15 || rows[14][3] != "REJECTED" || rows[14][4] != "509" {
 		t.Errorf("trail workbook (%v): %d rows, last %v", err, len(rows), rows[len(rows)-1])
 	}
 
@@ -212,7 +213,7 @@ func TestAuditOnARealNode(t *testing.T) {
 	}
 	var rr audit.ReplayReport
 	decode(t, mustVT(t, env, "audit", "replay", "--output", "json"), &rr)
-	if rr.Divergence != nil || rr.Txs != 12 || rr.Rejected != 1 || rr.To < st.Height {
+	if rr.Divergence != nil || rr.Txs != 14 || rr.Rejected != 1 || rr.To < st.Height {
 		t.Fatalf("replay: %+v", rr)
 	}
 

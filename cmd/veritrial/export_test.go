@@ -23,7 +23,7 @@ func TestExportOnARealNode(t *testing.T) {
 	proto := filepath.Join(work, "htn201.yaml")
 	mustVT(t, env, "protocol", "example", "--out", proto)
 	mustVT(t, env, "study", "register", "--from", "sponsor-dm", proto)
-	mustVT(t, env, "site", "activate", "--from", "sponsor-dm", "--study", "VT-HTN-201", "--site", "site1")
+	activateSite1(t, env, "VT-HTN-201")
 	icf := filepath.Join(work, "icf.txt")
 	writeFile(t, icf, "consent form v2 (test document)\n")
 	mustVT(t, env, "subject", "enroll", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", "S1-001", "--consent-version", "2.0", "--consent-file", icf)

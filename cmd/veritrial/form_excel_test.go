@@ -23,7 +23,7 @@ func TestExcelEntryOnARealNode(t *testing.T) {
 	proto := filepath.Join(work, "htn201.yaml")
 	mustVT(t, env, "protocol", "example", "--out", proto)
 	mustVT(t, env, "study", "register", "--from", "sponsor-dm", proto)
-	mustVT(t, env, "site", "activate", "--from", "sponsor-dm", "--study", "VT-HTN-201", "--site", "site1")
+	activateSite1(t, env, "VT-HTN-201")
 	for _, s := range []string{"S1-001", "S1-002"} {
 		mustVT(t, env, "subject", "enroll", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", s,
 			"--consent-version", "1.0", "--consent-sha256", strings.Repeat("ab", 32))

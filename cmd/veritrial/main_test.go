@@ -41,6 +41,17 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// activateSite1 activates site1 for study as the demo does: the sponsor
+// delegates monitoring and data management to the CRO and activates site1
+// with its investigator as principal investigator, who delegates
+// enrolment, data entry and query answers to the coordinator.
+func activateSite1(t *testing.T, env []string, study string) {
+	t.Helper()
+	mustVT(t, env, "study", "delegate", "--from", "sponsor-dm", "--study", study, "--org", "cro", "--tasks", "monitoring,data_management")
+	mustVT(t, env, "site", "activate", "--from", "sponsor-dm", "--study", study, "--site", "site1", "--pi", "site1-investigator")
+	mustVT(t, env, "site", "delegate", "--from", "site1-investigator", "--study", study, "--site", "site1", "--account", "site1-coordinator", "--tasks", "enroll,entry,answer")
+}
+
 // result is one run of the binary.
 type result struct {
 	stdout, stderr string

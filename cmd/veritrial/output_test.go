@@ -181,7 +181,7 @@ func TestHostileTextIsEscaped(t *testing.T) {
 	note := "          - oid: VS.NOTE\n            label: Note\n            type: text\n"
 	writeFile(t, proto, strings.Replace(readFile(t, proto), "          - oid: VS.HR\n", note+"          - oid: VS.HR\n", 1))
 	mustVT(t, env, "study", "register", "--from", "sponsor-dm", proto)
-	mustVT(t, env, "site", "activate", "--from", "sponsor-dm", "--study", "VT-HTN-201", "--site", "site1")
+	activateSite1(t, env, "VT-HTN-201")
 	mustVT(t, env, "subject", "enroll", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", "S1-001", "--consent-version", "1.0", "--consent-sha256", strings.Repeat("ab", 32))
 	key := []string{"--study", "VT-HTN-201", "--subject", "S1-001", "--event", "SCR", "--form", "VS"}
 	mustVT(t, env, append([]string{"form", "submit", "--from", "site1-coordinator"}, append(key, "VS.DATE=2026-01-12", "VS.POS=1", "VS.SYSBP=148", "VS.DIABP=92", "VS.HR=72", "VS.NOTE="+value)...)...)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -68,7 +69,9 @@ func showCommand() *cli.Command {
 			{Name: "subject", Usage: "a subject and the forms entered for it", UsageText: "veritrial show subject --study VT-HTN-201 --subject S1-001", Flags: with(study, subjectFlag(true, "the subject `ID`")), Action: showSubject},
 			{Name: "form", Usage: "the current version of a form", UsageText: "veritrial show form --study VT-HTN-201 --subject S1-001 --event SCR --form VS --prove", Flags: with(formKeyFlags()...), Action: showForm},
 			{Name: "history", Usage: "every version of a form: who, when, why, what changed", UsageText: "veritrial show history --study VT-HTN-201 --subject S1-001 --event SCR --form VS --prove", Flags: with(formKeyFlags()...), Action: showHistory},
-			{Name: "account", Usage: "an account and the history of its changes", UsageText: "veritrial show account --account site1-coordinator", Flags: with(&cli.StringFlag{Name: "account", Required: true, Usage: "the account `ID` (its key name)"}), Action: showAccount},
+			{Name: "account", Usage: "an account, the history of its changes and a pending key rotation request", UsageText: "veritrial show account --account site1-coordinator", Flags: with(&cli.StringFlag{Name: "account", Required: true, Usage: "the account `ID` (its key name)"}), Action: showAccount},
+			{Name: "delegations", Usage: "who may act on a study: its sites' principal investigators, its delegations to CROs and each site's delegation log", UsageText: "veritrial show delegations --study VT-HTN-201 [--site site1] --prove",
+				Flags: with(study, &cli.StringFlag{Name: "site", Usage: "only this site `ID`"}), Action: showDelegations},
 		}, dmShowCommands(with)...),
 	}
 }
@@ -303,16 +306,81 @@ func showAccount(c *cli.Context) error {
 	if err != nil {
 		return nodeError(err)
 	}
-	doc := map[string]any{"account": a, "history": hist, "height": s.rd.Height(), "proven": s.rd.Proving()}
+	rot, err := s.rd.KeyRotation(s.ctx, a.ID)
+	if err != nil {
+		return nodeError(err)
+	}
+	doc := map[string]any{"account": a, "history": hist, "key_rotation": rot, "height": s.rd.Height(), "proven": s.rd.Proving()}
 	return emit(c, doc, func(w io.Writer) error {
 		printf(w, "Account %s: %s, organisation %s, roles %s, %s\n", a.ID, a.Name, a.Org, joinRolesText(a.Roles), a.Status)
 		for _, h := range hist {
 			line := fmt.Sprintf("  #%d %s: %s", h.Seq, h.Action, stampText(h.Stamp))
+			if h.Requested != nil {
+				line += "; requested " + stampText(*h.Requested)
+			}
 			if h.Reason != "" {
 				line += " (" + h.Reason + ")"
 			}
 			printf(w, "%s\n", line)
 		}
+		if rot != nil && rot.StatusAt(s.rd.Height()) == types.RotationPending {
+			printf(w, "Key rotation request pending: new key %s, requested %s; a second person approves it by height %d (veritrial account approve-rotation)\n",
+				types.KeyText(rot.NewPubKey), stampText(rot.Requested), rot.Expires)
+		}
+		proofLine(w, s.rd)
+		return nil
+	})
+}
+
+// showDelegations prints who may act on a study: each site's principal
+// investigator with the history, and every delegation with its steps.
+func showDelegations(c *cli.Context) error {
+	s, err := newShow(c)
+	if err != nil {
+		return err
+	}
+	st, err := s.rd.Study(s.ctx, c.String("study"))
+	if err != nil {
+		return nodeError(err)
+	}
+	sites, err := s.rd.Sites(s.ctx, st.ID)
+	if err != nil {
+		return nodeError(err)
+	}
+	dels, err := s.rd.Delegations(s.ctx, st.ID)
+	if err != nil {
+		return nodeError(err)
+	}
+	if only := c.String("site"); only != "" {
+		sites = slices.DeleteFunc(sites, func(x types.Site) bool { return x.Org != only })
+		dels = slices.DeleteFunc(dels, func(d types.Delegation) bool { return d.Account == "" || d.Org != only })
+	}
+	doc := map[string]any{"study": st.ID, "sponsor": st.Sponsor, "sites": sites, "delegations": dels, "height": s.rd.Height(), "proven": s.rd.Proving()}
+	return emit(c, doc, func(w io.Writer) error {
+		printf(w, "Delegations of study %s (sponsor %s)\n\nPrincipal investigators:\n", st.ID, st.Sponsor)
+		t := indented(w, "  ", "SITE", "PRINCIPAL INVESTIGATOR", "STEP", "NAMED", "REASON")
+		for _, x := range sites {
+			for i, h := range x.History {
+				pi := h.PrincipalInvestigator
+				if a, err := s.rd.Account(s.ctx, pi); err == nil {
+					pi = fmt.Sprintf("%s (%s)", a.Name, a.ID)
+				}
+				t.row(x.Org, pi, fmt.Sprintf("%d %s", i+1, h.Action), stampText(h.Stamp), h.Reason)
+			}
+		}
+		t.flush()
+		printf(w, "\nDelegation log (CROs, then each site's people):\n")
+		t = indented(w, "  ", "DELEGATED TO", "STATUS", "STEP", "TASKS FROM THEN", "WHEN, BY WHOM", "REASON")
+		for _, d := range dels {
+			who := d.Org + " (CRO)"
+			if d.Account != "" {
+				who = fmt.Sprintf("%s (%s, site %s)", d.Name, d.Account, d.Org)
+			}
+			for i, h := range d.History {
+				t.row(who, string(d.Status), fmt.Sprintf("%d %s", i+1, h.Action), types.TaskList(h.Tasks), stampText(h.Stamp), h.Reason)
+			}
+		}
+		t.flush()
 		proofLine(w, s.rd)
 		return nil
 	})

@@ -38,7 +38,7 @@ func studyCommand() *cli.Command {
 	baseFlag := &cli.StringFlag{Name: "base", Usage: "YAML protocol supplying study metadata and events when `FILE` is a REDCap dictionary"}
 	return &cli.Command{
 		Name:     "study",
-		Usage:    "register a study and amend its protocol",
+		Usage:    "register a study, amend its protocol, delegate its work to CROs",
 		Category: categoryWorkflow,
 		Subcommands: []*cli.Command{
 			{
@@ -49,20 +49,23 @@ func studyCommand() *cli.Command {
 				Description: `Registers the study with the protocol's first version. The block time of
 registration is a public commitment: outcomes and document hashes were
 declared before the first subject. Amendments need the approvers named
-with --approver (default: every regulator organisation).
+with --approver (default: every regulator and ethics committee); never the
+sponsor itself, and at least one organisation that is not a sponsor.
 
 Data management settings: --signature-meaning (default authorship, review,
 approval, responsibility), --sdv-policy none|all (SDV required before the
-database lock), --lock-approver (the organisations that approve the
-database lock and unlock besides the sponsor, whose approval is always
-required; default every regulator organisation) and --lock-quorum (how
-many approvals are needed, the sponsor's included; default 2: the sponsor
-and one other).`,
-				Flags: []cli.Flag{baseFlag, &cli.StringSliceFlag{Name: "approver", Usage: "organisation whose approval amendments need (repeatable)"},
+database lock), --lock-approver (the sponsors, CROs and regulators that
+approve the database lock and unlock besides the sponsor, whose approval
+is always required; at least one not a sponsor; default every regulator
+organisation) and --lock-quorum (how many approvals are needed, the
+sponsor's included; at least 2, default 2: the sponsor and one other).
+A lock or unlock also needs the approval of an organisation that is not
+a sponsor.`,
+				Flags: []cli.Flag{baseFlag, &cli.StringSliceFlag{Name: "approver", Usage: "organisation whose approval amendments need (repeatable; never the sponsor, at least one not a sponsor)"},
 					&cli.StringSliceFlag{Name: "signature-meaning", Usage: "allowed e-signature meaning (repeatable)"},
 					&cli.StringFlag{Name: "sdv-policy", Usage: "none or all: forms that must be verified against source before the database lock"},
-					&cli.StringSliceFlag{Name: "lock-approver", Usage: "organisation approving the database lock and unlock, besides the sponsor (repeatable)"},
-					&cli.IntFlag{Name: "lock-quorum", Usage: "approvals the database lock and unlock need, the sponsor's included (the sponsor must always approve)", DefaultText: "2"},
+					&cli.StringSliceFlag{Name: "lock-approver", Usage: "organisation approving the database lock and unlock, besides the sponsor (repeatable; at least one not a sponsor)"},
+					&cli.IntFlag{Name: "lock-quorum", Usage: "approvals the database lock and unlock need, the sponsor's included (the sponsor and one organisation that is not a sponsor must always approve)", DefaultText: "2"},
 				},
 				Action: func(c *cli.Context) error {
 					if err := exactArgs(c, "PROTOCOL_FILE"); err != nil {
@@ -100,8 +103,38 @@ organisation has approved it. veritrial protocol diff shows the changes first.`,
 			},
 			voteCommand("approve-amendment", true),
 			voteCommand("reject-amendment", false),
+			{
+				Name:      "delegate",
+				Usage:     "delegate a study's work to a CRO (sponsor)",
+				UsageText: "veritrial study delegate --from sponsor-dm --study VT-HTN-201 --org cro --tasks monitoring,data_management",
+				Description: `A CRO acts on a study only within the tasks delegated to it: monitoring
+(source data verification and data queries), data_management (data
+queries, freeze and unfreeze, site, subject and form locks, and the
+database lock approval when the study's lock approvers name the CRO).
+They replace the tasks in force; every change is kept (veritrial show
+delegations).`,
+				Flags: []cli.Flag{studyFlag(), croFlag(), tasksFlag(types.StudyTasks)},
+				Action: func(c *cli.Context) error {
+					m := &types.MsgStudyDelegation{Study: c.String("study"), Org: c.String("org"), Tasks: tasksArg(c)}
+					return send(c, types.Msg{DelegateStudy: m}, fmt.Sprintf("Delegated %s on study %s to %s", types.TaskList(m.Tasks), m.Study, m.Org))
+				},
+			},
+			{
+				Name:      "undelegate",
+				Usage:     "revoke a CRO's delegation on a study (sponsor)",
+				UsageText: `veritrial study undelegate --from sponsor-dm --study VT-HTN-201 --org cro --reason "contract ended"`,
+				Flags:     []cli.Flag{studyFlag(), croFlag(), &cli.StringFlag{Name: "reason", Required: true, Usage: "why the delegation ends (kept with it)"}},
+				Action: func(c *cli.Context) error {
+					m := &types.MsgStudyDelegation{Study: c.String("study"), Org: c.String("org"), Reason: c.String("reason")}
+					return send(c, types.Msg{UndelegateStudy: m}, fmt.Sprintf("Revoked the delegation of study %s to %s", m.Study, m.Org))
+				},
+			},
 		},
 	}
+}
+
+func croFlag() cli.Flag {
+	return &cli.StringFlag{Name: "org", Required: true, Usage: "the CRO organisation `ID`"}
 }
 
 func voteCommand(name string, approve bool) *cli.Command {

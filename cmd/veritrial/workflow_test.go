@@ -68,10 +68,32 @@ func TestWorkflowsOnARealNode(t *testing.T) {
 		t.Errorf("amendment 1 in JSON is not whole: fingerprint %s (%v), want %s", fp, err, st.Amendments[0].Fingerprint)
 	}
 
-	mustVT(t, env, "site", "activate", "--from", "sponsor-dm", "--study", "VT-HTN-201", "--site", "site1")
+	// The site's delegation log: the coordinator acts once the principal
+	// investigator delegates the tasks.
+	failVT(t, env, exitRejected, "code 211 (invalid_role)", "site", "activate", "--from", "sponsor-dm", "--study", "VT-HTN-201", "--site", "site1", "--pi", "site1-coordinator")
+	mustVT(t, env, "site", "activate", "--from", "sponsor-dm", "--study", "VT-HTN-201", "--site", "site1", "--pi", "site1-investigator")
 	icf := filepath.Join(work, "icf.txt")
 	writeFile(t, icf, "consent form v2 (test document)\n")
-	mustVT(t, env, "subject", "enroll", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", "S1-001", "--consent-version", "2.0", "--consent-file", icf)
+	enroll := []string{"subject", "enroll", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", "S1-001", "--consent-version", "2.0", "--consent-file", icf}
+	failVT(t, env, exitRejected, "ask the principal investigator Dr. Demo Investigator (site1-investigator) to delegate enrolment on VT-HTN-201 to you", enroll...)
+	failVT(t, env, exitRejected, "only the principal investigator does", "site", "delegate", "--from", "site1-admin", "--study", "VT-HTN-201", "--site", "site1", "--account", "site1-coordinator", "--tasks", "enroll")
+	mustVT(t, env, "site", "delegate", "--from", "site1-investigator", "--study", "VT-HTN-201", "--site", "site1", "--account", "site1-coordinator", "--tasks", "enroll,entry", "--tasks", "answer")
+	mustVT(t, env, "study", "delegate", "--from", "sponsor-dm", "--study", "VT-HTN-201", "--org", "cro", "--tasks", "monitoring")
+	mustVT(t, env, "study", "undelegate", "--from", "sponsor-dm", "--study", "VT-HTN-201", "--org", "cro", "--reason", "contract ended")
+	if r := mustVT(t, env, "show", "delegations", "--study", "VT-HTN-201", "--prove"); !strings.Contains(r.stdout, "Dr. Demo Investigator (site1-investigator)") || !strings.Contains(r.stdout, "enroll, entry, answer") ||
+		!strings.Contains(r.stdout, "2 revoke") || !strings.Contains(r.stdout, "contract ended") || !strings.Contains(r.stdout, "Proof: verified") {
+		t.Errorf("show delegations:\n%s", r.stdout)
+	}
+	var dels struct {
+		Sites       []types.Site       `json:"sites"`
+		Delegations []types.Delegation `json:"delegations"`
+	}
+	decode(t, mustVT(t, env, "show", "delegations", "--study", "VT-HTN-201", "--site", "site1", "-o", "json"), &dels)
+	if len(dels.Sites) != 1 || dels.Sites[0].PrincipalInvestigator != "site1-investigator" || len(dels.Delegations) != 1 || dels.Delegations[0].Account != "site1-coordinator" ||
+		dels.Delegations[0].Status != types.DelegationActive {
+		t.Errorf("show delegations --site site1 in JSON: %+v", dels)
+	}
+	mustVT(t, env, enroll...)
 	failVT(t, env, exitRejected, "code 401 (subject_exists)", "subject", "enroll", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", "S1-001", "--consent-version", "2.0", "--consent-file", icf)
 
 	key := []string{"--study", "VT-HTN-201", "--subject", "S1-001", "--event", "SCR", "--form", "VS"}
@@ -124,6 +146,18 @@ func TestWorkflowsOnARealNode(t *testing.T) {
 	if r := mustVT(t, env, "show", "account", "--account", "site1-coordinator"); !strings.Contains(r.stdout, "genesis") {
 		t.Errorf("show account:\n%s", r.stdout)
 	}
+	// Two people rotate another person's key: the site's administrator
+	// requests it, the coordinator approves it with the current key.
+	mustVT(t, env, "keys", "add", "site1-coordinator-2")
+	if r := mustVT(t, env, "account", "rotate", "--from", "site1-admin", "--account", "site1-coordinator", "--key", "site1-coordinator-2"); !strings.Contains(r.stdout, "Requested the rotation") {
+		t.Errorf("rotation request:\n%s", r.stdout)
+	}
+	if r := mustVT(t, env, "show", "account", "--account", "site1-coordinator"); !strings.Contains(r.stdout, "Key rotation request pending") || !strings.Contains(r.stdout, "rotate_key_request") {
+		t.Errorf("show account with a pending rotation:\n%s", r.stdout)
+	}
+	failVT(t, env, exitRejected, "code 216 (own_rotation_request)", "account", "approve-rotation", "--from", "site1-admin", "--account", "site1-coordinator", "--key", "site1-coordinator-2")
+	mustVT(t, env, "account", "approve-rotation", "--from", "site1-coordinator", "--account", "site1-coordinator", "--key", "site1-coordinator-2")
+	failVT(t, env, exitRejected, "code 105 (bad_signature)", "account", "rotate", "--from", "site1-coordinator", "--account", "site1-coordinator", "--key", "site1-coordinator-2")
 	if code := n.stop(t); code != 0 {
 		t.Fatalf("node exited %d; log:\n%s", code, n.stderr)
 	}
@@ -172,7 +206,7 @@ func checkTxSearch(t *testing.T, home string) {
 		"vt.study='VT-HTN-201' AND vt.subject='S1-001'":              3,
 		"vt.subject='S1-001' AND vt.kind='correct_form'":             1,
 		"vt.kind='submit_form' AND vt.signer='site1-coordinator'":    1, // the out-of-range one was refused at CheckTx
-		"vt.kind='enroll_subject' AND vt.signer='site1-coordinator'": 2, // the second is rejected in the block (subject_exists)
+		"vt.kind='enroll_subject' AND vt.signer='site1-coordinator'": 3, // two are rejected in their blocks (not_delegated, subject_exists)
 		"vt.form='VS'":   0,
 		"vt.event='SCR'": 0,
 	} {

@@ -81,10 +81,18 @@ step "Sponsor: check and register the protocol (outcomes are committed before th
 run protocol example --out htn201.yaml
 run protocol check htn201.yaml
 run study register --from sponsor-dm htn201.yaml
-run site activate --from sponsor-dm --study $STUDY --site site1
+
+step "Sponsor: delegate monitoring and data management to the CRO, activate site1 with its principal investigator"
+run study delegate --from sponsor-dm --study $STUDY --org cro --tasks monitoring,data_management
+run site activate --from sponsor-dm --study $STUDY --site site1 --pi site1-investigator
+
+step "Site: the principal investigator delegates study tasks to the coordinator (the site's delegation log); the ledger refuses anyone else"
+printf 'Informed consent form, version 2.0 (demo document)\n' >icf_v2.txt
+expect 6 subject enroll --from site1-coordinator --study $STUDY --subject S1-001 --consent-version 2.0 --consent-file icf_v2.txt
+run site delegate --from site1-investigator --study $STUDY --site site1 --account site1-coordinator --tasks enroll,entry,answer
+run show delegations --study $STUDY
 
 step "Site: enroll pseudonymous subjects (the consent form is referenced by its SHA-256 only)"
-printf 'Informed consent form, version 2.0 (demo document)\n' >icf_v2.txt
 run subject enroll --from site1-coordinator --study $STUDY --subject S1-001 --consent-version 2.0 --consent-file icf_v2.txt
 run subject enroll --from site1-coordinator --study $STUDY --subject S1-002 --consent-version 2.0 --consent-file icf_v2.txt
 
