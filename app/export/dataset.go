@@ -433,11 +433,11 @@ func (d *dataset) layout() {
 }
 
 // dataPrefixes are the key prefixes of the records the data pass reads
-// (subjects, forms and their history, queries, signatures, SDV), one
-// progress tick each.
+// (subjects, forms and their history, queries, signatures, SDV,
+// delegations), one progress tick each.
 func dataPrefixes(study string) []string {
 	var out []string
-	for _, p := range []string{types.PrefixSubject, types.PrefixForm, types.PrefixHistory, types.PrefixQuery, types.PrefixSignature, types.PrefixSDV} {
+	for _, p := range []string{types.PrefixSubject, types.PrefixForm, types.PrefixHistory, types.PrefixQuery, types.PrefixSignature, types.PrefixSDV, types.PrefixDeleg} {
 		out = append(out, p+study+"/")
 	}
 	return out
