@@ -143,7 +143,7 @@ func (a *App) checkEnvelope(r reader, seen *nonceSeen, raw []byte, height int64,
 	if c.err = signingOrg(acct, org); c.err != nil {
 		return c
 	}
-	c.role, c.err = authorize(kind, msg, acct, org)
+	c.role, c.err = types.Authorize(kind, msg, acct, org)
 	return c
 }
 

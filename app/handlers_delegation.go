@@ -104,7 +104,7 @@ func (x *exec) investigatorOf(site, id string) *types.Error {
 	case acct.Status != types.AccountActive:
 		return types.Errf(types.CodeSignerRevoked, "account %s is revoked; name an active investigator of %s", id, site)
 	case !acct.HasRole(types.RoleInvestigator):
-		return types.Errf(types.CodeInvalidRole, "%s (roles %s) is not an investigator; the principal investigator holds the investigator role", id, joinRoles(acct.Roles))
+		return types.Errf(types.CodeInvalidRole, "%s (roles %s) is not an investigator; the principal investigator holds the investigator role", id, types.JoinRoles(acct.Roles))
 	}
 	return nil
 }
@@ -204,7 +204,7 @@ func (x *exec) siteDelegation(m *types.MsgSiteDelegation, delegate bool) *types.
 			return types.Errf(types.CodeSignerRevoked, "account %s is revoked; it cannot be delegated tasks", acct.ID)
 		}
 		if slices.Contains(tasks, types.TaskSign) && !acct.HasRole(types.RoleInvestigator) {
-			return types.Errf(types.CodeInvalidRole, "e-signature is delegated only to investigators; %s has the roles %s", acct.ID, joinRoles(acct.Roles))
+			return types.Errf(types.CodeInvalidRole, "e-signature is delegated only to investigators; %s has the roles %s", acct.ID, types.JoinRoles(acct.Roles))
 		}
 	}
 	d := types.Delegation{Study: s.ID, Org: st.Org, Account: acct.ID, Name: acct.Name}

@@ -16,7 +16,6 @@ import (
 	sm "github.com/cometbft/cometbft/state"
 	cmttypes "github.com/cometbft/cometbft/types"
 
-	"github.com/veritrial/veritrial/app"
 	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/protocol"
@@ -524,7 +523,7 @@ func (L *Ledger) annotate() {
 }
 
 // actingRole returns the role e's signer acted under, as the ledger
-// decided it (app.ActingRole) from the account as it was just before e (its
+// decided it (types.ActingRole) from the account as it was just before e (its
 // history, index giving the place of a tx in its block) and its
 // organisation: the role the stamps of the records e wrote carry. It is ""
 // when it cannot be told: an undecodable tx, a signer unknown or revoked
@@ -552,7 +551,7 @@ func (L *Ledger) actingRole(e *Entry, index map[string]int) types.Role {
 	if err != nil {
 		return ""
 	}
-	role, ok := app.ActingRole(kind, msg, acct, &org)
+	role, ok := types.ActingRole(kind, msg, acct, &org)
 	if !ok {
 		return ""
 	}
