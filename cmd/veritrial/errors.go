@@ -84,7 +84,18 @@ func exitCodeOf(err error) int {
 	if errors.As(err, &ec) && ec.ExitCode() != 0 {
 		return ec.ExitCode()
 	}
+	if isMissingFlags(err) {
+		return exitUsage
+	}
 	return exitFailure
+}
+
+// isMissingFlags reports urfave/cli's error for required flags not given
+// (its type is unexported; its message is fixed: "Required flag(s) ...
+// not set"), a usage error like any other wrong flag.
+func isMissingFlags(err error) bool {
+	m := err.Error()
+	return strings.HasPrefix(m, "Required flag") && strings.HasSuffix(m, "not set")
 }
 
 // report prints err for a person on stderr (and, in JSON mode, as a
@@ -95,6 +106,9 @@ func report(a *cli.App, err error) int {
 	}
 	code := exitCodeOf(err)
 	msg := strings.TrimSpace(err.Error())
+	if isMissingFlags(err) {
+		msg += ": see --help"
+	}
 	if msg == "" {
 		msg = "failed"
 	}

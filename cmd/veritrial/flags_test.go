@@ -53,3 +53,18 @@ func TestGlobalFlagsAnyPosition(t *testing.T) {
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// TestMissingRequiredFlag: a required flag not given is a usage error
+// (exit 2), like any other wrong flag, and says where to look.
+func TestMissingRequiredFlag(t *testing.T) {
+	for _, args := range [][]string{
+		{"consortium", "vote", "--yes"},
+		{"site", "activate", "--study", "VT-HTN-201"},
+	} {
+		var out, errb strings.Builder
+		code := run(append([]string{"veritrial", "--home", t.TempDir()}, args...), &out, &errb)
+		if code != exitUsage || !strings.Contains(errb.String(), "Required flag") || !strings.Contains(errb.String(), "see --help") {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d naming the missing flag", args, code, errb.String(), exitUsage)
+		}
+	}
+}
