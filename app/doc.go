@@ -15,8 +15,10 @@
 //     (checkEnvelope: encoding, chain, expiry, signature, nonce,
 //     authorization), CheckTx's check, FinalizeBlock's deliver, the nonce
 //     a tx consumes and the pruning of expired nonces;
-//   - authorize.go: which organisation kinds and roles may send each
-//     message kind;
+//   - authorize.go: the checks of the sponsor's side that depend on the
+//     study (own sponsor, a CRO's delegated tasks); the table of which
+//     organisation kinds and roles may send each message kind is
+//     types.Authorize;
 //   - dispatch.go: a tx's execution context (stamps, events, record
 //     loading) and its dispatch to the handlers;
 //   - handlers_*.go: the rules of each message, grouped by subject:
