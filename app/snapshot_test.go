@@ -191,7 +191,7 @@ func sameRecords(t *testing.T, want, got *iavl.ImmutableTree) int {
 
 func TestSnapshotRoundTrip(t *testing.T) {
 	ref := reference(t, 10)
-	src := runSnap(t, 3, 2, 7)
+	src := runSnap(t, 3, 2, 8)
 	s := fetch(t, src, 6)
 	if s.snap.Format != SnapshotFormat || s.snap.Chunks < 5 {
 		t.Fatalf("snapshot of format %d in %d chunks: want format %d in several", s.snap.Format, s.snap.Chunks, SnapshotFormat)
@@ -254,7 +254,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 }
 
 func TestSnapshotDeterministic(t *testing.T) {
-	a, b := runSnap(t, 4, 2, 4), runSnap(t, 4, 2, 4)
+	a, b := runSnap(t, 4, 2, 6), runSnap(t, 4, 2, 6)
 	sa, sb := fetch(t, a, 4), fetch(t, b, 4)
 	if !bytes.Equal(sa.snap.Hash, sb.snap.Hash) || !bytes.Equal(sa.snap.Metadata, sb.snap.Metadata) {
 		t.Fatalf("two nodes wrote different snapshots of the same height:\n%s\n%s", sa.snap.Metadata, sb.snap.Metadata)
@@ -263,13 +263,17 @@ func TestSnapshotDeterministic(t *testing.T) {
 
 func TestSnapshotKeepAndInterval(t *testing.T) {
 	a := runSnap(t, 2, 2, 9)
-	var got []uint64
+	var kept, listed []int64
+	for _, m := range a.snaps.list() {
+		kept = append(kept, m.Height)
+	}
 	ls, _ := a.ListSnapshots(context.Background(), &abci.RequestListSnapshots{})
 	for _, s := range ls.Snapshots {
-		got = append(got, s.Height)
+		listed = append(listed, int64(s.Height))
 	}
-	if !slices.Equal(got, []uint64{8, 6}) {
-		t.Fatalf("snapshots listed at heights %v, want [8 6]", got)
+	// Snapshot 8 is kept but not offered to joining nodes before height 10.
+	if !slices.Equal(kept, []int64{8, 6}) || !slices.Equal(listed, []int64{6}) {
+		t.Fatalf("snapshots kept at heights %v, listed at %v: want [8 6] and [6]", kept, listed)
 	}
 	if off := runSnap(t, 0, 0, 3); len(off.snaps.list()) != 0 {
 		t.Fatal("a snapshot was taken with the interval 0")
@@ -278,7 +282,7 @@ func TestSnapshotKeepAndInterval(t *testing.T) {
 
 func TestSnapshotCorruptChunkFetchedAgain(t *testing.T) {
 	ref := reference(t, 6)
-	s := fetch(t, runSnap(t, 6, 2, 6), 6)
+	s := fetch(t, runSnap(t, 6, 2, 8), 6)
 	dst := openSnapApp(t, t.TempDir(), 0, 0)
 	ctx := context.Background()
 	if off, _ := dst.OfferSnapshot(ctx, &abci.RequestOfferSnapshot{Snapshot: s.snap, AppHash: ref[6]}); off.Result != abci.ResponseOfferSnapshot_ACCEPT {
@@ -364,7 +368,7 @@ func node(h int8, v int64, key, value string) []byte {
 
 func TestSnapshotHostileChunksRejected(t *testing.T) {
 	ref := reference(t, 6)
-	src := runSnap(t, 3, 2, 6)
+	src := runSnap(t, 3, 2, 8)
 	good := fetch(t, src, 6)
 	older := fetch(t, src, 3)
 	all := records(t, good)
@@ -424,7 +428,7 @@ func TestSnapshotHostileChunksRejected(t *testing.T) {
 
 func TestSnapshotOffersRefused(t *testing.T) {
 	ref := reference(t, 6)
-	good := fetch(t, runSnap(t, 6, 2, 6), 6)
+	good := fetch(t, runSnap(t, 6, 2, 8), 6)
 	ctx := context.Background()
 	dst := openSnapApp(t, t.TempDir(), 0, 0)
 	with := func(f func(s *abci.Snapshot)) *abci.Snapshot {
@@ -478,7 +482,7 @@ func TestSnapshotOffersRefused(t *testing.T) {
 		t.Errorf("the node at height 2 changed: %d %X", h, hash)
 	}
 	// A snapshot offered while another is being restored replaces it.
-	other := fetch(t, runSnap(t, 3, 2, 3), 3)
+	other := fetch(t, runSnap(t, 3, 2, 5), 3)
 	if r := restoreInto(t, dst, served{snap: other.snap, chunks: other.chunks[:1]}, ref[3]); r.last() != abci.ResponseApplySnapshotChunk_ACCEPT {
 		t.Fatalf("first chunk of snapshot 3: %v", r.last())
 	}
@@ -501,21 +505,25 @@ func TestSnapshotInterruptedRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := openSnapApp(t, t.TempDir(), 1, 1)
+	src := openSnapApp(t, t.TempDir(), 3, 1)
 	src.snaps.chunkRaw = 64 << 10
-	res, err := src.InitChain(context.Background(), &abci.RequestInitChain{ChainId: crashChain, Time: crashT0, AppStateBytes: appState})
-	if err != nil {
+	if _, err := src.InitChain(context.Background(), &abci.RequestInitChain{ChainId: crashChain, Time: crashT0, AppStateBytes: appState}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := src.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Height: 1, Time: crashT0}); err != nil {
-		t.Fatal(err)
+	hashes := map[int64][]byte{}
+	for h := int64(1); h <= 5; h++ {
+		res, err := src.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Height: h, Time: crashT0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hashes[h] = res.AppHash
+		commit(t, src)
+		src.snaps.wait()
 	}
-	commit(t, src)
-	src.snaps.wait()
-	good := fetch(t, src, 1)
+	good := fetch(t, src, 3)
 	dir := t.TempDir()
 	dst := openSnapApp(t, dir, 0, 0)
-	r := restoreInto(t, dst, served{snap: good.snap, chunks: good.chunks[:len(good.chunks)-1]}, res.AppHash)
+	r := restoreInto(t, dst, served{snap: good.snap, chunks: good.chunks[:len(good.chunks)-1]}, hashes[3])
 	if r.last() != abci.ResponseApplySnapshotChunk_ACCEPT {
 		t.Fatalf("chunks before the last: %v", r.last())
 	}
@@ -524,11 +532,11 @@ func TestSnapshotInterruptedRestore(t *testing.T) {
 	dst.Close()
 	dst = openSnapApp(t, dir, 0, 0)
 	assertEmpty(t, dst)
-	mustRestore(t, dst, good, res.AppHash)
+	mustRestore(t, dst, good, hashes[3])
 }
 
 func TestSnapshotIncompleteNotListed(t *testing.T) {
-	a := runSnap(t, 1, 10, 7)
+	a := runSnap(t, 1, 10, 9)
 	dir := a.snaps.dir
 	path := func(h int, f string) string { return filepath.Join(dir, strconv.Itoa(h), f) }
 	must := func(err error) {
@@ -577,7 +585,7 @@ func TestSnapshotIncompleteNotListed(t *testing.T) {
 // meaning the same) restores the chain's app hash. Nothing panics.
 func TestSnapshotMutatedRecordsRefused(t *testing.T) {
 	ref := reference(t, 6)
-	good := fetch(t, runSnap(t, 6, 2, 6), 6)
+	good := fetch(t, runSnap(t, 6, 2, 8), 6)
 	all := records(t, good)
 	rng := rand.New(rand.NewPCG(1, 2))
 	dst := openSnapApp(t, t.TempDir(), 0, 0)

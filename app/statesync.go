@@ -24,10 +24,21 @@ import (
 // left empty, so that another snapshot, or a replay from genesis, can
 // follow.
 
-// ListSnapshots lists the node's complete snapshots, newest first.
+// ListSnapshots lists the node's complete snapshots, newest first, from
+// the second height below the last committed one down. A node that joins
+// verifies the headers of the two heights after the snapshot's before it
+// takes it, and refuses for good a snapshot it could not verify: one at
+// the tip of an idle chain would be refused until the next snapshot, a
+// whole interval later.
 func (a *App) ListSnapshots(context.Context, *abci.RequestListSnapshots) (*abci.ResponseListSnapshots, error) {
+	a.cmu.Lock()
+	committed := a.checkedHeight
+	a.cmu.Unlock()
 	resp := &abci.ResponseListSnapshots{}
 	for _, m := range a.snaps.list() {
+		if m.Height > committed-2 {
+			continue
+		}
 		meta := m.encode()
 		hash := sha256.Sum256(meta)
 		resp.Snapshots = append(resp.Snapshots, &abci.Snapshot{

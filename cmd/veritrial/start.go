@@ -192,7 +192,7 @@ func runStart(c *cli.Context) error {
 	mainLog.Info("veritrial node started", "chain_id", gen.ChainID, "rpc", conf.RPC.ListenAddress,
 		"p2p", conf.P2P.ListenAddress, "home", home, "height", n.BlockStore().Height())
 	if n.ConsensusReactor().WaitSync() {
-		go logCaughtUp(n, began, conf.StateSync.Enable, mainLog)
+		go logCaughtUp(n, appl, began, conf.StateSync.Enable, mainLog)
 	}
 
 	stoppedBy := ""

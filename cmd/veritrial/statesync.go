@@ -84,9 +84,10 @@ func setupStateSync(conf *cmtcfg.Config, gen *cmttypes.GenesisDoc, appl *app.App
 }
 
 // logCaughtUp logs, once the node has switched from syncing to consensus,
-// how long catching up took since began and how (stateSync or blocks). It
-// returns when that happened or the node stopped.
-func logCaughtUp(n *node.Node, began time.Time, stateSync bool, logger cmtlog.Logger) {
+// how long catching up took since began, how (stateSync or blocks), and
+// the ledger's height then. It returns when that happened or the node
+// stopped.
+func logCaughtUp(n *node.Node, appl *app.App, began time.Time, stateSync bool, logger cmtlog.Logger) {
 	how := "block sync and replay"
 	if stateSync {
 		how = "state sync from a snapshot, then block sync"
@@ -100,8 +101,12 @@ func logCaughtUp(n *node.Node, began time.Time, stateSync bool, logger cmtlog.Lo
 		case <-t.C:
 		}
 		if !n.ConsensusReactor().WaitSync() {
-			logger.Info("caught up with the consortium", "by", how, "height", n.BlockStore().Height(),
-				"base", n.BlockStore().Base(), "seconds", fmt.Sprintf("%.1f", time.Since(began).Seconds()))
+			info, err := appl.Info(context.Background(), &abci.RequestInfo{})
+			if err != nil {
+				return
+			}
+			logger.Info("caught up with the consortium", "by", how, "height", info.LastBlockHeight,
+				"seconds", fmt.Sprintf("%.1f", time.Since(began).Seconds()))
 			return
 		}
 	}
