@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -445,7 +446,7 @@ func (s *snapshots) list() []*snapshotMeta {
 			s.log.Error("snapshot not served", "height", h, "err", err)
 		}
 	}
-	slices.SortFunc(out, func(a, b *snapshotMeta) int { return int(b.Height - a.Height) })
+	slices.SortFunc(out, func(a, b *snapshotMeta) int { return cmp.Compare(b.Height, a.Height) })
 	return out
 }
 

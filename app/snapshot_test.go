@@ -387,6 +387,7 @@ func TestSnapshotHostileChunksRejected(t *testing.T) {
 		{"key longer than the chunk", [][]byte{compress([]byte{0, 1, 200, 'k'})}, -1, 0},
 		{"height above 127", [][]byte{compress(slices.Concat([]byte{128}, node(0, 1, "a", "1")[1:]))}, -1, 0},
 		{"version 0", [][]byte{compress(node(0, 0, "a", "1"))}, -1, 0},
+		{"a malformed nonce record", [][]byte{compress(node(0, 1, types.PrefixNonce+"x", "1"))}, -1, 0},
 		{"version above the snapshot height", [][]byte{compress(node(0, 7, "a", "1"))}, -1, 0},
 		{"version beyond int64", [][]byte{compress(slices.Concat([]byte{0}, binary.AppendUvarint(nil, 1<<63+1), []byte{1, 'a', 1, '1'}))}, -1, 0},
 		{"inner node first", [][]byte{compress(node(1, 1, "a", "")), good.chunks[1]}, -1, 1},
