@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	dbm "github.com/cometbft/cometbft-db"
-	cmtlog "github.com/cometbft/cometbft/libs/log"
 	"github.com/cometbft/cometbft/light"
 	"github.com/cometbft/cometbft/light/provider"
 	lightdb "github.com/cometbft/cometbft/light/store/db"
@@ -26,15 +24,7 @@ func TrustLatest(ctx context.Context, o ChainOptions) (*cmttypes.LightBlock, err
 	if o.Genesis == nil {
 		return nil, errors.New("no genesis to trust")
 	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.TrustingPeriod == 0 {
-		o.TrustingPeriod = DefaultTrustingPeriod
-	}
-	if o.Logger == nil {
-		o.Logger = cmtlog.NewNopLogger()
-	}
+	o.setDefaults()
 	src := o.source
 	if src == nil {
 		src = rpcSource

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/cometbft/cometbft/crypto/tmhash"
-	cmttypes "github.com/cometbft/cometbft/types"
 )
 
 // TestTrustLatest verifies the latest header from the genesis across a
@@ -19,17 +18,10 @@ import (
 func TestTrustLatest(t *testing.T) {
 	const chainID = "join-test"
 	t0 := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
-	a, b, c := newValSet(4), newValSet(3), newValSet(4)
-	sets := func(h int64) valSet {
-		if h >= 20 {
-			return b
-		}
-		return a
-	}
-	hash := func(h int64) []byte { return tmhash.Sum([]byte(fmt.Sprint(h))) }
-	good := genChain(t, chainID, t0, 40, sets, hash)
+	ho := newHandover(t, chainID, t0)
+	c, sets, hash, good := ho.c, ho.sets, handoverHash, ho.good
 	ctx := context.Background()
-	gen := genesisOf(chainID, t0, a)
+	gen := genesisOf(chainID, t0, ho.a)
 
 	lb, err := TrustLatest(ctx, ChainOptions{Genesis: gen, Primary: "mem", Witnesses: []string{"copy"}, source: memSource(good, good)})
 	if err != nil || lb.Height != 40 || !bytes.Equal(lb.Hash(), good.headers[40].Hash()) {
@@ -40,17 +32,7 @@ func TestTrustLatest(t *testing.T) {
 	}
 
 	// The latest header signed by validators the chain never handed over to.
-	other := genChain(t, chainID, t0, 40, func(h int64) valSet {
-		if h == 40 {
-			return c
-		}
-		return sets(h)
-	}, hash)
-	forged := memProvider{chainID: chainID, headers: map[int64]*cmttypes.SignedHeader{}, vals: map[int64]*cmttypes.ValidatorSet{}}
-	for h := range good.headers {
-		forged.headers[h], forged.vals[h] = good.headers[h], good.vals[h]
-	}
-	forged.headers[40], forged.vals[40] = other.headers[40], other.vals[40]
+	forged := forgeHeader(t, good, t0, 40, sets, c, hash)
 	if _, err := TrustLatest(ctx, ChainOptions{Genesis: gen, Primary: "mem", source: memSource(forged)}); err == nil || !strings.Contains(err.Error(), "verifying header 40") {
 		t.Errorf("forged latest header: %v", err)
 	}

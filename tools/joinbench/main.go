@@ -178,12 +178,8 @@ func (h *harness) startValidator(snapshot bool) (*proc, string, error) {
 	if snapshot {
 		// Start once to learn the height, then restart with an interval
 		// just above it: one snapshot a few blocks later, the next far off.
-		p, err := startProc(h.vt, h.home("val.log"), args...)
+		p, err := h.launchValidator(args)
 		if err != nil {
-			return nil, "", err
-		}
-		if err := waitHeight(h.rpc(0), 1, time.Minute); err != nil {
-			p.stop()
 			return nil, "", err
 		}
 		cur, err := height(h.rpc(0))
@@ -197,16 +193,9 @@ func (h *harness) startValidator(snapshot bool) (*proc, string, error) {
 	if st, err := os.Stat(h.home("val.log")); err == nil {
 		logged = st.Size()
 	}
-	p, err := startProc(h.vt, h.home("val.log"), args...)
-	if err != nil {
-		return nil, "", err
-	}
-	if err := waitHeight(h.rpc(0), 1, time.Minute); err != nil {
-		p.stop()
-		return nil, "", err
-	}
-	if !snapshot {
-		return p, "", nil
+	p, err := h.launchValidator(args)
+	if err != nil || !snapshot {
+		return p, "", err
 	}
 	line, err := waitLog(h.home("val.log"), logged, "snapshot taken", 30*time.Minute)
 	if err == nil {
@@ -223,6 +212,20 @@ func (h *harness) startValidator(snapshot bool) (*proc, string, error) {
 		p.stop()
 	}
 	return p, line, err
+}
+
+// launchValidator starts the validator with args and waits for its
+// first block.
+func (h *harness) launchValidator(args []string) (*proc, error) {
+	p, err := startProc(h.vt, h.home("val.log"), args...)
+	if err != nil {
+		return nil, err
+	}
+	if err := waitHeight(h.rpc(0), 1, time.Minute); err != nil {
+		p.stop()
+		return nil, err
+	}
+	return p, nil
 }
 
 // join makes a fresh home for a node that is not a validator, on the
