@@ -276,6 +276,9 @@ func TestBadInput(t *testing.T) {
 	failVT(t, env, exitUsage, "invalid value", "init", "--rpc-port", "abc")
 	failVT(t, env, exitUsage, "no veritrial home", "--home", t.TempDir(), "start")
 	failVT(t, env, exitUsage, "--cache-nodes 10 is too small", "--home", t.TempDir(), "start", "--cache-nodes", "10")
+	failVT(t, env, exitUsage, "--snapshot-keep at least 1", "--home", t.TempDir(), "start", "--snapshot-keep", "0")
+	failVT(t, env, exitUsage, "--state-sync needs the RPC addresses of two", "--home", t.TempDir(), "start", "--state-sync", "127.0.0.1:26657")
+	failVT(t, env, exitUsage, "--state-sync address \"ftp://x:1\" is not an RPC address", "--home", t.TempDir(), "start", "--state-sync", "ftp://x:1,127.0.0.1:26657")
 	port := freePorts(t, 1)[0]
 	addr := "tcp://127.0.0.1:" + strconv.Itoa(port)
 	r := failVT(t, env, exitUnavailable, "no veritrial node answers at "+addr+": start one with veritrial start", "status", "--node", addr)
@@ -324,14 +327,18 @@ func TestStartStatusRestart(t *testing.T) {
 	}
 	before := st.Height
 
-	// The restart sizes the Merkle tree's node cache.
-	n = startNode(t, env, home, "--cache-nodes", "50000")
-	st = waitHeight(t, env, home, before, n)
+	// The restart sizes the Merkle tree's node cache, takes a snapshot at
+	// every height, and ignores --state-sync: the home has ledger state
+	// (the addresses named are never dialled).
+	n = startNode(t, env, home, "--cache-nodes", "50000", "--snapshot-interval", "1", "--state-sync", "127.0.0.1:1,127.0.0.1:2")
+	st = waitHeight(t, env, home, before+2, n)
 	if code := n.stop(t); code != 0 {
 		t.Fatalf("restarted node exited %d after SIGTERM; log:\n%s", code, n.stderr)
 	}
-	if !strings.Contains(n.stderr.String(), "cache_nodes=50000") {
-		t.Errorf("the restart did not use --cache-nodes 50000; log:\n%s", n.stderr)
+	for _, want := range []string{"cache_nodes=50000", "--state-sync ignored: the ledger state is not empty", "snapshot taken"} {
+		if !strings.Contains(n.stderr.String(), want) {
+			t.Errorf("the restart's log lacks %q; log:\n%s", want, n.stderr)
+		}
 	}
 	if st.Height < before {
 		t.Fatalf("restart resumed at height %d, below %d", st.Height, before)
