@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +33,12 @@ type Config struct {
 	// CacheSize is IAVL's node cache size in nodes (DefaultCacheSize
 	// when 0); the committed-state reader gets half as many.
 	CacheSize int
+	// SnapshotInterval takes a state sync snapshot every that many
+	// heights (0: none; veritrial start uses DefaultSnapshotInterval), and
+	// SnapshotKeep keeps that many (DefaultSnapshotKeep when 0). See
+	// snapshot.go.
+	SnapshotInterval int64
+	SnapshotKeep     int
 }
 
 // DefaultCacheSize is the working tree's node cache, in nodes. At 10M
@@ -110,6 +117,11 @@ type App struct {
 	omu    sync.Mutex
 	oe     *optimistic
 	closed bool
+
+	// snaps takes and serves the node's snapshots; restoring is the
+	// snapshot being restored, under mu (see statesync.go).
+	snaps     *snapshots
+	restoring *restore
 }
 
 // New opens the application database in cfg.DataDir and loads the last
@@ -157,15 +169,28 @@ func New(cfg Config) (*App, error) {
 		s.close()
 		return nil, err
 	}
+	if a.snaps, err = newSnapshots(filepath.Join(cfg.DataDir, "snapshots"), cfg.SnapshotInterval, cfg.SnapshotKeep, a.log, s.exportTree); err != nil {
+		s.close()
+		return nil, fmt.Errorf("snapshot directory: %w", err)
+	}
 	a.log.Info("application state loaded", "height", s.committed, "app_hash", fmt.Sprintf("%X", s.lastHash()), "cache_nodes", cfg.CacheSize)
+	if r := s.restored.Load(); r > 0 {
+		a.log.Info("this node joined by state sync: it holds the heights from the snapshot on", "snapshot_height", r)
+	}
 	return a, nil
 }
 
 // Close closes the database.
 func (a *App) Close() error {
 	a.stopOptimistic()
+	a.snaps.close()
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if r := a.restoring; r != nil {
+		r.imp.Close()
+		r.coder.close()
+		a.restoring = nil
+	}
 	return a.store.close()
 }
 
@@ -383,5 +408,6 @@ func (a *App) Commit(_ context.Context, _ *abci.RequestCommit) (*abci.ResponseCo
 	if err := a.refreshChecked(); err != nil {
 		panic(err)
 	}
+	a.snaps.afterCommit(a.pendingHeight)
 	return &abci.ResponseCommit{RetainHeight: 0}, nil
 }

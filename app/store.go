@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 
 	"github.com/cosmos/iavl"
 	iavldb "github.com/cosmos/iavl/db"
+	"github.com/syndtr/goleveldb/leveldb"
 	"github.com/syndtr/goleveldb/leveldb/filter"
 	"github.com/syndtr/goleveldb/leveldb/opt"
+	"github.com/syndtr/goleveldb/leveldb/util"
 )
 
 // metaCommitted is the key (outside the tree) of the last height whose
@@ -26,6 +29,15 @@ var metaCommitted = []byte("z/committed_height")
 // legacyCommitted is where stores written before that change keep it.
 var legacyCommitted = []byte("m/committed_height")
 
+// metaRestored is the key (outside the tree) of the height of the snapshot
+// a node restored by state sync: the first version its tree holds. It is
+// written with the committed height, in the same synced batch; a node that
+// replayed from genesis has none.
+var metaRestored = []byte("z/restored_height")
+
+// treePrefix is the database prefix of the IAVL tree's keys.
+var treePrefix = []byte("s/")
+
 // store is the application's durable state: one IAVL tree plus a small
 // metadata record, both in one goleveldb database.
 type store struct {
@@ -38,6 +50,13 @@ type store struct {
 	// are shared with the working tree and changed in place when cloned).
 	reader    *iavl.MutableTree
 	committed int64
+	// restored is the first height the tree holds when the node joined by
+	// state sync (metaRestored), else 0. It changes only while the node
+	// restores a snapshot, before any query can read a version, but
+	// queries read it without the consensus lock.
+	restored  atomic.Int64
+	treeDB    iavldb.DB
+	cacheSize int
 }
 
 // ErrStoreDamaged reports an application database that cannot be loaded.
@@ -58,10 +77,8 @@ func openStore(dir string, cacheSize int) (*store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v (restore the node's data directory from a backup or another validator's state sync, or move it away and let the node replay the chain from genesis)", ErrStoreDamaged, filepath.Join(dir, "app.db"), err)
 	}
-	s := &store{ldb: ldb}
-	treeDB := iavldb.NewPrefixDB(ldb, []byte("s/"))
-	s.tree = newTree(treeDB, cacheSize)
-	s.reader = newTree(treeDB, max(cacheSize/2, 1000))
+	s := &store{ldb: ldb, treeDB: iavldb.NewPrefixDB(ldb, treePrefix), cacheSize: cacheSize}
+	s.openTrees()
 	bz, err := s.ldb.Get(metaCommitted)
 	if err == nil && bz == nil {
 		bz, err = s.ldb.Get(legacyCommitted)
@@ -73,28 +90,63 @@ func openStore(dir string, cacheSize int) (*store, error) {
 	if len(bz) == 8 {
 		s.committed = int64(binary.BigEndian.Uint64(bz))
 	}
+	if bz, err = s.ldb.Get(metaRestored); err != nil {
+		ldb.Close()
+		return nil, fmt.Errorf("%w: reading the restored height: %v", ErrStoreDamaged, err)
+	}
+	if len(bz) == 8 && s.committed > 0 {
+		s.restored.Store(int64(binary.BigEndian.Uint64(bz)))
+	}
 	if s.committed > 0 {
 		if err := s.tree.LoadVersionForOverwriting(s.committed); err != nil {
 			ldb.Close()
 			return nil, fmt.Errorf("%w: cannot load committed version %d: %v (move %s away and let the node replay the chain from genesis)", ErrStoreDamaged, s.committed, err, filepath.Join(dir, "app.db"))
 		}
-	} else {
-		latest, err := s.tree.Load()
-		if err != nil {
-			ldb.Close()
-			return nil, fmt.Errorf("%w: %v", ErrStoreDamaged, err)
-		}
-		if latest > 0 {
-			// A crash after SaveVersion of the first block but before the
-			// committed height was recorded: forget it, CometBFT replays.
-			if err := s.tree.DeleteVersionsFrom(1); err != nil {
-				ldb.Close()
-				return nil, fmt.Errorf("%w: discarding uncommitted version: %v", ErrStoreDamaged, err)
-			}
-			s.tree = newTree(treeDB, cacheSize)
-		}
+	} else if err := s.discardTree(); err != nil {
+		// No version was committed, so whatever the tree holds is a crash's
+		// leftover: the first block's SaveVersion without its committed
+		// height (CometBFT replays the block), or part of a snapshot being
+		// restored.
+		ldb.Close()
+		return nil, fmt.Errorf("%w: discarding an uncommitted tree: %v", ErrStoreDamaged, err)
 	}
 	return s, nil
+}
+
+// openTrees opens fresh handles of the working tree and of the reader.
+func (s *store) openTrees() {
+	s.tree = newTree(s.treeDB, s.cacheSize)
+	s.reader = newTree(s.treeDB, max(s.cacheSize/2, 1000))
+}
+
+// discardTree deletes every key of the tree and opens fresh handles: the
+// store is then empty, as before InitChain or a state sync. Only a store
+// with no committed height may be discarded.
+func (s *store) discardTree() error {
+	if s.committed != 0 {
+		return fmt.Errorf("the store holds committed height %d", s.committed)
+	}
+	db := s.ldb.RawDB()
+	it := db.NewIterator(util.BytesPrefix(treePrefix), nil)
+	defer it.Release()
+	b := new(leveldb.Batch)
+	for it.Next() {
+		b.Delete(it.Key())
+		if b.Len() == 10_000 {
+			if err := db.Write(b, nil); err != nil {
+				return err
+			}
+			b.Reset()
+		}
+	}
+	if err := it.Error(); err != nil {
+		return err
+	}
+	if err := db.Write(b, &opt.WriteOptions{Sync: true}); err != nil {
+		return err
+	}
+	s.openTrees()
+	return nil
 }
 
 // newTree opens the IAVL tree without its "fast storage": IAVL v1 would
@@ -130,6 +182,9 @@ func (s *store) commit(height int64) ([]byte, error) {
 // readVersion returns a read-only view of a saved version through the
 // reader handle; it is safe to use while the working tree is written.
 func (s *store) readVersion(version int64) (*iavl.ImmutableTree, error) {
+	if r := s.restored.Load(); version < r {
+		return nil, fmt.Errorf("height %d is not on this node: it joined by state sync from a snapshot at height %d and holds the heights from %d on; read older heights from a node with the full history (every original member's validator, or any node that replayed from the first block)", version, r, r)
+	}
 	return s.reader.GetImmutable(version)
 }
 

@@ -28,6 +28,8 @@ type tnode struct {
 	home string
 	rpc  string
 	cl   *client.Client
+	// args are added to `veritrial start`.
+	args []string
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -159,7 +161,7 @@ func (c *cluster) start(n *tnode) {
 		c.t.Fatal(err)
 	}
 	fmt.Fprintf(f, "=== test: start at %s\n", time.Now().Format(time.RFC3339Nano))
-	cmd := exec.Command(binPath, "--home", n.home, "start")
+	cmd := exec.Command(binPath, append([]string{"--home", n.home, "start"}, n.args...)...)
 	cmd.Env = c.env
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = childAttr()

@@ -67,6 +67,19 @@ type ChainOptions struct {
 	source func(ctx context.Context, o ChainOptions, chainID string) (*chainSource, error)
 }
 
+// setDefaults fills in the clock, the trusting period and the logger.
+func (o *ChainOptions) setDefaults() {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.TrustingPeriod == 0 {
+		o.TrustingPeriod = DefaultTrustingPeriod
+	}
+	if o.Logger == nil {
+		o.Logger = cmtlog.NewNopLogger()
+	}
+}
+
 // Validator is one member of a validator set.
 type Validator struct {
 	Address string `json:"address"`
@@ -257,15 +270,7 @@ func OpenTrustStore(dir string) (lightstore.Store, func() error, error) {
 // the witnesses.
 func VerifyChain(ctx context.Context, o ChainOptions) (*ChainReport, error) {
 	start := time.Now()
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.TrustingPeriod == 0 {
-		o.TrustingPeriod = DefaultTrustingPeriod
-	}
-	if o.Logger == nil {
-		o.Logger = cmtlog.NewNopLogger()
-	}
+	o.setDefaults()
 	chainID := o.ChainID
 	if o.Genesis != nil {
 		chainID = o.Genesis.ChainID

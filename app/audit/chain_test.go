@@ -49,6 +49,47 @@ func genChain(tb testing.TB, chainID string, t0 time.Time, n int64, set func(h i
 	return p
 }
 
+// handover is a chain of 40 headers whose validators a hand over to b at
+// height 20; c never signs any of them.
+type handover struct {
+	a, b, c valSet
+	good    memProvider
+}
+
+func newHandover(tb testing.TB, chainID string, t0 time.Time) handover {
+	ho := handover{a: newValSet(4), b: newValSet(3), c: newValSet(4)}
+	ho.good = genChain(tb, chainID, t0, 40, ho.sets, handoverHash)
+	return ho
+}
+
+// sets is the validator set signing height h.
+func (ho handover) sets(h int64) valSet {
+	if h >= 20 {
+		return ho.b
+	}
+	return ho.a
+}
+
+// handoverHash is the app hash in header h.
+func handoverHash(h int64) []byte { return tmhash.Sum([]byte(fmt.Sprint(h))) }
+
+// forgeHeader returns a copy of good whose header at height h is signed
+// by the validators forger instead of those the chain handed over to.
+func forgeHeader(tb testing.TB, good memProvider, t0 time.Time, h int64, set func(int64) valSet, forger valSet, appHash func(int64) []byte) memProvider {
+	other := genChain(tb, good.chainID, t0, int64(len(good.headers)), func(x int64) valSet {
+		if x == h {
+			return forger
+		}
+		return set(x)
+	}, appHash)
+	forged := memProvider{chainID: good.chainID, headers: map[int64]*cmttypes.SignedHeader{}, vals: map[int64]*cmttypes.ValidatorSet{}}
+	for x := range good.headers {
+		forged.headers[x], forged.vals[x] = good.headers[x], good.vals[x]
+	}
+	forged.headers[h], forged.vals[h] = other.headers[h], other.vals[h]
+	return forged
+}
+
 func genesisOf(chainID string, t0 time.Time, vs valSet) *cmttypes.GenesisDoc {
 	g := &cmttypes.GenesisDoc{ChainID: chainID, GenesisTime: t0, InitialHeight: 1}
 	for _, v := range vs.vals.Validators {
@@ -75,15 +116,8 @@ func memSource(primary memProvider, witnesses ...memProvider) func(context.Conte
 func TestVerifyChain(t *testing.T) {
 	const chainID = "audit-test"
 	t0 := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
-	a, b, c := newValSet(4), newValSet(3), newValSet(4)
-	sets := func(h int64) valSet {
-		if h >= 20 {
-			return b
-		}
-		return a
-	}
-	hash := func(h int64) []byte { return tmhash.Sum([]byte(fmt.Sprint(h))) }
-	good := genChain(t, chainID, t0, 40, sets, hash)
+	ho := newHandover(t, chainID, t0)
+	a, b, c, sets, hash, good := ho.a, ho.b, ho.c, ho.sets, handoverHash, ho.good
 	ctx := context.Background()
 
 	// From genesis to 25, then resumed to 40.
@@ -112,17 +146,7 @@ func TestVerifyChain(t *testing.T) {
 	}
 
 	// Height 30 signed by validators the chain never handed over to.
-	other := genChain(t, chainID, t0, 40, func(h int64) valSet {
-		if h == 30 {
-			return c
-		}
-		return sets(h)
-	}, hash)
-	forged := memProvider{chainID: chainID, headers: map[int64]*cmttypes.SignedHeader{}, vals: map[int64]*cmttypes.ValidatorSet{}}
-	for h := range good.headers {
-		forged.headers[h], forged.vals[h] = good.headers[h], good.vals[h]
-	}
-	forged.headers[30], forged.vals[30] = other.headers[30], other.vals[30]
+	forged := forgeHeader(t, good, t0, 30, sets, c, hash)
 	rep, err = VerifyChain(ctx, ChainOptions{Genesis: genesisOf(chainID, t0, a), Primary: "mem", TrustDir: t.TempDir(), source: memSource(forged)})
 	if err != nil || rep.OK() || rep.Failure.Height != 30 || rep.To != 29 || !strings.Contains(rep.Failure.Reason, "header 30 does not verify against header 29") {
 		t.Errorf("forged header: %v %+v", err, rep)

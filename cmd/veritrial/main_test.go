@@ -261,6 +261,9 @@ func TestBadInput(t *testing.T) {
 	failVT(t, env, exitUsage, "invalid value", "init", "--rpc-port", "abc")
 	failVT(t, env, exitUsage, "no veritrial home", "--home", t.TempDir(), "start")
 	failVT(t, env, exitUsage, "--cache-nodes 10 is too small", "--home", t.TempDir(), "start", "--cache-nodes", "10")
+	failVT(t, env, exitUsage, "--snapshot-keep at least 1", "--home", t.TempDir(), "start", "--snapshot-keep", "0")
+	failVT(t, env, exitUsage, "--state-sync needs the RPC addresses of two", "--home", t.TempDir(), "start", "--state-sync", "127.0.0.1:26657")
+	failVT(t, env, exitUsage, "--state-sync address \"ftp://x:1\" is not an RPC address", "--home", t.TempDir(), "start", "--state-sync", "ftp://x:1,127.0.0.1:26657")
 	port := freePorts(t, 1)[0]
 	addr := "tcp://127.0.0.1:" + strconv.Itoa(port)
 	r := failVT(t, env, exitUnavailable, "no veritrial node answers at "+addr+": start one with veritrial start", "status", "--node", addr)

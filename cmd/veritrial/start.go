@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
 	cmtflags "github.com/cometbft/cometbft/libs/cli/flags"
@@ -33,11 +34,12 @@ func startCommand() *cli.Command {
 		Name:     "start",
 		Category: categoryNode,
 		Usage:    "run the node: CometBFT and the veritrial ledger in one process",
-		UsageText: `veritrial start [--log-level LEVEL]
+		UsageText: `veritrial start [--log-level LEVEL] [--cache-nodes N] [--snapshot-interval N] [--snapshot-keep N] [--state-sync RPC1,RPC2]
 
 Example:
    veritrial start
-   veritrial --home /tmp/vt start --log-level info`,
+   veritrial --home /tmp/vt start --log-level info
+   veritrial --home ~/veritrial start --state-sync tcp://10.0.0.11:26657,tcp://10.0.0.12:26657`,
 		Description: `Runs consensus, the RPC server and the application on the home's config and
 data until SIGINT (Ctrl-C) or SIGTERM, then stops cleanly and exits 0. A
 restart resumes from the last committed block. Logs go to stderr (JSON lines
@@ -50,10 +52,30 @@ the home's config.toml log_level.
 --cache-nodes sizes the in-memory cache of the ledger's Merkle tree, in tree
 nodes of about 1 KiB each; reads of committed state keep half as many again.
 The default suits a few million stored item values. At 10 million, 2000000
-ran blocks about 10% faster for about 2.6 GB more memory.`,
+ran blocks about 10% faster for about 2.6 GB more memory.
+
+--snapshot-interval takes a state sync snapshot of the ledger every N
+heights (0: none), in the background, into data/app/snapshots/; the newest
+--snapshot-keep are kept and served to nodes that join by state sync.
+
+--state-sync joins a running consortium without replaying every block: on a
+home whose ledger state is empty, the node first verifies the consortium's
+headers with a light client from this home's genesis validators (following
+every validator set change) up to the latest height both nodes named have,
+trusts that header, restores its peers' latest snapshot, checks the
+restored state against the app hash of the verified chain, and replays only
+the blocks since. Name the RPC addresses of two existing nodes: one serves
+the headers, the other cross-checks them. On a home with ledger state the
+flag is ignored. A node that joined this way holds the ledger from the
+snapshot's height on: older heights are read from the original members'
+nodes, which hold the full history. Without the flag a new node replays
+every block from its peers.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "log-level", Usage: "log level, overriding config.toml", DefaultText: "config.toml log_level"},
 			&cli.IntFlag{Name: "cache-nodes", Value: app.DefaultCacheSize, Usage: "Merkle tree nodes kept in memory"},
+			&cli.Int64Flag{Name: "snapshot-interval", Value: app.DefaultSnapshotInterval, Usage: "take a state sync snapshot every N heights (0: none)"},
+			&cli.IntFlag{Name: "snapshot-keep", Value: app.DefaultSnapshotKeep, Usage: "state sync snapshots kept"},
+			&cli.StringFlag{Name: "state-sync", Usage: "on an empty home, join by state sync through two existing nodes' RPC addresses (RPC1,RPC2)"},
 		},
 		Action: runStart,
 	}
@@ -71,9 +93,20 @@ func runStart(c *cli.Context) error {
 	if err := exactArgs(c); err != nil {
 		return err
 	}
+	began := time.Now()
 	cacheNodes := c.Int("cache-nodes")
 	if cacheNodes < app.MinCacheSize {
 		return usageErrorf("--cache-nodes %d is too small: use at least %d (default %d)", cacheNodes, app.MinCacheSize, app.DefaultCacheSize)
+	}
+	if c.Int64("snapshot-interval") < 0 || c.Int("snapshot-keep") < 1 {
+		return usageErrorf("--snapshot-interval must be 0 (no snapshots) or more and --snapshot-keep at least 1")
+	}
+	var stateSyncRPC []string
+	if c.IsSet("state-sync") {
+		var err error
+		if stateSyncRPC, err = parseStateSync(c.String("state-sync")); err != nil {
+			return err
+		}
 	}
 	home, err := homeDir(c)
 	if err != nil {
@@ -113,7 +146,8 @@ func runStart(c *cli.Context) error {
 	}
 
 	tuneGC()
-	appl, err := app.New(app.Config{DataDir: node.AppDataDir(home), Logger: logger, CacheSize: cacheNodes})
+	appl, err := app.New(app.Config{DataDir: node.AppDataDir(home), Logger: logger, CacheSize: cacheNodes,
+		SnapshotInterval: c.Int64("snapshot-interval"), SnapshotKeep: c.Int("snapshot-keep")})
 	if err != nil {
 		if isLockError(err) {
 			return failf("the home %s is in use by another veritrial node: stop it first", home)
@@ -134,6 +168,13 @@ func runStart(c *cli.Context) error {
 	}
 	if from > 0 {
 		logger.Info("indexed committed blocks the tx index had missed", "from", from, "to", to)
+	}
+
+	if stateSyncRPC != nil {
+		if err := setupStateSync(conf, gen, appl, stateSyncRPC, logger.With("module", "main")); err != nil {
+			closeApp()
+			return err
+		}
 	}
 
 	n, err := newNode(conf, pv, nodeKey, appl, logger)
@@ -161,6 +202,9 @@ func runStart(c *cli.Context) error {
 	mainLog := logger.With("module", "main")
 	mainLog.Info("veritrial node started", "chain_id", gen.ChainID, "rpc", conf.RPC.ListenAddress,
 		"p2p", conf.P2P.ListenAddress, "home", home, "height", n.BlockStore().Height())
+	if n.ConsensusReactor().WaitSync() {
+		go logCaughtUp(n, appl, began, conf.StateSync.Enable, mainLog)
+	}
 
 	stoppedBy := ""
 	select {

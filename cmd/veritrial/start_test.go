@@ -44,14 +44,18 @@ func TestStartStatusRestart(t *testing.T) {
 	}
 	before := st.Height
 
-	// The restart sizes the Merkle tree's node cache.
-	n = startNode(t, env, home, "--cache-nodes", "50000")
-	st = waitHeight(t, env, home, before, n)
+	// The restart sizes the Merkle tree's node cache, takes a snapshot at
+	// every height, and ignores --state-sync: the home has ledger state
+	// (the addresses named are never dialled).
+	n = startNode(t, env, home, "--cache-nodes", "50000", "--snapshot-interval", "1", "--state-sync", "127.0.0.1:1,127.0.0.1:2")
+	st = waitHeight(t, env, home, before+2, n)
 	if code := n.stop(t); code != 0 {
 		t.Fatalf("restarted node exited %d after SIGTERM; log:\n%s", code, n.stderr)
 	}
-	if !strings.Contains(n.stderr.String(), "cache_nodes=50000") {
-		t.Errorf("the restart did not use --cache-nodes 50000; log:\n%s", n.stderr)
+	for _, want := range []string{"cache_nodes=50000", "--state-sync ignored: the ledger state is not empty", "snapshot taken"} {
+		if !strings.Contains(n.stderr.String(), want) {
+			t.Errorf("the restart's log lacks %q; log:\n%s", want, n.stderr)
+		}
 	}
 	if st.Height < before {
 		t.Fatalf("restart resumed at height %d, below %d", st.Height, before)

@@ -1,0 +1,180 @@
+package testnet
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/node"
+	"github.com/veritrial/veritrial/app/types"
+)
+
+// TestStateSyncJoin runs four validators under the clinical workload,
+// taking a snapshot every 10 heights, then starts a fifth organisation's
+// node (not a validator) with --state-sync on an empty home. It must
+// restore a snapshot instead of replaying from height 1, catch up, and
+// agree with the validators on every block it holds, on the app hash and
+// on every record committed; older heights are refused with the reason.
+func TestStateSyncJoin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs five nodes for a minute or so; skipped under -short")
+	}
+	began := time.Now()
+	c := newCluster(t, "sponsor", "site-1", "site-2", "regulator")
+	for _, n := range c.nodes {
+		n.args = []string{"--snapshot-interval", "10"}
+		c.start(n)
+	}
+	for _, n := range c.nodes {
+		c.waitUp(n, 1, 60*time.Second)
+	}
+	log := &ledgerLog{}
+	c.setupStudy(log)
+	l := newLoader(c, log)
+	l.start(l.openSite("site-1", "S1"), l.openSite("site-2", "S2"))
+	c.waitAdvance(c.nodes, 0, 25, 90*time.Second)
+
+	joiner := c.addNode("cro-new", "--state-sync", c.node("site-1").rpc+","+c.node("regulator").rpc)
+	c.start(joiner)
+	c.waitUp(joiner, c.maxHeight(), 120*time.Second)
+	joined := time.Since(began)
+	ns := append(c.liveNodes(), joiner)
+	c.waitAdvance(ns, c.maxHeight(), 3, 60*time.Second)
+	l.finish()
+
+	h, err := invCommonHeight(ns, 90*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := joiner.cl.RPC().Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := st.SyncInfo.EarliestBlockHeight
+	logText := c.logTail(joiner, 1000)
+	m := regexp.MustCompile(`state restored from a snapshot .*?height=(\d+)`).FindStringSubmatch(logText)
+	if m == nil {
+		t.Fatalf("the joining node's log shows no restored snapshot:\n%s", c.logTail(joiner, 60))
+	}
+	snap, _ := strconv.ParseInt(m[1], 10, 64)
+	if snap < 10 || base != snap+1 || !strings.Contains(logText, "trusting the header verified from the genesis validators") ||
+		!strings.Contains(logText, "caught up with the consortium") || !strings.Contains(logText, "by=\"state sync") {
+		t.Fatalf("snapshot height %d, earliest block %d: want a snapshot after height 10 and blocks from the next height only; log:\n%s", snap, base, c.logTail(joiner, 60))
+	}
+	t.Logf("the joining node restored the snapshot of height %d and holds blocks %d to %d (joined %s after the consortium started)", snap, base, h, joined.Round(time.Second))
+	for _, line := range strings.Split(logText, "\n") {
+		for _, what := range []string{"trusting the header", "Snapshot accepted", "state restored from a snapshot", "caught up"} {
+			if strings.Contains(line, what) {
+				t.Log(line)
+			}
+		}
+	}
+
+	// Every block the joining node holds is the validators' block.
+	ref := c.nodes[0]
+	for lo := base; lo <= h; lo += 20 {
+		hi := min(lo+19, h)
+		want, err := ref.cl.RPC().BlockchainInfo(ctx, lo, hi)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := joiner.cl.RPC().BlockchainInfo(ctx, lo, hi)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.BlockMetas) != len(want.BlockMetas) {
+			t.Fatalf("blocks %d-%d: %d on the joining node, %d on %s", lo, hi, len(got.BlockMetas), len(want.BlockMetas), ref.org)
+		}
+		for i, w := range want.BlockMetas {
+			g := got.BlockMetas[i]
+			if !bytes.Equal(g.BlockID.Hash, w.BlockID.Hash) || !bytes.Equal(g.Header.AppHash, w.Header.AppHash) {
+				t.Fatalf("block %d: hash %X app hash %X on the joining node, %X %X on %s", w.Header.Height, g.BlockID.Hash, g.Header.AppHash, w.BlockID.Hash, w.Header.AppHash, ref.org)
+			}
+		}
+	}
+	for _, n := range ns {
+		if err := invInfoAppHash(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Every record committed, before or after the snapshot, reads the
+	// same at the common height on the joining node as on a validator,
+	// each with a valid proof.
+	txs := log.all()
+	rootsJ, rootsR := map[int64][]byte{}, map[int64][]byte{}
+	for _, tx := range txs {
+		for _, k := range tx.Keys {
+			got, _, err := provenGet(ctx, joiner, rootsJ, k, h)
+			if err != nil {
+				t.Fatalf("record %s of tx %s on the joining node: %v", k, tx.What, err)
+			}
+			want, _, err := provenGet(ctx, ref, rootsR, k, h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got == nil || !bytes.Equal(got, want) {
+				t.Fatalf("record %s of tx %s: %q on the joining node, %q on %s", k, tx.What, got, want, ref.org)
+			}
+		}
+	}
+	// A height before the snapshot is not on the joining node, and says so.
+	res, err := joiner.cl.RPC().ABCIQueryWithOptions(ctx, types.QueryKey, txs[0].Keys[0], queryOpts(snap-1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res.Response; r.Code == 0 || !strings.Contains(r.Log, fmt.Sprintf("state sync from a snapshot at height %d", snap)) {
+		t.Fatalf("query at height %d on the joining node: code %d %q", snap-1, r.Code, r.Log)
+	}
+	t.Logf("%d committed txs' records agree at height %d; whole test %s", len(txs), h, time.Since(began).Round(time.Second))
+}
+
+// addNode makes the home of a new organisation's node that is not a
+// validator: its own keys, the consortium's genesis, every validator as a
+// persistent peer, on free ports; args are added to its start. The node is
+// not among c.nodes (the workload's): it is stopped when the test ends.
+func (c *cluster) addNode(org string, args ...string) *tnode {
+	c.t.Helper()
+	base := freeBasePort(c.t, 1)
+	rpc := "tcp://127.0.0.1:" + strconv.Itoa(base+1)
+	home := filepath.Join(c.dir, org)
+	conf := node.Config(home, org, rpc, "tcp://127.0.0.1:"+strconv.Itoa(base), node.Timing{Propose: time.Second, Commit: 400 * time.Millisecond, EmptyBlocksInterval: time.Second})
+	var peers []string
+	for _, n := range c.m.Nodes {
+		peers = append(peers, n.NodeID+"@"+n.P2P)
+	}
+	conf.P2P.PersistentPeers = strings.Join(peers, ",")
+	if _, err := node.InitFiles(conf); err != nil {
+		c.t.Fatal(err)
+	}
+	gen, err := os.ReadFile(filepath.Join(c.node("sponsor").home, "config", "genesis.json"))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if err := os.WriteFile(conf.GenesisFile(), gen, 0o600); err != nil {
+		c.t.Fatal(err)
+	}
+	cl, err := client.New(rpc)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	cl.Timeout = 90 * time.Second
+	n := &tnode{org: org, home: home, rpc: rpc, cl: cl, args: args}
+	c.t.Cleanup(func() {
+		if n.running() {
+			c.stop(n)
+		}
+		if c.t.Failed() {
+			c.t.Logf("---- log of node %s (last lines) ----\n%s", n.org, c.logTail(n, 40))
+		}
+	})
+	return n
+}
