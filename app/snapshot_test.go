@@ -508,7 +508,7 @@ func TestSnapshotInterruptedRestore(t *testing.T) {
 	}
 	src := openSnapApp(t, t.TempDir(), 3, 1)
 	src.snaps.chunkRaw = 64 << 10
-	if _, err := src.InitChain(context.Background(), &abci.RequestInitChain{ChainId: crashChain, Time: crashT0, AppStateBytes: appState}); err != nil {
+	if _, err := src.InitChain(context.Background(), &abci.RequestInitChain{ChainId: crashChain, Time: crashT0, AppStateBytes: appState, Validators: []abci.ValidatorUpdate{crashValidator}}); err != nil {
 		t.Fatal(err)
 	}
 	hashes := map[int64][]byte{}
