@@ -7,7 +7,7 @@ type Code uint32
 
 // Response codes. Grouped by hundreds: 1xx envelope and signature, 2xx
 // authorization, 3xx study and protocol, 4xx subjects and forms, 5xx data
-// management, 6xx consortium governance, 9xx internal.
+// management, 6xx consortium governance, 7xx reads, 9xx internal.
 const (
 	CodeOK Code = 0
 
@@ -100,6 +100,17 @@ const (
 	CodeNodeIDTaken        Code = 615
 	CodeUnknownValidator   Code = 616
 	CodeConsortiumLimit    Code = 617
+
+	// Reads (7xx): a refused read request says why, never what it asked
+	// for.
+	CodeReadMalformed  Code = 701
+	CodeReadWrongChain Code = 702
+	CodeReadExpired    Code = 703
+	CodeReadReplayed   Code = 704
+	CodeReadUnknown    Code = 705
+	CodeReadBadSig     Code = 706
+	CodeReadNotVisible Code = 707
+	CodeReadUnsigned   Code = 708
 
 	CodeInternal Code = 900
 )
@@ -195,7 +206,15 @@ var codeNames = map[Code]string{
 	CodeUnknownValidator:   "unknown_validator",
 	CodeConsortiumLimit:    "consortium_limit",
 
-	CodeInternal: "internal",
+	CodeReadMalformed:  "read_malformed",
+	CodeReadWrongChain: "read_wrong_chain",
+	CodeReadExpired:    "read_expired",
+	CodeReadReplayed:   "read_replayed",
+	CodeReadUnknown:    "read_unknown_reader",
+	CodeReadBadSig:     "read_bad_signature",
+	CodeReadNotVisible: "read_not_visible",
+	CodeReadUnsigned:   "read_unsigned",
+	CodeInternal:       "internal",
 }
 
 // String returns the code's stable name ("edit_check_failed").
