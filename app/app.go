@@ -41,6 +41,13 @@ type Config struct {
 	SnapshotKeep     int
 }
 
+// AccessLog receives every signed read request the node answers or
+// refuses (need-to-know reads are logged by the node that serves them).
+// Record must not block for long: it runs on the query path.
+type AccessLog interface {
+	Record(types.AccessEntry) error
+}
+
 // DefaultCacheSize is the working tree's node cache, in nodes. At 10M
 // stored item values, 2,000,000 ran FinalizeBlock + Commit at 94% of the
 // empty store against 80-93% with this default, for 3.6 GB of memory
