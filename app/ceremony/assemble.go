@@ -62,10 +62,13 @@ func Assemble(draft []byte, files []File) ([]byte, *Manifest, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", f.Name, err)
 		}
+		b := &m.Body
 		if err := m.checkDraft(d, sha); err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", f.Name, err)
 		}
-		b := &m.Body
+		if err := d.checkExpected(b.Org, b.Kind); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", f.Name, err)
+		}
 		if other, dup := orgs[b.Org]; dup {
 			return nil, nil, fmt.Errorf("%s and %s both join as %s", other, f.Name, b.Org)
 		}

@@ -40,10 +40,7 @@ func testDraft(t *testing.T, members ...DraftMember) []byte {
 	t.Helper()
 	d := NewDraft("vt-ceremony", genesisTime)
 	d.Members = members
-	bz, err := Encode(d)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bz := mustEncode(t, d)
 	if _, err := ParseDraft(bz); err != nil {
 		t.Fatal(err)
 	}
@@ -71,11 +68,7 @@ func joinAll(t *testing.T, draft []byte, orgs []DraftMember) []joinedHome {
 		if err != nil {
 			t.Fatalf("join %s: %v", o.Org, err)
 		}
-		bz, err := Encode(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, joinedHome{dir: dir, file: File{Name: o.Org + ".member.json", Data: bz}})
+		out = append(out, joinedHome{dir: dir, file: File{Name: o.Org + ".member.json", Data: mustEncode(t, m)}})
 	}
 	return out
 }
@@ -156,7 +149,7 @@ func TestCeremony(t *testing.T) {
 	}
 
 	for _, h := range homes {
-		res, err := Install(homeConfig(t, h.dir), genesis, false)
+		res, err := Install(homeConfig(t, h.dir), genesis, InstallOptions{})
 		if err != nil {
 			t.Fatalf("install on %s: %v", h.dir, err)
 		}
@@ -175,7 +168,7 @@ func TestCeremony(t *testing.T) {
 				t.Errorf("%s has itself as a peer: %s", h.dir, p)
 			}
 		}
-		if res, err = Install(conf, genesis, false); err != nil || !res.Again {
+		if res, err = Install(conf, genesis, InstallOptions{}); err != nil || !res.Again {
 			t.Fatalf("installing the same genesis again: %+v, %v", res, err)
 		}
 	}
@@ -218,11 +211,7 @@ func craft(t *testing.T, name string, b MemberBody, admin, validator, node ed255
 	if err != nil {
 		t.Fatal(err)
 	}
-	bz, err := Encode(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return File{Name: name, Data: bz}
+	return File{Name: name, Data: mustEncode(t, m)}
 }
 
 // editJSON changes a member file through its generic JSON form.
@@ -306,7 +295,7 @@ func TestAssembleRefuses(t *testing.T) {
 		{"a node ID not of the node key", closed, with(1, edited(func(b *MemberBody) { b.Node.ID = strings.Repeat("ab", 20) })), "is not the ID of its node key"},
 		{"another power", closed, with(1, edited(func(b *MemberBody) { b.Validator.Power = 30 })), "declares validator power 30"},
 		{"another chain", closed, with(1, edited(func(b *MemberBody) { b.ChainID = "vt-other" })), "names chain vt-other"},
-		{"another kind", closed, with(1, edited(func(b *MemberBody) { b.Kind = types.OrgCRO })), "joined as a cro; the draft expects a site"},
+		{"another kind", closed, with(1, edited(func(b *MemberBody) { b.Kind = types.OrgCRO })), "site-1 joins as a cro; the draft expects a site"},
 		{"an unexpected organisation", closed, with(1, edited(func(b *MemberBody) { b.Org, b.Admin.Account = "site-9", "site-9-admin" })), "site-9 is not one of the draft's members"},
 		{"an administrator not named org-admin", closed, with(1, edited(func(b *MemberBody) { b.Admin.Account = "boss" })), "the first administrator of site-1 is site-1-admin"},
 		{"an invalid kind", open, []File{craft(t, "x.json", craftBody(open, "lab", "laboratory", "1", ka), ka.admin, ka.validator, ka.node)}, `kind "laboratory"`},
@@ -333,11 +322,7 @@ func TestDraftRefuses(t *testing.T) {
 	edit := func(f func(d *Draft)) []byte {
 		d := NewDraft("vt-ceremony", genesisTime)
 		f(d)
-		bz, err := Encode(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return bz
+		return mustEncode(t, d)
 	}
 	good := edit(func(*Draft) {})
 	for _, c := range []struct {
@@ -386,7 +371,7 @@ func TestJoinRefuses(t *testing.T) {
 		{"the dev passphrase", func(o *JoinOptions) { o.Passphrase = node.DevPassphrase }, "published passphrase"},
 		{"no passphrase", func(o *JoinOptions) { o.Passphrase = "" }, "needs a passphrase"},
 		{"an organisation the draft does not list", func(o *JoinOptions) { o.Org = "site-3" }, "site-3 is not one of the draft's members"},
-		{"another kind", func(o *JoinOptions) { o.Kind = types.OrgCRO }, "lists site-1 as a site, not a cro"},
+		{"another kind", func(o *JoinOptions) { o.Kind = types.OrgCRO }, "site-1 joins as a cro; the draft expects a site"},
 		{"a host with a port", func(o *JoinOptions) { o.Host = "10.0.0.12:26656" }, "not a host name or IP address"},
 		{"no host", func(o *JoinOptions) { o.Host = "" }, "not a host name or IP address"},
 		{"one port twice", func(o *JoinOptions) { o.RPCPort = 26656 }, "two different ports"},
@@ -524,7 +509,7 @@ func TestInstallRefuses(t *testing.T) {
 		{"its name changed", reassemble(t, genesis, func(g *types.Genesis) { org(g, "site-1").Name = "Evil" }), "its organisation"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := Install(homeConfig(t, site1), c.genesis, false)
+			_, err := Install(homeConfig(t, site1), c.genesis, InstallOptions{})
 			wantErr(t, err, c.want)
 			if _, err := os.Stat(filepath.Join(site1, "config", "genesis.json")); err == nil {
 				t.Fatal("a refused install wrote the genesis")
@@ -535,19 +520,19 @@ func TestInstallRefuses(t *testing.T) {
 	// Another organisation's entry changed: site-1 cannot tell, the hash
 	// comparison between the members can.
 	changed := reassemble(t, genesis, func(g *types.Genesis) { org(g, "site-2").Name = "Evil" })
-	res, err := Install(homeConfig(t, site1), changed, false)
+	res, err := Install(homeConfig(t, site1), changed, InstallOptions{})
 	if err != nil || res.GenesisSHA256 == SHA256(genesis) {
 		t.Fatalf("install of a genesis that changes site-2 only on site-1: %+v, %v", res, err)
 	}
-	_, err = Install(homeConfig(t, site1), genesis, false)
+	_, err = Install(homeConfig(t, site1), genesis, InstallOptions{})
 	wantErr(t, err, "holds another genesis")
-	if _, err := Install(homeConfig(t, site1), genesis, true); err != nil {
+	if _, err := Install(homeConfig(t, site1), genesis, InstallOptions{Replace: true}); err != nil {
 		t.Fatalf("--force before the node ran: %v", err)
 	}
 	if err := os.MkdirAll(filepath.Join(site1, "data", "blockstore.db"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Install(homeConfig(t, site1), changed, true)
+	_, err = Install(homeConfig(t, site1), changed, InstallOptions{Replace: true})
 	wantErr(t, err, "has run on another genesis")
 
 	// The home's own keys and records.
@@ -558,9 +543,9 @@ func TestInstallRefuses(t *testing.T) {
 	if _, err := p2p.LoadOrGenNodeKey(filepath.Join(sponsor, "config", "node_key.json")); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Install(homeConfig(t, sponsor), genesis, false)
+	_, err = Install(homeConfig(t, sponsor), genesis, InstallOptions{})
 	wantErr(t, err, "no longer those it joined with")
-	_, err = Install(cmtcfg.DefaultConfig().SetRoot(t.TempDir()), genesis, false)
+	_, err = Install(cmtcfg.DefaultConfig().SetRoot(t.TempDir()), genesis, InstallOptions{})
 	wantErr(t, err, "was not made by veritrial consortium join")
 	regulator := homes[3].dir
 	mf := filepath.Join(regulator, "config", MemberFile)
@@ -571,6 +556,56 @@ func TestInstallRefuses(t *testing.T) {
 	if err := os.WriteFile(mf, bytes.Replace(bz, []byte(`"name": "Org regulator"`), []byte(`"name": "Org Regulator"`), 1), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Install(homeConfig(t, regulator), genesis, false)
+	_, err = Install(homeConfig(t, regulator), genesis, InstallOptions{})
 	wantErr(t, err, MemberFile+": the signature of its administrator key does not verify")
+}
+
+// TestLaterMember: an organisation that joins a running consortium by
+// governance makes its home from the consortium's draft, which does not
+// list it, and installs the genesis, which does not include it, with
+// every member as a peer; the genesis members cannot pass for one.
+func TestLaterMember(t *testing.T) {
+	draft := testDraft(t, fourOrgs...)
+	homes := joinAll(t, draft, fourOrgs)
+	genesis, _, err := Assemble(draft, files(homes))
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := JoinOptions{Org: "site-3", Host: "10.0.0.15", P2PPort: 26656, RPCPort: 26657, Passphrase: testPassphrase, KDF: cheapKDF, Later: true}
+	_, err = Join(t.TempDir(), draft, later)
+	wantErr(t, err, "give its kind")
+	o := later
+	o.Org, o.Kind = "site-2", types.OrgSite
+	_, err = Join(t.TempDir(), draft, o)
+	wantErr(t, err, "the draft lists site-2: it joins at genesis, not later")
+	o = later
+	o.Later, o.Kind = false, types.OrgSite
+	_, err = Join(t.TempDir(), draft, o)
+	wantErr(t, err, "site-3 is not one of the draft's members (sponsor, site-1, site-2, regulator)")
+
+	dir := t.TempDir()
+	later.Kind = types.OrgSite
+	m, err := Join(dir, draft, later)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = Assemble(draft, append(files(homes), File{Name: "site-3.json", Data: mustEncode(t, m)}))
+	wantErr(t, err, "site-3 is not one of the draft's members")
+	_, err = Install(homeConfig(t, dir), genesis, InstallOptions{})
+	wantErr(t, err, "site-3 is not one of the draft's members")
+	res, err := Install(homeConfig(t, dir), genesis, InstallOptions{Later: true})
+	if err != nil || len(res.Peers) != 4 || res.GenesisSHA256 != SHA256(genesis) {
+		t.Fatalf("install on the later member's home: %+v, %v", res, err)
+	}
+	_, err = Install(homeConfig(t, homes[0].dir), genesis, InstallOptions{Later: true})
+	wantErr(t, err, "the genesis includes sponsor: it is a member from genesis, not a later one")
+}
+
+func mustEncode(t *testing.T, v any) []byte {
+	t.Helper()
+	bz, err := Encode(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bz
 }

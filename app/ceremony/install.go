@@ -36,18 +36,27 @@ type Installed struct {
 	Again bool `json:"already_installed"`
 }
 
+// InstallOptions qualify Install.
+type InstallOptions struct {
+	// Replace allows replacing another genesis the node has not run on.
+	Replace bool
+	// Later is set on the home of an organisation that joined a running
+	// consortium (JoinOptions.Later): the genesis must not include it.
+	Later bool
+}
+
 // Install checks genesis, the bytes of a genesis.json, for the home of
 // conf (made by Join) and installs it there: it must be the genesis
 // Assemble makes of its app_state and of the draft the home joined (chain
 // ID, genesis time, consensus parameters, validators, the draft's rules
 // and expected members), and hold the home's organisation exactly as its
 // member file declared it, with the home's own keys and no other account
-// or node. Then the genesis is written into the home and the other
-// members' validator nodes become its persistent peers. A home holding
-// another genesis is refused unless replace is set, and a home whose node
-// has stored blocks always.
-func Install(conf *cmtcfg.Config, genesis []byte, replace bool) (*Installed, error) {
-	d, m, err := joined(conf)
+// or node (not at all, for a later member). Then the genesis is written
+// into the home and the other members' validator nodes become its
+// persistent peers. A home holding another genesis is refused unless
+// o.Replace, and a home whose node has stored blocks always.
+func Install(conf *cmtcfg.Config, genesis []byte, o InstallOptions) (*Installed, error) {
+	d, m, err := joined(conf, o.Later)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +64,7 @@ func Install(conf *cmtcfg.Config, genesis []byte, replace bool) (*Installed, err
 	if err != nil {
 		return nil, err
 	}
-	if err := checkOwnEntry(conf, m, g); err != nil {
+	if err := checkOwnEntry(conf, m, g, o.Later); err != nil {
 		return nil, err
 	}
 	res := &Installed{Org: m.Body.Org, ChainID: doc.ChainID, GenesisTime: doc.GenesisTime, GenesisSHA256: SHA256(genesis), Orgs: g.Orgs}
@@ -70,7 +79,7 @@ func Install(conf *cmtcfg.Config, genesis []byte, replace bool) (*Installed, err
 			res.Peers = append(res.Peers, v.NodeID+"@"+v.Host)
 		}
 	}
-	if res.Again, err = writeGenesis(conf, genesis, replace); err != nil {
+	if res.Again, err = writeGenesis(conf, genesis, o.Replace); err != nil {
 		return nil, err
 	}
 	conf.P2P.PersistentPeers = strings.Join(res.Peers, ",")
@@ -80,8 +89,9 @@ func Install(conf *cmtcfg.Config, genesis []byte, replace bool) (*Installed, err
 	return res, nil
 }
 
-// joined reads the draft and the member file a home made by Join keeps.
-func joined(conf *cmtcfg.Config) (*Draft, *Member, error) {
+// joined reads the draft and the member file a home made by Join keeps;
+// the draft expects the member unless it joined later.
+func joined(conf *cmtcfg.Config, later bool) (*Draft, *Member, error) {
 	dir := filepath.Join(conf.RootDir, cmtcfg.DefaultConfigDir)
 	draft, err := os.ReadFile(filepath.Join(dir, DraftFile))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -104,6 +114,11 @@ func joined(conf *cmtcfg.Config) (*Draft, *Member, error) {
 	}
 	if err := m.checkDraft(d, SHA256(draft)); err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", MemberFile, err)
+	}
+	if !later {
+		if err := d.checkExpected(m.Body.Org, m.Body.Kind); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w (an organisation that joined a running consortium installs its genesis as a later member)", MemberFile, err)
+		}
 	}
 	return d, m, nil
 }
@@ -155,8 +170,8 @@ func checkGenesis(genesis []byte, d *Draft) (*cmttypes.GenesisDoc, *types.Genesi
 
 // checkOwnEntry checks that the home's keys are those of its member file
 // and that g holds its organisation and accounts exactly as the member
-// file declares them.
-func checkOwnEntry(conf *cmtcfg.Config, m *Member, g *types.Genesis) error {
+// file declares them, or, for a later member, neither.
+func checkOwnEntry(conf *cmtcfg.Config, m *Member, g *types.Genesis, later bool) error {
 	b := &m.Body
 	pv, err := readValidatorKey(conf)
 	if err != nil {
@@ -186,14 +201,19 @@ func checkOwnEntry(conf *cmtcfg.Config, m *Member, g *types.Genesis) error {
 			gotOrg = &o
 		}
 	}
-	if gotOrg == nil {
-		return fmt.Errorf("the genesis does not include %s", b.Org)
-	}
 	var gotAccounts []types.GenesisAccount
 	for _, a := range g.Accounts {
 		if a.Org == b.Org {
 			gotAccounts = append(gotAccounts, a)
 		}
+	}
+	switch {
+	case later && (gotOrg != nil || gotAccounts != nil):
+		return fmt.Errorf("the genesis includes %s: it is a member from genesis, not a later one", b.Org)
+	case later:
+		return nil
+	case gotOrg == nil:
+		return fmt.Errorf("the genesis does not include %s (a later member installs it as such)", b.Org)
 	}
 	for _, c := range []struct {
 		what      string

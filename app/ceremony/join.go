@@ -47,6 +47,10 @@ type JoinOptions struct {
 	// RPCPort.
 	Host             string
 	P2PPort, RPCPort int
+	// Later is set when the organisation joins a running consortium by
+	// governance rather than at genesis: the draft is the consortium's,
+	// from any member, and need not list it (docs/CONSORTIUM.md).
+	Later bool
 	// Passphrase encrypts the administrator's key.
 	Passphrase string
 	// KDF, if set, are the keyring's key derivation parameters (tests use
@@ -54,21 +58,23 @@ type JoinOptions struct {
 	KDF *keyring.KDFParams
 }
 
-// Check fills in the defaults and checks the options but the passphrase
-// (CheckPassphrase) against draft d before anything is made.
+// Check fills in the defaults and checks every option but the passphrase
+// (see CheckPassphrase) against draft d, before anything is made.
 func (o *JoinOptions) Check(d *Draft) error {
-	exp, ok := d.expected(o.Org)
-	if !ok {
-		return fmt.Errorf("%s is not one of the draft's members (%s)", o.Org, d.memberList())
+	exp, _ := d.expected(o.Org)
+	if o.Later && exp.Kind != "" {
+		return fmt.Errorf("the draft lists %s: it joins at genesis, not later", o.Org)
 	}
 	if o.Kind == "" {
 		o.Kind = exp.Kind
 	}
+	if !o.Later {
+		if err := d.checkExpected(o.Org, o.Kind); err != nil {
+			return err
+		}
+	}
 	if o.Kind == "" {
 		return fmt.Errorf("the draft does not list %s: give its kind (sponsor, site, cro, regulator or ethics)", o.Org)
-	}
-	if exp.Kind != "" && o.Kind != exp.Kind {
-		return fmt.Errorf("the draft lists %s as a %s, not a %s", o.Org, exp.Kind, o.Kind)
 	}
 	if err := checkOrg(o.Org, o.Kind); err != nil {
 		return err

@@ -180,7 +180,7 @@ func checkP2P(addr string) error {
 }
 
 // checkDraft checks that the member joined draft d, whose file has
-// SHA-256 sha, with the draft's power, and is one of its members.
+// SHA-256 sha, with the draft's power.
 func (m *Member) checkDraft(d *Draft, sha string) error {
 	b := &m.Body
 	if b.DraftSHA256 != sha {
@@ -192,12 +192,18 @@ func (m *Member) checkDraft(d *Draft, sha string) error {
 	if b.Validator.Power != d.ValidatorPower {
 		return fmt.Errorf("%s declares validator power %d; the draft gives every validator %d", b.Org, b.Validator.Power, d.ValidatorPower)
 	}
-	exp, ok := d.expected(b.Org)
+	return nil
+}
+
+// checkExpected checks that the draft expects org as a k (any
+// organisation when membership is open).
+func (d *Draft) checkExpected(org string, k types.OrgKind) error {
+	exp, ok := d.expected(org)
 	if !ok {
-		return fmt.Errorf("%s is not one of the draft's members (%s)", b.Org, d.memberList())
+		return fmt.Errorf("%s is not one of the draft's members (%s)", org, d.memberList())
 	}
-	if exp.Kind != "" && exp.Kind != b.Kind {
-		return fmt.Errorf("%s joined as a %s; the draft expects a %s", b.Org, b.Kind, exp.Kind)
+	if exp.Kind != "" && exp.Kind != k {
+		return fmt.Errorf("%s joins as a %s; the draft expects a %s", org, k, exp.Kind)
 	}
 	return nil
 }
