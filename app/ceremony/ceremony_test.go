@@ -17,7 +17,6 @@ import (
 	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
 	"github.com/cometbft/cometbft/p2p"
 	cmttypes "github.com/cometbft/cometbft/types"
-	"github.com/spf13/viper"
 
 	"github.com/veritrial/veritrial/app"
 	"github.com/veritrial/veritrial/app/keyring"
@@ -84,16 +83,11 @@ func files(hs []joinedHome) []File {
 // homeConfig reads a home's config.toml as veritrial start does.
 func homeConfig(t *testing.T, dir string) *cmtcfg.Config {
 	t.Helper()
-	v := viper.New()
-	v.SetConfigFile(filepath.Join(dir, "config", "config.toml"))
-	conf := cmtcfg.DefaultConfig()
-	if err := v.ReadInConfig(); err != nil {
+	conf, err := node.LoadConfig(dir)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := v.Unmarshal(conf); err != nil {
-		t.Fatal(err)
-	}
-	return conf.SetRoot(dir)
+	return conf
 }
 
 func wantErr(t *testing.T, err error, want string) {

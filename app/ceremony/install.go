@@ -83,7 +83,7 @@ func Install(conf *cmtcfg.Config, genesis []byte, o InstallOptions) (*Installed,
 		return nil, err
 	}
 	conf.P2P.PersistentPeers = strings.Join(res.Peers, ",")
-	if err := node.WriteConfigFile(filepath.Join(conf.RootDir, cmtcfg.DefaultConfigDir, "config.toml"), conf); err != nil {
+	if err := node.WriteConfigFile(node.ConfigFile(conf.RootDir), conf); err != nil {
 		return nil, err
 	}
 	return res, nil
