@@ -333,6 +333,7 @@ func TestDraftRefuses(t *testing.T) {
 		{"no genesis time", edit(func(d *Draft) { d.GenesisTime = time.Time{} }), "no genesis time"},
 		{"power 0", edit(func(d *Draft) { d.ValidatorPower = 0 }), "validator power 0"},
 		{"max tx TTL 0", edit(func(d *Draft) { d.Params.MaxTxTTL = 0 }), "max_tx_ttl"},
+		{"key rotation TTL 0", edit(func(d *Draft) { d.Params.KeyRotationTTL = 0 }), "key_rotation_ttl"},
 		{"a quorum of a third", edit(func(d *Draft) { d.Governance.QuorumNum, d.Governance.QuorumDen = 1, 3 }), "quorum 1/3"},
 		{"a member twice", edit(func(d *Draft) { d.Members = []DraftMember{fourOrgs[1], fourOrgs[1]} }), "listed twice"},
 		{"a bad kind", edit(func(d *Draft) { d.Members = []DraftMember{{"site-1", "hospital"}} }), `kind "hospital"`},

@@ -81,8 +81,8 @@ func (d *Draft) Validate() error {
 	if d.ValidatorPower < 1 || d.ValidatorPower > types.MaxValidatorPower {
 		return fmt.Errorf("validator power %d is out of range: use 1 to %d", d.ValidatorPower, types.MaxValidatorPower)
 	}
-	if d.Params.MaxTxTTL < 1 {
-		return fmt.Errorf("params.max_tx_ttl %d must be at least 1", d.Params.MaxTxTTL)
+	if err := d.Params.Validate(); err != nil {
+		return err
 	}
 	if e := d.Governance.Validate(); e != nil {
 		return fmt.Errorf("governance: %s", e.Msg)

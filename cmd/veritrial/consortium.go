@@ -502,7 +502,7 @@ func ceremonyNewCommand() *cli.Command {
 		Name:  "new",
 		Usage: "write the draft of a new consortium (the coordinator, any member)",
 		UsageText: `veritrial consortium new --chain-id ID --out draft.json [--members ORG[=KIND],...] [--genesis-time T] [--power N]
-    [--quorum N/D] [--non-sponsor-vote=false] [--proposal-ttl BLOCKS] [--max-tx-ttl BLOCKS] [--force]
+    [--quorum N/D] [--non-sponsor-vote=false] [--proposal-ttl BLOCKS] [--max-tx-ttl BLOCKS] [--key-rotation-ttl BLOCKS] [--force]
 
 Example:
    veritrial consortium new --chain-id vt-htn-201 --members sponsor,site-1,site-2,regulator --out draft.json`,
@@ -522,6 +522,7 @@ member: each signs its SHA-256 when it joins.`,
 			&cli.BoolFlag{Name: "non-sponsor-vote", Value: gov.NonSponsorVote, Usage: "a change needs a yes from a voting organisation that is not a sponsor"},
 			&cli.Int64Flag{Name: "proposal-ttl", Value: gov.ProposalTTL, Usage: "blocks a proposal can be voted on"},
 			&cli.Int64Flag{Name: "max-tx-ttl", Value: params.MaxTxTTL, Usage: "how many blocks ahead a tx's expiry may be"},
+			&cli.Int64Flag{Name: "key-rotation-ttl", Value: params.KeyRotationTTL, Usage: "blocks a request to rotate another person's key can be approved"},
 			&cli.BoolFlag{Name: "force", Usage: "replace --out if it exists"},
 		},
 		Action: runConsortiumNew,
@@ -549,6 +550,7 @@ func runConsortiumNew(c *cli.Context) error {
 	d := ceremony.NewDraft(c.String("chain-id"), t)
 	d.ValidatorPower = c.Int64("power")
 	d.Params.MaxTxTTL = c.Int64("max-tx-ttl")
+	d.Params.KeyRotationTTL = c.Int64("key-rotation-ttl")
 	d.Governance.NonSponsorVote = c.Bool("non-sponsor-vote")
 	d.Governance.ProposalTTL = c.Int64("proposal-ttl")
 	var err error
