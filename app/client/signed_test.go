@@ -14,8 +14,10 @@ import (
 
 type edSigner ed25519.PrivateKey
 
-func (s edSigner) PubKey() ed25519.PublicKey { return ed25519.PrivateKey(s).Public().(ed25519.PublicKey) }
-func (s edSigner) Sign(m []byte) []byte      { return ed25519.Sign(ed25519.PrivateKey(s), m) }
+func (s edSigner) PubKey() ed25519.PublicKey {
+	return ed25519.PrivateKey(s).Public().(ed25519.PublicKey)
+}
+func (s edSigner) Sign(m []byte) []byte { return ed25519.Sign(ed25519.PrivateKey(s), m) }
 
 func TestSignedQueryWrapsReads(t *testing.T) {
 	_, priv, _ := ed25519.GenerateKey(nil)
