@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/veritrial/veritrial/app/keyring"
 	"github.com/veritrial/veritrial/app/node"
 )
 
@@ -85,6 +86,16 @@ func localFlagNames(ctx *cli.Context) (names []string) {
 type runState struct {
 	json    bool // --output json was chosen
 	emitted bool // a JSON document was printed on stdout
+	// keys are the keys unlocked for the run (see signer), closed when
+	// it ends.
+	keys map[string]*keyring.Signer
+}
+
+// closeKeys zeroes the keys the run unlocked.
+func (st *runState) closeKeys() {
+	for _, s := range st.keys {
+		s.Close()
+	}
 }
 
 func stateOf(a *cli.App) *runState {
