@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -14,12 +15,15 @@ import (
 )
 
 // Query answers the node's ABCI queries: signed read requests (/read,
-// see read.go), which alone reach the ledger's records. A /key or /list
+// see read.go), which alone reach the ledger's records, and CometBFT's
+// peer filter (/p2p/filter/..., see peerfilter.go). A /key or /list
 // query outside a signed request is refused (read_unsigned).
 func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
 	switch {
 	case req.Path == types.QueryRead:
 		return a.queryRead(req.Data, time.Now()), nil
+	case strings.HasPrefix(req.Path, peerFilterPrefix):
+		return a.filterPeer(strings.TrimPrefix(req.Path, peerFilterPrefix)), nil
 	case req.Path == types.QueryKey || req.Path == types.QueryList:
 		return a.refuseUnsigned(req, time.Now()), nil
 	}
