@@ -110,3 +110,43 @@ func TestStartIndexesBlocksTheIndexMissed(t *testing.T) {
 		t.Fatalf("node stopped with exit code %d", code)
 	}
 }
+
+// TestStartRefusesExposedRPC: an RPC listen address other machines reach
+// is refused (exit 3, the setting and both ways out named) unless
+// --expose-rpc is given; then the node runs and its log warns what the
+// RPC serves.
+func TestStartRefusesExposedRPC(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	home := filepath.Join(t.TempDir(), "home")
+	ports := freePorts(t, 2)
+	mustVT(t, env, "--home", home, "init", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]))
+	path := filepath.Join(home, "config", "config.toml")
+	conf, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loopback := `laddr = "tcp://127.0.0.1:` + strconv.Itoa(ports[0]) + `"`
+	exposed := `laddr = "tcp://0.0.0.0:` + strconv.Itoa(ports[0]) + `"`
+	if !strings.Contains(string(conf), loopback) {
+		t.Fatalf("config.toml has no %s", loopback)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(conf), loopback, exposed, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := failVT(t, env, exitInput, `rpc.laddr = "tcp://0.0.0.0:`+strconv.Itoa(ports[0])+`" in `+path+" listens beyond this machine", "--home", home, "start")
+	for _, want := range []string{"every block, transaction", "127.0.0.1", "--expose-rpc"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("the refusal does not say %q: %s", want, r.stderr)
+		}
+	}
+
+	n := startNode(t, env, home, "--expose-rpc")
+	waitHeight(t, env, home, 1, n)
+	if code := n.stop(t); code != 0 {
+		t.Fatalf("start --expose-rpc exited %d; log:\n%s", code, n.stderr)
+	}
+	if log := n.stderr.String(); !strings.Contains(log, "WARNING: --expose-rpc: the RPC listens beyond this machine") || !strings.Contains(log, "tcp://0.0.0.0:"+strconv.Itoa(ports[0])) {
+		t.Errorf("the log has no warning naming the exposed RPC:\n%s", log)
+	}
+}
