@@ -50,11 +50,11 @@ func TestGenerateLocalConsortium(t *testing.T) {
 		t.Fatal(err)
 	}
 	read, err := ReadManifest(dir)
-	if err != nil || len(read.Nodes) != len(orgs) || read.ChainID != "vt-gen-test" || read.DevPassphrase != node.DevPassphrase {
+	if err != nil || len(read.Nodes) != len(orgs) || read.ChainID != "vt-gen-test" || read.DevPassphrase != node.DevPassphrase || read.Notice != DevNotice {
 		t.Fatalf("manifest: %+v, %v", read, err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
-		t.Fatal(err)
+	if rm, err := os.ReadFile(filepath.Join(dir, "README.md")); err != nil || !strings.Contains(string(rm), DevNotice) {
+		t.Fatalf("README.md lacks the development notice (%v):\n%s", err, rm)
 	}
 	wantKeys := map[types.OrgKind][]string{
 		types.OrgSponsor:   {"admin", "dm"},
@@ -88,6 +88,9 @@ func TestGenerateLocalConsortium(t *testing.T) {
 		}
 		if !conf.P2P.AllowDuplicateIP || conf.P2P.AddrBookStrict || conf.Consensus.TimeoutCommit != node.DefaultTiming.Commit || conf.Consensus.TimeoutPropose != node.DefaultTiming.Propose || conf.TxIndex.Indexer != "kv" {
 			t.Errorf("%s: p2p/consensus settings not tuned: %+v", n.Org, conf.P2P)
+		}
+		if !conf.FilterPeers || conf.P2P.PexReactor || len(node.ExposedRPC(conf)) != 0 {
+			t.Errorf("%s: filter_peers %v, pex %v, RPC exposed %v; want peers filtered by the ledger, no peer exchange, RPC on loopback", n.Org, conf.FilterPeers, conf.P2P.PexReactor, node.ExposedRPC(conf))
 		}
 		nk, err := p2p.LoadNodeKey(conf.NodeKeyFile())
 		if err != nil || string(nk.ID()) != n.NodeID {
