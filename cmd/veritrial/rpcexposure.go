@@ -28,7 +28,7 @@ func checkRPCExposure(conf *cmtcfg.Config, expose bool, logger cmtlog.Logger) er
 		names = append(names, fmt.Sprintf("%s = %q", l.Key, l.Addr))
 	}
 	if !expose {
-		return inputErrorf("%s in %s listens beyond this machine: whoever reaches it reads %s. Set it to a 127.0.0.1 address (people read through their own organisation's node), or start with --expose-rpc if the port is firewalled to trusted machines",
+		return usageErrorf("%s in %s listens beyond this machine: whoever reaches it reads %s. Set it to a 127.0.0.1 address (people read through their own organisation's node), or start with --expose-rpc if the port is firewalled to trusted machines",
 			strings.Join(names, ", "), node.ConfigFile(conf.RootDir), rpcExposure)
 	}
 	logger.Error("WARNING: --expose-rpc: the RPC listens beyond this machine; whoever reaches it reads "+rpcExposure+"; allow only trusted machines through the firewall",

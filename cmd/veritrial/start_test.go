@@ -112,7 +112,7 @@ func TestStartIndexesBlocksTheIndexMissed(t *testing.T) {
 }
 
 // TestStartRefusesExposedRPC: an RPC listen address other machines reach
-// is refused (exit 3, the setting and both ways out named) unless
+// is refused (exit 2, the setting and both ways out named) unless
 // --expose-rpc is given; then the node runs and its log warns what the
 // RPC serves.
 func TestStartRefusesExposedRPC(t *testing.T) {
@@ -134,7 +134,7 @@ func TestStartRefusesExposedRPC(t *testing.T) {
 	if err := os.WriteFile(path, []byte(strings.Replace(string(conf), loopback, exposed, 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := failVT(t, env, exitInput, `rpc.laddr = "tcp://0.0.0.0:`+strconv.Itoa(ports[0])+`" in `+path+" listens beyond this machine", "--home", home, "start")
+	r := failVT(t, env, exitUsage, `rpc.laddr = "tcp://0.0.0.0:`+strconv.Itoa(ports[0])+`" in `+path+" listens beyond this machine", "--home", home, "start")
 	for _, want := range []string{"every block, transaction", "127.0.0.1", "--expose-rpc"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("the refusal does not say %q: %s", want, r.stderr)
