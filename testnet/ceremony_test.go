@@ -164,8 +164,8 @@ func TestCeremony(t *testing.T) {
 	}
 
 	// A fifth organisation joins the running consortium: its home from the
-	// consortium's draft and genesis, its node a full node first, then
-	// a validator by the members' vote.
+	// consortium's draft and genesis, its validator and node by the
+	// members' vote, after which its node catches up and signs.
 	late := newMachine(t, work, "site-3")
 	copyFile(t, filepath.Join(machines[0].dir, "home", "config", "consortium-draft.json"), filepath.Join(late.dir, "draft.json"))
 	var joined struct {
@@ -177,10 +177,9 @@ func TestCeremony(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &joined); err != nil {
 		t.Fatal(err)
 	}
+	// Its node starts once the vote has put its node ID on the ledger: the
+	// members' nodes let in no other peer.
 	n5 := late.install(t, "site-3", genesis, man.GenesisSHA256, base+portStride*4+1, true)
-	c.nodes = append(c.nodes, n5)
-	c.start(n5)
-	c.waitUp(n5, c.maxHeight(), 90*time.Second)
 	b := joined.Member.Body
 	machines[0].mustRun(t, "--home", filepath.Join(machines[0].dir, "home"), "consortium", "propose", "add-org", "--from", "sponsor-admin",
 		"--org", b.Org, "--kind", string(b.Kind), "--admin-pubkey", types.KeyText(b.Admin.PubKey), "--validator-pubkey", types.KeyText(b.Validator.PubKey),
@@ -198,6 +197,9 @@ func TestCeremony(t *testing.T) {
 	if vote.Status != string(types.ProposalPassed) {
 		t.Fatalf("the proposal to add site-3: %+v", vote)
 	}
+	c.nodes = append(c.nodes, n5)
+	c.start(n5)
+	c.waitUp(n5, c.maxHeight(), 90*time.Second)
 	c.waitAdvance(c.nodes, vote.Height, 3, 60*time.Second)
 	if vals := validators(t, late, n5.home, "site-3-admin"); len(vals) != 5 || vals["site-3"] != 10 {
 		t.Fatalf("validators after site-3 joined: %v", vals)
