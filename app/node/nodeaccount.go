@@ -1,16 +1,19 @@
 package node
 
 import (
+	"cmp"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
 
+	"github.com/veritrial/veritrial/app/internal/durable"
 	"github.com/veritrial/veritrial/app/types"
 )
 
@@ -73,22 +76,24 @@ func CreateNodeAccount(home, id string) (*NodeAccount, error) {
 		return nil, err
 	}
 	path := NodeAccountFile(home)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
+	if err := durable.WriteFile(path, append(bz, '\n')); err != nil {
+		if !errors.Is(err, fs.ErrExist) {
+			os.Remove(path)
+		}
 		return nil, err
 	}
-	_, err = f.Write(append(bz, '\n'))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
-		return nil, fmt.Errorf("cannot write %s: %w", path, err)
-	}
 	return &NodeAccount{ID: id, key: key}, nil
+}
+
+// GenesisNodeAccount creates the key of org's node account in home
+// (NodeAccountID, see CreateNodeAccount) and returns its genesis account:
+// the role node, named after the organisation.
+func GenesisNodeAccount(home string, org types.Org) (types.GenesisAccount, error) {
+	na, err := CreateNodeAccount(home, NodeAccountID(org.ID))
+	if err != nil {
+		return types.GenesisAccount{}, err
+	}
+	return types.GenesisAccount{ID: na.ID, Org: org.ID, Name: NodeAccountName(cmp.Or(org.Name, org.ID)), Roles: []types.Role{types.RoleNode}, PubKey: na.PubKey()}, nil
 }
 
 // ErrNodeAccountExposed means the node account file may be read by other
