@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/veritrial/veritrial/app/internal/durable"
 	"github.com/veritrial/veritrial/app/types"
 )
 
@@ -89,6 +90,7 @@ type Log struct {
 	synced Head // the last entry synced to the disk
 	broken error
 
+	lock      *os.File
 	torn      *Torn
 	stop      chan struct{}
 	done      chan struct{}
@@ -127,7 +129,8 @@ func listSegments(dir string) ([]segment, error) {
 }
 
 // Open opens the log in dir, creating dir and the first segment if need
-// be, and checks its last entry. An incomplete last line is set aside
+// be, locks it against other processes (on Unix), and checks its last
+// entry. An incomplete last line is set aside
 // (see Torn); a last entry that does not check out is an error: the node
 // never appends to a damaged log (veritrial access-log verify finds the
 // damage).
@@ -144,17 +147,19 @@ func Open(dir string, o Options) (*Log, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	segs, err := listSegments(dir)
+	lock, err := lockDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	l := &Log{dir: dir, opts: o, head: Head{Seq: 0, Hash: Genesis}, stop: make(chan struct{}), done: make(chan struct{})}
-	if len(segs) == 0 {
+	l := &Log{dir: dir, opts: o, head: Head{Seq: 0, Hash: Genesis}, lock: lock, stop: make(chan struct{}), done: make(chan struct{})}
+	segs, err := listSegments(dir)
+	if err == nil && len(segs) == 0 {
 		err = l.create(1)
-	} else {
+	} else if err == nil {
 		err = l.openLast(segs)
 	}
 	if err != nil {
+		lock.Close()
 		return nil, err
 	}
 	l.synced = l.head
@@ -169,7 +174,7 @@ func (l *Log) create(first int64) error {
 	if err != nil {
 		return err
 	}
-	if err := syncDir(l.dir); err != nil {
+	if err := durable.SyncDir(l.dir); err != nil {
 		f.Close()
 		return err
 	}
@@ -277,7 +282,7 @@ func lastEntry(f *os.File) (head *Head, complete int64, frag []byte, err error) 
 // the segment.
 func (l *Log) setAside(f *os.File, name string, complete int64, frag []byte) error {
 	saved := filepath.Join(l.dir, name+".torn-"+l.opts.Now().UTC().Format("20060102T150405.000000000Z"))
-	if err := writeSynced(saved, frag); err != nil {
+	if err := durable.WriteFile(saved, frag); err != nil {
 		return fmt.Errorf("setting aside its incomplete last line: %w", err)
 	}
 	if err := f.Truncate(complete); err != nil {
@@ -286,7 +291,7 @@ func (l *Log) setAside(f *os.File, name string, complete int64, frag []byte) err
 	if err := f.Sync(); err != nil {
 		return err
 	}
-	if err := syncDir(l.dir); err != nil {
+	if err := durable.SyncDir(l.dir); err != nil {
 		return err
 	}
 	l.torn = &Torn{Segment: name, Bytes: len(frag), SavedAs: saved}
@@ -421,35 +426,6 @@ func (l *Log) Close() error {
 		err = cerr
 	}
 	l.f = nil
-	return err
-}
-
-// syncDir syncs a directory, so that the files created in it survive a
-// crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// writeSynced writes a new file readable by its owner only, synced.
-func writeSynced(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	l.lock.Close()
 	return err
 }

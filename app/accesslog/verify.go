@@ -20,11 +20,14 @@ import (
 type Damage struct {
 	// Segment is the segment's file name; Line is the line in it (from
 	// 1), 0 when the damage is the segment itself.
-	Segment string
-	Line    int
-	Seq     int64
-	Reason  string
+	Segment string `json:"segment"`
+	Line    int    `json:"line,omitempty"`
+	Seq     int64  `json:"seq"`
+	Reason  string `json:"reason"`
 }
+
+// ErrNoLog means a directory holds no access log.
+var ErrNoLog = errors.New("no access log")
 
 func (d *Damage) Error() string {
 	where := d.Segment
@@ -65,7 +68,7 @@ func walk(dir string, rep *Report, fn func(seg string, line int, e Entry) error)
 		return err
 	}
 	if len(segs) == 0 {
-		return fmt.Errorf("no access log in %s", dir)
+		return fmt.Errorf("%w in %s", ErrNoLog, dir)
 	}
 	torn, err := filepath.Glob(filepath.Join(dir, "access-*.jsonl.torn-*"))
 	if err != nil {
