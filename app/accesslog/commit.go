@@ -124,9 +124,11 @@ func (c *Committer) step(ctx context.Context, now time.Time) {
 	}
 	if p := c.pending; p != nil {
 		switch {
-		case last.Seq >= p.Seq:
+		case last.Seq == p.Seq && last.Head == p.Head && last.Entries == p.Entries:
 			c.o.Logger.Info("access log head committed", "seq", last.Seq, "entries", last.Entries, "height", last.Stamp.Height)
 			c.pending, c.last, c.backoff = nil, now, 0
+		case last.Seq >= p.Seq:
+			c.pending = nil // another commitment took its number (one sent before a restart): send the head again
 		case c.led.Height() <= c.expires:
 			return // not in a block yet
 		default:

@@ -11,6 +11,7 @@ import (
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 
 	"github.com/veritrial/veritrial/app/apptest"
+	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/types"
 )
 
@@ -63,8 +64,8 @@ func (l *chainLedger) heads(t *testing.T, node string) []types.AccessHead {
 
 // TestCommitter: the committer commits the log's head once Every entries
 // wait or Interval has passed, sends again a commitment that expired
-// unseen, puts attempts off after a failure, and commits nothing for a
-// log shorter than its last head.
+// unseen or whose number another commitment took, puts attempts off after
+// a failure, and commits nothing for a log shorter than its last head.
 func TestCommitter(t *testing.T) {
 	ctx := context.Background()
 	c := apptest.New(t)
@@ -131,21 +132,54 @@ func TestCommitter(t *testing.T) {
 		t.Fatalf("heads %+v", heads)
 	}
 
+	// A commitment signed before a restart, for fewer entries, takes the
+	// number of the one sent now: that one is refused, and the head goes
+	// again under the next number.
+	for i := 8; i <= 10; i++ {
+		l.Record(read(i))
+	}
+	cm.step(ctx, now.Add(2*time.Hour))
+	var nine string
+	Scan(dir, func(e Entry) error {
+		if e.Seq == 9 {
+			nine = e.Hash
+		}
+		return nil
+	})
+	earlier, err := client.BuildTx(apptest.ChainID, "regulator-node", c.Height+50, c.Person("regulator-node"),
+		types.Msg{CommitAccessHead: &types.MsgCommitAccessHead{Node: node, Seq: 3, Head: nine, Entries: 9}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	led.pool = append([][]byte{earlier}, led.pool...)
+	if codes := led.block(); len(codes) != 2 || codes[0] != 0 || types.Code(codes[1]) != types.CodeAccessHeadSeq {
+		t.Fatalf("the earlier commitment and the committer's: %v", codes)
+	}
+	committed := strings.Count(logged.String(), "access log head committed")
+	cm.step(ctx, now.Add(3*time.Hour))
+	if led.submits != 5 || strings.Count(logged.String(), "access log head committed") != committed {
+		t.Fatalf("after losing its number: %d submitted; log:\n%s", led.submits, logged.String())
+	}
+	led.block()
+	if heads = led.heads(t, node); len(heads) != 4 || heads[3].Entries != 10 {
+		t.Fatalf("heads %+v", heads)
+	}
+
 	// A node account the ledger does not know: refused, logged, tried
 	// again after a pause.
-	l.Record(read(8))
-	l.Record(read(9))
-	l.Record(read(10))
+	for i := 11; i <= 13; i++ {
+		l.Record(read(i))
+	}
 	bad := opts
 	bad.Account = "nobody-node"
 	cmBad := NewCommitter(l, led, bad)
 	cmBad.step(ctx, now)
 	cmBad.step(ctx, now.Add(pollInterval/2))
-	if led.submits != 4 || !strings.Contains(logged.String(), "cannot send the access log head to the ledger") || !strings.Contains(logged.String(), "unknown_signer") && !strings.Contains(logged.String(), "has no account") {
+	if led.submits != 6 || !strings.Contains(logged.String(), "cannot send the access log head to the ledger") || !strings.Contains(logged.String(), "unknown_signer") && !strings.Contains(logged.String(), "has no account") {
 		t.Fatalf("a refused commitment: %d submitted; log:\n%s", led.submits, logged.String())
 	}
 	cmBad.step(ctx, now.Add(pollInterval))
-	if led.submits != 5 {
+	if led.submits != 7 {
 		t.Fatalf("not tried again after the pause: %d submitted", led.submits)
 	}
 
@@ -153,7 +187,7 @@ func TestCommitter(t *testing.T) {
 	// committer says why once.
 	l.Close()
 	seg := segments(t, dir)[0]
-	writeLines(t, seg, lines(t, seg)[:6])
+	writeLines(t, seg, lines(t, seg)[:9])
 	l2, err := Open(dir, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +197,7 @@ func TestCommitter(t *testing.T) {
 	cm2 := NewCommitter(l2, led, opts)
 	cm2.step(ctx, now.Add(2*time.Hour))
 	cm2.step(ctx, now.Add(3*time.Hour))
-	if led.submits != 5 || strings.Count(logged.String(), "the access log is shorter than the head") != 1 {
+	if led.submits != 7 || strings.Count(logged.String(), "the access log is shorter than the head") != 1 {
 		t.Fatalf("a cut log: %d submitted; log:\n%s", led.submits, logged.String())
 	}
 }

@@ -410,22 +410,25 @@ func (l *Log) syncLoop() {
 	}
 }
 
-// Close syncs and closes the log.
+// Close syncs and closes the log; closing it again does nothing.
 func (l *Log) Close() error {
-	l.closeOnce.Do(func() { close(l.stop) })
+	first := false
+	l.closeOnce.Do(func() { close(l.stop); first = true })
 	<-l.done
+	if !first {
+		return nil
+	}
 	_, err := l.Sync()
 	l.smu.Lock()
 	defer l.smu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.f == nil {
-		return err
+	if l.f != nil {
+		if cerr := l.f.Close(); err == nil {
+			err = cerr
+		}
+		l.f = nil
 	}
-	if cerr := l.f.Close(); err == nil {
-		err = cerr
-	}
-	l.f = nil
 	l.lock.Close()
 	return err
 }
