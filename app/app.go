@@ -39,6 +39,9 @@ type Config struct {
 	// snapshot.go.
 	SnapshotInterval int64
 	SnapshotKeep     int
+	// Access receives every read request the node answers or refuses
+	// (nil: none); veritrial start gives the node's access log.
+	Access AccessLog
 }
 
 // AccessLog receives every signed read request the node answers or

@@ -112,6 +112,7 @@ func commands() []*cli.Command {
 		startCommand(),
 		statusCommand(),
 		testnetCommand(),
+		accessLogCommand(),
 		// Other
 		completionCommand(),
 		// Protocol
