@@ -206,6 +206,9 @@ func TestCeremony(t *testing.T) {
 	}
 	machines = append(machines, late)
 	people = append(people, late.addPerson(t, work, "site-3", types.OrgSite))
+	// Its administrator adds its node account, whose key join made.
+	late.mustRun(t, "--home", filepath.Join(late.dir, "home"), "account", "add", "--from", "site-3-admin", "--account", b.NodeAccount.Account,
+		"--name", "Node of site-3", "--role", "node", "--pubkey", types.KeyText(b.NodeAccount.PubKey))
 
 	h := c.maxHeight()
 	c.waitAdvance(c.nodes, h, 1, 60*time.Second)
@@ -228,11 +231,18 @@ func TestCeremony(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var na struct {
+			Seed []byte `json:"seed"`
+		}
+		if bz, err := os.ReadFile(node.NodeAccountFile(home)); err != nil || json.Unmarshal(bz, &na) != nil || len(na.Seed) != ed25519.SeedSize {
+			t.Fatalf("the node account key of %s: %v", m.name, err)
+		}
 		m.secrets["validator key"] = pv.PrivKey.Bytes()[:ed25519.SeedSize]
 		m.secrets["node key"] = nk.PrivKey.Bytes()[:ed25519.SeedSize]
+		m.secrets["node account key"] = na.Seed
 		m.secrets["administrator key"] = openKeyFile(t, filepath.Join(node.KeyringDir(home), m.name+"-admin.key"), m.pass)
 		// The search finds a key where it is: in its own machine's files.
-		for _, what := range []string{"validator key", "node key"} {
+		for _, what := range []string{"validator key", "node key", "node account key"} {
 			if where := findSecret(t, m.dir, m.secrets[what]); where == "" {
 				t.Fatalf("the %s of %s is not found in its own home: the search does not work", what, m.name)
 			}
