@@ -223,3 +223,84 @@ func (a *App) QuickCheck(samples int) ([]ScrubDamage, error) {
 	}
 	return r.Damaged, nil
 }
+
+// StateDifference is a record two ledger states hold differently: the
+// SHA-256 of each side's value, or "absent".
+type StateDifference struct {
+	Key      string `json:"key"`
+	Node     string `json:"node"`
+	Replayed string `json:"replayed"`
+}
+
+// CompareState compares, record by record, a's state at height with the
+// state of a stopped node in dataDir at the same height (or its last
+// committed height, if lower: the height compared is returned). It names
+// at most MaxScrubDamage differences and counts the rest.
+func (a *App) CompareState(ctx context.Context, dataDir string, height int64) (compared int64, diffs []StateDifference, more int, err error) {
+	s, err := openStore(dataDir, MinCacheSize)
+	if err != nil {
+		return 0, nil, 0, err
+	}
+	defer s.close()
+	compared = min(height, s.committed)
+	if compared == 0 {
+		return 0, nil, 0, errors.New("the node's ledger state holds no committed height")
+	}
+	theirs, err := s.readVersion(compared)
+	if err != nil {
+		return 0, nil, 0, fmt.Errorf("the node's ledger state at height %d: %w", compared, err)
+	}
+	a.mu.Lock()
+	mine, err := a.store.readVersion(compared)
+	a.mu.Unlock()
+	if err != nil {
+		return 0, nil, 0, fmt.Errorf("the replayed state at height %d: %w", compared, err)
+	}
+	ni, err := theirs.Iterator(nil, nil, true)
+	if err != nil {
+		return 0, nil, 0, err
+	}
+	defer ni.Close()
+	ri, err := mine.Iterator(nil, nil, true)
+	if err != nil {
+		return 0, nil, 0, err
+	}
+	defer ri.Close()
+	differ := func(k []byte, node, replayed string) {
+		if len(diffs) == MaxScrubDamage {
+			more++
+			return
+		}
+		diffs = append(diffs, StateDifference{Key: fmt.Sprintf("%q", k), Node: node, Replayed: replayed})
+	}
+	sum := func(v []byte) string { return fmt.Sprintf("%x", sha256.Sum256(v)) }
+	for n := 0; ni.Valid() || ri.Valid(); n++ {
+		if n%100_000 == 0 && ctx.Err() != nil {
+			return 0, nil, 0, ctx.Err()
+		}
+		c := 0
+		switch {
+		case !ni.Valid():
+			c = 1
+		case !ri.Valid():
+			c = -1
+		default:
+			c = bytes.Compare(ni.Key(), ri.Key())
+		}
+		switch {
+		case c < 0:
+			differ(ni.Key(), sum(ni.Value()), "absent")
+			ni.Next()
+		case c > 0:
+			differ(ri.Key(), "absent", sum(ri.Value()))
+			ri.Next()
+		default:
+			if !bytes.Equal(ni.Value(), ri.Value()) {
+				differ(ni.Key(), sum(ni.Value()), sum(ri.Value()))
+			}
+			ni.Next()
+			ri.Next()
+		}
+	}
+	return compared, diffs, more, nil
+}

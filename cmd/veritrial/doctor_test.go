@@ -11,6 +11,7 @@ import (
 	"github.com/syndtr/goleveldb/leveldb"
 	"github.com/syndtr/goleveldb/leveldb/util"
 
+	"github.com/veritrial/veritrial/app/audit"
 	"github.com/veritrial/veritrial/app/node"
 )
 
@@ -83,6 +84,14 @@ func TestDoctor(t *testing.T) {
 	r = failVT(t, env, exitFailure, "is damaged", "doctor")
 	if !strings.Contains(r.stdout, "the state was altered on disk") || !strings.Contains(r.stdout, "acct/") || !strings.Contains(r.stdout, "replays its stored blocks") {
 		t.Errorf("doctor text on an altered home:\n%s", r.stdout)
+	}
+	// audit replay re-executes every block and finds the record the node
+	// holds otherwise, though every app hash matches.
+	var rr audit.ReplayReport
+	r = vt(t, env, "audit", "replay", "-o", "json")
+	decode(t, r, &rr)
+	if r.code != exitFailure || rr.Divergence != nil || rr.StateCompared != doc.Height || len(rr.StateDifferences) != 1 || !strings.HasPrefix(rr.StateDifferences[0].Key, `"acct/`) {
+		t.Errorf("audit replay of an altered home: exit %d %+v", r.code, rr)
 	}
 	if r := vt(t, env, "start"); r.code != exitFailure || !strings.Contains(r.stderr, "is damaged") || !strings.Contains(r.stderr, "run veritrial doctor") {
 		t.Errorf("start on an altered home: exit %d\n%s", r.code, r.stderr)
