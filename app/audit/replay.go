@@ -75,8 +75,8 @@ type ReplayReport struct {
 	StateCompared    int64                 `json:"state_compared_height,omitempty"`
 	StateDifferences []app.StateDifference `json:"state_differences,omitempty"`
 	StateMore        int                   `json:"state_more_differences,omitempty"`
-	Seconds         float64     `json:"seconds"`
-	BlocksPerSecond float64     `json:"blocks_per_second"`
+	Seconds          float64               `json:"seconds"`
+	BlocksPerSecond  float64               `json:"blocks_per_second"`
 }
 
 // openReadOnly opens a goleveldb database of the node without writing.
