@@ -119,3 +119,37 @@ func TestQuickCheckIntact(t *testing.T) {
 		t.Fatalf("QuickCheck of an intact store: %+v %v", found, err)
 	}
 }
+
+// BenchmarkScrub times Scrub on stores of item-value-sized records
+// (about 200 bytes each, written in blocks of 10,000), per store.
+func BenchmarkScrub(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("records=%d", n), func(b *testing.B) {
+			dir := b.TempDir()
+			s, err := openStore(dir, DefaultCacheSize)
+			if err != nil {
+				b.Fatal(err)
+			}
+			value := bytes.Repeat([]byte("v"), 200)
+			for i := 0; i < n; i++ {
+				if _, err := s.tree.Set([]byte(fmt.Sprintf("form/VT-HTN-201/S%d-%05d/SCR/1/VS", i%40, i)), value); err != nil {
+					b.Fatal(err)
+				}
+				if (i+1)%10_000 == 0 {
+					if _, err := s.commit(int64(i/10_000 + 1)); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			s.close()
+			b.ResetTimer()
+			for range b.N {
+				r, err := Scrub(context.Background(), dir)
+				if err != nil || !r.OK() || r.Records != int64(n) {
+					b.Fatalf("%+v %v", r, err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/record")
+		})
+	}
+}
