@@ -226,3 +226,13 @@ func (b *MemberBody) genesisEntry() (types.Org, types.GenesisAccount) {
 	admin := types.GenesisAccount{ID: b.Admin.Account, Org: b.Org, Name: b.Admin.Name, Roles: []types.Role{types.RoleAdmin}, PubKey: b.Admin.PubKey}
 	return org, admin
 }
+
+// AddOrg is the consortium change that adds the member to a running
+// consortium (an organisation that joined later): its organisation, its
+// first administrator and its validator exactly as the member file
+// declares them. Verify the member first (ParseMember does).
+func (m *Member) AddOrg() *types.AddOrg {
+	org, admin := m.Body.genesisEntry()
+	return &types.AddOrg{Org: org.ID, Name: org.Name, Kind: org.Kind, Admin: admin.ID, AdminName: admin.Name,
+		AdminPubKey: admin.PubKey, Validator: &org.Validators[0]}
+}
