@@ -1,0 +1,58 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+// series is blocks 1..n, one a second from t0, each committing perBlock
+// txs, but height slow, which takes 3 s and commits as many.
+func series(t0 time.Time, n int, perBlock int, slow int64) []block {
+	var out []block
+	at := t0
+	for h := int64(1); h <= int64(n); h++ {
+		out = append(out, block{Height: h, Time: at, Txs: perBlock + 1, Committed: perBlock})
+		at = at.Add(time.Second)
+		if h == slow {
+			at = at.Add(2 * time.Second)
+		}
+	}
+	return out
+}
+
+func TestWindows(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	bs := series(t0, 40, 100, 25)
+	// Height h starts at t0+(h-1) s until the slow one: [2.5 s, 12.5 s]
+	// holds heights 4..12 (header times 3 to 12 s).
+	quiet, err := windowAt(bs, t0.Add(2500*time.Millisecond), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := window{From: 4, To: 13, Seconds: 9, Committed: 900, TxPerSec: 100, BlockSec: 1}
+	if quiet != want {
+		t.Fatalf("quiet window %+v, want %+v", quiet, want)
+	}
+	// From 21 s (height 22): height 25 takes 3 s, so 10 s hold heights
+	// 22..29: 8 heights, 2 s lost, two block times.
+	during, err := windowAt(bs, t0.Add(21*time.Second), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if during.From != 22 || during.To != 30 || during.Committed != 800 || during.Seconds != 10 {
+		t.Fatalf("window with the slow height %+v", during)
+	}
+	if s, b := lost(quiet, during); s != 2 || b != 2 {
+		t.Errorf("lost %v s, %v block times; want 2 and 2", s, b)
+	}
+	if s, b := lost(quiet, quiet); s != 0 || b != 0 {
+		t.Errorf("a window against itself lost %v s, %v block times", s, b)
+	}
+	if _, err := windowAt(bs, t0.Add(time.Hour), 10*time.Second); err == nil {
+		t.Error("a window after the last block was measured")
+	}
+	hs := heights(bs, 24, 26)
+	if len(hs) != 3 || hs[0].Seconds != 1 || hs[1].Seconds != 3 || hs[2].Seconds != 1 || hs[1].Txs != 101 {
+		t.Errorf("heights around the slow one %+v", hs)
+	}
+}
