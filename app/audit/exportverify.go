@@ -60,6 +60,9 @@ type ExportOptions struct {
 	// Home places the default trust dir (<home>/audit/<chain-id>) when
 	// Chain.TrustDir is empty.
 	Home string
+	// Query reads the records from Chain.Primary as the auditor
+	// (client.Client.Query of a client that reads as the auditor).
+	Query client.QueryFunc
 }
 
 // VerifyExport checks an exported file against the ledger: it reads the
@@ -90,11 +93,7 @@ func VerifyExport(ctx context.Context, o ExportOptions) (*ExportReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl, err := client.New(o.Chain.Primary)
-	if err != nil {
-		return nil, err
-	}
-	rep, err := checkExport(ctx, f, o.File, study, cl.ABCIQuery, exportBlock(lbH, lbN), o.TmpDir)
+	rep, err := checkExport(ctx, f, o.File, study, o.Query, exportBlock(lbH, lbN), o.TmpDir)
 	if err != nil {
 		return nil, err
 	}

@@ -107,8 +107,10 @@ type Ledger struct {
 
 // FetchOptions configures FetchLedger.
 type FetchOptions struct {
-	Node  string
-	Study string
+	// Client reads the node: blocks over its RPC, records as its reader
+	// (client.Client.ReadAs).
+	Client *client.Client
+	Study  string
 	// TrustDir, when set, holds headers verified by VerifyChain: each
 	// block and its results are checked against them.
 	TrustDir string
@@ -122,17 +124,14 @@ type FetchOptions struct {
 // reads the study's protocol versions, amendments, queries and the
 // accounts at the same height.
 func FetchLedger(ctx context.Context, o FetchOptions) (*Ledger, error) {
-	cl, err := client.New(o.Node)
-	if err != nil {
-		return nil, err
-	}
+	cl := o.Client
 	rpc := cl.RPC()
 	if o.Workers <= 0 {
 		o.Workers = 4
 	}
 	st, err := rpc.Status(ctx)
 	if err != nil {
-		return nil, client.NodeError(o.Node, err)
+		return nil, client.NodeError(cl.Addr(), err)
 	}
 	latest := st.SyncInfo.LatestBlockHeight
 	// Records at latest-1 so that the app hash (in the header of latest)
@@ -266,7 +265,7 @@ func FetchLedger(ctx context.Context, o FetchOptions) (*Ledger, error) {
 		}
 	}
 	L.Height = recH
-	if err := L.readRecords(ctx, client.NewReader(cl.ABCIQuery, recH, roots), o.Study); err != nil {
+	if err := L.readRecords(ctx, client.NewReader(cl.Query, recH, roots), o.Study); err != nil {
 		if errors.Is(err, client.ErrProof) {
 			return nil, fmt.Errorf("the node's records do not match the verified app hash of height %d: %w", recH, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -24,6 +25,12 @@ type Client struct {
 	TTL int64
 	// Timeout bounds the wait for a tx's block (default 60 s).
 	Timeout time.Duration
+
+	// reader signs the reads (see ReadAs).
+	rmu    sync.Mutex
+	reader string
+	unlock func() (types.Signer, error)
+	signer types.Signer
 }
 
 // New returns a client of the node at addr ("tcp://127.0.0.1:26657",
@@ -198,8 +205,8 @@ func (c *Client) notInBlock(hash string) error {
 // (upper-case hex) once it is in a block.
 func (c *Client) TxURL(hash string) string { return httpAddr(c.addr) + "/tx?hash=0x" + hash }
 
-// ABCIQuery answers an ABCI query through the node's RPC (abci_query):
-// the QueryFunc of the node.
+// ABCIQuery sends an ABCI query through the node's RPC (abci_query) as
+// it is, unsigned.
 func (c *Client) ABCIQuery(ctx context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
 	res, err := c.rpc.ABCIQueryWithOptions(ctx, req.Path, req.Data, rpcclient.ABCIQueryOptions{Height: req.Height, Prove: req.Prove})
 	if err != nil {
@@ -208,18 +215,65 @@ func (c *Client) ABCIQuery(ctx context.Context, req *abci.RequestQuery) (*abci.R
 	return &res.Response, nil
 }
 
+// ReadAs makes the client sign its reads (Query, Reader) as account with
+// the key unlock returns, called once, at the first read. A node answers
+// only signed reads, and only what the read policy lets account see.
+func (c *Client) ReadAs(account string, unlock func() (types.Signer, error)) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	c.reader, c.unlock, c.signer = account, unlock, nil
+}
+
+// readSigner returns the reader's account and unlocked key ("" without
+// ReadAs).
+func (c *Client) readSigner() (string, types.Signer, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.reader == "" || c.signer != nil {
+		return c.reader, c.signer, nil
+	}
+	s, err := c.unlock()
+	if err != nil {
+		return "", nil, err
+	}
+	c.signer = s
+	return c.reader, s, nil
+}
+
+// Query answers a query through the node's RPC: /key and /list as read
+// requests signed by the reader ReadAs named (without one, the node
+// refuses them: read_unsigned), other paths as they are. It is the
+// QueryFunc of the node.
+func (c *Client) Query(ctx context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
+	if req.Path != types.QueryKey && req.Path != types.QueryList {
+		return c.ABCIQuery(ctx, req)
+	}
+	reader, s, err := c.readSigner()
+	if err != nil {
+		return nil, err
+	}
+	if reader == "" {
+		return c.ABCIQuery(ctx, req)
+	}
+	chain, err := c.ChainID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return SignedQuery(c.ABCIQuery, chain, reader, s, nil)(ctx, req)
+}
+
 // Reader returns a reader of the node's ledger at height (0: the latest,
-// pinned at the first read). With prove every read is checked against the
-// app hash in the header of the next block as this same node serves it
-// (AppHash): that catches a node whose answers do not match its own
-// chain, not a node that serves a forged chain; the audit commands check
-// headers with the light client.
+// pinned at the first read), reading through Query. With prove every
+// read is checked against the app hash in the header of the next block
+// as this same node serves it (AppHash): that catches a node whose
+// answers do not match its own chain, not a node that serves a forged
+// chain; the audit commands check headers with the light client.
 func (c *Client) Reader(height int64, prove bool) *Reader {
 	var roots RootSource
 	if prove {
 		roots = c.AppHash
 	}
-	return NewReader(c.ABCIQuery, height, roots)
+	return NewReader(c.Query, height, roots)
 }
 
 // AppHash returns the app hash after block h, as recorded in the header of

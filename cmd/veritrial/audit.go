@@ -162,28 +162,26 @@ func auditFormat(c *cli.Context) (string, error) {
 
 // auditLedger reads the chain's history for --study.
 func auditLedger(c *cli.Context) (*audit.Ledger, error) {
-	addr, err := nodeAddr(c)
+	cl, err := ledgerClient(c)
 	if err != nil {
 		return nil, err
 	}
-	o := audit.FetchOptions{Node: addr, Study: c.String("study"), TrustDir: c.String("trust-dir")}
+	o := audit.FetchOptions{Client: cl, Study: c.String("study"), TrustDir: c.String("trust-dir")}
 	if o.TrustDir != "" && !auditDirExists(o.TrustDir) {
 		return nil, usageErrorf("--trust-dir %s does not exist: run veritrial audit verify-chain --trust-dir %s first", o.TrustDir, o.TrustDir)
 	}
 	if o.TrustDir == "" {
-		if cl, err := ledgerClient(c); err == nil {
-			if chain, err := cl.ChainID(c.Context); err == nil {
-				if home, err := homeDir(c); err == nil {
-					if d := audit.DefaultTrustDir(home, chain); auditDirExists(d) {
-						o.TrustDir = d
-					}
+		if chain, err := cl.ChainID(c.Context); err == nil {
+			if home, err := homeDir(c); err == nil {
+				if d := audit.DefaultTrustDir(home, chain); auditDirExists(d) {
+					o.TrustDir = d
 				}
 			}
 		}
 	}
 	L, err := audit.FetchLedger(c.Context, o)
 	if err != nil {
-		return nil, nodeError(client.NodeError(addr, err))
+		return nil, nodeError(client.NodeError(cl.Addr(), err))
 	}
 	return L, nil
 }
@@ -473,10 +471,11 @@ func auditVerifyExport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	o := audit.ExportOptions{File: file, Home: home, Chain: audit.ChainOptions{Genesis: g, TrustDir: c.String("trust-dir")}}
-	if o.Chain.Primary, err = nodeAddr(c); err != nil {
+	cl, err := ledgerClient(c)
+	if err != nil {
 		return err
 	}
+	o := audit.ExportOptions{File: file, Home: home, Chain: audit.ChainOptions{Genesis: g, TrustDir: c.String("trust-dir"), Primary: cl.Addr()}, Query: cl.Query}
 	for _, w := range c.StringSlice("witness") {
 		a, err := normalizeNodeAddr(w)
 		if err != nil {

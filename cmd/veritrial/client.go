@@ -9,9 +9,12 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/types"
 )
 
-// ledgerClient connects to the node chosen by --node.
+// ledgerClient connects to the node chosen by --node. With a --from key
+// it signs every read as that account (the node answers no other): the
+// key is unlocked at the first read (see signer).
 func ledgerClient(c *cli.Context) (*client.Client, error) {
 	addr, err := nodeAddr(c)
 	if err != nil {
@@ -21,12 +24,26 @@ func ledgerClient(c *cli.Context) (*client.Client, error) {
 	if err != nil {
 		return nil, usageErrorf("%v", err)
 	}
+	if name := globalValue(c, flagFrom, envFrom); name != "" {
+		cl.ReadAs(name, func() (types.Signer, error) {
+			s, err := signer(c)
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
+		})
+	}
 	return cl, nil
 }
 
-// nodeError maps a client error to the CLI's exit codes.
+// nodeError maps a client error to the CLI's exit codes; a key that
+// could not be unlocked to sign a read keeps its own.
 func nodeError(err error) error {
-	if errors.Is(err, client.ErrNoNode) {
+	var ce *cliError
+	switch {
+	case errors.As(err, &ce):
+		return ce
+	case errors.Is(err, client.ErrNoNode):
 		return unavailableErrorf("%v", err)
 	}
 	return failf("%v", err)

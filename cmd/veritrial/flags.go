@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/veritrial/veritrial/app/keyring"
 	"github.com/veritrial/veritrial/app/node"
 )
 
@@ -44,7 +45,7 @@ func globalFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: flagHome, Category: globalCategory, Usage: "the node's home directory: config, data and keyring (env " + envHome + ")", DefaultText: "~/.veritrial"},
 		&cli.StringFlag{Name: flagNode, Category: globalCategory, Usage: "RPC address of the node to talk to (env " + envNode + ")", DefaultText: "the home's RPC address, else " + defaultNode},
-		&cli.StringFlag{Name: flagFrom, Category: globalCategory, Usage: "name of the key that signs (env " + envFrom + ")"},
+		&cli.StringFlag{Name: flagFrom, Category: globalCategory, Usage: "name of the key that signs writes and reads (env " + envFrom + ")"},
 		&cli.StringFlag{Name: flagOutput, Aliases: []string{"o"}, Category: globalCategory, Usage: "output format: text or json (json: one document on stdout)", DefaultText: "text"},
 		&cli.StringFlag{Name: flagPassphraseFile, Category: globalCategory, Usage: "read the keyring passphrase from the first line of this file (else env " + envPassphrase + ", else a prompt)", TakesFile: true},
 	}
@@ -85,6 +86,16 @@ func localFlagNames(ctx *cli.Context) (names []string) {
 type runState struct {
 	json    bool // --output json was chosen
 	emitted bool // a JSON document was printed on stdout
+	// keys are the keys unlocked for the run (see signer), closed when
+	// it ends.
+	keys map[string]*keyring.Signer
+}
+
+// closeKeys zeroes the keys the run unlocked.
+func (st *runState) closeKeys() {
+	for _, s := range st.keys {
+		s.Close()
+	}
 }
 
 func stateOf(a *cli.App) *runState {

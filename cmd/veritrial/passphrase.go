@@ -62,13 +62,26 @@ func openKeyring(c *cli.Context, create bool) (*keyring.Keyring, error) {
 	return kr, nil
 }
 
-// signer unlocks the --from key for signing; close it when done.
+// signer unlocks the --from key, once per run: the run's writes and
+// reads sign with it, and run closes it at the end.
 func signer(c *cli.Context) (*keyring.Signer, error) {
 	name, err := fromKey(c)
 	if err != nil {
 		return nil, err
 	}
-	return unlockKey(c, name, func() (string, error) { return passphrase(c, "Passphrase for key "+name+": ") })
+	st := stateOf(c.App)
+	if s := st.keys[name]; s != nil {
+		return s, nil
+	}
+	s, err := unlockKey(c, name, func() (string, error) { return passphrase(c, "Passphrase for key "+name+": ") })
+	if err != nil {
+		return nil, err
+	}
+	if st.keys == nil {
+		st.keys = map[string]*keyring.Signer{}
+	}
+	st.keys[name] = s
+	return s, nil
 }
 
 // unlockKey opens the keyring, checks that key name exists (before asking

@@ -35,8 +35,9 @@ const sendTimeout = 2 * time.Minute
 // write is one transaction a write command sends.
 type write struct {
 	msg types.Msg
-	// unlock opens the signing key of account; nil means signer: the
-	// --from key unlocked with the keyring passphrase.
+	// unlock opens the signing key of account, closed once sent; nil
+	// means signer: the run's --from key, unlocked with the keyring
+	// passphrase.
 	unlock func(c *cli.Context, account string) (*keyring.Signer, error)
 	// done says, for people, what the accepted transaction did; it may
 	// read the ledger at res.Height.
@@ -71,15 +72,16 @@ func sendWrite(c *cli.Context, w write) error {
 	if _, err := cl.ChainID(ctx); err != nil {
 		return nodeError(err)
 	}
-	unlock := w.unlock
-	if unlock == nil {
-		unlock = func(c *cli.Context, _ string) (*keyring.Signer, error) { return signer(c) }
+	var s *keyring.Signer
+	if w.unlock != nil {
+		s, err = w.unlock(c, account)
+		defer s.Close()
+	} else {
+		s, err = signer(c)
 	}
-	s, err := unlock(c, account)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
 	res, err := cl.Send(ctx, account, s, w.msg)
 	if err != nil {
 		return nodeError(err)
