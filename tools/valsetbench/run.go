@@ -79,8 +79,10 @@ type changeInfo struct {
 	LoadAvg     string  `json:"loadavg"`
 	// Quiet is the window just before the proposal was sent; During the
 	// same length from the height after the one that applied the change.
-	Quiet      window   `json:"before"`
-	During     window   `json:"after"`
+	Quiet  window `json:"before"`
+	During window `json:"after"`
+	// Ratio is the after window's committed tx/s over the before one's.
+	Ratio      float64  `json:"after_over_before"`
 	LostSec    float64  `json:"lost_s"`
 	LostBlocks float64  `json:"lost_block_times"`
 	Heights    []height `json:"heights"`
@@ -225,6 +227,7 @@ func (c *changeInfo) measure(blocks []block, d time.Duration) error {
 	if c.During, err = windowAt(blocks, next, d); err != nil {
 		return err
 	}
+	c.Ratio = ratio(c.Quiet, c.During)
 	c.LostSec, c.LostBlocks = lost(c.Quiet, c.During)
 	c.Heights = heights(blocks, c.Applied-1, c.Applied+8)
 	return nil

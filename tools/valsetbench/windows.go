@@ -24,8 +24,9 @@ type window struct {
 	Seconds   float64 `json:"seconds"`
 	Committed int     `json:"committed_txs"`
 	TxPerSec  float64 `json:"committed_tx_per_s"`
-	// BlockSec is the mean time a height took.
-	BlockSec float64 `json:"mean_block_s"`
+	// BlockSec is the mean time a height took, LongestSec the longest.
+	BlockSec   float64 `json:"mean_block_s"`
+	LongestSec float64 `json:"longest_height_s"`
 }
 
 // windowAt returns the window of the whole heights that ran in [start,
@@ -46,13 +47,22 @@ func windowAt(blocks []block, start time.Time, d time.Duration) (window, error) 
 		return window{}, fmt.Errorf("no whole height between %s and %s", start.Format(time.RFC3339Nano), end.Format(time.RFC3339Nano))
 	}
 	w := window{From: blocks[a].Height, To: blocks[b].Height, Seconds: blocks[b].Time.Sub(blocks[a].Time).Seconds()}
-	for _, bl := range blocks[a:b] {
+	for i, bl := range blocks[a:b] {
 		w.Committed += bl.Committed
+		w.LongestSec = max(w.LongestSec, blocks[a+i+1].Time.Sub(bl.Time).Seconds())
 	}
 	w.TxPerSec = round(float64(w.Committed)/w.Seconds, 1)
 	w.BlockSec = round(w.Seconds/float64(w.To-w.From), 3)
-	w.Seconds = round(w.Seconds, 3)
+	w.Seconds, w.LongestSec = round(w.Seconds, 3), round(w.LongestSec, 3)
 	return w, nil
+}
+
+// ratio is the change window's committed tx/s over the quiet window's.
+func ratio(quiet, during window) float64 {
+	if quiet.TxPerSec == 0 {
+		return 0
+	}
+	return round(during.TxPerSec/quiet.TxPerSec, 3)
 }
 
 // lost is the time the change window would have needed at the quiet

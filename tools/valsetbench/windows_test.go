@@ -29,7 +29,7 @@ func TestWindows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := window{From: 4, To: 13, Seconds: 9, Committed: 900, TxPerSec: 100, BlockSec: 1}
+	want := window{From: 4, To: 13, Seconds: 9, Committed: 900, TxPerSec: 100, BlockSec: 1, LongestSec: 1}
 	if quiet != want {
 		t.Fatalf("quiet window %+v, want %+v", quiet, want)
 	}
@@ -39,11 +39,14 @@ func TestWindows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if during.From != 22 || during.To != 30 || during.Committed != 800 || during.Seconds != 10 {
+	if during.From != 22 || during.To != 30 || during.Committed != 800 || during.Seconds != 10 || during.LongestSec != 3 {
 		t.Fatalf("window with the slow height %+v", during)
 	}
 	if s, b := lost(quiet, during); s != 2 || b != 2 {
 		t.Errorf("lost %v s, %v block times; want 2 and 2", s, b)
+	}
+	if r := ratio(quiet, during); r != 0.8 {
+		t.Errorf("after/before %v, want 0.8", r)
 	}
 	if s, b := lost(quiet, quiet); s != 0 || b != 0 {
 		t.Errorf("a window against itself lost %v s, %v block times", s, b)
@@ -54,5 +57,28 @@ func TestWindows(t *testing.T) {
 	hs := heights(bs, 24, 26)
 	if len(hs) != 3 || hs[0].Seconds != 1 || hs[1].Seconds != 3 || hs[2].Seconds != 1 || hs[1].Txs != 101 {
 		t.Errorf("heights around the slow one %+v", hs)
+	}
+}
+
+func TestMeans(t *testing.T) {
+	change := func(kind string, before, after, longest float64) *changeInfo {
+		q := window{TxPerSec: before, BlockSec: 2, LongestSec: 3}
+		d := window{TxPerSec: after, BlockSec: 2, LongestSec: longest}
+		return &changeInfo{Kind: kind, Quiet: q, During: d, Ratio: ratio(q, d)}
+	}
+	runs := []*runInfo{
+		{Changes: []*changeInfo{change(kindPower, 100, 90, 4), change(kindAdd, 100, 100, 3)}},
+		{Changes: []*changeInfo{change(kindPower, 200, 140, 6)}},
+	}
+	ms := means(runs)
+	if len(ms) != 2 || ms[0].Kind != kindPower || ms[1].Kind != kindAdd {
+		t.Fatalf("means of %+v", ms)
+	}
+	want := mean{Kind: kindPower, Runs: 2, QuietTxPS: 150, DuringTxPS: 115, Ratio: 0.8, BlockSec: 2, QuietLongest: 3, DuringLongest: 5}
+	if ms[0] != want {
+		t.Errorf("power change mean %+v, want %+v", ms[0], want)
+	}
+	if ms[1].Runs != 1 || ms[1].Ratio != 1 {
+		t.Errorf("add mean %+v", ms[1])
 	}
 }
