@@ -192,6 +192,9 @@ func (h *harness) run() (*runInfo, error) {
 	if ri.ToHeight, err = nodeproc.Height(h.rpcs[0]); err != nil {
 		return nil, err
 	}
+	// The blocks are read without the load: under it, reading each
+	// block's results takes seconds.
+	lg.stop()
 	blocks, err := fetchBlocks(h.rpcs[0], ri.FromHeight, ri.ToHeight)
 	if err != nil {
 		return nil, err
@@ -401,7 +404,7 @@ func (h *harness) startLoadgen() (*loadgenRun, error) {
 	return lg, nil
 }
 
-// stop ends loadgen (SIGTERM) and waits for it.
+// stop ends loadgen (SIGTERM), unless it has ended, and waits for it.
 func (lg *loadgenRun) stop() {
 	lg.cmd.Process.Signal(syscall.SIGTERM)
 	<-lg.done
