@@ -152,7 +152,7 @@ func TestCeremony(t *testing.T) {
 		c.start(n)
 	}
 	c.waitAdvance(c.nodes, 0, 2, 90*time.Second)
-	if vals := validators(t, coord, c.nodes[0].home); len(vals) != 4 || vals["site-2"] != 10 {
+	if vals := validators(t, machines[0], c.nodes[0].home, "sponsor-admin"); len(vals) != 4 || vals["site-2"] != 10 {
 		t.Fatalf("validators %v", vals)
 	}
 
@@ -199,7 +199,7 @@ func TestCeremony(t *testing.T) {
 		t.Fatalf("the proposal to add site-3: %+v", vote)
 	}
 	c.waitAdvance(c.nodes, vote.Height, 3, 60*time.Second)
-	if vals := validators(t, coord, n5.home); len(vals) != 5 || vals["site-3"] != 10 {
+	if vals := validators(t, late, n5.home, "site-3-admin"); len(vals) != 5 || vals["site-3"] != 10 {
 		t.Fatalf("validators after site-3 joined: %v", vals)
 	}
 	machines = append(machines, late)
@@ -304,7 +304,7 @@ func (m *machine) addPerson(t *testing.T, work, org string, k types.OrgKind) *ma
 
 // validators returns the validator set a node's status reports, power by
 // organisation.
-func validators(t *testing.T, m *machine, home string) map[string]int64 {
+func validators(t *testing.T, m *machine, home, from string) map[string]int64 {
 	t.Helper()
 	var st struct {
 		Validators []struct {
@@ -312,7 +312,7 @@ func validators(t *testing.T, m *machine, home string) map[string]int64 {
 			Org   string `json:"org"`
 		} `json:"validators"`
 	}
-	out := m.mustRun(t, "--home", home, "status", "--output", "json")
+	out := m.mustRun(t, "--home", home, "status", "--from", from, "--output", "json")
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatalf("status: %v\n%s", err, out)
 	}

@@ -35,7 +35,7 @@ func startCommand() *cli.Command {
 		Name:     "start",
 		Category: categoryNode,
 		Usage:    "run the node: CometBFT and the veritrial ledger in one process",
-		UsageText: `veritrial start [--log-level LEVEL] [--cache-nodes N] [--snapshot-interval N] [--snapshot-keep N] [--state-sync RPC1,RPC2]
+		UsageText: `veritrial start [--log-level LEVEL] [--cache-nodes N] [--snapshot-interval N] [--snapshot-keep N] [--state-sync RPC1,RPC2] [--expose-rpc]
 
 Example:
    veritrial start
@@ -70,13 +70,21 @@ the headers, the other cross-checks them. On a home with ledger state the
 flag is ignored. A node that joined this way holds the ledger from the
 snapshot's height on: older heights are read from the original members'
 nodes, which hold the full history. Without the flag a new node replays
-every block from its peers.`,
+every block from its peers.
+
+The RPC serves every block and transaction in clear, so start refuses an
+RPC listen address (rpc.laddr, rpc.grpc_laddr, rpc.pprof_laddr in
+config.toml) other than 127.0.0.1, ::1, localhost or a Unix socket unless
+--expose-rpc is given, and then logs a warning. Peers are filtered: the node
+accepts only the node IDs the ledger lists for the consortium's
+organisations (filter_peers), and peer exchange is off. See docs/PRIVACY.md.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "log-level", Usage: "log level, overriding config.toml", DefaultText: "config.toml log_level"},
 			&cli.IntFlag{Name: "cache-nodes", Value: app.DefaultCacheSize, Usage: "Merkle tree nodes kept in memory"},
 			&cli.Int64Flag{Name: "snapshot-interval", Value: app.DefaultSnapshotInterval, Usage: "take a state sync snapshot every N heights (0: none)"},
 			&cli.IntFlag{Name: "snapshot-keep", Value: app.DefaultSnapshotKeep, Usage: "state sync snapshots kept"},
 			&cli.StringFlag{Name: "state-sync", Usage: "on an empty home, join by state sync through two existing nodes' RPC addresses (RPC1,RPC2)"},
+			&cli.BoolFlag{Name: "expose-rpc", Usage: "let the RPC listen on an address other machines reach (it serves every transaction in clear)"},
 		},
 		Action: runStart,
 	}
@@ -131,6 +139,9 @@ func runStart(c *cli.Context) error {
 	logger, err := cmtflags.ParseLogLevel(level, quiet, cmtcfg.DefaultLogLevel)
 	if err != nil {
 		return usageErrorf("log level %q is not valid (%v): use debug, info or error, or module:level pairs", level, err)
+	}
+	if err := checkRPCExposure(conf, c.Bool("expose-rpc"), logger.With("module", "main")); err != nil {
+		return err
 	}
 
 	gen, err := cmttypes.GenesisDocFromFile(conf.GenesisFile())

@@ -21,10 +21,12 @@ func statusCommand() *cli.Command {
 
 Example:
    veritrial status
+   veritrial status --from sponsor-admin
    veritrial status --node tcp://10.0.0.5:26657 --output json`,
 		Description: `Asks the node at --node (default: the home's RPC address) for its latest block,
-app hash, validator set (with the organisation running each validator, from
-the ledger's organisations) and connected peers.`,
+app hash, validator set and connected peers. With --from, the organisation
+running each validator is read from the ledger's organisations (a signed
+read); without it, the validators are listed without their organisations.`,
 		Action: runStatus,
 	}
 }
