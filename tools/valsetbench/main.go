@@ -90,6 +90,7 @@ type mean struct {
 	// window.
 	QuietLongest  float64 `json:"quiet_longest_height_s"`
 	DuringLongest float64 `json:"during_longest_height_s"`
+	NodeDownSec   float64 `json:"node_down_s,omitempty"`
 }
 
 func run(args []string, stdout io.Writer) error {
@@ -143,6 +144,7 @@ func means(runs []*runInfo) []mean {
 				m.BlockSec += c.Quiet.BlockSec
 				m.QuietLongest += c.Quiet.LongestSec
 				m.DuringLongest += c.During.LongestSec
+				m.NodeDownSec += c.NodeDownSec
 			}
 		}
 		if m.Runs == 0 {
@@ -151,7 +153,7 @@ func means(runs []*runInfo) []mean {
 		n := float64(m.Runs)
 		m.QuietTxPS, m.DuringTxPS = round(m.QuietTxPS/n, 1), round(m.DuringTxPS/n, 1)
 		m.Ratio, m.LostSec, m.LostBlocks, m.BlockSec = round(m.Ratio/n, 3), round(m.LostSec/n, 2), round(m.LostBlocks/n, 2), round(m.BlockSec/n, 3)
-		m.QuietLongest, m.DuringLongest = round(m.QuietLongest/n, 2), round(m.DuringLongest/n, 2)
+		m.QuietLongest, m.DuringLongest, m.NodeDownSec = round(m.QuietLongest/n, 2), round(m.DuringLongest/n, 2), round(m.NodeDownSec/n, 1)
 		out = append(out, m)
 	}
 	return out
@@ -161,14 +163,14 @@ func printRun(w io.Writer, r *runInfo) {
 	fmt.Fprintf(w, "run %d: load average %s at the start, %s at the end; %.1f tx/s over heights %d-%d, changes included\n",
 		r.Run, r.LoadStart, r.LoadEnd, r.TxPerSec, r.FromHeight, r.ToHeight)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  change\tapplied\tbefore tx/s\tafter tx/s\tafter/before\tlost s\tlost blocks\tlongest height s before, after\tseconds of heights applied-1 to applied+8")
+	fmt.Fprintln(tw, "  change\tapplied\tbefore tx/s\tafter tx/s\tafter/before\tlost s\tlost blocks\tlongest height s before, after\tnode down s\tseconds of heights applied-1 to applied+8")
 	for _, c := range r.Changes {
 		var gs []string
 		for _, g := range c.Heights {
 			gs = append(gs, fmt.Sprintf("%.2f", g.Seconds))
 		}
-		fmt.Fprintf(tw, "  %s\t%d\t%.1f\t%.1f\t%.3f\t%.2f\t%.2f\t%.2f, %.2f\t%s\n", c.Kind, c.Applied, c.Quiet.TxPerSec, c.During.TxPerSec, c.Ratio,
-			c.LostSec, c.LostBlocks, c.Quiet.LongestSec, c.During.LongestSec, strings.Join(gs, " "))
+		fmt.Fprintf(tw, "  %s\t%d\t%.1f\t%.1f\t%.3f\t%.2f\t%.2f\t%.2f, %.2f\t%.1f\t%s\n", c.Kind, c.Applied, c.Quiet.TxPerSec, c.During.TxPerSec, c.Ratio,
+			c.LostSec, c.LostBlocks, c.Quiet.LongestSec, c.During.LongestSec, c.NodeDownSec, strings.Join(gs, " "))
 	}
 	tw.Flush()
 }
@@ -176,10 +178,10 @@ func printRun(w io.Writer, r *runInfo) {
 func printMeans(w io.Writer, ms []mean) {
 	fmt.Fprintln(w, "mean over the runs:")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  change\truns\tbefore tx/s\tafter tx/s\tafter/before\tlost s\tlost block times\tmean block s before\tlongest height s before, after")
+	fmt.Fprintln(tw, "  change\truns\tbefore tx/s\tafter tx/s\tafter/before\tlost s\tlost block times\tmean block s before\tlongest height s before, after\tnode down s")
 	for _, m := range ms {
-		fmt.Fprintf(tw, "  %s\t%d\t%.1f\t%.1f\t%.3f\t%.2f\t%.2f\t%.3f\t%.2f, %.2f\n", m.Kind, m.Runs, m.QuietTxPS, m.DuringTxPS, m.Ratio,
-			m.LostSec, m.LostBlocks, m.BlockSec, m.QuietLongest, m.DuringLongest)
+		fmt.Fprintf(tw, "  %s\t%d\t%.1f\t%.1f\t%.3f\t%.2f\t%.2f\t%.3f\t%.2f, %.2f\t%.1f\n", m.Kind, m.Runs, m.QuietTxPS, m.DuringTxPS, m.Ratio,
+			m.LostSec, m.LostBlocks, m.BlockSec, m.QuietLongest, m.DuringLongest, m.NodeDownSec)
 	}
 	tw.Flush()
 }
