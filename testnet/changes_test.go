@@ -38,9 +38,10 @@ const maxBlockGap = 6 * time.Second
 // power 10 (sponsor, site-1, site-2, regulator) take a snapshot every 10
 // heights. An ethics committee joins later as a real organisation
 // would (consortium join --later and install --later, on a machine of
-// its own, under its own passphrase); its node catches up by state sync
-// from two members' snapshots; the sponsor proposes it with its member
-// file and, once voted in, its validator signs blocks. site-1 rotates
+// its own, under its own passphrase); the sponsor proposes it with its
+// member file; once it is voted in, its node (which the members' nodes
+// refuse as a peer until then) catches up by state sync from two
+// members' snapshots and its validator signs blocks. site-1 rotates
 // its validator key and restarts its node with the new key file. site-2
 // closes: its work stops, the consortium removes it, its validator
 // leaves the set and its administrator can no longer sign. Throughout, no
@@ -75,23 +76,27 @@ func TestConsortiumChangesUnderLoad(t *testing.T) {
 		keys[n.Org] = n.ValidatorPubKey
 	}
 
-	// The ethics committee's node catches up by state sync, then the
-	// sponsor proposes the committee with its member file.
+	// The sponsor proposes the ethics committee with its member file.
+	// Once it is voted in, its node ID is on the ledger and the members'
+	// nodes accept its node as a peer (filter_peers): it catches up by
+	// state sync, and its validator, in the set from two blocks after the
+	// vote's, signs once it has.
 	c.waitAdvance(founders, 0, 15, 90*time.Second)
-	ethics.args = []string{"--state-sync", c.node("site-1").rpc + "," + c.node("regulator").rpc}
-	c.start(ethics)
-	c.waitUp(ethics, c.maxHeight(), 120*time.Second)
-	if !strings.Contains(c.logTail(ethics, 1000), "state restored from a snapshot") {
-		t.Fatalf("the ethics committee's node restored no snapshot; log:\n%s", c.logTail(ethics, 60))
-	}
 	if n := c.propose("sponsor", "add-org", "--from", "sponsor-admin", "--member", member); n != 1 {
 		t.Fatalf("the proposal to add the ethics committee is number %d", n)
 	}
 	added := c.passProposal(1, "site-1", "site-2", "regulator")
 	b := mustMember(t, member).Body
 	keys["ethics"] = types.KeyText(b.Validator.PubKey)
-	c.waitAdvance(c.nodes, added, 8, 60*time.Second)
-	signed, err := c.node("sponsor").firstSigned(cmted25519.PubKey(b.Validator.PubKey).Address(), added+2, added+8)
+	ethics.args = []string{"--state-sync", c.node("site-1").rpc + "," + c.node("regulator").rpc}
+	c.start(ethics)
+	c.waitUp(ethics, c.maxHeight(), 120*time.Second)
+	if !strings.Contains(c.logTail(ethics, 1000), "state restored from a snapshot") {
+		t.Fatalf("the ethics committee's node restored no snapshot; log:\n%s", c.logTail(ethics, 60))
+	}
+	caught := c.maxHeight()
+	c.waitAdvance(c.nodes, caught, 8, 60*time.Second)
+	signed, err := c.node("sponsor").firstSigned(cmted25519.PubKey(b.Validator.PubKey).Address(), added+2, caught+8)
 	if err != nil {
 		t.Fatalf("the ethics committee's validator, in the set from height %d: %v", added+2, err)
 	}
