@@ -90,7 +90,10 @@ type mean struct {
 	// window.
 	QuietLongest  float64 `json:"quiet_longest_height_s"`
 	DuringLongest float64 `json:"during_longest_height_s"`
-	NodeDownSec   float64 `json:"node_down_s,omitempty"`
+	// NodeDownSec is the mean over the changes whose node caught up
+	// within the run; StillCatchingUp counts the others.
+	NodeDownSec     float64 `json:"node_down_s,omitempty"`
+	StillCatchingUp int     `json:"still_catching_up,omitempty"`
 }
 
 func run(args []string, stdout io.Writer) error {
@@ -145,6 +148,9 @@ func means(runs []*runInfo) []mean {
 				m.QuietLongest += c.Quiet.LongestSec
 				m.DuringLongest += c.During.LongestSec
 				m.NodeDownSec += c.NodeDownSec
+				if c.StillCatchingUp {
+					m.StillCatchingUp++
+				}
 			}
 		}
 		if m.Runs == 0 {
@@ -153,7 +159,10 @@ func means(runs []*runInfo) []mean {
 		n := float64(m.Runs)
 		m.QuietTxPS, m.DuringTxPS = round(m.QuietTxPS/n, 1), round(m.DuringTxPS/n, 1)
 		m.Ratio, m.LostSec, m.LostBlocks, m.BlockSec = round(m.Ratio/n, 3), round(m.LostSec/n, 2), round(m.LostBlocks/n, 2), round(m.BlockSec/n, 3)
-		m.QuietLongest, m.DuringLongest, m.NodeDownSec = round(m.QuietLongest/n, 2), round(m.DuringLongest/n, 2), round(m.NodeDownSec/n, 1)
+		m.QuietLongest, m.DuringLongest = round(m.QuietLongest/n, 2), round(m.DuringLongest/n, 2)
+		if caught := m.Runs - m.StillCatchingUp; caught > 0 {
+			m.NodeDownSec = round(m.NodeDownSec/float64(caught), 1)
+		}
 		out = append(out, m)
 	}
 	return out
@@ -169,8 +178,8 @@ func printRun(w io.Writer, r *runInfo) {
 		for _, g := range c.Heights {
 			gs = append(gs, fmt.Sprintf("%.2f", g.Seconds))
 		}
-		fmt.Fprintf(tw, "  %s\t%d\t%.1f\t%.1f\t%.3f\t%.2f\t%.2f\t%.2f, %.2f\t%.1f\t%s\n", c.Kind, c.Applied, c.Quiet.TxPerSec, c.During.TxPerSec, c.Ratio,
-			c.LostSec, c.LostBlocks, c.Quiet.LongestSec, c.During.LongestSec, c.NodeDownSec, strings.Join(gs, " "))
+		fmt.Fprintf(tw, "  %s\t%d\t%.1f\t%.1f\t%.3f\t%.2f\t%.2f\t%.2f, %.2f\t%s\t%s\n", c.Kind, c.Applied, c.Quiet.TxPerSec, c.During.TxPerSec, c.Ratio,
+			c.LostSec, c.LostBlocks, c.Quiet.LongestSec, c.During.LongestSec, downText(c.NodeDownSec, c.StillCatchingUp), strings.Join(gs, " "))
 	}
 	tw.Flush()
 }
@@ -180,8 +189,22 @@ func printMeans(w io.Writer, ms []mean) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  change\truns\tbefore tx/s\tafter tx/s\tafter/before\tlost s\tlost block times\tmean block s before\tlongest height s before, after\tnode down s")
 	for _, m := range ms {
-		fmt.Fprintf(tw, "  %s\t%d\t%.1f\t%.1f\t%.3f\t%.2f\t%.2f\t%.3f\t%.2f, %.2f\t%.1f\n", m.Kind, m.Runs, m.QuietTxPS, m.DuringTxPS, m.Ratio,
-			m.LostSec, m.LostBlocks, m.BlockSec, m.QuietLongest, m.DuringLongest, m.NodeDownSec)
+		fmt.Fprintf(tw, "  %s\t%d\t%.1f\t%.1f\t%.3f\t%.2f\t%.2f\t%.3f\t%.2f, %.2f\t%s\n", m.Kind, m.Runs, m.QuietTxPS, m.DuringTxPS, m.Ratio,
+			m.LostSec, m.LostBlocks, m.BlockSec, m.QuietLongest, m.DuringLongest, downText(m.NodeDownSec, m.StillCatchingUp > 0))
 	}
 	tw.Flush()
+}
+
+// downText is how long a node was down, "-" for a change that stops no
+// node, and notes one still catching up when the run ended.
+func downText(sec float64, catching bool) string {
+	switch {
+	case catching && sec == 0:
+		return "still catching up"
+	case catching:
+		return fmt.Sprintf("%.1f (some still catching up)", sec)
+	case sec == 0:
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", sec)
 }
