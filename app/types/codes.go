@@ -7,7 +7,8 @@ type Code uint32
 
 // Response codes. Grouped by hundreds: 1xx envelope and signature, 2xx
 // authorization, 3xx study and protocol, 4xx subjects and forms, 5xx data
-// management, 6xx consortium governance, 7xx reads, 9xx internal.
+// management, 6xx consortium governance, 7xx reads, 8xx access log heads,
+// 9xx internal.
 const (
 	CodeOK Code = 0
 
@@ -114,6 +115,11 @@ const (
 	CodeReadUnsigned   Code = 708
 	CodeReadBusy       Code = 709
 
+	// Access log heads (8xx).
+	CodeNotOrgNode       Code = 801
+	CodeAccessHeadSeq    Code = 802
+	CodeAccessHeadBehind Code = 803
+
 	CodeInternal Code = 900
 )
 
@@ -219,6 +225,10 @@ var codeNames = map[Code]string{
 	CodeReadUnsigned:   "read_unsigned",
 	CodeReadBusy:       "read_busy",
 	CodeInternal:       "internal",
+
+	CodeNotOrgNode:       "not_organisation_node",
+	CodeAccessHeadSeq:    "access_head_sequence",
+	CodeAccessHeadBehind: "access_head_behind",
 }
 
 // String returns the code's stable name ("edit_check_failed").
