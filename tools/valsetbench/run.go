@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -128,19 +129,64 @@ func (h *harness) vt(late bool, args ...string) (string, error) {
 	return so.String(), nil
 }
 
-// gov runs a consortium command of the testnet's keys. Under saturating
-// load the nodes' mempools are full most of the time and refuse the
-// command's tx ("mempool is full"), as they refuse loadgen's: it is sent
-// again until a mempool takes it, within 3 minutes.
-func (h *harness) gov(args ...string) (string, error) {
+// notInBlock is the CLI's error for a tx a mempool took that was not in
+// a block within its wait (a minute).
+var notInBlock = regexp.MustCompile(`transaction ([0-9A-F]{64}) was accepted by the mempool but is not in a block`)
+
+// gov runs a consortium command of the testnet's keys and returns its
+// JSON output's proposal, status and height. Under saturating load the
+// nodes' mempools are full most of the time and refuse the command's tx
+// ("mempool is full"), as they refuse loadgen's: it is sent again until a
+// mempool takes it, within 3 minutes. A tx taken but not in a block
+// within the CLI's minute is waited for up to 5 minutes more, and its
+// outcome read from its events.
+func (h *harness) gov(args ...string) (govOutcome, error) {
+	var g govOutcome
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		out, err := h.vt(false, args...)
-		if err == nil || !strings.Contains(err.Error(), "mempool is full") || time.Now().After(deadline) {
-			return out, err
+		if err == nil {
+			if err := json.Unmarshal([]byte(out), &g); err != nil {
+				return g, fmt.Errorf("%s: %w: %s", strings.Join(args, " "), err, out)
+			}
+			return g, nil
+		}
+		if m := notInBlock.FindStringSubmatch(err.Error()); m != nil {
+			return h.awaitTx(m[1])
+		}
+		if !strings.Contains(err.Error(), "mempool is full") || time.Now().After(deadline) {
+			return g, err
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// govOutcome is what the consortium commands' JSON output says.
+type govOutcome struct {
+	Proposal int    `json:"proposal"`
+	Status   string `json:"status"`
+	Height   int64  `json:"height"`
+}
+
+// awaitTx waits up to 5 minutes for the governance tx with hash to be in
+// a block and returns its outcome.
+func (h *harness) awaitTx(hash string) (govOutcome, error) {
+	var g govOutcome
+	cl, err := client.New(h.rpcs[0])
+	if err != nil {
+		return g, err
+	}
+	cl.Timeout = 5 * time.Minute
+	res, err := cl.Wait(context.Background(), hash)
+	if err != nil {
+		return g, err
+	}
+	if !res.OK() {
+		return g, fmt.Errorf("tx %s: code %d (%s): %s", hash, res.Code, res.Name, res.Log)
+	}
+	g.Proposal, _ = strconv.Atoi(res.Attr("proposal"))
+	g.Status, g.Height = res.Attr("status"), res.Height
+	return g, nil
 }
 
 func (h *harness) run() (*runInfo, error) {
@@ -429,37 +475,20 @@ func (lg *loadgenRun) stop() {
 // and when it was sent.
 func (h *harness) propose(org int, args ...string) (int, time.Time, error) {
 	sent := time.Now()
-	out, err := h.gov(append([]string{"--home", h.homes[org], "consortium", "propose"}, append(args, "--from", orgs[org]+"-admin", "--output", "json")...)...)
-	if err != nil {
-		return 0, sent, err
-	}
-	var p struct {
-		Proposal int `json:"proposal"`
-	}
-	if err := json.Unmarshal([]byte(out), &p); err != nil {
-		return 0, sent, fmt.Errorf("propose: %w: %s", err, out)
-	}
-	return p.Proposal, sent, nil
+	p, err := h.gov(append([]string{"--home", h.homes[org], "consortium", "propose"}, append(args, "--from", orgs[org]+"-admin", "--output", "json")...)...)
+	return p.Proposal, sent, err
 }
 
 // pass votes yes on proposal n as the administrators of the voters, all
 // at once as organisations would, and returns the height of the block
 // that applied it and when it was committed.
 func (h *harness) pass(n int, voters ...int) (int64, time.Time, error) {
-	type vote struct {
-		Status string `json:"status"`
-		Height int64  `json:"height"`
-	}
-	votes := make([]vote, len(voters))
+	votes := make([]govOutcome, len(voters))
 	errs := make([]error, len(voters))
 	var wg sync.WaitGroup
 	for k, i := range voters {
 		wg.Go(func() {
-			out, err := h.gov("--home", h.homes[i], "consortium", "vote", "--from", orgs[i]+"-admin", "--proposal", strconv.Itoa(n), "--yes", "--output", "json")
-			if err == nil {
-				err = json.Unmarshal([]byte(out), &votes[k])
-			}
-			errs[k] = err
+			votes[k], errs[k] = h.gov("--home", h.homes[i], "consortium", "vote", "--from", orgs[i]+"-admin", "--proposal", strconv.Itoa(n), "--yes", "--output", "json")
 		})
 	}
 	wg.Wait()
