@@ -674,6 +674,14 @@ func TestLaterMember(t *testing.T) {
 	if v := org.Validators; org.Kind != types.OrgSite || len(v) != 1 || v[0].NodeID != b.Node.ID || v[0].Host != "10.0.0.15:26656" || !bytes.Equal(acct.PubKey, b.Admin.PubKey) {
 		t.Fatalf("site-3 on the ledger: %+v, its administrator %+v", org, acct)
 	}
+	// Its node account comes with it, as the genesis would give it.
+	var na types.Account
+	if !c.Get(types.KeyAccount(node.NodeAccountID("site-3")), &na) {
+		t.Fatal("site-3's node account is not on the ledger")
+	}
+	if na.Org != "site-3" || !slices.Equal(na.Roles, []types.Role{types.RoleNode}) || !bytes.Equal(na.PubKey, b.NodeAccount.PubKey) || na.Name != node.NodeAccountName("site-3") {
+		t.Fatalf("site-3's node account on the ledger: %+v", na)
+	}
 }
 
 func mustEncode(t *testing.T, v any) []byte {

@@ -160,7 +160,7 @@ func TestProposeMemberFile(t *testing.T) {
 	b := j.Member.Body
 	want := types.AddOrg{Org: "ethics-1", Name: "Central Ethics Committee", Kind: types.OrgEthics, Admin: "ethics-1-admin", AdminName: "Administrator of ethics-1",
 		AdminPubKey: b.Admin.PubKey, Validator: &types.Validator{PubKey: b.Validator.PubKey, Power: 10, NodeID: b.Node.ID, Host: "10.0.0.15:26656"},
-		NodeIDs: []string{archive}}
+		NodeIDs: []string{archive}, NodeAccount: &types.NewAccount{ID: "ethics-1-node", Name: "Node of Central Ethics Committee", PubKey: b.NodeAccount.PubKey}}
 	if len(list.Proposals) != 1 || p.Proposal != 1 || list.Proposals[0].Change.AddOrg == nil {
 		t.Fatalf("proposal %+v, proposals %+v", p, list.Proposals)
 	}
