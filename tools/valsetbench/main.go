@@ -39,6 +39,7 @@ type options struct {
 	Concurrency int
 	BasePort    int
 	Out         string
+	Recount     string `json:",omitempty"`
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -52,12 +53,13 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.Concurrency, "concurrency", 16, "loadgen's clients")
 	fs.IntVar(&o.BasePort, "base-port", 29700, "the validators use this port and the next 31, the fifth node base+40 and base+41 (127.0.0.1)")
 	fs.StringVar(&o.Out, "out", "", "JSON result file")
+	fs.StringVar(&o.Recount, "recount", "", "instead of new runs, count the windows of this result file's runs again, from the blocks of each run's first validator (started again from its home in the run's directory)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	switch {
-	case o.Bin == "" || o.Work == "":
-		return nil, errors.New("--bin and --work are required")
+	case o.Bin == "" || (o.Work == "" && o.Recount == ""):
+		return nil, errors.New("--bin and --work (or --recount) are required")
 	case o.Runs < 1:
 		return nil, errors.New("--runs must be at least 1")
 	case o.Window < 10*time.Second:
@@ -104,17 +106,27 @@ func run(args []string, stdout io.Writer) error {
 		}
 		return err
 	}
-	if o.Work, err = filepath.Abs(o.Work); err != nil {
-		return err
-	}
 	rep := &report{Started: time.Now().UTC(), Options: *o}
-	for r := 1; r <= o.Runs; r++ {
-		ri, err := newHarness(o, r).run()
-		if err != nil {
-			return fmt.Errorf("run %d: %w", r, err)
+	if o.Recount != "" {
+		if rep, err = recount(o); err != nil {
+			return err
 		}
-		rep.Runs = append(rep.Runs, ri)
-		printRun(stdout, ri)
+		for _, ri := range rep.Runs {
+			printRun(stdout, ri)
+		}
+	} else {
+		if o.Work, err = filepath.Abs(o.Work); err != nil {
+			return err
+		}
+		rep.Options.Work = o.Work
+		for r := 1; r <= o.Runs; r++ {
+			ri, err := newHarness(o, r).run()
+			if err != nil {
+				return fmt.Errorf("run %d: %w", r, err)
+			}
+			rep.Runs = append(rep.Runs, ri)
+			printRun(stdout, ri)
+		}
 	}
 	rep.Means = means(rep.Runs)
 	printMeans(stdout, rep.Means)

@@ -247,7 +247,9 @@ func (h *harness) run() (*runInfo, error) {
 		add.StillCatchingUp = true
 	}
 	ri.LoadEnd = nodeproc.LoadAvg()
-	if ri.ToHeight, err = nodeproc.Height(h.rpcs[0]); err != nil {
+	// The height in progress when the last window ends must end too: two
+	// more blocks, still under the load.
+	if ri.ToHeight, err = h.advance(2, 3*time.Minute); err != nil {
 		return nil, err
 	}
 	// The blocks are read without the load: under it, reading each
@@ -257,17 +259,43 @@ func (h *harness) run() (*runInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	all, err := windowAt(blocks, blocks[0].Time, blocks[len(blocks)-1].Time.Sub(blocks[0].Time))
+	return ri, ri.count(blocks, w)
+}
+
+// advance waits until the first validator has committed n more blocks
+// and returns its height.
+func (h *harness) advance(n int64, within time.Duration) (int64, error) {
+	from, err := nodeproc.Height(h.rpcs[0])
 	if err != nil {
-		return nil, err
+		return 0, err
+	}
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		if top, err := nodeproc.Height(h.rpcs[0]); err == nil && top >= from+n {
+			return top, nil
+		}
+	}
+	return 0, fmt.Errorf("the chain did not advance %d blocks from height %d within %s", n, from, within)
+}
+
+// count fills in the run's tx/s over FromHeight..ToHeight and each
+// change's windows from blocks, which start at FromHeight and may go on
+// past ToHeight.
+func (ri *runInfo) count(blocks []block, w time.Duration) error {
+	last := int(ri.ToHeight - ri.FromHeight)
+	if last >= len(blocks) {
+		return fmt.Errorf("blocks up to %d read, the run ends at %d", blocks[len(blocks)-1].Height, ri.ToHeight)
+	}
+	all, err := windowAt(blocks[:last+1], blocks[0].Time, blocks[last].Time.Sub(blocks[0].Time)-time.Nanosecond)
+	if err != nil {
+		return err
 	}
 	ri.TxPerSec = all.TxPerSec
 	for _, c := range ri.Changes {
 		if err := c.measure(blocks, w); err != nil {
-			return nil, fmt.Errorf("%s: %w", c.Kind, err)
+			return fmt.Errorf("%s: %w", c.Kind, err)
 		}
 	}
-	return ri, nil
+	return nil
 }
 
 // measure fills in c's windows from the blocks.
@@ -589,4 +617,53 @@ func (h *harness) startBehind(i int) (int64, error) {
 		return 0, err
 	}
 	return top, h.startNode(i)
+}
+
+// recount reads the result file o.Recount and counts each run's windows
+// again from the blocks its first validator stored: the node is started
+// again from its home in the run's directory, alone (it commits nothing
+// more), and serves them.
+func recount(o *options) (*report, error) {
+	bz, err := os.ReadFile(o.Recount)
+	if err != nil {
+		return nil, err
+	}
+	var rep report
+	if err := json.Unmarshal(bz, &rep); err != nil {
+		return nil, fmt.Errorf("%s: %w", o.Recount, err)
+	}
+	for _, ri := range rep.Runs {
+		if err := recountRun(o, ri, rep.Options.Window); err != nil {
+			return nil, fmt.Errorf("run %d: %w", ri.Run, err)
+		}
+	}
+	return &rep, nil
+}
+
+func recountRun(o *options, ri *runInfo, w time.Duration) error {
+	net := filepath.Join(ri.Dir, "net")
+	m, err := testnet.ReadManifest(net)
+	if err != nil {
+		return err
+	}
+	rpc := strings.TrimPrefix(m.Nodes[0].RPC, "tcp://")
+	p, err := nodeproc.Start(filepath.Join(o.Bin, "veritrial"), filepath.Join(ri.Dir, m.Nodes[0].Org+".log"), "--home", filepath.Join(net, m.Nodes[0].Home), "start")
+	if err != nil {
+		return err
+	}
+	defer p.Stop()
+	var top int64
+	for deadline := time.Now().Add(2 * time.Minute); top == 0; time.Sleep(250 * time.Millisecond) {
+		if p.Exited() || time.Now().After(deadline) {
+			return fmt.Errorf("the node of %s did not serve its blocks", m.Nodes[0].Org)
+		}
+		if st, err := nodeproc.GetStatus(rpc); err == nil {
+			top = st.Height
+		}
+	}
+	blocks, err := fetchBlocks(rpc, ri.FromHeight, top)
+	if err != nil {
+		return err
+	}
+	return ri.count(blocks, w)
 }

@@ -16,8 +16,8 @@ type block struct {
 	Committed int       `json:"committed"`
 }
 
-// window is heights From..To-1, the heights whose consensus ran between
-// the header times of From and To, and what they committed.
+// window is heights From..To-1, the heights that ran during a span of
+// time, whole, and what they committed.
 type window struct {
 	From      int64   `json:"from_height"`
 	To        int64   `json:"to_height"`
@@ -29,22 +29,29 @@ type window struct {
 	LongestSec float64 `json:"longest_height_s"`
 }
 
-// windowAt returns the window of the whole heights that ran in [start,
-// start+d]: from the first header time at or after start to the last at
-// or before start+d. blocks are in height order, without gaps.
+// windowAt returns the window of the heights that ran during [start,
+// start+d]: from the one in progress at start (the last header time at or
+// before it) to the one in progress at start+d (the last header time
+// before it), each whole, so that a height a change stalls counts in full
+// however far it runs past start+d. Its time runs from the first one's
+// header to the header after the last. blocks are in height order,
+// without gaps.
 func windowAt(blocks []block, start time.Time, d time.Duration) (window, error) {
 	end := start.Add(d)
 	a, b := -1, -1
 	for i, bl := range blocks {
-		if a < 0 && !bl.Time.Before(start) {
+		if !bl.Time.After(start) {
 			a = i
 		}
-		if !bl.Time.After(end) {
-			b = i
+		if bl.Time.Before(end) {
+			b = i + 1
 		}
 	}
-	if a < 0 || b <= a {
-		return window{}, fmt.Errorf("no whole height between %s and %s", start.Format(time.RFC3339Nano), end.Format(time.RFC3339Nano))
+	switch {
+	case a < 0:
+		return window{}, fmt.Errorf("no block read before %s", start.Format(time.RFC3339Nano))
+	case b >= len(blocks):
+		return window{}, fmt.Errorf("the height in progress at %s had not ended by the last block read", end.Format(time.RFC3339Nano))
 	}
 	w := window{From: blocks[a].Height, To: blocks[b].Height, Seconds: blocks[b].Time.Sub(blocks[a].Time).Seconds()}
 	for i, bl := range blocks[a:b] {

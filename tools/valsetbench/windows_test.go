@@ -24,12 +24,12 @@ func TestWindows(t *testing.T) {
 	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	bs := series(t0, 40, 100, 25)
 	// Height h starts at t0+(h-1) s until the slow one: [2.5 s, 12.5 s]
-	// holds heights 4..12 (header times 3 to 12 s).
+	// is heights 3 (in progress at 2.5 s) to 13 (in progress at 12.5 s).
 	quiet, err := windowAt(bs, t0.Add(2500*time.Millisecond), 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := window{From: 4, To: 13, Seconds: 9, Committed: 900, TxPerSec: 100, BlockSec: 1, LongestSec: 1}
+	want := window{From: 3, To: 14, Seconds: 11, Committed: 1100, TxPerSec: 100, BlockSec: 1, LongestSec: 1}
 	if quiet != want {
 		t.Fatalf("quiet window %+v, want %+v", quiet, want)
 	}
@@ -45,6 +45,23 @@ func TestWindows(t *testing.T) {
 	if s, b := lost(quiet, during); s != 2 || b != 2 {
 		t.Errorf("lost %v s, %v block times; want 2 and 2", s, b)
 	}
+	// A window that ends while the slow height runs holds it whole:
+	// [21 s, 25 s] is heights 22..25, 6 s.
+	short, err := windowAt(bs, t0.Add(21*time.Second), 4*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if short.From != 22 || short.To != 26 || short.Seconds != 6 || short.Committed != 400 || short.LongestSec != 3 {
+		t.Fatalf("window ending inside the slow height %+v", short)
+	}
+	// One that starts while it runs holds it from its start.
+	inside, err := windowAt(bs, t0.Add(25*time.Second), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inside.From != 25 || inside.To != 26 || inside.Seconds != 3 {
+		t.Fatalf("window inside the slow height %+v", inside)
+	}
 	if r := ratio(quiet, during); r != 0.8 {
 		t.Errorf("after/before %v, want 0.8", r)
 	}
@@ -53,6 +70,9 @@ func TestWindows(t *testing.T) {
 	}
 	if _, err := windowAt(bs, t0.Add(time.Hour), 10*time.Second); err == nil {
 		t.Error("a window after the last block was measured")
+	}
+	if _, err := windowAt(bs, t0.Add(-time.Second), 10*time.Second); err == nil {
+		t.Error("a window starting before the first block was measured")
 	}
 	hs := heights(bs, 24, 26)
 	if len(hs) != 3 || hs[0].Seconds != 1 || hs[1].Seconds != 3 || hs[2].Seconds != 1 || hs[1].Txs != 101 {
