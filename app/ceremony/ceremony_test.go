@@ -223,8 +223,8 @@ func pub(k ed25519.PrivateKey) []byte { return k.Public().(ed25519.PublicKey) }
 // craftBody is a member body of org declaring the public keys of ks.
 func craftBody(draft []byte, org string, kind types.OrgKind, port string, ks testKeys) MemberBody {
 	return MemberBody{DraftSHA256: SHA256(draft), ChainID: "vt-ceremony", Org: org, Kind: kind,
-		Validator: MemberValidator{PubKey: pub(ks.validator), Power: DefaultValidatorPower},
-		Node:      MemberNode{PubKey: pub(ks.node), ID: string(p2p.PubKeyToID(cmted25519.PubKey(pub(ks.node)))), P2P: "10.0.0.1:" + port},
+		Validator:   MemberValidator{PubKey: pub(ks.validator), Power: DefaultValidatorPower},
+		Node:        MemberNode{PubKey: pub(ks.node), ID: string(p2p.PubKeyToID(cmted25519.PubKey(pub(ks.node)))), P2P: "10.0.0.1:" + port},
 		Admin:       MemberAdmin{Account: AdminKey(org), Name: "Administrator of " + org, PubKey: pub(ks.admin)},
 		NodeAccount: MemberAccount{Account: node.NodeAccountID(org), PubKey: pub(ks.nodeAccount)}}
 }
@@ -332,7 +332,9 @@ func TestAssembleRefuses(t *testing.T) {
 		{"another power", closed, with(1, edited(func(b *MemberBody) { b.Validator.Power = 30 })), "declares validator power 30"},
 		{"another chain", closed, with(1, edited(func(b *MemberBody) { b.ChainID = "vt-other" })), "names chain vt-other"},
 		{"another kind", closed, with(1, edited(func(b *MemberBody) { b.Kind = types.OrgCRO })), "site-1 joins as a cro; the draft expects a site"},
-		{"an unexpected organisation", closed, with(1, edited(func(b *MemberBody) { b.Org, b.Admin.Account, b.NodeAccount.Account = "site-9", "site-9-admin", "site-9-node" })), "site-9 is not one of the draft's members"},
+		{"an unexpected organisation", closed, with(1, edited(func(b *MemberBody) {
+			b.Org, b.Admin.Account, b.NodeAccount.Account = "site-9", "site-9-admin", "site-9-node"
+		})), "site-9 is not one of the draft's members"},
 		{"an administrator not named org-admin", closed, with(1, edited(func(b *MemberBody) { b.Admin.Account = "boss" })), "the first administrator of site-1 is site-1-admin"},
 		{"an invalid kind", open, []File{craft(t, "x.json", craftBody(open, "lab", "laboratory", "1", ka), ka.admin, ka.validator, ka.node, ka.nodeAccount)}, `kind "laboratory"`},
 		{"a p2p address without a port", closed, with(1, edited(func(b *MemberBody) { b.Node.P2P = "10.0.0.2" })), "is not host:port"},

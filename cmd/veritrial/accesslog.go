@@ -66,7 +66,8 @@ Example:
 				Description: `Walks the access log from its first entry: every line must be an entry whose
 hash matches its content, numbered after the one before and chained to it.
 Then it reads from the node at --node (default: the home's RPC address) every
-head this home's node committed to the ledger, and checks that the log
+head this home's node committed to the ledger (a read signed by --from, or
+else by the home's node account), and checks that the log
 reaches each one and that the entry there has the committed hash. Exits 0
 when everything checks out; otherwise exits 1 naming the first bad entry: an
 edited, reordered, inserted or deleted entry, a torn or cut last line, or a
@@ -257,6 +258,17 @@ func committedHeads(c *cli.Context, doc *accessLogVerifyDoc) ([]types.AccessHead
 	cl, err := ledgerClient(c)
 	if err != nil {
 		return nil, err
+	}
+	if globalValue(c, flagFrom, envFrom) == "" {
+		// The heads are read by every member: the home's node account
+		// signs the read when no --from names another key.
+		home, err := homeDir(c)
+		if err != nil {
+			return nil, err
+		}
+		if na, err := node.LoadNodeAccount(home); err == nil {
+			cl.ReadAs(na.ID, func() (types.Signer, error) { return na, nil })
+		}
 	}
 	doc.Ledger = cl.Addr()
 	ctx, cancel := rpcContext(c)
