@@ -242,6 +242,7 @@ func (c *cluster) joinLater(org string, k types.OrgKind) (*machine, string, *tno
 	m.mustRun(t, "consortium", "join", draft, "--later", "--home", home, "--org", org, "--kind", string(k), "--host", "127.0.0.1",
 		"--p2p-port", strconv.Itoa(base), "--rpc-port", strconv.Itoa(base+1), "--out", member)
 	n := m.install(t, org, genesis, c.m.GenesisSHA256, base+1, true)
+	n.cl = c.newClient(n.rpc) // the node answers only signed reads: the auditor's, as on the founders' nodes
 	conf, err := node.LoadConfig(home)
 	if err != nil {
 		t.Fatal(err)
