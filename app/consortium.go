@@ -21,7 +21,7 @@ type consortium struct {
 	orgs []types.Org // in ID order, removed ones included
 	gov  types.Governance
 	// accounts are the accounts the change creates: an added
-	// organisation's first administrator.
+	// organisation's first administrator and its node account.
 	accounts []types.Account
 }
 
@@ -165,13 +165,20 @@ func (x *exec) addOrg(c *consortium, m *types.AddOrg) *types.Error {
 	if len(c.orgs) >= types.MaxOrgs {
 		return types.Errf(types.CodeConsortiumLimit, "the consortium has %d organisations, the most it can have", len(c.orgs))
 	}
-	if ok, err := x.st.has(types.KeyAccount(m.Admin)); err != nil {
-		return internal(err)
-	} else if ok {
-		return types.Errf(types.CodeAccountExists, "account %q already exists; choose another ID for the administrator", m.Admin)
+	accounts := []types.NewAccount{{ID: m.Admin, Name: m.AdminName, PubKey: m.AdminPubKey}}
+	roles := []types.Role{types.RoleAdmin}
+	if m.NodeAccount != nil {
+		accounts, roles = append(accounts, *m.NodeAccount), append(roles, types.RoleNode)
 	}
-	if e := x.keyFree(m.AdminPubKey); e != nil {
-		return e
+	for i, a := range accounts {
+		if ok, err := x.st.has(types.KeyAccount(a.ID)); err != nil {
+			return internal(err)
+		} else if ok {
+			return types.Errf(types.CodeAccountExists, "account %q already exists; choose another ID for the %s account", a.ID, roles[i])
+		}
+		if e := x.keyFree(a.PubKey); e != nil {
+			return e
+		}
 	}
 	o := types.Org{ID: m.Org, Name: m.Name, Kind: m.Kind, Status: types.OrgActive, NodeIDs: slices.Clone(m.NodeIDs)}
 	if m.Validator != nil {
@@ -179,8 +186,10 @@ func (x *exec) addOrg(c *consortium, m *types.AddOrg) *types.Error {
 	}
 	c.orgs = append(c.orgs, o)
 	types.SortOrgs(c.orgs)
-	c.accounts = append(c.accounts, types.Account{ID: m.Admin, Org: m.Org, Name: m.AdminName, Roles: []types.Role{types.RoleAdmin},
-		PubKey: m.AdminPubKey, Status: types.AccountActive, Created: x.stamp()})
+	for i, a := range accounts {
+		c.accounts = append(c.accounts, types.Account{ID: a.ID, Org: m.Org, Name: a.Name, Roles: []types.Role{roles[i]},
+			PubKey: a.PubKey, Status: types.AccountActive, Created: x.stamp()})
+	}
 	return nil
 }
 
@@ -335,7 +344,7 @@ func (x *exec) checkKeys(before, after *consortium) *types.Error {
 	}
 	for _, a := range after.accounts {
 		if _, dup := owner[string(a.PubKey)]; dup {
-			return types.Errf(types.CodeValidatorKeyUsed, "the administrator's key is also a validator key; use a key of its own")
+			return types.Errf(types.CodeValidatorKeyUsed, "the key of account %s is also a validator key; use a key of its own", a.ID)
 		}
 	}
 	for i := range after.orgs {
@@ -450,7 +459,11 @@ func (x *exec) write(before, after *consortium, proposal int) *types.Error {
 	for i := range after.accounts {
 		a := &after.accounts[i]
 		x.st.set(types.KeyPubKey(a.PubKey), []byte(a.ID))
-		x.record(a, types.AccountChange{Action: "add", Reason: fmt.Sprintf("first administrator of organisation %s, added by consortium proposal %d", a.Org, proposal)})
+		what := "first administrator"
+		if a.HasRole(types.RoleNode) {
+			what = "node account"
+		}
+		x.record(a, types.AccountChange{Action: "add", Reason: fmt.Sprintf("%s of organisation %s, added by consortium proposal %d", what, a.Org, proposal)})
 	}
 	return nil
 }

@@ -307,6 +307,53 @@ func TestProposalPassed(t *testing.T) {
 	})
 }
 
+// TestAddOrgNodeAccount: an organisation added with its node account,
+// as add-org --member proposes it, gets that account with the role node
+// alone; a node account that repeats the administrator's ID or key, or
+// whose ID or key is taken, is refused and adds nothing.
+func TestAddOrgNodeAccount(t *testing.T) {
+	c := apptest.New(t)
+	withNode := func(id string, key []byte) types.Change {
+		ch := addOrgChange("site3", types.OrgSite, validator("site3", 10))
+		ch.AddOrg.NodeAccount = &types.NewAccount{ID: id, Name: "Node of Org site3", PubKey: key}
+		return ch
+	}
+	nodeKey := pub("site3-node")
+	runSteps(t, c, []step{
+		{name: "the administrator's ID", signer: "sponsor-admin", msg: proposeMsg(withNode("site3-admin", nodeKey), ""), want: types.CodeInvalidMsg, atCheck: true},
+		{name: "the administrator's key", signer: "sponsor-admin", msg: proposeMsg(withNode("site3-node", admin("site3").PubKey()), ""), want: types.CodeInvalidMsg, atCheck: true},
+		{name: "a short key", signer: "sponsor-admin", msg: proposeMsg(withNode("site3-node", []byte{1, 2}), ""), want: types.CodeInvalidMsg, atCheck: true},
+		{name: "an existing account", signer: "sponsor-admin", msg: proposeMsg(withNode("site1-admin", nodeKey), ""), want: types.CodeAccountExists},
+		{name: "a key in use", signer: "sponsor-admin", msg: proposeMsg(withNode("site3-node", c.Person("sponsor-admin").PubKey()), ""), want: types.CodeKeyReused},
+		{name: "its validator's key", signer: "sponsor-admin", msg: proposeMsg(withNode("site3-node", apptest.ValidatorKey("site3")), ""), want: types.CodeValidatorKeyUsed},
+	})
+	if lastProposal(t, c) != 0 {
+		t.Fatalf("refused node accounts left proposal %d", lastProposal(t, c))
+	}
+	ch := withNode("site3-node", nodeKey)
+	if s := ch.String(); !strings.Contains(s, "node account site3-node") {
+		t.Errorf("the change reads %q", s)
+	}
+	n := proposeOK(t, c, "sponsor-admin", ch)
+	votes(t, c, n, "sponsor", "site1", "site2", "regulator")
+	if p := proposalAt(t, c, n); p.Status != types.ProposalPassed {
+		t.Fatalf("proposal %+v", p)
+	}
+	var na types.Account
+	get(t, c, types.KeyAccount("site3-node"), &na)
+	if na.Org != "site3" || !slices.Equal(na.Roles, []types.Role{types.RoleNode}) || !bytes.Equal(na.PubKey, nodeKey) || na.Name != "Node of Org site3" || na.Status != types.AccountActive {
+		t.Errorf("node account %+v", na)
+	}
+	var ad types.Account
+	get(t, c, types.KeyAccount("site3-admin"), &ad)
+	if !slices.Equal(ad.Roles, []types.Role{types.RoleAdmin}) {
+		t.Errorf("first administrator %+v", ad)
+	}
+	if v := rawGet(t, c, types.KeyPubKey(nodeKey), 0); string(v) != "site3-node" {
+		t.Errorf("the node account's key is indexed as %q", v)
+	}
+}
+
 // TestQuorum: a change passes with more than two thirds of the voting
 // organisations, and never on sponsors' votes alone.
 func TestQuorum(t *testing.T) {

@@ -212,7 +212,7 @@ func TestCeremony(t *testing.T) {
 
 	h := c.maxHeight()
 	c.waitAdvance(c.nodes, h, 1, 60*time.Second)
-	if err := invBlocksAgree(c.nodes, h); err != nil {
+	if err := invBlocksAgree(c.nodes, 1, h); err != nil {
 		t.Fatal(err)
 	}
 	c.shutdown()

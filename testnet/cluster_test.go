@@ -111,6 +111,10 @@ func (c *cluster) mustVT(args ...string) string {
 	return so
 }
 
+// clusterTiming are the consensus timeouts of every test node: a fast
+// chain, with an empty block every second when idle.
+var clusterTiming = node.Timing{Propose: time.Second, Commit: 400 * time.Millisecond, EmptyBlocksInterval: time.Second}
+
 // newCluster generates a consortium of orgs with the CLI on free ports in
 // a temporary directory. Nothing is started.
 func newCluster(t *testing.T, orgs ...string) *cluster {
@@ -120,7 +124,8 @@ func newCluster(t *testing.T, orgs ...string) *cluster {
 		env: []string{"HOME=" + work, "PATH=" + os.Getenv("PATH"), "VERITRIAL_PASSPHRASE=" + node.DevPassphrase}}
 	base := freeBasePort(t, len(orgs))
 	c.mustVT("testnet", "init", "--orgs", strings.Join(orgs, ","), "--out", c.dir, "--base-port", strconv.Itoa(base),
-		"--chain-id", "vt-fault-test", "--timeout-propose", "1s", "--timeout-commit", "400ms", "--empty-blocks-interval", "1s", "--output", "json")
+		"--chain-id", "vt-fault-test", "--timeout-propose", clusterTiming.Propose.String(), "--timeout-commit", clusterTiming.Commit.String(),
+		"--empty-blocks-interval", clusterTiming.EmptyBlocksInterval.String(), "--output", "json")
 	m, err := ReadManifest(c.dir)
 	if err != nil {
 		t.Fatal(err)

@@ -76,7 +76,7 @@ func TestFaults(t *testing.T) {
 			}
 		}
 		h := c.maxHeight()
-		if err := invBlocksAgree(live, h); err != nil {
+		if err := invBlocksAgree(live, 1, h); err != nil {
 			t.Fatalf("during the halt: %v", err)
 		}
 		t.Logf("chain halted at height %d with 2 of 4 validators down", h)

@@ -1,14 +1,17 @@
 package testnet
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/cometbft/cometbft/crypto"
 	"github.com/cometbft/cometbft/privval"
 
 	"github.com/veritrial/veritrial/app/types"
@@ -40,9 +43,7 @@ func TestGovernedValidatorChanges(t *testing.T) {
 
 	// Key: site-2 rotates to a key made on its machine; its node restarts
 	// with it once the change is decided.
-	dir := t.TempDir()
-	pv := privval.GenFilePV(filepath.Join(dir, "key.json"), filepath.Join(dir, "state.json"))
-	pv.Save()
+	pv, keyFile := newValidatorKey(t)
 	newKey := types.KeyText(pv.Key.PubKey.Bytes())
 	out := c.govTx("site-2", "consortium", "propose", "validator", "--from", "site-2-admin", "--org", "site-2", "--pubkey", newKey, "--output", "json")
 	var p struct {
@@ -53,40 +54,44 @@ func TestGovernedValidatorChanges(t *testing.T) {
 		t.Fatalf("rotation proposal: %v\n%s", err, out)
 	}
 	applied = c.passProposal(2, "sponsor", "site-1", "regulator")
-	n2 := c.node("site-2")
-	c.stop(n2)
-	key, err := os.ReadFile(filepath.Join(dir, "key.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(n2.home, "config", "priv_validator_key.json"), key, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c.start(n2)
-	c.waitUp(n2, applied, 90*time.Second)
+	c.restartWithKey(c.node("site-2"), keyFile)
 	h := c.waitValidators(applied, map[string]int64{site1.ValidatorPubKey: 7, newKey: 10}, site2.ValidatorPubKey)
 
 	// The chain keeps committing, and the new key signs.
 	c.waitAdvance(c.nodes, h, 8, 60*time.Second)
-	addr := pv.Key.PubKey.Address()
-	signed := false
-	for height := h + 1; height <= h+8 && !signed; height++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		cm, err := c.node("sponsor").cl.RPC().Commit(ctx, &height)
-		cancel()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range cm.Commit.Signatures {
-			signed = signed || s.ValidatorAddress.String() == addr.String() && len(s.Signature) > 0
-		}
+	if _, err := c.node("sponsor").firstSigned(pv.Key.PubKey.Address(), h+1, h+8); err != nil {
+		t.Fatalf("the rotated key %s: %v", newKey, err)
 	}
-	if !signed {
-		t.Fatalf("the rotated key %s signed none of blocks %d to %d", newKey, h+1, h+8)
-	}
-	if err := invBlocksAgree(c.nodes, c.maxHeight()-1); err != nil {
+	if err := invBlocksAgree(c.nodes, 1, c.maxHeight()-1); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// newValidatorKey makes a new validator key, as an organisation does on
+// its machine to rotate its validator's, and returns it with its key file.
+func newValidatorKey(t *testing.T) (*privval.FilePV, string) {
+	t.Helper()
+	dir := t.TempDir()
+	pv := privval.GenFilePV(filepath.Join(dir, "key.json"), filepath.Join(dir, "state.json"))
+	pv.Save()
+	return pv, filepath.Join(dir, "key.json")
+}
+
+// restartWithKey stops n, installs the validator key file keyFile in its
+// home and starts it again, waiting until it has caught up.
+func (c *cluster) restartWithKey(n *tnode, keyFile string) {
+	c.t.Helper()
+	c.stop(n)
+	key, err := os.ReadFile(keyFile)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(n.home, "config", "priv_validator_key.json"), key, 0o600); err != nil {
+		c.t.Fatal(err)
+	}
+	h := c.maxHeight()
+	c.start(n)
+	c.waitUp(n, h, 90*time.Second)
 }
 
 // govTx runs a consortium command with the home of org and returns its
@@ -153,4 +158,23 @@ func (c *cluster) waitValidators(applied int64, want map[string]int64, gone stri
 		}
 	}
 	return h
+}
+
+// firstSigned returns the first height from..to whose commit, as n
+// reports it, holds a signature by the validator of address addr.
+func (n *tnode) firstSigned(addr crypto.Address, from, to int64) (int64, error) {
+	for height := from; height <= to; height++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		cm, err := n.cl.RPC().Commit(ctx, &height)
+		cancel()
+		if err != nil {
+			return 0, err
+		}
+		for _, s := range cm.Commit.Signatures {
+			if bytes.Equal(s.ValidatorAddress, addr) && len(s.Signature) > 0 {
+				return height, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("validator %s signed none of blocks %d to %d", addr, from, to)
 }

@@ -1,7 +1,6 @@
 package testnet
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -86,52 +85,22 @@ func TestStateSyncJoin(t *testing.T) {
 		}
 	}
 
-	// Every block the joining node holds is the validators' block.
+	// Every block the joining node holds is the validators' block, and
+	// every record committed, before or after the snapshot, reads the
+	// same at the common height on the joining node as on a validator,
+	// each with a valid proof.
 	ref := c.nodes[0]
-	for lo := base; lo <= h; lo += 20 {
-		hi := min(lo+19, h)
-		want, err := ref.cl.RPC().BlockchainInfo(ctx, lo, hi)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := joiner.cl.RPC().BlockchainInfo(ctx, lo, hi)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got.BlockMetas) != len(want.BlockMetas) {
-			t.Fatalf("blocks %d-%d: %d on the joining node, %d on %s", lo, hi, len(got.BlockMetas), len(want.BlockMetas), ref.org)
-		}
-		for i, w := range want.BlockMetas {
-			g := got.BlockMetas[i]
-			if !bytes.Equal(g.BlockID.Hash, w.BlockID.Hash) || !bytes.Equal(g.Header.AppHash, w.Header.AppHash) {
-				t.Fatalf("block %d: hash %X app hash %X on the joining node, %X %X on %s", w.Header.Height, g.BlockID.Hash, g.Header.AppHash, w.BlockID.Hash, w.Header.AppHash, ref.org)
-			}
-		}
+	if err := invBlocksAgree([]*tnode{ref, joiner}, base, h); err != nil {
+		t.Fatal(err)
 	}
 	for _, n := range ns {
 		if err := invInfoAppHash(n); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// Every record committed, before or after the snapshot, reads the
-	// same at the common height on the joining node as on a validator,
-	// each with a valid proof.
 	txs := log.all()
-	rootsJ, rootsR := map[int64][]byte{}, map[int64][]byte{}
-	for _, tx := range txs {
-		for _, k := range tx.Keys {
-			got, _, err := provenGet(ctx, joiner, rootsJ, k, h)
-			if err != nil {
-				t.Fatalf("record %s of tx %s on the joining node: %v", k, tx.What, err)
-			}
-			want, _, err := provenGet(ctx, ref, rootsR, k, h)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got == nil || !bytes.Equal(got, want) {
-				t.Fatalf("record %s of tx %s: %q on the joining node, %q on %s", k, tx.What, got, want, ref.org)
-			}
-		}
+	if err := invRecordsAgree(ref, joiner, txs, h); err != nil {
+		t.Fatal(err)
 	}
 	// A height before the snapshot is not on the joining node, and says so.
 	r, err := joiner.cl.Query(ctx, &abci.RequestQuery{Path: types.QueryKey, Data: txs[0].Keys[0], Height: snap - 1, Prove: true})
@@ -153,7 +122,7 @@ func (c *cluster) addNode(org string, args ...string) *tnode {
 	base := freeBasePort(c.t, 1)
 	rpc := "tcp://127.0.0.1:" + strconv.Itoa(base+1)
 	home := filepath.Join(c.dir, org)
-	conf := node.Config(home, org, rpc, "tcp://127.0.0.1:"+strconv.Itoa(base), node.Timing{Propose: time.Second, Commit: 400 * time.Millisecond, EmptyBlocksInterval: time.Second})
+	conf := node.Config(home, org, rpc, "tcp://127.0.0.1:"+strconv.Itoa(base), clusterTiming)
 	var peers []string
 	for _, n := range c.m.Nodes {
 		peers = append(peers, n.NodeID+"@"+n.P2P)

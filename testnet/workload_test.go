@@ -105,6 +105,9 @@ type site struct {
 	org    string
 	prefix string
 	signer *keyring.Signer
+	// retired is closed to stop the site's work after its round; done is
+	// closed when it has stopped.
+	retired, done chan struct{}
 }
 
 func newLoader(c *cluster, log *ledgerLog) *loader {
@@ -124,7 +127,7 @@ func (l *loader) openSite(org, prefix string) *site {
 		l.c.t.Fatal(err)
 	}
 	l.c.t.Cleanup(func() { s.Close() })
-	return &site{org: org, prefix: prefix, signer: s}
+	return &site{org: org, prefix: prefix, signer: s, retired: make(chan struct{}), done: make(chan struct{})}
 }
 
 // start runs the sites' work in the background until finish.
@@ -134,9 +137,12 @@ func (l *loader) start(sites ...*site) {
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
+			defer close(s.done)
 			for round := 0; round < 1000; round++ {
 				select {
 				case <-l.stop:
+					return
+				case <-s.retired:
 					return
 				default:
 				}
@@ -144,6 +150,13 @@ func (l *loader) start(sites ...*site) {
 			}
 		}()
 	}
+}
+
+// retire stops s's work and waits until its round in progress is done,
+// while the other sites go on.
+func (l *loader) retire(s *site) {
+	close(s.retired)
+	<-s.done
 }
 
 // finish stops the work, waits for the round in progress and fails the

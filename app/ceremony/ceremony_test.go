@@ -19,6 +19,7 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/veritrial/veritrial/app"
+	"github.com/veritrial/veritrial/app/apptest"
 	"github.com/veritrial/veritrial/app/keyring"
 	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/types"
@@ -655,6 +656,34 @@ func TestLaterMember(t *testing.T) {
 	}
 	_, err = Install(homeConfig(t, homes[0].dir), genesis, InstallOptions{Later: true})
 	wantErr(t, err, "the genesis includes sponsor: it is a member from genesis, not a later one")
+
+	// Its member file is the change that adds it: proposed and voted on a
+	// ledger, its validator joins the set and its administrator signs.
+	c := apptest.New(t)
+	c.MustDo("sponsor-admin", types.Msg{ProposeChange: &types.MsgProposeChange{Change: types.Change{AddOrg: m.AddOrg()}}})
+	for _, org := range []string{"sponsor", "site1", "regulator", "site2"} {
+		c.MustDo(org+"-admin", types.Msg{VoteChange: &types.MsgVoteChange{Proposal: 1, Approve: true}})
+	}
+	b := m.Body
+	if len(c.Updates) != 1 || !bytes.Equal(c.Updates[0].PubKey.GetEd25519(), b.Validator.PubKey) || c.Updates[0].Power != b.Validator.Power {
+		t.Fatalf("validator updates %v, want the member's validator %X at power %d", c.Updates, b.Validator.PubKey, b.Validator.Power)
+	}
+	var org types.Org
+	var acct types.Account
+	if !c.Get(types.KeyOrg("site-3"), &org) || !c.Get(types.KeyAccount(AdminKey("site-3")), &acct) {
+		t.Fatal("site-3 or its administrator is not on the ledger")
+	}
+	if v := org.Validators; org.Kind != types.OrgSite || len(v) != 1 || v[0].NodeID != b.Node.ID || v[0].Host != "10.0.0.15:26656" || !bytes.Equal(acct.PubKey, b.Admin.PubKey) {
+		t.Fatalf("site-3 on the ledger: %+v, its administrator %+v", org, acct)
+	}
+	// Its node account comes with it, as the genesis would give it.
+	var na types.Account
+	if !c.Get(types.KeyAccount(node.NodeAccountID("site-3")), &na) {
+		t.Fatal("site-3's node account is not on the ledger")
+	}
+	if na.Org != "site-3" || !slices.Equal(na.Roles, []types.Role{types.RoleNode}) || !bytes.Equal(na.PubKey, b.NodeAccount.PubKey) || na.Name != node.NodeAccountName("site-3") {
+		t.Fatalf("site-3's node account on the ledger: %+v", na)
+	}
 }
 
 func mustEncode(t *testing.T, v any) []byte {

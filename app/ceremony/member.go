@@ -251,3 +251,14 @@ func (b *MemberBody) genesisEntry() (types.Org, []types.GenesisAccount) {
 		{ID: b.NodeAccount.Account, Org: b.Org, Name: node.NodeAccountName(cmp.Or(b.Name, b.Org)), Roles: []types.Role{types.RoleNode}, PubKey: b.NodeAccount.PubKey},
 	}
 }
+
+// AddOrg is the consortium change that adds the member to a running
+// consortium (an organisation that joined later): its organisation, its
+// first administrator, its node account and its validator exactly as the
+// member file declares them. Verify the member first (ParseMember does).
+func (m *Member) AddOrg() *types.AddOrg {
+	org, accounts := m.Body.genesisEntry()
+	admin, na := accounts[0], accounts[1]
+	return &types.AddOrg{Org: org.ID, Name: org.Name, Kind: org.Kind, Admin: admin.ID, AdminName: admin.Name,
+		AdminPubKey: admin.PubKey, Validator: &org.Validators[0], NodeAccount: &types.NewAccount{ID: na.ID, Name: na.Name, PubKey: na.PubKey}}
+}

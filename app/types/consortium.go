@@ -1,6 +1,7 @@
 package types
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
 	"fmt"
@@ -309,7 +310,7 @@ type Change struct {
 }
 
 // AddOrg adds an organisation with its first administrator and, if
-// given, its validator and other nodes.
+// given, its node account, its validator and its other nodes.
 type AddOrg struct {
 	Org  string  `json:"org"`
 	Name string  `json:"name,omitempty"`
@@ -320,6 +321,17 @@ type AddOrg struct {
 	AdminPubKey []byte     `json:"admin_pubkey"`
 	Validator   *Validator `json:"validator,omitempty"`
 	NodeIDs     []string   `json:"node_ids,omitempty"`
+	// NodeAccount is the organisation's node account (the role node
+	// alone: it commits its nodes' access log heads), as its member file
+	// declares it.
+	NodeAccount *NewAccount `json:"node_account,omitempty"`
+}
+
+// NewAccount is an account a consortium change creates.
+type NewAccount struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	PubKey []byte `json:"pubkey"`
 }
 
 // OrgRef names the organisation a change is about.
@@ -384,6 +396,9 @@ func (c *Change) String() string {
 	switch b := body.(type) {
 	case *AddOrg:
 		s := fmt.Sprintf("add organisation %s (%s), administrator %s", b.Org, b.Kind, b.Admin)
+		if b.NodeAccount != nil {
+			s += ", node account " + b.NodeAccount.ID
+		}
 		if b.Validator != nil {
 			s += fmt.Sprintf(", validator %s power %d", KeyText(b.Validator.PubKey), b.Validator.Power)
 		}
@@ -463,6 +478,9 @@ func (m *MsgProposeChange) validate() *Error {
 		}
 		if len(b.AdminPubKey) != ed25519.PublicKeySize {
 			return Errf(CodeInvalidMsg, "the administrator's public key must be a %d-byte ed25519 key (veritrial keys show prints it)", ed25519.PublicKeySize)
+		}
+		if e := b.NodeAccount.check(b); e != nil {
+			return e
 		}
 		if b.Validator != nil {
 			if e := b.Validator.check("the validator of " + b.Org); e != nil {
@@ -586,4 +604,23 @@ func (g *Genesis) validateConsortium() error {
 // SortOrgs sorts organisations by ID, the order the ledger keeps them in.
 func SortOrgs(orgs []Org) {
 	slices.SortFunc(orgs, func(a, b Org) int { return strings.Compare(a.ID, b.ID) })
+}
+
+// check checks a's node account, if any, on its own and against its
+// administrator.
+func (n *NewAccount) check(a *AddOrg) *Error {
+	switch {
+	case n == nil:
+		return nil
+	case n.ID == a.Admin:
+		return Errf(CodeInvalidMsg, "the node account cannot be the administrator's account %s", a.Admin)
+	case len(n.PubKey) != ed25519.PublicKeySize:
+		return Errf(CodeInvalidMsg, "the node account's public key must be a %d-byte ed25519 key", ed25519.PublicKeySize)
+	case bytes.Equal(n.PubKey, a.AdminPubKey):
+		return Errf(CodeInvalidMsg, "the node account's key is the administrator's: its key lies unencrypted in the node's home, so it must be a key of its own")
+	}
+	if e := CheckID("node account", n.ID); e != nil {
+		return e
+	}
+	return checkName("printed name of the node account", n.Name, true)
 }

@@ -65,19 +65,30 @@ later. See docs/CONSORTIUM.md.`,
 					{
 						Name:  "add-org",
 						Usage: "add an organisation with its first administrator, and its validator if given",
-						UsageText: `veritrial consortium propose add-org --from sponsor-admin --org site-3 --kind site --admin-pubkey B64 \
+						UsageText: `veritrial consortium propose add-org --from sponsor-admin --member site-3.member.json [--node-ids ID,...]
+   veritrial consortium propose add-org --from sponsor-admin --org site-3 --kind site --admin-pubkey B64 \
     [--name "..."] [--admin-account site-3-admin] [--admin-name "..."] \
     [--validator-pubkey B64 --power 10 --node-id ID --host H] [--node-ids ID,...]`,
-						Description: `The administrator's key is made on their machine (veritrial keys add, keys show
-prints it). A validator needs its consensus public key (the pub_key value of
-the node's config/priv_validator_key.json), its power and its node ID
-(veritrial status on that node prints it). Start the new node and let it catch
-up before the proposal passes: a validator that is not running counts against
-the two thirds of the power consensus needs.`,
-						Flags: []cli.Flag{orgFlag,
-							&cli.StringFlag{Name: "kind", Required: true, Usage: "sponsor, site, cro, regulator or ethics"},
+						Description: `--member takes everything from the member file of an organisation that joined
+later (veritrial consortium join --later): its ID, kind and name, its first
+administrator, and its validator's key, power, node ID and address. The file's
+three signatures are checked first (the administrator's, and the validator's and
+node's proofs that whoever made it holds those keys), and that it joined this
+chain; a file that fails is refused before anything is sent. The flags that
+describe the organisation cannot be given with it.
+
+Without a member file, the administrator's key is made on their machine
+(veritrial keys add, keys show prints it). A validator needs its consensus
+public key (the pub_key value of the node's config/priv_validator_key.json), its
+power and its node ID (veritrial status on that node prints it). Start the new
+node and let it catch up before the proposal passes: a validator that is not
+running counts against the two thirds of the power consensus needs.`,
+						Flags: []cli.Flag{
+							&cli.StringFlag{Name: "member", Usage: "the organisation's member `FILE` from consortium join --later", TakesFile: true},
+							&cli.StringFlag{Name: "org", Usage: "organisation ID"},
+							&cli.StringFlag{Name: "kind", Usage: "sponsor, site, cro, regulator or ethics"},
 							&cli.StringFlag{Name: "name", Usage: "the organisation's printed name"},
-							&cli.StringFlag{Name: "admin-pubkey", Required: true, Usage: "base64 public key of its first administrator"},
+							&cli.StringFlag{Name: "admin-pubkey", Usage: "base64 public key of its first administrator"},
 							&cli.StringFlag{Name: "admin-account", Usage: "account ID of its first administrator (default ORG-admin)"},
 							&cli.StringFlag{Name: "admin-name", Usage: "printed name of its first administrator", DefaultText: "Administrator of ORG"},
 							&cli.StringFlag{Name: "validator-pubkey", Usage: "base64 ed25519 consensus public key of its validator"},
@@ -190,7 +201,17 @@ func parseKey(c *cli.Context, flag string) ([]byte, error) {
 	return k, nil
 }
 
+// memberFlags describe the organisation add-org adds; a member file
+// gives them all.
+var memberFlags = []string{"org", "kind", "name", "admin-pubkey", "admin-account", "admin-name", "validator-pubkey", "power", "node-id", "host"}
+
 func proposeAddOrg(c *cli.Context) error {
+	if c.IsSet("member") {
+		return proposeMember(c)
+	}
+	if !c.IsSet("org") || !c.IsSet("kind") || !c.IsSet("admin-pubkey") {
+		return usageErrorf("give the member file of the organisation (--member FILE, from consortium join --later), or its --org, --kind and --admin-pubkey")
+	}
 	org := c.String("org")
 	m := &types.AddOrg{Org: org, Name: c.String("name"), Kind: types.OrgKind(c.String("kind")),
 		Admin: cmp.Or(c.String("admin-account"), org+"-admin"), AdminName: cmp.Or(c.String("admin-name"), "Administrator of "+org),
@@ -209,6 +230,44 @@ func proposeAddOrg(c *cli.Context) error {
 		return usageErrorf("--power, --node-id and --host describe a validator: give --validator-pubkey too")
 	}
 	return propose(c, types.Change{AddOrg: m})
+}
+
+// proposeMember proposes the organisation a member file declares (see
+// ceremony.Member.AddOrg), once the file verifies and names the node's
+// chain: a file that fails is refused before anything is sent.
+func proposeMember(c *cli.Context) error {
+	var given []string
+	for _, f := range memberFlags {
+		if c.IsSet(f) {
+			given = append(given, "--"+f)
+		}
+	}
+	if len(given) > 0 {
+		return usageErrorf("--member gives the organisation, its administrator and its validator: leave out %s", strings.Join(given, ", "))
+	}
+	path := c.String("member")
+	bz, err := readInputFile(path, "member file")
+	if err != nil {
+		return err
+	}
+	m, err := ceremony.ParseMember(bz)
+	if err != nil {
+		return inputErrorf("%s: %v", path, err)
+	}
+	cl, err := ledgerClient(c)
+	if err != nil {
+		return err
+	}
+	chainID, err := cl.ChainID(c.Context)
+	if err != nil {
+		return nodeError(err)
+	}
+	if m.Body.ChainID != chainID {
+		return inputErrorf("%s: %s joined chain %s, but the node serves chain %s", path, m.Body.Org, m.Body.ChainID, chainID)
+	}
+	ch := m.AddOrg()
+	ch.NodeIDs = c.StringSlice("node-ids")
+	return propose(c, types.Change{AddOrg: ch})
 }
 
 func proposeValidator(c *cli.Context) error {
@@ -629,9 +688,10 @@ coordinator.
 
 An organisation joining a running consortium later gives --later, with the
 consortium's draft (any member's home keeps it in config/consortium-draft.json)
-and --kind; its member file gives the keys for consortium propose add-org, and
-it installs the consortium's genesis with install --later. Once it is a member,
-its administrator adds the node account (account add --role node).`,
+and --kind; a member's administrator proposes it with consortium propose
+add-org --member and its member file, which brings its administrator, its
+validator and its node account, and it installs the consortium's genesis with
+install --later.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "org", Required: true, Usage: "this organisation's ID"},
 			&cli.StringFlag{Name: "kind", Usage: "sponsor, site, cro, regulator or ethics", DefaultText: "the draft's"},
@@ -722,8 +782,8 @@ func runConsortiumJoin(c *cli.Context) error {
 			return err
 		}
 		if o.Later {
-			printf(w, "\nInstall the consortium's genesis.json with  veritrial consortium install genesis.json --later --home %s\nand ask a member's administrator to propose add-org with the keys above. Once %s is a member, add its node account:\n  veritrial account add --from %s --account %s --name \"Node of %s\" --role node --pubkey %s\n",
-				home, b.Org, b.Admin.Account, b.NodeAccount.Account, b.Org, types.KeyText(b.NodeAccount.PubKey))
+			printf(w, "\nInstall the consortium's genesis.json with  veritrial consortium install genesis.json --later --home %s\nand send %s to a member's administrator, who proposes it (with its node account):  veritrial consortium propose add-org --member %s\nOnce the vote has passed, start the node:  veritrial --home %s start --state-sync RPC1,RPC2   (two members' RPC addresses)\n",
+				home, out, filepath.Base(out), home)
 			return nil
 		}
 		printf(w, "\nWhen the coordinator sends genesis.json:  veritrial consortium install genesis.json --home %s\n", home)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,6 +106,69 @@ func TestConsortiumOnARealNode(t *testing.T) {
 		t.Errorf("a new key proposed %q (stderr %q), want %q", p.Change, r.stderr, want)
 	}
 	failVT(t, env, exitUsage, "exclude each other", "consortium", "propose", "validator", "--from", "regulator-admin", "--org", validatorOrg, "--pubkey", key.PubKey, "--replaces", valKey, "--add")
+}
+
+// TestProposeMemberFile: propose add-org --member proposes exactly what a
+// later organisation's member file declares. A tampered file, a file of
+// another chain and a file mixed with the flags it replaces are refused
+// before anything is sent.
+func TestProposeMemberFile(t *testing.T) {
+	t.Parallel()
+	work, _, env, _ := devNode(t)
+	var st statusDoc
+	decode(t, mustVT(t, env, "status", "-o", "json"), &st)
+	joiner := testEnv(t, "VERITRIAL_PASSPHRASE=the ethics committee's own passphrase")
+	join := func(chainID, org string) (string, joinResult) {
+		draft := filepath.Join(work, chainID+".draft.json")
+		if _, err := os.Stat(draft); err != nil {
+			mustVT(t, joiner, "consortium", "new", "--chain-id", chainID, "--out", draft)
+		}
+		file := filepath.Join(work, org+".member.json")
+		var j joinResult
+		decode(t, mustVT(t, joiner, "consortium", "join", draft, "--later", "--home", filepath.Join(work, org), "--org", org, "--kind", "ethics",
+			"--name", "Central Ethics Committee", "--host", "10.0.0.15", "--out", file, "-o", "json"), &j)
+		return file, j
+	}
+	file, j := join(st.ChainID, "ethics-1")
+	other, _ := join("vt-another-chain", "ethics-2")
+	bz, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tampered := filepath.Join(work, "tampered.member.json")
+	if err := os.WriteFile(tampered, bytes.Replace(bz, []byte("10.0.0.15:26656"), []byte("10.0.0.66:26656"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	propose := []string{"consortium", "propose", "add-org", "--from", "sponsor-admin"}
+	failVT(t, env, exitInput, tampered+": the signature of its administrator key does not verify", append(propose, "--member", tampered)...)
+	failVT(t, env, exitInput, tampered+": the signature of its administrator key does not verify", append(propose, "--member", tampered, "--node", "tcp://127.0.0.1:1")...)
+	failVT(t, env, exitInput, "ethics-2 joined chain vt-another-chain, but the node serves chain "+st.ChainID, append(propose, "--member", other)...)
+	failVT(t, env, exitUsage, "leave out --org, --power", append(propose, "--member", file, "--org", "ethics-1", "--power", "5")...)
+	failVT(t, env, exitUsage, "give the member file of the organisation (--member FILE", append(propose, "--org", "ethics-1", "--kind", "ethics")...)
+	var list struct {
+		Proposals []proposalDoc `json:"proposals"`
+	}
+	decode(t, mustVT(t, env, "consortium", "proposals", "-o", "json"), &list)
+	if len(list.Proposals) != 0 {
+		t.Fatalf("refused member files sent proposals: %+v", list.Proposals)
+	}
+
+	archive := strings.Repeat("ab", 20) // the node ID of a non-validating node of its own
+	var p proposeOutcome
+	decode(t, mustVT(t, env, append(propose, "--member", file, "--node-ids", archive, "-o", "json")...), &p)
+	decode(t, mustVT(t, env, "consortium", "proposals", "-o", "json"), &list)
+	b := j.Member.Body
+	want := types.AddOrg{Org: "ethics-1", Name: "Central Ethics Committee", Kind: types.OrgEthics, Admin: "ethics-1-admin", AdminName: "Administrator of ethics-1",
+		AdminPubKey: b.Admin.PubKey, Validator: &types.Validator{PubKey: b.Validator.PubKey, Power: 10, NodeID: b.Node.ID, Host: "10.0.0.15:26656"},
+		NodeIDs: []string{archive}, NodeAccount: &types.NewAccount{ID: "ethics-1-node", Name: "Node of Central Ethics Committee", PubKey: b.NodeAccount.PubKey}}
+	if len(list.Proposals) != 1 || p.Proposal != 1 || list.Proposals[0].Change.AddOrg == nil {
+		t.Fatalf("proposal %+v, proposals %+v", p, list.Proposals)
+	}
+	got, _ := json.Marshal(list.Proposals[0].Change.AddOrg)
+	wantJSON, _ := json.Marshal(want)
+	if !bytes.Equal(got, wantJSON) {
+		t.Fatalf("the proposal adds %s, want what the member file declares: %s", got, wantJSON)
+	}
 }
 
 // TestCeremonyCommands: the ceremony's commands as a script sees them:

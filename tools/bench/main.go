@@ -19,6 +19,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/veritrial/veritrial/tools/internal/nodeproc"
 )
 
 func main() {
@@ -169,7 +171,7 @@ func run(args []string) error {
 	h.step(ctx, "load", 4*(o.Duration+45*time.Second), h.singleNode)
 	h.step(ctx, "localnet", 4*(o.LocalDuration+time.Minute), h.localnet)
 	rep.Ratios = ratios(rep.Load)
-	rep.Machine.LoadEnd = loadAvg()
+	rep.Machine.LoadEnd = nodeproc.LoadAvg()
 	rep.ElapsedSec = time.Since(start).Round(time.Second).Seconds()
 
 	out := filepath.Join(o.OutDir, "bench-"+stamp+".json")
@@ -219,7 +221,7 @@ func logf(format string, a ...any) {
 }
 
 func describeMachine() machine {
-	m := machine{NProc: runtime.NumCPU(), GoVersion: runtime.Version(), LoadStart: loadAvg()}
+	m := machine{NProc: runtime.NumCPU(), GoVersion: runtime.Version(), LoadStart: nodeproc.LoadAvg()}
 	if bz, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(bz), "\n") {
 			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
@@ -239,12 +241,4 @@ func describeMachine() machine {
 		}
 	}
 	return m
-}
-
-func loadAvg() string {
-	bz, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(bz))
 }

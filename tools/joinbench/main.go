@@ -9,23 +9,21 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/cometbft/cometbft/p2p"
+
+	"github.com/veritrial/veritrial/tools/internal/nodeproc"
 )
 
 func main() {
@@ -79,9 +77,9 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	defer val.stop()
+	defer val.Stop()
 	rep.Snapshot = snapLine
-	if rep.Height, err = height(h.rpc(0)); err != nil {
+	if rep.Height, err = nodeproc.Height(h.rpc(0)); err != nil {
 		return err
 	}
 	var sums [2]float64
@@ -140,7 +138,7 @@ func (h *harness) buildChain(values int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer val.stop()
+	defer val.Stop()
 	for have < values {
 		d := min(120, max(20, (values-have)/60_000)) // about 60k values/s on one node
 		res := filepath.Join(h.work, "loadgen.json")
@@ -173,7 +171,7 @@ func (h *harness) buildChain(values int) (int, error) {
 // snapshot, a few blocks after the current height, waits until it is
 // offered to joining nodes and returns its log line; no other is taken
 // during the runs.
-func (h *harness) startValidator(snapshot bool) (*proc, string, error) {
+func (h *harness) startValidator(snapshot bool) (*nodeproc.Proc, string, error) {
 	args := []string{"--home", h.home("val"), "start", "--snapshot-interval", "0"}
 	if snapshot {
 		// Start once to learn the height, then restart with an interval
@@ -182,8 +180,8 @@ func (h *harness) startValidator(snapshot bool) (*proc, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		cur, err := height(h.rpc(0))
-		p.stop()
+		cur, err := nodeproc.Height(h.rpc(0))
+		p.Stop()
 		if err != nil {
 			return nil, "", err
 		}
@@ -205,24 +203,24 @@ func (h *harness) startValidator(snapshot bool) (*proc, string, error) {
 			err = fmt.Errorf("no height in %q", line)
 		} else {
 			snap, _ := strconv.ParseInt(m[1], 10, 64)
-			err = waitHeight(h.rpc(0), snap+2, time.Minute)
+			err = nodeproc.WaitHeight(h.rpc(0), snap+2, time.Minute)
 		}
 	}
 	if err != nil {
-		p.stop()
+		p.Stop()
 	}
 	return p, line, err
 }
 
 // launchValidator starts the validator with args and waits for its
 // first block.
-func (h *harness) launchValidator(args []string) (*proc, error) {
-	p, err := startProc(h.vt, h.home("val.log"), args...)
+func (h *harness) launchValidator(args []string) (*nodeproc.Proc, error) {
+	p, err := nodeproc.Start(h.vt, h.home("val.log"), args...)
 	if err != nil {
 		return nil, err
 	}
-	if err := waitHeight(h.rpc(0), 1, time.Minute); err != nil {
-		p.stop()
+	if err := nodeproc.WaitHeight(h.rpc(0), 1, time.Minute); err != nil {
+		p.Stop()
 		return nil, err
 	}
 	return p, nil
@@ -261,7 +259,7 @@ func (h *harness) join(mode string, run int) (*result, error) {
 	if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
 		return nil, err
 	}
-	target, err := height(h.rpc(0))
+	target, err := nodeproc.Height(h.rpc(0))
 	if err != nil {
 		return nil, err
 	}
@@ -271,19 +269,19 @@ func (h *harness) join(mode string, run int) (*result, error) {
 	}
 	logPath := filepath.Join(h.work, fmt.Sprintf("join-%s-%d.log", strings.ReplaceAll(mode, " ", ""), run))
 	t0 := time.Now()
-	p, err := startProc(h.vt, logPath, args...)
+	p, err := nodeproc.Start(h.vt, logPath, args...)
 	if err != nil {
 		return nil, err
 	}
-	defer p.stop()
+	defer p.Stop()
 	for {
 		if time.Since(t0) > 2*time.Hour {
 			return nil, fmt.Errorf("%s run %d: not caught up after 2 h", mode, run)
 		}
-		if p.exited() {
+		if p.Exited() {
 			return nil, fmt.Errorf("%s run %d: the node exited; see %s", mode, run, logPath)
 		}
-		st, err := status(h.rpc(1))
+		st, err := nodeproc.GetStatus(h.rpc(1))
 		if err == nil && !st.CatchingUp && st.Height >= target {
 			break
 		}
@@ -307,104 +305,6 @@ func (h *harness) vtRun(args ...string) error {
 		return fmt.Errorf("veritrial %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return nil
-}
-
-// proc is a node process logging to a file.
-type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-func startProc(bin, logPath string, args ...string) (*proc, error) {
-	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return nil, err
-	}
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		cmd.Wait()
-		f.Close()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop sends SIGTERM and waits (SIGKILL after a minute).
-func (p *proc) stop() {
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(time.Minute):
-		p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-type nodeStatus struct {
-	Height     int64
-	CatchingUp bool
-}
-
-func status(rpc string) (*nodeStatus, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+rpc+"/status", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	bz, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	var r struct {
-		Result struct {
-			SyncInfo struct {
-				Height     string `json:"latest_block_height"`
-				CatchingUp bool   `json:"catching_up"`
-			} `json:"sync_info"`
-		} `json:"result"`
-	}
-	if err := json.Unmarshal(bz, &r); err != nil {
-		return nil, err
-	}
-	hgt, err := strconv.ParseInt(r.Result.SyncInfo.Height, 10, 64)
-	return &nodeStatus{Height: hgt, CatchingUp: r.Result.SyncInfo.CatchingUp}, err
-}
-
-func height(rpc string) (int64, error) {
-	st, err := status(rpc)
-	if err != nil {
-		return 0, err
-	}
-	return st.Height, nil
-}
-
-func waitHeight(rpc string, min int64, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		if h, err := height(rpc); err == nil && h >= min {
-			return nil
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	return fmt.Errorf("the node at %s did not reach height %d within %s", rpc, min, within)
 }
 
 // waitLog waits for a line containing what in the log after its first

@@ -16,6 +16,7 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/tools/internal/nodeproc"
 )
 
 // sentTx is what the driver remembers of one broadcast.
@@ -259,7 +260,7 @@ func runLoad(ctx context.Context, c *config, logf func(string, ...any)) (*Result
 		rpcs = append(rpcs, cl.RPC())
 	}
 	res := &Result{Label: c.Label, App: c.App, Nodes: c.Nodes, Concurrency: c.Concurrency,
-		DurationSec: c.Duration.Seconds(), Rate: c.Rate, Start: time.Now().UTC(), LoadAvg: loadAvg()}
+		DurationSec: c.Duration.Seconds(), Rate: c.Rate, Start: time.Now().UTC(), LoadAvg: nodeproc.LoadAvg()}
 
 	var wl workload
 	switch c.App {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -318,14 +317,6 @@ func (r *Result) fill(st *driveStats, blocks []blockData, seen map[int64]time.Ti
 }
 
 func round1(f float64) float64 { return math.Round(f*10) / 10 }
-
-func loadAvg() string {
-	bz, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(bz))
-}
 
 // printResult writes a short table of r.
 func printResult(w io.Writer, r *Result) {
