@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
 
@@ -55,6 +56,9 @@ func WriteXLSX(ctx context.Context, r *client.Reader, opt Options, w io.Writer) 
 	}
 	defer b.cleanup()
 	if err := d.writeTables(b); err != nil {
+		return nil, err
+	}
+	if err := b.continued(); err != nil {
 		return nil, err
 	}
 	stamp := opt.Block.Time.UTC().Format("2006-01-02T15:04:05Z")
@@ -290,6 +294,10 @@ type xlsxBook struct {
 	used    map[string]bool       // lower-case sheet names taken
 	sheetOf map[string]string     // table ID -> sheet name
 	files   map[string]*sheetPart // sheet name -> its worksheet part
+	// cont holds the further parts of values longer than a cell holds
+	// (rows of continuedCols), written last on sheet Continued.
+	cont  *spoolFile
+	conts int
 }
 
 // newXLSXBook creates every planned sheet in order, so the workbook's
@@ -337,6 +345,114 @@ func (b *xlsxBook) cleanup() {
 	for _, p := range b.files {
 		os.Remove(p.file)
 	}
+	if b.cont != nil {
+		b.cont.remove()
+	}
+}
+
+// continued writes the continuation parts, if any, on sheet Continued.
+func (b *xlsxBook) continued() error {
+	if b.cont == nil {
+		return nil
+	}
+	if err := b.cont.close(); err != nil {
+		return err
+	}
+	t, err := b.table(tContinued[0], "", continuedCols, 2)
+	if err != nil {
+		return err
+	}
+	if err := b.cont.replay(t.row); err != nil {
+		return err
+	}
+	return t.close()
+}
+
+// cellText is the text of a cell in the text escape (EncodeText), whose
+// parts beyond the first, for a value longer than a cell holds
+// (excelize.TotalCellChars UTF-16 code units), go to the continuation
+// sheet, naming the sheet and cell. The parts are cut between escapes.
+// A text the workbook cannot carry exactly is refused, naming the sheet,
+// the cell and the record (key) of its row.
+func (b *xlsxBook) cellText(sheet, key string, col, row int, s string) (string, error) {
+	ref, _ := excelize.CoordinatesToCellName(col, row)
+	where := "sheet " + sheet + " cell " + ref
+	if key != "" {
+		where += " (record " + key + ")"
+	}
+	enc, err := EncodeText(s)
+	if err != nil {
+		return "", fmt.Errorf("export: %s: %w", where, err)
+	}
+	if surrogateEscape(enc) {
+		return "", fmt.Errorf("export: %s: the text holds a literal _xHHHH_ naming a UTF-16 surrogate (D800-DFFF), which the workbook writer cannot carry exactly; export it as csv or odm", where)
+	}
+	if len(enc) <= excelize.TotalCellChars || utf16Len(enc) <= excelize.TotalCellChars {
+		return enc, nil
+	}
+	var parts []string
+	start, units := 0, 0
+	for i := 0; i < len(enc); {
+		n, u := 1, 1
+		if isEscape(enc[i:]) {
+			n, u = 7, 7
+		} else if r, size := utf8.DecodeRuneInString(enc[i:]); size > 1 {
+			n = size
+			if r > 0xFFFF {
+				u = 2
+			}
+		}
+		if units+u > excelize.TotalCellChars {
+			parts = append(parts, enc[start:i])
+			start, units = i, 0
+		}
+		units += u
+		i += n
+	}
+	parts = append(parts, enc[start:])
+	if b.cont == nil {
+		if b.cont, err = newSpool(b.tmpDir); err != nil {
+			return "", err
+		}
+	}
+	for i, p := range parts[1:] {
+		b.conts++
+		if err := b.cont.row([]cell{txt(sheet), txt(ref), numi(i + 2), {k: cEncoded, s: p}}); err != nil {
+			return "", err
+		}
+	}
+	return parts[0], nil
+}
+
+// surrogateEscape reports whether enc holds _xHHHH_ with HHHH a UTF-16
+// surrogate: excelize reads such a sequence back as nothing.
+func surrogateEscape(enc string) bool {
+	for i := strings.Index(enc, "_x"); i >= 0; {
+		if isEscape(enc[i:]) {
+			if n, _ := strconv.ParseUint(enc[i+2:i+6], 16, 32); n >= 0xD800 && n <= 0xDFFF {
+				return true
+			}
+		}
+		j := strings.Index(enc[i+1:], "_x")
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
+}
+
+// utf16Len is the length of s in UTF-16 code units, as Excel counts a
+// cell's characters.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n++
+		if r > 0xFFFF {
+			n++
+		}
+	}
+	return n
 }
 
 // sheetName makes a valid, unused sheet name from name.
@@ -373,7 +489,12 @@ func (b *xlsxBook) sheetName(name string) string {
 func (b *xlsxBook) spool() {}
 
 func (b *xlsxBook) table(name, _ string, cols []column, freeze int) (table, error) {
-	t := &xlsxTable{b: b, name: name, cols: cols, freeze: freeze}
+	t := &xlsxTable{b: b, name: name, cols: cols, freeze: freeze, keyCol: -1}
+	for i, c := range cols {
+		if c.name == colLedgerKey {
+			t.keyCol = i
+		}
+	}
 	t.decStyle = make([]int, len(cols))
 	for i, c := range cols {
 		t.decStyle[i] = b.st.decimal(c.digits)
@@ -403,6 +524,7 @@ type xlsxTable struct {
 	sub      *excelize.File
 	sw       *excelize.StreamWriter
 	rows     int // data rows on the current sheet
+	keyCol   int // the ledger_key column, -1 when none
 	decStyle []int
 	cells    []excelize.Cell
 	vals     []any
@@ -438,8 +560,16 @@ func (t *xlsxTable) start(sheet string) error {
 	h1 := make([]any, len(t.cols))
 	h2 := make([]any, len(t.cols))
 	for i, c := range t.cols {
-		h1[i] = excelize.Cell{StyleID: t.b.st.header, Value: c.name}
-		h2[i] = excelize.Cell{StyleID: t.b.st.label, Value: c.label}
+		name, err := t.b.cellText(sheet, "", i+1, 1, c.name)
+		if err != nil {
+			return err
+		}
+		label, err := t.b.cellText(sheet, "", i+1, 2, c.label)
+		if err != nil {
+			return err
+		}
+		h1[i] = excelize.Cell{StyleID: t.b.st.header, Value: name}
+		h2[i] = excelize.Cell{StyleID: t.b.st.label, Value: label}
 	}
 	if err := sw.SetRow("A1", h1); err != nil {
 		return err
@@ -518,28 +648,35 @@ func (t *xlsxTable) row(cells []cell) error {
 			// Beyond 15 digits a spreadsheet number would be rounded: text.
 			if n, err := strconv.ParseInt(c.s, 10, 64); err == nil && significantDigits(c.s) <= 15 {
 				x.Value = n
-			} else {
-				x.Value = c.s
 			}
 		case cDec:
-			x.Value = decimalValue(c.s)
-			if _, ok := x.Value.(float64); ok && i < len(t.decStyle) {
-				x.StyleID = t.decStyle[i]
+			if f, ok := decimalValue(c.s).(float64); ok {
+				x.Value = f
+				if i < len(t.decStyle) {
+					x.StyleID = t.decStyle[i]
+				}
 			}
 		case cDate:
 			if v, ok := parseDay(c.s); ok {
 				x.Value, x.StyleID = v, t.b.st.date
-			} else {
-				x.Value = c.s
 			}
 		case cDateTime:
 			if v, ok := parseDateTime(c.s); ok {
 				x.Value, x.StyleID = v, t.b.st.dateTime
-			} else {
-				x.Value = c.s
 			}
-		default:
+		case cEncoded:
 			x.Value = c.s
+		}
+		if x.Value == nil {
+			key := ""
+			if t.keyCol >= 0 && t.keyCol < len(cells) {
+				key = cells[t.keyCol].s
+			}
+			v, err := t.b.cellText(t.sheet, key, i+1, t.rows+2, c.s)
+			if err != nil {
+				return err
+			}
+			x.Value = v
 		}
 		t.vals[i] = x
 	}
