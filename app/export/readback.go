@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/veritrial/veritrial/app/ziplimit"
 )
 
 // File is an export read back: its format and provenance, and on demand
@@ -40,6 +43,9 @@ func Open(path string) (*File, error) {
 			return nil, err
 		}
 		return Parse(FormatCSV, buf.Bytes())
+	}
+	if st.Size() > ziplimit.Export.Total {
+		return nil, fmt.Errorf("%w: %s: %w", ErrNotExport, path, &ziplimit.LimitError{What: "bytes, the size of an export file", Limit: ziplimit.Export.Total})
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -309,7 +315,11 @@ func joinContinued(ts []Table) {
 
 // workbook opens the file's workbook.
 func (f *File) workbook() (*excelize.File, error) {
-	x, err := excelize.OpenReader(bytes.NewReader(f.data))
+	x, err := ziplimit.OpenWorkbook(f.data, ziplimit.Export)
+	var le *ziplimit.LimitError
+	if errors.As(err, &le) {
+		return nil, fmt.Errorf("%w: %w", ErrNotExport, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: not a readable workbook: %v", ErrNotExport, err)
 	}
@@ -362,6 +372,9 @@ func (f *File) unzipCSV() error {
 	zr, err := zip.NewReader(bytes.NewReader(f.data), int64(len(f.data)))
 	if err != nil {
 		return fmt.Errorf("%w: not a valid zip file: %v", ErrNotExport, err)
+	}
+	if err := ziplimit.Check(f.data, ziplimit.Export); err != nil {
+		return fmt.Errorf("%w: %w", ErrNotExport, err)
 	}
 	f.files = map[string][]byte{}
 	for _, zf := range zr.File {
