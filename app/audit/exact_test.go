@@ -24,7 +24,7 @@ var awkward = []string{
 	"T5|\rcarriage return only\r",
 	"T6|\nline feed only\n",
 	"T7|\r\nCRLF\r\nand \"quotes\", commas",
-	"T8|_x001B_ and _x005F_x0041_ and _xZZZZ_ and _x00",
+	"T8|_x001B_ and _x005F_x0041_ and _xZZZZ_ and _xD800_ and _x00 \uE000 7\uE000 ",
 }
 
 // padded has white space at both ends, which a careless reader trims.

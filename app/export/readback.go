@@ -254,11 +254,6 @@ func (f *File) Tables() ([]Table, error) {
 			if err != nil {
 				return nil, fmt.Errorf("sheet %s: %w", name, err)
 			}
-			for _, r := range rows {
-				for i, c := range r {
-					r[i] = DecodeText(c)
-				}
-			}
 			out = append(out, Table{Name: name, Role: tableRole(name), HeaderRows: 2, Rows: rows})
 		}
 		joinContinued(out)
@@ -356,9 +351,6 @@ func eachSheetRow(x *excelize.File, sheet string, fn func(row int, cells []strin
 			return err
 		}
 		if n > 2 && len(cols) >= 2 {
-			for i, c := range cols {
-				cols[i] = DecodeText(c)
-			}
 			if err := fn(n, cols); err != nil {
 				return err
 			}

@@ -53,6 +53,21 @@ func literalEscape(s string) bool {
 	return r == '_' || !xmlChar(r)
 }
 
+// hasEscape reports whether s holds _xHHHH_ anywhere.
+func hasEscape(s string) bool {
+	for i := strings.Index(s, "_x"); i >= 0; {
+		if isEscape(s[i:]) {
+			return true
+		}
+		j := strings.Index(s[i+1:], "_x")
+		if j < 0 {
+			return false
+		}
+		i += 1 + j
+	}
+	return false
+}
+
 // needsEscape reports whether EncodeText changes s.
 func needsEscape(s string) bool {
 	for i, r := range s {

@@ -79,15 +79,3 @@ func TestReadCSV(t *testing.T) {
 		}
 	}
 }
-
-// TestWorkbookRefusesSurrogateEscape: a literal _xD800_ (which excelize
-// reads back as nothing) is refused, naming the record.
-func TestWorkbookRefusesSurrogateEscape(t *testing.T) {
-	b := &xlsxBook{}
-	if _, err := b.cellText("AE", "form/S/X", 3, 4, "see _xD800_ here"); err == nil || !strings.Contains(err.Error(), "record form/S/X") || !strings.Contains(err.Error(), "cell C4") {
-		t.Fatalf("err = %v", err)
-	}
-	if v, err := b.cellText("AE", "form/S/X", 3, 4, "see _xE000_ here"); err != nil || v != "see _x005F_xE000_ here" {
-		t.Fatalf("v = %q, err = %v", v, err)
-	}
-}

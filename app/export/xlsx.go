@@ -3,8 +3,10 @@ package export
 import (
 	"archive/zip"
 	"bufio"
+	"bytes"
 	"compress/flate"
 	"context"
+	"encoding/xml"
 	"fmt"
 	"hash"
 	"hash/crc32"
@@ -164,14 +166,17 @@ func (z *fixedZip) AddFS(fsys fs.FS) error {
 func (z *fixedZip) Close() error { return z.zw.Close() }
 
 // captureZip keeps one entry of a zip excelize writes, deflated, with its
-// CRC-32 and sizes, and drops the others.
+// CRC-32 and sizes, and drops the others. In the entry, each cell token
+// (see xlsxTable.value) is replaced by the XML text it stands for.
 type captureZip struct {
-	name  string
-	out   *countWriter
-	fw    *flate.Writer
-	crc   hash.Hash32
-	usize uint64
-	got   bool
+	name    string
+	out     *countWriter
+	fw      *flate.Writer
+	crc     hash.Hash32
+	usize   uint64
+	got     bool
+	tokens  []string
+	pending []byte
 }
 
 func (z *captureZip) Create(name string) (io.Writer, error) {
@@ -182,12 +187,64 @@ func (z *captureZip) Create(name string) (io.Writer, error) {
 	return z, nil
 }
 
-// Write deflates p and hashes it.
+// Write replaces the cell tokens in p, then deflates and hashes it. A
+// token cut by the end of p waits for the next Write.
 func (z *captureZip) Write(p []byte) (int, error) {
+	if len(z.tokens) == 0 {
+		return len(p), z.emit(p)
+	}
+	z.pending = append(z.pending, p...)
+	for {
+		i := bytes.Index(z.pending, []byte(tokenOpen))
+		if i < 0 {
+			// Keep a tail that may begin a token.
+			keep := 0
+			for k := min(len(tokenOpen)-1, len(z.pending)); k > 0; k-- {
+				if bytes.HasSuffix(z.pending, []byte(tokenOpen[:k])) {
+					keep = k
+					break
+				}
+			}
+			err := z.emit(z.pending[:len(z.pending)-keep])
+			z.pending = append(z.pending[:0], z.pending[len(z.pending)-keep:]...)
+			return len(p), err
+		}
+		if err := z.emit(z.pending[:i]); err != nil {
+			return 0, err
+		}
+		rest := z.pending[i+len(tokenOpen):]
+		j := bytes.Index(rest, []byte(tokenClose))
+		if j < 0 {
+			z.pending = append(z.pending[:0], z.pending[i:]...)
+			return len(p), nil
+		}
+		n, err := strconv.Atoi(string(rest[:j]))
+		if err != nil || n < 0 || n >= len(z.tokens) {
+			return 0, fmt.Errorf("export: a cell token %q that no cell wrote", rest[:j])
+		}
+		if err := z.emit([]byte(z.tokens[n])); err != nil {
+			return 0, err
+		}
+		z.pending = append(z.pending[:0], rest[j+len(tokenClose):]...)
+	}
+}
+
+// emit deflates p and hashes it.
+func (z *captureZip) emit(p []byte) error {
 	z.crc.Write(p)
 	z.usize += uint64(len(p))
-	return z.fw.Write(p)
+	_, err := z.fw.Write(p)
+	return err
 }
+
+// A cell token stands for the text of a cell that excelize would alter
+// (xlsxTable.value): U+E000, a number, U+E000, between spaces so that
+// excelize marks the cell's white space preserved.
+const (
+	tokenMark  = "\uE000"
+	tokenOpen  = " " + tokenMark
+	tokenClose = tokenMark + " "
+)
 
 // countWriter counts the bytes written to w.
 type countWriter struct {
@@ -372,8 +429,8 @@ func (b *xlsxBook) continued() error {
 // parts beyond the first, for a value longer than a cell holds
 // (excelize.TotalCellChars UTF-16 code units), go to the continuation
 // sheet, naming the sheet and cell. The parts are cut between escapes.
-// A text the workbook cannot carry exactly is refused, naming the sheet,
-// the cell and the record (key) of its row.
+// Text that is not valid UTF-8 is refused, naming the sheet, the cell and
+// the record (key) of its row.
 func (b *xlsxBook) cellText(sheet, key string, col, row int, s string) (string, error) {
 	ref, _ := excelize.CoordinatesToCellName(col, row)
 	where := "sheet " + sheet + " cell " + ref
@@ -383,9 +440,6 @@ func (b *xlsxBook) cellText(sheet, key string, col, row int, s string) (string, 
 	enc, err := EncodeText(s)
 	if err != nil {
 		return "", fmt.Errorf("export: %s: %w", where, err)
-	}
-	if surrogateEscape(enc) {
-		return "", fmt.Errorf("export: %s: the text holds a literal _xHHHH_ naming a UTF-16 surrogate (D800-DFFF), which the workbook writer cannot carry exactly; export it as csv or odm", where)
 	}
 	if len(enc) <= excelize.TotalCellChars || utf16Len(enc) <= excelize.TotalCellChars {
 		return enc, nil
@@ -422,24 +476,6 @@ func (b *xlsxBook) cellText(sheet, key string, col, row int, s string) (string, 
 		}
 	}
 	return parts[0], nil
-}
-
-// surrogateEscape reports whether enc holds _xHHHH_ with HHHH a UTF-16
-// surrogate: excelize reads such a sequence back as nothing.
-func surrogateEscape(enc string) bool {
-	for i := strings.Index(enc, "_x"); i >= 0; {
-		if isEscape(enc[i:]) {
-			if n, _ := strconv.ParseUint(enc[i+2:i+6], 16, 32); n >= 0xD800 && n <= 0xDFFF {
-				return true
-			}
-		}
-		j := strings.Index(enc[i+1:], "_x")
-		if j < 0 {
-			break
-		}
-		i += 1 + j
-	}
-	return false
 }
 
 // utf16Len is the length of s in UTF-16 code units, as Excel counts a
@@ -523,8 +559,9 @@ type xlsxTable struct {
 	sheet    string
 	sub      *excelize.File
 	sw       *excelize.StreamWriter
-	rows     int // data rows on the current sheet
-	keyCol   int // the ledger_key column, -1 when none
+	rows     int      // data rows on the current sheet
+	tokens   []string // texts of the current sheet's cell tokens (value)
+	keyCol   int      // the ledger_key column, -1 when none
 	decStyle []int
 	cells    []excelize.Cell
 	vals     []any
@@ -568,8 +605,8 @@ func (t *xlsxTable) start(sheet string) error {
 		if err != nil {
 			return err
 		}
-		h1[i] = excelize.Cell{StyleID: t.b.st.header, Value: name}
-		h2[i] = excelize.Cell{StyleID: t.b.st.label, Value: label}
+		h1[i] = excelize.Cell{StyleID: t.b.st.header, Value: t.value(name)}
+		h2[i] = excelize.Cell{StyleID: t.b.st.label, Value: t.value(label)}
 	}
 	if err := sw.SetRow("A1", h1); err != nil {
 		return err
@@ -597,9 +634,12 @@ func (t *xlsxTable) finish() error {
 		out.Close()
 		return err
 	}
-	cz := &captureZip{name: "xl/worksheets/sheet1.xml", out: cw, fw: fw, crc: crc32.NewIEEE()}
+	cz := &captureZip{name: "xl/worksheets/sheet1.xml", out: cw, fw: fw, crc: crc32.NewIEEE(), tokens: t.tokens}
 	t.sub.SetZipWriter(func(io.Writer) excelize.ZipWriter { return cz })
 	err = t.sub.Write(io.Discard)
+	if err == nil {
+		err = cz.emit(cz.pending)
+	}
 	if err == nil {
 		err = fw.Close()
 	}
@@ -613,8 +653,24 @@ func (t *xlsxTable) finish() error {
 	if err == nil && !cz.got {
 		err = fmt.Errorf("export: excelize wrote no worksheet for sheet %s", t.sheet)
 	}
-	t.sub, t.sw = nil, nil
+	t.sub, t.sw, t.tokens = nil, nil, nil
 	return err
+}
+
+// value is what excelize is given for a cell whose text is enc (in the
+// text escape). excelize escapes every _xHHHH_ it is given once more
+// (and reads _xD800_ back as nothing), so a text holding one, or holding
+// the token mark, is given as a token that captureZip replaces by the
+// text, XML-escaped as excelize escapes text: the worksheet then carries
+// enc, OOXML's own escape, exactly.
+func (t *xlsxTable) value(enc string) string {
+	if !strings.Contains(enc, tokenMark) && !hasEscape(enc) {
+		return enc
+	}
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(enc))
+	t.tokens = append(t.tokens, strings.ReplaceAll(b.String(), "&#xA;", "\n"))
+	return tokenOpen + strconv.Itoa(len(t.tokens)-1) + tokenClose
 }
 
 func (t *xlsxTable) row(cells []cell) error {
@@ -665,7 +721,7 @@ func (t *xlsxTable) row(cells []cell) error {
 				x.Value, x.StyleID = v, t.b.st.dateTime
 			}
 		case cEncoded:
-			x.Value = c.s
+			x.Value = t.value(c.s)
 		}
 		if x.Value == nil {
 			key := ""
@@ -676,7 +732,7 @@ func (t *xlsxTable) row(cells []cell) error {
 			if err != nil {
 				return err
 			}
-			x.Value = v
+			x.Value = t.value(v)
 		}
 		t.vals[i] = x
 	}
