@@ -11,9 +11,11 @@ import (
 // values"): OOXML's ST_Xstring convention. A character XML 1.0 cannot
 // carry (the C0 controls other than tab, line feed and carriage return,
 // U+FFFE and U+FFFF) is written _xHHHH_ with its code point in four
-// upper-case hex digits, and an underscore that starts a literal _xHHHH_
-// is written _x005F_, so every text has exactly one encoding and
-// DecodeText(EncodeText(s)) == s.
+// upper-case hex digits, and an underscore that would otherwise be read as
+// the start of one (a literal _xHHHH_, or _xHHHH before an escaped
+// character) is written _x005F_, so DecodeText(EncodeText(s)) == s. The
+// workbook writer puts the result in the worksheet XML as it is
+// (xlsxTable.value), where excelize and Excel decode it.
 
 // xmlChar reports whether XML 1.0 can carry r.
 func xmlChar(r rune) bool {
