@@ -38,7 +38,13 @@ type LoadError struct {
 	Msg    string
 	Fix    string
 	Others []*LoadError
+	// Err is the underlying error, when there is one (a
+	// *ziplimit.LimitError).
+	Err error
 }
+
+// Unwrap returns the underlying error.
+func (e *LoadError) Unwrap() error { return e.Err }
 
 // Error lists the error and the others found with it, one per line.
 func (e *LoadError) Error() string {

@@ -217,9 +217,14 @@ func LoadREDCap(r io.Reader, name string, base *Protocol) (*Protocol, []Warning,
 		}
 	}
 	if err != nil {
-		return nil, l.warnings, csvError(name, 0, err)
+		// The record that failed is the one after those read.
+		return nil, l.warnings, csvError(name, len(recs)+1, err)
 	}
 	header := recs[0]
+	width := len(header)
+	for width > 0 && strings.TrimSpace(header[width-1]) == "" {
+		width--
+	}
 	colKey := make([]string, len(header))
 	for i, h := range header {
 		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
@@ -267,6 +272,11 @@ func LoadREDCap(r io.Reader, name string, base *Protocol) (*Protocol, []Warning,
 		if empty {
 			continue
 		}
+		if len(cells) < width {
+			l.fail(row, "", fmt.Sprintf("row has %d columns but the header has %d: the file looks cut short, or a cell's quotes do not match", len(cells), width),
+				"export the data dictionary again from REDCap, or complete the row")
+			continue
+		}
 		rows = append(rows, row)
 	}
 	if len(l.errs) > 0 {
@@ -283,7 +293,8 @@ func LoadREDCap(r io.Reader, name string, base *Protocol) (*Protocol, []Warning,
 	return p, l.warnings, nil
 }
 
-// readCSV reads every record of a dictionary with the line each starts on.
+// readCSV reads every record of a dictionary with the line each starts on;
+// on an error, it returns the records read before it.
 func readCSV(b []byte, lazy bool) ([][]string, []int, error) {
 	cr := csv.NewReader(bytes.NewReader(b))
 	cr.Comma = sniffDelimiter(b)
@@ -297,7 +308,7 @@ func readCSV(b []byte, lazy bool) ([][]string, []int, error) {
 			break
 		}
 		if err != nil {
-			return nil, nil, err
+			return recs, nil, err
 		}
 		line, _ := cr.FieldPos(0)
 		recs = append(recs, rec)
@@ -333,6 +344,9 @@ func csvError(name string, row int, err error) error {
 		le.Msg = "malformed CSV: " + pe.Err.Error()
 		if pe.Column > 0 {
 			le.Msg += fmt.Sprintf(" (character %d)", pe.Column)
+		}
+		if errors.Is(pe.Err, csv.ErrQuote) {
+			le.Msg += fmt.Sprintf("; the quoted cell that starts on line %d is not closed: the file looks cut short", pe.StartLine)
 		}
 	}
 	return le

@@ -499,3 +499,38 @@ func TestREDCapRefusesIdentifiers(t *testing.T) {
 		t.Fatalf("the dictionary without identifier flags: %v", err)
 	}
 }
+
+// TestREDCapTruncated: a dictionary cut short (the last row cut mid-record,
+// a quoted cell never closed) or with a row missing columns is refused,
+// naming the row.
+func TestREDCapTruncated(t *testing.T) {
+	b, err := os.ReadFile("testdata/htn201_redcap.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.SplitAfter(b, []byte("\r\n"))
+	last := len(lines) - 1 // row number of the last record (header is row 1)
+	if len(lines[last]) == 0 {
+		lines, last = lines[:last], last-1
+	}
+	keep := bytes.Join(lines[:last], nil)
+	dthdt := lines[last-1] // the row before the last has a quoted cell
+	q := bytes.IndexByte(dthdt, '"')
+	short := bytes.Replace(b, []byte(",,,,,@VT-OID=EOS.DTHDT"), []byte("@VT-OID=EOS.DTHDT"), 1)
+	for _, c := range []struct {
+		name string
+		data []byte
+		row  int
+		msg  string
+	}{
+		{"last row cut mid-record", append(bytes.Clone(keep), lines[last][:20]...), last + 1, "cut short"},
+		{"quoted cell never closed", append(bytes.Join(lines[:last-1], nil), dthdt[:q+5]...), last, "not closed"},
+		{"row with too few columns", short, last, "columns but the header has"},
+	} {
+		_, _, err := LoadREDCap(bytes.NewReader(c.data), "cut.csv", mustExample(t))
+		var le *LoadError
+		if !errors.As(err, &le) || le.Row != c.row || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%s: err = %v, want a refusal naming row %d", c.name, err, c.row)
+		}
+	}
+}

@@ -1,13 +1,15 @@
 package protocol
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/veritrial/veritrial/app/ziplimit"
 )
 
 // xlsxCol describes one column of a CRF specification sheet.
@@ -403,7 +405,12 @@ func LoadXLSX(r io.Reader, name string) (p *Protocol, warnings []Warning, err er
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := excelize.OpenReader(bytes.NewReader(b), excelize.Options{UnzipSizeLimit: 256 << 20, UnzipXMLSizeLimit: 64 << 20})
+	f, err := ziplimit.OpenWorkbook(b, ziplimit.Import)
+	var le *ziplimit.LimitError
+	if errors.As(err, &le) {
+		return nil, nil, &LoadError{File: name, Msg: "the workbook is refused: " + err.Error(),
+			Fix: "check the file: a protocol workbook is far smaller; start from `protocol template`", Err: err}
+	}
 	if err != nil {
 		return nil, nil, &LoadError{File: name, Msg: "not a readable .xlsx workbook: " + err.Error(),
 			Fix: "save the file from Excel or LibreOffice as Excel 2007-365 (.xlsx), or start from `protocol template`"}

@@ -1,7 +1,7 @@
 package entry
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -11,6 +11,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/veritrial/veritrial/app/types"
+	"github.com/veritrial/veritrial/app/ziplimit"
 	"github.com/veritrial/veritrial/protocol"
 )
 
@@ -98,11 +99,18 @@ func Open(r io.Reader) (b *Book, err error) {
 			b, err = nil, fmt.Errorf("the workbook could not be read (%v); open it in Excel or LibreOffice and save it again as .xlsx", rec)
 		}
 	}()
-	data, err := io.ReadAll(r)
+	data, err := io.ReadAll(io.LimitReader(r, ziplimit.Import.Total+1))
 	if err != nil {
 		return nil, err
 	}
-	f, err := excelize.OpenReader(bytes.NewReader(data))
+	if int64(len(data)) > ziplimit.Import.Total {
+		return nil, &ziplimit.LimitError{What: "bytes, the size of a workbook", Limit: ziplimit.Import.Total}
+	}
+	f, err := ziplimit.OpenWorkbook(data, ziplimit.Import)
+	var le *ziplimit.LimitError
+	if errors.As(err, &le) {
+		return nil, fmt.Errorf("the workbook: %w", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("not an .xlsx workbook (%v)", err)
 	}

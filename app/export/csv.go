@@ -4,13 +4,15 @@ import (
 	"archive/zip"
 	"bufio"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/veritrial/veritrial/app/client"
 )
@@ -100,15 +102,12 @@ func (b *csvBook) table(_, file string, cols []column, _ int) (table, error) {
 		return nil, fmt.Errorf("cannot create %s: %w", path, err)
 	}
 	b.files = append(b.files, path)
-	bw := bufio.NewWriterSize(f, 64<<10)
-	w := csv.NewWriter(bw)
-	w.UseCRLF = true
-	t := &csvTable{f: f, bw: bw, w: w}
+	t := &csvTable{f: f, bw: bufio.NewWriterSize(f, 64<<10)}
 	head := make([]string, len(cols))
 	for i, c := range cols {
 		head[i] = c.name
 	}
-	if err := w.Write(head); err != nil {
+	if err := t.write(head); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -123,7 +122,6 @@ func (b *csvBook) abort() {
 type csvTable struct {
 	f   *os.File
 	bw  *bufio.Writer
-	w   *csv.Writer
 	rec []string
 }
 
@@ -132,18 +130,113 @@ func (t *csvTable) row(cells []cell) error {
 	for _, c := range cells {
 		t.rec = append(t.rec, c.s)
 	}
-	return t.w.Write(t.rec)
+	return t.write(t.rec)
+}
+
+// write writes one record (RFC 4180): fields separated by commas, the
+// record ended by CRLF; a field holding a comma, quote, CR or LF, one
+// starting with white space, or the field \. is quoted, its quotes
+// doubled and every other byte, line ends included, kept as it is.
+func (t *csvTable) write(rec []string) error {
+	for i, f := range rec {
+		if i > 0 {
+			t.bw.WriteByte(',')
+		}
+		if !csvNeedsQuotes(f) {
+			t.bw.WriteString(f)
+			continue
+		}
+		t.bw.WriteByte('"')
+		t.bw.WriteString(strings.ReplaceAll(f, `"`, `""`))
+		t.bw.WriteByte('"')
+	}
+	_, err := t.bw.WriteString("\r\n")
+	return err
+}
+
+// csvNeedsQuotes is encoding/csv's rule for quoting a field.
+func csvNeedsQuotes(f string) bool {
+	if f == "" {
+		return false
+	}
+	if f == `\.` || strings.ContainsAny(f, ",\"\r\n") {
+		return true
+	}
+	r, _ := utf8.DecodeRuneInString(f)
+	return unicode.IsSpace(r)
 }
 
 func (t *csvTable) close() error {
-	t.w.Flush()
-	if err := t.w.Error(); err != nil {
-		t.f.Close()
-		return err
-	}
 	if err := t.bw.Flush(); err != nil {
 		t.f.Close()
 		return err
 	}
 	return t.f.Close()
+}
+
+// readCSV reads every record of a CSV file as csvTable.write writes it,
+// exactly: a quoted field keeps every byte between its quotes (line ends
+// included) with doubled quotes undone; records end with CRLF or LF. A
+// quote inside an unquoted field, text after a closing quote, or a
+// quoted field left open is an error naming the line.
+func readCSV(data []byte) ([][]string, error) {
+	var out [][]string
+	var rec []string
+	var field []byte
+	line := 1
+	for i := 0; i < len(data); {
+		start := line
+		field = field[:0]
+		if data[i] == '"' {
+			i++
+			for {
+				if i >= len(data) {
+					return nil, fmt.Errorf("line %d: quoted field not terminated", start)
+				}
+				c := data[i]
+				if c == '"' {
+					if i+1 < len(data) && data[i+1] == '"' {
+						field = append(field, '"')
+						i += 2
+						continue
+					}
+					i++
+					break
+				}
+				if c == '\n' {
+					line++
+				}
+				field = append(field, c)
+				i++
+			}
+		} else {
+			for i < len(data) && data[i] != ',' && data[i] != '\n' && !(data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n') {
+				if data[i] == '"' {
+					return nil, fmt.Errorf("line %d: quote in an unquoted field", line)
+				}
+				field = append(field, data[i])
+				i++
+			}
+		}
+		rec = append(rec, string(field))
+		switch {
+		case i >= len(data):
+			return append(out, rec), nil
+		case data[i] == ',':
+			i++
+			if i == len(data) {
+				return append(out, append(rec, "")), nil
+			}
+			continue
+		case data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n':
+			i += 2
+		case data[i] == '\n':
+			i++
+		default:
+			return nil, fmt.Errorf("line %d: text after a closing quote", line)
+		}
+		line++
+		out, rec = append(out, rec), nil
+	}
+	return out, nil
 }

@@ -82,7 +82,7 @@ func WriteODM(ctx context.Context, r *client.Reader, opt Options, w io.Writer) (
 	x.raw(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
 	x.raw("<!--\n")
 	for _, p := range d.provenance() {
-		x.comment(oneLine(p[0]) + ": " + oneLine(p[1]))
+		x.comment(p[0] + ": " + p[1])
 		x.raw("\n")
 	}
 	x.comment("ODM OIDs: study events SE.<oid>, forms F.<oid>, item groups IG.<oid>, items I.<oid>, code lists CL.<oid>, protocol versions MDV.<n>, signature meanings SD.<meaning>; users are account IDs, locations organisation IDs.")
@@ -145,11 +145,6 @@ func FileOID(chainID, study string, height int64) string {
 	return "VT." + chainID + "." + study + ".H" + strconv.FormatInt(height, 10)
 }
 
-// oneLine puts s on one line (provenance comment lines are read back).
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\t", " ")), " ")
-}
-
 func nonEmpty(s, def string) string {
 	if s == "" {
 		return def
@@ -208,10 +203,16 @@ func (x *xw) translated(name, text string) {
 	x.raw("</TranslatedText></" + name + ">")
 }
 
-// esc writes s escaped for text or an attribute; characters XML 1.0
-// cannot carry are replaced by U+FFFD.
+// esc writes s escaped for text or an attribute, exactly: a carriage
+// return (which XML parsers turn into a line feed) and, in an attribute,
+// a line feed or tab (normalised to spaces) as character references, and
+// what XML 1.0 cannot carry in the text escape (EncodeText).
 func (x *xw) esc(s string, attr bool) {
 	if x.err != nil {
+		return
+	}
+	if !utf8.ValidString(s) {
+		x.err = fmt.Errorf("export: %q is not valid UTF-8, which ODM cannot carry", s)
 		return
 	}
 	start := 0
@@ -227,10 +228,12 @@ func (x *xw) esc(s string, attr bool) {
 			rep = "&amp;"
 		case r == '"' && attr:
 			rep = "&quot;"
-		case (r == '\n' || r == '\r' || r == '\t') && attr:
+		case r == '\r', (r == '\n' || r == '\t') && attr:
 			rep = "&#" + strconv.Itoa(int(r)) + ";"
-		case r == utf8.RuneError && size == 1, !xmlChar(r):
-			rep = "\uFFFD"
+		case !xmlChar(r):
+			rep = fmt.Sprintf("_x%04X_", r)
+		case r == '_' && literalEscape(s[i:]):
+			rep = "_x005F_"
 		}
 		if rep != "" {
 			x.w.WriteString(s[start:i])
@@ -242,39 +245,54 @@ func (x *xw) esc(s string, attr bool) {
 	_, x.err = x.w.WriteString(s[start:])
 }
 
-// xmlChar reports whether XML 1.0 can carry r.
-func xmlChar(r rune) bool {
-	return r == 0x9 || r == 0xA || r == 0xD || (r >= 0x20 && r <= 0xD7FF) || (r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
-}
-
-// commentEscape makes s safe inside an XML comment, reversibly: "%"
-// becomes "%25" and each "--" becomes "-%2D" (commentUnescape).
+// commentEscape makes s safe inside an XML comment line, reversibly:
+// "%" becomes "%25", each "--" becomes "-%2D", and every byte of a line
+// feed, carriage return, tab, a character XML 1.0 cannot carry or
+// invalid UTF-8 becomes %HH (commentUnescape).
 func commentEscape(s string) string {
-	s = strings.ReplaceAll(s, "%", "%25")
-	return strings.ReplaceAll(s, "--", "-%2D")
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == '%':
+			b.WriteString("%25")
+		case r == '-' && strings.HasPrefix(s[i+1:], "-"):
+			b.WriteString("-%2D")
+			size = 2
+		case r == '\n', r == '\r', r == '\t', !xmlChar(r), r == utf8.RuneError && size == 1:
+			for _, c := range []byte(s[i : i+size]) {
+				fmt.Fprintf(&b, "%%%02X", c)
+			}
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }
 
-// commentUnescape reverses commentEscape.
+// commentUnescape reverses commentEscape: every %HH becomes its byte.
 func commentUnescape(s string) string {
-	s = strings.ReplaceAll(s, "%2D", "-")
-	return strings.ReplaceAll(s, "%25", "%")
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+			n, _ := strconv.ParseUint(s[i+1:i+3], 16, 8)
+			b.WriteByte(byte(n))
+			i += 2
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // comment writes text for inside a comment (escaped with commentEscape);
 // the caller ends each comment line with a newline, so no "-" precedes
 // the closing "-->".
-func (x *xw) comment(s string) {
-	s = commentEscape(s)
-	var b strings.Builder
-	for _, r := range s {
-		if xmlChar(r) {
-			b.WriteRune(r)
-		} else {
-			b.WriteRune('\uFFFD')
-		}
-	}
-	x.raw(b.String())
-}
+func (x *xw) comment(s string) { x.raw(commentEscape(s)) }
 
 // odmDataType maps an item type to an ODM DataType.
 func odmDataType(t protocol.DataType) string {

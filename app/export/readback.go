@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
-	"encoding/csv"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/veritrial/veritrial/app/ziplimit"
 )
 
 // File is an export read back: its format and provenance, and on demand
@@ -42,6 +43,9 @@ func Open(path string) (*File, error) {
 			return nil, err
 		}
 		return Parse(FormatCSV, buf.Bytes())
+	}
+	if st.Size() > ziplimit.Export.Total {
+		return nil, fmt.Errorf("%w: %s: %w", ErrNotExport, path, &ziplimit.LimitError{What: "bytes, the size of an export file", Limit: ziplimit.Export.Total})
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -252,6 +256,7 @@ func (f *File) Tables() ([]Table, error) {
 			}
 			out = append(out, Table{Name: name, Role: tableRole(name), HeaderRows: 2, Rows: rows})
 		}
+		joinContinued(out)
 		return out, nil
 	case FormatCSV:
 		names := make([]string, 0, len(f.files))
@@ -261,9 +266,7 @@ func (f *File) Tables() ([]Table, error) {
 		sort.Strings(names)
 		out := make([]Table, 0, len(names))
 		for _, n := range names {
-			cr := csv.NewReader(bytes.NewReader(f.files[n]))
-			cr.FieldsPerRecord = -1
-			rows, err := cr.ReadAll()
+			rows, err := readCSV(f.files[n])
 			if err != nil {
 				return nil, fmt.Errorf("%s is not valid CSV: %w", n, err)
 			}
@@ -278,9 +281,40 @@ func (f *File) Tables() ([]Table, error) {
 	return []Table{{Name: odmTable, Elements: els}}, nil
 }
 
+// joinContinued appends the parts on the continuation sheets (rows of
+// continuedCols: sheet, cell, part, text) to the cells they continue, in
+// order. A part naming no cell of the workbook is left where it is (the
+// continuation sheet is compared as a table of its own).
+func joinContinued(ts []Table) {
+	byName := map[string]*Table{}
+	for i := range ts {
+		byName[ts[i].Name] = &ts[i]
+	}
+	for _, t := range ts {
+		if len(t.Rows) == 0 || len(t.Rows[0]) < 4 || t.Rows[0][0] != colContinuedSheet || t.Rows[0][1] != colContinuedCell {
+			continue
+		}
+		for _, r := range t.Rows[min(t.HeaderRows, len(t.Rows)):] {
+			if len(r) < 4 {
+				continue
+			}
+			dst, ok := byName[r[0]]
+			col, row, err := excelize.CellNameToCoordinates(r[1])
+			if !ok || err != nil || row > len(dst.Rows) || col > len(dst.Rows[row-1]) {
+				continue
+			}
+			dst.Rows[row-1][col-1] += r[3]
+		}
+	}
+}
+
 // workbook opens the file's workbook.
 func (f *File) workbook() (*excelize.File, error) {
-	x, err := excelize.OpenReader(bytes.NewReader(f.data))
+	x, err := ziplimit.OpenWorkbook(f.data, ziplimit.Export)
+	var le *ziplimit.LimitError
+	if errors.As(err, &le) {
+		return nil, fmt.Errorf("%w: %w", ErrNotExport, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: not a readable workbook: %v", ErrNotExport, err)
 	}
@@ -331,6 +365,9 @@ func (f *File) unzipCSV() error {
 	if err != nil {
 		return fmt.Errorf("%w: not a valid zip file: %v", ErrNotExport, err)
 	}
+	if err := ziplimit.Check(f.data, ziplimit.Export); err != nil {
+		return fmt.Errorf("%w: %w", ErrNotExport, err)
+	}
 	f.files = map[string][]byte{}
 	for _, zf := range zr.File {
 		if !strings.HasSuffix(zf.Name, ".csv") {
@@ -357,22 +394,18 @@ func eachCSVRow(files map[string][]byte, name string, fn func(row int, rec []str
 	if !ok {
 		return fmt.Errorf("%w: the CSV files have no %s", ErrNotExport, name)
 	}
-	r := csv.NewReader(bytes.NewReader(bz))
-	r.FieldsPerRecord = -1
-	for n := 1; ; n++ {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		if n > 1 && len(rec) >= 2 {
-			if err := fn(n, rec); err != nil {
+	rows, err := readCSV(bz)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	for i, rec := range rows {
+		if i > 0 && len(rec) >= 2 {
+			if err := fn(i+1, rec); err != nil {
 				return err
 			}
 		}
 	}
+	return nil
 }
 
 // eachODMComment reads the comments of an ODM export: field (may be nil)
@@ -434,10 +467,15 @@ func eachODMComment(data []byte, field, record func(line int, k, v string) error
 
 // odmElements lists the elements (with their attributes) and texts of an
 // ODM document at paths naming identifying attributes (…OID, …Key).
+// Attribute values and the text of elements without child elements are
+// decoded (DecodeText) and kept exactly, white space included; white
+// space between elements is not content.
 func odmElements(data []byte) ([]Element, error) {
 	dec := xml.NewDecoder(bytes.NewReader(data))
 	var stack []string
 	var out []Element
+	var text strings.Builder
+	leaf := false // the innermost open element has no child element yet
 	line := func() int { l, _ := dec.InputPos(); return l }
 	add := func(path, content string) {
 		role := RoleData
@@ -462,9 +500,10 @@ func odmElements(data []byte) ([]Element, error) {
 			seg := t.Name.Local
 			var ids, attrs []string
 			for _, a := range t.Attr {
-				attrs = append(attrs, a.Name.Local+"="+a.Value)
+				v := DecodeText(a.Value)
+				attrs = append(attrs, a.Name.Local+"="+v)
 				if strings.HasSuffix(a.Name.Local, "OID") || strings.HasSuffix(a.Name.Local, "Key") {
-					ids = append(ids, "@"+a.Name.Local+"="+a.Value)
+					ids = append(ids, "@"+a.Name.Local+"="+v)
 				}
 			}
 			if len(ids) > 0 {
@@ -473,13 +512,20 @@ func odmElements(data []byte) ([]Element, error) {
 			stack = append(stack, seg)
 			sort.Strings(attrs)
 			add("/"+strings.Join(stack, "/"), strings.Join(attrs, "; "))
+			text.Reset()
+			leaf = true
 		case xml.EndElement:
+			if leaf && text.Len() > 0 {
+				add("/"+strings.Join(stack, "/")+"/text()", DecodeText(text.String()))
+			}
+			text.Reset()
+			leaf = false
 			if len(stack) > 0 {
 				stack = stack[:len(stack)-1]
 			}
 		case xml.CharData:
-			if txt := strings.TrimSpace(string(t)); txt != "" {
-				add("/"+strings.Join(stack, "/")+"/text()", txt)
+			if leaf {
+				text.Write(t)
 			}
 		}
 	}

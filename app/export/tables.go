@@ -24,6 +24,7 @@ const (
 	cDec               // exact decimal number
 	cDate              // YYYY-MM-DD
 	cDateTime          // YYYY-MM-DDTHH:MM[:SS]
+	cEncoded           // text already in the workbook's text escape (a continuation part)
 )
 
 type cell struct {
@@ -119,6 +120,9 @@ type table interface {
 const (
 	colLedgerKey   = "ledger_key"
 	colValueSHA256 = "value_sha256"
+	// The first two columns of a workbook's continuation sheet.
+	colContinuedSheet = "continued_sheet"
+	colContinuedCell  = "continued_cell"
 )
 
 // Fixed table names (sheet, CSV file).
@@ -132,6 +136,7 @@ var (
 	tDelegations = [2]string{"Delegation log", "delegation_log.csv"}
 	tDictionary  = [2]string{"Dictionary", "dictionary.csv"}
 	tRecords     = [2]string{"Records", "records.csv"}
+	tContinued   = [2]string{"Continued", ""} // workbook only
 )
 
 // cols builds columns from name, label pairs.
@@ -168,8 +173,11 @@ func join(parts ...[]string) []string {
 }
 
 var (
-	recordCols  = cols(colLedgerKey, "Ledger key", colValueSHA256, "SHA-256 of the value bytes")
-	subjectCols = cols(join([]string{"subject", "Subject", "site", "Site", "status", "Status", "enrolled_utc", "Enrolled (UTC)",
+	recordCols = cols(colLedgerKey, "Ledger key", colValueSHA256, "SHA-256 of the value bytes")
+	// continuedCols: a workbook value longer than a cell holds continues
+	// here, one row per further part.
+	continuedCols = cols(colContinuedSheet, "Sheet", colContinuedCell, "Cell", "part", "Part", "text", "Text (this part)")
+	subjectCols   = cols(join([]string{"subject", "Subject", "site", "Site", "status", "Status", "enrolled_utc", "Enrolled (UTC)",
 		"enrolled_height", "Enrolment height", "enrolled_by", "Enrolled by", "consent_version", "Consent version", "consent_sha256", "Consent form SHA-256",
 		"withdrawn_utc", "Withdrawn (UTC)", "withdrawn_height", "Withdrawal height", "withdrawn_by", "Withdrawn by", "withdrawal_reason", "Withdrawal reason",
 		"signatures", "Signatures", colLedgerKey, "Ledger key"})...)

@@ -3,8 +3,10 @@ package export
 import (
 	"archive/zip"
 	"bufio"
+	"bytes"
 	"compress/flate"
 	"context"
+	"encoding/xml"
 	"fmt"
 	"hash"
 	"hash/crc32"
@@ -15,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
 
@@ -55,6 +58,9 @@ func WriteXLSX(ctx context.Context, r *client.Reader, opt Options, w io.Writer) 
 	}
 	defer b.cleanup()
 	if err := d.writeTables(b); err != nil {
+		return nil, err
+	}
+	if err := b.continued(); err != nil {
 		return nil, err
 	}
 	stamp := opt.Block.Time.UTC().Format("2006-01-02T15:04:05Z")
@@ -160,14 +166,17 @@ func (z *fixedZip) AddFS(fsys fs.FS) error {
 func (z *fixedZip) Close() error { return z.zw.Close() }
 
 // captureZip keeps one entry of a zip excelize writes, deflated, with its
-// CRC-32 and sizes, and drops the others.
+// CRC-32 and sizes, and drops the others. In the entry, each cell token
+// (see xlsxTable.value) is replaced by the XML text it stands for.
 type captureZip struct {
-	name  string
-	out   *countWriter
-	fw    *flate.Writer
-	crc   hash.Hash32
-	usize uint64
-	got   bool
+	name    string
+	out     *countWriter
+	fw      *flate.Writer
+	crc     hash.Hash32
+	usize   uint64
+	got     bool
+	tokens  []string
+	pending []byte
 }
 
 func (z *captureZip) Create(name string) (io.Writer, error) {
@@ -178,12 +187,64 @@ func (z *captureZip) Create(name string) (io.Writer, error) {
 	return z, nil
 }
 
-// Write deflates p and hashes it.
+// Write replaces the cell tokens in p, then deflates and hashes it. A
+// token cut by the end of p waits for the next Write.
 func (z *captureZip) Write(p []byte) (int, error) {
+	if len(z.tokens) == 0 {
+		return len(p), z.emit(p)
+	}
+	z.pending = append(z.pending, p...)
+	for {
+		i := bytes.Index(z.pending, []byte(tokenOpen))
+		if i < 0 {
+			// Keep a tail that may begin a token.
+			keep := 0
+			for k := min(len(tokenOpen)-1, len(z.pending)); k > 0; k-- {
+				if bytes.HasSuffix(z.pending, []byte(tokenOpen[:k])) {
+					keep = k
+					break
+				}
+			}
+			err := z.emit(z.pending[:len(z.pending)-keep])
+			z.pending = append(z.pending[:0], z.pending[len(z.pending)-keep:]...)
+			return len(p), err
+		}
+		if err := z.emit(z.pending[:i]); err != nil {
+			return 0, err
+		}
+		rest := z.pending[i+len(tokenOpen):]
+		j := bytes.Index(rest, []byte(tokenClose))
+		if j < 0 {
+			z.pending = append(z.pending[:0], z.pending[i:]...)
+			return len(p), nil
+		}
+		n, err := strconv.Atoi(string(rest[:j]))
+		if err != nil || n < 0 || n >= len(z.tokens) {
+			return 0, fmt.Errorf("export: a cell token %q that no cell wrote", rest[:j])
+		}
+		if err := z.emit([]byte(z.tokens[n])); err != nil {
+			return 0, err
+		}
+		z.pending = append(z.pending[:0], rest[j+len(tokenClose):]...)
+	}
+}
+
+// emit deflates p and hashes it.
+func (z *captureZip) emit(p []byte) error {
 	z.crc.Write(p)
 	z.usize += uint64(len(p))
-	return z.fw.Write(p)
+	_, err := z.fw.Write(p)
+	return err
 }
+
+// A cell token stands for the text of a cell that excelize would alter
+// (xlsxTable.value): U+E000, a number, U+E000, between spaces so that
+// excelize marks the cell's white space preserved.
+const (
+	tokenMark  = "\uE000"
+	tokenOpen  = " " + tokenMark
+	tokenClose = tokenMark + " "
+)
 
 // countWriter counts the bytes written to w.
 type countWriter struct {
@@ -290,6 +351,10 @@ type xlsxBook struct {
 	used    map[string]bool       // lower-case sheet names taken
 	sheetOf map[string]string     // table ID -> sheet name
 	files   map[string]*sheetPart // sheet name -> its worksheet part
+	// cont holds the further parts of values longer than a cell holds
+	// (rows of continuedCols), written last on sheet Continued.
+	cont  *spoolFile
+	conts int
 }
 
 // newXLSXBook creates every planned sheet in order, so the workbook's
@@ -337,6 +402,93 @@ func (b *xlsxBook) cleanup() {
 	for _, p := range b.files {
 		os.Remove(p.file)
 	}
+	if b.cont != nil {
+		b.cont.remove()
+	}
+}
+
+// continued writes the continuation parts, if any, on sheet Continued.
+func (b *xlsxBook) continued() error {
+	if b.cont == nil {
+		return nil
+	}
+	if err := b.cont.close(); err != nil {
+		return err
+	}
+	t, err := b.table(tContinued[0], "", continuedCols, 2)
+	if err != nil {
+		return err
+	}
+	if err := b.cont.replay(t.row); err != nil {
+		return err
+	}
+	return t.close()
+}
+
+// cellText is the text of a cell in the text escape (EncodeText), whose
+// parts beyond the first, for a value longer than a cell holds
+// (excelize.TotalCellChars UTF-16 code units), go to the continuation
+// sheet, naming the sheet and cell. The parts are cut between escapes.
+// Text that is not valid UTF-8 is refused, naming the sheet, the cell and
+// the record (key) of its row.
+func (b *xlsxBook) cellText(sheet, key string, col, row int, s string) (string, error) {
+	ref, _ := excelize.CoordinatesToCellName(col, row)
+	where := "sheet " + sheet + " cell " + ref
+	if key != "" {
+		where += " (record " + key + ")"
+	}
+	enc, err := EncodeText(s)
+	if err != nil {
+		return "", fmt.Errorf("export: %s: %w", where, err)
+	}
+	if len(enc) <= excelize.TotalCellChars || utf16Len(enc) <= excelize.TotalCellChars {
+		return enc, nil
+	}
+	var parts []string
+	start, units := 0, 0
+	for i := 0; i < len(enc); {
+		n, u := 1, 1
+		if isEscape(enc[i:]) {
+			n, u = 7, 7
+		} else if r, size := utf8.DecodeRuneInString(enc[i:]); size > 1 {
+			n = size
+			if r > 0xFFFF {
+				u = 2
+			}
+		}
+		if units+u > excelize.TotalCellChars {
+			parts = append(parts, enc[start:i])
+			start, units = i, 0
+		}
+		units += u
+		i += n
+	}
+	parts = append(parts, enc[start:])
+	if b.cont == nil {
+		if b.cont, err = newSpool(b.tmpDir); err != nil {
+			return "", err
+		}
+	}
+	for i, p := range parts[1:] {
+		b.conts++
+		if err := b.cont.row([]cell{txt(sheet), txt(ref), numi(i + 2), {k: cEncoded, s: p}}); err != nil {
+			return "", err
+		}
+	}
+	return parts[0], nil
+}
+
+// utf16Len is the length of s in UTF-16 code units, as Excel counts a
+// cell's characters.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n++
+		if r > 0xFFFF {
+			n++
+		}
+	}
+	return n
 }
 
 // sheetName makes a valid, unused sheet name from name.
@@ -373,7 +525,12 @@ func (b *xlsxBook) sheetName(name string) string {
 func (b *xlsxBook) spool() {}
 
 func (b *xlsxBook) table(name, _ string, cols []column, freeze int) (table, error) {
-	t := &xlsxTable{b: b, name: name, cols: cols, freeze: freeze}
+	t := &xlsxTable{b: b, name: name, cols: cols, freeze: freeze, keyCol: -1}
+	for i, c := range cols {
+		if c.name == colLedgerKey {
+			t.keyCol = i
+		}
+	}
 	t.decStyle = make([]int, len(cols))
 	for i, c := range cols {
 		t.decStyle[i] = b.st.decimal(c.digits)
@@ -402,7 +559,9 @@ type xlsxTable struct {
 	sheet    string
 	sub      *excelize.File
 	sw       *excelize.StreamWriter
-	rows     int // data rows on the current sheet
+	rows     int      // data rows on the current sheet
+	tokens   []string // texts of the current sheet's cell tokens (value)
+	keyCol   int      // the ledger_key column, -1 when none
 	decStyle []int
 	cells    []excelize.Cell
 	vals     []any
@@ -438,8 +597,16 @@ func (t *xlsxTable) start(sheet string) error {
 	h1 := make([]any, len(t.cols))
 	h2 := make([]any, len(t.cols))
 	for i, c := range t.cols {
-		h1[i] = excelize.Cell{StyleID: t.b.st.header, Value: c.name}
-		h2[i] = excelize.Cell{StyleID: t.b.st.label, Value: c.label}
+		name, err := t.b.cellText(sheet, "", i+1, 1, c.name)
+		if err != nil {
+			return err
+		}
+		label, err := t.b.cellText(sheet, "", i+1, 2, c.label)
+		if err != nil {
+			return err
+		}
+		h1[i] = excelize.Cell{StyleID: t.b.st.header, Value: t.value(name)}
+		h2[i] = excelize.Cell{StyleID: t.b.st.label, Value: t.value(label)}
 	}
 	if err := sw.SetRow("A1", h1); err != nil {
 		return err
@@ -467,9 +634,12 @@ func (t *xlsxTable) finish() error {
 		out.Close()
 		return err
 	}
-	cz := &captureZip{name: "xl/worksheets/sheet1.xml", out: cw, fw: fw, crc: crc32.NewIEEE()}
+	cz := &captureZip{name: "xl/worksheets/sheet1.xml", out: cw, fw: fw, crc: crc32.NewIEEE(), tokens: t.tokens}
 	t.sub.SetZipWriter(func(io.Writer) excelize.ZipWriter { return cz })
 	err = t.sub.Write(io.Discard)
+	if err == nil {
+		err = cz.emit(cz.pending)
+	}
 	if err == nil {
 		err = fw.Close()
 	}
@@ -483,8 +653,24 @@ func (t *xlsxTable) finish() error {
 	if err == nil && !cz.got {
 		err = fmt.Errorf("export: excelize wrote no worksheet for sheet %s", t.sheet)
 	}
-	t.sub, t.sw = nil, nil
+	t.sub, t.sw, t.tokens = nil, nil, nil
 	return err
+}
+
+// value is what excelize is given for a cell whose text is enc (in the
+// text escape). excelize escapes every _xHHHH_ it is given once more
+// (and reads _xD800_ back as nothing), so a text holding one, or holding
+// the token mark, is given as a token that captureZip replaces by the
+// text, XML-escaped as excelize escapes text: the worksheet then carries
+// enc, OOXML's own escape, exactly.
+func (t *xlsxTable) value(enc string) string {
+	if !strings.Contains(enc, tokenMark) && !hasEscape(enc) {
+		return enc
+	}
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(enc))
+	t.tokens = append(t.tokens, strings.ReplaceAll(b.String(), "&#xA;", "\n"))
+	return tokenOpen + strconv.Itoa(len(t.tokens)-1) + tokenClose
 }
 
 func (t *xlsxTable) row(cells []cell) error {
@@ -518,28 +704,35 @@ func (t *xlsxTable) row(cells []cell) error {
 			// Beyond 15 digits a spreadsheet number would be rounded: text.
 			if n, err := strconv.ParseInt(c.s, 10, 64); err == nil && significantDigits(c.s) <= 15 {
 				x.Value = n
-			} else {
-				x.Value = c.s
 			}
 		case cDec:
-			x.Value = decimalValue(c.s)
-			if _, ok := x.Value.(float64); ok && i < len(t.decStyle) {
-				x.StyleID = t.decStyle[i]
+			if f, ok := decimalValue(c.s).(float64); ok {
+				x.Value = f
+				if i < len(t.decStyle) {
+					x.StyleID = t.decStyle[i]
+				}
 			}
 		case cDate:
 			if v, ok := parseDay(c.s); ok {
 				x.Value, x.StyleID = v, t.b.st.date
-			} else {
-				x.Value = c.s
 			}
 		case cDateTime:
 			if v, ok := parseDateTime(c.s); ok {
 				x.Value, x.StyleID = v, t.b.st.dateTime
-			} else {
-				x.Value = c.s
 			}
-		default:
-			x.Value = c.s
+		case cEncoded:
+			x.Value = t.value(c.s)
+		}
+		if x.Value == nil {
+			key := ""
+			if t.keyCol >= 0 && t.keyCol < len(cells) {
+				key = cells[t.keyCol].s
+			}
+			v, err := t.b.cellText(t.sheet, key, i+1, t.rows+2, c.s)
+			if err != nil {
+				return err
+			}
+			x.Value = t.value(v)
 		}
 		t.vals[i] = x
 	}

@@ -30,6 +30,9 @@ var (
 	ErrNoTerminal = errors.New("no terminal")
 	// ErrPassphraseMismatch: the passphrase and its confirmation differ.
 	ErrPassphraseMismatch = errors.New("passphrases do not match")
+	// ErrWeakPassphrase: a new passphrase does not meet the rule of
+	// CheckNewPassphrase.
+	ErrWeakPassphrase = errors.New("passphrase too weak")
 )
 
 // kindError carries a sentence for people and a sentinel kind (and

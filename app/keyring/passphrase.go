@@ -7,7 +7,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"golang.org/x/term"
 )
@@ -65,9 +67,36 @@ func ResolvePassphrase(file, envVar string, allowEnv bool, prompt string) (strin
 }
 
 // ResolveNewPassphrase is ResolvePassphrase for choosing a new passphrase:
-// at the prompt it is asked twice.
+// at the prompt it is asked twice, and from any source it must meet the
+// rule of CheckNewPassphrase.
 func ResolveNewPassphrase(file, envVar string, allowEnv bool, prompt string) (string, error) {
-	return resolve(file, envVar, allowEnv, prompt, true)
+	p, err := resolve(file, envVar, allowEnv, prompt, true)
+	if err != nil {
+		return "", err
+	}
+	if err := CheckNewPassphrase(p); err != nil {
+		return "", err
+	}
+	return p, nil
+}
+
+// MinPassphraseChars is the fewest characters (Unicode code points) a new
+// passphrase may have.
+const MinPassphraseChars = 12
+
+// PassphraseRule says the rule for a new passphrase, for help texts.
+const PassphraseRule = "a new passphrase needs at least 12 characters, not all the same (a few unrelated words make a good one)"
+
+// CheckNewPassphrase refuses a passphrase for a new key (or a key's new
+// encryption) shorter than MinPassphraseChars characters or made of one
+// character repeated, with ErrWeakPassphrase.
+func CheckNewPassphrase(p string) error {
+	n := utf8.RuneCountInString(p)
+	first, _ := utf8.DecodeRuneInString(p)
+	if n < MinPassphraseChars || strings.Count(p, string(first)) == n {
+		return newError(ErrWeakPassphrase, fmt.Sprintf("the passphrase is too weak: %s", PassphraseRule), nil)
+	}
+	return nil
 }
 
 func resolve(file, envVar string, allowEnv bool, prompt string, confirm bool) (string, error) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -93,14 +94,14 @@ func TestResolvePassphrase(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "pass")
 	os.WriteFile(file, []byte("from-file\n"), 0o600)
 
-	t.Setenv(env, "from-env")
+	t.Setenv(env, "from-env-variable")
 	if got, err := ResolvePassphrase(file, env, true, ""); err != nil || got != "from-file" {
 		t.Errorf("file first: %q, %v", got, err)
 	}
-	if got, err := ResolvePassphrase("", env, true, ""); err != nil || got != "from-env" {
+	if got, err := ResolvePassphrase("", env, true, ""); err != nil || got != "from-env-variable" {
 		t.Errorf("env second: %q, %v", got, err)
 	}
-	if got, err := ResolveNewPassphrase("", env, true, ""); err != nil || got != "from-env" {
+	if got, err := ResolveNewPassphrase("", env, true, ""); err != nil || got != "from-env-variable" {
 		t.Errorf("new from env: %q, %v", got, err)
 	}
 	_, err := ResolvePassphrase("", env, false, "")
@@ -123,5 +124,29 @@ func TestResolvePassphrase(t *testing.T) {
 	_, err = ResolvePassphrase(filepath.Join(t.TempDir(), "nope"), env, true, "")
 	if err == nil || errors.Is(err, ErrNoTerminal) {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestNewPassphraseRule: a new passphrase needs 12 characters, not all
+// the same, from a file as from anywhere; an existing key's passphrase is
+// not held to it.
+func TestNewPassphraseRule(t *testing.T) {
+	for p, ok := range map[string]bool{
+		"x": false, "elevenchars": false, "aaaaaaaaaaaaaaaa": false, "ééééééééééé": false,
+		"twelve chars": true, "veritrial-dev": true, "ééééééééééé!": true,
+	} {
+		if err := CheckNewPassphrase(p); (err == nil) != ok || err != nil && !errors.Is(err, ErrWeakPassphrase) {
+			t.Errorf("CheckNewPassphrase(%q) = %v", p, err)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "p")
+	if err := os.WriteFile(file, []byte("short\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ResolveNewPassphrase(file, "", false, ""); !errors.Is(err, ErrWeakPassphrase) || !strings.Contains(err.Error(), "at least 12 characters") {
+		t.Errorf("new passphrase from a file: %v", err)
+	}
+	if p, err := ResolvePassphrase(file, "", false, ""); err != nil || p != "short" {
+		t.Errorf("existing passphrase from a file: %q, %v", p, err)
 	}
 }

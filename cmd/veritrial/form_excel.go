@@ -193,7 +193,9 @@ ledger with the same values are skipped, so an interrupted import can simply
 be run again; changed forms need --reason and go in as corrections carrying
 only the changed items (an emptied cell clears the item). Transactions are
 pipelined; progress goes to stderr. Every form's outcome (tx hash, height,
-code, message) is written to --results (default WORKBOOK.results.csv).`,
+code, message) is written to --results (default WORKBOOK.results.csv); when
+the import stops early, forms never sent are marked unsent and forms sent but
+not seen in a block unconfirmed (with their tx hash), both without a code.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "reason", Usage: "reason for change, required when a form on the ledger changes"},
 			&cli.StringFlag{Name: "results", Usage: "results CSV to write (default: next to the workbook, `FILE`.results.csv)", TakesFile: true},
@@ -368,6 +370,7 @@ func formImport(c *cli.Context) error {
 		}
 		sum.Sent = true
 		if err := sendSteps(ctx, c, lv.cl, account, s, steps, reason, rows); err != nil {
+			markUnsent(rows)
 			_ = writeResults(results, rows)
 			return err
 		}
@@ -485,6 +488,7 @@ func sendSteps(ctx context.Context, c *cli.Context, cl *client.Client, account s
 				bar.add(1)
 				continue
 			}
+			rows[i].Action, rows[i].TxHash = actionPending, res.Hash
 			queue = append(queue, pending{i, res.Hash})
 			if len(queue) >= inFlight {
 				if err := wait(queue[0]); err != nil {
@@ -525,7 +529,33 @@ func record(r *importRow, a entry.Action, res *client.Result) {
 	}
 }
 
-// writeResults writes the results CSV (replacing an earlier one).
+// Actions of results rows without an outcome: broadcast and not yet seen
+// in a block, and, after an interrupted import, never sent or never
+// confirmed.
+const (
+	actionPending     = "pending"
+	actionUnsent      = "unsent"
+	actionUnconfirmed = "unconfirmed"
+)
+
+// markUnsent marks the rows an interrupted import left without an outcome:
+// planned and never sent (unsent), or broadcast but never seen in a block
+// (unconfirmed, with the tx hash to look up).
+func markUnsent(rows []importRow) {
+	for i := range rows {
+		switch rows[i].Action {
+		case "submit", "correct":
+			rows[i].Action = actionUnsent
+			rows[i].Message = "never sent: the import stopped before this form; run it again (forms already on the ledger are skipped)"
+		case actionPending:
+			rows[i].Action = actionUnconfirmed
+			rows[i].Message = "sent, but the import stopped before its block was seen: look the tx hash up, or run the import again (forms already on the ledger are skipped)"
+		}
+	}
+}
+
+// writeResults writes the results CSV (replacing an earlier one). The code
+// column is empty for a row without an outcome (unsent, unconfirmed).
 func writeResults(path string, rows []importRow) error {
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
@@ -535,8 +565,12 @@ func writeResults(path string, rows []importRow) error {
 		if r.Height > 0 {
 			h = strconv.FormatInt(r.Height, 10)
 		}
+		code := strconv.Itoa(int(r.Code))
+		if r.Action == actionUnsent || r.Action == actionUnconfirmed {
+			code = ""
+		}
 		_ = w.Write([]string{r.Sheet, strconv.Itoa(r.Row), r.Subject, r.Event, strconv.Itoa(r.EventRepeat), r.Form, r.Action, r.TxHash, h,
-			strconv.Itoa(int(r.Code)), r.Message})
+			code, r.Message})
 	}
 	w.Flush()
 	return writeFileAtomic(path, b.Bytes(), 0o644, true)

@@ -161,3 +161,41 @@ func readCSV(t *testing.T, path string) [][]string {
 	}
 	return rows
 }
+
+// TestResultsOfInterruptedImport: after an interrupted import the results
+// file marks forms never sent as unsent and forms sent but not seen in a
+// block as unconfirmed, both without a code, never as code 0.
+func TestResultsOfInterruptedImport(t *testing.T) {
+	rows := []importRow{
+		{Sheet: "VS", Row: 3, Action: "submitted", TxHash: "AA", Height: 7},
+		{Sheet: "VS", Row: 4, Action: "rejected", TxHash: "BB", Height: 7, Code: 509, Message: "frozen"},
+		{Sheet: "VS", Row: 5, Action: actionPending, TxHash: "CC"},
+		{Sheet: "VS", Row: 6, Action: "submit", Message: "3 value(s)"},
+		{Sheet: "VS", Row: 7, Action: "correct", Message: "changes VS.HR"},
+		{Sheet: "VS", Row: 8, Action: "skipped"},
+	}
+	markUnsent(rows)
+	path := filepath.Join(t.TempDir(), "r.csv")
+	if err := writeResults(path, rows); err != nil {
+		t.Fatal(err)
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	got, err := csv.NewReader(fh).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][3]string{{"submitted", "AA", "0"}, {"rejected", "BB", "509"}, {"unconfirmed", "CC", ""}, {"unsent", "", ""}, {"unsent", "", ""}, {"skipped", "", "0"}}
+	for i, w := range want {
+		r := got[i+1]
+		if r[6] != w[0] || r[7] != w[1] || r[9] != w[2] {
+			t.Errorf("row %d: action %q, tx %q, code %q; want %q", i, r[6], r[7], r[9], w)
+		}
+	}
+	if !strings.Contains(got[4][10], "never sent") || !strings.Contains(got[3][10], "look the tx hash up") {
+		t.Errorf("messages: %q, %q", got[4][10], got[3][10])
+	}
+}

@@ -36,7 +36,8 @@ Example:
    veritrial keys show alice-investigator`,
 		Description: `Keys live in <home>/keyring, one file per key, each encrypted under its
 passphrase (argon2id key derivation, XChaCha20-Poly1305). The passphrase comes
-from --passphrase-file, else VERITRIAL_PASSPHRASE, else a prompt without echo.`,
+from --passphrase-file, else VERITRIAL_PASSPHRASE, else a prompt without echo.
+For a new key, an imported key and an exported key block, ` + keyring.PassphraseRule + `.`,
 		Subcommands: []*cli.Command{
 			keysAddCommand(), keysListCommand(), keysShowCommand(),
 			keysImportCommand(), keysExportCommand(), keysDeleteCommand(),

@@ -29,10 +29,11 @@ func TestKeys(t *testing.T) {
 		t.Fatalf("keys add: %+v", added)
 	}
 	// The passphrase from the environment, flags before the argument.
-	mustVT(t, append(env, envPassphrase+"=env pass"), append(h, "keys", "add", "bob")...)
+	mustVT(t, append(env, envPassphrase+"=env passphrase"), append(h, "keys", "add", "bob")...)
 	failVT(t, env, exitUsage, "already exists", append(h, "keys", "add", "alice", "--passphrase-file", pass)...)
 	failVT(t, env, exitUsage, "invalid key name", append(h, "keys", "add", "Alice!", "--passphrase-file", pass)...)
 	failVT(t, env, exitKey, "no terminal", append(h, "keys", "add", "carol")...)
+	failVT(t, append(env, envPassphrase+"=short"), exitKey, "at least 12 characters", append(h, "keys", "add", "carol")...)
 
 	r := mustVT(t, env, append(h, "keys", "show", "alice")...)
 	if strings.TrimSpace(r.stdout) != added.PubKey {

@@ -119,7 +119,7 @@ func keyringError(err error) error {
 	switch {
 	case errors.Is(err, keyring.ErrWrongPassphrase), errors.Is(err, keyring.ErrNotFound),
 		errors.Is(err, keyring.ErrEmptyPassphrase), errors.Is(err, keyring.ErrNoTerminal),
-		errors.Is(err, keyring.ErrPassphraseMismatch), errors.Is(err, keyring.ErrCorrupt):
+		errors.Is(err, keyring.ErrPassphraseMismatch), errors.Is(err, keyring.ErrCorrupt), errors.Is(err, keyring.ErrWeakPassphrase):
 		code = exitKey
 	case errors.Is(err, keyring.ErrInvalidName), errors.Is(err, keyring.ErrExists):
 		code = exitUsage
