@@ -3,7 +3,6 @@ package audit
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -90,11 +89,12 @@ func VerifyExport(ctx context.Context, o ExportOptions) (*ExportReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl, err := client.New(o.Chain.Primary)
+	o.Chain.setDefaults()
+	cl, err := o.Chain.Dial(o.Chain.Primary)
 	if err != nil {
 		return nil, err
 	}
-	rep, err := checkExport(ctx, f, o.File, study, cl.ABCIQuery, exportBlock(lbH, lbN), o.TmpDir)
+	rep, err := checkExport(ctx, f, o.File, study, cl.Query, export.BlockOf(lbH, lbN), o.TmpDir)
 	if err != nil {
 		return nil, err
 	}
@@ -222,25 +222,6 @@ func verifiedPair(ctx context.Context, co ChainOptions, h int64) (*cmttypes.Ligh
 		return nil, nil, fmt.Errorf("the headers up to height %d do not verify: height %d: %s", h+1, rep.Failure.Height, rep.Failure.Reason)
 	}
 	return get()
-}
-
-// exportBlock is the consensus context of the export from verified
-// headers: the block of h, its commit (in the light block of h) and the
-// app hash in the header of h+1.
-func exportBlock(lbH, lbN *cmttypes.LightBlock) export.Block {
-	b := export.Block{ChainID: lbH.ChainID, Height: lbH.Height, Time: lbH.Time.UTC(), Hash: fmt.Sprintf("%X", lbH.Hash()),
-		AppHash: fmt.Sprintf("%X", []byte(lbN.AppHash)), NextHash: fmt.Sprintf("%X", lbN.Hash())}
-	signed := map[string]bool{}
-	for _, s := range lbH.Commit.Signatures {
-		if s.BlockIDFlag == cmttypes.BlockIDFlagCommit {
-			signed[s.ValidatorAddress.String()] = true
-		}
-	}
-	for _, v := range lbH.ValidatorSet.Validators {
-		b.Validators = append(b.Validators, export.Validator{Address: v.Address.String(), PubKey: base64.StdEncoding.EncodeToString(v.PubKey.Bytes()),
-			Power: v.VotingPower, Signed: signed[v.Address.String()]})
-	}
-	return b
 }
 
 // provenRecords reads every record an export of study covers at height

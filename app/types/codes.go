@@ -111,6 +111,7 @@ const (
 	CodeReadBadSig     Code = 706
 	CodeReadNotVisible Code = 707
 	CodeReadUnsigned   Code = 708
+	CodeReadNotFound   Code = 710
 
 	CodeInternal Code = 900
 )
@@ -214,6 +215,7 @@ var codeNames = map[Code]string{
 	CodeReadBadSig:     "read_bad_signature",
 	CodeReadNotVisible: "read_not_visible",
 	CodeReadUnsigned:   "read_unsigned",
+	CodeReadNotFound:   "read_not_found",
 	CodeInternal:       "internal",
 }
 

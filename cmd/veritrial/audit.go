@@ -162,28 +162,27 @@ func auditFormat(c *cli.Context) (string, error) {
 
 // auditLedger reads the chain's history for --study.
 func auditLedger(c *cli.Context) (*audit.Ledger, error) {
-	addr, err := nodeAddr(c)
-	if err != nil {
-		return nil, err
-	}
-	o := audit.FetchOptions{Node: addr, Study: c.String("study"), TrustDir: c.String("trust-dir")}
+	o := audit.FetchOptions{Study: c.String("study"), TrustDir: c.String("trust-dir")}
 	if o.TrustDir != "" && !auditDirExists(o.TrustDir) {
 		return nil, usageErrorf("--trust-dir %s does not exist: run veritrial audit verify-chain --trust-dir %s first", o.TrustDir, o.TrustDir)
 	}
+	cl, err := ledgerClient(c)
+	if err != nil {
+		return nil, err
+	}
+	o.Client = cl
 	if o.TrustDir == "" {
-		if cl, err := ledgerClient(c); err == nil {
-			if chain, err := cl.ChainID(c.Context); err == nil {
-				if home, err := homeDir(c); err == nil {
-					if d := audit.DefaultTrustDir(home, chain); auditDirExists(d) {
-						o.TrustDir = d
-					}
+		if chain, err := cl.ChainID(c.Context); err == nil {
+			if home, err := homeDir(c); err == nil {
+				if d := audit.DefaultTrustDir(home, chain); auditDirExists(d) {
+					o.TrustDir = d
 				}
 			}
 		}
 	}
 	L, err := audit.FetchLedger(c.Context, o)
 	if err != nil {
-		return nil, nodeError(client.NodeError(addr, err))
+		return nil, nodeError(client.NodeError(cl.Addr(), err))
 	}
 	return L, nil
 }
@@ -477,6 +476,9 @@ func auditVerifyExport(c *cli.Context) error {
 	if o.Chain.Primary, err = nodeAddr(c); err != nil {
 		return err
 	}
+	if o.Chain.Dial, err = readDialer(c); err != nil {
+		return err
+	}
 	for _, w := range c.StringSlice("witness") {
 		a, err := normalizeNodeAddr(w)
 		if err != nil {
@@ -572,6 +574,9 @@ func auditVerifyChain(c *cli.Context) error {
 		o.ChainID = g.ChainID
 	}
 	if o.Primary, err = nodeAddr(c); err != nil {
+		return err
+	}
+	if o.Dial, err = readDialer(c); err != nil {
 		return err
 	}
 	for _, w := range c.StringSlice("witness") {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/veritrial/veritrial/app/keyring"
 	"github.com/veritrial/veritrial/app/node"
 )
 
@@ -85,6 +86,28 @@ func localFlagNames(ctx *cli.Context) (names []string) {
 type runState struct {
 	json    bool // --output json was chosen
 	emitted bool // a JSON document was printed on stdout
+	// signers are the keys unlocked in this run, by name; run closes them.
+	signers map[string]*keyring.Signer
+}
+
+// keep remembers the unlocked key name for the rest of the run, closing
+// the one it replaces.
+func (st *runState) keep(name string, s *keyring.Signer) {
+	if st.signers == nil {
+		st.signers = map[string]*keyring.Signer{}
+	}
+	if old, ok := st.signers[name]; ok && old != s {
+		old.Close()
+	}
+	st.signers[name] = s
+}
+
+// closeSigners forgets every key unlocked in the run.
+func (st *runState) closeSigners() {
+	for name, s := range st.signers {
+		s.Close()
+		delete(st.signers, name)
+	}
 }
 
 func stateOf(a *cli.App) *runState {

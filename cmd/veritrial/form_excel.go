@@ -366,7 +366,6 @@ func formImport(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		defer s.Close()
 		sum.Sent = true
 		if err := sendSteps(ctx, c, lv.cl, account, s, steps, reason, rows); err != nil {
 			_ = writeResults(results, rows)

@@ -44,6 +44,7 @@ func main() {
 // itself.
 func run(args []string, stdout, stderr io.Writer) (code int) {
 	a := newApp(stdout, stderr)
+	defer stateOf(a).closeSigners()
 	defer func() {
 		if r := recover(); r != nil {
 			code = report(a, &cliError{code: exitFailure, msg: fmt.Sprintf("internal error: %v; please report this with the command you ran", r)})

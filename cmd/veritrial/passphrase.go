@@ -62,13 +62,24 @@ func openKeyring(c *cli.Context, create bool) (*keyring.Keyring, error) {
 	return kr, nil
 }
 
-// signer unlocks the --from key for signing; close it when done.
+// signer unlocks the --from key for signing and reading. The key stays
+// unlocked for the rest of the run, which closes it (so a command that
+// reads and writes asks for the passphrase once).
 func signer(c *cli.Context) (*keyring.Signer, error) {
 	name, err := fromKey(c)
 	if err != nil {
 		return nil, err
 	}
-	return unlockKey(c, name, func() (string, error) { return passphrase(c, "Passphrase for key "+name+": ") })
+	st := stateOf(c.App)
+	if s, ok := st.signers[name]; ok {
+		return s, nil
+	}
+	s, err := unlockKey(c, name, func() (string, error) { return passphrase(c, "Passphrase for key "+name+": ") })
+	if err != nil {
+		return nil, err
+	}
+	st.keep(name, s)
+	return s, nil
 }
 
 // unlockKey opens the keyring, checks that key name exists (before asking

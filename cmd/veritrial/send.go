@@ -11,7 +11,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/veritrial/veritrial/app/client"
-	"github.com/veritrial/veritrial/app/keyring"
 	"github.com/veritrial/veritrial/app/types"
 )
 
@@ -35,9 +34,6 @@ const sendTimeout = 2 * time.Minute
 // write is one transaction a write command sends.
 type write struct {
 	msg types.Msg
-	// unlock opens the signing key of account; nil means signer: the
-	// --from key unlocked with the keyring passphrase.
-	unlock func(c *cli.Context, account string) (*keyring.Signer, error)
 	// done says, for people, what the accepted transaction did; it may
 	// read the ledger at res.Height.
 	done func(ctx context.Context, cl *client.Client, res *client.Result) string
@@ -54,9 +50,9 @@ func send(c *cli.Context, msg types.Msg, success string) error {
 
 // sendWrite is the one path of every write command: it checks that the
 // node answers, unlocks the signing key of the --from account (its name
-// is the account ID), builds and signs the transaction, broadcasts it,
-// waits for its block (all within sendTimeout) and prints the outcome. A
-// rejection exits 6 with the ledger's code and message.
+// is the account ID; signer), builds and signs the transaction,
+// broadcasts it, waits for its block (all within sendTimeout) and prints
+// the outcome. A rejection exits 6 with the ledger's code and message.
 func sendWrite(c *cli.Context, w write) error {
 	account, err := fromKey(c)
 	if err != nil {
@@ -66,20 +62,12 @@ func sendWrite(c *cli.Context, w write) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(c.Context, sendTimeout)
-	defer cancel()
-	if _, err := cl.ChainID(ctx); err != nil {
-		return nodeError(err)
-	}
-	unlock := w.unlock
-	if unlock == nil {
-		unlock = func(c *cli.Context, _ string) (*keyring.Signer, error) { return signer(c) }
-	}
-	s, err := unlock(c, account)
+	s, err := signer(c)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	ctx, cancel := context.WithTimeout(c.Context, sendTimeout)
+	defer cancel()
 	res, err := cl.Send(ctx, account, s, w.msg)
 	if err != nil {
 		return nodeError(err)

@@ -17,8 +17,8 @@ func TestStartStatusRestart(t *testing.T) {
 	t.Parallel()
 	env := testEnv(t)
 	home := filepath.Join(t.TempDir(), "home")
-	ports := freePorts(t, 2)
-	mustVT(t, env, "--home", home, "init", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]))
+	ports := freePorts(t, 3)
+	mustVT(t, env, "--home", home, "init", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]), "--http-port", strconv.Itoa(ports[2]))
 
 	n := startNode(t, env, home)
 	st := waitHeight(t, env, home, 2, n)
@@ -28,7 +28,7 @@ func TestStartStatusRestart(t *testing.T) {
 	if st.ChainID != defaultChainID || len(st.AppHash) != 64 || st.LatestBlockTime == "" {
 		t.Errorf("status: %+v", st)
 	}
-	if r := mustVT(t, env, "--home", home, "status"); !strings.Contains(r.stdout, validatorOrg) || !strings.Contains(r.stdout, st.AppHash) {
+	if r := mustVT(t, env, "--home", home, "status", "--from", "sponsor-dm"); !strings.Contains(r.stdout, validatorOrg) || !strings.Contains(r.stdout, st.AppHash) {
 		t.Errorf("status text:\n%s", r.stdout)
 	}
 	// A second node on the same home is refused.

@@ -2,12 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/veritrial/veritrial/app/client"
 
 	"github.com/veritrial/veritrial/app/types"
 )
@@ -17,14 +18,15 @@ func statusCommand() *cli.Command {
 		Name:     "status",
 		Category: categoryNode,
 		Usage:    "show the node's height, app hash, validators and peers",
-		UsageText: `veritrial status
+		UsageText: `veritrial status --from KEY
 
 Example:
-   veritrial status
-   veritrial status --node tcp://10.0.0.5:26657 --output json`,
-		Description: `Asks the node at --node (default: the home's RPC address) for its latest block,
+   veritrial status --from regulator-auditor
+   veritrial status --from sponsor-dm --node https://node.sponsor.example:26680 --output json`,
+		Description: `Asks the node at --node (default: the home's read API) for its latest block,
 app hash, validator set (with the organisation running each validator, from
-the ledger's organisations) and connected peers.`,
+the ledger's organisations) and connected peers, in a request signed by the
+--from key.`,
 		Action: runStatus,
 	}
 }
@@ -63,7 +65,7 @@ func runStatus(c *cli.Context) error {
 	if err := exactArgs(c); err != nil {
 		return err
 	}
-	cl, addr, err := rpcClient(c)
+	cl, err := ledgerClient(c)
 	if err != nil {
 		return err
 	}
@@ -71,47 +73,22 @@ func runStatus(c *cli.Context) error {
 	defer cancel()
 	st, err := cl.Status(ctx)
 	if err != nil {
-		return rpcError(addr, err)
+		return nodeError(err)
 	}
 	doc := statusDoc{
-		Node:            addr,
-		ChainID:         st.NodeInfo.Network,
-		NodeID:          string(st.NodeInfo.DefaultNodeID),
-		Moniker:         st.NodeInfo.Moniker,
-		Height:          st.SyncInfo.LatestBlockHeight,
-		LatestBlockHash: st.SyncInfo.LatestBlockHash.String(),
-		AppHash:         st.SyncInfo.LatestAppHash.String(),
-		CatchingUp:      st.SyncInfo.CatchingUp,
-		Validators:      []validatorDoc{},
-		Peers:           []peerDoc{},
+		Node: cl.Addr(), ChainID: st.ChainID, NodeID: st.NodeID, Moniker: st.Moniker, Height: st.Height,
+		LatestBlockHash: st.LatestBlockHash, AppHash: st.AppHash, CatchingUp: st.CatchingUp,
+		Validators: []validatorDoc{}, Peers: []peerDoc{},
 	}
-	if !st.SyncInfo.LatestBlockTime.IsZero() {
-		doc.LatestBlockTime = st.SyncInfo.LatestBlockTime.UTC().Format(time.RFC3339Nano)
+	if !st.LatestBlockTime.IsZero() {
+		doc.LatestBlockTime = st.LatestBlockTime.Format(time.RFC3339Nano)
 	}
-	orgOf := validatorOrgs(ctx, c)
-	if doc.Height > 0 {
-		page, perPage := 1, 100
-		for {
-			vals, err := cl.Validators(ctx, &doc.Height, &page, &perPage)
-			if err != nil {
-				return rpcError(addr, err)
-			}
-			for _, v := range vals.Validators {
-				pk := base64.StdEncoding.EncodeToString(v.PubKey.Bytes())
-				doc.Validators = append(doc.Validators, validatorDoc{Address: v.Address.String(), PubKey: pk, Power: v.VotingPower, Org: orgOf[pk]})
-			}
-			if len(doc.Validators) >= vals.Total || len(vals.Validators) == 0 {
-				break
-			}
-			page++
-		}
+	orgOf := validatorOrgs(ctx, cl)
+	for _, v := range st.Validators {
+		doc.Validators = append(doc.Validators, validatorDoc{Address: v.Address, PubKey: v.PubKey, Power: v.Power, Org: orgOf[v.PubKey]})
 	}
-	ni, err := cl.NetInfo(ctx)
-	if err != nil {
-		return rpcError(addr, err)
-	}
-	for _, p := range ni.Peers {
-		doc.Peers = append(doc.Peers, peerDoc{ID: string(p.NodeInfo.DefaultNodeID), Moniker: p.NodeInfo.Moniker, RemoteIP: p.RemoteIP, ListenAddr: p.NodeInfo.ListenAddr, Outbound: p.IsOutbound})
+	for _, p := range st.Peers {
+		doc.Peers = append(doc.Peers, peerDoc{ID: p.ID, Moniker: p.Moniker, RemoteIP: p.RemoteIP, ListenAddr: p.ListenAddr, Outbound: p.Outbound})
 	}
 	return emit(c, doc, func(w io.Writer) error {
 		t := newTable(w)
@@ -162,12 +139,8 @@ func runStatus(c *cli.Context) error {
 // to the organisation that runs them, from the ledger's organisations.
 // Failures leave the map empty: the organisation is a courtesy, not part
 // of the status.
-func validatorOrgs(ctx context.Context, c *cli.Context) map[string]string {
+func validatorOrgs(ctx context.Context, cl *client.Client) map[string]string {
 	out := map[string]string{}
-	cl, err := ledgerClient(c)
-	if err != nil {
-		return out
-	}
 	orgs, err := cl.Reader(0, false).Orgs(ctx)
 	if err != nil {
 		return out
