@@ -22,6 +22,9 @@ func TestTestnetInitCommand(t *testing.T) {
 	if err != nil || code != 0 {
 		t.Fatalf("testnet init: exit %d (%v)\n%s%s", code, err, so, se)
 	}
+	if !strings.HasPrefix(so, DevNotice+"\n") {
+		t.Errorf("the output does not start by saying it is for development on one machine:\n%s", so)
+	}
 	for _, want := range []string{"acme", "sponsor", "10.0.0.11:36656", "site-1-coordinator", "veritrial-dev"} {
 		if !strings.Contains(so, want) {
 			t.Errorf("output lacks %q:\n%s", want, so)
@@ -31,6 +34,9 @@ func TestTestnetInitCommand(t *testing.T) {
 	var m Manifest
 	if code != 0 || json.Unmarshal([]byte(so), &m) != nil || len(m.Nodes) != 2 || m.Nodes[1].Kind != "regulator" {
 		t.Fatalf("--output json: exit %d\n%s%s", code, so, se)
+	}
+	if !strings.HasPrefix(so, "{\n  \"notice\": ") || m.Notice != DevNotice {
+		t.Errorf("the JSON output does not start with the development notice:\n%s", so)
 	}
 	for _, c := range []struct {
 		args []string

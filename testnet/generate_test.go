@@ -53,11 +53,11 @@ func TestGenerateLocalConsortium(t *testing.T) {
 		t.Fatal(err)
 	}
 	read, err := ReadManifest(dir)
-	if err != nil || len(read.Nodes) != len(orgs) || read.ChainID != "vt-gen-test" || read.DevPassphrase != node.DevPassphrase {
+	if err != nil || len(read.Nodes) != len(orgs) || read.ChainID != "vt-gen-test" || read.DevPassphrase != node.DevPassphrase || read.Notice != DevNotice {
 		t.Fatalf("manifest: %+v, %v", read, err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
-		t.Fatal(err)
+	if rm, err := os.ReadFile(filepath.Join(dir, "README.md")); err != nil || !strings.Contains(string(rm), DevNotice) {
+		t.Fatalf("README.md lacks the development notice (%v):\n%s", err, rm)
 	}
 	wantKeys := map[types.OrgKind][]string{
 		types.OrgSponsor:   {"admin", "dm"},

@@ -43,6 +43,17 @@ const DefaultKeyRotationTTL = 20_000
 // DefaultParams returns the defaults.
 func DefaultParams() Params { return Params{MaxTxTTL: 1000, KeyRotationTTL: DefaultKeyRotationTTL} }
 
+// Validate checks the parameters' ranges.
+func (p Params) Validate() error {
+	if p.MaxTxTTL < 1 {
+		return fmt.Errorf("params.max_tx_ttl must be at least 1")
+	}
+	if p.KeyRotationTTL < 1 || p.KeyRotationTTL > MaxProposalTTL {
+		return fmt.Errorf("params.key_rotation_ttl must be 1 to %d blocks", MaxProposalTTL)
+	}
+	return nil
+}
+
 // ParseGenesis decodes and validates app_state.
 func ParseGenesis(bz []byte) (*Genesis, error) {
 	var g Genesis
@@ -63,11 +74,8 @@ func ParseGenesis(bz []byte) (*Genesis, error) {
 
 // Validate checks the genesis for consistency.
 func (g *Genesis) Validate() error {
-	if g.Params.MaxTxTTL < 1 {
-		return fmt.Errorf("genesis params.max_tx_ttl must be at least 1")
-	}
-	if g.Params.KeyRotationTTL < 1 || g.Params.KeyRotationTTL > MaxProposalTTL {
-		return fmt.Errorf("genesis params.key_rotation_ttl must be 1 to %d blocks", MaxProposalTTL)
+	if err := g.Params.Validate(); err != nil {
+		return fmt.Errorf("genesis %w", err)
 	}
 	orgs := map[string]OrgKind{}
 	for _, o := range g.Orgs {

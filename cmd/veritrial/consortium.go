@@ -6,13 +6,17 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/veritrial/veritrial/app/ceremony"
 	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/types"
+	"github.com/veritrial/veritrial/testnet"
 )
 
 func consortiumCommand() *cli.Command {
@@ -22,9 +26,16 @@ func consortiumCommand() *cli.Command {
 	}
 	return &cli.Command{
 		Name:     "consortium",
-		Usage:    "the consortium's members and their governance: propose, vote, list",
+		Usage:    "form a consortium (new, join, assemble, install); its members and their governance: propose, vote, list",
 		Category: categoryConsortium,
-		Description: `The organisations, their validators and nodes are ledger records, changed only
+		Description: `Forming: the coordinator writes a draft (new); each organisation, on its own
+machine, makes its home and keys and signs a member file of public material
+(join); the coordinator checks the member files and assembles genesis.json
+(assemble); each organisation checks its own entry, installs the genesis and
+its peers, and compares the genesis SHA-256 with the others (install). No
+machine ever holds another organisation's keys.
+
+The organisations, their validators and nodes are ledger records, changed only
 by proposals: an administrator of an active organisation proposes, an
 administrator of each voting organisation (one that runs a validator) votes
 once, and the vote that reaches the quorum (by default more than two thirds of
@@ -32,6 +43,7 @@ the voting organisations, at least one of them not a sponsor) applies the
 change in its block. A validator change takes effect in consensus two blocks
 later. See docs/CONSORTIUM.md.`,
 		Subcommands: []*cli.Command{
+			ceremonyNewCommand(), ceremonyJoinCommand(), ceremonyAssembleCommand(), ceremonyInstallCommand(),
 			{
 				Name:      "members",
 				Usage:     "organisations, kinds, statuses, validators and powers, node IDs",
@@ -67,7 +79,7 @@ the two thirds of the power consensus needs.`,
 							&cli.StringFlag{Name: "name", Usage: "the organisation's printed name"},
 							&cli.StringFlag{Name: "admin-pubkey", Required: true, Usage: "base64 public key of its first administrator"},
 							&cli.StringFlag{Name: "admin-account", Usage: "account ID of its first administrator (default ORG-admin)"},
-							&cli.StringFlag{Name: "admin-name", Usage: "printed name of its first administrator (default: Administrator of ORG)"},
+							&cli.StringFlag{Name: "admin-name", Usage: "printed name of its first administrator", DefaultText: "Administrator of ORG"},
 							&cli.StringFlag{Name: "validator-pubkey", Usage: "base64 ed25519 consensus public key of its validator"},
 							&cli.Int64Flag{Name: "power", Value: 10, Usage: "voting power of its validator"},
 							&cli.StringFlag{Name: "node-id", Usage: "node ID of its validator's node"},
@@ -269,13 +281,9 @@ func proposeParams(c *cli.Context) error {
 	}
 	p := gov.Params
 	if q := c.String("quorum"); q != "" {
-		num, den, ok := strings.Cut(q, "/")
-		n, err1 := strconv.Atoi(num)
-		d, err2 := strconv.Atoi(den)
-		if !ok || err1 != nil || err2 != nil {
-			return usageErrorf("--quorum %q is not a fraction N/D such as 2/3", q)
+		if p.QuorumNum, p.QuorumDen, err = parseQuorum(q); err != nil {
+			return err
 		}
-		p.QuorumNum, p.QuorumDen = n, d
 	}
 	if c.IsSet("non-sponsor-vote") {
 		p.NonSponsorVote = c.Bool("non-sponsor-vote")
@@ -284,6 +292,17 @@ func proposeParams(c *cli.Context) error {
 		p.ProposalTTL = c.Int64("proposal-ttl")
 	}
 	return propose(c, types.Change{Params: &p})
+}
+
+// parseQuorum parses a --quorum fraction N/D.
+func parseQuorum(q string) (num, den int, err error) {
+	n, d, ok := strings.Cut(q, "/")
+	num, err1 := strconv.Atoi(n)
+	den, err2 := strconv.Atoi(d)
+	if !ok || err1 != nil || err2 != nil {
+		return 0, 0, usageErrorf("--quorum %q is not a fraction N/D such as 2/3", q)
+	}
+	return num, den, nil
 }
 
 // proposeOutcome is what propose prints.
@@ -474,5 +493,404 @@ func showProposals(c *cli.Context) error {
 			t.row(strconv.Itoa(d.Number), status, cmp.Or(strings.Join(vs, " "), "-"), strconv.FormatInt(d.Expires, 10), d.Proposed.Signer+" ("+d.Proposed.Org+")", d.Summary)
 		}
 		return t.flush()
+	})
+}
+
+func ceremonyNewCommand() *cli.Command {
+	gov, params := types.DefaultGovParams(), types.DefaultParams()
+	return &cli.Command{
+		Name:  "new",
+		Usage: "write the draft of a new consortium (the coordinator, any member)",
+		UsageText: `veritrial consortium new --chain-id ID --out draft.json [--members ORG[=KIND],...] [--genesis-time T] [--power N]
+    [--quorum N/D] [--non-sponsor-vote=false] [--proposal-ttl BLOCKS] [--max-tx-ttl BLOCKS] [--key-rotation-ttl BLOCKS] [--force]
+
+Example:
+   veritrial consortium new --chain-id vt-htn-201 --members sponsor,site-1,site-2,regulator --out draft.json`,
+		Description: `The draft fixes the chain ID, the genesis time (default now), every validator's
+power, the ledger's parameters and governance rules (the ledger's defaults
+unless given) and, with --members, exactly which organisations join (a kind is
+taken from the start of a name unless given as ORG=KIND); without --members
+whoever the coordinator assembles joins. Send the file unchanged to every
+member: each signs its SHA-256 when it joins.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "chain-id", Required: true, Usage: "chain ID of the consortium"},
+			&cli.StringFlag{Name: "out", Required: true, Usage: "the draft file to write", TakesFile: true},
+			&cli.StringSliceFlag{Name: "members", Usage: "the organisations expected, ORG or ORG=KIND, comma-separated", DefaultText: "open: whoever is assembled"},
+			&cli.StringFlag{Name: "genesis-time", Usage: "genesis time, RFC 3339", DefaultText: "now"},
+			&cli.Int64Flag{Name: "power", Value: ceremony.DefaultValidatorPower, Usage: "every validator's voting power"},
+			&cli.StringFlag{Name: "quorum", Value: fmt.Sprintf("%d/%d", gov.QuorumNum, gov.QuorumDen), Usage: "a change needs more than this fraction of the voting organisations"},
+			&cli.BoolFlag{Name: "non-sponsor-vote", Value: gov.NonSponsorVote, Usage: "a change needs a yes from a voting organisation that is not a sponsor"},
+			&cli.Int64Flag{Name: "proposal-ttl", Value: gov.ProposalTTL, Usage: "blocks a proposal can be voted on"},
+			&cli.Int64Flag{Name: "max-tx-ttl", Value: params.MaxTxTTL, Usage: "how many blocks ahead a tx's expiry may be"},
+			&cli.Int64Flag{Name: "key-rotation-ttl", Value: params.KeyRotationTTL, Usage: "blocks a request to rotate another person's key can be approved"},
+			&cli.BoolFlag{Name: "force", Usage: "replace --out if it exists"},
+		},
+		Action: runConsortiumNew,
+	}
+}
+
+// newDraftResult is what consortium new prints.
+type newDraftResult struct {
+	File   string          `json:"file"`
+	SHA256 string          `json:"sha256"`
+	Draft  *ceremony.Draft `json:"draft"`
+}
+
+func runConsortiumNew(c *cli.Context) error {
+	if err := exactArgs(c); err != nil {
+		return err
+	}
+	t := time.Now().UTC().Truncate(time.Second)
+	if s := c.String("genesis-time"); s != "" {
+		var err error
+		if t, err = time.Parse(time.RFC3339, s); err != nil {
+			return usageErrorf("--genesis-time %q is not an RFC 3339 time such as 2026-03-02T09:00:00Z", s)
+		}
+	}
+	d := ceremony.NewDraft(c.String("chain-id"), t)
+	d.ValidatorPower = c.Int64("power")
+	d.Params.MaxTxTTL = c.Int64("max-tx-ttl")
+	d.Params.KeyRotationTTL = c.Int64("key-rotation-ttl")
+	d.Governance.NonSponsorVote = c.Bool("non-sponsor-vote")
+	d.Governance.ProposalTTL = c.Int64("proposal-ttl")
+	var err error
+	if d.Governance.QuorumNum, d.Governance.QuorumDen, err = parseQuorum(c.String("quorum")); err != nil {
+		return err
+	}
+	for _, s := range splitList(c.StringSlice("members")) {
+		org, kind, given := strings.Cut(s, "=")
+		k := types.OrgKind(strings.ToLower(kind))
+		if !given {
+			var ok bool
+			if k, ok = testnet.InferKind(org); !ok {
+				return usageErrorf("cannot tell the kind of %s from its name: give it as %s=KIND (sponsor, site, cro, regulator or ethics)", org, org)
+			}
+		}
+		d.Members = append(d.Members, ceremony.DraftMember{Org: org, Kind: k})
+	}
+	if err := d.Validate(); err != nil {
+		return usageErrorf("the draft would not be usable: %v", err)
+	}
+	bz, err := ceremony.Encode(d)
+	if err != nil {
+		return failf("%v", err)
+	}
+	out := c.String("out")
+	if err := writeFileAtomic(out, bz, 0o644, c.Bool("force")); err != nil {
+		return err
+	}
+	res := newDraftResult{File: out, SHA256: ceremony.SHA256(bz), Draft: d}
+	return emit(c, res, func(w io.Writer) error {
+		members := "open: whoever is assembled"
+		if len(d.Members) > 0 {
+			var orgs []string
+			for _, m := range d.Members {
+				orgs = append(orgs, m.Org+" ("+string(m.Kind)+")")
+			}
+			members = strings.Join(orgs, ", ")
+		}
+		printf(w, "Wrote the draft of consortium %s to %s\n", d.ChainID, out)
+		t := indented(w, "  ")
+		t.row("SHA-256", res.SHA256)
+		t.row("genesis time", d.GenesisTime.Format(time.RFC3339))
+		t.row("members", members)
+		if err := t.flush(); err != nil {
+			return err
+		}
+		printf(w, "Send it unchanged to every member; each runs on its own machine:\n  veritrial consortium join %s --home ~/veritrial --org ORG --host HOST --out ORG.member.json\n", filepath.Base(out))
+		return nil
+	})
+}
+
+func ceremonyJoinCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "join",
+		Usage:     "make this organisation's home and keys and its signed member file (each organisation, on its own machine)",
+		ArgsUsage: "DRAFT",
+		UsageText: `veritrial consortium join DRAFT --home DIR --org ORG [--kind KIND] --host HOST [--p2p-port 26656] [--rpc-port 26657]
+    [--name "..."] [--admin-name "..."] [--out ORG.member.json]
+
+Example:
+   veritrial consortium join draft.json --home ~/veritrial --org site-1 --kind site --host 10.0.0.12 --out site-1.member.json`,
+		Description: `Creates the home --home (which must not exist or be empty) on this machine: the
+node's CometBFT configuration (peers on every interface at --p2p-port,
+announced as HOST:PORT; RPC on 127.0.0.1 at --rpc-port), a new validator key
+and node key, and the keyring with the organisation's first administrator's
+key, ORG-admin, under a passphrase you choose (--passphrase-file,
+VERITRIAL_PASSPHRASE, or typed twice without echo; the dev passphrase is
+refused). No key leaves the home.
+
+The member file (--out) holds only public material: the organisation, its
+validator's and node's public keys, node ID and address, its administrator's
+public key, and the SHA-256 of the draft, signed by the administrator's,
+validator's and node's keys. Send it to the coordinator.
+
+An organisation joining a running consortium later gives --later, with the
+consortium's draft (any member's home keeps it in config/consortium-draft.json)
+and --kind; its member file gives the keys for consortium propose add-org, and
+it installs the consortium's genesis with install --later.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "org", Required: true, Usage: "this organisation's ID"},
+			&cli.StringFlag{Name: "kind", Usage: "sponsor, site, cro, regulator or ethics", DefaultText: "the draft's"},
+			&cli.StringFlag{Name: "host", Required: true, Usage: "host name or IP address where the other members reach this node"},
+			&cli.IntFlag{Name: "p2p-port", Value: ceremony.DefaultP2PPort, Usage: "peer-to-peer port"},
+			&cli.IntFlag{Name: "rpc-port", Value: ceremony.DefaultRPCPort, Usage: "RPC port on 127.0.0.1"},
+			&cli.StringFlag{Name: "name", Usage: "the organisation's printed name"},
+			&cli.StringFlag{Name: "admin-name", Usage: "printed name of its first administrator", DefaultText: "Administrator of ORG"},
+			&cli.StringFlag{Name: "out", Usage: "the member file to write", DefaultText: "ORG.member.json", TakesFile: true},
+			&cli.BoolFlag{Name: "later", Usage: "join a running consortium by governance: DRAFT is its draft, which need not list ORG"},
+		},
+		Action: runConsortiumJoin,
+	}
+}
+
+// joinResult is what consortium join prints.
+type joinResult struct {
+	Home        string           `json:"home"`
+	MemberFile  string           `json:"member_file"`
+	DraftSHA256 string           `json:"draft_sha256"`
+	Member      *ceremony.Member `json:"member"`
+}
+
+func runConsortiumJoin(c *cli.Context) error {
+	if err := exactArgs(c, "draft"); err != nil {
+		return err
+	}
+	draft, err := readInputFile(c.Args().First(), "draft")
+	if err != nil {
+		return err
+	}
+	d, err := ceremony.ParseDraft(draft)
+	if err != nil {
+		return inputErrorf("%s: %v", c.Args().First(), err)
+	}
+	home, err := homeDir(c)
+	if err != nil {
+		return err
+	}
+	o := ceremony.JoinOptions{Org: c.String("org"), Kind: types.OrgKind(c.String("kind")), Name: c.String("name"), AdminName: c.String("admin-name"),
+		Host: c.String("host"), P2PPort: c.Int("p2p-port"), RPCPort: c.Int("rpc-port"), Later: c.Bool("later")}
+	if err := o.Check(d); err != nil {
+		return usageErrorf("%v", err)
+	}
+	out := cmp.Or(c.String("out"), o.Org+".member.json")
+	if err := checkOutFree(out, false); err != nil {
+		return err
+	}
+	if _, err := checkHomeFree(home, false); err != nil {
+		return err
+	}
+	if o.Passphrase, err = newPassphrase(c, "Passphrase for the new key "+ceremony.AdminKey(o.Org)+": "); err != nil {
+		return err
+	}
+	if err := ceremony.CheckPassphrase(o.Passphrase); err != nil {
+		return keyErrorf("%v", err)
+	}
+	var m *ceremony.Member
+	err = createHome(home, false, func(dir string) (err error) {
+		if m, err = ceremony.Join(dir, draft, o); err != nil {
+			return failf("%v", pathError(err))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	bz, err := ceremony.Encode(m)
+	if err != nil {
+		return failf("%v", err)
+	}
+	if err := writeFileAtomic(out, bz, 0o644, false); err != nil {
+		return failf("%v; the member file is also in %s", err, filepath.Join(home, "config", ceremony.MemberFile))
+	}
+	res := joinResult{Home: home, MemberFile: out, DraftSHA256: m.Body.DraftSHA256, Member: m}
+	return emit(c, res, func(w io.Writer) error {
+		b := m.Body
+		printf(w, "%s (%s) joined the draft of consortium %s (draft SHA-256 %s)\n\n", b.Org, b.Kind, b.ChainID, b.DraftSHA256)
+		t := indented(w, "  ")
+		t.row("home", home+" (its keys never leave it)")
+		t.row("member file", out+" (public: send it to the coordinator)")
+		t.row("node ID", b.Node.ID)
+		t.row("p2p address", b.Node.P2P)
+		t.row("validator key", fmt.Sprintf("%s (power %d)", types.KeyText(b.Validator.PubKey), b.Validator.Power))
+		t.row("administrator", b.Admin.Account+" "+types.KeyText(b.Admin.PubKey))
+		if err := t.flush(); err != nil {
+			return err
+		}
+		if o.Later {
+			printf(w, "\nInstall the consortium's genesis.json with  veritrial consortium install genesis.json --later --home %s\nand ask a member's administrator to propose add-org with the keys above.\n", home)
+			return nil
+		}
+		printf(w, "\nWhen the coordinator sends genesis.json:  veritrial consortium install genesis.json --home %s\n", home)
+		return nil
+	})
+}
+
+func ceremonyAssembleCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "assemble",
+		Usage:     "check the member files and write genesis.json and its manifest (the coordinator)",
+		ArgsUsage: "DRAFT MEMBER-FILE...",
+		UsageText: `veritrial consortium assemble DRAFT MEMBER-FILE... --out genesis.json [--manifest FILE] [--force]
+
+Example:
+   veritrial consortium assemble draft.json *.member.json --out genesis.json`,
+		Description: `Checks every member file: its three signatures, the draft it joined, its
+power, its organisation expected by the draft and joining once, no key or
+address shared with another member, every expected member present, and the
+governance rules satisfiable. Then writes genesis.json (each organisation with
+its validator and its first administrator; the same files always give the same
+bytes, in any order) and a manifest (default manifest.json beside --out): the
+member files and the genesis SHA-256. Nothing secret is read or written.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "out", Required: true, Usage: "the genesis file to write", TakesFile: true},
+			&cli.StringFlag{Name: "manifest", Usage: "the manifest to write", DefaultText: "manifest.json beside --out", TakesFile: true},
+			&cli.BoolFlag{Name: "force", Usage: "replace --out and the manifest if they exist"},
+		},
+		Action: runConsortiumAssemble,
+	}
+}
+
+// assembleResult is what consortium assemble prints.
+type assembleResult struct {
+	Genesis      string `json:"genesis"`
+	ManifestFile string `json:"manifest_file"`
+	*ceremony.Manifest
+}
+
+func runConsortiumAssemble(c *cli.Context) error {
+	if c.NArg() < 2 {
+		return usageErrorf("give the draft and at least one member file: usage: %s DRAFT MEMBER-FILE...", c.Command.HelpName)
+	}
+	out := c.String("out")
+	man := cmp.Or(c.String("manifest"), filepath.Join(filepath.Dir(out), "manifest.json"))
+	for _, p := range []string{out, man} {
+		if err := checkOutFree(p, c.Bool("force")); err != nil {
+			return err
+		}
+	}
+	args := c.Args().Slice()
+	draft, err := readInputFile(args[0], "draft")
+	if err != nil {
+		return err
+	}
+	var files []ceremony.File
+	for _, p := range args[1:] {
+		bz, err := readInputFile(p, "member file")
+		if err != nil {
+			return err
+		}
+		files = append(files, ceremony.File{Name: p, Data: bz})
+	}
+	genesis, m, err := ceremony.Assemble(draft, files)
+	if err != nil {
+		return inputErrorf("%v", err)
+	}
+	mb, err := ceremony.Encode(m)
+	if err != nil {
+		return failf("%v", err)
+	}
+	if err := writeFileAtomic(out, genesis, 0o644, c.Bool("force")); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(man, mb, 0o644, c.Bool("force")); err != nil {
+		return err
+	}
+	res := assembleResult{Genesis: out, ManifestFile: man, Manifest: m}
+	return emit(c, res, func(w io.Writer) error {
+		printf(w, "Assembled consortium %s: %d members\n", m.ChainID, len(m.Members))
+		t := indented(w, "  ")
+		t.row("genesis", out)
+		t.row("manifest", man)
+		t.row("genesis SHA-256", m.GenesisSHA256)
+		if err := t.flush(); err != nil {
+			return err
+		}
+		printf(w, "\n")
+		t = indented(w, "  ", "ORG", "KIND", "P2P", "NODE ID", "ADMINISTRATOR")
+		for _, mm := range m.Members {
+			b := mm.Body
+			t.row(b.Org, string(b.Kind), b.Node.P2P, b.Node.ID, b.Admin.Account)
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+		printf(w, "\nSend %s to every member: each runs veritrial consortium install %s --home ~/veritrial\nand reads out the genesis SHA-256 it prints to the others.\n", filepath.Base(out), filepath.Base(out))
+		return nil
+	})
+}
+
+func ceremonyInstallCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "install",
+		Usage:     "check this organisation's entry in genesis.json and install it with the peers (each organisation)",
+		ArgsUsage: "GENESIS",
+		UsageText: `veritrial consortium install GENESIS --home DIR [--later] [--force]
+
+Example:
+   veritrial consortium install genesis.json --home ~/veritrial`,
+		Description: `On the home made by consortium join: checks that the genesis is the one the
+draft and its app_state give (chain ID, genesis time, consensus parameters,
+validators, governance rules, expected members) and that it holds this
+organisation exactly as its member file declared it, with this home's keys and
+no other account or node. Then writes it to config/genesis.json, makes the
+other members' validator nodes the persistent peers in config.toml, and prints
+the genesis SHA-256: read it out to the other members; the same hash is the
+same consortium. --force replaces another genesis installed before, as long as
+the node has not run on it. On the home of an organisation that joined later
+(join --later), --later checks that the genesis does not include it; every
+member's validator node becomes a peer.`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "force", Usage: "replace another genesis the node has not run on"},
+			&cli.BoolFlag{Name: "later", Usage: "the home joined a running consortium (join --later)"},
+		},
+		Action: runConsortiumInstall,
+	}
+}
+
+// installResult is what consortium install prints.
+type installResult struct {
+	Home string `json:"home"`
+	*ceremony.Installed
+}
+
+func runConsortiumInstall(c *cli.Context) error {
+	if err := exactArgs(c, "genesis"); err != nil {
+		return err
+	}
+	home, err := homeDir(c)
+	if err != nil {
+		return err
+	}
+	conf, err := loadNodeConfig(home)
+	if err != nil {
+		return err
+	}
+	genesis, err := readInputFile(c.Args().First(), "genesis")
+	if err != nil {
+		return err
+	}
+	in, err := ceremony.Install(conf, genesis, ceremony.InstallOptions{Replace: c.Bool("force"), Later: c.Bool("later")})
+	if err != nil {
+		return inputErrorf("%v", pathError(err))
+	}
+	return emit(c, installResult{Home: home, Installed: in}, func(w io.Writer) error {
+		what := "Installed"
+		if in.Again {
+			what = "Already installed:"
+		}
+		printf(w, "%s the genesis of consortium %s in %s (%s)\n\n  genesis SHA-256  %s\n\nRead it out to every other member before starting: the same hash is the same consortium.\n\n",
+			what, in.ChainID, home, in.Org, in.GenesisSHA256)
+		t := indented(w, "  ", "ORG", "KIND", "POWER", "NODE ID", "HOST", "NAME")
+		for _, o := range in.Orgs {
+			for _, v := range o.Validators {
+				t.row(o.ID, string(o.Kind), strconv.FormatInt(v.Power, 10), v.NodeID, v.Host, o.Name)
+			}
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+		printf(w, "\nPersistent peers: %d. Start the node with:  veritrial --home %s start\n", len(in.Peers), home)
+		return nil
 	})
 }

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/types"
 )
 
@@ -101,4 +105,57 @@ func TestConsortiumOnARealNode(t *testing.T) {
 		t.Errorf("a new key proposed %q (stderr %q), want %q", p.Change, r.stderr, want)
 	}
 	failVT(t, env, exitUsage, "exclude each other", "consortium", "propose", "validator", "--from", "regulator-admin", "--org", validatorOrg, "--pubkey", key.PubKey, "--replaces", valKey, "--add")
+}
+
+// TestCeremonyCommands: the ceremony's commands as a script sees them:
+// outputs, exit codes and refusals that leave nothing behind. The whole
+// ceremony on four running nodes is testnet's TestCeremony.
+func TestCeremonyCommands(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	env := testEnv(t, "VERITRIAL_PASSPHRASE=site one's own passphrase")
+	draft := filepath.Join(work, "draft.json")
+	failVT(t, env, exitUsage, "every member is a sponsor", "consortium", "new", "--chain-id", "vt-x", "--members", "sponsor,acme=sponsor", "--out", draft)
+	failVT(t, env, exitUsage, "cannot tell the kind of hospital", "consortium", "new", "--chain-id", "vt-x", "--members", "hospital", "--out", draft)
+	failVT(t, env, exitUsage, "not an RFC 3339 time", "consortium", "new", "--chain-id", "vt-x", "--genesis-time", "tomorrow", "--out", draft)
+	var nd newDraftResult
+	decode(t, mustVT(t, env, "consortium", "new", "--chain-id", "vt-x", "--members", "sponsor,site-1,regulator", "--quorum", "3/4",
+		"--genesis-time", "2026-03-02T09:00:00Z", "--out", draft, "-o", "json"), &nd)
+	if nd.Draft.Governance.QuorumNum != 3 || len(nd.Draft.Members) != 3 || nd.Draft.Members[1].Kind != types.OrgSite {
+		t.Fatalf("draft %+v", nd.Draft)
+	}
+	failVT(t, env, exitUsage, "already exists", "consortium", "new", "--chain-id", "vt-x", "--out", draft)
+
+	home := filepath.Join(work, "site-1")
+	join := []string{"consortium", "join", draft, "--home", home, "--org", "site-1", "--host", "10.0.0.12", "--out", filepath.Join(work, "site-1.member.json")}
+	failVT(t, testEnv(t, "VERITRIAL_PASSPHRASE="+node.DevPassphrase), exitKey, "published passphrase", join...)
+	failVT(t, env, exitUsage, "site-3 is not one of the draft's members", "consortium", "join", draft, "--home", home, "--org", "site-3", "--kind", "site", "--host", "h")
+	if _, err := os.Stat(home); err == nil {
+		t.Fatal("a refused join left a home behind")
+	}
+	var j joinResult
+	decode(t, mustVT(t, env, append(join, "-o", "json")...), &j)
+	if j.Member.Body.Org != "site-1" || j.DraftSHA256 != nd.SHA256 || j.Member.Body.Node.P2P != "10.0.0.12:26656" {
+		t.Fatalf("join: %+v", j)
+	}
+	failVT(t, env, exitUsage, "already exists", join...)
+	failVT(t, env, exitInput, "has no genesis yet", "--home", home, "start")
+
+	genesis := filepath.Join(work, "genesis.json")
+	failVT(t, env, exitInput, "the draft expects sponsor, regulator, whose member file is missing", "consortium", "assemble", draft, j.MemberFile, "--out", genesis)
+	bz, err := os.ReadFile(j.MemberFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tampered := filepath.Join(work, "tampered.json")
+	if err := os.WriteFile(tampered, bytes.Replace(bz, []byte("10.0.0.12"), []byte("10.0.0.66"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	failVT(t, env, exitInput, tampered+": the signature of its administrator key does not verify", "consortium", "assemble", draft, tampered, "--out", genesis)
+	failVT(t, env, exitUsage, "at least one member file", "consortium", "assemble", draft, "--out", genesis)
+	if _, err := os.Stat(genesis); err == nil {
+		t.Fatal("a refused assemble wrote the genesis")
+	}
+	failVT(t, env, exitInput, "not a CometBFT genesis", "consortium", "install", j.MemberFile, "--home", home)
+	failVT(t, env, exitUsage, "no veritrial home", "consortium", "install", draft, "--home", filepath.Join(work, "nowhere"))
 }

@@ -132,23 +132,39 @@ func runInit(c *cli.Context) error {
 	})
 }
 
-// initHome builds the home in a temporary directory next to it and moves it
-// into place only when complete.
+// initHome builds the demo home.
 func initHome(home string, o initOptions) (*initResult, error) {
 	if err := checkInitOptions(o); err != nil {
 		return nil, err
 	}
-	replace, err := checkHomeFree(home, o.Force)
+	var res *initResult
+	err := createHome(home, o.Force, func(dir string) (err error) {
+		res, err = buildHome(dir, o)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
+	res.Home = home
+	return res, nil
+}
+
+// createHome has build write a new home into a temporary directory next
+// to home (mode 0700) and moves it into place only when complete; an
+// existing home is replaced only with force. Nothing is left behind if
+// build fails.
+func createHome(home string, force bool, build func(dir string) error) error {
+	replace, err := checkHomeFree(home, force)
+	if err != nil {
+		return err
+	}
 	parent := filepath.Dir(home)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, failf("cannot create %s: %v", parent, pathError(err))
+		return failf("cannot create %s: %v", parent, pathError(err))
 	}
 	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(home)+".init-*")
 	if err != nil {
-		return nil, failf("cannot create a directory next to %s: %v", home, pathError(err))
+		return failf("cannot create a directory next to %s: %v", home, pathError(err))
 	}
 	done := false
 	defer func() {
@@ -157,18 +173,16 @@ func initHome(home string, o initOptions) (*initResult, error) {
 		}
 	}()
 	if err := os.Chmod(tmp, 0o700); err != nil {
-		return nil, failf("cannot set the permissions of %s: %v", tmp, pathError(err))
+		return failf("cannot set the permissions of %s: %v", tmp, pathError(err))
 	}
-	res, err := buildHome(tmp, o)
-	if err != nil {
-		return nil, err
+	if err := build(tmp); err != nil {
+		return err
 	}
 	if err := moveIntoPlace(tmp, home, replace); err != nil {
-		return nil, err
+		return err
 	}
 	done = true
-	res.Home = home
-	return res, nil
+	return nil
 }
 
 func checkInitOptions(o initOptions) error {

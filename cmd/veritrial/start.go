@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/signal"
@@ -153,6 +154,9 @@ func runStart(c *cli.Context) error {
 	}
 
 	gen, err := cmttypes.GenesisDocFromFile(conf.GenesisFile())
+	if errors.Is(err, fs.ErrNotExist) {
+		return inputErrorf("the home %s has no genesis yet: a home made by veritrial consortium join gets it from veritrial consortium install", home)
+	}
 	if err != nil {
 		return inputErrorf("cannot use the genesis %s: %v", conf.GenesisFile(), err)
 	}

@@ -15,18 +15,23 @@ func testnetCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "testnet",
 		Category:  categoryNode,
-		Usage:     "lay out a consortium: one validator home per organisation",
+		Usage:     "lay out a development consortium on one machine: one validator home per organisation",
 		UsageText: `veritrial testnet init --orgs ORG,ORG,... --out DIR [--kinds ORG=KIND,...] [--hosts H,H,...] [--chain-id ID] [--base-port N] [--timeout-propose D] [--timeout-commit D] [--empty-blocks-interval D]`,
 		Subcommands: []*cli.Command{{
 			Name:  "init",
-			Usage: "generate the homes, shared genesis and peer lists of a consortium",
+			Usage: "generate the homes, shared genesis and peer lists of a development consortium (every key on this machine)",
 			UsageText: `veritrial testnet init --orgs ORG,ORG,... --out DIR [--kinds ORG=KIND,...] [--hosts H,H,...] [--chain-id ID] [--base-port N] [--timeout-propose D] [--timeout-commit D] [--empty-blocks-interval D]
 
 Example:
    veritrial testnet init --orgs sponsor,site-1,site-2,regulator --out ./consortium
    veritrial testnet init --orgs acme,clinic-a,clinic-b,agency --kinds acme=sponsor,clinic-a=site,clinic-b=site,agency=regulator \
        --hosts 10.0.0.11,10.0.0.12,10.0.0.13,10.0.0.14 --chain-id vt-htn-201 --out ./consortium`,
-			Description: `Creates DIR/<org> for every organisation: a node home with its validator key,
+			Description: `For development and tests: this machine makes every organisation's keys, so
+whoever runs it can sign as any validator and any person. A real consortium is
+formed with veritrial consortium new, join, assemble and install, each
+organisation making its own keys on its own machine (docs/CONSORTIUM.md).
+
+Creates DIR/<org> for every organisation: a node home with its validator key,
 node key, config.toml (persistent peers: every other node) and the shared
 genesis.json (every organisation, its validator with equal voting power, and
 its people's accounts), plus a keyring with that organisation's keys:
@@ -44,8 +49,9 @@ and serves its read API (config/veritrial.toml) on the one after. With --hosts
 (one per organisation, in order) each node listens for peers on every interface
 at base-port, for RPC on 127.0.0.1 at base-port+1 and serves its read API on
 127.0.0.1 at base-port+2 (give it a certificate to serve other machines: see
-docs/API.md); copy DIR/<org> to that organisation's machine. Every key's passphrase is the dev
-passphrase "` + node.DevPassphrase + `": change it (keys export/import) before real use.`,
+docs/API.md), to try the homes on several machines. Every key's passphrase is
+the dev passphrase "` + node.DevPassphrase + `"; a new passphrase (keys export/import) re-encrypts the same key,
+which this machine has seen: these homes are never for real trial data.`,
 			Flags: []cli.Flag{
 				&cli.StringSliceFlag{Name: "orgs", Usage: "organisation IDs, one validator each, comma-separated"},
 				&cli.StringFlag{Name: "out", Usage: "directory to create (must not exist or be empty)"},
@@ -96,7 +102,7 @@ func runTestnetInit(c *cli.Context) error {
 		return failf("%v", pathError(err))
 	}
 	return emit(c, m, func(w io.Writer) error {
-		printf(w, "Created consortium %s in %s (genesis SHA-256 %s)\n\n", m.ChainID, out, m.GenesisSHA256)
+		printf(w, "%s\n\nCreated consortium %s in %s (genesis SHA-256 %s)\n\n", m.Notice, m.ChainID, out, m.GenesisSHA256)
 		t := indented(w, "  ")
 		t.row("ORG", "KIND", "P2P", "RPC", "READ API", "KEYS")
 		for _, n := range m.Nodes {
