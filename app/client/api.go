@@ -169,6 +169,9 @@ func newAPIConn(addr string, tlsConf *tls.Config) (*apiConn, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tlsConf
 	tr.ResponseHeaderTimeout = apiTimeout
+	// Readers sharing a client keep their connections (Go's default keeps
+	// two per host).
+	tr.MaxIdleConnsPerHost = 64
 	return &apiConn{base: u.Scheme + "://" + u.Host, hc: &http.Client{Transport: tr, Timeout: apiTimeout}}, nil
 }
 

@@ -60,22 +60,22 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # to the day the demo runs, so the integrity report's late entries are too).
 days_ago() { python3 -c 'import datetime as d, sys; print(d.datetime.now(d.timezone.utc).date() - d.timedelta(days=int(sys.argv[1])))' "$1"; }
 
-RPC=$(free_port); P2P=$(free_port)
+RPC=$(free_port); P2P=$(free_port); API=$(free_port)
 STUDY=VT-HTN-201
 # S1-001 was screened two days ago; S1-002 three weeks ago, entered late.
 CONS1=$(days_ago 3) VISIT1=$(days_ago 2) CONS2=$(days_ago 22) VISIT2=$(days_ago 20)
 
 step "Create a single-machine consortium (sponsor, site1, cro, regulator) in a temporary home"
-run init --rpc-port "$RPC" --p2p-port "$P2P"
+run init --rpc-port "$RPC" --p2p-port "$P2P" --http-port "$API"
 
 step "Start the node: CometBFT and the ledger in one process"
 "$BIN" start >node.log 2>&1 &
 NODE_PID=$!
 for _ in $(seq 1 60); do
-	if "$BIN" status --output json 2>/dev/null | grep -q '"height": [1-9]'; then break; fi
+	if "$BIN" status --from regulator-auditor --output json 2>/dev/null | grep -q '"height": [1-9]'; then break; fi
 	sleep 0.5
 done
-run status
+run status --from regulator-auditor
 
 step "Sponsor: check and register the protocol (outcomes are committed before the first subject)"
 run protocol example --out htn201.yaml
@@ -90,7 +90,7 @@ step "Site: the principal investigator delegates study tasks to the coordinator 
 printf 'Informed consent form, version 2.0 (demo document)\n' >icf_v2.txt
 expect 6 subject enroll --from site1-coordinator --study $STUDY --subject S1-001 --consent-version 2.0 --consent-file icf_v2.txt
 run site delegate --from site1-investigator --study $STUDY --site site1 --account site1-coordinator --tasks enroll,entry,answer
-run show delegations --study $STUDY
+run show delegations --from site1-coordinator --study $STUDY
 
 step "Site: enroll pseudonymous subjects (the consent form is referenced by its SHA-256 only)"
 run subject enroll --from site1-coordinator --study $STUDY --subject S1-001 --consent-version 2.0 --consent-file icf_v2.txt
@@ -121,10 +121,10 @@ run form import entry.xlsx --from site1-coordinator
 step "Authorization is enforced by the ledger: a sponsor cannot enter clinical data"
 expect 6 form submit --from sponsor-dm --study $STUDY --subject S1-002 --event SCR --form DM DM.AGE=54
 
-step "Anyone can read the audit trail of a form, verified against the app hash with an ics23 proof"
-run show history --study $STUDY --subject S1-001 --event SCR --form VS --prove
-run show form --study $STUDY --subject S1-001 --event SCR --form VS --prove
-run show subject --study $STUDY --subject S1-001
+step "The site reads the audit trail of its subject's form (every read signed by the reader's key), verified against the app hash with an ics23 proof"
+run show history --from site1-coordinator --study $STUDY --subject S1-001 --event SCR --form VS --prove
+run show form --from site1-coordinator --study $STUDY --subject S1-001 --event SCR --form VS --prove
+run show subject --from site1-coordinator --study $STUDY --subject S1-001
 
 step "CRO monitor: raise a data query on a value that does not match the source document"
 out=$(run query open --from cro-monitor --study $STUDY --subject S1-002 --event SCR --form VS --item VS.DIABP \
@@ -138,7 +138,7 @@ run query answer --from site1-coordinator --study $STUDY --number "$Q" --text "S
 
 step "CRO monitor: close the answered query"
 run query close --from cro-monitor --study $STUDY --number "$Q" --text "Thank you"
-run query list --study $STUDY --status all
+run query list --from cro-monitor --study $STUDY --status all
 
 step "CRO monitor: source data verification of each subject's screening visit"
 run sdv --from cro-monitor --study $STUDY --subject S1-001 --event SCR
@@ -159,29 +159,29 @@ run query close --from sponsor-dm --study $STUDY --number 1 --text "Correction t
 
 step "Regulator: approve the database lock again; its height is the locked dataset"
 run lock --from regulator-auditor --study $STUDY
-run show locks --study $STUDY
+run show locks --from sponsor-dm --study $STUDY
 
 step "Sponsor: export the locked dataset for the statisticians and the regulator (Excel and CDISC ODM 1.3.2)"
-run export --study $STUDY --format xlsx --out htn201-locked.xlsx
-run export --study $STUDY --format odm --out htn201-locked.xml
+run export --from sponsor-dm --study $STUDY --format xlsx --out htn201-locked.xlsx
+run export --from sponsor-dm --study $STUDY --format odm --out htn201-locked.xml
 
 step "Regulator: verify every block header from the genesis, trusting no one's database"
-run audit verify-chain --genesis "$VERITRIAL_HOME/config/genesis.json"
+run audit verify-chain --from regulator-auditor --genesis "$VERITRIAL_HOME/config/genesis.json"
 
 step "Regulator: check the sponsor's files against the ledger, record by record, with Merkle proofs"
-run audit verify-export htn201-locked.xlsx
-run audit verify-export htn201-locked.xml
+run audit verify-export --from regulator-auditor htn201-locked.xlsx
+run audit verify-export --from regulator-auditor htn201-locked.xml
 
 step "Regulator: someone changed one cell in a copy of the Excel file (S1-002's systolic pressure, 152 to 132); verify-export finds it by sheet, row and column"
 cp htn201-locked.xlsx htn201-altered.xlsx
 fill --sheet VS --subject S1-002 --event SCR htn201-altered.xlsx VS.SYSBP=132
-expect 1 audit verify-export htn201-altered.xlsx
+expect 1 audit verify-export --from regulator-auditor htn201-altered.xlsx
 
 step "Regulator: data-integrity signals per site and per user (S1-002's forms were entered three weeks after the visit)"
-run audit report --study $STUDY
+run audit report --from regulator-auditor --study $STUDY
 
 step "Regulator: the audit trail of S1-002 from the blocks themselves: who did what, when, in which role, to whose data, and why"
-run audit trail --study $STUDY --subject S1-002
+run audit trail --from regulator-auditor --study $STUDY --subject S1-002
 
 step "Stop the node"
 kill -TERM "$NODE_PID"
