@@ -61,8 +61,8 @@ func showCommand() *cli.Command {
 	with := func(extra ...cli.Flag) []cli.Flag { return append(extra, readFlags()...) }
 	study := studyFlag()
 	return &cli.Command{
-		Name:     "show",
-		Usage:    "read ledger records, at any height, with proofs",
+		Name:  "show",
+		Usage: "read ledger records, at any height, with proofs",
 		Description: `Every read is a request signed by the --from key (the node answers no other),
 and the node answers only what the reader's organisation may see.`,
 		Category: categoryQuery,
