@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -146,6 +147,15 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("refused: code %d (%s): %s", e.Code, e.CodeName, e.Log)
 }
 
+// readStatuses are the statuses of a ReadAnswer: the state machine's
+// answer, whatever its code (see httpStatus in app/readapi).
+var readStatuses = []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
+	http.StatusUnprocessableEntity, http.StatusInternalServerError}
+
+// submitStatuses are the statuses of a TxSubmitted: the mempool's verdict,
+// a refusal included.
+var submitStatuses = []int{http.StatusUnprocessableEntity, http.StatusRequestEntityTooLarge}
+
 // apiConn is the HTTP transport of a node's read API.
 type apiConn struct {
 	base string // scheme://host[:port], no trailing slash
@@ -176,9 +186,9 @@ func newAPIConn(addr string, tlsConf *tls.Config) (*apiConn, error) {
 }
 
 // do sends one request (a body when not nil: POST) and decodes a 200
-// answer into out; another status gives the *APIError of its body. With
-// anyStatus the body is decoded into out whatever the status.
-func (a *apiConn) do(ctx context.Context, path string, body []byte, out any, anyStatus bool) error {
+// answer, or one of the other statuses answers says are answers, into
+// out; another status gives the *APIError of its body.
+func (a *apiConn) do(ctx context.Context, path string, body []byte, out any, answers ...int) error {
 	method, rd := http.MethodGet, io.Reader(nil)
 	if body != nil {
 		method, rd = http.MethodPost, bytes.NewReader(body)
@@ -203,7 +213,7 @@ func (a *apiConn) do(ctx context.Context, path string, body []byte, out any, any
 	if len(raw) > MaxAPIResponseBytes {
 		return fmt.Errorf("the answer of %s is larger than %d bytes", a.base+path, MaxAPIResponseBytes)
 	}
-	if res.StatusCode == http.StatusOK || anyStatus {
+	if res.StatusCode == http.StatusOK || slices.Contains(answers, res.StatusCode) {
 		if err := json.Unmarshal(raw, out); err != nil {
 			return fmt.Errorf("%s answered %s with something that is not the read API's JSON: %w", a.base+path, res.Status, err)
 		}

@@ -123,7 +123,7 @@ func (c *Client) ChainID(ctx context.Context) (string, error) {
 	}
 	if c.api != nil {
 		var ci ChainInfo
-		if err := c.api.do(ctx, APIChain, nil, &ci, false); err != nil {
+		if err := c.api.do(ctx, APIChain, nil, &ci); err != nil {
 			return "", c.nodeErr(err)
 		}
 		if ci.ChainID == "" {
@@ -164,7 +164,7 @@ func (c *Client) ask(ctx context.Context, endpoint, path string, data []byte, ou
 	if err != nil {
 		return err
 	}
-	if err := c.api.do(ctx, endpoint, body, out, false); err != nil {
+	if err := c.api.do(ctx, endpoint, body, out); err != nil {
 		return c.nodeErr(err)
 	}
 	return nil
@@ -278,7 +278,7 @@ func (c *Client) Broadcast(ctx context.Context, raw []byte) (*Result, error) {
 			return nil, err
 		}
 		var ts TxSubmitted
-		if err := c.api.do(ctx, APITx, body, &ts, false); err != nil {
+		if err := c.api.do(ctx, APITx, body, &ts, submitStatuses...); err != nil {
 			return nil, c.nodeErr(err)
 		}
 		r.Code, r.Log = ts.Code, ts.Log
@@ -379,7 +379,7 @@ func (c *Client) ABCIQuery(ctx context.Context, req *abci.RequestQuery) (*abci.R
 			return nil, ErrNoReader
 		}
 		var a ReadAnswer
-		if err := c.api.do(ctx, APIRead, req.Data, &a, true); err != nil {
+		if err := c.api.do(ctx, APIRead, req.Data, &a, readStatuses...); err != nil {
 			return nil, c.nodeErr(err)
 		}
 		return a.response(), nil
