@@ -132,7 +132,7 @@ func (c *cluster) waitValidators(applied int64, want map[string]int64, gone stri
 				Org    string `json:"org"`
 			} `json:"validators"`
 		}
-		out := c.mustVT("--home", n.home, "status", "--output", "json")
+		out := c.mustVT("--home", n.home, "status", "--from", n.org+"-admin", "--output", "json")
 		if err := json.Unmarshal([]byte(out), &st); err != nil {
 			c.t.Fatal(err)
 		}
