@@ -44,6 +44,9 @@ type StatusValidator struct {
 	Address string `json:"address"`
 	PubKey  string `json:"pubkey"` // base64
 	Power   int64  `json:"power"`
+	// Org is the organisation that runs it, which a client may add from
+	// the ledger's organisations (the node does not say).
+	Org string `json:"org,omitempty"`
 }
 
 // StatusPeer is a node the node is connected to.

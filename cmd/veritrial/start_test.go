@@ -25,7 +25,7 @@ func TestStartStatusRestart(t *testing.T) {
 	if len(st.Validators) != 1 || st.Validators[0].Org != validatorOrg || st.Validators[0].Power != 10 {
 		t.Errorf("status validators: %+v", st.Validators)
 	}
-	if st.ChainID != defaultChainID || len(st.AppHash) != 64 || st.LatestBlockTime == "" {
+	if st.ChainID != defaultChainID || len(st.AppHash) != 64 || st.LatestBlockTime.IsZero() {
 		t.Errorf("status: %+v", st)
 	}
 	if r := mustVT(t, env, "--home", home, "status", "--from", "sponsor-dm"); !strings.Contains(r.stdout, validatorOrg) || !strings.Contains(r.stdout, st.AppHash) {

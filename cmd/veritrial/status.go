@@ -31,34 +31,11 @@ the ledger's organisations) and connected peers, in a request signed by the
 	}
 }
 
-// statusDoc is veritrial status's result.
+// statusDoc is veritrial status's result: the node's status, each
+// validator with the organisation that runs it.
 type statusDoc struct {
-	Node            string         `json:"node"`
-	ChainID         string         `json:"chain_id"`
-	NodeID          string         `json:"node_id"`
-	Moniker         string         `json:"moniker"`
-	Height          int64          `json:"height"`
-	LatestBlockTime string         `json:"latest_block_time"`
-	LatestBlockHash string         `json:"latest_block_hash"`
-	AppHash         string         `json:"app_hash"`
-	CatchingUp      bool           `json:"catching_up"`
-	Validators      []validatorDoc `json:"validators"`
-	Peers           []peerDoc      `json:"peers"`
-}
-
-type validatorDoc struct {
-	Address string `json:"address"`
-	PubKey  string `json:"pubkey"`
-	Power   int64  `json:"power"`
-	Org     string `json:"org,omitempty"`
-}
-
-type peerDoc struct {
-	ID         string `json:"id"`
-	Moniker    string `json:"moniker"`
-	RemoteIP   string `json:"remote_ip"`
-	ListenAddr string `json:"listen_addr"`
-	Outbound   bool   `json:"outbound"`
+	Node string `json:"node"`
+	*client.NodeStatus
 }
 
 func runStatus(c *cli.Context) error {
@@ -75,21 +52,11 @@ func runStatus(c *cli.Context) error {
 	if err != nil {
 		return nodeError(err)
 	}
-	doc := statusDoc{
-		Node: cl.Addr(), ChainID: st.ChainID, NodeID: st.NodeID, Moniker: st.Moniker, Height: st.Height,
-		LatestBlockHash: st.LatestBlockHash, AppHash: st.AppHash, CatchingUp: st.CatchingUp,
-		Validators: []validatorDoc{}, Peers: []peerDoc{},
-	}
-	if !st.LatestBlockTime.IsZero() {
-		doc.LatestBlockTime = st.LatestBlockTime.Format(time.RFC3339Nano)
-	}
 	orgOf := validatorOrgs(ctx, cl)
-	for _, v := range st.Validators {
-		doc.Validators = append(doc.Validators, validatorDoc{Address: v.Address, PubKey: v.PubKey, Power: v.Power, Org: orgOf[v.PubKey]})
+	for i, v := range st.Validators {
+		st.Validators[i].Org = orgOf[v.PubKey]
 	}
-	for _, p := range st.Peers {
-		doc.Peers = append(doc.Peers, peerDoc{ID: p.ID, Moniker: p.Moniker, RemoteIP: p.RemoteIP, ListenAddr: p.ListenAddr, Outbound: p.Outbound})
-	}
+	doc := statusDoc{Node: cl.Addr(), NodeStatus: st}
 	return emit(c, doc, func(w io.Writer) error {
 		t := newTable(w)
 		t.row("Node", fmt.Sprintf("%s (%s, id %s)", doc.Node, doc.Moniker, doc.NodeID))
@@ -99,7 +66,9 @@ func runStatus(c *cli.Context) error {
 			height += " (catching up)"
 		}
 		t.row("Height", height)
-		t.row("Latest block time", doc.LatestBlockTime)
+		if !doc.LatestBlockTime.IsZero() {
+			t.row("Latest block time", doc.LatestBlockTime.Format(time.RFC3339Nano))
+		}
 		t.row("App hash", doc.AppHash)
 		if err := t.flush(); err != nil {
 			return err
