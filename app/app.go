@@ -39,6 +39,9 @@ type Config struct {
 	// snapshot.go.
 	SnapshotInterval int64
 	SnapshotKeep     int
+	// Access records every read request the node answers or refuses
+	// (nil: none).
+	Access AccessLog
 }
 
 // AccessLog receives every signed read request the node answers or
@@ -129,6 +132,11 @@ type App struct {
 	// snapshot being restored, under mu (see statesync.go).
 	snaps     *snapshots
 	restoring *restore
+
+	// reads remembers the read requests received until they expire, and
+	// access records them (nil: no access log); see read.go.
+	reads  *readNonces
+	access AccessLog
 }
 
 // New opens the application database in cfg.DataDir and loads the last
@@ -163,6 +171,8 @@ func New(cfg Config) (*App, error) {
 		delegations:   newDecoded[types.Delegation](10_000),
 		protocols:     map[string]*protocol.Compiled{},
 		versions:      map[string]versionEntry{},
+		reads:         newReadNonces(maxReadNonces),
+		access:        cfg.Access,
 	}
 	if err := a.loadParams(); err != nil {
 		s.close()

@@ -98,7 +98,7 @@ func TestConcurrentCheckTxAndQuery(t *testing.T) {
 				return
 			default:
 			}
-			res, err := busy.App.Query(ctx, &abci.RequestQuery{Path: types.QueryKey, Data: types.KeyAccount("site1-coordinator"), Prove: true})
+			res, err := busy.App.TrustedQuery(ctx, &abci.RequestQuery{Path: types.QueryKey, Data: types.KeyAccount("site1-coordinator"), Prove: true})
 			if err != nil {
 				report("Query error: " + err.Error())
 				return

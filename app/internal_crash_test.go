@@ -154,7 +154,7 @@ func continueFrom(t *testing.T, a *App, from, to int64, ref map[int64][]byte) {
 			t.Fatalf("after block %d: Info %d %X", h, gh, gHash)
 		}
 	}
-	res, _ := a.Query(context.Background(), &abci.RequestQuery{Path: types.QueryKey, Data: types.KeyAccount(fmt.Sprintf("user-%d-1", to))})
+	res, _ := a.TrustedQuery(context.Background(), &abci.RequestQuery{Path: types.QueryKey, Data: types.KeyAccount(fmt.Sprintf("user-%d-1", to))})
 	if res.Code != 0 || res.Value == nil {
 		t.Fatalf("account of block %d not readable: %s", to, res.Log)
 	}

@@ -18,7 +18,9 @@ import (
 	"time"
 
 	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/keyring"
 	"github.com/veritrial/veritrial/app/node"
+	"github.com/veritrial/veritrial/app/types"
 )
 
 // tnode is one organisation's `veritrial start` process, driven only
@@ -125,15 +127,34 @@ func newCluster(t *testing.T, orgs ...string) *cluster {
 	}
 	c.m = m
 	for _, n := range m.Nodes {
-		cl, err := client.New(n.RPC)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cl.Timeout = 90 * time.Second
-		c.nodes = append(c.nodes, &tnode{org: n.Org, home: filepath.Join(c.dir, n.Home), rpc: n.RPC, cl: cl})
+		c.nodes = append(c.nodes, &tnode{org: n.Org, home: filepath.Join(c.dir, n.Home), rpc: n.RPC, cl: c.newClient(n.RPC)})
 	}
 	t.Cleanup(c.shutdown)
 	return c
+}
+
+// auditor is the reader of every record the tests check: the regulator's
+// auditor, who reads the whole of the study the workload runs (the
+// regulator approves it) and the consortium.
+const auditor = "regulator-auditor"
+
+// newClient returns a client of the node at rpc whose reads are signed
+// by the auditor, with its key from the regulator's keyring.
+func (c *cluster) newClient(rpc string) *client.Client {
+	c.t.Helper()
+	cl, err := client.New(rpc)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	cl.Timeout = 90 * time.Second
+	cl.ReadAs(auditor, func() (types.Signer, error) {
+		kr, err := keyring.Open(node.KeyringDir(filepath.Join(c.dir, "regulator")))
+		if err != nil {
+			return nil, err
+		}
+		return kr.Signer(auditor, node.DevPassphrase)
+	})
+	return cl
 }
 
 // node returns the node of org.

@@ -113,7 +113,7 @@ func TestFaults(t *testing.T) {
 
 	// The regulator's auditor reads a site's data through the regulator's
 	// own node, each version proven against the app hash.
-	out := c.mustVT("--home", c.node("regulator").home, "show", "history", "--from", "regulator-auditor", "--study", studyID,
+	out := c.mustVT("--home", c.node("regulator").home, "show", "history", "--from", auditor, "--study", studyID,
 		"--subject", "S1-001", "--event", "SCR", "--form", "VS", "--prove")
 	if !strings.Contains(out, "2 version(s)") || !strings.Contains(out, "Proof: every version verified") {
 		t.Fatalf("show history through the regulator's node:\n%s", out)

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	rpcclient "github.com/cometbft/cometbft/rpc/client"
+	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/veritrial/veritrial/app/types"
 )
@@ -233,11 +233,10 @@ func checkTxsOn(n *tnode, txs []committedTx, latest int64) (map[string][]byte, e
 // provenGet reads key at height (0: latest) and checks its proof against
 // the app hash in the header of the next block, caching those per height.
 func provenGet(ctx context.Context, n *tnode, roots map[int64][]byte, key []byte, height int64) ([]byte, int64, error) {
-	res, err := n.cl.RPC().ABCIQueryWithOptions(ctx, types.QueryKey, key, queryOpts(height))
+	r, err := n.cl.Query(ctx, &abci.RequestQuery{Path: types.QueryKey, Data: key, Height: height, Prove: true})
 	if err != nil {
 		return nil, height, err
 	}
-	r := res.Response
 	if r.Code != 0 {
 		return nil, r.Height, fmt.Errorf("query refused: %s", r.Log)
 	}
@@ -301,8 +300,4 @@ func (c *cluster) checkAll(label string, log *ledgerLog) int64 {
 	c.t.Logf("after %s: invariants hold on %s at common height %d (%d committed txs checked, %s)",
 		label, strings.Join(names, ","), h, len(txs), time.Since(start).Round(time.Millisecond))
 	return h
-}
-
-func queryOpts(height int64) rpcclient.ABCIQueryOptions {
-	return rpcclient.ABCIQueryOptions{Height: height, Prove: true}
 }

@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/veritrial/veritrial/app/client"
+	abci "github.com/cometbft/cometbft/abci/types"
+
 	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/types"
 )
@@ -127,11 +128,11 @@ func TestStateSyncJoin(t *testing.T) {
 		}
 	}
 	// A height before the snapshot is not on the joining node, and says so.
-	res, err := joiner.cl.RPC().ABCIQueryWithOptions(ctx, types.QueryKey, txs[0].Keys[0], queryOpts(snap-1))
+	r, err := joiner.cl.Query(ctx, &abci.RequestQuery{Path: types.QueryKey, Data: txs[0].Keys[0], Height: snap - 1, Prove: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := res.Response; r.Code == 0 || !strings.Contains(r.Log, fmt.Sprintf("state sync from a snapshot at height %d", snap)) {
+	if r.Code == 0 || !strings.Contains(r.Log, fmt.Sprintf("state sync from a snapshot at height %d", snap)) {
 		t.Fatalf("query at height %d on the joining node: code %d %q", snap-1, r.Code, r.Log)
 	}
 	t.Logf("%d committed txs' records agree at height %d; whole test %s", len(txs), h, time.Since(began).Round(time.Second))
@@ -162,12 +163,7 @@ func (c *cluster) addNode(org string, args ...string) *tnode {
 	if err := os.WriteFile(conf.GenesisFile(), gen, 0o600); err != nil {
 		c.t.Fatal(err)
 	}
-	cl, err := client.New(rpc)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	cl.Timeout = 90 * time.Second
-	n := &tnode{org: org, home: home, rpc: rpc, cl: cl, args: args}
+	n := &tnode{org: org, home: home, rpc: rpc, cl: c.newClient(rpc), args: args}
 	c.t.Cleanup(func() {
 		if n.running() {
 			c.stop(n)

@@ -156,7 +156,15 @@ func New(t testing.TB) *Chain {
 // with AddPerson.
 func NewWith(t testing.TB, g types.Genesis) *Chain {
 	t.Helper()
-	c := Open(t, t.TempDir())
+	return NewWithConfig(t, g, app.Config{})
+}
+
+// NewWithConfig is NewWith with an App configured by cfg (its DataDir is
+// the chain's temporary directory).
+func NewWithConfig(t testing.TB, g types.Genesis, cfg app.Config) *Chain {
+	t.Helper()
+	cfg.DataDir = t.TempDir()
+	c := open(t, cfg)
 	c.initChain(g)
 	return c
 }
@@ -186,12 +194,17 @@ func (c *Chain) initChain(g types.Genesis) {
 // Open opens an App on dir without InitChain (for restarts).
 func Open(t testing.TB, dir string) *Chain {
 	t.Helper()
-	a, err := app.New(app.Config{DataDir: dir})
+	return open(t, app.Config{DataDir: dir})
+}
+
+func open(t testing.TB, cfg app.Config) *Chain {
+	t.Helper()
+	a, err := app.New(cfg)
 	if err != nil {
 		t.Fatalf("opening app: %v", err)
 	}
 	_, people := Consortium()
-	c := &Chain{T: t, App: a, Dir: dir, People: map[string]*Person{}}
+	c := &Chain{T: t, App: a, Dir: cfg.DataDir, People: map[string]*Person{}}
 	for _, p := range people {
 		c.People[p.ID] = p
 	}
@@ -337,9 +350,46 @@ func (c *Chain) MustDo(signer string, msg types.Msg) {
 	}
 }
 
-// Query runs an ABCI query at height (0 = latest).
+// Query reads the committed state at height (0 = latest) as the node
+// itself would (App.TrustedQuery: no signed request, no read policy), to
+// check what the ledger holds; Read reads as a person.
 func (c *Chain) Query(path string, data []byte, height int64, prove bool) *abci.ResponseQuery {
-	res, err := c.App.Query(context.Background(), &abci.RequestQuery{Path: path, Data: data, Height: height, Prove: prove})
+	res, err := c.App.TrustedQuery(context.Background(), &abci.RequestQuery{Path: path, Data: data, Height: height, Prove: prove})
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	return res
+}
+
+// Read sends the query through App.Query as a read request signed by
+// reader, a known test person, good for a minute from now.
+func (c *Chain) Read(reader, path string, data []byte, height int64, prove bool) *abci.ResponseQuery {
+	c.T.Helper()
+	return c.ReadRaw(c.SignRead(reader, c.ReadBody(reader, path, data, height, prove)))
+}
+
+// ReadBody returns the body of a read request by reader, with the next
+// deterministic nonce, expiring a minute from now.
+func (c *Chain) ReadBody(reader, path string, data []byte, height int64, prove bool) types.ReadBody {
+	c.nonce++
+	return types.ReadBody{V: types.ReadVersion, ChainID: ChainID, Reader: reader, Nonce: c.NonceHex(c.nonce),
+		Expires: time.Now().Add(time.Minute).Unix(), Path: path, Data: data, Height: height, Prove: prove}
+}
+
+// SignRead signs b with the key of the test person signer and returns the
+// encoded request.
+func (c *Chain) SignRead(signer string, b types.ReadBody) []byte {
+	c.T.Helper()
+	raw, err := types.SignRead(b, c.Person(signer).Sign)
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	return raw
+}
+
+// ReadRaw sends an encoded read request through App.Query.
+func (c *Chain) ReadRaw(raw []byte) *abci.ResponseQuery {
+	res, err := c.App.Query(context.Background(), &abci.RequestQuery{Path: types.QueryRead, Data: raw})
 	if err != nil {
 		c.T.Fatal(err)
 	}

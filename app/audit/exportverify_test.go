@@ -68,7 +68,7 @@ func exportAt(tb testing.TB, c *apptest.Chain, format, dir string) (string, expo
 	h := c.Height
 	b := export.Block{ChainID: apptest.ChainID, Height: h, Time: apptest.Genesis, Hash: strings.Repeat("AB", 32), AppHash: fmt.Sprintf("%X", c.Hashes[h]), NextHash: strings.Repeat("CD", 32),
 		Validators: []export.Validator{{Address: strings.Repeat("01", 20), PubKey: "AAAA", Power: 10, Signed: true}}}
-	r := client.NewReader(c.App.Query, h, nil)
+	r := client.NewReader(c.App.TrustedQuery, h, nil)
 	opt := export.Options{Study: apptest.StudyID, Block: b, Version: "test"}
 	var buf bytes.Buffer
 	var err error
@@ -97,7 +97,7 @@ func TestCheckExport(t *testing.T) {
 	c := studyChain(t, 6)
 	dir := t.TempDir()
 	ctx := context.Background()
-	q := c.App.Query
+	q := c.App.TrustedQuery
 	files := map[string]string{}
 	var block export.Block
 	for _, f := range []string{"xlsx", "zip", "xml"} {
@@ -263,7 +263,7 @@ func BenchmarkCheckExport(b *testing.B) {
 	}
 	c := studyChain(b, n)
 	file, block := exportAt(b, c, "xlsx", b.TempDir())
-	q := c.App.Query
+	q := c.App.TrustedQuery
 	b.ResetTimer()
 	var rep *ExportReport
 	for i := 0; i < b.N; i++ {
@@ -327,7 +327,7 @@ func TestCheckExportLocked(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	file, block := exportAt(t, c, "xlsx", dir)
-	rep, err := CheckExport(ctx, file, c.App.Query, block, "")
+	rep, err := CheckExport(ctx, file, c.App.TrustedQuery, block, "")
 	if err != nil || !rep.OK() || !rep.Identical {
 		t.Fatalf("locked export: %v %+v", err, rep)
 	}
@@ -349,7 +349,7 @@ func TestCheckExportLocked(t *testing.T) {
 	bad := filepath.Join(dir, "hidden-lock.xlsx")
 	must(t, f.SaveAs(bad))
 	f.Close()
-	rep, err = CheckExport(ctx, bad, c.App.Query, block, "")
+	rep, err = CheckExport(ctx, bad, c.App.TrustedQuery, block, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 const noProofs = "records held in memory carry no proofs"
 
 // MemQuery answers /key and /list at height from records held in memory,
-// as App.Query answers them from the tree, without proofs: records read
+// as App.TrustedQuery answers them from the tree, without proofs: records read
 // (and proven) once, read again. records must not change afterwards.
 func MemQuery(height int64, records map[string][]byte) QueryFunc {
 	keys := make([]string, 0, len(records))

@@ -15,8 +15,9 @@ import (
 	"github.com/veritrial/veritrial/app/types"
 )
 
-// QueryFunc answers one ABCI query the way App.Query does: a node's RPC
-// (Client.ABCIQuery), an in-process App (its Query method) or records
+// QueryFunc answers one /key or /list query the way App.TrustedQuery
+// does: a node's RPC with reads signed by the reader (Client.Query,
+// SignedQuery), an in-process App (its TrustedQuery method) or records
 // held in memory (MemQuery). Another transport plugs in here.
 type QueryFunc func(ctx context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error)
 
@@ -41,6 +42,15 @@ func FixedRoot(h int64, root []byte) RootSource {
 // its height: the node answered with something the validators did not
 // commit.
 var ErrProof = errors.New("not proven")
+
+// Refusal is a query the node refused: its code (read_not_visible,
+// read_unsigned...) and its message.
+type Refusal struct {
+	Code types.Code
+	Log  string
+}
+
+func (r *Refusal) Error() string { return "refused: " + r.Log }
 
 // Reader reads the ledger at one height through a QueryFunc: single keys
 // (/key) and key ranges page by page (/list). A reader made for height 0
@@ -102,7 +112,7 @@ func (r *Reader) ask(ctx context.Context, path string, data []byte, prove bool) 
 		return nil, 0, err
 	}
 	if res.Code != 0 {
-		return nil, 0, fmt.Errorf("refused: %s", res.Log)
+		return nil, 0, &Refusal{Code: types.Code(res.Code), Log: res.Log}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

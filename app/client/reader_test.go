@@ -96,7 +96,7 @@ func TestReaderPaging(t *testing.T) {
 		if prove {
 			roots = hashes(c)
 		}
-		r := client.NewReader(counted(c.App.Query, calls), 0, roots)
+		r := client.NewReader(counted(c.App.TrustedQuery, calls), 0, roots)
 		keys := scanKeys(t, r, subjectsPrefix)
 		if len(keys) != n || keys[0] != subjectsPrefix+subjectID(0) || keys[n-1] != subjectsPrefix+subjectID(n-1) {
 			t.Fatalf("prove=%v: %d keys, first %q, last %q", prove, len(keys), keys[0], keys[len(keys)-1])
@@ -119,7 +119,7 @@ func TestReaderPaging(t *testing.T) {
 		}
 	}
 	// The getters read through the same pages.
-	r := client.NewReader(c.App.Query, 0, hashes(c))
+	r := client.NewReader(c.App.TrustedQuery, 0, hashes(c))
 	subs, err := r.Subjects(context.Background(), study)
 	if err != nil || len(subs) != n {
 		t.Fatalf("Subjects: %d, %v", len(subs), err)
@@ -141,7 +141,7 @@ func TestReaderPinsHeight(t *testing.T) {
 	more := n
 	moving := func(ctx context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
 		heights = append(heights, req.Height)
-		res, err := c.App.Query(ctx, req)
+		res, err := c.App.TrustedQuery(ctx, req)
 		enroll(t, c, more, more+10) // a block after every answer
 		more += 10
 		return res, err
@@ -164,7 +164,7 @@ func TestReaderPinsHeight(t *testing.T) {
 		}
 	}
 	// A reader made for a past height reads that height.
-	old := client.NewReader(c.App.Query, first, hashes(c))
+	old := client.NewReader(c.App.TrustedQuery, first, hashes(c))
 	if keys := scanKeys(t, old, subjectsPrefix); len(keys) != n {
 		t.Errorf("%d subjects at height %d, want %d", len(keys), first, n)
 	}
@@ -177,7 +177,7 @@ func TestReaderRefusesAnotherHeight(t *testing.T) {
 	latest := func(ctx context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
 		r := *req
 		r.Height = 0
-		return c.App.Query(ctx, &r)
+		return c.App.TrustedQuery(ctx, &r)
 	}
 	ctx := context.Background()
 	r := client.NewReader(latest, c.Height-1, nil)
@@ -205,7 +205,7 @@ func TestReaderRefusesAnotherHeight(t *testing.T) {
 // answers.
 func tamper(c *apptest.Chain, edit func(req *abci.RequestQuery, res *abci.ResponseQuery)) client.QueryFunc {
 	return func(ctx context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
-		res, err := c.App.Query(ctx, req)
+		res, err := c.App.TrustedQuery(ctx, req)
 		if err == nil {
 			edit(req, res)
 		}
@@ -238,7 +238,7 @@ func TestReaderProofs(t *testing.T) {
 	key := types.KeySubject(study, subjectID(2))
 	absent := types.KeySubject(study, "S99999")
 
-	r := client.NewReader(c.App.Query, 0, hashes(c))
+	r := client.NewReader(c.App.TrustedQuery, 0, hashes(c))
 	v, err := r.Get(ctx, key)
 	if err != nil || !bytes.Contains(v, []byte(subjectID(2))) {
 		t.Fatalf("proven read: %q %v", v, err)
@@ -293,11 +293,11 @@ func TestReaderProofs(t *testing.T) {
 	}
 
 	// The app hash of another height proves nothing at this one.
-	r = client.NewReader(c.App.Query, c.Height, client.FixedRoot(c.Height, c.Hashes[c.Height-1]))
+	r = client.NewReader(c.App.TrustedQuery, c.Height, client.FixedRoot(c.Height, c.Hashes[c.Height-1]))
 	if _, err := r.Get(ctx, key); !errors.Is(err, client.ErrProof) {
 		t.Errorf("another height's app hash: %v", err)
 	}
-	r = client.NewReader(c.App.Query, c.Height, client.FixedRoot(c.Height-1, c.Hashes[c.Height-1]))
+	r = client.NewReader(c.App.TrustedQuery, c.Height, client.FixedRoot(c.Height-1, c.Hashes[c.Height-1]))
 	if _, err := r.Get(ctx, key); err == nil || !strings.Contains(err.Error(), "is not known") {
 		t.Errorf("a root source of another height: %v", err)
 	}
@@ -332,7 +332,7 @@ func TestMemQuery(t *testing.T) {
 	c := enrolled(t, n)
 	ctx := context.Background()
 	records := map[string][]byte{}
-	if err := client.NewReader(c.App.Query, c.Height, nil).Scan(ctx, types.PrefixSubject, func(e types.ListEntry) error {
+	if err := client.NewReader(c.App.TrustedQuery, c.Height, nil).Scan(ctx, types.PrefixSubject, func(e types.ListEntry) error {
 		records[e.Key] = e.Value
 		return nil
 	}); err != nil {
@@ -344,7 +344,7 @@ func TestMemQuery(t *testing.T) {
 		t.Fatalf("%d keys at height %d, want %d at %d", len(keys), m.Height(), n, c.Height)
 	}
 	for _, after := range []string{"", "a", subjectsPrefix + subjectID(7), "zzz"} {
-		want, wmore, err1 := client.NewReader(c.App.Query, c.Height, nil).List(ctx, subjectsPrefix, after, 3)
+		want, wmore, err1 := client.NewReader(c.App.TrustedQuery, c.Height, nil).List(ctx, subjectsPrefix, after, 3)
 		got, gmore, err2 := m.List(ctx, subjectsPrefix, after, 3)
 		if err1 != nil || err2 != nil || wmore != gmore || fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("after %q: %v %v (%v), want %v %v (%v)", after, got, gmore, err2, want, wmore, err1)

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -114,10 +115,15 @@ func subjectPrefix(prefix, study, subject string) string {
 }
 
 // getRequired reads and decodes the record at key; an absent record is
-// the error missing returns.
+// the error missing returns, and so is one the reader may not read (the
+// node does not say whether it exists).
 func getRequired[T any](ctx context.Context, r *Reader, key []byte, missing func() error) (*T, error) {
 	v := new(T)
 	ok, err := r.GetJSON(ctx, key, v)
+	var ref *Refusal
+	if errors.As(err, &ref) && ref.Code == types.CodeReadNotVisible {
+		return nil, fmt.Errorf("%v, or you may not read it: %w", missing(), err)
+	}
 	if err != nil {
 		return nil, err
 	}

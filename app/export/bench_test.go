@@ -368,13 +368,14 @@ func realStore(b *testing.B, subjects int) (*apptest.Chain, int64) {
 }
 
 // BenchmarkExportRealStore exports 1,000 subjects (98,000 values) from a
-// real store through ABCI queries (App.Query: /list pages and /key reads,
-// as over a node's RPC without the HTTP hop).
+// real store through ABCI queries (App.TrustedQuery: /list pages and /key
+// reads, as over a node's RPC without the HTTP hop, the request signatures
+// and the read policy).
 func BenchmarkExportRealStore(b *testing.B) {
 	c, h := realStore(b, 1000)
 	for _, f := range formats {
 		b.Run(f.name, func(b *testing.B) {
-			r := client.NewReader(c.App.Query, h, nil)
+			r := client.NewReader(c.App.TrustedQuery, h, nil)
 			opt := export.Options{Study: study, Version: "bench", TmpDir: b.TempDir(),
 				Block: export.Block{ChainID: apptest.ChainID, Height: h, Time: apptest.Genesis.Add(time.Duration(h) * time.Second)}}
 			for i := 0; i < b.N; i++ {

@@ -79,7 +79,7 @@ func source(c *apptest.Chain, h int64) (*client.Reader, export.Options) {
 			Validators: []export.Validator{{Address: "AB12", PubKey: "cHVia2V5", Power: 10, Signed: true}},
 		},
 	}
-	return client.NewReader(c.App.Query, h, nil), opt
+	return client.NewReader(c.App.TrustedQuery, h, nil), opt
 }
 
 type format struct {
@@ -138,7 +138,7 @@ func TestReproducible(t *testing.T) {
 // store, for the auditor-side digest.
 func allRecords(t *testing.T, c *apptest.Chain, h int64) []types.ListEntry {
 	t.Helper()
-	r := client.NewReader(c.App.Query, h, nil)
+	r := client.NewReader(c.App.TrustedQuery, h, nil)
 	var out []types.ListEntry
 	for _, p := range export.RecordPrefixes(study) {
 		if !strings.HasSuffix(p, "/") {
@@ -465,7 +465,7 @@ func TestRefusals(t *testing.T) {
 	}
 	// A reader of another height is refused.
 	opt.Block.Height = c.Height
-	if _, err := export.WriteCSVZip(context.Background(), client.NewReader(c.App.Query, c.Height-1, nil), opt, &buf); err == nil || !strings.Contains(err.Error(), "not the exported height") {
+	if _, err := export.WriteCSVZip(context.Background(), client.NewReader(c.App.TrustedQuery, c.Height-1, nil), opt, &buf); err == nil || !strings.Contains(err.Error(), "not the exported height") {
 		t.Errorf("reader of another height: %v", err)
 	}
 	// A corrupt record is an error, not a panic.

@@ -111,6 +111,7 @@ const (
 	CodeReadBadSig     Code = 706
 	CodeReadNotVisible Code = 707
 	CodeReadUnsigned   Code = 708
+	CodeReadBusy       Code = 709
 	CodeReadNotFound   Code = 710
 
 	CodeInternal Code = 900
@@ -215,6 +216,7 @@ var codeNames = map[Code]string{
 	CodeReadBadSig:     "read_bad_signature",
 	CodeReadNotVisible: "read_not_visible",
 	CodeReadUnsigned:   "read_unsigned",
+	CodeReadBusy:       "read_busy",
 	CodeReadNotFound:   "read_not_found",
 	CodeInternal:       "internal",
 }

@@ -34,6 +34,11 @@ type Params struct {
 	// KeyRotationTTL is how many blocks after its own a request to rotate
 	// another person's key can be approved (see KeyRotation).
 	KeyRotationTTL int64 `json:"key_rotation_ttl"`
+	// RegulatorsReadAll lets every regulator read every study, as a
+	// competent authority that may inspect any trial; without it a
+	// regulator reads the studies it approves for, like an ethics
+	// committee (see the read policy, app/policy.go).
+	RegulatorsReadAll bool `json:"regulators_read_all,omitempty"`
 }
 
 // DefaultKeyRotationTTL is the default KeyRotationTTL: about a day at an

@@ -151,7 +151,7 @@ func TestCodesStable(t *testing.T) {
 		types.CodeLastRegulator: 612, types.CodeValidatorKeyUsed: 614, types.CodeConsortiumLimit: 617,
 		types.CodeNotDelegated: 212, types.CodeNotPI: 213, types.CodeNoRotation: 214, types.CodeRotationExpired: 215, types.CodeOwnRotation: 216,
 		types.CodeNoIndependent: 313, types.CodeSponsorApprover: 314, types.CodeNotACRO: 315, types.CodeNoDelegation: 316,
-		types.CodeReadMalformed: 701, types.CodeReadNotVisible: 707, types.CodeReadUnsigned: 708,
+		types.CodeReadMalformed: 701, types.CodeReadNotVisible: 707, types.CodeReadUnsigned: 708, types.CodeReadBusy: 709,
 	}
 	for c, n := range pinned {
 		if uint32(c) != n {

@@ -60,9 +60,14 @@ func readDialer(c *cli.Context) (func(addr string) (*client.Client, error), erro
 	}, nil
 }
 
-// nodeError maps a client error to the CLI's exit codes.
+// nodeError maps a client error to the CLI's exit codes; a key that
+// could not be unlocked to sign a read keeps its own.
 func nodeError(err error) error {
-	if errors.Is(err, client.ErrNoNode) {
+	var ce *cliError
+	switch {
+	case errors.As(err, &ce):
+		return ce
+	case errors.Is(err, client.ErrNoNode):
 		return unavailableErrorf("%v", err)
 	}
 	return failf("%v", err)

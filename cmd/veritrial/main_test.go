@@ -52,6 +52,11 @@ func activateSite1(t *testing.T, env []string, study string) {
 	mustVT(t, env, "site", "delegate", "--from", "site1-investigator", "--study", study, "--site", "site1", "--account", "site1-coordinator", "--tasks", "enroll,entry,answer")
 }
 
+// readerEnv makes commands without --from sign their reads as the demo
+// regulator's auditor, who reads the whole of every study the demo
+// consortium registers (it approves them all) and the consortium.
+const readerEnv = "VERITRIAL_FROM=regulator-auditor"
+
 // result is one run of the binary.
 type result struct {
 	stdout, stderr string
@@ -238,12 +243,13 @@ func waitHeight(t *testing.T, env []string, home string, min int64, n *testNode)
 
 // devNode initialises a demo home in a temporary work directory (the dev
 // passphrase in the environment), starts its node on free ports and waits
-// for the first block.
+// for the first block. Commands not given --from read as the regulator's
+// auditor (readerEnv).
 func devNode(t *testing.T) (work, home string, env []string, n *testNode) {
 	t.Helper()
 	work = t.TempDir()
 	home = filepath.Join(work, "home")
-	env = testEnv(t, "VERITRIAL_HOME="+home, "VERITRIAL_PASSPHRASE="+node.DevPassphrase)
+	env = testEnv(t, "VERITRIAL_HOME="+home, "VERITRIAL_PASSPHRASE="+node.DevPassphrase, readerEnv)
 	ports := freePorts(t, 3)
 	mustVT(t, env, "init", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]), "--http-port", strconv.Itoa(ports[2]))
 	n = startNode(t, env, home)

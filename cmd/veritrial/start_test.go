@@ -11,11 +11,12 @@ import (
 	"testing"
 
 	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/node"
 )
 
 func TestStartStatusRestart(t *testing.T) {
 	t.Parallel()
-	env := testEnv(t)
+	env := testEnv(t, readerEnv, "VERITRIAL_PASSPHRASE="+node.DevPassphrase)
 	home := filepath.Join(t.TempDir(), "home")
 	ports := freePorts(t, 3)
 	mustVT(t, env, "--home", home, "init", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]), "--http-port", strconv.Itoa(ports[2]))

@@ -90,7 +90,7 @@ step "Site: the principal investigator delegates study tasks to the coordinator 
 printf 'Informed consent form, version 2.0 (demo document)\n' >icf_v2.txt
 expect 6 subject enroll --from site1-coordinator --study $STUDY --subject S1-001 --consent-version 2.0 --consent-file icf_v2.txt
 run site delegate --from site1-investigator --study $STUDY --site site1 --account site1-coordinator --tasks enroll,entry,answer
-run show delegations --from site1-coordinator --study $STUDY
+run show delegations --from sponsor-dm --study $STUDY
 
 step "Site: enroll pseudonymous subjects (the consent form is referenced by its SHA-256 only)"
 run subject enroll --from site1-coordinator --study $STUDY --subject S1-001 --consent-version 2.0 --consent-file icf_v2.txt
@@ -121,7 +121,7 @@ run form import entry.xlsx --from site1-coordinator
 step "Authorization is enforced by the ledger: a sponsor cannot enter clinical data"
 expect 6 form submit --from sponsor-dm --study $STUDY --subject S1-002 --event SCR --form DM DM.AGE=54
 
-step "The site reads the audit trail of its subject's form (every read signed by the reader's key), verified against the app hash with an ics23 proof"
+step "The site reads the audit trail of its subject's form, verified against the app hash with an ics23 proof (reads are signed: each party reads only its own part)"
 run show history --from site1-coordinator --study $STUDY --subject S1-001 --event SCR --form VS --prove
 run show form --from site1-coordinator --study $STUDY --subject S1-001 --event SCR --form VS --prove
 run show subject --from site1-coordinator --study $STUDY --subject S1-001
@@ -159,7 +159,7 @@ run query close --from sponsor-dm --study $STUDY --number 1 --text "Correction t
 
 step "Regulator: approve the database lock again; its height is the locked dataset"
 run lock --from regulator-auditor --study $STUDY
-run show locks --from sponsor-dm --study $STUDY
+run show locks --from regulator-auditor --study $STUDY
 
 step "Sponsor: export the locked dataset for the statisticians and the regulator (Excel and CDISC ODM 1.3.2)"
 run export --from sponsor-dm --study $STUDY --format xlsx --out htn201-locked.xlsx
