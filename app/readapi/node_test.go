@@ -31,9 +31,10 @@ type testNode struct {
 	URL string
 }
 
-// startNode makes a home, starts its node and serves its read API;
-// everything stops when the test ends.
-func startNode(t *testing.T) *testNode {
+// startNode makes a home, starts its node and serves its read API,
+// recording its reads in access (nil: no log); everything stops when the
+// test ends.
+func startNode(t *testing.T, access app.AccessLog) *testNode {
 	t.Helper()
 	home := t.TempDir()
 	conf := node.Config(home, "regulator", "tcp://127.0.0.1:"+freePort(t), "tcp://127.0.0.1:"+freePort(t),
@@ -57,7 +58,7 @@ func startNode(t *testing.T) *testNode {
 	if err := doc.SaveAs(conf.GenesisFile()); err != nil {
 		t.Fatal(err)
 	}
-	appl, err := app.New(app.Config{DataDir: node.AppDataDir(home)})
+	appl, err := app.New(app.Config{DataDir: node.AppDataDir(home), Access: access})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +113,7 @@ func (tn *testNode) client(reader string) *client.Client {
 // node's mempool, which answers CheckTx's verdict: a valid tx is taken, a
 // tx signed by a key the ledger does not know is refused with its code.
 func TestSubmitThroughAPI(t *testing.T) {
-	tn := startNode(t)
+	tn := startNode(t, nil)
 	ctx := context.Background()
 	cl := tn.client("sponsor-dm")
 	chain, err := cl.ChainID(ctx)

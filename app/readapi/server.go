@@ -25,20 +25,19 @@ import (
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 
+	"github.com/veritrial/veritrial/app"
 	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/types"
 )
 
-// Ledger is what the read API asks of the state machine (an *app.App).
-type Ledger interface {
-	// Query answers an ABCI query; the API sends it only QueryRead.
-	Query(ctx context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error)
-}
-
 // Config is what a Server serves.
 type Config struct {
 	ChainID string
-	Ledger  Ledger
+	// Ledger is the node's state machine: it answers reads (Query on
+	// types.QueryRead), authenticates the API's other requests and says
+	// what their reader may see (Authenticate, Viewer), and records them
+	// in its access log (RecordAccess).
+	Ledger *app.App
 	// Chain is the node in process (CometBFT's rpc/client/local): tx
 	// submission, tx status, light blocks, txs, status. Nil serves reads
 	// only, and answers the rest as unavailable.
@@ -82,6 +81,11 @@ func New(cfg Config) *Server {
 	s.route(http.MethodGet, client.APIChain, 0, s.chain)
 	s.route(http.MethodPost, client.APIRead, types.MaxReadBytes, s.read)
 	s.route(http.MethodPost, client.APITx, maxSubmitBytes, s.submit)
+	s.signed(client.APIStatus, types.ReadStatus, s.status)
+	s.signed(client.APITxStatus, types.ReadTxStatus, s.txStatus)
+	s.signed(client.APILightBlock, types.ReadLightBlock, s.lightBlock)
+	s.signed(client.APITxs, types.ReadTxs, s.txs)
+	s.signed(client.APIEvidence, types.ReadEvidence, s.evidence)
 	s.mux.HandleFunc(apiPrefix, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, refusal(types.CodeReadMalformed, "%s is not a path of the read API (docs/API.md)", r.URL.Path))
 	})
@@ -161,7 +165,8 @@ func refusal(code types.Code, format string, args ...any) *client.APIError {
 
 // refuse answers a refusal with the HTTP status of its code.
 func refuse(code types.Code, format string, args ...any) (int, any) {
-	return httpStatus(code), refusal(code, format, args...)
+	r := refused(code, format, args...)
+	return r.status, r.doc
 }
 
 // httpStatus is the HTTP status of an answer with code: 200 for an answer,
@@ -190,8 +195,8 @@ func httpStatus(code types.Code) int {
 
 // failed answers the node's own failure, logged, without its detail.
 func (s *Server) failed(what string, err error) (int, any) {
-	s.log.Error("read API", "what", what, "err", err)
-	return refuse(types.CodeInternal, "the node could not answer (%s); its log says why", what)
+	r := s.failure(what, err)
+	return r.status, r.doc
 }
 
 // chain answers the chain ID, which a client needs to sign.
