@@ -69,7 +69,7 @@ func TestAccounts(t *testing.T) {
 		t.Errorf("history entry %+v", ch)
 	}
 	c.MustDo("site1-investigator", apptest.DelegateSiteMsg(study, "site1", coord2.ID, apptest.CoordinatorTasks...))
-	c.MustDo(coord2.ID, apptest.EnrollMsg("S050", "site1"))
+	c.MustDo(coord2.ID, apptest.EnrollMsg("S1-050", "site1"))
 
 	runSteps(t, c, []step{
 		{name: "other org's account", signer: "site1-admin", msg: rolesMsg("site2-coordinator", types.RoleInvestigator), want: types.CodeWrongOrg},
@@ -91,19 +91,19 @@ func TestAccounts(t *testing.T) {
 	}
 
 	// The old key can never sign again; the new one can.
-	old := c.TxAs("site1-investigator", oldInvestigator, apptest.EnrollMsg("S051", "site1"))
+	old := c.TxAs("site1-investigator", oldInvestigator, apptest.EnrollMsg("S1-051", "site1"))
 	runRaw(t, c, "old key after rotation", old, types.CodeBadSignature, true)
 	c.AddPerson(newInvestigator)
-	c.MustDo("site1-investigator", apptest.EnrollMsg("S051", "site1"))
+	c.MustDo("site1-investigator", apptest.EnrollMsg("S1-051", "site1"))
 	runSteps(t, c, []step{
 		{name: "a rotated-away key cannot be reused", signer: "site1-admin", msg: addMsg("x2", "X", oldInvestigator.PubKey(), types.RoleInvestigator), want: types.CodeKeyReused},
 		{name: "nor rotated back to", signer: "site1-admin", msg: rotateMsg("site1-investigator", oldInvestigator.PubKey()), want: types.CodeKeyReused},
 		{name: "self-rotation by a non-admin", signer: "site1-coordinator", msg: rotateMsg("site1-coordinator", newCoordinator.PubKey()), want: types.CodeOK},
 	})
-	old = c.TxAs("site1-coordinator", oldCoordinator, apptest.EnrollMsg("S052", "site1"))
+	old = c.TxAs("site1-coordinator", oldCoordinator, apptest.EnrollMsg("S1-052", "site1"))
 	runRaw(t, c, "old key after self-rotation", old, types.CodeBadSignature, true)
 	c.AddPerson(newCoordinator)
-	c.MustDo("site1-coordinator", apptest.EnrollMsg("S052", "site1"))
+	c.MustDo("site1-coordinator", apptest.EnrollMsg("S1-052", "site1"))
 	var rch types.AccountChange
 	get(t, c, types.KeyAccountChange("site1-coordinator", 3), &rch)
 	if rch.Action != "rotate_key" || rch.Stamp.Signer != "site1-coordinator" || !bytes.Equal(rch.Account.PubKey, newCoordinator.PubKey()) {
@@ -115,7 +115,7 @@ func TestAccounts(t *testing.T) {
 	runSteps(t, c, []step{
 		{name: "revoke without reason", signer: "site1-admin", msg: revokeMsg(coord2.ID, ""), want: types.CodeInvalidMsg, atCheck: true},
 		{name: "revoke", signer: "site1-admin", msg: revokeMsg(coord2.ID, "left the site"), want: types.CodeOK},
-		{name: "revoked signer", signer: coord2.ID, msg: apptest.EnrollMsg("S053", "site1"), want: types.CodeSignerRevoked, atCheck: true},
+		{name: "revoked signer", signer: coord2.ID, msg: apptest.EnrollMsg("S1-053", "site1"), want: types.CodeSignerRevoked, atCheck: true},
 		{name: "revoked signer rotating own key", signer: coord2.ID, msg: rotateMsg(coord2.ID, pub("k10")), want: types.CodeSignerRevoked, atCheck: true},
 		{name: "revoke twice", signer: "site1-admin", msg: revokeMsg(coord2.ID, "again"), want: types.CodeSignerRevoked},
 		{name: "roles of a revoked account", signer: "site1-admin", msg: rolesMsg(coord2.ID, types.RoleInvestigator), want: types.CodeSignerRevoked},
@@ -150,9 +150,9 @@ func TestAccounts(t *testing.T) {
 	}
 	// Subjects the rotated and revoked people enrolled stay attributed to them.
 	var sub types.Subject
-	get(t, c, types.KeySubject(study, "S050"), &sub)
+	get(t, c, types.KeySubject(study, "S1-050"), &sub)
 	if sub.Enrolled.Signer != coord2.ID || sub.Enrolled.Name != "Chris Coordinator" {
-		t.Errorf("attribution of S050: %+v", sub.Enrolled)
+		t.Errorf("attribution of S1-050: %+v", sub.Enrolled)
 	}
 }
 
@@ -197,7 +197,7 @@ func TestKeyRotationTwoPeople(t *testing.T) {
 	runSteps(t, c, []step{
 		{name: "nothing to approve", signer: admin2.ID, msg: approve, want: types.CodeNoRotation},
 		{name: "request", signer: "site1-admin", msg: request, want: types.CodeOK},
-		{name: "the old key signs until the approval", signer: "site1-coordinator", msg: apptest.EnrollMsg("S001", "site1"), want: types.CodeOK},
+		{name: "the old key signs until the approval", signer: "site1-coordinator", msg: apptest.EnrollMsg("S1-001", "site1"), want: types.CodeOK},
 		{name: "the requester approves", signer: "site1-admin", msg: approve, want: types.CodeOwnRotation, logHas: []string{"a second person approves it"}},
 		{name: "a colleague who is no administrator", signer: "site1-investigator", msg: approve, want: types.CodeUnauthorized, atCheck: true},
 		{name: "another site's administrator", signer: "site2-admin", msg: approve, want: types.CodeWrongOrg},
@@ -207,9 +207,9 @@ func TestKeyRotationTwoPeople(t *testing.T) {
 		{name: "the second administrator approves", signer: admin2.ID, msg: approve, want: types.CodeOK},
 		{name: "approved twice", signer: admin2.ID, msg: approve, want: types.CodeNoRotation},
 	})
-	runRaw(t, c, "the old key after the approval", c.TxAs("site1-coordinator", oldCoordinator, apptest.EnrollMsg("S002", "site1")), types.CodeBadSignature, true)
+	runRaw(t, c, "the old key after the approval", c.TxAs("site1-coordinator", oldCoordinator, apptest.EnrollMsg("S1-002", "site1")), types.CodeBadSignature, true)
 	c.AddPerson(newCoordinator)
-	c.MustDo("site1-coordinator", apptest.EnrollMsg("S002", "site1"))
+	c.MustDo("site1-coordinator", apptest.EnrollMsg("S1-002", "site1"))
 	var acct types.Account
 	get(t, c, types.KeyAccount("site1-coordinator"), &acct)
 	var req, done types.AccountChange

@@ -196,7 +196,7 @@ func BenchmarkDecodeVerify(b *testing.B) {
 	const n = 256
 	txs := make([][]byte, n)
 	for i := range txs {
-		txs[i] = c.Tx("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S001", "UNS", i+1, "AE"), apptest.AE(2, i)))
+		txs[i] = c.Tx("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-001", "UNS", i+1, "AE"), apptest.AE(2, i)))
 	}
 	pk := c.Person("site1-coordinator").PubKey()
 	b.SetBytes(int64(len(txs[0])))

@@ -479,7 +479,7 @@ func TestRevalidationAtApply(t *testing.T) {
 func TestSuspension(t *testing.T) {
 	c := apptest.New(t)
 	c.SetupStudy()
-	c.MustDo("site1-coordinator", apptest.EnrollMsg("S001", "site1"))
+	c.MustDo("site1-coordinator", apptest.EnrollMsg("S1-001", "site1"))
 	n := proposeOK(t, c, "regulator-admin", suspend("site1"))
 	votes(t, c, n, "sponsor", "site2", "regulator", "cro")
 	if want := []abci.ValidatorUpdate{update(apptest.ValidatorKey("site1"), 0)}; !sameUpdates(c.Updates, want) {
@@ -489,10 +489,10 @@ func TestSuspension(t *testing.T) {
 	if o := orgAt(t, c, "site1"); o.Status != types.OrgSuspended || o.Validators[0].Retired != 0 || o.Power() != 0 {
 		t.Errorf("suspended organisation %+v", o)
 	}
-	runRaw(t, c, "a suspended organisation's coordinator", c.Tx("site1-coordinator", apptest.EnrollMsg("S002", "site1")), types.CodeOrgSuspended, true)
+	runRaw(t, c, "a suspended organisation's coordinator", c.Tx("site1-coordinator", apptest.EnrollMsg("S1-002", "site1")), types.CodeOrgSuspended, true)
 	runRaw(t, c, "a suspended organisation's admin votes", c.Tx("site1-admin", voteMsg(n, true)), types.CodeOrgSuspended, true)
 	var s types.Subject
-	get(t, c, types.KeySubject(apptest.StudyID, "S001"), &s)
+	get(t, c, types.KeySubject(apptest.StudyID, "S1-001"), &s)
 	if s.Enrolled.Signer != "site1-coordinator" || s.Enrolled.Org != "site1" {
 		t.Errorf("history of a suspended organisation: %+v", s.Enrolled)
 	}
@@ -506,7 +506,7 @@ func TestSuspension(t *testing.T) {
 		t.Errorf("reinstatement's validator updates %v, want %v", c.Updates, want)
 	}
 	checkValidators(t, c)
-	c.MustDo("site1-coordinator", apptest.EnrollMsg("S002", "site1"))
+	c.MustDo("site1-coordinator", apptest.EnrollMsg("S1-002", "site1"))
 }
 
 // TestPowerConcentration: a validator set in which one organisation holds

@@ -33,8 +33,8 @@ func TestStudyDelegation(t *testing.T) {
 	croDM := person("cro-dm", "cro", types.RoleDataManager)
 	c.MustDo("cro-admin", addMsg(croDM.ID, "CRO Data Manager", croDM.PubKey(), types.RoleDataManager))
 	c.AddPerson(croDM)
-	c.MustDo("site1-coordinator", apptest.EnrollMsg("S001", "site1"))
-	vs := apptest.FormKey("S001", "SCR", 1, "VS")
+	c.MustDo("site1-coordinator", apptest.EnrollMsg("S1-001", "site1"))
+	vs := apptest.FormKey("S1-001", "SCR", 1, "VS")
 	c.MustDo("site1-coordinator", apptest.SubmitMsg(vs, apptest.VS(128, 84)))
 	freeze := apptest.ScopeMsg(types.KindFreeze, types.Scope{Study: study, Site: "site1"}, "")
 	unfreeze := apptest.ScopeMsg(types.KindUnfreeze, types.Scope{Study: study, Site: "site1"}, "monitoring visit over")
@@ -44,7 +44,7 @@ func TestStudyDelegation(t *testing.T) {
 	runSteps(t, c, []step{
 		{name: "undelegated CRO raises a query", signer: "cro-monitor", msg: apptest.OpenQueryMsg(vs, "VS.HR", "check"), want: types.CodeNotDelegated,
 			logHas: []string{"sponsor has not delegated monitoring (SDV and data queries) or data management", "veritrial study delegate"}},
-		{name: "undelegated CRO verifies", signer: "cro-monitor", msg: apptest.VerifyMsg("S001", "SCR", 1, "", ""), want: types.CodeNotDelegated},
+		{name: "undelegated CRO verifies", signer: "cro-monitor", msg: apptest.VerifyMsg("S1-001", "SCR", 1, "", ""), want: types.CodeNotDelegated},
 		{name: "delegated by a site", signer: "site1-admin", msg: monitoring, want: types.CodeUnauthorized, atCheck: true},
 		{name: "delegated by the CRO", signer: "cro-admin", msg: monitoring, want: types.CodeUnauthorized, atCheck: true},
 		{name: "by another sponsor", signer: "sponsor2-dm", msg: monitoring, want: types.CodeWrongOrg},
@@ -57,7 +57,7 @@ func TestStudyDelegation(t *testing.T) {
 		{name: "monitoring", signer: "sponsor-dm", msg: monitoring, want: types.CodeOK},
 		{name: "monitoring again", signer: "sponsor-admin", msg: monitoring, want: types.CodeNoChange},
 		{name: "the monitor raises a query", signer: "cro-monitor", msg: apptest.OpenQueryMsg(vs, "VS.HR", "check"), want: types.CodeOK},
-		{name: "the monitor verifies", signer: "cro-monitor", msg: apptest.VerifyMsg("S001", "SCR", 1, "", ""), want: types.CodeOK},
+		{name: "the monitor verifies", signer: "cro-monitor", msg: apptest.VerifyMsg("S1-001", "SCR", 1, "", ""), want: types.CodeOK},
 		{name: "freeze without data management", signer: croDM.ID, msg: freeze, want: types.CodeNotDelegated, logHas: []string{"data management"}},
 		{name: "add data management", signer: "sponsor-admin", msg: apptest.DelegateStudyMsg(study, "cro", apptest.CROTasks...), want: types.CodeOK},
 		{name: "freeze", signer: croDM.ID, msg: freeze, want: types.CodeOK},
@@ -99,13 +99,13 @@ func TestSiteDelegationLog(t *testing.T) {
 	delegate := func(account string, tasks ...types.Task) types.Msg {
 		return apptest.DelegateSiteMsg(study, "site1", account, tasks...)
 	}
-	vs := apptest.FormKey("S002", "SCR", 1, "VS")
+	vs := apptest.FormKey("S1-002", "SCR", 1, "VS")
 	resolving := apptest.CorrectMsg(vs, "transcription error", apptest.V("VS.HR", "72"))
 	resolving.CorrectForm.Resolves = []int{1}
 	runSteps(t, c, []step{
-		{name: "undelegated coordinator enrolls", signer: "site1-coordinator", msg: apptest.EnrollMsg("S001", "site1"), want: types.CodeNotDelegated,
+		{name: "undelegated coordinator enrolls", signer: "site1-coordinator", msg: apptest.EnrollMsg("S1-001", "site1"), want: types.CodeNotDelegated,
 			logHas: []string{"ask the principal investigator Dr. Demo Investigator (site1-investigator) to delegate enrolment on VT-HTN-201 to you"}},
-		{name: "the principal investigator enrolls", signer: "site1-investigator", msg: apptest.EnrollMsg("S001", "site1"), want: types.CodeOK},
+		{name: "the principal investigator enrolls", signer: "site1-investigator", msg: apptest.EnrollMsg("S1-001", "site1"), want: types.CodeOK},
 		{name: "delegated by a coordinator", signer: "site1-coordinator", msg: delegate("site1-coordinator", types.TaskEnroll), want: types.CodeUnauthorized, atCheck: true},
 		{name: "delegated by another investigator", signer: inv2.ID, msg: delegate("site1-coordinator", types.TaskEnroll), want: types.CodeNotPI, logHas: []string{"site1-investigator"}},
 		{name: "delegated for another site", signer: "site2-investigator", msg: delegate("site1-coordinator", types.TaskEnroll), want: types.CodeWrongSite},
@@ -117,7 +117,7 @@ func TestSiteDelegationLog(t *testing.T) {
 		{name: "a CRO's task", signer: "site1-investigator", msg: delegate("site1-coordinator", types.TaskMonitoring), want: types.CodeInvalidMsg, atCheck: true},
 		{name: "no tasks", signer: "site1-investigator", msg: delegate("site1-coordinator"), want: types.CodeInvalidMsg, atCheck: true},
 		{name: "enrolment", signer: "site1-investigator", msg: delegate("site1-coordinator", types.TaskEnroll), want: types.CodeOK},
-		{name: "the coordinator enrolls", signer: "site1-coordinator", msg: apptest.EnrollMsg("S002", "site1"), want: types.CodeOK},
+		{name: "the coordinator enrolls", signer: "site1-coordinator", msg: apptest.EnrollMsg("S1-002", "site1"), want: types.CodeOK},
 		{name: "data entry not delegated", signer: "site1-coordinator", msg: apptest.SubmitMsg(vs, apptest.VS(128, 84)), want: types.CodeNotDelegated, logHas: []string{"data entry"}},
 		{name: "the same tasks again", signer: "site1-investigator", msg: delegate("site1-coordinator", types.TaskEnroll), want: types.CodeNoChange},
 		{name: "add data entry", signer: "site1-investigator", msg: delegate("site1-coordinator", types.TaskEntry, types.TaskEnroll, types.TaskEntry), want: types.CodeOK},
@@ -128,7 +128,7 @@ func TestSiteDelegationLog(t *testing.T) {
 		{name: "nor by a correction naming the query", signer: "site1-coordinator", msg: resolving, want: types.CodeNotDelegated, logHas: []string{"query answers"}},
 		{name: "a correction naming no query", signer: "site1-coordinator", msg: apptest.CorrectMsg(vs, "transcription error", apptest.V("VS.HR", "72")), want: types.CodeOK},
 	})
-	sign := c.SignMsg("S002", "", 0, "", "approval")
+	sign := c.SignMsg("S1-002", "", 0, "", "approval")
 	runSteps(t, c, []step{
 		{name: "e-signature not delegated", signer: inv2.ID, msg: sign, want: types.CodeNotDelegated, logHas: []string{"e-signature"}},
 		{name: "e-signature to an investigator", signer: "site1-investigator", msg: delegate(inv2.ID, types.TaskSign), want: types.CodeOK},
@@ -136,7 +136,7 @@ func TestSiteDelegationLog(t *testing.T) {
 		{name: "revoke without a reason", signer: "site1-investigator", msg: apptest.UndelegateSiteMsg(study, "site1", "site1-coordinator", ""), want: types.CodeInvalidMsg, atCheck: true},
 		{name: "revoke", signer: "site1-investigator", msg: apptest.UndelegateSiteMsg(study, "site1", "site1-coordinator", "left the study team"), want: types.CodeOK},
 		{name: "revoke again", signer: "site1-investigator", msg: apptest.UndelegateSiteMsg(study, "site1", "site1-coordinator", "again"), want: types.CodeNoDelegation},
-		{name: "the coordinator after the revocation", signer: "site1-coordinator", msg: apptest.EnrollMsg("S003", "site1"), want: types.CodeNotDelegated},
+		{name: "the coordinator after the revocation", signer: "site1-coordinator", msg: apptest.EnrollMsg("S1-003", "site1"), want: types.CodeNotDelegated},
 	})
 	var d types.Delegation
 	get(t, c, types.KeySiteDelegation(study, "site1", "site1-coordinator"), &d)
@@ -154,9 +154,9 @@ func TestSiteDelegationLog(t *testing.T) {
 		{name: "at a site not active", signer: "sponsor-dm", msg: apptest.ChangeInvestigatorMsg(study, "site2", "site2-investigator", "x"), want: types.CodeSiteNotActive},
 		{name: "another principal investigator", signer: "sponsor-dm", msg: change(inv2.ID, "Dr. Demo Investigator moved to another hospital"), want: types.CodeOK},
 		{name: "the former delegates", signer: "site1-investigator", msg: delegate("site1-coordinator", types.TaskEnroll), want: types.CodeNotPI},
-		{name: "the former enrolls", signer: "site1-investigator", msg: apptest.EnrollMsg("S003", "site1"), want: types.CodeNotDelegated, logHas: []string{"Dr. Second Investigator (site1-inv2)"}},
+		{name: "the former enrolls", signer: "site1-investigator", msg: apptest.EnrollMsg("S1-003", "site1"), want: types.CodeNotDelegated, logHas: []string{"Dr. Second Investigator (site1-inv2)"}},
 		{name: "the new one delegates to the former", signer: inv2.ID, msg: delegate("site1-investigator", types.TaskEnroll), want: types.CodeOK},
-		{name: "the former enrolls when delegated", signer: "site1-investigator", msg: apptest.EnrollMsg("S003", "site1"), want: types.CodeOK},
+		{name: "the former enrolls when delegated", signer: "site1-investigator", msg: apptest.EnrollMsg("S1-003", "site1"), want: types.CodeOK},
 	})
 	var st types.Site
 	get(t, c, types.KeySite(study, "site1"), &st)

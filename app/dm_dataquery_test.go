@@ -8,17 +8,17 @@ import (
 	"github.com/veritrial/veritrial/app/types"
 )
 
-// dmChain is a study with site1 (S001, S002) and site2 (S101) and the
-// screening vital signs of S001 entered without warnings.
+// dmChain is a study with site1 (S1-001, S1-002) and site2 (S2-101) and the
+// screening vital signs of S1-001 entered without warnings.
 func dmChain(t *testing.T) *apptest.Chain {
 	t.Helper()
 	c := apptest.New(t)
 	c.SetupStudy()
 	c.ActivateSite("site2")
-	c.MustDo("site1-coordinator", apptest.EnrollMsg("S001", "site1"))
-	c.MustDo("site1-coordinator", apptest.EnrollMsg("S002", "site1"))
-	c.MustDo("site2-coordinator", apptest.EnrollMsg("S101", "site2"))
-	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S001", "SCR", 1, "VS"), apptest.VS(120, 80)))
+	c.MustDo("site1-coordinator", apptest.EnrollMsg("S1-001", "site1"))
+	c.MustDo("site1-coordinator", apptest.EnrollMsg("S1-002", "site1"))
+	c.MustDo("site2-coordinator", apptest.EnrollMsg("S2-101", "site2"))
+	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-001", "SCR", 1, "VS"), apptest.VS(120, 80)))
 	return c
 }
 
@@ -31,16 +31,16 @@ func getQuery(t *testing.T, c *apptest.Chain, n int) types.Query {
 
 func TestDataQueryTransitions(t *testing.T) {
 	c := dmChain(t)
-	vs := apptest.FormKey("S001", "SCR", 1, "VS")
+	vs := apptest.FormKey("S1-001", "SCR", 1, "VS")
 	q := func(kind types.Kind, n int, text string) types.Msg { return apptest.QueryMsg(kind, n, text) }
 	noText := apptest.OpenQueryMsg(vs, "VS.SYSBP", " ")
 	runSteps(t, c, []step{
 		{name: "site user raises", signer: "site1-coordinator", msg: apptest.OpenQueryMsg(vs, "VS.SYSBP", "check"), want: types.CodeUnauthorized, atCheck: true},
 		{name: "regulator raises", signer: "regulator-auditor", msg: apptest.OpenQueryMsg(vs, "VS.SYSBP", "check"), want: types.CodeUnauthorized, atCheck: true},
 		{name: "no text", signer: "cro-monitor", msg: noText, want: types.CodeInvalidMsg, atCheck: true},
-		{name: "form not entered", signer: "cro-monitor", msg: apptest.OpenQueryMsg(apptest.FormKey("S001", "SCR", 1, "LB"), "", "missing?"), want: types.CodeFormNotFound},
+		{name: "form not entered", signer: "cro-monitor", msg: apptest.OpenQueryMsg(apptest.FormKey("S1-001", "SCR", 1, "LB"), "", "missing?"), want: types.CodeFormNotFound},
 		{name: "item of another form", signer: "cro-monitor", msg: apptest.OpenQueryMsg(vs, "LB.HGB", "?"), want: types.CodeItemNotInForm},
-		{name: "unknown subject", signer: "cro-monitor", msg: apptest.OpenQueryMsg(apptest.FormKey("S999", "SCR", 1, "VS"), "", "?"), want: types.CodeUnknownSubject},
+		{name: "unknown subject", signer: "cro-monitor", msg: apptest.OpenQueryMsg(apptest.FormKey("S1-999", "SCR", 1, "VS"), "", "?"), want: types.CodeUnknownSubject},
 		{name: "monitor raises on item", signer: "cro-monitor", msg: apptest.OpenQueryMsg(vs, "VS.SYSBP", "Source shows 128, please check"), want: types.CodeOK},
 		{name: "data manager raises on form", signer: "sponsor-dm", msg: apptest.OpenQueryMsg(vs, "", "Time of measurement missing in source"), want: types.CodeOK},
 		{name: "medical monitor raises", signer: "sponsor-mm", msg: apptest.OpenQueryMsg(vs, "VS.HR", "Confirm heart rate"), want: types.CodeOK},
@@ -102,8 +102,8 @@ func TestDataQueryTransitions(t *testing.T) {
 
 func TestAutoQueriesAndResolvingCorrections(t *testing.T) {
 	c := dmChain(t)
-	d1 := apptest.FormKey("S001", "D1", 1, "VS")
-	scr := apptest.FormKey("S001", "SCR", 1, "VS")
+	d1 := apptest.FormKey("S1-001", "D1", 1, "VS")
+	scr := apptest.FormKey("S1-001", "SCR", 1, "VS")
 	// A soft warning (systolic 190 above the expected 180) opens a query.
 	c.MustDo("site1-coordinator", apptest.SubmitMsg(d1, apptest.VS(190, 80)))
 	q1 := getQuery(t, c, 1)

@@ -15,12 +15,12 @@ func scopeOf(k types.FormKey) types.Scope {
 
 func TestFreezeAndLockScopes(t *testing.T) {
 	c := dmChain(t)
-	vs := apptest.FormKey("S001", "SCR", 1, "VS")
-	lb := apptest.FormKey("S001", "SCR", 1, "LB")
-	s101 := apptest.FormKey("S101", "SCR", 1, "VS")
+	vs := apptest.FormKey("S1-001", "SCR", 1, "VS")
+	lb := apptest.FormKey("S1-001", "SCR", 1, "LB")
+	s101 := apptest.FormKey("S2-101", "SCR", 1, "VS")
 	sc := apptest.ScopeMsg
 	form := scopeOf(vs)
-	subj := types.Scope{Study: study, Subject: "S001"}
+	subj := types.Scope{Study: study, Subject: "S1-001"}
 	site := types.Scope{Study: study, Site: "site1"}
 	whole := types.Scope{Study: study}
 	fix := func(v string) types.Msg { return apptest.CorrectMsg(vs, "re-read", apptest.V("VS.SYSBP", v)) }
@@ -30,7 +30,7 @@ func TestFreezeAndLockScopes(t *testing.T) {
 		{name: "site freezes", signer: "site1-investigator", msg: sc(types.KindFreeze, form, ""), want: types.CodeUnauthorized, atCheck: true},
 		{name: "regulator locks a form", signer: "regulator-auditor", msg: sc(types.KindLock, form, ""), want: types.CodeUnauthorized},
 		{name: "freeze a form not entered", signer: "sponsor-dm", msg: sc(types.KindFreeze, scopeOf(lb), ""), want: types.CodeFormNotFound},
-		{name: "freeze an unknown subject", signer: "sponsor-dm", msg: sc(types.KindFreeze, types.Scope{Study: study, Subject: "S999"}, ""), want: types.CodeUnknownSubject},
+		{name: "freeze an unknown subject", signer: "sponsor-dm", msg: sc(types.KindFreeze, types.Scope{Study: study, Subject: "S1-999"}, ""), want: types.CodeUnknownSubject},
 		{name: "freeze an inactive site", signer: "sponsor-dm", msg: sc(types.KindFreeze, types.Scope{Study: study, Site: "cro"}, ""), want: types.CodeSiteNotActive},
 		{name: "unfreeze an open form", signer: "sponsor-dm", msg: sc(types.KindUnfreeze, form, "x"), want: types.CodeLockState},
 		{name: "freeze the form", signer: "sponsor-dm", msg: sc(types.KindFreeze, form, "ready for review"), want: types.CodeOK},
@@ -38,37 +38,37 @@ func TestFreezeAndLockScopes(t *testing.T) {
 		{name: "edit a frozen form", signer: "site1-coordinator", msg: fix("121"), want: types.CodeFrozen, logHas: []string{"frozen", "unfreeze"}},
 		{name: "queries still flow: answer", signer: "site1-coordinator", msg: apptest.QueryMsg(types.KindQueryAnswer, 1, "source says 120"), want: types.CodeOK},
 		{name: "queries still flow: open", signer: "cro-monitor", msg: apptest.OpenQueryMsg(vs, "VS.HR", "check"), want: types.CodeOK},
-		{name: "SDV of a frozen form", signer: "cro-monitor", msg: apptest.VerifyMsg("S001", "SCR", 1, "VS", ""), want: types.CodeOK},
+		{name: "SDV of a frozen form", signer: "cro-monitor", msg: apptest.VerifyMsg("S1-001", "SCR", 1, "VS", ""), want: types.CodeOK},
 		{name: "other forms of the subject stay open", signer: "site1-coordinator", msg: apptest.SubmitMsg(lb, apptest.LB()), want: types.CodeOK},
 		{name: "unfreeze needs a reason", signer: "sponsor-dm", msg: sc(types.KindUnfreeze, form, ""), want: types.CodeReasonRequired, atCheck: true},
 		{name: "unfreeze", signer: "sponsor-dm", msg: sc(types.KindUnfreeze, form, "query answered, correction needed"), want: types.CodeOK},
 		{name: "edit after unfreeze", signer: "site1-coordinator", msg: fix("122"), want: types.CodeOK},
 
 		{name: "lock the subject", signer: "sponsor-dm", msg: sc(types.KindLock, subj, "subject complete"), want: types.CodeOK},
-		{name: "edit a locked subject", signer: "site1-investigator", msg: fix("123"), want: types.CodeLocked, logHas: []string{"subject S001 is locked"}},
-		{name: "submit to a locked subject", signer: "site1-investigator", msg: apptest.SubmitMsg(apptest.FormKey("S001", "D1", 1, "VS"), apptest.VS(120, 80)), want: types.CodeLocked},
+		{name: "edit a locked subject", signer: "site1-investigator", msg: fix("123"), want: types.CodeLocked, logHas: []string{"subject S1-001 is locked"}},
+		{name: "submit to a locked subject", signer: "site1-investigator", msg: apptest.SubmitMsg(apptest.FormKey("S1-001", "D1", 1, "VS"), apptest.VS(120, 80)), want: types.CodeLocked},
 		{name: "query on a locked subject", signer: "cro-monitor", msg: apptest.OpenQueryMsg(vs, "", "x"), want: types.CodeLocked},
 		{name: "answer on a locked subject", signer: "site1-coordinator", msg: apptest.QueryMsg(types.KindQueryAnswer, 2, "x"), want: types.CodeLocked},
-		{name: "SDV on a locked subject", signer: "cro-monitor", msg: apptest.VerifyMsg("S001", "SCR", 1, "LB", ""), want: types.CodeLocked},
-		{name: "sign a locked subject", signer: "site1-investigator", msg: c.SignMsg("S001", "", 0, "", "approval"), want: types.CodeLocked},
-		{name: "withdraw a locked subject", signer: "site1-investigator", msg: apptest.WithdrawMsg("S001", "moved"), want: types.CodeLocked},
+		{name: "SDV on a locked subject", signer: "cro-monitor", msg: apptest.VerifyMsg("S1-001", "SCR", 1, "LB", ""), want: types.CodeLocked},
+		{name: "sign a locked subject", signer: "site1-investigator", msg: c.SignMsg("S1-001", "", 0, "", "approval"), want: types.CodeLocked},
+		{name: "withdraw a locked subject", signer: "site1-investigator", msg: apptest.WithdrawMsg("S1-001", "moved"), want: types.CodeLocked},
 		{name: "freeze a form of a locked subject", signer: "sponsor-dm", msg: sc(types.KindFreeze, form, ""), want: types.CodeLocked},
 		{name: "lock the subject again", signer: "sponsor-dm", msg: sc(types.KindLock, subj, ""), want: types.CodeLockState},
-		{name: "other subjects stay open", signer: "site1-coordinator", msg: apptest.SubmitMsg(apptest.FormKey("S002", "SCR", 1, "VS"), apptest.VS(120, 80)), want: types.CodeOK},
+		{name: "other subjects stay open", signer: "site1-coordinator", msg: apptest.SubmitMsg(apptest.FormKey("S1-002", "SCR", 1, "VS"), apptest.VS(120, 80)), want: types.CodeOK},
 		{name: "unlock needs a reason", signer: "sponsor-dm", msg: sc(types.KindUnlock, subj, " "), want: types.CodeReasonRequired, atCheck: true},
 		{name: "unlock the subject", signer: "sponsor-dm", msg: sc(types.KindUnlock, subj, "late lab result"), want: types.CodeOK},
 		{name: "unlock again", signer: "sponsor-dm", msg: sc(types.KindUnlock, subj, "x"), want: types.CodeLockState},
 		{name: "edit after unlock", signer: "site1-coordinator", msg: fix("124"), want: types.CodeOK},
 
 		{name: "freeze site1", signer: "sponsor-dm", msg: sc(types.KindFreeze, site, "interim analysis"), want: types.CodeOK},
-		{name: "enroll at a frozen site", signer: "site1-coordinator", msg: apptest.EnrollMsg("S003", "site1"), want: types.CodeFrozen},
+		{name: "enroll at a frozen site", signer: "site1-coordinator", msg: apptest.EnrollMsg("S1-003", "site1"), want: types.CodeFrozen},
 		{name: "edit at a frozen site", signer: "site1-coordinator", msg: fix("125"), want: types.CodeFrozen, logHas: []string{"site site1 is frozen"}},
 		{name: "site2 stays open", signer: "site2-coordinator", msg: apptest.SubmitMsg(s101, apptest.VS(120, 80)), want: types.CodeOK},
 		{name: "unfreeze site1", signer: "sponsor-dm", msg: sc(types.KindUnfreeze, site, "interim done"), want: types.CodeOK},
 
 		{name: "freeze the study", signer: "sponsor-dm", msg: sc(types.KindFreeze, whole, "last patient last visit"), want: types.CodeOK},
 		{name: "edit at site2 in a frozen study", signer: "site2-coordinator", msg: apptest.CorrectMsg(s101, "x", apptest.V("VS.HR", "70")), want: types.CodeFrozen, logHas: []string{"study VT-HTN-201 is frozen"}},
-		{name: "withdraw in a frozen study", signer: "site1-investigator", msg: apptest.WithdrawMsg("S002", "moved"), want: types.CodeFrozen},
+		{name: "withdraw in a frozen study", signer: "site1-investigator", msg: apptest.WithdrawMsg("S1-002", "moved"), want: types.CodeFrozen},
 		{name: "lock a form of a frozen study", signer: "sponsor-dm", msg: sc(types.KindLock, form, "done"), want: types.CodeOK},
 		{name: "unfreeze the study", signer: "sponsor-dm", msg: sc(types.KindUnfreeze, whole, "reopened for cleaning"), want: types.CodeOK},
 		{name: "locked form stays locked", signer: "site1-coordinator", msg: fix("126"), want: types.CodeLocked},
@@ -87,7 +87,7 @@ func TestFreezeAndLockScopes(t *testing.T) {
 
 func TestDatabaseLock(t *testing.T) {
 	c := dmChain(t)
-	vs := apptest.FormKey("S001", "SCR", 1, "VS")
+	vs := apptest.FormKey("S1-001", "SCR", 1, "VS")
 	whole := types.Scope{Study: study}
 	lock := apptest.ScopeMsg(types.KindLock, whole, "")
 	unlock := func(reason string) types.Msg { return apptest.ScopeMsg(types.KindUnlock, whole, reason) }
@@ -105,29 +105,29 @@ func TestDatabaseLock(t *testing.T) {
 		{name: "regulator again", signer: "regulator-auditor", msg: lock, want: types.CodeAlreadyApproved},
 		// The quorum is reached with the sponsor: the preconditions fail.
 		{name: "last approval with blockers", signer: "sponsor-dm", msg: lock, want: types.CodeLockBlocked,
-			logHas: []string{"query 1 on S001 SCR/1 VS VS.SYSBP is open", "subject S001: casebook not signed", "2 blocker(s)"}},
+			logHas: []string{"query 1 on S1-001 SCR/1 VS VS.SYSBP is open", "subject S1-001: casebook not signed", "2 blocker(s)"}},
 	})
 	// Nothing was locked: the site can still work.
 	c.MustDo("site1-coordinator", apptest.QueryMsg(types.KindQueryAnswer, 1, "120 confirmed"))
 	runSteps(t, c, []step{
-		{name: "answered is not resolved", signer: "sponsor-dm", msg: lock, want: types.CodeLockBlocked, logHas: []string{"query 1 on S001 SCR/1 VS VS.SYSBP is answered"}},
+		{name: "answered is not resolved", signer: "sponsor-dm", msg: lock, want: types.CodeLockBlocked, logHas: []string{"query 1 on S1-001 SCR/1 VS VS.SYSBP is answered"}},
 	})
 	c.MustDo("cro-monitor", apptest.QueryMsg(types.KindQueryClose, 1, "ok"))
-	c.MustDo("site1-investigator", c.SignMsg("S001", "SCR", 1, "VS", "review"))
+	c.MustDo("site1-investigator", c.SignMsg("S1-001", "SCR", 1, "VS", "review"))
 	runSteps(t, c, []step{
 		{name: "a form signature is not the casebook's", signer: "sponsor-dm", msg: lock, want: types.CodeLockBlocked, logHas: []string{"casebook not signed", "1 blocker(s)"}},
 	})
-	c.MustDo("site1-investigator", c.SignMsg("S001", "", 0, "", "approval"))
+	c.MustDo("site1-investigator", c.SignMsg("S1-001", "", 0, "", "approval"))
 	c.MustDo("site1-coordinator", apptest.CorrectMsg(vs, "re-read", apptest.V("VS.HR", "71")))
 	runSteps(t, c, []step{
 		{name: "invalidated casebook signature", signer: "sponsor-dm", msg: lock, want: types.CodeLockBlocked, logHas: []string{"casebook signature 2 was invalidated"}},
 	})
-	c.MustDo("site1-investigator", c.SignMsg("S001", "", 0, "", "approval"))
-	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S001", "SCR", 1, "LB"), apptest.LB()))
+	c.MustDo("site1-investigator", c.SignMsg("S1-001", "", 0, "", "approval"))
+	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-001", "SCR", 1, "LB"), apptest.LB()))
 	runSteps(t, c, []step{
 		{name: "data entered after the signature", signer: "sponsor-dm", msg: lock, want: types.CodeLockBlocked, logHas: []string{"data entered after casebook signature 3"}},
 	})
-	c.MustDo("site1-investigator", c.SignMsg("S001", "", 0, "", "approval"))
+	c.MustDo("site1-investigator", c.SignMsg("S1-001", "", 0, "", "approval"))
 	runSteps(t, c, []step{
 		{name: "lock", signer: "sponsor-dm", msg: lock, want: types.CodeOK},
 	})
@@ -153,13 +153,13 @@ func TestDatabaseLock(t *testing.T) {
 	p2.Study.Version = "2.0"
 	runSteps(t, c, []step{
 		{name: "correction", signer: "site1-coordinator", msg: apptest.CorrectMsg(vs, "late", apptest.V("VS.HR", "73")), want: types.CodeLocked, logHas: []string{"database lock"}},
-		{name: "new form", signer: "site1-coordinator", msg: apptest.SubmitMsg(apptest.FormKey("S002", "SCR", 1, "VS"), apptest.VS(120, 80)), want: types.CodeLocked},
-		{name: "enrolment", signer: "site1-coordinator", msg: apptest.EnrollMsg("S009", "site1"), want: types.CodeLocked},
-		{name: "withdrawal", signer: "site1-coordinator", msg: apptest.WithdrawMsg("S002", "x"), want: types.CodeLocked},
+		{name: "new form", signer: "site1-coordinator", msg: apptest.SubmitMsg(apptest.FormKey("S1-002", "SCR", 1, "VS"), apptest.VS(120, 80)), want: types.CodeLocked},
+		{name: "enrolment", signer: "site1-coordinator", msg: apptest.EnrollMsg("S1-009", "site1"), want: types.CodeLocked},
+		{name: "withdrawal", signer: "site1-coordinator", msg: apptest.WithdrawMsg("S1-002", "x"), want: types.CodeLocked},
 		{name: "query", signer: "cro-monitor", msg: apptest.OpenQueryMsg(vs, "", "x"), want: types.CodeLocked},
 		{name: "query action", signer: "cro-monitor", msg: apptest.QueryMsg(types.KindQueryReopen, 1, "x"), want: types.CodeLocked},
-		{name: "SDV", signer: "cro-monitor", msg: apptest.VerifyMsg("S001", "SCR", 1, "VS", ""), want: types.CodeLocked},
-		{name: "signature", signer: "site1-investigator", msg: c.SignMsg("S001", "", 0, "", "approval"), want: types.CodeLocked},
+		{name: "SDV", signer: "cro-monitor", msg: apptest.VerifyMsg("S1-001", "SCR", 1, "VS", ""), want: types.CodeLocked},
+		{name: "signature", signer: "site1-investigator", msg: c.SignMsg("S1-001", "", 0, "", "approval"), want: types.CodeLocked},
 		{name: "freeze", signer: "sponsor-dm", msg: apptest.ScopeMsg(types.KindFreeze, types.Scope{Study: study, Site: "site1"}, ""), want: types.CodeLocked},
 		{name: "amendment", signer: "sponsor-dm", msg: apptest.AmendMsg(p2, "more visits"), want: types.CodeLocked},
 		{name: "site activation", signer: "sponsor-dm", msg: apptest.ActivateMsg(study, "site2", "site2-investigator"), want: types.CodeLocked},
@@ -192,10 +192,10 @@ func TestDatabaseLockPolicy(t *testing.T) {
 	reg.RegisterStudy.LockApprovers = []string{"cro", "regulator"}
 	reg.RegisterStudy.LockQuorum = 2
 	c.SetupStudyWith(reg)
-	c.MustDo("site1-coordinator", apptest.EnrollMsg("S001", "site1"))
-	vs := apptest.FormKey("S001", "SCR", 1, "VS")
+	c.MustDo("site1-coordinator", apptest.EnrollMsg("S1-001", "site1"))
+	vs := apptest.FormKey("S1-001", "SCR", 1, "VS")
 	c.MustDo("site1-coordinator", apptest.SubmitMsg(vs, apptest.VS(120, 80)))
-	c.MustDo("site1-investigator", c.SignMsg("S001", "", 0, "", "approval"))
+	c.MustDo("site1-investigator", c.SignMsg("S1-001", "", 0, "", "approval"))
 	dm := &apptest.Person{ID: "cro-dm", Org: "cro", Name: "Cleo Data", Roles: []types.Role{types.RoleDataManager}, Key: apptest.KeyFor("cro-dm")}
 	c.AddPerson(dm)
 	c.MustDo("cro-admin", types.Msg{AddAccount: &types.MsgAddAccount{Account: dm.ID, Name: dm.Name, Roles: dm.Roles, PubKey: dm.PubKey()}})
@@ -204,13 +204,13 @@ func TestDatabaseLockPolicy(t *testing.T) {
 		{name: "cro approves", signer: "cro-dm", msg: lock, want: types.CodeOK},
 		// Two approvals without the sponsor: no decision yet.
 		{name: "regulator approves", signer: "regulator-auditor", msg: lock, want: types.CodeOK},
-		{name: "sponsor: SDV policy all", signer: "sponsor-dm", msg: lock, want: types.CodeLockBlocked, logHas: []string{"form VS of subject S001 at SCR (repeat 1) is not fully verified", "SDV none"}},
+		{name: "sponsor: SDV policy all", signer: "sponsor-dm", msg: lock, want: types.CodeLockBlocked, logHas: []string{"form VS of subject S1-001 at SCR (repeat 1) is not fully verified", "SDV none"}},
 	})
-	c.MustDo("cro-monitor", apptest.VerifyMsg("S001", "SCR", 1, "VS", "VS.HR"))
+	c.MustDo("cro-monitor", apptest.VerifyMsg("S1-001", "SCR", 1, "VS", "VS.HR"))
 	runSteps(t, c, []step{
 		{name: "partial SDV", signer: "sponsor-dm", msg: lock, want: types.CodeLockBlocked, logHas: []string{"SDV partial"}},
 	})
-	c.MustDo("cro-monitor", apptest.VerifyMsg("S001", "SCR", 1, "", ""))
+	c.MustDo("cro-monitor", apptest.VerifyMsg("S1-001", "SCR", 1, "", ""))
 	runSteps(t, c, []step{
 		{name: "lock", signer: "sponsor-dm", msg: lock, want: types.CodeOK},
 	})

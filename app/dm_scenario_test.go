@@ -31,36 +31,36 @@ func scenarioToLock(t *testing.T) *apptest.Chain {
 	reg := apptest.RegisterMsg(apptest.Example())
 	reg.RegisterStudy.SDVPolicy = types.SDVAll
 	c.SetupStudyWith(reg)
-	c.MustDo("site1-coordinator", apptest.EnrollMsg("S001", "site1"))
-	c.MustDo("site1-coordinator", apptest.EnrollMsg("S002", "site1"))
+	c.MustDo("site1-coordinator", apptest.EnrollMsg("S1-001", "site1"))
+	c.MustDo("site1-coordinator", apptest.EnrollMsg("S1-002", "site1"))
 
-	// First entries; S002's systolic pressure draws a soft warning and
+	// First entries; S1-002's systolic pressure draws a soft warning and
 	// the ledger opens query 1.
-	s1vs := apptest.FormKey("S001", "SCR", 1, "VS")
-	s1lb := apptest.FormKey("S001", "SCR", 1, "LB")
-	s2vs := apptest.FormKey("S002", "SCR", 1, "VS")
+	s1vs := apptest.FormKey("S1-001", "SCR", 1, "VS")
+	s1lb := apptest.FormKey("S1-001", "SCR", 1, "LB")
+	s2vs := apptest.FormKey("S1-002", "SCR", 1, "VS")
 	c.MustDo("site1-coordinator", apptest.SubmitMsg(s1vs, apptest.VS(128, 84)))
 	c.MustDo("site1-coordinator", apptest.SubmitMsg(s1lb, apptest.LB()))
 	c.MustDo("site1-coordinator", apptest.SubmitMsg(s2vs, apptest.VS(195, 90)))
-	if q := getQuery(t, c, 1); q.RaisedBy != types.SystemRaiser || q.Subject != "S002" {
+	if q := getQuery(t, c, 1); q.RaisedBy != types.SystemRaiser || q.Subject != "S1-002" {
 		t.Fatalf("system query %+v", q)
 	}
 
-	// Monitoring visit: SDV of S001, a query on S001's heart rate.
-	c.MustDo("cro-monitor", apptest.VerifyMsg("S001", "SCR", 1, "", ""))
+	// Monitoring visit: SDV of S1-001, a query on S1-001's heart rate.
+	c.MustDo("cro-monitor", apptest.VerifyMsg("S1-001", "SCR", 1, "", ""))
 	c.MustDo("cro-monitor", apptest.OpenQueryMsg(s1vs, "VS.HR", "Source shows 78 bpm"))
-	c.MustDo("cro-monitor", apptest.VerifyMsg("S002", "SCR", 1, "VS", ""))
+	c.MustDo("cro-monitor", apptest.VerifyMsg("S1-002", "SCR", 1, "VS", ""))
 
-	// The site answers: S001 by correction (de-verifies HR), S002 with a
+	// The site answers: S1-001 by correction (de-verifies HR), S1-002 with a
 	// comment (the value is right).
 	fix := apptest.CorrectMsg(s1vs, "transcription error, source shows 78", apptest.V("VS.HR", "78"))
 	fix.CorrectForm.Resolves = []int{2}
 	c.MustDo("site1-coordinator", fix)
 	c.MustDo("site1-investigator", apptest.QueryMsg(types.KindQueryAnswer, 1, "Confirmed against source: 195 mmHg, subject referred"))
 	if r := getSDV(t, c, s1vs); r.Status != types.SDVPartial {
-		t.Fatalf("S001 VS after correction: %+v", r)
+		t.Fatalf("S1-001 VS after correction: %+v", r)
 	}
-	c.MustDo("cro-monitor", apptest.VerifyMsg("S001", "SCR", 1, "VS", "VS.HR"))
+	c.MustDo("cro-monitor", apptest.VerifyMsg("S1-001", "SCR", 1, "VS", "VS.HR"))
 	c.MustDo("cro-monitor", apptest.QueryMsg(types.KindQueryClose, 2, "corrected"))
 	c.MustDo("sponsor-dm", apptest.QueryMsg(types.KindQueryClose, 1, "confirmed"))
 
@@ -70,8 +70,8 @@ func scenarioToLock(t *testing.T) *apptest.Chain {
 	if code, _ := c.Do("site1-coordinator", apptest.CorrectMsg(s2vs, "x", apptest.V("VS.HR", "70"))); code != types.CodeFrozen {
 		t.Fatalf("edit in a frozen study: %s", code)
 	}
-	c.MustDo("site1-investigator", c.SignMsg("S001", "", 0, "", "approval"))
-	c.MustDo("site1-investigator", c.SignMsg("S002", "", 0, "", "approval"))
+	c.MustDo("site1-investigator", c.SignMsg("S1-001", "", 0, "", "approval"))
+	c.MustDo("site1-investigator", c.SignMsg("S1-002", "", 0, "", "approval"))
 
 	// Database lock: the sponsor's data manager, then the regulator.
 	lock := apptest.ScopeMsg(types.KindLock, whole, "database lock for the final analysis")

@@ -16,7 +16,7 @@ func TestEnvelope(t *testing.T) {
 	enroll := func(id string) types.Msg { return apptest.EnrollMsg(id, "site1") }
 	coord := c.Person("site1-coordinator")
 	signed := func(mod func(b *types.Body)) []byte {
-		b := c.Body("site1-coordinator", enroll("S900"))
+		b := c.Body("site1-coordinator", enroll("S1-900"))
 		mod(&b)
 		return c.SignBody(b, coord)
 	}
@@ -35,7 +35,7 @@ func TestEnvelope(t *testing.T) {
 		b.WriteString(`}`)
 		return b.Bytes()
 	}
-	good := c.Tx("site1-coordinator", enroll("S901"))
+	good := c.Tx("site1-coordinator", enroll("S1-901"))
 	forgedSig := append([]byte(nil), good...)
 	i := bytes.Index(forgedSig, []byte(`"sig":"`)) + len(`"sig":"`)
 	if forgedSig[i] == 'A' {
@@ -43,9 +43,9 @@ func TestEnvelope(t *testing.T) {
 	} else {
 		forgedSig[i] = 'A'
 	}
-	big := c.Tx("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S001", "SCR", 1, "VS"), apptest.VS(150, 90)))
+	big := c.Tx("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-001", "SCR", 1, "VS"), apptest.VS(150, 90)))
 	big = append(big[:len(big)-1], []byte(strings.Repeat(" ", types.MaxTxBytes))...)
-	two := enroll("S902")
+	two := enroll("S1-902")
 	two.ActivateSite = &types.MsgActivateSite{Study: study, Site: "site2"}
 
 	cases := []struct {
@@ -59,18 +59,18 @@ func TestEnvelope(t *testing.T) {
 		{"nonce too short", signed(func(b *types.Body) { b.Nonce = "abcd" }), types.CodeTxMalformed},
 		{"zero messages", signed(func(b *types.Body) { b.Msg = types.Msg{} }), types.CodeTxMalformed},
 		{"two messages", signed(func(b *types.Body) { b.Msg = two }), types.CodeTxMalformed},
-		{"unknown signer", c.TxAs("ghost", &apptest.Person{Key: apptest.KeyFor("ghost")}, enroll("S903")), types.CodeUnknownSigner},
-		{"forged signature (another person's key)", c.TxAs("site1-coordinator", c.Person("site1-investigator"), enroll("S904")), types.CodeBadSignature},
+		{"unknown signer", c.TxAs("ghost", &apptest.Person{Key: apptest.KeyFor("ghost")}, enroll("S1-903")), types.CodeUnknownSigner},
+		{"forged signature (another person's key)", c.TxAs("site1-coordinator", c.Person("site1-investigator"), enroll("S1-904")), types.CodeBadSignature},
 		{"tampered signature", forgedSig, types.CodeBadSignature},
 		{"no signature", signedNoSig(t, c), types.CodeBadSignature},
-		{"tampered body", bytes.Replace(c.Tx("site1-coordinator", enroll("S905")), []byte("S905"), []byte("S906"), 1), types.CodeBadSignature},
-		{"extra whitespace", bytes.Replace(c.Tx("site1-coordinator", enroll("S907")), []byte(`{"body":`), []byte(`{ "body":`), 1), types.CodeTxNotCanonical},
-		{"trailing newline", append(c.Tx("site1-coordinator", enroll("S908")), '\n'), types.CodeTxNotCanonical},
-		{"reordered fields", reorder(c.Tx("site1-coordinator", enroll("S909"))), types.CodeTxNotCanonical},
-		{"escaped character", bytes.Replace(c.Tx("site1-coordinator", enroll("S910")), []byte(`"S910"`), []byte(`"\u005391\u0030"`), 1), types.CodeTxNotCanonical},
-		{"unknown field", bytes.Replace(c.Tx("site1-coordinator", enroll("S911")), []byte(`"body":{`), []byte(`"body":{"x":1,`), 1), types.CodeTxMalformed},
-		{"unknown message field", bytes.Replace(c.Tx("site1-coordinator", enroll("S912")), []byte(`"study":`), []byte(`"name":"Jane Doe","study":`), 1), types.CodeTxMalformed},
-		{"trailing data", append(c.Tx("site1-coordinator", enroll("S913")), []byte(`{}`)...), types.CodeTxMalformed},
+		{"tampered body", bytes.Replace(c.Tx("site1-coordinator", enroll("S1-905")), []byte("S1-905"), []byte("S1-906"), 1), types.CodeBadSignature},
+		{"extra whitespace", bytes.Replace(c.Tx("site1-coordinator", enroll("S1-907")), []byte(`{"body":`), []byte(`{ "body":`), 1), types.CodeTxNotCanonical},
+		{"trailing newline", append(c.Tx("site1-coordinator", enroll("S1-908")), '\n'), types.CodeTxNotCanonical},
+		{"reordered fields", reorder(c.Tx("site1-coordinator", enroll("S1-909"))), types.CodeTxNotCanonical},
+		{"escaped character", bytes.Replace(c.Tx("site1-coordinator", enroll("S1-910")), []byte(`"S1-910"`), []byte(`"\u005391\u0030"`), 1), types.CodeTxNotCanonical},
+		{"unknown field", bytes.Replace(c.Tx("site1-coordinator", enroll("S1-911")), []byte(`"body":{`), []byte(`"body":{"x":1,`), 1), types.CodeTxMalformed},
+		{"unknown message field", bytes.Replace(c.Tx("site1-coordinator", enroll("S1-912")), []byte(`"study":`), []byte(`"name":"Jane Doe","study":`), 1), types.CodeTxMalformed},
+		{"trailing data", append(c.Tx("site1-coordinator", enroll("S1-913")), []byte(`{}`)...), types.CodeTxMalformed},
 		{"not JSON", []byte("hello"), types.CodeTxMalformed},
 		{"empty", []byte{}, types.CodeTxMalformed},
 		{"too large", big, types.CodeTxTooLarge},
@@ -82,7 +82,7 @@ func TestEnvelope(t *testing.T) {
 	runRaw(t, c, "expired", signed(func(b *types.Body) { b.Expires = c.Height }), types.CodeTxExpired, true)
 	runRaw(t, c, "expiry too far", signed(func(b *types.Body) { b.Expires = c.Height + 1 + types.DefaultParams().MaxTxTTL + 1 }), types.CodeExpiryTooFar, true)
 	runRaw(t, c, "expiry at the limit", signed(func(b *types.Body) { b.Expires = c.Height + 1 + types.DefaultParams().MaxTxTTL }), types.CodeOK, true)
-	runRaw(t, c, "expiry this block", signed(func(b *types.Body) { b.Expires = c.Height + 1; b.Msg = enroll("S950") }), types.CodeOK, true)
+	runRaw(t, c, "expiry this block", signed(func(b *types.Body) { b.Expires = c.Height + 1; b.Msg = enroll("S1-950") }), types.CodeOK, true)
 	if len(big) <= types.MaxTxBytes {
 		t.Fatalf("fixture is %d bytes, not above the limit", len(big))
 	}
@@ -91,9 +91,9 @@ func TestEnvelope(t *testing.T) {
 	runRaw(t, c, "first use", good, types.CodeOK, false)
 	runRaw(t, c, "replay in a later block", good, types.CodeNonceReused, true)
 
-	b := c.Body("site1-coordinator", enroll("S920"))
+	b := c.Body("site1-coordinator", enroll("S1-920"))
 	first := c.SignBody(b, coord)
-	b.Msg = enroll("S921")
+	b.Msg = enroll("S1-921")
 	sameNonce := c.SignBody(b, coord)
 	if r := c.Check(first); r.Code != 0 {
 		t.Fatalf("CheckTx: %s", r.Log)
@@ -107,7 +107,7 @@ func TestEnvelope(t *testing.T) {
 	// The same nonce for another signer is independent.
 	other := b
 	other.Signer = "site1-investigator"
-	other.Msg = enroll("S922")
+	other.Msg = enroll("S1-922")
 	if r := c.Check(c.SignBody(other, c.Person("site1-investigator"))); r.Code != 0 {
 		t.Errorf("same nonce, other signer: %s", r.Log)
 	}
@@ -119,20 +119,20 @@ func TestEnvelope(t *testing.T) {
 	if r := c.Check(sameNonce); types.Code(r.Code) != types.CodeNonceReused {
 		t.Errorf("after commit: code %d, want nonce_reused", r.Code)
 	}
-	absent(t, c, types.KeySubject(study, "S921"))
+	absent(t, c, types.KeySubject(study, "S1-921"))
 	if v := rawGet(t, c, types.KeyNonce(b.Expires, "site1-coordinator", b.Nonce), 0); v == nil {
 		t.Errorf("no nonce record for the committed tx")
 	}
 	// A signer's fresh tx with the same nonce but another expiry is another
 	// signed tx, not a replay.
-	later := c.Body("site1-coordinator", enroll("S923"))
+	later := c.Body("site1-coordinator", enroll("S1-923"))
 	later.Nonce, later.Expires = b.Nonce, b.Expires+1
 	runRaw(t, c, "same nonce, other expiry", c.SignBody(later, coord), types.CodeOK, false)
 
 	// Out-of-order submissions by one person all succeed (no sequence).
 	var txs [][]byte
 	for i := 0; i < 5; i++ {
-		txs = append(txs, c.Tx("site1-coordinator", enroll("S93"+string(rune('0'+i)))))
+		txs = append(txs, c.Tx("site1-coordinator", enroll("S1-93"+string(rune('0'+i)))))
 	}
 	res = c.Block(txs[4], txs[2], txs[0])
 	res2 := c.Block(txs[3], txs[1])
@@ -145,7 +145,7 @@ func TestEnvelope(t *testing.T) {
 
 func signedNoSig(t *testing.T, c *apptest.Chain) []byte {
 	t.Helper()
-	tx := types.Tx{Body: c.Body("site1-coordinator", apptest.EnrollMsg("S999", "site1"))}
+	tx := types.Tx{Body: c.Body("site1-coordinator", apptest.EnrollMsg("S1-999", "site1"))}
 	raw, err := tx.Encode()
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +158,7 @@ func signedNoSig(t *testing.T, c *apptest.Chain) []byte {
 func TestNonceExpiry(t *testing.T) {
 	c := apptest.New(t)
 	c.SetupStudy()
-	b := c.Body("site1-coordinator", apptest.EnrollMsg("S001", "site1"))
+	b := c.Body("site1-coordinator", apptest.EnrollMsg("S1-001", "site1"))
 	b.Expires = c.Height + 3
 	raw := c.SignBody(b, c.Person("site1-coordinator"))
 	runRaw(t, c, "ok", raw, types.CodeOK, false)

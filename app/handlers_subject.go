@@ -24,6 +24,9 @@ func (x *exec) enrollSubject(m *types.MsgEnrollSubject) *types.Error {
 	if e := x.guard(s.ID, m.Site, "", nil, true); e != nil {
 		return e
 	}
+	if e := x.pseudonym(s, m.Subject); e != nil {
+		return e
+	}
 	if ok, err := x.st.has(types.KeySubject(s.ID, m.Subject)); err != nil {
 		return internal(err)
 	} else if ok {
@@ -34,6 +37,20 @@ func (x *exec) enrollSubject(m *types.MsgEnrollSubject) *types.Error {
 		ConsentSHA256: m.ConsentSHA256, Status: types.SubjectEnrolled, Enrolled: x.stamp(),
 	})
 	x.emit("study", s.ID, "subject", m.Subject, "site", m.Site)
+	return nil
+}
+
+// pseudonym checks a new subject's ID against the subject-ID pattern of
+// the protocol in force, so that subjects are known by pseudonyms only.
+func (x *exec) pseudonym(s *types.Study, id string) *types.Error {
+	_, c, e := x.protocolVersion(s.ID, s.Current)
+	if e != nil {
+		return e
+	}
+	if !c.MatchSubjectID(id) {
+		return types.Errf(types.CodeSubjectIDPattern, "subject ID %q does not match the subject-ID pattern %s of study %s (protocol version %d): enrol the subject under the pseudonym the site's screening log assigns, never a name, initials, a date of birth or a hospital number",
+			id, c.SubjectIDPattern(), s.ID, s.Current)
+	}
 	return nil
 }
 

@@ -33,11 +33,11 @@ func TestOptimisticLostProposalLeavesNoTrace(t *testing.T) {
 	}
 	// A lost proposal of the first block, whose state is the genesis
 	// InitChain staged, uncommitted.
-	c.Propose(c.Tx("site1-coordinator", apptest.EnrollMsg("S000", "site1")))
+	c.Propose(c.Tx("site1-coordinator", apptest.EnrollMsg("S1-000", "site1")))
 	both(c.Tx("sponsor-dm", apptest.RegisterMsg(apptest.Example())))
 	both(c.Tx("sponsor-dm", apptest.ActivateMsg(study, "site1", "site1-investigator")))
 	both(c.Tx("site1-investigator", apptest.DelegateSiteMsg(study, "site1", "site1-coordinator", apptest.CoordinatorTasks...)))
-	both(c.Tx("site1-coordinator", apptest.EnrollMsg("S001", "site1")))
+	both(c.Tx("site1-coordinator", apptest.EnrollMsg("S1-001", "site1")))
 
 	// The lost proposal amends the protocol to version 2 with systolic BP
 	// at most 240, approves it, and judges a form under it (which caches
@@ -46,7 +46,7 @@ func TestOptimisticLostProposalLeavesNoTrace(t *testing.T) {
 	decided := v2(t, study, "2.0")
 	setHard(t, decided, "VS.SYSBP", "80", "260")
 	approve := c.Tx("regulator-auditor", apptest.ApproveMsg(study, 1))
-	form := c.Tx("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S001", "SCR", 1, "VS"), apptest.VS(245, 90)))
+	form := c.Tx("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-001", "SCR", 1, "VS"), apptest.VS(245, 90)))
 	c.Propose(c.Tx("sponsor-dm", apptest.AmendMsg(lost, "lost")), approve, form)
 
 	for i, r := range both(c.Tx("sponsor-dm", apptest.AmendMsg(decided, "decided")), approve) {
@@ -57,16 +57,16 @@ func TestOptimisticLostProposalLeavesNoTrace(t *testing.T) {
 	if r := both(form)[0]; r.Code != 0 {
 		t.Fatalf("245 mmHg under the decided version 2 (at most 260): %d %q", r.Code, r.Log)
 	}
-	low := both(c.Tx("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S001", "D1", 1, "VS"), apptest.VS(75, 90))))[0]
+	low := both(c.Tx("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-001", "D1", 1, "VS"), apptest.VS(75, 90))))[0]
 	if types.Code(low.Code) != types.CodeEditCheckFailed || !strings.Contains(low.Log, "VS.SYSBP") {
 		t.Fatalf("75 mmHg under the decided version 2 (at least 80): %d %q", low.Code, low.Log)
 	}
 
 	// Two lost proposals in a row, then a block this node never saw
 	// proposed (it comes straight to FinalizeBlock).
-	w4 := c.Tx("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S001", "W4", 1, "VS"), apptest.VS(150, 90)))
+	w4 := c.Tx("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-001", "W4", 1, "VS"), apptest.VS(150, 90)))
 	c.Propose(w4)
-	c.Propose(c.Tx("site1-coordinator", apptest.WithdrawMsg("S001", "lost")), w4)
+	c.Propose(c.Tx("site1-coordinator", apptest.WithdrawMsg("S1-001", "lost")), w4)
 	c.Optimistic = false
 	if r := both(w4)[0]; r.Code != 0 {
 		t.Fatalf("a form two lost proposals carried: %d %q", r.Code, r.Log)

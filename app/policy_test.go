@@ -11,8 +11,8 @@ import (
 )
 
 // policyChain builds the policy consortium's ledger: its studies
-// (apptest.PolicySteps), then at site1's subject S001 a form entered and
-// corrected, a query, SDV, an e-signature, at site2's S101 a form; an
+// (apptest.PolicySteps), then at site1's subject S1-001 a form entered and
+// corrected, a query, SDV, an e-signature, at site2's S2-001 a form; an
 // amendment of study A, freezes and a pending database lock. site1's
 // administrator asked to rotate the coordinator's key, and a consortium
 // change is proposed.
@@ -27,20 +27,20 @@ func policyChain(t *testing.T, params types.Params) *apptest.Chain {
 	for _, s := range apptest.PolicySteps() {
 		c.MustDo(s.Signer, s.Msg)
 	}
-	vs := apptest.FormKey("S001", "SCR", 1, "VS")
+	vs := apptest.FormKey("S1-001", "SCR", 1, "VS")
 	c.MustDo("site1-coordinator", apptest.SubmitMsg(vs, apptest.VS(128, 84)))
-	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S001", "SCR", 1, "LB"), apptest.LB()))
-	c.MustDo("site2-coordinator", apptest.SubmitMsg(apptest.FormKey("S101", "SCR", 1, "VS"), apptest.VS(120, 80)))
+	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-001", "SCR", 1, "LB"), apptest.LB()))
+	c.MustDo("site2-coordinator", apptest.SubmitMsg(apptest.FormKey("S2-001", "SCR", 1, "VS"), apptest.VS(120, 80)))
 	c.MustDo("cro-monitor", apptest.OpenQueryMsg(vs, "VS.HR", "Source shows 78 bpm"))
 	c.MustDo("site1-coordinator", apptest.CorrectMsg(vs, "transcription error", apptest.V("VS.HR", "78")))
-	c.MustDo("cro-monitor", apptest.VerifyMsg("S001", "SCR", 1, "VS", ""))
-	c.MustDo("site1-investigator", c.SignMsg("S001", "", 0, "", "approval"))
+	c.MustDo("cro-monitor", apptest.VerifyMsg("S1-001", "SCR", 1, "VS", ""))
+	c.MustDo("site1-investigator", c.SignMsg("S1-001", "", 0, "", "approval"))
 	amended := apptest.Example()
 	amended.Study.Version = "1.1"
 	c.MustDo("sponsor-dm", apptest.AmendMsg(amended, "administrative"))
-	c.MustDo("sponsor-dm", apptest.ScopeMsg(types.KindFreeze, types.Scope{Study: study, Subject: "S001"}, ""))
+	c.MustDo("sponsor-dm", apptest.ScopeMsg(types.KindFreeze, types.Scope{Study: study, Subject: "S1-001"}, ""))
 	c.MustDo("sponsor-dm", apptest.ScopeMsg(types.KindFreeze, types.Scope{Study: study, Site: "site2"}, ""))
-	c.MustDo("sponsor-dm", apptest.ScopeMsg(types.KindFreeze, types.Scope{Study: study, Subject: "S001", Event: "SCR", EventRepeat: 1, Form: "LB"}, ""))
+	c.MustDo("sponsor-dm", apptest.ScopeMsg(types.KindFreeze, types.Scope{Study: study, Subject: "S1-001", Event: "SCR", EventRepeat: 1, Form: "LB"}, ""))
 	c.MustDo("sponsor-dm", apptest.ScopeMsg(types.KindLock, types.Scope{Study: study}, ""))
 
 	c.MustDo("site1-admin", rotateMsg("site1-coordinator", (&apptest.Person{Key: apptest.KeyFor("coordinator-next")}).PubKey()))
@@ -61,7 +61,7 @@ const (
 // chain and the readers that see it (all others are refused).
 func policyCells(t *testing.T, c *apptest.Chain) []struct{ key, sees string } {
 	t.Helper()
-	s1vs := apptest.FormKey("S001", "SCR", 1, "VS")
+	s1vs := apptest.FormKey("S1-001", "SCR", 1, "VS")
 	nonces := list(t, c, types.PrefixNonce, 0, 1)
 	if len(nonces) == 0 {
 		t.Fatal("no nonce on the ledger")
@@ -101,28 +101,28 @@ func policyCells(t *testing.T, c *apptest.Chain) []struct{ key, sees string } {
 		{string(types.KeyStudyDelegation(study, "cro2")), wholeA},
 		{string(types.KeySiteDelegation(study, "site1", "site1-coordinator")), wholeA + " s1"},
 		{string(types.KeySiteDelegation(study, "site2", "site2-coordinator")), wholeA + " s2"},
-		// Study A's subjects: S001 at site1, S101 at site2, none at site3.
-		{string(types.KeySubject(study, "S001")), wholeA + " s1"},
+		// Study A's subjects: S1-001 at site1, S2-001 at site2, none at site3.
+		{string(types.KeySubject(study, "S1-001")), wholeA + " s1"},
 		{string(types.KeyForm(s1vs)), wholeA + " s1"},
 		{string(types.KeyFormHistory(s1vs, 1)), wholeA + " s1"},
 		{string(types.KeyQueryForm(s1vs, 1)), wholeA + " s1"},
 		{string(types.KeySDV(s1vs)), wholeA + " s1"},
-		{string(types.KeySignature(study, "S001", 1)), wholeA + " s1"},
+		{string(types.KeySignature(study, "S1-001", 1)), wholeA + " s1"},
 		{string(types.KeyQuery(study, 1)), wholeA + " s1"},
-		{string(types.KeyLock(types.Scope{Study: study, Subject: "S001"})), wholeA + " s1"},
-		{string(types.KeyLock(types.Scope{Study: study, Subject: "S001", Event: "SCR", EventRepeat: 1, Form: "LB"})), wholeA + " s1"},
-		{string(types.KeySubject(study, "S101")), wholeA + " s2"},
-		{string(types.KeyForm(apptest.FormKey("S101", "SCR", 1, "VS"))), wholeA + " s2"},
+		{string(types.KeyLock(types.Scope{Study: study, Subject: "S1-001"})), wholeA + " s1"},
+		{string(types.KeyLock(types.Scope{Study: study, Subject: "S1-001", Event: "SCR", EventRepeat: 1, Form: "LB"})), wholeA + " s1"},
+		{string(types.KeySubject(study, "S2-001")), wholeA + " s2"},
+		{string(types.KeyForm(apptest.FormKey("S2-001", "SCR", 1, "VS"))), wholeA + " s2"},
 		// Absent records of study A: the whole study's readers get an
 		// absence proof; a site cannot tell them from another site's.
-		{string(types.KeySubject(study, "S999")), wholeA},
-		{string(types.KeyForm(apptest.FormKey("S999", "SCR", 1, "VS"))), wholeA},
+		{string(types.KeySubject(study, "S9-999")), wholeA},
+		{string(types.KeyForm(apptest.FormKey("S9-999", "SCR", 1, "VS"))), wholeA},
 		{string(types.KeyQuery(study, 99)), wholeA},
-		{string(types.KeyForm(apptest.FormKey("S001", "V1", 1, "VS"))), wholeA + " s1"},
+		{string(types.KeyForm(apptest.FormKey("S1-001", "V1", 1, "VS"))), wholeA + " s1"},
 		// Study B.
 		{string(types.KeyStudy(studyB)), partyB},
 		{string(types.KeySite(studyB, "site3")), partyB},
-		{string(types.KeySubject(studyB, "B001")), partyB},
+		{string(types.KeySubject(studyB, "S3-001")), partyB},
 		// Nobody.
 		{string(types.KeyStudy("NO-SUCH-STUDY")), ""},
 		{nonces[0].Key, ""},
@@ -153,7 +153,7 @@ func TestReadPolicyTable(t *testing.T) {
 // reads every study; ethics committees still read only theirs.
 func TestRegulatorsReadAll(t *testing.T) {
 	c := policyChain(t, types.Params{MaxTxTTL: 1000, KeyRotationTTL: 100, RegulatorsReadAll: true})
-	for _, k := range []string{string(types.KeySubject(study, "S001")), string(types.KeyStudyDelegation(study, "cro")), string(types.KeyAccount("site1-coordinator"))} {
+	for _, k := range []string{string(types.KeySubject(study, "S1-001")), string(types.KeyStudyDelegation(study, "cro")), string(types.KeyAccount("site1-coordinator"))} {
 		for reader, want := range map[string]bool{"regulator2-auditor": true, "regulator-auditor": true, "ethics2-reviewer": false, "cro2-monitor": false} {
 			if got := seesKey(t, c, reader, []byte(k)); got != want {
 				t.Errorf("%s reading %s: sees %v, want %v", reader, k, got, want)
@@ -197,9 +197,9 @@ func TestReadPolicyStandIn(t *testing.T) {
 func TestReadPolicyRevokedDelegation(t *testing.T) {
 	c := apptest.New(t)
 	c.SetupStudy()
-	c.MustDo("site1-coordinator", apptest.EnrollMsg("S001", "site1"))
+	c.MustDo("site1-coordinator", apptest.EnrollMsg("S1-001", "site1"))
 	before := c.Height
-	key := types.KeySubject(study, "S001")
+	key := types.KeySubject(study, "S1-001")
 	if !seesKey(t, c, "cro-monitor", key) {
 		t.Fatal("the delegated CRO does not read the study")
 	}

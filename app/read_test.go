@@ -60,8 +60,8 @@ func TestReadRefusals(t *testing.T) {
 	c := apptest.New(t)
 	c.SetupStudy()
 	c.ActivateSite("site2")
-	c.MustDo("site1-coordinator", apptest.EnrollMsg("S001", "site1"))
-	key := types.KeySubject(study, "S001")
+	c.MustDo("site1-coordinator", apptest.EnrollMsg("S1-001", "site1"))
+	key := types.KeySubject(study, "S1-001")
 	now := time.Now()
 	body := func(reader string) types.ReadBody { return c.ReadBody(reader, types.QueryKey, key, 0, true) }
 	sign := func(reader string, edit func(*types.ReadBody)) []byte {
@@ -146,7 +146,7 @@ func TestReadRefusals(t *testing.T) {
 func TestReadAuthenticate(t *testing.T) {
 	c := apptest.New(t)
 	c.SetupStudy()
-	c.MustDo("site1-coordinator", apptest.EnrollMsg("S001", "site1"))
+	c.MustDo("site1-coordinator", apptest.EnrollMsg("S1-001", "site1"))
 	raw := c.SignRead("site1-coordinator", c.ReadBody("site1-coordinator", types.QueryKey, types.KeyStudy(study), 0, false))
 	r, e := c.App.Authenticate(raw, time.Now())
 	if e != nil || r.Account.ID != "site1-coordinator" || r.Org.ID != "site1" || r.Body.Reader != "site1-coordinator" {
@@ -159,15 +159,15 @@ func TestReadAuthenticate(t *testing.T) {
 		t.Fatalf("a broken request: %+v, %v", r, e)
 	}
 	v := c.App.Viewer(r)
-	s1 := apptest.FormKey("S001", "SCR", 1, "VS")
+	s1 := apptest.FormKey("S1-001", "SCR", 1, "VS")
 	for _, tc := range []struct {
 		name string
 		key  []byte
 		msg  types.Msg
 		want bool
 	}{
-		{"own subject", types.KeySubject(study, "S001"), apptest.SubmitMsg(s1, apptest.VS(120, 80)), true},
-		{"another site's subject", types.KeySubject(study, "S777"), apptest.EnrollMsg("S777", "site2"), false},
+		{"own subject", types.KeySubject(study, "S1-001"), apptest.SubmitMsg(s1, apptest.VS(120, 80)), true},
+		{"another site's subject", types.KeySubject(study, "S7-777"), apptest.EnrollMsg("S7-777", "site2"), false},
 		{"query on own subject", types.KeyQuery(study, 99), apptest.QueryMsg(types.KindQueryAnswer, 99, "x"), false},
 		{"open a query on own form", types.KeyForm(s1), apptest.OpenQueryMsg(s1, "", "x"), true},
 		{"the study", types.KeyStudy(study), apptest.AmendMsg(apptest.Example(), "x"), true},
@@ -198,9 +198,9 @@ func TestReadAccessLog(t *testing.T) {
 	log := &accessRecorder{}
 	c := apptest.NewWithConfig(t, apptest.DefaultGenesis(), app.Config{Access: log})
 	c.SetupStudy()
-	c.MustDo("site1-coordinator", apptest.EnrollMsg("S001", "site1"))
+	c.MustDo("site1-coordinator", apptest.EnrollMsg("S1-001", "site1"))
 	log.take()
-	subj := types.KeySubject(study, "S001")
+	subj := types.KeySubject(study, "S1-001")
 	prefix := types.PrefixSubject + study + "/"
 	listing, _ := json.Marshal(types.ListRequest{Prefix: prefix})
 	ghost := &apptest.Person{ID: "ghost", Org: "site1", Key: apptest.KeyFor("ghost")}
@@ -211,7 +211,7 @@ func TestReadAccessLog(t *testing.T) {
 	}
 	start := time.Now()
 	c.Read("site1-coordinator", types.QueryKey, subj, 0, true)
-	c.Read("sponsor-dm", types.QueryKey, types.KeySubject(study, "S999"), c.Height-1, false)
+	c.Read("sponsor-dm", types.QueryKey, types.KeySubject(study, "S9-999"), c.Height-1, false)
 	c.Read("site1-coordinator", types.QueryList, listing, 0, false)
 	c.Read("site2-coordinator", types.QueryKey, subj, 0, false)
 	c.ReadRaw([]byte("garbage"))
@@ -223,7 +223,7 @@ func TestReadAccessLog(t *testing.T) {
 	h := c.Height
 	want := []types.AccessEntry{
 		{Reader: "site1-coordinator", Org: "site1", Path: types.QueryKey, Scope: string(subj), Height: h, Records: 1},
-		{Reader: "sponsor-dm", Org: "sponsor", Path: types.QueryKey, Scope: "subj/" + study + "/S999", Height: h - 1},
+		{Reader: "sponsor-dm", Org: "sponsor", Path: types.QueryKey, Scope: "subj/" + study + "/S9-999", Height: h - 1},
 		{Reader: "site1-coordinator", Org: "site1", Path: types.QueryList, Scope: prefix, Height: h, Records: 1},
 		{Reader: "site2-coordinator", Org: "site2", Path: types.QueryKey, Scope: string(subj), Height: h, Code: types.CodeReadNotVisible},
 		{Path: types.QueryRead, Code: types.CodeReadMalformed},

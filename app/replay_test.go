@@ -29,8 +29,8 @@ func TestReplayOfBlockRejectedCorrection(t *testing.T) {
 	for _, optimistic := range []bool{false, true} {
 		c := dmChain(t)
 		c.Optimistic = optimistic
-		vs := apptest.FormKey("S001", "SCR", 1, "VS")
-		subj := types.Scope{Study: study, Subject: "S001"}
+		vs := apptest.FormKey("S1-001", "SCR", 1, "VS")
+		subj := types.Scope{Study: study, Subject: "S1-001"}
 		stale := c.Tx("site1-coordinator", apptest.CorrectMsg(vs, "transcription error", apptest.V("VS.SYSBP", "131")))
 		if r := c.Check(stale); r.Code != 0 {
 			t.Fatalf("CheckTx of the correction: %s", r.Log)
@@ -69,7 +69,7 @@ func TestReplayOfBlockRejectedCorrection(t *testing.T) {
 // stays refused when the role comes back.
 func TestReplayOfBlockUnauthorizedTx(t *testing.T) {
 	c := dmChain(t)
-	enroll := c.Tx("site1-coordinator", apptest.EnrollMsg("S003", "site1"))
+	enroll := c.Tx("site1-coordinator", apptest.EnrollMsg("S1-003", "site1"))
 	if r := c.Check(enroll); r.Code != 0 {
 		t.Fatalf("CheckTx: %s", r.Log)
 	}
@@ -82,7 +82,7 @@ func TestReplayOfBlockUnauthorizedTx(t *testing.T) {
 	if r := c.Block(enroll)[0]; types.Code(r.Code) != types.CodeNonceReused {
 		t.Errorf("replay after the role came back: code %d (%s), want nonce_reused", r.Code, r.Log)
 	}
-	absent(t, c, types.KeySubject(study, "S003"))
+	absent(t, c, types.KeySubject(study, "S1-003"))
 }
 
 // TestUnverifiedTxLeavesNonceFree: a tx whose signature does not verify
@@ -90,7 +90,7 @@ func TestReplayOfBlockUnauthorizedTx(t *testing.T) {
 // make the real one look like a replay.
 func TestUnverifiedTxLeavesNonceFree(t *testing.T) {
 	c := dmChain(t)
-	body := c.Body("site1-coordinator", apptest.EnrollMsg("S004", "site1"))
+	body := c.Body("site1-coordinator", apptest.EnrollMsg("S1-004", "site1"))
 	forged := c.SignBody(body, c.Person("site2-coordinator"))
 	real := c.SignBody(body, c.Person("site1-coordinator"))
 	res := c.Block(forged, real)

@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -21,11 +22,11 @@ func populated(t *testing.T) *apptest.Chain {
 	c := apptest.New(t)
 	c.SetupStudy()
 	c.ActivateSite("site2")
-	c.MustDo("site1-coordinator", apptest.EnrollMsg("S001", "site1"))
-	c.MustDo("site2-coordinator", apptest.EnrollMsg("S101", "site2"))
-	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S001", "SCR", 1, "VS"), apptest.VS(150, 90)))
-	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S001", "W4", 1, "AE"), apptest.AE(2, 1)))
-	c.MustDo("site1-coordinator", apptest.CorrectMsg(apptest.FormKey("S001", "SCR", 1, "VS"), "typo", apptest.V("VS.HR", "70")))
+	c.MustDo("site1-coordinator", apptest.EnrollMsg("S1-001", "site1"))
+	c.MustDo("site2-coordinator", apptest.EnrollMsg("S2-101", "site2"))
+	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-001", "SCR", 1, "VS"), apptest.VS(150, 90)))
+	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-001", "W4", 1, "AE"), apptest.AE(2, 1)))
+	c.MustDo("site1-coordinator", apptest.CorrectMsg(apptest.FormKey("S1-001", "SCR", 1, "VS"), "typo", apptest.V("VS.HR", "70")))
 	return c
 }
 
@@ -34,7 +35,7 @@ func populated(t *testing.T) *apptest.Chain {
 // they consume, and an empty block changes nothing at all.
 func TestBlockOfRejectedTxsChangesNothing(t *testing.T) {
 	c := populated(t)
-	done := c.Tx("site1-coordinator", apptest.EnrollMsg("S002", "site1"))
+	done := c.Tx("site1-coordinator", apptest.EnrollMsg("S1-002", "site1"))
 	c.Block(done)
 	before := dump(t, c, 0)
 	txs := []struct {
@@ -42,13 +43,13 @@ func TestBlockOfRejectedTxsChangesNothing(t *testing.T) {
 		consumes bool
 	}{
 		{done, false}, // replay
-		{c.Tx("site1-coordinator", apptest.EnrollMsg("S001", "site1")), true},
-		{c.Tx("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S001", "D1", 1, "VS"), apptest.VS(300, 90))), true},
-		{c.Tx("sponsor-dm", apptest.SubmitMsg(apptest.FormKey("S001", "D1", 1, "VS"), apptest.VS(150, 90))), true},
-		{c.TxAs("site1-coordinator", c.Person("site2-coordinator"), apptest.EnrollMsg("S003", "site1")), false},
-		{c.Tx("site2-coordinator", apptest.CorrectMsg(apptest.FormKey("S001", "SCR", 1, "VS"), "x", apptest.V("VS.HR", "71"))), true},
+		{c.Tx("site1-coordinator", apptest.EnrollMsg("S1-001", "site1")), true},
+		{c.Tx("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-001", "D1", 1, "VS"), apptest.VS(300, 90))), true},
+		{c.Tx("sponsor-dm", apptest.SubmitMsg(apptest.FormKey("S1-001", "D1", 1, "VS"), apptest.VS(150, 90))), true},
+		{c.TxAs("site1-coordinator", c.Person("site2-coordinator"), apptest.EnrollMsg("S1-003", "site1")), false},
+		{c.Tx("site2-coordinator", apptest.CorrectMsg(apptest.FormKey("S1-001", "SCR", 1, "VS"), "x", apptest.V("VS.HR", "71"))), true},
 		{c.Tx("site1-admin", revokeMsg("site1-admin", "x")), true},
-		{append(c.Tx("site1-coordinator", apptest.EnrollMsg("S004", "site1")), ' '), false},
+		{append(c.Tx("site1-coordinator", apptest.EnrollMsg("S1-004", "site1")), ' '), false},
 	}
 	var raws [][]byte
 	for _, tx := range txs {
@@ -94,18 +95,18 @@ func TestMixedBlock(t *testing.T) {
 		raw []byte
 		ok  bool
 	}{
-		{a.Tx("site1-coordinator", apptest.EnrollMsg("S002", "site1")), true},
-		{a.Tx("site1-investigator", apptest.EnrollMsg("S002", "site1")), false},
-		{a.Tx("site1-coordinator", apptest.SubmitMsg(k("S002", "SCR", 1, "VS"), apptest.VS(140, 80))), true},
-		{a.Tx("site1-coordinator", apptest.SubmitMsg(k("S002", "D1", 1, "VS"), apptest.VS(140, 180))), false},
-		{a.Tx("site1-coordinator", apptest.SubmitMsg(k("S003", "SCR", 1, "VS"), apptest.VS(140, 80))), false},
-		{a.Tx("site1-coordinator", apptest.EnrollMsg("S003", "site1")), true},
-		{a.Tx("site1-coordinator", apptest.SubmitMsg(k("S003", "SCR", 1, "VS"), apptest.VS(141, 80))), true},
-		{a.Tx("site1-coordinator", apptest.CorrectMsg(k("S002", "SCR", 1, "VS"), "typo", apptest.V("VS.SYSBP", "999"))), false},
-		{a.Tx("site1-coordinator", apptest.CorrectMsg(k("S002", "SCR", 1, "VS"), "typo", apptest.V("VS.SYSBP", "142"))), true},
-		{a.Tx("site1-investigator", apptest.WithdrawMsg("S003", "moved away")), true},
-		{a.Tx("site1-coordinator", apptest.SubmitMsg(k("S003", "D1", 1, "VS"), apptest.VS(141, 80))), false},
-		{a.Tx("site2-coordinator", apptest.WithdrawMsg("S002", "x")), false},
+		{a.Tx("site1-coordinator", apptest.EnrollMsg("S1-002", "site1")), true},
+		{a.Tx("site1-investigator", apptest.EnrollMsg("S1-002", "site1")), false},
+		{a.Tx("site1-coordinator", apptest.SubmitMsg(k("S1-002", "SCR", 1, "VS"), apptest.VS(140, 80))), true},
+		{a.Tx("site1-coordinator", apptest.SubmitMsg(k("S1-002", "D1", 1, "VS"), apptest.VS(140, 180))), false},
+		{a.Tx("site1-coordinator", apptest.SubmitMsg(k("S1-003", "SCR", 1, "VS"), apptest.VS(140, 80))), false},
+		{a.Tx("site1-coordinator", apptest.EnrollMsg("S1-003", "site1")), true},
+		{a.Tx("site1-coordinator", apptest.SubmitMsg(k("S1-003", "SCR", 1, "VS"), apptest.VS(141, 80))), true},
+		{a.Tx("site1-coordinator", apptest.CorrectMsg(k("S1-002", "SCR", 1, "VS"), "typo", apptest.V("VS.SYSBP", "999"))), false},
+		{a.Tx("site1-coordinator", apptest.CorrectMsg(k("S1-002", "SCR", 1, "VS"), "typo", apptest.V("VS.SYSBP", "142"))), true},
+		{a.Tx("site1-investigator", apptest.WithdrawMsg("S1-003", "moved away")), true},
+		{a.Tx("site1-coordinator", apptest.SubmitMsg(k("S1-003", "D1", 1, "VS"), apptest.VS(141, 80))), false},
+		{a.Tx("site2-coordinator", apptest.WithdrawMsg("S1-002", "x")), false},
 	}
 	var all, good [][]byte
 	for _, tx := range txs {
@@ -139,7 +140,7 @@ func TestMixedBlock(t *testing.T) {
 
 func TestQueryProofs(t *testing.T) {
 	c := populated(t)
-	scr := apptest.FormKey("S001", "SCR", 1, "VS")
+	scr := apptest.FormKey("S1-001", "SCR", 1, "VS")
 	hBefore := c.Height
 	c.MustDo("site1-coordinator", apptest.CorrectMsg(scr, "re-read", apptest.V("VS.SYSBP", "149")))
 	c.MustDo("site1-admin", addMsg("site1-c3", "C3", pub("site1-c3"), types.RoleCoordinator))
@@ -191,16 +192,16 @@ func TestQueryProofs(t *testing.T) {
 
 	// Absent keys have valid non-membership proofs, which do not prove
 	// membership and do not hold for present keys.
-	missing := types.KeySubject(study, "S777")
+	missing := types.KeySubject(study, "S1-777")
 	if v := rawGet(t, c, missing, 0); v != nil {
-		t.Fatalf("S777 present: %s", v)
+		t.Fatalf("S1-777 present: %s", v)
 	}
 	res = c.Query(types.QueryKey, missing, 0, true)
 	if types.VerifyProof(c.AppHash, missing, []byte("{}"), res.ProofOps.Ops[0].Data) == nil {
 		t.Error("non-membership proof verified as membership")
 	}
-	res = c.Query(types.QueryKey, types.KeySubject(study, "S001"), 0, true)
-	if types.VerifyProof(c.AppHash, types.KeySubject(study, "S001"), nil, res.ProofOps.Ops[0].Data) == nil {
+	res = c.Query(types.QueryKey, types.KeySubject(study, "S1-001"), 0, true)
+	if types.VerifyProof(c.AppHash, types.KeySubject(study, "S1-001"), nil, res.ProofOps.Ops[0].Data) == nil {
 		t.Error("membership proof verified as absence")
 	}
 	if types.VerifyProof(c.AppHash, missing, nil, []byte("garbage")) == nil {
@@ -320,16 +321,8 @@ func TestListPagination(t *testing.T) {
 	}
 }
 
-func subjectID(i int) string { return "P" + string(rune('A'+i/1000)) + pad4(i%1000) }
-
-func pad4(i int) string {
-	b := []byte("0000")
-	for j := 3; j >= 0; j-- {
-		b[j] = byte('0' + i%10)
-		i /= 10
-	}
-	return string(b)
-}
+// subjectID is the pseudonym of the i-th subject; IDs sort in i order.
+func subjectID(i int) string { return fmt.Sprintf("S1-%05d", i) }
 
 func TestRestart(t *testing.T) {
 	c := populated(t)
@@ -343,23 +336,23 @@ func TestRestart(t *testing.T) {
 	if !reflect.DeepEqual(dump(t, c, 0), before) || !reflect.DeepEqual(dump(t, c, h-2), past) {
 		t.Fatal("queries differ after restart")
 	}
-	rawGet(t, c, types.KeyForm(apptest.FormKey("S001", "SCR", 1, "VS")), h-1)
+	rawGet(t, c, types.KeyForm(apptest.FormKey("S1-001", "SCR", 1, "VS")), h-1)
 	// The chain goes on; replay protection and params survived.
-	c.MustDo("site1-coordinator", apptest.EnrollMsg("S002", "site1"))
-	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S002", "SCR", 1, "VS"), apptest.VS(150, 90)))
+	c.MustDo("site1-coordinator", apptest.EnrollMsg("S1-002", "site1"))
+	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-002", "SCR", 1, "VS"), apptest.VS(150, 90)))
 	if c.Height != h+2 {
 		t.Fatalf("height %d after two blocks on %d", c.Height, h)
 	}
 	// The same chain from scratch, without restart, reaches the same hash.
 	d := populated(t)
-	d.MustDo("site1-coordinator", apptest.EnrollMsg("S002", "site1"))
-	d.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S002", "SCR", 1, "VS"), apptest.VS(150, 90)))
+	d.MustDo("site1-coordinator", apptest.EnrollMsg("S1-002", "site1"))
+	d.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-002", "SCR", 1, "VS"), apptest.VS(150, 90)))
 	if !bytes.Equal(c.AppHash, d.AppHash) {
 		t.Fatal("restarted chain diverged from an uninterrupted one")
 	}
 	// Replay protection survives a restart.
 	c.Reopen()
-	raw := c.Tx("site1-coordinator", apptest.EnrollMsg("S003", "site1"))
+	raw := c.Tx("site1-coordinator", apptest.EnrollMsg("S1-003", "site1"))
 	runRaw(t, c, "first", raw, types.CodeOK, false)
 	c.Reopen()
 	runRaw(t, c, "replay after restart", raw, types.CodeNonceReused, true)

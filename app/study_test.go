@@ -85,8 +85,8 @@ func v2(t testing.TB, id, label string) *protocol.Protocol {
 func TestAmendmentApproved(t *testing.T) {
 	c := apptest.New(t)
 	c.SetupStudy()
-	c.MustDo("site1-coordinator", apptest.EnrollMsg("S001", "site1"))
-	scr := apptest.FormKey("S001", "SCR", 1, "VS")
+	c.MustDo("site1-coordinator", apptest.EnrollMsg("S1-001", "site1"))
+	scr := apptest.FormKey("S1-001", "SCR", 1, "VS")
 	c.MustDo("site1-coordinator", apptest.SubmitMsg(scr, apptest.VS(245, 90)))
 
 	sameLabel := v2(t, study, "1.0")
@@ -129,10 +129,10 @@ func TestAmendmentApproved(t *testing.T) {
 		t.Errorf("before approval: current %d pending %d", s.Current, s.Pending)
 	}
 	// Not in force before approval: 245 passes v1's hard range.
-	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S001", "D1", 1, "VS"), apptest.VS(245, 90)))
+	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-001", "D1", 1, "VS"), apptest.VS(245, 90)))
 	// CheckTx passes the same values under v1; delivered once v2 is in
 	// force, they are judged under v2.
-	early := c.Tx("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S001", "UNS", 1, "VS"), apptest.VS(245, 90)))
+	early := c.Tx("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-001", "UNS", 1, "VS"), apptest.VS(245, 90)))
 	if r := c.Check(early); r.Code != 0 {
 		t.Fatalf("CheckTx under v1: %d %q", r.Code, r.Log)
 	}
@@ -145,8 +145,8 @@ func TestAmendmentApproved(t *testing.T) {
 		t.Errorf("submission checked under v1, delivered under v2: %d %q", res.Code, res.Log)
 	}
 	runSteps(t, c, []step{
-		{name: "v2 hard range enforced", signer: "site1-coordinator", msg: apptest.SubmitMsg(apptest.FormKey("S001", "W4", 1, "VS"), apptest.VS(245, 90)), want: types.CodeEditCheckFailed, atCheck: true, logHas: []string{"VS.SYSBP"}},
-		{name: "v2 accepts in range", signer: "site1-coordinator", msg: apptest.SubmitMsg(apptest.FormKey("S001", "W4", 1, "VS"), apptest.VS(150, 90)), want: types.CodeOK},
+		{name: "v2 hard range enforced", signer: "site1-coordinator", msg: apptest.SubmitMsg(apptest.FormKey("S1-001", "W4", 1, "VS"), apptest.VS(245, 90)), want: types.CodeEditCheckFailed, atCheck: true, logHas: []string{"VS.SYSBP"}},
+		{name: "v2 accepts in range", signer: "site1-coordinator", msg: apptest.SubmitMsg(apptest.FormKey("S1-001", "W4", 1, "VS"), apptest.VS(150, 90)), want: types.CodeOK},
 	})
 
 	get(t, c, types.KeyStudy(study), &s)
@@ -167,7 +167,7 @@ func TestAmendmentApproved(t *testing.T) {
 	for _, tc := range []struct {
 		k    types.FormKey
 		want int
-	}{{scr, 1}, {apptest.FormKey("S001", "D1", 1, "VS"), 1}, {apptest.FormKey("S001", "W4", 1, "VS"), 2}} {
+	}{{scr, 1}, {apptest.FormKey("S1-001", "D1", 1, "VS"), 1}, {apptest.FormKey("S1-001", "W4", 1, "VS"), 2}} {
 		var rec types.FormRecord
 		get(t, c, types.KeyForm(tc.k), &rec)
 		if rec.ProtocolVersion != tc.want {

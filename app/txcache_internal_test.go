@@ -40,7 +40,7 @@ type countingReader struct {
 func (r *countingReader) Get(key []byte) ([]byte, error) { r.reads++; return r.m[string(key)], nil }
 
 func TestReadMemo(t *testing.T) {
-	acct, subj, form := types.KeyAccount("a1"), types.KeySubject("S", "S001"), types.KeyForm(types.FormKey{Study: "S", Subject: "S001", Event: "E", EventRepeat: 1, Form: "F"})
+	acct, subj, form := types.KeyAccount("a1"), types.KeySubject("S", "S1-001"), types.KeyForm(types.FormKey{Study: "S", Subject: "S1-001", Event: "E", EventRepeat: 1, Form: "F"})
 	r := &countingReader{m: map[string][]byte{string(acct): []byte("A"), string(subj): []byte("B"), string(form): []byte("C")}}
 	m := newReadMemo(r)
 	m.max = 2

@@ -14,7 +14,7 @@ func TestTxCacheKeyRotation(t *testing.T) {
 	for _, checked := range []bool{true, false} {
 		c := apptest.New(t)
 		c.SetupStudy()
-		tx := c.Tx("site1-coordinator", apptest.EnrollMsg("S001", "site1"))
+		tx := c.Tx("site1-coordinator", apptest.EnrollMsg("S1-001", "site1"))
 		if checked {
 			if r := c.Check(tx); r.Code != 0 {
 				t.Fatalf("CheckTx: %s", r.Log)
@@ -64,7 +64,7 @@ func TestTxCacheSameResults(t *testing.T) {
 func TestReplayRejectedAtCheckAfterRestart(t *testing.T) {
 	c := apptest.New(t)
 	c.SetupStudy()
-	tx := c.Tx("site1-coordinator", apptest.EnrollMsg("S001", "site1"))
+	tx := c.Tx("site1-coordinator", apptest.EnrollMsg("S1-001", "site1"))
 	if r := c.Block(tx)[0]; r.Code != 0 {
 		t.Fatal(r.Log)
 	}
@@ -76,7 +76,7 @@ func TestReplayRejectedAtCheckAfterRestart(t *testing.T) {
 		t.Errorf("replay after restart: code %d (%s), want nonce_reused", r.Code, r.Log)
 	}
 	// A fresh tx still passes.
-	if r := c.Check(c.Tx("site1-coordinator", apptest.EnrollMsg("S002", "site1"))); r.Code != 0 {
+	if r := c.Check(c.Tx("site1-coordinator", apptest.EnrollMsg("S1-002", "site1"))); r.Code != 0 {
 		t.Errorf("fresh tx after restart: %s", r.Log)
 	}
 }
@@ -88,9 +88,9 @@ func TestReplayRejectedAtCheckAfterRestart(t *testing.T) {
 func TestTxCacheKeepsWhatCheckTxAccepts(t *testing.T) {
 	c := apptest.New(t)
 	c.SetupStudy()
-	c.MustDo("site1-coordinator", apptest.EnrollMsg("S001", "site1"))
-	enroll := c.Tx("site1-coordinator", apptest.EnrollMsg("S002", "site1"))
-	form := c.Tx("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S001", "SCR", 1, "VS"), apptest.VS(120, 80)))
+	c.MustDo("site1-coordinator", apptest.EnrollMsg("S1-001", "site1"))
+	enroll := c.Tx("site1-coordinator", apptest.EnrollMsg("S1-002", "site1"))
+	form := c.Tx("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-001", "SCR", 1, "VS"), apptest.VS(120, 80)))
 	for _, tc := range []struct {
 		name    string
 		tx      []byte
@@ -107,7 +107,7 @@ func TestTxCacheKeepsWhatCheckTxAccepts(t *testing.T) {
 	if e != nil {
 		t.Fatal(e)
 	}
-	body := c.Body("site1-coordinator", apptest.EnrollMsg("S004", "site1"))
+	body := c.Body("site1-coordinator", apptest.EnrollMsg("S1-004", "site1"))
 	body.Nonce = first.Body.Nonce
 	sameNonce := c.SignBody(body, c.Person("site1-coordinator"))
 	for _, tc := range []struct {
@@ -115,8 +115,8 @@ func TestTxCacheKeepsWhatCheckTxAccepts(t *testing.T) {
 		tx   []byte
 		want types.Code
 	}{
-		{"out-of-range form", c.Tx("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S001", "D1", 1, "VS"), apptest.VS(400, 80))), types.CodeEditCheckFailed},
-		{"enrolment by an auditor", c.Tx("regulator-auditor", apptest.EnrollMsg("S003", "site1")), types.CodeUnauthorized},
+		{"out-of-range form", c.Tx("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-001", "D1", 1, "VS"), apptest.VS(400, 80))), types.CodeEditCheckFailed},
+		{"enrolment by an auditor", c.Tx("regulator-auditor", apptest.EnrollMsg("S1-003", "site1")), types.CodeUnauthorized},
 		{"nonce of a tx in the mempool", sameNonce, types.CodeNonceReused},
 	} {
 		if r := c.Check(tc.tx); types.Code(r.Code) != tc.want {

@@ -25,6 +25,7 @@ func Normalize(p *Protocol) {
 	s.Sponsor = strings.TrimSpace(s.Sponsor)
 	s.ProtocolDocSHA256 = strings.ToLower(strings.TrimSpace(s.ProtocolDocSHA256))
 	s.SAPSHA256 = strings.ToLower(strings.TrimSpace(s.SAPSHA256))
+	s.SubjectIDPattern = strings.TrimSpace(s.SubjectIDPattern)
 	s.PrimaryOutcomes = normOutcomes(s.PrimaryOutcomes)
 	s.SecondaryOutcomes = normOutcomes(s.SecondaryOutcomes)
 	if s.Arms == nil {

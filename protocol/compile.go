@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -89,6 +90,10 @@ type Compiled struct {
 	codeLists  map[string]*cCodeList
 	maxItems   int
 	scratch    sync.Pool
+	// subjectIDPattern is the pattern subject IDs must match, subjectID
+	// the same compiled to match a whole ID.
+	subjectIDPattern string
+	subjectID        *regexp.Regexp
 }
 
 type cForm struct {
@@ -280,6 +285,7 @@ func Compile(p *Protocol) (*Compiled, error) {
 			}
 		}
 	}
+	k.compileSubjectID()
 	k.compileEvents(formPaths)
 	k.indexCodeLists()
 	k.compileForms()

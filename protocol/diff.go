@@ -89,6 +89,7 @@ const (
 	impactOutcome   = "OUTCOME SWITCHING: re-consent, registry update"
 	impactQueries   = "new soft-range queries possible"
 	impactOrphaned  = "incompatible: data collected for it is orphaned"
+	impactSubjectID = "subjects enrolled from now on must match; enrolled subjects keep their IDs"
 )
 
 // differ accumulates changes and the verdict.
@@ -154,6 +155,7 @@ func (d *differ) study(o, n *Protocol) {
 	d.field("study", "", "sponsor", os.Sponsor, ns.Sponsor, "")
 	d.field("study", "", "protocol_doc_sha256", os.ProtocolDocSHA256, ns.ProtocolDocSHA256, impactReconsent+": the protocol document changed")
 	d.field("study", "", "sap_sha256", os.SAPSHA256, ns.SAPSHA256, "")
+	d.field("study", "", "subject_id_pattern", subjectIDPattern(os), subjectIDPattern(ns), impactSubjectID)
 	d.outcomes("primary", os.PrimaryOutcomes, ns.PrimaryOutcomes)
 	d.outcomes("secondary", os.SecondaryOutcomes, ns.SecondaryOutcomes)
 	oa := map[string]Arm{}

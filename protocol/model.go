@@ -26,6 +26,11 @@ type Study struct {
 	PrimaryOutcomes   []Outcome `json:"primary_outcomes" yaml:"primary_outcomes"`
 	SecondaryOutcomes []Outcome `json:"secondary_outcomes" yaml:"secondary_outcomes"`
 	Arms              []Arm     `json:"arms" yaml:"arms"`
+	// SubjectIDPattern is the regular expression (Go syntax) every
+	// subject ID enrolled under this protocol must match as a whole, so
+	// that subjects are known by pseudonyms only; empty means
+	// DefaultSubjectIDPattern.
+	SubjectIDPattern string `json:"subject_id_pattern,omitempty" yaml:"subject_id_pattern,omitempty"`
 }
 
 // Outcome is a declared primary or secondary outcome measure.

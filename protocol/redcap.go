@@ -557,8 +557,9 @@ func (l *redcapLoader) build(rows []*rcRow, base *Protocol) *Protocol {
 		}
 		annot := r.annot
 		if parseYes(r.get(rcIdentifier)) {
-			annot = joinAnnot(annot, "[identifier]")
-			l.warn(r, rcIdentifier, fmt.Sprintf("field %q is marked as an identifier: veritrial holds pseudonymised data only; imported and flagged [identifier] in its annotation, make sure no personal health information is entered", v))
+			l.fail(r, rcIdentifier, fmt.Sprintf("field %q is marked as an identifier: the ledger holds pseudonymised data only, and every validator keeps a copy forever", v),
+				"delete the row, as the site keeps who a subject is in its own records, linked by the subject's pseudonym; if the field identifies no one, clear its Identifier? cell")
+			continue
 		}
 		l.fieldType(r, ft, &it, &annot, codeLists, clRow, &clOrder)
 		it.Annotation = annot

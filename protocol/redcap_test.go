@@ -183,7 +183,7 @@ func TestREDCapEveryWarning(t *testing.T) {
 		"bmi,f,,calc,BMI,[weight]/([height]*[height]),,,,,,,,,,,,,\r\n" +
 		"intro,f,Part B,descriptive,Read this,,,,,,,,,,,,,,\r\n" +
 		"scan,f,,file,Scan,,,,,,,,,,,,,,\r\n" +
-		"initials,f,,text,Initials,,,,,,y,,,,,,,,\r\n" +
+		"initials,f,,text,Initials,,,,,,n,,,,,,,,\r\n" +
 		"comments,f,,notes,Comments,,,email,,,,,,,,,,,\r\n" +
 		"pain,f,,slider,Pain,Low | Mid | High,,,,,,,,,,,,,\r\n" +
 		"weird,f,,signature_pad,Weird,,,,,,,,,,,,,,\r\n" +
@@ -211,7 +211,6 @@ func TestREDCapEveryWarning(t *testing.T) {
 		`descriptive field "intro" not imported`,
 		`its section header "Part B" moves to the next field`,
 		`file field "scan" not imported`,
-		`field "initials" is marked as an identifier`,
 		`notes field "comments": validation "email" ignored`,
 		`slider field "pain": slider labels`,
 		`unknown field type "signature_pad"`,
@@ -244,7 +243,7 @@ func TestREDCapEveryWarning(t *testing.T) {
 		t.Fatalf("no item %s", oid)
 		return Item{}
 	}
-	if x := it("initials"); !strings.Contains(x.Annotation, "[identifier]") || x.Section != "Part B" {
+	if x := it("initials"); x.Annotation != "" || x.Section != "Part B" {
 		t.Errorf("initials %+v", x)
 	}
 	if x := it("pain"); x.Type != TypeInteger || x.Hard == nil || x.Hard.Min != "0" || x.Hard.Max != "100" {
@@ -464,5 +463,39 @@ func TestREDCapStrayQuoteWarns(t *testing.T) {
 	assertWarn(t, w, "stray double quote")
 	if p.Forms[0].Groups[0].Items[0].Label != `Height 5" tall` {
 		t.Errorf("label %q", p.Forms[0].Groups[0].Items[0].Label)
+	}
+}
+
+// TestREDCapRefusesIdentifiers: a field marked Identifier? = y is not
+// imported: the whole dictionary is refused, naming each such row, its
+// column and the fix.
+func TestREDCapRefusesIdentifiers(t *testing.T) {
+	in := rcHeader +
+		"record_id,demo,,text,Record ID,,,,,,,,,,,,,,\r\n" +
+		"initials,demo,,text,Initials,,,,,,y,,,,,,,,\r\n" +
+		"age,demo,,text,Age,,,integer,,,,,,,,,,,\r\n" +
+		"mrn,demo,,text,Hospital number,,,,,,Y,,,,,,,,\r\n"
+	_, _, err := LoadREDCap(strings.NewReader(in), "dd.csv", nil)
+	var le *LoadError
+	if !errors.As(err, &le) {
+		t.Fatalf("a dictionary with identifier fields: %v, want a *LoadError", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		`dd.csv: row 3: column "Identifier?"`, `field "initials" is marked as an identifier`,
+		`dd.csv: row 5: column "Identifier?": field "mrn" is marked as an identifier`,
+		"fix: delete the row", "clear its Identifier? cell",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the refusal does not say %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, `"age"`) {
+		t.Errorf("the refusal names a field that is not an identifier:\n%s", msg)
+	}
+	// Without the flags the same dictionary loads.
+	in = strings.ReplaceAll(strings.ReplaceAll(in, ",,y,,", ",,,,"), ",,Y,,", ",,,,")
+	if _, _, err := LoadREDCap(strings.NewReader(in), "dd.csv", nil); err != nil {
+		t.Fatalf("the dictionary without identifier flags: %v", err)
 	}
 }

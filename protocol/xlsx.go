@@ -36,8 +36,8 @@ var dataTypeList = []string{string(TypeText), string(TypeInteger), string(TypeDe
 // xlsxSheets is the workbook layout, documented in docs/PROTOCOL.md.
 var xlsxSheets = []xlsxSheet{
 	{name: "Study", note: "One row per field of the study metadata.", cols: []xlsxCol{
-		{key: "field", header: "Field", required: true, width: 24, note: "One of: id, version, title, phase, sponsor, protocol_doc_sha256, sap_sha256."},
-		{key: "value", header: "Value", required: true, text: true, width: 80, note: "The value. Hashes are the lower-case hex SHA-256 of the protocol document and of the statistical analysis plan."},
+		{key: "field", header: "Field", required: true, width: 24, note: "One of: id, version, title, phase, sponsor, protocol_doc_sha256, sap_sha256, subject_id_pattern."},
+		{key: "value", header: "Value", required: true, text: true, width: 80, note: "The value. Hashes are the lower-case hex SHA-256 of the protocol document and of the statistical analysis plan. subject_id_pattern is the regular expression every subject ID must match (empty: " + DefaultSubjectIDPattern + ")."},
 	}},
 	{name: "Outcomes", cols: []xlsxCol{
 		{key: "kind", header: "Kind", required: true, list: []string{"primary", "secondary"}, width: 12, note: "primary or secondary. Changing outcomes after the start is outcome switching: every amendment report flags it."},
@@ -107,7 +107,7 @@ var xlsxSheets = []xlsxSheet{
 	}},
 }
 
-var studyFields = []string{"id", "version", "title", "phase", "sponsor", "protocol_doc_sha256", "sap_sha256"}
+var studyFields = []string{"id", "version", "title", "phase", "sponsor", "protocol_doc_sha256", "sap_sha256", "subject_id_pattern"}
 
 // xlsxValidationRows is how many rows below the header get drop-downs.
 const xlsxValidationRows = 2000
@@ -242,7 +242,7 @@ func WriteXLSX(w io.Writer, p *Protocol) error {
 	}
 	st := c.Study
 	for i, kv := range [][2]string{{"id", st.ID}, {"version", st.Version}, {"title", st.Title}, {"phase", st.Phase},
-		{"sponsor", st.Sponsor}, {"protocol_doc_sha256", st.ProtocolDocSHA256}, {"sap_sha256", st.SAPSHA256}} {
+		{"sponsor", st.Sponsor}, {"protocol_doc_sha256", st.ProtocolDocSHA256}, {"sap_sha256", st.SAPSHA256}, {"subject_id_pattern", st.SubjectIDPattern}} {
 		if err := put("Study", i+2, kv[0], kv[1]); err != nil {
 			return err
 		}
@@ -587,6 +587,8 @@ func (l *xlsxLoader) build(tables map[string]*xlsxTable) *Protocol {
 			p.Study.ProtocolDocSHA256 = v
 		case "sap_sha256", "sapsha256":
 			p.Study.SAPSHA256 = v
+		case "subject_id_pattern", "subjectidpattern":
+			p.Study.SubjectIDPattern = v
 		default:
 			l.warn(t.sheet.name, r.n, t.col("field"), fmt.Sprintf("unknown study field %q ignored (fields: %s)", clip(k), strings.Join(studyFields, ", ")))
 		}

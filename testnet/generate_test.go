@@ -96,6 +96,9 @@ func TestGenerateLocalConsortium(t *testing.T) {
 		if !conf.P2P.AllowDuplicateIP || conf.P2P.AddrBookStrict || conf.Consensus.TimeoutCommit != node.DefaultTiming.Commit || conf.Consensus.TimeoutPropose != node.DefaultTiming.Propose || conf.TxIndex.Indexer != "kv" {
 			t.Errorf("%s: p2p/consensus settings not tuned: %+v", n.Org, conf.P2P)
 		}
+		if !conf.FilterPeers || conf.P2P.PexReactor || len(node.ExposedRPC(conf)) != 0 {
+			t.Errorf("%s: filter_peers %v, pex %v, RPC exposed %v; want peers filtered by the ledger, no peer exchange, RPC on loopback", n.Org, conf.FilterPeers, conf.P2P.PexReactor, node.ExposedRPC(conf))
+		}
 		nk, err := p2p.LoadNodeKey(conf.NodeKeyFile())
 		if err != nil || string(nk.ID()) != n.NodeID {
 			t.Errorf("%s: node key %v does not match the manifest's node ID %s (%v)", n.Org, nk, n.NodeID, err)

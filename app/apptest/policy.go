@@ -22,9 +22,9 @@ type PolicyReader struct{ Short, Account, Org string }
 var PolicyReaders = []PolicyReader{
 	{"spA", "sponsor-dm", "sponsor"},             // sponsor of the example study (A)
 	{"spB", "sponsor2-dm", "sponsor2"},           // sponsor of study B
-	{"s1", "site1-coordinator", "site1"},         // site active in A, subject S001
-	{"s2", "site2-coordinator", "site2"},         // site active in A, subject S101
-	{"s3", "site3-coordinator", "site3"},         // site active in B, subject B001
+	{"s1", "site1-coordinator", "site1"},         // site active in A, subject S1-001
+	{"s2", "site2-coordinator", "site2"},         // site active in A, subject S2-001
+	{"s3", "site3-coordinator", "site3"},         // site active in B, subject S3-001
 	{"cro", "cro-monitor", "cro"},                // CRO delegated A
 	{"cro2", "cro2-monitor", "cro2"},             // CRO delegated nothing
 	{"reg", "regulator-auditor", "regulator"},    // regulator named lock approver of A
@@ -97,9 +97,9 @@ type Step struct {
 // PolicySteps are the txs that make the policy consortium's studies:
 // study A (the example study of sponsor, amendments approved by ethics,
 // the lock by the sponsor and regulator) delegated to cro, with site1 and
-// site2 active and a subject at each (S001, S101); study B of sponsor2
+// site2 active and a subject at each (S1-001, S2-001); study B of sponsor2
 // (approved by ethics2, locked with regulator2) with site3 active and one
-// subject (B001).
+// subject (S3-001).
 func PolicySteps() []Step {
 	site := func(study, site string) []Step {
 		return []Step{
@@ -114,12 +114,12 @@ func PolicySteps() []Step {
 	steps = append(steps, site(StudyID, "site1")...)
 	steps = append(steps, site(StudyID, "site2")...)
 	steps = append(steps,
-		Step{"site1-coordinator", EnrollMsg("S001", "site1")},
-		Step{"site2-coordinator", EnrollMsg("S101", "site2")},
+		Step{"site1-coordinator", EnrollMsg("S1-001", "site1")},
+		Step{"site2-coordinator", EnrollMsg("S2-001", "site2")},
 		Step{"sponsor2-dm", RegisterAs(StudyB, []string{"ethics2"}, []string{"regulator2"}, 2)},
 		Step{"sponsor2-dm", ActivateMsg(StudyB, "site3", "site3-investigator")},
 		Step{"site3-investigator", DelegateSiteMsg(StudyB, "site3", "site3-coordinator", CoordinatorTasks...)},
-		Step{"site3-coordinator", types.Msg{EnrollSubject: &types.MsgEnrollSubject{Study: StudyB, Subject: "B001", Site: "site3", ConsentVersion: "1.0", ConsentSHA256: ConsentSHA256}}},
+		Step{"site3-coordinator", types.Msg{EnrollSubject: &types.MsgEnrollSubject{Study: StudyB, Subject: "S3-001", Site: "site3", ConsentVersion: "1.0", ConsentSHA256: ConsentSHA256}}},
 	)
 	return steps
 }

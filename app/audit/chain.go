@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
@@ -14,23 +13,14 @@ import (
 	"sync"
 	"time"
 
-	dbm "github.com/cometbft/cometbft-db"
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 	"github.com/cometbft/cometbft/light"
 	"github.com/cometbft/cometbft/light/provider"
-	lightstore "github.com/cometbft/cometbft/light/store"
-	lightdb "github.com/cometbft/cometbft/light/store/db"
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/lightroot"
 )
-
-// DefaultTrustingPeriod is how old a trusted header may be and still
-// anchor verification. A veritrial consortium is permissioned: validator
-// keys are not bonded stake that unbonds, so the usual "two weeks" bound
-// of proof-of-stake chains does not apply; an audit years after the study
-// must still verify from genesis. Pass a shorter period to be stricter.
-const DefaultTrustingPeriod = 100 * 365 * 24 * time.Hour
 
 // ChainOptions configures VerifyChain.
 type ChainOptions struct {
@@ -53,7 +43,7 @@ type ChainOptions struct {
 	// TrustDir holds the light client's store and the run summary; a later
 	// run continues from the last verified header.
 	TrustDir string
-	// TrustingPeriod (default DefaultTrustingPeriod).
+	// TrustingPeriod (default lightroot.DefaultTrustingPeriod).
 	TrustingPeriod time.Duration
 	// To stops at this height (0: the primary's latest).
 	To int64
@@ -78,7 +68,7 @@ func (o *ChainOptions) setDefaults() {
 		o.Now = time.Now
 	}
 	if o.TrustingPeriod == 0 {
-		o.TrustingPeriod = DefaultTrustingPeriod
+		o.TrustingPeriod = lightroot.DefaultTrustingPeriod
 	}
 	if o.Logger == nil {
 		o.Logger = cmtlog.NewNopLogger()
@@ -158,7 +148,7 @@ func nodeSource(ctx context.Context, o ChainOptions, chainID string) (*chainSour
 			return nil, 0, fmt.Errorf("the %s at %s does not answer: %w", what, addr, err)
 		}
 		if st.ChainID != chainID {
-			return nil, 0, fmt.Errorf("%w: the %s at %s serves chain %q, not %q", ErrWrongGenesis, what, addr, st.ChainID, chainID)
+			return nil, 0, fmt.Errorf("%w: the %s at %s serves chain %q, not %q", lightroot.ErrWrongGenesis, what, addr, st.ChainID, chainID)
 		}
 		p, err := c.LightProvider(ctx)
 		if err != nil {
@@ -187,90 +177,18 @@ func nodeSource(ctx context.Context, o ChainOptions, chainID string) (*chainSour
 
 // summary is what the trust dir remembers besides the light store.
 type summary struct {
-	ChainID          string               `json:"chain_id"`
-	TrustRoot        string               `json:"trust_root"`
-	TrustedHeight    int64                `json:"trusted_height"`
-	TrustedHash      string               `json:"trusted_hash"`
+	ChainID       string `json:"chain_id"`
+	TrustRoot     string `json:"trust_root"`
+	TrustedHeight int64  `json:"trusted_height"`
+	TrustedHash   string `json:"trusted_hash"`
+	// VerifiedTo is the end of the headers verified one by one from the
+	// root; the trust dir may hold later ones, verified by skipping
+	// (lightroot).
+	VerifiedTo       int64                `json:"verified_to,omitempty"`
 	ValidatorHistory []ValidatorSetChange `json:"validator_history"`
 }
 
 const summaryFile = "summary.json"
-
-// ErrWrongGenesis means the chain served by the node was not produced by
-// the genesis validators.
-var ErrWrongGenesis = errors.New("the node's chain does not start from this genesis")
-
-// GenesisValidatorSet returns the validator set of a genesis document.
-func GenesisValidatorSet(g *cmttypes.GenesisDoc) (*cmttypes.ValidatorSet, error) {
-	if len(g.Validators) == 0 {
-		return nil, fmt.Errorf("the genesis has no validators: the trust root must be given as --trusted-height and --trusted-hash")
-	}
-	vals := make([]*cmttypes.Validator, len(g.Validators))
-	for i, v := range g.Validators {
-		if v.PubKey == nil {
-			return nil, fmt.Errorf("genesis validator %d has no public key", i)
-		}
-		vals[i] = cmttypes.NewValidator(v.PubKey, v.Power)
-	}
-	vs := cmttypes.NewValidatorSet(vals)
-	if err := vs.ValidateBasic(); err != nil {
-		return nil, fmt.Errorf("the genesis validator set is not valid: %w", err)
-	}
-	return vs, nil
-}
-
-// TrustFromGenesis verifies the first block's header against the genesis:
-// chain ID, initial height, the genesis validator set and +2/3 of its
-// voting power signing the commit (types.VerifyCommitLight). The header's
-// hash is then as trustworthy as the genesis file itself.
-func TrustFromGenesis(ctx context.Context, g *cmttypes.GenesisDoc, p provider.Provider) (*cmttypes.LightBlock, error) {
-	vs, err := GenesisValidatorSet(g)
-	if err != nil {
-		return nil, err
-	}
-	h := g.InitialHeight
-	if h == 0 {
-		h = 1
-	}
-	lb, err := p.LightBlock(ctx, h)
-	if err != nil {
-		return nil, fmt.Errorf("fetching block %d from the node: %w", h, err)
-	}
-	if lb.ChainID != g.ChainID {
-		return nil, fmt.Errorf("%w: block %d is on chain %q, the genesis is for %q", ErrWrongGenesis, h, lb.ChainID, g.ChainID)
-	}
-	if err := lb.ValidateBasic(g.ChainID); err != nil {
-		return nil, fmt.Errorf("block %d is malformed: %w", h, err)
-	}
-	if !bytes.Equal(lb.ValidatorsHash, vs.Hash()) {
-		return nil, fmt.Errorf("%w: block %d names validator set %X but the genesis validators hash to %X (a different validator key or power)", ErrWrongGenesis, h, []byte(lb.ValidatorsHash), vs.Hash())
-	}
-	if err := vs.VerifyCommitLight(g.ChainID, lb.Commit.BlockID, h, lb.Commit); err != nil {
-		return nil, fmt.Errorf("%w: block %d is not signed by +2/3 of the genesis validators: %v", ErrWrongGenesis, h, err)
-	}
-	if lb.Time.Before(g.GenesisTime) {
-		return nil, fmt.Errorf("%w: block %d time %s is before the genesis time %s", ErrWrongGenesis, h, lb.Time.UTC().Format(time.RFC3339), g.GenesisTime.UTC().Format(time.RFC3339))
-	}
-	return lb, nil
-}
-
-// DefaultTrustDir is <home>/audit/<chain-id>.
-func DefaultTrustDir(home, chainID string) string { return filepath.Join(home, "audit", chainID) }
-
-// OpenTrustStore opens (creating) the light store in dir.
-func OpenTrustStore(dir string) (lightstore.Store, func() error, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, nil, err
-	}
-	db, err := dbm.NewGoLevelDB("light", dir)
-	if err != nil {
-		if strings.Contains(err.Error(), "resource temporarily unavailable") {
-			return nil, nil, fmt.Errorf("the trust dir %s is in use by another audit run", dir)
-		}
-		return nil, nil, err
-	}
-	return lightdb.New(db, "vt"), db.Close, nil
-}
 
 // VerifyChain verifies every header from the trust root to the target
 // height, one adjacent step at a time (sequential verification: each
@@ -334,25 +252,21 @@ func VerifyChain(ctx context.Context, o ChainOptions) (*ChainReport, error) {
 		if rootFromDir != "" {
 			rep.TrustRoot = rootFromDir
 		}
-		lb, err := primary.LightBlock(ctx, o.TrustedHeight)
-		if err != nil {
-			return nil, fmt.Errorf("fetching the trusted block %d: %w", o.TrustedHeight, err)
-		}
-		if !bytes.Equal(lb.Hash(), o.TrustedHash) {
-			rep.Failure = &Failure{Height: o.TrustedHeight, Reason: fmt.Sprintf("the node's header at height %d has hash %X, not the trusted %X", o.TrustedHeight, lb.Hash(), o.TrustedHash)}
+		lb, err := lightroot.TrustHeader(ctx, primary, o.TrustedHeight, o.TrustedHash)
+		if errors.Is(err, lightroot.ErrWrongTrustedHash) {
+			rep.Failure = &Failure{Height: o.TrustedHeight, Reason: err.Error()}
 			return finish(rep, start), nil
+		}
+		if err != nil {
+			return nil, err
 		}
 		root = lb
 	} else {
 		rep.TrustRoot = "genesis"
-		lb, err := TrustFromGenesis(ctx, o.Genesis, primary)
+		lb, err := lightroot.TrustFromGenesis(ctx, o.Genesis, primary)
 		if err != nil {
-			if errors.Is(err, ErrWrongGenesis) {
-				h := o.Genesis.InitialHeight
-				if h == 0 {
-					h = 1
-				}
-				rep.Failure = &Failure{Height: h, Reason: err.Error()}
+			if errors.Is(err, lightroot.ErrWrongGenesis) {
+				rep.Failure = &Failure{Height: lightroot.FirstHeight(o.Genesis), Reason: err.Error()}
 				return finish(rep, start), nil
 			}
 			return nil, err
@@ -361,48 +275,50 @@ func VerifyChain(ctx context.Context, o ChainOptions) (*ChainReport, error) {
 	}
 	rep.TrustedHeight, rep.TrustedHash = root.Height, fmt.Sprintf("%X", root.Hash())
 
-	store, closeStore, err := OpenTrustStore(o.TrustDir)
-	if err != nil {
-		return nil, err
-	}
-	defer closeStore()
-	sum := loadSummary(o.TrustDir)
-	var lc *light.Client
-	opts := []light.Option{light.SequentialVerification(), light.PruningSize(0), light.Logger(o.Logger), light.MaxRetryAttempts(3)}
 	providers := make([]provider.Provider, len(witnesses))
 	for i, w := range witnesses {
 		providers[i] = w
 	}
-	last, err := store.LastLightBlockHeight()
-	if err != nil {
+	sum := loadSummary(o.TrustDir)
+	if sum != nil && sum.TrustedHash != rep.TrustedHash {
+		return nil, fmt.Errorf("the trust dir %s holds headers verified from another trust root; use another --trust-dir", o.TrustDir)
+	}
+	v, err := lightroot.Open(ctx, lightroot.Options{ChainID: chainID, Root: root, TrustDir: o.TrustDir, Primary: primary, Witnesses: providers,
+		Sequential: true, TrustingPeriod: o.TrustingPeriod, Now: o.Now, Logger: o.Logger})
+	switch {
+	case errors.Is(err, lightroot.ErrOtherRoot):
+		return nil, fmt.Errorf("the trust dir %s holds headers verified from another trust root; use another --trust-dir", o.TrustDir)
+	case errors.Is(err, lightroot.ErrRootRefused):
+		rep.Failure = &Failure{Height: root.Height, Reason: err.Error()}
+		return finish(rep, start), nil
+	case err != nil:
 		return nil, err
 	}
-	if last > 0 {
-		// Resume: the stored chain must descend from the same root.
-		stored, err := store.LightBlock(root.Height)
-		if err != nil || !bytes.Equal(stored.Hash(), root.Hash()) || sum == nil || sum.TrustedHash != rep.TrustedHash {
-			return nil, fmt.Errorf("the trust dir %s holds headers verified from another trust root; use another --trust-dir", o.TrustDir)
-		}
-		lc, err = light.NewClientFromTrustedStore(chainID, o.TrustingPeriod, primary, providers, store, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("opening the light client: %w", err)
-		}
-		rep.Resumed = true
-	} else {
-		lc, err = light.NewClient(ctx, chainID, light.TrustOptions{Period: o.TrustingPeriod, Height: root.Height, Hash: root.Hash()}, primary, providers, store, opts...)
-		if err != nil {
-			rep.Failure = &Failure{Height: root.Height, Reason: "the light client refused the trust root: " + err.Error()}
-			return finish(rep, start), nil
-		}
+	defer v.Close()
+	lc := v.Light()
+	if sum == nil {
 		sum = &summary{ChainID: chainID, TrustRoot: rep.TrustRoot, TrustedHeight: root.Height, TrustedHash: rep.TrustedHash,
 			ValidatorHistory: []ValidatorSetChange{valsetChange(root.Height, root.ValidatorSet)}}
-		if err := saveSummary(o.TrustDir, sum); err != nil {
-			return nil, err
+	} else {
+		rep.Resumed = true
+	}
+	// The headers verified one by one so far: up to VerifiedTo, and any
+	// that follow it in the store (a trust dir of an earlier version kept
+	// only those).
+	cur := max(sum.VerifiedTo, root.Height)
+	for {
+		if _, err := lc.TrustedLightBlock(cur + 1); err != nil {
+			break
 		}
+		cur++
+	}
+	sum.VerifiedTo = cur
+	if err := saveSummary(o.TrustDir, sum); err != nil {
+		return nil, err
 	}
 	first, _ := lc.FirstTrustedHeight()
 	rep.From = first
-	cur, err := lc.LastTrustedHeight()
+	prev, err := lc.TrustedLightBlock(cur)
 	if err != nil {
 		return nil, err
 	}
@@ -421,12 +337,13 @@ func VerifyChain(ctx context.Context, o ChainOptions) (*ChainReport, error) {
 				}
 			}
 		}
-		lb, err := lc.VerifyLightBlockAtHeight(ctx, h, o.Now())
+		lb, err := verifyNext(ctx, lc, prev, h, o)
 		if err != nil {
-			rep.Failure = &Failure{Height: h, Reason: explain(err)}
+			rep.Failure = &Failure{Height: h, Reason: lightroot.Explain(err)}
 			break
 		}
 		rep.VerifiedNow++
+		sum.VerifiedTo, prev = h, lb
 		if hx := fmt.Sprintf("%X", []byte(lb.ValidatorsHash)); hx != prevHash {
 			sum.ValidatorHistory = append(sum.ValidatorHistory, valsetChange(h, lb.ValidatorSet))
 			prevHash = hx
@@ -442,13 +359,28 @@ func VerifyChain(ctx context.Context, o ChainOptions) (*ChainReport, error) {
 	if err := saveSummary(o.TrustDir, sum); err != nil {
 		return nil, err
 	}
-	rep.To, _ = lc.LastTrustedHeight()
+	rep.To = sum.VerifiedTo
 	if lb, err := lc.TrustedLightBlock(rep.To); err == nil {
 		rep.LatestHash = fmt.Sprintf("%X", lb.Hash())
 		rep.LatestAppHash = fmt.Sprintf("%X", []byte(lb.AppHash))
 	}
 	rep.ValidatorHistory = sum.ValidatorHistory
 	return finish(rep, start), nil
+}
+
+// verifyNext verifies header h against prev, the header before it: with
+// the light client in sequential mode, or, for a header the trust dir
+// already holds (one a skipping verification stored), by checking it
+// against prev as sequential verification would.
+func verifyNext(ctx context.Context, lc *light.Client, prev *cmttypes.LightBlock, h int64, o ChainOptions) (*cmttypes.LightBlock, error) {
+	lb, err := lc.TrustedLightBlock(h)
+	if err != nil {
+		return lc.VerifyLightBlockAtHeight(ctx, h, o.Now())
+	}
+	if err := light.VerifyAdjacent(prev.SignedHeader, lb.SignedHeader, lb.ValidatorSet, o.TrustingPeriod, o.Now(), 10*time.Second); err != nil {
+		return nil, light.ErrVerificationFailed{From: prev.Height, To: h, Reason: err}
+	}
+	return lb, nil
 }
 
 func finish(r *ChainReport, start time.Time) *ChainReport {
@@ -460,23 +392,6 @@ func finish(r *ChainReport, start time.Time) *ChainReport {
 		r.ValidatorHistory = []ValidatorSetChange{}
 	}
 	return r
-}
-
-// explain turns a light client error into one line.
-func explain(err error) string { return strings.Join(strings.Fields(explainErr(err)), " ") }
-
-func explainErr(err error) string {
-	var vf light.ErrVerificationFailed
-	if errors.As(err, &vf) {
-		return fmt.Sprintf("header %d does not verify against header %d: %v", vf.To, vf.From, vf.Reason)
-	}
-	if errors.Is(err, light.ErrLightClientAttack) {
-		return "a witness holds a conflicting header signed by the validators (light client attack): " + err.Error()
-	}
-	if errors.Is(err, light.ErrFailedHeaderCrossReferencing) {
-		return "no witness confirmed the header: " + err.Error()
-	}
-	return err.Error()
 }
 
 func valsetChange(h int64, vs *cmttypes.ValidatorSet) ValidatorSetChange {
@@ -509,22 +424,6 @@ func saveSummary(dir string, s *summary) error {
 		return err
 	}
 	return os.Rename(tmp, filepath.Join(dir, summaryFile))
-}
-
-// TrustedHeader returns the verified light block at height h from a trust
-// dir filled by VerifyChain, or an error saying to run verify-chain.
-func TrustedHeader(dir string, h int64) (*cmttypes.LightBlock, error) {
-	st, closeStore, err := OpenTrustStore(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer closeStore()
-	lb, err := st.LightBlock(h)
-	if err != nil {
-		last, _ := st.LastLightBlockHeight()
-		return nil, fmt.Errorf("header %d is not verified in %s (verified up to %d): run veritrial audit verify-chain first", h, dir, last)
-	}
-	return lb, nil
 }
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

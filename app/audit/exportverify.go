@@ -10,10 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cometbft/cometbft/light/provider"
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/export"
+	"github.com/veritrial/veritrial/app/lightroot"
 	"github.com/veritrial/veritrial/app/types"
 )
 
@@ -83,7 +85,7 @@ func VerifyExport(ctx context.Context, o ExportOptions) (*ExportReport, error) {
 		if o.Chain.Genesis != nil {
 			id = o.Chain.Genesis.ChainID
 		}
-		o.Chain.TrustDir = DefaultTrustDir(o.Home, id)
+		o.Chain.TrustDir = lightroot.DefaultTrustDir(o.Home, id)
 	}
 	lbH, lbN, err := verifiedPair(ctx, o.Chain, h)
 	if err != nil {
@@ -194,34 +196,47 @@ func checkExport(ctx context.Context, f *export.File, file, study string, q clie
 	return rep, nil
 }
 
-// verifiedPair returns the verified light blocks of h and h+1, verifying
-// up to h+1 with VerifyChain when the trust dir does not hold them.
+// verifiedPair returns the light blocks of h and h+1 verified by the light
+// client from the headers the trust dir holds, or from the trust root
+// (the genesis, or a trusted header) when it holds none, and keeps them
+// there.
 func verifiedPair(ctx context.Context, co ChainOptions, h int64) (*cmttypes.LightBlock, *cmttypes.LightBlock, error) {
-	get := func() (*cmttypes.LightBlock, *cmttypes.LightBlock, error) {
-		a, err := TrustedHeader(co.TrustDir, h)
-		if err != nil {
+	co.setDefaults()
+	chainID := co.ChainID
+	if co.Genesis != nil {
+		chainID = co.Genesis.ChainID
+	}
+	if co.Genesis == nil && co.TrustedHeight == 0 {
+		if last, err := lightroot.LastTrusted(co.TrustDir); err != nil {
 			return nil, nil, err
+		} else if last == 0 {
+			return nil, nil, fmt.Errorf("no trust root to verify the headers of height %d with: pass the consortium's genesis with --genesis FILE, or the --trust-dir of an earlier veritrial audit verify-chain run (this one looked in %s)", h, co.TrustDir)
 		}
-		b, err := TrustedHeader(co.TrustDir, h+1)
-		return a, b, err
 	}
-	if a, b, err := get(); err == nil {
-		return a, b, nil
+	src := co.source
+	if src == nil {
+		src = nodeSource
 	}
-	if co.Genesis == nil && co.TrustedHeight == 0 && loadSummary(co.TrustDir) == nil {
-		return nil, nil, fmt.Errorf("no trust root to verify the headers of height %d with: pass the consortium's genesis with --genesis FILE, or the --trust-dir of an earlier veritrial audit verify-chain run (this one looked in %s)", h, co.TrustDir)
-	}
-	if co.To == 0 || co.To < h+1 {
-		co.To = h + 1
-	}
-	rep, err := VerifyChain(ctx, co)
+	cs, err := src(ctx, co, chainID)
 	if err != nil {
 		return nil, nil, err
 	}
-	if !rep.OK() {
-		return nil, nil, fmt.Errorf("the headers up to height %d do not verify: height %d: %s", h+1, rep.Failure.Height, rep.Failure.Reason)
+	witnesses := make([]provider.Provider, len(cs.witnesses))
+	for i, w := range cs.witnesses {
+		witnesses[i] = w
 	}
-	return get()
+	o := lightroot.Options{ChainID: chainID, Genesis: co.Genesis, TrustDir: co.TrustDir, Primary: cs.primary, Witnesses: witnesses,
+		TrustingPeriod: co.TrustingPeriod, Now: co.Now, Logger: co.Logger}
+	if co.TrustedHeight > 0 {
+		if o.Root, err = lightroot.TrustHeader(ctx, cs.primary, co.TrustedHeight, co.TrustedHash); err != nil {
+			return nil, nil, err
+		}
+	}
+	lbs, err := lightroot.Verify(ctx, o, h, h+1)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the headers of heights %d and %d do not verify: %w", h, h+1, err)
+	}
+	return lbs[0], lbs[1], nil
 }
 
 // provenRecords reads every record an export of study covers at height

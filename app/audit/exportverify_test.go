@@ -19,6 +19,7 @@ import (
 	"github.com/veritrial/veritrial/app/apptest"
 	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/export"
+	"github.com/veritrial/veritrial/app/lightroot"
 	"github.com/veritrial/veritrial/app/types"
 )
 
@@ -371,7 +372,7 @@ func TestVerifyExportNoTrustRoot(t *testing.T) {
 		t.Fatal("verified without a trust root")
 	}
 	msg := err.Error()
-	for _, want := range []string{"no trust root", "--genesis", "--trust-dir", DefaultTrustDir(home, apptest.ChainID)} {
+	for _, want := range []string{"no trust root", "--genesis", "--trust-dir", lightroot.DefaultTrustDir(home, apptest.ChainID)} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("%q does not say %q", msg, want)
 		}

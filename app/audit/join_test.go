@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/cometbft/cometbft/crypto/tmhash"
+
+	"github.com/veritrial/veritrial/app/lightroot"
+	"github.com/veritrial/veritrial/app/lightroot/lighttest"
 )
 
 // TestTrustLatest verifies the latest header from the genesis across a
@@ -18,13 +21,13 @@ import (
 func TestTrustLatest(t *testing.T) {
 	const chainID = "join-test"
 	t0 := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
-	ho := newHandover(t, chainID, t0)
-	c, sets, hash, good := ho.c, ho.sets, handoverHash, ho.good
+	ho := lighttest.NewHandover(t, chainID, t0)
+	c, sets, hash, good := ho.C, ho.Sets, lighttest.HandoverHash, ho.Good
 	ctx := context.Background()
-	gen := genesisOf(chainID, t0, ho.a)
+	gen := lighttest.Genesis(chainID, t0, ho.A)
 
 	lb, err := TrustLatest(ctx, ChainOptions{Genesis: gen, Primary: "mem", Witnesses: []string{"copy"}, source: memSource(good, good)})
-	if err != nil || lb.Height != 40 || !bytes.Equal(lb.Hash(), good.headers[40].Hash()) {
+	if err != nil || lb.Height != 40 || !bytes.Equal(lb.Hash(), good.Header(40).Hash()) {
 		t.Fatalf("latest header: %v %v", lb, err)
 	}
 	if lb, err = TrustLatest(ctx, ChainOptions{Genesis: gen, Primary: "mem", To: 25, source: memSource(good)}); err != nil || lb.Height != 25 {
@@ -32,14 +35,14 @@ func TestTrustLatest(t *testing.T) {
 	}
 
 	// The latest header signed by validators the chain never handed over to.
-	forged := forgeHeader(t, good, t0, 40, sets, c, hash)
+	forged := good.Forge(t, t0, 40, sets, c, hash)
 	if _, err := TrustLatest(ctx, ChainOptions{Genesis: gen, Primary: "mem", source: memSource(forged)}); err == nil || !strings.Contains(err.Error(), "verifying header 40") {
 		t.Errorf("forged latest header: %v", err)
 	}
-	if _, err := TrustLatest(ctx, ChainOptions{Genesis: genesisOf(chainID, t0, c), Primary: "mem", source: memSource(good)}); !errors.Is(err, ErrWrongGenesis) {
+	if _, err := TrustLatest(ctx, ChainOptions{Genesis: lighttest.Genesis(chainID, t0, c), Primary: "mem", source: memSource(good)}); !errors.Is(err, lightroot.ErrWrongGenesis) {
 		t.Errorf("wrong genesis: %v", err)
 	}
-	fork := genChain(t, chainID, t0, 40, sets, func(h int64) []byte {
+	fork := lighttest.Generate(t, chainID, t0, 40, sets, func(h int64) []byte {
 		if h >= 30 {
 			return tmhash.Sum([]byte(fmt.Sprint("fork", h)))
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/syndtr/goleveldb/leveldb/opt"
 
 	"github.com/veritrial/veritrial/app"
+	"github.com/veritrial/veritrial/app/lightroot"
 )
 
 // ErrNodeRunning means the node's databases are locked by a running node.
@@ -127,7 +128,7 @@ func Replay(ctx context.Context, o ReplayOptions) (*ReplayReport, error) {
 	}
 	defer a.Close()
 
-	vs, err := GenesisValidatorSet(g)
+	vs, err := lightroot.GenesisValidatorSet(g)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/lightroot"
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/protocol"
 )
@@ -122,7 +123,7 @@ func FetchLedger(ctx context.Context, o FetchOptions) (*Ledger, error) {
 	var trust func(h int64) *cmttypes.LightBlock
 	var trustLast int64
 	if o.TrustDir != "" {
-		ts, closeStore, err := OpenTrustStore(o.TrustDir)
+		ts, closeStore, err := lightroot.OpenTrustStore(o.TrustDir)
 		if err != nil {
 			return nil, err
 		}

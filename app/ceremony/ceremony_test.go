@@ -162,6 +162,10 @@ func TestCeremony(t *testing.T) {
 		if conf.P2P.PersistentPeers != strings.Join(res.Peers, ",") || conf.P2P.ExternalAddress == "" {
 			t.Fatalf("config.toml of %s: peers %q, external address %q", h.dir, conf.P2P.PersistentPeers, conf.P2P.ExternalAddress)
 		}
+		if !conf.FilterPeers || conf.P2P.PexReactor || len(node.ExposedRPC(conf)) != 0 {
+			t.Fatalf("config.toml of %s: filter_peers %v, pex %v, RPC exposed %v; want peers filtered by the ledger, no peer exchange, RPC on loopback",
+				h.dir, conf.FilterPeers, conf.P2P.PexReactor, node.ExposedRPC(conf))
+		}
 		for _, p := range res.Peers {
 			if strings.Contains(p, conf.P2P.ExternalAddress) {
 				t.Errorf("%s has itself as a peer: %s", h.dir, p)

@@ -35,7 +35,7 @@ func enrolled(t *testing.T, n int) *apptest.Chain {
 	return c
 }
 
-func subjectID(i int) string { return fmt.Sprintf("S%05d", i+1) }
+func subjectID(i int) string { return fmt.Sprintf("S1-%05d", i+1) }
 
 // enroll enrolls subjects from..to-1, 200 per block.
 func enroll(t *testing.T, c *apptest.Chain, from, to int) {
@@ -236,7 +236,7 @@ func TestReaderProofs(t *testing.T) {
 	c := enrolled(t, 5)
 	ctx := context.Background()
 	key := types.KeySubject(study, subjectID(2))
-	absent := types.KeySubject(study, "S99999")
+	absent := types.KeySubject(study, "S1-99999")
 
 	r := client.NewReader(c.App.TrustedQuery, 0, hashes(c))
 	v, err := r.Get(ctx, key)
@@ -246,7 +246,7 @@ func TestReaderProofs(t *testing.T) {
 	if v, err := r.Get(ctx, absent); err != nil || v != nil {
 		t.Fatalf("proven absence: %q %v", v, err)
 	}
-	if _, err := r.Subject(ctx, study, "S99999"); err == nil || !strings.Contains(err.Error(), "is not enrolled") {
+	if _, err := r.Subject(ctx, study, "S1-99999"); err == nil || !strings.Contains(err.Error(), "is not enrolled") {
 		t.Errorf("absent subject: %v", err)
 	}
 

@@ -37,10 +37,10 @@ func TestCheckPredictsTheLedger(t *testing.T) {
 		lb      []protocol.ItemValue // nil: no LB sheet
 		want    []string             // "sheet item code" of the problems
 	}{
-		{"age corrected, pregnancy test recorded", "S001", with(dm, "DM.AGE", "55"), pregnancyTest, nil},
-		{"age corrected, pregnancy test missing", "S002", with(dm, "DM.AGE", "55"), apptest.LB(),
+		{"age corrected, pregnancy test recorded", "S1-001", with(dm, "DM.AGE", "55"), pregnancyTest, nil},
+		{"age corrected, pregnancy test missing", "S1-002", with(dm, "DM.AGE", "55"), apptest.LB(),
 			[]string{"LB LB.PREGDONE required.missing"}},
-		{"sex corrected to male, childbearing potential still recorded", "S003", with(dm, "DM.SEX", "1"), nil,
+		{"sex corrected to male, childbearing potential still recorded", "S1-003", with(dm, "DM.SEX", "1"), nil,
 			[]string{"DM DM.CBP hidden.has_value"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -141,7 +141,7 @@ func stamp(h int64, who string) types.Stamp {
 		TxHash: fmt.Sprintf("%064X", h), Signer: who, Name: "Cory Coordinator", Org: "site1", Role: types.RoleCoordinator}
 }
 
-func subjID(i int) string { return fmt.Sprintf("S%05d", i+1) }
+func subjID(i int) string { return fmt.Sprintf("S1-%05d", i+1) }
 
 // subject generates subject i's records.
 func (g *genReader) subject(i int) map[string][]types.ListEntry {
@@ -192,7 +192,7 @@ func (g *genReader) kind(key string) (string, int, bool) {
 				return k.kind, 0, true
 			}
 			id, _, _ := strings.Cut(rest, "/")
-			n, err := strconv.Atoi(strings.TrimPrefix(id, "S"))
+			n, err := strconv.Atoi(strings.TrimPrefix(id, "S1-"))
 			if err != nil || n < 1 {
 				return k.kind, 0, true
 			}

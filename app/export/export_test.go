@@ -36,25 +36,25 @@ const study = apptest.StudyID
 func scenario(t *testing.T, c *apptest.Chain) int64 {
 	t.Helper()
 	c.SetupStudy()
-	c.MustDo("site1-coordinator", apptest.EnrollMsg("S001", "site1"))
-	c.MustDo("site1-coordinator", apptest.EnrollMsg("S002", "site1"))
-	vs := apptest.FormKey("S001", "SCR", 1, "VS")
+	c.MustDo("site1-coordinator", apptest.EnrollMsg("S1-001", "site1"))
+	c.MustDo("site1-coordinator", apptest.EnrollMsg("S1-002", "site1"))
+	vs := apptest.FormKey("S1-001", "SCR", 1, "VS")
 	c.MustDo("site1-coordinator", apptest.SubmitMsg(vs, apptest.VS(128, 84)))
-	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S001", "SCR", 1, "LB"), apptest.LB()))
+	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-001", "SCR", 1, "LB"), apptest.LB()))
 	ae := apptest.AE(2, 7)
 	ae[0].Value = `Kopfschmerz & "Übelkeit" <3> -- ok`
-	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S001", "W4", 1, "AE"), ae))
-	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S002", "SCR", 1, "VS"), apptest.VS(141, 92)))
+	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-001", "W4", 1, "AE"), ae))
+	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-002", "SCR", 1, "VS"), apptest.VS(141, 92)))
 	c.MustDo("cro-monitor", apptest.OpenQueryMsg(vs, "VS.SYSBP", "Please confirm the systolic pressure"))
 	c.MustDo("site1-coordinator", apptest.QueryMsg(types.KindQueryAnswer, 1, "Confirmed against source"))
 	c.MustDo("cro-monitor", apptest.QueryMsg(types.KindQueryClose, 1, "ok"))
-	c.MustDo("cro-monitor", apptest.VerifyMsg("S001", "SCR", 1, "VS", ""))
-	c.MustDo("site1-investigator", c.SignMsg("S001", "SCR", 1, "VS", "review"))
+	c.MustDo("cro-monitor", apptest.VerifyMsg("S1-001", "SCR", 1, "VS", ""))
+	c.MustDo("site1-investigator", c.SignMsg("S1-001", "SCR", 1, "VS", "review"))
 	c.MustDo("site1-coordinator", apptest.CorrectMsg(vs, "transcription error", apptest.V("VS.HR", "71"), apptest.V("VS.WEIGHT", "")))
 	c.MustDo("site1-coordinator", apptest.CorrectMsg(vs, "scale recalibrated", apptest.V("VS.WEIGHT", "80.2")))
-	c.MustDo("site1-coordinator", apptest.WithdrawMsg("S002", "moved abroad"))
-	c.MustDo("site1-investigator", c.SignMsg("S001", "", 0, "", "approval"))
-	c.MustDo("site1-investigator", c.SignMsg("S002", "", 0, "", "approval"))
+	c.MustDo("site1-coordinator", apptest.WithdrawMsg("S1-002", "moved abroad"))
+	c.MustDo("site1-investigator", c.SignMsg("S1-001", "", 0, "", "approval"))
+	c.MustDo("site1-investigator", c.SignMsg("S1-002", "", 0, "", "approval"))
 	c.MustDo("site1-investigator", apptest.UndelegateSiteMsg(study, "site1", "site1-coordinator", "site close-out"))
 	lock := apptest.ScopeMsg(types.KindLock, types.Scope{Study: study}, "")
 	c.MustDo("regulator-auditor", lock)
@@ -114,7 +114,7 @@ func TestReproducible(t *testing.T) {
 		t.Fatalf("the two chains differ: heights %d/%d", h1, h2)
 	}
 	// More blocks after the lock must not change an export at the lock height.
-	c2.Do("site1-coordinator", apptest.EnrollMsg("S003", "site1"))
+	c2.Do("site1-coordinator", apptest.EnrollMsg("S1-003", "site1"))
 	c2.Block()
 	for _, f := range formats {
 		r1, o1 := source(c1, h1)
@@ -207,9 +207,9 @@ func TestXLSXContent(t *testing.T) {
 		return -1
 	}
 	s001 := rows[2]
-	if s001[0] != "S001" || s001[col("VS.HR")] != "71" || s001[col("VS.WEIGHT")] != "80.2" || s001[col("VS.POS.decode")] == "" ||
-		s001[col("ledger_key")] != "form/"+study+"/S001/SCR/0001/VS" || s001[col("form_version")] != "3" {
-		t.Errorf("S001 VS row %v", s001)
+	if s001[0] != "S1-001" || s001[col("VS.HR")] != "71" || s001[col("VS.WEIGHT")] != "80.2" || s001[col("VS.POS.decode")] == "" ||
+		s001[col("ledger_key")] != "form/"+study+"/S1-001/SCR/0001/VS" || s001[col("form_version")] != "3" {
+		t.Errorf("S1-001 VS row %v", s001)
 	}
 	for _, name := range []string{"VS.HR", "VS.WEIGHT", "VS.DATE"} {
 		cell, _ := excelize.CoordinatesToCellName(col(name)+1, 3)
@@ -230,7 +230,7 @@ func TestXLSXContent(t *testing.T) {
 	audit, _ := f.GetRows("Audit trail")
 	var weight []string
 	for _, r := range audit[2:] {
-		if r[0] == "S001" && r[4] == "VS.WEIGHT" {
+		if r[0] == "S1-001" && r[4] == "VS.WEIGHT" {
 			weight = append(weight, r[5]+":"+r[6]+">"+r[7])
 		}
 	}
@@ -402,10 +402,10 @@ func TestODMValidates(t *testing.T) {
 		validateODM(t, data)
 		s := string(data)
 		for _, w := range []string{`FileType="Transactional"`, `Archival="Yes"`, `ODMVersion="1.3.2"`, `<SourceID>`, `<ReasonForChange>transcription error`,
-			`<SignatureRef SignatureOID="SD.approval"/>`, "data query 1 on S001 SCR/1 VS VS.SYSBP, status closed", "step 2 de-verify", `TransactionType="Remove"`, `<SiteRef LocationOID="site1"/>`, "Kopfschmerz &amp; &quot;Übelkeit&quot; &lt;3&gt; -- ok",
+			`<SignatureRef SignatureOID="SD.approval"/>`, "data query 1 on S1-001 SCR/1 VS VS.SYSBP, status closed", "step 2 de-verify", `TransactionType="Remove"`, `<SiteRef LocationOID="site1"/>`, "Kopfschmerz &amp; &quot;Übelkeit&quot; &lt;3&gt; -- ok",
 			"<Annotations>", "delegation log: principal investigator of site site1; step 1 activate Dr. Demo Investigator (site1-investigator) by Demo Data Manager",
 			"delegation log: site site1, Demo Study Coordinator (site1-coordinator); step 1 delegate [enroll, entry, answer]",
-			"CreationDateTime=\"" + opt.Block.Time.Format("2006-01-02T15:04:05Z") + "\"", "form/" + study + "/S001/SCR/0001/VS\t"} {
+			"CreationDateTime=\"" + opt.Block.Time.Format("2006-01-02T15:04:05Z") + "\"", "form/" + study + "/S1-001/SCR/0001/VS\t"} {
 			if !strings.Contains(s, w) {
 				t.Errorf("height %d: ODM lacks %q", tc.h, w)
 			}
@@ -421,14 +421,14 @@ func TestODMValidates(t *testing.T) {
 func TestODMAmended(t *testing.T) {
 	c := apptest.New(t)
 	c.SetupStudy()
-	c.MustDo("site1-coordinator", apptest.EnrollMsg("S001", "site1"))
-	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S001", "SCR", 1, "VS"), apptest.VS(120, 80)))
+	c.MustDo("site1-coordinator", apptest.EnrollMsg("S1-001", "site1"))
+	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-001", "SCR", 1, "VS"), apptest.VS(120, 80)))
 	p2 := apptest.Example()
 	p2.Study.Version = "2.0"
 	p2.Forms[2].Groups[0].Items = append(p2.Forms[2].Groups[0].Items, protocol.Item{OID: "VS.NOTE", Label: "Note", Type: protocol.TypeText})
 	c.MustDo("sponsor-dm", apptest.AmendMsg(p2, "add a note"))
 	c.MustDo("regulator-auditor", apptest.ApproveMsg(study, 1))
-	c.MustDo("site1-coordinator", apptest.CorrectMsg(apptest.FormKey("S001", "SCR", 1, "VS"), "note", apptest.V("VS.NOTE", "after amendment")))
+	c.MustDo("site1-coordinator", apptest.CorrectMsg(apptest.FormKey("S1-001", "SCR", 1, "VS"), "note", apptest.V("VS.NOTE", "after amendment")))
 	r, opt := source(c, c.Height)
 	data, _ := run(t, formats[2], r, opt)
 	if n := strings.Count(string(data), "<MetaDataVersion "); n != 2 {

@@ -25,6 +25,9 @@ func TestLoadConfig(t *testing.T) {
 	if conf.RootDir != home || conf.Moniker != "m" || conf.RPC.ListenAddress != "tcp://127.0.0.1:36657" || conf.Consensus.TimeoutCommit != DefaultTiming.Commit {
 		t.Errorf("config read back: root %s, moniker %s, rpc %s, commit %v", conf.RootDir, conf.Moniker, conf.RPC.ListenAddress, conf.Consensus.TimeoutCommit)
 	}
+	if !conf.FilterPeers || conf.P2P.PexReactor {
+		t.Errorf("config read back: filter_peers %v, pex %v; want the application to filter peers and no peer exchange", conf.FilterPeers, conf.P2P.PexReactor)
+	}
 	if addr, ok := RPCAddr(home); !ok || addr != "tcp://127.0.0.1:36657" {
 		t.Errorf("RPCAddr: %q %v", addr, ok)
 	}

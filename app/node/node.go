@@ -58,8 +58,8 @@ var DefaultTiming = Timing{Propose: 3 * time.Second, Commit: 500 * time.Millisec
 
 // Config returns CometBFT's default configuration rooted at home and
 // tuned for veritrial: fast consensus timeouts, the kv tx indexer (tx by
-// hash), the ledger's tx size limit, and p2p settings that let several
-// nodes share one IP address.
+// hash), the ledger's tx size limit, p2p settings that let several nodes
+// share one IP address, and peering closed to strangers.
 func Config(home, moniker, rpcListen, p2pListen string, t Timing) *cmtcfg.Config {
 	conf := cmtcfg.DefaultConfig()
 	conf.SetRoot(home)
@@ -69,6 +69,18 @@ func Config(home, moniker, rpcListen, p2pListen string, t Timing) *cmtcfg.Config
 	conf.P2P.ListenAddress = p2pListen
 	conf.P2P.AllowDuplicateIP = true
 	conf.P2P.AddrBookStrict = false
+	// With filter_peers CometBFT asks the application about every
+	// connection (/p2p/filter/addr/<addr>) and every peer
+	// (/p2p/filter/id/<node ID>), and the application accepts only the
+	// node IDs the ledger lists for its organisations: a stranger can
+	// neither join consensus nor block-sync the trial's data. Peer
+	// exchange is off: a consortium knows its peers (each node dials the
+	// members' nodes in its persistent_peers, and the ledger records every
+	// node ID and host), so gossiping addresses would only hand the
+	// members' network addresses to whoever connects and have the node
+	// dial addresses nobody vetted.
+	conf.FilterPeers = true
+	conf.P2P.PexReactor = false
 	conf.Consensus.TimeoutPropose = t.Propose
 	if t.Propose == 0 {
 		conf.Consensus.TimeoutPropose = DefaultTiming.Propose

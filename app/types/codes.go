@@ -66,6 +66,7 @@ const (
 	CodeNoChange         Code = 411
 	CodeReasonRequired   Code = 412
 	CodeFormNotFound     Code = 413
+	CodeSubjectIDPattern Code = 414
 
 	CodeUnknownQuery     Code = 501
 	CodeQueryState       Code = 502
@@ -174,6 +175,7 @@ var codeNames = map[Code]string{
 	CodeNoChange:         "no_change",
 	CodeReasonRequired:   "reason_required",
 	CodeFormNotFound:     "form_not_found",
+	CodeSubjectIDPattern: "subject_id_pattern",
 	CodeUnknownQuery:     "unknown_query",
 	CodeQueryState:       "query_state",
 	CodeNotQueryRaiser:   "not_query_raiser",

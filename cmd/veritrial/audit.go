@@ -16,6 +16,7 @@ import (
 	"github.com/veritrial/veritrial/app/audit"
 	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/export"
+	"github.com/veritrial/veritrial/app/lightroot"
 )
 
 func auditCommand() *cli.Command {
@@ -48,7 +49,7 @@ height that fails and why.`,
 					&cli.StringFlag{Name: "trusted-hash", Usage: "the header `HASH` (hex) at --trusted-height"},
 					&cli.StringFlag{Name: "chain-id", Usage: "chain ID (with --trusted-height and no --genesis)"},
 					&cli.Int64Flag{Name: "to", Usage: "stop at `HEIGHT` (default: the latest)"},
-					&cli.DurationFlag{Name: "trusting-period", Value: audit.DefaultTrustingPeriod, Usage: "how old a trusted header may be (permissioned consortium: long)"},
+					&cli.DurationFlag{Name: "trusting-period", Value: lightroot.DefaultTrustingPeriod, Usage: "how old a trusted header may be (permissioned consortium: long)"},
 				},
 				Action: auditVerifyChain,
 			},
@@ -176,7 +177,7 @@ func auditLedger(c *cli.Context) (*audit.Ledger, error) {
 	if o.TrustDir == "" {
 		if chain, err := cl.ChainID(c.Context); err == nil {
 			if home, err := homeDir(c); err == nil {
-				if d := audit.DefaultTrustDir(home, chain); auditDirExists(d) {
+				if d := lightroot.DefaultTrustDir(home, chain); auditDirExists(d) {
 					o.TrustDir = d
 				}
 			}
@@ -594,7 +595,7 @@ func auditVerifyChain(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		o.TrustDir = audit.DefaultTrustDir(home, o.ChainID)
+		o.TrustDir = lightroot.DefaultTrustDir(home, o.ChainID)
 	}
 	if !isJSON(c) {
 		step := int64(0)
@@ -610,7 +611,7 @@ func auditVerifyChain(c *cli.Context) error {
 	}
 	rep, err := audit.VerifyChain(c.Context, o)
 	if err != nil {
-		if errors.Is(err, audit.ErrWrongGenesis) {
+		if errors.Is(err, lightroot.ErrWrongGenesis) {
 			return failf("%v", err)
 		}
 		if client.Unreachable(err) {

@@ -117,10 +117,10 @@ func TestReadPolicyThroughCLI(t *testing.T) {
 	}{
 		{"consortium records", []string{"consortium", "members"}, apptest.Members, "regulator2"},
 		{"study A, study-wide", []string{"show", "study", "--study", study}, apptest.PartiesA, "Lock approvers: sponsor, regulator "},
-		{"study A, site1's subject", []string{"show", "subject", "--study", study, "--subject", "S001"}, apptest.WholeA + " s1", "site1"},
-		{"study A, site2's subject", []string{"show", "subject", "--study", study, "--subject", "S101"}, apptest.WholeA + " s2", "site2"},
+		{"study A, site1's subject", []string{"show", "subject", "--study", study, "--subject", "S1-001"}, apptest.WholeA + " s1", "site1"},
+		{"study A, site2's subject", []string{"show", "subject", "--study", study, "--subject", "S2-001"}, apptest.WholeA + " s2", "site2"},
 		{"study B, study-wide", []string{"show", "study", "--study", studyB}, apptest.PartiesB, "Lock approvers: sponsor2, regulator2 "},
-		{"study B, site3's subject", []string{"show", "subject", "--study", studyB, "--subject", "B001"}, apptest.PartiesB, "site3"},
+		{"study B, site3's subject", []string{"show", "subject", "--study", studyB, "--subject", "S3-001"}, apptest.PartiesB, "site3"},
 		{"an account of study A's parties", []string{"show", "account", "--account", "site1-coordinator"}, apptest.PartiesA, "organisation site1"},
 		{"an account of study B's parties", []string{"show", "account", "--account", "sponsor2-dm"}, apptest.PartiesB, "organisation sponsor2"},
 		{"an account of no study", []string{"show", "account", "--account", "cro2-monitor"}, "cro2", "organisation cro2"},

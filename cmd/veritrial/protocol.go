@@ -38,9 +38,9 @@ func baseFlag() cli.Flag {
 }
 
 // loadProtocol loads a protocol file (with the --base protocol, if given)
-// and checks that it compiles. Load errors list every problem found, one
-// per line, with file positions.
-func loadProtocol(c *cli.Context, path string) (*protocol.Protocol, []protocol.Warning, error) {
+// and compiles it. Load errors list every problem found, one per line,
+// with file positions.
+func loadProtocol(c *cli.Context, path string) (*protocol.Compiled, []protocol.Warning, error) {
 	var base *protocol.Protocol
 	if b, err := nonEmptyFlag(c, "base"); err != nil {
 		return nil, nil, err
@@ -61,27 +61,33 @@ func loadProtocol(c *cli.Context, path string) (*protocol.Protocol, []protocol.W
 	if err != nil {
 		return nil, nil, inputErrorf("%s is not a valid protocol:\n%v", path, err)
 	}
-	if _, err := protocol.Compile(p); err != nil {
+	cp, err := protocol.Compile(p)
+	if err != nil {
 		return nil, nil, inputErrorf("%s is not a valid protocol:\n%v", path, err)
 	}
-	return p, warns, nil
+	return cp, warns, nil
 }
 
 // protocolSummary is what veritrial protocol check reports.
 type protocolSummary struct {
-	File        string             `json:"file"`
-	Study       string             `json:"study"`
-	Title       string             `json:"title"`
-	Version     string             `json:"version"`
-	Events      int                `json:"events"`
-	Forms       int                `json:"forms"`
-	Items       int                `json:"items"`
-	CodeLists   int                `json:"codelists"`
-	Warnings    []protocol.Warning `json:"warnings"`
-	Fingerprint string             `json:"fingerprint"`
+	File      string `json:"file"`
+	Study     string `json:"study"`
+	Title     string `json:"title"`
+	Version   string `json:"version"`
+	Events    int    `json:"events"`
+	Forms     int    `json:"forms"`
+	Items     int    `json:"items"`
+	CodeLists int    `json:"codelists"`
+	// SubjectIDs is the pattern every subject ID must match; SubjectIDsDefault
+	// is true when the protocol declares none and the default applies.
+	SubjectIDs        string             `json:"subject_id_pattern"`
+	SubjectIDsDefault bool               `json:"subject_id_pattern_default"`
+	Warnings          []protocol.Warning `json:"warnings"`
+	Fingerprint       string             `json:"fingerprint"`
 }
 
-func summarize(path string, p *protocol.Protocol, warns []protocol.Warning) (*protocolSummary, error) {
+func summarize(path string, c *protocol.Compiled, warns []protocol.Warning) (*protocolSummary, error) {
+	p := c.Protocol()
 	fp, err := p.Fingerprint()
 	if err != nil {
 		return nil, inputErrorf("cannot fingerprint %s: %v", path, err)
@@ -89,6 +95,7 @@ func summarize(path string, p *protocol.Protocol, warns []protocol.Warning) (*pr
 	s := &protocolSummary{
 		File: path, Study: p.Study.ID, Title: p.Study.Title, Version: p.Study.Version,
 		Events: len(p.Events), Forms: len(p.Forms), CodeLists: len(p.CodeLists),
+		SubjectIDs: c.SubjectIDPattern(), SubjectIDsDefault: c.SubjectIDDefault(),
 		Warnings: warns, Fingerprint: fp,
 	}
 	if s.Warnings == nil {
@@ -113,6 +120,7 @@ Example:
    veritrial protocol check htn201.yaml
    veritrial protocol check dictionary.csv --base htn201.yaml --output json`,
 		Description: `Prints the study, version, the number of events, forms, items and code lists,
+the pattern every subject ID must match (enrolment refuses any other),
 every warning (something imported inexactly, or a protocol that cannot
 collect data as written, such as one in which no event collects a form) and
 the fingerprint the ledger will record. Exits non-zero, listing every problem with its position, if the
@@ -140,6 +148,11 @@ file is not a valid protocol.`,
 				t.row("Forms", fmt.Sprint(s.Forms))
 				t.row("Items", fmt.Sprint(s.Items))
 				t.row("Code lists", fmt.Sprint(s.CodeLists))
+				ids := s.SubjectIDs
+				if s.SubjectIDsDefault {
+					ids += "  (the default: the protocol declares no subject_id_pattern)"
+				}
+				t.row("Subject IDs", ids)
 				t.row("Warnings", fmt.Sprint(len(s.Warnings)))
 				t.row("Fingerprint", s.Fingerprint)
 				if err := t.flush(); err != nil {
@@ -172,15 +185,15 @@ code list, with the compatibility verdict for data already entered.`,
 			if err := exactArgs(c, "old", "new"); err != nil {
 				return err
 			}
-			oldP, _, err := loadProtocol(c, c.Args().Get(0))
+			oldC, _, err := loadProtocol(c, c.Args().Get(0))
 			if err != nil {
 				return err
 			}
-			newP, _, err := loadProtocol(c, c.Args().Get(1))
+			newC, _, err := loadProtocol(c, c.Args().Get(1))
 			if err != nil {
 				return err
 			}
-			a := protocol.Diff(oldP, newP)
+			a := protocol.Diff(oldC.Protocol(), newC.Protocol())
 			if a == nil {
 				return failf("cannot compare %s and %s", c.Args().Get(0), c.Args().Get(1))
 			}

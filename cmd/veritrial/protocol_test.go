@@ -84,3 +84,64 @@ func TestProtocolCommands(t *testing.T) {
 		t.Fatalf("template not written: %v", err)
 	}
 }
+
+// TestProtocolSubjectIDPattern: check shows the pattern subject IDs must
+// match (the study's own, or the default when it declares none), refuses
+// a pattern that is not a usable regular expression, and diff shows an
+// amendment that changes it.
+func TestProtocolSubjectIDPattern(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	dir := t.TempDir()
+	yaml := filepath.Join(dir, "htn.yaml")
+	mustVT(t, env, "protocol", "example", "--out", yaml)
+	data, err := os.ReadFile(yaml)
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared := regexp.MustCompile(`(?m)^  subject_id_pattern: .*$`)
+	if !declared.Match(data) {
+		t.Fatalf("the example declares no subject_id_pattern:\n%s", data)
+	}
+	write := func(name, line string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, declared.ReplaceAll(data, []byte(line)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+
+	var s protocolSummary
+	decode(t, mustVT(t, env, "protocol", "check", yaml, "-o", "json"), &s)
+	if s.SubjectIDs != `^S[0-9]{1,4}-[0-9]{3,5}$` || s.SubjectIDsDefault {
+		t.Errorf("the example's pattern: %q (default %v)", s.SubjectIDs, s.SubjectIDsDefault)
+	}
+	none := write("none.yaml", "")
+	decode(t, mustVT(t, env, "protocol", "check", none, "-o", "json"), &s)
+	if s.SubjectIDs == "" || !s.SubjectIDsDefault {
+		t.Errorf("no pattern declared: %q (default %v)", s.SubjectIDs, s.SubjectIDsDefault)
+	}
+	if r := mustVT(t, env, "protocol", "check", none); !strings.Contains(r.stdout, "Subject IDs") || !strings.Contains(r.stdout, "(the default") {
+		t.Errorf("check does not show the default pattern:\n%s", r.stdout)
+	}
+	failVT(t, env, exitInput, `column "subject_id_pattern": the subject-ID pattern is not a valid regular expression`,
+		"protocol", "check", write("bad.yaml", "  subject_id_pattern: 'S[0-9'"))
+
+	own := write("own.yaml", "  subject_id_pattern: '^HTN[0-9]{2}-[0-9]{4}$'")
+	if err := os.WriteFile(own, bytes.Replace(mustRead(t, own), []byte(`version: "1.0"`), []byte(`version: "2.0"`), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := mustVT(t, env, "protocol", "diff", yaml, own)
+	if !strings.Contains(r.stdout, "subject_id_pattern") || !strings.Contains(r.stdout, "^HTN[0-9]{2}-[0-9]{4}$") {
+		t.Errorf("diff does not show the new pattern:\n%s", r.stdout)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

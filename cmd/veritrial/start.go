@@ -39,7 +39,7 @@ func startCommand() *cli.Command {
 		Category: categoryNode,
 		Usage:    "run the node: CometBFT and the veritrial ledger in one process",
 		UsageText: `veritrial start [--log-level LEVEL] [--cache-nodes N] [--snapshot-interval N] [--snapshot-keep N] [--state-sync RPC1,RPC2]
-   [--http-port N] [--tls-cert FILE --tls-key FILE | --tls-proxy]
+   [--expose-rpc] [--http-port N] [--tls-cert FILE --tls-key FILE | --tls-proxy]
 
 Example:
    veritrial start
@@ -82,7 +82,14 @@ the headers, the other cross-checks them. On a home with ledger state the
 flag is ignored. A node that joined this way holds the ledger from the
 snapshot's height on: older heights are read from the original members'
 nodes, which hold the full history. Without the flag a new node replays
-every block from its peers.`,
+every block from its peers.
+
+The RPC serves every block and transaction in clear, so start refuses an
+RPC listen address (rpc.laddr, rpc.grpc_laddr, rpc.pprof_laddr in
+config.toml) other than 127.0.0.1, ::1, localhost or a Unix socket unless
+--expose-rpc is given, and then logs a warning. Peers are filtered: the node
+accepts only the node IDs the ledger lists for the consortium's
+organisations (filter_peers), and peer exchange is off. See docs/PRIVACY.md.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "log-level", Usage: "log level, overriding config.toml", DefaultText: "config.toml log_level"},
 			&cli.IntFlag{Name: "cache-nodes", Value: app.DefaultCacheSize, Usage: "Merkle tree nodes kept in memory"},
@@ -93,6 +100,7 @@ every block from its peers.`,
 			&cli.StringFlag{Name: "tls-cert", Usage: "serve the read API over HTTPS with this PEM certificate `FILE` (with --tls-key)", TakesFile: true},
 			&cli.StringFlag{Name: "tls-key", Usage: "the private key `FILE` (PEM) of --tls-cert", TakesFile: true},
 			&cli.BoolFlag{Name: "tls-proxy", Usage: "the read API may listen without TLS on a non-loopback address: a reverse proxy in front terminates TLS"},
+			&cli.BoolFlag{Name: "expose-rpc", Usage: "let the RPC listen on an address other machines reach (it serves every transaction in clear)"},
 		},
 		Action: runStart,
 	}
@@ -151,6 +159,9 @@ func runStart(c *cli.Context) error {
 	logger, err := cmtflags.ParseLogLevel(level, quiet, cmtcfg.DefaultLogLevel)
 	if err != nil {
 		return usageErrorf("log level %q is not valid (%v): use debug, info or error, or module:level pairs", level, err)
+	}
+	if err := checkRPCExposure(conf, c.Bool("expose-rpc"), logger.With("module", "main")); err != nil {
+		return err
 	}
 
 	gen, err := cmttypes.GenesisDocFromFile(conf.GenesisFile())

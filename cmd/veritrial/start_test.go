@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/node"
@@ -110,4 +112,83 @@ func TestStartIndexesBlocksTheIndexMissed(t *testing.T) {
 	if code := n.stop(t); code != 0 {
 		t.Fatalf("node stopped with exit code %d", code)
 	}
+}
+
+// TestStartRefusesExposedRPC: a node as init makes it answers RPC on
+// loopback only, not on the machine's other addresses; an RPC listen
+// address other machines reach is refused (exit 2, the setting and both
+// ways out named) unless --expose-rpc is given; then the node runs, its
+// RPC answers on the other address, and its log warns what it serves.
+func TestStartRefusesExposedRPC(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	home := filepath.Join(t.TempDir(), "home")
+	ports := freePorts(t, 2)
+	mustVT(t, env, "--home", home, "init", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]))
+	rpcPort := strconv.Itoa(ports[0])
+	other := nonLoopbackIP(t)
+	answers := func(host string) bool {
+		conn, err := net.DialTimeout("tcp", net.JoinHostPort(host, rpcPort), 2*time.Second)
+		if err == nil {
+			conn.Close()
+		}
+		return err == nil
+	}
+	n := startNode(t, env, home)
+	waitHeight(t, env, home, 1, n)
+	if !answers("127.0.0.1") || other != "" && answers(other) {
+		t.Errorf("RPC on 127.0.0.1: %v; on %s, another address of this machine: %v; want loopback only", answers("127.0.0.1"), other, other != "" && answers(other))
+	}
+	if code := n.stop(t); code != 0 {
+		t.Fatalf("start exited %d; log:\n%s", code, n.stderr)
+	}
+
+	path := filepath.Join(home, "config", "config.toml")
+	conf, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loopback := `laddr = "tcp://127.0.0.1:` + strconv.Itoa(ports[0]) + `"`
+	exposed := `laddr = "tcp://0.0.0.0:` + strconv.Itoa(ports[0]) + `"`
+	if !strings.Contains(string(conf), loopback) {
+		t.Fatalf("config.toml has no %s", loopback)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(conf), loopback, exposed, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := failVT(t, env, exitUsage, `rpc.laddr = "tcp://0.0.0.0:`+strconv.Itoa(ports[0])+`" in `+path+" listens beyond this machine", "--home", home, "start")
+	for _, want := range []string{"every block, transaction", "127.0.0.1", "--expose-rpc"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("the refusal does not say %q: %s", want, r.stderr)
+		}
+	}
+
+	n = startNode(t, env, home, "--expose-rpc")
+	waitHeight(t, env, home, 1, n)
+	if other != "" && !answers(other) {
+		t.Errorf("with --expose-rpc the RPC does not answer on %s", other)
+	}
+	if code := n.stop(t); code != 0 {
+		t.Fatalf("start --expose-rpc exited %d; log:\n%s", code, n.stderr)
+	}
+	if log := n.stderr.String(); !strings.Contains(log, "WARNING: --expose-rpc: the RPC listens beyond this machine") || !strings.Contains(log, "tcp://0.0.0.0:"+strconv.Itoa(ports[0])) {
+		t.Errorf("the log has no warning naming the exposed RPC:\n%s", log)
+	}
+}
+
+// nonLoopbackIP returns an IPv4 address of this machine that is not
+// loopback, "" when it has none (the test then checks loopback only).
+func nonLoopbackIP(t *testing.T) string {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLoopback() && ipn.IP.To4() != nil {
+			return ipn.IP.String()
+		}
+	}
+	t.Log("this machine has no address besides loopback: only the listen settings are checked")
+	return ""
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/veritrial/veritrial/app"
 	"github.com/veritrial/veritrial/app/audit"
 	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/lightroot"
 )
 
 // stateSyncDiscovery is how long the node collects its peers' snapshots
@@ -64,7 +65,7 @@ func setupStateSync(conf *cmtcfg.Config, gen *cmttypes.GenesisDoc, appl *app.App
 	defer cancel()
 	lb, err := audit.TrustLatest(ctx, audit.ChainOptions{Genesis: gen, Primary: rpcs[0], Witnesses: rpcs[1:], Logger: logger.With("module", "light")})
 	if err != nil {
-		if errors.Is(err, audit.ErrWrongGenesis) {
+		if errors.Is(err, lightroot.ErrWrongGenesis) {
 			return failf("state sync: %v; check that this home's genesis is the consortium's", err)
 		}
 		if client.Unreachable(err) {
@@ -76,7 +77,7 @@ func setupStateSync(conf *cmtcfg.Config, gen *cmttypes.GenesisDoc, appl *app.App
 	conf.StateSync.RPCServers = rpcs
 	conf.StateSync.TrustHeight = lb.Height
 	conf.StateSync.TrustHash = fmt.Sprintf("%X", lb.Hash())
-	conf.StateSync.TrustPeriod = audit.DefaultTrustingPeriod
+	conf.StateSync.TrustPeriod = lightroot.DefaultTrustingPeriod
 	conf.StateSync.DiscoveryTime = stateSyncDiscovery
 	logger.Info("state sync: trusting the header verified from the genesis validators", "height", lb.Height,
 		"hash", conf.StateSync.TrustHash, "app_hash", fmt.Sprintf("%X", []byte(lb.AppHash)), "rpc", strings.Join(rpcs, ","),

@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/big"
 	"runtime"
 	"slices"
 	"sort"
@@ -173,6 +173,32 @@ func cutRole(name string) (org, role string, ok bool) {
 	return "", "", false
 }
 
+// runSubject is the pseudonym of the i-th subject of a run: the example
+// protocol's pattern (S, a number, a hyphen, 3 to 5 digits) with the run's
+// number where a site's number would be, so that runs on one chain never
+// enrol the same ID.
+func runSubject(run, i int) string { return fmt.Sprintf("S%d-%05d", run, i+1) }
+
+// newRun picks a run number from 1 to 9999 whose first subject is not on
+// the ledger yet.
+func newRun(ctx context.Context, cl *client.Client, study string) (int, error) {
+	for range 20 {
+		n, err := rand.Int(rand.Reader, big.NewInt(9999))
+		if err != nil {
+			return 0, err
+		}
+		run := int(n.Int64()) + 1
+		v, err := cl.Reader(0, false).Get(ctx, types.KeySubject(study, runSubject(run, 0)))
+		if err != nil {
+			return 0, err
+		}
+		if v == nil {
+			return run, nil
+		}
+	}
+	return 0, fmt.Errorf("no free run number for the subjects' IDs after 20 tries: the chain holds many earlier runs; start a fresh one")
+}
+
 // setupCRF registers the example protocol if absent, activates the sites
 // with their investigators as principal investigators, who delegate
 // enrolment, data entry and query answers to the coordinators, enrolls
@@ -234,15 +260,15 @@ func setupCRF(ctx context.Context, c *config, cl *client.Client, logf func(strin
 	if err := sendAll(ctx, cl, c.Concurrency, delegs); err != nil {
 		return nil, err
 	}
-	tag := make([]byte, 3)
-	if _, err := rand.Read(tag); err != nil {
+	run, err := newRun(ctx, cl, p.Study.ID)
+	if err != nil {
 		return nil, err
 	}
 	w := &crf{chainID: chainID, invalid: c.Invalid, corrections: c.Corrections, dm: dm, sites: sites}
 	var enroll, forms []plan
 	for i := 0; i < c.Subjects; i++ {
 		s := sites[i%len(sites)]
-		subj := fmt.Sprintf("L%s-%d-%05d", hex.EncodeToString(tag), i%len(sites)+1, i/len(sites)+1)
+		subj := runSubject(run, i)
 		s.subjects = append(s.subjects, subj)
 		w.subjects = append(w.subjects, subjectRef{site: s, subject: subj})
 		enroll = append(enroll, plan{by: s.coord, msg: example.EnrollMsg(subj, s.org)})
@@ -399,7 +425,7 @@ func (pb *prebuilt) next() (genTx, error) {
 // sampleTxBytes is the size of a signed 20-item adverse event submission,
 // the size kvstore txs are given by default.
 func sampleTxBytes() (int, error) {
-	k := example.FormKey("L000000-1-00001", "UNS", 2, "AE")
+	k := example.FormKey(runSubject(9999, 99998), "UNS", 2, "AE")
 	raw, err := client.BuildTx("veritrial-dev", "site1-coordinator", 1000, newFixedKey(), example.SubmitMsg(k, example.AE(2, 1)))
 	return len(raw), err
 }

@@ -112,8 +112,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("--rate must be 0 or more")
 	case c.Invalid < 0 || c.Corrections < 0 || c.Invalid+c.Corrections > 1:
 		return nil, errors.New("--invalid and --corrections are shares from 0 to 1 with a sum of at most 1")
-	case c.Subjects < 1 || c.Subjects > 100000:
-		return nil, errors.New("--subjects must be 1 to 100,000")
+	case c.Subjects < 1 || c.Subjects > 99999:
+		return nil, errors.New("--subjects must be 1 to 99,999")
 	case len(c.PIDs) > 0 && len(c.PIDs) != len(c.Nodes):
 		return nil, fmt.Errorf("--pids has %d entries for %d nodes", len(c.PIDs), len(c.Nodes))
 	case c.TTL < 10:
