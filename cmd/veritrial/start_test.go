@@ -89,9 +89,13 @@ func TestStartIndexesBlocksTheIndexMissed(t *testing.T) {
 		t.Fatal(err)
 	}
 	n = startNode(t, env, home)
-	st := waitHeight(t, env, home, res.Height+1, n)
+	waitHeight(t, env, home, res.Height+1, n)
 
-	rpc, err := client.DialRPC(st.Node)
+	rpcAddr, ok := node.RPCAddr(home)
+	if !ok {
+		t.Fatal("the home names no RPC address")
+	}
+	rpc, err := client.DialRPC(rpcAddr)
 	if err != nil {
 		t.Fatal(err)
 	}
