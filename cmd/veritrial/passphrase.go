@@ -70,6 +70,12 @@ func signer(c *cli.Context) (*keyring.Signer, error) {
 	if err != nil {
 		return nil, err
 	}
+	return keptSigner(c, name)
+}
+
+// keptSigner unlocks key name once per run, as signer does the --from
+// key.
+func keptSigner(c *cli.Context, name string) (*keyring.Signer, error) {
 	st := stateOf(c.App)
 	if s, ok := st.signers[name]; ok {
 		return s, nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -40,6 +41,11 @@ type write struct {
 	// doc, when set, is the JSON document of an accepted transaction: the
 	// outcome with what the command adds (nil: the outcome alone).
 	doc func(out txOutcome, res *client.Result) any
+	// rekey, when set, is the keyring key the tx makes the --from
+	// account's (a rotation of its own key): once the node refuses reads
+	// signed with the old key, the tx is in a block, and its outcome is
+	// read with this one.
+	rekey string
 }
 
 // send sends msg as the --from account and, once it is in a block, says
@@ -68,7 +74,7 @@ func sendWrite(c *cli.Context, w write) error {
 	}
 	ctx, cancel := context.WithTimeout(c.Context, sendTimeout)
 	defer cancel()
-	res, err := cl.Send(ctx, account, s, w.msg)
+	res, err := sendAndWait(ctx, c, cl, account, s, w)
 	if err != nil {
 		return nodeError(err)
 	}
@@ -98,6 +104,31 @@ func sendWrite(c *cli.Context, w write) error {
 		}
 		return nil
 	})
+}
+
+// sendAndWait sends w's tx and waits for its block. Through the read API
+// the wait reads the tx's status as the account; when the tx rotates the
+// account's own key, the node refuses the old key's reads once it is in
+// a block, and the wait goes on with w.rekey.
+func sendAndWait(ctx context.Context, c *cli.Context, cl *client.Client, account string, s types.Signer, w write) (*client.Result, error) {
+	if w.rekey == "" {
+		return cl.Send(ctx, account, s, w.msg)
+	}
+	raw, err := cl.Build(ctx, account, s, w.msg)
+	if err != nil {
+		return nil, err
+	}
+	res, err := cl.Broadcast(ctx, raw)
+	if err != nil || !res.OK() {
+		return res, err
+	}
+	sent, err := cl.Wait(ctx, res.Hash)
+	var ae *client.APIError
+	if !errors.As(err, &ae) || ae.Code != types.CodeReadBadSig {
+		return sent, err
+	}
+	cl.ReadAs(account, func() (types.Signer, error) { return keptSigner(c, w.rekey) })
+	return cl.Wait(ctx, res.Hash)
 }
 
 // effects says what an accepted write did besides its own record, from
