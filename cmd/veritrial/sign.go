@@ -53,11 +53,6 @@ func signAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	// The passphrase that proves the person present unlocks the key for
-	// the reads too: one prompt.
-	if _, err := presentSigner(c, account); err != nil {
-		return err
-	}
 	cl, err := ledgerClient(c)
 	if err != nil {
 		return err
@@ -86,6 +81,11 @@ func signAction(c *cli.Context) error {
 		printf(w, "  %s (repeat %d) form %s, version %d, %d values\n", f.Event, f.EventRepeat, f.Form, f.Version, len(f.Values))
 	}
 	printf(w, "\n%s\n\n", types.Attestation(acct.Name, role, m.Meaning, m))
+	// The person, shown what they sign, proves they are present: the key
+	// unlocked so signs the tx and the reads that follow it.
+	if _, err := presentSigner(c, account); err != nil {
+		return err
+	}
 	return sendWrite(c, write{msg: types.Msg{Sign: m}, done: func(_ context.Context, _ *client.Client, res *client.Result) string {
 		return fmt.Sprintf("Signed (%s, signature %s of subject %s); content SHA-256 %s", m.Meaning, res.Attr("signature"), m.Subject, m.ContentHash)
 	}})
@@ -93,7 +93,8 @@ func signAction(c *cli.Context) error {
 
 // presentSigner unlocks a key with a passphrase that proves the person is
 // present: prompted, or from an explicit --passphrase-file; never from the
-// environment. The key stays unlocked for the rest of the run (signer).
+// environment. The key stays unlocked for the rest of the run (signer),
+// in place of one unlocked before for reading.
 func presentSigner(c *cli.Context, name string) (*keyring.Signer, error) {
 	s, err := unlockKey(c, name, func() (string, error) {
 		pass, err := presentPassphrase(c, "Passphrase of "+name+" (your electronic signature): ")
