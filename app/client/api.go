@@ -41,9 +41,12 @@ const (
 // MaxAPIResponseBytes bounds a response the client reads.
 const MaxAPIResponseBytes = 256 << 20
 
-// ChainInfo is the answer of APIChain: what a client needs to sign.
+// ChainInfo is the answer of APIChain: what a client needs to sign a
+// read (the chain ID) or a tx (and the height its expiry counts from).
 type ChainInfo struct {
 	ChainID string `json:"chain_id"`
+	// Height is the latest committed height.
+	Height int64 `json:"height"`
 }
 
 // ReadAnswer is the answer of APIRead: the node's ABCI query response.

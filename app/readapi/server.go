@@ -199,9 +199,14 @@ func (s *Server) failed(what string, err error) (int, any) {
 	return r.status, r.doc
 }
 
-// chain answers the chain ID, which a client needs to sign.
-func (s *Server) chain(context.Context, []byte) (int, any) {
-	return http.StatusOK, client.ChainInfo{ChainID: s.cfg.ChainID}
+// chain answers the chain ID and the latest committed height, which a
+// client needs to sign a read or a tx.
+func (s *Server) chain(ctx context.Context, _ []byte) (int, any) {
+	info, err := s.cfg.Ledger.Info(ctx, &abci.RequestInfo{})
+	if err != nil {
+		return s.failed("chain", err)
+	}
+	return http.StatusOK, client.ChainInfo{ChainID: s.cfg.ChainID, Height: info.LastBlockHeight}
 }
 
 // read hands a signed read request to the state machine and answers what

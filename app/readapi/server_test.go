@@ -58,11 +58,11 @@ func call(t *testing.T, method, url, contentType string, body []byte) (int, stri
 // ledger: a wrong method, a body that is not JSON, a body above the
 // endpoint's limit, a path the API does not have.
 func TestTransportRefusals(t *testing.T) {
-	_, url := inProcess(t)
+	c, url := inProcess(t)
 	code := func(doc map[string]any) types.Code { return types.Code(doc["code"].(float64)) }
 
 	status, _, doc := call(t, http.MethodGet, url+client.APIChain, "", nil)
-	if status != http.StatusOK || doc["chain_id"] != apptest.ChainID {
+	if status != http.StatusOK || doc["chain_id"] != apptest.ChainID || doc["height"] != float64(c.Height) {
 		t.Errorf("GET chain: %d %v", status, doc)
 	}
 	for _, c := range []struct {
