@@ -125,10 +125,10 @@ func TestStartIndexesBlocksTheIndexMissed(t *testing.T) {
 // RPC answers on the other address, and its log warns what it serves.
 func TestStartRefusesExposedRPC(t *testing.T) {
 	t.Parallel()
-	env := testEnv(t)
+	env := testEnv(t, "VERITRIAL_PASSPHRASE="+node.DevPassphrase)
 	home := filepath.Join(t.TempDir(), "home")
-	ports := freePorts(t, 2)
-	mustVT(t, env, "--home", home, "init", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]))
+	ports := freePorts(t, 3)
+	mustVT(t, env, "--home", home, "init", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]), "--http-port", strconv.Itoa(ports[2]))
 	rpcPort := strconv.Itoa(ports[0])
 	other := nonLoopbackIP(t)
 	answers := func(host string) bool {
