@@ -28,11 +28,12 @@ xmllint:
 	@command -v xmllint >/dev/null || (apt-get update && apt-get install -y libxml2-utils) || \
 		{ echo "error: xmllint is missing and could not be installed (apt-get install libxml2-utils): the ODM schema tests need it" >&2; exit 1; }
 
-# CheckTx and queries run while blocks execute (app/concurrency_test.go);
-# the race detector checks that locking. It needs cgo and a C compiler.
+# CheckTx and queries run while blocks execute (app/concurrency_test.go),
+# and reads append to the access log concurrently; the race detector
+# checks that locking. It needs cgo and a C compiler.
 race:
 	@if command -v gcc >/dev/null || (apt-get update && apt-get install -y gcc); then \
-		$(GO) test $(GOFLAGS) -race -count=1 -run 'Concurrent|TxCache' ./app; \
+		$(GO) test $(GOFLAGS) -race -count=1 -run 'Concurrent|TxCache' ./app ./app/accesslog; \
 	else echo "warning: no C compiler for the race detector: the concurrency test ran without it"; fi
 
 test: fmt-check vet xmllint race

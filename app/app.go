@@ -39,8 +39,8 @@ type Config struct {
 	// snapshot.go.
 	SnapshotInterval int64
 	SnapshotKeep     int
-	// Access records every read request the node answers or refuses
-	// (nil: none).
+	// Access receives every read request the node answers or refuses
+	// (nil: none); veritrial start gives the node's access log.
 	Access AccessLog
 }
 

@@ -124,6 +124,8 @@ func (x *exec) run() *types.Error {
 		return x.siteDelegation(m, x.c.kind == types.KindDelegateSite)
 	case *types.MsgApproveKeyRotation:
 		return x.approveKeyRotation(m)
+	case *types.MsgCommitAccessHead:
+		return x.commitAccessHead(m)
 	}
 	return types.Errf(types.CodeTxMalformed, "unknown message kind %q", x.c.kind)
 }

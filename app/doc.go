@@ -26,7 +26,8 @@
 //     (with two-person key rotation), dataquery (clinical data queries),
 //     sdv (source data verification), sign, lock (freeze and lock),
 //     delegation (a study's to CROs, each site's delegation log),
-//     consortium (governance; consortium.go applies the changes).
+//     consortium (governance; consortium.go applies the changes),
+//     accesshead (the access log heads node accounts commit).
 //
 // State and the caches that never change a result:
 //   - store.go: the IAVL tree on goleveldb, commit and crash recovery;

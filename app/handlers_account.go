@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/veritrial/veritrial/app/types"
 )
@@ -88,6 +89,9 @@ func (x *exec) setRoles(m *types.MsgSetRoles) *types.Error {
 	roles, e := types.NormalizeRoles(x.c.org.Kind, m.Roles)
 	if e != nil {
 		return e
+	}
+	if acct.HasRole(types.RoleNode) || slices.Contains(roles, types.RoleNode) {
+		return types.Errf(types.CodeInvalidRole, "the node role is neither given to nor taken from an existing account: add a node account with the role node alone (veritrial account add), and revoke one that is no longer needed")
 	}
 	keepsAdmin := false
 	for _, r := range roles {

@@ -36,6 +36,10 @@ var readPolicy = []struct {
 	{string(types.KeyGovernance), 0, everyMember},
 	{types.KeyParams, 0, everyMember},
 	{types.KeyChainID, 0, everyMember},
+	// The heads of the nodes' access logs: every member, to check that a
+	// node's log agrees with what its organisation committed (a head is
+	// a hash and a count, nothing of what was read).
+	{types.PrefixAccessHead, 2, everyMember},
 	// People: which account a public key is, to every member; an
 	// account (name, roles, key), its history and the last request to
 	// rotate its key (which its history records too) to its own

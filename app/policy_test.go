@@ -75,6 +75,7 @@ func policyCells(t *testing.T, c *apptest.Chain) []struct{ key, sees string } {
 		{string(types.KeyGovernance), members},
 		{types.KeyParams, members},
 		{types.KeyChainID, members},
+		{string(types.KeyAccessHead(apptest.NodeID("site1"), 1)), members},
 		// People.
 		{string(types.KeyPubKey(c.Person("site1-coordinator").PubKey())), members},
 		{string(types.KeyAccount("site1-coordinator")), studyA},

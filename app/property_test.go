@@ -53,7 +53,9 @@ func (g *txGen) subject() string {
 
 func (g *txGen) next() []byte {
 	var raw []byte
-	switch op := g.r.Intn(145); {
+	switch op := g.r.Intn(155); {
+	case op >= 145:
+		raw = g.accessHead()
 	case op >= 130:
 		raw = g.delegation()
 	case op >= 100:
@@ -192,6 +194,38 @@ func (g *txGen) delegation() []byte {
 	return g.c.Tx(g.pick([]string{"site1-admin", "site2-admin", "site1-coordinator"}), msg)
 }
 
+// accessHead is a commitment of a node's access log head, mostly by an
+// organisation's node account for its own node, following its last
+// commitment with more entries; now and then for another organisation's
+// node, out of sequence, covering fewer entries, or by a person.
+func (g *txGen) accessHead() []byte {
+	org := g.pick([]string{"sponsor", "site1", "site2", "cro", "regulator"})
+	signer := org + "-node"
+	node := apptest.NodeID(org)
+	switch g.r.Intn(12) {
+	case 0:
+		node = apptest.NodeID(g.pick([]string{"sponsor", "site1", "regulator"}))
+	case 1:
+		signer = org + "-admin"
+	}
+	last, err := g.c.App.LastAccessHead(node)
+	if err != nil {
+		g.c.T.Fatal(err)
+	}
+	if last == nil {
+		last = &types.AccessHead{}
+	}
+	seq, entries := last.Seq+1, last.Entries+1+int64(g.r.Intn(50))
+	switch g.r.Intn(8) {
+	case 0:
+		seq += int64(g.r.Intn(3)) - 1
+	case 1:
+		entries = last.Entries - int64(g.r.Intn(2))
+	}
+	head := fmt.Sprintf("%064x", g.r.Uint64())
+	return g.c.Tx(signer, types.Msg{CommitAccessHead: &types.MsgCommitAccessHead{Node: node, Seq: seq, Head: head, Entries: entries}})
+}
+
 // govAdmins are the administrators of the test consortium's voting
 // organisations.
 var govAdmins = []string{"sponsor-admin", "site1-admin", "site2-admin", "cro-admin", "regulator-admin"}
@@ -259,10 +293,11 @@ func (g *txGen) governance() []byte {
 // block's txs in another order, with txs of their own, some of which
 // later blocks replay, and some blocks come to FinalizeBlock without
 // their proposal. The txs include consortium proposals and votes that
-// change the validator set, and delegations, changes of principal
-// investigator and two-person key rotations. Every result code, every app hash, every
-// block's validator updates (which CometBFT's own validator set code must
-// accept) and every query must agree. A third app replays the recorded blocks from
+// change the validator set, delegations, changes of principal
+// investigator, two-person key rotations and access log heads. Every
+// result code, every app hash, every block's validator updates (which
+// CometBFT's own validator set code must accept) and every query must
+// agree. A third app replays the recorded blocks from
 // scratch with a restart half-way and must reproduce every hash.
 func TestPropertyReplicasAgree(t *testing.T) {
 	seeds, blocks := []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 80

@@ -20,6 +20,8 @@ import (
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 	"github.com/cosmos/iavl"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/veritrial/veritrial/app/internal/durable"
 )
 
 // State sync snapshots.
@@ -354,7 +356,7 @@ func (s *snapshots) take(ctx context.Context, height int64) (*snapshotMeta, erro
 	}
 	m, err := writeSnapshot(ctx, tree, tmp, s.chunkRaw)
 	if err == nil {
-		err = syncDir(tmp)
+		err = durable.SyncDir(tmp)
 	}
 	if err == nil {
 		err = os.Rename(tmp, final)
@@ -363,7 +365,7 @@ func (s *snapshots) take(ctx context.Context, height int64) (*snapshotMeta, erro
 		os.RemoveAll(tmp)
 		return nil, err
 	}
-	return m, syncDir(s.dir)
+	return m, durable.SyncDir(s.dir)
 }
 
 // writeSnapshot writes tree's chunks and meta.json into dir, each file
@@ -386,7 +388,7 @@ func writeSnapshot(ctx context.Context, tree *iavl.ImmutableTree, dir string, ch
 		if len(m.ChunkBytes) == maxSnapshotChunks {
 			return fmt.Errorf("the snapshot needs more than %d chunks", maxSnapshotChunks)
 		}
-		if err := writeFileSync(filepath.Join(dir, chunkName(len(m.ChunkBytes))), chunk); err != nil {
+		if err := durable.WriteFile(filepath.Join(dir, chunkName(len(m.ChunkBytes))), chunk); err != nil {
 			return err
 		}
 		sum := sha256.Sum256(chunk)
@@ -419,7 +421,7 @@ func writeSnapshot(ctx context.Context, tree *iavl.ImmutableTree, dir string, ch
 			return nil, err
 		}
 	}
-	return m, writeFileSync(filepath.Join(dir, metaFile), m.encode())
+	return m, durable.WriteFile(filepath.Join(dir, metaFile), m.encode())
 }
 
 const metaFile = "meta.json"
@@ -504,33 +506,4 @@ func (s *snapshots) prune() {
 			s.log.Error("removing an old snapshot", "height", m.Height, "err", err)
 		}
 	}
-}
-
-// writeFileSync writes a new file and syncs it.
-func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// syncDir syncs a directory, making the entries created in it durable.
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

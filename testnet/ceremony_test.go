@@ -164,8 +164,8 @@ func TestCeremony(t *testing.T) {
 	}
 
 	// A fifth organisation joins the running consortium: its home from the
-	// consortium's draft and genesis, its node a full node first, then
-	// a validator by the members' vote.
+	// consortium's draft and genesis, its validator and node by the
+	// members' vote, after which its node catches up and signs.
 	late := newMachine(t, work, "site-3")
 	copyFile(t, filepath.Join(machines[0].dir, "home", "config", "consortium-draft.json"), filepath.Join(late.dir, "draft.json"))
 	var joined struct {
@@ -177,10 +177,9 @@ func TestCeremony(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &joined); err != nil {
 		t.Fatal(err)
 	}
+	// Its node starts once the vote has put its node ID on the ledger: the
+	// members' nodes let in no other peer.
 	n5 := late.install(t, "site-3", genesis, man.GenesisSHA256, base+portStride*4+1, true)
-	c.nodes = append(c.nodes, n5)
-	c.start(n5)
-	c.waitUp(n5, c.maxHeight(), 90*time.Second)
 	b := joined.Member.Body
 	machines[0].mustRun(t, "--home", filepath.Join(machines[0].dir, "home"), "consortium", "propose", "add-org", "--from", "sponsor-admin",
 		"--org", b.Org, "--kind", string(b.Kind), "--admin-pubkey", types.KeyText(b.Admin.PubKey), "--validator-pubkey", types.KeyText(b.Validator.PubKey),
@@ -198,12 +197,18 @@ func TestCeremony(t *testing.T) {
 	if vote.Status != string(types.ProposalPassed) {
 		t.Fatalf("the proposal to add site-3: %+v", vote)
 	}
+	c.nodes = append(c.nodes, n5)
+	c.start(n5)
+	c.waitUp(n5, c.maxHeight(), 90*time.Second)
 	c.waitAdvance(c.nodes, vote.Height, 3, 60*time.Second)
 	if vals := validators(t, late, n5.home); len(vals) != 5 || vals["site-3"] != 10 {
 		t.Fatalf("validators after site-3 joined: %v", vals)
 	}
 	machines = append(machines, late)
 	people = append(people, late.addPerson(t, work, "site-3", types.OrgSite))
+	// Its administrator adds its node account, whose key join made.
+	late.mustRun(t, "--home", filepath.Join(late.dir, "home"), "account", "add", "--from", "site-3-admin", "--account", b.NodeAccount.Account,
+		"--name", "Node of site-3", "--role", "node", "--pubkey", types.KeyText(b.NodeAccount.PubKey))
 
 	h := c.maxHeight()
 	c.waitAdvance(c.nodes, h, 1, 60*time.Second)
@@ -226,11 +231,18 @@ func TestCeremony(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var na struct {
+			Seed []byte `json:"seed"`
+		}
+		if bz, err := os.ReadFile(node.NodeAccountFile(home)); err != nil || json.Unmarshal(bz, &na) != nil || len(na.Seed) != ed25519.SeedSize {
+			t.Fatalf("the node account key of %s: %v", m.name, err)
+		}
 		m.secrets["validator key"] = pv.PrivKey.Bytes()[:ed25519.SeedSize]
 		m.secrets["node key"] = nk.PrivKey.Bytes()[:ed25519.SeedSize]
+		m.secrets["node account key"] = na.Seed
 		m.secrets["administrator key"] = openKeyFile(t, filepath.Join(node.KeyringDir(home), m.name+"-admin.key"), m.pass)
 		// The search finds a key where it is: in its own machine's files.
-		for _, what := range []string{"validator key", "node key"} {
+		for _, what := range []string{"validator key", "node key", "node account key"} {
 			if where := findSecret(t, m.dir, m.secrets[what]); where == "" {
 				t.Fatalf("the %s of %s is not found in its own home: the search does not work", what, m.name)
 			}

@@ -110,6 +110,9 @@ type Node struct {
 	ValidatorAddress string `json:"validator_address"`
 	ValidatorPubKey  string `json:"validator_pubkey"`
 	Keys             []Key  `json:"keys"`
+	// NodeAccount is the account that commits the node's access log
+	// head; its key is the home's config/node_account.json.
+	NodeAccount string `json:"node_account"`
 }
 
 // Key is a person's key, kept in the keyring of its organisation's home.
@@ -368,6 +371,12 @@ func generate(dir string, o Options, plans []nodePlan) (*Manifest, error) {
 			g.Accounts = append(g.Accounts, types.GenesisAccount{ID: names[i], Org: p.org, Name: person, Roles: pp.Roles, PubKey: infos[i].PubKey})
 			n.Keys = append(n.Keys, Key{Name: names[i], Person: person, Roles: pp.Roles, PubKey: infos[i].PubKeyBase64()})
 		}
+		na, err := node.GenesisNodeAccount(home, g.Orgs[len(g.Orgs)-1])
+		if err != nil {
+			return nil, fmt.Errorf("node account of %s: %w", p.org, err)
+		}
+		g.Accounts = append(g.Accounts, na)
+		n.NodeAccount = na.ID
 		m.Nodes = append(m.Nodes, n)
 	}
 	doc, err := node.NewGenesisDoc(o.ChainID, o.GenesisTime, g)
@@ -457,11 +466,12 @@ func readme(m *Manifest, hosts bool) string {
 		fmt.Fprintf(&b, "| %s | %s | %s/ | %s | %s | %s | %s | %s |\n", n.Org, n.Kind, n.Home, n.P2P, n.RPC, n.API, n.NodeID, strings.Join(keys, ", "))
 	}
 	b.WriteString("\nStart a node with `veritrial --home <org> start`; talk to it with `veritrial --home <org> status`.\n")
+	b.WriteString("Each node commits its access log's head to the ledger as the account <org>-node, whose key is config/node_account.json (no passphrase).\n")
 	if m.DevPassphrase != "" {
 		fmt.Fprintf(&b, "Every key's passphrase is %q: this consortium is for trying veritrial out, never for real trial data.\n", m.DevPassphrase)
 	}
 	if hosts {
-		b.WriteString("\nTo try it on several machines, copy each home to its organisation's machine. Secret, per home: config/priv_validator_key.json, config/node_key.json, keyring/.\n" +
+		b.WriteString("\nTo try it on several machines, copy each home to its organisation's machine. Secret, per home: config/priv_validator_key.json, config/node_key.json, config/node_account.json, keyring/.\n" +
 			"Open the p2p port of each machine to the other members' machines only; RPC and the read API listen on 127.0.0.1\n" +
 			"(give the read API a certificate in config/veritrial.toml to serve people on other machines: docs/API.md).\n")
 	}

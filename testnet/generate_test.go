@@ -177,8 +177,23 @@ func TestGenerateLocalConsortium(t *testing.T) {
 			}
 		}
 	}
-	if keys != len(g.Accounts) || keys != 12 {
-		t.Errorf("%d keys, %d genesis accounts, want 12", keys, len(g.Accounts))
+	// Each home holds its organisation's node account key.
+	for _, n := range m.Nodes {
+		na, err := node.LoadNodeAccount(filepath.Join(dir, n.Home))
+		if err != nil || na.ID != n.Org+"-node" || n.NodeAccount != na.ID {
+			t.Errorf("node account of %s: %q %+v %v", n.Org, n.NodeAccount, na, err)
+			continue
+		}
+		found := false
+		for _, a := range g.Accounts {
+			found = found || a.ID == na.ID && a.Org == n.Org && len(a.Roles) == 1 && a.Roles[0] == types.RoleNode && bytes.Equal(a.PubKey, na.PubKey())
+		}
+		if !found {
+			t.Errorf("node account %s has no matching genesis account", na.ID)
+		}
+	}
+	if keys+len(m.Nodes) != len(g.Accounts) || keys != 12 {
+		t.Errorf("%d keys and %d node accounts, %d genesis accounts, want 12 keys", keys, len(m.Nodes), len(g.Accounts))
 	}
 
 	if _, err := Generate(dir, Options{Orgs: orgs, KDF: cheapKDF}); err == nil || !strings.Contains(err.Error(), "not empty") {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/p2p"
 
 	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/types"
@@ -20,7 +21,8 @@ import (
 
 // TestStateSyncJoin runs four validators under the clinical workload,
 // taking a snapshot every 10 heights, then starts a fifth organisation's
-// node (not a validator) with --state-sync on an empty home. It must
+// node (the regulator's second, not a validator, its node ID voted onto
+// the ledger) with --state-sync on an empty home. It must
 // restore a snapshot instead of replaying from height 1, catch up, and
 // agree with the validators on every block it holds, on the app hash and
 // on every record committed; older heights are refused with the reason.
@@ -43,7 +45,11 @@ func TestStateSyncJoin(t *testing.T) {
 	l.start(l.openSite("site-1", "S1"), l.openSite("site-2", "S2"))
 	c.waitAdvance(c.nodes, 0, 25, 90*time.Second)
 
-	joiner := c.addNode("cro-new", "--state-sync", c.node("site-1").rpc+","+c.node("regulator").rpc)
+	// The regulator's second node: the others let it peer once the
+	// consortium has voted its node ID onto the ledger.
+	joiner := c.addNode("regulator-2", "--state-sync", c.node("site-1").rpc+","+c.node("regulator").rpc)
+	c.govTx("regulator", "consortium", "propose", "nodes", "--from", "regulator-admin", "--org", "regulator", "--node-id", c.nodeID(joiner))
+	c.passProposal(1, "sponsor", "site-1", "site-2")
 	c.start(joiner)
 	c.waitUp(joiner, c.maxHeight(), 120*time.Second)
 	joined := time.Since(began)
@@ -173,4 +179,14 @@ func (c *cluster) addNode(org string, args ...string) *tnode {
 		}
 	})
 	return n
+}
+
+// nodeID is the CometBFT node ID of n's node key.
+func (c *cluster) nodeID(n *tnode) string {
+	c.t.Helper()
+	k, err := p2p.LoadNodeKey(filepath.Join(n.home, "config", "node_key.json"))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return string(k.ID())
 }

@@ -66,7 +66,8 @@ const ValidatorPower = 10
 // organisations (node.DemoOrgs) and a second site, site2, each running
 // one validator of power ValidatorPower (key ValidatorKey(org), node
 // NodeID(org)) and with the people its kind starts with (node.Starters,
-// by their demo names), and the sponsor's medical monitor, sponsor-mm.
+// by their demo names) and its node account (<org>-node, role node), and
+// the sponsor's medical monitor, sponsor-mm.
 // The tests need more than the demo veritrial init creates
 // (node.DemoAccounts): a second site, a medical monitor, a CRO whose
 // administrator (cro-admin) and monitor (cro-monitor) are two people, as
@@ -84,6 +85,7 @@ func Consortium() ([]types.Org, []*Person) {
 		for _, s := range node.Starters(o.Kind) {
 			add(o.ID+"-"+s.Suffix, o.ID, s.DemoName, s.Roles...)
 		}
+		add(node.NodeAccountID(o.ID), o.ID, node.NodeAccountName(o.Name), types.RoleNode)
 	}
 	add("sponsor-mm", "sponsor", "Demo Medical Monitor", types.RoleMedicalMonitor)
 	return orgs, people

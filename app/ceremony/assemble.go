@@ -42,8 +42,8 @@ type Manifest struct {
 // p2p address two members declare, a draft member that did not join, and
 // members that cannot satisfy the governance rules. The genesis depends
 // only on the draft and the member files, not on their order: each
-// organisation runs its validator with the draft's power, and its first
-// administrator is its only account.
+// organisation runs its validator with the draft's power, and its
+// accounts are its first administrator and its node account.
 func Assemble(draft []byte, files []File) ([]byte, *Manifest, error) {
 	d, err := ParseDraft(draft)
 	if err != nil {
@@ -76,7 +76,7 @@ func Assemble(draft []byte, files []File) ([]byte, *Manifest, error) {
 		for _, k := range []struct {
 			what string
 			key  []byte
-		}{{"validator key", b.Validator.PubKey}, {"node key", b.Node.PubKey}, {"administrator key", b.Admin.PubKey}} {
+		}{{"validator key", b.Validator.PubKey}, {"node key", b.Node.PubKey}, {"administrator key", b.Admin.PubKey}, {"node account key", b.NodeAccount.PubKey}} {
 			if other, dup := keys[string(k.key)]; dup {
 				return nil, nil, fmt.Errorf("the %s of %s (%s) is also the %s: every key belongs to one member", k.what, b.Org, f.Name, other)
 			}
@@ -101,9 +101,9 @@ func Assemble(draft []byte, files []File) ([]byte, *Manifest, error) {
 	g := types.Genesis{Params: d.Params, Governance: d.Governance}
 	var kinds []types.OrgKind
 	for i := range members {
-		org, admin := members[i].Body.genesisEntry()
+		org, accounts := members[i].Body.genesisEntry()
 		g.Orgs = append(g.Orgs, org)
-		g.Accounts = append(g.Accounts, admin)
+		g.Accounts = append(g.Accounts, accounts...)
 		kinds = append(kinds, org.Kind)
 	}
 	if err := d.checkVoters(kinds); err != nil {

@@ -147,6 +147,31 @@ func TestCeremony(t *testing.T) {
 		t.Fatalf("InitChain refused the assembled genesis: %v", err)
 	}
 
+	// Each organisation's accounts: its first administrator and its node
+	// account, whose key is in its own home.
+	g, err := types.ParseGenesis(doc.AppState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range homes {
+		na, err := node.LoadNodeAccount(h.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mine []string
+		for _, a := range g.Accounts {
+			if a.Org == fourOrgs[i].Org {
+				mine = append(mine, a.ID+":"+types.JoinRoles(a.Roles))
+				if a.ID == na.ID && !bytes.Equal(a.PubKey, na.PubKey()) {
+					t.Errorf("the genesis key of %s is not the one in %s", na.ID, h.dir)
+				}
+			}
+		}
+		if want := []string{AdminKey(fourOrgs[i].Org) + ":admin", node.NodeAccountID(fourOrgs[i].Org) + ":node"}; !slices.Equal(mine, want) {
+			t.Errorf("accounts of %s: %v, want %v", fourOrgs[i].Org, mine, want)
+		}
+	}
+
 	for _, h := range homes {
 		res, err := Install(homeConfig(t, h.dir), genesis, InstallOptions{})
 		if err != nil {
@@ -178,11 +203,11 @@ func TestCeremony(t *testing.T) {
 }
 
 // testKeys are a crafted member's keys.
-type testKeys struct{ admin, validator, node ed25519.PrivateKey }
+type testKeys struct{ admin, validator, node, nodeAccount ed25519.PrivateKey }
 
 func newKeys(t *testing.T) testKeys {
 	t.Helper()
-	var ks [3]ed25519.PrivateKey
+	var ks [4]ed25519.PrivateKey
 	for i := range ks {
 		_, priv, err := ed25519.GenerateKey(nil)
 		if err != nil {
@@ -190,7 +215,7 @@ func newKeys(t *testing.T) testKeys {
 		}
 		ks[i] = priv
 	}
-	return testKeys{ks[0], ks[1], ks[2]}
+	return testKeys{ks[0], ks[1], ks[2], ks[3]}
 }
 
 func signWith(k ed25519.PrivateKey) signer {
@@ -202,15 +227,16 @@ func pub(k ed25519.PrivateKey) []byte { return k.Public().(ed25519.PublicKey) }
 // craftBody is a member body of org declaring the public keys of ks.
 func craftBody(draft []byte, org string, kind types.OrgKind, port string, ks testKeys) MemberBody {
 	return MemberBody{DraftSHA256: SHA256(draft), ChainID: "vt-ceremony", Org: org, Kind: kind,
-		Validator: MemberValidator{PubKey: pub(ks.validator), Power: DefaultValidatorPower},
-		Node:      MemberNode{PubKey: pub(ks.node), ID: string(p2p.PubKeyToID(cmted25519.PubKey(pub(ks.node)))), P2P: "10.0.0.1:" + port},
-		Admin:     MemberAdmin{Account: AdminKey(org), Name: "Administrator of " + org, PubKey: pub(ks.admin)}}
+		Validator:   MemberValidator{PubKey: pub(ks.validator), Power: DefaultValidatorPower},
+		Node:        MemberNode{PubKey: pub(ks.node), ID: string(p2p.PubKeyToID(cmted25519.PubKey(pub(ks.node)))), P2P: "10.0.0.1:" + port},
+		Admin:       MemberAdmin{Account: AdminKey(org), Name: "Administrator of " + org, PubKey: pub(ks.admin)},
+		NodeAccount: MemberAccount{Account: node.NodeAccountID(org), PubKey: pub(ks.nodeAccount)}}
 }
 
 // craft signs b with the keys given and encodes it.
-func craft(t *testing.T, name string, b MemberBody, admin, validator, node ed25519.PrivateKey) File {
+func craft(t *testing.T, name string, b MemberBody, admin, validator, node, nodeAccount ed25519.PrivateKey) File {
 	t.Helper()
-	m, err := newMember(b, signWith(admin), signWith(validator), signWith(node))
+	m, err := newMember(b, signWith(admin), signWith(validator), signWith(node), signWith(nodeAccount))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +266,7 @@ func TestAssembleRefuses(t *testing.T) {
 	other := testDraft(t, fourOrgs[:3]...)
 	ka, kb, kc := newKeys(t), newKeys(t), newKeys(t)
 	member := func(draft []byte, org string, kind types.OrgKind, port string, ks testKeys) File {
-		return craft(t, org+".json", craftBody(draft, org, kind, port, ks), ks.admin, ks.validator, ks.node)
+		return craft(t, org+".json", craftBody(draft, org, kind, port, ks), ks.admin, ks.validator, ks.node, ks.nodeAccount)
 	}
 	// A full, valid set for the closed draft, to spoil one way at a time.
 	valid := []File{member(closed, "sponsor", types.OrgSponsor, "1", ka), member(closed, "site-1", types.OrgSite, "2", kb),
@@ -256,7 +282,7 @@ func TestAssembleRefuses(t *testing.T) {
 	edited := func(edit func(b *MemberBody)) File { // re-signed by its own keys
 		b := craftBody(closed, "site-1", types.OrgSite, "2", kb)
 		edit(&b)
-		return craft(t, "site-1.json", b, kb.admin, kb.validator, kb.node)
+		return craft(t, "site-1.json", b, kb.admin, kb.validator, kb.node, kb.nodeAccount)
 	}
 	cases := []struct {
 		name  string
@@ -277,31 +303,44 @@ func TestAssembleRefuses(t *testing.T) {
 		{"a claim to another's validator key", closed, with(1, func() File {
 			b := craftBody(closed, "site-1", types.OrgSite, "2", kb)
 			b.Validator.PubKey = pub(ka.validator)
-			return craft(t, "site-1.json", b, kb.admin, kb.validator, kb.node) // cannot sign with the sponsor's validator key
+			return craft(t, "site-1.json", b, kb.admin, kb.validator, kb.node, kb.nodeAccount) // cannot sign with the sponsor's validator key
 		}()), "signature of its validator key does not verify"},
 		{"a claim to another's node", closed, with(1, func() File {
 			b := craftBody(closed, "site-1", types.OrgSite, "2", kb)
 			b.Node = craftBody(closed, "sponsor", types.OrgSponsor, "1", ka).Node
-			return craft(t, "site-1.json", b, kb.admin, kb.validator, kb.node)
+			return craft(t, "site-1.json", b, kb.admin, kb.validator, kb.node, kb.nodeAccount)
 		}()), "signature of its node key does not verify"},
 		{"one party's keys in two members", closed, with(1, member(closed, "site-1", types.OrgSite, "2", ka)), "validator key of site-1 (site-1.json) is also the validator key of sponsor"},
 		{"an administrator key that is another's node key", closed, with(1, func() File {
 			b := craftBody(closed, "site-1", types.OrgSite, "2", kb)
 			b.Admin.PubKey = pub(ka.node)
-			return craft(t, "site-1.json", b, ka.node, kb.validator, kb.node)
+			return craft(t, "site-1.json", b, ka.node, kb.validator, kb.node, kb.nodeAccount)
 		}()), "administrator key of site-1 (site-1.json) is also the node key of sponsor"},
 		{"one key for two purposes", closed, with(1, func() File {
 			b := craftBody(closed, "site-1", types.OrgSite, "2", kb)
 			b.Node.PubKey, b.Node.ID = pub(kb.validator), string(p2p.PubKeyToID(cmted25519.PubKey(pub(kb.validator))))
-			return craft(t, "site-1.json", b, kb.admin, kb.validator, kb.validator)
-		}()), "three different keys"},
+			return craft(t, "site-1.json", b, kb.admin, kb.validator, kb.validator, kb.nodeAccount)
+		}()), "four different keys"},
+		{"a claim to another's node account key", closed, with(1, func() File {
+			b := craftBody(closed, "site-1", types.OrgSite, "2", kb)
+			b.NodeAccount.PubKey = pub(ka.nodeAccount)
+			return craft(t, "site-1.json", b, kb.admin, kb.validator, kb.node, kb.nodeAccount)
+		}()), "signature of its node account key does not verify"},
+		{"a node account key that is another's administrator key", closed, with(1, func() File {
+			b := craftBody(closed, "site-1", types.OrgSite, "2", kb)
+			b.NodeAccount.PubKey = pub(ka.admin)
+			return craft(t, "site-1.json", b, kb.admin, kb.validator, kb.node, ka.admin)
+		}()), "node account key of site-1 (site-1.json) is also the administrator key of sponsor"},
+		{"a node account not named org-node", closed, with(1, edited(func(b *MemberBody) { b.NodeAccount.Account = "site-1-admin2" })), "the node account of site-1 is site-1-node"},
 		{"a node ID not of the node key", closed, with(1, edited(func(b *MemberBody) { b.Node.ID = strings.Repeat("ab", 20) })), "is not the ID of its node key"},
 		{"another power", closed, with(1, edited(func(b *MemberBody) { b.Validator.Power = 30 })), "declares validator power 30"},
 		{"another chain", closed, with(1, edited(func(b *MemberBody) { b.ChainID = "vt-other" })), "names chain vt-other"},
 		{"another kind", closed, with(1, edited(func(b *MemberBody) { b.Kind = types.OrgCRO })), "site-1 joins as a cro; the draft expects a site"},
-		{"an unexpected organisation", closed, with(1, edited(func(b *MemberBody) { b.Org, b.Admin.Account = "site-9", "site-9-admin" })), "site-9 is not one of the draft's members"},
+		{"an unexpected organisation", closed, with(1, edited(func(b *MemberBody) {
+			b.Org, b.Admin.Account, b.NodeAccount.Account = "site-9", "site-9-admin", "site-9-node"
+		})), "site-9 is not one of the draft's members"},
 		{"an administrator not named org-admin", closed, with(1, edited(func(b *MemberBody) { b.Admin.Account = "boss" })), "the first administrator of site-1 is site-1-admin"},
-		{"an invalid kind", open, []File{craft(t, "x.json", craftBody(open, "lab", "laboratory", "1", ka), ka.admin, ka.validator, ka.node)}, `kind "laboratory"`},
+		{"an invalid kind", open, []File{craft(t, "x.json", craftBody(open, "lab", "laboratory", "1", ka), ka.admin, ka.validator, ka.node, ka.nodeAccount)}, `kind "laboratory"`},
 		{"a p2p address without a port", closed, with(1, edited(func(b *MemberBody) { b.Node.P2P = "10.0.0.2" })), "is not host:port"},
 		{"a p2p address with a bad host", closed, with(1, edited(func(b *MemberBody) { b.Node.P2P = "a b:26656" })), "not a host name or address"},
 		{"two members at one address", closed, with(1, edited(func(b *MemberBody) { b.Node.P2P = "10.0.0.1:1" })), "both give the p2p address 10.0.0.1:1"},
@@ -502,6 +541,13 @@ func TestInstallRefuses(t *testing.T) {
 				}
 			}
 		}), "the genesis changes what site-1 signed: its accounts"},
+		{"its node account's key replaced", reassemble(t, genesis, func(g *types.Genesis) {
+			for i := range g.Accounts {
+				if g.Accounts[i].ID == "site-1-node" {
+					g.Accounts[i].PubKey = pub(intruder.nodeAccount)
+				}
+			}
+		}), "the genesis changes what site-1 signed: its accounts"},
 		{"an extra account in its organisation", reassemble(t, genesis, func(g *types.Genesis) {
 			g.Accounts = append(g.Accounts, types.GenesisAccount{ID: "site-1-ghost", Org: "site-1", Name: "Ghost", Roles: []types.Role{types.RoleInvestigator}, PubKey: pub(intruder.admin)})
 		}), "its accounts"},
@@ -549,6 +595,17 @@ func TestInstallRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Install(homeConfig(t, sponsor), genesis, InstallOptions{})
+	wantErr(t, err, "no longer those it joined with")
+	site2 := homes[2].dir
+	if err := os.Remove(node.NodeAccountFile(site2)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Install(homeConfig(t, site2), genesis, InstallOptions{})
+	wantErr(t, err, "cannot read the node account key")
+	if _, err := node.CreateNodeAccount(site2, "site-2-node"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Install(homeConfig(t, site2), genesis, InstallOptions{})
 	wantErr(t, err, "no longer those it joined with")
 	_, err = Install(cmtcfg.DefaultConfig().SetRoot(t.TempDir()), genesis, InstallOptions{})
 	wantErr(t, err, "was not made by veritrial consortium join")

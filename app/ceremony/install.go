@@ -189,10 +189,15 @@ func checkOwnEntry(conf *cmtcfg.Config, m *Member, g *types.Genesis, later bool)
 	if err != nil {
 		return err
 	}
-	if !bytes.Equal(pv.PubKey.Bytes(), b.Validator.PubKey) || !bytes.Equal(nodeKey.PubKey().Bytes(), b.Node.PubKey) || !bytes.Equal(admin.PubKey, b.Admin.PubKey) {
+	na, err := node.LoadNodeAccount(conf.RootDir)
+	if err != nil {
+		return fmt.Errorf("cannot read the node account key: %w", err)
+	}
+	if !bytes.Equal(pv.PubKey.Bytes(), b.Validator.PubKey) || !bytes.Equal(nodeKey.PubKey().Bytes(), b.Node.PubKey) || !bytes.Equal(admin.PubKey, b.Admin.PubKey) ||
+		na.ID != b.NodeAccount.Account || !bytes.Equal(na.PubKey(), b.NodeAccount.PubKey) {
 		return fmt.Errorf("the keys of %s are no longer those it joined with (%s): install the genesis on the home that joined", conf.RootDir, MemberFile)
 	}
-	wantOrg, wantAdmin := b.genesisEntry()
+	wantOrg, wantAccounts := b.genesisEntry()
 	var gotOrg *types.Org
 	for i := range g.Orgs {
 		if g.Orgs[i].ID == b.Org {
@@ -218,7 +223,7 @@ func checkOwnEntry(conf *cmtcfg.Config, m *Member, g *types.Genesis, later bool)
 	for _, c := range []struct {
 		what      string
 		got, want any
-	}{{"organisation", gotOrg, wantOrg}, {"accounts", gotAccounts, []types.GenesisAccount{wantAdmin}}} {
+	}{{"organisation", gotOrg, wantOrg}, {"accounts", gotAccounts, wantAccounts}} {
 		got, _ := json.Marshal(c.got)
 		want, _ := json.Marshal(c.want)
 		if !bytes.Equal(got, want) {

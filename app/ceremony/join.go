@@ -119,9 +119,9 @@ func CheckPassphrase(p string) error {
 // Join makes the home of an organisation joining the draft whose file is
 // draft, in dir (an existing, empty directory): CometBFT's configuration
 // with o's host and ports and no genesis yet, the read API's
-// (veritrial.toml), a new validator key and
-// node key, a keyring with the first administrator's new key
-// (AdminKey(o.Org)) under o.Passphrase, and, in the config directory,
+// (veritrial.toml), a new validator key, node key and node account key
+// (node.CreateNodeAccount), a keyring with the first administrator's new
+// key (AdminKey(o.Org)) under o.Passphrase, and, in the config directory,
 // the draft and the member file. It returns the member file, which holds
 // only public material. No key leaves dir.
 func Join(dir string, draft []byte, o JoinOptions) (*Member, error) {
@@ -153,6 +153,10 @@ func Join(dir string, draft []byte, o JoinOptions) (*Member, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the node key: %w", err)
 	}
+	na, err := node.CreateNodeAccount(dir, node.NodeAccountID(o.Org))
+	if err != nil {
+		return nil, fmt.Errorf("cannot create the node account key: %w", err)
+	}
 	var opts []keyring.Option
 	if o.KDF != nil {
 		opts = append(opts, keyring.WithKDF(*o.KDF))
@@ -171,12 +175,14 @@ func Join(dir string, draft []byte, o JoinOptions) (*Member, error) {
 	defer admin.Close()
 	body := MemberBody{
 		DraftSHA256: SHA256(draft), ChainID: d.ChainID, Org: o.Org, Kind: o.Kind, Name: o.Name,
-		Validator: MemberValidator{PubKey: pv.PubKey.Bytes(), Power: d.ValidatorPower},
-		Node:      MemberNode{PubKey: nodeKey.PubKey().Bytes(), ID: string(nodeKey.ID()), P2P: p2pAddr},
-		Admin:     MemberAdmin{Account: AdminKey(o.Org), Name: o.AdminName, PubKey: admin.PubKey()},
+		Validator:   MemberValidator{PubKey: pv.PubKey.Bytes(), Power: d.ValidatorPower},
+		Node:        MemberNode{PubKey: nodeKey.PubKey().Bytes(), ID: string(nodeKey.ID()), P2P: p2pAddr},
+		Admin:       MemberAdmin{Account: AdminKey(o.Org), Name: o.AdminName, PubKey: admin.PubKey()},
+		NodeAccount: MemberAccount{Account: na.ID, PubKey: na.PubKey()},
 	}
 	adminSign := func(msg []byte) ([]byte, error) { return admin.Sign(msg), nil }
-	m, err := newMember(body, adminSign, pv.PrivKey.Sign, nodeKey.PrivKey.Sign)
+	naSign := func(msg []byte) ([]byte, error) { return na.Sign(msg), nil }
+	m, err := newMember(body, adminSign, pv.PrivKey.Sign, nodeKey.PrivKey.Sign, naSign)
 	if err != nil {
 		return nil, err
 	}

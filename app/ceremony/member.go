@@ -2,6 +2,7 @@ package ceremony
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
 	"github.com/cometbft/cometbft/p2p"
 
+	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/types"
 )
 
@@ -21,7 +23,7 @@ import (
 const memberDomain = "veritrial/consortium-member/v1\n"
 
 // Member is an organisation's member file: the public material it brings
-// to the consortium, signed by each of its three keys.
+// to the consortium, signed by each of its four keys.
 type Member struct {
 	Format     string     `json:"format"`
 	Version    int        `json:"version"`
@@ -40,6 +42,7 @@ type MemberBody struct {
 	Validator   MemberValidator `json:"validator"`
 	Node        MemberNode      `json:"node"`
 	Admin       MemberAdmin     `json:"admin"`
+	NodeAccount MemberAccount   `json:"node_account"`
 }
 
 // MemberValidator is the organisation's validator.
@@ -65,15 +68,24 @@ type MemberAdmin struct {
 	PubKey  []byte `json:"pubkey"`
 }
 
+// MemberAccount is the organisation's node account, which commits its
+// node's access log head (docs/ACCESSLOG.md): node.NodeAccountID(org).
+type MemberAccount struct {
+	Account string `json:"account"`
+	PubKey  []byte `json:"pubkey"`
+}
+
 // Signatures are the ed25519 signatures of memberDomain followed by the
 // body's JSON encoding, one by each key the body declares: the
-// administrator's signs the file, and the validator's and node's prove
-// that whoever made it holds them, so that no organisation can declare
-// another's validator key or node ID.
+// administrator's signs the file, and the validator's, node's and node
+// account's prove that whoever made it holds them, so that no
+// organisation can declare another's validator key, node ID or account
+// key.
 type Signatures struct {
-	Admin     []byte `json:"admin"`
-	Validator []byte `json:"validator"`
-	Node      []byte `json:"node"`
+	Admin       []byte `json:"admin"`
+	Validator   []byte `json:"validator"`
+	Node        []byte `json:"node"`
+	NodeAccount []byte `json:"node_account"`
 }
 
 // signBytes is what the member's keys sign.
@@ -88,9 +100,9 @@ func (b *MemberBody) signBytes() ([]byte, error) {
 // signer signs a message with one private key.
 type signer func(msg []byte) ([]byte, error)
 
-// newMember signs b with the administrator's, the validator's and the
-// node's keys.
-func newMember(b MemberBody, admin, validator, node signer) (*Member, error) {
+// newMember signs b with the administrator's, the validator's, the
+// node's and the node account's keys.
+func newMember(b MemberBody, admin, validator, node, nodeAccount signer) (*Member, error) {
 	msg, err := b.signBytes()
 	if err != nil {
 		return nil, err
@@ -99,7 +111,7 @@ func newMember(b MemberBody, admin, validator, node signer) (*Member, error) {
 	for _, s := range []struct {
 		sig  *[]byte
 		sign signer
-	}{{&m.Signatures.Admin, admin}, {&m.Signatures.Validator, validator}, {&m.Signatures.Node, node}} {
+	}{{&m.Signatures.Admin, admin}, {&m.Signatures.Validator, validator}, {&m.Signatures.Node, node}, {&m.Signatures.NodeAccount, nodeAccount}} {
 		if *s.sig, err = s.sign(msg); err != nil {
 			return nil, fmt.Errorf("cannot sign the member file: %w", err)
 		}
@@ -119,10 +131,11 @@ func ParseMember(bz []byte) (*Member, error) {
 	return &m, nil
 }
 
-// Verify checks a member on its own: its three signatures, its node ID
-// (derived from the node key), three distinct keys, and an entry the
+// Verify checks a member on its own: its four signatures, its node ID
+// (derived from the node key), four distinct keys, and an entry the
 // ledger's genesis accepts (IDs, kind, names, power, p2p address), with
-// the administrator named AdminKey(org).
+// the administrator named AdminKey(org) and the node account
+// node.NodeAccountID(org).
 func (m *Member) Verify() error {
 	if m.Format != MemberFormat || m.Version != FormatVersion {
 		return fmt.Errorf("not a version %d consortium member file (format %q version %d)", FormatVersion, m.Format, m.Version)
@@ -135,7 +148,8 @@ func (m *Member) Verify() error {
 	for _, k := range []struct {
 		what     string
 		pub, sig []byte
-	}{{"administrator", b.Admin.PubKey, m.Signatures.Admin}, {"validator", b.Validator.PubKey, m.Signatures.Validator}, {"node", b.Node.PubKey, m.Signatures.Node}} {
+	}{{"administrator", b.Admin.PubKey, m.Signatures.Admin}, {"validator", b.Validator.PubKey, m.Signatures.Validator}, {"node", b.Node.PubKey, m.Signatures.Node},
+		{"node account", b.NodeAccount.PubKey, m.Signatures.NodeAccount}} {
 		if len(k.pub) != ed25519.PublicKeySize {
 			return fmt.Errorf("its %s key is not a %d-byte ed25519 public key", k.what, ed25519.PublicKeySize)
 		}
@@ -146,8 +160,13 @@ func (m *Member) Verify() error {
 	if id := string(p2p.PubKeyToID(cmted25519.PubKey(b.Node.PubKey))); id != b.Node.ID {
 		return fmt.Errorf("its node ID %s is not the ID of its node key (%s)", b.Node.ID, id)
 	}
-	if bytes.Equal(b.Node.PubKey, b.Validator.PubKey) || bytes.Equal(b.Node.PubKey, b.Admin.PubKey) || bytes.Equal(b.Validator.PubKey, b.Admin.PubKey) {
-		return errors.New("it uses one key for two purposes: its validator, node and administrator keys must be three different keys")
+	keys := [][]byte{b.Validator.PubKey, b.Node.PubKey, b.Admin.PubKey, b.NodeAccount.PubKey}
+	for i := range keys {
+		for _, other := range keys[i+1:] {
+			if bytes.Equal(keys[i], other) {
+				return errors.New("it uses one key for two purposes: its validator, node, administrator and node account keys must be four different keys")
+			}
+		}
 	}
 	if err := checkOrg(b.Org, b.Kind); err != nil {
 		return err
@@ -155,15 +174,18 @@ func (m *Member) Verify() error {
 	if b.Admin.Account != AdminKey(b.Org) {
 		return fmt.Errorf("its administrator is %q; the first administrator of %s is %s", b.Admin.Account, b.Org, AdminKey(b.Org))
 	}
+	if b.NodeAccount.Account != node.NodeAccountID(b.Org) {
+		return fmt.Errorf("its node account is %q; the node account of %s is %s", b.NodeAccount.Account, b.Org, node.NodeAccountID(b.Org))
+	}
 	if err := checkP2P(b.Node.P2P); err != nil {
 		return err
 	}
 	// The genesis of this member alone checks its entry as the ledger
 	// will; a sponsor alone is a valid member, hence no non-sponsor rule.
-	org, admin := b.genesisEntry()
+	org, accounts := b.genesisEntry()
 	gov := types.DefaultGovParams()
 	gov.NonSponsorVote = false
-	g := types.Genesis{Orgs: []types.Org{org}, Accounts: []types.GenesisAccount{admin}, Params: types.DefaultParams(), Governance: gov}
+	g := types.Genesis{Orgs: []types.Org{org}, Accounts: accounts, Params: types.DefaultParams(), Governance: gov}
 	if err := g.Validate(); err != nil {
 		return errors.New(strings.TrimPrefix(err.Error(), "genesis: "))
 	}
@@ -218,11 +240,14 @@ func (d *Draft) memberList() string {
 }
 
 // genesisEntry is the member as the genesis declares it: its
-// organisation with its one validator, and its administrator.
-func (b *MemberBody) genesisEntry() (types.Org, types.GenesisAccount) {
+// organisation with its one validator, and its accounts, its
+// administrator and its node account.
+func (b *MemberBody) genesisEntry() (types.Org, []types.GenesisAccount) {
 	org := types.Org{ID: b.Org, Name: b.Name, Kind: b.Kind, Validators: []types.Validator{{
 		PubKey: b.Validator.PubKey, Power: b.Validator.Power, NodeID: b.Node.ID, Host: b.Node.P2P,
 	}}}
-	admin := types.GenesisAccount{ID: b.Admin.Account, Org: b.Org, Name: b.Admin.Name, Roles: []types.Role{types.RoleAdmin}, PubKey: b.Admin.PubKey}
-	return org, admin
+	return org, []types.GenesisAccount{
+		{ID: b.Admin.Account, Org: b.Org, Name: b.Admin.Name, Roles: []types.Role{types.RoleAdmin}, PubKey: b.Admin.PubKey},
+		{ID: b.NodeAccount.Account, Org: b.Org, Name: node.NodeAccountName(cmp.Or(b.Name, b.Org)), Roles: []types.Role{types.RoleNode}, PubKey: b.NodeAccount.PubKey},
+	}
 }

@@ -7,7 +7,8 @@ import (
 	"github.com/veritrial/veritrial/app/types"
 )
 
-// Consortium reads: organisations, governance rules and proposals.
+// Consortium reads: organisations, governance rules, proposals and the
+// access log heads of the organisations' nodes.
 
 // Orgs lists every organisation, removed ones included, in ID order.
 func (r *Reader) Orgs(ctx context.Context) ([]types.Org, error) {
@@ -32,4 +33,10 @@ func (r *Reader) Proposal(ctx context.Context, n int) (*types.Proposal, error) {
 	return getRequired[types.Proposal](ctx, r, types.KeyProposal(n), func() error {
 		return fmt.Errorf("there is no consortium proposal %d", n)
 	})
+}
+
+// AccessHeads lists every head of node's access log committed to the
+// ledger, in sequence order.
+func (r *Reader) AccessHeads(ctx context.Context, node string) ([]types.AccessHead, error) {
+	return ListJSON[types.AccessHead](ctx, r, types.PrefixAccessHeadOf(node))
 }

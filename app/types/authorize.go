@@ -50,6 +50,8 @@ var rules = map[Kind]rule{
 	KindDelegateSite:       {[]OrgKind{OrgSite}, []Role{RoleInvestigator}, "delegate study tasks (only the principal investigator does)"},
 	KindUndelegateSite:     {[]OrgKind{OrgSite}, []Role{RoleInvestigator}, "revoke a delegation of study tasks (only the principal investigator does)"},
 	KindApproveKeyRotation: {nil, []Role{RoleAdmin}, "approve the rotation of another person's key"},
+
+	KindCommitAccessHead: {nil, []Role{RoleNode}, "commit a node's access log head (the node's own account does)"},
 }
 
 // Data management is the sponsor's and the CRO's: data managers, medical
@@ -64,6 +66,10 @@ var (
 // depend on the target (own site, own organisation, study approvers) are
 // the handlers'.
 func Authorize(kind Kind, msg any, acct *Account, org *Org) (Role, *Error) {
+	if acct.HasRole(RoleNode) && kind != KindCommitAccessHead {
+		// Its key lies unencrypted in the node's home: it does nothing else.
+		return "", Errf(CodeUnauthorized, "%s is a node account: it only commits its node's access log head", acct.ID)
+	}
 	switch m := msg.(type) {
 	case *MsgRotateKey:
 		if m.Account == acct.ID {

@@ -7,7 +7,8 @@ type Code uint32
 
 // Response codes. Grouped by hundreds: 1xx envelope and signature, 2xx
 // authorization, 3xx study and protocol, 4xx subjects and forms, 5xx data
-// management, 6xx consortium governance, 7xx reads, 9xx internal.
+// management, 6xx consortium governance, 7xx reads, 8xx access log heads,
+// 9xx internal.
 const (
 	CodeOK Code = 0
 
@@ -115,6 +116,11 @@ const (
 	CodeReadBusy       Code = 709
 	CodeReadNotFound   Code = 710
 
+	// Access log heads (8xx).
+	CodeNotOrgNode       Code = 801
+	CodeAccessHeadSeq    Code = 802
+	CodeAccessHeadBehind Code = 803
+
 	CodeInternal Code = 900
 )
 
@@ -221,6 +227,10 @@ var codeNames = map[Code]string{
 	CodeReadBusy:       "read_busy",
 	CodeReadNotFound:   "read_not_found",
 	CodeInternal:       "internal",
+
+	CodeNotOrgNode:       "not_organisation_node",
+	CodeAccessHeadSeq:    "access_head_sequence",
+	CodeAccessHeadBehind: "access_head_behind",
 }
 
 // String returns the code's stable name ("edit_check_failed").

@@ -167,6 +167,9 @@ func NormalizeRoles(k OrgKind, roles []Role) ([]Role, *Error) {
 	if len(out) == 0 {
 		return nil, Errf(CodeInvalidRole, "an account needs at least one role")
 	}
+	if seen[RoleNode] && len(out) > 1 {
+		return nil, Errf(CodeInvalidRole, "the node role is held alone: a node account's key lies unencrypted in the node's home, so it is never a person's account")
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out, nil
 }

@@ -36,6 +36,7 @@ import (
 //	vkey/<base64url pubkey>                            organisation ID: every validator key ever declared
 //	nodeid/<node ID>                                   organisation ID: every node ID ever declared
 //	prop/<number:08>                                   Proposal (a consortium change and its votes)
+//	accesshead/<node ID>/<seq:010>                     AccessHead (every commitment of a node's access log head)
 //	governance                                         Governance (rules in force, last proposal number)
 //	params                                             Params (the consortium parameters of the genesis)
 //	chain_id                                           the chain ID of the genesis
@@ -68,6 +69,9 @@ const (
 	KeyChainID = "chain_id"
 )
 
+// PrefixAccessHead is the prefix of the access log heads nodes commit.
+const PrefixAccessHead = "accesshead/"
+
 // KeyGovernance is the key of the governance record.
 var KeyGovernance = []byte("governance")
 
@@ -83,6 +87,15 @@ func KeyNodeID(id string) []byte { return []byte(PrefixNodeID + id) }
 
 // KeyProposal is the key of consortium change proposal n.
 func KeyProposal(n int) []byte { return []byte(fmt.Sprintf("%s%08d", PrefixProposal, n)) }
+
+// KeyAccessHead is the key of commitment seq of node's access log head.
+func KeyAccessHead(node string, seq int64) []byte {
+	return []byte(fmt.Sprintf("%s%s/%010d", PrefixAccessHead, node, seq))
+}
+
+// PrefixAccessHeadOf is the prefix of the commitments of node's access
+// log head, in sequence order.
+func PrefixAccessHeadOf(node string) string { return PrefixAccessHead + node + "/" }
 
 // KeyOrg is the key of an organisation.
 func KeyOrg(org string) []byte { return []byte(PrefixOrg + org) }

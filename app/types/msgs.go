@@ -42,6 +42,8 @@ type Msg struct {
 	DelegateSite       *MsgSiteDelegation     `json:"delegate_site,omitempty"`
 	UndelegateSite     *MsgSiteDelegation     `json:"undelegate_site,omitempty"`
 	ApproveKeyRotation *MsgApproveKeyRotation `json:"approve_key_rotation,omitempty"`
+	// A node's access log head (accesshead.go).
+	CommitAccessHead *MsgCommitAccessHead `json:"commit_access_head,omitempty"`
 }
 
 // Kind names a message kind; it is the JSON field name of the message.
@@ -82,6 +84,8 @@ const (
 	KindDelegateSite       Kind = "delegate_site"
 	KindUndelegateSite     Kind = "undelegate_site"
 	KindApproveKeyRotation Kind = "approve_key_rotation"
+
+	KindCommitAccessHead Kind = "commit_access_head"
 )
 
 // Unpack returns the kind and the one message set, or an error when none
@@ -128,6 +132,7 @@ func (m *Msg) Unpack() (Kind, any, *Error) {
 	set(KindDelegateSite, m.DelegateSite, m.DelegateSite == nil)
 	set(KindUndelegateSite, m.UndelegateSite, m.UndelegateSite == nil)
 	set(KindApproveKeyRotation, m.ApproveKeyRotation, m.ApproveKeyRotation == nil)
+	set(KindCommitAccessHead, m.CommitAccessHead, m.CommitAccessHead == nil)
 	if n != 1 {
 		return "", nil, Errf(CodeTxMalformed, "transaction must carry exactly one message, it carries %d", n)
 	}
@@ -428,6 +433,9 @@ func ValidateBasic(kind Kind, msg any) *Error {
 			return e
 		}
 		if ok, e := validateDelegation(kind, msg); ok {
+			return e
+		}
+		if ok, e := validateAccessHead(msg); ok {
 			return e
 		}
 		return Errf(CodeTxMalformed, "unknown message kind %q", kind)

@@ -33,20 +33,24 @@ const (
 	RoleInvestigator   Role = "investigator"
 	RoleCoordinator    Role = "coordinator"
 	RoleAuditor        Role = "auditor"
+	// RoleNode is a node's own account, not a person's: it commits its
+	// node's access log head (accesshead.go) and does nothing else, and
+	// it is held alone.
+	RoleNode Role = "node"
 )
 
 // RolesFor lists the roles an organisation of kind k may grant, in a fixed
-// order.
+// order: its people's, then the node role.
 func RolesFor(k OrgKind) []Role {
 	switch k {
 	case OrgSponsor:
-		return []Role{RoleAdmin, RoleDataManager, RoleMedicalMonitor, RoleMonitor}
+		return []Role{RoleAdmin, RoleDataManager, RoleMedicalMonitor, RoleMonitor, RoleNode}
 	case OrgSite:
-		return []Role{RoleAdmin, RoleInvestigator, RoleCoordinator}
+		return []Role{RoleAdmin, RoleInvestigator, RoleCoordinator, RoleNode}
 	case OrgCRO:
-		return []Role{RoleAdmin, RoleMonitor, RoleDataManager}
+		return []Role{RoleAdmin, RoleMonitor, RoleDataManager, RoleNode}
 	case OrgRegulator, OrgEthics:
-		return []Role{RoleAdmin, RoleAuditor}
+		return []Role{RoleAdmin, RoleAuditor, RoleNode}
 	}
 	return nil
 }

@@ -349,6 +349,7 @@ func TestGenesisValidate(t *testing.T) {
 		"long org name":             func(g *types.Genesis) { g.Orgs[0].Name = strings.Repeat("x", types.MaxNameLen+1) },
 		"role not allowed":          func(g *types.Genesis) { g.Accounts[1].Roles = []types.Role{types.RoleAdmin, types.RoleAuditor} },
 		"org without admin":         func(g *types.Genesis) { g.Accounts[1].Roles = []types.Role{types.RoleInvestigator} },
+		"node role with another":    func(g *types.Genesis) { g.Accounts[1].Roles = []types.Role{types.RoleAdmin, types.RoleNode} },
 		"negative ttl":              func(g *types.Genesis) { g.Params.MaxTxTTL = -1 },
 		"negative key rotation ttl": func(g *types.Genesis) { g.Params.KeyRotationTTL = -1 },
 		"bad org identifier":        func(g *types.Genesis) { g.Orgs[0].ID = "s p" },
@@ -381,5 +382,10 @@ func TestGenesisValidate(t *testing.T) {
 	roles, e := types.NormalizeRoles(types.OrgSite, []types.Role{types.RoleInvestigator, types.RoleAdmin, types.RoleInvestigator})
 	if e != nil || len(roles) != 2 || roles[0] != types.RoleAdmin {
 		t.Errorf("NormalizeRoles: %v %v", roles, e)
+	}
+	for _, k := range []types.OrgKind{types.OrgSponsor, types.OrgSite, types.OrgCRO, types.OrgRegulator, types.OrgEthics} {
+		if roles, e := types.NormalizeRoles(k, []types.Role{types.RoleNode, types.RoleNode}); e != nil || len(roles) != 1 {
+			t.Errorf("a %s cannot have a node account: %v %v", k, roles, e)
+		}
 	}
 }

@@ -617,21 +617,24 @@ Example:
 node's CometBFT configuration (peers on every interface at --p2p-port,
 announced as HOST:PORT; RPC on 127.0.0.1 at --rpc-port), its read API's
 (config/veritrial.toml: on 127.0.0.1 at --http-port; give it a certificate to
-serve people on other machines, see docs/API.md), a new validator key
-and node key, and the keyring with the organisation's first administrator's
-key, ORG-admin, under a passphrase you choose (--passphrase-file,
+serve people on other machines, see docs/API.md), a new validator key, node
+key and node account key (config/node_account.json: the account ORG-node
+commits the node's access log head, docs/ACCESSLOG.md), and the keyring with
+the organisation's first administrator's key, ORG-admin, under a passphrase you choose (--passphrase-file,
 VERITRIAL_PASSPHRASE, or typed twice without echo; the dev passphrase is
 refused). No key leaves the home.
 
 The member file (--out) holds only public material: the organisation, its
 validator's and node's public keys, node ID and address, its administrator's
-public key, and the SHA-256 of the draft, signed by the administrator's,
-validator's and node's keys. Send it to the coordinator.
+and node account's public keys, and the SHA-256 of the draft, signed by the
+administrator's, validator's, node's and node account's keys. Send it to the
+coordinator.
 
 An organisation joining a running consortium later gives --later, with the
 consortium's draft (any member's home keeps it in config/consortium-draft.json)
 and --kind; its member file gives the keys for consortium propose add-org, and
-it installs the consortium's genesis with install --later.`,
+it installs the consortium's genesis with install --later. Once it is a member,
+its administrator adds the node account (account add --role node).`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "org", Required: true, Usage: "this organisation's ID"},
 			&cli.StringFlag{Name: "kind", Usage: "sponsor, site, cro, regulator or ethics", DefaultText: "the draft's"},
@@ -718,11 +721,13 @@ func runConsortiumJoin(c *cli.Context) error {
 		t.row("p2p address", b.Node.P2P)
 		t.row("validator key", fmt.Sprintf("%s (power %d)", types.KeyText(b.Validator.PubKey), b.Validator.Power))
 		t.row("administrator", b.Admin.Account+" "+types.KeyText(b.Admin.PubKey))
+		t.row("node account", b.NodeAccount.Account+" "+types.KeyText(b.NodeAccount.PubKey))
 		if err := t.flush(); err != nil {
 			return err
 		}
 		if o.Later {
-			printf(w, "\nInstall the consortium's genesis.json with  veritrial consortium install genesis.json --later --home %s\nand ask a member's administrator to propose add-org with the keys above.\n", home)
+			printf(w, "\nInstall the consortium's genesis.json with  veritrial consortium install genesis.json --later --home %s\nand ask a member's administrator to propose add-org with the keys above. Once %s is a member, add its node account:\n  veritrial account add --from %s --account %s --name \"Node of %s\" --role node --pubkey %s\n",
+				home, b.Org, b.Admin.Account, b.NodeAccount.Account, b.Org, types.KeyText(b.NodeAccount.PubKey))
 			return nil
 		}
 		printf(w, "\nWhen the coordinator sends genesis.json:  veritrial consortium install genesis.json --home %s\n", home)
@@ -739,13 +744,14 @@ func ceremonyAssembleCommand() *cli.Command {
 
 Example:
    veritrial consortium assemble draft.json *.member.json --out genesis.json`,
-		Description: `Checks every member file: its three signatures, the draft it joined, its
+		Description: `Checks every member file: its four signatures, the draft it joined, its
 power, its organisation expected by the draft and joining once, no key or
 address shared with another member, every expected member present, and the
 governance rules satisfiable. Then writes genesis.json (each organisation with
-its validator and its first administrator; the same files always give the same
-bytes, in any order) and a manifest (default manifest.json beside --out): the
-member files and the genesis SHA-256. Nothing secret is read or written.`,
+its validator, its first administrator and its node account; the same files
+always give the same bytes, in any order) and a manifest (default
+manifest.json beside --out): the member files and the genesis SHA-256.
+Nothing secret is read or written.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Required: true, Usage: "the genesis file to write", TakesFile: true},
 			&cli.StringFlag{Name: "manifest", Usage: "the manifest to write", DefaultText: "manifest.json beside --out", TakesFile: true},

@@ -51,9 +51,12 @@ fast one-machine chain: 500 ms commits, RPC on 127.0.0.1), config/veritrial.toml
 regulator and one account per role in app_state), the node and validator keys, and a keyring with
 the keys sponsor-admin, sponsor-dm, site1-admin, site1-investigator,
 site1-coordinator, cro-monitor (admin and monitor of the CRO),
-regulator-admin and regulator-auditor.
+regulator-admin and regulator-auditor. The node's own account,
+regulator-node (role node), commits the head of the node's access log to the
+ledger; its key is config/node_account.json, unencrypted and readable by its
+owner only, so that the node signs without a prompt (docs/ACCESSLOG.md).
 
-Every key is encrypted under the dev passphrase "` + node.DevPassphrase + `", which init
+Every key in the keyring is encrypted under the dev passphrase "` + node.DevPassphrase + `", which init
 prints: such a home is for trying veritrial out, never for real trial data.
 An existing home is refused unless --force is given (which replaces it, keys and
 chain data included). Nothing is left behind if init fails.`,
@@ -91,6 +94,9 @@ type initResult struct {
 	DevPassphrase string       `json:"dev_passphrase"`
 	Orgs          []types.Org  `json:"orgs"`
 	Keys          []initKeyDoc `json:"keys"`
+	// NodeAccount is the account that commits the node's access log head
+	// (its key: config/node_account.json).
+	NodeAccount string `json:"node_account"`
 }
 
 type initKeyDoc struct {
@@ -117,7 +123,7 @@ func runInit(c *cli.Context) error {
 	}
 	return emit(c, res, func(w io.Writer) error {
 		printf(w, "Created a demo consortium in %s\n\n", res.Home)
-		printf(w, "  chain ID    %s\n  read API    %s\n  RPC         %s\n  P2P         %s\n  node ID     %s\n\n", res.ChainID, res.API, res.RPC, res.P2P, res.NodeID)
+		printf(w, "  chain ID      %s\n  read API      %s\n  RPC           %s\n  P2P           %s\n  node ID       %s\n  node account  %s (commits the access log's head; key in config/node_account.json)\n\n", res.ChainID, res.API, res.RPC, res.P2P, res.NodeID, res.NodeAccount)
 		t := indented(w, "  ")
 		t.row("KEY", "ORG", "PERSON", "ROLES")
 		for _, k := range res.Keys {
@@ -309,6 +315,16 @@ func buildHome(dir string, o initOptions) (*initResult, error) {
 		g.Accounts = append(g.Accounts, a)
 		res.Keys = append(res.Keys, initKeyDoc{Name: a.ID, Org: a.Org, Person: a.Name, Roles: a.Roles, PubKey: infos[i].PubKeyBase64()})
 	}
+	var na types.GenesisAccount
+	for _, o := range g.Orgs {
+		if o.ID == validatorOrg {
+			if na, err = node.GenesisNodeAccount(dir, o); err != nil {
+				return nil, failf("cannot create the node account's key: %v", pathError(err))
+			}
+		}
+	}
+	g.Accounts = append(g.Accounts, na)
+	res.NodeAccount = na.ID
 	res.Orgs = g.Orgs
 	progress("Writing the genesis: %d organisations, %d accounts, one validator", len(g.Orgs), len(g.Accounts))
 	doc, err := node.NewGenesisDoc(o.ChainID, time.Now(), g)

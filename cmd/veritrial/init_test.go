@@ -97,12 +97,23 @@ func TestInitCreatesAValidHome(t *testing.T) {
 	for _, i := range infos {
 		pubs[i.Name] = i.PubKey
 	}
+	// The node account's key is in config/node_account.json, readable by
+	// its owner only.
+	na, err := node.LoadNodeAccount(home)
+	if err != nil || res.NodeAccount != "regulator-node" || na.ID != res.NodeAccount {
+		t.Fatalf("node account %q: %+v %v", res.NodeAccount, na, err)
+	}
+	pubs[na.ID] = na.PubKey()
 	roles := map[string][]types.Role{}
+	orgOf := map[string]string{}
 	for _, a := range g.Accounts {
 		if !bytes.Equal(pubs[a.ID], a.PubKey) {
 			t.Errorf("account %s: genesis key differs from the keyring's", a.ID)
 		}
-		roles[a.ID] = a.Roles
+		roles[a.ID], orgOf[a.ID] = a.Roles, a.Org
+	}
+	if want := []types.Role{types.RoleNode}; len(g.Accounts) != 9 || !reflect.DeepEqual(roles["regulator-node"], want) || orgOf["regulator-node"] != validatorOrg {
+		t.Errorf("%d genesis accounts; regulator-node roles %v of %s", len(g.Accounts), roles["regulator-node"], orgOf["regulator-node"])
 	}
 	if want := []types.Role{types.RoleAdmin, types.RoleMonitor}; !reflect.DeepEqual(roles["cro-monitor"], want) {
 		t.Errorf("cro-monitor roles %v, want %v", roles["cro-monitor"], want)

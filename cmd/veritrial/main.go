@@ -113,6 +113,7 @@ func commands() []*cli.Command {
 		startCommand(),
 		statusCommand(),
 		testnetCommand(),
+		accessLogCommand(),
 		// Other
 		completionCommand(),
 		// Protocol

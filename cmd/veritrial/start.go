@@ -40,6 +40,7 @@ func startCommand() *cli.Command {
 		Usage:    "run the node: CometBFT and the veritrial ledger in one process",
 		UsageText: `veritrial start [--log-level LEVEL] [--cache-nodes N] [--snapshot-interval N] [--snapshot-keep N] [--state-sync RPC1,RPC2]
    [--expose-rpc] [--http-port N] [--tls-cert FILE --tls-key FILE | --tls-proxy]
+   [--access-log-commit-every N] [--access-log-commit-interval D]
 
 Example:
    veritrial start
@@ -89,8 +90,14 @@ RPC listen address (rpc.laddr, rpc.grpc_laddr, rpc.pprof_laddr in
 config.toml) other than 127.0.0.1, ::1, localhost or a Unix socket unless
 --expose-rpc is given, and then logs a warning. Peers are filtered: the node
 accepts only the node IDs the ledger lists for the consortium's
-organisations (filter_peers), and peer exchange is off. See docs/PRIVACY.md.`,
-		Flags: []cli.Flag{
+organisations (filter_peers), and peer exchange is off. See docs/PRIVACY.md.
+
+Every read request the node answers or refuses is recorded in its access log,
+data/accesslog/ (veritrial access-log show|verify). With a node account key in
+config/node_account.json the node commits the log's head to the ledger once
+--access-log-commit-every entries wait, and at least every
+--access-log-commit-interval while any does.`,
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "log-level", Usage: "log level, overriding config.toml", DefaultText: "config.toml log_level"},
 			&cli.IntFlag{Name: "cache-nodes", Value: app.DefaultCacheSize, Usage: "Merkle tree nodes kept in memory"},
 			&cli.Int64Flag{Name: "snapshot-interval", Value: app.DefaultSnapshotInterval, Usage: "take a state sync snapshot every N heights (0: none)"},
@@ -101,7 +108,7 @@ organisations (filter_peers), and peer exchange is off. See docs/PRIVACY.md.`,
 			&cli.StringFlag{Name: "tls-key", Usage: "the private key `FILE` (PEM) of --tls-cert", TakesFile: true},
 			&cli.BoolFlag{Name: "tls-proxy", Usage: "the read API may listen without TLS on a non-loopback address: a reverse proxy in front terminates TLS"},
 			&cli.BoolFlag{Name: "expose-rpc", Usage: "let the RPC listen on an address other machines reach (it serves every transaction in clear)"},
-		},
+		}, accessLogFlags()...),
 		Action: runStart,
 	}
 }
@@ -125,6 +132,9 @@ func runStart(c *cli.Context) error {
 	}
 	if c.Int64("snapshot-interval") < 0 || c.Int("snapshot-keep") < 1 {
 		return usageErrorf("--snapshot-interval must be 0 (no snapshots) or more and --snapshot-keep at least 1")
+	}
+	if err := checkAccessLogFlags(c); err != nil {
+		return err
 	}
 	var stateSyncRPC []string
 	if c.IsSet("state-sync") {
@@ -179,11 +189,24 @@ func runStart(c *cli.Context) error {
 	if err != nil {
 		return inputErrorf("cannot use the node key %s: %v", conf.NodeKeyFile(), err)
 	}
+	nodeAccount, err := loadNodeAccount(home)
+	if err != nil {
+		return err
+	}
+	mainLog := logger.With("module", "main")
+	access, err := openAccessLog(home, mainLog)
+	if err != nil {
+		if isLockError(err) {
+			return failf("the home %s is in use by another veritrial node: stop it first", home)
+		}
+		return failf("cannot open the access log: %v", err)
+	}
 
 	tuneGC()
 	appl, err := app.New(app.Config{DataDir: node.AppDataDir(home), Logger: logger, CacheSize: cacheNodes,
-		SnapshotInterval: c.Int64("snapshot-interval"), SnapshotKeep: c.Int("snapshot-keep")})
+		SnapshotInterval: c.Int64("snapshot-interval"), SnapshotKeep: c.Int("snapshot-keep"), Access: access})
 	if err != nil {
+		access.Close()
 		if isLockError(err) {
 			return failf("the home %s is in use by another veritrial node: stop it first", home)
 		}
@@ -192,6 +215,9 @@ func runStart(c *cli.Context) error {
 	closeApp := func() {
 		if err := appl.Close(); err != nil {
 			logger.Error("closing the ledger state", "err", err)
+		}
+		if err := access.Close(); err != nil {
+			logger.Error("closing the access log", "err", err)
 		}
 	}
 	// The ledger state is locked by now: a second node on this home has
@@ -234,7 +260,6 @@ func runStart(c *cli.Context) error {
 		}
 		return failf("cannot start the node: %v", err)
 	}
-	mainLog := logger.With("module", "main")
 	stopAPI := func() {}
 	if api != nil {
 		srv := readapi.New(readapi.Config{ChainID: gen.ChainID, Ledger: appl, Chain: local.New(n), Logger: logger.With("module", "readapi")})
@@ -260,6 +285,7 @@ func runStart(c *cli.Context) error {
 	}
 	mainLog.Info("veritrial node started", "chain_id", gen.ChainID, "api", apiURL, "rpc", conf.RPC.ListenAddress,
 		"p2p", conf.P2P.ListenAddress, "home", home, "height", n.BlockStore().Height())
+	stopCommits := startHeadCommits(c, n, appl, access, nodeAccount, gen.ChainID, mainLog)
 	if n.ConsensusReactor().WaitSync() {
 		go logCaughtUp(n, appl, began, conf.StateSync.Enable, mainLog)
 	}
@@ -273,6 +299,7 @@ func runStart(c *cli.Context) error {
 	}
 	stop() // a second Ctrl-C ends the process the hard way
 	mainLog.Info("stopping the veritrial node")
+	stopCommits()
 	quiet.stopping.Store(true)
 	stopAPI()
 	if n.IsRunning() {

@@ -40,7 +40,9 @@ its people's accounts), plus a keyring with that organisation's keys:
    cro:       <org>-admin, <org>-monitor
    regulator: <org>-admin, <org>-auditor
    ethics:    <org>-admin, <org>-reviewer
-DIR/manifest.json and DIR/README.md list the nodes, their addresses and keys.
+and its node account <org>-node (role node), which commits the node's access
+log head to the ledger, its key in config/node_account.json without a
+passphrase. DIR/manifest.json and DIR/README.md list the nodes, their addresses and keys.
 
 An organisation's kind is taken from the start of its name (sponsor, site, cro,
 regulator, ethics) unless --kinds gives it. Without --hosts every node runs on
