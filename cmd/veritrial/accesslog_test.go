@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -94,6 +95,15 @@ func TestAccessLogHeadsOnANode(t *testing.T) {
 		t.Errorf("show of the future:\n%s", r.stdout)
 	}
 	failVT(t, env, exitUsage, "--since \"yesterday\" is not an RFC 3339 time", "access-log", "show", "--since", "yesterday")
+	// The read API's own requests are in it too: the node's status,
+	// which waitHeight read as sponsor-dm.
+	var statuses accessLogShowDoc
+	decode(t, mustVT(t, env, "access-log", "show", "--reader", "sponsor-dm", "-o", "json"), &statuses)
+	if !slices.ContainsFunc(statuses.Entries, func(e accesslog.Entry) bool {
+		return e.Path == types.ReadStatus && e.Org == "sponsor" && e.Code == types.CodeOK && e.Height > 0
+	}) {
+		t.Errorf("no answered status request of sponsor-dm in the log: %+v", statuses)
+	}
 
 	committedAt := doc.Committed.Stamp.Height
 	if code := n.stop(t); code != 0 {

@@ -15,16 +15,12 @@ import (
 // answers (with its chain ID); its reads are signed by the --from key, as
 // the node answers no other (readAs).
 func ledgerClient(c *cli.Context) (*client.Client, error) {
-	addr, err := nodeAddr(c)
+	cl, err := nodeClient(c)
 	if err != nil {
 		return nil, err
 	}
 	if globalValue(c, flagFrom, envFrom) == "" {
 		return nil, errNoReader
-	}
-	cl, err := client.New(addr)
-	if err != nil {
-		return nil, usageErrorf("%v", err)
 	}
 	ctx, cancel := rpcContext(c)
 	defer cancel()
@@ -32,6 +28,20 @@ func ledgerClient(c *cli.Context) (*client.Client, error) {
 		return nil, nodeError(err)
 	}
 	readAs(c, cl)
+	return cl, nil
+}
+
+// nodeClient returns a client of the node chosen by --node, which signs
+// no reads yet; it does not contact the node.
+func nodeClient(c *cli.Context) (*client.Client, error) {
+	addr, err := nodeAddr(c)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := client.New(addr)
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
 	return cl, nil
 }
 
