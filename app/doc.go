@@ -6,7 +6,12 @@
 //   - app.go: the App and its ABCI methods (Info, InitChain, CheckTx,
 //     PrepareProposal, ProcessProposal, FinalizeBlock, Commit) and the
 //     committed view CheckTx and Query read;
-//   - abci_query.go: the ABCI Query paths /key and /list, with ics23 proofs;
+//   - abci_query.go: the ABCI Query paths /key and /list, with ics23 proofs,
+//     answered only inside a signed read request (read.go: its checks,
+//     readnonces.go: its replay protection; policy.go: the read policy);
+//   - peerfilter.go: CometBFT's peer filter, answered from the ledger's
+//     node IDs;
+//   - snapshot.go, statesync.go: state sync snapshots, taken and restored;
 //   - optimistic.go: the block execution ProcessProposal starts early;
 //   - genesis.go: the consortium InitChain writes.
 //
@@ -36,5 +41,8 @@
 //   - readmemo.go: the memo of the records most txs read;
 //   - reccache.go: decoded records by their stored bytes;
 //   - txcache.go: the txs CheckTx accepted, for FinalizeBlock;
-//   - noncefilter.go: the Bloom filters of the committed nonces.
+//   - noncefilter.go: the Bloom filters of the committed nonces;
+//   - scrub.go: the check of a stored state against its root (doctor,
+//     start's sample) and the record-by-record comparison audit replay
+//     makes.
 package app

@@ -36,6 +36,10 @@ type ReplayOptions struct {
 	// AlterTxs, for tests, changes a block's txs before re-execution (a
 	// stand-in for a modified application or a forged block).
 	AlterTxs func(height int64, txs [][]byte) [][]byte
+	// AppDataDir, when set, is the node's own ledger state (the node
+	// stopped): once every block replays without divergence, the
+	// replayed state is compared with it record by record.
+	AppDataDir string
 	// Progress, when set, is called after each block.
 	Progress func(height, last int64)
 }
@@ -64,8 +68,15 @@ type ReplayReport struct {
 	NoStoredResults int         `json:"no_stored_results"`
 	AppHash         string      `json:"app_hash"` // after the last block replayed
 	Divergence      *Divergence `json:"divergence,omitempty"`
-	Seconds         float64     `json:"seconds"`
-	BlocksPerSecond float64     `json:"blocks_per_second"`
+	// StateCompared is the height at which the replayed state was compared
+	// with the node's own (ReplayOptions.AppDataDir; 0: not compared), and
+	// StateDifferences the records they hold differently (StateMore
+	// beyond those named).
+	StateCompared    int64                 `json:"state_compared_height,omitempty"`
+	StateDifferences []app.StateDifference `json:"state_differences,omitempty"`
+	StateMore        int                   `json:"state_more_differences,omitempty"`
+	Seconds          float64               `json:"seconds"`
+	BlocksPerSecond  float64               `json:"blocks_per_second"`
 }
 
 // openReadOnly opens a goleveldb database of the node without writing.
@@ -88,7 +99,10 @@ func openReadOnly(name, dir string) (dbm.DB, error) {
 // block's link to it, the app hash after InitChain and after each block
 // with the next header's app hash and the stored FinalizeBlock response,
 // the results hash with the next header's, and each tx result's code and
-// log with the stored ones. It stops at the first divergence.
+// log with the stored ones. It stops at the first divergence. Then, with
+// o.AppDataDir, it compares the replayed state with the node's own record
+// by record: a record altered in the node's store is found even though
+// the node reports the right app hash.
 func Replay(ctx context.Context, o ReplayOptions) (*ReplayReport, error) {
 	start := time.Now()
 	g := o.Genesis
@@ -227,6 +241,11 @@ func Replay(ctx context.Context, o ReplayOptions) (*ReplayReport, error) {
 			o.Progress(h, rep.To)
 		}
 		block = next
+	}
+	if o.AppDataDir != "" && rep.Blocks > 0 {
+		if rep.StateCompared, rep.StateDifferences, rep.StateMore, err = a.CompareState(ctx, o.AppDataDir, rep.To); err != nil {
+			return nil, fmt.Errorf("comparing the replayed state with the node's own: %w", err)
+		}
 	}
 	return finishReplay(rep, start), nil
 }

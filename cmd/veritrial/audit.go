@@ -17,6 +17,7 @@ import (
 	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/export"
 	"github.com/veritrial/veritrial/app/lightroot"
+	"github.com/veritrial/veritrial/app/node"
 )
 
 func auditCommand() *cli.Command {
@@ -101,8 +102,10 @@ from the genesis in a fresh application in a temporary directory, then
 FinalizeBlock and Commit for every stored block. Compares the app hash after
 InitChain and after each block with the next header's, the results hash with
 the next header's, and each tx result's code and log with the stored
-FinalizeBlock responses; reports the first divergence (exit 1). This proves
-the state is what the transactions say.`,
+FinalizeBlock responses; reports the first divergence (exit 1). Then compares
+the replayed state with the node's own ledger state record by record and lists
+every record that differs (exit 1): a record altered on the node's disk leaves
+its app hashes unchanged. This proves the state is what the transactions say.`,
 				Action: auditReplay,
 			},
 			{
@@ -418,7 +421,7 @@ func auditReplay(c *cli.Context) error {
 	if err != nil {
 		return inputErrorf("cannot use the genesis %s: %v", conf.GenesisFile(), err)
 	}
-	o := audit.ReplayOptions{DataDir: conf.DBDir(), Genesis: g}
+	o := audit.ReplayOptions{DataDir: conf.DBDir(), Genesis: g, AppDataDir: node.AppDataDir(home)}
 	if !isJSON(c) {
 		step := int64(0)
 		o.Progress = func(h, last int64) {
@@ -449,12 +452,31 @@ func auditReplay(c *cli.Context) error {
 			printf(w, "%d block(s) had no stored results (discard_abci_responses): checked against the results hash only\n", rep.NoStoredResults)
 		}
 		printf(w, "OK: every app hash and every tx result matches; final app hash %s\n", rep.AppHash)
+		if n := len(rep.StateDifferences) + rep.StateMore; n > 0 {
+			printf(w, "DIFFERENCES: the node's own ledger state holds %d record(s) other than the replay at height %d:\n", n, rep.StateCompared)
+			t := indented(w, "  ")
+			t.row("KEY", "NODE (SHA-256)", "REPLAYED (SHA-256)")
+			for _, d := range rep.StateDifferences {
+				t.row(d.Key, d.Node, d.Replayed)
+			}
+			if err := t.flush(); err != nil {
+				return err
+			}
+			if rep.StateMore > 0 {
+				printf(w, "  and %d more\n", rep.StateMore)
+			}
+		} else if rep.StateCompared > 0 {
+			printf(w, "The node's own ledger state equals the replay, record by record, at height %d\n", rep.StateCompared)
+		}
 		return nil
 	}); err != nil {
 		return err
 	}
 	if d := rep.Divergence; d != nil {
 		return failf("replay diverges at height %d: %s", d.Height, d.What)
+	}
+	if n := len(rep.StateDifferences) + rep.StateMore; n > 0 {
+		return failf("the node's ledger state differs from the replay in %d record(s): run veritrial doctor", n)
 	}
 	return nil
 }

@@ -213,7 +213,7 @@ func TestAuditOnARealNode(t *testing.T) {
 	}
 	var rr audit.ReplayReport
 	decode(t, mustVT(t, env, "audit", "replay", "--output", "json"), &rr)
-	if rr.Divergence != nil || rr.Txs != 14 || rr.Rejected != 1 || rr.To < st.Height {
+	if rr.Divergence != nil || rr.Txs != 14 || rr.Rejected != 1 || rr.To < st.Height || rr.StateCompared < st.Height || len(rr.StateDifferences) != 0 {
 		t.Fatalf("replay: %+v", rr)
 	}
 

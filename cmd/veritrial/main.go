@@ -112,6 +112,7 @@ func commands() []*cli.Command {
 		initCommand(),
 		startCommand(),
 		statusCommand(),
+		doctorCommand(),
 		testnetCommand(),
 		accessLogCommand(),
 		// Other

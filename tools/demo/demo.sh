@@ -40,7 +40,8 @@ show() {
 }
 run() { show veritrial "$@"; "$BIN" "$@"; }
 # expect CODE ARGS... runs a command that must fail with exit code CODE (6:
-# the ledger rejected the transaction; 1: a check found a difference).
+# the ledger rejected the transaction; 1: a check found a difference, or the
+# node refused a read; 2: a read without a key, which is never sent).
 expect() {
 	local want=$1 code=0
 	shift
@@ -69,18 +70,22 @@ step "Create a single-machine consortium (sponsor, site1, cro, regulator) in a t
 run init --rpc-port "$RPC" --p2p-port "$P2P" --http-port "$API"
 
 step "Start the node: CometBFT and the ledger in one process"
-"$BIN" start >node.log 2>&1 &
+"$BIN" start --access-log-commit-every 100 --access-log-commit-interval 20s >node.log 2>&1 &
 NODE_PID=$!
 for _ in $(seq 1 60); do
 	if "$BIN" status --from regulator-auditor --output json 2>/dev/null | grep -q '"height": [1-9]'; then break; fi
 	sleep 0.5
 done
-run status --from regulator-auditor
+run status --from sponsor-dm
 
 step "Sponsor: check and register the protocol (outcomes are committed before the first subject)"
 run protocol example --out htn201.yaml
 run protocol check htn201.yaml
 run study register --from sponsor-dm htn201.yaml
+
+step "Need to know: the CRO reads nothing of the study until the sponsor delegates work to it; a read without a key reads nothing at all"
+expect 1 show study --from cro-monitor --study $STUDY
+expect 2 show study --study $STUDY
 
 step "Sponsor: delegate monitoring and data management to the CRO, activate site1 with its principal investigator"
 run study delegate --from sponsor-dm --study $STUDY --org cro --tasks monitoring,data_management
@@ -182,6 +187,10 @@ run audit report --from regulator-auditor --study $STUDY
 
 step "Regulator: the audit trail of S1-002 from the blocks themselves: who did what, when, in which role, to whose data, and why"
 run audit trail --from regulator-auditor --study $STUDY --subject S1-002
+
+step "The node's access log: every read it answered or refused, hash-chained, its head committed to the ledger by the node's own account"
+run access-log show --reader cro-monitor --limit 6
+run access-log verify
 
 step "Stop the node"
 kill -TERM "$NODE_PID"
