@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"crypto/ed25519"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -84,7 +85,9 @@ func (f *benchFixture) nextForms(b testing.TB, n int) [][]byte {
 	return txs
 }
 
-func benchSubject(n int) string { return fmt.Sprintf("B%06d", n) }
+// benchSubject is the n-th subject of the fixture, a pseudonym of the
+// default pattern at site1.
+func benchSubject(n int) string { return fmt.Sprintf("S1-%05d", n) }
 
 func mustAllOK(b testing.TB, res []*abci.ExecTxResult) {
 	b.Helper()
@@ -275,6 +278,64 @@ func BenchmarkVerifyProof(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		if err := types.VerifyProof(c.AppHash, key, res.Value, proof); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// casebook is one subject's casebook as veritrial show subject and
+// tools/readbench read it: the subject's record (/key) and a page of its
+// forms (/list, up to 1,000), without proofs.
+func casebook(f *benchFixture, i int) [][2][]byte {
+	s := benchSubject(i%f.subject + 1)
+	list, _ := json.Marshal(types.ListRequest{Prefix: types.PrefixForm + apptest.StudyID + "/" + s + "/", Limit: 1000})
+	return [][2][]byte{{[]byte(types.QueryKey), types.KeySubject(apptest.StudyID, s)}, {[]byte(types.QueryList), list}}
+}
+
+// checkCasebook fails the benchmark unless res answers the casebook read
+// j with its records.
+func checkCasebook(b *testing.B, j int, res *abci.ResponseQuery) {
+	if res.Code != 0 || res.Value == nil {
+		b.Fatalf("casebook read %d: %d %s", j, res.Code, res.Log)
+	}
+	if j == 1 {
+		var lr types.ListResponse
+		if err := json.Unmarshal(res.Value, &lr); err != nil || len(lr.Entries) == 0 || lr.More {
+			b.Fatalf("casebook forms: %v, %d entries", err, len(lr.Entries))
+		}
+	}
+}
+
+// BenchmarkCasebookTrusted reads casebooks of the prefilled store's
+// subjects (200 forms each) as the node itself reads (App.TrustedQuery:
+// no request to check, no read policy).
+func BenchmarkCasebookTrusted(b *testing.B) {
+	f := fixture(b)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for j, r := range casebook(f, i) {
+			checkCasebook(b, j, f.c.Query(string(r[0]), r[1], 0, false))
+		}
+	}
+}
+
+// BenchmarkCasebookSigned reads the same casebooks as signed read
+// requests of the subjects' site coordinator through App.Query: decoding,
+// expiry, replay protection, the reader's account and signature, and the
+// read policy on the subject and on every form listed come on top of
+// BenchmarkCasebookTrusted. The requests are signed beforehand (signing
+// is the client's work).
+func BenchmarkCasebookSigned(b *testing.B) {
+	f := fixture(b)
+	reqs := make([][][]byte, b.N)
+	for i := range reqs {
+		for _, r := range casebook(f, i) {
+			reqs[i] = append(reqs[i], f.c.SignRead("site1-coordinator", f.c.ReadBody("site1-coordinator", string(r[0]), r[1], 0, false)))
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for j, raw := range reqs[i] {
+			checkCasebook(b, j, f.c.ReadRaw(raw))
 		}
 	}
 }

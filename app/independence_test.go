@@ -29,13 +29,6 @@ func twoSponsorChain(t *testing.T) *apptest.Chain {
 
 // registerAs registers the example protocol as study id with amendment
 // approvers, lock approvers and lock quorum.
-func registerAs(id string, approvers, lock []string, quorum int) types.Msg {
-	p := apptest.Example()
-	p.Study.ID = id
-	m := apptest.RegisterMsg(p, approvers...)
-	m.RegisterStudy.LockApprovers, m.RegisterStudy.LockQuorum = lock, quorum
-	return m
-}
 
 // TestRegistrationIndependence: registration refuses amendment approvers
 // naming the sponsor or no independent organisation, and lock policies
@@ -43,19 +36,19 @@ func registerAs(id string, approvers, lock []string, quorum int) types.Msg {
 func TestRegistrationIndependence(t *testing.T) {
 	c := twoSponsorChain(t)
 	runSteps(t, c, []step{
-		{name: "the sponsor approves its own amendments", signer: "sponsor-dm", msg: registerAs("ST-1", []string{"regulator", "sponsor"}, nil, 0),
+		{name: "the sponsor approves its own amendments", signer: "sponsor-dm", msg: apptest.RegisterAs("ST-1", []string{"regulator", "sponsor"}, nil, 0),
 			want: types.CodeSponsorApprover, logHas: []string{"never approves its own amendments"}},
-		{name: "only sponsors approve amendments", signer: "sponsor-dm", msg: registerAs("ST-1", []string{"sponsor2"}, nil, 0),
+		{name: "only sponsors approve amendments", signer: "sponsor-dm", msg: apptest.RegisterAs("ST-1", []string{"sponsor2"}, nil, 0),
 			want: types.CodeNoIndependent, logHas: []string{"not a sponsor", "sponsor2"}},
-		{name: "only sponsors approve the lock", signer: "sponsor-dm", msg: registerAs("ST-1", nil, []string{"sponsor2"}, 2),
+		{name: "only sponsors approve the lock", signer: "sponsor-dm", msg: apptest.RegisterAs("ST-1", nil, []string{"sponsor2"}, 2),
 			want: types.CodeNoIndependent, logHas: []string{"sponsor, sponsor2"}},
-		{name: "the sponsor named as its only lock approver", signer: "sponsor-dm", msg: registerAs("ST-1", nil, []string{"sponsor"}, 0), want: types.CodeNoIndependent},
-		{name: "a site approves the lock", signer: "sponsor-dm", msg: registerAs("ST-1", nil, []string{"site1", "regulator"}, 2),
+		{name: "the sponsor named as its only lock approver", signer: "sponsor-dm", msg: apptest.RegisterAs("ST-1", nil, []string{"sponsor"}, 0), want: types.CodeNoIndependent},
+		{name: "a site approves the lock", signer: "sponsor-dm", msg: apptest.RegisterAs("ST-1", nil, []string{"site1", "regulator"}, 2),
 			want: types.CodeInvalidMsg, logHas: []string{"only sponsors, CROs and regulators approve a database lock"}},
-		{name: "lock quorum 1", signer: "sponsor-dm", msg: registerAs("ST-1", nil, nil, 1), want: types.CodeNoIndependent, logHas: []string{"alone"}},
-		{name: "lock quorum above the approvers", signer: "sponsor-dm", msg: registerAs("ST-1", nil, []string{"regulator"}, 3), want: types.CodeInvalidMsg},
-		{name: "another sponsor beside an independent approver", signer: "sponsor-dm", msg: registerAs("ST-1", []string{"sponsor2", "regulator"}, []string{"sponsor2", "cro"}, 2), want: types.CodeOK},
-		{name: "defaults", signer: "sponsor2-dm", msg: registerAs("ST-2", nil, nil, 0), want: types.CodeOK},
+		{name: "lock quorum 1", signer: "sponsor-dm", msg: apptest.RegisterAs("ST-1", nil, nil, 1), want: types.CodeNoIndependent, logHas: []string{"alone"}},
+		{name: "lock quorum above the approvers", signer: "sponsor-dm", msg: apptest.RegisterAs("ST-1", nil, []string{"regulator"}, 3), want: types.CodeInvalidMsg},
+		{name: "another sponsor beside an independent approver", signer: "sponsor-dm", msg: apptest.RegisterAs("ST-1", []string{"sponsor2", "regulator"}, []string{"sponsor2", "cro"}, 2), want: types.CodeOK},
+		{name: "defaults", signer: "sponsor2-dm", msg: apptest.RegisterAs("ST-2", nil, nil, 0), want: types.CodeOK},
 	})
 	var s types.Study
 	get(t, c, types.KeyStudy("ST-2"), &s)
@@ -69,7 +62,7 @@ func TestRegistrationIndependence(t *testing.T) {
 // until an independent organisation approves.
 func TestIndependentLockApproval(t *testing.T) {
 	c := twoSponsorChain(t)
-	c.MustDo("sponsor-dm", registerAs("ST-1", nil, []string{"sponsor2", "regulator"}, 2))
+	c.MustDo("sponsor-dm", apptest.RegisterAs("ST-1", nil, []string{"sponsor2", "regulator"}, 2))
 	lock := apptest.ScopeMsg(types.KindLock, types.Scope{Study: "ST-1"}, "")
 	c.MustDo("sponsor-dm", lock)
 	c.MustDo("sponsor2-dm", lock)
@@ -109,10 +102,10 @@ func TestApproversWhoLeave(t *testing.T) {
 	// A: amendments approved by sponsor2 and the regulator. B: by the
 	// regulator and the CRO. C: locked by the sponsor and the regulator.
 	// D: by the sponsor, the CRO and the regulator.
-	c.MustDo("sponsor-dm", registerAs("A", []string{"sponsor2", "regulator"}, nil, 0))
-	c.MustDo("sponsor-dm", registerAs("B", []string{"regulator", "cro"}, nil, 0))
-	c.MustDo("sponsor-dm", registerAs("C", nil, []string{"regulator"}, 2))
-	c.MustDo("sponsor-dm", registerAs("D", nil, []string{"cro", "regulator"}, 3))
+	c.MustDo("sponsor-dm", apptest.RegisterAs("A", []string{"sponsor2", "regulator"}, nil, 0))
+	c.MustDo("sponsor-dm", apptest.RegisterAs("B", []string{"regulator", "cro"}, nil, 0))
+	c.MustDo("sponsor-dm", apptest.RegisterAs("C", nil, []string{"regulator"}, 2))
+	c.MustDo("sponsor-dm", apptest.RegisterAs("D", nil, []string{"cro", "regulator"}, 3))
 	c.MustDo("sponsor-dm", apptest.DelegateStudyMsg("D", "cro", types.TaskDataManagement))
 	c.MustDo("sponsor-dm", apptest.AmendMsg(v2(t, "A", "2.0"), "r"))
 	c.MustDo("sponsor-dm", apptest.AmendMsg(v2(t, "B", "2.0"), "r"))
@@ -144,7 +137,7 @@ func TestApproversWhoLeave(t *testing.T) {
 		{name: "B: the CRO confirms", signer: "cro-admin", msg: apptest.ApproveMsg("B", 1), want: types.CodeOK},
 		{name: "C: reg2 approves in the regulator's place", signer: reg2.ID, msg: lock("C"), want: types.CodeOK},
 		{name: "D: the sponsor confirms", signer: "sponsor-dm", msg: lock("D"), want: types.CodeOK},
-		{name: "registration without an active independent approver", signer: "sponsor-dm", msg: registerAs("E", []string{"regulator"}, nil, 0), want: types.CodeNoIndependent},
+		{name: "registration without an active independent approver", signer: "sponsor-dm", msg: apptest.RegisterAs("E", []string{"regulator"}, nil, 0), want: types.CodeNoIndependent},
 	})
 	for _, id := range []string{"A", "B"} {
 		var s types.Study

@@ -10,75 +10,23 @@ import (
 	"github.com/veritrial/veritrial/app/types"
 )
 
-// studyB is the second sponsor's study in the policy consortium.
-const studyB = "ST-B"
-
-// policyReaders are the readers of the policy table, one per organisation
-// of the policy consortium, by short name.
-var policyReaders = []struct{ short, account string }{
-	{"spA", "sponsor-dm"},          // sponsor of the example study (A)
-	{"spB", "sponsor2-dm"},         // sponsor of study B
-	{"s1", "site1-coordinator"},    // site active in A, subject S1-001
-	{"s2", "site2-coordinator"},    // site active in A, subject S2-001
-	{"s3", "site3-coordinator"},    // site active in B, subject S3-001
-	{"cro", "cro-monitor"},         // CRO delegated A
-	{"cro2", "cro2-monitor"},       // CRO delegated nothing
-	{"reg", "regulator-auditor"},   // regulator named lock approver of A
-	{"reg2", "regulator2-auditor"}, // regulator named lock approver of B
-	{"eth", "ethics-reviewer"},     // ethics committee named approver of A
-	{"eth2", "ethics2-reviewer"},   // ethics committee named approver of B
-}
-
-// policyGenesis is the test consortium with a second sponsor, a third
-// site, a second CRO, a second regulator and two ethics committees (none
-// of them running a validator), each with an administrator and one
-// person of a role its kind grants.
-func policyGenesis(t *testing.T) (types.Genesis, []*apptest.Person) {
-	t.Helper()
-	g := apptest.DefaultGenesis()
-	var people []*apptest.Person
-	for _, o := range []struct {
-		id, person string
-		kind       types.OrgKind
-		role       types.Role
-	}{
-		{"sponsor2", "sponsor2-dm", types.OrgSponsor, types.RoleDataManager},
-		{"site3", "site3-investigator", types.OrgSite, types.RoleInvestigator},
-		{"cro2", "cro2-monitor", types.OrgCRO, types.RoleMonitor},
-		{"regulator2", "regulator2-auditor", types.OrgRegulator, types.RoleAuditor},
-		{"ethics", "ethics-reviewer", types.OrgEthics, types.RoleAuditor},
-		{"ethics2", "ethics2-reviewer", types.OrgEthics, types.RoleAuditor},
-	} {
-		g.Orgs = append(g.Orgs, types.Org{ID: o.id, Name: "Org " + o.id, Kind: o.kind})
-		people = append(people, admin(o.id), person(o.person, o.id, o.role))
-	}
-	people = append(people, person("site3-coordinator", "site3", types.RoleCoordinator))
-	for _, p := range people {
-		g.Accounts = append(g.Accounts, types.GenesisAccount{ID: p.ID, Org: p.Org, Name: p.Name, Roles: p.Roles, PubKey: p.PubKey()})
-	}
-	return g, people
-}
-
-// policyChain builds the policy consortium's ledger: study A (the example
-// study of sponsor, amendments approved by ethics, the lock by the
-// sponsor and regulator) delegated to cro, with site1 and site2 active,
-// a subject at each, a form entered and corrected, a query, SDV, an
-// e-signature, an amendment, freezes and a pending database lock; and
-// study B of sponsor2 (approved by ethics2, locked with regulator2) with
-// site3 active and one subject. site1's administrator asked to rotate
-// the coordinator's key, and a consortium change is proposed.
+// policyChain builds the policy consortium's ledger: its studies
+// (apptest.PolicySteps), then at site1's subject S1-001 a form entered and
+// corrected, a query, SDV, an e-signature, at site2's S2-001 a form; an
+// amendment of study A, freezes and a pending database lock. site1's
+// administrator asked to rotate the coordinator's key, and a consortium
+// change is proposed.
 func policyChain(t *testing.T, params types.Params) *apptest.Chain {
 	t.Helper()
-	g, people := policyGenesis(t)
+	g, people := apptest.PolicyGenesis()
 	g.Params = params
 	c := apptest.NewWith(t, g)
 	for _, p := range people {
 		c.AddPerson(p)
 	}
-	c.SetupStudyWith(registerAs(study, []string{"ethics"}, []string{"regulator"}, 2))
-	c.ActivateSite("site2")
-	c.MustDo("site1-coordinator", apptest.EnrollMsg("S1-001", "site1"))
-	c.MustDo("site2-coordinator", apptest.EnrollMsg("S2-001", "site2"))
+	for _, s := range apptest.PolicySteps() {
+		c.MustDo(s.Signer, s.Msg)
+	}
 	vs := apptest.FormKey("S1-001", "SCR", 1, "VS")
 	c.MustDo("site1-coordinator", apptest.SubmitMsg(vs, apptest.VS(128, 84)))
 	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-001", "SCR", 1, "LB"), apptest.LB()))
@@ -95,11 +43,6 @@ func policyChain(t *testing.T, params types.Params) *apptest.Chain {
 	c.MustDo("sponsor-dm", apptest.ScopeMsg(types.KindFreeze, types.Scope{Study: study, Subject: "S1-001", Event: "SCR", EventRepeat: 1, Form: "LB"}, ""))
 	c.MustDo("sponsor-dm", apptest.ScopeMsg(types.KindLock, types.Scope{Study: study}, ""))
 
-	c.MustDo("sponsor2-dm", registerAs(studyB, []string{"ethics2"}, []string{"regulator2"}, 2))
-	c.MustDo("sponsor2-dm", apptest.ActivateMsg(studyB, "site3", "site3-investigator"))
-	c.MustDo("site3-investigator", apptest.DelegateSiteMsg(studyB, "site3", "site3-coordinator", apptest.CoordinatorTasks...))
-	c.MustDo("site3-coordinator", types.Msg{EnrollSubject: &types.MsgEnrollSubject{Study: studyB, Subject: "S3-001", Site: "site3", ConsentVersion: "1.0", ConsentSHA256: apptest.ConsentSHA256}})
-
 	c.MustDo("site1-admin", rotateMsg("site1-coordinator", (&apptest.Person{Key: apptest.KeyFor("coordinator-next")}).PubKey()))
 	c.MustDo("sponsor-admin", proposeMsg(types.Change{Nodes: &types.NodesChange{Org: "sponsor", NodeIDs: []string{apptest.NodeID("sponsor-full")}}}, ""))
 	return c
@@ -107,11 +50,11 @@ func policyChain(t *testing.T, params types.Params) *apptest.Chain {
 
 // Who sees a record, by reader groups.
 const (
-	studyA  = "spA cro reg eth s1 s2" // every party of study A
-	wholeA  = "spA cro reg eth"       // study A's readers of everything
-	partyB  = "spB reg2 eth2 s3"      // every party of study B
-	wholeB  = "spB reg2 eth2"
-	members = "spA spB s1 s2 s3 cro cro2 reg reg2 eth eth2"
+	studyA  = apptest.PartiesA
+	wholeA  = apptest.WholeA
+	partyB  = apptest.PartiesB
+	members = apptest.Members
+	studyB  = apptest.StudyB
 )
 
 // policyCells is the read policy as a table: each record of the policy
@@ -198,10 +141,10 @@ func TestReadPolicyTable(t *testing.T) {
 	c := policyChain(t, types.DefaultParams())
 	for _, cell := range policyCells(t, c) {
 		sees := strings.Fields(cell.sees)
-		for _, r := range policyReaders {
-			want := slices.Contains(sees, r.short)
-			if got := seesKey(t, c, r.account, []byte(cell.key)); got != want {
-				t.Errorf("%s reading %s: sees %v, the policy says %v", r.short, cell.key, got, want)
+		for _, r := range apptest.PolicyReaders {
+			want := slices.Contains(sees, r.Short)
+			if got := seesKey(t, c, r.Account, []byte(cell.key)); got != want {
+				t.Errorf("%s reading %s: sees %v, the policy says %v", r.Short, cell.key, got, want)
 			}
 		}
 	}
@@ -229,12 +172,12 @@ func TestRegulatorsReadAll(t *testing.T) {
 // once none of them is an active organisation other than a sponsor (as
 // it does to approve), and then reads the study.
 func TestReadPolicyStandIn(t *testing.T) {
-	g, people := policyGenesis(t)
+	g, people := apptest.PolicyGenesis()
 	c := apptest.NewWith(t, g)
 	for _, p := range people {
 		c.AddPerson(p)
 	}
-	c.MustDo("sponsor-dm", registerAs(study, []string{"ethics"}, []string{"regulator"}, 2))
+	c.MustDo("sponsor-dm", apptest.RegisterAs(study, []string{"ethics"}, []string{"regulator"}, 2))
 	key := types.KeyStudy(study)
 	if seesKey(t, c, "regulator2-auditor", key) || seesKey(t, c, "ethics2-reviewer", key) {
 		t.Fatal("an organisation not named reads the study while its approvers are active")
@@ -275,16 +218,16 @@ func TestReadListFiltered(t *testing.T) {
 	c := policyChain(t, types.DefaultParams())
 	for _, prefix := range []string{types.PrefixSubject, types.PrefixForm, types.PrefixAccount, types.PrefixLock, types.PrefixQuery, "s", types.PrefixNonce} {
 		all := list(t, c, prefix, 0, 0)
-		for _, r := range policyReaders {
+		for _, r := range apptest.PolicyReaders {
 			var want []string
 			for _, e := range all {
-				if seesKey(t, c, r.account, []byte(e.Key)) {
+				if seesKey(t, c, r.Account, []byte(e.Key)) {
 					want = append(want, e.Key)
 				}
 			}
 			for _, limit := range []int{1, 2, 1000} {
-				if got := listAs(t, c, r.account, prefix, limit); !slices.Equal(got, want) {
-					t.Errorf("%s listing %s by %d: %v, want %v", r.short, prefix, limit, got, want)
+				if got := listAs(t, c, r.Account, prefix, limit); !slices.Equal(got, want) {
+					t.Errorf("%s listing %s by %d: %v, want %v", r.Short, prefix, limit, got, want)
 				}
 			}
 		}

@@ -116,6 +116,9 @@ func (a *App) queryRead(raw []byte, now time.Time) *abci.ResponseQuery {
 			entry.Org = r.Account.Org
 		}
 	}
+	if e == nil && r.Body.Path != types.QueryKey && r.Body.Path != types.QueryList {
+		e = types.Errf(types.CodeReadMalformed, "read request path %q is the read API's, not one of %s (%s or %s)", r.Body.Path, types.QueryRead, types.QueryKey, types.QueryList)
+	}
 	if e != nil {
 		res := queryErr(e.Code, e.Msg, entry.Height)
 		a.logAccess(now, entry, res, 0)
@@ -147,24 +150,45 @@ func readScope(path string, data []byte) string {
 	return lr.Prefix
 }
 
-// logAccess completes entry with the time, the outcome and the records
-// answered, and records it in the access log. A read the log cannot
+// logAccess completes entry with the outcome and the records answered,
+// and records it in the access log (RecordAccess). A read the log cannot
 // record is not answered.
 func (a *App) logAccess(now time.Time, entry types.AccessEntry, res *abci.ResponseQuery, records int) *abci.ResponseQuery {
-	if a.access == nil {
-		return res
-	}
-	entry.Time = now.UTC().Format(time.RFC3339Nano)
 	entry.Code = types.Code(res.Code)
 	if res.Height != 0 {
 		entry.Height = res.Height
 	}
 	entry.Records = records
-	if err := a.access.Record(entry); err != nil {
-		a.log.Error("the access log could not record a read", "reader", entry.Reader, "path", entry.Path, "code", entry.Code, "err", err)
-		if res.Code == 0 {
-			return queryErr(types.CodeInternal, "this node could not record the read in its access log, so it does not answer it; tell the node's operator", res.Height)
-		}
+	if err := a.RecordAccess(now, entry); err != nil && res.Code == 0 {
+		return queryErr(types.CodeInternal, "this node could not record the read in its access log, so it does not answer it; tell the node's operator", res.Height)
 	}
 	return res
+}
+
+// RecordAccess records entry, stamped with now, in the node's access log
+// (app.Config.Access; none: nothing), the organisation of a named reader
+// filled in when entry has none, as Query records every /read it answers
+// or refuses: the read API records there the requests it answers
+// itself (a tx's status, light blocks, txs, the node's status). An error
+// means the log could not record it (the node's log says why), and the
+// request must not be answered.
+func (a *App) RecordAccess(now time.Time, entry types.AccessEntry) error {
+	if a.access == nil {
+		return nil
+	}
+	entry.Time = now.UTC().Format(time.RFC3339Nano)
+	if entry.Org == "" && entry.Reader != "" {
+		// The organisation of the account the request names, as the
+		// latest committed state has it (a refused request's too).
+		if st, _ := a.committedState(); st != nil {
+			if acct, ok, err := a.accounts.get(st, types.KeyAccount(entry.Reader)); err == nil && ok {
+				entry.Org = acct.Org
+			}
+		}
+	}
+	if err := a.access.Record(entry); err != nil {
+		a.log.Error("the access log could not record a read", "reader", entry.Reader, "path", entry.Path, "code", entry.Code, "err", err)
+		return err
+	}
+	return nil
 }

@@ -99,6 +99,7 @@ func TestReadRefusals(t *testing.T) {
 		{"not canonical", notCanonical, types.CodeReadMalformed},
 		{"bad nonce", sign("site1-coordinator", func(b *types.ReadBody) { b.Nonce = "xyz" }), types.CodeReadMalformed},
 		{"another path", sign("site1-coordinator", func(b *types.ReadBody) { b.Path = "/p2p/filter/id/x" }), types.CodeReadMalformed},
+		{"a path of the read API", sign("site1-coordinator", func(b *types.ReadBody) { b.Path = types.ReadTxs }), types.CodeReadMalformed},
 		{"wrong chain", sign("site1-coordinator", func(b *types.ReadBody) { b.ChainID = "other-chain" }), types.CodeReadWrongChain},
 		{"expired", sign("site1-coordinator", func(b *types.ReadBody) { b.Expires = now.Unix() - 5 }), types.CodeReadExpired},
 		{"too far ahead", sign("site1-coordinator", func(b *types.ReadBody) { b.Expires = now.Unix() + types.MaxReadTTL + 60 }), types.CodeReadExpired},

@@ -108,7 +108,7 @@ func TestCeremony(t *testing.T) {
 		wg.Go(func() {
 			so, se, code, err := runVT(m.env(), "consortium", "join", filepath.Join(m.dir, "draft.json"), "--home", filepath.Join(m.dir, "home"), "--org", org,
 				"--kind", string(orgs[i]), "--host", "127.0.0.1", "--p2p-port", strconv.Itoa(base+portStride*i), "--rpc-port", strconv.Itoa(base+portStride*i+1),
-				"--name", "Ceremony "+org, "--out", filepath.Join(m.dir, org+".member.json"))
+				"--http-port", strconv.Itoa(base+portStride*i+2), "--name", "Ceremony "+org, "--out", filepath.Join(m.dir, org+".member.json"))
 			if err != nil || code != 0 {
 				joins[i] = fmt.Sprintf("join of %s: exit %d (%v)\nstdout: %s\nstderr: %s", org, code, err, so, se)
 			}
@@ -152,7 +152,7 @@ func TestCeremony(t *testing.T) {
 		c.start(n)
 	}
 	c.waitAdvance(c.nodes, 0, 2, 90*time.Second)
-	if vals := validators(t, machines[0], c.nodes[0].home, "sponsor-admin"); len(vals) != 4 || vals["site-2"] != 10 {
+	if vals := validators(t, machines[0], c.nodes[0].home); len(vals) != 4 || vals["site-2"] != 10 {
 		t.Fatalf("validators %v", vals)
 	}
 
@@ -173,7 +173,7 @@ func TestCeremony(t *testing.T) {
 	}
 	out = late.mustRun(t, "consortium", "join", filepath.Join(late.dir, "draft.json"), "--later", "--home", filepath.Join(late.dir, "home"), "--org", "site-3",
 		"--kind", "site", "--host", "127.0.0.1", "--p2p-port", strconv.Itoa(base+portStride*4), "--rpc-port", strconv.Itoa(base+portStride*4+1),
-		"--out", filepath.Join(late.dir, "site-3.member.json"), "--output", "json")
+		"--http-port", strconv.Itoa(base+portStride*4+2), "--out", filepath.Join(late.dir, "site-3.member.json"), "--output", "json")
 	if err := json.Unmarshal([]byte(out), &joined); err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestCeremony(t *testing.T) {
 	c.start(n5)
 	c.waitUp(n5, c.maxHeight(), 90*time.Second)
 	c.waitAdvance(c.nodes, vote.Height, 3, 60*time.Second)
-	if vals := validators(t, late, n5.home, "site-3-admin"); len(vals) != 5 || vals["site-3"] != 10 {
+	if vals := validators(t, late, n5.home); len(vals) != 5 || vals["site-3"] != 10 {
 		t.Fatalf("validators after site-3 joined: %v", vals)
 	}
 	machines = append(machines, late)
@@ -314,9 +314,9 @@ func (m *machine) addPerson(t *testing.T, work, org string, k types.OrgKind) *ma
 	return p
 }
 
-// validators returns the validator set a node's status reports, power by
-// organisation.
-func validators(t *testing.T, m *machine, home, from string) map[string]int64 {
+// validators returns the validator set a node's status reports to the
+// administrator of its machine's organisation, power by organisation.
+func validators(t *testing.T, m *machine, home string) map[string]int64 {
 	t.Helper()
 	var st struct {
 		Validators []struct {
@@ -324,7 +324,7 @@ func validators(t *testing.T, m *machine, home, from string) map[string]int64 {
 			Org   string `json:"org"`
 		} `json:"validators"`
 	}
-	out := m.mustRun(t, "--home", home, "status", "--from", from, "--output", "json")
+	out := m.mustRun(t, "--home", home, "status", "--from", m.name+"-admin", "--output", "json")
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatalf("status: %v\n%s", err, out)
 	}

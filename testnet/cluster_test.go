@@ -53,8 +53,8 @@ type cluster struct {
 	env   []string
 }
 
-// freeBasePort finds a base port whose 2n node ports (base+10*i, +1) are
-// all free on 127.0.0.1. It stays below Linux's ephemeral range (32768
+// freeBasePort finds a base port whose 3n node ports (base+10*i, +1, +2)
+// are all free on 127.0.0.1. It stays below Linux's ephemeral range (32768
 // up), so that a killed node's ports are not taken meanwhile by an
 // outgoing connection or another test's port-0 listener.
 func freeBasePort(t *testing.T, n int) int {
@@ -63,7 +63,7 @@ func freeBasePort(t *testing.T, n int) int {
 		base := 20000 + rand.IntN(12000-portStride*n)
 		ok := true
 		for i := 0; i < n && ok; i++ {
-			for _, p := range []int{base + portStride*i, base + portStride*i + 1} {
+			for _, p := range []int{base + portStride*i, base + portStride*i + 1, base + portStride*i + 2} {
 				l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
 				if err != nil {
 					ok = false

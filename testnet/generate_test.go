@@ -3,8 +3,11 @@ package testnet
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -80,7 +83,11 @@ func TestGenerateLocalConsortium(t *testing.T) {
 			t.Fatalf("genesis of %s differs from the first home's", n.Org)
 		}
 		conf := readConfig(t, home)
-		for _, a := range []string{conf.RPC.ListenAddress, conf.P2P.ListenAddress} {
+		api, ok, err := node.LoadAPI(home)
+		if err != nil || !ok || api.URL() != n.API || api.TLS() {
+			t.Errorf("%s: read API %+v (%v %v), manifest says %s", n.Org, api, ok, err, n.API)
+		}
+		for _, a := range []string{conf.RPC.ListenAddress, conf.P2P.ListenAddress, api.Addr} {
 			if !strings.HasPrefix(a, "tcp://127.0.0.1:") || ports[a] {
 				t.Errorf("%s: listen address %s is not a distinct 127.0.0.1 port", n.Org, a)
 			}
@@ -220,6 +227,11 @@ func TestGenerateHostsAndKinds(t *testing.T) {
 		conf := readConfig(t, filepath.Join(dir, n.Home))
 		if !strings.HasPrefix(conf.P2P.ListenAddress, "tcp://0.0.0.0:") || conf.P2P.ExternalAddress != n.P2P || !strings.HasPrefix(conf.RPC.ListenAddress, "tcp://127.0.0.1:") {
 			t.Errorf("node %s: p2p %s external %s rpc %s", n.Org, conf.P2P.ListenAddress, conf.P2P.ExternalAddress, conf.RPC.ListenAddress)
+		}
+		// The read API stays on the machine: it has no certificate.
+		_, port, _ := net.SplitHostPort(n.P2P)
+		if p, _ := strconv.Atoi(port); n.API != fmt.Sprintf("http://127.0.0.1:%d", p+2) {
+			t.Errorf("node %s: read API %s, want 127.0.0.1 two ports above p2p %s", n.Org, n.API, n.P2P)
 		}
 	}
 }

@@ -16,8 +16,6 @@ import (
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 	"github.com/cometbft/cometbft/light"
 	"github.com/cometbft/cometbft/light/provider"
-	lighthttp "github.com/cometbft/cometbft/light/provider/http"
-	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/veritrial/veritrial/app/client"
@@ -35,10 +33,13 @@ type ChainOptions struct {
 	TrustedHeight int64
 	TrustedHash   []byte
 	ChainID       string
-	// Primary is the node's RPC address; Witnesses are other nodes every
-	// header is cross-checked against.
+	// Primary is the node's address (its read API, or its RPC);
+	// Witnesses are other nodes every header is cross-checked against.
 	Primary   string
 	Witnesses []string
+	// Dial connects to a node address (default client.New; a read API
+	// needs a client that signs reads).
+	Dial func(addr string) (*client.Client, error)
 	// TrustDir holds the light client's store and the run summary; a later
 	// run continues from the last verified header.
 	TrustDir string
@@ -53,12 +54,16 @@ type ChainOptions struct {
 	// Logger receives the light client's log (default: none).
 	Logger cmtlog.Logger
 
-	// source replaces the RPC connections (tests).
+	// source replaces the connections to nodes (tests).
 	source func(ctx context.Context, o ChainOptions, chainID string) (*chainSource, error)
 }
 
-// setDefaults fills in the clock, the trusting period and the logger.
+// setDefaults fills in the dialer, the clock, the trusting period and the
+// logger.
 func (o *ChainOptions) setDefaults() {
+	if o.Dial == nil {
+		o.Dial = func(addr string) (*client.Client, error) { return client.New(addr) }
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -131,10 +136,10 @@ type chainSource struct {
 	witnessLatest int64 // the lowest of the witnesses' (latest if none)
 }
 
-// rpcSource connects to the nodes of o over RPC.
-func rpcSource(ctx context.Context, o ChainOptions, chainID string) (*chainSource, error) {
-	status := func(addr, what string) (*rpchttp.HTTP, int64, error) {
-		c, err := client.DialRPC(addr)
+// nodeSource connects to the nodes of o.
+func nodeSource(ctx context.Context, o ChainOptions, chainID string) (*chainSource, error) {
+	status := func(addr, what string) (provider.Provider, int64, error) {
+		c, err := o.Dial(addr)
 		if err != nil {
 			return nil, 0, fmt.Errorf("%s: %w", what, err)
 		}
@@ -142,25 +147,29 @@ func rpcSource(ctx context.Context, o ChainOptions, chainID string) (*chainSourc
 		if err != nil {
 			return nil, 0, fmt.Errorf("the %s at %s does not answer: %w", what, addr, err)
 		}
-		if st.NodeInfo.Network != chainID {
-			return nil, 0, fmt.Errorf("%w: the %s at %s serves chain %q, not %q", lightroot.ErrWrongGenesis, what, addr, st.NodeInfo.Network, chainID)
+		if st.ChainID != chainID {
+			return nil, 0, fmt.Errorf("%w: the %s at %s serves chain %q, not %q", lightroot.ErrWrongGenesis, what, addr, st.ChainID, chainID)
 		}
-		return c, st.SyncInfo.LatestBlockHeight, nil
+		p, err := c.LightProvider(ctx)
+		if err != nil {
+			return nil, 0, fmt.Errorf("the %s at %s: %w", what, addr, err)
+		}
+		return p, st.Height, nil
 	}
-	pc, latest, err := status(o.Primary, "node")
+	pp, latest, err := status(o.Primary, "node")
 	if err != nil {
 		return nil, err
 	}
-	cs := &chainSource{primary: newPrefetcher(lighthttp.NewWithClient(chainID, pc)), latest: latest, witnessLatest: latest}
+	cs := &chainSource{primary: newPrefetcher(pp), latest: latest, witnessLatest: latest}
 	// A witness behind the primary could not confirm the newest headers
 	// (the light client would wait for it): stop at the lowest height
 	// every witness has.
 	for _, w := range o.Witnesses {
-		wc, h, err := status(w, "witness")
+		wp, h, err := status(w, "witness")
 		if err != nil {
 			return nil, err
 		}
-		cs.witnesses = append(cs.witnesses, newPrefetcher(lighthttp.NewWithClient(chainID, wc)))
+		cs.witnesses = append(cs.witnesses, newPrefetcher(wp))
 		cs.witnessLatest = min(cs.witnessLatest, h)
 	}
 	return cs, nil
@@ -213,7 +222,7 @@ func VerifyChain(ctx context.Context, o ChainOptions) (*ChainReport, error) {
 	}
 	src := o.source
 	if src == nil {
-		src = rpcSource
+		src = nodeSource
 	}
 	cs, err := src(ctx, o, chainID)
 	if err != nil {

@@ -3,7 +3,6 @@ package audit
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -62,9 +61,6 @@ type ExportOptions struct {
 	// Home places the default trust dir (<home>/audit/<chain-id>) when
 	// Chain.TrustDir is empty.
 	Home string
-	// Query reads the records from Chain.Primary as the auditor
-	// (client.Client.Query of a client that reads as the auditor).
-	Query client.QueryFunc
 }
 
 // VerifyExport checks an exported file against the ledger: it reads the
@@ -95,7 +91,12 @@ func VerifyExport(ctx context.Context, o ExportOptions) (*ExportReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep, err := checkExport(ctx, f, o.File, study, o.Query, exportBlock(lbH, lbN), o.TmpDir)
+	o.Chain.setDefaults()
+	cl, err := o.Chain.Dial(o.Chain.Primary)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := checkExport(ctx, f, o.File, study, cl.Query, export.BlockOf(lbH, lbN), o.TmpDir)
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +215,7 @@ func verifiedPair(ctx context.Context, co ChainOptions, h int64) (*cmttypes.Ligh
 	}
 	src := co.source
 	if src == nil {
-		src = rpcSource
+		src = nodeSource
 	}
 	cs, err := src(ctx, co, chainID)
 	if err != nil {
@@ -236,25 +237,6 @@ func verifiedPair(ctx context.Context, co ChainOptions, h int64) (*cmttypes.Ligh
 		return nil, nil, fmt.Errorf("the headers of heights %d and %d do not verify: %w", h, h+1, err)
 	}
 	return lbs[0], lbs[1], nil
-}
-
-// exportBlock is the consensus context of the export from verified
-// headers: the block of h, its commit (in the light block of h) and the
-// app hash in the header of h+1.
-func exportBlock(lbH, lbN *cmttypes.LightBlock) export.Block {
-	b := export.Block{ChainID: lbH.ChainID, Height: lbH.Height, Time: lbH.Time.UTC(), Hash: fmt.Sprintf("%X", lbH.Hash()),
-		AppHash: fmt.Sprintf("%X", []byte(lbN.AppHash)), NextHash: fmt.Sprintf("%X", lbN.Hash())}
-	signed := map[string]bool{}
-	for _, s := range lbH.Commit.Signatures {
-		if s.BlockIDFlag == cmttypes.BlockIDFlagCommit {
-			signed[s.ValidatorAddress.String()] = true
-		}
-	}
-	for _, v := range lbH.ValidatorSet.Validators {
-		b.Validators = append(b.Validators, export.Validator{Address: v.Address.String(), PubKey: base64.StdEncoding.EncodeToString(v.PubKey.Bytes()),
-			Power: v.VotingPower, Signed: signed[v.Address.String()]})
-	}
-	return b
 }
 
 // provenRecords reads every record an export of study covers at height

@@ -27,7 +27,7 @@ func TrustLatest(ctx context.Context, o ChainOptions) (*cmttypes.LightBlock, err
 	o.setDefaults()
 	src := o.source
 	if src == nil {
-		src = rpcSource
+		src = nodeSource
 	}
 	chainID := o.Genesis.ChainID
 	cs, err := src(ctx, o, chainID)

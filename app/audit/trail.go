@@ -5,15 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
-	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
-	sm "github.com/cometbft/cometbft/state"
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/veritrial/veritrial/app/client"
@@ -108,93 +104,22 @@ type Ledger struct {
 
 // FetchOptions configures FetchLedger.
 type FetchOptions struct {
-	// Client reads the node: blocks over its RPC, records as its reader
-	// (client.Client.ReadAs).
+	// Client reads the node: through its read API the txs and records
+	// the client's reader may see, through its RPC all.
 	Client *client.Client
 	Study  string
 	// TrustDir, when set, holds headers verified by VerifyChain: each
 	// block and its results are checked against them.
 	TrustDir string
-	// Workers fetching blocks concurrently (default 4).
-	Workers int
 }
 
-// FetchLedger reads every block with transactions and its results over
-// RPC, checks each block against its header (and the verified headers
-// of the trust dir when given), decodes every tx with types.DecodeTx, and
-// reads the study's protocol versions, amendments, queries and the
-// accounts at the same height.
+// FetchLedger reads the txs of every block, each proven in its block's
+// data hash and its result in the next block's results hash (against the
+// verified headers of the trust dir when given), decodes every tx with
+// types.DecodeTx, and reads the study's protocol versions, amendments,
+// queries and the accounts at the same height.
 func FetchLedger(ctx context.Context, o FetchOptions) (*Ledger, error) {
 	cl := o.Client
-	rpc := cl.RPC()
-	if o.Workers <= 0 {
-		o.Workers = 4
-	}
-	st, err := rpc.Status(ctx)
-	if err != nil {
-		return nil, client.NodeError(cl.Addr(), err)
-	}
-	latest := st.SyncInfo.LatestBlockHeight
-	// Records at latest-1 so that the app hash (in the header of latest)
-	// exists; blocks up to latest.
-	L := &Ledger{Accounts: map[string]types.Account{}, AccountHistories: map[string][]types.AccountChange{}, Orgs: map[string]types.Org{}, Height: latest}
-
-	// Headers of every block, 20 per call, windows of ranges fetched by
-	// the workers; only the headers of blocks with txs and of the block
-	// after each (its results hash) are kept.
-	headers := map[int64]*cmttypes.BlockMeta{}
-	var withTxs []int64
-	const per, window = 20, 64
-	prevHadTxs := false
-	for lo := int64(1); lo <= latest; lo += per * window {
-		metas := make([][]*cmttypes.BlockMeta, window)
-		errs := make([]error, window)
-		var wg sync.WaitGroup
-		next := make(chan int)
-		for range o.Workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range next {
-					a := lo + int64(i*per)
-					b := min(a+per-1, latest)
-					res, err := rpc.BlockchainInfo(ctx, a, b)
-					if err != nil {
-						errs[i] = fmt.Errorf("reading headers %d-%d: %w", a, b, err)
-						continue
-					}
-					metas[i] = res.BlockMetas
-				}
-			}()
-		}
-		for i := 0; i < window && lo+int64(i*per) <= latest; i++ {
-			next <- i
-		}
-		close(next)
-		wg.Wait()
-		for i := range metas {
-			if errs[i] != nil {
-				return nil, errs[i]
-			}
-			// /blockchain lists a range newest first.
-			ms := metas[i]
-			for j := len(ms) - 1; j >= 0; j-- {
-				m := ms[j]
-				if m.NumTxs > 0 || prevHadTxs {
-					headers[m.Header.Height] = m
-				}
-				prevHadTxs = m.NumTxs > 0
-				if m.NumTxs > 0 {
-					withTxs = append(withTxs, m.Header.Height)
-				}
-				if m.Header.Height == latest {
-					L.LastTime = m.Header.Time.UTC()
-				}
-			}
-		}
-	}
-	sort.Slice(withTxs, func(i, j int) bool { return withTxs[i] < withTxs[j] })
-
 	var trust func(h int64) *cmttypes.LightBlock
 	var trustLast int64
 	if o.TrustDir != "" {
@@ -206,10 +131,7 @@ func FetchLedger(ctx context.Context, o FetchOptions) (*Ledger, error) {
 		if trustLast, err = ts.LastLightBlockHeight(); err != nil {
 			return nil, err
 		}
-		var mu sync.Mutex
 		trust = func(h int64) *cmttypes.LightBlock {
-			mu.Lock()
-			defer mu.Unlock()
 			lb, err := ts.LightBlock(h)
 			if err != nil {
 				return nil
@@ -218,41 +140,36 @@ func FetchLedger(ctx context.Context, o FetchOptions) (*Ledger, error) {
 		}
 	}
 
-	type blockOut struct {
-		entries  []Entry
-		verified bool
-		err      error
-	}
-	outs := make([]blockOut, len(withTxs))
-	idx := make(chan int)
-	var wg sync.WaitGroup
-	for range o.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range idx {
-				es, v, err := fetchBlock(ctx, rpc, withTxs[i], headers, trust)
-				outs[i] = blockOut{es, v, err}
+	L := &Ledger{Accounts: map[string]types.Account{}, AccountHistories: map[string][]types.AccountChange{}, Orgs: map[string]types.Org{}}
+	r := client.TxRange{From: 1}
+	for {
+		page, err := cl.Txs(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		if r.To == 0 {
+			// Every page ends at the latest height of the first.
+			r.To, L.Height, L.LastTime = page.To, page.To, page.ToTime.UTC()
+		}
+		for i := range page.Blocks {
+			es, verified, err := blockEntries(&page.Blocks[i], trust)
+			if err != nil {
+				return nil, err
 			}
-		}()
-	}
-	for i := range withTxs {
-		idx <- i
-	}
-	close(idx)
-	wg.Wait()
-	for _, b := range outs {
-		if b.err != nil {
-			return nil, b.err
+			if !verified {
+				L.Unverified++
+			}
+			L.Entries = append(L.Entries, es...)
 		}
-		if !b.verified {
-			L.Unverified++
+		if page.Next == 0 {
+			break
 		}
-		L.Entries = append(L.Entries, b.entries...)
+		r.From = page.Next
 	}
 
 	// Records at the latest height with an app hash; with verified
 	// headers, at the last height whose app hash is verified, proven.
+	latest := L.Height
 	recH := latest - 1
 	if recH < 1 {
 		recH = latest
@@ -274,6 +191,39 @@ func FetchLedger(ctx context.Context, o FetchOptions) (*Ledger, error) {
 	}
 	L.annotate()
 	return L, nil
+}
+
+// blockEntries checks the txs of a block against its header and their
+// results against the next header (both the verified ones of trust when
+// it has them), and decodes them. verified is true when both headers are
+// the verified ones.
+func blockEntries(b *client.BlockTxs, trust func(int64) *cmttypes.LightBlock) ([]Entry, bool, error) {
+	h := b.Height
+	header, next, err := b.Headers()
+	if err != nil {
+		return nil, false, err
+	}
+	if err := b.Verify(header, next); err != nil {
+		return nil, false, fmt.Errorf("the node's block %d does not prove its txs: %w", h, err)
+	}
+	verified := false
+	if trust != nil {
+		tb, tn := trust(h), trust(h+1)
+		if tb != nil && !bytes.Equal(tb.Hash(), header.Hash()) {
+			return nil, false, fmt.Errorf("block %d served by the node (hash %X) is not the verified header %X", h, header.Hash(), tb.Hash())
+		}
+		if tn != nil && next != nil && !bytes.Equal(tn.Hash(), next.Hash()) {
+			return nil, false, fmt.Errorf("block %d served by the node (hash %X) is not the verified header %X", h+1, next.Hash(), tn.Hash())
+		}
+		verified = tb != nil && tn != nil && next != nil
+	}
+	t := header.Time.UTC()
+	out := make([]Entry, len(b.Txs))
+	for i, tx := range b.Txs {
+		out[i] = decodeEntry(tx.Tx, &abci.ExecTxResult{Code: tx.Code, Log: tx.Log}, h, tx.Index, t)
+		out[i].Verified = verified
+	}
+	return out, verified, nil
 }
 
 // readRecords reads the organisations, the accounts and their histories
@@ -307,49 +257,6 @@ func (L *Ledger) readRecords(ctx context.Context, r *client.Reader, study string
 	}
 	L.Queries, err = client.ListJSON[types.Query](ctx, r, types.PrefixQuery+study+"/")
 	return err
-}
-
-// fetchBlock reads block h and its results and decodes its txs.
-func fetchBlock(ctx context.Context, rpc *rpchttp.HTTP, h int64, headers map[int64]*cmttypes.BlockMeta, trust func(int64) *cmttypes.LightBlock) ([]Entry, bool, error) {
-	b, err := rpc.Block(ctx, &h)
-	if err != nil {
-		return nil, false, fmt.Errorf("reading block %d: %w", h, err)
-	}
-	res, err := rpc.BlockResults(ctx, &h)
-	if err != nil {
-		return nil, false, fmt.Errorf("reading the results of block %d: %w", h, err)
-	}
-	blk := b.Block
-	if err := blk.ValidateBasic(); err != nil {
-		return nil, false, fmt.Errorf("block %d is malformed (its txs do not match its header): %w", h, err)
-	}
-	if m := headers[h]; m != nil && !bytes.Equal(m.BlockID.Hash, blk.Hash()) {
-		return nil, false, fmt.Errorf("block %d served by the node has hash %X but its header list says %X", h, blk.Hash(), []byte(m.BlockID.Hash))
-	}
-	if len(res.TxsResults) != len(blk.Txs) {
-		return nil, false, fmt.Errorf("block %d has %d txs but %d results", h, len(blk.Txs), len(res.TxsResults))
-	}
-	verified := false
-	if next := headers[h+1]; next != nil {
-		if !bytes.Equal(sm.TxResultsHash(res.TxsResults), next.Header.LastResultsHash) {
-			return nil, false, fmt.Errorf("the results of block %d do not match the results hash in header %d", h, h+1)
-		}
-		if trust != nil {
-			tb, tn := trust(h), trust(h+1)
-			verified = tb != nil && tn != nil && bytes.Equal(tb.Hash(), blk.Hash()) &&
-				bytes.Equal(tn.LastResultsHash, next.Header.LastResultsHash)
-			if tb != nil && !bytes.Equal(tb.Hash(), blk.Hash()) {
-				return nil, false, fmt.Errorf("block %d served by the node (hash %X) is not the verified header %X", h, blk.Hash(), tb.Hash())
-			}
-		}
-	}
-	t := blk.Time.UTC()
-	out := make([]Entry, len(blk.Txs))
-	for i, raw := range blk.Txs {
-		out[i] = decodeEntry(raw, res.TxsResults[i], h, i, t)
-		out[i].Verified = verified
-	}
-	return out, verified, nil
 }
 
 // decodeEntry describes one tx and its result.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -64,9 +65,13 @@ func joinAll(t *testing.T, draft []byte, orgs []DraftMember) []joinedHome {
 			t.Fatal(err)
 		}
 		m, err := Join(dir, draft, JoinOptions{Org: o.Org, Kind: o.Kind, Name: "Org " + o.Org, Host: "127.0.0.1",
-			P2PPort: 36656 + 10*i, RPCPort: 36657 + 10*i, Passphrase: testPassphrase, KDF: cheapKDF})
+			P2PPort: 36656 + 10*i, RPCPort: 36657 + 10*i, APIPort: 36658 + 10*i, Passphrase: testPassphrase, KDF: cheapKDF})
 		if err != nil {
 			t.Fatalf("join %s: %v", o.Org, err)
+		}
+		// The read API stays on the machine until it has a certificate.
+		if api, ok, err := node.LoadAPI(dir); err != nil || !ok || api.URL() != fmt.Sprintf("http://127.0.0.1:%d", 36658+10*i) {
+			t.Fatalf("join %s: read API %+v %v %v", o.Org, api, ok, err)
 		}
 		out = append(out, joinedHome{dir: dir, file: File{Name: o.Org + ".member.json", Data: mustEncode(t, m)}})
 	}
@@ -413,7 +418,8 @@ func TestJoinRefuses(t *testing.T) {
 		{"another kind", func(o *JoinOptions) { o.Kind = types.OrgCRO }, "site-1 joins as a cro; the draft expects a site"},
 		{"a host with a port", func(o *JoinOptions) { o.Host = "10.0.0.12:26656" }, "not a host name or IP address"},
 		{"no host", func(o *JoinOptions) { o.Host = "" }, "not a host name or IP address"},
-		{"one port twice", func(o *JoinOptions) { o.RPCPort = 26656 }, "two different ports"},
+		{"one port twice", func(o *JoinOptions) { o.RPCPort = 26656 }, "use three different ports"},
+		{"the read API on the RPC port", func(o *JoinOptions) { o.APIPort = 26657 }, "use three different ports"},
 		{"port 0", func(o *JoinOptions) { o.P2PPort = 0 }, "p2p port 0"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

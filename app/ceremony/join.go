@@ -43,10 +43,11 @@ type JoinOptions struct {
 	// defaults to "Administrator of <org>".
 	AdminName string
 	// Host is where the other members reach its node; the node listens
-	// for peers on every interface at P2PPort and for RPC on 127.0.0.1 at
-	// RPCPort.
-	Host             string
-	P2PPort, RPCPort int
+	// for peers on every interface at P2PPort, for RPC on 127.0.0.1 at
+	// RPCPort and serves its read API on 127.0.0.1 at APIPort (0:
+	// node.DefaultAPIPort).
+	Host                      string
+	P2PPort, RPCPort, APIPort int
 	// Later is set when the organisation joins a running consortium by
 	// governance rather than at genesis: the draft is the consortium's,
 	// from any member, and need not list it (docs/CONSORTIUM.md).
@@ -85,16 +86,19 @@ func (o *JoinOptions) Check(d *Draft) error {
 	if o.Host == "" || strings.ContainsAny(o.Host, " /@,") || strings.Contains(o.Host, ":") && net.ParseIP(o.Host) == nil {
 		return fmt.Errorf("host %q is not a host name or IP address", o.Host)
 	}
+	if o.APIPort == 0 {
+		o.APIPort = node.DefaultAPIPort
+	}
 	for _, p := range []struct {
 		name string
 		port int
-	}{{"p2p port", o.P2PPort}, {"RPC port", o.RPCPort}} {
+	}{{"p2p port", o.P2PPort}, {"RPC port", o.RPCPort}, {"read API port", o.APIPort}} {
 		if p.port < 1 || p.port > 65535 {
 			return fmt.Errorf("%s %d is not a port: use 1 to 65535", p.name, p.port)
 		}
 	}
-	if o.P2PPort == o.RPCPort {
-		return fmt.Errorf("the p2p and RPC ports are both %d: use two different ports", o.P2PPort)
+	if o.P2PPort == o.RPCPort || o.APIPort == o.P2PPort || o.APIPort == o.RPCPort {
+		return fmt.Errorf("the p2p, RPC and read API ports are %d, %d and %d: use three different ports", o.P2PPort, o.RPCPort, o.APIPort)
 	}
 	return nil
 }
@@ -114,12 +118,12 @@ func CheckPassphrase(p string) error {
 
 // Join makes the home of an organisation joining the draft whose file is
 // draft, in dir (an existing, empty directory): CometBFT's configuration
-// with o's host and ports and no genesis yet, a new validator key, node
-// key and node account key (node.CreateNodeAccount), a keyring with the
-// first administrator's new key (AdminKey(o.Org)) under o.Passphrase,
-// and, in the config directory, the draft and the member file. It
-// returns the member file, which holds only public material. No key
-// leaves dir.
+// with o's host and ports and no genesis yet, the read API's
+// (veritrial.toml), a new validator key, node key and node account key
+// (node.CreateNodeAccount), a keyring with the first administrator's new
+// key (AdminKey(o.Org)) under o.Passphrase, and, in the config directory,
+// the draft and the member file. It returns the member file, which holds
+// only public material. No key leaves dir.
 func Join(dir string, draft []byte, o JoinOptions) (*Member, error) {
 	d, err := ParseDraft(draft)
 	if err != nil {
@@ -136,6 +140,9 @@ func Join(dir string, draft []byte, o JoinOptions) (*Member, error) {
 		"tcp://"+net.JoinHostPort("0.0.0.0", strconv.Itoa(o.P2PPort)), node.DefaultTiming)
 	conf.P2P.ExternalAddress = p2pAddr
 	if _, err := node.InitFiles(conf); err != nil {
+		return nil, err
+	}
+	if err := node.WriteAPI(dir, node.LocalAPI(o.APIPort)); err != nil {
 		return nil, err
 	}
 	pv, err := readValidatorKey(conf)

@@ -3,24 +3,36 @@ package client
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/light/provider"
+	lighthttp "github.com/cometbft/cometbft/light/provider/http"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/veritrial/veritrial/app/types"
 )
 
-// Client is a connection to one veritrial node.
+// Client is a connection to one veritrial node: through its read API
+// (an http:// or https:// address: docs/API.md), or through its CometBFT
+// RPC (tcp:// or host:port), which listens on the node's machine only.
 type Client struct {
-	rpc     *rpchttp.HTTP
-	addr    string
+	addr string
+	rpc  *rpchttp.HTTP // nil over the read API
+	api  *apiConn      // nil over RPC
+
 	chainID string
+
 	// TTL is how many blocks a signed tx stays valid (default 100).
 	TTL int64
 	// Timeout bounds the wait for a tx's block (default 60 s).
@@ -33,27 +45,91 @@ type Client struct {
 	signer types.Signer
 }
 
-// New returns a client of the node at addr ("tcp://127.0.0.1:26657",
-// "http://host:port" or "host:port").
-func New(addr string) (*Client, error) {
-	rpc, err := DialRPC(addr)
+// Option configures New.
+type Option func(*options)
+
+type options struct{ tls *tls.Config }
+
+// WithTLS sets the TLS configuration of an https:// read API (default:
+// the system's roots; SSL_CERT_FILE names others).
+func WithTLS(c *tls.Config) Option { return func(o *options) { o.tls = c } }
+
+// ErrNoReader means a read was asked of a client that signs none: reads
+// are signed by the reader's key (ReadAs).
+var ErrNoReader = errors.New("reads are signed by the reader's key, and none was given")
+
+// New returns a client of the node at addr: its read API at
+// "https://host:port" or "http://127.0.0.1:port", or its RPC at
+// "tcp://127.0.0.1:26657" or "host:port". It does not contact the node.
+func New(addr string, opts ...Option) (*Client, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	c := &Client{addr: addr, TTL: 100, Timeout: 60 * time.Second}
+	var err error
+	if isAPIAddr(addr) {
+		c.api, err = newAPIConn(addr, o.tls)
+	} else {
+		c.rpc, err = DialRPC(addr)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return &Client{rpc: rpc, addr: addr, TTL: 100, Timeout: 60 * time.Second}, nil
+	return c, nil
 }
 
-// RPC exposes the underlying CometBFT RPC client.
+// ReadAs makes the client sign its reads (Query, Reader, and through the
+// read API its status, txs and light blocks) as account with the key
+// unlock returns, called once, at the first read. A node answers only
+// signed reads, and only what the read policy lets account see.
+func (c *Client) ReadAs(account string, unlock func() (types.Signer, error)) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	c.reader, c.unlock, c.signer = account, unlock, nil
+}
+
+// readSigner returns the reader's account and unlocked key ("" without
+// ReadAs).
+func (c *Client) readSigner() (string, types.Signer, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.reader == "" || c.signer != nil {
+		return c.reader, c.signer, nil
+	}
+	s, err := c.unlock()
+	if err != nil {
+		return "", nil, err
+	}
+	c.signer = s
+	return c.reader, s, nil
+}
+
+// RPC exposes the underlying CometBFT RPC client; nil over the read API.
 func (c *Client) RPC() *rpchttp.HTTP { return c.rpc }
 
 // Addr is the node address the client was created with.
 func (c *Client) Addr() string { return c.addr }
+
+// API reports whether the client talks to the node's read API.
+func (c *Client) API() bool { return c.api != nil }
 
 func (c *Client) nodeErr(err error) error { return NodeError(c.addr, err) }
 
 // ChainID returns the node's chain ID.
 func (c *Client) ChainID(ctx context.Context) (string, error) {
 	if c.chainID != "" {
+		return c.chainID, nil
+	}
+	if c.api != nil {
+		var ci ChainInfo
+		if err := c.api.do(ctx, APIChain, nil, &ci); err != nil {
+			return "", c.nodeErr(err)
+		}
+		if ci.ChainID == "" {
+			return "", fmt.Errorf("the read API at %s names no chain", c.addr)
+		}
+		c.chainID = ci.ChainID
 		return c.chainID, nil
 	}
 	st, err := c.rpc.Status(ctx)
@@ -64,8 +140,63 @@ func (c *Client) ChainID(ctx context.Context) (string, error) {
 	return c.chainID, nil
 }
 
-// Height returns the latest committed height the node reports.
+// signed returns the encoded read request of path and data, signed by
+// the client's reader.
+func (c *Client) signed(ctx context.Context, path string, data []byte) ([]byte, error) {
+	reader, s, err := c.readSigner()
+	if err != nil {
+		return nil, err
+	}
+	if reader == "" {
+		return nil, ErrNoReader
+	}
+	chain, err := c.ChainID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return signRead(chain, reader, s, time.Now(), path, data, 0, false)
+}
+
+// ask sends a signed request for path and data to the read API endpoint
+// and decodes its answer into out.
+func (c *Client) ask(ctx context.Context, endpoint, path string, data []byte, out any) error {
+	body, err := c.signed(ctx, path, data)
+	if err != nil {
+		return err
+	}
+	if err := c.api.do(ctx, endpoint, body, out); err != nil {
+		return c.nodeErr(err)
+	}
+	return nil
+}
+
+// Status returns the node's status: height, hashes, validators, peers.
+func (c *Client) Status(ctx context.Context) (*NodeStatus, error) {
+	if c.api != nil {
+		var s NodeStatus
+		if err := c.ask(ctx, APIStatus, types.ReadStatus, nil, &s); err != nil {
+			return nil, err
+		}
+		return &s, nil
+	}
+	s, err := StatusOf(ctx, c.rpc)
+	if err != nil {
+		return nil, c.nodeErr(err)
+	}
+	return s, nil
+}
+
+// Height returns the latest committed height the node reports (through
+// the read API without a signature: a tx's expiry counts from it, and a
+// writer the ledger refuses must hear it from the ledger).
 func (c *Client) Height(ctx context.Context) (int64, error) {
+	if c.api != nil {
+		var ci ChainInfo
+		if err := c.api.do(ctx, APIChain, nil, &ci); err != nil {
+			return 0, c.nodeErr(err)
+		}
+		return ci.Height, nil
+	}
 	info, err := c.rpc.ABCIInfo(ctx)
 	if err != nil {
 		return 0, c.nodeErr(err)
@@ -142,13 +273,26 @@ func (c *Client) Send(ctx context.Context, account string, signer types.Signer, 
 // Broadcast submits an encoded tx to the mempool; a CheckTx refusal comes
 // back as a Result with Stage "check".
 func (c *Client) Broadcast(ctx context.Context, raw []byte) (*Result, error) {
-	res, err := c.rpc.BroadcastTxSync(ctx, raw)
-	if err != nil {
-		return nil, c.nodeErr(err)
+	r := &Result{Hash: types.TxHash(raw)}
+	if c.api != nil {
+		body, err := jsonBody(TxSubmit{Tx: raw})
+		if err != nil {
+			return nil, err
+		}
+		var ts TxSubmitted
+		if err := c.api.do(ctx, APITx, body, &ts, submitStatuses...); err != nil {
+			return nil, c.nodeErr(err)
+		}
+		r.Code, r.Log = ts.Code, ts.Log
+	} else {
+		res, err := c.rpc.BroadcastTxSync(ctx, raw)
+		if err != nil {
+			return nil, c.nodeErr(err)
+		}
+		r.Code, r.Log = types.Code(res.Code), res.Log
 	}
-	r := &Result{Hash: types.TxHash(raw), Code: types.Code(res.Code), Log: res.Log}
 	r.Name = r.Code.String()
-	if res.Code != 0 {
+	if r.Code != 0 {
 		r.Stage = "check"
 	}
 	return r, nil
@@ -163,23 +307,42 @@ func (c *Client) BroadcastAndWait(ctx context.Context, raw []byte) (*Result, err
 	return c.Wait(ctx, r.Hash)
 }
 
-// Wait polls until the tx with hash (upper-case hex) is in a block.
-func (c *Client) Wait(ctx context.Context, hash string) (*Result, error) {
+// Tx returns the outcome of the tx with hash (upper-case hex) in its
+// block, or ErrTxNotFound. Through the read API only the tx's signer may
+// ask: the node answers anyone else as if no block held it.
+func (c *Client) Tx(ctx context.Context, hash string) (*Result, error) {
 	hb, err := hex.DecodeString(hash)
 	if err != nil {
+		return nil, fmt.Errorf("tx hash %q is not hex", hash)
+	}
+	if c.api == nil {
+		_, r, err := TxOf(ctx, c.rpc, hb)
+		if err != nil && !errors.Is(err, ErrTxNotFound) {
+			err = c.nodeErr(err)
+		}
+		return r, err
+	}
+	var ts TxStatus
+	if err := c.ask(ctx, APITxStatus, types.ReadTxStatus, []byte(strings.ToUpper(hash)), &ts); err != nil {
+		if _, ok := notFound(err); ok {
+			return nil, ErrTxNotFound
+		}
 		return nil, err
 	}
+	return &Result{Hash: ts.Hash, Height: ts.Height, Code: ts.Code, Name: ts.Code.String(), Log: ts.Log, Stage: "block", Events: ts.Events}, nil
+}
+
+// Wait polls until the tx with hash (upper-case hex) is in a block.
+func (c *Client) Wait(ctx context.Context, hash string) (*Result, error) {
 	deadline := time.Now().Add(c.Timeout)
 	delay := 50 * time.Millisecond
 	for {
-		res, err := c.rpc.Tx(ctx, hb, false)
+		r, err := c.Tx(ctx, hash)
 		if err == nil {
-			r := &Result{Hash: hash, Height: res.Height, Code: types.Code(res.TxResult.Code), Log: res.TxResult.Log, Stage: "block", Events: res.TxResult.Events}
-			r.Name = r.Code.String()
 			return r, nil
 		}
-		if !strings.Contains(err.Error(), "not found") {
-			return nil, c.nodeErr(err)
+		if !errors.Is(err, ErrTxNotFound) {
+			return nil, err
 		}
 		if time.Now().After(deadline) {
 			return nil, c.notInBlock(hash)
@@ -198,16 +361,31 @@ func (c *Client) Wait(ctx context.Context, hash string) (*Result, error) {
 // notInBlock says that tx hash is not in a block after the wait, and
 // where to look for it later.
 func (c *Client) notInBlock(hash string) error {
-	return fmt.Errorf("transaction %s was accepted by the mempool but is not in a block after %s; it may still be committed: look it up later at %s", hash, c.Timeout, c.TxURL(hash))
+	where := "at " + c.TxURL(hash)
+	if c.api != nil {
+		where = fmt.Sprintf("through the read API (POST %s%s, signed by the tx's signer)", c.api.base, APITxStatus)
+	}
+	return fmt.Errorf("transaction %s was accepted by the mempool but is not in a block after %s; it may still be committed: look it up later %s", hash, c.Timeout, where)
 }
 
 // TxURL is where the node's RPC answers about the tx with hash
 // (upper-case hex) once it is in a block.
 func (c *Client) TxURL(hash string) string { return httpAddr(c.addr) + "/tx?hash=0x" + hash }
 
-// ABCIQuery sends an ABCI query through the node's RPC (abci_query) as
-// it is, unsigned.
+// ABCIQuery sends an ABCI query as it is, unsigned: through the read API
+// (which takes only signed read requests, types.QueryRead), or the
+// node's RPC (abci_query).
 func (c *Client) ABCIQuery(ctx context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
+	if c.api != nil {
+		if req.Path != types.QueryRead {
+			return nil, ErrNoReader
+		}
+		var a ReadAnswer
+		if err := c.api.do(ctx, APIRead, req.Data, &a, readStatuses...); err != nil {
+			return nil, c.nodeErr(err)
+		}
+		return a.response(), nil
+	}
 	res, err := c.rpc.ABCIQueryWithOptions(ctx, req.Path, req.Data, rpcclient.ABCIQueryOptions{Height: req.Height, Prove: req.Prove})
 	if err != nil {
 		return nil, c.nodeErr(err)
@@ -215,35 +393,10 @@ func (c *Client) ABCIQuery(ctx context.Context, req *abci.RequestQuery) (*abci.R
 	return &res.Response, nil
 }
 
-// ReadAs makes the client sign its reads (Query, Reader) as account with
-// the key unlock returns, called once, at the first read. A node answers
-// only signed reads, and only what the read policy lets account see.
-func (c *Client) ReadAs(account string, unlock func() (types.Signer, error)) {
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
-	c.reader, c.unlock, c.signer = account, unlock, nil
-}
-
-// readSigner returns the reader's account and unlocked key ("" without
-// ReadAs).
-func (c *Client) readSigner() (string, types.Signer, error) {
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
-	if c.reader == "" || c.signer != nil {
-		return c.reader, c.signer, nil
-	}
-	s, err := c.unlock()
-	if err != nil {
-		return "", nil, err
-	}
-	c.signer = s
-	return c.reader, s, nil
-}
-
-// Query answers a query through the node's RPC: /key and /list as read
-// requests signed by the reader ReadAs named (without one, the node
-// refuses them: read_unsigned), other paths as they are. It is the
-// QueryFunc of the node.
+// Query answers a query: /key and /list as read requests signed by the
+// reader ReadAs named (without one, the node refuses them:
+// read_unsigned), other paths as they are. It is the QueryFunc of the
+// node.
 func (c *Client) Query(ctx context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
 	if req.Path != types.QueryKey && req.Path != types.QueryList {
 		return c.ABCIQuery(ctx, req)
@@ -282,12 +435,12 @@ func (c *Client) AppHash(ctx context.Context, h int64) ([]byte, error) {
 	next := h + 1
 	deadline := time.Now().Add(c.Timeout)
 	for {
-		res, err := c.rpc.Header(ctx, &next)
-		if err == nil && res.Header != nil {
-			return res.Header.AppHash, nil
+		hdr, err := c.header(ctx, next)
+		if err == nil {
+			return hdr.AppHash, nil
 		}
-		if err != nil && !strings.Contains(err.Error(), "must be less than or equal") && !strings.Contains(err.Error(), "not found") {
-			return nil, c.nodeErr(err)
+		if !errors.Is(err, provider.ErrHeightTooHigh) {
+			return nil, err
 		}
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("block %d, which carries the app hash of height %d, did not appear within %s", next, h, c.Timeout)
@@ -298,4 +451,137 @@ func (c *Client) AppHash(ctx context.Context, h int64) ([]byte, error) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// header returns the header of block h as the node serves it;
+// provider.ErrHeightTooHigh while h is not committed.
+func (c *Client) header(ctx context.Context, h int64) (*cmttypes.Header, error) {
+	if c.api != nil {
+		lb, err := c.LightBlock(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		return lb.Header, nil
+	}
+	res, err := c.rpc.Header(ctx, &h)
+	switch {
+	case err == nil && res.Header != nil:
+		return res.Header, nil
+	case err == nil || strings.Contains(err.Error(), "must be less than or equal") || strings.Contains(err.Error(), "not found"):
+		return nil, provider.ErrHeightTooHigh
+	}
+	return nil, c.nodeErr(err)
+}
+
+// LightBlock returns the signed header and validator set of height h as
+// the node serves them (checked for form, not verified: the light client
+// verifies), provider.ErrHeightTooHigh above the node's latest height and
+// provider.ErrLightBlockNotFound below the oldest it keeps.
+func (c *Client) LightBlock(ctx context.Context, h int64) (*cmttypes.LightBlock, error) {
+	chain, err := c.ChainID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if c.api == nil {
+		return lighthttp.NewWithClient(chain, c.rpc).LightBlock(ctx, h)
+	}
+	var a LightBlockAnswer
+	if err := c.ask(ctx, APILightBlock, types.ReadLightBlock, []byte(strconv.FormatInt(h, 10)), &a); err != nil {
+		if e, ok := notFound(err); ok {
+			if e.LatestHeight < h {
+				return nil, provider.ErrHeightTooHigh
+			}
+			return nil, provider.ErrLightBlockNotFound
+		}
+		return nil, err
+	}
+	var pb cmtproto.LightBlock
+	if err := pb.Unmarshal(a.LightBlock); err != nil {
+		return nil, provider.ErrBadLightBlock{Reason: err}
+	}
+	lb, err := cmttypes.LightBlockFromProto(&pb)
+	if err != nil {
+		return nil, provider.ErrBadLightBlock{Reason: err}
+	}
+	if lb.Height != h && h != 0 {
+		return nil, provider.ErrBadLightBlock{Reason: fmt.Errorf("height %d answered for height %d", lb.Height, h)}
+	}
+	if err := lb.ValidateBasic(chain); err != nil {
+		return nil, provider.ErrBadLightBlock{Reason: err}
+	}
+	return lb, nil
+}
+
+// ReportEvidence hands the node evidence of misbehaviour (a light client
+// found it).
+func (c *Client) ReportEvidence(ctx context.Context, ev cmttypes.Evidence) error {
+	if c.api == nil {
+		_, err := c.rpc.BroadcastEvidence(ctx, ev)
+		return err
+	}
+	pb, err := cmttypes.EvidenceToProto(ev)
+	if err != nil {
+		return err
+	}
+	raw, err := pb.Marshal()
+	if err != nil {
+		return err
+	}
+	var a EvidenceAnswer
+	return c.ask(ctx, APIEvidence, types.ReadEvidence, raw, &a)
+}
+
+// LightProvider returns the client as a light block provider for
+// CometBFT's light client.
+func (c *Client) LightProvider(ctx context.Context) (provider.Provider, error) {
+	chain, err := c.ChainID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return lightProvider{c: c, chainID: chain}, nil
+}
+
+type lightProvider struct {
+	c       *Client
+	chainID string
+}
+
+func (p lightProvider) ChainID() string { return p.chainID }
+
+func (p lightProvider) String() string { return p.c.addr }
+
+func (p lightProvider) LightBlock(ctx context.Context, h int64) (*cmttypes.LightBlock, error) {
+	return p.c.LightBlock(ctx, h)
+}
+
+func (p lightProvider) ReportEvidence(ctx context.Context, ev cmttypes.Evidence) error {
+	return p.c.ReportEvidence(ctx, ev)
+}
+
+// Txs returns the txs of the blocks in r that the reader may see (through
+// the read API; every tx through the RPC), with their proofs, one page at
+// a time: TxsPage.Next says where the next page starts.
+func (c *Client) Txs(ctx context.Context, r TxRange) (*TxsPage, error) {
+	if err := r.Check(); err != nil {
+		return nil, err
+	}
+	if c.api == nil {
+		p, err := TxsOf(ctx, c.rpc, r, DefaultPageLimits, nil)
+		if err != nil {
+			return nil, c.nodeErr(err)
+		}
+		return p, nil
+	}
+	data, err := jsonBody(r)
+	if err != nil {
+		return nil, err
+	}
+	var p TxsPage
+	if err := c.ask(ctx, APITxs, types.ReadTxs, data, &p); err != nil {
+		return nil, err
+	}
+	if p.From != max(r.From, 1) || r.To != 0 && p.To != r.To || p.Next != 0 && (p.Next <= p.From || p.Next > p.To) {
+		return nil, fmt.Errorf("the node answered heights %d to %d (next %d) for %d to %d", p.From, p.To, p.Next, r.From, r.To)
+	}
+	return &p, nil
 }

@@ -27,17 +27,23 @@ func SignedQuery(q QueryFunc, chainID, reader string, signer types.Signer, now f
 		if req.Path != types.QueryKey && req.Path != types.QueryList {
 			return q(ctx, req)
 		}
-		var n [16]byte
-		if _, err := rand.Read(n[:]); err != nil {
-			return nil, err
-		}
-		raw, err := types.SignRead(types.ReadBody{
-			V: types.ReadVersion, ChainID: chainID, Reader: reader, Nonce: hex.EncodeToString(n[:]),
-			Expires: now().Add(ReadTTL).Unix(), Path: req.Path, Data: req.Data, Height: req.Height, Prove: req.Prove,
-		}, signer.Sign)
+		raw, err := signRead(chainID, reader, signer, now(), req.Path, req.Data, req.Height, req.Prove)
 		if err != nil {
 			return nil, err
 		}
 		return q(ctx, &abci.RequestQuery{Path: types.QueryRead, Data: raw, Height: req.Height, Prove: req.Prove})
 	}
+}
+
+// signRead returns the encoded read request of path and data at height,
+// signed by reader's key, with a fresh nonce, expiring ReadTTL after now.
+func signRead(chainID, reader string, signer types.Signer, now time.Time, path string, data []byte, height int64, prove bool) ([]byte, error) {
+	var n [16]byte
+	if _, err := rand.Read(n[:]); err != nil {
+		return nil, err
+	}
+	return types.SignRead(types.ReadBody{
+		V: types.ReadVersion, ChainID: chainID, Reader: reader, Nonce: hex.EncodeToString(n[:]),
+		Expires: now.Add(ReadTTL).Unix(), Path: path, Data: data, Height: height, Prove: prove,
+	}, signer.Sign)
 }

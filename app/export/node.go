@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"strings"
 
 	cmttypes "github.com/cometbft/cometbft/types"
 
@@ -46,55 +45,38 @@ func NodeSource(ctx context.Context, cl *client.Client, study string, height int
 	return r, b, HeightBasis(s, height), nil
 }
 
-// nodeBlock reads the consensus context of height h.
+// nodeBlock reads the consensus context of height h as the node serves
+// it: the light blocks of h and h+1 (waiting for h+1).
 func nodeBlock(ctx context.Context, cl *client.Client, h int64) (Block, error) {
-	rpc := cl.RPC()
-	appHash, err := cl.AppHash(ctx, h) // waits for block h+1
-	if err != nil {
+	if _, err := cl.AppHash(ctx, h); err != nil { // waits for block h+1
 		return Block{}, err
 	}
-	com, err := rpc.Commit(ctx, &h)
+	lbH, err := cl.LightBlock(ctx, h)
 	if err != nil {
-		return Block{}, fmt.Errorf("reading the commit of block %d: %w", h, err)
+		return Block{}, fmt.Errorf("reading block %d: %w", h, err)
 	}
-	next := h + 1
-	nh, err := rpc.Header(ctx, &next)
-	if err != nil || nh.Header == nil {
-		return Block{}, fmt.Errorf("reading the header of block %d: %v", next, err)
+	lbN, err := cl.LightBlock(ctx, h+1)
+	if err != nil {
+		return Block{}, fmt.Errorf("reading block %d: %w", h+1, err)
 	}
-	if !strings.EqualFold(fmt.Sprintf("%X", nh.Header.AppHash), fmt.Sprintf("%X", appHash)) {
-		return Block{}, fmt.Errorf("the node reported two app hashes for height %d", h)
-	}
-	b := Block{
-		ChainID:  com.Header.ChainID,
-		Height:   h,
-		Time:     com.Header.Time.UTC(),
-		Hash:     fmt.Sprintf("%X", com.Commit.BlockID.Hash),
-		AppHash:  fmt.Sprintf("%X", appHash),
-		NextHash: fmt.Sprintf("%X", nh.Header.Hash()),
-	}
+	return BlockOf(lbH, lbN), nil
+}
+
+// BlockOf is the consensus context of an export at the height of lbH:
+// its block, its commit and validators (in lbH) and the app hash in the
+// header of the next block, lbN.
+func BlockOf(lbH, lbN *cmttypes.LightBlock) Block {
+	b := Block{ChainID: lbH.ChainID, Height: lbH.Height, Time: lbH.Time.UTC(), Hash: fmt.Sprintf("%X", lbH.Hash()),
+		AppHash: fmt.Sprintf("%X", []byte(lbN.AppHash)), NextHash: fmt.Sprintf("%X", lbN.Hash())}
 	signed := map[string]bool{}
-	for _, s := range com.Commit.Signatures {
+	for _, s := range lbH.Commit.Signatures {
 		if s.BlockIDFlag == cmttypes.BlockIDFlagCommit {
 			signed[s.ValidatorAddress.String()] = true
 		}
 	}
-	page, perPage := 1, 100
-	for {
-		vs, err := rpc.Validators(ctx, &h, &page, &perPage)
-		if err != nil {
-			return Block{}, fmt.Errorf("reading the validators of block %d: %w", h, err)
-		}
-		for _, v := range vs.Validators {
-			b.Validators = append(b.Validators, Validator{
-				Address: v.Address.String(), PubKey: base64.StdEncoding.EncodeToString(v.PubKey.Bytes()),
-				Power: v.VotingPower, Signed: signed[v.Address.String()],
-			})
-		}
-		if len(b.Validators) >= vs.Total || len(vs.Validators) == 0 {
-			break
-		}
-		page++
+	for _, v := range lbH.ValidatorSet.Validators {
+		b.Validators = append(b.Validators, Validator{Address: v.Address.String(), PubKey: base64.StdEncoding.EncodeToString(v.PubKey.Bytes()),
+			Power: v.VotingPower, Signed: signed[v.Address.String()]})
 	}
-	return b, nil
+	return b
 }

@@ -114,6 +114,7 @@ const (
 	CodeReadNotVisible Code = 707
 	CodeReadUnsigned   Code = 708
 	CodeReadBusy       Code = 709
+	CodeReadNotFound   Code = 710
 
 	// Access log heads (8xx).
 	CodeNotOrgNode       Code = 801
@@ -224,6 +225,7 @@ var codeNames = map[Code]string{
 	CodeReadNotVisible: "read_not_visible",
 	CodeReadUnsigned:   "read_unsigned",
 	CodeReadBusy:       "read_busy",
+	CodeReadNotFound:   "read_not_found",
 	CodeInternal:       "internal",
 
 	CodeNotOrgNode:       "not_organisation_node",

@@ -35,6 +35,30 @@ const MaxReadTTL = 300
 // (QueryKey or QueryList), data, height and proofs.
 const QueryRead = "/read"
 
+// Paths of the requests the read API (app/readapi) answers itself rather
+// than App.Query: signed like reads, so that one identity, one expiry and
+// one replay cache govern them, and the access log names what each asked.
+// App.Query answers only QueryKey and QueryList inside a QueryRead.
+const (
+	// ReadTxStatus asks for a tx's outcome (data: its hash in hex), which
+	// only its signer may read.
+	ReadTxStatus = "/tx"
+	// ReadLightBlock asks for the signed header and validator set of a
+	// height (data: the height in decimal).
+	ReadLightBlock = "/light_block"
+	// ReadTxs asks for the txs of a range of blocks (data: a JSON
+	// {"from": H, "to": H}), those the reader may see, with proofs.
+	ReadTxs = "/txs"
+	// ReadStatus asks for the node's status (data: empty).
+	ReadStatus = "/status"
+	// ReadEvidence hands the node evidence of misbehaviour a light client
+	// found (data: a CometBFT Evidence in protobuf).
+	ReadEvidence = "/evidence"
+)
+
+// readPaths are the inner paths a read request may name.
+var readPaths = map[string]bool{QueryKey: true, QueryList: true, ReadTxStatus: true, ReadLightBlock: true, ReadTxs: true, ReadStatus: true, ReadEvidence: true}
+
 // readDomain separates read sign bytes from tx sign bytes and any other
 // ed25519 use.
 const readDomain = "veritrial/read/v1\n"
@@ -48,8 +72,8 @@ type ReadBody struct {
 	// Expires is the last second (Unix time, UTC) the request may be
 	// answered.
 	Expires int64  `json:"expires"`
-	Path    string `json:"path"` // QueryKey or QueryList
-	Data    []byte `json:"data"` // the key, or the ListRequest JSON
+	Path    string `json:"path"` // QueryKey, QueryList or a read API path (ReadTxStatus...)
+	Data    []byte `json:"data"` // the key, the ListRequest JSON, or what the API path says
 	Height  int64  `json:"height"`
 	Prove   bool   `json:"prove"`
 }
@@ -94,7 +118,8 @@ func (r *ReadRequest) VerifySignature(pub ed25519.PublicKey) bool {
 
 // DecodeRead decodes an encoded read request: the size limit, no unknown
 // fields or trailing data, the format version, canonical encoding, a
-// well-formed nonce and a known inner path. Whether the request may be
+// well-formed nonce and a known inner path (QueryKey, QueryList or one of
+// the read API's). Whether the request may be
 // answered (chain, expiry, replay, reader, signature, visibility) is the
 // serving node's to judge.
 func DecodeRead(raw []byte) (*ReadRequest, *Error) {
@@ -115,8 +140,8 @@ func DecodeRead(raw []byte) (*ReadRequest, *Error) {
 	if !ValidNonce(r.Body.Nonce) {
 		return nil, Errf(CodeReadMalformed, "read request nonce must be 16 to 64 lower-case hex characters")
 	}
-	if r.Body.Path != QueryKey && r.Body.Path != QueryList {
-		return nil, Errf(CodeReadMalformed, "read request path %q is not %s or %s", r.Body.Path, QueryKey, QueryList)
+	if !readPaths[r.Body.Path] {
+		return nil, Errf(CodeReadMalformed, "read request path %q is not one a node answers (%s, %s, or one of the read API's)", r.Body.Path, QueryKey, QueryList)
 	}
 	if r.Body.Height < 0 {
 		return nil, Errf(CodeReadMalformed, "read request height %d is negative", r.Body.Height)

@@ -255,11 +255,13 @@ func runAccessLogVerify(c *cli.Context) error {
 // at --node. When nothing answers at the home's own address it says so in
 // doc and returns none; an explicit --node must answer.
 func committedHeads(c *cli.Context, doc *accessLogVerifyDoc) ([]types.AccessHead, error) {
-	cl, err := ledgerClient(c)
+	cl, err := nodeClient(c)
 	if err != nil {
 		return nil, err
 	}
-	if globalValue(c, flagFrom, envFrom) == "" {
+	if globalValue(c, flagFrom, envFrom) != "" {
+		readAs(c, cl)
+	} else {
 		// The heads are read by every member: the home's node account
 		// signs the read when no --from names another key.
 		home, err := homeDir(c)

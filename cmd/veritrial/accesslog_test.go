@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -54,8 +55,8 @@ func TestAccessLogHeadsOnANode(t *testing.T) {
 	work := t.TempDir()
 	home := filepath.Join(work, "home")
 	env := testEnv(t, "VERITRIAL_HOME="+home, "VERITRIAL_PASSPHRASE="+node.DevPassphrase)
-	ports := freePorts(t, 2)
-	mustVT(t, env, "init", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]))
+	ports := freePorts(t, 3)
+	mustVT(t, env, "init", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]), "--http-port", strconv.Itoa(ports[2]))
 	recordReads(t, home, 1, 30)
 	flags := []string{"--access-log-commit-every", "10", "--access-log-commit-interval", "1s"}
 	n := startNode(t, env, home, flags...)
@@ -94,6 +95,15 @@ func TestAccessLogHeadsOnANode(t *testing.T) {
 		t.Errorf("show of the future:\n%s", r.stdout)
 	}
 	failVT(t, env, exitUsage, "--since \"yesterday\" is not an RFC 3339 time", "access-log", "show", "--since", "yesterday")
+	// The read API's own requests are in it too: the node's status,
+	// which waitHeight read as sponsor-dm.
+	var statuses accessLogShowDoc
+	decode(t, mustVT(t, env, "access-log", "show", "--reader", "sponsor-dm", "-o", "json"), &statuses)
+	if !slices.ContainsFunc(statuses.Entries, func(e accesslog.Entry) bool {
+		return e.Path == types.ReadStatus && e.Org == "sponsor" && e.Code == types.CodeOK && e.Height > 0
+	}) {
+		t.Errorf("no answered status request of sponsor-dm in the log: %+v", statuses)
+	}
 
 	committedAt := doc.Committed.Stamp.Height
 	if code := n.stop(t); code != 0 {

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/types"
 )
 
@@ -111,7 +113,7 @@ person with their current key, before it expires.`,
 					if m.Account != from {
 						done = fmt.Sprintf("Requested the rotation of the key of %s; it applies when another administrator of the organisation, or %s with its current key, approves it (veritrial account approve-rotation)", m.Account, m.Account)
 					}
-					return send(c, types.Msg{RotateKey: m}, done)
+					return sendRotation(c, types.Msg{RotateKey: m}, m.Account, done)
 				},
 			},
 			{
@@ -128,7 +130,7 @@ shows the pending request and its new key.`,
 						return err
 					}
 					m := &types.MsgApproveKeyRotation{Account: c.String("account"), NewPubKey: pub}
-					return send(c, types.Msg{ApproveKeyRotation: m}, fmt.Sprintf("Rotated the key of %s (request approved)", m.Account))
+					return sendRotation(c, types.Msg{ApproveKeyRotation: m}, m.Account, fmt.Sprintf("Rotated the key of %s (request approved)", m.Account))
 				},
 			},
 			{
@@ -143,4 +145,15 @@ shows the pending request and its new key.`,
 			},
 		},
 	}
+}
+
+// sendRotation sends msg, which rotates account's key, and says success:
+// when account is the --from one and the new key is this keyring's
+// (--key), the outcome is read with it once the old one no longer reads.
+func sendRotation(c *cli.Context, msg types.Msg, account, success string) error {
+	w := write{msg: msg, done: func(context.Context, *client.Client, *client.Result) string { return success }}
+	if from, err := fromKey(c); err == nil && from == account {
+		w.rekey = c.String("key")
+	}
+	return sendWrite(c, w)
 }

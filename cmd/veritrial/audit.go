@@ -33,8 +33,8 @@ history. See docs/AUDIT.md for the trust model.`,
 			{
 				Name:  "verify-chain",
 				Usage: "verify every header from genesis to the latest with the light client",
-				UsageText: `veritrial audit verify-chain --genesis genesis.json --node tcp://host:26657 [--witness URL ...] [--trust-dir DIR]
-   veritrial audit verify-chain --trusted-height 1000 --trusted-hash 0AF3... --chain-id C --node URL`,
+				UsageText: `veritrial audit verify-chain --from KEY --genesis genesis.json [--node https://host:26680] [--witness URL ...] [--trust-dir DIR]
+   veritrial audit verify-chain --from KEY --trusted-height 1000 --trusted-hash 0AF3... --chain-id C --node URL`,
 				Description: `The trust root is the genesis validator set: block 1's commit must carry
 +2/3 of the genesis validators' signatures for the chain ID (or the header at
 --trusted-height must have --trusted-hash). From there each header is verified
@@ -44,7 +44,7 @@ so a later run continues from the last verified header. Exit 1 names the first
 height that fails and why.`,
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "genesis", Usage: "the consortium's genesis `FILE` (trust root: its validators)", TakesFile: true},
-					&cli.StringSliceFlag{Name: "witness", Usage: "RPC `URL` of another node to cross-check every header with (repeatable)"},
+					&cli.StringSliceFlag{Name: "witness", Usage: "read API `URL` (or RPC address) of another node to cross-check every header with (repeatable)"},
 					&cli.StringFlag{Name: "trust-dir", Usage: "where verified headers are kept", DefaultText: "<home>/audit/<chain-id>"},
 					&cli.Int64Flag{Name: "trusted-height", Usage: "trust root instead of the genesis: a header `HEIGHT` obtained out of band"},
 					&cli.StringFlag{Name: "trusted-hash", Usage: "the header `HASH` (hex) at --trusted-height"},
@@ -57,9 +57,11 @@ height that fails and why.`,
 			{
 				Name:      "trail",
 				Usage:     "the full history of a study: who did what, when, why, rejected attempts included",
-				UsageText: `veritrial audit trail --study VT-HTN-201 [--subject S1-001 | --site site1 | --user site1-coordinator] [--since 2026-01-01 --until 2026-02-01] [--format table|json|xlsx --out trail.xlsx]`,
-				Description: `Built from every block's transactions and their results (block and block_results
-over RPC), each tx decoded as the ledger decodes it. Times are block times in
+				UsageText: `veritrial audit trail --from KEY --study VT-HTN-201 [--subject S1-001 | --site site1 | --user site1-coordinator] [--since 2026-01-01 --until 2026-02-01] [--format table|json|xlsx --out trail.xlsx]`,
+				Description: `Built from every block's transactions and their results, those the --from
+reader may see, read through the node's read API with a Merkle proof of each
+tx in its block and of its result in the next header, each tx decoded as the
+ledger decodes it. Times are block times in
 UTC. Rejected attempts (non-zero codes, for instance writes during a lock) are
 listed as REJECTED with their code and message. ROLE is the role the signer
 acted under then (the one the records' stamps carry), ON the subject, event
@@ -77,7 +79,7 @@ every field exact.`,
 			{
 				Name:      "report",
 				Usage:     "data-integrity signals per site and per user",
-				UsageText: `veritrial audit report --study VT-HTN-201 [--out report.xlsx]`,
+				UsageText: `veritrial audit report --from KEY --study VT-HTN-201 [--out report.xlsx]`,
 				Description: `Late entries (block time more than --late-days after the form's visit date),
 corrections per 100 values, corrections after signature or after SDV, entries
 outside working hours (block time in UTC, Monday to Friday, --work-hours),
@@ -109,7 +111,7 @@ its app hashes unchanged. This proves the state is what the transactions say.`,
 			{
 				Name:      "verify-export",
 				Usage:     "check an exported file (xlsx, csv zip or directory, ODM) against the ledger, record by record, with proofs",
-				UsageText: `veritrial audit verify-export htn201-locked.xlsx --node tcp://host:26657 [--genesis genesis.json] [--witness URL ...] [--trust-dir DIR]`,
+				UsageText: `veritrial audit verify-export htn201-locked.xlsx --from KEY [--node https://host:26680] [--genesis genesis.json] [--witness URL ...] [--trust-dir DIR]`,
 				Description: `Reads the file's provenance (study, height), verifies the headers of that height
 and the next with the light client (from the trust dir filled by verify-chain,
 or from --genesis), fetches every record the ledger has for the study at that
@@ -123,7 +125,7 @@ row, extra row, altered audit trail, forged or altered signature. Exit 1 when
 the file differs from the ledger.`,
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "genesis", Usage: "the consortium's genesis `FILE` (trust root when the trust dir has none)", TakesFile: true},
-					&cli.StringSliceFlag{Name: "witness", Usage: "RPC `URL` of another node to cross-check headers with (repeatable)"},
+					&cli.StringSliceFlag{Name: "witness", Usage: "read API `URL` (or RPC address) of another node to cross-check headers with (repeatable)"},
 					&cli.StringFlag{Name: "trust-dir", Usage: "where verified headers are kept", DefaultText: "<home>/audit/<chain-id>"},
 				},
 				Action: auditVerifyExport,
@@ -166,14 +168,15 @@ func auditFormat(c *cli.Context) (string, error) {
 
 // auditLedger reads the chain's history for --study.
 func auditLedger(c *cli.Context) (*audit.Ledger, error) {
+	o := audit.FetchOptions{Study: c.String("study"), TrustDir: c.String("trust-dir")}
+	if o.TrustDir != "" && !auditDirExists(o.TrustDir) {
+		return nil, usageErrorf("--trust-dir %s does not exist: run veritrial audit verify-chain --trust-dir %s first", o.TrustDir, o.TrustDir)
+	}
 	cl, err := ledgerClient(c)
 	if err != nil {
 		return nil, err
 	}
-	o := audit.FetchOptions{Client: cl, Study: c.String("study"), TrustDir: c.String("trust-dir")}
-	if o.TrustDir != "" && !auditDirExists(o.TrustDir) {
-		return nil, usageErrorf("--trust-dir %s does not exist: run veritrial audit verify-chain --trust-dir %s first", o.TrustDir, o.TrustDir)
-	}
+	o.Client = cl
 	if o.TrustDir == "" {
 		if chain, err := cl.ChainID(c.Context); err == nil {
 			if home, err := homeDir(c); err == nil {
@@ -494,11 +497,13 @@ func auditVerifyExport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	cl, err := ledgerClient(c)
-	if err != nil {
+	o := audit.ExportOptions{File: file, Home: home, Chain: audit.ChainOptions{Genesis: g, TrustDir: c.String("trust-dir")}}
+	if o.Chain.Primary, err = nodeAddr(c); err != nil {
 		return err
 	}
-	o := audit.ExportOptions{File: file, Home: home, Chain: audit.ChainOptions{Genesis: g, TrustDir: c.String("trust-dir"), Primary: cl.Addr()}, Query: cl.Query}
+	if o.Chain.Dial, err = readDialer(c); err != nil {
+		return err
+	}
 	for _, w := range c.StringSlice("witness") {
 		a, err := normalizeNodeAddr(w)
 		if err != nil {
@@ -594,6 +599,9 @@ func auditVerifyChain(c *cli.Context) error {
 		o.ChainID = g.ChainID
 	}
 	if o.Primary, err = nodeAddr(c); err != nil {
+		return err
+	}
+	if o.Dial, err = readDialer(c); err != nil {
 		return err
 	}
 	for _, w := range c.StringSlice("witness") {

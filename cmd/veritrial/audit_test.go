@@ -66,7 +66,7 @@ func TestAuditOnARealNode(t *testing.T) {
 	// verify-chain from the genesis.
 	gen := filepath.Join(home, "config", "genesis.json")
 	var cr audit.ChainReport
-	decode(t, mustVT(t, env, "audit", "verify-chain", "--genesis", gen, "--node", rpc, "--witness", rpc, "--output", "json"), &cr)
+	decode(t, mustVT(t, env, "--from", "regulator-auditor", "audit", "verify-chain", "--genesis", gen, "--node", rpc, "--witness", rpc, "--output", "json"), &cr)
 	if !cr.OK() || cr.From != 1 || cr.To < st.Height || cr.TrustRoot != "genesis" || !cr.CrossChecked || cr.Resumed {
 		t.Fatalf("verify-chain: %+v", cr)
 	}
@@ -76,13 +76,13 @@ func TestAuditOnARealNode(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(home, "audit", "veritrial-dev", "light.db")); err != nil {
 		t.Errorf("no light store in the default trust dir: %v", err)
 	}
-	r := mustVT(t, env, "audit", "verify-chain", "--genesis", gen, "--node", rpc)
+	r := mustVT(t, env, "--from", "regulator-auditor", "audit", "verify-chain", "--genesis", gen, "--node", rpc)
 	if !strings.Contains(r.stdout, "continuing a previous run") || !strings.Contains(r.stdout, "OK: every header verified") {
 		t.Errorf("second verify-chain:\n%s", r.stdout)
 	}
 	// The same chain by a trusted header.
 	var tr audit.ChainReport
-	decode(t, mustVT(t, env, "audit", "verify-chain", "--trusted-height", "1", "--trusted-hash", cr.TrustedHash, "--chain-id", "veritrial-dev", "--node", rpc, "--trust-dir", filepath.Join(work, "trust2"), "--output", "json"), &tr)
+	decode(t, mustVT(t, env, "--from", "regulator-auditor", "audit", "verify-chain", "--trusted-height", "1", "--trusted-hash", cr.TrustedHash, "--chain-id", "veritrial-dev", "--node", rpc, "--trust-dir", filepath.Join(work, "trust2"), "--output", "json"), &tr)
 	if !tr.OK() || tr.TrustRoot != "trusted header" || tr.To < st.Height {
 		t.Errorf("verify-chain from a trusted header: %+v", tr)
 	}
@@ -98,13 +98,13 @@ func TestAuditOnARealNode(t *testing.T) {
 	if err := g.SaveAs(wrong); err != nil {
 		t.Fatal(err)
 	}
-	r = failVT(t, env, exitFailure, "verification failed at height 1", "audit", "verify-chain", "--genesis", wrong, "--node", rpc, "--trust-dir", filepath.Join(work, "trust3"))
+	r = failVT(t, env, exitFailure, "verification failed at height 1", "--from", "regulator-auditor", "audit", "verify-chain", "--genesis", wrong, "--node", rpc, "--trust-dir", filepath.Join(work, "trust3"))
 	if !strings.Contains(r.stderr, "does not start from this genesis") || !strings.Contains(r.stderr, "genesis validators hash to") {
 		t.Errorf("wrong genesis: %s", r.stderr)
 	}
 
 	// The trail: the refused correction is there with its code.
-	r = mustVT(t, env, "audit", "trail", "--study", study)
+	r = mustVT(t, env, "--from", "regulator-auditor", "audit", "trail", "--study", study)
 	for _, want := range []string{"REJECTED 509 (frozen)", "corrected form VS: VS.HR=64", "ROLE", "  ON  ", "transcription error", "site1-coordinator", "approved amendment 1",
 		"activated site site1 with principal investigator site1-investigator", "delegated enroll, entry, answer at site site1 to site1-coordinator", "Every block was checked against a header verified", "each proven against the verified app hash"} {
 		if !strings.Contains(r.stdout, want) {
@@ -122,7 +122,7 @@ func TestAuditOnARealNode(t *testing.T) {
 		Entries  []audit.Entry `json:"entries"`
 		Rejected int           `json:"rejected"`
 	}
-	decode(t, mustVT(t, env, "audit", "trail", "--study", study, "--subject", "S1-001", "--format", "json"), &trail)
+	decode(t, mustVT(t, env, "--from", "regulator-auditor", "audit", "trail", "--study", study, "--subject", "S1-001", "--format", "json"), &trail)
 	if trail.Rejected != 1 || len(trail.Entries) != 7 {
 		t.Fatalf("trail of S1-001: %d entries, %d rejected: %+v", len(trail.Entries), trail.Rejected, trail.Entries)
 	}
@@ -133,13 +133,13 @@ func TestAuditOnARealNode(t *testing.T) {
 	if first := trail.Entries[0]; first.Kind != "enroll_subject" || first.Name != "Demo Study Coordinator" || first.Org != "site1" || first.Role != "coordinator" {
 		t.Errorf("first entry: %+v", first)
 	}
-	decode(t, mustVT(t, env, "audit", "trail", "--study", study, "--user", "cro-monitor", "--format", "json"), &trail)
+	decode(t, mustVT(t, env, "--from", "regulator-auditor", "audit", "trail", "--study", study, "--user", "cro-monitor", "--format", "json"), &trail)
 	// cro-monitor holds the roles admin and monitor; it verified as monitor.
 	if len(trail.Entries) != 1 || trail.Entries[0].Kind != "verify" || trail.Entries[0].Role != "monitor" {
 		t.Errorf("trail of cro-monitor: %+v", trail.Entries)
 	}
 	xl := filepath.Join(work, "trail.xlsx")
-	if r := mustVT(t, env, "audit", "trail", "--study", study, "--out", xl); !strings.Contains(r.stdout, "Wrote the audit trail of study "+study+" at height ") || !strings.Contains(r.stdout, "(14 transactions, 1 rejected) to "+xl+" (xlsx)") {
+	if r := mustVT(t, env, "--from", "regulator-auditor", "audit", "trail", "--study", study, "--out", xl); !strings.Contains(r.stdout, "Wrote the audit trail of study "+study+" at height ") || !strings.Contains(r.stdout, "(14 transactions, 1 rejected) to "+xl+" (xlsx)") {
 		t.Errorf("audit trail --out says:\n%s", r.stdout)
 	}
 	f, err := excelize.OpenFile(xl)
@@ -154,7 +154,7 @@ func TestAuditOnARealNode(t *testing.T) {
 
 	// The report.
 	var rep audit.Report
-	decode(t, mustVT(t, env, "audit", "report", "--study", study, "--format", "json"), &rep)
+	decode(t, mustVT(t, env, "--from", "regulator-auditor", "audit", "report", "--study", study, "--format", "json"), &rep)
 	var site *audit.Signals
 	for i := range rep.Sites {
 		if rep.Sites[i].Key == "site1" {
@@ -168,7 +168,7 @@ func TestAuditOnARealNode(t *testing.T) {
 	if rep.Outcomes == nil || !rep.Outcomes.Switched || len(rep.Amendments) != 1 || !rep.Amendments[0].Outcomes {
 		t.Errorf("outcomes: %+v; amendments %+v", rep.Outcomes, rep.Amendments)
 	}
-	if r := mustVT(t, env, "audit", "report", "--study", study, "--out", filepath.Join(work, "report.xlsx")); !strings.Contains(r.stdout, "Wrote the integrity report of study "+study+" at height ") || !strings.Contains(r.stdout, "report.xlsx (xlsx)") {
+	if r := mustVT(t, env, "--from", "regulator-auditor", "audit", "report", "--study", study, "--out", filepath.Join(work, "report.xlsx")); !strings.Contains(r.stdout, "Wrote the integrity report of study "+study+" at height ") || !strings.Contains(r.stdout, "report.xlsx (xlsx)") {
 		t.Errorf("audit report --out says:\n%s", r.stdout)
 	}
 
@@ -176,17 +176,17 @@ func TestAuditOnARealNode(t *testing.T) {
 	// with one flipped cell, one dropped audit row and one fake subject
 	// row is caught at each place.
 	xe := filepath.Join(work, "export.xlsx")
-	mustVT(t, env, "export", "--study", study, "--format", "xlsx", "--out", xe)
+	mustVT(t, env, "--from", "sponsor-dm", "export", "--study", study, "--format", "xlsx", "--out", xe)
 	var ve audit.ExportReport
-	decode(t, mustVT(t, env, "audit", "verify-export", xe, "--output", "json"), &ve)
+	decode(t, mustVT(t, env, "--from", "regulator-auditor", "audit", "verify-export", xe, "--output", "json"), &ve)
 	if !ve.OK() || ve.Records < 20 || ve.Study != study || ve.AppHash == "" {
 		t.Fatalf("verify-export of the genuine export: %+v", ve)
 	}
 	ce := filepath.Join(work, "export-csv.zip")
-	mustVT(t, env, "export", "--study", study, "--format", "csv", "--out", ce)
-	mustVT(t, env, "audit", "verify-export", ce)
+	mustVT(t, env, "--from", "sponsor-dm", "export", "--study", study, "--format", "csv", "--out", ce)
+	mustVT(t, env, "--from", "regulator-auditor", "audit", "verify-export", ce)
 	sheet, row, col := tamperExport(t, xe, filepath.Join(work, "tampered.xlsx"))
-	r = vt(t, env, "audit", "verify-export", filepath.Join(work, "tampered.xlsx"), "--output", "json")
+	r = vt(t, env, "--from", "regulator-auditor", "audit", "verify-export", filepath.Join(work, "tampered.xlsx"), "--output", "json")
 	if r.code != exitFailure {
 		t.Fatalf("verify-export of the tampered workbook: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}

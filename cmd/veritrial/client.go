@@ -5,17 +5,35 @@ import (
 	"errors"
 	"time"
 
-	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	"github.com/urfave/cli/v2"
 
 	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/types"
 )
 
-// ledgerClient connects to the node chosen by --node. With a --from key
-// it signs every read as that account (the node answers no other): the
-// key is unlocked at the first read (see signer).
+// ledgerClient connects to the node chosen by --node, checking that it
+// answers (with its chain ID); its reads are signed by the --from key, as
+// the node answers no other (readAs).
 func ledgerClient(c *cli.Context) (*client.Client, error) {
+	cl, err := nodeClient(c)
+	if err != nil {
+		return nil, err
+	}
+	if globalValue(c, flagFrom, envFrom) == "" {
+		return nil, errNoReader
+	}
+	ctx, cancel := rpcContext(c)
+	defer cancel()
+	if _, err := cl.ChainID(ctx); err != nil {
+		return nil, nodeError(err)
+	}
+	readAs(c, cl)
+	return cl, nil
+}
+
+// nodeClient returns a client of the node chosen by --node, which signs
+// no reads yet; it does not contact the node.
+func nodeClient(c *cli.Context) (*client.Client, error) {
 	addr, err := nodeAddr(c)
 	if err != nil {
 		return nil, err
@@ -24,16 +42,32 @@ func ledgerClient(c *cli.Context) (*client.Client, error) {
 	if err != nil {
 		return nil, usageErrorf("%v", err)
 	}
-	if name := globalValue(c, flagFrom, envFrom); name != "" {
-		cl.ReadAs(name, func() (types.Signer, error) {
-			s, err := signer(c)
-			if err != nil {
-				return nil, err
-			}
-			return s, nil
-		})
-	}
 	return cl, nil
+}
+
+// errNoReader says that a read needs --from.
+var errNoReader = usageErrorf("no key chosen to read with: the node answers only reads signed by the reader's key, so pass --from NAME (veritrial keys list shows the names)")
+
+// readAs has cl sign its reads with the --from key, unlocked (signer) at
+// the first read.
+func readAs(c *cli.Context, cl *client.Client) {
+	cl.ReadAs(globalValue(c, flagFrom, envFrom), func() (types.Signer, error) { return signer(c) })
+}
+
+// readDialer returns a dialer of node addresses whose clients sign their
+// reads with the --from key (readAs).
+func readDialer(c *cli.Context) (func(addr string) (*client.Client, error), error) {
+	if globalValue(c, flagFrom, envFrom) == "" {
+		return nil, errNoReader
+	}
+	return func(addr string) (*client.Client, error) {
+		cl, err := client.New(addr)
+		if err != nil {
+			return nil, usageErrorf("%v", err)
+		}
+		readAs(c, cl)
+		return cl, nil
+	}, nil
 }
 
 // nodeError maps a client error to the CLI's exit codes; a key that
@@ -49,39 +83,12 @@ func nodeError(err error) error {
 	return failf("%v", err)
 }
 
-// rpcTimeout bounds one RPC round trip of a query command.
+// rpcTimeout bounds one round trip of a query command.
 const rpcTimeout = 15 * time.Second
-
-// rpcClient returns a CometBFT RPC client for the node chosen by --node,
-// and its address for messages.
-func rpcClient(c *cli.Context) (*rpchttp.HTTP, string, error) {
-	addr, err := nodeAddr(c)
-	if err != nil {
-		return nil, "", err
-	}
-	cl, err := client.DialRPC(addr)
-	if err != nil {
-		return nil, addr, usageErrorf("--node %q is not a usable RPC address: %v", addr, err)
-	}
-	return cl, addr, nil
-}
 
 // rpcContext returns a context bounded by rpcTimeout.
 func rpcContext(c *cli.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(c.Context, rpcTimeout)
-}
-
-// rpcError turns an RPC failure into a sentence: nobody listening (or
-// answering in time) at addr is exit 5 with the hint to start a node;
-// anything else is a failure of the node.
-func rpcError(addr string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if err := client.NodeError(addr, err); errors.Is(err, client.ErrNoNode) {
-		return unavailableErrorf("%v", err)
-	}
-	return failf("the node at %s answered with an error: %v", addr, err)
 }
 
 // signerOrg looks up the organisation of the --from account on the ledger.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/veritrial/veritrial/app/ceremony"
 	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/testnet"
 )
@@ -47,14 +48,14 @@ later. See docs/CONSORTIUM.md.`,
 			{
 				Name:      "members",
 				Usage:     "organisations, kinds, statuses, validators and powers, node IDs",
-				UsageText: "veritrial consortium members [--height H] [--prove]",
+				UsageText: "veritrial consortium members --from KEY [--height H] [--prove]",
 				Flags:     readFlags(),
 				Action:    showMembers,
 			},
 			{
 				Name:      "proposals",
 				Usage:     "consortium change proposals and their votes",
-				UsageText: "veritrial consortium proposals [--status open|passed|rejected|expired] [--height H] [--prove]",
+				UsageText: "veritrial consortium proposals --from KEY [--status open|passed|rejected|expired] [--height H] [--prove]",
 				Flags:     append([]cli.Flag{&cli.StringFlag{Name: "status", Usage: "only proposals with this status: open, passed, rejected or expired"}}, readFlags()...),
 				Action:    showProposals,
 			},
@@ -666,15 +667,17 @@ func ceremonyJoinCommand() *cli.Command {
 		Name:      "join",
 		Usage:     "make this organisation's home and keys and its signed member file (each organisation, on its own machine)",
 		ArgsUsage: "DRAFT",
-		UsageText: `veritrial consortium join DRAFT --home DIR --org ORG [--kind KIND] --host HOST [--p2p-port 26656] [--rpc-port 26657]
+		UsageText: `veritrial consortium join DRAFT --home DIR --org ORG [--kind KIND] --host HOST [--p2p-port 26656] [--rpc-port 26657] [--http-port 26680]
     [--name "..."] [--admin-name "..."] [--out ORG.member.json]
 
 Example:
    veritrial consortium join draft.json --home ~/veritrial --org site-1 --kind site --host 10.0.0.12 --out site-1.member.json`,
 		Description: `Creates the home --home (which must not exist or be empty) on this machine: the
 node's CometBFT configuration (peers on every interface at --p2p-port,
-announced as HOST:PORT; RPC on 127.0.0.1 at --rpc-port), a new validator key,
-node key and node account key (config/node_account.json: the account ORG-node
+announced as HOST:PORT; RPC on 127.0.0.1 at --rpc-port), its read API's
+(config/veritrial.toml: on 127.0.0.1 at --http-port; give it a certificate to
+serve people on other machines, see docs/API.md), a new validator key, node
+key and node account key (config/node_account.json: the account ORG-node
 commits the node's access log head, docs/ACCESSLOG.md), and the keyring with
 the organisation's first administrator's key, ORG-admin, under a passphrase you choose (--passphrase-file,
 VERITRIAL_PASSPHRASE, or typed twice without echo; the dev passphrase is
@@ -698,6 +701,7 @@ install --later.`,
 			&cli.StringFlag{Name: "host", Required: true, Usage: "host name or IP address where the other members reach this node"},
 			&cli.IntFlag{Name: "p2p-port", Value: ceremony.DefaultP2PPort, Usage: "peer-to-peer port"},
 			&cli.IntFlag{Name: "rpc-port", Value: ceremony.DefaultRPCPort, Usage: "RPC port on 127.0.0.1"},
+			&cli.IntFlag{Name: "http-port", Value: node.DefaultAPIPort, Usage: "read API port on 127.0.0.1"},
 			&cli.StringFlag{Name: "name", Usage: "the organisation's printed name"},
 			&cli.StringFlag{Name: "admin-name", Usage: "printed name of its first administrator", DefaultText: "Administrator of ORG"},
 			&cli.StringFlag{Name: "out", Usage: "the member file to write", DefaultText: "ORG.member.json", TakesFile: true},
@@ -732,7 +736,7 @@ func runConsortiumJoin(c *cli.Context) error {
 		return err
 	}
 	o := ceremony.JoinOptions{Org: c.String("org"), Kind: types.OrgKind(c.String("kind")), Name: c.String("name"), AdminName: c.String("admin-name"),
-		Host: c.String("host"), P2PPort: c.Int("p2p-port"), RPCPort: c.Int("rpc-port"), Later: c.Bool("later")}
+		Host: c.String("host"), P2PPort: c.Int("p2p-port"), RPCPort: c.Int("rpc-port"), APIPort: c.Int("http-port"), Later: c.Bool("later")}
 	if err := o.Check(d); err != nil {
 		return usageErrorf("%v", err)
 	}

@@ -21,7 +21,7 @@ func TestConsortiumOnARealNode(t *testing.T) {
 	_, _, env, _ := devNode(t)
 
 	var m membersDoc
-	decode(t, mustVT(t, env, "consortium", "members", "--prove", "-o", "json"), &m)
+	decode(t, mustVT(t, env, "--from", "regulator-admin", "consortium", "members", "--prove", "-o", "json"), &m)
 	if len(m.Orgs) != 4 || m.TotalPower != 10 || m.Governance != types.DefaultGovParams() || !m.Proven {
 		t.Fatalf("members of the demo consortium: %+v", m)
 	}
@@ -41,7 +41,7 @@ func TestConsortiumOnARealNode(t *testing.T) {
 	if p.Proposal != 1 || p.Code != 0 || p.Expires != p.Height+types.DefaultGovParams().ProposalTTL {
 		t.Fatalf("proposal: %+v", p)
 	}
-	if r := mustVT(t, env, "consortium", "proposals", "--status", "open"); !strings.Contains(r.stdout, "add organisation site3 (site)") {
+	if r := mustVT(t, env, "--from", "regulator-admin", "consortium", "proposals", "--status", "open"); !strings.Contains(r.stdout, "add organisation site3 (site)") {
 		t.Errorf("open proposals:\n%s", r.stdout)
 	}
 	failVT(t, env, exitRejected, "code 605 (not_a_voting_organisation)", "consortium", "vote", "--from", "sponsor-admin", "--proposal", "1", "--yes")
@@ -53,7 +53,7 @@ func TestConsortiumOnARealNode(t *testing.T) {
 	}
 	failVT(t, env, exitRejected, "code 602 (proposal_closed)", "consortium", "vote", "--from", "regulator-admin", "--proposal", "1", "--no")
 
-	r := mustVT(t, env, "consortium", "members")
+	r := mustVT(t, env, "--from", "regulator-admin", "consortium", "members")
 	for _, want := range []string{"site3", "Demo Site 3", "100.0%", "validator"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("members lacks %q:\n%s", want, r.stdout)
@@ -62,15 +62,15 @@ func TestConsortiumOnARealNode(t *testing.T) {
 	var list struct {
 		Proposals []proposalDoc `json:"proposals"`
 	}
-	decode(t, mustVT(t, env, "consortium", "proposals", "--status", "passed", "-o", "json"), &list)
+	decode(t, mustVT(t, env, "--from", "regulator-admin", "consortium", "proposals", "--status", "passed", "-o", "json"), &list)
 	if len(list.Proposals) != 1 || list.Proposals[0].Applied != v.Height || list.Proposals[0].Votes[0].Org != "regulator" {
 		t.Errorf("passed proposals: %+v", list.Proposals)
 	}
-	decode(t, mustVT(t, env, "consortium", "proposals", "--status", "open", "-o", "json"), &list)
+	decode(t, mustVT(t, env, "--from", "regulator-admin", "consortium", "proposals", "--status", "open", "-o", "json"), &list)
 	if len(list.Proposals) != 0 {
 		t.Errorf("open proposals after the vote: %+v", list.Proposals)
 	}
-	failVT(t, env, exitUsage, "not open, passed, rejected or expired", "consortium", "proposals", "--status", "done")
+	failVT(t, env, exitUsage, "not open, passed, rejected or expired", "--from", "regulator-admin", "consortium", "proposals", "--status", "done")
 
 	// The new organisation's administrator signs; suspended, it cannot.
 	mustVT(t, env, "keys", "add", "site3-coordinator")

@@ -30,7 +30,7 @@ func TestDataManagementOnARealNode(t *testing.T) {
 	if len(sub.Effects) != 1 || sub.Effects[0] != "Query 1 raised by the ledger for a soft edit-check warning: Heart rate 38 bpm is below the expected 40 (VS.HR)" {
 		t.Errorf("submission effects: %q", sub.Effects)
 	}
-	if r := mustVT(t, env, "query", "list", "--study", "VT-HTN-201", "--prove"); !strings.Contains(r.stdout, "system") || !strings.Contains(r.stdout, "VS.HR") || !strings.Contains(r.stdout, "Proof: every query verified") {
+	if r := mustVT(t, env, "--from", "sponsor-dm", "query", "list", "--study", "VT-HTN-201", "--prove"); !strings.Contains(r.stdout, "system") || !strings.Contains(r.stdout, "VS.HR") || !strings.Contains(r.stdout, "Proof: every query verified") {
 		t.Errorf("query list:\n%s", r.stdout)
 	}
 	r := mustVT(t, env, append([]string{"query", "open", "--from", "cro-monitor", "--item", "VS.SYSBP", "--text", "Source shows 146"}, key...)...)
@@ -42,7 +42,7 @@ func TestDataManagementOnARealNode(t *testing.T) {
 	mustVT(t, env, "query", "close", "--from", "cro-monitor", "--study", "VT-HTN-201", "--number", "2")
 	// The close without a comment ends with its author; the ledger, not
 	// the coordinator whose values raised it, opened query 1.
-	r = mustVT(t, env, "query", "list", "--study", "VT-HTN-201", "--status", "all", "--thread")
+	r = mustVT(t, env, "--from", "sponsor-dm", "query", "list", "--study", "VT-HTN-201", "--status", "all", "--thread")
 	for _, want := range []string{"2 queries in study VT-HTN-201 at height", "close by cro-monitor\n", "open by system: Heart rate 38 bpm is below the expected 40",
 		"open by the ledger's edit check range.below_expected, on the values entered"} {
 		if !strings.Contains(r.stdout, want) {
@@ -64,7 +64,7 @@ func TestDataManagementOnARealNode(t *testing.T) {
 			t.Errorf("correction output lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	if r := mustVT(t, env, "show", "sdv", "--study", "VT-HTN-201", "--subject", "S1-001", "--prove"); !strings.Contains(r.stdout, "partial") || !strings.Contains(r.stdout, "de-verified by correction tx") {
+	if r := mustVT(t, env, "--from", "sponsor-dm", "show", "sdv", "--study", "VT-HTN-201", "--subject", "S1-001", "--prove"); !strings.Contains(r.stdout, "partial") || !strings.Contains(r.stdout, "de-verified by correction tx") {
 		t.Errorf("show sdv:\n%s", r.stdout)
 	}
 	mustVT(t, env, "sdv", "--from", "cro-monitor", "--study", "VT-HTN-201", "--subject", "S1-001", "--event", "SCR", "--form", "VS", "--item", "VS.HR")
@@ -93,7 +93,7 @@ func TestDataManagementOnARealNode(t *testing.T) {
 	if r := mustVT(t, env, append(sign, "--passphrase-file", pf)...); !strings.Contains(r.stdout, "Signed (approval, signature 1") {
 		t.Errorf("sign:\n%s", r.stdout)
 	}
-	if r := mustVT(t, env, "show", "signatures", "--study", "VT-HTN-201", "--subject", "S1-001", "--prove"); !strings.Contains(r.stdout, "valid") || !strings.Contains(r.stdout, "Dr. Demo Investigator") || !strings.Contains(r.stdout, "meaning: approval") {
+	if r := mustVT(t, env, "--from", "sponsor-dm", "show", "signatures", "--study", "VT-HTN-201", "--subject", "S1-001", "--prove"); !strings.Contains(r.stdout, "valid") || !strings.Contains(r.stdout, "Dr. Demo Investigator") || !strings.Contains(r.stdout, "meaning: approval") {
 		t.Errorf("show signatures:\n%s", r.stdout)
 	}
 
@@ -109,10 +109,10 @@ func TestDataManagementOnARealNode(t *testing.T) {
 		t.Errorf("lock:\n%s", r.stdout)
 	}
 	failVT(t, env, exitRejected, "code 510 (locked)", append([]string{"query", "open", "--from", "cro-monitor", "--text", "late"}, key...)...)
-	if r := mustVT(t, env, "show", "locks", "--study", "VT-HTN-201", "--prove"); !strings.Contains(r.stdout, "Database: LOCKED at height") || !strings.Contains(r.stdout, "approved by sponsor (sponsor-dm), regulator (regulator-auditor)") {
+	if r := mustVT(t, env, "--from", "sponsor-dm", "show", "locks", "--study", "VT-HTN-201", "--prove"); !strings.Contains(r.stdout, "Database: LOCKED at height") || !strings.Contains(r.stdout, "approved by sponsor (sponsor-dm), regulator (regulator-auditor)") {
 		t.Errorf("show locks:\n%s", r.stdout)
 	}
-	if r := mustVT(t, env, "show", "subject", "--study", "VT-HTN-201", "--subject", "S1-001"); !strings.Contains(r.stdout, "locked") || !strings.Contains(r.stdout, "0 open, 0 answered (of 2)") || !strings.Contains(r.stdout, "Signature 1 (casebook, approval)") {
+	if r := mustVT(t, env, "--from", "sponsor-dm", "show", "subject", "--study", "VT-HTN-201", "--subject", "S1-001"); !strings.Contains(r.stdout, "locked") || !strings.Contains(r.stdout, "0 open, 0 answered (of 2)") || !strings.Contains(r.stdout, "Signature 1 (casebook, approval)") {
 		t.Errorf("show subject:\n%s", r.stdout)
 	}
 	failVT(t, env, exitUsage, "reason", "unlock", "--from", "sponsor-dm", "--study", "VT-HTN-201")
@@ -120,7 +120,7 @@ func TestDataManagementOnARealNode(t *testing.T) {
 	if r := mustVT(t, env, "unlock", "--from", "regulator-auditor", "--study", "VT-HTN-201", "--reason", "agreed"); !strings.Contains(r.stdout, "unlocked") {
 		t.Errorf("unlock:\n%s", r.stdout)
 	}
-	if r := mustVT(t, env, "show", "study", "--study", "VT-HTN-201"); !strings.Contains(r.stdout, "Database: not locked") {
+	if r := mustVT(t, env, "--from", "sponsor-dm", "show", "study", "--study", "VT-HTN-201"); !strings.Contains(r.stdout, "Database: not locked") {
 		t.Errorf("show study:\n%s", r.stdout)
 	}
 	// After the unlock a correction invalidates the casebook signature,
@@ -128,7 +128,7 @@ func TestDataManagementOnARealNode(t *testing.T) {
 	if r := mustVT(t, env, append([]string{"form", "correct", "--from", "site1-coordinator", "--reason", "late SAE follow-up"}, append(key, "VS.HR=60")...)...); !strings.Contains(r.stdout, "\n  Signature 1 of subject S1-001 invalidated by this correction: the casebook needs a new signature\n") {
 		t.Errorf("correction after signature:\n%s", r.stdout)
 	}
-	if r := mustVT(t, env, "show", "signatures", "--study", "VT-HTN-201", "--subject", "S1-001"); !strings.Contains(r.stdout, "INVALIDATED - needs re-signature") || !strings.Contains(r.stdout, "late SAE follow-up") {
+	if r := mustVT(t, env, "--from", "sponsor-dm", "show", "signatures", "--study", "VT-HTN-201", "--subject", "S1-001"); !strings.Contains(r.stdout, "INVALIDATED - needs re-signature") || !strings.Contains(r.stdout, "late SAE follow-up") {
 		t.Errorf("show signatures after correction:\n%s", r.stdout)
 	}
 	if code := n.stop(t); code != 0 {

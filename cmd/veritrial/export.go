@@ -21,7 +21,7 @@ func exportCommand() *cli.Command {
 		Name:      "export",
 		Usage:     "export a study's dataset from the ledger: Excel, CSV or CDISC ODM 1.3.2",
 		Category:  categoryWorkflow,
-		UsageText: "veritrial export --study VT-HTN-201 --format xlsx --out htn201-locked.xlsx",
+		UsageText: "veritrial export --from sponsor-dm --study VT-HTN-201 --format xlsx --out htn201-locked.xlsx",
 		Description: `Writes the study as the ledger holds it at one height: by default the
 database lock height (the locked dataset); a study that is not locked is
 exported at the latest height, and both the file and this command say so.

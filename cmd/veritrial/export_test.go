@@ -33,13 +33,13 @@ func TestExportOnARealNode(t *testing.T) {
 
 	// Not locked: the latest height, with a warning.
 	early := filepath.Join(work, "early.xlsx")
-	r := mustVT(t, env, "export", "--study", "VT-HTN-201", "--format", "xlsx", "--out", early)
+	r := mustVT(t, env, "--from", "sponsor-dm", "export", "--study", "VT-HTN-201", "--format", "xlsx", "--out", early)
 	if !strings.Contains(r.stderr, "NOT locked") || !strings.Contains(r.stdout, "study NOT locked at this height") || !strings.Contains(r.stdout, "dataset digest") {
 		t.Errorf("export before the lock:\nstdout %s\nstderr %s", r.stdout, r.stderr)
 	}
-	failVT(t, env, exitUsage, "already exists", "export", "--study", "VT-HTN-201", "--format", "xlsx", "--out", early)
-	failVT(t, env, exitUsage, `--format "pdf" is not known`, "export", "--study", "VT-HTN-201", "--format", "pdf", "--out", filepath.Join(work, "x.pdf"))
-	failVT(t, env, exitFailure, "not registered", "export", "--study", "NOPE", "--format", "odm", "--out", filepath.Join(work, "x.xml"))
+	failVT(t, env, exitUsage, "already exists", "--from", "sponsor-dm", "export", "--study", "VT-HTN-201", "--format", "xlsx", "--out", early)
+	failVT(t, env, exitUsage, `--format "pdf" is not known`, "--from", "sponsor-dm", "export", "--study", "VT-HTN-201", "--format", "pdf", "--out", filepath.Join(work, "x.pdf"))
+	failVT(t, env, exitFailure, "not registered", "--from", "sponsor-dm", "export", "--study", "NOPE", "--format", "odm", "--out", filepath.Join(work, "x.xml"))
 
 	pf := filepath.Join(work, "pass")
 	writeFile(t, pf, node.DevPassphrase+"\n")
@@ -50,25 +50,25 @@ func TestExportOnARealNode(t *testing.T) {
 		Height int64 `json:"height"`
 	}
 	// Blocks keep coming after the lock; the export stays at the lock height.
-	decode(t, mustVT(t, env, "status", "--output", "json"), &st)
+	decode(t, mustVT(t, env, "--from", "sponsor-dm", "status", "--output", "json"), &st)
 	waitHeight(t, env, home, st.Height+2, n)
 
 	var res exportResult
-	decode(t, mustVT(t, env, "export", "--study", "VT-HTN-201", "--format", "xlsx", "--out", filepath.Join(work, "a.xlsx"), "--output", "json"), &res)
+	decode(t, mustVT(t, env, "--from", "sponsor-dm", "export", "--study", "VT-HTN-201", "--format", "xlsx", "--out", filepath.Join(work, "a.xlsx"), "--output", "json"), &res)
 	if !res.Locked || res.Basis != "database lock" || res.Forms != 1 || res.Audit == 0 || len(res.Digest) != 64 {
 		t.Errorf("locked export: %+v", res)
 	}
-	mustVT(t, env, "export", "--study", "VT-HTN-201", "--format", "xlsx", "--out", filepath.Join(work, "b.xlsx"))
+	mustVT(t, env, "--from", "sponsor-dm", "export", "--study", "VT-HTN-201", "--format", "xlsx", "--out", filepath.Join(work, "b.xlsx"))
 	if !bytes.Equal([]byte(readFile(t, filepath.Join(work, "a.xlsx"))), []byte(readFile(t, filepath.Join(work, "b.xlsx")))) {
 		t.Error("two exports of the locked dataset differ")
 	}
-	mustVT(t, env, "export", "--study", "VT-HTN-201", "--format", "csv", "--out", filepath.Join(work, "csvdir"))
+	mustVT(t, env, "--from", "sponsor-dm", "export", "--study", "VT-HTN-201", "--format", "csv", "--out", filepath.Join(work, "csvdir"))
 	if s := readFile(t, filepath.Join(work, "csvdir", "form_VS.csv")); !strings.Contains(s, "S1-001,site1,SCR,1,,2026-01-12,") {
 		t.Errorf("form_VS.csv:\n%s", s)
 	}
-	mustVT(t, env, "export", "--study", "VT-HTN-201", "--format", "csv", "--out", filepath.Join(work, "data.zip"))
+	mustVT(t, env, "--from", "sponsor-dm", "export", "--study", "VT-HTN-201", "--format", "csv", "--out", filepath.Join(work, "data.zip"))
 	odm := filepath.Join(work, "locked.xml")
-	mustVT(t, env, "export", "--study", "VT-HTN-201", "--format", "odm", "--out", odm, "--height", strconv.FormatInt(res.Height, 10))
+	mustVT(t, env, "--from", "sponsor-dm", "export", "--study", "VT-HTN-201", "--format", "odm", "--out", odm, "--height", strconv.FormatInt(res.Height, 10))
 	x := readFile(t, odm)
 	for _, w := range []string{`Archival="Yes"`, "<ReasonForChange>transcription error", "Height basis: database lock", res.Digest} {
 		if !strings.Contains(x, w) {

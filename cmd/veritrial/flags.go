@@ -29,9 +29,9 @@ const (
 	flagPassphraseFile = "passphrase-file"
 )
 
-// defaultNode is the RPC address used when neither --node, VERITRIAL_NODE
-// nor the home's config.toml names one.
-const defaultNode = "tcp://127.0.0.1:26657"
+// defaultNode is the read API used when neither --node, VERITRIAL_NODE
+// nor the home's config names one.
+const defaultNode = "http://127.0.0.1:26680"
 
 // globalCategory groups the global flags in every command's help.
 const globalCategory = "Global"
@@ -44,7 +44,7 @@ const globalCategory = "Global"
 func globalFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: flagHome, Category: globalCategory, Usage: "the node's home directory: config, data and keyring (env " + envHome + ")", DefaultText: "~/.veritrial"},
-		&cli.StringFlag{Name: flagNode, Category: globalCategory, Usage: "RPC address of the node to talk to (env " + envNode + ")", DefaultText: "the home's RPC address, else " + defaultNode},
+		&cli.StringFlag{Name: flagNode, Category: globalCategory, Usage: "the node's read API URL, https://HOST:PORT (or, on the node's machine, its RPC at tcp://HOST:PORT) (env " + envNode + ")", DefaultText: "the home's read API, else " + defaultNode},
 		&cli.StringFlag{Name: flagFrom, Category: globalCategory, Usage: "name of the key that signs writes and reads (env " + envFrom + ")"},
 		&cli.StringFlag{Name: flagOutput, Aliases: []string{"o"}, Category: globalCategory, Usage: "output format: text or json (json: one document on stdout)", DefaultText: "text"},
 		&cli.StringFlag{Name: flagPassphraseFile, Category: globalCategory, Usage: "read the keyring passphrase from the first line of this file (else env " + envPassphrase + ", else a prompt)", TakesFile: true},
@@ -86,15 +86,27 @@ func localFlagNames(ctx *cli.Context) (names []string) {
 type runState struct {
 	json    bool // --output json was chosen
 	emitted bool // a JSON document was printed on stdout
-	// keys are the keys unlocked for the run (see signer), closed when
-	// it ends.
-	keys map[string]*keyring.Signer
+	// signers are the keys unlocked in this run, by name; run closes them.
+	signers map[string]*keyring.Signer
 }
 
-// closeKeys zeroes the keys the run unlocked.
-func (st *runState) closeKeys() {
-	for _, s := range st.keys {
+// keep remembers the unlocked key name for the rest of the run, closing
+// the one it replaces.
+func (st *runState) keep(name string, s *keyring.Signer) {
+	if st.signers == nil {
+		st.signers = map[string]*keyring.Signer{}
+	}
+	if old, ok := st.signers[name]; ok && old != s {
+		old.Close()
+	}
+	st.signers[name] = s
+}
+
+// closeSigners forgets every key unlocked in the run.
+func (st *runState) closeSigners() {
+	for name, s := range st.signers {
 		s.Close()
+		delete(st.signers, name)
 	}
 }
 
@@ -160,8 +172,10 @@ func fromKey(c *cli.Context) (string, error) {
 	return f, nil
 }
 
-// nodeAddr returns the RPC address to talk to: --node, VERITRIAL_NODE, the
-// RPC listen address in the home's config.toml, or tcp://127.0.0.1:26657.
+// nodeAddr returns the node address to talk to: --node, VERITRIAL_NODE,
+// the URL of the read API in the home's veritrial.toml, the RPC listen
+// address in the config.toml of a home made before the read API, or
+// defaultNode.
 func nodeAddr(c *cli.Context) (string, error) {
 	if n := globalValue(c, flagNode, envNode); n != "" {
 		return normalizeNodeAddr(n)
@@ -170,19 +184,22 @@ func nodeAddr(c *cli.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if api, ok, err := node.LoadAPI(home); err == nil && ok {
+		return api.URL(), nil
+	}
 	if laddr, ok := node.RPCAddr(home); ok {
 		return normalizeNodeAddr(laddr)
 	}
 	return defaultNode, nil
 }
 
-// normalizeNodeAddr accepts host:port, tcp://, http:// and https://
-// addresses and returns the form the RPC client takes; a wildcard listen
-// host is replaced by 127.0.0.1.
+// normalizeNodeAddr accepts host:port, tcp:// (a node's RPC), http:// and
+// https:// (its read API) addresses and returns the form the client
+// takes; a wildcard listen host is replaced by 127.0.0.1.
 func normalizeNodeAddr(a string) (string, error) {
 	a = strings.TrimSpace(a)
 	if a == "" {
-		return "", usageErrorf("--node is empty: give an RPC address like %s", defaultNode)
+		return "", usageErrorf("--node is empty: give a read API URL like %s", defaultNode)
 	}
 	scheme, rest, ok := strings.Cut(a, "://")
 	if !ok {
@@ -191,7 +208,7 @@ func normalizeNodeAddr(a string) (string, error) {
 	switch scheme {
 	case "tcp", "http", "https", "unix":
 	default:
-		return "", usageErrorf("--node %q has scheme %q: use tcp://HOST:PORT or http(s)://HOST:PORT", a, scheme)
+		return "", usageErrorf("--node %q has scheme %q: use https://HOST:PORT (the read API) or tcp://HOST:PORT (the RPC)", a, scheme)
 	}
 	if scheme != "unix" {
 		for _, wild := range []string{"0.0.0.0:", "[::]:", ":"} {
@@ -201,7 +218,7 @@ func normalizeNodeAddr(a string) (string, error) {
 			}
 		}
 		if !strings.Contains(rest, ":") {
-			return "", usageErrorf("--node %q has no port: give an RPC address like %s", a, defaultNode)
+			return "", usageErrorf("--node %q has no port: give a read API URL like %s", a, defaultNode)
 		}
 	}
 	return fmt.Sprintf("%s://%s", scheme, rest), nil

@@ -5,6 +5,11 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/veritrial/veritrial/app/node"
+	"github.com/veritrial/veritrial/app/readapi"
 )
 
 func TestNormalizeNodeAddr(t *testing.T) {
@@ -65,6 +70,58 @@ func TestMissingRequiredFlag(t *testing.T) {
 		code := run(append([]string{"veritrial", "--home", t.TempDir()}, args...), &out, &errb)
 		if code != exitUsage || !strings.Contains(errb.String(), "Required flag") || !strings.Contains(errb.String(), "see --help") {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d naming the missing flag", args, code, errb.String(), exitUsage)
+		}
+	}
+}
+
+// TestNodeAddrDefault: without --node the CLI talks to the home's read
+// API; a home made before the read API, to its RPC; no home, to the
+// default read API.
+func TestNodeAddrDefault(t *testing.T) {
+	home := t.TempDir()
+	addr := func() string {
+		t.Helper()
+		var got string
+		a := &cli.App{Flags: globalFlags(), Action: func(c *cli.Context) error {
+			var err error
+			got, err = nodeAddr(c)
+			return err
+		}}
+		if err := a.Run([]string{"veritrial", "--home", home}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := addr(); got != defaultNode {
+		t.Errorf("no home: %q, want %q", got, defaultNode)
+	}
+	if _, err := node.InitFiles(node.Config(home, "m", "tcp://0.0.0.0:36657", "tcp://127.0.0.1:36656", node.DefaultTiming)); err != nil {
+		t.Fatal(err)
+	}
+	if got := addr(); got != "tcp://127.0.0.1:36657" {
+		t.Errorf("a home without the read API: %q, want its RPC", got)
+	}
+	if err := node.WriteAPI(home, readapi.Listen{Addr: "tcp://0.0.0.0:36680", CertFile: "api.crt", KeyFile: "api.key"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := addr(); got != "https://127.0.0.1:36680" {
+		t.Errorf("a home serving HTTPS on every interface: %q", got)
+	}
+}
+
+// TestReadsNeedFrom: a command that reads says, before contacting any
+// node, that reads are signed and --from is missing.
+func TestReadsNeedFrom(t *testing.T) {
+	for _, args := range [][]string{
+		{"show", "study", "--study", "VT-HTN-201"},
+		{"status"},
+		{"audit", "trail", "--study", "VT-HTN-201"},
+		{"consortium", "members"},
+	} {
+		var out, errb strings.Builder
+		code := run(append([]string{"veritrial", "--home", t.TempDir(), "--node", "tcp://127.0.0.1:1"}, args...), &out, &errb)
+		if code != exitUsage || !strings.Contains(errb.String(), "no key chosen to read with") || !strings.Contains(errb.String(), "--from NAME") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errb.String())
 		}
 	}
 }

@@ -42,7 +42,7 @@ func TestExcelEntryOnARealNode(t *testing.T) {
 	if tpl.Subjects != 2 || tpl.Meta.Site != "site1" || tpl.Meta.Height < 1 {
 		t.Fatalf("template: %+v", tpl)
 	}
-	failVT(t, env, exitUsage, "already exists", "form", "template", "--study", "VT-HTN-201", "--out", book)
+	failVT(t, env, exitUsage, "already exists", "--from", "sponsor-dm", "form", "template", "--study", "VT-HTN-201", "--out", book)
 
 	// S1-001 at screening: DM, IE (its conditions read DM.SEX) and VS;
 	// S1-002: VS. Rows: DM/IE S1-001 SCR = 4, S1-002 SCR = 5; VS S1-001 SCR
@@ -122,13 +122,13 @@ func TestExcelEntryOnARealNode(t *testing.T) {
 		t.Fatalf("correction import: %+v", s)
 	}
 	key := []string{"--study", "VT-HTN-201", "--subject", "S1-001", "--event", "SCR", "--form", "VS"}
-	show := mustVT(t, env, append([]string{"show", "form"}, key...)...)
+	show := mustVT(t, env, append([]string{"--from", "sponsor-dm", "show", "form"}, key...)...)
 	for _, want := range []string{"version 2", "Reason for change: transcription error, source shows 138", "138 mmHg", "36.6"} {
 		if !strings.Contains(show.stdout, want) {
 			t.Errorf("show form lacks %q:\n%s", want, show.stdout)
 		}
 	}
-	hist := mustVT(t, env, append([]string{"show", "history"}, key...)...)
+	hist := mustVT(t, env, append([]string{"--from", "sponsor-dm", "show", "history"}, key...)...)
 	if !strings.Contains(hist.stdout, `VS.SYSBP (Systolic blood pressure): "148" -> "138"`) || strings.Contains(hist.stdout, "VS.TEMP (") {
 		t.Errorf("history:\n%s", hist.stdout)
 	}

@@ -39,13 +39,14 @@ func initCommand() *cli.Command {
 		Name:     "init",
 		Category: categoryNode,
 		Usage:    "create a home with a ready single-machine demo consortium",
-		UsageText: `veritrial init [--chain-id ID] [--rpc-port N] [--p2p-port N] [--force]
+		UsageText: `veritrial init [--chain-id ID] [--rpc-port N] [--p2p-port N] [--http-port N] [--force]
 
 Example:
    veritrial init
-   veritrial --home /tmp/vt init --chain-id demo-1 --rpc-port 36657 --p2p-port 36656`,
+   veritrial --home /tmp/vt init --chain-id demo-1 --rpc-port 36657 --p2p-port 36656 --http-port 36680`,
 		Description: `Creates in the home: config/config.toml (CometBFT's standard file, tuned for a
-fast one-machine chain: 500 ms commits, RPC on 127.0.0.1), config/genesis.json
+fast one-machine chain: 500 ms commits, RPC on 127.0.0.1), config/veritrial.toml
+(the read API on 127.0.0.1 at --http-port: the CLI's default node), config/genesis.json
 (one validator, run by the regulator, the organisations sponsor, site1, cro and
 regulator and one account per role in app_state), the node and validator keys, and a keyring with
 the keys sponsor-admin, sponsor-dm, site1-admin, site1-investigator,
@@ -63,6 +64,7 @@ chain data included). Nothing is left behind if init fails.`,
 			&cli.StringFlag{Name: "chain-id", Value: defaultChainID, Usage: "chain ID of the new consortium"},
 			&cli.IntFlag{Name: "rpc-port", Value: defaultRPCPort, Usage: "RPC port on 127.0.0.1"},
 			&cli.IntFlag{Name: "p2p-port", Value: defaultP2PPort, Usage: "peer-to-peer port on 127.0.0.1"},
+			&cli.IntFlag{Name: "http-port", Value: node.DefaultAPIPort, Usage: "read API port on 127.0.0.1"},
 			&cli.BoolFlag{Name: "force", Usage: "replace an existing home (its keys and chain data are deleted)"},
 		},
 		Action: runInit,
@@ -74,6 +76,7 @@ type initOptions struct {
 	ChainID string
 	RPCPort int
 	P2PPort int
+	APIPort int
 	Force   bool
 	// Progress, when set, is told what init is doing, a line at a time.
 	Progress func(format string, args ...any)
@@ -83,6 +86,7 @@ type initOptions struct {
 type initResult struct {
 	Home          string       `json:"home"`
 	ChainID       string       `json:"chain_id"`
+	API           string       `json:"api"`
 	RPC           string       `json:"rpc"`
 	P2P           string       `json:"p2p"`
 	NodeID        string       `json:"node_id"`
@@ -111,7 +115,7 @@ func runInit(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	opts := initOptions{ChainID: c.String("chain-id"), RPCPort: c.Int("rpc-port"), P2PPort: c.Int("p2p-port"), Force: c.Bool("force"),
+	opts := initOptions{ChainID: c.String("chain-id"), RPCPort: c.Int("rpc-port"), P2PPort: c.Int("p2p-port"), APIPort: c.Int("http-port"), Force: c.Bool("force"),
 		Progress: func(format string, args ...any) { note(c, format, args...) }}
 	res, err := initHome(home, opts)
 	if err != nil {
@@ -119,7 +123,7 @@ func runInit(c *cli.Context) error {
 	}
 	return emit(c, res, func(w io.Writer) error {
 		printf(w, "Created a demo consortium in %s\n\n", res.Home)
-		printf(w, "  chain ID      %s\n  RPC           %s\n  P2P           %s\n  node ID       %s\n  node account  %s (commits the access log's head; key in config/node_account.json)\n\n", res.ChainID, res.RPC, res.P2P, res.NodeID, res.NodeAccount)
+		printf(w, "  chain ID      %s\n  read API      %s\n  RPC           %s\n  P2P           %s\n  node ID       %s\n  node account  %s (commits the access log's head; key in config/node_account.json)\n\n", res.ChainID, res.API, res.RPC, res.P2P, res.NodeID, res.NodeAccount)
 		t := indented(w, "  ")
 		t.row("KEY", "ORG", "PERSON", "ROLES")
 		for _, k := range res.Keys {
@@ -194,13 +198,13 @@ func checkInitOptions(o initOptions) error {
 	for _, p := range []struct {
 		name string
 		port int
-	}{{"--rpc-port", o.RPCPort}, {"--p2p-port", o.P2PPort}} {
+	}{{"--rpc-port", o.RPCPort}, {"--p2p-port", o.P2PPort}, {"--http-port", o.APIPort}} {
 		if p.port < 1 || p.port > 65535 {
 			return usageErrorf("%s %d is not a port: use 1 to 65535", p.name, p.port)
 		}
 	}
-	if o.RPCPort == o.P2PPort {
-		return usageErrorf("--rpc-port and --p2p-port are both %d: use two different ports", o.RPCPort)
+	if o.RPCPort == o.P2PPort || o.APIPort == o.RPCPort || o.APIPort == o.P2PPort {
+		return usageErrorf("--rpc-port %d, --p2p-port %d and --http-port %d: use three different ports", o.RPCPort, o.P2PPort, o.APIPort)
 	}
 	return nil
 }
@@ -275,6 +279,10 @@ func buildHome(dir string, o initOptions) (*initResult, error) {
 		return nil, failf("%v", pathError(err))
 	}
 	pub := files.ValidatorPubKey
+	api := node.LocalAPI(o.APIPort)
+	if err := node.WriteAPI(dir, api); err != nil {
+		return nil, failf("%v", pathError(err))
+	}
 
 	kr, err := keyring.Open(node.KeyringDir(dir))
 	if err != nil {
@@ -282,6 +290,7 @@ func buildHome(dir string, o initOptions) (*initResult, error) {
 	}
 	res := &initResult{
 		ChainID:       o.ChainID,
+		API:           api.URL(),
 		RPC:           conf.RPC.ListenAddress,
 		P2P:           conf.P2P.ListenAddress,
 		NodeID:        files.NodeID,

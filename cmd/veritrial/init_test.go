@@ -21,11 +21,12 @@ func TestInitCreatesAValidHome(t *testing.T) {
 	t.Parallel()
 	env := testEnv(t)
 	home := filepath.Join(t.TempDir(), "home")
-	ports := freePorts(t, 2)
-	r := mustVT(t, env, "--home", home, "init", "--chain-id", "test-chain", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]), "--output", "json")
+	ports := freePorts(t, 3)
+	r := mustVT(t, env, "--home", home, "init", "--chain-id", "test-chain", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]), "--http-port", strconv.Itoa(ports[2]), "--output", "json")
 	var res initResult
 	decode(t, r, &res)
-	if res.Home != home || res.ChainID != "test-chain" || res.DevPassphrase != node.DevPassphrase || len(res.Keys) != 8 {
+	if res.Home != home || res.ChainID != "test-chain" || res.DevPassphrase != node.DevPassphrase || len(res.Keys) != 8 ||
+		res.API != "http://127.0.0.1:"+strconv.Itoa(ports[2]) {
 		t.Fatalf("init result: %+v", res)
 	}
 	// The seconds of key derivation are announced, and each key as it is
@@ -36,7 +37,7 @@ func TestInitCreatesAValidHome(t *testing.T) {
 		}
 	}
 
-	for _, f := range []string{"config/config.toml", "config/genesis.json", "config/node_key.json", "config/priv_validator_key.json", "data/priv_validator_state.json"} {
+	for _, f := range []string{"config/config.toml", "config/veritrial.toml", "config/genesis.json", "config/node_key.json", "config/priv_validator_key.json", "data/priv_validator_state.json"} {
 		if _, err := os.Stat(filepath.Join(home, f)); err != nil {
 			t.Errorf("missing %s: %v", f, err)
 		}
@@ -48,6 +49,9 @@ func TestInitCreatesAValidHome(t *testing.T) {
 	}
 	if want := "tcp://127.0.0.1:" + strconv.Itoa(ports[0]); conf.RPC.ListenAddress != want {
 		t.Errorf("rpc laddr %q, want %q", conf.RPC.ListenAddress, want)
+	}
+	if api, ok, err := node.LoadAPI(home); err != nil || !ok || api.Addr != "tcp://127.0.0.1:"+strconv.Itoa(ports[2]) || api.TLS() || api.TLSProxy {
+		t.Errorf("veritrial.toml: %+v %v %v", api, ok, err)
 	}
 	if conf.Consensus.TimeoutCommit != 500*time.Millisecond || conf.TxIndex.Indexer != "kv" || !conf.P2P.AllowDuplicateIP || conf.P2P.AddrBookStrict {
 		t.Errorf("config not tuned for a dev chain: commit %v indexer %q dup-ip %v strict %v",
@@ -130,7 +134,7 @@ func TestInitCreatesAValidHome(t *testing.T) {
 	if !bytes.Equal(before, after) {
 		t.Fatal("a refused init changed genesis.json")
 	}
-	mustVT(t, env, "--home", home, "init", "--force", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]))
+	mustVT(t, env, "--home", home, "init", "--force", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]), "--http-port", strconv.Itoa(ports[2]))
 	after, _ = os.ReadFile(filepath.Join(home, "config", "genesis.json"))
 	if bytes.Equal(before, after) {
 		t.Fatal("init --force kept the old genesis.json")
@@ -151,7 +155,9 @@ func TestInitFailsWithoutPartialHome(t *testing.T) {
 	}
 	failVT(t, env, exitUsage, "part of its path is a file", "--home", filepath.Join(file, "home"), "init")
 	failVT(t, env, exitUsage, "not a directory", "--home", file, "init")
-	failVT(t, env, exitUsage, "two different ports", "--home", filepath.Join(dir, "h"), "init", "--rpc-port", "3000", "--p2p-port", "3000")
+	failVT(t, env, exitUsage, "use three different ports", "--home", filepath.Join(dir, "h"), "init", "--rpc-port", "3000", "--p2p-port", "3000")
+	failVT(t, env, exitUsage, "use three different ports", "--home", filepath.Join(dir, "h"), "init", "--rpc-port", "3000", "--p2p-port", "3001", "--http-port", "3001")
+	failVT(t, env, exitUsage, "--http-port 0 is not a port", "--home", filepath.Join(dir, "h"), "init", "--http-port", "0")
 	failVT(t, env, exitUsage, "not a port", "--home", filepath.Join(dir, "h"), "init", "--rpc-port", "70000")
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {

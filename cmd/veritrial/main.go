@@ -44,7 +44,7 @@ func main() {
 // itself.
 func run(args []string, stdout, stderr io.Writer) (code int) {
 	a := newApp(stdout, stderr)
-	defer stateOf(a).closeKeys()
+	defer stateOf(a).closeSigners()
 	defer func() {
 		if r := recover(); r != nil {
 			code = report(a, &cliError{code: exitFailure, msg: fmt.Sprintf("internal error: %v; please report this with the command you ran", r)})
@@ -64,7 +64,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 Try it on one machine:
    veritrial init                  # a demo consortium in ~/.veritrial
    veritrial start                 # run the node (Ctrl-C stops it)
-   veritrial status                # in another terminal`,
+   veritrial status --from regulator-auditor   # in another terminal`,
 		Description: `Global options may be given before or after the command name. Environment
 variables mirror them: VERITRIAL_HOME, VERITRIAL_NODE, VERITRIAL_FROM and
 VERITRIAL_PASSPHRASE (the passphrase itself, for scripts; --passphrase-file

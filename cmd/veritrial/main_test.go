@@ -227,7 +227,7 @@ func waitHeight(t *testing.T, env []string, home string, min int64, n *testNode)
 			t.Fatalf("node exited early (%v); log:\n%s", err, n.stderr)
 		default:
 		}
-		last = vt(t, env, "--home", home, "status", "--output", "json")
+		last = vt(t, env, "--home", home, "status", "--from", "sponsor-dm", "--output", "json")
 		if last.code == 0 {
 			var st statusDoc
 			decode(t, last, &st)
@@ -250,8 +250,8 @@ func devNode(t *testing.T) (work, home string, env []string, n *testNode) {
 	work = t.TempDir()
 	home = filepath.Join(work, "home")
 	env = testEnv(t, "VERITRIAL_HOME="+home, "VERITRIAL_PASSPHRASE="+node.DevPassphrase, readerEnv)
-	ports := freePorts(t, 2)
-	mustVT(t, env, "init", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]))
+	ports := freePorts(t, 3)
+	mustVT(t, env, "init", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]), "--http-port", strconv.Itoa(ports[2]))
 	n = startNode(t, env, home)
 	waitHeight(t, env, home, 1, n)
 	return work, home, env, n
@@ -272,13 +272,13 @@ func TestBadInput(t *testing.T) {
 	failVT(t, env, exitUsage, "--state-sync address \"ftp://x:1\" is not an RPC address", "--home", t.TempDir(), "start", "--state-sync", "ftp://x:1,127.0.0.1:26657")
 	port := freePorts(t, 1)[0]
 	addr := "tcp://127.0.0.1:" + strconv.Itoa(port)
-	r := failVT(t, env, exitUnavailable, "no veritrial node answers at "+addr+": start one with veritrial start", "status", "--node", addr)
+	r := failVT(t, env, exitUnavailable, "no veritrial node answers at "+addr+": start one with veritrial start", "--from", "sponsor-dm", "status", "--node", addr)
 	if strings.Count(r.stderr, "\n") != 1 {
 		t.Errorf("more than one line on stderr: %q", r.stderr)
 	}
 	// VERITRIAL_NODE is honoured; --node beats it.
-	failVT(t, append(env, envNode+"="+addr), exitUnavailable, addr, "status")
-	failVT(t, append(env, envNode+"=tcp://127.0.0.1:1"), exitUnavailable, addr, "--node", addr, "status")
+	failVT(t, append(env, envNode+"="+addr), exitUnavailable, addr, "--from", "sponsor-dm", "status")
+	failVT(t, append(env, envNode+"=tcp://127.0.0.1:1"), exitUnavailable, addr, "--from", "sponsor-dm", "--node", addr, "status")
 	if r := mustVT(t, env, "--help"); !strings.Contains(r.stdout, "veritrial init") {
 		t.Errorf("--help lacks an example:\n%s", r.stdout)
 	}

@@ -195,7 +195,7 @@ func TestHostileTextIsEscaped(t *testing.T) {
 		{"query", "list", "--study", "VT-HTN-201", "--thread"},
 		{"audit", "trail", "--study", "VT-HTN-201"},
 	} {
-		out := mustVT(t, env, args...).stdout
+		out := mustVT(t, env, append(args, "--from", "sponsor-dm")...).stdout
 		for _, raw := range []string{"\x1b", "\u202e", "\u2066", "\x07", "\r", "\t"} {
 			if strings.Contains(out, raw) {
 				t.Errorf("%s prints %q raw:\n%s", strings.Join(args[:2], " "), raw, out)
@@ -222,7 +222,7 @@ func TestHostileTextIsEscaped(t *testing.T) {
 				a = append(a, "--number", "1")
 			}
 		}
-		out := mustVT(t, env, a...).stdout
+		out := mustVT(t, env, append(a, "--from", "sponsor-dm")...).stdout
 		for _, w := range want {
 			if !strings.Contains(out, w) {
 				t.Errorf("%s does not show %s escaped:\n%s", args, w, out)
@@ -234,7 +234,7 @@ func TestHostileTextIsEscaped(t *testing.T) {
 	var doc struct {
 		Form types.FormRecord `json:"form"`
 	}
-	decode(t, mustVT(t, env, append([]string{"show", "form", "--output", "json"}, key...)...), &doc)
+	decode(t, mustVT(t, env, append([]string{"--from", "sponsor-dm", "show", "form", "--output", "json"}, key...)...), &doc)
 	got := map[string]string{}
 	for _, v := range doc.Form.Values {
 		got[v.Item] = v.Value

@@ -62,25 +62,29 @@ func openKeyring(c *cli.Context, create bool) (*keyring.Keyring, error) {
 	return kr, nil
 }
 
-// signer unlocks the --from key, once per run: the run's writes and
-// reads sign with it, and run closes it at the end.
+// signer unlocks the --from key for signing and reading. The key stays
+// unlocked for the rest of the run, which closes it (so a command that
+// reads and writes asks for the passphrase once).
 func signer(c *cli.Context) (*keyring.Signer, error) {
 	name, err := fromKey(c)
 	if err != nil {
 		return nil, err
 	}
+	return keptSigner(c, name)
+}
+
+// keptSigner unlocks key name once per run, as signer does the --from
+// key.
+func keptSigner(c *cli.Context, name string) (*keyring.Signer, error) {
 	st := stateOf(c.App)
-	if s := st.keys[name]; s != nil {
+	if s, ok := st.signers[name]; ok {
 		return s, nil
 	}
 	s, err := unlockKey(c, name, func() (string, error) { return passphrase(c, "Passphrase for key "+name+": ") })
 	if err != nil {
 		return nil, err
 	}
-	if st.keys == nil {
-		st.keys = map[string]*keyring.Signer{}
-	}
-	st.keys[name] = s
+	st.keep(name, s)
 	return s, nil
 }
 

@@ -69,7 +69,7 @@ The ledger itself raises a query for every soft edit-check warning.`,
 			{
 				Name:      "list",
 				Usage:     "list a study's queries by site, subject, status and age",
-				UsageText: "veritrial query list --study VT-HTN-201 --site site1 --older-than 14d --prove",
+				UsageText: "veritrial query list --from cro-monitor --study VT-HTN-201 --site site1 --older-than 14d --prove",
 				Flags:     append(queryListFlags("unresolved"), readFlags()...),
 				Action:    listQueries,
 			},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -11,7 +12,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/veritrial/veritrial/app/client"
-	"github.com/veritrial/veritrial/app/keyring"
 	"github.com/veritrial/veritrial/app/types"
 )
 
@@ -35,16 +35,17 @@ const sendTimeout = 2 * time.Minute
 // write is one transaction a write command sends.
 type write struct {
 	msg types.Msg
-	// unlock opens the signing key of account, closed once sent; nil
-	// means signer: the run's --from key, unlocked with the keyring
-	// passphrase.
-	unlock func(c *cli.Context, account string) (*keyring.Signer, error)
 	// done says, for people, what the accepted transaction did; it may
 	// read the ledger at res.Height.
 	done func(ctx context.Context, cl *client.Client, res *client.Result) string
 	// doc, when set, is the JSON document of an accepted transaction: the
 	// outcome with what the command adds (nil: the outcome alone).
 	doc func(out txOutcome, res *client.Result) any
+	// rekey, when set, is the keyring key the tx makes the --from
+	// account's (a rotation of its own key): once the node refuses reads
+	// signed with the old key, the tx is in a block, and its outcome is
+	// read with this one.
+	rekey string
 }
 
 // send sends msg as the --from account and, once it is in a block, says
@@ -55,9 +56,9 @@ func send(c *cli.Context, msg types.Msg, success string) error {
 
 // sendWrite is the one path of every write command: it checks that the
 // node answers, unlocks the signing key of the --from account (its name
-// is the account ID), builds and signs the transaction, broadcasts it,
-// waits for its block (all within sendTimeout) and prints the outcome. A
-// rejection exits 6 with the ledger's code and message.
+// is the account ID; signer), builds and signs the transaction,
+// broadcasts it, waits for its block (all within sendTimeout) and prints
+// the outcome. A rejection exits 6 with the ledger's code and message.
 func sendWrite(c *cli.Context, w write) error {
 	account, err := fromKey(c)
 	if err != nil {
@@ -67,22 +68,13 @@ func sendWrite(c *cli.Context, w write) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(c.Context, sendTimeout)
-	defer cancel()
-	if _, err := cl.ChainID(ctx); err != nil {
-		return nodeError(err)
-	}
-	var s *keyring.Signer
-	if w.unlock != nil {
-		s, err = w.unlock(c, account)
-		defer s.Close()
-	} else {
-		s, err = signer(c)
-	}
+	s, err := signer(c)
 	if err != nil {
 		return err
 	}
-	res, err := cl.Send(ctx, account, s, w.msg)
+	ctx, cancel := context.WithTimeout(c.Context, sendTimeout)
+	defer cancel()
+	res, err := sendAndWait(ctx, c, cl, account, s, w)
 	if err != nil {
 		return nodeError(err)
 	}
@@ -112,6 +104,31 @@ func sendWrite(c *cli.Context, w write) error {
 		}
 		return nil
 	})
+}
+
+// sendAndWait sends w's tx and waits for its block. Through the read API
+// the wait reads the tx's status as the account; when the tx rotates the
+// account's own key, the node refuses the old key's reads once it is in
+// a block, and the wait goes on with w.rekey.
+func sendAndWait(ctx context.Context, c *cli.Context, cl *client.Client, account string, s types.Signer, w write) (*client.Result, error) {
+	if w.rekey == "" {
+		return cl.Send(ctx, account, s, w.msg)
+	}
+	raw, err := cl.Build(ctx, account, s, w.msg)
+	if err != nil {
+		return nil, err
+	}
+	res, err := cl.Broadcast(ctx, raw)
+	if err != nil || !res.OK() {
+		return res, err
+	}
+	sent, err := cl.Wait(ctx, res.Hash)
+	var ae *client.APIError
+	if !errors.As(err, &ae) || ae.Code != types.CodeReadBadSig {
+		return sent, err
+	}
+	cl.ReadAs(account, func() (types.Signer, error) { return keptSigner(c, w.rekey) })
+	return cl.Wait(ctx, res.Hash)
 }
 
 // effects says what an accepted write did besides its own record, from

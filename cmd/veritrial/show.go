@@ -61,16 +61,18 @@ func showCommand() *cli.Command {
 	with := func(extra ...cli.Flag) []cli.Flag { return append(extra, readFlags()...) }
 	study := studyFlag()
 	return &cli.Command{
-		Name:     "show",
-		Usage:    "read ledger records, at any height, with proofs",
+		Name:  "show",
+		Usage: "read ledger records, at any height, with proofs",
+		Description: `Every read is a request signed by the --from key (the node answers no other),
+and the node answers only what the reader's organisation may see.`,
 		Category: categoryQuery,
 		Subcommands: append([]*cli.Command{
-			{Name: "study", Usage: "a study: protocol versions, amendments, sites (--output json: every protocol in full)", UsageText: "veritrial show study --study VT-HTN-201 --prove", Flags: with(study), Action: showStudy},
-			{Name: "subject", Usage: "a subject and the forms entered for it", UsageText: "veritrial show subject --study VT-HTN-201 --subject S1-001", Flags: with(study, subjectFlag(true, "the subject `ID`")), Action: showSubject},
-			{Name: "form", Usage: "the current version of a form", UsageText: "veritrial show form --study VT-HTN-201 --subject S1-001 --event SCR --form VS --prove", Flags: with(formKeyFlags()...), Action: showForm},
-			{Name: "history", Usage: "every version of a form: who, when, why, what changed", UsageText: "veritrial show history --study VT-HTN-201 --subject S1-001 --event SCR --form VS --prove", Flags: with(formKeyFlags()...), Action: showHistory},
-			{Name: "account", Usage: "an account, the history of its changes and a pending key rotation request", UsageText: "veritrial show account --account site1-coordinator", Flags: with(&cli.StringFlag{Name: "account", Required: true, Usage: "the account `ID` (its key name)"}), Action: showAccount},
-			{Name: "delegations", Usage: "who may act on a study: its sites' principal investigators, its delegations to CROs and each site's delegation log", UsageText: "veritrial show delegations --study VT-HTN-201 [--site site1] --prove",
+			{Name: "study", Usage: "a study: protocol versions, amendments, sites (--output json: every protocol in full)", UsageText: "veritrial show study --from sponsor-dm --study VT-HTN-201 --prove", Flags: with(study), Action: showStudy},
+			{Name: "subject", Usage: "a subject and the forms entered for it", UsageText: "veritrial show subject --from site1-coordinator --study VT-HTN-201 --subject S1-001", Flags: with(study, subjectFlag(true, "the subject `ID`")), Action: showSubject},
+			{Name: "form", Usage: "the current version of a form", UsageText: "veritrial show form --from site1-coordinator --study VT-HTN-201 --subject S1-001 --event SCR --form VS --prove", Flags: with(formKeyFlags()...), Action: showForm},
+			{Name: "history", Usage: "every version of a form: who, when, why, what changed", UsageText: "veritrial show history --from site1-coordinator --study VT-HTN-201 --subject S1-001 --event SCR --form VS --prove", Flags: with(formKeyFlags()...), Action: showHistory},
+			{Name: "account", Usage: "an account, the history of its changes and a pending key rotation request", UsageText: "veritrial show account --from site1-admin --account site1-coordinator", Flags: with(&cli.StringFlag{Name: "account", Required: true, Usage: "the account `ID` (its key name)"}), Action: showAccount},
+			{Name: "delegations", Usage: "who may act on a study: its sites' principal investigators, its delegations to CROs and each site's delegation log", UsageText: "veritrial show delegations --from site1-investigator --study VT-HTN-201 [--site site1] --prove",
 				Flags: with(study, &cli.StringFlag{Name: "site", Usage: "only this site `ID`"}), Action: showDelegations},
 		}, dmShowCommands(with)...),
 	}
@@ -419,15 +421,15 @@ func writeLocks(w io.Writer, locks []types.ScopeLock) {
 // dmShowCommands are the data management subcommands of veritrial show.
 func dmShowCommands(with func(extra ...cli.Flag) []cli.Flag) []*cli.Command {
 	return []*cli.Command{
-		{Name: "query", Usage: "one data query and its whole thread", UsageText: "veritrial show query --study VT-HTN-201 --number 3 --prove",
+		{Name: "query", Usage: "one data query and its whole thread", UsageText: "veritrial show query --from cro-monitor --study VT-HTN-201 --number 3 --prove",
 			Flags: with(studyFlag(), &cli.IntFlag{Name: "number", Aliases: []string{"n"}, Required: true, Usage: "query number (veritrial query list shows them)"}), Action: showQuery},
-		{Name: "queries", Usage: "a study's data queries (veritrial query list has filters)", UsageText: "veritrial show queries --study VT-HTN-201 --prove",
+		{Name: "queries", Usage: "a study's data queries (veritrial query list has filters)", UsageText: "veritrial show queries --from cro-monitor --study VT-HTN-201 --prove",
 			Flags: with(queryListFlags("all")...), Action: listQueries},
-		{Name: "sdv", Usage: "source data verification of a subject's forms, with the trail", UsageText: "veritrial show sdv --study VT-HTN-201 --subject S1-001 --prove",
+		{Name: "sdv", Usage: "source data verification of a subject's forms, with the trail", UsageText: "veritrial show sdv --from cro-monitor --study VT-HTN-201 --subject S1-001 --prove",
 			Flags: with(studyFlag(), subjectFlag(false, "only this subject `ID`")), Action: showSDV},
-		{Name: "signatures", Usage: "e-signatures of a subject with their validity", UsageText: "veritrial show signatures --study VT-HTN-201 --subject S1-001 --prove",
+		{Name: "signatures", Usage: "e-signatures of a subject with their validity", UsageText: "veritrial show signatures --from site1-investigator --study VT-HTN-201 --subject S1-001 --prove",
 			Flags: with(studyFlag(), subjectFlag(false, "only this subject `ID`")), Action: showSignatures},
-		{Name: "locks", Usage: "freeze and lock states of a study, the database lock and pending approvals", UsageText: "veritrial show locks --study VT-HTN-201 --prove",
+		{Name: "locks", Usage: "freeze and lock states of a study, the database lock and pending approvals", UsageText: "veritrial show locks --from sponsor-dm --study VT-HTN-201 --prove",
 			Flags: with(studyFlag()), Action: showLocks},
 	}
 }

@@ -81,20 +81,31 @@ func signAction(c *cli.Context) error {
 		printf(w, "  %s (repeat %d) form %s, version %d, %d values\n", f.Event, f.EventRepeat, f.Form, f.Version, len(f.Values))
 	}
 	printf(w, "\n%s\n\n", types.Attestation(acct.Name, role, m.Meaning, m))
-	return sendWrite(c, write{msg: types.Msg{Sign: m}, unlock: presentSigner, done: func(_ context.Context, _ *client.Client, res *client.Result) string {
+	// The person, shown what they sign, proves they are present: the key
+	// unlocked so signs the tx and the reads that follow it.
+	if _, err := presentSigner(c, account); err != nil {
+		return err
+	}
+	return sendWrite(c, write{msg: types.Msg{Sign: m}, done: func(_ context.Context, _ *client.Client, res *client.Result) string {
 		return fmt.Sprintf("Signed (%s, signature %s of subject %s); content SHA-256 %s", m.Meaning, res.Attr("signature"), m.Subject, m.ContentHash)
 	}})
 }
 
 // presentSigner unlocks a key with a passphrase that proves the person is
 // present: prompted, or from an explicit --passphrase-file; never from the
-// environment.
+// environment. The key stays unlocked for the rest of the run (signer),
+// in place of one unlocked before for reading.
 func presentSigner(c *cli.Context, name string) (*keyring.Signer, error) {
-	return unlockKey(c, name, func() (string, error) {
+	s, err := unlockKey(c, name, func() (string, error) {
 		pass, err := presentPassphrase(c, "Passphrase of "+name+" (your electronic signature): ")
 		if errors.Is(err, keyring.ErrNoTerminal) {
 			return "", keyErrorf("signing needs your passphrase: type it at the prompt (run the command in a terminal) or give --passphrase-file on the sign command; VERITRIAL_PASSPHRASE is never accepted for an electronic signature")
 		}
 		return pass, err
 	})
+	if err != nil {
+		return nil, err
+	}
+	stateOf(c.App).keep(name, s)
+	return s, nil
 }

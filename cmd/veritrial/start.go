@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -23,11 +24,13 @@ import (
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/proxy"
+	"github.com/cometbft/cometbft/rpc/client/local"
 	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/urfave/cli/v2"
 
 	"github.com/veritrial/veritrial/app"
 	"github.com/veritrial/veritrial/app/node"
+	"github.com/veritrial/veritrial/app/readapi"
 )
 
 func startCommand() *cli.Command {
@@ -35,17 +38,26 @@ func startCommand() *cli.Command {
 		Name:     "start",
 		Category: categoryNode,
 		Usage:    "run the node: CometBFT and the veritrial ledger in one process",
-		UsageText: `veritrial start [--log-level LEVEL] [--cache-nodes N] [--snapshot-interval N] [--snapshot-keep N] [--state-sync RPC1,RPC2] [--expose-rpc]
-                [--access-log-commit-every N] [--access-log-commit-interval D]
+		UsageText: `veritrial start [--log-level LEVEL] [--cache-nodes N] [--snapshot-interval N] [--snapshot-keep N] [--state-sync RPC1,RPC2]
+   [--expose-rpc] [--http-port N] [--tls-cert FILE --tls-key FILE | --tls-proxy]
+   [--access-log-commit-every N] [--access-log-commit-interval D]
 
 Example:
    veritrial start
    veritrial --home /tmp/vt start --log-level info
    veritrial --home ~/veritrial start --state-sync tcp://10.0.0.11:26657,tcp://10.0.0.12:26657`,
-		Description: `Runs consensus, the RPC server and the application on the home's config and
-data until SIGINT (Ctrl-C) or SIGTERM, then stops cleanly and exits 0. A
-restart resumes from the last committed block. Logs go to stderr (JSON lines
-with --output json); on stop a summary is printed on stdout.
+		Description: `Runs consensus, the RPC server, the read API and the application on the home's
+config and data until SIGINT (Ctrl-C) or SIGTERM, then stops cleanly and exits
+0. A restart resumes from the last committed block. Logs go to stderr (JSON
+lines with --output json); on stop a summary is printed on stdout.
+
+The read API (docs/API.md) is how people and tools read the ledger and send
+txs: HTTP+JSON, every read signed by the reader's key. Its settings are the
+[api] section of the home's config/veritrial.toml (veritrial init writes it);
+the log names its URL. --http-port, --tls-cert, --tls-key and --tls-proxy
+override them. Without a certificate it listens on 127.0.0.1 only: a
+non-loopback address needs --tls-cert and --tls-key (HTTPS), or --tls-proxy
+when a reverse proxy in front of it terminates TLS.
 
 --log-level takes CometBFT's syntax: a level (debug, info, error) or
 module:level pairs, e.g. "state:info,veritrial:debug,*:error". The default is
@@ -95,6 +107,10 @@ config/node_account.json the node commits the log's head to the ledger once
 			&cli.Int64Flag{Name: "snapshot-interval", Value: app.DefaultSnapshotInterval, Usage: "take a state sync snapshot every N heights (0: none)"},
 			&cli.IntFlag{Name: "snapshot-keep", Value: app.DefaultSnapshotKeep, Usage: "state sync snapshots kept"},
 			&cli.StringFlag{Name: "state-sync", Usage: "on an empty home, join by state sync through two existing nodes' RPC addresses (RPC1,RPC2)"},
+			&cli.IntFlag{Name: "http-port", Usage: "serve the read API on this port (of the host in veritrial.toml, else 127.0.0.1)", DefaultText: "veritrial.toml's"},
+			&cli.StringFlag{Name: "tls-cert", Usage: "serve the read API over HTTPS with this PEM certificate `FILE` (with --tls-key)", TakesFile: true},
+			&cli.StringFlag{Name: "tls-key", Usage: "the private key `FILE` (PEM) of --tls-cert", TakesFile: true},
+			&cli.BoolFlag{Name: "tls-proxy", Usage: "the read API may listen without TLS on a non-loopback address: a reverse proxy in front terminates TLS"},
 			&cli.BoolFlag{Name: "expose-rpc", Usage: "let the RPC listen on an address other machines reach (it serves every transaction in clear)"},
 		}, accessLogFlags()...),
 		Action: runStart,
@@ -140,6 +156,10 @@ func runStart(c *cli.Context) error {
 		return err
 	}
 	conf, err := loadNodeConfig(home)
+	if err != nil {
+		return err
+	}
+	api, err := apiListen(c, home)
 	if err != nil {
 		return err
 	}
@@ -259,7 +279,30 @@ func runStart(c *cli.Context) error {
 		}
 		return failf("cannot start the node: %v", err)
 	}
-	mainLog.Info("veritrial node started", "chain_id", gen.ChainID, "rpc", conf.RPC.ListenAddress,
+	stopAPI := func() {}
+	if api != nil {
+		srv := readapi.New(readapi.Config{ChainID: gen.ChainID, Ledger: appl, Chain: local.New(n), Logger: logger.With("module", "readapi")})
+		stop, err := readapi.Serve(ctx, srv, *api, logger.With("module", "readapi"))
+		if err != nil {
+			quiet.stopping.Store(true)
+			n.Stop()
+			n.Wait()
+			closeApp()
+			return failf("cannot start the read API: %v; choose another port with --http-port or in %s", err, node.VeritrialFile(home))
+		}
+		stopAPI = func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := stop(sctx); err != nil {
+				mainLog.Error("stopping the read API", "err", err)
+			}
+		}
+	}
+	apiURL := "none (no config/veritrial.toml: pass --http-port to serve one)"
+	if api != nil {
+		apiURL = api.URL()
+	}
+	mainLog.Info("veritrial node started", "chain_id", gen.ChainID, "api", apiURL, "rpc", conf.RPC.ListenAddress,
 		"p2p", conf.P2P.ListenAddress, "home", home, "height", n.BlockStore().Height())
 	stopCommits := startHeadCommits(c, n, appl, access, nodeAccount, gen.ChainID, mainLog)
 	if n.ConsensusReactor().WaitSync() {
@@ -277,6 +320,7 @@ func runStart(c *cli.Context) error {
 	mainLog.Info("stopping the veritrial node")
 	stopCommits()
 	quiet.stopping.Store(true)
+	stopAPI()
 	if n.IsRunning() {
 		if err := n.Stop(); err != nil {
 			mainLog.Error("stopping the node", "err", err)
@@ -292,6 +336,47 @@ func runStart(c *cli.Context) error {
 		printf(w, "veritrial node stopped cleanly at height %d.\n", height)
 		return nil
 	})
+}
+
+// apiListen returns the read API's settings: the home's veritrial.toml
+// with the flags over it; nil when neither names one (a home made before
+// the read API).
+func apiListen(c *cli.Context, home string) (*readapi.Listen, error) {
+	l, ok, err := node.LoadAPI(home)
+	if err != nil {
+		return nil, inputErrorf("%v", err)
+	}
+	if c.IsSet("http-port") {
+		port := c.Int("http-port")
+		if port < 1 || port > 65535 {
+			return nil, usageErrorf("--http-port %d is not a port: use 1 to 65535", port)
+		}
+		host := "127.0.0.1"
+		if ok {
+			if h, _, err := net.SplitHostPort(l.HostPort()); err == nil {
+				host = h
+			}
+		}
+		l.Addr, ok = "tcp://"+net.JoinHostPort(host, strconv.Itoa(port)), true
+	}
+	if !ok {
+		if c.IsSet("tls-cert") || c.IsSet("tls-key") || c.IsSet("tls-proxy") {
+			return nil, usageErrorf("--tls-cert, --tls-key and --tls-proxy configure the read API, which this home has none of: pass --http-port too")
+		}
+		return nil, nil
+	}
+	if c.IsSet("tls-cert") || c.IsSet("tls-key") {
+		l.CertFile, l.KeyFile = c.String("tls-cert"), c.String("tls-key")
+	}
+	if c.IsSet("tls-proxy") {
+		l.TLSProxy = c.Bool("tls-proxy")
+	}
+	if err := l.Check(); errors.Is(err, readapi.ErrTLSFiles) {
+		return nil, inputErrorf("%v", err)
+	} else if err != nil {
+		return nil, usageErrorf("%v (the read API's settings are in %s)", err, node.VeritrialFile(home))
+	}
+	return &l, nil
 }
 
 // newNode creates the node (its handshake replays what the application

@@ -20,18 +20,18 @@ func TestStartStatusRestart(t *testing.T) {
 	t.Parallel()
 	env := testEnv(t, readerEnv, "VERITRIAL_PASSPHRASE="+node.DevPassphrase)
 	home := filepath.Join(t.TempDir(), "home")
-	ports := freePorts(t, 2)
-	mustVT(t, env, "--home", home, "init", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]))
+	ports := freePorts(t, 3)
+	mustVT(t, env, "--home", home, "init", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]), "--http-port", strconv.Itoa(ports[2]))
 
 	n := startNode(t, env, home)
 	st := waitHeight(t, env, home, 2, n)
 	if len(st.Validators) != 1 || st.Validators[0].Org != validatorOrg || st.Validators[0].Power != 10 {
 		t.Errorf("status validators: %+v", st.Validators)
 	}
-	if st.ChainID != defaultChainID || len(st.AppHash) != 64 || st.LatestBlockTime == "" {
+	if st.ChainID != defaultChainID || len(st.AppHash) != 64 || st.LatestBlockTime.IsZero() {
 		t.Errorf("status: %+v", st)
 	}
-	if r := mustVT(t, env, "--home", home, "status"); !strings.Contains(r.stdout, validatorOrg) || !strings.Contains(r.stdout, st.AppHash) {
+	if r := mustVT(t, env, "--home", home, "status", "--from", "sponsor-dm"); !strings.Contains(r.stdout, validatorOrg) || !strings.Contains(r.stdout, st.AppHash) {
 		t.Errorf("status text:\n%s", r.stdout)
 	}
 	// A second node on the same home is refused.
@@ -89,9 +89,13 @@ func TestStartIndexesBlocksTheIndexMissed(t *testing.T) {
 		t.Fatal(err)
 	}
 	n = startNode(t, env, home)
-	st := waitHeight(t, env, home, res.Height+1, n)
+	waitHeight(t, env, home, res.Height+1, n)
 
-	rpc, err := client.DialRPC(st.Node)
+	rpcAddr, ok := node.RPCAddr(home)
+	if !ok {
+		t.Fatal("the home names no RPC address")
+	}
+	rpc, err := client.DialRPC(rpcAddr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,10 +125,10 @@ func TestStartIndexesBlocksTheIndexMissed(t *testing.T) {
 // RPC answers on the other address, and its log warns what it serves.
 func TestStartRefusesExposedRPC(t *testing.T) {
 	t.Parallel()
-	env := testEnv(t)
+	env := testEnv(t, "VERITRIAL_PASSPHRASE="+node.DevPassphrase)
 	home := filepath.Join(t.TempDir(), "home")
-	ports := freePorts(t, 2)
-	mustVT(t, env, "--home", home, "init", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]))
+	ports := freePorts(t, 3)
+	mustVT(t, env, "--home", home, "init", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]), "--http-port", strconv.Itoa(ports[2]))
 	rpcPort := strconv.Itoa(ports[0])
 	other := nonLoopbackIP(t)
 	answers := func(host string) bool {

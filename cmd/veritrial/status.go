@@ -2,12 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/veritrial/veritrial/app/client"
 
 	"github.com/veritrial/veritrial/app/types"
 )
@@ -17,55 +18,31 @@ func statusCommand() *cli.Command {
 		Name:     "status",
 		Category: categoryNode,
 		Usage:    "show the node's height, app hash, validators and peers",
-		UsageText: `veritrial status
+		UsageText: `veritrial status --from KEY
 
 Example:
-   veritrial status
-   veritrial status --from sponsor-admin
-   veritrial status --node tcp://10.0.0.5:26657 --output json`,
-		Description: `Asks the node at --node (default: the home's RPC address) for its latest block,
-app hash, validator set and connected peers. With --from, the organisation
-running each validator is read from the ledger's organisations (a signed
-read); without it, the validators are listed without their organisations.`,
+   veritrial status --from regulator-auditor
+   veritrial status --from sponsor-dm --node https://node.sponsor.example:26680 --output json`,
+		Description: `Asks the node at --node (default: the home's read API) for its latest block,
+app hash, validator set (with the organisation running each validator, from
+the ledger's organisations) and connected peers, in a request signed by the
+--from key.`,
 		Action: runStatus,
 	}
 }
 
-// statusDoc is veritrial status's result.
+// statusDoc is veritrial status's result: the node's status, each
+// validator with the organisation that runs it.
 type statusDoc struct {
-	Node            string         `json:"node"`
-	ChainID         string         `json:"chain_id"`
-	NodeID          string         `json:"node_id"`
-	Moniker         string         `json:"moniker"`
-	Height          int64          `json:"height"`
-	LatestBlockTime string         `json:"latest_block_time"`
-	LatestBlockHash string         `json:"latest_block_hash"`
-	AppHash         string         `json:"app_hash"`
-	CatchingUp      bool           `json:"catching_up"`
-	Validators      []validatorDoc `json:"validators"`
-	Peers           []peerDoc      `json:"peers"`
-}
-
-type validatorDoc struct {
-	Address string `json:"address"`
-	PubKey  string `json:"pubkey"`
-	Power   int64  `json:"power"`
-	Org     string `json:"org,omitempty"`
-}
-
-type peerDoc struct {
-	ID         string `json:"id"`
-	Moniker    string `json:"moniker"`
-	RemoteIP   string `json:"remote_ip"`
-	ListenAddr string `json:"listen_addr"`
-	Outbound   bool   `json:"outbound"`
+	Node string `json:"node"`
+	*client.NodeStatus
 }
 
 func runStatus(c *cli.Context) error {
 	if err := exactArgs(c); err != nil {
 		return err
 	}
-	cl, addr, err := rpcClient(c)
+	cl, err := ledgerClient(c)
 	if err != nil {
 		return err
 	}
@@ -73,48 +50,13 @@ func runStatus(c *cli.Context) error {
 	defer cancel()
 	st, err := cl.Status(ctx)
 	if err != nil {
-		return rpcError(addr, err)
+		return nodeError(err)
 	}
-	doc := statusDoc{
-		Node:            addr,
-		ChainID:         st.NodeInfo.Network,
-		NodeID:          string(st.NodeInfo.DefaultNodeID),
-		Moniker:         st.NodeInfo.Moniker,
-		Height:          st.SyncInfo.LatestBlockHeight,
-		LatestBlockHash: st.SyncInfo.LatestBlockHash.String(),
-		AppHash:         st.SyncInfo.LatestAppHash.String(),
-		CatchingUp:      st.SyncInfo.CatchingUp,
-		Validators:      []validatorDoc{},
-		Peers:           []peerDoc{},
+	orgOf := validatorOrgs(ctx, cl)
+	for i, v := range st.Validators {
+		st.Validators[i].Org = orgOf[v.PubKey]
 	}
-	if !st.SyncInfo.LatestBlockTime.IsZero() {
-		doc.LatestBlockTime = st.SyncInfo.LatestBlockTime.UTC().Format(time.RFC3339Nano)
-	}
-	orgOf := validatorOrgs(ctx, c)
-	if doc.Height > 0 {
-		page, perPage := 1, 100
-		for {
-			vals, err := cl.Validators(ctx, &doc.Height, &page, &perPage)
-			if err != nil {
-				return rpcError(addr, err)
-			}
-			for _, v := range vals.Validators {
-				pk := base64.StdEncoding.EncodeToString(v.PubKey.Bytes())
-				doc.Validators = append(doc.Validators, validatorDoc{Address: v.Address.String(), PubKey: pk, Power: v.VotingPower, Org: orgOf[pk]})
-			}
-			if len(doc.Validators) >= vals.Total || len(vals.Validators) == 0 {
-				break
-			}
-			page++
-		}
-	}
-	ni, err := cl.NetInfo(ctx)
-	if err != nil {
-		return rpcError(addr, err)
-	}
-	for _, p := range ni.Peers {
-		doc.Peers = append(doc.Peers, peerDoc{ID: string(p.NodeInfo.DefaultNodeID), Moniker: p.NodeInfo.Moniker, RemoteIP: p.RemoteIP, ListenAddr: p.NodeInfo.ListenAddr, Outbound: p.IsOutbound})
-	}
+	doc := statusDoc{Node: cl.Addr(), NodeStatus: st}
 	return emit(c, doc, func(w io.Writer) error {
 		t := newTable(w)
 		t.row("Node", fmt.Sprintf("%s (%s, id %s)", doc.Node, doc.Moniker, doc.NodeID))
@@ -124,7 +66,9 @@ func runStatus(c *cli.Context) error {
 			height += " (catching up)"
 		}
 		t.row("Height", height)
-		t.row("Latest block time", doc.LatestBlockTime)
+		if !doc.LatestBlockTime.IsZero() {
+			t.row("Latest block time", doc.LatestBlockTime.Format(time.RFC3339Nano))
+		}
 		t.row("App hash", doc.AppHash)
 		if err := t.flush(); err != nil {
 			return err
@@ -163,17 +107,9 @@ func runStatus(c *cli.Context) error {
 // validatorOrgs maps base64 validator public keys, retired ones included,
 // to the organisation that runs them, from the ledger's organisations.
 // Failures leave the map empty: the organisation is a courtesy, not part
-// of the status. Without --from nothing is asked: the node would refuse an
-// unsigned read (and log the refusal).
-func validatorOrgs(ctx context.Context, c *cli.Context) map[string]string {
+// of the status.
+func validatorOrgs(ctx context.Context, cl *client.Client) map[string]string {
 	out := map[string]string{}
-	if globalValue(c, flagFrom, envFrom) == "" {
-		return out
-	}
-	cl, err := ledgerClient(c)
-	if err != nil {
-		return out
-	}
 	orgs, err := cl.Reader(0, false).Orgs(ctx)
 	if err != nil {
 		return out

@@ -46,11 +46,13 @@ passphrase. DIR/manifest.json and DIR/README.md list the nodes, their addresses 
 
 An organisation's kind is taken from the start of its name (sponsor, site, cro,
 regulator, ethics) unless --kinds gives it. Without --hosts every node runs on
-127.0.0.1: node i listens for peers on base-port+10*i and for RPC on the next
-port. With --hosts (one per organisation, in order) each node listens for peers
-on every interface at base-port and for RPC on 127.0.0.1 at base-port+1, to try
-the homes on several machines. Every key's passphrase is the dev passphrase
-"` + node.DevPassphrase + `"; a new passphrase (keys export/import) re-encrypts the same key,
+127.0.0.1: node i listens for peers on base-port+10*i, for RPC on the next port
+and serves its read API (config/veritrial.toml) on the one after. With --hosts
+(one per organisation, in order) each node listens for peers on every interface
+at base-port, for RPC on 127.0.0.1 at base-port+1 and serves its read API on
+127.0.0.1 at base-port+2 (give it a certificate to serve other machines: see
+docs/API.md), to try the homes on several machines. Every key's passphrase is
+the dev passphrase "` + node.DevPassphrase + `"; a new passphrase (keys export/import) re-encrypts the same key,
 which this machine has seen: these homes are never for real trial data.`,
 			Flags: []cli.Flag{
 				&cli.StringSliceFlag{Name: "orgs", Usage: "organisation IDs, one validator each, comma-separated"},
@@ -58,7 +60,7 @@ which this machine has seen: these homes are never for real trial data.`,
 				&cli.StringSliceFlag{Name: "kinds", Usage: "ORG=KIND pairs (sponsor, site, cro, regulator, ethics) for names that do not start with a kind"},
 				&cli.StringSliceFlag{Name: "hosts", Usage: "one host or IP per organisation, in --orgs order (default: all on 127.0.0.1)"},
 				&cli.StringFlag{Name: "chain-id", Value: testnet.DefaultChainID, Usage: "chain ID of the consortium"},
-				&cli.IntFlag{Name: "base-port", Value: testnet.DefaultBasePort, Usage: "first p2p port; RPC is the next one"},
+				&cli.IntFlag{Name: "base-port", Value: testnet.DefaultBasePort, Usage: "first p2p port; RPC is the next one, the read API the one after"},
 				&cli.DurationFlag{Name: "timeout-propose", Value: node.DefaultTiming.Propose, Usage: "how long a validator waits for a round's proposal block (CometBFT timeout_propose)"},
 				&cli.DurationFlag{Name: "timeout-commit", Value: node.DefaultTiming.Commit, Usage: "pause after each block (CometBFT timeout_commit)"},
 				&cli.DurationFlag{Name: "empty-blocks-interval", Value: node.DefaultTiming.EmptyBlocksInterval, Usage: "longest wait for a tx before an empty block is made"},
@@ -104,13 +106,13 @@ func runTestnetInit(c *cli.Context) error {
 	return emit(c, m, func(w io.Writer) error {
 		printf(w, "%s\n\nCreated consortium %s in %s (genesis SHA-256 %s)\n\n", m.Notice, m.ChainID, out, m.GenesisSHA256)
 		t := indented(w, "  ")
-		t.row("ORG", "KIND", "P2P", "RPC", "KEYS")
+		t.row("ORG", "KIND", "P2P", "RPC", "READ API", "KEYS")
 		for _, n := range m.Nodes {
 			var keys []string
 			for _, k := range n.Keys {
 				keys = append(keys, k.Name)
 			}
-			t.row(n.Org, string(n.Kind), n.P2P, n.RPC, strings.Join(keys, ","))
+			t.row(n.Org, string(n.Kind), n.P2P, n.RPC, n.API, strings.Join(keys, ","))
 		}
 		if err := t.flush(); err != nil {
 			return err

@@ -46,7 +46,7 @@ func TestWorkflowsOnARealNode(t *testing.T) {
 	mustVT(t, env, "study", "amend", "--from", "sponsor-dm", "--rationale", "administrative version bump", proto2)
 	failVT(t, env, exitRejected, "not an approver", "study", "approve-amendment", "--from", "site1-admin", "--study", "VT-HTN-201", "--amendment", "1")
 	mustVT(t, env, "study", "approve-amendment", "--from", "regulator-auditor", "--study", "VT-HTN-201", "--amendment", "1")
-	if r := mustVT(t, env, "show", "study", "--study", "VT-HTN-201", "--prove"); !strings.Contains(r.stdout, "version 2 of 2") || !strings.Contains(r.stdout, "Proof: verified") || !strings.Contains(r.stdout, "approved") {
+	if r := mustVT(t, env, "--from", "sponsor-dm", "show", "study", "--study", "VT-HTN-201", "--prove"); !strings.Contains(r.stdout, "version 2 of 2") || !strings.Contains(r.stdout, "Proof: verified") || !strings.Contains(r.stdout, "approved") {
 		t.Errorf("show study:\n%s", r.stdout)
 	}
 	// In JSON the protocol of every version and amendment is whole: it
@@ -55,7 +55,7 @@ func TestWorkflowsOnARealNode(t *testing.T) {
 		Versions   []types.ProtocolVersion `json:"versions"`
 		Amendments []types.Amendment       `json:"amendments"`
 	}
-	decode(t, mustVT(t, env, "show", "study", "--study", "VT-HTN-201", "--output", "json"), &st)
+	decode(t, mustVT(t, env, "--from", "sponsor-dm", "show", "study", "--study", "VT-HTN-201", "--output", "json"), &st)
 	if len(st.Versions) != 2 || len(st.Amendments) != 1 {
 		t.Fatalf("show study in JSON: %d versions, %d amendments", len(st.Versions), len(st.Amendments))
 	}
@@ -80,7 +80,7 @@ func TestWorkflowsOnARealNode(t *testing.T) {
 	mustVT(t, env, "site", "delegate", "--from", "site1-investigator", "--study", "VT-HTN-201", "--site", "site1", "--account", "site1-coordinator", "--tasks", "enroll,entry", "--tasks", "answer")
 	mustVT(t, env, "study", "delegate", "--from", "sponsor-dm", "--study", "VT-HTN-201", "--org", "cro", "--tasks", "monitoring")
 	mustVT(t, env, "study", "undelegate", "--from", "sponsor-dm", "--study", "VT-HTN-201", "--org", "cro", "--reason", "contract ended")
-	if r := mustVT(t, env, "show", "delegations", "--study", "VT-HTN-201", "--prove"); !strings.Contains(r.stdout, "Dr. Demo Investigator (site1-investigator)") || !strings.Contains(r.stdout, "enroll, entry, answer") ||
+	if r := mustVT(t, env, "--from", "sponsor-dm", "show", "delegations", "--study", "VT-HTN-201", "--prove"); !strings.Contains(r.stdout, "Dr. Demo Investigator (site1-investigator)") || !strings.Contains(r.stdout, "enroll, entry, answer") ||
 		!strings.Contains(r.stdout, "2 revoke") || !strings.Contains(r.stdout, "contract ended") || !strings.Contains(r.stdout, "Proof: verified") {
 		t.Errorf("show delegations:\n%s", r.stdout)
 	}
@@ -88,7 +88,7 @@ func TestWorkflowsOnARealNode(t *testing.T) {
 		Sites       []types.Site       `json:"sites"`
 		Delegations []types.Delegation `json:"delegations"`
 	}
-	decode(t, mustVT(t, env, "show", "delegations", "--study", "VT-HTN-201", "--site", "site1", "-o", "json"), &dels)
+	decode(t, mustVT(t, env, "--from", "sponsor-dm", "show", "delegations", "--study", "VT-HTN-201", "--site", "site1", "-o", "json"), &dels)
 	if len(dels.Sites) != 1 || dels.Sites[0].PrincipalInvestigator != "site1-investigator" || len(dels.Delegations) != 1 || dels.Delegations[0].Account != "site1-coordinator" ||
 		dels.Delegations[0].Status != types.DelegationActive {
 		t.Errorf("show delegations --site site1 in JSON: %+v", dels)
@@ -124,26 +124,26 @@ func TestWorkflowsOnARealNode(t *testing.T) {
 	failVT(t, env, exitUsage, "not ITEM=VALUE", append(submit, "VS.SYSBP")...)
 	failVT(t, env, exitRejected, "only site organisations", append([]string{"form", "submit", "--from", "regulator-auditor"}, append(key, "VS.HR=60")...)...)
 
-	if r := mustVT(t, env, append([]string{"show", "form", "--prove"}, key...)...); !strings.Contains(r.stdout, "Heart rate") || !strings.Contains(r.stdout, "38 bpm") || !strings.Contains(r.stdout, "below the expected 40") {
+	if r := mustVT(t, env, append([]string{"--from", "sponsor-dm", "show", "form", "--prove"}, key...)...); !strings.Contains(r.stdout, "Heart rate") || !strings.Contains(r.stdout, "38 bpm") || !strings.Contains(r.stdout, "below the expected 40") {
 		t.Errorf("show form:\n%s", r.stdout)
 	}
 	failVT(t, env, exitRejected, "code 411 (no_change)", append([]string{"form", "correct", "--from", "site1-coordinator", "--reason", "none"}, append(key, "VS.HR=38")...)...)
 	mustVT(t, env, append([]string{"form", "correct", "--from", "site1-coordinator", "--reason", "transcription error"}, append(key, "VS.HR=58")...)...)
-	h := mustVT(t, env, append([]string{"show", "history", "--prove"}, key...)...)
+	h := mustVT(t, env, append([]string{"--from", "sponsor-dm", "show", "history", "--prove"}, key...)...)
 	for _, want := range []string{"2 version(s)", "reason for change: transcription error", `VS.HR (Heart rate): "38" -> "58"`, "Proof: every version verified"} {
 		if !strings.Contains(h.stdout, want) {
 			t.Errorf("history lacks %q:\n%s", want, h.stdout)
 		}
 	}
 	// The form as it was at the height of the first entry.
-	if r := mustVT(t, env, append([]string{"show", "form", "--prove", "--height", strconv.FormatInt(ok.Height, 10)}, key...)...); !strings.Contains(r.stdout, "version 1") || !strings.Contains(r.stdout, "38 bpm") {
+	if r := mustVT(t, env, append([]string{"--from", "sponsor-dm", "show", "form", "--prove", "--height", strconv.FormatInt(ok.Height, 10)}, key...)...); !strings.Contains(r.stdout, "version 1") || !strings.Contains(r.stdout, "38 bpm") {
 		t.Errorf("show form at height %d:\n%s", ok.Height, r.stdout)
 	}
 	checkTxSearch(t, home)
 	mustVT(t, env, "subject", "withdraw", "--from", "site1-investigator", "--study", "VT-HTN-201", "--subject", "S1-001", "--reason", "withdrew consent")
 	failVT(t, env, exitRejected, "code 403 (subject_withdrawn)", "form", "submit", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", "S1-001", "--event", "D1", "--form", "VS",
 		"VS.DATE=2026-01-26", "VS.POS=1", "VS.SYSBP=142", "VS.DIABP=90", "VS.HR=70")
-	if r := mustVT(t, env, "show", "account", "--account", "site1-coordinator"); !strings.Contains(r.stdout, "genesis") {
+	if r := mustVT(t, env, "--from", "sponsor-dm", "show", "account", "--account", "site1-coordinator"); !strings.Contains(r.stdout, "genesis") {
 		t.Errorf("show account:\n%s", r.stdout)
 	}
 	// Two people rotate another person's key: the site's administrator
@@ -152,7 +152,7 @@ func TestWorkflowsOnARealNode(t *testing.T) {
 	if r := mustVT(t, env, "account", "rotate", "--from", "site1-admin", "--account", "site1-coordinator", "--key", "site1-coordinator-2"); !strings.Contains(r.stdout, "Requested the rotation") {
 		t.Errorf("rotation request:\n%s", r.stdout)
 	}
-	if r := mustVT(t, env, "show", "account", "--account", "site1-coordinator"); !strings.Contains(r.stdout, "Key rotation request pending") || !strings.Contains(r.stdout, "rotate_key_request") {
+	if r := mustVT(t, env, "--from", "sponsor-dm", "show", "account", "--account", "site1-coordinator"); !strings.Contains(r.stdout, "Key rotation request pending") || !strings.Contains(r.stdout, "rotate_key_request") {
 		t.Errorf("show account with a pending rotation:\n%s", r.stdout)
 	}
 	failVT(t, env, exitRejected, "code 216 (own_rotation_request)", "account", "approve-rotation", "--from", "site1-admin", "--account", "site1-coordinator", "--key", "site1-coordinator-2")

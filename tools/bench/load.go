@@ -212,10 +212,10 @@ func (h *harness) singleNode(ctx context.Context) error {
 	b := h.o.BasePort
 	vtHome, kvHome := filepath.Join(h.o.WorkDir, "single-vt"), filepath.Join(h.o.WorkDir, "single-kv")
 	vtRPC, kvRPC := fmt.Sprintf("127.0.0.1:%d", b+1), fmt.Sprintf("127.0.0.1:%d", b+11)
-	if _, err := h.runBin(ctx, "veritrial", "--home", vtHome, "init", "--chain-id", "bench-single", "--rpc-port", strconv.Itoa(b+1), "--p2p-port", strconv.Itoa(b)); err != nil {
+	if _, err := h.runBin(ctx, "veritrial", "--home", vtHome, "init", "--chain-id", "bench-single", "--rpc-port", strconv.Itoa(b+1), "--p2p-port", strconv.Itoa(b), "--http-port", strconv.Itoa(b+2)); err != nil {
 		return err
 	}
-	if _, err := h.runBin(ctx, "veritrial", "--home", kvHome, "init", "--chain-id", "bench-kvstore", "--rpc-port", strconv.Itoa(b+11), "--p2p-port", strconv.Itoa(b+10)); err != nil {
+	if _, err := h.runBin(ctx, "veritrial", "--home", kvHome, "init", "--chain-id", "bench-kvstore", "--rpc-port", strconv.Itoa(b+11), "--p2p-port", strconv.Itoa(b+10), "--http-port", strconv.Itoa(b+12)); err != nil {
 		return err
 	}
 	if err := enablePprof(vtHome, b+6); err != nil {

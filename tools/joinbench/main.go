@@ -60,7 +60,7 @@ func run() error {
 	work := flag.String("work", "", "scratch directory (required; the validator's home is kept there and reused when it exists)")
 	values := flag.Int("values", 1_000_000, "item values to store before the timed runs")
 	runs := flag.Int("runs", 3, "catch-ups timed per mode")
-	base := flag.Int("base-port", 28700, "validator p2p port; RPC is the next, the joining node uses base+10 and base+11")
+	base := flag.Int("base-port", 28700, "validator p2p port; RPC and the read API are the next two, the joining node uses base+10 to base+12")
 	out := flag.String("out", "", "JSON result file")
 	flag.Parse()
 	if *bin == "" || *work == "" {
@@ -127,7 +127,7 @@ func (h *harness) buildChain(values int) (int, error) {
 		if err := os.MkdirAll(h.work, 0o755); err != nil {
 			return 0, err
 		}
-		if err := h.vtRun("--home", h.home("val"), "init", "--rpc-port", strconv.Itoa(h.base+1), "--p2p-port", strconv.Itoa(h.base)); err != nil {
+		if err := h.vtRun("--home", h.home("val"), "init", "--rpc-port", strconv.Itoa(h.base+1), "--p2p-port", strconv.Itoa(h.base), "--http-port", strconv.Itoa(h.base+2)); err != nil {
 			return 0, err
 		}
 	}
@@ -235,7 +235,7 @@ func (h *harness) join(mode string, run int) (*result, error) {
 	if err := os.RemoveAll(home); err != nil {
 		return nil, err
 	}
-	if err := h.vtRun("--home", home, "init", "--rpc-port", strconv.Itoa(h.base+11), "--p2p-port", strconv.Itoa(h.base+10)); err != nil {
+	if err := h.vtRun("--home", home, "init", "--rpc-port", strconv.Itoa(h.base+11), "--p2p-port", strconv.Itoa(h.base+10), "--http-port", strconv.Itoa(h.base+12)); err != nil {
 		return nil, err
 	}
 	gen, err := os.ReadFile(filepath.Join(h.home("val"), "config", "genesis.json"))

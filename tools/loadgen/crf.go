@@ -209,6 +209,9 @@ func setupCRF(ctx context.Context, c *config, cl *client.Client, logf func(strin
 	if err != nil {
 		return nil, err
 	}
+	// The data manager reads the study's records: the node answers only
+	// signed reads.
+	cl.ReadAs(dm.account, func() (types.Signer, error) { return dm.signer, nil })
 	chainID, err := cl.ChainID(ctx)
 	if err != nil {
 		return nil, err
