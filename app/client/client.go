@@ -43,6 +43,37 @@ type Client struct {
 	reader string
 	unlock func() (types.Signer, error)
 	signer types.Signer
+
+	// verifier, when set, gives the headers proven reads and provenance
+	// use (see VerifyWith).
+	verifier HeaderVerifier
+}
+
+// HeaderVerifier gives headers verified by a light client from a trust
+// root (lightroot.Verifier): LightBlock the light block of a height,
+// AppHash the app hash after a height (from the next header).
+type HeaderVerifier interface {
+	LightBlock(ctx context.Context, h int64) (*cmttypes.LightBlock, error)
+	AppHash(ctx context.Context, h int64) ([]byte, error)
+}
+
+// VerifyWith makes the client's proven reads (Reader with prove) check
+// their proofs against the app hashes of headers v verified, and
+// VerifiedLightBlock serve v's, instead of the headers the node hands
+// over: a node that serves a forged header with forged data is refused.
+func (c *Client) VerifyWith(v HeaderVerifier) { c.verifier = v }
+
+// VerifiedLightBlock returns the light block of height h, waiting for it:
+// verified by the client's HeaderVerifier when it has one, else as the
+// node serves it.
+func (c *Client) VerifiedLightBlock(ctx context.Context, h int64) (*cmttypes.LightBlock, error) {
+	if c.verifier != nil {
+		return c.verifier.LightBlock(ctx, h)
+	}
+	if _, err := c.AppHash(ctx, h-1); err != nil { // waits for block h
+		return nil, err
+	}
+	return c.LightBlock(ctx, h)
 }
 
 // Option configures New.
@@ -417,13 +448,17 @@ func (c *Client) Query(ctx context.Context, req *abci.RequestQuery) (*abci.Respo
 
 // Reader returns a reader of the node's ledger at height (0: the latest,
 // pinned at the first read), reading through Query. With prove every
-// read is checked against the app hash in the header of the next block
-// as this same node serves it (AppHash): that catches a node whose
-// answers do not match its own chain, not a node that serves a forged
-// chain; the audit commands check headers with the light client.
+// read is checked against the app hash in the header of the next block:
+// verified by the light client when the client has a HeaderVerifier
+// (VerifyWith), which catches a node that serves a forged chain; else as
+// this same node serves it (AppHash), which catches only a node whose
+// answers do not match its own chain.
 func (c *Client) Reader(height int64, prove bool) *Reader {
 	var roots RootSource
-	if prove {
+	switch {
+	case prove && c.verifier != nil:
+		roots = c.verifier.AppHash
+	case prove:
 		roots = c.AppHash
 	}
 	return NewReader(c.Query, height, roots)

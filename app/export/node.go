@@ -45,19 +45,17 @@ func NodeSource(ctx context.Context, cl *client.Client, study string, height int
 	return r, b, HeightBasis(s, height), nil
 }
 
-// nodeBlock reads the consensus context of height h as the node serves
-// it: the light blocks of h and h+1 (waiting for h+1).
+// nodeBlock reads the consensus context of height h: the light blocks of
+// h and h+1 (waiting for h+1), verified by the client's HeaderVerifier
+// when it has one (client.VerifyWith).
 func nodeBlock(ctx context.Context, cl *client.Client, h int64) (Block, error) {
-	if _, err := cl.AppHash(ctx, h); err != nil { // waits for block h+1
-		return Block{}, err
-	}
-	lbH, err := cl.LightBlock(ctx, h)
-	if err != nil {
-		return Block{}, fmt.Errorf("reading block %d: %w", h, err)
-	}
-	lbN, err := cl.LightBlock(ctx, h+1)
+	lbN, err := cl.VerifiedLightBlock(ctx, h+1)
 	if err != nil {
 		return Block{}, fmt.Errorf("reading block %d: %w", h+1, err)
+	}
+	lbH, err := cl.VerifiedLightBlock(ctx, h)
+	if err != nil {
+		return Block{}, fmt.Errorf("reading block %d: %w", h, err)
 	}
 	return BlockOf(lbH, lbN), nil
 }

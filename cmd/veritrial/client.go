@@ -3,13 +3,66 @@ package main
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"time"
 
+	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/urfave/cli/v2"
 
 	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/lightroot"
 	"github.com/veritrial/veritrial/app/types"
 )
+
+// flagReader is the reader of a query command: at --height, and with
+// --prove every read checked against headers verified from the genesis.
+func flagReader(c *cli.Context, cl *client.Client) (*client.Reader, error) {
+	prove := c.Bool("prove")
+	if prove {
+		if err := verifiedHeaders(c, cl); err != nil {
+			return nil, err
+		}
+	}
+	return cl.Reader(c.Int64("height"), prove), nil
+}
+
+// verifiedHeaders makes cl check proofs and an export's provenance against
+// headers CometBFT's light client verified from the home's genesis
+// validators, never against a header the node read from hands over; the
+// verified headers are kept in the home's trust store
+// (lightroot.DefaultTrustDir), so each run verifies only the headers since
+// the last; the trust store is let go when the run ends.
+func verifiedHeaders(c *cli.Context, cl *client.Client) error {
+	home, err := homeDir(c)
+	if err != nil {
+		return err
+	}
+	conf, err := loadNodeConfig(home)
+	if err != nil {
+		return err
+	}
+	g, err := cmttypes.GenesisDocFromFile(conf.GenesisFile())
+	if errors.Is(err, fs.ErrNotExist) {
+		return usageErrorf("proofs are checked against headers verified from the consortium's genesis, and %s holds none: copy the consortium's genesis.json there (compare its SHA-256 with the manifest's)", conf.GenesisFile())
+	}
+	if err != nil {
+		return inputErrorf("cannot use the genesis %s: %v", conf.GenesisFile(), err)
+	}
+	p, err := cl.LightProvider(c.Context)
+	if err != nil {
+		return nodeError(client.NodeError(cl.Addr(), err))
+	}
+	v, err := lightroot.Open(c.Context, lightroot.Options{Genesis: g, TrustDir: lightroot.DefaultTrustDir(home, g.ChainID), Primary: p})
+	if err != nil {
+		if isLockError(err) {
+			return failf("the trust store %s is in use by another veritrial command: try again when it ends", lightroot.DefaultTrustDir(home, g.ChainID))
+		}
+		return failf("the node's headers do not verify from the genesis in %s: %s", conf.GenesisFile(), lightroot.Explain(err))
+	}
+	cl.VerifyWith(v)
+	stateOf(c.App).atEnd(func() { v.Close() })
+	return nil
+}
 
 // ledgerClient connects to the node chosen by --node, checking that it
 // answers (with its chain ID); its reads are signed by the --from key, as

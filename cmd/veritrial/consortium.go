@@ -448,7 +448,10 @@ func showMembers(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	rd := cl.Reader(c.Int64("height"), c.Bool("prove"))
+	rd, err := flagReader(c, cl)
+	if err != nil {
+		return err
+	}
 	orgs, err := rd.Orgs(c.Context)
 	if err != nil {
 		return nodeError(err)
@@ -521,7 +524,10 @@ func showProposals(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	rd := cl.Reader(c.Int64("height"), c.Bool("prove"))
+	rd, err := flagReader(c, cl)
+	if err != nil {
+		return err
+	}
 	ps, err := rd.Proposals(c.Context)
 	if err != nil {
 		return nodeError(err)

@@ -86,6 +86,9 @@ func exportAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := verifiedHeaders(c, cl); err != nil {
+		return err
+	}
 	ctx := c.Context
 	if ctx == nil {
 		ctx = context.Background()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -88,7 +89,12 @@ type runState struct {
 	emitted bool // a JSON document was printed on stdout
 	// signers are the keys unlocked in this run, by name; run closes them.
 	signers map[string]*keyring.Signer
+	// closers run when the run ends (a light client's trust store).
+	closers []func()
 }
+
+// atEnd runs f when the run ends.
+func (st *runState) atEnd(f func()) { st.closers = append(st.closers, f) }
 
 // keep remembers the unlocked key name for the rest of the run, closing
 // the one it replaces.
@@ -102,8 +108,13 @@ func (st *runState) keep(name string, s *keyring.Signer) {
 	st.signers[name] = s
 }
 
-// closeSigners forgets every key unlocked in the run.
+// closeSigners runs what waits for the end of the run (atEnd) and forgets
+// every key unlocked in it.
 func (st *runState) closeSigners() {
+	for _, f := range slices.Backward(st.closers) {
+		f()
+	}
+	st.closers = nil
 	for name, s := range st.signers {
 		s.Close()
 		delete(st.signers, name)

@@ -288,7 +288,7 @@ func TestBadInput(t *testing.T) {
 	// --prove says whose header it checks against.
 	for _, cmd := range [][]string{{"show", "form"}, {"query", "list"}} {
 		r := mustVT(t, env, append(cmd, "--help")...)
-		if !strings.Contains(r.stdout, "as the same node serves it (not light-client verified") {
+		if !strings.Contains(r.stdout, "verified by the light client from the home's genesis") {
 			t.Errorf("%s --help overstates --prove:\n%s", strings.Join(cmd, " "), r.stdout)
 		}
 	}

@@ -17,7 +17,7 @@ import (
 func readFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.Int64Flag{Name: "height", Usage: "read the ledger as it was after block `H` (default: latest)"},
-		&cli.BoolFlag{Name: "prove", Usage: "verify ics23 proofs against the app hash in the next block's header as the same node serves it (not light-client verified: see veritrial audit)"},
+		&cli.BoolFlag{Name: "prove", Usage: "verify ics23 proofs against the app hash in the next block's header, verified by the light client from the home's genesis"},
 	}
 }
 
@@ -54,7 +54,11 @@ func newShow(c *cli.Context) (*showCtx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &showCtx{c: c, rd: cl.Reader(c.Int64("height"), c.Bool("prove")), ctx: c.Context}, nil
+	rd, err := flagReader(c, cl)
+	if err != nil {
+		return nil, err
+	}
+	return &showCtx{c: c, rd: rd, ctx: c.Context}, nil
 }
 
 func showCommand() *cli.Command {

@@ -61,6 +61,9 @@ func signAction(c *cli.Context) error {
 	if err != nil {
 		return nodeError(err)
 	}
+	if err := verifiedHeaders(c, cl); err != nil {
+		return err
+	}
 	rd := cl.Reader(0, true)
 	content, err := rd.SignContent(c.Context, m)
 	if err != nil {
