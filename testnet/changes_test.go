@@ -179,7 +179,7 @@ func TestConsortiumChangesUnderLoad(t *testing.T) {
 
 	// An auditor verifies every header from the genesis through the
 	// three validator-set changes.
-	out := c.mustVT("audit", "verify-chain", "--genesis", filepath.Join(c.node("sponsor").home, "config", "genesis.json"),
+	out := c.govTx("regulator", "audit", "verify-chain", "--from", "regulator-admin", "--genesis", filepath.Join(c.node("sponsor").home, "config", "genesis.json"),
 		"--node", c.node("regulator").rpc, "--witness", c.node("sponsor").rpc, "--trust-dir", t.TempDir(), "--to", strconv.FormatInt(h, 10), "--output", "json")
 	var rep audit.ChainReport
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {

@@ -134,6 +134,7 @@ func (l *loader) openSite(org, prefix string) *site {
 func (l *loader) start(sites ...*site) {
 	l.stop = make(chan struct{})
 	for _, s := range sites {
+		s.done = make(chan struct{}) // a site works again in each phase
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
