@@ -24,7 +24,7 @@ func readFlags() []cli.Flag {
 // proofLine says what was verified.
 func proofLine(w io.Writer, rd *client.Reader) {
 	if rd.Proving() {
-		printf(w, "Proof: verified against app hash %X of height %d (header of block %d, as this node serves it)\n", rd.AppHash(), rd.Height(), rd.Height()+1)
+		printf(w, "Proof: verified against app hash %X of height %d (header of block %d, verified by the light client from the genesis)\n", rd.AppHash(), rd.Height(), rd.Height()+1)
 	} else {
 		printf(w, "Read at height %d (not proven; add --prove)\n", rd.Height())
 	}
