@@ -966,6 +966,11 @@ func runConsortiumInstall(c *cli.Context) error {
 		if err := t.flush(); err != nil {
 			return err
 		}
+		if c.Bool("later") {
+			// The members' nodes accept only the node IDs on the ledger.
+			printf(w, "\nPersistent peers: %d. Once the members have voted this organisation in, start the node with:  veritrial --home %s start --state-sync RPC1,RPC2   (two members' RPC addresses)\n", len(in.Peers), home)
+			return nil
+		}
 		printf(w, "\nPersistent peers: %d. Start the node with:  veritrial --home %s start\n", len(in.Peers), home)
 		return nil
 	})
