@@ -247,7 +247,7 @@ func proposeMember(c *cli.Context) error {
 		return usageErrorf("--member gives the organisation, its administrator and its validator: leave out %s", strings.Join(given, ", "))
 	}
 	path := c.String("member")
-	bz, err := readInputFile(path, "member file")
+	bz, err := readInputFile(path, "member file", maxSmallFile)
 	if err != nil {
 		return err
 	}
@@ -729,7 +729,7 @@ func runConsortiumJoin(c *cli.Context) error {
 	if err := exactArgs(c, "draft"); err != nil {
 		return err
 	}
-	draft, err := readInputFile(c.Args().First(), "draft")
+	draft, err := readInputFile(c.Args().First(), "draft", maxSmallFile)
 	if err != nil {
 		return err
 	}
@@ -846,13 +846,13 @@ func runConsortiumAssemble(c *cli.Context) error {
 		}
 	}
 	args := c.Args().Slice()
-	draft, err := readInputFile(args[0], "draft")
+	draft, err := readInputFile(args[0], "draft", maxSmallFile)
 	if err != nil {
 		return err
 	}
 	var files []ceremony.File
 	for _, p := range args[1:] {
-		bz, err := readInputFile(p, "member file")
+		bz, err := readInputFile(p, "member file", maxSmallFile)
 		if err != nil {
 			return err
 		}
@@ -942,7 +942,7 @@ func runConsortiumInstall(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	genesis, err := readInputFile(c.Args().First(), "genesis")
+	genesis, err := readInputFile(c.Args().First(), "genesis", maxGenesisFile)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/sha256"
 	"errors"
 	"io"
 	"io/fs"
@@ -85,14 +86,46 @@ func syncDir(dir string) {
 	}
 }
 
-// readInputFile reads a file named on the command line, saying what was
-// wrong in one sentence if it cannot.
-func readInputFile(path, what string) ([]byte, error) {
-	data, err := os.ReadFile(path)
+// The size limits of the files commands read whole.
+const (
+	// maxSmallFile bounds member files, drafts, values files and key
+	// files (a tx is at most 1 MiB).
+	maxSmallFile = 1 << 20
+	// maxGenesisFile bounds a genesis (CometBFT's own limit is 100 MiB).
+	maxGenesisFile = 64 << 20
+)
+
+// readInputFile reads a file named on the command line, of at most limit
+// bytes, saying what was wrong in one sentence if it cannot.
+func readInputFile(path, what string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, inputErrorf("cannot read %s %s: %v", what, path, pathError(err))
 	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, inputErrorf("cannot read %s %s: %v", what, path, pathError(err))
+	}
+	if int64(len(data)) > limit {
+		return nil, inputErrorf("%s %s is larger than the limit of %d bytes for a %s", what, path, limit, what)
+	}
 	return data, nil
+}
+
+// hashInputFile returns the SHA-256 of a file named on the command line,
+// read as a stream (a document of any size).
+func hashInputFile(path, what string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, inputErrorf("cannot read %s %s: %v", what, path, pathError(err))
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, inputErrorf("cannot read %s %s: %v", what, path, pathError(err))
+	}
+	return h.Sum(nil), nil
 }
 
 // checkReadable says in one sentence why a file named on the command line

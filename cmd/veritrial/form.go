@@ -36,7 +36,7 @@ func formKeyOf(c *cli.Context) types.FormKey {
 func parseValues(c *cli.Context) ([]protocol.ItemValue, error) {
 	var out []protocol.ItemValue
 	if f := c.String("file"); f != "" {
-		data, err := readInputFile(f, "values file")
+		data, err := readInputFile(f, "values file", maxSmallFile)
 		if err != nil {
 			return nil, err
 		}

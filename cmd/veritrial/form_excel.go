@@ -19,6 +19,7 @@ import (
 	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/entry"
 	"github.com/veritrial/veritrial/app/types"
+	"github.com/veritrial/veritrial/app/ziplimit"
 	"github.com/veritrial/veritrial/protocol"
 )
 
@@ -246,7 +247,7 @@ func formImport(c *cli.Context) error {
 		return err
 	}
 	path := c.Args().First()
-	data, err := readInputFile(path, "workbook")
+	data, err := readInputFile(path, "workbook", ziplimit.Import.Total)
 	if err != nil {
 		return err
 	}

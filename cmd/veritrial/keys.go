@@ -187,7 +187,7 @@ The key is stored under NAME, encrypted under the keyring passphrase.`,
 			if err := keyring.ValidateName(name); err != nil {
 				return keyringError(err)
 			}
-			data, err := readInputFile(file, "key file")
+			data, err := readInputFile(file, "key file", maxSmallFile)
 			if err != nil {
 				return err
 			}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -34,12 +33,11 @@ by its SHA-256 (--consent-file computes it; the file never leaves your machine).
 				Action: func(c *cli.Context) error {
 					sum := strings.ToLower(c.String("consent-sha256"))
 					if f := c.String("consent-file"); f != "" {
-						data, err := readInputFile(f, "consent form")
+						h, err := hashInputFile(f, "consent form")
 						if err != nil {
 							return err
 						}
-						h := sha256.Sum256(data)
-						sum = hex.EncodeToString(h[:])
+						sum = hex.EncodeToString(h)
 					}
 					if sum == "" {
 						return usageErrorf("give the consent form with --consent-file FILE or --consent-sha256 HASH")
