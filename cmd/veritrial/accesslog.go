@@ -196,11 +196,7 @@ func runAccessLogVerify(c *cli.Context) error {
 	if err := exactArgs(c); err != nil {
 		return err
 	}
-	home, err := homeDir(c)
-	if err != nil {
-		return err
-	}
-	conf, err := loadNodeConfig(home)
+	home, conf, err := homeConfig(c)
 	if err != nil {
 		return err
 	}

@@ -33,11 +33,7 @@ func flagReader(c *cli.Context, cl *client.Client) (*client.Reader, error) {
 // (lightroot.DefaultTrustDir), so each run verifies only the headers since
 // the last; the trust store is let go when the run ends.
 func verifiedHeaders(c *cli.Context, cl *client.Client) error {
-	home, err := homeDir(c)
-	if err != nil {
-		return err
-	}
-	conf, err := loadNodeConfig(home)
+	home, conf, err := homeConfig(c)
 	if err != nil {
 		return err
 	}

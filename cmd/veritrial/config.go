@@ -5,6 +5,7 @@ import (
 	"io/fs"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
+	"github.com/urfave/cli/v2"
 
 	"github.com/veritrial/veritrial/app/node"
 )
@@ -23,4 +24,15 @@ func loadNodeConfig(home string) (*cmtcfg.Config, error) {
 		return nil, failf("cannot read %s: %v", node.ConfigFile(home), pathError(err))
 	}
 	return nil, inputErrorf("%v", err)
+}
+
+// homeConfig returns the home chosen by --home and its CometBFT
+// configuration.
+func homeConfig(c *cli.Context) (string, *cmtcfg.Config, error) {
+	home, err := homeDir(c)
+	if err != nil {
+		return "", nil, err
+	}
+	conf, err := loadNodeConfig(home)
+	return home, conf, err
 }

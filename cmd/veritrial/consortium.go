@@ -934,11 +934,7 @@ func runConsortiumInstall(c *cli.Context) error {
 	if err := exactArgs(c, "genesis"); err != nil {
 		return err
 	}
-	home, err := homeDir(c)
-	if err != nil {
-		return err
-	}
-	conf, err := loadNodeConfig(home)
+	home, conf, err := homeConfig(c)
 	if err != nil {
 		return err
 	}

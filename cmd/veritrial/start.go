@@ -151,11 +151,7 @@ func runStart(c *cli.Context) error {
 			return err
 		}
 	}
-	home, err := homeDir(c)
-	if err != nil {
-		return err
-	}
-	conf, err := loadNodeConfig(home)
+	home, conf, err := homeConfig(c)
 	if err != nil {
 		return err
 	}
