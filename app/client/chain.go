@@ -37,6 +37,42 @@ type NodeStatus struct {
 	CatchingUp      bool              `json:"catching_up"`
 	Validators      []StatusValidator `json:"validators"`
 	Peers           []StatusPeer      `json:"peers"`
+	// Halted, when set, says the node stopped following the chain: what
+	// it holds stops at Halted.Height and its read API answers nothing
+	// but its status.
+	Halted *Halt `json:"halted,omitempty"`
+	// MaxBlockIntervalMS is the longest a chain this node follows goes
+	// without a block while it is live (its empty-blocks interval); 0
+	// when the node does not say, or makes blocks only for txs.
+	MaxBlockIntervalMS int64 `json:"max_block_interval_ms,omitempty"`
+}
+
+// Halt is a node's consensus failure: CometBFT's consensus stopped on
+// an error it cannot recover from (for one, +2/3 of the validators
+// committed a block this node's state finds invalid), while the node's
+// RPC and read API went on running at the last height it committed.
+type Halt struct {
+	// Height is the last height the node committed.
+	Height int64 `json:"height"`
+	// Reason is CometBFT's error.
+	Reason string    `json:"reason"`
+	Since  time.Time `json:"since"`
+}
+
+// Stalled says how long the chain has gone without a block, as the
+// node's status at now shows it, when that is more than ten times its
+// longest interval between blocks (and at least a minute): a consortium
+// that lost its quorum, or a node cut off from its peers. Zero otherwise,
+// and when the node does not say how often it makes blocks.
+func (s *NodeStatus) Stalled(now time.Time) time.Duration {
+	if s.MaxBlockIntervalMS <= 0 || s.LatestBlockTime.IsZero() || s.CatchingUp {
+		return 0
+	}
+	age := now.Sub(s.LatestBlockTime)
+	if age > max(time.Minute, 10*time.Duration(s.MaxBlockIntervalMS)*time.Millisecond) {
+		return age
+	}
+	return 0
 }
 
 // StatusValidator is a member of the latest validator set.

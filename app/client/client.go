@@ -7,9 +7,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -302,8 +305,33 @@ func (c *Client) Send(ctx context.Context, account string, signer types.Signer, 
 }
 
 // Broadcast submits an encoded tx to the mempool; a CheckTx refusal comes
-// back as a Result with Stage "check".
+// back as a Result with Stage "check". When the node's answer is lost
+// (the connection broke or timed out once the tx may have reached it),
+// Broadcast submits the same bytes once more: a node that took them the
+// first time says so (its mempool holds them, or a block does and their
+// nonce is used), and the nonce keeps a tx from being applied twice.
 func (c *Client) Broadcast(ctx context.Context, raw []byte) (*Result, error) {
+	r, err := c.submit(ctx, raw)
+	if err == nil {
+		return r, nil
+	}
+	if !answerLost(err) || ctx.Err() != nil {
+		return nil, c.nodeErr(err)
+	}
+	again, err2 := c.submit(ctx, raw)
+	if err2 != nil {
+		return nil, &LostError{Hash: types.TxHash(raw), Err: err}
+	}
+	if again.Code == types.CodeNonceReused {
+		// Its nonce is used: the first submission is in a block.
+		again.Code, again.Name, again.Log, again.Stage = types.CodeOK, types.CodeOK.String(), "", ""
+	}
+	return again, nil
+}
+
+// submit sends raw to the mempool once; its errors are the transport's,
+// unwrapped.
+func (c *Client) submit(ctx context.Context, raw []byte) (*Result, error) {
 	r := &Result{Hash: types.TxHash(raw)}
 	if c.api != nil {
 		body, err := jsonBody(TxSubmit{Tx: raw})
@@ -312,15 +340,19 @@ func (c *Client) Broadcast(ctx context.Context, raw []byte) (*Result, error) {
 		}
 		var ts TxSubmitted
 		if err := c.api.do(ctx, APITx, body, &ts, submitStatuses...); err != nil {
-			return nil, c.nodeErr(err)
+			return nil, err
 		}
 		r.Code, r.Log = ts.Code, ts.Log
 	} else {
 		res, err := c.rpc.BroadcastTxSync(ctx, raw)
-		if err != nil {
-			return nil, c.nodeErr(err)
+		switch {
+		case err != nil && strings.Contains(err.Error(), txInCache):
+			// Taken before: it is in the mempool or a block.
+		case err != nil:
+			return nil, err
+		default:
+			r.Code, r.Log = types.Code(res.Code), res.Log
 		}
-		r.Code, r.Log = types.Code(res.Code), res.Log
 	}
 	r.Name = r.Code.String()
 	if r.Code != 0 {
@@ -328,6 +360,40 @@ func (c *Client) Broadcast(ctx context.Context, raw []byte) (*Result, error) {
 	}
 	return r, nil
 }
+
+// txInCache is the error text of CometBFT's mempool.ErrTxInCache: the
+// node's mempool has taken these bytes before.
+const txInCache = "tx already exists in cache"
+
+// answerLost reports whether err lost a node's answer to a request the
+// node may have received: a timeout or a broken connection, not a refused
+// one (nothing reached the node) nor a refusal (the node answered).
+func answerLost(err error) bool {
+	var ae *APIError
+	if errors.As(err, &ae) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "dial" {
+		return false
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// LostError is a submission whose answer was lost twice: the tx may or
+// may not be in the mempool, and so may still be committed.
+type LostError struct {
+	Hash string
+	Err  error
+}
+
+func (e *LostError) Error() string {
+	return fmt.Sprintf("the node did not answer the submission of tx %s (%v), nor its repetition; the tx may still be committed", e.Hash, e.Err)
+}
+
+func (e *LostError) Unwrap() error { return e.Err }
 
 // BroadcastAndWait submits raw and waits until it is in a block.
 func (c *Client) BroadcastAndWait(ctx context.Context, raw []byte) (*Result, error) {
@@ -363,7 +429,9 @@ func (c *Client) Tx(ctx context.Context, hash string) (*Result, error) {
 	return &Result{Hash: ts.Hash, Height: ts.Height, Code: ts.Code, Name: ts.Code.String(), Log: ts.Log, Stage: "block", Events: ts.Events}, nil
 }
 
-// Wait polls until the tx with hash (upper-case hex) is in a block.
+// Wait polls until the tx with hash (upper-case hex) is in a block, for
+// up to the client timeout (or ctx's end); then it looks the tx up once
+// more before it gives up with a *NotInBlockError.
 func (c *Client) Wait(ctx context.Context, hash string) (*Result, error) {
 	deadline := time.Now().Add(c.Timeout)
 	delay := 50 * time.Millisecond
@@ -380,13 +448,32 @@ func (c *Client) Wait(ctx context.Context, hash string) (*Result, error) {
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			// A last look, with a moment of its own.
+			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			r, err := c.Tx(lctx, hash)
+			cancel()
+			if err == nil {
+				return r, nil
+			}
+			return nil, c.notInBlock(hash)
 		case <-time.After(delay):
 		}
 		if delay < 500*time.Millisecond {
 			delay *= 2
 		}
 	}
+}
+
+// NotInBlockError is a tx the mempool took that no block held when the
+// client stopped waiting: it may still be committed.
+type NotInBlockError struct {
+	Hash string
+	// Where says how to look it up later.
+	Where string
+}
+
+func (e *NotInBlockError) Error() string {
+	return fmt.Sprintf("transaction %s was accepted by the mempool but no block held it when the wait ended; it may still be committed: look it up later %s", e.Hash, e.Where)
 }
 
 // notInBlock says that tx hash is not in a block after the wait, and
@@ -396,7 +483,7 @@ func (c *Client) notInBlock(hash string) error {
 	if c.api != nil {
 		where = fmt.Sprintf("through the read API (POST %s%s, signed by the tx's signer)", c.api.base, APITxStatus)
 	}
-	return fmt.Errorf("transaction %s was accepted by the mempool but is not in a block after %s; it may still be committed: look it up later %s", hash, c.Timeout, where)
+	return &NotInBlockError{Hash: hash, Where: where}
 }
 
 // TxURL is where the node's RPC answers about the tx with hash

@@ -36,6 +36,13 @@ type testNode struct {
 // test ends.
 func startNode(t *testing.T, access app.AccessLog) *testNode {
 	t.Helper()
+	return startNodeWith(t, access, nil)
+}
+
+// startNodeWith is startNode with the read API's configuration changed by
+// tweak (nil: as it is).
+func startNodeWith(t *testing.T, access app.AccessLog, tweak func(*readapi.Config)) *testNode {
+	t.Helper()
 	home := t.TempDir()
 	conf := node.Config(home, "regulator", "tcp://127.0.0.1:"+freePort(t), "tcp://127.0.0.1:"+freePort(t),
 		node.Timing{Propose: time.Second, Commit: 50 * time.Millisecond, EmptyBlocksInterval: time.Second})
@@ -75,7 +82,11 @@ func startNode(t *testing.T, access app.AccessLog) *testNode {
 	if err := n.Start(); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(readapi.New(readapi.Config{ChainID: apptest.ChainID, Ledger: appl, Chain: local.New(n)}))
+	cfg := readapi.Config{ChainID: apptest.ChainID, Ledger: appl, Chain: local.New(n)}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	srv := httptest.NewServer(readapi.New(cfg))
 	t.Cleanup(func() {
 		srv.Close()
 		n.Stop()

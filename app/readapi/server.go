@@ -19,10 +19,12 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmtlog "github.com/cometbft/cometbft/libs/log"
+	"github.com/cometbft/cometbft/mempool"
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 
 	"github.com/veritrial/veritrial/app"
@@ -48,6 +50,14 @@ type Config struct {
 	Now func() time.Time
 	// PageLimits bound one page of txs (default client.DefaultPageLimits).
 	PageLimits client.PageLimits
+	// Halted says whether the node stopped following the chain (nil:
+	// never). A halted node answers its chain ID and its status, which
+	// says so; every other request is refused with node_halted.
+	Halted func() *client.Halt
+	// MaxBlockInterval is the longest the chain goes without a block
+	// while it is live (the node's empty-blocks interval; 0: unknown),
+	// which the status reports so that a client can tell a stalled chain.
+	MaxBlockInterval time.Duration
 }
 
 // Server is the read API's handler; mount more with Handle.
@@ -77,6 +87,9 @@ func New(cfg Config) *Server {
 	if cfg.PageLimits == (client.PageLimits{}) {
 		cfg.PageLimits = client.DefaultPageLimits
 	}
+	if cfg.Halted == nil {
+		cfg.Halted = func() *client.Halt { return nil }
+	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger}
 	s.route(http.MethodGet, client.APIChain, 0, s.chain)
 	s.route(http.MethodPost, client.APIRead, types.MaxReadBytes, s.read)
@@ -104,6 +117,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
+	// A node halted before its first block cannot authenticate a status
+	// request either (no account is committed): it refuses that too.
+	if halt := s.cfg.Halted(); halt != nil && strings.HasPrefix(r.URL.Path, apiPrefix) && r.URL.Path != client.APIChain &&
+		(r.URL.Path != client.APIStatus || halt.Height == 0) {
+		writeJSON(w, http.StatusServiceUnavailable, refusal(types.CodeNodeHalted,
+			"this node stopped following the chain after height %d (consensus failure: %s), so what it holds may be stale: read from another node of the consortium; its operator finds the cause in its log",
+			halt.Height, halt.Reason))
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -189,6 +211,8 @@ func httpStatus(code types.Code) int {
 		return http.StatusRequestEntityTooLarge
 	case types.CodeInternal:
 		return http.StatusInternalServerError
+	case types.CodeNodeHalted:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusUnprocessableEntity
 }
@@ -239,6 +263,12 @@ func (s *Server) submit(ctx context.Context, body []byte) (int, any) {
 		return refuse(types.CodeTxMalformed, `the body is not {"tx": "<base64 of a signed tx>"}`)
 	}
 	res, err := s.cfg.Chain.BroadcastTxSync(ctx, in.Tx)
+	if errors.Is(err, mempool.ErrTxInCache) {
+		// Sent before (a client whose answer was lost sends it again):
+		// the mempool or a block holds it, and its nonce keeps it from
+		// being applied twice.
+		return http.StatusOK, client.TxSubmitted{Hash: types.TxHash(in.Tx), Code: types.CodeOK, CodeName: types.CodeOK.String(), Log: "this node has taken this tx before: it is waiting in the mempool or in a block"}
+	}
 	if err != nil {
 		// A full mempool, or the same tx sent twice: the tx's sender may
 		// know.

@@ -118,6 +118,7 @@ func (s *Server) status(ctx context.Context, _ *app.Read) reply {
 	if err != nil {
 		return s.failure("status", err)
 	}
+	st.Halted, st.MaxBlockIntervalMS = s.cfg.Halted(), s.cfg.MaxBlockInterval.Milliseconds()
 	return answered(st, st.Height, 0)
 }
 

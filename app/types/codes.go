@@ -115,6 +115,10 @@ const (
 	CodeReadUnsigned   Code = 708
 	CodeReadBusy       Code = 709
 	CodeReadNotFound   Code = 710
+	// CodeNodeHalted: the node stopped following the chain (a consensus
+	// failure); what it holds may be stale, so it answers nothing but its
+	// status.
+	CodeNodeHalted Code = 711
 
 	// Access log heads (8xx).
 	CodeNotOrgNode       Code = 801
@@ -226,6 +230,7 @@ var codeNames = map[Code]string{
 	CodeReadUnsigned:   "read_unsigned",
 	CodeReadBusy:       "read_busy",
 	CodeReadNotFound:   "read_not_found",
+	CodeNodeHalted:     "node_halted",
 	CodeInternal:       "internal",
 
 	CodeNotOrgNode:       "not_organisation_node",

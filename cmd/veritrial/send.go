@@ -76,7 +76,7 @@ func sendWrite(c *cli.Context, w write) error {
 	defer cancel()
 	res, err := sendAndWait(ctx, c, cl, account, s, w)
 	if err != nil {
-		return nodeError(err)
+		return sendError(err, account)
 	}
 	out := txOutcome{TxHash: res.Hash, Height: res.Height, Code: res.Code, Name: res.Name, Log: res.Log, Stage: res.Stage}
 	if !res.OK() {
@@ -104,6 +104,25 @@ func sendWrite(c *cli.Context, w write) error {
 		}
 		return nil
 	})
+}
+
+// sendError is a write's failure for people: when the tx may still be
+// committed, it says how to look it up by its hash.
+func sendError(err error, account string) error {
+	var (
+		nb   *client.NotInBlockError
+		lost *client.LostError
+	)
+	hint := func(hash, where string) error {
+		return failf("%v\nLook the tx up%s with: veritrial show tx --from %s --hash %s", err, where, account, hash)
+	}
+	switch {
+	case errors.As(err, &nb):
+		return hint(nb.Hash, "")
+	case errors.As(err, &lost):
+		return hint(lost.Hash, "")
+	}
+	return nodeError(err)
 }
 
 // sendAndWait sends w's tx and waits for its block. Through the read API

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -78,6 +80,8 @@ and the node answers only what the reader's organisation may see.`,
 			{Name: "account", Usage: "an account, the history of its changes and a pending key rotation request", UsageText: "veritrial show account --from site1-admin --account site1-coordinator", Flags: with(&cli.StringFlag{Name: "account", Required: true, Usage: "the account `ID` (its key name)"}), Action: showAccount},
 			{Name: "delegations", Usage: "who may act on a study: its sites' principal investigators, its delegations to CROs and each site's delegation log", UsageText: "veritrial show delegations --from site1-investigator --study VT-HTN-201 [--site site1] --prove",
 				Flags: with(study, &cli.StringFlag{Name: "site", Usage: "only this site `ID`"}), Action: showDelegations},
+			{Name: "tx", Usage: "a transaction's outcome in its block, by its hash (the signer's own, or one whose record the reader may see)", UsageText: "veritrial show tx --from site1-coordinator --hash 3F2A...",
+				Flags: []cli.Flag{&cli.StringFlag{Name: "hash", Required: true, Usage: "the tx `HASH` (64 hex characters, as a write printed it)"}}, Action: showTx},
 		}, dmShowCommands(with)...),
 	}
 }
@@ -731,4 +735,36 @@ func (d *subjectDM) write(w io.Writer) {
 		}
 		printf(w, "Signature %d (%s, %s) by %s at %s: %s\n", sg.Number, scope, sg.Meaning, sg.PrintedName, sg.SignedAt, signatureState(sg, d.forms))
 	}
+}
+
+// showTx prints the outcome of a tx in its block: accepted or rejected,
+// with the ledger's code. A tx no block holds, or one the reader may not
+// see, is not found (exit 1).
+func showTx(c *cli.Context) error {
+	hash := strings.ToUpper(strings.TrimPrefix(strings.TrimSpace(c.String("hash")), "0x"))
+	if b, err := hex.DecodeString(hash); err != nil || len(b) != 32 {
+		return usageErrorf("--hash %q is not a tx hash: 64 hex characters", c.String("hash"))
+	}
+	cl, err := ledgerClient(c)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := rpcContext(c)
+	defer cancel()
+	r, err := cl.Tx(ctx, hash)
+	if errors.Is(err, client.ErrTxNotFound) {
+		return failf("no block holds tx %s that you may see: it is not committed (yet), or neither you signed it nor may you see its record", hash)
+	}
+	if err != nil {
+		return nodeError(err)
+	}
+	out := txOutcome{TxHash: r.Hash, Height: r.Height, Code: r.Code, Name: r.Name, Log: r.Log, Stage: r.Stage}
+	return emit(c, out, func(w io.Writer) error {
+		if r.OK() {
+			printf(w, "tx %s: committed at height %d, accepted\n", r.Hash, r.Height)
+			return nil
+		}
+		printf(w, "tx %s: in block %d, rejected: code %d (%s): %s\n", r.Hash, r.Height, r.Code, r.Name, r.Log)
+		return nil
+	})
 }

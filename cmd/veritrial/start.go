@@ -29,6 +29,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/veritrial/veritrial/app"
+	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/readapi"
 )
@@ -169,7 +170,7 @@ func runStart(c *cli.Context) error {
 	} else {
 		base = cmtlog.NewTMLogger(cmtlog.NewSyncWriter(stderr(c)))
 	}
-	quiet := newShutdownLogger(base)
+	quiet := newNodeLogger(base)
 	logger, err := cmtflags.ParseLogLevel(level, quiet, cmtcfg.DefaultLogLevel)
 	if err != nil {
 		return usageErrorf("log level %q is not valid (%v): use debug, info or error, or module:level pairs", level, err)
@@ -275,9 +276,17 @@ func runStart(c *cli.Context) error {
 		}
 		return failf("cannot start the node: %v", err)
 	}
+	lastHeight := func() int64 { return n.BlockStore().Height() }
+	onHalt := func(h *client.Halt) {
+		mainLog.Error("this node has stopped following the chain: its consensus failed after height "+fmt.Sprint(h.Height)+"; its read API now answers only its status (node_halted), and what it holds may be stale. Stop it, run veritrial doctor, and compare its app hash with another node's (veritrial status)",
+			"reason", h.Reason)
+	}
+	quiet.halt.height.Store(&lastHeight)
+	quiet.halt.onHalt.Store(&onHalt)
 	stopAPI := func() {}
 	if api != nil {
-		srv := readapi.New(readapi.Config{ChainID: gen.ChainID, Ledger: appl, Chain: local.New(n), Logger: logger.With("module", "readapi")})
+		srv := readapi.New(readapi.Config{ChainID: gen.ChainID, Ledger: appl, Chain: local.New(n), Logger: logger.With("module", "readapi"),
+			Halted: quiet.halt.Halted, MaxBlockInterval: maxBlockInterval(conf)})
 		stop, err := readapi.Serve(ctx, srv, *api, logger.With("module", "readapi"))
 		if err != nil {
 			quiet.stopping.Store(true)
@@ -443,21 +452,59 @@ func isLockError(err error) bool {
 		strings.Contains(err.Error(), "resource temporarily unavailable")
 }
 
-// shutdownLogger drops the errors every listener reports when its socket
-// is closed during a clean shutdown; everything else passes through.
-type shutdownLogger struct {
+// nodeLogger is the node's CometBFT logger. It drops the errors every
+// listener reports when its socket is closed during a clean shutdown, and
+// it notices the node's consensus failure: CometBFT's consensus recovers
+// the panic that stops it (for one, +2/3 of the validators committed a
+// block this node's state finds invalid), logs "CONSENSUS FAILURE!!!" and
+// stops for good, while RPC and the read API would go on answering at the
+// last height as if nothing were wrong. Everything else passes through.
+type nodeLogger struct {
 	next     cmtlog.Logger
 	stopping *atomic.Bool
+	halt     *haltWatch
 }
 
-func newShutdownLogger(next cmtlog.Logger) *shutdownLogger {
-	return &shutdownLogger{next: next, stopping: new(atomic.Bool)}
+// haltWatch holds the node's consensus failure, once there is one.
+type haltWatch struct {
+	halt atomic.Pointer[client.Halt]
+	// height is the node's last committed height (set once it runs).
+	height atomic.Pointer[func() int64]
+	// onHalt tells the operator (set once the node runs).
+	onHalt atomic.Pointer[func(*client.Halt)]
 }
 
-func (l *shutdownLogger) Debug(msg string, kv ...any) { l.next.Debug(msg, kv...) }
-func (l *shutdownLogger) Info(msg string, kv ...any)  { l.next.Info(msg, kv...) }
+// consensusFailure is CometBFT's log message when its consensus stops on
+// a panic (consensus/state.go, receiveRoutine).
+const consensusFailure = "CONSENSUS FAILURE!!!"
 
-func (l *shutdownLogger) Error(msg string, kv ...any) {
+// Halted is the node's consensus failure, or nil.
+func (h *haltWatch) Halted() *client.Halt { return h.halt.Load() }
+
+// failed records a consensus failure for reason.
+func (h *haltWatch) failed(reason string) {
+	if len(reason) > 600 {
+		reason = reason[:600] + "..."
+	}
+	halt := &client.Halt{Reason: reason, Since: time.Now().UTC()}
+	if f := h.height.Load(); f != nil {
+		halt.Height = (*f)()
+	}
+	if h.halt.CompareAndSwap(nil, halt) {
+		if f := h.onHalt.Load(); f != nil {
+			(*f)(halt)
+		}
+	}
+}
+
+func newNodeLogger(next cmtlog.Logger) *nodeLogger {
+	return &nodeLogger{next: next, stopping: new(atomic.Bool), halt: new(haltWatch)}
+}
+
+func (l *nodeLogger) Debug(msg string, kv ...any) { l.next.Debug(msg, kv...) }
+func (l *nodeLogger) Info(msg string, kv ...any)  { l.next.Info(msg, kv...) }
+
+func (l *nodeLogger) Error(msg string, kv ...any) {
 	if l.stopping.Load() {
 		if strings.Contains(msg, "transport is closed") {
 			return
@@ -468,11 +515,37 @@ func (l *shutdownLogger) Error(msg string, kv ...any) {
 			}
 		}
 	}
+	if msg == consensusFailure {
+		reason := "unknown"
+		for i := 0; i+1 < len(kv); i += 2 {
+			if kv[i] == "err" {
+				reason = fmt.Sprint(kv[i+1])
+			}
+		}
+		// The stack trace stays in this line of the log; the halt keeps
+		// the error.
+		defer l.halt.failed(reason)
+	}
 	l.next.Error(msg, kv...)
 }
 
-func (l *shutdownLogger) With(kv ...any) cmtlog.Logger {
-	return &shutdownLogger{next: l.next.With(kv...), stopping: l.stopping}
+func (l *nodeLogger) With(kv ...any) cmtlog.Logger {
+	return &nodeLogger{next: l.next.With(kv...), stopping: l.stopping, halt: l.halt}
+}
+
+// maxBlockInterval is the longest the chain goes without a block while it
+// is live, by the node's configuration: its empty-blocks interval, or, when
+// it makes empty blocks without one, a commit pause and a proposal; 0 when
+// it makes blocks only for txs.
+func maxBlockInterval(conf *cmtcfg.Config) time.Duration {
+	c := conf.Consensus
+	switch {
+	case !c.CreateEmptyBlocks:
+		return 0
+	case c.CreateEmptyBlocksInterval > 0:
+		return c.CreateEmptyBlocksInterval
+	}
+	return c.TimeoutCommit + c.TimeoutPropose
 }
 
 // defaultGCPercent is the Go garbage collector target of a node unless

@@ -26,7 +26,13 @@ Example:
 		Description: `Asks the node at --node (default: the home's read API) for its latest block,
 app hash, validator set (with the organisation running each validator, from
 the ledger's organisations) and connected peers, in a request signed by the
---from key.`,
+--from key.
+
+Exits 1, after printing the status, when the node has halted (its consensus
+failed, so it no longer follows the chain) or when the chain has not
+advanced at the node for ten times its longest interval between blocks (at
+least a minute): a consortium without two thirds of its voting power, or a
+node cut off from its peers.`,
 		Action: runStatus,
 	}
 }
@@ -36,6 +42,9 @@ the ledger's organisations) and connected peers, in a request signed by the
 type statusDoc struct {
 	Node string `json:"node"`
 	*client.NodeStatus
+	// StalledFor is how long the chain has gone without a block at this
+	// node, when that is far longer than it should (client.NodeStatus.Stalled).
+	StalledFor string `json:"stalled_for,omitempty"`
 }
 
 func runStatus(c *cli.Context) error {
@@ -57,7 +66,10 @@ func runStatus(c *cli.Context) error {
 		st.Validators[i].Org = orgOf[v.PubKey]
 	}
 	doc := statusDoc{Node: cl.Addr(), NodeStatus: st}
-	return emit(c, doc, func(w io.Writer) error {
+	if stalled := st.Stalled(time.Now()); stalled > 0 {
+		doc.StalledFor = stalled.Round(time.Second).String()
+	}
+	err = emit(c, doc, func(w io.Writer) error {
 		t := newTable(w)
 		t.row("Node", fmt.Sprintf("%s (%s, id %s)", doc.Node, doc.Moniker, doc.NodeID))
 		t.row("Chain ID", doc.ChainID)
@@ -70,6 +82,11 @@ func runStatus(c *cli.Context) error {
 			t.row("Latest block time", doc.LatestBlockTime.Format(time.RFC3339Nano))
 		}
 		t.row("App hash", doc.AppHash)
+		if h := doc.Halted; h != nil {
+			t.row("HALTED", fmt.Sprintf("since %s, after height %d: %s", h.Since.Format(time.RFC3339), h.Height, h.Reason))
+		} else if doc.StalledFor != "" {
+			t.row("STALLED", fmt.Sprintf("no block for %s, though the chain makes one at least every %s", doc.StalledFor, time.Duration(doc.MaxBlockIntervalMS)*time.Millisecond))
+		}
 		if err := t.flush(); err != nil {
 			return err
 		}
@@ -102,6 +119,15 @@ func runStatus(c *cli.Context) error {
 		}
 		return t.flush()
 	})
+	switch {
+	case err != nil:
+		return err
+	case doc.Halted != nil:
+		return failf("the node has halted: its consensus failed after height %d, so it no longer follows the chain and what it serves may be stale; read from another node, and tell its operator (its log has the cause)", doc.Halted.Height)
+	case doc.StalledFor != "":
+		return failf("the chain has not advanced at this node for %s: the consortium may have lost the two thirds of voting power it needs, or this node is cut off from its peers (%d connected)", doc.StalledFor, len(doc.Peers))
+	}
+	return nil
 }
 
 // validatorOrgs maps base64 validator public keys, retired ones included,

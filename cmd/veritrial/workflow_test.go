@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -121,6 +122,15 @@ func TestWorkflowsOnARealNode(t *testing.T) {
 			t.Errorf("GET %s: %s\n%s", cl.TxURL(ok.TxHash), res.Status, body)
 		}
 	}
+	// show tx: the signer looks the tx up by its hash; the CRO, to whom
+	// the study is not delegated, is told what an unknown hash gets: no
+	// block holds it.
+	if r := mustVT(t, env, "show", "tx", "--from", "site1-coordinator", "--hash", strings.ToLower(ok.TxHash)); !strings.Contains(r.stdout, fmt.Sprintf("tx %s: committed at height %d, accepted", ok.TxHash, ok.Height)) {
+		t.Errorf("show tx:\n%s", r.stdout)
+	}
+	failVT(t, env, exitFailure, "no block holds tx", "show", "tx", "--from", "cro-monitor", "--hash", ok.TxHash)
+	failVT(t, env, exitFailure, "no block holds tx", "show", "tx", "--from", "site1-coordinator", "--hash", strings.Repeat("AB", 32))
+	failVT(t, env, exitUsage, "is not a tx hash", "show", "tx", "--from", "site1-coordinator", "--hash", "XYZ")
 	failVT(t, env, exitUsage, "not ITEM=VALUE", append(submit, "VS.SYSBP")...)
 	failVT(t, env, exitRejected, "only site organisations", append([]string{"form", "submit", "--from", "regulator-auditor"}, append(key, "VS.HR=60")...)...)
 
