@@ -5,6 +5,8 @@ import (
 	"io"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/veritrial/veritrial/app/safetext"
 )
 
 // Sheet is one worksheet of a workbook: a header row and rows of cells.
@@ -15,7 +17,10 @@ type Sheet struct {
 }
 
 // WriteXLSX writes sheets as a workbook to w, streaming each sheet, with
-// a bold frozen header row.
+// a bold frozen header row. Text is written as safetext.Cell shows it: a
+// character a workbook cannot carry or a reader would not see (a control
+// or bidirectional character) is written visibly, a text longer than a
+// cell is cut with a note; the JSON output keeps every value exact.
 func WriteXLSX(w io.Writer, sheets []Sheet) error {
 	f := excelize.NewFile()
 	defer f.Close()
@@ -46,7 +51,14 @@ func WriteXLSX(w io.Writer, sheets []Sheet) error {
 			return err
 		}
 		for r, row := range s.Rows {
-			if err := sw.SetRow(fmt.Sprintf("A%d", r+2), row); err != nil {
+			cells := make([]any, len(row))
+			for j, v := range row {
+				if text, ok := v.(string); ok {
+					v = safetext.Cell(text)
+				}
+				cells[j] = v
+			}
+			if err := sw.SetRow(fmt.Sprintf("A%d", r+2), cells); err != nil {
 				return err
 			}
 		}

@@ -71,8 +71,11 @@ by verify-chain, each block and its results are checked against them (column
 --from names a signing key).
 
 On a terminal the long columns wrap at spaces to its width; piped or written
-with --out, every cell keeps its full text; --format json and xlsx keep
-every field exact.`,
+with --out, every cell keeps its full text. --format json keeps every field
+exact; in --format xlsx a character a workbook cannot carry or a reader
+would not see (controls, bidirectional overrides) is written visibly (\x1b,
+\u202e) and a text longer than a cell (32,767 characters) is cut with its
+length noted.`,
 				Flags:  append(auditReadFlags(), subjectFlag(false, "only the transactions on this subject `ID`"), &cli.StringFlag{Name: "site", Usage: "only the transactions at this site `ID` (its subjects and the site itself)"}, &cli.StringFlag{Name: "user", Usage: "account `ID`"}, &cli.StringFlag{Name: "since", Usage: "from `TIME` (UTC)"}, &cli.StringFlag{Name: "until", Usage: "to `TIME` (UTC; a date means the whole day)"}),
 				Action: auditTrail,
 			},

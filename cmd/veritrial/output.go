@@ -6,10 +6,11 @@ import (
 	"io"
 	"reflect"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/veritrial/veritrial/app/safetext"
 )
 
 // stdout is where results go: one JSON document with --output json, text
@@ -70,7 +71,7 @@ func note(c *cli.Context, format string, args ...any) {
 // printf is how every text printer writes for people: the format is the
 // program's own layout and is written as it is; every argument that is
 // text (a string, a string type, an error, a fmt.Stringer, or a slice of
-// them) is escaped by safe first, so that a value typed at a site (a form
+// them) is escaped by safetext.Escape first, so that a value typed at a site (a form
 // value, a reason, a comment) can neither move the cursor, recolour or
 // clear the screen, reorder what follows (bidi controls) nor start a line
 // of its own. A %q verb quotes the value as Go does, which escapes the
@@ -112,7 +113,7 @@ func safeArg(a any) any {
 
 // safeValue prints a value whose text could come from anyone: with %s
 // and %v its text (the string, the error's message, the String method's
-// result) escaped by safe; with %q quoted as strconv.Quote does, which
+// result) escaped by safetext.Escape; with %q quoted as strconv.Quote does, which
 // escapes the same characters; with other verbs (%d of a numeric type
 // that has a String method) as fmt prints the value.
 type safeValue struct{ v any }
@@ -130,7 +131,7 @@ func (s safeValue) Format(f fmt.State, verb rune) {
 	}
 	switch verb {
 	case 's', 'v':
-		fmt.Fprintf(f, fmt.FormatString(f, verb), safe(text))
+		fmt.Fprintf(f, fmt.FormatString(f, verb), safetext.Escape(text))
 	case 'q':
 		fmt.Fprintf(f, fmt.FormatString(f, verb), text)
 	default:
@@ -139,75 +140,16 @@ func (s safeValue) Format(f fmt.State, verb rune) {
 }
 
 // safeLines is text of several lines printed escaped line by line: its
-// newlines are kept, everything else safe escapes is escaped.
+// newlines are kept, everything else safetext.Escape escapes is escaped.
 type safeLines string
 
 // Format implements fmt.Formatter.
 func (s safeLines) Format(f fmt.State, verb rune) {
 	lines := strings.Split(string(s), "\n")
 	for i, l := range lines {
-		lines[i] = safe(l)
+		lines[i] = safetext.Escape(l)
 	}
 	fmt.Fprintf(f, fmt.FormatString(f, verb), strings.Join(lines, "\n"))
-}
-
-// safe returns s with every character that a terminal would not show as
-// itself written visibly instead, Go style: newlines, tabs and carriage
-// returns as \n, \t and \r, the other C0 controls, DEL and bytes that
-// are not UTF-8 as \xNN, and the C1 controls, the bidirectional controls
-// (U+200E, U+200F, U+061C, U+202A to U+202E, U+2066 to U+2069), the
-// other invisible format characters (Unicode category Cf, such as
-// U+200B or U+FEFF) and the line and paragraph separators as \uNNNN (or
-// \UNNNNNNNN). Everything else, a backslash included, is left as it is.
-func safe(s string) string {
-	i := 0
-	for i < len(s) {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if needsEscape(r, n) {
-			break
-		}
-		i += n
-	}
-	if i == len(s) {
-		return s
-	}
-	var b strings.Builder
-	b.WriteString(s[:i])
-	for i < len(s) {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case !needsEscape(r, n):
-			b.WriteString(s[i : i+n])
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == utf8.RuneError || r < 0x80:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r > 0xffff:
-			fmt.Fprintf(&b, `\U%08x`, r)
-		default:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		}
-		i += n
-	}
-	return b.String()
-}
-
-// needsEscape reports whether the rune r, n bytes long in its string,
-// must be escaped (see safe).
-func needsEscape(r rune, n int) bool {
-	switch {
-	case r == utf8.RuneError && n == 1:
-		return true
-	case r < 0x20, r == 0x7f:
-		return true
-	case r < 0x80:
-		return false
-	}
-	return unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r)
 }
 
 // shorten cuts s after its last whole word that fits in n characters,

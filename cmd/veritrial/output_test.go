@@ -10,30 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xuri/excelize/v2"
+
 	"github.com/veritrial/veritrial/app/types"
 )
-
-func TestSafe(t *testing.T) {
-	for in, want := range map[string]string{
-		"148 mmHg, Café — ok":          "148 mmHg, Café — ok",
-		"a\x1b[2J\x1b[31mred":          `a\x1b[2J\x1b[31mred`,
-		"line1\nline2\tx\r":            `line1\nline2\tx\r`,
-		"del\x7f nul\x00 bell\x07":     `del\x7f nul\x00 bell\x07`,
-		"c1\u0085 \u009b2J":            `c1\u0085 \u009b2J`,
-		"\u202eevil\u202c":             `\u202eevil\u202c`,
-		"\u2066iso\u2069 \u200e\u200f": `\u2066iso\u2069 \u200e\u200f`,
-		"arabic\u061cmark":             `arabic\u061cmark`,
-		"zero\u200bwidth\ufeff":        `zero\u200bwidth\ufeff`,
-		"sep\u2028par\u2029":           `sep\u2028par\u2029`,
-		"tag\U000e0041":                `tag\U000e0041`,
-		"bad\xff\xfeutf8":              `bad\xff\xfeutf8`,
-		`a\nb`:                         `a\nb`,
-	} {
-		if got := safe(in); got != want {
-			t.Errorf("safe(%q) = %s, want %s", in, got, want)
-		}
-	}
-}
 
 func TestPrintfEscapesArgumentsNotTheFormat(t *testing.T) {
 	var b strings.Builder
@@ -228,6 +208,31 @@ func TestHostileTextIsEscaped(t *testing.T) {
 				t.Errorf("%s does not show %s escaped:\n%s", args, w, out)
 			}
 		}
+	}
+
+	// The trail's workbook shows them visibly too, each line kept.
+	xl := filepath.Join(work, "trail.xlsx")
+	mustVT(t, env, "audit", "trail", "--from", "sponsor-dm", "--study", "VT-HTN-201", "--format", "xlsx", "--out", xl)
+	f, err := excelize.OpenFile(xl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := f.GetRows("Audit trail")
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cells strings.Builder
+	for _, r := range rows {
+		cells.WriteString(strings.Join(r, "|"))
+	}
+	for _, w := range []string{`typo\x1b]0;title\x07\u202e` + "\r\nVERIFIED\tOK", `VS.NOTE=ok\x1b[2J\x1b[31mFAKE\u202elave` + "\nSIGNED BY PI"} {
+		if !strings.Contains(cells.String(), w) {
+			t.Errorf("the trail workbook does not show %q:\n%s", w, cells.String())
+		}
+	}
+	if strings.ContainsAny(cells.String(), "\x1b\u202e\ufffd") {
+		t.Errorf("the trail workbook holds a control, override or replacement character:\n%q", cells.String())
 	}
 
 	// JSON keeps the exact values.

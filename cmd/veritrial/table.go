@@ -7,10 +7,12 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/term"
+
+	"github.com/veritrial/veritrial/app/safetext"
 )
 
 // table lays rows out in aligned columns for people. Every cell is
-// escaped (safe). Written to a terminal narrower than the table, the
+// escaped (safetext.Escape). Written to a terminal narrower than the table, the
 // widest columns are narrowed, widest first, and their cells wrapped at
 // spaces onto more lines, never inside a word (a column keeps at least
 // its longest word); written anywhere else (a pipe, a file) every cell
@@ -65,7 +67,7 @@ func terminalWidth(w io.Writer) int {
 func (t *table) row(cells ...string) {
 	r := make([]string, len(cells))
 	for i, c := range cells {
-		r[i] = safe(c)
+		r[i] = safetext.Escape(c)
 	}
 	t.rows = append(t.rows, r)
 }
