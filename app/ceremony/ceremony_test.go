@@ -414,6 +414,8 @@ func TestJoinRefuses(t *testing.T) {
 	}{
 		{"the dev passphrase", func(o *JoinOptions) { o.Passphrase = node.DevPassphrase }, "published passphrase"},
 		{"no passphrase", func(o *JoinOptions) { o.Passphrase = "" }, "needs a passphrase"},
+		{"a short passphrase", func(o *JoinOptions) { o.Passphrase = "short-pass" }, "at least 12 characters"},
+		{"one character repeated", func(o *JoinOptions) { o.Passphrase = "aaaaaaaaaaaaaaaa" }, "at least 12 characters"},
 		{"an organisation the draft does not list", func(o *JoinOptions) { o.Org = "site-3" }, "site-3 is not one of the draft's members"},
 		{"another kind", func(o *JoinOptions) { o.Kind = types.OrgCRO }, "site-1 joins as a cro; the draft expects a site"},
 		{"a host with a port", func(o *JoinOptions) { o.Host = "10.0.0.12:26656" }, "not a host name or IP address"},

@@ -104,8 +104,8 @@ func (o *JoinOptions) Check(d *Draft) error {
 }
 
 // CheckPassphrase refuses a passphrase for the administrator's key that
-// protects nothing: none, or the published passphrase of development
-// homes.
+// protects nothing: none, the published passphrase of development homes,
+// or one a new key may not have (keyring.CheckNewPassphrase).
 func CheckPassphrase(p string) error {
 	if p == "" {
 		return errors.New("the administrator's key needs a passphrase")
@@ -113,7 +113,7 @@ func CheckPassphrase(p string) error {
 	if p == node.DevPassphrase {
 		return fmt.Errorf("%q is the published passphrase of development homes and protects nothing: choose your own", node.DevPassphrase)
 	}
-	return nil
+	return keyring.CheckNewPassphrase(p)
 }
 
 // Join makes the home of an organisation joining the draft whose file is
