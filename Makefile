@@ -7,7 +7,7 @@ BIN     := bin/veritrial
 PKGS    := ./...
 GOFLAGS ?=
 
-.PHONY: all build test race vet fmt-check xmllint demo bench clean localnet localnet-stop
+.PHONY: all build test race vet fmt-check xmllint demo bench soak clean localnet localnet-stop
 
 all: build
 
@@ -64,6 +64,16 @@ BENCH_FLAGS  ?=
 
 bench:
 	$(GO) run ./tools/bench --budget $(BENCH_BUDGET) $(BENCH_FLAGS)
+
+# make soak: one node with its default memory settings under saturated
+# load for SOAK_DURATION, its resident memory and Go heap sampled, then
+# veritrial doctor timed on the store it built; writes
+# results/soak-<date>.json and heap profiles (docs/PERFORMANCE.md).
+SOAK_DURATION ?= 30m
+SOAK_FLAGS    ?=
+
+soak:
+	$(GO) run ./tools/soak --duration $(SOAK_DURATION) $(SOAK_FLAGS)
 
 clean:
 	rm -rf bin

@@ -15,8 +15,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/testnet"
+	"github.com/veritrial/veritrial/tools/internal/nodeproc"
 )
 
 // lgResult is the part of a loadgen result the harness uses.
@@ -191,21 +191,6 @@ func (h *harness) loadgen(ctx context.Context, setup, app, mode string, rate flo
 	return r, nil
 }
 
-// enablePprof turns on the node's pprof server in its config.toml.
-func enablePprof(home string, port int) error {
-	path := node.ConfigFile(home)
-	bz, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	const off = `pprof_laddr = ""`
-	if !strings.Contains(string(bz), off) {
-		return fmt.Errorf("%s: no %s line to turn pprof on", path, off)
-	}
-	s := strings.Replace(string(bz), off, fmt.Sprintf(`pprof_laddr = "127.0.0.1:%d"`, port), 1)
-	return os.WriteFile(path, []byte(s), 0o600)
-}
-
 // singleNode measures veritrial and kvstore on one node each: saturated,
 // then both at the same offered load for latency.
 func (h *harness) singleNode(ctx context.Context) error {
@@ -218,7 +203,7 @@ func (h *harness) singleNode(ctx context.Context) error {
 	if _, err := h.runBin(ctx, "veritrial", "--home", kvHome, "init", "--chain-id", "bench-kvstore", "--rpc-port", strconv.Itoa(b+11), "--p2p-port", strconv.Itoa(b+10), "--http-port", strconv.Itoa(b+12)); err != nil {
 		return err
 	}
-	if err := enablePprof(vtHome, b+6); err != nil {
+	if err := nodeproc.EnablePprof(vtHome, b+6); err != nil {
 		return err
 	}
 	vtNode := func(log string) (*proc, error) {
@@ -371,7 +356,7 @@ func (h *harness) localnet(ctx context.Context) error {
 	// The first validator serves pprof in the saturated run: where a
 	// validator's CPU goes when four share the machine.
 	pport := h.o.BasePort + 96
-	if err := enablePprof(vtNet.homes[0], pport); err != nil {
+	if err := nodeproc.EnablePprof(vtNet.homes[0], pport); err != nil {
 		return err
 	}
 	procs, err := h.start(ctx, vtNet, 1)

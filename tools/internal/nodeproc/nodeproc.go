@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/veritrial/veritrial/app/node"
 )
 
 // Proc is a node process logging to a file.
@@ -136,4 +138,20 @@ func LoadAvg() string {
 		return ""
 	}
 	return strings.TrimSpace(string(bz))
+}
+
+// EnablePprof turns on the pprof server of the node at home, on
+// 127.0.0.1:port, in its config.toml.
+func EnablePprof(home string, port int) error {
+	path := node.ConfigFile(home)
+	bz, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	const off = `pprof_laddr = ""`
+	if !strings.Contains(string(bz), off) {
+		return fmt.Errorf("%s: no %s line to turn pprof on", path, off)
+	}
+	s := strings.Replace(string(bz), off, fmt.Sprintf(`pprof_laddr = "127.0.0.1:%d"`, port), 1)
+	return os.WriteFile(path, []byte(s), 0o600)
 }
