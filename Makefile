@@ -7,7 +7,7 @@ BIN     := bin/veritrial
 PKGS    := ./...
 GOFLAGS ?=
 
-.PHONY: all build test race vet fmt-check xmllint demo bench soak clean localnet localnet-stop
+.PHONY: all build test race vet fmt-check xmllint iproute2 demo bench soak clean localnet localnet-stop
 
 all: build
 
@@ -28,6 +28,14 @@ xmllint:
 	@command -v xmllint >/dev/null || (apt-get update && apt-get install -y libxml2-utils) || \
 		{ echo "error: xmllint is missing and could not be installed (apt-get install libxml2-utils): the ODM schema tests need it" >&2; exit 1; }
 
+# The partition tests (testnet/partition_test.go) put each validator in a
+# network namespace of its own with iproute2's ip, Debian package iproute2:
+# installed when missing, and make test stops if it cannot be. They also
+# need root; without it they are skipped, and fail with CI set.
+iproute2:
+	@command -v ip >/dev/null || test -x /usr/sbin/ip || test -x /sbin/ip || (apt-get update && apt-get install -y iproute2) || \
+		{ echo "error: ip is missing and could not be installed (apt-get install iproute2): the network partition tests need it" >&2; exit 1; }
+
 # CheckTx and queries run while blocks execute (app/concurrency_test.go),
 # and reads append to the access log concurrently; the race detector
 # checks that locking. It needs cgo and a C compiler.
@@ -36,7 +44,7 @@ race:
 		$(GO) test $(GOFLAGS) -race -count=1 -run 'Concurrent|TxCache' ./app ./app/accesslog; \
 	else echo "warning: no C compiler for the race detector: the concurrency test ran without it"; fi
 
-test: fmt-check vet xmllint race
+test: fmt-check vet xmllint iproute2 race
 	$(GO) test $(GOFLAGS) -count=1 -timeout 15m $(PKGS)
 
 demo: build

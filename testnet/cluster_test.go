@@ -32,6 +32,9 @@ type tnode struct {
 	cl   *client.Client
 	// args are added to `veritrial start`.
 	args []string
+	// netns is the network namespace the node, and the CLI on its home,
+	// run in ("": the test's own).
+	netns string
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -80,12 +83,27 @@ func freeBasePort(t *testing.T, n int) int {
 	return 0
 }
 
+// vtCommand returns the command that runs the binary with args, in the
+// network namespace netns unless it is "" (`ip netns exec` execs the
+// binary, so the process is the node itself).
+func vtCommand(ctx context.Context, netns string, args ...string) *exec.Cmd {
+	if netns == "" {
+		return exec.CommandContext(ctx, binPath, args...)
+	}
+	return exec.CommandContext(ctx, ipPath, append([]string{"netns", "exec", netns, binPath}, args...)...)
+}
+
 // runVT runs the binary with args and returns stdout, stderr and the exit
 // code, bounded by 90 s.
 func runVT(env []string, args ...string) (string, string, int, error) {
+	return runVTIn(env, "", args...)
+}
+
+// runVTIn is runVT in the network namespace netns.
+func runVTIn(env []string, netns string, args ...string) (string, string, int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binPath, args...)
+	cmd := vtCommand(ctx, netns, args...)
 	cmd.Env = env
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se
@@ -104,7 +122,13 @@ func runVT(env []string, args ...string) (string, string, int, error) {
 // mustVT runs the binary and fails the test unless it exits 0.
 func (c *cluster) mustVT(args ...string) string {
 	c.t.Helper()
-	so, se, code, err := runVT(c.env, args...)
+	return c.mustVTIn("", args...)
+}
+
+// mustVTIn is mustVT in the network namespace netns.
+func (c *cluster) mustVTIn(netns string, args ...string) string {
+	c.t.Helper()
+	so, se, code, err := runVTIn(c.env, netns, args...)
 	if err != nil || code != 0 {
 		c.t.Fatalf("veritrial %s: exit %d (%v)\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, err, so, se)
 	}
@@ -119,13 +143,19 @@ var clusterTiming = node.Timing{Propose: time.Second, Commit: 400 * time.Millise
 // a temporary directory. Nothing is started.
 func newCluster(t *testing.T, orgs ...string) *cluster {
 	t.Helper()
+	return newClusterWith(t, nil, orgs...)
+}
+
+// newClusterWith is newCluster with initArgs added to `testnet init`.
+func newClusterWith(t *testing.T, initArgs []string, orgs ...string) *cluster {
+	t.Helper()
 	work := t.TempDir()
 	c := &cluster{t: t, dir: filepath.Join(work, "net"),
 		env: []string{"HOME=" + work, "PATH=" + os.Getenv("PATH"), "VERITRIAL_PASSPHRASE=" + node.DevPassphrase}}
 	base := freeBasePort(t, len(orgs))
-	c.mustVT("testnet", "init", "--orgs", strings.Join(orgs, ","), "--out", c.dir, "--base-port", strconv.Itoa(base),
+	c.mustVT(append([]string{"testnet", "init", "--orgs", strings.Join(orgs, ","), "--out", c.dir, "--base-port", strconv.Itoa(base),
 		"--chain-id", "vt-fault-test", "--timeout-propose", clusterTiming.Propose.String(), "--timeout-commit", clusterTiming.Commit.String(),
-		"--empty-blocks-interval", clusterTiming.EmptyBlocksInterval.String(), "--output", "json")
+		"--empty-blocks-interval", clusterTiming.EmptyBlocksInterval.String(), "--output", "json"}, initArgs...)...)
 	m, err := ReadManifest(c.dir)
 	if err != nil {
 		t.Fatal(err)
@@ -164,13 +194,20 @@ func (c *cluster) newClient(rpc string) *client.Client {
 
 // node returns the node of org.
 func (c *cluster) node(org string) *tnode {
-	for _, n := range c.nodes {
+	c.t.Helper()
+	return c.nodes[c.indexOf(org)]
+}
+
+// indexOf returns the index of org's node in c.nodes.
+func (c *cluster) indexOf(org string) int {
+	c.t.Helper()
+	for i, n := range c.nodes {
 		if n.org == org {
-			return n
+			return i
 		}
 	}
 	c.t.Fatalf("no node %s", org)
-	return nil
+	return -1
 }
 
 // start launches the node's process; its output is appended to
@@ -187,7 +224,7 @@ func (c *cluster) start(n *tnode) {
 		c.t.Fatal(err)
 	}
 	fmt.Fprintf(f, "=== test: start at %s\n", time.Now().Format(time.RFC3339Nano))
-	cmd := exec.Command(binPath, append([]string{"--home", n.home, "start"}, n.args...)...)
+	cmd := vtCommand(context.Background(), n.netns, append([]string{"--home", n.home, "start"}, n.args...)...)
 	cmd.Env = c.env
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = childAttr()

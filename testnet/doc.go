@@ -12,6 +12,7 @@
 // The package's tests are black-box fault tests in the manner of
 // CometBFT's test/e2e: four real `veritrial start` processes, a workload
 // through different organisations' nodes, kill -9, halts, rolling
-// restarts, pauses and truncated database logs, with invariants checked
-// over RPC after each perturbation.
+// restarts, pauses, truncated database logs and network partitions (each
+// node in a network namespace of its own), with invariants checked over
+// RPC after each perturbation.
 package testnet

@@ -23,16 +23,8 @@ func TestFaults(t *testing.T) {
 	}
 	began := time.Now()
 	c := newCluster(t, "sponsor", "site-1", "site-2", "regulator")
-	for _, n := range c.nodes {
-		c.start(n)
-	}
-	for _, n := range c.nodes {
-		c.waitUp(n, 1, 60*time.Second)
-	}
-	log := &ledgerLog{}
-	c.setupStudy(log)
-	l := newLoader(c, log)
-	site1, site2 := l.openSite("site-1", "S1"), l.openSite("site-2", "S2")
+	l, site1, site2 := c.startStudy()
+	log := l.log
 	c.checkAll("setup", log)
 	t.Logf("setup done in %s", time.Since(began).Round(time.Millisecond))
 

@@ -117,23 +117,44 @@ func blockMetas(n *tnode, from, upTo int64) (map[int64]blockMeta, error) {
 // invBlocksAgree checks that at every height from..upTo all nodes in ns
 // have the same block hash and the same app hash in the header.
 func invBlocksAgree(ns []*tnode, from, upTo int64) error {
+	tops := make([]int64, len(ns))
+	for i := range tops {
+		tops[i] = upTo
+	}
+	return invBlocksAgreeUpTo(ns, from, tops)
+}
+
+// invBlocksAgreeUpTo checks that at every height from from on, all nodes
+// in ns that have a block there (node i up to tops[i]) have the same
+// block hash and the same app hash in the header: no two different
+// blocks at one height anywhere.
+func invBlocksAgreeUpTo(ns []*tnode, from int64, tops []int64) error {
 	metas := make([]map[int64]blockMeta, len(ns))
+	var top int64
 	for i, n := range ns {
-		m, err := blockMetas(n, from, upTo)
+		m, err := blockMetas(n, from, tops[i])
 		if err != nil {
-			return violation{"equal block and app hashes", n.org, upTo, err.Error()}
+			return violation{"equal block and app hashes", n.org, tops[i], err.Error()}
 		}
 		metas[i] = m
+		top = max(top, tops[i])
 	}
-	for h := from; h <= upTo; h++ {
-		ref := metas[0][h]
-		for i := 1; i < len(ns); i++ {
-			got := metas[i][h]
-			if !bytes.Equal(got.hash, ref.hash) {
-				return violation{"equal block hashes", ns[i].org, h, fmt.Sprintf("block hash %X, node %s has %X", got.hash, ns[0].org, ref.hash)}
+	for h := from; h <= top; h++ {
+		ref := -1
+		for i := range ns {
+			if tops[i] < h {
+				continue
 			}
-			if !bytes.Equal(got.appHash, ref.appHash) {
-				return violation{"equal app hashes", ns[i].org, h, fmt.Sprintf("header app hash %X, node %s has %X", got.appHash, ns[0].org, ref.appHash)}
+			if ref < 0 {
+				ref = i
+				continue
+			}
+			got, want := metas[i][h], metas[ref][h]
+			if !bytes.Equal(got.hash, want.hash) {
+				return violation{"equal block hashes", ns[i].org, h, fmt.Sprintf("block hash %X, node %s has %X", got.hash, ns[ref].org, want.hash)}
+			}
+			if !bytes.Equal(got.appHash, want.appHash) {
+				return violation{"equal app hashes", ns[i].org, h, fmt.Sprintf("header app hash %X, node %s has %X", got.appHash, ns[ref].org, want.appHash)}
 			}
 		}
 	}

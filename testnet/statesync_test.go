@@ -33,15 +33,10 @@ func TestStateSyncJoin(t *testing.T) {
 	c := newCluster(t, "sponsor", "site-1", "site-2", "regulator")
 	for _, n := range c.nodes {
 		n.args = []string{"--snapshot-interval", "10"}
-		c.start(n)
 	}
-	for _, n := range c.nodes {
-		c.waitUp(n, 1, 60*time.Second)
-	}
-	log := &ledgerLog{}
-	c.setupStudy(log)
-	l := newLoader(c, log)
-	l.start(l.openSite("site-1", "S1"), l.openSite("site-2", "S2"))
+	l, site1, site2 := c.startStudy()
+	log := l.log
+	l.start(site1, site2)
 	c.waitAdvance(c.nodes, 0, 25, 90*time.Second)
 
 	// The regulator's second node: the others let it peer once the

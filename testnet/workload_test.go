@@ -37,7 +37,7 @@ type cliOutcome struct {
 func (c *cluster) cliTx(log *ledgerLog, org, what string, keys [][]byte, args ...string) {
 	c.t.Helper()
 	n := c.node(org)
-	out := c.mustVT(append([]string{"--home", n.home, "--output", "json"}, args...)...)
+	out := c.mustVTIn(n.netns, append([]string{"--home", n.home, "--output", "json"}, args...)...)
 	var o cliOutcome
 	if err := json.Unmarshal([]byte(out), &o); err != nil || o.Code != 0 || o.Height < 1 {
 		c.t.Fatalf("%s: outcome %+v (%v)\n%s", what, o, err, out)
@@ -80,6 +80,22 @@ func (c *cluster) setupStudy(log *ledgerLog) {
 		"study", "amend", "--from", "sponsor-dm", "--rationale", "administrative version bump", v2)
 	c.cliTx(log, "regulator", "approve amendment 1", [][]byte{types.KeyAmendment(studyID, 1), types.KeyProtocol(studyID, 2)},
 		"study", "approve-amendment", "--from", "regulator-auditor", "--study", studyID, "--amendment", "1")
+}
+
+// startStudy starts every node, sets the study up (setupStudy) and
+// returns a loader whose log holds the setup's txs, with both sites'
+// coordinators.
+func (c *cluster) startStudy() (*loader, *site, *site) {
+	c.t.Helper()
+	for _, n := range c.nodes {
+		c.start(n)
+	}
+	for _, n := range c.nodes {
+		c.waitUp(n, 1, 60*time.Second)
+	}
+	l := newLoader(c, &ledgerLog{})
+	c.setupStudy(l.log)
+	return l, l.openSite("site-1", "S1"), l.openSite("site-2", "S2")
 }
 
 // loader is background clinical work: each site's coordinator enrolls
