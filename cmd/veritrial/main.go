@@ -31,9 +31,14 @@ import (
 	"github.com/veritrial/veritrial/app/types"
 )
 
-// version is the binary's version, set at link time with
-// -ldflags "-X main.version=...".
-var version = "dev"
+// version and commit are the binary's release and source commit, set at
+// link time by make release (-ldflags "-X main.version=... -X
+// main.commit=..."); a binary built otherwise says "dev", and takes its
+// commit from Go's VCS stamp when there is one.
+var (
+	version = "dev"
+	commit  = ""
+)
 
 func main() {
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
@@ -117,6 +122,7 @@ func commands() []*cli.Command {
 		accessLogCommand(),
 		// Other
 		completionCommand(),
+		versionCommand(),
 		// Protocol
 		protocolCommand(),
 		// Queries

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"github.com/veritrial/veritrial/app"
 	"github.com/veritrial/veritrial/app/node"
 )
 
@@ -340,4 +341,23 @@ func TestHelpSaysEachDefaultOnce(t *testing.T) {
 		t.Errorf("study --help:\n%s", out)
 	}
 	failVT(t, env, exitUsage, "--repeat 0 is not an event repeat", "sign", "--from", "site1-investigator", "--study", "VT-HTN-201", "--subject", "S1-001", "--event", "SCR", "--repeat", "0", "--meaning", "approval")
+}
+
+// TestVersion: version names the release, the commit and the state
+// machine's version (the app version the node reports to CometBFT), in
+// text and in JSON; a binary not built by make release says "dev".
+func TestVersion(t *testing.T) {
+	env := testEnv(t)
+	var d versionDoc
+	decode(t, mustVT(t, env, "version", "--output", "json"), &d)
+	if d.Release != "dev" || d.Commit == "" || d.StateMachine != app.AppVersion || d.CometBFT == "" || d.Go == "" || d.Platform == "" {
+		t.Errorf("version: %+v", d)
+	}
+	r := mustVT(t, env, "version")
+	for _, want := range []string{"Release        dev", fmt.Sprintf("State machine  version %d", app.AppVersion), "CometBFT " + d.CometBFT} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("version text lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	failVT(t, env, exitUsage, "", "version", "extra")
 }
