@@ -7,7 +7,7 @@ BIN     := bin/veritrial
 PKGS    := ./...
 GOFLAGS ?=
 
-.PHONY: all build test race vet fmt-check xmllint demo bench clean localnet localnet-stop
+.PHONY: all build test race vet fmt-check xmllint openpyxl demo bench clean localnet localnet-stop
 
 all: build
 
@@ -28,6 +28,15 @@ xmllint:
 	@command -v xmllint >/dev/null || (apt-get update && apt-get install -y libxml2-utils) || \
 		{ echo "error: xmllint is missing and could not be installed (apt-get install libxml2-utils): the ODM schema tests need it" >&2; exit 1; }
 
+# The workbook export tests open the workbook with openpyxl in read-only
+# mode (which trusts each sheet's dimension), Debian package
+# python3-openpyxl: installed when missing, and make test stops if it
+# cannot be.
+openpyxl:
+	@python3 -c 'import openpyxl' 2>/dev/null || /usr/bin/python3 -c 'import openpyxl' 2>/dev/null || \
+		(apt-get update && apt-get install -y python3-openpyxl) || \
+		{ echo "error: openpyxl is missing and could not be installed (apt-get install python3-openpyxl): the workbook reader test needs it" >&2; exit 1; }
+
 # CheckTx and queries run while blocks execute (app/concurrency_test.go),
 # and reads append to the access log concurrently; the race detector
 # checks that locking. It needs cgo and a C compiler.
@@ -36,7 +45,7 @@ race:
 		$(GO) test $(GOFLAGS) -race -count=1 -run 'Concurrent|TxCache' ./app ./app/accesslog; \
 	else echo "warning: no C compiler for the race detector: the concurrency test ran without it"; fi
 
-test: fmt-check vet xmllint race
+test: fmt-check vet xmllint openpyxl race
 	$(GO) test $(GOFLAGS) -count=1 -timeout 15m $(PKGS)
 
 demo: build
