@@ -497,13 +497,7 @@ func TestDigestRecords(t *testing.T) {
 // TestSheetContinuation splits a table longer than a sheet onto
 // continuation sheets.
 func TestSheetContinuation(t *testing.T) {
-	c := apptest.New(t)
-	h := scenario(t, c)
-	old := export.MaxSheetRows
-	export.MaxSheetRows = 20
-	defer func() { export.MaxSheetRows = old }()
-	r, opt := source(c, h)
-	data, sum := run(t, formats[0], r, opt)
+	data, sum := continuedWorkbook(t)
 	f, err := excelize.OpenReader(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)

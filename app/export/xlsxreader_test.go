@@ -20,7 +20,7 @@ import (
 
 // continuedWorkbook exports the scenario with sheets of at most 20 data
 // rows, so that tables continue on further sheets.
-func continuedWorkbook(t *testing.T) []byte {
+func continuedWorkbook(t *testing.T) ([]byte, *export.Summary) {
 	t.Helper()
 	c := apptest.New(t)
 	h := scenario(t, c)
@@ -28,8 +28,7 @@ func continuedWorkbook(t *testing.T) []byte {
 	export.MaxSheetRows = 20
 	defer func() { export.MaxSheetRows = old }()
 	r, opt := source(c, h)
-	data, _ := run(t, formats[0], r, opt)
-	return data
+	return run(t, formats[0], r, opt)
 }
 
 var (
@@ -40,7 +39,7 @@ var (
 // TestXLSXDimension reads every worksheet part: its dimension is the
 // range from A1 to the last row and column holding a cell.
 func TestXLSXDimension(t *testing.T) {
-	data := continuedWorkbook(t)
+	data, _ := continuedWorkbook(t)
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +119,7 @@ print(json.dumps(out))
 // mode: every sheet has the rows, columns and cells excelize reads.
 func TestXLSXOpenpyxlReadOnly(t *testing.T) {
 	py := openpyxl(t)
-	data := continuedWorkbook(t)
+	data, _ := continuedWorkbook(t)
 	path := filepath.Join(t.TempDir(), "export.xlsx")
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)

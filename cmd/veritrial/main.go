@@ -136,6 +136,7 @@ func commands() []*cli.Command {
 		scopeCommand(types.KindLock),
 		scopeCommand(types.KindUnlock),
 		exportCommand(),
+		archiveCommand(),
 	}
 }
 
