@@ -216,5 +216,16 @@ func TestArchiveOnARealNode(t *testing.T) {
 	reordered := append([]tarEntry(nil), es...)
 	reordered[1], reordered[2] = reordered[2], reordered[1]
 	verifyFails("reordered entries", rebuild(t, reordered), "the manifest lists genesis.json here")
+	// An entry the manifest does not list, and a part over its limit.
+	verifyFails("extra entry", rebuild(t, append(append([]tarEntry(nil), es...), tarEntry{name: "notes.txt", body: []byte("x")})), "notes.txt", "an entry the manifest does not list")
+	var m archive.Manifest
+	if err := json.Unmarshal(es[0].body, &m); err != nil {
+		t.Fatal(err)
+	}
+	m.Parts[0].Size = archive.MaxGenesis + 1
+	man, _ := json.Marshal(m)
+	big := bytes.Clone(data)
+	copy(big[es[0].off:], append(man, bytes.Repeat([]byte(" "), int(es[0].size)-len(man))...))
+	verifyFails("part over its limit", big, archive.ManifestName, "parts[0]", "over the limit")
 	failVT(t, offline, exitInput, "cannot read archive", "archive", "verify", filepath.Join(work, "none.vtar"))
 }
