@@ -89,8 +89,11 @@ func Create(ctx context.Context, cl *client.Client, o CreateOptions, w io.Writer
 			return nil, fmt.Errorf("the node's light blocks do not verify from the genesis: %w", err)
 		}
 	}
+	// The exports name the block context as Verify reads it from the
+	// bundle's last two light blocks.
 	lbH, lbN := lbs[len(lbs)-2], lbs[len(lbs)-1]
-	if b := export.BlockOf(lbH, lbN); b.Hash != blk.Hash || b.AppHash != blk.AppHash {
+	block := export.BlockOf(lbH, lbN)
+	if block.Hash != blk.Hash || block.AppHash != blk.AppHash {
 		return nil, fmt.Errorf("the light blocks of height %d and %d are not those the export's block context was read from", h, h+1)
 	}
 
@@ -138,7 +141,7 @@ func Create(ctx context.Context, cl *client.Client, o CreateOptions, w io.Writer
 		}
 		defer os.Remove(ef.Name())
 		bw := bufio.NewWriterSize(ef, 1<<20)
-		opt := export.Options{Study: o.Study, Block: blk, Version: o.Version, TmpDir: o.TmpDir,
+		opt := export.Options{Study: o.Study, Block: block, Version: o.Version, TmpDir: o.TmpDir,
 			Progress: func(phase string, done, total int64) { progress(o, f+" "+phase, done, total) }}
 		es, err := export.Write(ctx, f, mem, opt, bw)
 		if err == nil {
