@@ -7,7 +7,7 @@ BIN     := bin/veritrial
 PKGS    := ./...
 GOFLAGS ?=
 
-.PHONY: all build test race vet fmt-check xmllint iproute2 demo bench soak release release-check clean localnet localnet-stop
+.PHONY: all build test race vet fmt-check xmllint iproute2 openpyxl demo bench soak release release-check clean localnet localnet-stop
 
 all: build
 
@@ -36,6 +36,15 @@ iproute2:
 	@command -v ip >/dev/null || test -x /usr/sbin/ip || test -x /sbin/ip || (apt-get update && apt-get install -y iproute2) || \
 		{ echo "error: ip is missing and could not be installed (apt-get install iproute2): the network partition tests need it" >&2; exit 1; }
 
+# The workbook export tests open the workbook with openpyxl in read-only
+# mode (which trusts each sheet's dimension), Debian package
+# python3-openpyxl: installed when missing, and make test stops if it
+# cannot be.
+openpyxl:
+	@python3 -c 'import openpyxl' 2>/dev/null || /usr/bin/python3 -c 'import openpyxl' 2>/dev/null || \
+		(apt-get update && apt-get install -y python3-openpyxl) || \
+		{ echo "error: openpyxl is missing and could not be installed (apt-get install python3-openpyxl): the workbook reader test needs it" >&2; exit 1; }
+
 # CheckTx and queries run while blocks execute (app/concurrency_test.go),
 # and reads append to the access log concurrently; the race detector
 # checks that locking. It needs cgo and a C compiler.
@@ -44,7 +53,7 @@ race:
 		$(GO) test $(GOFLAGS) -race -count=1 -run 'Concurrent|TxCache' ./app ./app/accesslog; \
 	else echo "warning: no C compiler for the race detector: the concurrency test ran without it"; fi
 
-test: fmt-check vet xmllint iproute2 race
+test: fmt-check vet xmllint iproute2 openpyxl race
 	$(GO) test $(GOFLAGS) -count=1 -timeout 15m $(PKGS)
 
 demo: build

@@ -53,6 +53,9 @@ func compareExport(rep *ExportReport, got, want *export.File, records map[string
 		// The provenance is not a table (the ODM comment): field by field.
 		compareFields(rep, got, want)
 	}
+	if err := compareProperties(rep, got, want); err != nil {
+		return err
+	}
 	gt, err := got.Tables()
 	var te *export.TableError
 	if errors.As(err, &te) {
@@ -145,6 +148,43 @@ func compareFields(rep *ExportReport, got, want *export.File) {
 			rep.add(Difference{Kind: "provenance", Sheet: want.ProvenanceTable(), Path: "comment/" + k, File: gp[k], Ledger: wp[k]})
 		}
 	}
+}
+
+// compareProperties compares a workbook's document properties with the
+// ledger's export's: a changed, missing or extra (unexpected) property.
+func compareProperties(rep *ExportReport, got, want *export.File) error {
+	wp, err := want.Properties()
+	if err != nil {
+		return fmt.Errorf("reading the ledger's export: %w", err)
+	}
+	gp, err := got.Properties()
+	if err != nil {
+		rep.add(Difference{Kind: "unreadable properties", Sheet: export.PropertiesTable, File: err.Error()})
+		return nil
+	}
+	names := make([]string, 0, len(wp)+len(gp))
+	for k := range wp {
+		names = append(names, k)
+	}
+	for k := range gp {
+		if _, ok := wp[k]; !ok {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		g, gok := gp[k]
+		w, wok := wp[k]
+		switch {
+		case !gok:
+			rep.add(Difference{Kind: "missing property", Sheet: export.PropertiesTable, Key: k, File: "absent", Ledger: w})
+		case !wok:
+			rep.add(Difference{Kind: "extra property", Sheet: export.PropertiesTable, Key: k, File: g, Ledger: "absent"})
+		case g != w:
+			rep.add(Difference{Kind: "changed property", Sheet: export.PropertiesTable, Key: k, File: g, Ledger: w})
+		}
+	}
+	return nil
 }
 
 // compareTables compares the file's tables with the ledger's export,

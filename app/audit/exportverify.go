@@ -142,23 +142,44 @@ func CheckExport(ctx context.Context, file string, q client.QueryFunc, block exp
 }
 
 func checkExport(ctx context.Context, f *export.File, file, study string, q client.QueryFunc, block export.Block, tmpDir string) (*ExportReport, error) {
-	rep := &ExportReport{File: file, Format: f.Format, Study: study, ChainID: block.ChainID, Height: block.Height,
-		BlockHash: block.Hash, AppHash: block.AppHash, FileDigest: f.Field(export.FieldDigest), Differences: []Difference{}}
-	if c := f.Field(export.FieldChainID); c != block.ChainID {
-		rep.add(Difference{Kind: "provenance", Sheet: "Provenance", Key: export.FieldChainID, File: c, Ledger: block.ChainID})
-	}
 	root, err := hex.DecodeString(block.AppHash)
 	if err != nil || len(root) != 32 {
 		return nil, fmt.Errorf("app hash %q is not a 32-byte hash in hex", block.AppHash)
 	}
-	h := block.Height
-
-	// Every record of the study at h, proven.
-	records, pps, err := provenRecords(ctx, q, study, h, root)
+	// Every record of the study at the height, proven.
+	records, pps, err := provenRecords(ctx, q, study, block.Height, root)
 	if err != nil {
 		return nil, err
 	}
-	rep.Records, rep.ProofsPerSecond = len(records), pps
+	rep, err := CheckExportRecords(ctx, f, file, records, block, tmpDir)
+	if err != nil {
+		return nil, err
+	}
+	rep.ProofsPerSecond = pps
+	return rep, nil
+}
+
+// CheckExportRecords checks an export read back (f, named file) against
+// the records of its study at the height of block, which the caller has
+// proven against block.AppHash (an archive's records, or those
+// CheckExport reads): the dataset digest, then the ledger's export of the
+// records rendered with app/export, compared unless the file is byte for
+// byte that export.
+func CheckExportRecords(ctx context.Context, f *export.File, file string, records map[string][]byte, block export.Block, tmpDir string) (*ExportReport, error) {
+	study, _, h, err := claims(f, file)
+	if err != nil {
+		return nil, err
+	}
+	rep := &ExportReport{File: file, Format: f.Format, Study: study, ChainID: block.ChainID, Height: block.Height,
+		BlockHash: block.Hash, AppHash: block.AppHash, FileDigest: f.Field(export.FieldDigest), Differences: []Difference{}}
+	if h != block.Height {
+		rep.add(Difference{Kind: "provenance", Sheet: f.ProvenanceTable(), Key: export.FieldHeight, File: strconv.FormatInt(h, 10), Ledger: strconv.FormatInt(block.Height, 10)})
+		h = block.Height
+	}
+	if c := f.Field(export.FieldChainID); c != block.ChainID {
+		rep.add(Difference{Kind: "provenance", Sheet: "Provenance", Key: export.FieldChainID, File: c, Ledger: block.ChainID})
+	}
+	rep.Records = len(records)
 	entries := make([]types.ListEntry, 0, len(records))
 	for k, v := range records {
 		entries = append(entries, types.ListEntry{Key: k, Value: v})

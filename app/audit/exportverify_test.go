@@ -133,6 +133,10 @@ func TestCheckExport(t *testing.T) {
 	dsheet, drow, dcol := findCell(t, f, "tasks", "deleg/"+apptest.StudyID+"/site/site1/site1-coordinator")
 	must(t, f.SetCellValue(dsheet, dcol+strconv.Itoa(drow), "enroll, entry, answer, sign"))
 	must(t, f.RemoveRow("Records", 5))
+	must(t, f.SetDocProps(&excelize.DocProperties{Title: "Study at height 1", Creator: "veritrial", Created: "2020-01-01T00:00:00Z"}))
+	must(t, f.SetCustomProps(excelize.CustomProperty{Name: "Approved", Value: "yes"}))
+	_, err = f.NewSheet("Notes")
+	must(t, err)
 	bad := filepath.Join(dir, "tampered.xlsx")
 	must(t, f.SaveAs(bad))
 	f.Close()
@@ -144,6 +148,8 @@ func TestCheckExport(t *testing.T) {
 		{"changed value", sheet}, {"altered audit trail: missing row", "Audit trail"}, {"extra row", "Subjects"},
 		{"forged or altered signature: changed value", "Signatures"}, {"missing record", "Records"},
 		{"altered audit trail: changed value", "Delegation log"},
+		{"changed property", export.PropertiesTable}, {"missing property", export.PropertiesTable},
+		{"extra property", export.PropertiesTable}, {"extra sheet", "Notes"},
 	}
 	for _, w := range want {
 		found := false
@@ -165,6 +171,10 @@ func TestCheckExport(t *testing.T) {
 		case "altered audit trail: missing row":
 			if d.Row != 4 {
 				t.Errorf("dropped audit row located at %+v", d)
+			}
+		case "extra property":
+			if d.Key != "custom:Approved" || d.File != "yes" {
+				t.Errorf("unexpected property reported as %+v", d)
 			}
 		}
 	}

@@ -402,7 +402,7 @@ func TestODMValidates(t *testing.T) {
 		validateODM(t, data)
 		s := string(data)
 		for _, w := range []string{`FileType="Transactional"`, `Archival="Yes"`, `ODMVersion="1.3.2"`, `<SourceID>`, `<ReasonForChange>transcription error`,
-			`<SignatureRef SignatureOID="SD.approval"/>`, "data query 1 on S1-001 SCR/1 VS VS.SYSBP, status closed", "step 2 de-verify", `TransactionType="Remove"`, `<SiteRef LocationOID="site1"/>`, "Kopfschmerz &amp; &quot;Übelkeit&quot; &lt;3&gt; -- ok",
+			`<Signature ID="SIG.1">`, `<SignatureRef SignatureOID="SD.approval"/>`, "data query 1 on S1-001 SCR/1 VS VS.SYSBP, status closed", "step 2 de-verify", `TransactionType="Remove"`, `<SiteRef LocationOID="site1"/>`, "Kopfschmerz &amp; &quot;Übelkeit&quot; &lt;3&gt; -- ok",
 			"<Annotations>", "delegation log: principal investigator of site site1; step 1 activate Dr. Demo Investigator (site1-investigator) by Demo Data Manager",
 			"delegation log: site site1, Demo Study Coordinator (site1-coordinator); step 1 delegate [enroll, entry, answer]",
 			"CreationDateTime=\"" + opt.Block.Time.Format("2006-01-02T15:04:05Z") + "\"", "form/" + study + "/S1-001/SCR/0001/VS\t"} {
@@ -497,13 +497,7 @@ func TestDigestRecords(t *testing.T) {
 // TestSheetContinuation splits a table longer than a sheet onto
 // continuation sheets.
 func TestSheetContinuation(t *testing.T) {
-	c := apptest.New(t)
-	h := scenario(t, c)
-	old := export.MaxSheetRows
-	export.MaxSheetRows = 20
-	defer func() { export.MaxSheetRows = old }()
-	r, opt := source(c, h)
-	data, sum := run(t, formats[0], r, opt)
+	data, sum := continuedWorkbook(t)
 	f, err := excelize.OpenReader(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)

@@ -697,7 +697,12 @@ func (l *formLayout) groupOf(item string) string {
 	return l.oid
 }
 
+// odmSignatures writes every e-signature. Each Signature carries ID
+// "SIG.<n>", n counting the signatures in document order from 1: an xs:ID
+// unique in the file (subject keys need not be XML names), which ODM
+// readers such as odmlib require.
 func (d *dataset) odmSignatures(x *xw) error {
+	n := 0
 	return client.ScanJSON(d.ctx, d.r, types.PrefixSignature+d.opt.Study+"/", func(key string, s *types.Signature) error {
 		d.tick(1)
 		x.open("SubjectData", "SubjectKey", s.Subject, "TransactionType", "Context")
@@ -710,7 +715,8 @@ func (d *dataset) odmSignatures(x *xw) error {
 				closers = append(closers, "FormData")
 			}
 		}
-		x.open("Signature")
+		n++
+		x.open("Signature", "ID", "SIG."+itoa(n))
 		x.empty("UserRef", "UserOID", nonEmpty(s.Account, SystemUser))
 		x.empty("LocationRef", "LocationOID", nonEmpty(s.Signed.Org, d.study.Sponsor))
 		x.empty("SignatureRef", "SignatureOID", oidSigDef+s.Meaning)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -112,6 +113,50 @@ func (f *File) Identical(g *File) bool {
 		}
 	}
 	return true
+}
+
+// PropertiesTable names a workbook's document properties where a
+// difference is reported.
+const PropertiesTable = "document properties"
+
+// Properties returns a workbook's document properties that are set, by
+// name: the core properties ("core:Title" ...), the application's
+// ("app:Company" ...) and every custom one ("custom:<name>"). Other
+// formats have none.
+func (f *File) Properties() (map[string]string, error) {
+	out := map[string]string{}
+	if f.Format != FormatXLSX {
+		return out, nil
+	}
+	x, err := f.workbook()
+	if err != nil {
+		return nil, err
+	}
+	defer x.Close()
+	core, err := x.GetDocProps()
+	if err != nil {
+		return nil, fmt.Errorf("%w: document properties: %v", ErrNotExport, err)
+	}
+	app, err := x.GetAppProps()
+	if err != nil {
+		return nil, fmt.Errorf("%w: application properties: %v", ErrNotExport, err)
+	}
+	custom, err := x.GetCustomProps()
+	if err != nil {
+		return nil, fmt.Errorf("%w: custom properties: %v", ErrNotExport, err)
+	}
+	for prefix, v := range map[string]any{"core:": *core, "app:": *app} {
+		rv := reflect.ValueOf(v)
+		for i := 0; i < rv.NumField(); i++ {
+			if fv := rv.Field(i); !fv.IsZero() {
+				out[prefix+rv.Type().Field(i).Name] = fmt.Sprint(fv.Interface())
+			}
+		}
+	}
+	for _, c := range custom {
+		out["custom:"+c.Name] = fmt.Sprint(c.Value)
+	}
+	return out, nil
 }
 
 // ProvenanceTable names where the provenance is: its sheet, its CSV file,

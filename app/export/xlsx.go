@@ -166,8 +166,10 @@ func (z *fixedZip) AddFS(fsys fs.FS) error {
 func (z *fixedZip) Close() error { return z.zw.Close() }
 
 // captureZip keeps one entry of a zip excelize writes, deflated, with its
-// CRC-32 and sizes, and drops the others. In the entry, each cell token
-// (see xlsxTable.value) is replaced by the XML text it stands for.
+// CRC-32 and sizes, and drops the others. In the entry, the dimension
+// excelize's stream writer declares before any row is known
+// (stubDimension) is replaced by dim, and each cell token (see
+// xlsxTable.value) by the XML text it stands for.
 type captureZip struct {
 	name    string
 	out     *countWriter
@@ -175,9 +177,15 @@ type captureZip struct {
 	crc     hash.Hash32
 	usize   uint64
 	got     bool
+	dim     string // the dimension element to write; "" once written
+	head    []byte // what came before the dimension
 	tokens  []string
 	pending []byte
 }
+
+// stubDimension is the dimension excelize's stream writer declares for
+// every sheet: a reader that trusts it (openpyxl read-only) sees one cell.
+const stubDimension = `<dimension ref="A1"></dimension>`
 
 func (z *captureZip) Create(name string) (io.Writer, error) {
 	if name != z.name || z.got {
@@ -187,11 +195,28 @@ func (z *captureZip) Create(name string) (io.Writer, error) {
 	return z, nil
 }
 
-// Write replaces the cell tokens in p, then deflates and hashes it. A
-// token cut by the end of p waits for the next Write.
+// Write replaces the dimension and the cell tokens in p, then deflates
+// and hashes it. What precedes the dimension, and a token cut by the end
+// of p, wait for the next Write.
 func (z *captureZip) Write(p []byte) (int, error) {
+	if z.dim != "" {
+		z.head = append(z.head, p...)
+		i := bytes.Index(z.head, []byte(stubDimension))
+		if i < 0 {
+			return len(p), nil
+		}
+		head := slices.Concat(z.head[:i], []byte(z.dim), z.head[i+len(stubDimension):])
+		z.dim, z.head = "", nil
+		return len(p), z.replaceTokens(head)
+	}
+	return len(p), z.replaceTokens(p)
+}
+
+// replaceTokens replaces the cell tokens in p, then deflates and hashes
+// it.
+func (z *captureZip) replaceTokens(p []byte) error {
 	if len(z.tokens) == 0 {
-		return len(p), z.emit(p)
+		return z.emit(p)
 	}
 	z.pending = append(z.pending, p...)
 	for {
@@ -207,23 +232,23 @@ func (z *captureZip) Write(p []byte) (int, error) {
 			}
 			err := z.emit(z.pending[:len(z.pending)-keep])
 			z.pending = append(z.pending[:0], z.pending[len(z.pending)-keep:]...)
-			return len(p), err
+			return err
 		}
 		if err := z.emit(z.pending[:i]); err != nil {
-			return 0, err
+			return err
 		}
 		rest := z.pending[i+len(tokenOpen):]
 		j := bytes.Index(rest, []byte(tokenClose))
 		if j < 0 {
 			z.pending = append(z.pending[:0], z.pending[i:]...)
-			return len(p), nil
+			return nil
 		}
 		n, err := strconv.Atoi(string(rest[:j]))
 		if err != nil || n < 0 || n >= len(z.tokens) {
-			return 0, fmt.Errorf("export: a cell token %q that no cell wrote", rest[:j])
+			return fmt.Errorf("export: a cell token %q that no cell wrote", rest[:j])
 		}
 		if err := z.emit([]byte(z.tokens[n])); err != nil {
-			return 0, err
+			return err
 		}
 		z.pending = append(z.pending[:0], rest[j+len(tokenClose):]...)
 	}
@@ -560,6 +585,7 @@ type xlsxTable struct {
 	sub      *excelize.File
 	sw       *excelize.StreamWriter
 	rows     int      // data rows on the current sheet
+	lastRow  int      // the last row of the current sheet holding a cell
 	tokens   []string // texts of the current sheet's cell tokens (value)
 	keyCol   int      // the ledger_key column, -1 when none
 	decStyle []int
@@ -578,7 +604,7 @@ func (t *xlsxTable) start(sheet string) error {
 		sub.Close()
 		return err
 	}
-	t.sub, t.sw, t.sheet, t.rows = sub, sw, sheet, 0
+	t.sub, t.sw, t.sheet, t.rows, t.lastRow = sub, sw, sheet, 0, 2
 	t.part++
 	for i, c := range t.cols {
 		if err := sw.SetColWidth(i+1, i+1, c.width); err != nil {
@@ -634,7 +660,8 @@ func (t *xlsxTable) finish() error {
 		out.Close()
 		return err
 	}
-	cz := &captureZip{name: "xl/worksheets/sheet1.xml", out: cw, fw: fw, crc: crc32.NewIEEE(), tokens: t.tokens}
+	last, _ := excelize.CoordinatesToCellName(len(t.cols), t.lastRow)
+	cz := &captureZip{name: "xl/worksheets/sheet1.xml", out: cw, fw: fw, crc: crc32.NewIEEE(), dim: `<dimension ref="A1:` + last + `"/>`, tokens: t.tokens}
 	t.sub.SetZipWriter(func(io.Writer) excelize.ZipWriter { return cz })
 	err = t.sub.Write(io.Discard)
 	if err == nil {
@@ -652,6 +679,9 @@ func (t *xlsxTable) finish() error {
 	}
 	if err == nil && !cz.got {
 		err = fmt.Errorf("export: excelize wrote no worksheet for sheet %s", t.sheet)
+	}
+	if err == nil && cz.dim != "" {
+		err = fmt.Errorf("export: excelize wrote no dimension for sheet %s", t.sheet)
 	}
 	t.sub, t.sw, t.tokens = nil, nil, nil
 	return err
@@ -735,6 +765,7 @@ func (t *xlsxTable) row(cells []cell) error {
 			x.Value = t.value(v)
 		}
 		t.vals[i] = x
+		t.lastRow = t.rows + 2
 	}
 	cellRef, _ := excelize.CoordinatesToCellName(1, t.rows+2)
 	return t.sw.SetRow(cellRef, t.vals)

@@ -12,14 +12,10 @@ import (
 	"github.com/veritrial/veritrial/app/node"
 )
 
-// TestExportOnARealNode exports from a running node: before the lock (the
-// latest height, said on stderr and in the file), then by default at the
-// database lock height, byte-identical when repeated, in every format
-// (ODM validated against the 1.3.2 schema with xmllint).
-func TestExportOnARealNode(t *testing.T) {
-	t.Parallel()
-	work, home, env, n := devNode(t)
-
+// enterVS registers study VT-HTN-201, enrols subject S1-001 and enters its
+// screening vital signs, correcting the heart rate (72, then 58).
+func enterVS(t *testing.T, work string, env []string) {
+	t.Helper()
 	proto := filepath.Join(work, "htn201.yaml")
 	mustVT(t, env, "protocol", "example", "--out", proto)
 	mustVT(t, env, "study", "register", "--from", "sponsor-dm", proto)
@@ -30,6 +26,27 @@ func TestExportOnARealNode(t *testing.T) {
 	key := []string{"--study", "VT-HTN-201", "--subject", "S1-001", "--event", "SCR", "--form", "VS"}
 	mustVT(t, env, append([]string{"form", "submit", "--from", "site1-coordinator"}, append(key, "VS.DATE=2026-01-12", "VS.POS=1", "VS.SYSBP=148", "VS.DIABP=92", "VS.HR=72", "VS.TEMP=36.8")...)...)
 	mustVT(t, env, append([]string{"form", "correct", "--from", "site1-coordinator", "--reason", "transcription error"}, append(key, "VS.HR=58")...)...)
+}
+
+// signAndLock has the investigator sign S1-001's casebook, then locks the
+// study (sponsor and regulator).
+func signAndLock(t *testing.T, work string, env []string) {
+	t.Helper()
+	pf := filepath.Join(work, "pass")
+	writeFile(t, pf, node.DevPassphrase+"\n")
+	mustVT(t, env, "sign", "--from", "site1-investigator", "--passphrase-file", pf, "--study", "VT-HTN-201", "--subject", "S1-001", "--meaning", "approval")
+	mustVT(t, env, "lock", "--from", "sponsor-dm", "--study", "VT-HTN-201")
+	mustVT(t, env, "lock", "--from", "regulator-auditor", "--study", "VT-HTN-201")
+}
+
+// TestExportOnARealNode exports from a running node: before the lock (the
+// latest height, said on stderr and in the file), then by default at the
+// database lock height, byte-identical when repeated, in every format
+// (ODM validated against the 1.3.2 schema with xmllint).
+func TestExportOnARealNode(t *testing.T) {
+	t.Parallel()
+	work, home, env, n := devNode(t)
+	enterVS(t, work, env)
 
 	// Not locked: the latest height, with a warning.
 	early := filepath.Join(work, "early.xlsx")
@@ -41,11 +58,7 @@ func TestExportOnARealNode(t *testing.T) {
 	failVT(t, env, exitUsage, `--format "pdf" is not known`, "--from", "sponsor-dm", "export", "--study", "VT-HTN-201", "--format", "pdf", "--out", filepath.Join(work, "x.pdf"))
 	failVT(t, env, exitFailure, "not registered", "--from", "sponsor-dm", "export", "--study", "NOPE", "--format", "odm", "--out", filepath.Join(work, "x.xml"))
 
-	pf := filepath.Join(work, "pass")
-	writeFile(t, pf, node.DevPassphrase+"\n")
-	mustVT(t, env, "sign", "--from", "site1-investigator", "--passphrase-file", pf, "--study", "VT-HTN-201", "--subject", "S1-001", "--meaning", "approval")
-	mustVT(t, env, "lock", "--from", "sponsor-dm", "--study", "VT-HTN-201")
-	mustVT(t, env, "lock", "--from", "regulator-auditor", "--study", "VT-HTN-201")
+	signAndLock(t, work, env)
 	var st struct {
 		Height int64 `json:"height"`
 	}

@@ -142,6 +142,7 @@ func commands() []*cli.Command {
 		scopeCommand(types.KindLock),
 		scopeCommand(types.KindUnlock),
 		exportCommand(),
+		archiveCommand(),
 	}
 }
 
