@@ -31,6 +31,7 @@ import (
 	"github.com/veritrial/veritrial/app"
 	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/readapi"
+	"github.com/veritrial/veritrial/app/webui"
 )
 
 func startCommand() *cli.Command {
@@ -278,6 +279,7 @@ func runStart(c *cli.Context) error {
 	stopAPI := func() {}
 	if api != nil {
 		srv := readapi.New(readapi.Config{ChainID: gen.ChainID, Ledger: appl, Chain: local.New(n), Logger: logger.With("module", "readapi")})
+		srv.Handle("/", webui.New())
 		stop, err := readapi.Serve(ctx, srv, *api, logger.With("module", "readapi"))
 		if err != nil {
 			quiet.stopping.Store(true)
