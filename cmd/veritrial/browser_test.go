@@ -249,7 +249,7 @@ func TestBrowserDataCapture(t *testing.T) {
 	investigatorSigns(t, ctx, env, home, url)
 	page(t, ctx, "dashboard", chromedp.Navigate(url+"/#/"))
 	waitText(t, ctx, ".schedule", "signed")
-	if s := textOf(t, ctx, `a[href="#/form/VT-HTN-201/S1-001/SCR/1/VS"]`); !strings.Contains(s, "entered") || !strings.Contains(s, "verified") || !strings.Contains(s, "signed") || strings.Contains(s, "queried") {
+	if s := textOf(t, ctx, `a[href="#/form/VT-HTN-201/S1-001/SCR/1/VS"]`); !strings.Contains(s, "entered") || !strings.Contains(s, "verified") || !strings.Contains(s, "signed") || !strings.Contains(s, "queried") {
 		t.Errorf("the dashboard's vital signs of S1-001 at screening: %q", s)
 	}
 	screenshot(t, ctx, "dashboard")
@@ -393,6 +393,12 @@ func monitorVerifies(t *testing.T, ctx context.Context, env []string, home, url 
 	page(t, ctx, "the monitor's form", chromedp.Navigate(url+"/#/form/VT-HTN-201/S1-001/SCR/1/VS"), chromedp.WaitVisible(chromedp.CSS("#verify-form")))
 	page(t, ctx, "close the query", press("#q-1 button"))
 	waitText(t, ctx, "#q-1", "closed")
+	page(t, ctx, "raise a query", chromedp.SetValue(chromedp.CSS("#raise-item"), "VS.SYSBP"),
+		chromedp.SendKeys(chromedp.CSS("#raise-text"), "The source shows 146; please check"), press("#raise-form button[type=submit]"))
+	waitText(t, ctx, "#q-2", "Query #2 · VS.SYSBP · open")
+	if r := mustVT(t, env, "--from", "sponsor-dm", "show", "query", "--study", "VT-HTN-201", "--number", "2"); !strings.Contains(r.stdout, "The source shows 146; please check") || !strings.Contains(r.stdout, "cro-monitor") {
+		t.Fatalf("the ledger's query 2:\n%s", r.stdout)
+	}
 	page(t, ctx, "verify", press("#verify-form"))
 	waitText(t, ctx, "#sdv-h + p", "Status: verified")
 	screenshot(t, ctx, "form")
@@ -517,6 +523,14 @@ func repeatsAndBranches(t *testing.T, ctx context.Context, env []string, url str
 		t.Error("the second row's end date shows before its answer")
 	}
 	screenshot(t, ctx, "repeating")
+	// The half-filled form is a draft in the browser: back on the form,
+	// it is restored.
+	page(t, ctx, "away and back", chromedp.Navigate(url+"/#/"), chromedp.WaitVisible(chromedp.CSS(".schedule")),
+		chromedp.Navigate(url+"/#/form/VT-HTN-201/S1-001/W4/1/AE"), chromedp.WaitVisible(chromedp.CSS("#i-AE_TERM-2")))
+	waitText(t, ctx, "#draft-status", "Restored your draft from this browser")
+	if v := get(t, ctx, "restored draft", chromedp.Evaluate[string]("document.querySelector('#i-AE_TERM-1').value + '|' + document.querySelector('#i-AE_TERM-2').value")); v != "Headache|Dizziness" {
+		t.Errorf("the restored draft holds %q", v)
+	}
 	page(t, ctx, "remove the first", press("#row-AE_LOG-1 button"))
 	waitShown(t, ctx, "#i-AE_TERM-2", false)
 	if v := get(t, ctx, "row 1 after the removal", chromedp.Evaluate[string]("document.querySelector('#i-AE_TERM-1').value")); v != "Dizziness" {

@@ -470,8 +470,10 @@ let checking = Promise.resolve();
 // the latest values each time), shows their messages, applies the
 // branching, keeps the draft and, for a correction, lists the changes.
 function onEdit() {
-  checking = checking.then(async () => {
-    if (!entry) return;
+  // A failed check does not stop the next; a form no longer shown is not
+  // checked.
+  checking = checking.catch(() => null).then(async () => {
+    if (!entry || !document.getElementById("crf")) return null;
     const values = collect();
     const t0 = performance.now();
     const verdict = await call("check", { key: entry.k, values });
@@ -523,6 +525,7 @@ function showChanges(current, values) {
 async function submitForm(status) {
   entry.tried = true;
   const verdict = await onEdit();
+  if (!verdict) return;
   if (verdict.hard) {
     const n = verdict.problems.filter((p) => p.severity === "hard").length;
     status.className = "status error";
