@@ -39,6 +39,9 @@ async function call(name, args) {
 }
 
 let person = null;
+// routeSeq counts the pages asked for: a page whose reads end after the
+// person has asked for another one is not drawn.
+let routeSeq = 0;
 let dashboard = null; // the studies the person may see, as last read
 
 function showFatal(text) {
@@ -132,6 +135,7 @@ async function route() {
     return;
   }
   window.vtTimings.route = performance.now();
+  const seq = ++routeSeq;
   const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
   const view = $("view");
   view.replaceChildren(h("p", { role: "status" }, "Reading the ledger…"));
@@ -144,9 +148,9 @@ async function route() {
       default: await showDashboard(view);
     }
   } catch (e) {
-    view.replaceChildren(h("p", { class: "status error", role: "alert" }, e.message));
+    if (seq === routeSeq) view.replaceChildren(h("p", { class: "status error", role: "alert" }, e.message));
   }
-  $("main").focus();
+  if (seq === routeSeq) $("main").focus();
 }
 
 function formKey(p) {
@@ -164,7 +168,9 @@ function hasRole(...roles) {
 // --- dashboard ---------------------------------------------------------------
 
 async function showDashboard(view) {
+  const seq = routeSeq;
   dashboard = await call("dashboard");
+  if (seq !== routeSeq) return;
   document.title = "Dashboard · veritrial";
   const out = [h("h1", {}, "Dashboard")];
   if (dashboard.length === 0) out.push(h("p", {}, "There is no study you may see."));
@@ -243,7 +249,9 @@ function base64(buf) {
 }
 
 async function showEnrol(view) {
+  const seq = routeSeq;
   dashboard = dashboard || await call("dashboard");
+  if (seq !== routeSeq) return;
   document.title = "Enrol a subject · veritrial";
   const status = h("p", { class: "status", "aria-live": "polite" });
   const sha = h("output", { id: "consent-sha", class: "hash", for: "consent-file" });
@@ -304,7 +312,9 @@ function draftKey(k) {
 }
 
 async function showForm(view, k) {
+  const seq = routeSeq;
   const fv = await call("form", { key: k });
+  if (seq !== routeSeq) return;
   const current = fv.history.length ? fv.history[fv.history.length - 1] : null;
   entry = { fv, k, current, rows: {}, touched: new Set(), tried: false };
   document.title = `${fv.form.name}, ${fv.event.name}, ${k.subject} · veritrial`;
@@ -606,7 +616,7 @@ function renderQuery(q, after) {
   const site = hasRole("coordinator", "investigator");
   const monitor = hasRole("monitor", "data_manager", "medical_monitor");
   if (site && (q.status === "open")) buttons.push(h("button", { type: "button", onclick: act("query_answer", true) }, "Answer"));
-  if (monitor && (q.status === "open" || q.status === "answered")) buttons.push(h("button", { type: "button", onclick: act("query_close", false) }, "Close"));
+  if (monitor && q.status === "answered") buttons.push(h("button", { type: "button", onclick: act("query_close", false) }, "Close"));
   if (monitor && (q.status === "answered" || q.status === "closed")) buttons.push(h("button", { type: "button", class: "secondary", onclick: act("query_reopen", true) }, "Reopen"));
   return h("div", { class: "card query", id, "data-status": q.status },
     h("h3", {}, `Query #${q.number} · ${q.item || "whole form"}${q.item_repeat ? " row " + q.item_repeat : ""} · ${q.status}`),
@@ -660,7 +670,9 @@ function renderHistory(fv) {
 // --- query inbox -------------------------------------------------------------------
 
 async function showInbox(view) {
+  const seq = routeSeq;
   const queries = await call("inbox");
+  if (seq !== routeSeq) return;
   document.title = "Query inbox · veritrial";
   const out = [h("h1", {}, "Query inbox"), h("p", { class: "help" }, "Open and answered queries on the subjects you may see, oldest first.")];
   if (queries.length === 0) out.push(h("p", {}, "No open query."));
@@ -675,7 +687,9 @@ async function showInbox(view) {
 // showSign shows exactly the values signed and the statement, and signs
 // once the person unlocks their key file again.
 async function showSign(view, k) {
+  const seq = routeSeq;
   const sv = await call("signScreen", { key: k });
+  if (seq !== routeSeq) return;
   document.title = `Sign ${k.form}, ${k.subject} · veritrial`;
   const statement = h("p", { class: "statement", id: "statement", "aria-live": "polite" });
   const status = h("p", { class: "status", "aria-live": "polite" });
