@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,9 +13,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/veritrial/veritrial/app/node"
@@ -199,8 +202,10 @@ func TestBrowserDataCapture(t *testing.T) {
 
 	ctx := browser(t, chrome)
 	page(t, ctx, "tablet width", chromedp.EmulateViewport(768, 1000))
+	sent := recordRequests(t, ctx)
 
-	// A wrong passphrase is refused in the page.
+	// A wrong passphrase is refused in the page; neither it nor the key
+	// file is sent.
 	page(t, ctx, "wrong passphrase",
 		chromedp.Navigate(url+"/"),
 		chromedp.WaitVisible(chromedp.CSS("#signin-form")),
@@ -212,6 +217,23 @@ func TestBrowserDataCapture(t *testing.T) {
 
 	signIn(t, ctx, url, home, "site1-coordinator")
 	waitText(t, ctx, "#view", "VT-HTN-201")
+	keyFile := readFile(t, filepath.Join(node.KeyringDir(home), "site1-coordinator.key"))
+	var sealed struct {
+		Ciphertext string `json:"ciphertext"`
+	}
+	if err := json.Unmarshal([]byte(keyFile), &sealed); err != nil || sealed.Ciphertext == "" {
+		t.Fatalf("key file: %v", err)
+	}
+	bodies := sent()
+	if !slices.ContainsFunc(bodies, func(b string) bool { return strings.Contains(b, `"reader":"site1-coordinator"`) }) {
+		t.Fatalf("no signed read of site1-coordinator among the requests the page sent: %q", bodies)
+	}
+	for _, b := range bodies {
+		// (The dev passphrase is also the dev chain's ID, which reads name.)
+		if strings.Contains(b, "passphrase") || strings.Contains(b, sealed.Ciphertext) {
+			t.Fatalf("the page sent the passphrase or the key file to the node: %s", b)
+		}
+	}
 	if s := textOf(t, ctx, "#view"); !strings.Contains(s, "0 subject(s) you may see") {
 		t.Errorf("dashboard before enrolment:\n%s", s)
 	}
@@ -254,6 +276,35 @@ func TestBrowserDataCapture(t *testing.T) {
 	}
 	screenshot(t, ctx, "dashboard")
 	otherSiteCannotSee(t, ctx, env, home, url)
+}
+
+// recordRequests keeps every request the page sends from now on; the
+// function returns each as its URL and body.
+func recordRequests(t *testing.T, ctx context.Context) func() []string {
+	t.Helper()
+	var mu sync.Mutex
+	var seen []string
+	err := chromedp.Listen(ctx, func(ev any) {
+		e, ok := ev.(*network.EventRequestWillBeSent)
+		if !ok || e.Request == nil {
+			return
+		}
+		var b strings.Builder
+		for _, pe := range e.Request.PostDataEntries {
+			b.Write(pe.Bytes)
+		}
+		mu.Lock()
+		seen = append(seen, e.Request.URL+" "+b.String())
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(seen)
+	}
 }
 
 // vsKey names the screening vital signs of S1-001 for the CLI.
