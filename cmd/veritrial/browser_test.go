@@ -450,6 +450,12 @@ func monitorVerifies(t *testing.T, ctx context.Context, env []string, home, url 
 	if r := mustVT(t, env, "--from", "sponsor-dm", "show", "query", "--study", "VT-HTN-201", "--number", "2"); !strings.Contains(r.stdout, "The source shows 146; please check") || !strings.Contains(r.stdout, "cro-monitor") {
 		t.Fatalf("the ledger's query 2:\n%s", r.stdout)
 	}
+	page(t, ctx, "verify an item", chromedp.SetValue(chromedp.CSS("#verify-item"), "VS.HR"), press("#verify-item-submit"))
+	waitText(t, ctx, "#sdv-h + p", "Status: partial")
+	r := mustVT(t, env, "--from", "sponsor-dm", "show", "sdv", "--study", "VT-HTN-201", "--subject", "S1-001")
+	if !strings.Contains(r.stdout, "partial") || !strings.Contains(r.stdout, "VS.HR") {
+		t.Fatalf("the ledger's SDV after one item:\n%s", r.stdout)
+	}
 	page(t, ctx, "verify", press("#verify-form"))
 	waitText(t, ctx, "#sdv-h + p", "Status: verified")
 	screenshot(t, ctx, "form")
@@ -458,7 +464,7 @@ func monitorVerifies(t *testing.T, ctx context.Context, env []string, home, url 
 			SDV types.SDVRecord `json:"sdv"`
 		} `json:"forms"`
 	}
-	r := mustVT(t, env, "--from", "sponsor-dm", "show", "sdv", "--study", "VT-HTN-201", "--subject", "S1-001", "-o", "json")
+	r = mustVT(t, env, "--from", "sponsor-dm", "show", "sdv", "--study", "VT-HTN-201", "--subject", "S1-001", "-o", "json")
 	decode(t, r, &sdv)
 	if len(sdv.Forms) != 1 || sdv.Forms[0].SDV.Status != types.SDVVerified || sdv.Forms[0].SDV.History[0].Stamp.Signer != "cro-monitor" {
 		t.Fatalf("the ledger's SDV:\n%s", r.stdout)

@@ -650,10 +650,17 @@ function renderSDV(fv) {
   if (hasRole("investigator") && entry.current) out.push(h("p", {}, h("a", { href: formHash(k, "sign"), id: "sign-link" }, "Sign this form")));
   if (hasRole("monitor") && entry.current) {
     const status = h("p", { class: "status", "aria-live": "polite" });
-    out.push(h("p", {}, h("button", { type: "button", id: "verify-form", onclick: async () => {
-      const o = await send(status, "send", { msg: { verify: { study: k.study, subject: k.subject, event: k.event, event_repeat: k.event_repeat, form: k.form } } });
+    const verify = (item) => async () => {
+      const [oid, row] = item.split("#");
+      const msg = { study: k.study, subject: k.subject, event: k.event, event_repeat: k.event_repeat, form: k.form, item: oid, item_repeat: Number(row || 0) };
+      const o = await send(status, "send", { msg: { verify: msg } });
       if (o && o.code === 0) showForm($("view"), k);
-    } }, "Mark the form verified")), status);
+    };
+    const values = entry.current.values.map((v) => (v.repeat ? `${v.item}#${v.repeat}` : v.item));
+    out.push(h("div", { class: "field" }, h("label", { for: "verify-item" }, "Item verified against source"),
+      h("select", { id: "verify-item" }, values.map((v) => h("option", { value: v }, v.replace("#", " row ")))), " ",
+      h("button", { type: "button", class: "secondary", id: "verify-item-submit", onclick: () => verify($("verify-item").value)() }, "Mark the item verified")),
+    h("p", {}, h("button", { type: "button", id: "verify-form", onclick: verify("") }, "Mark the form verified")), status);
   }
   return h("section", { "aria-labelledby": "sdv-h" }, out);
 }
