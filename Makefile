@@ -7,12 +7,21 @@ BIN     := bin/veritrial
 PKGS    := ./...
 GOFLAGS ?=
 
-.PHONY: all build test race vet fmt-check xmllint iproute2 openpyxl demo bench soak release release-check clean localnet localnet-stop
+.PHONY: all build wasm test race vet fmt-check xmllint iproute2 openpyxl chromium demo bench soak release release-check clean localnet localnet-stop
 
 all: build
 
-build:
+build: wasm
 	$(GO) build $(GOFLAGS) -o $(BIN) ./cmd/veritrial
+
+# The web pages' WebAssembly module and Go's loader for it, built into
+# the assets the binary embeds (app/webui, docs/WEB.md); never in git.
+# curve25519-voi needs the force64bit tag under WebAssembly.
+WEBUI := app/webui/assets
+
+wasm:
+	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(WEBUI)/wasm_exec.js
+	GOOS=js GOARCH=wasm $(GO) build $(GOFLAGS) -tags force64bit -trimpath -ldflags=-s -o $(WEBUI)/veritrial.wasm ./app/webui/wasm
 
 vet:
 	$(GO) vet $(PKGS)
@@ -45,6 +54,14 @@ openpyxl:
 		(apt-get update && apt-get install -y python3-openpyxl) || \
 		{ echo "error: openpyxl is missing and could not be installed (apt-get install python3-openpyxl): the workbook reader test needs it" >&2; exit 1; }
 
+# The web pages' tests (TestBrowser...) drive a headless Chromium, Debian
+# package chromium: installed when missing; under CI=1 the tests fail
+# without it, otherwise they skip and say so.
+chromium:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium) || \
+		if [ -n "$$CI" ]; then echo "error: chromium is missing and could not be installed (apt-get install chromium): the browser tests need it" >&2; exit 1; \
+		else echo "warning: chromium is missing and could not be installed: the browser tests (TestBrowser...) skip" >&2; fi
+
 # CheckTx and queries run while blocks execute (app/concurrency_test.go),
 # and reads append to the access log concurrently; the race detector
 # checks that locking. It needs cgo and a C compiler.
@@ -53,7 +70,7 @@ race:
 		$(GO) test $(GOFLAGS) -race -count=1 -run 'Concurrent|TxCache' ./app ./app/accesslog; \
 	else echo "warning: no C compiler for the race detector: the concurrency test ran without it"; fi
 
-test: fmt-check vet xmllint iproute2 openpyxl race
+test: fmt-check vet xmllint iproute2 openpyxl chromium wasm race
 	$(GO) test $(GOFLAGS) -count=1 -timeout 15m $(PKGS)
 
 demo: build

@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
@@ -283,16 +282,7 @@ func (c *Client) Build(ctx context.Context, account string, signer types.Signer,
 
 // BuildTx signs msg into an encoded tx valid until height expires.
 func BuildTx(chainID, account string, expires int64, signer types.Signer, msg types.Msg) ([]byte, error) {
-	var n [16]byte
-	if _, err := rand.Read(n[:]); err != nil {
-		return nil, err
-	}
-	body := types.Body{V: types.TxVersion, ChainID: chainID, Signer: account, Nonce: hex.EncodeToString(n[:]), Expires: expires, Msg: msg}
-	tx, err := types.SignWith(body, signer.Sign)
-	if err != nil {
-		return nil, err
-	}
-	return tx.Encode()
+	return types.BuildTx(chainID, account, expires, signer, msg)
 }
 
 // Send builds, broadcasts and waits for the block of one message.

@@ -2,8 +2,6 @@ package client
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -38,12 +36,5 @@ func SignedQuery(q QueryFunc, chainID, reader string, signer types.Signer, now f
 // signRead returns the encoded read request of path and data at height,
 // signed by reader's key, with a fresh nonce, expiring ReadTTL after now.
 func signRead(chainID, reader string, signer types.Signer, now time.Time, path string, data []byte, height int64, prove bool) ([]byte, error) {
-	var n [16]byte
-	if _, err := rand.Read(n[:]); err != nil {
-		return nil, err
-	}
-	return types.SignRead(types.ReadBody{
-		V: types.ReadVersion, ChainID: chainID, Reader: reader, Nonce: hex.EncodeToString(n[:]),
-		Expires: now.Add(ReadTTL).Unix(), Path: path, Data: data, Height: height, Prove: prove,
-	}, signer.Sign)
+	return types.NewRead(chainID, reader, signer, now.Add(ReadTTL).Unix(), path, data, height, prove)
 }

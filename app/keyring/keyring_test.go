@@ -756,3 +756,41 @@ func BenchmarkUnlock(b *testing.B) {
 		s.Close()
 	}
 }
+
+func TestUnlockFile(t *testing.T) {
+	k := newKeyring(t)
+	info := mustAdd(t, k, "site1-coordinator", pass)
+	file, err := os.ReadFile(k.path("site1-coordinator"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	armored, err := k.Export("site1-coordinator", pass, "transit passphrase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		what       string
+		data       []byte
+		passphrase string
+	}{{"key file", file, pass}, {"exported block", armored, "transit passphrase"}} {
+		s, err := UnlockFile(c.data, c.passphrase)
+		if err != nil {
+			t.Fatalf("%s: %v", c.what, err)
+		}
+		if s.Name() != "site1-coordinator" || !s.PubKey().Equal(info.PubKey) || !ed25519.Verify(info.PubKey, []byte("m"), s.Sign([]byte("m"))) {
+			t.Errorf("%s: signer %q does not sign as the key", c.what, s.Name())
+		}
+		_, err = UnlockFile(c.data, "wrong")
+		wantErr(t, err, ErrWrongPassphrase, `wrong passphrase for key "site1-coordinator"`)
+	}
+	_, err = UnlockFile(file, "")
+	wantErr(t, err, ErrEmptyPassphrase, "")
+	_, err = UnlockFile([]byte("not a key"), pass)
+	wantErr(t, err, ErrCorrupt, "this is not a veritrial key file")
+	edited := bytes.Replace(file, []byte(`"site1-coordinator"`), []byte(`"site1-investigator"`), 1)
+	if bytes.Equal(edited, file) {
+		t.Fatal("key file does not hold its name as expected")
+	}
+	_, err = UnlockFile(edited, pass)
+	wantErr(t, err, ErrCorrupt, "tampered")
+}

@@ -3,6 +3,8 @@ package types
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 
@@ -102,6 +104,20 @@ func SignRead(b ReadBody, sign func([]byte) []byte) ([]byte, error) {
 		return nil, err
 	}
 	return json.Marshal(&ReadRequest{Body: b, Signature: sign(sb)})
+}
+
+// NewRead returns the encoded read request of path and data at height,
+// signed by reader's key, with a fresh random nonce, answerable until
+// expires (Unix seconds).
+func NewRead(chainID, reader string, signer Signer, expires int64, path string, data []byte, height int64, prove bool) ([]byte, error) {
+	var n [16]byte
+	if _, err := rand.Read(n[:]); err != nil {
+		return nil, err
+	}
+	return SignRead(ReadBody{
+		V: ReadVersion, ChainID: chainID, Reader: reader, Nonce: hex.EncodeToString(n[:]),
+		Expires: expires, Path: path, Data: data, Height: height, Prove: prove,
+	}, signer.Sign)
 }
 
 // VerifySignature checks the request's signature against pub.

@@ -3,6 +3,7 @@ package types
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -85,6 +86,21 @@ func SignWith(b Body, sign func([]byte) []byte) (*Tx, error) {
 		return nil, err
 	}
 	return &Tx{Body: b, Signature: sign(sb)}, nil
+}
+
+// BuildTx signs msg for account with signer, with a fresh random nonce,
+// into an encoded tx valid until height expires.
+func BuildTx(chainID, account string, expires int64, signer Signer, msg Msg) ([]byte, error) {
+	var n [16]byte
+	if _, err := rand.Read(n[:]); err != nil {
+		return nil, err
+	}
+	body := Body{V: TxVersion, ChainID: chainID, Signer: account, Nonce: hex.EncodeToString(n[:]), Expires: expires, Msg: msg}
+	tx, err := SignWith(body, signer.Sign)
+	if err != nil {
+		return nil, err
+	}
+	return tx.Encode()
 }
 
 // Encode returns the canonical bytes of tx.

@@ -32,6 +32,7 @@ import (
 	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/readapi"
+	"github.com/veritrial/veritrial/app/webui"
 )
 
 func startCommand() *cli.Command {
@@ -287,6 +288,7 @@ func runStart(c *cli.Context) error {
 	if api != nil {
 		srv := readapi.New(readapi.Config{ChainID: gen.ChainID, Ledger: appl, Chain: local.New(n), Logger: logger.With("module", "readapi"),
 			Halted: quiet.halt.Halted, MaxBlockInterval: maxBlockInterval(conf)})
+		srv.Handle("/", webui.New())
 		stop, err := readapi.Serve(ctx, srv, *api, logger.With("module", "readapi"))
 		if err != nil {
 			quiet.stopping.Store(true)

@@ -1,0 +1,331 @@
+package session
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/veritrial/veritrial/app/types"
+	"github.com/veritrial/veritrial/protocol"
+)
+
+// StudyView is a study as the dashboard shows it: its schedule and the
+// subjects this person may see.
+type StudyView struct {
+	ID       string           `json:"id"`
+	Title    string           `json:"title"`
+	Version  int              `json:"version"`
+	Label    string           `json:"label"`
+	Events   []protocol.Event `json:"events"`
+	Subjects []SubjectView    `json:"subjects"`
+}
+
+// SubjectView is one subject and the state of each form of its schedule.
+type SubjectView struct {
+	ID             string      `json:"id"`
+	Site           string      `json:"site"`
+	Status         string      `json:"status"`
+	ConsentVersion string      `json:"consent_version"`
+	Enrolled       types.Stamp `json:"enrolled"`
+	Visits         []VisitView `json:"visits"`
+}
+
+// VisitView is one event of a subject's schedule (repeat 1).
+type VisitView struct {
+	Event string      `json:"event"`
+	Name  string      `json:"name"`
+	Forms []FormState `json:"forms"`
+}
+
+// FormState is what the ledger records of one form of a visit: its
+// states, in this order, of entered or missing, queried (open queries),
+// verified (SDV), signed (a valid signature covers its current version),
+// and frozen or locked.
+type FormState struct {
+	Form    string   `json:"form"`
+	Name    string   `json:"name"`
+	Version int      `json:"version,omitempty"`
+	States  []string `json:"states"`
+}
+
+// Dashboard returns every study this person may see, with its subjects.
+func (s *Session) Dashboard(ctx context.Context) ([]StudyView, error) {
+	studies, err := list[types.Study](ctx, s, types.PrefixStudy)
+	if err != nil {
+		return nil, err
+	}
+	out := []StudyView{}
+	for _, st := range studies {
+		v, err := s.studyView(ctx, &st)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *v)
+	}
+	return out, nil
+}
+
+// studyView reads the subjects of a study and the records that say the
+// state of their forms.
+func (s *Session) studyView(ctx context.Context, st *types.Study) (*StudyView, error) {
+	pv, _, err := s.protocolOf(ctx, st.ID)
+	if err != nil {
+		return nil, err
+	}
+	in := st.ID + "/"
+	subjects, err := list[types.Subject](ctx, s, types.PrefixSubject+in)
+	if err != nil {
+		return nil, err
+	}
+	forms, err := list[types.FormRecord](ctx, s, types.PrefixForm+in)
+	if err != nil {
+		return nil, err
+	}
+	queries, err := list[types.Query](ctx, s, types.PrefixQuery+in)
+	if err != nil {
+		return nil, err
+	}
+	sdv, err := list[types.SDVRecord](ctx, s, types.PrefixSDV+in)
+	if err != nil {
+		return nil, err
+	}
+	sigs, err := list[types.Signature](ctx, s, types.PrefixSignature+in)
+	if err != nil {
+		return nil, err
+	}
+	locks, err := list[types.ScopeLock](ctx, s, types.PrefixLock+in)
+	if err != nil {
+		return nil, err
+	}
+	entered := map[types.FormKey]int{}
+	for _, f := range forms {
+		entered[f.FormKey] = f.Version
+	}
+	queried := map[types.FormKey]bool{}
+	for _, q := range queries {
+		if q.Status == types.QueryOpen {
+			queried[types.FormKey{Study: q.Study, Subject: q.Subject, Event: q.Event, EventRepeat: q.EventRepeat, Form: q.Form}] = true
+		}
+	}
+	verified := map[types.FormKey]bool{}
+	for _, r := range sdv {
+		verified[r.FormKey] = r.Status == types.SDVVerified
+	}
+	signed := map[types.FormKey]int{} // the form version a valid signature covers
+	for _, sg := range sigs {
+		if sg.Status != types.SignatureValid {
+			continue
+		}
+		for _, ref := range sg.Forms {
+			signed[types.FormKey{Study: sg.Study, Subject: sg.Subject, Event: ref.Event, EventRepeat: ref.EventRepeat, Form: ref.Form}] = ref.Version
+		}
+	}
+	p := &pv.Protocol
+	v := &StudyView{ID: st.ID, Title: st.Title, Version: pv.Number, Label: pv.Label, Events: p.Events, Subjects: []SubjectView{}}
+	for _, sub := range subjects {
+		sv := SubjectView{ID: sub.ID, Site: sub.Site, Status: string(sub.Status), ConsentVersion: sub.ConsentVersion, Enrolled: sub.Enrolled, Visits: []VisitView{}}
+		for _, ev := range p.Events {
+			vv := VisitView{Event: ev.OID, Name: ev.Name, Forms: []FormState{}}
+			for _, f := range ev.Forms {
+				k := types.FormKey{Study: st.ID, Subject: sub.ID, Event: ev.OID, EventRepeat: 1, Form: f}
+				fs := FormState{Form: f, Name: formName(p, f), Version: entered[k], States: []string{"missing"}}
+				if fs.Version > 0 {
+					fs.States[0] = "entered"
+				}
+				if queried[k] {
+					fs.States = append(fs.States, "queried")
+				}
+				if verified[k] {
+					fs.States = append(fs.States, "verified")
+				}
+				if fs.Version > 0 && signed[k] == fs.Version {
+					fs.States = append(fs.States, "signed")
+				}
+				if state := lockState(locks, sub, k); state != types.StateOpen {
+					fs.States = append(fs.States, string(state))
+				}
+				vv.Forms = append(vv.Forms, fs)
+			}
+			sv.Visits = append(sv.Visits, vv)
+		}
+		v.Subjects = append(v.Subjects, sv)
+	}
+	return v, nil
+}
+
+// lockState is the strongest freeze or lock on form k: of the study, the
+// subject's site, the subject or the form itself.
+func lockState(locks []types.ScopeLock, sub types.Subject, k types.FormKey) types.LockState {
+	state := types.StateOpen
+	for _, l := range locks {
+		sc := l.Scope
+		applies := sc.Site == "" && sc.Subject == "" ||
+			sc.Site != "" && sc.Site == sub.Site ||
+			sc.Subject == k.Subject && (sc.Form == "" || sc.Event == k.Event && sc.EventRepeat == k.EventRepeat && sc.Form == k.Form)
+		if applies && (l.State == types.StateLocked || l.State == types.StateFrozen && state == types.StateOpen) {
+			state = l.State
+		}
+	}
+	return state
+}
+
+func formName(p *protocol.Protocol, oid string) string {
+	for _, f := range p.Forms {
+		if f.OID == oid {
+			return f.Name
+		}
+	}
+	return oid
+}
+
+// protocolOf reads the protocol version in force of a study, and compiles
+// it once.
+func (s *Session) protocolOf(ctx context.Context, study string) (*types.ProtocolVersion, *protocol.Compiled, error) {
+	var st types.Study
+	ok, err := s.get(ctx, types.KeyStudy(study), &st)
+	if err == nil && !ok {
+		err = fmt.Errorf("there is no study %s that you may read", study)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var pv types.ProtocolVersion
+	ok, err = s.get(ctx, types.KeyProtocol(study, st.Current), &pv)
+	if err == nil && !ok {
+		err = fmt.Errorf("study %s has no protocol version %d", study, st.Current)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	id := study + "@" + strconv.Itoa(pv.Number)
+	s.mu.Lock()
+	c := s.compiled[id]
+	s.mu.Unlock()
+	if c == nil {
+		if c, err = protocol.Compile(&pv.Protocol); err != nil {
+			return nil, nil, fmt.Errorf("protocol version %d of %s: %w", pv.Number, study, err)
+		}
+		s.mu.Lock()
+		s.compiled[id] = c
+		s.mu.Unlock()
+	}
+	return &pv, c, nil
+}
+
+// FormView is what the form entry page needs: the form's definition and
+// code lists, its current record and history, and its queries.
+type FormView struct {
+	Key       types.FormKey       `json:"key"`
+	Event     protocol.Event      `json:"event"`
+	Form      protocol.Form       `json:"form"`
+	CodeLists []protocol.CodeList `json:"codelists"`
+	Subject   types.Subject       `json:"subject"`
+	// History holds every version, oldest first; the last is current.
+	History []types.FormRecord `json:"history"`
+	Queries []types.Query      `json:"queries"`
+	SDV     *types.SDVRecord   `json:"sdv,omitempty"`
+}
+
+// Form reads what the entry page of form k shows, and keeps the subject's
+// other forms for the edit checks that read them.
+func (s *Session) Form(ctx context.Context, k types.FormKey) (*FormView, error) {
+	pv, c, err := s.protocolOf(ctx, k.Study)
+	if err != nil {
+		return nil, err
+	}
+	f, ok := c.Form(k.Form)
+	ev, evOK := c.Event(k.Event)
+	if !ok || !evOK || !c.FormInEvent(k.Event, k.Form) {
+		return nil, fmt.Errorf("protocol version %d of %s collects no form %s at event %s", pv.Number, k.Study, k.Form, k.Event)
+	}
+	v := &FormView{Key: k, Event: *ev, Form: *f, CodeLists: []protocol.CodeList{}, History: []types.FormRecord{}, Queries: []types.Query{}}
+	for _, cl := range pv.Protocol.CodeLists {
+		if usesCodeList(f, cl.OID) {
+			v.CodeLists = append(v.CodeLists, cl)
+		}
+	}
+	ok, err = s.get(ctx, types.KeySubject(k.Study, k.Subject), &v.Subject)
+	if err == nil && !ok {
+		err = fmt.Errorf("there is no subject %s in %s that you may read", k.Subject, k.Study)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var cur types.FormRecord
+	if ok, err = s.get(ctx, types.KeyForm(k), &cur); err != nil {
+		return nil, err
+	} else if ok {
+		old, err := list[types.FormRecord](ctx, s, prefixHistory(k))
+		if err != nil {
+			return nil, err
+		}
+		v.History = append(old, cur)
+	}
+	all, err := list[types.FormRecord](ctx, s, types.PrefixForm+subjectOf(k)+"/")
+	if err != nil {
+		return nil, err
+	}
+	forms := map[types.FormKey][]protocol.ItemValue{}
+	for _, f := range all {
+		forms[f.FormKey] = f.Values
+	}
+	s.mu.Lock()
+	s.forms[subjectOf(k)], s.shown[k.Study] = forms, c
+	s.mu.Unlock()
+	queries, err := list[types.Query](ctx, s, types.PrefixQuery+k.Study+"/")
+	if err != nil {
+		return nil, err
+	}
+	for _, q := range queries {
+		if q.Subject == k.Subject && q.Event == k.Event && q.EventRepeat == k.EventRepeat && q.Form == k.Form {
+			v.Queries = append(v.Queries, q)
+		}
+	}
+	var sdv types.SDVRecord
+	if ok, err := s.get(ctx, types.KeySDV(k), &sdv); err != nil {
+		return nil, err
+	} else if ok {
+		v.SDV = &sdv
+	}
+	return v, nil
+}
+
+// prefixHistory is the key prefix of the superseded versions of form k.
+func prefixHistory(k types.FormKey) string {
+	full := string(types.KeyFormHistory(k, 0))
+	return full[:len(full)-len("000000")]
+}
+
+func usesCodeList(f *protocol.Form, oid string) bool {
+	for _, g := range f.Groups {
+		if slices.ContainsFunc(g.Items, func(it protocol.Item) bool { return it.CodeList == oid }) {
+			return true
+		}
+	}
+	return false
+}
+
+// Inbox lists the open and answered queries of every study this person
+// may see, oldest first.
+func (s *Session) Inbox(ctx context.Context) ([]types.Query, error) {
+	studies, err := list[types.Study](ctx, s, types.PrefixStudy)
+	if err != nil {
+		return nil, err
+	}
+	out := []types.Query{}
+	for _, st := range studies {
+		qs, err := list[types.Query](ctx, s, types.PrefixQuery+st.ID+"/")
+		if err != nil {
+			return nil, err
+		}
+		for _, q := range qs {
+			if q.Status == types.QueryOpen || q.Status == types.QueryAnswered {
+				out = append(out, q)
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b types.Query) int { return cmp.Compare(a.Thread[0].Stamp.Height, b.Thread[0].Stamp.Height) })
+	return out, nil
+}

@@ -1,0 +1,47 @@
+package session
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/veritrial/veritrial/app/types"
+	"github.com/veritrial/veritrial/protocol"
+)
+
+func TestChangesOf(t *testing.T) {
+	current := []protocol.ItemValue{{Item: "VS.HR", Value: "38"}, {Item: "VS.TEMP", Value: "36.6"}, {Item: "AE.TERM", Repeat: 2, Value: "Headache"}}
+	values := []protocol.ItemValue{{Item: "VS.HR", Value: "41"}, {Item: "VS.RESP", Value: "14"}, {Item: "AE.TERM", Repeat: 2, Value: "Headache"}, {Item: "VS.WEIGHT", Value: ""}}
+	want := []protocol.ItemValue{{Item: "VS.HR", Value: "41"}, {Item: "VS.RESP", Value: "14"}, {Item: "VS.TEMP"}}
+	if got := changesOf(current, values); !slices.Equal(got, want) {
+		t.Errorf("changes: %+v, want %+v", got, want)
+	}
+	if got := changesOf(current, current); len(got) != 0 {
+		t.Errorf("no change gives %+v", got)
+	}
+}
+
+func TestLockState(t *testing.T) {
+	sub := types.Subject{Study: "S", ID: "S1-001", Site: "site1"}
+	k := types.FormKey{Study: "S", Subject: "S1-001", Event: "SCR", EventRepeat: 1, Form: "VS"}
+	lock := func(state types.LockState, sc types.Scope) types.ScopeLock {
+		sc.Study = "S"
+		return types.ScopeLock{Scope: sc, State: state}
+	}
+	for _, c := range []struct {
+		what  string
+		locks []types.ScopeLock
+		want  types.LockState
+	}{
+		{"none", nil, types.StateOpen},
+		{"another site frozen", []types.ScopeLock{lock(types.StateFrozen, types.Scope{Site: "site2"})}, types.StateOpen},
+		{"another form locked", []types.ScopeLock{lock(types.StateLocked, types.Scope{Subject: "S1-001", Event: "SCR", EventRepeat: 1, Form: "DM"})}, types.StateOpen},
+		{"another subject locked", []types.ScopeLock{lock(types.StateLocked, types.Scope{Subject: "S1-002"})}, types.StateOpen},
+		{"the form frozen", []types.ScopeLock{lock(types.StateFrozen, types.Scope{Subject: "S1-001", Event: "SCR", EventRepeat: 1, Form: "VS"})}, types.StateFrozen},
+		{"the site frozen, the subject locked", []types.ScopeLock{lock(types.StateFrozen, types.Scope{Site: "site1"}), lock(types.StateLocked, types.Scope{Subject: "S1-001"})}, types.StateLocked},
+		{"the study locked, the form unfrozen", []types.ScopeLock{lock(types.StateLocked, types.Scope{}), lock(types.StateOpen, types.Scope{Subject: "S1-001", Event: "SCR", EventRepeat: 1, Form: "VS"})}, types.StateLocked},
+	} {
+		if got := lockState(c.locks, sub, k); got != c.want {
+			t.Errorf("%s: %s, want %s", c.what, got, c.want)
+		}
+	}
+}

@@ -1,0 +1,597 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/veritrial/veritrial/app/node"
+	"github.com/veritrial/veritrial/app/types"
+	"github.com/veritrial/veritrial/app/webui"
+)
+
+// The web pages' tests drive a headless Chromium (Debian's chromium,
+// which make test installs) against a real node. Without the browser, or
+// without the WebAssembly module in the binary (make wasm), they skip and
+// say so, or fail under CI=1.
+
+// needBrowser returns the browser's path, after checking that the test
+// binary embeds the WebAssembly module.
+func needBrowser(t *testing.T) string {
+	t.Helper()
+	missing := func(what string) {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s (CI=1: the browser tests must run)", what)
+		}
+		t.Skipf("SKIPPED, NOT PASSED: %s", what)
+	}
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		missing("no chromium on PATH: apt-get install chromium (make test installs it)")
+	}
+	if _, err := os.Stat(filepath.Join("..", "..", "app", "webui", "assets", webui.Module)); err != nil {
+		missing("the web pages' WebAssembly module is not built: run make wasm first (make test does)")
+	}
+	return path
+}
+
+// browser starts a headless Chromium at a tablet's width and returns its
+// context.
+func browser(t *testing.T, path string) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.WindowSize(1024, 1000))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	return ctx
+}
+
+// page runs actions in the browser within a minute.
+func page(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := chromedp.Do(c, actions...); err != nil {
+		t.Fatalf("%s: %v; the page says:\n%s", what, err, mainText(ctx))
+	}
+}
+
+// mainText is the page's text, for failure messages.
+func mainText(ctx context.Context) string {
+	c, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	s, _ := chromedp.Run(c, chromedp.Text(chromedp.CSS("main")))
+	return s
+}
+
+// get runs one action that returns a value.
+func get[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	v, err := chromedp.Run(c, a)
+	if err != nil {
+		t.Fatalf("%s: %v; the page says:\n%s", what, err, mainText(ctx))
+	}
+	return v
+}
+
+// textOf returns the text of the element sel.
+func textOf(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	return get(t, ctx, "reading "+sel, chromedp.Text(chromedp.CSS(sel)))
+}
+
+// waitText waits until the element sel's text contains want.
+func waitText(t *testing.T, ctx context.Context, sel, want string) string {
+	t.Helper()
+	deadline := time.Now().Add(45 * time.Second)
+	var s string
+	for time.Now().Before(deadline) {
+		c, cancel := context.WithTimeout(ctx, 5*time.Second)
+		var err error
+		s, err = chromedp.Run(c, chromedp.Text(chromedp.CSS(sel)))
+		cancel()
+		if err == nil && strings.Contains(s, want) {
+			return s
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s never said %q; it says %q; the page:\n%s", sel, want, s, mainText(ctx))
+	return ""
+}
+
+// signIn unlocks account's key file from the home's keyring in the page.
+func signIn(t *testing.T, ctx context.Context, url, home, account string) {
+	t.Helper()
+	page(t, ctx, "signing in as "+account,
+		chromedp.Navigate(url+"/#/"),
+		chromedp.WaitVisible(chromedp.CSS("#signin-form")),
+		chromedp.SetUploadFiles(chromedp.CSS("#keyfile"), []string{filepath.Join(node.KeyringDir(home), account+".key")}),
+		typeInto("#passphrase", node.DevPassphrase),
+		press("#signin-submit"),
+		chromedp.WaitVisible(chromedp.CSS("#who")))
+	if got := textOf(t, ctx, "#who-name"); !strings.Contains(got, "("+account+",") {
+		t.Fatalf("signed in as %q, want %s", got, account)
+	}
+}
+
+// screenshot saves the page as docs/web/NAME.png when VERITRIAL_SCREENSHOTS
+// is set (docs/WEB.md).
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	if os.Getenv("VERITRIAL_SCREENSHOTS") == "" {
+		return
+	}
+	png := get(t, ctx, "screenshot "+name, chromedp.FullScreenshot(100))
+	if err := os.WriteFile(filepath.Join("..", "..", "docs", "web", name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// assetSizes fetches every asset raw and gzip-compressed.
+func assetSizes(t *testing.T, url string) (raw, gz int) {
+	t.Helper()
+	for _, name := range []string{"", "app.js", "style.css", "wasm_exec.js", webui.Module} {
+		for _, enc := range []string{"identity", "gzip"} {
+			req, _ := http.NewRequest(http.MethodGet, url+"/"+name, nil)
+			req.Header.Set("Accept-Encoding", enc)
+			res, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, _ := io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("GET /%s: %s", name, res.Status)
+			}
+			if enc == "gzip" {
+				if res.Header.Get("Content-Encoding") != "gzip" {
+					t.Fatalf("GET /%s with gzip: not compressed", name)
+				}
+				gz += int(n)
+			} else {
+				raw += int(n)
+			}
+		}
+	}
+	return raw, gz
+}
+
+// TestBrowserDataCapture is a site's day in the web pages, each step
+// checked against the ledger through the CLI: the coordinator signs in,
+// enrols a subject, enters vital signs with an out-of-range value (the
+// message shows while typing and nothing is sent), then a value that only
+// warns (accepted; the ledger opens a query, which the inbox shows),
+// corrects the form with a reason and answers the query; the investigator
+// signs the form; a person of another site cannot see the subject.
+func TestBrowserDataCapture(t *testing.T) {
+	chrome := needBrowser(t)
+	work, home, env, _ := devNode(t)
+	proto := filepath.Join(work, "htn201.yaml")
+	mustVT(t, env, "protocol", "example", "--out", proto)
+	mustVT(t, env, "study", "register", "--from", "sponsor-dm", proto)
+	activateSite1(t, env, "VT-HTN-201")
+	api, ok, err := node.LoadAPI(home)
+	if err != nil || !ok {
+		t.Fatalf("the home has no read API: %v", err)
+	}
+	url := api.URL()
+
+	raw, gz := assetSizes(t, url)
+	t.Logf("assets served: %.2f MB raw, %.2f MB gzip-compressed", float64(raw)/1e6, float64(gz)/1e6)
+
+	ctx := browser(t, chrome)
+	page(t, ctx, "tablet width", chromedp.EmulateViewport(768, 1000))
+	sent := recordRequests(t, ctx)
+
+	// A wrong passphrase is refused in the page; neither it nor the key
+	// file is sent.
+	page(t, ctx, "wrong passphrase",
+		chromedp.Navigate(url+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#signin-form")),
+		chromedp.SetUploadFiles(chromedp.CSS("#keyfile"), []string{filepath.Join(node.KeyringDir(home), "site1-coordinator.key")}),
+		chromedp.SendKeys(chromedp.CSS("#passphrase"), "not the passphrase"))
+	screenshot(t, ctx, "signin")
+	page(t, ctx, "wrong passphrase", press("#signin-submit"))
+	waitText(t, ctx, "#signin-status", `wrong passphrase for key "site1-coordinator"`)
+
+	signIn(t, ctx, url, home, "site1-coordinator")
+	waitText(t, ctx, "#view", "VT-HTN-201")
+	keyFile := readFile(t, filepath.Join(node.KeyringDir(home), "site1-coordinator.key"))
+	var sealed struct {
+		Ciphertext string `json:"ciphertext"`
+	}
+	if err := json.Unmarshal([]byte(keyFile), &sealed); err != nil || sealed.Ciphertext == "" {
+		t.Fatalf("key file: %v", err)
+	}
+	bodies := sent()
+	if !slices.ContainsFunc(bodies, func(b string) bool { return strings.Contains(b, `"reader":"site1-coordinator"`) }) {
+		t.Fatalf("no signed read of site1-coordinator among the requests the page sent: %q", bodies)
+	}
+	for _, b := range bodies {
+		// (The dev passphrase is also the dev chain's ID, which reads name.)
+		if strings.Contains(b, "passphrase") || strings.Contains(b, sealed.Ciphertext) {
+			t.Fatalf("the page sent the passphrase or the key file to the node: %s", b)
+		}
+	}
+	if s := textOf(t, ctx, "#view"); !strings.Contains(s, "0 subject(s) you may see") {
+		t.Errorf("dashboard before enrolment:\n%s", s)
+	}
+
+	// Enrolment: the consent document's SHA-256 is computed in the page.
+	icf := filepath.Join(work, "icf.txt")
+	writeFile(t, icf, "consent form v2 (test document)\n")
+	sum := sha256.Sum256([]byte("consent form v2 (test document)\n"))
+	page(t, ctx, "enrolment",
+		chromedp.Navigate(url+"/#/enrol"),
+		chromedp.WaitVisible(chromedp.CSS("#enrol-form")),
+		chromedp.SendKeys(chromedp.CSS("#enrol-subject"), "S1-001"),
+		chromedp.SendKeys(chromedp.CSS("#consent-version"), "2.0"),
+		chromedp.SetUploadFiles(chromedp.CSS("#consent-file"), []string{icf}))
+	waitText(t, ctx, "#consent-sha", hex.EncodeToString(sum[:]))
+	screenshot(t, ctx, "enrol")
+	page(t, ctx, "enrol", press("#enrol-form button[type=submit]"))
+	waitText(t, ctx, "#enrol-form .status", "Committed at height")
+	var subj struct {
+		Subject types.Subject `json:"subject"`
+	}
+	decode(t, mustVT(t, env, "--from", "sponsor-dm", "show", "subject", "--study", "VT-HTN-201", "--subject", "S1-001", "-o", "json"), &subj)
+	if subj.Subject.Site != "site1" || subj.Subject.ConsentVersion != "2.0" || subj.Subject.ConsentSHA256 != hex.EncodeToString(sum[:]) || subj.Subject.Enrolled.Signer != "site1-coordinator" {
+		t.Fatalf("the ledger's subject: %+v", subj.Subject)
+	}
+	page(t, ctx, "dashboard", chromedp.Navigate(url+"/#/"))
+	waitText(t, ctx, "#view", "S1-001")
+	if s := textOf(t, ctx, ".schedule"); !strings.Contains(s, "Vital signs") || !strings.Contains(s, "missing") || strings.Contains(s, "entered") {
+		t.Errorf("the schedule of S1-001:\n%s", s)
+	}
+
+	coordinatorEntersVitalSigns(t, ctx, env, url)
+	repeatsAndBranches(t, ctx, env, url)
+	monitorVerifies(t, ctx, env, home, url)
+	investigatorSigns(t, ctx, env, home, url)
+	page(t, ctx, "dashboard", chromedp.Navigate(url+"/#/"))
+	waitText(t, ctx, ".schedule", "signed")
+	if s := textOf(t, ctx, `a[href="#/form/VT-HTN-201/S1-001/SCR/1/VS"]`); !strings.Contains(s, "entered") || !strings.Contains(s, "verified") || !strings.Contains(s, "signed") || !strings.Contains(s, "queried") {
+		t.Errorf("the dashboard's vital signs of S1-001 at screening: %q", s)
+	}
+	screenshot(t, ctx, "dashboard")
+	otherSiteCannotSee(t, ctx, env, home, url)
+}
+
+// recordRequests keeps every request the page sends from now on; the
+// function returns each as its URL and body.
+func recordRequests(t *testing.T, ctx context.Context) func() []string {
+	t.Helper()
+	var mu sync.Mutex
+	var seen []string
+	err := chromedp.Listen(ctx, func(ev any) {
+		e, ok := ev.(*network.EventRequestWillBeSent)
+		if !ok || e.Request == nil {
+			return
+		}
+		var b strings.Builder
+		for _, pe := range e.Request.PostDataEntries {
+			b.Write(pe.Bytes)
+		}
+		mu.Lock()
+		seen = append(seen, e.Request.URL+" "+b.String())
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(seen)
+	}
+}
+
+// vsKey names the screening vital signs of S1-001 for the CLI.
+var vsKey = []string{"--study", "VT-HTN-201", "--subject", "S1-001", "--event", "SCR", "--form", "VS"}
+
+// typeInto replaces the value of input sel with value, keystroke by
+// keystroke, as a person types.
+func typeInto(sel, value string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		if _, err := chromedp.Evaluate[bool](fmt.Sprintf("(e => (e.focus(), e.select(), true))(document.querySelector(%q))", sel))(ctx, tg); err != nil {
+			return chromedp.Void{}, err
+		}
+		return chromedp.SendKeys(chromedp.CSS(sel), value)(ctx, tg)
+	}
+}
+
+// press presses Enter on the button sel, as a person using the keyboard
+// only does.
+func press(sel string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		if _, err := chromedp.Focus(chromedp.CSS(sel))(ctx, tg); err != nil {
+			return chromedp.Void{}, err
+		}
+		return chromedp.KeyEvent("\r")(ctx, tg)
+	}
+}
+
+// coordinatorEntersVitalSigns: an out-of-range value is refused in the
+// page, a warning is accepted and opens a query, a correction needs its
+// reason, the query is answered.
+func coordinatorEntersVitalSigns(t *testing.T, ctx context.Context, env []string, url string) {
+	t.Helper()
+	page(t, ctx, "vital signs form",
+		chromedp.Navigate(url+"/#/form/VT-HTN-201/S1-001/SCR/1/VS"),
+		chromedp.WaitVisible(chromedp.CSS("#crf")),
+		typeInto("#i-VS_DATE-0", "2026-01-12"),
+		chromedp.Focus(chromedp.CSS(`#i-VS_POS-0 input[value="1"]`)),
+		chromedp.KeyEvent(" "),
+		typeInto("#i-VS_SYSBP-0", "300"),
+		typeInto("#i-VS_DIABP-0", "92"),
+		typeInto("#i-VS_HR-0", "72"))
+	waitText(t, ctx, "#i-VS_SYSBP-0-msg", "Error: Systolic blood pressure 300 mmHg is above the maximum 250 (VS.SYSBP)")
+	tm := timings(t, ctx)
+	t.Logf("page start to module ready %.0f ms; form page (signed reads, render) %.0f ms; %d edit checks, median %.2f ms, slowest %.2f ms",
+		tm.Ready, tm.FormRendered-tm.Route, len(tm.Checks), median(tm.Checks), slices.Max(tm.Checks))
+	page(t, ctx, "submit with a hard problem", press("#crf-submit"))
+	waitText(t, ctx, "#tx-status", "Not sent: 1 value(s) fail the protocol's edit checks")
+	screenshot(t, ctx, "form-hard")
+	failVT(t, env, exitFailure, "has not been entered", append([]string{"--from", "sponsor-dm", "show", "form"}, vsKey...)...)
+
+	// A heart rate below the expected 40 warns; the form goes in and the
+	// ledger opens a query on it.
+	page(t, ctx, "values that only warn", typeInto("#i-VS_SYSBP-0", "148"), typeInto("#i-VS_HR-0", "38"))
+	waitText(t, ctx, "#i-VS_HR-0-msg", "Warning: Heart rate 38 bpm is below the expected 40 (VS.HR)")
+	if s := textOf(t, ctx, "#i-VS_SYSBP-0-msg"); s != "" {
+		t.Errorf("the corrected systolic pressure still says %q", s)
+	}
+	page(t, ctx, "submit", press("#crf-submit"))
+	waitText(t, ctx, "#tx-status", "Committed at height")
+	var doc struct {
+		Form types.FormRecord `json:"form"`
+	}
+	decode(t, mustVT(t, env, append([]string{"--from", "sponsor-dm", "show", "form", "-o", "json"}, vsKey...)...), &doc)
+	if doc.Form.Version != 1 || doc.Form.Stamp.Signer != "site1-coordinator" || len(doc.Form.Warnings) != 1 || doc.Form.Warnings[0].Item != "VS.HR" {
+		t.Fatalf("the ledger's form: %+v", doc.Form)
+	}
+	if tx := textOf(t, ctx, "#tx-status .hash"); tx != doc.Form.Stamp.TxHash {
+		t.Errorf("the page says tx %s, the ledger %s", tx, doc.Form.Stamp.TxHash)
+	}
+	if r := mustVT(t, env, "--from", "sponsor-dm", "query", "list", "--study", "VT-HTN-201"); !strings.Contains(r.stdout, "VS.HR") {
+		t.Fatalf("the ledger's queries:\n%s", r.stdout)
+	}
+	page(t, ctx, "inbox", chromedp.Navigate(url+"/#/inbox"))
+	waitText(t, ctx, "#inbox", "Heart rate 38 bpm is below the expected 40")
+	screenshot(t, ctx, "inbox")
+
+	// A correction shows old and new values and needs a reason.
+	page(t, ctx, "correction",
+		chromedp.Navigate(url+"/#/form/VT-HTN-201/S1-001/SCR/1/VS"),
+		chromedp.WaitVisible(chromedp.CSS("#reason")),
+		typeInto("#i-VS_TEMP-0", "36.6"))
+	waitText(t, ctx, "#changes", "VS.TEMP: (empty) → 36.6")
+	page(t, ctx, "correction without a reason", press("#crf-submit"))
+	waitText(t, ctx, "#tx-status", "A correction needs a reason.")
+	page(t, ctx, "correction with a reason", chromedp.SendKeys(chromedp.CSS("#reason"), "temperature was on the source, not transcribed"))
+	screenshot(t, ctx, "correction")
+	page(t, ctx, "correct", press("#crf-submit"))
+	waitText(t, ctx, "#tx-status", "Committed at height")
+	decode(t, mustVT(t, env, append([]string{"--from", "sponsor-dm", "show", "form", "-o", "json"}, vsKey...)...), &doc)
+	if doc.Form.Version != 2 || doc.Form.Reason != "temperature was on the source, not transcribed" || !slices.Equal(doc.Form.Changed, []string{"VS.TEMP"}) {
+		t.Fatalf("the ledger's corrected form: %+v", doc.Form)
+	}
+	waitText(t, ctx, "#history", "temperature was on the source, not transcribed")
+
+	// The query is answered from the form.
+	page(t, ctx, "answer", chromedp.SendKeys(chromedp.CSS("#q-1-text"), "Confirmed on the source: the subject is an athlete"),
+		press("#q-1 button"))
+	waitText(t, ctx, "#q-1", "answered")
+	if r := mustVT(t, env, "--from", "sponsor-dm", "query", "list", "--study", "VT-HTN-201", "--status", "all", "--thread"); !strings.Contains(r.stdout, "answer by site1-coordinator: Confirmed on the source: the subject is an athlete") {
+		t.Fatalf("the ledger's queries after the answer:\n%s", r.stdout)
+	}
+	tm = timings(t, ctx)
+	t.Logf("submit to committed: %.0f ms median of %d", median(tm.Commits), len(tm.Commits))
+}
+
+// pageTimings are the page's own measures (window.vtTimings), in ms.
+type pageTimings struct {
+	Ready, Route, FormRendered float64
+	Checks, Commits            []float64
+}
+
+func timings(t *testing.T, ctx context.Context) pageTimings {
+	t.Helper()
+	return get(t, ctx, "timings", chromedp.Evaluate[pageTimings]("({Ready: vtTimings.ready, Route: vtTimings.route, FormRendered: vtTimings.formRendered, Checks: vtTimings.checks, Commits: vtTimings.commits})"))
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	return s[len(s)/2]
+}
+
+// signOut ends the session in the page.
+func signOut(t *testing.T, ctx context.Context) {
+	t.Helper()
+	page(t, ctx, "sign out", press("#signout"), chromedp.WaitVisible(chromedp.CSS("#signin-form")))
+}
+
+// monitorVerifies: the CRO's monitor closes the answered query and marks
+// the form verified against source.
+func monitorVerifies(t *testing.T, ctx context.Context, env []string, home, url string) {
+	t.Helper()
+	signOut(t, ctx)
+	signIn(t, ctx, url, home, "cro-monitor")
+	page(t, ctx, "the monitor's form", chromedp.Navigate(url+"/#/form/VT-HTN-201/S1-001/SCR/1/VS"), chromedp.WaitVisible(chromedp.CSS("#verify-form")))
+	page(t, ctx, "close the query", press("#q-1 button"))
+	waitText(t, ctx, "#q-1", "closed")
+	page(t, ctx, "raise a query", chromedp.SetValue(chromedp.CSS("#raise-item"), "VS.SYSBP"),
+		chromedp.SendKeys(chromedp.CSS("#raise-text"), "The source shows 146; please check"), press("#raise-form button[type=submit]"))
+	waitText(t, ctx, "#q-2", "Query #2 · VS.SYSBP · open")
+	if r := mustVT(t, env, "--from", "sponsor-dm", "show", "query", "--study", "VT-HTN-201", "--number", "2"); !strings.Contains(r.stdout, "The source shows 146; please check") || !strings.Contains(r.stdout, "cro-monitor") {
+		t.Fatalf("the ledger's query 2:\n%s", r.stdout)
+	}
+	page(t, ctx, "verify an item", chromedp.SetValue(chromedp.CSS("#verify-item"), "VS.HR"), press("#verify-item-submit"))
+	waitText(t, ctx, "#sdv-h + p", "Status: partial")
+	r := mustVT(t, env, "--from", "sponsor-dm", "show", "sdv", "--study", "VT-HTN-201", "--subject", "S1-001")
+	if !strings.Contains(r.stdout, "partial") || !strings.Contains(r.stdout, "VS.HR") {
+		t.Fatalf("the ledger's SDV after one item:\n%s", r.stdout)
+	}
+	page(t, ctx, "verify", press("#verify-form"))
+	waitText(t, ctx, "#sdv-h + p", "Status: verified")
+	screenshot(t, ctx, "form")
+	var sdv struct {
+		Forms []struct {
+			SDV types.SDVRecord `json:"sdv"`
+		} `json:"forms"`
+	}
+	r = mustVT(t, env, "--from", "sponsor-dm", "show", "sdv", "--study", "VT-HTN-201", "--subject", "S1-001", "-o", "json")
+	decode(t, r, &sdv)
+	if len(sdv.Forms) != 1 || sdv.Forms[0].SDV.Status != types.SDVVerified || sdv.Forms[0].SDV.History[0].Stamp.Signer != "cro-monitor" {
+		t.Fatalf("the ledger's SDV:\n%s", r.stdout)
+	}
+	if r := mustVT(t, env, "--from", "sponsor-dm", "query", "list", "--study", "VT-HTN-201", "--status", "all", "--thread"); !strings.Contains(r.stdout, "close by cro-monitor") {
+		t.Fatalf("the ledger's queries after the close:\n%s", r.stdout)
+	}
+}
+
+// investigatorSigns: the signature screen shows the values and the
+// statement and signs only once the key is unlocked again.
+func investigatorSigns(t *testing.T, ctx context.Context, env []string, home, url string) {
+	t.Helper()
+	signOut(t, ctx)
+	signIn(t, ctx, url, home, "site1-investigator")
+	page(t, ctx, "the signature screen", chromedp.Navigate(url+"/#/form/VT-HTN-201/S1-001/SCR/1/VS"), chromedp.WaitVisible(chromedp.CSS("#sign-link")),
+		chromedp.Navigate(url+"/#/sign/VT-HTN-201/S1-001/SCR/1/VS"), chromedp.WaitVisible(chromedp.CSS("#sign-form")))
+	if s := textOf(t, ctx, "#signed-values"); !strings.Contains(s, "Systolic blood pressureVS.SYSBP\t148 mmHg") || !strings.Contains(s, "PositionVS.POS\tSitting(1)") || !strings.Contains(s, "VS.TEMP\t36.6 °C") {
+		t.Errorf("the values signed:\n%s", s)
+	}
+	hash := textOf(t, ctx, "#content-hash")
+	want := fmt.Sprintf(`I, Dr. Demo Investigator (investigator), electronically sign form VS of subject S1-001 at event SCR (repeat 1) of study VT-HTN-201 with the meaning "authorship". This signature is the legally binding equivalent of my handwritten signature; it covers exactly the content with SHA-256 %s.`, hash)
+	if s := textOf(t, ctx, "#statement"); s != want {
+		t.Errorf("statement %q, want %q", s, want)
+	}
+	page(t, ctx, "sign without the key", press("#sign-submit"))
+	waitText(t, ctx, "#sign-form .status", "Unlock your key again to sign")
+	page(t, ctx, "sign",
+		chromedp.SetUploadFiles(chromedp.CSS("#sign-keyfile"), []string{filepath.Join(node.KeyringDir(home), "site1-investigator.key")}),
+		chromedp.SendKeys(chromedp.CSS("#sign-passphrase"), node.DevPassphrase))
+	screenshot(t, ctx, "sign")
+	page(t, ctx, "sign", press("#sign-submit"))
+	waitText(t, ctx, "#sign-form .status", "Committed at height")
+	var sigs struct {
+		Signatures []types.Signature `json:"signatures"`
+	}
+	r := mustVT(t, env, "--from", "sponsor-dm", "show", "signatures", "--study", "VT-HTN-201", "--subject", "S1-001", "-o", "json")
+	decode(t, r, &sigs)
+	if len(sigs.Signatures) != 1 || sigs.Signatures[0].Account != "site1-investigator" || sigs.Signatures[0].Meaning != "authorship" ||
+		sigs.Signatures[0].ContentHash != hash || sigs.Signatures[0].Statement != want || sigs.Signatures[0].Status != types.SignatureValid {
+		t.Fatalf("the ledger's signatures:\n%s", r.stdout)
+	}
+}
+
+// otherSiteCannotSee: a second site joins the consortium and the study;
+// its investigator sees the study but not site1's subject, in the pages
+// as on the ledger.
+func otherSiteCannotSee(t *testing.T, ctx context.Context, env []string, home, url string) {
+	t.Helper()
+	var admin keyJSON
+	decode(t, mustVT(t, env, "keys", "add", "site2-admin", "-o", "json"), &admin)
+	mustVT(t, env, "consortium", "propose", "add-org", "--from", "sponsor-admin", "--org", "site2", "--kind", "site", "--name", "Demo Site 2", "--admin-pubkey", admin.PubKey)
+	mustVT(t, env, "consortium", "vote", "--from", "regulator-admin", "--proposal", "1", "--yes")
+	mustVT(t, env, "keys", "add", "site2-investigator")
+	mustVT(t, env, "account", "add", "--from", "site2-admin", "--account", "site2-investigator", "--name", "Dr. Second Site", "--role", "investigator", "--key", "site2-investigator")
+	mustVT(t, env, "site", "activate", "--from", "sponsor-dm", "--study", "VT-HTN-201", "--site", "site2", "--pi", "site2-investigator")
+	failVT(t, env, exitFailure, "you may not read it", "--from", "site2-investigator", "show", "subject", "--study", "VT-HTN-201", "--subject", "S1-001")
+
+	signOut(t, ctx)
+	signIn(t, ctx, url, home, "site2-investigator")
+	waitText(t, ctx, "#view", "VT-HTN-201")
+	if s := textOf(t, ctx, "#view"); !strings.Contains(s, "0 subject(s) you may see") || strings.Contains(s, "S1-001") {
+		t.Errorf("the other site's dashboard:\n%s", s)
+	}
+	page(t, ctx, "the other site opens the form", chromedp.Navigate(url+"/#/form/VT-HTN-201/S1-001/SCR/1/VS"))
+	waitText(t, ctx, "#view", "there is no subject S1-001 in VT-HTN-201 that you may read")
+	page(t, ctx, "the other site's inbox", chromedp.Navigate(url+"/#/inbox"))
+	waitText(t, ctx, "#view", "No open query.")
+}
+
+// visible reports whether the element sel is shown.
+func visible(t *testing.T, ctx context.Context, sel string) bool {
+	t.Helper()
+	return get(t, ctx, "visibility of "+sel, chromedp.Evaluate[bool](fmt.Sprintf("(e => !!e && !e.closest('[hidden]'))(document.querySelector(%q))", sel)))
+}
+
+// waitShown waits until the element sel is shown (want) or hidden.
+func waitShown(t *testing.T, ctx context.Context, sel string, want bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !time.Now().After(deadline) {
+		if visible(t, ctx, sel) == want {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s shown is not %v; the page:\n%s", sel, want, mainText(ctx))
+}
+
+// repeatsAndBranches: the adverse events form has one card per event,
+// added and removed, and items that show as the answers call for them;
+// a cross-item check of a row shows while typing. Nothing is submitted.
+func repeatsAndBranches(t *testing.T, ctx context.Context, env []string, url string) {
+	t.Helper()
+	page(t, ctx, "adverse events", chromedp.Navigate(url+"/#/form/VT-HTN-201/S1-001/W4/1/AE"),
+		chromedp.WaitVisible(chromedp.CSS("#i-AE_TERM-1")))
+	if visible(t, ctx, "#i-AE_ENDDT-1") || visible(t, ctx, "#i-AE_SERCRIT-1") || visible(t, ctx, "#i-AE_TERM-2") {
+		t.Fatal("the end date and seriousness criteria show before their answers, or a second row before it is added")
+	}
+	page(t, ctx, "not ongoing, serious",
+		typeInto("#i-AE_TERM-1", "Headache"),
+		typeInto("#i-AE_STDT-1", "2026-02-10"),
+		chromedp.Focus(chromedp.CSS(`#i-AE_ONGO-1 input[value="0"]`)), chromedp.KeyEvent(" "),
+		chromedp.Focus(chromedp.CSS(`#i-AE_SER-1 input[value="1"]`)), chromedp.KeyEvent(" "))
+	waitShown(t, ctx, "#i-AE_ENDDT-1", true)
+	waitShown(t, ctx, "#i-AE_SERCRIT-1", true)
+	page(t, ctx, "end before start", typeInto("#i-AE_ENDDT-1", "2026-02-01"))
+	waitText(t, ctx, "#i-AE_ENDDT-1-msg", "Error: Row 1: Adverse event end date is before its start date. (AE.CHK.DATES)")
+	page(t, ctx, "ongoing after all", chromedp.Focus(chromedp.CSS(`#i-AE_ONGO-1 input[value="1"]`)), chromedp.KeyEvent(" "))
+	waitShown(t, ctx, "#i-AE_ENDDT-1", false)
+	page(t, ctx, "a second adverse event", press("#add-AE_LOG"), chromedp.WaitVisible(chromedp.CSS("#i-AE_TERM-2")), typeInto("#i-AE_TERM-2", "Dizziness"))
+	if visible(t, ctx, "#i-AE_ENDDT-2") {
+		t.Error("the second row's end date shows before its answer")
+	}
+	screenshot(t, ctx, "repeating")
+	// The half-filled form is a draft in the browser: back on the form,
+	// it is restored.
+	page(t, ctx, "away and back", chromedp.Navigate(url+"/#/"), chromedp.WaitVisible(chromedp.CSS(".schedule")),
+		chromedp.Navigate(url+"/#/form/VT-HTN-201/S1-001/W4/1/AE"), chromedp.WaitVisible(chromedp.CSS("#i-AE_TERM-2")))
+	waitText(t, ctx, "#draft-status", "Restored your draft from this browser")
+	if v := get(t, ctx, "restored draft", chromedp.Evaluate[string]("document.querySelector('#i-AE_TERM-1').value + '|' + document.querySelector('#i-AE_TERM-2').value")); v != "Headache|Dizziness" {
+		t.Errorf("the restored draft holds %q", v)
+	}
+	page(t, ctx, "remove the first", press("#row-AE_LOG-1 button"))
+	waitShown(t, ctx, "#i-AE_TERM-2", false)
+	if v := get(t, ctx, "row 1 after the removal", chromedp.Evaluate[string]("document.querySelector('#i-AE_TERM-1').value")); v != "Dizziness" {
+		t.Errorf("after removing row 1, row 1 holds %q, want the second event", v)
+	}
+	failVT(t, env, exitFailure, "has not been entered", "--from", "sponsor-dm", "show", "form", "--study", "VT-HTN-201", "--subject", "S1-001", "--event", "W4", "--form", "AE")
+}
