@@ -12,7 +12,7 @@ GOFLAGS ?=
 all: build
 
 build: wasm
-	$(GO) build $(GOFLAGS) -o $(BIN) ./cmd/veritrial
+	$(GO) build $(GOFLAGS) -ldflags "-X main.commit=$(RELEASE_COMMIT)" -o $(BIN) ./cmd/veritrial
 
 # The web pages' WebAssembly module and Go's loader for it, built into
 # the assets the binary embeds (app/webui, docs/WEB.md); never in git.

@@ -66,6 +66,9 @@ STUDY=VT-HTN-201
 # S1-001 was screened two days ago; S1-002 three weeks ago, entered late.
 CONS1=$(days_ago 3) VISIT1=$(days_ago 2) CONS2=$(days_ago 22) VISIT2=$(days_ago 20)
 
+step "This binary: its release, commit and state-machine version"
+run version
+
 step "Create a single-machine consortium (sponsor, site1, cro, regulator) in a temporary home"
 run init --rpc-port "$RPC" --p2p-port "$P2P" --http-port "$API"
 
@@ -77,6 +80,14 @@ for _ in $(seq 1 60); do
 	sleep 0.5
 done
 run status --from sponsor-dm
+
+step "Sites and monitors can also work in the browser: the node serves the web pages on its read API's port (docs/WEB.md)"
+show curl "http://127.0.0.1:$API/"
+curl -fsS "http://127.0.0.1:$API/" | grep -o '<title>[^<]*</title>'
+for asset in veritrial.wasm wasm_exec.js app.js; do
+	curl -fsS -o /dev/null -w "  /$asset: %{size_download} bytes, HTTP %{http_code}\n" "http://127.0.0.1:$API/$asset"
+done
+echo "  Open http://127.0.0.1:$API/ in a browser while the node runs and sign in with a key file: the key is unlocked and every transaction signed in the browser."
 
 step "Sponsor: check and register the protocol (outcomes are committed before the first subject)"
 run protocol example --out htn201.yaml
@@ -182,6 +193,9 @@ cp htn201-locked.xlsx htn201-altered.xlsx
 fill --sheet VS --subject S1-002 --event SCR htn201-altered.xlsx VS.SYSBP=132
 expect 1 audit verify-export --from regulator-auditor htn201-altered.xlsx
 
+step "Sponsor: archive the locked study in one file: the exports, the genesis, the light blocks and every record's proof"
+run archive create --from sponsor-dm --study $STUDY --out htn201.vtar
+
 step "Regulator: data-integrity signals per site and per user (S1-002's forms were entered three weeks after the visit)"
 run audit report --from regulator-auditor --study $STUDY
 
@@ -197,5 +211,8 @@ kill -TERM "$NODE_PID"
 wait "$NODE_PID" || true
 NODE_PID=""
 tail -n 1 node.log
+
+step "Regulator: verify the archive with every node stopped, from the genesis it carries"
+run archive verify htn201.vtar
 echo
 echo "Demo finished: the temporary home $WORK is removed."
