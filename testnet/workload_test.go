@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/keyring"
 	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/types"
@@ -263,7 +262,7 @@ func (l *loader) sendAll(s *site, msgs []types.Msg, ps []pending) []string {
 	}
 	var sent []pending
 	for i, m := range msgs {
-		raw, err := client.BuildTx(l.chainID, s.org+"-coordinator", h+txTTL, s.signer, m)
+		raw, err := types.BuildTx(l.chainID, s.org+"-coordinator", h+txTTL, s.signer, m)
 		if err != nil {
 			l.problem("build %s: %v", ps[i].what, err)
 			continue

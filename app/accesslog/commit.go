@@ -6,7 +6,6 @@ import (
 
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 
-	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/types"
 )
 
@@ -155,7 +154,7 @@ func (c *Committer) step(ctx context.Context, now time.Time) {
 	}
 	m := &types.MsgCommitAccessHead{Node: c.o.Node, Seq: last.Seq + 1, Head: head.Hash, Entries: head.Seq}
 	expires := c.led.Height() + commitTTL
-	raw, err := client.BuildTx(c.o.ChainID, c.o.Account, expires, c.o.Signer, types.Msg{CommitAccessHead: m})
+	raw, err := types.BuildTx(c.o.ChainID, c.o.Account, expires, c.o.Signer, types.Msg{CommitAccessHead: m})
 	if err == nil {
 		err = c.led.Submit(ctx, raw)
 	}

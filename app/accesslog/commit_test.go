@@ -11,7 +11,6 @@ import (
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 
 	"github.com/veritrial/veritrial/app/apptest"
-	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/types"
 )
 
@@ -146,7 +145,7 @@ func TestCommitter(t *testing.T) {
 		}
 		return nil
 	})
-	earlier, err := client.BuildTx(apptest.ChainID, "regulator-node", c.Height+50, c.Person("regulator-node"),
+	earlier, err := types.BuildTx(apptest.ChainID, "regulator-node", c.Height+50, c.Person("regulator-node"),
 		types.Msg{CommitAccessHead: &types.MsgCommitAccessHead{Node: node, Seq: 3, Head: nine, Entries: 9}})
 	if err != nil {
 		t.Fatal(err)

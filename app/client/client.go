@@ -277,12 +277,7 @@ func (c *Client) Build(ctx context.Context, account string, signer types.Signer,
 	if err != nil {
 		return nil, err
 	}
-	return BuildTx(chain, account, h+c.TTL, signer, msg)
-}
-
-// BuildTx signs msg into an encoded tx valid until height expires.
-func BuildTx(chainID, account string, expires int64, signer types.Signer, msg types.Msg) ([]byte, error) {
-	return types.BuildTx(chainID, account, expires, signer, msg)
+	return types.BuildTx(chain, account, h+c.TTL, signer, msg)
 }
 
 // Send builds, broadcasts and waits for the block of one message.

@@ -56,7 +56,7 @@ func TestHaltedNode(t *testing.T) {
 	refusedHalted("a read", err)
 	_, err = cl.Tx(ctx, res.Hash)
 	refusedHalted("a tx status", err)
-	raw, err := client.BuildTx(apptest.ChainID, "sponsor-dm", 50, person("sponsor-dm"), apptest.ActivateMsg(apptest.Example().Study.ID, "site1", "site1-investigator"))
+	raw, err := types.BuildTx(apptest.ChainID, "sponsor-dm", 50, person("sponsor-dm"), apptest.ActivateMsg(apptest.Example().Study.ID, "site1", "site1-investigator"))
 	if err != nil {
 		t.Fatal(err)
 	}

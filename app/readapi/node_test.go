@@ -132,7 +132,7 @@ func TestSubmitThroughAPI(t *testing.T) {
 		t.Fatalf("chain %q %v", chain, err)
 	}
 	dm := person("sponsor-dm")
-	raw, err := client.BuildTx(chain, "sponsor-dm", 50, dm, apptest.RegisterMsg(apptest.Example()))
+	raw, err := types.BuildTx(chain, "sponsor-dm", 50, dm, apptest.RegisterMsg(apptest.Example()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestSubmitThroughAPI(t *testing.T) {
 	if err != nil || !res.OK() || res.Hash != types.TxHash(raw) {
 		t.Fatalf("broadcast: %+v %v", res, err)
 	}
-	forged, _ := client.BuildTx(chain, "sponsor-dm", 50, person("site1-coordinator"), apptest.RegisterMsg(apptest.Example()))
+	forged, _ := types.BuildTx(chain, "sponsor-dm", 50, person("site1-coordinator"), apptest.RegisterMsg(apptest.Example()))
 	res, err = cl.Broadcast(ctx, forged)
 	if err != nil || res.Code != types.CodeBadSignature || res.Stage != "check" {
 		t.Fatalf("a tx signed with another's key: %+v %v", res, err)

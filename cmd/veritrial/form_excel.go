@@ -476,7 +476,7 @@ func sendSteps(ctx context.Context, c *cli.Context, cl *client.Client, account s
 				continue
 			}
 			msg := stepMsg(st, reason)
-			raw, err := client.BuildTx(chain, account, h+cl.TTL, s, msg)
+			raw, err := types.BuildTx(chain, account, h+cl.TTL, s, msg)
 			if err != nil {
 				return failf("cannot sign the transaction for %s row %d: %v", st.Instance.Sheet, st.Instance.Row, err)
 			}

@@ -365,7 +365,7 @@ func (w *crf) nextPlan() plan {
 }
 
 func (w *crf) sign(p plan) (genTx, error) {
-	raw, err := client.BuildTx(w.chainID, p.by.account, w.expires, p.by.signer, p.msg)
+	raw, err := types.BuildTx(w.chainID, p.by.account, w.expires, p.by.signer, p.msg)
 	return genTx{raw: raw, kind: p.kind}, err
 }
 
@@ -426,7 +426,7 @@ func (pb *prebuilt) next() (genTx, error) {
 // the size kvstore txs are given by default.
 func sampleTxBytes() (int, error) {
 	k := example.FormKey(runSubject(9999, 99998), "UNS", 2, "AE")
-	raw, err := client.BuildTx("veritrial-dev", "site1-coordinator", 1000, newFixedKey(), example.SubmitMsg(k, example.AE(2, 1)))
+	raw, err := types.BuildTx("veritrial-dev", "site1-coordinator", 1000, newFixedKey(), example.SubmitMsg(k, example.AE(2, 1)))
 	return len(raw), err
 }
 

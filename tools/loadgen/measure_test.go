@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/example"
 	"github.com/veritrial/veritrial/app/types"
 )
@@ -47,7 +46,7 @@ func TestSummariseSortsAndRounds(t *testing.T) {
 
 func signed(t *testing.T, msg types.Msg) []byte {
 	t.Helper()
-	raw, err := client.BuildTx("c", "site1-coordinator", 10, newFixedKey(), msg)
+	raw, err := types.BuildTx("c", "site1-coordinator", 10, newFixedKey(), msg)
 	if err != nil {
 		t.Fatal(err)
 	}
