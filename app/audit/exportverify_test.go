@@ -81,6 +81,8 @@ func exportAt(tb testing.TB, c *apptest.Chain, format, dir string) (string, expo
 		_, err = export.WriteCSVZip(context.Background(), r, opt, &buf)
 	case "xml":
 		_, err = export.WriteODM(context.Background(), r, opt, &buf)
+	case export.FormatDatasetJSON:
+		_, err = export.WriteDatasetJSON(context.Background(), r, opt, &buf)
 	}
 	if err != nil {
 		tb.Fatal(err)
@@ -91,7 +93,7 @@ func exportAt(tb testing.TB, c *apptest.Chain, format, dir string) (string, expo
 	return name, b
 }
 
-// TestCheckExport verifies genuine exports in the three formats, then
+// TestCheckExport verifies genuine exports in the four formats, then
 // tampered ones: each change is found and located, and a node serving a
 // record that is not the ledger's is refused.
 func TestCheckExport(t *testing.T) {
@@ -101,7 +103,7 @@ func TestCheckExport(t *testing.T) {
 	q := c.App.TrustedQuery
 	files := map[string]string{}
 	var block export.Block
-	for _, f := range []string{"xlsx", "zip", "xml"} {
+	for _, f := range []string{"xlsx", "zip", "xml", export.FormatDatasetJSON} {
 		files[f], block = exportAt(t, c, f, dir)
 		rep, err := CheckExport(ctx, files[f], q, block, "")
 		if err != nil {
