@@ -299,6 +299,9 @@ func TestReadExportMalformed(t *testing.T) {
 	zipped, _ := exportAt(t, c, "zip", dir)
 	gx, _ := os.ReadFile(good)
 	gz, _ := os.ReadFile(zipped)
+	dsj, _ := exportAt(t, c, export.FormatDatasetJSON, dir)
+	gj, _ := os.ReadFile(dsj)
+	provenance := func(b []byte) []byte { return rewriteEntry(t, gj, "provenance.json", func([]byte) []byte { return b }) }
 	cases := map[string][]byte{
 		"empty":           {},
 		"text":            []byte("hello"),
@@ -307,6 +310,10 @@ func TestReadExportMalformed(t *testing.T) {
 		"xml not odm":     []byte(`<?xml version="1.0"?><a><b>1</b></a>`),
 		"broken xml":      []byte(`<?xml version="1.0"?><ODM><ClinicalData>`),
 		"pk garbage":      append([]byte("PK"), bytes.Repeat([]byte{0xff}, 100)...),
+		"truncated dsj":   gj[:len(gj)/3],
+		"dsj broken":      provenance([]byte(`{"columns":[],"rows":[["Study","S"],`)),
+		"dsj row number":  provenance([]byte(`{"columns":[],"rows":[["Study","S"],7]}`)),
+		"dsj not object":  provenance([]byte(`[["Study","S"]]`)),
 		"odm no height":   []byte("<?xml version=\"1.0\"?>\n<!--\nStudy: S\n-->\n<ODM></ODM>\n"),
 		"odm huge height": []byte("<?xml version=\"1.0\"?>\n<!--\nStudy: S\nHeight: 99999999999999999999\n-->\n<ODM></ODM>\n"),
 	}

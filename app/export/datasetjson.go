@@ -268,66 +268,110 @@ func (t *dsjTable) close() error {
 const dsjHeaderRows = 4
 
 // readDatasetJSON reads one dataset as a table: the column names, their
-// labels, each column's other metadata (compact JSON), the dataset's
-// metadata (one "name=JSON" cell per member other than columns and
-// rows), then one row per row of rows, a null cell blank, a number its
-// literal text.
+// labels, each column's other metadata (compact JSON, keys sorted), the
+// dataset's metadata (one "name=JSON" cell per member other than columns
+// and rows, in name order), then one row per row of rows, a null cell
+// blank, a string its text, a number its literal text. The rows are
+// decoded one at a time (a member given twice counts once: the last).
 func readDatasetJSON(data []byte) ([][]string, error) {
-	var ds map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&ds); err != nil {
+	if err := expectDelim(dec, '{'); err != nil {
 		return nil, err
 	}
-	var cols []map[string]json.RawMessage
-	if err := json.Unmarshal(ds["columns"], &cols); err != nil {
-		return nil, fmt.Errorf("columns: %w", err)
-	}
-	names, labels, meta := make([]string, len(cols)), make([]string, len(cols)), make([]string, len(cols))
-	for i, c := range cols {
-		json.Unmarshal(c["name"], &names[i])
-		json.Unmarshal(c["label"], &labels[i])
-		delete(c, "name")
-		delete(c, "label")
-		j, _ := json.Marshal(c) // keys sorted
-		meta[i] = string(j)
-	}
-	var info []string
-	for _, k := range slices.Sorted(maps.Keys(ds)) {
-		if k != "columns" && k != "rows" {
-			info = append(info, k+"="+string(ds[k]))
+	var names, labels, meta []string
+	info := map[string]string{}
+	var rows [][]string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, _ := tok.(string)
+		switch key {
+		case "columns":
+			var cols []map[string]json.RawMessage
+			if err := dec.Decode(&cols); err != nil {
+				return nil, fmt.Errorf("columns: %w", err)
+			}
+			names, labels, meta = make([]string, len(cols)), make([]string, len(cols)), make([]string, len(cols))
+			for i, c := range cols {
+				names[i], labels[i] = jsonCell(c["name"]), jsonCell(c["label"])
+				delete(c, "name")
+				delete(c, "label")
+				j, _ := json.Marshal(c) // keys sorted
+				meta[i] = string(j)
+			}
+		case "rows":
+			if rows, err = readRows(dec); err != nil {
+				return nil, fmt.Errorf("rows: %w", err)
+			}
+		default:
+			var v json.RawMessage
+			if err := dec.Decode(&v); err != nil {
+				return nil, fmt.Errorf("%s: %w", key, err)
+			}
+			var c bytes.Buffer
+			if err := json.Compact(&c, v); err != nil {
+				return nil, fmt.Errorf("%s: %w", key, err)
+			}
+			info[key] = key + "=" + c.String()
 		}
 	}
-	out := [][]string{names, labels, meta, info}
-	var rows [][]any
-	rd := json.NewDecoder(bytes.NewReader(nonEmptyJSON(ds["rows"])))
-	rd.UseNumber()
-	if err := rd.Decode(&rows); err != nil {
-		return nil, fmt.Errorf("rows: %w", err)
+	if err := expectDelim(dec, '}'); err != nil {
+		return nil, err
 	}
-	for _, r := range rows {
-		rec := make([]string, len(r))
-		for i, v := range r {
-			switch v := v.(type) {
-			case nil:
-			case string:
-				rec[i] = v
-			case json.Number:
-				rec[i] = v.String()
-			default:
-				j, _ := json.Marshal(v)
-				rec[i] = string(j)
-			}
+	var head []string
+	for _, k := range slices.Sorted(maps.Keys(info)) {
+		head = append(head, info[k])
+	}
+	return append([][]string{names, labels, meta, head}, rows...), nil
+}
+
+// readRows reads the rows array, one row at a time.
+func readRows(dec *json.Decoder) ([][]string, error) {
+	if err := expectDelim(dec, '['); err != nil {
+		return nil, err
+	}
+	var out [][]string
+	var raw []json.RawMessage
+	for dec.More() {
+		raw = raw[:0]
+		if err := dec.Decode(&raw); err != nil {
+			return nil, fmt.Errorf("row %d: %w", len(out)+1, err)
+		}
+		rec := make([]string, len(raw))
+		for i, v := range raw {
+			rec[i] = jsonCell(v)
 		}
 		out = append(out, rec)
 	}
-	return out, nil
+	return out, expectDelim(dec, ']')
 }
 
-// nonEmptyJSON is j, or null when it is absent.
-func nonEmptyJSON(j json.RawMessage) []byte {
-	if len(j) == 0 {
-		return []byte("null")
+// jsonCell is the text of one JSON value: null (or nothing) blank, a
+// string its text, anything else its JSON text.
+func jsonCell(v json.RawMessage) string {
+	switch {
+	case len(v) == 0 || string(v) == "null":
+		return ""
+	case v[0] != '"':
+		return string(v)
+	case !bytes.ContainsRune(v, '\\'):
+		return string(v[1 : len(v)-1])
 	}
-	return j
+	var s string
+	_ = json.Unmarshal(v, &s) // the decoder has checked it is a JSON string
+	return s
+}
+
+// expectDelim reads the next token, which must be the delimiter d.
+func expectDelim(dec *json.Decoder, d json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok != d {
+		return fmt.Errorf("%v where %v was expected", tok, d)
+	}
+	return nil
 }

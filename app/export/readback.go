@@ -458,7 +458,7 @@ func (f *File) eachRow(csvName string, fn func(row int, rec []string) error) err
 	}
 	rows, err := read(bz)
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return fmt.Errorf("%w: %s: %v", ErrNotExport, name, err)
 	}
 	for i, rec := range rows {
 		if i >= header && len(rec) >= 2 {
