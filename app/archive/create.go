@@ -29,7 +29,7 @@ type CreateOptions struct {
 	// Height to archive (0: the study's database lock height, else the
 	// latest).
 	Height int64
-	// Formats of the exports (export.FormatXLSX, FormatCSV, FormatODM).
+	// Formats of the exports (export.Formats).
 	Formats []string
 	// Genesis is the consortium's genesis file as it is distributed.
 	Genesis []byte

@@ -2,6 +2,7 @@ package archive
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -63,6 +64,8 @@ func exportName(format string) string {
 		return "export/dataset.csv.zip"
 	case export.FormatODM:
 		return "export/dataset.odm.xml"
+	case export.FormatDatasetJSON:
+		return "export/dataset.dataset-json.zip"
 	}
 	return "export/dataset." + format
 }
@@ -73,10 +76,8 @@ func ParseFormats(s string) ([]string, error) {
 	seen := map[string]bool{}
 	for _, f := range strings.Split(s, ",") {
 		f = strings.ToLower(strings.TrimSpace(f))
-		switch f {
-		case export.FormatXLSX, export.FormatCSV, export.FormatODM:
-		default:
-			return nil, fmt.Errorf("export format %q is not known: use %s, %s or %s", f, export.FormatXLSX, export.FormatCSV, export.FormatODM)
+		if !slices.Contains(export.Formats, f) {
+			return nil, export.UnknownFormatError(f)
 		}
 		if !seen[f] {
 			out = append(out, f)

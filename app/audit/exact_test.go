@@ -1,10 +1,8 @@
 package audit
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,7 +65,7 @@ func TestExactValues(t *testing.T) {
 	c := awkwardChain(t)
 	dir := t.TempDir()
 	ctx := context.Background()
-	for _, f := range []string{"xlsx", "zip", "xml"} {
+	for _, f := range []string{"xlsx", "zip", "xml", export.FormatDatasetJSON} {
 		file, block := exportAt(t, c, f, dir)
 		rep, err := CheckExport(ctx, file, c.App.TrustedQuery, block, "")
 		if err != nil {
@@ -119,7 +117,7 @@ func termValues(t *testing.T, file string) map[string]bool {
 				}
 			}
 		}
-		if tb.Name != "AE" && tb.Name != "form_AE.csv" || len(tb.Rows) == 0 {
+		if tb.Name != "AE" && tb.Name != "form_AE.csv" && tb.Name != "form_AE.json" || len(tb.Rows) == 0 {
 			continue
 		}
 		col := -1
@@ -161,27 +159,15 @@ func alterAfter(t *testing.T, data []byte, tag string) []byte {
 		}
 		return out
 	}
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	must(t, err)
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
 	done := false
-	for _, zf := range zr.File {
-		rc, err := zf.Open()
-		must(t, err)
-		b, err := io.ReadAll(rc)
-		must(t, err)
-		if !done && (strings.HasPrefix(zf.Name, "xl/worksheets/") || strings.HasPrefix(zf.Name, "form_")) {
+	out := rewriteZip(t, data, func(name string, b []byte) []byte {
+		if !done && (strings.HasPrefix(name, "xl/worksheets/") || strings.HasPrefix(name, "form_")) {
 			done = alter(b)
 		}
-		w, err := zw.Create(zf.Name)
-		must(t, err)
-		_, err = w.Write(b)
-		must(t, err)
-	}
-	must(t, zw.Close())
+		return b
+	})
 	if !done {
 		t.Fatalf("%s not in the file", tag)
 	}
-	return buf.Bytes()
+	return out
 }

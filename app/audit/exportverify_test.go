@@ -81,6 +81,8 @@ func exportAt(tb testing.TB, c *apptest.Chain, format, dir string) (string, expo
 		_, err = export.WriteCSVZip(context.Background(), r, opt, &buf)
 	case "xml":
 		_, err = export.WriteODM(context.Background(), r, opt, &buf)
+	case export.FormatDatasetJSON:
+		_, err = export.WriteDatasetJSON(context.Background(), r, opt, &buf)
 	}
 	if err != nil {
 		tb.Fatal(err)
@@ -91,7 +93,7 @@ func exportAt(tb testing.TB, c *apptest.Chain, format, dir string) (string, expo
 	return name, b
 }
 
-// TestCheckExport verifies genuine exports in the three formats, then
+// TestCheckExport verifies genuine exports in the four formats, then
 // tampered ones: each change is found and located, and a node serving a
 // record that is not the ledger's is refused.
 func TestCheckExport(t *testing.T) {
@@ -101,7 +103,7 @@ func TestCheckExport(t *testing.T) {
 	q := c.App.TrustedQuery
 	files := map[string]string{}
 	var block export.Block
-	for _, f := range []string{"xlsx", "zip", "xml"} {
+	for _, f := range []string{"xlsx", "zip", "xml", export.FormatDatasetJSON} {
 		files[f], block = exportAt(t, c, f, dir)
 		rep, err := CheckExport(ctx, files[f], q, block, "")
 		if err != nil {
@@ -297,6 +299,9 @@ func TestReadExportMalformed(t *testing.T) {
 	zipped, _ := exportAt(t, c, "zip", dir)
 	gx, _ := os.ReadFile(good)
 	gz, _ := os.ReadFile(zipped)
+	dsj, _ := exportAt(t, c, export.FormatDatasetJSON, dir)
+	gj, _ := os.ReadFile(dsj)
+	provenance := func(b []byte) []byte { return rewriteEntry(t, gj, "provenance.json", func([]byte) []byte { return b }) }
 	cases := map[string][]byte{
 		"empty":           {},
 		"text":            []byte("hello"),
@@ -305,6 +310,10 @@ func TestReadExportMalformed(t *testing.T) {
 		"xml not odm":     []byte(`<?xml version="1.0"?><a><b>1</b></a>`),
 		"broken xml":      []byte(`<?xml version="1.0"?><ODM><ClinicalData>`),
 		"pk garbage":      append([]byte("PK"), bytes.Repeat([]byte{0xff}, 100)...),
+		"truncated dsj":   gj[:len(gj)/3],
+		"dsj broken":      provenance([]byte(`{"columns":[],"rows":[["Study","S"],`)),
+		"dsj row number":  provenance([]byte(`{"columns":[],"rows":[["Study","S"],7]}`)),
+		"dsj not object":  provenance([]byte(`[["Study","S"]]`)),
 		"odm no height":   []byte("<?xml version=\"1.0\"?>\n<!--\nStudy: S\n-->\n<ODM></ODM>\n"),
 		"odm huge height": []byte("<?xml version=\"1.0\"?>\n<!--\nStudy: S\nHeight: 99999999999999999999\n-->\n<ODM></ODM>\n"),
 	}

@@ -295,6 +295,12 @@ func BenchmarkExportODM1M(b *testing.B) { benchExport(b, export.WriteODM, 10000,
 // BenchmarkExportCSV1M is BenchmarkExportXLSX1M to a CSV zip.
 func BenchmarkExportCSV1M(b *testing.B) { benchExport(b, export.WriteCSVZip, 10000, 1000000) }
 
+// BenchmarkExportDatasetJSON1M is BenchmarkExportXLSX1M to a zip of
+// Dataset-JSON files.
+func BenchmarkExportDatasetJSON1M(b *testing.B) {
+	benchExport(b, export.WriteDatasetJSON, 10000, 1000000)
+}
+
 // BenchmarkExportXLSXSmall is a quick run of the same shape.
 func BenchmarkExportXLSXSmall(b *testing.B) { benchExport(b, export.WriteXLSX, 100, 10000) }
 

@@ -1,6 +1,7 @@
 // Package export writes a study's ledger records at one height as an
-// Excel workbook, CSV files (a directory or a zip) or a CDISC ODM 1.3.2
-// Transactional, Archival file, and reads such files back.
+// Excel workbook, CSV files (a directory or a zip), a CDISC ODM 1.3.2
+// Transactional, Archival file or a zip of CDISC Dataset-JSON 1.1
+// datasets, and reads such files back.
 //
 // The package is pure: it reads records through a client.Reader pinned at
 // one height (over a node's RPC, an in-process App, or records held in

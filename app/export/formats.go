@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/veritrial/veritrial/app/client"
 )
@@ -16,7 +17,18 @@ const (
 	FormatXLSX = "xlsx"
 	FormatCSV  = "csv" // a zip or a directory of CSV files
 	FormatODM  = "odm"
+	// FormatDatasetJSON is a zip of CDISC Dataset-JSON v1.1 files.
+	FormatDatasetJSON = "dataset-json"
 )
+
+// Formats lists every export format.
+var Formats = []string{FormatXLSX, FormatCSV, FormatODM, FormatDatasetJSON}
+
+// UnknownFormatError is the error for an export format none of Formats
+// names.
+func UnknownFormatError(format string) error {
+	return fmt.Errorf("export format %q is not known: use %s", format, strings.Join(Formats, ", "))
+}
 
 // ErrNotExport means a file is not a readable veritrial export.
 var ErrNotExport = errors.New("not a veritrial export")
@@ -31,12 +43,15 @@ func Write(ctx context.Context, format string, r *client.Reader, opt Options, w 
 		return WriteCSVZip(ctx, r, opt, w)
 	case FormatODM:
 		return WriteODM(ctx, r, opt, w)
+	case FormatDatasetJSON:
+		return WriteDatasetJSON(ctx, r, opt, w)
 	}
-	return nil, fmt.Errorf("export format %q is not known: use %s, %s or %s", format, FormatXLSX, FormatCSV, FormatODM)
+	return nil, UnknownFormatError(format)
 }
 
 // sniff tells the format of an export file from its bytes: a zip holding
-// a workbook part is a workbook, any other zip CSV files, a document
+// a workbook part is a workbook, one holding .json files Dataset-JSON,
+// any other zip CSV files, a document
 // starting with an XML tag ODM.
 func sniff(data []byte) (string, error) {
 	switch {
@@ -45,14 +60,18 @@ func sniff(data []byte) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("%w: not a valid zip file: %v", ErrNotExport, err)
 		}
+		format := FormatCSV
 		for _, f := range zr.File {
-			if f.Name == "xl/workbook.xml" {
+			switch {
+			case f.Name == "xl/workbook.xml":
 				return FormatXLSX, nil
+			case strings.HasSuffix(f.Name, ".json"):
+				format = FormatDatasetJSON
 			}
 		}
-		return FormatCSV, nil
+		return format, nil
 	case bytes.HasPrefix(bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))), []byte("<")):
 		return FormatODM, nil
 	}
-	return "", fmt.Errorf("%w: neither a workbook, a CSV export (zip or directory) nor an ODM file", ErrNotExport)
+	return "", fmt.Errorf("%w: neither a workbook, a CSV export (zip or directory), a Dataset-JSON zip nor an ODM file", ErrNotExport)
 }

@@ -30,7 +30,8 @@ const (
 // ListDigest equals Digest, then fetches every listed key with its proof
 // at Height and compares the value's SHA-256 with the list.
 type Manifest struct {
-	// Format is FormatXLSX, FormatCSV (a zip or a directory) or FormatODM.
+	// Format is FormatXLSX, FormatCSV (a zip or a directory), FormatODM or
+	// FormatDatasetJSON.
 	Format string
 	// Fields is the provenance table, in order.
 	Fields  [][2]string
@@ -98,9 +99,10 @@ func (f *File) Manifest(each func(RecordRef) error) (*Manifest, error) {
 // order, without checking them (Manifest does).
 func (f *File) Records(each func(RecordRef) error) error {
 	switch f.Format {
-	case FormatCSV:
-		return eachCSVRow(f.files, tRecords[1], func(row int, rec []string) error {
-			return each(RecordRef{Key: rec[0], ValueSHA256: rec[1], Table: tRecords[1], Row: row})
+	case FormatCSV, FormatDatasetJSON:
+		table, _ := f.RecordList()
+		return f.eachRow(tRecords[1], func(row int, rec []string) error {
+			return each(RecordRef{Key: rec[0], ValueSHA256: rec[1], Table: table, Row: row})
 		})
 	case FormatODM:
 		return eachODMComment(f.data, nil, func(line int, k, v string) error {

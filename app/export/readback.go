@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -23,12 +25,12 @@ import (
 // its record list (Records, Manifest) and its tables (Tables), so that it
 // can be compared with the export the ledger renders.
 type File struct {
-	// Format is FormatXLSX, FormatCSV or FormatODM.
+	// Format is FormatXLSX, FormatCSV, FormatODM or FormatDatasetJSON.
 	Format string
 	// Fields is the provenance table, in order.
 	Fields [][2]string
-	data   []byte            // the workbook, the ODM document, or the CSV files zipped
-	files  map[string][]byte // CSV: every .csv file by name
+	data   []byte            // the workbook, the ODM document, or the CSV or Dataset-JSON files zipped
+	files  map[string][]byte // CSV, Dataset-JSON: every .csv or .json file by name
 }
 
 // Open reads an export: an .xlsx workbook, a CSV zip or directory, or an
@@ -72,13 +74,17 @@ func Parse(format string, data []byte) (*File, error) {
 	case FormatXLSX:
 		err = f.readSheetFields()
 	case FormatCSV:
-		if err = f.unzipCSV(); err == nil {
-			err = eachCSVRow(f.files, tProvenance[1], func(row int, rec []string) error { return field(row, rec[0], rec[1]) })
+		if err = f.unzip(".csv"); err == nil {
+			err = f.eachRow(tProvenance[1], func(row int, rec []string) error { return field(row, rec[0], rec[1]) })
+		}
+	case FormatDatasetJSON:
+		if err = f.unzip(".json"); err == nil {
+			err = f.eachRow(tProvenance[1], func(row int, rec []string) error { return field(row, rec[0], rec[1]) })
 		}
 	case FormatODM:
 		err = eachODMComment(data, field, nil)
 	default:
-		err = fmt.Errorf("export format %q is not known", format)
+		err = UnknownFormatError(format)
 	}
 	if err != nil {
 		return nil, err
@@ -96,12 +102,13 @@ func (f *File) Field(name string) string {
 	return ""
 }
 
-// Identical reports whether f is byte for byte g (CSV: every file).
+// Identical reports whether f is byte for byte g (CSV, Dataset-JSON:
+// every file).
 func (f *File) Identical(g *File) bool {
 	if f.Format != g.Format {
 		return false
 	}
-	if f.Format != FormatCSV {
+	if f.files == nil {
 		return bytes.Equal(f.data, g.data)
 	}
 	if len(f.files) != len(g.files) {
@@ -165,6 +172,8 @@ func (f *File) ProvenanceTable() string {
 	switch f.Format {
 	case FormatCSV:
 		return tProvenance[1]
+	case FormatDatasetJSON:
+		return dsjFile(tProvenance[1])
 	case FormatODM:
 		return odmTable
 	}
@@ -178,6 +187,8 @@ func (f *File) RecordList() (string, int) {
 	switch f.Format {
 	case FormatCSV:
 		return tRecords[1], 1
+	case FormatDatasetJSON:
+		return dsjFile(tRecords[1]), dsjHeaderRows
 	case FormatODM:
 		return odmRecordTable, 0
 	}
@@ -209,7 +220,8 @@ type Table struct {
 	Name string
 	Role Role
 	// HeaderRows is how many rows lead the table before its data: 2 in a
-	// workbook (names, labels), 1 in a CSV file (names).
+	// workbook (names, labels), 1 in a CSV file (names), dsjHeaderRows in
+	// a Dataset-JSON file.
 	HeaderRows int
 	// Rows are the cells, header rows first (sheets and CSV files).
 	Rows [][]string
@@ -275,7 +287,7 @@ func tableRole(name string) Role {
 		names [2]string
 		role  Role
 	}{{tProvenance, RoleProvenance}, {tAudit, RoleAuditTrail}, {tDelegations, RoleAuditTrail}, {tSignatures, RoleSignatures}} {
-		if name == t.names[1] || name == t.names[0] || strings.HasPrefix(name, t.names[0]+" (") {
+		if name == t.names[1] || name == dsjFile(t.names[1]) || name == t.names[0] || strings.HasPrefix(name, t.names[0]+" (") {
 			return t.role
 		}
 	}
@@ -283,7 +295,7 @@ func tableRole(name string) Role {
 }
 
 // Tables reads every table of the file: the sheets of a workbook, the
-// files of a CSV export (in name order), or the one table of an ODM
+// files of a CSV or Dataset-JSON export (in name order), or the one table of an ODM
 // document's elements (a *TableError when it is not well-formed).
 func (f *File) Tables() ([]Table, error) {
 	switch f.Format {
@@ -303,19 +315,19 @@ func (f *File) Tables() ([]Table, error) {
 		}
 		joinContinued(out)
 		return out, nil
-	case FormatCSV:
-		names := make([]string, 0, len(f.files))
-		for n := range f.files {
-			names = append(names, n)
+	case FormatCSV, FormatDatasetJSON:
+		read, what, header := readCSV, "CSV", 1
+		if f.Format == FormatDatasetJSON {
+			read, what, header = readDatasetJSON, "Dataset-JSON", dsjHeaderRows
 		}
-		sort.Strings(names)
+		names := slices.Sorted(maps.Keys(f.files))
 		out := make([]Table, 0, len(names))
 		for _, n := range names {
-			rows, err := readCSV(f.files[n])
+			rows, err := read(f.files[n])
 			if err != nil {
-				return nil, fmt.Errorf("%s is not valid CSV: %w", n, err)
+				return nil, fmt.Errorf("%s is not valid %s: %w", n, what, err)
 			}
-			out = append(out, Table{Name: n, Role: tableRole(n), HeaderRows: 1, Rows: rows, raw: f.files[n]})
+			out = append(out, Table{Name: n, Role: tableRole(n), HeaderRows: header, Rows: rows, raw: f.files[n]})
 		}
 		return out, nil
 	}
@@ -404,8 +416,8 @@ func eachSheetRow(x *excelize.File, sheet string, fn func(row int, cells []strin
 	return rows.Error()
 }
 
-// unzipCSV reads the .csv files of a CSV zip.
-func (f *File) unzipCSV() error {
+// unzip reads the files named ….ext of a CSV or Dataset-JSON zip.
+func (f *File) unzip(ext string) error {
 	zr, err := zip.NewReader(bytes.NewReader(f.data), int64(len(f.data)))
 	if err != nil {
 		return fmt.Errorf("%w: not a valid zip file: %v", ErrNotExport, err)
@@ -415,7 +427,7 @@ func (f *File) unzipCSV() error {
 	}
 	f.files = map[string][]byte{}
 	for _, zf := range zr.File {
-		if !strings.HasSuffix(zf.Name, ".csv") {
+		if !strings.HasSuffix(zf.Name, ext) {
 			continue
 		}
 		rc, err := zf.Open()
@@ -432,19 +444,24 @@ func (f *File) unzipCSV() error {
 	return nil
 }
 
-// eachCSVRow calls fn with the row number (the header is row 1) and
-// fields of every data row of file name with at least two fields.
-func eachCSVRow(files map[string][]byte, name string, fn func(row int, rec []string) error) error {
-	bz, ok := files[name]
-	if !ok {
-		return fmt.Errorf("%w: the CSV files have no %s", ErrNotExport, name)
+// eachRow calls fn with the row number (the first header row is row 1)
+// and fields of every data row with at least two fields of the table a
+// CSV export keeps in file csvName (Dataset-JSON: its .json file).
+func (f *File) eachRow(csvName string, fn func(row int, rec []string) error) error {
+	name, read, what, header := csvName, readCSV, "CSV", 1
+	if f.Format == FormatDatasetJSON {
+		name, read, what, header = dsjFile(csvName), readDatasetJSON, "Dataset-JSON", dsjHeaderRows
 	}
-	rows, err := readCSV(bz)
+	bz, ok := f.files[name]
+	if !ok {
+		return fmt.Errorf("%w: the %s files have no %s", ErrNotExport, what, name)
+	}
+	rows, err := read(bz)
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return fmt.Errorf("%w: %s: %v", ErrNotExport, name, err)
 	}
 	for i, rec := range rows {
-		if i > 0 && len(rec) >= 2 {
+		if i >= header && len(rec) >= 2 {
 			if err := fn(i+1, rec); err != nil {
 				return err
 			}

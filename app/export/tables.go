@@ -99,6 +99,10 @@ type column struct {
 	name, label string
 	width       float64
 	digits      int // decimal places shown for a decimal item (0: as stored)
+	// dataType is the column's Dataset-JSON dataType ("": string).
+	dataType string
+	item     bool // an item of the protocol (not its decode)
+	length   int  // a text item's maximum length in characters (0: none)
 }
 
 // book is a set of tables being written (a workbook or CSV files).
@@ -213,13 +217,21 @@ func formColumns(lay *formLayout) []column {
 		if c.item.Unit != "" {
 			label += " (" + c.item.Unit + ")"
 		}
-		out = append(out, column{name: c.item.OID, label: label, width: float64(min(max(len(label)/2+4, 12), 40)), digits: c.item.Digits})
+		out = append(out, column{name: c.item.OID, label: label, width: float64(min(max(len(label)/2+4, 12), 40)), digits: c.item.Digits,
+			dataType: dsjItemType(c), item: true, length: c.item.MaxLength})
 		if c.hasDecode() {
 			out = append(out, column{name: c.item.OID + ".decode", label: label + " (decode)", width: 18})
 		}
 	}
-	return append(out, cols("form_version", "Form version", "protocol_version", "Protocol version", "changed_utc", "Last changed (UTC)",
+	out = append(out, cols("form_version", "Form version", "protocol_version", "Protocol version", "changed_utc", "Last changed (UTC)",
 		"height", "Block height", "tx_hash", "Transaction hash", colLedgerKey, "Ledger key")...)
+	for i := range out {
+		switch out[i].name {
+		case "event_repeat", "row", "form_version", "protocol_version", "height":
+			out[i].dataType = dsjInteger
+		}
+	}
+	return out
 }
 
 // formRows emits the rows of one current form record: one row for the

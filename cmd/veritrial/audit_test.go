@@ -185,6 +185,13 @@ func TestAuditOnARealNode(t *testing.T) {
 	ce := filepath.Join(work, "export-csv.zip")
 	mustVT(t, env, "--from", "sponsor-dm", "export", "--study", study, "--format", "csv", "--out", ce)
 	mustVT(t, env, "--from", "regulator-auditor", "audit", "verify-export", ce)
+	je := filepath.Join(work, "export.dataset-json.zip")
+	mustVT(t, env, "--from", "sponsor-dm", "export", "--study", study, "--format", "dataset-json", "--out", je)
+	var jr audit.ExportReport
+	decode(t, mustVT(t, env, "--from", "regulator-auditor", "audit", "verify-export", je, "--output", "json"), &jr)
+	if !jr.OK() || !jr.Identical || jr.Format != "dataset-json" || jr.Records != ve.Records {
+		t.Errorf("verify-export of the Dataset-JSON export: %+v", jr)
+	}
 	sheet, row, col := tamperExport(t, xe, filepath.Join(work, "tampered.xlsx"))
 	r = vt(t, env, "--from", "regulator-auditor", "audit", "verify-export", filepath.Join(work, "tampered.xlsx"), "--output", "json")
 	if r.code != exitFailure {

@@ -19,7 +19,7 @@ import (
 func exportCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "export",
-		Usage:     "export a study's dataset from the ledger: Excel, CSV or CDISC ODM 1.3.2",
+		Usage:     "export a study's dataset from the ledger: Excel, CSV, CDISC ODM 1.3.2 or CDISC Dataset-JSON 1.1",
 		Category:  categoryWorkflow,
 		UsageText: "veritrial export --from sponsor-dm --study VT-HTN-201 --format xlsx --out htn201-locked.xlsx",
 		Description: `Writes the study as the ledger holds it at one height: by default the
@@ -31,13 +31,15 @@ Formats: xlsx (one sheet per form, audit trail, queries, signatures, SDV,
 subjects, dictionary, provenance, record list); csv (the same tables as
 RFC 4180 files: a zip when --out ends in .zip, else a new directory); odm
 (CDISC ODM 1.3.2, Transactional, Archival, with every AuditRecord and
-Signature). The same study and height give byte-identical files on any
+Signature); dataset-json (a zip of CDISC Dataset-JSON 1.1 files: one
+dataset per form with its item metadata from the protocol, and the other
+tables as datasets of their own). The same study and height give byte-identical files on any
 node. Every row carries its ledger key and the file carries a digest of
 every exported record: check it with veritrial audit verify-export.
 Layouts: docs/EXPORT.md.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "study", Required: true, Usage: "study `ID`"},
-			&cli.StringFlag{Name: "format", Required: true, Usage: "xlsx, csv or odm"},
+			&cli.StringFlag{Name: "format", Required: true, Usage: "xlsx, csv, odm or dataset-json"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "output `PATH` (csv: a .zip file or a new directory)", TakesFile: true},
 			&cli.Int64Flag{Name: "height", Usage: "export the ledger as it was after block `H` (default: the database lock height, else the latest)"},
 			&cli.BoolFlag{Name: "force", Usage: "replace an existing output file"},
@@ -66,7 +68,7 @@ func exportAction(c *cli.Context) error {
 	}
 	zipCSV := format == export.FormatCSV && strings.EqualFold(filepath.Ext(out), ".zip")
 	switch format {
-	case export.FormatXLSX, export.FormatODM:
+	case export.FormatXLSX, export.FormatODM, export.FormatDatasetJSON:
 	case export.FormatCSV:
 		if !zipCSV {
 			if _, err := os.Lstat(out); err == nil {
@@ -74,7 +76,7 @@ func exportAction(c *cli.Context) error {
 			}
 		}
 	default:
-		return usageErrorf("--format %q is not known: use xlsx, csv or odm", format)
+		return usageErrorf("--format %q is not known: use %s", format, strings.Join(export.Formats, ", "))
 	}
 	if err := checkOutFree(out, c.Bool("force")); err != nil {
 		return err

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,6 +82,21 @@ func TestExportOnARealNode(t *testing.T) {
 		t.Errorf("form_VS.csv:\n%s", s)
 	}
 	mustVT(t, env, "--from", "sponsor-dm", "export", "--study", "VT-HTN-201", "--format", "csv", "--out", filepath.Join(work, "data.zip"))
+	dsj := filepath.Join(work, "data.dataset-json.zip")
+	mustVT(t, env, "--from", "sponsor-dm", "export", "--study", "VT-HTN-201", "--format", "dataset-json", "--out", dsj)
+	zr, err := zip.OpenReader(dsj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := zr.Open("form_VS.json")
+	if err != nil {
+		t.Fatalf("Dataset-JSON export: %v", err)
+	}
+	vsData, _ := io.ReadAll(vs)
+	zr.Close()
+	if s := string(vsData); !strings.Contains(s, `["S1-001","site1","SCR",1,null,"2026-01-12",`) || !strings.Contains(s, `"datasetJSONVersion":"1.1.0"`) {
+		t.Errorf("form_VS.json:\n%s", s)
+	}
 	odm := filepath.Join(work, "locked.xml")
 	mustVT(t, env, "--from", "sponsor-dm", "export", "--study", "VT-HTN-201", "--format", "odm", "--out", odm, "--height", strconv.FormatInt(res.Height, 10))
 	x := readFile(t, odm)
