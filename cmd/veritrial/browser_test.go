@@ -199,6 +199,9 @@ func TestBrowserDataCapture(t *testing.T) {
 
 	raw, gz := assetSizes(t, url)
 	t.Logf("assets served: %.2f MB raw, %.2f MB gzip-compressed", float64(raw)/1e6, float64(gz)/1e6)
+	if gz >= 5e6 {
+		t.Errorf("the pages cost %.2f MB compressed to load; the goal is under 5 MB (does the module link a package it does not use?)", float64(gz)/1e6)
+	}
 
 	ctx := browser(t, chrome)
 	page(t, ctx, "tablet width", chromedp.EmulateViewport(768, 1000))
