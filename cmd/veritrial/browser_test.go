@@ -23,6 +23,7 @@ import (
 	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/app/webui"
+	"github.com/veritrial/veritrial/protocol"
 )
 
 // The web pages' tests drive a headless Chromium (Debian's chromium,
@@ -272,6 +273,7 @@ func TestBrowserDataCapture(t *testing.T) {
 	repeatsAndBranches(t, ctx, env, url)
 	monitorVerifies(t, ctx, env, home, url)
 	investigatorSigns(t, ctx, env, home, url)
+	unscheduledVisits(t, ctx, env, url)
 	page(t, ctx, "dashboard", chromedp.Navigate(url+"/#/"))
 	waitText(t, ctx, ".schedule", "signed")
 	if s := textOf(t, ctx, `a[href="#/form/VT-HTN-201/S1-001/SCR/1/VS"]`); !strings.Contains(s, "entered") || !strings.Contains(s, "verified") || !strings.Contains(s, "signed") || !strings.Contains(s, "queried") {
@@ -555,6 +557,49 @@ func waitShown(t *testing.T, ctx context.Context, sel string, want bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("%s shown is not %v; the page:\n%s", sel, want, mainText(ctx))
+}
+
+// unscheduledVisits: the unscheduled visit repeats; once its first
+// occurrence has a form, the dashboard offers the next, whose forms are
+// entered as any other and land on the ledger under their repeat.
+func unscheduledVisits(t *testing.T, ctx context.Context, env []string, url string) {
+	t.Helper()
+	for r := 1; r <= 2; r++ {
+		link := fmt.Sprintf(`a[href="#/form/VT-HTN-201/S1-001/UNS/%d/VS"]`, r)
+		page(t, ctx, "dashboard", chromedp.Navigate(url+"/#/"), chromedp.WaitVisible(chromedp.CSS(".schedule")))
+		if s := textOf(t, ctx, link); !strings.Contains(s, "missing") {
+			t.Fatalf("the dashboard's vital signs at unscheduled visit #%d: %q", r, s)
+		}
+		if next := fmt.Sprintf(`a[href="#/form/VT-HTN-201/S1-001/UNS/%d/VS"]`, r+1); visible(t, ctx, next) {
+			t.Fatalf("the dashboard offers unscheduled visit #%d before #%d has a form", r+1, r)
+		}
+		page(t, ctx, fmt.Sprintf("unscheduled visit #%d", r), press(link), chromedp.WaitVisible(chromedp.CSS("#crf")))
+		waitText(t, ctx, "#view", fmt.Sprintf("Unscheduled visit #%d", r))
+		page(t, ctx, "vital signs",
+			typeInto("#i-VS_DATE-0", fmt.Sprintf("2026-02-%02d", 14+r)),
+			chromedp.Focus(chromedp.CSS(`#i-VS_POS-0 input[value="1"]`)),
+			chromedp.KeyEvent(" "),
+			typeInto("#i-VS_SYSBP-0", "138"),
+			typeInto("#i-VS_DIABP-0", "88"),
+			typeInto("#i-VS_HR-0", fmt.Sprintf("%d", 70+r)),
+			press("#crf-submit"))
+		waitText(t, ctx, "#tx-status", "Committed at height")
+		var doc struct {
+			Form types.FormRecord `json:"form"`
+		}
+		decode(t, mustVT(t, env, "--from", "sponsor-dm", "show", "form", "-o", "json", "--study", "VT-HTN-201", "--subject", "S1-001",
+			"--event", "UNS", "--repeat", fmt.Sprint(r), "--form", "VS"), &doc)
+		if doc.Form.EventRepeat != r || doc.Form.Version != 1 || !slices.Contains(doc.Form.Values, protocol.ItemValue{Item: "VS.HR", Value: fmt.Sprint(70 + r)}) {
+			t.Fatalf("the ledger's vital signs at unscheduled visit #%d: %+v", r, doc.Form)
+		}
+	}
+	page(t, ctx, "dashboard", chromedp.Navigate(url+"/#/"), chromedp.WaitVisible(chromedp.CSS(".schedule")))
+	for i, want := range []string{"entered", "entered", "missing"} {
+		r := i + 1
+		if s := textOf(t, ctx, fmt.Sprintf(`a[href="#/form/VT-HTN-201/S1-001/UNS/%d/VS"]`, r)); !strings.Contains(s, want) {
+			t.Errorf("the dashboard's vital signs at unscheduled visit #%d: %q, want %s", r, s, want)
+		}
+	}
 }
 
 // repeatsAndBranches: the adverse events form has one card per event,

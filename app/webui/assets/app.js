@@ -182,14 +182,22 @@ async function showDashboard(view) {
       st.events.map((e) => h("th", { scope: "col" }, e.name, h("br"), h("span", { class: "help" }, windowText(e)))));
     const rows = st.subjects.map((s) => h("tr", {},
       h("th", { scope: "row" }, s.id, h("br"), h("span", { class: "help" }, `${s.site}, ${s.status}`)),
-      s.visits.map((v) => h("td", {}, v.forms.map((f) => {
-        const k = { study: st.id, subject: s.id, event: v.event, event_repeat: 1, form: f.form };
-        return h("a", { href: formHash(k), "aria-label": `${f.name} at ${v.name} of ${s.id}: ${f.states.join(", ")}` },
-          f.name, h("br"), f.states.map((x) => h("span", { class: "badge " + x }, x)));
-      })))));
+      st.events.map((e) => h("td", {}, s.visits.filter((v) => v.event === e.oid).map((v) => h("div", { class: "visit" },
+        e.repeatable ? h("div", { class: "help" }, occurrence(e, v.repeat)) : "",
+        v.forms.map((f) => {
+          const k = { study: st.id, subject: s.id, event: v.event, event_repeat: v.repeat, form: f.form };
+          return h("a", { href: formHash(k), "aria-label": `${f.name} at ${occurrence(e, v.repeat)} of ${s.id}: ${f.states.join(", ")}` },
+            f.name, h("br"), f.states.map((x) => h("span", { class: "badge " + x }, x)));
+        })))))));
     out.push(h("table", { class: "schedule" }, h("caption", { class: "help" }, `Schedule of visits of ${st.id}`), h("thead", {}, head), h("tbody", {}, rows)));
   }
   view.replaceChildren(...out);
+}
+
+// occurrence names one occurrence of an event: its name, and of a
+// repeatable event which repeat.
+function occurrence(e, repeat) {
+  return e.repeatable ? `${e.name} #${repeat}` : e.name;
 }
 
 function windowText(e) {
@@ -317,7 +325,7 @@ async function showForm(view, k) {
   if (seq !== routeSeq) return;
   const current = fv.history.length ? fv.history[fv.history.length - 1] : null;
   entry = { fv, k, current, rows: {}, touched: new Set(), tried: false };
-  document.title = `${fv.form.name}, ${fv.event.name}, ${k.subject} · veritrial`;
+  document.title = `${fv.form.name}, ${occurrence(fv.event, k.event_repeat)}, ${k.subject} · veritrial`;
   let values = current ? current.values : [];
   const draft = localStorage.getItem(draftKey(k));
   const restored = draft !== null;
@@ -360,7 +368,7 @@ async function showForm(view, k) {
   form.addEventListener("input", edited);
   form.addEventListener("change", edited);
   form.addEventListener("submit", (ev) => { ev.preventDefault(); submitForm(status); });
-  const head = h("p", { class: "help" }, `${k.study} · subject ${k.subject} (${fv.subject.site}) · ${fv.event.name} · `,
+  const head = h("p", { class: "help" }, `${k.study} · subject ${k.subject} (${fv.subject.site}) · ${occurrence(fv.event, k.event_repeat)} · `,
     current ? `version ${current.version}, last changed by ${current.stamp.name || current.stamp.signer} at height ${current.stamp.height}` : "not entered yet");
   view.replaceChildren(h("p", {}, h("a", { href: "#/" }, "← Dashboard")), h("h1", { id: "form-h" }, fv.form.name), head, status, form,
     renderQueries(fv), renderSDV(fv), renderHistory(fv));

@@ -45,3 +45,30 @@ func TestLockState(t *testing.T) {
 		}
 	}
 }
+
+// TestRepeats: the dashboard shows one occurrence of an event that does not
+// repeat, and of a repeatable one each repeat up to the last entered for
+// that subject and the next.
+func TestRepeats(t *testing.T) {
+	uns := protocol.Event{OID: "UNS", Repeatable: true}
+	entered := map[types.FormKey]int{
+		{Study: "S", Subject: "S1-001", Event: "UNS", EventRepeat: 1, Form: "VS"}: 1,
+		{Study: "S", Subject: "S1-001", Event: "UNS", EventRepeat: 3, Form: "AE"}: 2,
+		{Study: "S", Subject: "S1-002", Event: "UNS", EventRepeat: 5, Form: "VS"}: 1,
+		{Study: "T", Subject: "S1-001", Event: "UNS", EventRepeat: 7, Form: "VS"}: 1,
+		{Study: "S", Subject: "S1-001", Event: "SCR", EventRepeat: 1, Form: "VS"}: 1,
+	}
+	for _, c := range []struct {
+		ev      protocol.Event
+		subject string
+		want    int
+	}{
+		{uns, "S1-001", 4},
+		{uns, "S1-003", 1},
+		{protocol.Event{OID: "SCR"}, "S1-001", 1},
+	} {
+		if got := repeats(c.ev, entered, "S", c.subject); got != c.want {
+			t.Errorf("%s of %s: %d occurrences, want %d", c.ev.OID, c.subject, got, c.want)
+		}
+	}
+}
