@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -270,6 +271,7 @@ func TestBrowserDataCapture(t *testing.T) {
 	}
 
 	coordinatorEntersVitalSigns(t, ctx, env, url)
+	historyProofs(t, ctx, env, url)
 	repeatsAndBranches(t, ctx, env, url)
 	monitorVerifies(t, ctx, env, home, url)
 	investigatorSigns(t, ctx, env, home, url)
@@ -559,6 +561,39 @@ func waitShown(t *testing.T, ctx context.Context, sel string, want bool) {
 	t.Fatalf("%s shown is not %v; the page:\n%s", sel, want, mainText(ctx))
 }
 
+// historyProofs: the form's history checks each version's proof in the
+// browser against the app hash in the node's header of the next block; the
+// CLI, whose light client verifies that header, finds the same app hash.
+func historyProofs(t *testing.T, ctx context.Context, env []string, url string) {
+	t.Helper()
+	page(t, ctx, "history proofs", chromedp.Navigate(url+"/#/form/VT-HTN-201/S1-001/SCR/1/VS"),
+		chromedp.WaitVisible(chromedp.CSS("#check-proofs")))
+	if s := textOf(t, ctx, "#proof-v2"); s != "not checked" {
+		t.Errorf("version 2's proof before the check: %q", s)
+	}
+	page(t, ctx, "check the proofs", press("#check-proofs"))
+	waitText(t, ctx, "#proof-status", "All 2 version(s) verified")
+	for _, v := range []string{"#proof-v1", "#proof-v2"} {
+		if s := textOf(t, ctx, v); s != "verified" {
+			t.Errorf("%s: %q", v, s)
+		}
+	}
+	screenshot(t, ctx, "proofs")
+	status := textOf(t, ctx, "#proof-status")
+	if !strings.Contains(status, "That header is this node's own: the browser does not run the light client") {
+		t.Errorf("the page does not say what the header is: %q", status)
+	}
+	m := regexp.MustCompile(`read at height (\d+)`).FindStringSubmatch(status)
+	if m == nil {
+		t.Fatalf("the page does not say the height read: %q", status)
+	}
+	hash := textOf(t, ctx, "#proof-status .hash")
+	r := mustVT(t, env, append([]string{"--from", "sponsor-dm", "show", "form", "--prove", "--height", m[1]}, vsKey...)...)
+	if want := fmt.Sprintf("verified against app hash %s of height %s", strings.ToUpper(hash), m[1]); len(hash) != 64 || !strings.Contains(r.stdout, want) {
+		t.Errorf("the page checked against app hash %q; the CLI's light client:\n%s", hash, r.stdout)
+	}
+}
+
 // unscheduledVisits: the unscheduled visit repeats; once its first
 // occurrence has a form, the dashboard offers the next, whose forms are
 // entered as any other and land on the ledger under their repeat.
@@ -594,6 +629,9 @@ func unscheduledVisits(t *testing.T, ctx context.Context, env []string, url stri
 		}
 	}
 	page(t, ctx, "dashboard", chromedp.Navigate(url+"/#/"), chromedp.WaitVisible(chromedp.CSS(".schedule")))
+	get(t, ctx, "the schedule's last columns", chromedp.Evaluate[bool]("(document.querySelector('.schedule').scrollLeft = 1e6, true)"))
+	screenshot(t, ctx, "repeats")
+	get(t, ctx, "the schedule's first columns", chromedp.Evaluate[bool]("(document.querySelector('.schedule').scrollLeft = 0, true)"))
 	for i, want := range []string{"entered", "entered", "missing"} {
 		r := i + 1
 		if s := textOf(t, ctx, fmt.Sprintf(`a[href="#/form/VT-HTN-201/S1-001/UNS/%d/VS"]`, r)); !strings.Contains(s, want) {

@@ -676,10 +676,40 @@ function renderSDV(fv) {
 function renderHistory(fv) {
   const out = [h("h2", { id: "history-h" }, "History")];
   if (fv.history.length === 0) out.push(h("p", {}, "Not entered yet."));
-  else out.push(h("table", { id: "history" }, h("thead", {}, h("tr", {}, ["Version", "Who", "When (block time)", "Height", "Changed", "Why"].map((c) => h("th", { scope: "col" }, c)))),
-    h("tbody", {}, fv.history.map((r) => h("tr", {}, h("td", {}, String(r.version)), h("td", {}, `${who(r.stamp)}, ${r.stamp.role || ""}`),
-      h("td", {}, when(r.stamp.time)), h("td", {}, String(r.stamp.height)), h("td", {}, (r.changed || []).join(", ") || "first entry"), h("td", {}, r.reason || ""))))));
+  else {
+    const status = h("p", { id: "proof-status", class: "help", "aria-live": "polite" });
+    const check = h("button", { type: "button", class: "secondary", id: "check-proofs", onclick: () => checkProofs(fv.key, status, check) }, "Check each version's proof");
+    out.push(h("table", { id: "history" }, h("thead", {}, h("tr", {}, ["Version", "Who", "When (block time)", "Height", "Changed", "Why", "Proof"].map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", {}, fv.history.map((r) => h("tr", {}, h("td", {}, String(r.version)), h("td", {}, `${who(r.stamp)}, ${r.stamp.role || ""}`),
+        h("td", {}, when(r.stamp.time)), h("td", {}, String(r.stamp.height)), h("td", {}, (r.changed || []).join(", ") || "first entry"), h("td", {}, r.reason || ""),
+        h("td", { id: `proof-v${r.version}` }, "not checked"))))),
+    h("p", {}, check), status);
+  }
   return h("section", { "aria-labelledby": "history-h" }, out);
+}
+
+// checkProofs reads every version of the form with its ics23 proof and
+// checks each in the browser against the app hash in the node's header of
+// the next block, saying what that header is.
+async function checkProofs(key, status, button) {
+  button.disabled = true;
+  status.className = "help";
+  status.textContent = "Reading every version with its proof and waiting for the next block's header…";
+  try {
+    const p = await call("proveHistory", { key });
+    for (const v of p.versions) {
+      const cell = document.getElementById(`proof-v${v.version}`);
+      if (cell) cell.replaceChildren(h("span", { class: "badge " + (v.verified ? "verified" : "refused") }, v.verified ? "verified" : "not verified"), v.problem ? ` ${v.problem}` : "");
+    }
+    const bad = p.versions.filter((v) => !v.verified).length;
+    status.className = bad ? "status error" : "status ok";
+    status.replaceChildren(`${bad ? `${bad} of ${p.versions.length} version(s) NOT verified` : `All ${p.versions.length} version(s) verified`}: each record, read at height ${p.height}, was checked in this browser against the app hash `,
+      h("span", { class: "hash" }, p.app_hash), ` in the header of block ${p.header}. That header is this node's own: the browser does not run the light client, so this shows that the node's answers are the ones its header commits to, not that the validators signed that header (veritrial show history --prove checks that too).`);
+  } catch (e) {
+    status.className = "status error";
+    status.textContent = "The proofs could not be checked: " + e.message;
+  }
+  button.disabled = false;
 }
 
 // --- query inbox -------------------------------------------------------------------

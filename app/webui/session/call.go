@@ -69,6 +69,8 @@ func (s *Session) Call(ctx context.Context, name string, in []byte) (any, error)
 		return s.SignScreen(ctx, a.Key)
 	case "sign":
 		return s.Sign(ctx, a.Sign, []byte(a.KeyFile), a.Passphrase)
+	case "proveHistory":
+		return s.ProveHistory(ctx, a.Key)
 	case "txStatus":
 		return s.TxStatus(ctx, a.Hash)
 	}
