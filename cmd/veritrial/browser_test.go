@@ -276,6 +276,7 @@ func TestBrowserDataCapture(t *testing.T) {
 	monitorVerifies(t, ctx, env, home, url)
 	investigatorSigns(t, ctx, env, home, url)
 	unscheduledVisits(t, ctx, env, url)
+	investigatorSignsCasebook(t, ctx, env, home, url)
 	page(t, ctx, "dashboard", chromedp.Navigate(url+"/#/"))
 	waitText(t, ctx, ".schedule", "signed")
 	if s := textOf(t, ctx, `a[href="#/form/VT-HTN-201/S1-001/SCR/1/VS"]`); !strings.Contains(s, "entered") || !strings.Contains(s, "verified") || !strings.Contains(s, "signed") || !strings.Contains(s, "queried") {
@@ -499,10 +500,22 @@ func investigatorSigns(t *testing.T, ctx context.Context, env []string, home, ur
 	}
 	page(t, ctx, "sign without the key", press("#sign-submit"))
 	waitText(t, ctx, "#sign-form .status", "Unlock your key again to sign")
-	page(t, ctx, "sign",
+	sigs, out := signAs(t, ctx, env, home, "sign")
+	if len(sigs) != 1 || sigs[0].Account != "site1-investigator" || sigs[0].Meaning != "authorship" ||
+		sigs[0].ContentHash != hash || sigs[0].Statement != want || sigs[0].Status != types.SignatureValid {
+		t.Fatalf("the ledger's signatures:\n%s", out)
+	}
+}
+
+// signAs unlocks site1-investigator's key on the signature screen (the
+// screenshot shot then), signs, and returns the ledger's signatures of
+// S1-001 as the CLI reads them, decoded and as printed.
+func signAs(t *testing.T, ctx context.Context, env []string, home, shot string) ([]types.Signature, string) {
+	t.Helper()
+	page(t, ctx, "unlock to sign",
 		chromedp.SetUploadFiles(chromedp.CSS("#sign-keyfile"), []string{filepath.Join(node.KeyringDir(home), "site1-investigator.key")}),
 		chromedp.SendKeys(chromedp.CSS("#sign-passphrase"), node.DevPassphrase))
-	screenshot(t, ctx, "sign")
+	screenshot(t, ctx, shot)
 	page(t, ctx, "sign", press("#sign-submit"))
 	waitText(t, ctx, "#sign-form .status", "Committed at height")
 	var sigs struct {
@@ -510,10 +523,7 @@ func investigatorSigns(t *testing.T, ctx context.Context, env []string, home, ur
 	}
 	r := mustVT(t, env, "--from", "sponsor-dm", "show", "signatures", "--study", "VT-HTN-201", "--subject", "S1-001", "-o", "json")
 	decode(t, r, &sigs)
-	if len(sigs.Signatures) != 1 || sigs.Signatures[0].Account != "site1-investigator" || sigs.Signatures[0].Meaning != "authorship" ||
-		sigs.Signatures[0].ContentHash != hash || sigs.Signatures[0].Statement != want || sigs.Signatures[0].Status != types.SignatureValid {
-		t.Fatalf("the ledger's signatures:\n%s", r.stdout)
-	}
+	return sigs.Signatures, r.stdout
 }
 
 // otherSiteCannotSee: a second site joins the consortium and the study;
@@ -591,6 +601,42 @@ func historyProofs(t *testing.T, ctx context.Context, env []string, url string) 
 	r := mustVT(t, env, append([]string{"--from", "sponsor-dm", "show", "form", "--prove", "--height", m[1]}, vsKey...)...)
 	if want := fmt.Sprintf("verified against app hash %s of height %s", strings.ToUpper(hash), m[1]); len(hash) != 64 || !strings.Contains(r.stdout, want) {
 		t.Errorf("the page checked against app hash %q; the CLI's light client:\n%s", hash, r.stdout)
+	}
+}
+
+// investigatorSignsCasebook: from a form's signature screen the
+// investigator signs its whole visit or the subject's whole casebook; the
+// screen lists every form the level covers and the ledger's signature
+// covers the same versions.
+func investigatorSignsCasebook(t *testing.T, ctx context.Context, env []string, home, url string) {
+	t.Helper()
+	page(t, ctx, "the signature screen", chromedp.Navigate(url+"/#/sign/VT-HTN-201/S1-001/UNS/2/VS"), chromedp.WaitVisible(chromedp.CSS("#sign-form")),
+		chromedp.Focus(chromedp.CSS(`#sign-level input[value="event"]`)), chromedp.KeyEvent(" "))
+	waitText(t, ctx, "#view h1", "Sign visit UNS #2 of S1-001")
+	if s := textOf(t, ctx, "#signed-values"); !strings.Contains(s, "UNS #2 · VS v1") || strings.Contains(s, "UNS #1") || strings.Contains(s, "SCR") {
+		t.Errorf("the values of the visit signed:\n%s", s)
+	}
+	page(t, ctx, "the casebook", chromedp.Focus(chromedp.CSS(`#sign-level input[value="casebook"]`)), chromedp.KeyEvent(" "))
+	waitText(t, ctx, "#view h1", "Sign the whole casebook of S1-001")
+	for _, want := range []string{"SCR #1 · VS v2", "UNS #1 · VS v1", "UNS #2 · VS v1"} {
+		if s := textOf(t, ctx, "#signed-values"); !strings.Contains(s, want) {
+			t.Errorf("the casebook signed lacks %q:\n%s", want, s)
+		}
+	}
+	hash := textOf(t, ctx, "#content-hash")
+	if s := textOf(t, ctx, "#statement"); !strings.Contains(s, "casebook") || !strings.Contains(s, hash) {
+		t.Errorf("the statement of the casebook's signature: %q", s)
+	}
+	sigs, out := signAs(t, ctx, env, home, "sign-casebook")
+	i := slices.IndexFunc(sigs, func(sg types.Signature) bool { return sg.Level == types.SignCasebook })
+	if i < 0 || sigs[i].ContentHash != hash || sigs[i].Status != types.SignatureValid || len(sigs[i].Forms) != 3 {
+		t.Fatalf("the ledger's signatures:\n%s", out)
+	}
+	page(t, ctx, "dashboard", chromedp.Navigate(url+"/#/"), chromedp.WaitVisible(chromedp.CSS(".schedule")))
+	for _, link := range []string{"SCR/1/VS", "UNS/1/VS", "UNS/2/VS"} {
+		if s := textOf(t, ctx, `a[href="#/form/VT-HTN-201/S1-001/`+link+`"]`); !strings.Contains(s, "signed") {
+			t.Errorf("the dashboard's %s after the casebook's signature: %q", link, s)
+		}
 	}
 }
 

@@ -731,11 +731,17 @@ async function showInbox(view) {
 
 // showSign shows exactly the values signed and the statement, and signs
 // once the person unlocks their key file again.
-async function showSign(view, k) {
+// showSign draws the signature screen of form k at level: the form, its
+// whole event or the subject's whole casebook.
+async function showSign(view, k, level = "form") {
   const seq = routeSeq;
-  const sv = await call("signScreen", { key: k });
+  const sv = await call("signScreen", { key: k, level });
   if (seq !== routeSeq) return;
-  document.title = `Sign ${k.form}, ${k.subject} · veritrial`;
+  const what = { form: `form ${k.form}`, event: `visit ${k.event} #${k.event_repeat}`, casebook: "the whole casebook" }[level];
+  document.title = `Sign ${what}, ${k.subject} · veritrial`;
+  const levels = h("fieldset", { class: "field choices", id: "sign-level" }, h("legend", {}, "What you sign"),
+    [["form", `This form (${k.form})`], ["event", `Every form entered at this visit (${k.event} #${k.event_repeat})`], ["casebook", `Every form of ${k.subject} (the casebook)`]].map(([l, text]) =>
+      h("label", {}, h("input", { type: "radio", name: "level", value: l, checked: l === level, onchange: () => showSign(view, k, l) }), " ", text)));
   const statement = h("p", { class: "statement", id: "statement", "aria-live": "polite" });
   const status = h("p", { class: "status", "aria-live": "polite" });
   const pick = () => { statement.textContent = sv.statements[document.querySelector("input[name=meaning]:checked").value]; };
@@ -765,7 +771,7 @@ async function showSign(view, k) {
     $("sign-passphrase").value = "";
     await send(status, "sign", args);
   });
-  view.replaceChildren(h("p", {}, h("a", { href: formHash(k) }, "← Back to the form")), h("h1", {}, `Sign ${k.form} of ${k.subject}`),
+  view.replaceChildren(h("p", {}, h("a", { href: formHash(k) }, "← Back to the form")), h("h1", {}, `Sign ${what} of ${k.subject}`), levels,
     h("p", {}, `You sign exactly these values (content SHA-256 `, h("span", { class: "hash", id: "content-hash" }, sv.msg.content_hash), "):"),
     h("table", { id: "signed-values" }, h("thead", {}, h("tr", {}, ["Form", "Item", "Value signed"].map((c) => h("th", { scope: "col" }, c)))), h("tbody", {}, rows)), form);
   pick();

@@ -1,8 +1,11 @@
 package session
 
 import (
+	"context"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/protocol"
@@ -70,5 +73,15 @@ func TestRepeats(t *testing.T) {
 		if got := repeats(c.ev, entered, "S", c.subject); got != c.want {
 			t.Errorf("%s of %s: %d occurrences, want %d", c.ev.OID, c.subject, got, c.want)
 		}
+	}
+}
+
+// TestSignScreenLevel: a signature level other than form, event or
+// casebook is refused before anything is read.
+func TestSignScreenLevel(t *testing.T) {
+	s := New(nil, time.Now)
+	k := types.FormKey{Study: "S", Subject: "S1-001", Event: "SCR", EventRepeat: 1, Form: "VS"}
+	if _, err := s.SignScreen(context.Background(), k, "visit"); err == nil || !strings.Contains(err.Error(), `no signature level "visit"`) {
+		t.Errorf("level visit: %v", err)
 	}
 }
