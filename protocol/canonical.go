@@ -152,8 +152,8 @@ func trimAll(ss []string) []string {
 	return ss
 }
 
-// cloneProtocol returns a deep copy of p.
-func cloneProtocol(p *Protocol) *Protocol {
+// Clone returns a deep copy of p.
+func Clone(p *Protocol) *Protocol {
 	if p == nil {
 		return nil
 	}
@@ -205,7 +205,7 @@ func cloneProtocol(p *Protocol) *Protocol {
 
 // Normalized returns a normalized deep copy of p; p is not modified.
 func Normalized(p *Protocol) *Protocol {
-	c := cloneProtocol(p)
+	c := Clone(p)
 	if c == nil {
 		c = &Protocol{}
 	}

@@ -113,7 +113,7 @@ func (d *differ) reenter(oid string) { d.reentry[oid] = true }
 // forms, groups, items, code lists, checks; each in protocol order) and the
 // verdict (see docs/PROTOCOL.md for the rules). Inputs are not modified.
 func Diff(old, new *Protocol) *Amendment {
-	o, n := cloneProtocol(old), cloneProtocol(new)
+	o, n := Clone(old), Clone(new)
 	if o == nil {
 		o = &Protocol{}
 	}

@@ -1,6 +1,7 @@
 // Package protocol holds the trial protocol model (study, schedule of
-// events, case report forms, code lists), its loaders and the edit-check
-// engine every validator runs. It is pure Go with no consensus imports.
+// events, case report forms, code lists), its YAML and REDCap loaders and
+// the edit-check engine every validator runs (the workbook door is package
+// protocol/workbook). It is pure Go with no consensus imports.
 //
 // # Numbers
 //

@@ -3,8 +3,6 @@ package protocol
 import (
 	"bytes"
 	_ "embed"
-	"fmt"
-	"strings"
 )
 
 //go:embed testdata/htn201.yaml
@@ -21,33 +19,8 @@ func Example() *Protocol {
 	return p
 }
 
-// ExampleBytes returns the example protocol in the given format: "yaml"
-// (the documented source file), "redcap" (a REDCap data dictionary CSV) or
-// "xlsx" (a CRF specification workbook).
-func ExampleBytes(format string) ([]byte, error) {
-	switch strings.ToLower(strings.TrimSpace(format)) {
-	case "yaml", "yml":
-		return append([]byte(nil), exampleYAML...), nil
-	case "redcap", "csv":
-		p := Example()
-		if p == nil {
-			return nil, fmt.Errorf("protocol: embedded example does not load")
-		}
-		var b bytes.Buffer
-		if err := WriteREDCap(&b, p); err != nil {
-			return nil, err
-		}
-		return b.Bytes(), nil
-	case "xlsx", "excel":
-		p := Example()
-		if p == nil {
-			return nil, fmt.Errorf("protocol: embedded example does not load")
-		}
-		var b bytes.Buffer
-		if err := WriteXLSX(&b, p); err != nil {
-			return nil, err
-		}
-		return b.Bytes(), nil
-	}
-	return nil, fmt.Errorf("protocol: unknown example format %q (use yaml, redcap or xlsx)", format)
+// ExampleYAML returns the documented source file of the example protocol
+// (a copy: the caller may change it).
+func ExampleYAML() []byte {
+	return append([]byte(nil), exampleYAML...)
 }

@@ -3,8 +3,6 @@ package protocol
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -90,8 +88,8 @@ func position(file, sheet string, line, row int, column string) string {
 	return b.String()
 }
 
-// joinErrors folds a list of errors into one *LoadError, or nil.
-func joinErrors(errs []*LoadError) error {
+// JoinLoadErrors folds a list of errors into one *LoadError, or nil.
+func JoinLoadErrors(errs []*LoadError) error {
 	if len(errs) == 0 {
 		return nil
 	}
@@ -100,12 +98,12 @@ func joinErrors(errs []*LoadError) error {
 	return &first
 }
 
-// maxLoadErrors bounds how many errors one load reports.
-const maxLoadErrors = 50
+// MaxLoadErrors bounds how many errors one load reports.
+const MaxLoadErrors = 50
 
-// locator maps a definition path ("forms[2].groups[0].items[3]") to a
+// Locator maps a definition path ("forms[2].groups[0].items[3]") to a
 // position in the source file.
-type locator func(path string) LoadError
+type Locator func(path string) LoadError
 
 // designWarnings lists what keeps a valid protocol from collecting data
 // as written, each with the definition path it is about: no event
@@ -122,9 +120,9 @@ func designWarnings(c *Compiled) []designWarning {
 // designWarning is a design warning and the definition path it is about.
 type designWarning struct{ path, msg string }
 
-// compileChecked runs Compile on p and maps each definition error, or on
+// CompileLocated runs Compile on p and maps each definition error, or on
 // success each design warning, to a position in the file with loc.
-func compileChecked(p *Protocol, file string, loc locator) ([]Warning, error) {
+func CompileLocated(p *Protocol, file string, loc Locator) ([]Warning, error) {
 	c, err := Compile(p)
 	if err == nil {
 		var ws []Warning
@@ -162,19 +160,19 @@ func compileChecked(p *Protocol, file string, loc locator) ([]Warning, error) {
 		le.Msg = msg
 		le.Fix = d.Fix
 		out = append(out, &le)
-		if len(out) >= maxLoadErrors {
+		if len(out) >= MaxLoadErrors {
 			break
 		}
 	}
 	if len(out) == 0 {
 		return nil, &LoadError{File: file, Msg: err.Error(), Fix: "correct the protocol definition"}
 	}
-	return nil, joinErrors(out)
+	return nil, JoinLoadErrors(out)
 }
 
-// longestPrefix returns the entry of m whose key is the longest prefix of
+// LongestPrefix returns the entry of m whose key is the longest prefix of
 // path on a segment boundary, and the rest of the path after it.
-func longestPrefix[T any](m map[string]T, path string) (T, string, bool) {
+func LongestPrefix[T any](m map[string]T, path string) (T, string, bool) {
 	p := path
 	for {
 		if v, ok := m[p]; ok {
@@ -186,33 +184,5 @@ func longestPrefix[T any](m map[string]T, path string) (T, string, bool) {
 			return zero, path, false
 		}
 		p = p[:i]
-	}
-}
-
-// LoadFile loads a protocol from path, choosing the door by extension:
-// .yaml, .yml or .json (native), .csv (REDCap data dictionary, with base
-// supplying study metadata and events, may be nil) or .xlsx (CRF
-// specification workbook).
-func LoadFile(path string, base *Protocol) (*Protocol, []Warning, error) {
-	ext := strings.ToLower(filepath.Ext(path))
-	switch ext {
-	case ".yaml", ".yml", ".json", ".csv", ".xlsx":
-	default:
-		return nil, nil, &LoadError{File: path, Msg: fmt.Sprintf("unsupported file type %q", ext),
-			Fix: "use a .yaml/.yml/.json protocol file, a REDCap data dictionary .csv or a CRF specification workbook .xlsx"}
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, &LoadError{File: path, Msg: err.Error(), Fix: "check the path and permissions"}
-	}
-	defer f.Close()
-	name := filepath.Base(path)
-	switch ext {
-	case ".csv":
-		return LoadREDCap(f, name, base)
-	case ".xlsx":
-		return LoadXLSX(f, name)
-	default:
-		return LoadYAML(f, name)
 	}
 }

@@ -67,21 +67,3 @@ func FuzzLoadREDCap(f *testing.F) {
 		checkLoad(t, p, err)
 	})
 }
-
-func FuzzLoadXLSX(f *testing.F) {
-	b, err := os.ReadFile("testdata/htn201.xlsx")
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(b)
-	var tpl bytes.Buffer
-	if err := WriteTemplate(&tpl); err != nil {
-		f.Fatal(err)
-	}
-	f.Add(tpl.Bytes())
-	f.Add([]byte("PK\x03\x04"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		p, _, err := LoadXLSX(bytes.NewReader(b), "fuzz.xlsx")
-		checkLoad(t, p, err)
-	})
-}

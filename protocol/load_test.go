@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -71,42 +70,10 @@ func TestCrossDoorFingerprints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	xb, _ := ExampleBytes("xlsx")
-	os.WriteFile(filepath.Join(dir, "htn201.xlsx"), xb, 0o644)
-	os.WriteFile(filepath.Join(dir, "htn201.json"), c, 0o644)
-	px, _, err := LoadFile(filepath.Join(dir, "htn201.xlsx"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pf, _, err := LoadFile(filepath.Join(dir, "htn201.json"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr, _, err := LoadFile("testdata/htn201_redcap.csv", mustExample(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	py2, _, err := LoadFile("testdata/htn201.yaml", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, p := range map[string]*Protocol{"json": pj, "writeyaml": py, "xlsx": px, "file-json": pf, "redcap": pr, "file-yaml": py2} {
+	for name, p := range map[string]*Protocol{"json": pj, "writeyaml": py} {
 		if got := fingerprint(t, p); got != want {
 			t.Errorf("%s: %s, want %s", name, got, want)
 		}
-	}
-}
-
-func TestLoadFileErrors(t *testing.T) {
-	_, _, err := LoadFile("protocol.pdf", nil)
-	var le *LoadError
-	if !errors.As(err, &le) || !strings.Contains(le.Fix, ".xlsx") {
-		t.Errorf("pdf: %v", err)
-	}
-	_, _, err = LoadFile(filepath.Join(t.TempDir(), "missing.yaml"), nil)
-	if !errors.As(err, &le) || le.File == "" {
-		t.Errorf("missing: %v", err)
 	}
 }
 
@@ -198,11 +165,8 @@ func TestNoEventCollectsAFormWarns(t *testing.T) {
 	for i := range none.Events {
 		none.Events[i].Forms = nil
 	}
-	var y, x, r bytes.Buffer
+	var y, r bytes.Buffer
 	if err := WriteYAML(&y, none); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteXLSX(&x, none); err != nil {
 		t.Fatal(err)
 	}
 	if err := WriteREDCap(&r, none); err != nil {
@@ -222,7 +186,6 @@ func TestNoEventCollectsAFormWarns(t *testing.T) {
 	}
 	for name, door := range map[string]func() (*Protocol, []Warning, error){
 		"yaml":      func() (*Protocol, []Warning, error) { return LoadYAML(&y, "p.yaml") },
-		"xlsx":      func() (*Protocol, []Warning, error) { return LoadXLSX(&x, "p.xlsx") },
 		"redcap":    func() (*Protocol, []Warning, error) { return LoadREDCap(&r, "p.csv", none) },
 		"no events": load(noEvents),
 		"no forms":  load(noForms),

@@ -148,7 +148,7 @@ func (l *redcapLoader) warn(r *rcRow, key, msg string) {
 }
 
 func (l *redcapLoader) fail(r *rcRow, key, msg, fix string) {
-	if len(l.errs) >= maxLoadErrors {
+	if len(l.errs) >= MaxLoadErrors {
 		return
 	}
 	e := &LoadError{File: l.name, Column: l.col(key), Msg: msg, Fix: fix}
@@ -196,7 +196,7 @@ func sniffDelimiter(b []byte) rune {
 // @VT-HARD-MIN= ...) in the Field Annotation carry what REDCap cannot
 // express; docs/PROTOCOL.md lists them and what is not imported.
 func LoadREDCap(r io.Reader, name string, base *Protocol) (*Protocol, []Warning, error) {
-	b, err := readLimited(r, name)
+	b, err := ReadLimited(r, name)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -261,7 +261,7 @@ func LoadREDCap(r io.Reader, name string, base *Protocol) (*Protocol, []Warning,
 			}
 			empty = false
 			if i >= len(colKey) {
-				l.fail(row, "", fmt.Sprintf("row has %d columns but the header has %d; cell %d holds %q", len(cells), len(header), i+1, clip(c)),
+				l.fail(row, "", fmt.Sprintf("row has %d columns but the header has %d; cell %d holds %q", len(cells), len(header), i+1, Clip(c)),
 					"remove the extra cell or quote the value that contains a comma")
 				break
 			}
@@ -280,7 +280,7 @@ func LoadREDCap(r io.Reader, name string, base *Protocol) (*Protocol, []Warning,
 		rows = append(rows, row)
 	}
 	if len(l.errs) > 0 {
-		return nil, l.warnings, joinErrors(l.errs)
+		return nil, l.warnings, JoinLoadErrors(l.errs)
 	}
 	if len(rows) == 0 {
 		return nil, l.warnings, &LoadError{File: name, Row: 2, Msg: "the data dictionary has a header but no fields",
@@ -288,7 +288,7 @@ func LoadREDCap(r io.Reader, name string, base *Protocol) (*Protocol, []Warning,
 	}
 	p := l.build(rows, base)
 	if len(l.errs) > 0 {
-		return nil, l.warnings, joinErrors(l.errs)
+		return nil, l.warnings, JoinLoadErrors(l.errs)
 	}
 	return p, l.warnings, nil
 }
@@ -328,7 +328,8 @@ func redcapHeaderList() string {
 	return strings.Join(hs, ", ")
 }
 
-func clip(s string) string {
+// Clip shortens s to 40 bytes and "..." for quoting input in a message.
+func Clip(s string) string {
 	if len(s) > 40 {
 		return s[:40] + "..."
 	}
@@ -369,7 +370,7 @@ var rcVarNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 func (l *redcapLoader) build(rows []*rcRow, base *Protocol) *Protocol {
 	p := &Protocol{}
 	if base != nil {
-		c := cloneProtocol(base)
+		c := Clone(base)
 		p.Study = c.Study
 		p.Events = c.Events
 	} else {
@@ -500,7 +501,7 @@ func (l *redcapLoader) build(rows []*rcRow, base *Protocol) *Protocol {
 			msg := fmt.Sprintf("%s field %q not imported: ", kind, v)
 			switch kind {
 			case "calc":
-				msg += fmt.Sprintf("calculated fields are derived, not collected; recompute %q in analysis", clip(r.get(rcChoices)))
+				msg += fmt.Sprintf("calculated fields are derived, not collected; recompute %q in analysis", Clip(r.get(rcChoices)))
 			case "descriptive":
 				msg += "it displays text only and holds no data"
 			case "file":
@@ -509,7 +510,7 @@ func (l *redcapLoader) build(rows []*rcRow, base *Protocol) *Protocol {
 				msg += "dynamic SQL fields depend on the REDCap server"
 			}
 			if section != "" {
-				msg += fmt.Sprintf("; its section header %q moves to the next field", clip(section))
+				msg += fmt.Sprintf("; its section header %q moves to the next field", Clip(section))
 				if pendingSection == "" {
 					pendingSection = section
 				}
@@ -638,7 +639,7 @@ func (l *redcapLoader) build(rows []*rcRow, base *Protocol) *Protocol {
 			}
 		}
 		if ft == "slider" && r.get(rcChoices) != "" {
-			l.warn(r, rcChoices, fmt.Sprintf("slider field %q: slider labels %q not imported (the item takes %s values%s)", v, clip(r.get(rcChoices)), it.Type, rangeWords(it.Hard)))
+			l.warn(r, rcChoices, fmt.Sprintf("slider field %q: slider labels %q not imported (the item takes %s values%s)", v, Clip(r.get(rcChoices)), it.Type, rangeWords(it.Hard)))
 		}
 		if bl := r.get(rcBranching); bl != "" {
 			it.ShowIf = l.rewriteLogic(r, bl, varOID, skipped, false)
@@ -679,7 +680,7 @@ func (l *redcapLoader) build(rows []*rcRow, base *Protocol) *Protocol {
 		}
 	}
 	loc := func(path string) LoadError {
-		ip, rest, ok := longestPrefix(pos, path)
+		ip, rest, ok := LongestPrefix(pos, path)
 		if !ok {
 			if strings.HasPrefix(path, "events") || strings.HasPrefix(path, "study") {
 				return LoadError{Column: "(base protocol " + path + ")"}
@@ -701,7 +702,7 @@ func (l *redcapLoader) build(rows []*rcRow, base *Protocol) *Protocol {
 		}
 		return LoadError{Row: ip.row.row, Line: ip.row.line, Column: l.col(key)}
 	}
-	ws, err := compileChecked(p, l.name, loc)
+	ws, err := CompileLocated(p, l.name, loc)
 	if err != nil {
 		var le *LoadError
 		if errors.As(err, &le) {
@@ -860,11 +861,11 @@ func (l *redcapLoader) parseChoices(r *rcRow) ([]CodeItem, bool) {
 		code, decode, ok := strings.Cut(part, ",")
 		code, decode = strings.TrimSpace(code), strings.TrimSpace(decode)
 		if !ok {
-			l.warn(r, rcChoices, fmt.Sprintf("field %q: choice %q has no comma; used as both code and label", v, clip(part)))
+			l.warn(r, rcChoices, fmt.Sprintf("field %q: choice %q has no comma; used as both code and label", v, Clip(part)))
 			decode = code
 		}
 		if code == "" {
-			l.fail(r, rcChoices, fmt.Sprintf("field %q: choice %q has an empty code", v, clip(part)), `write each choice as "code, label"`)
+			l.fail(r, rcChoices, fmt.Sprintf("field %q: choice %q has an empty code", v, Clip(part)), `write each choice as "code, label"`)
 			return nil, false
 		}
 		if seen[code] {
@@ -911,7 +912,7 @@ func (l *redcapLoader) rewriteLogic(r *rcRow, logic string, varOID map[string]st
 		key = rcAnnotation
 	}
 	drop := func(why string) string {
-		l.warn(r, key, fmt.Sprintf("field %q: %s %q not imported: %s; the field is always shown", r.get(rcVar), what, clip(logic), why))
+		l.warn(r, key, fmt.Sprintf("field %q: %s %q not imported: %s; the field is always shown", r.get(rcVar), what, Clip(logic), why))
 		return ""
 	}
 	for i := 0; i < len(logic); i++ {

@@ -19,7 +19,7 @@ func WriteREDCap(w io.Writer, p *Protocol) error {
 	if p == nil {
 		return fmt.Errorf("protocol: WriteREDCap of nil protocol")
 	}
-	c := cloneProtocol(p)
+	c := Clone(p)
 	Normalize(c)
 	if len(c.Forms) == 0 {
 		return fmt.Errorf("protocol: a REDCap data dictionary needs at least one form")

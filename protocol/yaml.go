@@ -23,7 +23,7 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 // such as "requird: true" names its line; the result is normalized and
 // checked with Compile.
 func LoadYAML(r io.Reader, name string) (*Protocol, []Warning, error) {
-	b, err := readLimited(r, name)
+	b, err := ReadLimited(r, name)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -63,7 +63,7 @@ func LoadYAML(r io.Reader, name string) (*Protocol, []Warning, error) {
 		}
 		return le
 	}
-	ws, err := compileChecked(&p, name, loc)
+	ws, err := CompileLocated(&p, name, loc)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -72,7 +72,7 @@ func LoadYAML(r io.Reader, name string) (*Protocol, []Warning, error) {
 
 // WriteYAML writes p as a native YAML protocol file.
 func WriteYAML(w io.Writer, p *Protocol) error {
-	c := cloneProtocol(p)
+	c := Clone(p)
 	Normalize(c)
 	enc := yaml.NewEncoder(w)
 	enc.SetIndent(2)
@@ -82,7 +82,9 @@ func WriteYAML(w io.Writer, p *Protocol) error {
 	return enc.Close()
 }
 
-func readLimited(r io.Reader, name string) ([]byte, error) {
+// ReadLimited reads a whole protocol file named name from r, refusing one
+// larger than a protocol file can be (a *LoadError).
+func ReadLimited(r io.Reader, name string) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, maxProtocolFile+1))
 	if err != nil {
 		return nil, &LoadError{File: name, Msg: "cannot read: " + err.Error(), Fix: "check that the file is readable"}
@@ -118,11 +120,11 @@ func yamlError(name string, err error) error {
 		}
 		le.Fix = yamlFix(le.Msg)
 		out = append(out, le)
-		if len(out) >= maxLoadErrors {
+		if len(out) >= MaxLoadErrors {
 			break
 		}
 	}
-	return joinErrors(out)
+	return JoinLoadErrors(out)
 }
 
 var yamlTypes = map[string]reflect.Type{

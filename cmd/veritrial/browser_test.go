@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ import (
 	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/app/webui"
+	"github.com/veritrial/veritrial/protocol"
 )
 
 // The web pages' tests drive a headless Chromium (Debian's chromium,
@@ -199,6 +201,9 @@ func TestBrowserDataCapture(t *testing.T) {
 
 	raw, gz := assetSizes(t, url)
 	t.Logf("assets served: %.2f MB raw, %.2f MB gzip-compressed", float64(raw)/1e6, float64(gz)/1e6)
+	if gz >= 5e6 {
+		t.Errorf("the pages cost %.2f MB compressed to load; the goal is under 5 MB (does the module link a package it does not use?)", float64(gz)/1e6)
+	}
 
 	ctx := browser(t, chrome)
 	page(t, ctx, "tablet width", chromedp.EmulateViewport(768, 1000))
@@ -266,9 +271,12 @@ func TestBrowserDataCapture(t *testing.T) {
 	}
 
 	coordinatorEntersVitalSigns(t, ctx, env, url)
+	historyProofs(t, ctx, env, url)
 	repeatsAndBranches(t, ctx, env, url)
 	monitorVerifies(t, ctx, env, home, url)
 	investigatorSigns(t, ctx, env, home, url)
+	unscheduledVisits(t, ctx, env, url)
+	investigatorSignsCasebook(t, ctx, env, home, url)
 	page(t, ctx, "dashboard", chromedp.Navigate(url+"/#/"))
 	waitText(t, ctx, ".schedule", "signed")
 	if s := textOf(t, ctx, `a[href="#/form/VT-HTN-201/S1-001/SCR/1/VS"]`); !strings.Contains(s, "entered") || !strings.Contains(s, "verified") || !strings.Contains(s, "signed") || !strings.Contains(s, "queried") {
@@ -492,10 +500,22 @@ func investigatorSigns(t *testing.T, ctx context.Context, env []string, home, ur
 	}
 	page(t, ctx, "sign without the key", press("#sign-submit"))
 	waitText(t, ctx, "#sign-form .status", "Unlock your key again to sign")
-	page(t, ctx, "sign",
+	sigs, out := signAs(t, ctx, env, home, "sign")
+	if len(sigs) != 1 || sigs[0].Account != "site1-investigator" || sigs[0].Meaning != "authorship" ||
+		sigs[0].ContentHash != hash || sigs[0].Statement != want || sigs[0].Status != types.SignatureValid {
+		t.Fatalf("the ledger's signatures:\n%s", out)
+	}
+}
+
+// signAs unlocks site1-investigator's key on the signature screen (the
+// screenshot shot then), signs, and returns the ledger's signatures of
+// S1-001 as the CLI reads them, decoded and as printed.
+func signAs(t *testing.T, ctx context.Context, env []string, home, shot string) ([]types.Signature, string) {
+	t.Helper()
+	page(t, ctx, "unlock to sign",
 		chromedp.SetUploadFiles(chromedp.CSS("#sign-keyfile"), []string{filepath.Join(node.KeyringDir(home), "site1-investigator.key")}),
 		chromedp.SendKeys(chromedp.CSS("#sign-passphrase"), node.DevPassphrase))
-	screenshot(t, ctx, "sign")
+	screenshot(t, ctx, shot)
 	page(t, ctx, "sign", press("#sign-submit"))
 	waitText(t, ctx, "#sign-form .status", "Committed at height")
 	var sigs struct {
@@ -503,10 +523,7 @@ func investigatorSigns(t *testing.T, ctx context.Context, env []string, home, ur
 	}
 	r := mustVT(t, env, "--from", "sponsor-dm", "show", "signatures", "--study", "VT-HTN-201", "--subject", "S1-001", "-o", "json")
 	decode(t, r, &sigs)
-	if len(sigs.Signatures) != 1 || sigs.Signatures[0].Account != "site1-investigator" || sigs.Signatures[0].Meaning != "authorship" ||
-		sigs.Signatures[0].ContentHash != hash || sigs.Signatures[0].Statement != want || sigs.Signatures[0].Status != types.SignatureValid {
-		t.Fatalf("the ledger's signatures:\n%s", r.stdout)
-	}
+	return sigs.Signatures, r.stdout
 }
 
 // otherSiteCannotSee: a second site joins the consortium and the study;
@@ -552,6 +569,121 @@ func waitShown(t *testing.T, ctx context.Context, sel string, want bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("%s shown is not %v; the page:\n%s", sel, want, mainText(ctx))
+}
+
+// historyProofs: the form's history checks each version's proof in the
+// browser against the app hash in the node's header of the next block; the
+// CLI, whose light client verifies that header, finds the same app hash.
+func historyProofs(t *testing.T, ctx context.Context, env []string, url string) {
+	t.Helper()
+	page(t, ctx, "history proofs", chromedp.Navigate(url+"/#/form/VT-HTN-201/S1-001/SCR/1/VS"),
+		chromedp.WaitVisible(chromedp.CSS("#check-proofs")))
+	if s := textOf(t, ctx, "#proof-v2"); s != "not checked" {
+		t.Errorf("version 2's proof before the check: %q", s)
+	}
+	page(t, ctx, "check the proofs", press("#check-proofs"))
+	waitText(t, ctx, "#proof-status", "All 2 version(s) verified")
+	for _, v := range []string{"#proof-v1", "#proof-v2"} {
+		if s := textOf(t, ctx, v); s != "verified" {
+			t.Errorf("%s: %q", v, s)
+		}
+	}
+	screenshot(t, ctx, "proofs")
+	status := textOf(t, ctx, "#proof-status")
+	if !strings.Contains(status, "That header is this node's own: the browser does not run the light client") {
+		t.Errorf("the page does not say what the header is: %q", status)
+	}
+	m := regexp.MustCompile(`read at height (\d+)`).FindStringSubmatch(status)
+	if m == nil {
+		t.Fatalf("the page does not say the height read: %q", status)
+	}
+	hash := textOf(t, ctx, "#proof-status .hash")
+	r := mustVT(t, env, append([]string{"--from", "sponsor-dm", "show", "form", "--prove", "--height", m[1]}, vsKey...)...)
+	if want := fmt.Sprintf("verified against app hash %s of height %s", strings.ToUpper(hash), m[1]); len(hash) != 64 || !strings.Contains(r.stdout, want) {
+		t.Errorf("the page checked against app hash %q; the CLI's light client:\n%s", hash, r.stdout)
+	}
+}
+
+// investigatorSignsCasebook: from a form's signature screen the
+// investigator signs its whole visit or the subject's whole casebook; the
+// screen lists every form the level covers and the ledger's signature
+// covers the same versions.
+func investigatorSignsCasebook(t *testing.T, ctx context.Context, env []string, home, url string) {
+	t.Helper()
+	page(t, ctx, "the signature screen", chromedp.Navigate(url+"/#/sign/VT-HTN-201/S1-001/UNS/2/VS"), chromedp.WaitVisible(chromedp.CSS("#sign-form")),
+		chromedp.Focus(chromedp.CSS(`#sign-level input[value="event"]`)), chromedp.KeyEvent(" "))
+	waitText(t, ctx, "#view h1", "Sign visit UNS #2 of S1-001")
+	if s := textOf(t, ctx, "#signed-values"); !strings.Contains(s, "UNS #2 · VS v1") || strings.Contains(s, "UNS #1") || strings.Contains(s, "SCR") {
+		t.Errorf("the values of the visit signed:\n%s", s)
+	}
+	page(t, ctx, "the casebook", chromedp.Focus(chromedp.CSS(`#sign-level input[value="casebook"]`)), chromedp.KeyEvent(" "))
+	waitText(t, ctx, "#view h1", "Sign the whole casebook of S1-001")
+	for _, want := range []string{"SCR #1 · VS v2", "UNS #1 · VS v1", "UNS #2 · VS v1"} {
+		if s := textOf(t, ctx, "#signed-values"); !strings.Contains(s, want) {
+			t.Errorf("the casebook signed lacks %q:\n%s", want, s)
+		}
+	}
+	hash := textOf(t, ctx, "#content-hash")
+	if s := textOf(t, ctx, "#statement"); !strings.Contains(s, "casebook") || !strings.Contains(s, hash) {
+		t.Errorf("the statement of the casebook's signature: %q", s)
+	}
+	sigs, out := signAs(t, ctx, env, home, "sign-casebook")
+	i := slices.IndexFunc(sigs, func(sg types.Signature) bool { return sg.Level == types.SignCasebook })
+	if i < 0 || sigs[i].ContentHash != hash || sigs[i].Status != types.SignatureValid || len(sigs[i].Forms) != 3 {
+		t.Fatalf("the ledger's signatures:\n%s", out)
+	}
+	page(t, ctx, "dashboard", chromedp.Navigate(url+"/#/"), chromedp.WaitVisible(chromedp.CSS(".schedule")))
+	for _, link := range []string{"SCR/1/VS", "UNS/1/VS", "UNS/2/VS"} {
+		if s := textOf(t, ctx, `a[href="#/form/VT-HTN-201/S1-001/`+link+`"]`); !strings.Contains(s, "signed") {
+			t.Errorf("the dashboard's %s after the casebook's signature: %q", link, s)
+		}
+	}
+}
+
+// unscheduledVisits: the unscheduled visit repeats; once its first
+// occurrence has a form, the dashboard offers the next, whose forms are
+// entered as any other and land on the ledger under their repeat.
+func unscheduledVisits(t *testing.T, ctx context.Context, env []string, url string) {
+	t.Helper()
+	for r := 1; r <= 2; r++ {
+		link := fmt.Sprintf(`a[href="#/form/VT-HTN-201/S1-001/UNS/%d/VS"]`, r)
+		page(t, ctx, "dashboard", chromedp.Navigate(url+"/#/"), chromedp.WaitVisible(chromedp.CSS(".schedule")))
+		if s := textOf(t, ctx, link); !strings.Contains(s, "missing") {
+			t.Fatalf("the dashboard's vital signs at unscheduled visit #%d: %q", r, s)
+		}
+		if next := fmt.Sprintf(`a[href="#/form/VT-HTN-201/S1-001/UNS/%d/VS"]`, r+1); visible(t, ctx, next) {
+			t.Fatalf("the dashboard offers unscheduled visit #%d before #%d has a form", r+1, r)
+		}
+		page(t, ctx, fmt.Sprintf("unscheduled visit #%d", r), press(link), chromedp.WaitVisible(chromedp.CSS("#crf")))
+		waitText(t, ctx, "#view", fmt.Sprintf("Unscheduled visit #%d", r))
+		page(t, ctx, "vital signs",
+			typeInto("#i-VS_DATE-0", fmt.Sprintf("2026-02-%02d", 14+r)),
+			chromedp.Focus(chromedp.CSS(`#i-VS_POS-0 input[value="1"]`)),
+			chromedp.KeyEvent(" "),
+			typeInto("#i-VS_SYSBP-0", "138"),
+			typeInto("#i-VS_DIABP-0", "88"),
+			typeInto("#i-VS_HR-0", fmt.Sprintf("%d", 70+r)),
+			press("#crf-submit"))
+		waitText(t, ctx, "#tx-status", "Committed at height")
+		var doc struct {
+			Form types.FormRecord `json:"form"`
+		}
+		decode(t, mustVT(t, env, "--from", "sponsor-dm", "show", "form", "-o", "json", "--study", "VT-HTN-201", "--subject", "S1-001",
+			"--event", "UNS", "--repeat", fmt.Sprint(r), "--form", "VS"), &doc)
+		if doc.Form.EventRepeat != r || doc.Form.Version != 1 || !slices.Contains(doc.Form.Values, protocol.ItemValue{Item: "VS.HR", Value: fmt.Sprint(70 + r)}) {
+			t.Fatalf("the ledger's vital signs at unscheduled visit #%d: %+v", r, doc.Form)
+		}
+	}
+	page(t, ctx, "dashboard", chromedp.Navigate(url+"/#/"), chromedp.WaitVisible(chromedp.CSS(".schedule")))
+	get(t, ctx, "the schedule's last columns", chromedp.Evaluate[bool]("(document.querySelector('.schedule').scrollLeft = 1e6, true)"))
+	screenshot(t, ctx, "repeats")
+	get(t, ctx, "the schedule's first columns", chromedp.Evaluate[bool]("(document.querySelector('.schedule').scrollLeft = 0, true)"))
+	for i, want := range []string{"entered", "entered", "missing"} {
+		r := i + 1
+		if s := textOf(t, ctx, fmt.Sprintf(`a[href="#/form/VT-HTN-201/S1-001/UNS/%d/VS"]`, r)); !strings.Contains(s, want) {
+			t.Errorf("the dashboard's vital signs at unscheduled visit #%d: %q, want %s", r, s, want)
+		}
+	}
 }
 
 // repeatsAndBranches: the adverse events form has one card per event,

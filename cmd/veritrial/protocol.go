@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/veritrial/veritrial/protocol"
+	"github.com/veritrial/veritrial/protocol/workbook"
 )
 
 func protocolCommand() *cli.Command {
@@ -48,7 +49,7 @@ func loadProtocol(c *cli.Context, path string) (*protocol.Compiled, []protocol.W
 		if err := checkReadable(b, "--base protocol file"); err != nil {
 			return nil, nil, err
 		}
-		bp, _, err := protocol.LoadFile(b, nil)
+		bp, _, err := workbook.LoadFile(b, nil)
 		if err != nil {
 			return nil, nil, inputErrorf("--base %s is not a usable protocol:\n%v", b, err)
 		}
@@ -57,7 +58,7 @@ func loadProtocol(c *cli.Context, path string) (*protocol.Compiled, []protocol.W
 	if err := checkReadable(path, "protocol file"); err != nil {
 		return nil, nil, err
 	}
-	p, warns, err := protocol.LoadFile(path, base)
+	p, warns, err := workbook.LoadFile(path, base)
 	if err != nil {
 		return nil, nil, inputErrorf("%s is not a valid protocol:\n%v", path, err)
 	}
@@ -237,7 +238,7 @@ vocabularies. Fill it in, then run veritrial protocol check on it.`,
 				return err
 			}
 			var b bytes.Buffer
-			if err := protocol.WriteTemplate(&b); err != nil {
+			if err := workbook.WriteTemplate(&b); err != nil {
 				return failf("cannot build the template: %v", err)
 			}
 			if err := writeFileAtomic(out, b.Bytes(), 0o644, c.Bool("force")); err != nil {
@@ -301,7 +302,7 @@ workbook). Without --format it follows the --out extension (.yaml, .csv,
 			if out == "" && format == "xlsx" {
 				return usageErrorf("missing --out FILE.xlsx: a workbook cannot be printed")
 			}
-			data, err := protocol.ExampleBytes(format)
+			data, err := workbook.ExampleBytes(format)
 			if err != nil {
 				return failf("cannot build the example: %v", err)
 			}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/protocol"
+	"github.com/veritrial/veritrial/protocol/workbook"
 )
 
 // loadProtocolFile loads and checks a protocol file (YAML, REDCap CSV with
@@ -14,13 +15,13 @@ import (
 func loadProtocolFile(c *cli.Context, path string) (*protocol.Protocol, string, error) {
 	var base *protocol.Protocol
 	if b := c.String("base"); b != "" {
-		bp, _, err := protocol.LoadFile(b, nil)
+		bp, _, err := workbook.LoadFile(b, nil)
 		if err != nil {
 			return nil, "", inputErrorf("%v", err)
 		}
 		base = bp
 	}
-	p, warnings, err := protocol.LoadFile(path, base)
+	p, warnings, err := workbook.LoadFile(path, base)
 	if err != nil {
 		return nil, "", inputErrorf("%v", err)
 	}

@@ -182,14 +182,22 @@ async function showDashboard(view) {
       st.events.map((e) => h("th", { scope: "col" }, e.name, h("br"), h("span", { class: "help" }, windowText(e)))));
     const rows = st.subjects.map((s) => h("tr", {},
       h("th", { scope: "row" }, s.id, h("br"), h("span", { class: "help" }, `${s.site}, ${s.status}`)),
-      s.visits.map((v) => h("td", {}, v.forms.map((f) => {
-        const k = { study: st.id, subject: s.id, event: v.event, event_repeat: 1, form: f.form };
-        return h("a", { href: formHash(k), "aria-label": `${f.name} at ${v.name} of ${s.id}: ${f.states.join(", ")}` },
-          f.name, h("br"), f.states.map((x) => h("span", { class: "badge " + x }, x)));
-      })))));
+      st.events.map((e) => h("td", {}, s.visits.filter((v) => v.event === e.oid).map((v) => h("div", { class: "visit" },
+        e.repeatable ? h("div", { class: "help" }, occurrence(e, v.repeat)) : "",
+        v.forms.map((f) => {
+          const k = { study: st.id, subject: s.id, event: v.event, event_repeat: v.repeat, form: f.form };
+          return h("a", { href: formHash(k), "aria-label": `${f.name} at ${occurrence(e, v.repeat)} of ${s.id}: ${f.states.join(", ")}` },
+            f.name, h("br"), f.states.map((x) => h("span", { class: "badge " + x }, x)));
+        })))))));
     out.push(h("table", { class: "schedule" }, h("caption", { class: "help" }, `Schedule of visits of ${st.id}`), h("thead", {}, head), h("tbody", {}, rows)));
   }
   view.replaceChildren(...out);
+}
+
+// occurrence names one occurrence of an event: its name, and of a
+// repeatable event which repeat.
+function occurrence(e, repeat) {
+  return e.repeatable ? `${e.name} #${repeat}` : e.name;
 }
 
 function windowText(e) {
@@ -317,7 +325,7 @@ async function showForm(view, k) {
   if (seq !== routeSeq) return;
   const current = fv.history.length ? fv.history[fv.history.length - 1] : null;
   entry = { fv, k, current, rows: {}, touched: new Set(), tried: false };
-  document.title = `${fv.form.name}, ${fv.event.name}, ${k.subject} · veritrial`;
+  document.title = `${fv.form.name}, ${occurrence(fv.event, k.event_repeat)}, ${k.subject} · veritrial`;
   let values = current ? current.values : [];
   const draft = localStorage.getItem(draftKey(k));
   const restored = draft !== null;
@@ -360,7 +368,7 @@ async function showForm(view, k) {
   form.addEventListener("input", edited);
   form.addEventListener("change", edited);
   form.addEventListener("submit", (ev) => { ev.preventDefault(); submitForm(status); });
-  const head = h("p", { class: "help" }, `${k.study} · subject ${k.subject} (${fv.subject.site}) · ${fv.event.name} · `,
+  const head = h("p", { class: "help" }, `${k.study} · subject ${k.subject} (${fv.subject.site}) · ${occurrence(fv.event, k.event_repeat)} · `,
     current ? `version ${current.version}, last changed by ${current.stamp.name || current.stamp.signer} at height ${current.stamp.height}` : "not entered yet");
   view.replaceChildren(h("p", {}, h("a", { href: "#/" }, "← Dashboard")), h("h1", { id: "form-h" }, fv.form.name), head, status, form,
     renderQueries(fv), renderSDV(fv), renderHistory(fv));
@@ -668,10 +676,40 @@ function renderSDV(fv) {
 function renderHistory(fv) {
   const out = [h("h2", { id: "history-h" }, "History")];
   if (fv.history.length === 0) out.push(h("p", {}, "Not entered yet."));
-  else out.push(h("table", { id: "history" }, h("thead", {}, h("tr", {}, ["Version", "Who", "When (block time)", "Height", "Changed", "Why"].map((c) => h("th", { scope: "col" }, c)))),
-    h("tbody", {}, fv.history.map((r) => h("tr", {}, h("td", {}, String(r.version)), h("td", {}, `${who(r.stamp)}, ${r.stamp.role || ""}`),
-      h("td", {}, when(r.stamp.time)), h("td", {}, String(r.stamp.height)), h("td", {}, (r.changed || []).join(", ") || "first entry"), h("td", {}, r.reason || ""))))));
+  else {
+    const status = h("p", { id: "proof-status", class: "help", "aria-live": "polite" });
+    const check = h("button", { type: "button", class: "secondary", id: "check-proofs", onclick: () => checkProofs(fv.key, status, check) }, "Check each version's proof");
+    out.push(h("table", { id: "history" }, h("thead", {}, h("tr", {}, ["Version", "Who", "When (block time)", "Height", "Changed", "Why", "Proof"].map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", {}, fv.history.map((r) => h("tr", {}, h("td", {}, String(r.version)), h("td", {}, `${who(r.stamp)}, ${r.stamp.role || ""}`),
+        h("td", {}, when(r.stamp.time)), h("td", {}, String(r.stamp.height)), h("td", {}, (r.changed || []).join(", ") || "first entry"), h("td", {}, r.reason || ""),
+        h("td", { id: `proof-v${r.version}` }, "not checked"))))),
+    h("p", {}, check), status);
+  }
   return h("section", { "aria-labelledby": "history-h" }, out);
+}
+
+// checkProofs reads every version of the form with its ics23 proof and
+// checks each in the browser against the app hash in the node's header of
+// the next block, saying what that header is.
+async function checkProofs(key, status, button) {
+  button.disabled = true;
+  status.className = "help";
+  status.textContent = "Reading every version with its proof and waiting for the next block's header…";
+  try {
+    const p = await call("proveHistory", { key });
+    for (const v of p.versions) {
+      const cell = document.getElementById(`proof-v${v.version}`);
+      if (cell) cell.replaceChildren(h("span", { class: "badge " + (v.verified ? "verified" : "refused") }, v.verified ? "verified" : "not verified"), v.problem ? ` ${v.problem}` : "");
+    }
+    const bad = p.versions.filter((v) => !v.verified).length;
+    status.className = bad ? "status error" : "status ok";
+    status.replaceChildren(`${bad ? `${bad} of ${p.versions.length} version(s) NOT verified` : `All ${p.versions.length} version(s) verified`}: each record, read at height ${p.height}, was checked in this browser against the app hash `,
+      h("span", { class: "hash" }, p.app_hash), ` in the header of block ${p.header}. That header is this node's own: the browser does not run the light client, so this shows that the node's answers are the ones its header commits to, not that the validators signed that header (veritrial show history --prove checks that too).`);
+  } catch (e) {
+    status.className = "status error";
+    status.textContent = "The proofs could not be checked: " + e.message;
+  }
+  button.disabled = false;
 }
 
 // --- query inbox -------------------------------------------------------------------
@@ -693,11 +731,17 @@ async function showInbox(view) {
 
 // showSign shows exactly the values signed and the statement, and signs
 // once the person unlocks their key file again.
-async function showSign(view, k) {
+// showSign draws the signature screen of form k at level: the form, its
+// whole event or the subject's whole casebook.
+async function showSign(view, k, level = "form") {
   const seq = routeSeq;
-  const sv = await call("signScreen", { key: k });
+  const sv = await call("signScreen", { key: k, level });
   if (seq !== routeSeq) return;
-  document.title = `Sign ${k.form}, ${k.subject} · veritrial`;
+  const what = { form: `form ${k.form}`, event: `visit ${k.event} #${k.event_repeat}`, casebook: "the whole casebook" }[level];
+  document.title = `Sign ${what}, ${k.subject} · veritrial`;
+  const levels = h("fieldset", { class: "field choices", id: "sign-level" }, h("legend", {}, "What you sign"),
+    [["form", `This form (${k.form})`], ["event", `Every form entered at this visit (${k.event} #${k.event_repeat})`], ["casebook", `Every form of ${k.subject} (the casebook)`]].map(([l, text]) =>
+      h("label", {}, h("input", { type: "radio", name: "level", value: l, checked: l === level, onchange: () => showSign(view, k, l) }), " ", text)));
   const statement = h("p", { class: "statement", id: "statement", "aria-live": "polite" });
   const status = h("p", { class: "status", "aria-live": "polite" });
   const pick = () => { statement.textContent = sv.statements[document.querySelector("input[name=meaning]:checked").value]; };
@@ -727,7 +771,7 @@ async function showSign(view, k) {
     $("sign-passphrase").value = "";
     await send(status, "sign", args);
   });
-  view.replaceChildren(h("p", {}, h("a", { href: formHash(k) }, "← Back to the form")), h("h1", {}, `Sign ${k.form} of ${k.subject}`),
+  view.replaceChildren(h("p", {}, h("a", { href: formHash(k) }, "← Back to the form")), h("h1", {}, `Sign ${what} of ${k.subject}`), levels,
     h("p", {}, `You sign exactly these values (content SHA-256 `, h("span", { class: "hash", id: "content-hash" }, sv.msg.content_hash), "):"),
     h("table", { id: "signed-values" }, h("thead", {}, h("tr", {}, ["Form", "Item", "Value signed"].map((c) => h("th", { scope: "col" }, c)))), h("tbody", {}, rows)), form);
   pick();

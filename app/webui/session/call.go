@@ -23,6 +23,7 @@ type args struct {
 	Msg        types.Msg              `json:"msg"`
 	Hash       string                 `json:"hash"`
 	Sign       types.MsgSign          `json:"sign"`
+	Level      string                 `json:"level"`
 }
 
 // Call answers the page's call name with its arguments in JSON: the
@@ -66,9 +67,11 @@ func (s *Session) Call(ctx context.Context, name string, in []byte) (any, error)
 	case "send":
 		return s.Send(ctx, a.Msg)
 	case "signScreen":
-		return s.SignScreen(ctx, a.Key)
+		return s.SignScreen(ctx, a.Key, a.Level)
 	case "sign":
 		return s.Sign(ctx, a.Sign, []byte(a.KeyFile), a.Passphrase)
+	case "proveHistory":
+		return s.ProveHistory(ctx, a.Key)
 	case "txStatus":
 		return s.TxStatus(ctx, a.Hash)
 	}

@@ -31,6 +31,7 @@ const (
 	apiRead     = "/v1/read"
 	apiTx       = "/v1/tx"
 	apiTxStatus = "/v1/tx/status"
+	apiLight    = "/v1/light_block"
 )
 
 // HTTP methods and the status of an answer.
@@ -197,13 +198,20 @@ func (s *Session) call(ctx context.Context, method, path string, body []byte, ou
 	return nil
 }
 
-// signed sends a read request of path and data, signed by the person.
+// signed sends a read request of path and data, signed by the person, at
+// the latest height without proofs.
 func (s *Session) signed(ctx context.Context, endpoint, path string, data []byte, out any) error {
+	return s.signedAt(ctx, endpoint, path, data, 0, false, out)
+}
+
+// signedAt sends a signed read request at height (0: the latest), asking
+// for proofs when prove.
+func (s *Session) signedAt(ctx context.Context, endpoint, path string, data []byte, height int64, prove bool, out any) error {
 	signer, chainID, err := s.who()
 	if err != nil {
 		return err
 	}
-	raw, err := types.NewRead(chainID, signer.Name(), signer, s.now().Add(readTTL).Unix(), path, data, 0, false)
+	raw, err := types.NewRead(chainID, signer.Name(), signer, s.now().Add(readTTL).Unix(), path, data, height, prove)
 	if err != nil {
 		return err
 	}

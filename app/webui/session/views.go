@@ -32,11 +32,14 @@ type SubjectView struct {
 	Visits         []VisitView `json:"visits"`
 }
 
-// VisitView is one event of a subject's schedule (repeat 1).
+// VisitView is one occurrence of an event of a subject's schedule: repeat
+// 1 of every event and, of a repeatable event with forms entered, each
+// repeat up to the last entered and the next one.
 type VisitView struct {
-	Event string      `json:"event"`
-	Name  string      `json:"name"`
-	Forms []FormState `json:"forms"`
+	Event  string      `json:"event"`
+	Name   string      `json:"name"`
+	Repeat int         `json:"repeat"`
+	Forms  []FormState `json:"forms"`
 }
 
 // FormState is what the ledger records of one form of a visit: its
@@ -127,32 +130,50 @@ func (s *Session) studyView(ctx context.Context, st *types.Study) (*StudyView, e
 	for _, sub := range subjects {
 		sv := SubjectView{ID: sub.ID, Site: sub.Site, Status: string(sub.Status), ConsentVersion: sub.ConsentVersion, Enrolled: sub.Enrolled, Visits: []VisitView{}}
 		for _, ev := range p.Events {
-			vv := VisitView{Event: ev.OID, Name: ev.Name, Forms: []FormState{}}
-			for _, f := range ev.Forms {
-				k := types.FormKey{Study: st.ID, Subject: sub.ID, Event: ev.OID, EventRepeat: 1, Form: f}
-				fs := FormState{Form: f, Name: formName(p, f), Version: entered[k], States: []string{"missing"}}
-				if fs.Version > 0 {
-					fs.States[0] = "entered"
+			for r := 1; r <= repeats(ev, entered, st.ID, sub.ID); r++ {
+				vv := VisitView{Event: ev.OID, Name: ev.Name, Repeat: r, Forms: []FormState{}}
+				for _, f := range ev.Forms {
+					k := types.FormKey{Study: st.ID, Subject: sub.ID, Event: ev.OID, EventRepeat: r, Form: f}
+					fs := FormState{Form: f, Name: formName(p, f), Version: entered[k], States: []string{"missing"}}
+					if fs.Version > 0 {
+						fs.States[0] = "entered"
+					}
+					if queried[k] {
+						fs.States = append(fs.States, "queried")
+					}
+					if verified[k] {
+						fs.States = append(fs.States, "verified")
+					}
+					if fs.Version > 0 && signed[k] == fs.Version {
+						fs.States = append(fs.States, "signed")
+					}
+					if state := lockState(locks, sub, k); state != types.StateOpen {
+						fs.States = append(fs.States, string(state))
+					}
+					vv.Forms = append(vv.Forms, fs)
 				}
-				if queried[k] {
-					fs.States = append(fs.States, "queried")
-				}
-				if verified[k] {
-					fs.States = append(fs.States, "verified")
-				}
-				if fs.Version > 0 && signed[k] == fs.Version {
-					fs.States = append(fs.States, "signed")
-				}
-				if state := lockState(locks, sub, k); state != types.StateOpen {
-					fs.States = append(fs.States, string(state))
-				}
-				vv.Forms = append(vv.Forms, fs)
+				sv.Visits = append(sv.Visits, vv)
 			}
-			sv.Visits = append(sv.Visits, vv)
 		}
 		v.Subjects = append(v.Subjects, sv)
 	}
 	return v, nil
+}
+
+// repeats is how many occurrences of event ev the dashboard shows for a
+// subject: 1, or for a repeatable event the last repeat with a form
+// entered and one more, so that the next repeat can be opened.
+func repeats(ev protocol.Event, entered map[types.FormKey]int, study, subject string) int {
+	if !ev.Repeatable {
+		return 1
+	}
+	last := 0
+	for k := range entered {
+		if k.Study == study && k.Subject == subject && k.Event == ev.OID {
+			last = max(last, k.EventRepeat)
+		}
+	}
+	return last + 1
 }
 
 // lockState is the strongest freeze or lock on form k: of the study, the

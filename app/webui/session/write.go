@@ -302,9 +302,21 @@ type SignedValue struct {
 	Shown string `json:"shown"`
 }
 
-// SignScreen reads the current version of form k and what signing it
-// says.
-func (s *Session) SignScreen(ctx context.Context, k types.FormKey) (*SignView, error) {
+// SignScreen reads what signing at level (types.SignForm, the default,
+// SignEvent or SignCasebook) from form k says: the current version of form
+// k, of every form entered at k's event and repeat, or of every form of
+// k's subject.
+func (s *Session) SignScreen(ctx context.Context, k types.FormKey, level string) (*SignView, error) {
+	m := types.MsgSign{Study: k.Study, Subject: k.Subject, Event: k.Event, EventRepeat: k.EventRepeat, Form: k.Form}
+	switch level {
+	case "", types.SignForm:
+	case types.SignEvent:
+		m.Form = ""
+	case types.SignCasebook:
+		m.Event, m.EventRepeat, m.Form = "", 0, ""
+	default:
+		return nil, fmt.Errorf("there is no signature level %q (form, event or casebook)", level)
+	}
 	var st types.Study
 	ok, err := s.get(ctx, types.KeyStudy(k.Study), &st)
 	if err == nil && !ok {
@@ -317,13 +329,13 @@ func (s *Session) SignScreen(ctx context.Context, k types.FormKey) (*SignView, e
 	if err != nil {
 		return nil, err
 	}
-	var cur types.FormRecord
-	ok, err = s.get(ctx, types.KeyForm(k), &cur)
-	if err == nil && !ok {
-		err = fmt.Errorf("form %s of subject %s at %s has not been entered: there is nothing to sign", k.Form, k.Subject, k.Event)
-	}
+	forms, err := list[types.FormRecord](ctx, s, string(m.FormPrefix()))
 	if err != nil {
 		return nil, err
+	}
+	content := m.Content(forms)
+	if len(content.Forms) == 0 {
+		return nil, fmt.Errorf("no form of subject %s is entered in the %s named: there is nothing to sign", k.Subject, m.Level())
 	}
 	s.mu.Lock()
 	p := s.person
@@ -332,13 +344,12 @@ func (s *Session) SignScreen(ctx context.Context, k types.FormKey) (*SignView, e
 	if !slices.Contains(p.Roles, role) && len(p.Roles) > 0 {
 		role = p.Roles[0]
 	}
-	m := types.MsgSign{Study: k.Study, Subject: k.Subject, Event: k.Event, EventRepeat: k.EventRepeat, Form: k.Form}
-	v := &SignView{Content: m.Content([]types.FormRecord{cur}), Meanings: st.SignatureMeanings(), Statements: map[string]string{}}
+	v := &SignView{Content: content, Meanings: st.SignatureMeanings(), Statements: map[string]string{}}
 	m.ContentHash = v.Content.Hash()
 	v.Msg = m
 	for _, f := range v.Content.Forms {
 		for _, iv := range f.Values {
-			v.Rows = append(v.Rows, signedValue(c, fmt.Sprintf("%s · %s v%d", f.Event, f.Form, f.Version), iv))
+			v.Rows = append(v.Rows, signedValue(c, fmt.Sprintf("%s #%d · %s v%d", f.Event, f.EventRepeat, f.Form, f.Version), iv))
 		}
 	}
 	for _, mn := range v.Meanings {

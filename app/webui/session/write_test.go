@@ -1,8 +1,11 @@
 package session
 
 import (
+	"context"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/protocol"
@@ -43,5 +46,42 @@ func TestLockState(t *testing.T) {
 		if got := lockState(c.locks, sub, k); got != c.want {
 			t.Errorf("%s: %s, want %s", c.what, got, c.want)
 		}
+	}
+}
+
+// TestRepeats: the dashboard shows one occurrence of an event that does not
+// repeat, and of a repeatable one each repeat up to the last entered for
+// that subject and the next.
+func TestRepeats(t *testing.T) {
+	uns := protocol.Event{OID: "UNS", Repeatable: true}
+	entered := map[types.FormKey]int{
+		{Study: "S", Subject: "S1-001", Event: "UNS", EventRepeat: 1, Form: "VS"}: 1,
+		{Study: "S", Subject: "S1-001", Event: "UNS", EventRepeat: 3, Form: "AE"}: 2,
+		{Study: "S", Subject: "S1-002", Event: "UNS", EventRepeat: 5, Form: "VS"}: 1,
+		{Study: "T", Subject: "S1-001", Event: "UNS", EventRepeat: 7, Form: "VS"}: 1,
+		{Study: "S", Subject: "S1-001", Event: "SCR", EventRepeat: 1, Form: "VS"}: 1,
+	}
+	for _, c := range []struct {
+		ev      protocol.Event
+		subject string
+		want    int
+	}{
+		{uns, "S1-001", 4},
+		{uns, "S1-003", 1},
+		{protocol.Event{OID: "SCR"}, "S1-001", 1},
+	} {
+		if got := repeats(c.ev, entered, "S", c.subject); got != c.want {
+			t.Errorf("%s of %s: %d occurrences, want %d", c.ev.OID, c.subject, got, c.want)
+		}
+	}
+}
+
+// TestSignScreenLevel: a signature level other than form, event or
+// casebook is refused before anything is read.
+func TestSignScreenLevel(t *testing.T) {
+	s := New(nil, time.Now)
+	k := types.FormKey{Study: "S", Subject: "S1-001", Event: "SCR", EventRepeat: 1, Form: "VS"}
+	if _, err := s.SignScreen(context.Background(), k, "visit"); err == nil || !strings.Contains(err.Error(), `no signature level "visit"`) {
+		t.Errorf("level visit: %v", err)
 	}
 }

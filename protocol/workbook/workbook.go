@@ -1,4 +1,11 @@
-package protocol
+// Package workbook is the protocol's third door: the CRF specification
+// workbook (.xlsx) written by WriteTemplate and WriteXLSX and read by
+// LoadXLSX (docs/PROTOCOL.md describes its sheets). It also holds LoadFile,
+// which picks the door by a file's extension, and ExampleBytes. It lives
+// apart from package protocol so that what links the model without reading
+// Excel, such as the web pages' WebAssembly module, does not carry the
+// Excel library.
+package workbook
 
 import (
 	"errors"
@@ -10,6 +17,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/veritrial/veritrial/app/ziplimit"
+	"github.com/veritrial/veritrial/protocol"
 )
 
 // xlsxCol describes one column of a CRF specification sheet.
@@ -31,15 +39,15 @@ type xlsxSheet struct {
 
 var yesNoList = []string{"yes", "no"}
 
-var dataTypeList = []string{string(TypeText), string(TypeInteger), string(TypeDecimal), string(TypeDate),
-	string(TypePartialDate), string(TypeDateTime), string(TypeTime), string(TypeYesNo), string(TypeChoice),
-	string(TypeMultiChoice)}
+var dataTypeList = []string{string(protocol.TypeText), string(protocol.TypeInteger), string(protocol.TypeDecimal), string(protocol.TypeDate),
+	string(protocol.TypePartialDate), string(protocol.TypeDateTime), string(protocol.TypeTime), string(protocol.TypeYesNo), string(protocol.TypeChoice),
+	string(protocol.TypeMultiChoice)}
 
 // xlsxSheets is the workbook layout, documented in docs/PROTOCOL.md.
 var xlsxSheets = []xlsxSheet{
 	{name: "Study", note: "One row per field of the study metadata.", cols: []xlsxCol{
 		{key: "field", header: "Field", required: true, width: 24, note: "One of: id, version, title, phase, sponsor, protocol_doc_sha256, sap_sha256, subject_id_pattern."},
-		{key: "value", header: "Value", required: true, text: true, width: 80, note: "The value. Hashes are the lower-case hex SHA-256 of the protocol document and of the statistical analysis plan. subject_id_pattern is the regular expression every subject ID must match (empty: " + DefaultSubjectIDPattern + ")."},
+		{key: "value", header: "Value", required: true, text: true, width: 80, note: "The value. Hashes are the lower-case hex SHA-256 of the protocol document and of the statistical analysis plan. subject_id_pattern is the regular expression every subject ID must match (empty: " + protocol.DefaultSubjectIDPattern + ")."},
 	}},
 	{name: "Outcomes", cols: []xlsxCol{
 		{key: "kind", header: "Kind", required: true, list: []string{"primary", "secondary"}, width: 12, note: "primary or secondary. Changing outcomes after the start is outcome switching: every amendment report flags it."},
@@ -55,7 +63,7 @@ var xlsxSheets = []xlsxSheet{
 	{name: "Events", cols: []xlsxCol{
 		{key: "oid", header: "Event OID", required: true, width: 12, note: "Stable identifier of the visit, e.g. SCR, W4."},
 		{key: "name", header: "Name", required: true, width: 30, note: "Visit name."},
-		{key: "type", header: "Type", list: []string{string(EventScheduled), string(EventUnscheduled), string(EventCommon)}, width: 14, note: "scheduled (default), unscheduled, or common (e.g. early termination)."},
+		{key: "type", header: "Type", list: []string{string(protocol.EventScheduled), string(protocol.EventUnscheduled), string(protocol.EventCommon)}, width: 14, note: "scheduled (default), unscheduled, or common (e.g. early termination)."},
 		{key: "day", header: "Day", width: 8, note: "Nominal study day; day 1 is baseline. Whole number, may be negative."},
 		{key: "before", header: "Window Before", width: 10, note: "Days allowed before the nominal day."},
 		{key: "after", header: "Window After", width: 10, note: "Days allowed after the nominal day."},
@@ -103,7 +111,7 @@ var xlsxSheets = []xlsxSheet{
 		{key: "form", header: "Form OID", required: true, width: 10, note: "The form the check runs on."},
 		{key: "oid", header: "Check OID", required: true, width: 20, note: "Stable identifier of the edit check."},
 		{key: "condition", header: "Condition", required: true, text: true, width: 50, note: "Must be true when all its items have values, e.g. [VS.DIABP] < [VS.SYSBP]."},
-		{key: "severity", header: "Severity", list: []string{string(Hard), string(Soft)}, width: 10, note: "hard rejects the form; soft raises a data query."},
+		{key: "severity", header: "Severity", list: []string{string(protocol.Hard), string(protocol.Soft)}, width: 10, note: "hard rejects the form; soft raises a data query."},
 		{key: "message", header: "Message", width: 50, note: "What the site coordinator reads."},
 		{key: "items", header: "Items", width: 30, note: "Item OIDs the check names, comma-separated; the first gets the message."},
 	}},
@@ -209,12 +217,12 @@ func WriteTemplate(w io.Writer) error {
 
 // WriteXLSX writes p as a CRF specification workbook; LoadXLSX of the
 // result gives back p's fingerprint.
-func WriteXLSX(w io.Writer, p *Protocol) error {
+func WriteXLSX(w io.Writer, p *protocol.Protocol) error {
 	if p == nil {
 		return fmt.Errorf("protocol: WriteXLSX of nil protocol")
 	}
-	c := cloneProtocol(p)
-	Normalize(c)
+	c := protocol.Clone(p)
+	protocol.Normalize(c)
 	f, err := newWorkbook()
 	if err != nil {
 		return err
@@ -336,8 +344,8 @@ func intCell(n int) any {
 // xlsxLoader holds the state of one LoadXLSX call.
 type xlsxLoader struct {
 	name     string
-	warnings []Warning
-	errs     []*LoadError
+	warnings []protocol.Warning
+	errs     []*protocol.LoadError
 }
 
 type xlsxPos struct {
@@ -346,13 +354,13 @@ type xlsxPos struct {
 }
 
 func (l *xlsxLoader) fail(sheet string, row int, col, msg, fix string) {
-	if len(l.errs) < maxLoadErrors {
-		l.errs = append(l.errs, &LoadError{File: l.name, Sheet: sheet, Row: row, Column: col, Msg: msg, Fix: fix})
+	if len(l.errs) < protocol.MaxLoadErrors {
+		l.errs = append(l.errs, &protocol.LoadError{File: l.name, Sheet: sheet, Row: row, Column: col, Msg: msg, Fix: fix})
 	}
 }
 
 func (l *xlsxLoader) warn(sheet string, row int, col, msg string) {
-	l.warnings = append(l.warnings, Warning{File: l.name, Sheet: sheet, Row: row, Column: col, Msg: msg})
+	l.warnings = append(l.warnings, protocol.Warning{File: l.name, Sheet: sheet, Row: row, Column: col, Msg: msg})
 }
 
 // xlsxTable is a loaded sheet: rows by column key.
@@ -393,26 +401,26 @@ func headerKey(s string) string {
 // Arms, Events, Forms, Groups, Items, CodeLists, Checks as written by
 // WriteTemplate; docs/PROTOCOL.md describes them). Columns may be in any
 // order; Outcomes, Arms, CodeLists and Checks may be absent.
-func LoadXLSX(r io.Reader, name string) (p *Protocol, warnings []Warning, err error) {
+func LoadXLSX(r io.Reader, name string) (p *protocol.Protocol, warnings []protocol.Warning, err error) {
 	defer func() {
 		if rec := recover(); rec != nil {
 			p, warnings = nil, nil
-			err = &LoadError{File: name, Msg: fmt.Sprintf("the workbook could not be read (%v)", rec),
+			err = &protocol.LoadError{File: name, Msg: fmt.Sprintf("the workbook could not be read (%v)", rec),
 				Fix: "open it in Excel or LibreOffice and save it again as .xlsx"}
 		}
 	}()
-	b, err := readLimited(r, name)
+	b, err := protocol.ReadLimited(r, name)
 	if err != nil {
 		return nil, nil, err
 	}
 	f, err := ziplimit.OpenWorkbook(b, ziplimit.Import)
 	var le *ziplimit.LimitError
 	if errors.As(err, &le) {
-		return nil, nil, &LoadError{File: name, Msg: "the workbook is refused: " + err.Error(),
+		return nil, nil, &protocol.LoadError{File: name, Msg: "the workbook is refused: " + err.Error(),
 			Fix: "check the file: a protocol workbook is far smaller; start from `protocol template`", Err: err}
 	}
 	if err != nil {
-		return nil, nil, &LoadError{File: name, Msg: "not a readable .xlsx workbook: " + err.Error(),
+		return nil, nil, &protocol.LoadError{File: name, Msg: "not a readable .xlsx workbook: " + err.Error(),
 			Fix: "save the file from Excel or LibreOffice as Excel 2007-365 (.xlsx), or start from `protocol template`"}
 	}
 	defer f.Close()
@@ -454,11 +462,11 @@ func LoadXLSX(r io.Reader, name string) (p *Protocol, warnings []Warning, err er
 		}
 	}
 	if len(l.errs) > 0 {
-		return nil, l.warnings, joinErrors(l.errs)
+		return nil, l.warnings, protocol.JoinLoadErrors(l.errs)
 	}
 	p = l.build(tables)
 	if len(l.errs) > 0 {
-		return nil, l.warnings, joinErrors(l.errs)
+		return nil, l.warnings, protocol.JoinLoadErrors(l.errs)
 	}
 	return p, l.warnings, nil
 }
@@ -508,7 +516,7 @@ func (l *xlsxLoader) table(sh xlsxSheet, sheetName string, rows [][]string) *xls
 				continue
 			}
 			if i >= len(keys) || keys[i] == "" {
-				l.warn(sheetName, row.n, colName(i), fmt.Sprintf("value %q is in a column without a known header: ignored", clip(c)))
+				l.warn(sheetName, row.n, colName(i), fmt.Sprintf("value %q is in a column without a known header: ignored", protocol.Clip(c)))
 				continue
 			}
 			row.cells[keys[i]] = c
@@ -535,7 +543,7 @@ func (l *xlsxLoader) intCell(t *xlsxTable, r xlsxRow, key string) int {
 	}
 	n, err := strconv.Atoi(strings.TrimSuffix(s, ".0"))
 	if err != nil {
-		l.fail(t.sheet.name, r.n, t.col(key), fmt.Sprintf("%q is not a whole number", clip(s)), "write a whole number such as 3, or leave it empty")
+		l.fail(t.sheet.name, r.n, t.col(key), fmt.Sprintf("%q is not a whole number", protocol.Clip(s)), "write a whole number such as 3, or leave it empty")
 	}
 	return n
 }
@@ -547,7 +555,7 @@ func (l *xlsxLoader) boolCell(t *xlsxTable, r xlsxRow, key string) bool {
 	case "yes", "y", "true", "1", "x":
 		return true
 	}
-	l.fail(t.sheet.name, r.n, t.col(key), fmt.Sprintf("%q is not yes or no", clip(r.cells[key])), "write yes or no")
+	l.fail(t.sheet.name, r.n, t.col(key), fmt.Sprintf("%q is not yes or no", protocol.Clip(r.cells[key])), "write yes or no")
 	return false
 }
 
@@ -561,8 +569,8 @@ func splitList(s string) []string {
 	return out
 }
 
-func (l *xlsxLoader) build(tables map[string]*xlsxTable) *Protocol {
-	p := &Protocol{}
+func (l *xlsxLoader) build(tables map[string]*xlsxTable) *protocol.Protocol {
+	p := &protocol.Protocol{}
 	pos := map[string]xlsxPos{}
 	at := func(t *xlsxTable, r xlsxRow, key string) xlsxPos {
 		return xlsxPos{sheet: t.sheet.name, row: r.n, col: t.col(key)}
@@ -597,13 +605,13 @@ func (l *xlsxLoader) build(tables map[string]*xlsxTable) *Protocol {
 		case "subject_id_pattern", "subjectidpattern":
 			p.Study.SubjectIDPattern = v
 		default:
-			l.warn(t.sheet.name, r.n, t.col("field"), fmt.Sprintf("unknown study field %q ignored (fields: %s)", clip(k), strings.Join(studyFields, ", ")))
+			l.warn(t.sheet.name, r.n, t.col("field"), fmt.Sprintf("unknown study field %q ignored (fields: %s)", protocol.Clip(k), strings.Join(studyFields, ", ")))
 		}
 	}
 
 	t = tables["Outcomes"]
 	for _, r := range t.rows {
-		o := Outcome{Measure: r.cells["measure"], TimeFrame: r.cells["timeframe"], Description: r.cells["description"]}
+		o := protocol.Outcome{Measure: r.cells["measure"], TimeFrame: r.cells["timeframe"], Description: r.cells["description"]}
 		switch strings.ToLower(r.cells["kind"]) {
 		case "primary":
 			pos[fmt.Sprintf("study.primary_outcomes[%d]", len(p.Study.PrimaryOutcomes))] = at(t, r, "measure")
@@ -612,20 +620,20 @@ func (l *xlsxLoader) build(tables map[string]*xlsxTable) *Protocol {
 			pos[fmt.Sprintf("study.secondary_outcomes[%d]", len(p.Study.SecondaryOutcomes))] = at(t, r, "measure")
 			p.Study.SecondaryOutcomes = append(p.Study.SecondaryOutcomes, o)
 		default:
-			l.fail(t.sheet.name, r.n, t.col("kind"), fmt.Sprintf("outcome kind %q is not primary or secondary", clip(r.cells["kind"])), "write primary or secondary")
+			l.fail(t.sheet.name, r.n, t.col("kind"), fmt.Sprintf("outcome kind %q is not primary or secondary", protocol.Clip(r.cells["kind"])), "write primary or secondary")
 		}
 	}
 
 	t = tables["Arms"]
 	for _, r := range t.rows {
 		pos[fmt.Sprintf("study.arms[%d]", len(p.Study.Arms))] = at(t, r, "oid")
-		p.Study.Arms = append(p.Study.Arms, Arm{OID: r.cells["oid"], Name: r.cells["name"], Description: r.cells["description"]})
+		p.Study.Arms = append(p.Study.Arms, protocol.Arm{OID: r.cells["oid"], Name: r.cells["name"], Description: r.cells["description"]})
 	}
 
 	t = tables["Events"]
 	pos["events"] = xlsxPos{sheet: t.sheet.name, col: t.col("forms")}
 	for _, r := range t.rows {
-		e := Event{OID: r.cells["oid"], Name: r.cells["name"], Type: EventType(strings.ToLower(r.cells["type"])),
+		e := protocol.Event{OID: r.cells["oid"], Name: r.cells["name"], Type: protocol.EventType(strings.ToLower(r.cells["type"])),
 			Day: l.intCell(t, r, "day"), WindowBefore: l.intCell(t, r, "before"), WindowAfter: l.intCell(t, r, "after"),
 			Repeatable: l.boolCell(t, r, "repeatable"), Forms: splitList(r.cells["forms"])}
 		pos[fmt.Sprintf("events[%d]", len(p.Events))] = at(t, r, "oid")
@@ -647,7 +655,7 @@ func (l *xlsxLoader) build(tables map[string]*xlsxTable) *Protocol {
 		}
 		formIdx[oid] = len(p.Forms)
 		pos[fmt.Sprintf("forms[%d]", len(p.Forms))] = at(t, r, "oid")
-		p.Forms = append(p.Forms, Form{OID: oid, Name: r.cells["name"]})
+		p.Forms = append(p.Forms, protocol.Form{OID: oid, Name: r.cells["name"]})
 	}
 
 	t = tables["Groups"]
@@ -657,7 +665,7 @@ func (l *xlsxLoader) build(tables map[string]*xlsxTable) *Protocol {
 		fo := r.cells["form"]
 		fi, ok := formIdx[fo]
 		if !ok {
-			l.fail(t.sheet.name, r.n, t.col("form"), fmt.Sprintf("form %q is not on sheet Forms", clip(fo)), "add the form to sheet Forms or correct the OID")
+			l.fail(t.sheet.name, r.n, t.col("form"), fmt.Sprintf("form %q is not on sheet Forms", protocol.Clip(fo)), "add the form to sheet Forms or correct the OID")
 			continue
 		}
 		oid := r.cells["oid"]
@@ -669,7 +677,7 @@ func (l *xlsxLoader) build(tables map[string]*xlsxTable) *Protocol {
 		fm := &p.Forms[fi]
 		groupIdx[k] = len(fm.Groups)
 		pos[fmt.Sprintf("forms[%d].groups[%d]", fi, len(fm.Groups))] = at(t, r, "oid")
-		fm.Groups = append(fm.Groups, ItemGroup{OID: oid, Name: r.cells["name"], Repeating: l.boolCell(t, r, "repeating"),
+		fm.Groups = append(fm.Groups, protocol.ItemGroup{OID: oid, Name: r.cells["name"], Repeating: l.boolCell(t, r, "repeating"),
 			MaxRepeats: l.intCell(t, r, "maxrepeats")})
 	}
 
@@ -678,24 +686,24 @@ func (l *xlsxLoader) build(tables map[string]*xlsxTable) *Protocol {
 		fo, gro := r.cells["form"], r.cells["group"]
 		fi, ok := formIdx[fo]
 		if !ok {
-			l.fail(t.sheet.name, r.n, t.col("form"), fmt.Sprintf("form %q is not on sheet Forms", clip(fo)), "add the form to sheet Forms or correct the OID")
+			l.fail(t.sheet.name, r.n, t.col("form"), fmt.Sprintf("form %q is not on sheet Forms", protocol.Clip(fo)), "add the form to sheet Forms or correct the OID")
 			continue
 		}
 		gi, ok := groupIdx[gkey{fo, gro}]
 		if !ok {
-			l.fail(t.sheet.name, r.n, t.col("group"), fmt.Sprintf("group %q of form %q is not on sheet Groups", clip(gro), fo),
+			l.fail(t.sheet.name, r.n, t.col("group"), fmt.Sprintf("group %q of form %q is not on sheet Groups", protocol.Clip(gro), fo),
 				"add the group to sheet Groups or correct the OID")
 			continue
 		}
-		it := Item{OID: r.cells["oid"], Label: r.cells["label"], Type: DataType(strings.ToLower(r.cells["type"])),
+		it := protocol.Item{OID: r.cells["oid"], Label: r.cells["label"], Type: protocol.DataType(strings.ToLower(r.cells["type"])),
 			Digits: l.intCell(t, r, "digits"), Unit: r.cells["unit"], CodeList: r.cells["codelist"],
 			Required: l.boolCell(t, r, "required"), MaxLength: l.intCell(t, r, "maxlength"), ShowIf: r.cells["showif"],
 			Section: r.cells["section"], Note: r.cells["note"], Annotation: r.cells["annotation"]}
 		if r.cells["hardmin"] != "" || r.cells["hardmax"] != "" {
-			it.Hard = &Range{Min: r.cells["hardmin"], Max: r.cells["hardmax"]}
+			it.Hard = &protocol.Range{Min: r.cells["hardmin"], Max: r.cells["hardmax"]}
 		}
 		if r.cells["softmin"] != "" || r.cells["softmax"] != "" {
-			it.Soft = &Range{Min: r.cells["softmin"], Max: r.cells["softmax"]}
+			it.Soft = &protocol.Range{Min: r.cells["softmin"], Max: r.cells["softmax"]}
 		}
 		g := &p.Forms[fi].Groups[gi]
 		path := fmt.Sprintf("forms[%d].groups[%d].items[%d]", fi, gi, len(g.Items))
@@ -721,21 +729,21 @@ func (l *xlsxLoader) build(tables map[string]*xlsxTable) *Protocol {
 			i = len(p.CodeLists)
 			clIdx[oid] = i
 			clFirst[oid] = at(t, r, "oid")
-			p.CodeLists = append(p.CodeLists, CodeList{OID: oid, Name: r.cells["name"]})
+			p.CodeLists = append(p.CodeLists, protocol.CodeList{OID: oid, Name: r.cells["name"]})
 		}
 		cl := &p.CodeLists[i]
 		if n := r.cells["name"]; n != "" && cl.Name != n {
 			if cl.Name == "" {
 				cl.Name = n
 			} else {
-				l.fail(t.sheet.name, r.n, t.col("name"), fmt.Sprintf("code list %q is named %q here and %q above", oid, clip(n), clip(cl.Name)),
+				l.fail(t.sheet.name, r.n, t.col("name"), fmt.Sprintf("code list %q is named %q here and %q above", oid, protocol.Clip(n), protocol.Clip(cl.Name)),
 					"use one name per code list (or leave the name empty after its first row)")
 			}
 		}
 		code, decode := r.cells["code"], r.cells["decode"]
 		if code == "" {
 			if decode != "" {
-				l.fail(t.sheet.name, r.n, t.col("code"), fmt.Sprintf("decode %q has no code", clip(decode)), "fill in the code")
+				l.fail(t.sheet.name, r.n, t.col("code"), fmt.Sprintf("decode %q has no code", protocol.Clip(decode)), "fill in the code")
 			}
 			continue
 		}
@@ -744,7 +752,7 @@ func (l *xlsxLoader) build(tables map[string]*xlsxTable) *Protocol {
 				l.fail(t.sheet.name, r.n, t.col("code"), fmt.Sprintf("code %q appears twice in code list %q", code, oid), "give each code its own value")
 			}
 		}
-		cl.Items = append(cl.Items, CodeItem{Code: code, Decode: decode})
+		cl.Items = append(cl.Items, protocol.CodeItem{Code: code, Decode: decode})
 	}
 
 	t = tables["Checks"]
@@ -752,7 +760,7 @@ func (l *xlsxLoader) build(tables map[string]*xlsxTable) *Protocol {
 		fo := r.cells["form"]
 		fi, ok := formIdx[fo]
 		if !ok {
-			l.fail(t.sheet.name, r.n, t.col("form"), fmt.Sprintf("form %q is not on sheet Forms", clip(fo)), "add the form to sheet Forms or correct the OID")
+			l.fail(t.sheet.name, r.n, t.col("form"), fmt.Sprintf("form %q is not on sheet Forms", protocol.Clip(fo)), "add the form to sheet Forms or correct the OID")
 			continue
 		}
 		fm := &p.Forms[fi]
@@ -760,31 +768,31 @@ func (l *xlsxLoader) build(tables map[string]*xlsxTable) *Protocol {
 		pos[path] = at(t, r, "oid")
 		pos[path+".condition"] = at(t, r, "condition")
 		pos[path+".items"] = at(t, r, "items")
-		fm.Checks = append(fm.Checks, EditCheck{OID: r.cells["oid"], Condition: r.cells["condition"],
-			Severity: Severity(strings.ToLower(r.cells["severity"])), Message: r.cells["message"], Items: splitList(r.cells["items"])})
+		fm.Checks = append(fm.Checks, protocol.EditCheck{OID: r.cells["oid"], Condition: r.cells["condition"],
+			Severity: protocol.Severity(strings.ToLower(r.cells["severity"])), Message: r.cells["message"], Items: splitList(r.cells["items"])})
 	}
 	if len(l.errs) > 0 {
 		return nil
 	}
-	Normalize(p)
+	protocol.Normalize(p)
 	for i, cl := range p.CodeLists {
 		if ps, ok := clFirst[cl.OID]; ok {
 			pos[fmt.Sprintf("codelists[%d]", i)] = ps
 		}
 	}
-	loc := func(path string) LoadError {
-		ps, _, ok := longestPrefix(pos, path)
+	loc := func(path string) protocol.LoadError {
+		ps, _, ok := protocol.LongestPrefix(pos, path)
 		if !ok {
-			return LoadError{}
+			return protocol.LoadError{}
 		}
-		return LoadError{Sheet: ps.sheet, Row: ps.row, Column: ps.col}
+		return protocol.LoadError{Sheet: ps.sheet, Row: ps.row, Column: ps.col}
 	}
-	ws, err := compileChecked(p, l.name, loc)
+	ws, err := protocol.CompileLocated(p, l.name, loc)
 	if err != nil {
-		if le, ok := err.(*LoadError); ok {
+		if le, ok := err.(*protocol.LoadError); ok {
 			l.errs = append(l.errs, le.All()...)
 		} else {
-			l.errs = append(l.errs, &LoadError{File: l.name, Msg: err.Error()})
+			l.errs = append(l.errs, &protocol.LoadError{File: l.name, Msg: err.Error()})
 		}
 		return nil
 	}

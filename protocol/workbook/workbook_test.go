@@ -1,4 +1,4 @@
-package protocol
+package workbook
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/veritrial/veritrial/protocol"
 )
 
 func exampleWorkbook(t testing.TB) *excelize.File {
@@ -112,7 +114,7 @@ func TestXLSXTemplate(t *testing.T) {
 	// The blank template loads (with Compile errors about the empty study
 	// named by sheet and row), never panics.
 	_, _, err = LoadXLSX(bytes.NewReader(b.Bytes()), "template.xlsx")
-	var le *LoadError
+	var le *protocol.LoadError
 	if !errors.As(err, &le) || !strings.Contains(err.Error(), "study has no ID") || le.Sheet != "Study" {
 		t.Fatalf("blank template: %v", err)
 	}
@@ -169,7 +171,7 @@ func TestXLSXErrors(t *testing.T) {
 			f := exampleWorkbook(t)
 			c.edit(f)
 			_, _, err := LoadXLSX(bytes.NewReader(saveWorkbook(t, f)), "spec.xlsx")
-			var le *LoadError
+			var le *protocol.LoadError
 			if !errors.As(err, &le) {
 				t.Fatalf("error %T %v", err, err)
 			}
@@ -186,7 +188,7 @@ func TestXLSXErrors(t *testing.T) {
 func TestXLSXNotAWorkbook(t *testing.T) {
 	for _, in := range [][]byte{nil, []byte("hello"), []byte("PK\x03\x04garbage")} {
 		_, _, err := LoadXLSX(bytes.NewReader(in), "bad.xlsx")
-		var le *LoadError
+		var le *protocol.LoadError
 		if !errors.As(err, &le) || le.File != "bad.xlsx" || le.Fix == "" {
 			t.Errorf("%q: %v", in, err)
 		}
