@@ -22,6 +22,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/veritrial/veritrial/app/client"
+	"github.com/veritrial/veritrial/app/safetext"
 	"github.com/veritrial/veritrial/protocol"
 )
 
@@ -466,7 +467,7 @@ func (b *xlsxBook) cellText(sheet, key string, col, row int, s string) (string, 
 	if err != nil {
 		return "", fmt.Errorf("export: %s: %w", where, err)
 	}
-	if len(enc) <= excelize.TotalCellChars || utf16Len(enc) <= excelize.TotalCellChars {
+	if len(enc) <= excelize.TotalCellChars || safetext.UTF16Len(enc) <= excelize.TotalCellChars {
 		return enc, nil
 	}
 	var parts []string
@@ -501,19 +502,6 @@ func (b *xlsxBook) cellText(sheet, key string, col, row int, s string) (string, 
 		}
 	}
 	return parts[0], nil
-}
-
-// utf16Len is the length of s in UTF-16 code units, as Excel counts a
-// cell's characters.
-func utf16Len(s string) int {
-	n := 0
-	for _, r := range s {
-		n++
-		if r > 0xFFFF {
-			n++
-		}
-	}
-	return n
 }
 
 // sheetName makes a valid, unused sheet name from name.

@@ -92,11 +92,11 @@ const MaxCellChars = 32767
 // the cut, so that nothing is altered silently.
 func Cell(s string) string {
 	out := escape(s, true)
-	if utf16Len(out) <= MaxCellChars {
+	if UTF16Len(out) <= MaxCellChars {
 		return out
 	}
-	note := fmt.Sprintf(" … [cut: %d characters in all; the JSON output holds the whole text]", utf16Len(out))
-	budget := MaxCellChars - utf16Len(note)
+	note := fmt.Sprintf(" … [cut: %d characters in all; the JSON output holds the whole text]", UTF16Len(out))
+	budget := MaxCellChars - UTF16Len(note)
 	n, cut := 0, 0
 	for i, r := range out {
 		w := 1
@@ -112,8 +112,9 @@ func Cell(s string) string {
 	return out[:cut] + note
 }
 
-// utf16Len is the length of s in UTF-16 code units, as a workbook counts.
-func utf16Len(s string) int {
+// UTF16Len is the length of s in UTF-16 code units, as a workbook counts
+// a cell's characters.
+func UTF16Len(s string) int {
 	n := 0
 	for _, r := range s {
 		n++

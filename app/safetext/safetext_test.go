@@ -47,8 +47,8 @@ func TestCell(t *testing.T) {
 	}
 	long := strings.Repeat("é", MaxCellChars-1) + "\U0001F600"
 	got := Cell(long)
-	if utf16Len(got) > MaxCellChars || !utf8.ValidString(got) || !strings.HasSuffix(got, " … [cut: 32768 characters in all; the JSON output holds the whole text]") {
-		t.Errorf("Cell of %d UTF-16 units: %d units, ends %q", utf16Len(long), utf16Len(got), got[len(got)-80:])
+	if UTF16Len(got) > MaxCellChars || !utf8.ValidString(got) || !strings.HasSuffix(got, " … [cut: 32768 characters in all; the JSON output holds the whole text]") {
+		t.Errorf("Cell of %d UTF-16 units: %d units, ends %q", UTF16Len(long), UTF16Len(got), got[len(got)-80:])
 	}
 	if fits := strings.Repeat("a", MaxCellChars); Cell(fits) != fits {
 		t.Error("a text that fits was cut")
