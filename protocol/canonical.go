@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -72,6 +73,13 @@ func Normalize(p *Protocol) {
 		}
 	}
 	sort.SliceStable(p.CodeLists, func(i, j int) bool { return p.CodeLists[i].OID < p.CodeLists[j].OID })
+	if len(p.MissingCodes) == 0 {
+		p.MissingCodes = nil
+	}
+	for i := range p.MissingCodes {
+		p.MissingCodes[i].Code = strings.TrimSpace(p.MissingCodes[i].Code)
+		p.MissingCodes[i].Decode = strings.TrimSpace(p.MissingCodes[i].Decode)
+	}
 }
 
 func normOutcomes(os []Outcome) []Outcome {
@@ -128,6 +136,18 @@ func normItem(it *Item) {
 	it.Section = strings.TrimSpace(it.Section)
 	it.Note = strings.TrimSpace(it.Note)
 	it.Annotation = strings.TrimSpace(it.Annotation)
+	// A derivation is kept in canonical form, so that its spelling does
+	// not change the fingerprint (REDCap and workbook round trips).
+	it.Derive = strings.TrimSpace(it.Derive)
+	if d, err := ParseDerivation(it.Derive); err == nil && it.Derive != "" {
+		it.Derive = d.String()
+	}
+	if len(it.Missing) == 0 {
+		it.Missing = nil
+	}
+	for i := range it.Missing {
+		it.Missing[i] = strings.TrimSpace(it.Missing[i])
+	}
 }
 
 func normRange(r *Range) *Range {
@@ -182,6 +202,7 @@ func Clone(p *Protocol) *Protocol {
 					s := *it.Soft
 					it.Soft = &s
 				}
+				it.Missing = slices.Clone(it.Missing)
 				ng.Items[k] = it
 			}
 			nf.Groups[j] = ng
@@ -200,6 +221,7 @@ func Clone(p *Protocol) *Protocol {
 		cl.Items = append([]CodeItem(nil), cl.Items...)
 		c.CodeLists[i] = cl
 	}
+	c.MissingCodes = slices.Clone(p.MissingCodes)
 	return &c
 }
 

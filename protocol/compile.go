@@ -88,7 +88,9 @@ type Compiled struct {
 	events     map[string]*Event
 	eventForms map[[2]string]struct{}
 	codeLists  map[string]*cCodeList
-	maxItems   int
+	// missingCodes are Protocol.MissingCodes by code.
+	missingCodes map[string]*CodeItem
+	maxItems     int
 	scratch    sync.Pool
 	// subjectIDPattern is the pattern subject IDs must match, subjectID
 	// the same compiled to match a whole ID.
@@ -101,6 +103,9 @@ type cForm struct {
 	items  []*cItem // protocol order
 	groups []cGroup
 	checks []*cCheck
+	// derived are the form's non-repeating derived items, each after the
+	// derived items it refers to.
+	derived []*cItem
 }
 
 type cGroup struct {
@@ -109,6 +114,7 @@ type cGroup struct {
 	repeating  bool
 	max        int
 	checks     []*cCheck // checks evaluated per row of this group
+	derived    []*cItem  // derived items computed per row, in order
 }
 
 type cItem struct {
@@ -123,6 +129,10 @@ type cItem struct {
 	hard     cRange
 	soft     cRange
 	maxLen   int
+	// derive computes a derived item; deriveRefs are the items of the
+	// same form it refers to.
+	derive     *Derivation
+	deriveRefs []*cItem
 }
 
 type cRange struct {
@@ -234,6 +244,8 @@ func pathKey(path string) []int {
 			}
 		case "codelists":
 			rank = 3
+		case "missing_codes":
+			rank = 4
 		}
 		if len(key) > 0 && !indexed {
 			break
@@ -290,6 +302,8 @@ func Compile(p *Protocol) (*Compiled, error) {
 	k.indexCodeLists()
 	k.compileForms()
 	k.compileConditions()
+	k.compileMissingCodes()
+	k.compileDerivations()
 	k.compileCodeLists()
 
 	if len(k.errs) > 0 {
@@ -570,7 +584,7 @@ func (k *compiler) compileConditions() {
 				if cond == nil {
 					continue
 				}
-				k.checkRefs(ipath+".show_if", it.OID, "show_if", cond, f, gi, it.OID)
+				k.checkRefs(ipath+".show_if", it.OID, "show_if", cond.walkOperands, f, gi, it.OID)
 				if ci != nil {
 					ci.show = cond
 					for _, oid := range cond.refs {
@@ -618,8 +632,8 @@ func (k *compiler) groupOf(oid string) (*cItem, bool) {
 // and references into repeating groups the condition cannot see. group is
 // the group of the condition's own item, or -1 for an edit check; self is
 // the item owning a ShowIf.
-func (k *compiler) checkRefs(path, oid, field string, cond *Condition, f *Form, group int, self string) {
-	walkOperands(cond.root, func(o *operand) {
+func (k *compiler) checkRefs(path, oid, field string, walk func(func(*operand)), f *Form, group int, self string) {
+	walk(func(o *operand) {
 		if o.kind != operandRef {
 			return
 		}
@@ -716,7 +730,7 @@ func (k *compiler) compileCheck(f *Form, cf *cForm, fi, i int) {
 	}
 	cc.cond = cond
 	nerr := len(k.errs)
-	k.checkRefs(path+".condition", ch.OID, "condition", cond, f, -1, "")
+	k.checkRefs(path+".condition", ch.OID, "condition", cond.walkOperands, f, -1, "")
 	if len(k.errs) > nerr {
 		ok = false
 	}
@@ -758,6 +772,7 @@ func copyProtocol(p *Protocol) *Protocol {
 					r := *it.Soft
 					it.Soft = &r
 				}
+				it.Missing = slices.Clone(it.Missing)
 			}
 		}
 		f.Checks = append([]EditCheck(nil), f.Checks...)
@@ -769,6 +784,7 @@ func copyProtocol(p *Protocol) *Protocol {
 	for i := range c.CodeLists {
 		c.CodeLists[i].Items = append([]CodeItem(nil), c.CodeLists[i].Items...)
 	}
+	c.MissingCodes = slices.Clone(p.MissingCodes)
 	return &c
 }
 

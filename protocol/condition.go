@@ -285,6 +285,9 @@ func cmpInt64(a, b int64) int {
 	return 0
 }
 
+// walkOperands calls f on every operand of the condition.
+func (c *Condition) walkOperands(f func(*operand)) { walkOperands(c.root, f) }
+
 func walkOperands(n *condNode, f func(*operand)) {
 	if n.kind == nodeCmp {
 		f(&n.l)
@@ -375,6 +378,9 @@ const (
 	tokNot
 	tokLParen
 	tokRParen
+	tokArith // + - * / in a derivation
+	tokComma // , between a function's arguments
+	tokFunc  // a function name followed by "(" in a derivation
 )
 
 type token struct {
@@ -389,6 +395,8 @@ type condParser struct {
 	src string
 	i   int
 	tok token
+	// arith lexes a derivation: + - * / , and function names are tokens.
+	arith bool
 }
 
 func (p *condParser) errAt(bytePos int, msg, fix string) *ConditionError {
@@ -436,11 +444,17 @@ func (p *condParser) next() *ConditionError {
 		p.i++
 	}
 	start := p.i
+	prev := p.tok.kind
 	p.tok = token{kind: tokEOF, pos: start, end: start}
 	if start >= len(s) {
 		return nil
 	}
 	c := s[start]
+	if p.arith {
+		if done, err := p.lexArith(prev); done {
+			return err
+		}
+	}
 	switch {
 	case c == '[':
 		return p.lexRef()

@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -461,6 +462,9 @@ func (d *differ) items(o, n *Protocol) {
 		f("section", prev.Section, it.Section, false, "")
 		f("note", prev.Note, it.Note, false, "")
 		f("annotation", prev.Annotation, it.Annotation, false, "")
+		f("derive", prev.Derive, it.Derive, false, "derived values change when their form is next submitted or corrected")
+		f("missing", strings.Join(prev.Missing, ","), strings.Join(it.Missing, ","),
+			slices.ContainsFunc(prev.Missing, func(code string) bool { return !slices.Contains(it.Missing, code) }), "a missing-data code is no longer allowed")
 	}
 	for _, f := range o.Forms {
 		for _, g := range f.Groups {

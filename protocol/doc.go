@@ -62,6 +62,75 @@
 // Syntax errors are *ConditionError with a 1-based column (in characters)
 // and a suggested fix: `column 14: expected a value after "=" (write [age] >= 18)`.
 //
+// # Derived items
+//
+// An item with Item.Derive is computed by the ledger, never typed. The
+// derivation is an arithmetic expression, parsed by ParseDerivation, in
+// the condition language extended with numbers:
+//
+//	round([DM.WEIGHT] / (([DM.HEIGHT] / 100) * ([DM.HEIGHT] / 100)), 1)
+//	datediff([DM.CONSDT], [IE.RANDDT], "d")
+//	if([DM.SEX] = "2", [LB.CREAT] * 0.85, [LB.CREAT])
+//
+//   - Values: number literals, [OID] references to integer, decimal,
+//     yes/no (1 or 0) and choice items whose codes are all numbers, and
+//     [OID(code)] checkbox references (1 or 0); items of other forms are
+//     read as conditions read them (Compiled.CrossFormLookup).
+//   - Operators + - * / with the usual precedence, unary minus,
+//     parentheses; functions round(x, places) (places a whole number
+//     0-12, default 0), min(a, b, ...), max(a, b, ...), abs(x),
+//     if(condition, a, b) (the condition as in ShowIf) and
+//     datediff(start, end, unit) between two date items or "YYYY-MM-DD"
+//     dates, unit "d" days, "M" completed calendar months or "y"
+//     completed years (REDCap's spelling; "m" is refused), negative when
+//     end is before start. A month is complete on the same day of the
+//     month: 2025-01-31 to 2025-02-28 is 0 months.
+//   - Numbers are exact decimals held in at most MaxDeriveDigits (18)
+//     digits; no floating point anywhere. + and - keep the larger number
+//     of decimal places of their operands, * their sum (beyond 18 places
+//     truncated toward zero), / gives DivisionPlaces (12) places
+//     truncated toward zero, without trailing zeros; round(x, n) rounds
+//     half away from zero to exactly n places (round(24.25, 1) = 24.3,
+//     round(-24.25, 1) = -24.3, round(70, 1) = 70.0). Truncating the
+//     quotient before rounding it never changes the rounded result.
+//   - The value is empty when an input it needs is empty or holds a
+//     missing-data code (if() needs only the branch it takes). A
+//     computation that fails gives an empty value and a soft problem,
+//     which becomes a data query: derived.div_by_zero,
+//     derived.overflow, derived.input_invalid (another form's value is
+//     not a number or date). An input of the same form with a hard
+//     problem leaves the derived item empty (the form is refused anyway).
+//   - Derived values are checked like typed ones (hard and soft ranges);
+//     conditions, edit checks and other derivations see them. A derived
+//     item is recomputed whenever its own form is submitted or
+//     corrected; a correction of another form it reads does not change
+//     it until its form is corrected.
+//   - A value sent for a derived item is refused (derived.not_input).
+//
+// Compile refuses, with the path ("forms[0].groups[0].items[9].derive")
+// and a fix: a derivation that does not parse, refers to an unknown item
+// or to an item a condition there could not see, computes with a text,
+// date, multiple-choice or non-numeric choice item, gives datediff
+// something other than dates, divides by the literal 0, may give more
+// decimal places than the item's digits (or any, for an integer item:
+// wrap it in round), is on an item that is not integer or decimal, has
+// show_if, required or missing codes, or belongs to a cycle of derived
+// items (across forms too).
+//
+// # Missing-data codes
+//
+// Protocol.MissingCodes declares the study's missing-data codes (ND not
+// done, NA not applicable, UNK unknown, ASKU asked but unknown ...) with
+// their decodes, and Item.Missing the codes an item accepts. An
+// ItemValue gives either a Value or a Missing code, with an optional
+// Reason (at most 4000 characters). A code satisfies Required, counts as
+// a value for hidden.has_value, and is no value for conditions, edit
+// checks and derivations. A code the item does not allow is refused
+// (missing.not_allowed, naming the item and its codes); a code with a
+// value, or a reason without a code, is missing.invalid. Compile refuses
+// an empty, duplicate or malformed code (letters, digits, _ and -) and
+// an item listing an undeclared code or one twice.
+//
 // # Compile
 //
 // Compile checks a protocol's structure and indexes it. It reports every
@@ -162,8 +231,15 @@
 //	range.below_expected     soft      inside the hard range, below the soft range
 //	range.above_expected     soft      inside the hard range, above the soft range
 //	check.failed             check's   an edit check's condition is false (severity from the check, default hard)
+//	derived.not_input        hard      a value or missing-data code was sent for a derived item
+//	derived.div_by_zero      soft      a derivation divided by zero: the derived item stays empty
+//	derived.overflow         soft      a derivation needed more than 18 digits: the derived item stays empty
+//	derived.input_invalid    soft      a derivation read a value that is not a number (or date): the derived item stays empty
+//	missing.not_allowed      hard      the item does not allow that missing-data code
+//	missing.invalid          hard      a missing-data code with a value, a reason without a code, or a reason too long
 //
+// Compiled.Evaluate is Validate that also returns the derived values.
 // Compiled.CanonicalValues gives the form of a submission the ledger
-// stores (protocol order, no empty values) and Compiled.Decode the text a
-// reader sees for a coded value.
+// stores (protocol order, no empty values; missing-data codes kept) and
+// Compiled.Decode the text a reader sees for a coded value.
 package protocol

@@ -9,7 +9,7 @@ import (
 var exampleYAML []byte
 
 // Example returns the example protocol VT-HTN-201, a fictitious phase II
-// antihypertensive trial (8 events, 8 forms, 75 items), freshly loaded from
+// antihypertensive trial (8 events, 8 forms, 76 items), freshly loaded from
 // its embedded YAML; it returns nil only if the embedded file is broken.
 func Example() *Protocol {
 	p, _, err := LoadYAML(bytes.NewReader(exampleYAML), "htn201.yaml")

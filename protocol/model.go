@@ -10,6 +10,10 @@ type Protocol struct {
 	Events    []Event    `json:"events" yaml:"events"`
 	Forms     []Form     `json:"forms" yaml:"forms"`
 	CodeLists []CodeList `json:"codelists" yaml:"codelists"`
+	// MissingCodes are the missing-data codes the study uses (ND not
+	// done, NA not applicable, UNK unknown, ASKU asked but unknown ...)
+	// with their decodes; Item.Missing says which an item allows.
+	MissingCodes []CodeItem `json:"missing_codes,omitempty" yaml:"missing_codes,omitempty"`
 }
 
 // Study holds the registration metadata of a trial.
@@ -137,6 +141,13 @@ type Item struct {
 	// Annotation carries what a loader could keep but the model does not
 	// interpret (REDCap field annotation, identifier flag ...).
 	Annotation string `json:"annotation,omitempty" yaml:"annotation,omitempty"`
+	// Derive makes the item derived: the ledger computes its value from
+	// other items with this expression (see ParseDerivation) and nobody
+	// types it.
+	Derive string `json:"derive,omitempty" yaml:"derive,omitempty"`
+	// Missing lists the codes of Protocol.MissingCodes this item accepts
+	// in place of a value.
+	Missing []string `json:"missing,omitempty" yaml:"missing,omitempty"`
 }
 
 // CodeList is a list of coded values with their decodes.
@@ -175,12 +186,18 @@ const (
 
 // ItemValue is one value of a form submission. Repeat is the 1-based row
 // of the item's group when the group repeats, 0 otherwise. An empty Value
-// means "no value".
+// means "no value". Missing, when set, is a missing-data code given in
+// place of a value (Value is then empty), with an optional Reason.
 type ItemValue struct {
-	Item   string `json:"item"`
-	Repeat int    `json:"repeat,omitempty"`
-	Value  string `json:"value"`
+	Item    string `json:"item"`
+	Repeat  int    `json:"repeat,omitempty"`
+	Value   string `json:"value"`
+	Missing string `json:"missing,omitempty"`
+	Reason  string `json:"reason,omitempty"`
 }
+
+// Empty reports whether v holds neither a value nor a missing-data code.
+func (v ItemValue) Empty() bool { return v.Value == "" && v.Missing == "" }
 
 // Problem is one finding of Validate.
 type Problem struct {

@@ -137,6 +137,9 @@ type redcapLoader struct {
 	headers  map[string]string // key -> header text in the file
 	warnings []Warning
 	errs     []*LoadError
+	// calcs are the translated calc fields by variable, calcWhy why the
+	// others are not imported (see redcap_calc.go).
+	calcs, calcWhy map[string]string
 }
 
 func (l *redcapLoader) warn(r *rcRow, key, msg string) {
@@ -409,7 +412,7 @@ func (l *redcapLoader) build(rows []*rcRow, base *Protocol) *Protocol {
 		}
 		ft := strings.ToLower(r.get(rcType))
 		switch ft {
-		case "calc", "descriptive", "file", "sql":
+		case "descriptive", "file", "sql":
 			skipped[v] = ft
 			continue
 		}
@@ -427,6 +430,7 @@ func (l *redcapLoader) build(rows []*rcRow, base *Protocol) *Protocol {
 	if len(l.errs) > 0 {
 		return nil
 	}
+	l.translateCalcs(rows[1:], varOID, skipped)
 	first := rows[0]
 	if _, ok := first.tags["RECORD-ID"]; !ok {
 		l.warn(first, rcVar, fmt.Sprintf("field %q is the record ID (the first field of every REDCap project): not imported, subject pseudonyms are carried by the ledger", first.get(rcVar)))
@@ -501,7 +505,7 @@ func (l *redcapLoader) build(rows []*rcRow, base *Protocol) *Protocol {
 			msg := fmt.Sprintf("%s field %q not imported: ", kind, v)
 			switch kind {
 			case "calc":
-				msg += fmt.Sprintf("calculated fields are derived, not collected; recompute %q in analysis", Clip(r.get(rcChoices)))
+				msg += fmt.Sprintf("calculation %q: %s", Clip(r.get(rcChoices)), l.calcWhy[v])
 			case "descriptive":
 				msg += "it displays text only and holds no data"
 			case "file":
@@ -772,6 +776,8 @@ func (l *redcapLoader) fieldType(r *rcRow, ft string, it *Item, annot *string, c
 		it.CodeList = oid
 	case "slider":
 		it.Type = TypeInteger
+	case "calc":
+		l.calcField(r, it)
 	case "":
 		l.fail(r, rcType, fmt.Sprintf("field %q has no field type", v), "write one of text, notes, radio, dropdown, checkbox, yesno, truefalse, slider")
 	default:

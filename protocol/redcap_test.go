@@ -207,7 +207,7 @@ func TestREDCapEveryWarning(t *testing.T) {
 		"no base protocol",
 		"created one event EVENT_1",
 		`field "record_id" is the record ID`,
-		`calc field "bmi" not imported: calculated fields`,
+		`calc field "bmi" not imported: calculation "[weight]/([height]*[height])": it refers to "weight", which is not a field of the dictionary`,
 		`descriptive field "intro" not imported`,
 		`its section header "Part B" moves to the next field`,
 		`file field "scan" not imported`,
@@ -532,5 +532,63 @@ func TestREDCapTruncated(t *testing.T) {
 		if !errors.As(err, &le) || le.Row != c.row || !strings.Contains(err.Error(), c.msg) {
 			t.Errorf("%s: err = %v, want a refusal naming row %d", c.name, err, c.row)
 		}
+	}
+}
+
+// TestREDCapCalc: calc fields become derived items when veritrial computes
+// them alike; otherwise the warning names every function it cannot
+// translate, and the fields that refer to them are not imported either.
+// A dictionary -> protocol -> dictionary round trip keeps the calc fields.
+func TestREDCapCalc(t *testing.T) {
+	in := rcHeader +
+		"record_id,f,,text,ID,,,,,,,,,,,,,\r\n" +
+		"h,f,,text,Height,,,number_1dp,,,,,,,,,,\r\n" +
+		"w,f,,text,Weight,,,number_1dp,,,,,,,,,,\r\n" +
+		"sx,f,,radio,Sex,\"1, M | 2, F\",,,,,,,,,,,,\r\n" +
+		"bmi,f,,calc,BMI,\"round([w]/(([h]/100)*([h]/100)),1)\",,,,,,,,,,,,@VT-DIGITS=1\r\n" +
+		"adj,f,,calc,Adjusted,\"if([sx] = '2', max([w], [bmi]) * 0.85, abs(-[w]))\",,,,,,,,,,,,\r\n" +
+		"tot,f,,calc,Total,\"sum([h],[w]) + sqrt([h]) + [h]^2\",,,,,,,,,,,,\r\n" +
+		"age,f,,calc,Age,\"rounddown(datediff([h],[w],'y'),0)\",,,,,,,,,,,,\r\n" +
+		"uses,f,,calc,Uses total,\"[tot] + 1\",,,,,,,,,,,,@VT-TYPE=integer\r\n"
+	p, w, err := LoadREDCap(strings.NewReader(in), "calc.csv", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertWarn(t, w, `calc field "tot" not imported: calculation "sum([h],[w]) + sqrt([h]) + [h]^2": it uses sqrt(), sum(), the ^ operator, which veritrial cannot compute the same way`)
+	assertWarn(t, w, `calc field "age" not imported: calculation "rounddown(datediff([h],[w],'y'),0)": it uses datediff(), rounddown()`)
+	assertWarn(t, w, "REDCap's datediff is unsigned")
+	assertWarn(t, w, `calc field "uses" not imported: calculation "[tot] + 1": it refers to calc field "tot", which is not imported`)
+	items := p.Forms[0].Groups[0].Items
+	got := map[string]Item{}
+	for _, it := range items {
+		got[it.OID] = it
+	}
+	if it := got["bmi"]; it.Derive != "round([w] / ([h] / 100 * ([h] / 100)), 1)" || it.Type != TypeDecimal || it.Digits != 1 {
+		t.Errorf("bmi: %+v", it)
+	}
+	if it := got["adj"]; it.Derive != `if([sx] = "2", max([w], [bmi]) * 0.85, abs(-[w]))` {
+		t.Errorf("adj: %+v", it)
+	}
+	if _, ok := got["tot"]; ok {
+		t.Error("tot imported")
+	}
+	var out bytes.Buffer
+	if err := WriteREDCap(&out, p); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `bmi,f,,calc,BMI,"round([w] / ([h] / 100 * ([h] / 100)), 1)",,,,,,,,,,,,@VT-DIGITS=1`) {
+		t.Errorf("no calc row:\n%s", out.String())
+	}
+	p2, _, err := LoadREDCap(bytes.NewReader(out.Bytes()), "again.csv", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2.Study = p.Study // named after the file
+	f1, _ := p.Fingerprint()
+	f2, _ := p2.Fingerprint()
+	if f1 != f2 {
+		j1, _ := p.Canonical()
+		j2, _ := p2.Canonical()
+		t.Errorf("calc fields changed in the round trip:\n%s\n%s", j1, j2)
 	}
 }

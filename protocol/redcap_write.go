@@ -203,6 +203,7 @@ func redcapItemRow(it Item, cls map[string]*CodeList, oidVar map[string]string, 
 	if it.ShowIf != "" {
 		row[rcBranching] = rewriteOIDs(it.ShowIf, oidVar)
 	}
+	redcapCalcRow(it, row, oidVar, tags)
 	return row, nil
 }
 

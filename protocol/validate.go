@@ -35,6 +35,12 @@ const (
 	CodeRangeBelowExpected   = "range.below_expected"
 	CodeRangeAboveExpected   = "range.above_expected"
 	CodeCheckFailed          = "check.failed"
+	CodeDerivedNotInput      = "derived.not_input"
+	CodeDerivedDivByZero     = "derived.div_by_zero"
+	CodeDerivedOverflow      = "derived.overflow"
+	CodeDerivedInputInvalid  = "derived.input_invalid"
+	CodeMissingNotAllowed    = "missing.not_allowed"
+	CodeMissingInvalid       = "missing.invalid"
 )
 
 // Cell states in the validation scratch space.
@@ -43,6 +49,7 @@ const (
 	stValue              // a value that passed the hard checks (so far)
 	stDup                // given more than once
 	stBad                // a value with a hard problem
+	stMissing            // a missing-data code in place of a value
 )
 
 // Problem sections, in output order.
@@ -55,6 +62,7 @@ const (
 type vEntry struct {
 	group, repeat, pos, vi int
 	dup                    bool
+	bad                    bool // a refused missing-data code
 }
 
 type keyedProblem struct {
@@ -74,6 +82,9 @@ type scratch struct {
 	state   []uint8
 	spans   []span
 	probs   []keyedProblem
+	// buf holds the text of derived values; s.vals refers into it until
+	// the call ends (see validator.derive).
+	buf []byte
 }
 
 func newScratch(n int) *scratch {
@@ -88,6 +99,11 @@ type validator struct {
 	// valueHard: a hard problem of the values themselves was found (see
 	// ValidateAlone).
 	valueHard bool
+	// deriving: the problems added are those of a derived value, which
+	// may depend on other forms.
+	deriving bool
+	// derived, when not nil, collects the derived values.
+	derived *[]ItemValue
 }
 
 // Validate checks one submission of a form and returns its problems in a
@@ -97,7 +113,7 @@ type validator struct {
 // is safe for concurrent use and does not allocate when there is no
 // problem.
 func (c *Compiled) Validate(formOID string, values []ItemValue, lookup Lookup) []Problem {
-	out, _ := c.validate(formOID, values, lookup)
+	out, _ := c.validate(formOID, values, lookup, nil)
 	return out
 }
 
@@ -113,17 +129,36 @@ func (c *Compiled) Validate(formOID string, values []ItemValue, lookup Lookup) [
 // too. The problems listed may still differ from Validate's when final
 // is true only for the second reason.
 func (c *Compiled) ValidateAlone(formOID string, values []ItemValue) (problems []Problem, final bool) {
+	problems, _, final = c.EvaluateAlone(formOID, values)
+	return problems, final
+}
+
+// Evaluate is Validate that also returns the values of the form's
+// derived items, computed from values and the subject's other forms
+// (lookup): what the ledger stores with the values. A derived item
+// without a value (an input is empty, or the computation failed, which
+// is a soft problem) is left out.
+func (c *Compiled) Evaluate(formOID string, values []ItemValue, lookup Lookup) (problems []Problem, derived []ItemValue) {
+	problems, _ = c.validate(formOID, values, lookup, &derived)
+	return problems, derived
+}
+
+// EvaluateAlone is ValidateAlone that also returns the derived values;
+// they are the ones Evaluate gives when no condition or derivation read
+// another form.
+func (c *Compiled) EvaluateAlone(formOID string, values []ItemValue) (problems []Problem, derived []ItemValue, final bool) {
 	asked := false
 	problems, valueHard := c.validate(formOID, values, func(string) (string, bool) {
 		asked = true
 		return "", false
-	})
-	return problems, !asked || valueHard
+	}, &derived)
+	return problems, derived, !asked || valueHard
 }
 
 // validate is Validate; valueHard says whether a hard problem of the
-// values themselves was found (see ValidateAlone).
-func (c *Compiled) validate(formOID string, values []ItemValue, lookup Lookup) ([]Problem, bool) {
+// values themselves was found (see ValidateAlone). derived, when not
+// nil, receives the derived values.
+func (c *Compiled) validate(formOID string, values []ItemValue, lookup Lookup, derived *[]ItemValue) ([]Problem, bool) {
 	f, ok := c.forms[formOID]
 	if !ok {
 		return []Problem{{Severity: Hard, Code: CodeFormUnknown,
@@ -133,7 +168,7 @@ func (c *Compiled) validate(formOID string, values []ItemValue, lookup Lookup) (
 	if s == nil || len(s.vals) < len(f.items) {
 		s = newScratch(max(c.maxItems, len(f.items)))
 	}
-	v := &validator{c: c, f: f, s: s, lookup: lookup}
+	v := &validator{c: c, f: f, s: s, lookup: lookup, derived: derived}
 	get := func(oid string) (string, bool) {
 		ri, ok := c.items[oid]
 		if !ok {
@@ -154,6 +189,7 @@ func (c *Compiled) validate(formOID string, values []ItemValue, lookup Lookup) (
 	clear(s.state[:len(f.items)])
 	clear(s.spans[:len(f.items)])
 	s.entries = s.entries[:0]
+	s.buf = s.buf[:0]
 	clear(s.probs)
 	s.probs = s.probs[:0]
 	c.scratch.Put(s)
@@ -200,10 +236,15 @@ func (v *validator) run(values []ItemValue, get func(string) (string, bool)) {
 				itemName(ci)+" is not in a repeating group, so its row number must be 0, not "+strconv.Itoa(iv.Repeat)+" ("+iv.Item+")")
 			continue
 		}
-		if iv.Value == "" {
+		if iv.Empty() && iv.Reason == "" {
 			continue
 		}
-		s.entries = append(s.entries, vEntry{group: ci.group, repeat: iv.Repeat, pos: ci.pos, vi: i})
+		if ci.derive != nil {
+			v.bad(ci, iv.Repeat, CodeDerivedNotInput, rowPrefix(iv.Repeat)+itemName(ci)+" is derived: the ledger computes it from "+strings.Join(ci.derive.refs, ", ")+"; do not send it")
+			continue
+		}
+		bad := (iv.Missing != "" || iv.Reason != "") && !v.checkMissing(ci, iv)
+		s.entries = append(s.entries, vEntry{group: ci.group, repeat: iv.Repeat, pos: ci.pos, vi: i, bad: bad})
 	}
 	if !slices.IsSortedFunc(s.entries, cmpEntry) {
 		slices.SortFunc(s.entries, cmpEntry)
@@ -235,6 +276,11 @@ func (v *validator) run(values []ItemValue, get func(string) (string, bool)) {
 		}
 	}
 	for pass := range 2 {
+		if pass == 1 {
+			for _, ci := range f.derived {
+				v.derive(ci, 0, get)
+			}
+		}
 		for gi := range f.groups {
 			g := &f.groups[gi]
 			if g.repeating {
@@ -265,6 +311,9 @@ func (v *validator) run(values []ItemValue, get func(string) (string, bool)) {
 		for pos := g.first; pos < g.end; pos++ {
 			v.checkCell(f.items[pos], e.repeat)
 		}
+		for _, ci := range g.derived {
+			v.derive(ci, e.repeat, get)
+		}
 		for pos := g.first; pos < g.end; pos++ {
 			v.checkBranch(f.items[pos], e.repeat, get)
 		}
@@ -284,12 +333,17 @@ func (v *validator) run(values []ItemValue, get func(string) (string, bool)) {
 }
 
 func (v *validator) load(e vEntry, values []ItemValue) {
-	if e.dup {
+	switch {
+	case e.dup:
 		v.s.state[e.pos] = stDup
-		return
+	case e.bad:
+		v.s.state[e.pos] = stBad
+	case values[e.vi].Missing != "":
+		v.s.state[e.pos] = stMissing
+	default:
+		v.s.vals[e.pos] = values[e.vi].Value
+		v.s.state[e.pos] = stValue
 	}
-	v.s.vals[e.pos] = values[e.vi].Value
-	v.s.state[e.pos] = stValue
 }
 
 // checkCell checks the value of one item in one row (type, code list,
@@ -521,7 +575,7 @@ func (v *validator) runCheck(cc *cCheck, repeat int, get func(string) (string, b
 }
 
 func (v *validator) add(sec uint8, a int, item string, repeat int, sev Severity, code, msg string) {
-	if sev == Hard && code != CodeRequiredMissing && code != CodeHiddenHasValue {
+	if sev == Hard && code != CodeRequiredMissing && code != CodeHiddenHasValue && !v.deriving {
 		v.valueHard = true // runCheck adds check.failed problems itself
 	}
 	v.s.probs = append(v.s.probs, keyedProblem{sec: sec, a: a, p: Problem{Item: item, Repeat: repeat, Severity: sev, Code: code, Message: msg}})
@@ -670,7 +724,7 @@ func (c *Compiled) CanonicalValues(formOID string, values []ItemValue) []ItemVal
 	}
 	ks := make([]keyed, 0, len(values))
 	for _, v := range values {
-		if v.Value == "" {
+		if v.Empty() && v.Reason == "" {
 			continue
 		}
 		k := keyed{v: v, rep: v.Repeat}
@@ -704,7 +758,7 @@ func (c *Compiled) CanonicalValues(formOID string, values []ItemValue) []ItemVal
 				return c
 			}
 		}
-		return strings.Compare(a.v.Value, b.v.Value)
+		return cmp.Or(strings.Compare(a.v.Value, b.v.Value), strings.Compare(a.v.Missing, b.v.Missing), strings.Compare(a.v.Reason, b.v.Reason))
 	})
 	out := make([]ItemValue, len(ks))
 	for i, k := range ks {

@@ -312,6 +312,8 @@ var knownCodes = map[string]bool{
 	"partial_date.invalid": true, "datetime.invalid": true, "time.invalid": true, "yesno.invalid": true,
 	"choice.not_in_codelist": true, "multichoice.invalid": true, "range.below_min": true, "range.above_max": true,
 	"range.below_expected": true, "range.above_expected": true, "check.failed": true,
+	"derived.not_input": true, "derived.div_by_zero": true, "derived.overflow": true, "derived.input_invalid": true,
+	"missing.not_allowed": true, "missing.invalid": true,
 }
 
 // genSubmission draws a messy submission: known items of any form,
@@ -332,11 +334,16 @@ func genSubmission(t *rapid.T, c *Compiled) []ItemValue {
 		rapid.String(),
 	)
 	return rapid.SliceOfN(rapid.Custom(func(t *rapid.T) ItemValue {
-		return ItemValue{
+		v := ItemValue{
 			Item:   rapid.SampledFrom(oids).Draw(t, "item"),
 			Repeat: rapid.IntRange(-1, 4).Draw(t, "repeat"),
 			Value:  value.Draw(t, "value"),
 		}
+		if rapid.IntRange(0, 5).Draw(t, "coded") == 0 {
+			v.Missing = rapid.SampledFrom([]string{"ND", "NA", "XX"}).Draw(t, "missing")
+			v.Reason = rapid.SampledFrom([]string{"", "why"}).Draw(t, "reason")
+		}
+		return v
 	}), 0, 30).Draw(t, "values")
 }
 
@@ -369,7 +376,7 @@ func TestValidateProperties(t *testing.T) {
 			t.Fatal("CanonicalValues not canonical")
 		}
 		for _, v := range cv {
-			if v.Value == "" {
+			if v.Empty() && v.Reason == "" {
 				t.Fatal("empty value kept")
 			}
 		}
@@ -435,7 +442,7 @@ func TestDecode(t *testing.T) {
 	}
 }
 
-// bench60 builds a 60-item form: numbers with hard and soft ranges,
+// bench60 builds a 60-item form (and 3 derived items): numbers with hard and soft ranges,
 // decimals, dates, choices, yes/no, text and times, some branching and two
 // edit checks, and a valid submission for it.
 func bench60() (*Protocol, []ItemValue) {
@@ -475,6 +482,12 @@ func bench60() (*Protocol, []ItemValue) {
 		add(Item{OID: "B.TIM" + strconv.Itoa(i), Label: "Time", Type: TypeTime, Soft: &Range{Min: "06:00", Max: "22:00"}}, "08:3"+strconv.Itoa(i))
 	}
 	add(Item{OID: "B.DTC", Label: "Datetime", Type: TypeDateTime}, "2025-03-01T08:30")
+	// Derived items: nobody types them, the ledger computes them.
+	items = append(items,
+		Item{OID: "B.BMI", Label: "BMI", Type: TypeDecimal, Digits: 1, Soft: &Range{Min: "10", Max: "80"},
+			Derive: "round([B.DEC0] / (([B.INT0] / 100) * ([B.INT0] / 100)), 1)"},
+		Item{OID: "B.DAYS", Label: "Days", Type: TypeInteger, Derive: `datediff([B.DAT0], [B.DAT1], "d")`},
+		Item{OID: "B.MAX", Label: "Max", Type: TypeInteger, Derive: `if([B.YN0] = "1", max([B.INT1], [B.INT2]), 0)`})
 	add(Item{OID: "B.MC", Label: "Multi", Type: TypeMultiChoice, CodeList: "CL"}, "1,3,4")
 	p.Forms = []Form{{OID: "B", Name: "Bench", Groups: []ItemGroup{{OID: "B.G", Items: items}}, Checks: []EditCheck{
 		{OID: "B.CHK1", Condition: `[B.INT1] > [B.INT0]`, Items: []string{"B.INT1"}},
