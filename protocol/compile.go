@@ -91,7 +91,7 @@ type Compiled struct {
 	// missingCodes are Protocol.MissingCodes by code.
 	missingCodes map[string]*CodeItem
 	maxItems     int
-	scratch    sync.Pool
+	scratch      sync.Pool
 	// subjectIDPattern is the pattern subject IDs must match, subjectID
 	// the same compiled to match a whole ID.
 	subjectIDPattern string

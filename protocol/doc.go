@@ -68,44 +68,44 @@
 // derivation is an arithmetic expression, parsed by ParseDerivation, in
 // the condition language extended with numbers:
 //
-//	round([DM.WEIGHT] / (([DM.HEIGHT] / 100) * ([DM.HEIGHT] / 100)), 1)
-//	datediff([DM.CONSDT], [IE.RANDDT], "d")
-//	if([DM.SEX] = "2", [LB.CREAT] * 0.85, [LB.CREAT])
+//		round([DM.WEIGHT] / (([DM.HEIGHT] / 100) * ([DM.HEIGHT] / 100)), 1)
+//		datediff([DM.CONSDT], [IE.RANDDT], "d")
+//		if([DM.SEX] = "2", [LB.CREAT] * 0.85, [LB.CREAT])
 //
-//   - Values: number literals, [OID] references to integer, decimal,
-//     yes/no (1 or 0) and choice items whose codes are all numbers, and
-//     [OID(code)] checkbox references (1 or 0); items of other forms are
-//     read as conditions read them (Compiled.CrossFormLookup).
-//   - Operators + - * / with the usual precedence, unary minus,
-//     parentheses; functions round(x, places) (places a whole number
-//     0-12, default 0), min(a, b, ...), max(a, b, ...), abs(x),
-//     if(condition, a, b) (the condition as in ShowIf) and
-//     datediff(start, end, unit) between two date items or "YYYY-MM-DD"
-//     dates, unit "d" days, "M" completed calendar months or "y"
-//     completed years (REDCap's spelling; "m" is refused), negative when
-//     end is before start. A month is complete on the same day of the
-//     month: 2025-01-31 to 2025-02-28 is 0 months.
-//   - Numbers are exact decimals held in at most MaxDeriveDigits (18)
-//     digits; no floating point anywhere. + and - keep the larger number
-//     of decimal places of their operands, * their sum (beyond 18 places
-//     truncated toward zero), / gives DivisionPlaces (12) places
-//     truncated toward zero, without trailing zeros; round(x, n) rounds
-//     half away from zero to exactly n places (round(24.25, 1) = 24.3,
-//     round(-24.25, 1) = -24.3, round(70, 1) = 70.0). Truncating the
-//     quotient before rounding it never changes the rounded result.
-//   - The value is empty when an input it needs is empty or holds a
-//     missing-data code (if() needs only the branch it takes). A
-//     computation that fails gives an empty value and a soft problem,
-//     which becomes a data query: derived.div_by_zero,
-//     derived.overflow, derived.input_invalid (another form's value is
-//     not a number or date). An input of the same form with a hard
-//     problem leaves the derived item empty (the form is refused anyway).
-//   - Derived values are checked like typed ones (hard and soft ranges);
-//     conditions, edit checks and other derivations see them. A derived
-//     item is recomputed whenever its own form is submitted or
-//     corrected; a correction of another form it reads does not change
-//     it until its form is corrected.
-//   - A value sent for a derived item is refused (derived.not_input).
+//	  - Values: number literals, [OID] references to integer, decimal,
+//	    yes/no (1 or 0) and choice items whose codes are all numbers, and
+//	    [OID(code)] checkbox references (1 or 0); items of other forms are
+//	    read as conditions read them (Compiled.CrossFormLookup).
+//	  - Operators + - * / with the usual precedence, unary minus,
+//	    parentheses; functions round(x, places) (places a whole number
+//	    0-12, default 0), min(a, b, ...), max(a, b, ...), abs(x),
+//	    if(condition, a, b) (the condition as in ShowIf) and
+//	    datediff(start, end, unit) between two date items or "YYYY-MM-DD"
+//	    dates, unit "d" days, "M" completed calendar months or "y"
+//	    completed years (REDCap's spelling; "m" is refused), negative when
+//	    end is before start. A month is complete on the same day of the
+//	    month: 2025-01-31 to 2025-02-28 is 0 months.
+//	  - Numbers are exact decimals held in at most MaxDeriveDigits (18)
+//	    digits; no floating point anywhere. + and - keep the larger number
+//	    of decimal places of their operands, * their sum (beyond 18 places
+//	    truncated toward zero), / gives DivisionPlaces (12) places
+//	    truncated toward zero, without trailing zeros; round(x, n) rounds
+//	    half away from zero to exactly n places (round(24.25, 1) = 24.3,
+//	    round(-24.25, 1) = -24.3, round(70, 1) = 70.0). Truncating the
+//	    quotient before rounding it never changes the rounded result.
+//	  - The value is empty when an input it needs is empty or holds a
+//	    missing-data code (if() needs only the branch it takes). A
+//	    computation that fails gives an empty value and a soft problem,
+//	    which becomes a data query: derived.div_by_zero,
+//	    derived.overflow, derived.input_invalid (another form's value is
+//	    not a number or date). An input of the same form with a hard
+//	    problem leaves the derived item empty (the form is refused anyway).
+//	  - Derived values are checked like typed ones (hard and soft ranges);
+//	    conditions, edit checks and other derivations see them. A derived
+//	    item is recomputed whenever its own form is submitted or
+//	    corrected; a correction of another form it reads does not change
+//	    it until its form is corrected.
+//	  - A value sent for a derived item is refused (derived.not_input).
 //
 // Compile refuses, with the path ("forms[0].groups[0].items[9].derive")
 // and a fix: a derivation that does not parse, refers to an unknown item

@@ -45,11 +45,11 @@ const (
 
 // Cell states in the validation scratch space.
 const (
-	stNone  uint8 = iota // no value
-	stValue              // a value that passed the hard checks (so far)
-	stDup                // given more than once
-	stBad                // a value with a hard problem
-	stMissing            // a missing-data code in place of a value
+	stNone    uint8 = iota // no value
+	stValue                // a value that passed the hard checks (so far)
+	stDup                  // given more than once
+	stBad                  // a value with a hard problem
+	stMissing              // a missing-data code in place of a value
 )
 
 // Problem sections, in output order.
