@@ -1,6 +1,7 @@
 package app
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -62,9 +63,12 @@ func (x *exec) subjectForms(k types.FormKey) protocol.FormValues {
 }
 
 // validate runs the protocol's edit checks; hard problems reject the tx
-// with every problem listed, soft ones are returned to be stored.
-func (x *exec) validate(c *protocol.Compiled, k types.FormKey, values []protocol.ItemValue) ([]protocol.Problem, *types.Error) {
-	return verdict(k, c.Validate(k.Form, values, c.CrossFormLookup(k.Event, k.EventRepeat, x.subjectForms(k))))
+// with every problem listed, soft ones are returned to be stored, with
+// the values of the form's derived items.
+func (x *exec) validate(c *protocol.Compiled, k types.FormKey, values []protocol.ItemValue) ([]protocol.Problem, []protocol.ItemValue, *types.Error) {
+	problems, derived := c.Evaluate(k.Form, values, c.CrossFormLookup(k.Event, k.EventRepeat, x.subjectForms(k)))
+	warnings, e := verdict(k, problems)
+	return warnings, derived, e
 }
 
 // verdict splits the problems the edit checks found: any hard one rejects
@@ -121,7 +125,7 @@ func (a *App) precheckSubmit(r reader, c checked) (*prevalidated, *types.Error) 
 	if e != nil || placement(pc, s, m.FormKey) != nil {
 		return nil, nil
 	}
-	problems, final := pc.ValidateAlone(m.Form, m.Values)
+	problems, derived, final := pc.EvaluateAlone(m.Form, m.Values)
 	if !final {
 		return nil, nil
 	}
@@ -129,8 +133,9 @@ func (a *App) precheckSubmit(r reader, c checked) (*prevalidated, *types.Error) 
 	if e != nil {
 		return nil, e
 	}
-	// Final and without a hard problem: no condition read another form.
-	return &prevalidated{compiled: pc, warnings: warnings}, nil
+	// Final and without a hard problem: no condition or derivation read
+	// another form.
+	return &prevalidated{compiled: pc, warnings: warnings, derived: derived}, nil
 }
 
 // prevalidated is what CheckTx's edit checks found on a submission that
@@ -138,11 +143,13 @@ func (a *App) precheckSubmit(r reader, c checked) (*prevalidated, *types.Error) 
 // function of the compiled protocol and the values, so FinalizeBlock
 // delivering the same message (the tx cache's, by the hash of the bytes)
 // under the same compiled protocol would find exactly these warnings, and
-// takes them instead of validating again. Under another protocol version
-// (an amendment came into force in between) it validates again.
+// takes them, and the derived values, instead of validating again. Under
+// another protocol version (an amendment came into force in between) it
+// validates again.
 type prevalidated struct {
 	compiled *protocol.Compiled
 	warnings []protocol.Problem
+	derived  []protocol.ItemValue
 }
 
 func (x *exec) submitForm(m *types.MsgSubmitForm) *types.Error {
@@ -163,14 +170,15 @@ func (x *exec) submitForm(m *types.MsgSubmitForm) *types.Error {
 		return types.Errf(types.CodeFormExists, "form %s of subject %s at %s (repeat %d) was already entered (version %d); change it with a correction and a reason", m.Form, m.Subject, m.Event, m.EventRepeat, cur.Version)
 	}
 	var warnings []protocol.Problem
+	var derived []protocol.ItemValue
 	if p := x.c.pre; p != nil && p.compiled == c {
-		warnings = p.warnings
-	} else if warnings, e = x.validate(c, m.FormKey, m.Values); e != nil {
+		warnings, derived = p.warnings, p.derived
+	} else if warnings, derived, e = x.validate(c, m.FormKey, m.Values); e != nil {
 		return e
 	}
 	rec := types.FormRecord{
 		FormKey: m.FormKey, Version: 1, ProtocolVersion: s.Current,
-		Values: c.CanonicalValues(m.Form, m.Values), Warnings: warnings, Stamp: x.stamp(),
+		Values: c.CanonicalValues(m.Form, append(slices.Clip(m.Values), derived...)), Warnings: warnings, Stamp: x.stamp(),
 	}
 	x.st.setJSON(types.KeyForm(m.FormKey), rec)
 	x.emitForm(rec)
@@ -197,18 +205,20 @@ func (x *exec) correctForm(m *types.MsgCorrectForm) *types.Error {
 	} else if !ok {
 		return types.Errf(types.CodeFormNotFound, "form %s of subject %s at %s (repeat %d) has not been entered yet; submit it first", m.Form, m.Subject, m.Event, m.EventRepeat)
 	}
-	merged, changed := merge(cur.Values, m.Changes)
+	// Derived values are recomputed from the corrected inputs.
+	merged, changed := merge(c.Inputs(cur.Values), m.Changes)
 	if len(changed) == 0 {
 		return types.Errf(types.CodeNoChange, "the correction leaves form %s of subject %s unchanged; nothing to record", m.Form, m.Subject)
 	}
-	warnings, e := x.validate(c, m.FormKey, merged)
+	warnings, derived, e := x.validate(c, m.FormKey, merged)
 	if e != nil {
 		return e
 	}
+	values := c.CanonicalValues(m.Form, append(merged, derived...))
 	x.st.setJSON(types.KeyFormHistory(m.FormKey, cur.Version), cur)
 	rec := types.FormRecord{
 		FormKey: m.FormKey, Version: cur.Version + 1, ProtocolVersion: s.Current,
-		Values: c.CanonicalValues(m.Form, merged), Warnings: warnings, Changed: changed,
+		Values: values, Warnings: warnings, Changed: append(changed, derivedChanges(c, cur.Values, values)...),
 		Reason: m.Reason, Stamp: x.stamp(),
 	}
 	x.st.setJSON(types.KeyForm(m.FormKey), rec)
@@ -229,6 +239,43 @@ func (x *exec) emitForm(r types.FormRecord) {
 	x.emit("study", r.Study, "subject", r.Subject, "event", r.Event, "form", r.Form, "version", strconv.Itoa(r.Version))
 }
 
+// derivedChanges names ("ITEM" or "ITEM[repeat]") the derived items whose
+// value differs between the old and the new values, in the new values'
+// order, then those that became empty.
+func derivedChanges(c *protocol.Compiled, old, now []protocol.ItemValue) []string {
+	was := map[string]string{}
+	for _, v := range old {
+		if c.Derivation(v.Item) != nil {
+			was[valueName(v)] = v.Value
+		}
+	}
+	var out []string
+	for _, v := range now {
+		if c.Derivation(v.Item) == nil {
+			continue
+		}
+		name := valueName(v)
+		if prev, ok := was[name]; !ok || prev != v.Value {
+			out = append(out, name)
+		}
+		delete(was, name)
+	}
+	for _, v := range old {
+		if _, gone := was[valueName(v)]; gone {
+			out = append(out, valueName(v))
+		}
+	}
+	return out
+}
+
+// valueName is "ITEM", or "ITEM[repeat]" in a repeating group.
+func valueName(v protocol.ItemValue) string {
+	if v.Repeat > 0 {
+		return v.Item + "[" + strconv.Itoa(v.Repeat) + "]"
+	}
+	return v.Item
+}
+
 // merge applies changes (an empty value clears the item) to values and
 // returns the result and the "ITEM" or "ITEM[repeat]" names that changed,
 // in the order of the changes.
@@ -247,23 +294,21 @@ func merge(values, changes []protocol.ItemValue) ([]protocol.ItemValue, []string
 	removed := map[int]bool{}
 	for _, ch := range changes {
 		k := key{ch.Item, ch.Repeat}
-		name := ch.Item
-		if ch.Repeat > 0 {
-			name += "[" + strconv.Itoa(ch.Repeat) + "]"
-		}
+		name := valueName(ch)
 		i, ok := idx[k]
+		clears := ch.Empty() && ch.Reason == ""
 		switch {
-		case ok && !removed[i] && out[i].Value == ch.Value:
+		case ok && !removed[i] && out[i] == ch:
 			continue
-		case ok && ch.Value == "":
+		case ok && clears:
 			if removed[i] {
 				continue
 			}
 			removed[i] = true
 		case ok:
-			out[i].Value = ch.Value
+			out[i] = ch
 			removed[i] = false
-		case ch.Value == "":
+		case clears:
 			continue
 		default:
 			idx[k] = len(out)

@@ -16,6 +16,38 @@ import (
 	"github.com/veritrial/veritrial/protocol"
 )
 
+// propertyProtocol is the example protocol with missing-data codes,
+// which LB.PLT accepts (ND only).
+func propertyProtocol() *protocol.Protocol {
+	p := apptest.Example()
+	p.MissingCodes = []protocol.CodeItem{{Code: "ND", Decode: "Not done"}, {Code: "NA", Decode: "Not applicable"}}
+	for i := range p.Forms {
+		for j := range p.Forms[i].Groups {
+			for n := range p.Forms[i].Groups[j].Items {
+				if it := &p.Forms[i].Groups[j].Items[n]; it.OID == "LB.PLT" {
+					it.Missing = []string{"ND"}
+				}
+			}
+		}
+	}
+	return p
+}
+
+// demographics is a DM form with random height and weight (sometimes out
+// of range), and sometimes a value for the derived DM.BMI, which is
+// refused.
+func (g *txGen) demographics() []protocol.ItemValue {
+	vals := []protocol.ItemValue{
+		apptest.V("DM.CONSDT", "2026-01-10"), apptest.V("DM.AGE", "54"), apptest.V("DM.SEX", "1"), apptest.V("DM.SMOKE", "1"),
+		apptest.V("DM.HEIGHT", strconv.Itoa(90+g.r.Intn(150))+"."+strconv.Itoa(g.r.Intn(10))),
+		apptest.V("DM.WEIGHT", strconv.Itoa(25+g.r.Intn(200))),
+	}
+	if g.r.Intn(8) == 0 {
+		vals = append(vals, apptest.V("DM.BMI", "24.0"))
+	}
+	return vals
+}
+
 // txGen produces a random mix of valid and invalid transactions, signed
 // through chain c (its height sets expiries).
 type txGen struct {
@@ -77,7 +109,7 @@ func (g *txGen) next() []byte {
 			k.EventRepeat = 1 + g.r.Intn(3)
 		}
 		var vals []protocol.ItemValue
-		switch g.r.Intn(6) {
+		switch g.r.Intn(7) {
 		case 0:
 			k.Form = "AE"
 			vals = apptest.AE(1+g.r.Intn(3), g.r.Intn(100))
@@ -85,6 +117,12 @@ func (g *txGen) next() []byte {
 			k.Form = "LB"
 			vals = apptest.LB()
 			vals[4] = apptest.V("LB.PLT", strconv.Itoa(g.r.Intn(2500)))
+			if g.r.Intn(3) == 0 { // a missing-data code, allowed (ND) or not
+				vals[4] = protocol.ItemValue{Item: "LB.PLT", Missing: g.pick([]string{"ND", "ND", "NA"}), Reason: "sample haemolysed"}
+			}
+		case 2: // derived DM.BMI, from random height and weight
+			k.Event, k.Form = "SCR", "DM"
+			vals = g.demographics()
 		default:
 			if g.r.Intn(10) < 7 {
 				vals = apptest.VS(100+g.r.Intn(70), 60+g.r.Intn(35))
@@ -106,6 +144,11 @@ func (g *txGen) next() []byte {
 			ch = protocol.ItemValue{Item: "AE.SEV", Repeat: 1, Value: strconv.Itoa(1 + g.r.Intn(4))}
 		case "LB":
 			ch = apptest.V("LB.PLT", strconv.Itoa(g.r.Intn(2500)))
+			if g.r.Intn(3) == 0 {
+				ch = protocol.ItemValue{Item: "LB.PLT", Missing: "ND"}
+			}
+		case "DM": // recomputes DM.BMI, or is refused for naming it
+			ch = apptest.V(g.pick([]string{"DM.WEIGHT", "DM.WEIGHT", "DM.HEIGHT", "DM.BMI"}), strconv.Itoa(20+g.r.Intn(250)))
 		}
 		reason := "correction " + strconv.Itoa(g.r.Intn(5))
 		if g.r.Intn(10) == 0 {
@@ -309,9 +352,9 @@ func TestPropertyReplicasAgree(t *testing.T) {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			a, b, d := apptest.New(t), apptest.New(t), apptest.New(t)
 			d.Optimistic = true
-			a.SetupStudy()
-			b.SetupStudy()
-			d.SetupStudy()
+			for _, c := range []*apptest.Chain{a, b, d} {
+				c.SetupStudyWith(apptest.RegisterMsg(propertyProtocol()))
+			}
 			if !bytes.Equal(a.AppHash, b.AppHash) || !bytes.Equal(a.AppHash, d.AppHash) {
 				t.Fatal("setup differs")
 			}
@@ -391,7 +434,7 @@ func TestPropertyReplicasAgree(t *testing.T) {
 
 			// Determinism: the same blocks from scratch, restarted half-way.
 			c := apptest.New(t)
-			c.SetupStudy()
+			c.SetupStudyWith(apptest.RegisterMsg(propertyProtocol()))
 			for i, txs := range recorded {
 				if i == len(recorded)/2 {
 					c.Reopen()
