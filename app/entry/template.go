@@ -137,11 +137,15 @@ type column struct {
 	name      string // column letter
 }
 
-// formColumns lists the items of a form in protocol order.
+// formColumns lists the items of a form in protocol order, without
+// derived items: the ledger computes those, nobody types them.
 func formColumns(f *protocol.Form) []column {
 	var cols []column
 	for _, g := range f.Groups {
 		for i := range g.Items {
+			if g.Items[i].Derive != "" {
+				continue
+			}
 			n, _ := excelize.ColumnNumberToName(KeyColumns + len(cols) + 1)
 			cols = append(cols, column{item: &g.Items[i], repeating: g.Repeating, name: n})
 		}
