@@ -1,6 +1,9 @@
 package protocol
 
-import "math/bits"
+import (
+	"cmp"
+	"math/bits"
+)
 
 // Limits of the numbers a derivation computes with.
 const (
@@ -238,13 +241,7 @@ func (a fixed) cmp(b fixed) int {
 	scale := int(max(a.scale, b.scale))
 	ah, al, _ := scaleUp(a.c, scale-int(a.scale))
 	bh, bl, _ := scaleUp(b.c, scale-int(b.scale))
-	c := 0
-	switch {
-	case ah != bh:
-		c = cmpUint64(ah, bh)
-	default:
-		c = cmpUint64(al, bl)
-	}
+	c := cmp.Or(cmp.Compare(ah, bh), cmp.Compare(al, bl))
 	if sa < 0 {
 		return -c
 	}
@@ -259,14 +256,4 @@ func (a fixed) sign() int {
 		return -1
 	}
 	return 1
-}
-
-func cmpUint64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
