@@ -84,8 +84,8 @@ func TestREDCapLenientInput(t *testing.T) {
 		// header, whose choices column holds a comma.
 		"semicolon header comma": rcHeaderWith(";") + strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(body, ",", ";"), "1; Male", "1, Male"), "2; Female", "2, Female"),
 		"tab":                    rcHeaderWith("\t") + strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(body, ",", "\t"), "1\t Male", "1, Male"), "2\t Female", "2, Female"),
-		"blanklines": rcHeader + "\r\n,,,,,\r\n" + body + "\r\n",
-		"quoted":     rcHeader + strings.ReplaceAll(body, "age,demo,", "\"age\",\"demo\","),
+		"blanklines":             rcHeader + "\r\n,,,,,\r\n" + body + "\r\n",
+		"quoted":                 rcHeader + strings.ReplaceAll(body, "age,demo,", "\"age\",\"demo\","),
 	}
 	for name, in := range variants {
 		p, _, err := LoadREDCap(strings.NewReader(in), "lenient.csv", nil)
