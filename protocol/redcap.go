@@ -857,6 +857,9 @@ func (l *redcapLoader) validation(r *rcRow, it *Item, annot *string) {
 		if sm[2] != "" {
 			l.warn(r, rcValidation, fmt.Sprintf("field %q: %q values must be submitted with a decimal point, not a comma", v, val))
 		}
+	case redcapIdentifierValidation[val]:
+		l.fail(r, rcValidation, fmt.Sprintf("field %q is validated as %s: it holds a personal identifier, and the ledger holds pseudonymised data only, every validator keeping a copy forever", v, val),
+			"delete the row: the site keeps who a subject is in its own records, linked by the subject's pseudonym")
 	case redcapPatterns[val].pattern != "":
 		it.Pattern, it.PatternMessage = redcapPatterns[val].pattern, redcapPatterns[val].message
 		if val == "email" || strings.HasPrefix(val, "phone") {
@@ -877,9 +880,12 @@ func (l *redcapLoader) validation(r *rcRow, it *Item, annot *string) {
 // knownTextValidation lists REDCap's text validations that veritrial
 // keeps by name only.
 var knownTextValidation = map[string]bool{
-	"postalcode_french": true, "postalcode_uk": true, "ssn": true, "mrn_10d": true, "mrn_generic": true,
-	"vmrn": true, "signature": true, "number_to_words": true,
+	"postalcode_french": true, "postalcode_uk": true, "signature": true, "number_to_words": true,
 }
+
+// redcapIdentifierValidation lists REDCap's text validations for personal
+// identifiers (social security and medical record numbers).
+var redcapIdentifierValidation = map[string]bool{"ssn": true, "mrn_10d": true, "mrn_generic": true, "vmrn": true}
 
 // maxRedcapDP is the most decimal places a REDCap number_Ndp validation
 // names.

@@ -204,7 +204,7 @@ func TestREDCapEveryWarning(t *testing.T) {
 		"wt,f,,text,Weight,,,number_1dp_comma_decimal,,,,,,RH,,,,,\r\n" +
 		"lap,f,,text,Lap,,,time_mm_ss,,,,,,,,,,,\r\n" +
 		"mail,f,,text,Mail,,,email,,,,,,,,,,,\r\n" +
-		"mrn,f,,text,MRN,,,mrn_10d,,,,,,,,,,,\r\n" +
+		"pc,f,,text,Postcode,,,postalcode_uk,,,,,,,,,,,\r\n" +
 		"code,f,,text,Code,,,my_custom_regex,,,,,,,,,,,\r\n" +
 		"pick,f,,radio,Pick,A | B,,,,,,,,,,,,,\r\n" +
 		"ev,f,,text,Ev,,,,,,,[baseline_arm_1][age] > 1,,,,,,,\r\n" +
@@ -232,7 +232,7 @@ func TestREDCapEveryWarning(t *testing.T) {
 		`"number_1dp_comma_decimal" values must be submitted with a decimal point`,
 		`validation time_mm_ss`,
 		`field "mail": email validation imported as a pattern; an e-mail address or phone number usually identifies a person`,
-		`validation "mrn_10d" imported as free text`,
+		`validation "postalcode_uk" imported as free text`,
 		`unknown validation type "my_custom_regex"`,
 		`choice "A" has no comma`,
 		`[event_name][variable] syntax`,
@@ -508,6 +508,14 @@ func TestREDCapRefusesIdentifiers(t *testing.T) {
 	}
 	if strings.Contains(msg, `"age"`) {
 		t.Errorf("the refusal names a field that is not an identifier:\n%s", msg)
+	}
+	// Fields validated as identifiers are refused whatever their flag.
+	for _, val := range []string{"ssn", "mrn_10d", "mrn_generic", "vmrn"} {
+		in := rcHeader + "record_id,demo,,text,Record ID,,,,,,,,,,,,,,\r\n" + "num,demo,,text,Number,,," + val + ",,,,,,,,,,,\r\n"
+		_, _, err := LoadREDCap(strings.NewReader(in), "dd.csv", nil)
+		if err == nil || !strings.Contains(err.Error(), `row 3: column "Text Validation Type OR Show Slider Number": field "num" is validated as `+val) {
+			t.Errorf("%s: %v", val, err)
+		}
 	}
 	// Without the flags the same dictionary loads.
 	in = strings.ReplaceAll(strings.ReplaceAll(in, ",,y,,", ",,,,"), ",,Y,,", ",,,,")
