@@ -198,7 +198,7 @@ func Plan(c *protocol.Compiled, p *Parsed, recs map[types.FormKey]types.FormReco
 		rec, ok := recs[k]
 		if !ok {
 			if in.LedgerVersion != 0 {
-				problems = append(problems, in.versionProblem( fmt.Sprintf("VERSION %d, but form %s of subject %s at %s is not on the ledger: the workbook was not pre-filled from this study's ledger; make a new one with form template --prefill",
+				problems = append(problems, in.versionProblem(fmt.Sprintf("VERSION %d, but form %s of subject %s at %s is not on the ledger: the workbook was not pre-filled from this study's ledger; make a new one with form template --prefill",
 					in.LedgerVersion, k.Form, k.Subject, k.Event)))
 			}
 			st.Action, st.Values = ActionSubmit, in.Values
@@ -210,7 +210,7 @@ func Plan(c *protocol.Compiled, p *Parsed, recs map[types.FormKey]types.FormReco
 		case len(st.Values) == 0:
 			st.Action = ActionSkip
 		case in.LedgerVersion > rec.Version:
-			problems = append(problems, in.versionProblem( fmt.Sprintf("VERSION %d, but form %s of subject %s at %s is at version %d on the ledger: the workbook was not pre-filled from this study's ledger; make a new one with form template --prefill",
+			problems = append(problems, in.versionProblem(fmt.Sprintf("VERSION %d, but form %s of subject %s at %s is at version %d on the ledger: the workbook was not pre-filled from this study's ledger; make a new one with form template --prefill",
 				in.LedgerVersion, k.Form, k.Subject, k.Event, rec.Version)))
 			st.Action = ActionRefuse
 		case in.LedgerVersion != rec.Version && !opt.Overwrite:
