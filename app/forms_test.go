@@ -299,6 +299,28 @@ func TestCorrectForm(t *testing.T) {
 	if old.Version != 1 || value(old, "VS.SYSBP") != "150" {
 		t.Errorf("history 1 overwritten: %+v", old)
 	}
+
+	// A correction made from version 2 is refused now that the form is at
+	// version 3, and changes nothing; one made from version 3 is applied.
+	from := func(base int, sysbp string) types.Msg {
+		m := apptest.CorrectMsg(scr, "source document review", apptest.V("VS.SYSBP", sysbp))
+		m.CorrectForm.BaseVersion = base
+		return m
+	}
+	runSteps(t, c, []step{
+		{name: "negative base version", signer: "site1-coordinator", msg: from(-1, "150"), want: types.CodeInvalidMsg, atCheck: true},
+		{name: "stale base version", signer: "site1-coordinator", msg: from(2, "150"), want: types.CodeFormChanged, logHas: []string{"version 3 on the ledger, not version 2"}},
+		{name: "base version ahead", signer: "site1-coordinator", msg: from(4, "150"), want: types.CodeFormChanged},
+	})
+	get(t, c, types.KeyForm(scr), &cur)
+	if cur.Version != 3 || value(cur, "VS.SYSBP") != "185" {
+		t.Errorf("a stale correction changed the record: %+v", cur)
+	}
+	runSteps(t, c, []step{{name: "current base version", signer: "site1-coordinator", msg: from(3, "150"), want: types.CodeOK}})
+	get(t, c, types.KeyForm(scr), &cur)
+	if cur.Version != 4 || value(cur, "VS.SYSBP") != "150" {
+		t.Errorf("version 4 %+v", cur)
+	}
 }
 
 func value(r types.FormRecord, item string) string {

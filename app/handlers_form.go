@@ -205,6 +205,10 @@ func (x *exec) correctForm(m *types.MsgCorrectForm) *types.Error {
 	} else if !ok {
 		return types.Errf(types.CodeFormNotFound, "form %s of subject %s at %s (repeat %d) has not been entered yet; submit it first", m.Form, m.Subject, m.Event, m.EventRepeat)
 	}
+	if m.BaseVersion != 0 && m.BaseVersion != cur.Version {
+		return types.Errf(types.CodeFormChanged, "form %s of subject %s at %s (repeat %d) is at version %d on the ledger, not version %d this correction was made from: someone changed it since; start again from the ledger's values",
+			m.Form, m.Subject, m.Event, m.EventRepeat, cur.Version, m.BaseVersion)
+	}
 	// Derived values are recomputed from the corrected inputs.
 	merged, changed := merge(c.Inputs(cur.Values), m.Changes)
 	if len(changed) == 0 {

@@ -16,6 +16,8 @@ const (
 	// DefaultMaxLength is the longest value accepted, in characters, when
 	// Item.MaxLength is 0.
 	DefaultMaxLength = 4000
+	// MaxPatternLength bounds Item.Pattern, in bytes.
+	MaxPatternLength = 512
 )
 
 // DefinitionError is one structural problem of a protocol found by Compile.
@@ -133,6 +135,8 @@ type cItem struct {
 	// same form it refers to.
 	derive     *Derivation
 	deriveRefs []*cItem
+	// pattern is Item.Pattern anchored at both ends, nil when unset.
+	pattern *regexp.Regexp
 }
 
 type cRange struct {
@@ -478,6 +482,7 @@ func (k *compiler) compileItem(ci *cItem, path string) {
 	} else if it.MaxLength > 0 {
 		ci.maxLen = it.MaxLength
 	}
+	k.compilePattern(ci, path, oid)
 	kind := rangeKind(it.Type)
 	hardOK := k.compileRange(&ci.hard, it.Hard, kind, path+".hard", "hard", oid, it.Type)
 	softOK := k.compileRange(&ci.soft, it.Soft, kind, path+".soft", "soft", oid, it.Type)
@@ -837,4 +842,31 @@ func (c *Compiled) ShowIf(itemOID string) *Condition {
 		return ci.show
 	}
 	return nil
+}
+
+// compilePattern compiles the item's pattern, anchored to match the whole
+// value.
+func (k *compiler) compilePattern(ci *cItem, path, oid string) {
+	it := ci.item
+	switch {
+	case it.Pattern == "" && it.PatternMessage != "":
+		k.add(path+".pattern_message", oid, "pattern_message without a pattern", "add the pattern or remove pattern_message")
+		return
+	case it.Pattern == "":
+		return
+	case len(it.Pattern) > MaxPatternLength:
+		k.add(path+".pattern", oid, "the pattern is longer than "+strconv.Itoa(MaxPatternLength)+" bytes", "shorten the pattern")
+		return
+	case it.Type == TypeChoice || it.Type == TypeMultiChoice || it.Type == TypeYesNo:
+		k.add(path+".pattern", oid, "a "+string(it.Type)+" item cannot have a pattern: its codes already say what is allowed", "remove the pattern")
+		return
+	}
+	re, err := regexp.Compile(`^(?:` + it.Pattern + `)$`)
+	if err != nil {
+		msg := err.Error()
+		msg = strings.TrimPrefix(msg, "error parsing regexp: ")
+		k.add(path+".pattern", oid, "the pattern is not a regular expression: "+msg, `write it in RE2 syntax, e.g. [0-9]{5}(-[0-9]{4})? for a US ZIP code`)
+		return
+	}
+	ci.pattern = re
 }

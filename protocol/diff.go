@@ -458,6 +458,8 @@ func (d *differ) items(o, n *Protocol) {
 		f("required", strconv.FormatBool(prev.Required), strconv.FormatBool(it.Required), it.Required, "became required")
 		f("max_length", strconv.Itoa(prev.MaxLength), strconv.Itoa(it.MaxLength),
 			it.MaxLength != 0 && (prev.MaxLength == 0 || it.MaxLength < prev.MaxLength), "shorter maximum length")
+		f("pattern", prev.Pattern, it.Pattern, it.Pattern != "", "pattern changed: values entered before may not match it")
+		f("pattern_message", prev.PatternMessage, it.PatternMessage, false, "")
 		f("show_if", prev.ShowIf, it.ShowIf, it.ShowIf != "", "branching changed: hidden items must be empty")
 		f("section", prev.Section, it.Section, false, "")
 		f("note", prev.Note, it.Note, false, "")

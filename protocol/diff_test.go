@@ -128,6 +128,7 @@ func TestDiffRules(t *testing.T) {
 			g.Items = g.Items[:len(g.Items)-1]
 		}, []string{"VS.WEIGHT"}, false, false, false, "removed item"},
 		{"max length shortened", func(p *Protocol) { item(p, "AE.TERM").MaxLength = 100 }, []string{"AE.TERM"}, false, false, false, "shorter"},
+		{"pattern added", func(p *Protocol) { item(p, "AE.TERM").Pattern = "[A-Za-z ]+" }, []string{"AE.TERM"}, false, false, false, "pattern changed"},
 		{"hard max lowered", func(p *Protocol) { item(p, "LB.K").Hard.Max = "8.0" }, []string{"LB.K"}, false, false, false, "narrowed"},
 		{"event removed", func(p *Protocol) { p.Events = p.Events[:len(p.Events)-1] }, nil, false, false, false, "removed event"},
 		{"form dropped from event", func(p *Protocol) { p.Events[1].Forms = p.Events[1].Forms[:1] }, nil, false, false, false, "no longer collected"},

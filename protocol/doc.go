@@ -143,7 +143,10 @@
 // negative window; max_repeats below 0 or above MaxRepeatsLimit (500); an
 // unknown or missing data type; a choice or multichoice item without a
 // code list, a missing code list, a code list on another type; negative
-// digits or digits on a non-decimal item; negative max_length; a range on
+// digits or digits on a non-decimal item; negative max_length; a pattern
+// that is not an RE2 regular expression, longer than 512 bytes or on a
+// choice, multichoice or yes/no item, a pattern message without a
+// pattern; a range on
 // a type other than integer, decimal, date, datetime or time; an
 // unparseable bound, min above max, a soft range outside the hard range; a
 // condition syntax error (with its column), a reference to a missing item,
@@ -215,6 +218,7 @@
 //	required.missing         hard      a required, shown item has no value
 //	hidden.has_value         hard      an item whose ShowIf is false has a value
 //	text.too_long            hard      the value has more characters than MaxLength (or 4000)
+//	pattern.mismatch         hard      the value does not match the item's Pattern as a whole
 //	type.not_integer         hard      an integer item holds something other than [+-]digits
 //	type.not_decimal         hard      a decimal item holds something that is not a decimal number
 //	decimal.too_many_digits  hard      more decimal places than Item.Digits

@@ -133,6 +133,14 @@ type Item struct {
 	Soft      *Range `json:"soft,omitempty" yaml:"soft,omitempty"`
 	Required  bool   `json:"required,omitempty" yaml:"required,omitempty"`
 	MaxLength int    `json:"max_length,omitempty" yaml:"max_length,omitempty"`
+	// Pattern is a regular expression (RE2 syntax, as Go's regexp) the
+	// whole value must match, after its type is checked: the form of an
+	// e-mail address, a postal code, exactly two decimal places.
+	// PatternMessage says in words what is expected ("an e-mail address
+	// such as name@example.org"); without it the message quotes the
+	// pattern.
+	Pattern        string `json:"pattern,omitempty" yaml:"pattern,omitempty"`
+	PatternMessage string `json:"pattern_message,omitempty" yaml:"pattern_message,omitempty"`
 	// ShowIf is the branching condition: the item is shown (and may hold a
 	// value) only when it is true. Empty means always shown.
 	ShowIf  string `json:"show_if,omitempty" yaml:"show_if,omitempty"`

@@ -171,24 +171,33 @@ func (l *redcapLoader) col(key string) string {
 	return redcapHeaderName(key)
 }
 
-// sniffDelimiter picks the delimiter of the header line: comma unless the
-// line has none and has semicolons or tabs (spreadsheet exports in some
-// locales).
+// sniffDelimiter picks the delimiter of the header row: of comma,
+// semicolon and tab, the one that splits it into the most REDCap data
+// dictionary columns (spreadsheet exports in some locales use semicolons
+// or tabs, and REDCap's own header holds a comma in "Choices,
+// Calculations, OR Slider Labels"); comma when none does.
 func sniffDelimiter(b []byte) rune {
-	line := b
-	if i := bytes.IndexAny(b, "\r\n"); i >= 0 {
-		line = b[:i]
+	best, bestN := ',', 0
+	for _, d := range []rune{',', ';', '\t'} {
+		cr := csv.NewReader(bytes.NewReader(b))
+		cr.Comma = d
+		cr.FieldsPerRecord = -1
+		cr.LazyQuotes = true
+		rec, err := cr.Read()
+		if err != nil {
+			continue
+		}
+		n := 0
+		for _, h := range rec {
+			if redcapHeaderKey(strings.TrimPrefix(h, "\ufeff")) != "" {
+				n++
+			}
+		}
+		if n > bestN {
+			best, bestN = d, n
+		}
 	}
-	if bytes.IndexByte(line, ',') >= 0 {
-		return ','
-	}
-	if bytes.IndexByte(line, ';') >= 0 {
-		return ';'
-	}
-	if bytes.IndexByte(line, '\t') >= 0 {
-		return '\t'
-	}
-	return ','
+	return best
 }
 
 // LoadREDCap reads a REDCap data dictionary CSV. base, which may be nil,
@@ -436,12 +445,36 @@ func (l *redcapLoader) build(rows []*rcRow, base *Protocol) *Protocol {
 		l.warn(first, rcVar, fmt.Sprintf("field %q is the record ID (the first field of every REDCap project): not imported, subject pseudonyms are carried by the ledger", first.get(rcVar)))
 	}
 
+	// The first field's instrument may hold nothing else (REDCap projects
+	// often start with an enrolment instrument holding the record ID only):
+	// it is kept as a form without items, so that events naming it stay
+	// valid, and reported.
+	pos := map[string]itemPos{}
+	recordForm := first.get(rcForm)
+	alone := recordForm != ""
+	for _, r := range rows[1:] {
+		alone = alone && r.get(rcForm) != recordForm
+	}
+	if alone {
+		p.Forms = append(p.Forms, Form{OID: recordForm, Name: humanize(recordForm)})
+		if t, ok := first.tags["FORM-OID"]; ok && t != "" {
+			p.Forms[0].OID = t
+		}
+		if t, ok := first.tags["FORM-NAME"]; ok {
+			p.Forms[0].Name = t
+		}
+		pos["forms[0]"] = itemPos{row: first, key: rcForm}
+		l.warn(first, rcForm, fmt.Sprintf("instrument %q holds only the record ID field %q: kept as form %s with no items; add its fields to the dictionary, or remove the form from the events of the base protocol", recordForm, first.get(rcVar), p.Forms[0].OID))
+	}
+
 	// Pass 2: forms, groups, items.
 	codeLists := map[string]*CodeList{}
 	clRow := map[string]*rcRow{}
 	var clOrder []string
-	pos := map[string]itemPos{}
 	formIndex := map[string]int{}
+	if alone {
+		formIndex[recordForm] = 0
+	}
 	var curForm *Form
 	var curFormKey string
 	var curGroup *ItemGroup
@@ -604,12 +637,20 @@ func (l *redcapLoader) build(rows []*rcRow, base *Protocol) *Protocol {
 		if t, ok := r.tags["TYPE"]; ok {
 			it.Type = DataType(strings.ToLower(t))
 		}
+		if t, ok := r.tags["PATTERN"]; ok {
+			it.Pattern, it.PatternMessage = t, ""
+		}
+		if t, ok := r.tags["PATTERN-MESSAGE"]; ok {
+			it.PatternMessage = t
+		}
 		soft := &Range{Min: r.get(rcMin), Max: r.get(rcMax)}
 		for _, b := range []*string{&soft.Min, &soft.Max} {
 			switch strings.ToLower(*b) {
 			case "today", "now":
 				l.warn(r, rcMin, fmt.Sprintf("min/max %q of field %q not imported: ranges are fixed values in veritrial", *b, v))
 				*b = ""
+			default:
+				*b = isoDateTime(*b)
 			}
 		}
 		if ft == "slider" {
@@ -636,10 +677,10 @@ func (l *redcapLoader) build(rows []*rcRow, base *Protocol) *Protocol {
 				it.Hard = &Range{}
 			}
 			if okMin {
-				it.Hard.Min = hmin
+				it.Hard.Min = isoDateTime(hmin)
 			}
 			if okMax {
-				it.Hard.Max = hmax
+				it.Hard.Max = isoDateTime(hmax)
 			}
 		}
 		if ft == "slider" && r.get(rcChoices) != "" {
@@ -810,10 +851,25 @@ func (l *redcapLoader) validation(r *rcRow, it *Item, annot *string) {
 		l.warn(r, rcValidation, fmt.Sprintf("field %q: %q values must be submitted with a decimal point, not a comma", v, val))
 	case numberDPRE.MatchString(val):
 		sm := numberDPRE.FindStringSubmatch(val)
+		n, err := strconv.Atoi(sm[1])
+		if err != nil || n < 1 || n > maxRedcapDP {
+			l.fail(r, rcValidation, fmt.Sprintf("field %q: validation %q asks for %s decimal places", v, val, sm[1]),
+				fmt.Sprintf("use number_1dp to number_%ddp", maxRedcapDP))
+			return
+		}
 		it.Type = TypeDecimal
-		it.Digits, _ = strconv.Atoi(sm[1])
+		it.Digits = n
+		it.Pattern, it.PatternMessage = exactDecimalPattern(n)
 		if sm[2] != "" {
 			l.warn(r, rcValidation, fmt.Sprintf("field %q: %q values must be submitted with a decimal point, not a comma", v, val))
+		}
+	case redcapIdentifierValidation[val]:
+		l.fail(r, rcValidation, fmt.Sprintf("field %q is validated as %s: it holds a personal identifier, and the ledger holds pseudonymised data only, every validator keeping a copy forever", v, val),
+			"delete the row: the site keeps who a subject is in its own records, linked by the subject's pseudonym")
+	case redcapPatterns[val].pattern != "":
+		it.Pattern, it.PatternMessage = redcapPatterns[val].pattern, redcapPatterns[val].message
+		if val == "email" || strings.HasPrefix(val, "phone") {
+			l.warn(r, rcValidation, fmt.Sprintf("field %q: %s validation imported as a pattern; an e-mail address or phone number usually identifies a person, and the ledger keeps every value forever: keep the field only if it identifies no subject (a site's contact, say)", v, val))
 		}
 	case val == "time_mm_ss":
 		*annot = joinAnnot(*annot, "[REDCap validation time_mm_ss]")
@@ -827,11 +883,43 @@ func (l *redcapLoader) validation(r *rcRow, it *Item, annot *string) {
 	}
 }
 
+// knownTextValidation lists REDCap's text validations that veritrial
+// keeps by name only.
 var knownTextValidation = map[string]bool{
-	"email": true, "phone": true, "phone_australia": true, "zipcode": true, "postalcode_australia": true,
-	"postalcode_canada": true, "postalcode_french": true, "postalcode_germany": true, "postalcode_uk": true,
-	"alpha_only": true, "ssn": true, "mrn_10d": true, "mrn_generic": true, "vmrn": true, "signature": true,
-	"letters_only": true, "number_to_words": true,
+	"postalcode_french": true, "postalcode_uk": true, "signature": true, "number_to_words": true,
+}
+
+// redcapIdentifierValidation lists REDCap's text validations for personal
+// identifiers (social security and medical record numbers).
+var redcapIdentifierValidation = map[string]bool{"ssn": true, "mrn_10d": true, "mrn_generic": true, "vmrn": true}
+
+// maxRedcapDP is the most decimal places a REDCap number_Ndp validation
+// names.
+const maxRedcapDP = 4
+
+// redcapPatterns are the REDCap text validations veritrial enforces as an
+// item pattern (RE2 syntax, matching the whole value, as REDCap's own
+// expressions do), with the words a site sees when a value does not match.
+var redcapPatterns = map[string]struct{ pattern, message string }{
+	"email":                {`[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}`, "an e-mail address such as name@example.org"},
+	"phone":                {`\(?([2-9]0[1-9]|[2-9]1[02-9]|[2-9][2-9][0-9])\)?\s*([.-]\s*)?[2-9][0-9]{2}\s*([.-]\s*)?[0-9]{4}(\s*(#|x\.?|ext\.?|extension)\s*[0-9]+)?`, "a North American phone number such as (555) 555-0123"},
+	"phone_australia":      {`(\(0[2-8]\)|0[2-8])\s*[0-9]{4}\s*[0-9]{4}`, "an Australian phone number such as (02) 5550 1234"},
+	"zipcode":              {`[0-9]{5}(-[0-9]{4})?`, "a US ZIP code such as 02139 or 02139-4307"},
+	"postalcode_australia": {`[0-9]{4}`, "an Australian postcode of 4 digits"},
+	"postalcode_canada":    {`[ABCEGHJKLMNPRSTVXYabceghjklmnprstvxy][0-9][A-Za-z]\s*[0-9][A-Za-z][0-9]`, "a Canadian postal code such as K1A 0B1"},
+	"postalcode_germany":   {`[0-9]{5}`, "a German postcode of 5 digits"},
+	"alpha_only":           {`[A-Za-z]+`, "letters only (A to Z)"},
+	"letters_only":         {`[A-Za-z]+`, "letters only (A to Z)"},
+}
+
+// exactDecimalPattern is the pattern and message of REDCap's number_Ndp
+// validation: exactly n decimal places.
+func exactDecimalPattern(n int) (pattern, message string) {
+	places := "places"
+	if n == 1 {
+		places = "place"
+	}
+	return `-?[0-9]+\.[0-9]{` + strconv.Itoa(n) + `}`, fmt.Sprintf("a number with exactly %d decimal %s", n, places)
 }
 
 func joinAnnot(a, b string) string {
@@ -930,7 +1018,9 @@ func (l *redcapLoader) rewriteLogic(r *rcRow, logic string, varOID map[string]st
 				b.WriteString(logic[i:])
 				return b.String()
 			}
-			b.WriteString(logic[i : i+j+2])
+			b.WriteByte(c)
+			b.WriteString(isoDateTime(logic[i+1 : i+1+j]))
+			b.WriteByte(c)
 			i += j + 1
 			continue
 		case '[':
@@ -947,11 +1037,21 @@ func (l *redcapLoader) rewriteLogic(r *rcRow, logic string, varOID map[string]st
 				}
 				return drop("the [event_name][variable] syntax of longitudinal projects is not supported")
 			}
-			if strings.ContainsAny(name, "(:") {
+			if v, code, ok := checkboxRef(name); ok && !check {
+				if kind, skip := skipped[v]; skip {
+					return drop(fmt.Sprintf("it refers to %s field %q, which is not imported", kind, v))
+				}
+				if oid, known := varOID[v]; known {
+					b.WriteString("[" + oid + "(" + code + ")]")
+					i = next - 1
+					continue
+				}
+			}
+			if strings.ContainsAny(name, "(:-") {
 				if check {
 					break
 				}
-				return drop(fmt.Sprintf("[%s] (checkbox option or smart variable) is not supported", name))
+				return drop(fmt.Sprintf("[%s] (smart variable or unknown checkbox field) is not supported", name))
 			}
 			if kind, ok := skipped[name]; ok {
 				return drop(fmt.Sprintf("it refers to %s field %q, which is not imported", kind, name))
@@ -969,6 +1069,33 @@ func (l *redcapLoader) rewriteLogic(r *rcRow, logic string, varOID map[string]st
 		b.WriteByte(c)
 	}
 	return b.String()
+}
+
+// checkboxRef splits a REDCap checkbox option reference "meds(3)" into
+// the variable and the code.
+func checkboxRef(name string) (variable, code string, ok bool) {
+	v, rest, found := strings.Cut(name, "(")
+	if !found || !strings.HasSuffix(rest, ")") || !rcVarNameRE.MatchString(v) {
+		return "", "", false
+	}
+	code = strings.TrimSuffix(rest, ")")
+	if code == "" || strings.ContainsAny(code, "()[]:") {
+		return "", "", false
+	}
+	return v, code, true
+}
+
+// redcapDateTimeRE matches a datetime as REDCap writes it, with a space
+// between date and time.
+var redcapDateTimeRE = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}(:[0-9]{2})?$`)
+
+// isoDateTime rewrites a REDCap datetime "2024-01-15 13:45" as veritrial's
+// ISO 8601 "2024-01-15T13:45"; any other text is returned as it is.
+func isoDateTime(s string) string {
+	if redcapDateTimeRE.MatchString(s) {
+		return s[:10] + "T" + s[11:]
+	}
+	return s
 }
 
 var vtTagRE = regexp.MustCompile(`@VT-([A-Z][A-Z0-9-]*)`)
@@ -1038,6 +1165,7 @@ var knownVTTags = map[string]bool{
 	"OID": true, "TYPE": true, "DIGITS": true, "UNIT": true, "MAXLEN": true, "HARD-MIN": true, "HARD-MAX": true,
 	"CODELIST": true, "CODELIST-NAME": true, "GROUP-OID": true, "GROUP-NAME": true, "REPEATING": true,
 	"MAX-REPEATS": true, "FORM-OID": true, "FORM-NAME": true, "CHECK": true, "RECORD-ID": true,
+	"PATTERN": true, "PATTERN-MESSAGE": true,
 }
 
 // humanize turns "vital_signs" into "Vital signs".

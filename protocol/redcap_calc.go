@@ -125,8 +125,8 @@ func (l *redcapLoader) calcField(r *rcRow, it *Item) {
 	it.Derive = l.calcs[r.get(rcVar)]
 }
 
-// redcapCalcRow writes a derived item as a REDCap calc field, its type
-// and digits in action tags.
+// redcapCalcRow writes a derived item as a REDCap calc field, its type in
+// an action tag (redcapItemRow writes its digits).
 func redcapCalcRow(it Item, row map[string]string, oidVar map[string]string, tags *[]string) {
 	if it.Derive == "" {
 		return
@@ -136,8 +136,5 @@ func redcapCalcRow(it Item, row map[string]string, oidVar map[string]string, tag
 	row[rcChoices] = rewriteOIDs(it.Derive, oidVar)
 	if it.Type != TypeDecimal {
 		*tags = append(*tags, "@VT-TYPE="+tagValue(string(it.Type)))
-	}
-	if it.Digits >= 1 && it.Digits <= 4 {
-		*tags = append(*tags, "@VT-DIGITS="+strconv.Itoa(it.Digits))
 	}
 }

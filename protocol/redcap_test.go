@@ -57,6 +57,16 @@ func TestREDCapRoundTripFromREDCap(t *testing.T) {
 	}
 }
 
+// rcHeaderWith is REDCap's header row with the given separator and no
+// quotes.
+func rcHeaderWith(sep string) string {
+	hs := make([]string, len(redcapColumns))
+	for i, c := range redcapColumns {
+		hs[i] = c.header
+	}
+	return strings.Join(hs, sep) + "\r\n"
+}
+
 func TestREDCapLenientInput(t *testing.T) {
 	body := "record_id,demo,,text,Record ID,,,,,,,,,,,,,\r\n" +
 		"age,demo,,text,Age,,,integer,18,80,,,y,,,,,\r\n" +
@@ -70,8 +80,12 @@ func TestREDCapLenientInput(t *testing.T) {
 		"snakecase": "field_name,form_name,section_header,field_type,field_label,select_choices_or_calculations,field_note,text_validation_type_or_show_slider_number,text_validation_min,text_validation_max,identifier,branching_logic,required_field,custom_alignment,question_number,matrix_group_name,matrix_ranking,field_annotation\n" + body,
 		"semicolon": strings.ReplaceAll(strings.ReplaceAll(rcHeader, "\"Choices, Calculations, OR Slider Labels\"", "Choices Calculations OR Slider Labels"), ",", ";") +
 			strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(body, ",", ";"), "1; Male", "1, Male"), "2; Female", "2, Female"),
-		"blanklines": rcHeader + "\r\n,,,,,\r\n" + body + "\r\n",
-		"quoted":     rcHeader + strings.ReplaceAll(body, "age,demo,", "\"age\",\"demo\","),
+		// As spreadsheets in semicolon and tab locales save REDCap's own
+		// header, whose choices column holds a comma.
+		"semicolon header comma": rcHeaderWith(";") + strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(body, ",", ";"), "1; Male", "1, Male"), "2; Female", "2, Female"),
+		"tab":                    rcHeaderWith("\t") + strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(body, ",", "\t"), "1\t Male", "1, Male"), "2\t Female", "2, Female"),
+		"blanklines":             rcHeader + "\r\n,,,,,\r\n" + body + "\r\n",
+		"quoted":                 rcHeader + strings.ReplaceAll(body, "age,demo,", "\"age\",\"demo\","),
 	}
 	for name, in := range variants {
 		p, _, err := LoadREDCap(strings.NewReader(in), "lenient.csv", nil)
@@ -190,10 +204,11 @@ func TestREDCapEveryWarning(t *testing.T) {
 		"wt,f,,text,Weight,,,number_1dp_comma_decimal,,,,,,RH,,,,,\r\n" +
 		"lap,f,,text,Lap,,,time_mm_ss,,,,,,,,,,,\r\n" +
 		"mail,f,,text,Mail,,,email,,,,,,,,,,,\r\n" +
+		"pc,f,,text,Postcode,,,postalcode_uk,,,,,,,,,,,\r\n" +
 		"code,f,,text,Code,,,my_custom_regex,,,,,,,,,,,\r\n" +
 		"pick,f,,radio,Pick,A | B,,,,,,,,,,,,,\r\n" +
 		"ev,f,,text,Ev,,,,,,,[baseline_arm_1][age] > 1,,,,,,,\r\n" +
-		"cb,f,,text,Cb,,,,,,,[pick(1)] = \"1\",,,,,,,\r\n" +
+		"cb,f,,text,Cb,,,,,,,[user-name] = \"x\",,,,,,,\r\n" +
 		"usecalc,f,,text,Uses calc,,,,,,,[bmi] > 30,,,,,,,\r\n" +
 		"tagged,f,,text,Tagged,,,,,,,,,,,,,@VT-COLOUR=red @HIDDEN,\r\n" +
 		"visit,f,,text,Visit date,,,date_ymd,2020-01-01,today,,,,,,,,,\r\n" +
@@ -216,11 +231,12 @@ func TestREDCapEveryWarning(t *testing.T) {
 		`unknown field type "signature_pad"`,
 		`"number_1dp_comma_decimal" values must be submitted with a decimal point`,
 		`validation time_mm_ss`,
-		`validation "email" imported as free text`,
+		`field "mail": email validation imported as a pattern; an e-mail address or phone number usually identifies a person`,
+		`validation "postalcode_uk" imported as free text`,
 		`unknown validation type "my_custom_regex"`,
 		`choice "A" has no comma`,
 		`[event_name][variable] syntax`,
-		`[pick(1)] (checkbox option or smart variable) is not supported`,
+		`[user-name] (smart variable or unknown checkbox field) is not supported`,
 		`it refers to calc field "bmi"`,
 		`unknown action tag @VT-COLOUR`,
 		`min/max "today" of field "visit" not imported`,
@@ -249,7 +265,7 @@ func TestREDCapEveryWarning(t *testing.T) {
 	if x := it("pain"); x.Type != TypeInteger || x.Hard == nil || x.Hard.Min != "0" || x.Hard.Max != "100" {
 		t.Errorf("pain %+v", x)
 	}
-	if x := it("mail"); x.Type != TypeText || !strings.Contains(x.Annotation, "email") {
+	if x := it("mail"); x.Type != TypeText || x.Pattern == "" || x.PatternMessage == "" {
 		t.Errorf("mail %+v", x)
 	}
 	if x := it("tagged"); x.Annotation != "@HIDDEN" {
@@ -493,6 +509,14 @@ func TestREDCapRefusesIdentifiers(t *testing.T) {
 	if strings.Contains(msg, `"age"`) {
 		t.Errorf("the refusal names a field that is not an identifier:\n%s", msg)
 	}
+	// Fields validated as identifiers are refused whatever their flag.
+	for _, val := range []string{"ssn", "mrn_10d", "mrn_generic", "vmrn"} {
+		in := rcHeader + "record_id,demo,,text,Record ID,,,,,,,,,,,,,,\r\n" + "num,demo,,text,Number,,," + val + ",,,,,,,,,,,\r\n"
+		_, _, err := LoadREDCap(strings.NewReader(in), "dd.csv", nil)
+		if err == nil || !strings.Contains(err.Error(), `row 3: column "Text Validation Type OR Show Slider Number": field "num" is validated as `+val) {
+			t.Errorf("%s: %v", val, err)
+		}
+	}
 	// Without the flags the same dictionary loads.
 	in = strings.ReplaceAll(strings.ReplaceAll(in, ",,y,,", ",,,,"), ",,Y,,", ",,,,")
 	if _, _, err := LoadREDCap(strings.NewReader(in), "dd.csv", nil); err != nil {
@@ -590,5 +614,162 @@ func TestREDCapCalc(t *testing.T) {
 		j1, _ := p.Canonical()
 		j2, _ := p2.Canonical()
 		t.Errorf("calc fields changed in the round trip:\n%s\n%s", j1, j2)
+	}
+}
+
+// TestREDCapAsREDCapWritesIt loads what real REDCap exports hold: checkbox
+// branching, datetimes with a space, number_Ndp, contact-detail
+// validations and a record-ID-only first instrument.
+func TestREDCapAsREDCapWritesIt(t *testing.T) {
+	in := rcHeader +
+		"record_id,enrolment,,text,Record ID,,,,,,,,,,,,,\r\n" +
+		"visit_dt,visit,,text,Visit date and time,,,datetime_ymd,2024-01-15 13:45,2030-12-31 23:59,,,y,,,,,\r\n" +
+		"meds,visit,,checkbox,Medications,\"1, ACE inhibitor | 2, Beta blocker | 3, Diuretic\",,,,,,,,,,,,\r\n" +
+		"bb_dose,visit,,text,Beta blocker dose,,,number_2dp,,,,[meds(2)] = '1',,,,,,\r\n" +
+		"late,visit,,text,Late note,,,,,,,[visit_dt] > '2025-06-01 08:00',,,,,,\r\n" +
+		"site_mail,visit,,text,Site contact e-mail,,,email,,,,,,,,,,\r\n" +
+		"site_phone,visit,,text,Site phone,,,phone,,,,,,,,,,\r\n" +
+		"site_zip,visit,,text,Site ZIP code,,,zipcode,,,,,,,,,,\r\n"
+	p, w, err := LoadREDCap(strings.NewReader(in), "real.csv", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertWarn(t, w, `instrument "enrolment" holds only the record ID field "record_id": kept as form enrolment with no items`)
+	if len(p.Forms) != 2 || p.Forms[0].OID != "enrolment" || len(p.Forms[0].Groups) != 0 || p.Forms[1].OID != "visit" {
+		t.Fatalf("forms %+v", p.Forms)
+	}
+	if ev := p.Events[0].Forms; !slices.Equal(ev, []string{"enrolment", "visit"}) {
+		t.Errorf("event forms %v", ev)
+	}
+	items := map[string]Item{}
+	for _, g := range p.Forms[1].Groups {
+		for _, it := range g.Items {
+			items[it.OID] = it
+		}
+	}
+	if s := items["visit_dt"].Soft; s == nil || s.Min != "2024-01-15T13:45" || s.Max != "2030-12-31T23:59" {
+		t.Errorf("datetime range %+v", s)
+	}
+	if got := items["bb_dose"].ShowIf; got != "[meds(2)] = '1'" {
+		t.Errorf("checkbox branching %q", got)
+	}
+	if got := items["late"].ShowIf; got != "[visit_dt] > '2025-06-01T08:00'" {
+		t.Errorf("datetime in branching %q", got)
+	}
+	c := mustCompile(t, p)
+	base := []ItemValue{{Item: "visit_dt", Value: "2025-07-01T09:00"}, {Item: "meds", Value: "2"}}
+	cases := []struct {
+		item, value, code string
+	}{
+		{"bb_dose", "2.50", ""},
+		{"bb_dose", "2.5", CodePatternMismatch},
+		{"bb_dose", "2.505", CodeDecimalTooManyDigits},
+		{"site_mail", "trial.office@example.org", ""},
+		{"site_mail", "trial.office", CodePatternMismatch},
+		{"site_phone", "(555) 555-0123", ""},
+		{"site_phone", "555-0123", CodePatternMismatch},
+		{"site_zip", "02139-4307", ""},
+		{"site_zip", "2139", CodePatternMismatch},
+		{"late", "seen", ""},
+	}
+	for _, tc := range cases {
+		vals := append(slices.Clone(base), ItemValue{Item: tc.item, Value: tc.value})
+		var codes []string
+		for _, pr := range c.Validate("visit", vals, nil) {
+			if pr.Severity == Hard {
+				codes = append(codes, pr.Code)
+			}
+		}
+		if want := []string{tc.code}; tc.code == "" && len(codes) != 0 || tc.code != "" && !slices.Equal(codes, want) {
+			t.Errorf("%s=%q: hard problems %v, want %q", tc.item, tc.value, codes, tc.code)
+		}
+	}
+	// The beta blocker dose is hidden unless code 2 is ticked.
+	vals := []ItemValue{{Item: "visit_dt", Value: "2025-07-01T09:00"}, {Item: "meds", Value: "1,3"}, {Item: "bb_dose", Value: "2.50"}}
+	if ps := c.Validate("visit", vals, nil); len(ps) != 1 || ps[0].Code != CodeHiddenHasValue {
+		t.Errorf("checkbox branching not applied: %v", ps)
+	}
+	// The patterns survive a round trip through the writer.
+	var out bytes.Buffer
+	if err := WriteREDCap(&out, p); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{",number_2dp,", ",email,", ",phone,", ",zipcode,"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("written dictionary lacks %s", want)
+		}
+	}
+	p2, _, err := LoadREDCap(&out, "again.csv", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p2.Forms[0].OID != "enrolment" || len(p2.Forms[0].Groups) != 0 {
+		t.Errorf("record ID instrument after round trip: %+v", p2.Forms[0])
+	}
+	for oid, it := range items {
+		var it2 Item
+		for _, g := range p2.Forms[1].Groups {
+			for _, x := range g.Items {
+				if x.OID == oid {
+					it2 = x
+				}
+			}
+		}
+		if it2.Pattern != it.Pattern || it2.PatternMessage != it.PatternMessage || it2.Digits != it.Digits {
+			t.Errorf("%s: round trip %+v, want %+v", oid, it2, it)
+		}
+	}
+}
+
+// TestREDCapPatternTags keeps a pattern REDCap has no validation for in
+// @VT-PATTERN tags.
+func TestREDCapPatternTags(t *testing.T) {
+	p := mustExample(t)
+	it := &p.Forms[0].Groups[0].Items[0]
+	it.Type, it.Pattern, it.PatternMessage = TypeText, `[A-Z]{2}-[0-9]{3}`, "a kit number such as AB-123"
+	var out bytes.Buffer
+	if err := WriteREDCap(&out, p); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `@VT-PATTERN=""[A-Z]{2}-[0-9]{3}""`) {
+		t.Errorf("no pattern tag in:\n%s", out.String()[:600])
+	}
+	p2, _, err := LoadREDCap(&out, "p.csv", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fingerprint(t, p2) != fingerprint(t, p) {
+		t.Error("round trip changed the protocol")
+	}
+}
+
+// TestREDCapPartialBase registers a dictionary against a base holding only
+// the study and its events, as sponsors keep it beside the dictionary.
+func TestREDCapPartialBase(t *testing.T) {
+	full := mustExample(t)
+	var y bytes.Buffer
+	if err := WriteYAML(&y, &Protocol{Study: full.Study, Events: full.Events}); err != nil {
+		t.Fatal(err)
+	}
+	base, err := LoadBase(&y, "base.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile("testdata/htn201_redcap.csv")
+	p, _, err := LoadREDCap(bytes.NewReader(b), "htn201_redcap.csv", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fingerprint(t, p) != fingerprint(t, full) {
+		t.Error("dictionary with a partial base differs from the YAML protocol")
+	}
+	for _, bad := range []struct{ in, want string }{
+		{"events: []\n", "no study ID"},
+		{"study: {id: X}\nevents: [{oid: E, typo: 1}]\n", "typo"},
+		{"", "empty"},
+	} {
+		if _, err := LoadBase(strings.NewReader(bad.in), "b.yaml"); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: %v, want %q", bad.in, err, bad.want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -56,19 +57,25 @@ func WriteREDCap(w io.Writer, p *Protocol) error {
 			base = f.OID
 		}
 		fname := uniqueName(redcapName(base), usedForm)
+		empty := !slices.ContainsFunc(f.Groups, func(g ItemGroup) bool { return len(g.Items) > 0 })
 		if first {
 			row := map[string]string{rcVar: recordID, rcForm: fname, rcType: "text", rcLabel: "Subject ID",
 				rcAnnotation: "@VT-RECORD-ID"}
+			if empty {
+				// A first form without items is the record ID's instrument.
+				row[rcAnnotation] += " @VT-FORM-OID=" + tagValue(f.OID) + " @VT-FORM-NAME=" + tagValue(f.Name)
+			}
 			if err := writeRCRow(cw, row); err != nil {
 				return err
 			}
-			first = false
 		}
+		if empty && !first {
+			return fmt.Errorf("protocol: form %s has no items: a REDCap data dictionary can hold an empty form only as its first, the record ID's", f.OID)
+		}
+		first = false
 		firstInForm := true
-		empty := true
 		for _, g := range f.Groups {
 			for k, it := range g.Items {
-				empty = false
 				var tags []string
 				if firstInForm {
 					tags = append(tags, "@VT-FORM-OID="+tagValue(f.OID), "@VT-FORM-NAME="+tagValue(f.Name))
@@ -106,9 +113,6 @@ func WriteREDCap(w io.Writer, p *Protocol) error {
 				}
 			}
 		}
-		if empty {
-			return fmt.Errorf("protocol: form %s has no items: a REDCap data dictionary cannot hold an empty form", f.OID)
-		}
 	}
 	cw.Flush()
 	return cw.Error()
@@ -134,18 +138,21 @@ func redcapItemRow(it Item, cls map[string]*CodeList, oidVar map[string]string, 
 		row[rcRequired] = "y"
 	}
 	row[rcType] = "text"
+	// patternDone: the validation written carries the item's pattern.
+	patternDone := it.Pattern == ""
 	switch it.Type {
 	case TypeText:
+		if name := redcapPatternName(it); name != "" {
+			row[rcValidation], patternDone = name, true
+		}
 	case TypeInteger:
 		row[rcValidation] = "integer"
 	case TypeDecimal:
-		switch {
-		case it.Digits >= 1 && it.Digits <= 4:
-			row[rcValidation] = fmt.Sprintf("number_%ddp", it.Digits)
-		case it.Digits == 0:
-			row[rcValidation] = "number"
-		default:
-			row[rcValidation] = "number"
+		row[rcValidation] = "number"
+		if it.Digits >= 1 && it.Digits <= maxRedcapDP {
+			if p, m := exactDecimalPattern(it.Digits); it.Pattern == p && it.PatternMessage == m {
+				row[rcValidation], patternDone = fmt.Sprintf("number_%ddp", it.Digits), true
+			}
 		}
 	case TypeDate:
 		row[rcValidation] = "date_ymd"
@@ -180,8 +187,14 @@ func redcapItemRow(it Item, cls map[string]*CodeList, oidVar map[string]string, 
 		// partial_date and any other type REDCap has no validation for.
 		*tags = append(*tags, "@VT-TYPE="+tagValue(string(it.Type)))
 	}
-	if it.Digits != 0 && (it.Type != TypeDecimal || it.Digits > 4) {
+	if it.Digits != 0 && !strings.HasPrefix(row[rcValidation], "number_") {
 		*tags = append(*tags, "@VT-DIGITS="+strconv.Itoa(it.Digits))
+	}
+	if !patternDone {
+		*tags = append(*tags, "@VT-PATTERN="+tagValue(it.Pattern))
+		if it.PatternMessage != "" {
+			*tags = append(*tags, "@VT-PATTERN-MESSAGE="+tagValue(it.PatternMessage))
+		}
 	}
 	if it.Unit != "" {
 		*tags = append(*tags, "@VT-UNIT="+tagValue(it.Unit))
@@ -287,4 +300,20 @@ func uniqueName(n string, used map[string]bool) string {
 	}
 	used[c] = true
 	return c
+}
+
+// redcapPatternName is the REDCap text validation whose pattern and
+// message are the item's, or "".
+func redcapPatternName(it Item) string {
+	names := make([]string, 0, len(redcapPatterns))
+	for name := range redcapPatterns {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if p := redcapPatterns[name]; p.pattern == it.Pattern && p.message == it.PatternMessage {
+			return name
+		}
+	}
+	return ""
 }

@@ -19,6 +19,7 @@ const (
 	CodeRequiredMissing      = "required.missing"
 	CodeHiddenHasValue       = "hidden.has_value"
 	CodeTextTooLong          = "text.too_long"
+	CodePatternMismatch      = "pattern.mismatch"
 	CodeNotInteger           = "type.not_integer"
 	CodeNotDecimal           = "type.not_decimal"
 	CodeDecimalTooManyDigits = "decimal.too_many_digits"
@@ -473,6 +474,10 @@ func (v *validator) checkValue(ci *cItem, val string, repeat int) bool {
 			return false
 		}
 	}
+	if ci.pattern != nil && !ci.pattern.MatchString(val) {
+		v.bad(ci, repeat, CodePatternMismatch, itemName(ci)+" "+quoteValue(val)+" is not "+patternWords(ci))
+		return false
+	}
 	if kind == "" {
 		return true
 	}
@@ -803,4 +808,13 @@ func decodeCode(cl *cCodeList, code string) string {
 		return cl.list.Items[i].Decode
 	}
 	return code
+}
+
+// patternWords says what an item's pattern expects: its message, or the
+// pattern itself.
+func patternWords(ci *cItem) string {
+	if ci.item.PatternMessage != "" {
+		return ci.item.PatternMessage
+	}
+	return "of the expected form " + ci.item.Pattern
 }

@@ -169,6 +169,42 @@ func TestValidateReasonCodes(t *testing.T) {
 	}
 }
 
+// TestValidatePattern checks patterns match the whole value, after the
+// type check, with the protocol's message or the pattern itself.
+func TestValidatePattern(t *testing.T) {
+	p := cvProtocol()
+	note := &p.Forms[0].Groups[0].Items[6] // DM.NOTE, text
+	note.Pattern, note.PatternMessage = `[A-Z]{2}-[0-9]{3}`, "a kit number such as AB-123"
+	w := &p.Forms[1].Groups[0].Items[4] // VS.WEIGHT, decimal, at most 1 place
+	w.Pattern = `-?[0-9]+\.[0-9]`
+	c := mustCompile(t, p)
+	cases := []struct {
+		name   string
+		form   string
+		values []ItemValue
+		want   []wantProblem
+	}{
+		{"text matches", "DM", with(dmValues(), iv("DM.NOTE", "AB-123")), nil},
+		{"text partial match refused", "DM", with(dmValues(), iv("DM.NOTE", "xAB-123")), []wantProblem{{"DM.NOTE", 0, Hard, "pattern.mismatch", `=Note "xAB-123" is not a kit number such as AB-123 (DM.NOTE)`}}},
+		{"text trailing refused", "DM", with(dmValues(), iv("DM.NOTE", "AB-1234")), []wantProblem{{"DM.NOTE", 0, Hard, "pattern.mismatch", ""}}},
+		{"empty value not checked", "DM", with(dmValues(), iv("DM.NOTE", "")), nil},
+		{"decimal exactly one place", "VS", with(vsValues(), iv("VS.WEIGHT", "72.0")), nil},
+		{"decimal without places refused", "VS", with(vsValues(), iv("VS.WEIGHT", "72")), []wantProblem{{"VS.WEIGHT", 0, Hard, "pattern.mismatch", `=Weight "72" is not of the expected form -?[0-9]+\.[0-9] (VS.WEIGHT)`}}},
+		{"type error first", "VS", with(vsValues(), iv("VS.WEIGHT", "72,5")), []wantProblem{{"VS.WEIGHT", 0, Hard, "type.not_decimal", ""}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			checkProblems(t, c.Validate(tc.form, tc.values, nil), tc.want)
+		})
+	}
+	if !raceEnabled {
+		vals := with(dmValues(), iv("DM.NOTE", "AB-123"))
+		if n := testing.AllocsPerRun(100, func() { c.Validate("DM", vals, nil) }); n != 0 {
+			t.Errorf("%v allocations per Validate with a pattern", n)
+		}
+	}
+}
+
 func TestValidateBranching(t *testing.T) {
 	c := mustCompile(t, cvProtocol())
 	// Female: pregnancy question shown and required.

@@ -23,6 +23,49 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 // such as "requird: true" names its line; the result is normalized and
 // checked with Compile.
 func LoadYAML(r io.Reader, name string) (*Protocol, []Warning, error) {
+	p, root, err := decodeYAML(r, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	loc := func(path string) LoadError {
+		n, rest := yamlNodeAt(root, path)
+		le := LoadError{Column: rest}
+		if n != nil {
+			le.Line = n.Line
+		}
+		return le
+	}
+	ws, err := CompileLocated(p, name, loc)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, ws, nil
+}
+
+// LoadBase reads the base protocol of a REDCap data dictionary, YAML or
+// JSON in the native layout: the study metadata and the schedule of
+// events, which a dictionary does not carry. It may hold only those (its
+// events then name the dictionary's forms); any forms and code lists it
+// holds are ignored. It is checked as a whole once the dictionary's forms
+// join it.
+func LoadBase(r io.Reader, name string) (*Protocol, error) {
+	p, root, err := decodeYAML(r, name)
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(p.Study.ID) == "" {
+		le := &LoadError{File: name, Msg: "the base protocol has no study ID", Fix: "write study: {id: VT-HTN-201, version: \"1.0\", title: ...}"}
+		if n, _ := yamlNodeAt(root, "study"); n != nil {
+			le.Line = n.Line
+		}
+		return nil, le
+	}
+	return &Protocol{Study: p.Study, Events: p.Events}, nil
+}
+
+// decodeYAML decodes and normalizes a native protocol file, returning its
+// YAML node tree for locating definition errors.
+func decodeYAML(r io.Reader, name string) (*Protocol, *yaml.Node, error) {
 	b, err := ReadLimited(r, name)
 	if err != nil {
 		return nil, nil, err
@@ -55,19 +98,7 @@ func LoadYAML(r io.Reader, name string) (*Protocol, []Warning, error) {
 			Fix: "see docs/PROTOCOL.md for the layout"}
 	}
 	Normalize(&p)
-	loc := func(path string) LoadError {
-		n, rest := yamlNodeAt(&root, path)
-		le := LoadError{Column: rest}
-		if n != nil {
-			le.Line = n.Line
-		}
-		return le
-	}
-	ws, err := CompileLocated(&p, name, loc)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &p, ws, nil
+	return &p, &root, nil
 }
 
 // WriteYAML writes p as a native YAML protocol file.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/protocol"
@@ -133,6 +134,11 @@ const (
 	ActionSubmit  Action = "submit"  // not on the ledger yet: MsgSubmitForm
 	ActionCorrect Action = "correct" // on the ledger with other values: MsgCorrectForm
 	ActionSkip    Action = "skip"    // on the ledger with the same values
+	// ActionRefuse: on the ledger with other values, and changed there
+	// since the row was pre-filled (or the row was not pre-filled from
+	// it): importing would overwrite what the workbook's author never
+	// saw. Nothing is sent without PlanOptions.Overwrite.
+	ActionRefuse Action = "refuse"
 )
 
 // Step is the plan for one instance.
@@ -144,34 +150,132 @@ type Step struct {
 	Values []protocol.ItemValue
 	// Changed names the changed items ("AE.SEV[2]") of a correction.
 	Changed []string
+	// Reason is a correction's reason for change: the instance's, else
+	// PlanOptions.Reason.
+	Reason string
+	// BaseVersion is the ledger's version of the form a correction is made
+	// from; the ledger refuses the correction when the form has changed
+	// since.
+	BaseVersion int
+	// Refusal says why a refused step is not sent.
+	Refusal string
 	// Wave orders the sending: forms whose values other forms' conditions
 	// read go in earlier waves, so the ledger sees them first.
 	Wave int
 }
 
+// Sends reports whether the step sends a transaction.
+func (st Step) Sends() bool { return st.Action == ActionSubmit || st.Action == ActionCorrect }
+
+// PlanOptions are the import's choices.
+type PlanOptions struct {
+	// Reason is the reason for change of corrections whose rows give none.
+	Reason string
+	// Overwrite corrects forms that changed on the ledger since the rows
+	// were pre-filled, replacing the ledger's values with the workbook's.
+	Overwrite bool
+	// ClearEmptied clears the ledger's value of an item whose cell was
+	// emptied; without it an emptied cell is a problem.
+	ClearEmptied bool
+}
+
 // Plan compares each instance with the ledger's record of the same key:
 // absent means submit; the same values (numbers compared exactly, so
 // "37.20" equals "37.2") mean skip; otherwise a correction with only the
-// changed items, comparing only items that have a column on the sheet.
-func Plan(c *protocol.Compiled, p *Parsed, recs map[types.FormKey]types.FormRecord) []Step {
+// changed items, comparing only items that have a column on the sheet,
+// made from the ledger's version the rows were pre-filled from. A form
+// changed on the ledger since, or one the rows were not pre-filled from,
+// is refused unless opt.Overwrite. The problems are those of the plan: a
+// correction without a reason, an emptied cell without opt.ClearEmptied,
+// a VERSION the ledger never had.
+func Plan(c *protocol.Compiled, p *Parsed, recs map[types.FormKey]types.FormRecord, opt PlanOptions) ([]Step, []Problem) {
 	waves := formWaves(c)
 	steps := make([]Step, 0, len(p.Instances))
+	var problems []Problem
 	for _, in := range p.Instances {
 		st := Step{Instance: in, Wave: waves[in.Key.Form]}
-		rec, ok := recs[in.Key]
+		k := in.Key
+		rec, ok := recs[k]
 		if !ok {
+			if in.LedgerVersion != 0 {
+				problems = append(problems, in.versionProblem(fmt.Sprintf("VERSION %d, but form %s of subject %s at %s is not on the ledger: the workbook was not pre-filled from this study's ledger; make a new one with form template --prefill",
+					in.LedgerVersion, k.Form, k.Subject, k.Event)))
+			}
 			st.Action, st.Values = ActionSubmit, in.Values
 			steps = append(steps, st)
 			continue
 		}
 		st.Values, st.Changed = diff(c, in, rec.Values)
-		st.Action = ActionCorrect
-		if len(st.Values) == 0 {
+		switch {
+		case len(st.Values) == 0:
 			st.Action = ActionSkip
+		case in.LedgerVersion > rec.Version:
+			problems = append(problems, in.versionProblem(fmt.Sprintf("VERSION %d, but form %s of subject %s at %s is at version %d on the ledger: the workbook was not pre-filled from this study's ledger; make a new one with form template --prefill",
+				in.LedgerVersion, k.Form, k.Subject, k.Event, rec.Version)))
+			st.Action = ActionRefuse
+		case in.LedgerVersion != rec.Version && !opt.Overwrite:
+			st.Action = ActionRefuse
+			since := "the rows were not pre-filled from the ledger"
+			if in.LedgerVersion > 0 {
+				since = fmt.Sprintf("it changed on the ledger since the workbook was pre-filled (version %d; now version %d, by %s at height %d", in.LedgerVersion, rec.Version, rec.Stamp.Signer, rec.Stamp.Height)
+				if rec.Reason != "" {
+					since += ": " + clip(rec.Reason, 60)
+				}
+				since += ")"
+			}
+			st.Refusal = fmt.Sprintf("form %s of subject %s at %s is on the ledger with other values in %s, and %s: make a new pre-filled workbook (form template --prefill) and enter the change there, or import with --overwrite to replace the ledger's values",
+				k.Form, k.Subject, k.Event, strings.Join(st.Changed, ", "), since)
+		default:
+			st.Action, st.BaseVersion = ActionCorrect, rec.Version
+			st.Reason = in.Reason
+			if st.Reason == "" {
+				st.Reason = opt.Reason
+			}
+			if st.Reason == "" {
+				col := in.reasonCol
+				if col == "" {
+					col = in.keyCol[0]
+				}
+				problems = append(problems, Problem{Sheet: in.Sheet, Row: in.Row, Column: col, Severity: protocol.Hard, Code: CodeReasonRequired,
+					Message: fmt.Sprintf("form %s of subject %s at %s is already on the ledger with other values (%s); a correction needs a reason: write it in the REASON column or pass --reason", k.Form, k.Subject, k.Event, strings.Join(st.Changed, ", "))})
+			}
+			if !opt.ClearEmptied {
+				for _, v := range st.Values {
+					if v.Value != "" {
+						continue
+					}
+					old := ""
+					for _, o := range rec.Values {
+						if o.Item == v.Item && o.Repeat == v.Repeat {
+							old = o.Value
+						}
+					}
+					problems = append(problems, in.problem(v.Item, v.Repeat, protocol.Hard, CodeCellEmptied,
+						fmt.Sprintf("%s%s is %q on the ledger (version %d) and its cell is empty: type the value again, or import with --clear-emptied to clear it", rowWords(v.Repeat), v.Item, clip(old, 40), rec.Version)))
+				}
+			}
 		}
 		steps = append(steps, st)
 	}
-	return steps
+	SortProblems(problems)
+	return steps, problems
+}
+
+// versionProblem is a problem on the instance's VERSION cell.
+func (in *Instance) versionProblem(msg string) Problem {
+	col := in.versionCol
+	if col == "" {
+		col = in.keyCol[0]
+	}
+	return Problem{Sheet: in.Sheet, Row: in.Row, Column: col, Severity: protocol.Hard, Code: CodeVersionInvalid, Message: msg}
+}
+
+// rowWords is "row 2 of " for a repeat, "" otherwise.
+func rowWords(repeat int) string {
+	if repeat == 0 {
+		return ""
+	}
+	return "row " + strconv.Itoa(repeat) + " of "
 }
 
 // diff returns the changes that turn old into the instance's values.
@@ -294,19 +398,4 @@ func formWaves(c *protocol.Compiled) map[string]int {
 		visit(f.OID)
 	}
 	return waves
-}
-
-// ReasonProblems reports, on each instance that would be corrected, that a
-// reason for change is needed.
-func ReasonProblems(steps []Step) []Problem {
-	var out []Problem
-	for _, st := range steps {
-		if st.Action != ActionCorrect {
-			continue
-		}
-		in := st.Instance
-		out = append(out, Problem{Sheet: in.Sheet, Row: in.Row, Column: in.keyCol[0], Severity: protocol.Hard, Code: CodeReasonRequired,
-			Message: fmt.Sprintf("form %s of subject %s at %s is already on the ledger with other values (%v); a correction needs --reason", in.Key.Form, in.Key.Subject, in.Key.Event, st.Changed)})
-	}
-	return out
 }

@@ -56,6 +56,7 @@ func TestCheckPredictsTheLedger(t *testing.T) {
 			led.Subjects[sub.ID], led.Records[dmKey] = sub, rec
 
 			p := &entry.Parsed{Instances: []*entry.Instance{sheet(comp, "DM", dmKey, tc.dmSheet, "DM.CBP")}}
+			p.Instances[0].LedgerVersion = rec.Version // pre-filled from the ledger
 			if tc.lb != nil {
 				p.Instances = append(p.Instances, sheet(comp, "LB", apptest.FormKey(tc.subject, "SCR", 1, "LB"), tc.lb))
 			}
@@ -72,13 +73,14 @@ func TestCheckPredictsTheLedger(t *testing.T) {
 				t.Errorf("problems %q, want %q", got, tc.want)
 			}
 
-			steps := entry.Plan(comp, p, led.Records)
+			steps, _ := entry.Plan(comp, p, led.Records, entry.PlanOptions{Reason: "source document re-read"})
 			slices.SortStableFunc(steps, func(a, b entry.Step) int { return a.Wave - b.Wave })
 			for _, st := range steps {
 				in := st.Instance
 				msg := apptest.SubmitMsg(in.Key, st.Values)
 				if st.Action == entry.ActionCorrect {
-					msg = apptest.CorrectMsg(in.Key, "source document re-read", st.Values...)
+					msg = apptest.CorrectMsg(in.Key, st.Reason, st.Values...)
+					msg.CorrectForm.BaseVersion = st.BaseVersion
 				}
 				code, log := chain.Do("site1-coordinator", msg)
 				item, predicted := hard[in.Sheet]

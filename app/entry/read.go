@@ -33,6 +33,9 @@ const (
 	CodeRowInvalid        = "row.invalid"
 	CodeCellDuplicate     = "cell.duplicate"
 	CodeReasonRequired    = "reason.required"
+	CodeVersionInvalid    = "version.invalid"
+	CodeReasonConflict    = "reason.conflict"
+	CodeCellEmptied       = "cell.emptied"
 )
 
 // Problem is one finding of an import, located by sheet, row and column.
@@ -185,11 +188,19 @@ type Instance struct {
 	// Items are the items that have a column on the sheet; only they are
 	// compared with the ledger.
 	Items []string `json:"-"`
+	// LedgerVersion is the version of the form on the ledger the rows were
+	// pre-filled from (the VERSION column), 0 when they were not.
+	LedgerVersion int `json:"ledger_version,omitempty"`
+	// Reason is the instance's reason for change (the REASON column).
+	Reason string `json:"reason,omitempty"`
 
 	cols   map[string]string // item -> column letter
 	cells  map[cellKey]int   // item and repeat -> sheet row
 	repRow map[int]int       // repeat -> first sheet row
 	keyCol [KeyColumns]string
+	// reasonCol and versionCol are the REASON and VERSION columns'
+	// letters, "" when the sheet has none.
+	reasonCol, versionCol string
 }
 
 type cellKey struct {
@@ -267,6 +278,8 @@ func (b *Book) parseSheet(c *protocol.Compiled, study string, s rawSheet, out *P
 		return
 	}
 	keyIdx := [KeyColumns]int{-1, -1, -1, -1}
+	reasonIdx, reasonCol := -1, ""
+	versionIdx, versionCol := -1, ""
 	type itemCol struct {
 		idx       int
 		item      *protocol.Item
@@ -282,6 +295,14 @@ func (b *Book) parseSheet(c *protocol.Compiled, study string, s rawSheet, out *P
 		}
 		if k := slices.Index(keyHeaders[:], h); k >= 0 {
 			keyIdx[k] = i
+			continue
+		}
+		switch h {
+		case HeaderReason:
+			reasonIdx, reasonCol = i, colLetter(i)
+			continue
+		case HeaderVersion:
+			versionIdx, versionCol = i, colLetter(i)
 			continue
 		}
 		it, form, ok := c.Item(h)
@@ -393,6 +414,15 @@ func (b *Book) parseSheet(c *protocol.Compiled, study string, s rawSheet, out *P
 				groupRow = n
 			}
 		}
+		version := 0
+		if v := cellAt(row, versionIdx); v != "" {
+			n, err := strconv.Atoi(cleanNumber(v))
+			if err != nil || n < 1 {
+				fail(sheetRow, versionCol, "", CodeVersionInvalid, fmt.Sprintf("VERSION %q is not a form version (a whole number from 1); leave the pre-filled value as it is, or empty for a form not on the ledger", v))
+				bad = true
+			}
+			version = n
+		}
 		if bad {
 			continue
 		}
@@ -400,9 +430,24 @@ func (b *Book) parseSheet(c *protocol.Compiled, study string, s rawSheet, out *P
 		in := insts[k]
 		if in == nil {
 			in = &Instance{Sheet: s.name, Row: sheetRow, Key: types.FormKey{Study: study, Subject: subject, Event: event, EventRepeat: repeat, Form: formOID},
-				Items: itemOIDs, cols: cols, cells: map[cellKey]int{}, repRow: map[int]int{}, keyCol: keyCol}
+				Items: itemOIDs, cols: cols, cells: map[cellKey]int{}, repRow: map[int]int{}, keyCol: keyCol, reasonCol: reasonCol, versionCol: versionCol}
 			insts[k] = in
 			out.Instances = append(out.Instances, in)
+		}
+		switch {
+		case version == 0:
+		case in.LedgerVersion == 0:
+			in.LedgerVersion = version
+		case in.LedgerVersion != version:
+			fail(sheetRow, versionCol, "", CodeVersionInvalid, fmt.Sprintf("VERSION %d differs from VERSION %d on sheet row %d of the same form; leave the pre-filled values as they are", version, in.LedgerVersion, in.Row))
+		}
+		if r := cellAt(row, reasonIdx); r != "" {
+			switch {
+			case in.Reason == "":
+				in.Reason = r
+			case in.Reason != r:
+				fail(sheetRow, reasonCol, "", CodeReasonConflict, fmt.Sprintf("this row gives another reason for change than an earlier row of the same form (%q); give the reason once per form", clip(in.Reason, 40)))
+			}
 		}
 		if _, ok := in.repRow[groupRow]; !ok {
 			in.repRow[groupRow] = sheetRow

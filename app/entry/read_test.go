@@ -149,7 +149,10 @@ func TestImportFilledWorkbook(t *testing.T) {
 	}
 
 	// Nothing on the ledger: everything is submitted, DM first.
-	steps := Plan(c, p, nil)
+	steps, probs := Plan(c, p, nil, PlanOptions{})
+	if len(probs) != 0 {
+		t.Errorf("plan problems %v", probs)
+	}
 	waves := map[string]int{}
 	for _, st := range steps {
 		if st.Action != ActionSubmit {
@@ -168,7 +171,7 @@ func TestImportPlanAgainstLedger(t *testing.T) {
 	c := example(t)
 	book := filled(t, c, func(f *excelize.File) { fillGood(t, f) })
 	p := book.Parse(c, study)
-	first := Plan(c, p, nil)
+	first, _ := Plan(c, p, nil, PlanOptions{})
 	// The ledger holds what the first import sent.
 	var recs []types.FormRecord
 	for _, st := range first {
@@ -186,40 +189,143 @@ func TestImportPlanAgainstLedger(t *testing.T) {
 	if probs := Check(c, p, l); len(probs) != 0 {
 		t.Fatalf("problems: %v", probs)
 	}
-	for _, st := range Plan(c, p, l.Records) {
+	steps, probs := Plan(c, p, l.Records, PlanOptions{})
+	for _, st := range steps {
 		if st.Action != ActionSkip {
 			t.Errorf("%s: %s %v", st.Instance.Key.Form, st.Action, st.Values)
 		}
 	}
-	// One changed cell and one emptied cell: a correction of those two.
-	book = filled(t, c, func(f *excelize.File) {
-		fillGood(t, f)
-		set(t, f, "VS", "H4", 138)
-		set(t, f, "VS", "F4", "")
-	})
-	p = book.Parse(c, study)
-	if probs := Check(c, p, l); len(probs) != 0 {
-		t.Fatalf("problems: %v", probs)
+	if len(probs) != 0 {
+		t.Errorf("plan problems %v", probs)
 	}
-	steps := Plan(c, p, l.Records)
-	n := 0
-	for _, st := range steps {
-		if st.Action == ActionSkip {
-			continue
+
+	// One changed cell and one emptied cell of the VS form, in a workbook
+	// pre-filled from version ledgerVersion, with a reason or not.
+	vs := key("S1-001", "SCR", "VS")
+	changed := func(ledgerVersion int, reason string) *Parsed {
+		t.Helper()
+		book := filled(t, c, func(f *excelize.File) {
+			fillGood(t, f)
+			set(t, f, "VS", "H4", 138)
+			set(t, f, "VS", "F4", "")
+			if ledgerVersion > 0 {
+				set(t, f, "VS", headerCell(t, f, "VS", HeaderVersion)+"4", ledgerVersion)
+			}
+			if reason != "" {
+				set(t, f, "VS", headerCell(t, f, "VS", HeaderReason)+"4", reason)
+			}
+		})
+		p := book.Parse(c, study)
+		if probs := Check(c, p, l); len(probs) != 0 {
+			t.Fatalf("problems: %v", probs)
 		}
-		n++
-		want := []protocol.ItemValue{{Item: "VS.TIME"}, {Item: "VS.SYSBP", Value: "138"}}
-		if st.Action != ActionCorrect || st.Instance.Key.Form != "VS" || !reflect.DeepEqual(st.Values, want) {
-			t.Errorf("step %s %s %v", st.Instance.Key.Form, st.Action, st.Values)
+		return p
+	}
+	vsStep := func(steps []Step) Step {
+		t.Helper()
+		for _, st := range steps {
+			if st.Instance.Key == vs {
+				return st
+			} else if st.Action != ActionSkip {
+				t.Errorf("step %s %s %v", st.Instance.Key.Form, st.Action, st.Values)
+			}
+		}
+		t.Fatal("no VS step")
+		return Step{}
+	}
+	cells := func(ps []Problem) []string {
+		var out []string
+		for _, pr := range ps {
+			out = append(out, pr.Cell()+" "+pr.Code)
+		}
+		return out
+	}
+	want := []protocol.ItemValue{{Item: "VS.TIME"}, {Item: "VS.SYSBP", Value: "138"}}
+
+	// Pre-filled from the ledger's version, the reason in its column and
+	// emptied cells allowed: a correction of those two, made from version 1.
+	steps, probs = Plan(c, changed(1, "transcription error"), l.Records, PlanOptions{Reason: "default reason", ClearEmptied: true})
+	if st := vsStep(steps); st.Action != ActionCorrect || !reflect.DeepEqual(st.Values, want) || st.Reason != "transcription error" || st.BaseVersion != 1 {
+		t.Errorf("VS step %+v", st)
+	}
+	if len(probs) != 0 {
+		t.Errorf("plan problems %v", probs)
+	}
+	// Without a reason the default applies; without either, the REASON
+	// cell is named; without --clear-emptied, the emptied cell is.
+	steps, _ = Plan(c, changed(1, ""), l.Records, PlanOptions{Reason: "default reason", ClearEmptied: true})
+	if st := vsStep(steps); st.Reason != "default reason" {
+		t.Errorf("reason %q", st.Reason)
+	}
+	reasonCell := "VS!" + headerCellOf(t, book, "VS", HeaderReason) + "4"
+	_, probs = Plan(c, changed(1, ""), l.Records, PlanOptions{})
+	if got := cells(probs); !reflect.DeepEqual(got, []string{"VS!F4 cell.emptied", reasonCell + " reason.required"}) {
+		t.Errorf("plan problems %v", got)
+	} else if !strings.Contains(probs[0].Message, `VS.TIME is "10:30" on the ledger (version 1) and its cell is empty`) {
+		t.Errorf("message %q", probs[0].Message)
+	}
+
+	// Not pre-filled from the ledger: refused, the others kept.
+	steps, probs = Plan(c, changed(0, "why"), l.Records, PlanOptions{ClearEmptied: true})
+	if st := vsStep(steps); st.Action != ActionRefuse || !strings.Contains(st.Refusal, "the rows were not pre-filled from the ledger") ||
+		!strings.Contains(st.Refusal, "VS.TIME, VS.SYSBP") {
+		t.Errorf("VS step %+v", st)
+	}
+	if len(probs) != 0 {
+		t.Errorf("plan problems %v", probs)
+	}
+
+	// The form changed on the ledger since the workbook was pre-filled.
+	now := l.Records[vs]
+	now.Version, now.Reason, now.Stamp = 2, "source re-read", types.Stamp{Signer: "site1-investigator", Height: 77}
+	l.Records[vs] = now
+	steps, _ = Plan(c, changed(1, "why"), l.Records, PlanOptions{ClearEmptied: true})
+	if st := vsStep(steps); st.Action != ActionRefuse ||
+		!strings.Contains(st.Refusal, "changed on the ledger since the workbook was pre-filled (version 1; now version 2, by site1-investigator at height 77: source re-read)") {
+		t.Errorf("VS step %+v", st)
+	}
+	// --overwrite: a correction made from the ledger's current version.
+	steps, _ = Plan(c, changed(1, "why"), l.Records, PlanOptions{ClearEmptied: true, Overwrite: true})
+	if st := vsStep(steps); st.Action != ActionCorrect || st.BaseVersion != 2 {
+		t.Errorf("VS step %+v", st)
+	}
+	// A version the ledger never had.
+	_, probs = Plan(c, changed(3, "why"), l.Records, PlanOptions{ClearEmptied: true})
+	if got := cells(probs); len(got) != 1 || !strings.HasSuffix(got[0], " version.invalid") {
+		t.Errorf("plan problems %v", got)
+	}
+}
+
+// headerCell is the column letter of a row-1 header of a sheet.
+func headerCell(t *testing.T, f *excelize.File, sheet, header string) string {
+	t.Helper()
+	rows, err := f.GetRows(sheet)
+	if err != nil || len(rows) == 0 {
+		t.Fatalf("sheet %s: %v", sheet, err)
+	}
+	for i, h := range rows[0] {
+		if h == header {
+			return colLetter(i)
 		}
 	}
-	if n != 1 {
-		t.Errorf("%d steps to send, want 1", n)
+	t.Fatalf("sheet %s has no %s column", sheet, header)
+	return ""
+}
+
+// headerCellOf is headerCell of a book's sheet.
+func headerCellOf(t *testing.T, b *Book, sheet, header string) string {
+	t.Helper()
+	for _, s := range b.sheets {
+		if s.name == sheet {
+			for i, h := range s.rows[0] {
+				if h == header {
+					return colLetter(i)
+				}
+			}
+		}
 	}
-	rp := ReasonProblems(steps)
-	if len(rp) != 1 || rp[0].Cell() != "VS!A4" || rp[0].Code != CodeReasonRequired {
-		t.Errorf("reason problems %v", rp)
-	}
+	t.Fatalf("sheet %s has no %s column", sheet, header)
+	return ""
 }
 
 func TestImportProblemsLocated(t *testing.T) {

@@ -46,6 +46,15 @@ const (
 	HeaderEvent   = "EVENT"
 	HeaderRepeat  = "EVENT_REPEAT"
 	HeaderRow     = "ROW"
+	// HeaderReason, the first column after the items, is the reason for
+	// change of a correction, per form (the import's --reason is its
+	// default).
+	HeaderReason = "REASON"
+	// HeaderVersion, the last column, holds the version of the form on the
+	// ledger that a pre-filled row's values come from (empty when the row
+	// was not pre-filled from a form): a form that has changed since is
+	// not overwritten by the import.
+	HeaderVersion = "VERSION"
 )
 
 var keyHeaders = [KeyColumns]string{HeaderSubject, HeaderEvent, HeaderRepeat, HeaderRow}
@@ -496,14 +505,21 @@ func writeFormSheet(f *excelize.File, c *protocol.Compiled, st *styles, lists ma
 			return 0, err
 		}
 	}
+	reasonCol := KeyColumns + len(cols) + 1
+	if err := sw.SetColWidth(reasonCol, reasonCol, 36); err != nil {
+		return 0, err
+	}
+	if err := sw.SetColWidth(reasonCol+1, reasonCol+1, 12); err != nil {
+		return 0, err
+	}
 	if err := sw.SetPanes(&excelize.Panes{Freeze: true, XSplit: KeyColumns, YSplit: HeaderRows,
 		TopLeftCell: cellName(KeyColumns+1, FirstDataRow), ActivePane: "bottomRight",
 		Selection: []excelize.Selection{{SQRef: cellName(KeyColumns+1, FirstDataRow), ActiveCell: cellName(KeyColumns+1, FirstDataRow), Pane: "bottomRight"}}}); err != nil {
 		return 0, err
 	}
-	h1 := make([]any, 0, KeyColumns+len(cols))
-	h2 := make([]any, 0, KeyColumns+len(cols))
-	h3 := make([]any, 0, KeyColumns+len(cols))
+	h1 := make([]any, 0, KeyColumns+len(cols)+2)
+	h2 := make([]any, 0, KeyColumns+len(cols)+2)
+	h3 := make([]any, 0, KeyColumns+len(cols)+2)
 	for i, k := range keyHeaders {
 		h1 = append(h1, excelize.Cell{StyleID: st.oid, Value: k})
 		h2 = append(h2, excelize.Cell{StyleID: st.label, Value: [...]string{"Subject", "Event", "Event repeat", "Row"}[i]})
@@ -517,6 +533,12 @@ func writeFormSheet(f *excelize.File, c *protocol.Compiled, st *styles, lists ma
 		h2 = append(h2, excelize.Cell{StyleID: st.label, Value: labelText(col.item)})
 		h3 = append(h3, excelize.Cell{StyleID: st.allowed, Value: allowedText(c, col.item)})
 	}
+	h1 = append(h1, excelize.Cell{StyleID: st.oid, Value: HeaderReason})
+	h2 = append(h2, excelize.Cell{StyleID: st.label, Value: "Reason for change"})
+	h3 = append(h3, excelize.Cell{StyleID: st.allowed, Value: "a correction of a form on the ledger needs one (once per form; default: the import's --reason)"})
+	h1 = append(h1, excelize.Cell{StyleID: st.oid, Value: HeaderVersion})
+	h2 = append(h2, excelize.Cell{StyleID: st.label, Value: "Ledger version"})
+	h3 = append(h3, excelize.Cell{StyleID: st.allowed, Value: "pre-filled: the form version the values come from; leave as is"})
 	if err := sw.SetRow("A1", h1); err != nil {
 		return 0, err
 	}
@@ -553,7 +575,9 @@ func writeFormSheet(f *excelize.File, c *protocol.Compiled, st *styles, lists ma
 				key := types.FormKey{Study: sub.Study, Subject: sub.ID, Event: ev.OID, EventRepeat: er, Form: form.OID}
 				var vals map[string]string
 				maxRow := 0
+				version := excelize.Cell{StyleID: st.keyNum}
 				if rec := recs[key]; rec != nil && prefill {
+					version.Value = rec.Version
 					vals = map[string]string{}
 					for _, v := range rec.Values {
 						vals[v.Item+"|"+strconv.Itoa(v.Repeat)] = v.Value
@@ -565,7 +589,7 @@ func writeFormSheet(f *excelize.File, c *protocol.Compiled, st *styles, lists ma
 					n = min(max(repeatRows, maxRow+1), limit)
 				}
 				for r := 1; r <= n; r++ {
-					cells := make([]any, 0, KeyColumns+len(cols))
+					cells := make([]any, 0, KeyColumns+len(cols)+2)
 					rowCell := excelize.Cell{StyleID: st.keyNum}
 					if limit > 0 {
 						rowCell.Value = r
@@ -585,6 +609,7 @@ func writeFormSheet(f *excelize.File, c *protocol.Compiled, st *styles, lists ma
 						}
 						cells = append(cells, cell)
 					}
+					cells = append(cells, excelize.Cell{StyleID: st.text}, version)
 					if err := sw.SetRow("A"+strconv.Itoa(row), cells); err != nil {
 						return 0, err
 					}
@@ -780,7 +805,8 @@ func writeInstructions(f *excelize.File, st *styles, p *protocol.Protocol, m Met
 		{0, "2. Leave the grey key columns (Subject, Event, Event repeat, Row) as they are. For more rows of a repeating group (adverse events, medications), copy a row and raise Row.", nil},
 		{0, "3. Leave a row empty when the form was not done: empty rows are skipped.", nil},
 		{0, "4. Save as .xlsx and import: veritrial form import FILE.xlsx --from YOUR-KEY. Every row is checked first; problems are listed as SHEET!CELL, and nothing is sent until all are fixed.", nil},
-		{0, "5. Importing again is safe: forms already on the ledger with the same values are skipped. Changed forms are sent as corrections and need --reason; an emptied cell clears the item.", nil},
+		{0, "5. Importing again is safe: forms already on the ledger with the same values are skipped. Changed forms are sent as corrections and need a reason: type it in the form's REASON cell (the import's --reason is the default).", nil},
+		{0, "6. To change forms already on the ledger, start from a workbook pre-filled from the ledger (form template --prefill): its VERSION column says which version each form's values come from, and a form someone changed on the ledger since is refused, never silently reverted. An emptied cell clears nothing unless the import says --clear-emptied.", nil},
 		{0, "", nil},
 		{bold, "Legend", nil},
 		{0, "Row 1", []string{"item OID (machine-readable; do not change)"}},

@@ -68,6 +68,7 @@ const (
 	CodeReasonRequired   Code = 412
 	CodeFormNotFound     Code = 413
 	CodeSubjectIDPattern Code = 414
+	CodeFormChanged      Code = 420
 
 	CodeUnknownQuery     Code = 501
 	CodeQueryState       Code = 502
@@ -186,6 +187,7 @@ var codeNames = map[Code]string{
 	CodeReasonRequired:   "reason_required",
 	CodeFormNotFound:     "form_not_found",
 	CodeSubjectIDPattern: "subject_id_pattern",
+	CodeFormChanged:      "form_changed",
 	CodeUnknownQuery:     "unknown_query",
 	CodeQueryState:       "query_state",
 	CodeNotQueryRaiser:   "not_query_raiser",

@@ -229,6 +229,11 @@ type MsgCorrectForm struct {
 	// Resolves names open data queries of this form the correction
 	// answers.
 	Resolves []int `json:"resolves,omitempty"`
+	// BaseVersion, when not 0, is the version of the form the correction
+	// was made from: the ledger refuses it (form_changed) when the form
+	// has changed since, so that a correction made from an old copy never
+	// silently reverts a newer one.
+	BaseVersion int `json:"base_version,omitempty"`
 }
 
 // MsgAddAccount adds a person to the signer's organisation.
@@ -382,6 +387,9 @@ func ValidateBasic(kind Kind, msg any) *Error {
 		}
 		if strings.TrimSpace(m.Reason) == "" {
 			return Errf(CodeReasonRequired, "a correction needs a reason for change (for example --reason \"transcription error, source shows 128\")")
+		}
+		if m.BaseVersion < 0 {
+			return Errf(CodeInvalidMsg, "base version %d of the correction of %s is negative; name the form version the correction was made from, or 0", m.BaseVersion, m.Form)
 		}
 		if e := checkText("reason", m.Reason, true); e != nil {
 			return e

@@ -184,21 +184,30 @@ func formImportCommand() *cli.Command {
 		Name:      "import",
 		Usage:     "check and send the forms of a filled data-entry workbook (site)",
 		ArgsUsage: "WORKBOOK.xlsx",
-		UsageText: `veritrial form import entry.xlsx --from site1-coordinator [--reason "source document review"] [--dry-run]`,
+		UsageText: `veritrial form import entry.xlsx --from site1-coordinator [--reason "source document review"] [--overwrite] [--clear-emptied] [--dry-run]`,
 		Description: `Reads every form sheet, checks every row locally with the protocol in force
 (subject, event, form, and the protocol's edit checks) and lists all problems
 as SHEET!CELL (ITEM): message. When any is hard, nothing is sent.
 
 Then sends: forms not on the ledger yet are submitted; forms already on the
 ledger with the same values are skipped, so an interrupted import can simply
-be run again; changed forms need --reason and go in as corrections carrying
-only the changed items (an emptied cell clears the item). Transactions are
-pipelined; progress goes to stderr. Every form's outcome (tx hash, height,
+be run again; changed forms go in as corrections carrying only the changed
+items, each with the reason in its row's REASON column (--reason is the
+default; one of them is required). A correction is made from the form
+version its rows were pre-filled from (the VERSION column of a workbook made
+with form template --prefill): a form that changed on the ledger since, or
+whose rows were not pre-filled from it, is refused and the other forms are
+sent, so a stale workbook never silently reverts a newer correction;
+--overwrite replaces the ledger's values anyway. An emptied cell of a form
+on the ledger is a problem unless --clear-emptied says to clear the item.
+Transactions are pipelined; progress goes to stderr. Every form's outcome (tx hash, height,
 code, message) is written to --results (default WORKBOOK.results.csv); when
 the import stops early, forms never sent are marked unsent and forms sent but
 not seen in a block unconfirmed (with their tx hash), both without a code.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "reason", Usage: "reason for change, required when a form on the ledger changes"},
+			&cli.StringFlag{Name: "reason", Usage: "reason for change of corrections whose REASON cell is empty"},
+			&cli.BoolFlag{Name: "overwrite", Usage: "correct forms that changed on the ledger since the workbook was pre-filled (or that it was not pre-filled from)"},
+			&cli.BoolFlag{Name: "clear-emptied", Usage: "clear the ledger's value of items whose cells were emptied"},
 			&cli.StringFlag{Name: "results", Usage: "results CSV to write (default: next to the workbook, `FILE`.results.csv)", TakesFile: true},
 			&cli.BoolFlag{Name: "dry-run", Usage: "check and plan only; send nothing"},
 			&cli.StringFlag{Name: "study", Usage: "study ID, for a workbook not made by veritrial form template"},
@@ -236,6 +245,7 @@ type importSummary struct {
 	Submitted       int             `json:"submitted"`
 	Corrected       int             `json:"corrected"`
 	Skipped         int             `json:"skipped"`
+	Refused         int             `json:"refused"`
 	Rejected        int             `json:"rejected"`
 	Results         string          `json:"results,omitempty"`
 	Problems        []entry.Problem `json:"problems"`
@@ -315,11 +325,10 @@ func formImport(c *cli.Context) error {
 
 	parsed := book.Parse(lv.comp, study)
 	problems := entry.Check(lv.comp, parsed, led)
-	steps := entry.Plan(lv.comp, parsed, led.Records)
-	if reason == "" {
-		problems = append(problems, entry.ReasonProblems(steps)...)
-		entry.SortProblems(problems)
-	}
+	steps, planProblems := entry.Plan(lv.comp, parsed, led.Records,
+		entry.PlanOptions{Reason: reason, Overwrite: c.Bool("overwrite"), ClearEmptied: c.Bool("clear-emptied")})
+	problems = append(problems, planProblems...)
+	entry.SortProblems(problems)
 	sum := &importSummary{Workbook: path, Study: study, ProtocolVersion: lv.version.Number, Fingerprint: lv.version.Fingerprint,
 		DryRun: dry, DataRows: parsed.DataRows, EmptyRows: parsed.EmptyRows, Forms: len(steps), Problems: problems}
 	if sum.Problems == nil {
@@ -362,6 +371,8 @@ func formImport(c *cli.Context) error {
 		case entry.ActionCorrect:
 			rows[i].Action = "correct"
 			rows[i].Message = "changes " + strings.Join(st.Changed, ", ")
+		case entry.ActionRefuse:
+			rows[i].Action, rows[i].Code, rows[i].Message = "refused", types.CodeFormChanged, st.Refusal
 		}
 	}
 	if !dry {
@@ -370,14 +381,14 @@ func formImport(c *cli.Context) error {
 			return err
 		}
 		sum.Sent = true
-		if err := sendSteps(ctx, c, lv.cl, account, s, steps, reason, rows); err != nil {
+		if err := sendSteps(ctx, c, lv.cl, account, s, steps, rows); err != nil {
 			markUnsent(rows)
 			_ = writeResults(results, rows)
 			return err
 		}
 	} else {
 		for i := range rows {
-			if rows[i].Action != "skipped" {
+			if rows[i].Action != "skipped" && rows[i].Action != "refused" {
 				rows[i].Action = "would " + rows[i].Action
 			}
 		}
@@ -392,6 +403,8 @@ func formImport(c *cli.Context) error {
 			sum.Skipped++
 		case "rejected":
 			sum.Rejected++
+		case "refused":
+			sum.Refused++
 		}
 	}
 	sum.Rows = rows
@@ -405,22 +418,33 @@ func formImport(c *cli.Context) error {
 			for _, r := range rows {
 				would[r.Action]++
 			}
-			printf(w, "Dry run of %s for study %s (protocol version %d): %d to submit, %d to correct, %d skipped; nothing was sent\n",
-				path, study, lv.version.Number, would["would submit"], would["would correct"], would["skipped"])
+			printf(w, "Dry run of %s for study %s (protocol version %d): %d to submit, %d to correct, %d skipped, %d refused; nothing was sent\n",
+				path, study, lv.version.Number, would["would submit"], would["would correct"], would["skipped"], would["refused"])
 		} else {
-			printf(w, "Imported %s into study %s (protocol version %d): %d submitted, %d corrected, %d skipped, %d rejected\n",
-				path, study, lv.version.Number, sum.Submitted, sum.Corrected, sum.Skipped, sum.Rejected)
+			printf(w, "Imported %s into study %s (protocol version %d): %d submitted, %d corrected, %d skipped, %d refused, %d rejected\n",
+				path, study, lv.version.Number, sum.Submitted, sum.Corrected, sum.Skipped, sum.Refused, sum.Rejected)
 		}
 		printf(w, "  %d form(s) from %d row(s) with values (%d empty rows skipped); results in %s\n", len(rows), parsed.DataRows, parsed.EmptyRows, results)
 		return nil
 	}); err != nil {
 		return err
 	}
-	if sum.Rejected > 0 {
-		return rejectedErrorf("%d of %d form(s) were rejected by the ledger; see %s", sum.Rejected, len(rows), results)
+	if sum.Rejected > 0 || sum.Refused > 0 {
+		var refused []string
+		for _, r := range rows {
+			if r.Action == "refused" && len(refused) < maxListed {
+				refused = append(refused, fmt.Sprintf("\n  refused: %s!A%d: %s", r.Sheet, r.Row, r.Message))
+			}
+		}
+		return rejectedErrorf("%d of %d form(s) were rejected by the ledger and %d refused as changed on the ledger since the workbook was pre-filled; see %s%s",
+			sum.Rejected, len(rows), sum.Refused, results, strings.Join(refused, ""))
 	}
 	return nil
 }
+
+// maxListed bounds the refused forms an import's error lists (the results
+// file has them all).
+const maxListed = 20
 
 // inFlight bounds the transactions broadcast and not yet seen in a block.
 const inFlight = 256
@@ -429,7 +453,7 @@ const inFlight = 256
 // wave the transactions are built and broadcast without waiting (each with
 // its own nonce), then waited for, at most inFlight at a time; rows gets
 // each outcome.
-func sendSteps(ctx context.Context, c *cli.Context, cl *client.Client, account string, s types.Signer, steps []entry.Step, reason string, rows []importRow) error {
+func sendSteps(ctx context.Context, c *cli.Context, cl *client.Client, account string, s types.Signer, steps []entry.Step, rows []importRow) error {
 	chain, err := cl.ChainID(ctx)
 	if err != nil {
 		return nodeError(err)
@@ -437,7 +461,7 @@ func sendSteps(ctx context.Context, c *cli.Context, cl *client.Client, account s
 	bar := newProgress(stderr(c), len(steps))
 	var waves []int
 	for i, st := range steps {
-		if st.Action == entry.ActionSkip {
+		if !st.Sends() {
 			bar.add(1)
 			continue
 		}
@@ -472,10 +496,10 @@ func sendSteps(ctx context.Context, c *cli.Context, cl *client.Client, account s
 			return nil
 		}
 		for i, st := range steps {
-			if st.Wave != w || st.Action == entry.ActionSkip {
+			if st.Wave != w || !st.Sends() {
 				continue
 			}
-			msg := stepMsg(st, reason)
+			msg := stepMsg(st)
 			raw, err := types.BuildTx(chain, account, h+cl.TTL, s, msg)
 			if err != nil {
 				return failf("cannot sign the transaction for %s row %d: %v", st.Instance.Sheet, st.Instance.Row, err)
@@ -509,9 +533,9 @@ func sendSteps(ctx context.Context, c *cli.Context, cl *client.Client, account s
 }
 
 // stepMsg is the message of a step.
-func stepMsg(st entry.Step, reason string) types.Msg {
+func stepMsg(st entry.Step) types.Msg {
 	if st.Action == entry.ActionCorrect {
-		return types.Msg{CorrectForm: &types.MsgCorrectForm{FormKey: st.Instance.Key, Changes: st.Values, Reason: reason}}
+		return types.Msg{CorrectForm: &types.MsgCorrectForm{FormKey: st.Instance.Key, Changes: st.Values, Reason: st.Reason, BaseVersion: st.BaseVersion}}
 	}
 	return types.Msg{SubmitForm: &types.MsgSubmitForm{FormKey: st.Instance.Key, Values: st.Values}}
 }

@@ -14,8 +14,10 @@ import (
 // TestExcelEntryOnARealNode runs the Excel door end to end: a template for
 // two enrolled subjects, cells filled with excelize, an import (all
 // submitted, in two waves because eligibility reads demographics), the same
-// import again (all skipped), a refused change without --reason, then one
-// changed cell imported as a correction of that item only.
+// import again (all skipped), a stale blank workbook refused, then a
+// pre-filled workbook: a change without a reason, an out-of-range value and
+// an emptied cell refused, one changed cell imported as a correction of that
+// item only, and the same workbook refused once the form has changed since.
 func TestExcelEntryOnARealNode(t *testing.T) {
 	t.Parallel()
 	work, _, env, _ := devNode(t)
@@ -90,35 +92,82 @@ func TestExcelEntryOnARealNode(t *testing.T) {
 		t.Fatalf("second import: %+v", s)
 	}
 
-	// One changed cell: refused without a reason, nothing sent.
-	edit(t, book, func(f *excelize.File) {
-		if err := f.SetCellValue("VS", "H4", 138); err != nil {
+	// The blank workbook again, one value changed: the form is on the
+	// ledger and the row was not pre-filled from it, so it is refused and
+	// the other forms are kept as they are.
+	setCell := func(path, sheet, cell string, v any) {
+		t.Helper()
+		edit(t, path, func(f *excelize.File) {
+			if err := f.SetCellValue(sheet, cell, v); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	setCell(book, "VS", "H4", 150)
+	// (A refusal follows the progress lines on stderr.)
+	refusedVT := func(want string, args ...string) result {
+		t.Helper()
+		r := vt(t, env, args...)
+		if r.code != exitRejected || !strings.Contains(r.stderr, "\nError: ") || !strings.Contains(r.stderr, want) {
+			t.Fatalf("veritrial %s: exit %d, want %d with %q:\n%s", strings.Join(args, " "), r.code, exitRejected, want, r.stderr)
+		}
+		return r
+	}
+	r := refusedVT("1 refused as changed on the ledger", "form", "import", book, "--from", "site1-coordinator", "--reason", "x")
+	if !strings.Contains(r.stderr, "refused: VS!A4: form VS of subject S1-001 at SCR is on the ledger with other values in VS.SYSBP, and the rows were not pre-filled from the ledger") {
+		t.Errorf("no located refusal:\n%s", r.stderr)
+	}
+	rows = readCSV(t, results)
+	if len(rows) != 5 || rows[3][6] != "refused" || rows[3][9] != "420" || rows[1][6] != "skipped" {
+		t.Errorf("results:\n%v", rows)
+	}
+
+	// A workbook pre-filled from the ledger: one changed cell needs a
+	// reason (in its REASON cell or --reason).
+	pre := filepath.Join(work, "prefilled.xlsx")
+	mustVT(t, env, "form", "template", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--out", pre, "--prefill")
+	var reasonCol string
+	edit(t, pre, func(f *excelize.File) {
+		rows, err := f.GetRows("VS")
+		if err != nil {
 			t.Fatal(err)
 		}
+		for i, h := range rows[0] {
+			if h == "REASON" {
+				reasonCol, _ = excelize.ColumnNumberToName(i + 1)
+			}
+		}
 	})
-	r := failVT(t, env, exitInput, "has 1 problem(s); nothing was sent", "form", "import", book, "--from", "site1-coordinator")
-	if !strings.Contains(r.stderr, "VS!A4: form VS of subject S1-001 at SCR is already on the ledger with other values ([VS.SYSBP])") {
+	setCell(pre, "VS", "H4", 138)
+	r = failVT(t, env, exitInput, "has 1 problem(s); nothing was sent", "form", "import", pre, "--from", "site1-coordinator")
+	if reasonCol == "" || !strings.Contains(r.stderr, "VS!"+reasonCol+"4: form VS of subject S1-001 at SCR is already on the ledger with other values (VS.SYSBP); a correction needs a reason") {
 		t.Errorf("no located reason problem:\n%s", r.stderr)
 	}
 	// A value out of range is located by sheet, row and column.
-	edit(t, book, func(f *excelize.File) {
-		if err := f.SetCellValue("VS", "H12", 300); err != nil {
-			t.Fatal(err)
-		}
-	})
-	r = failVT(t, env, exitInput, "nothing was sent", "form", "import", book, "--from", "site1-coordinator", "--reason", "x")
+	setCell(pre, "VS", "H12", 300)
+	r = failVT(t, env, exitInput, "nothing was sent", "form", "import", pre, "--from", "site1-coordinator", "--reason", "x")
 	if !strings.Contains(r.stderr, "VS!H12 (VS.SYSBP): Systolic blood pressure 300 mmHg is above the maximum 250") {
 		t.Errorf("no located range problem:\n%s", r.stderr)
 	}
-	edit(t, book, func(f *excelize.File) {
-		if err := f.SetCellValue("VS", "H12", 132); err != nil {
-			t.Fatal(err)
-		}
-	})
+	// An emptied cell clears nothing without --clear-emptied.
+	setCell(pre, "VS", "H12", 132)
+	setCell(pre, "VS", "J12", "")
+	r = failVT(t, env, exitInput, "nothing was sent", "form", "import", pre, "--from", "site1-coordinator", "--reason", "x")
+	if !strings.Contains(r.stderr, `VS!J12 (VS.HR): VS.HR is "66" on the ledger (version 1) and its cell is empty`) {
+		t.Errorf("no located emptied cell:\n%s", r.stderr)
+	}
+	setCell(pre, "VS", "J12", 66)
+	imp = func(args ...string) importSummary {
+		t.Helper()
+		var s importSummary
+		decode(t, mustVT(t, env, append([]string{"form", "import", pre, "--from", "site1-coordinator", "--output", "json"}, args...)...), &s)
+		return s
+	}
 	if s := imp("--reason", "x", "--dry-run"); s.Sent || s.Corrected != 0 || len(s.Rows) != 4 || s.Rows[2].Action != "would correct" || s.Rows[2].Message != "changes VS.SYSBP" {
 		t.Fatalf("dry run: %+v", s)
 	}
-	if s := imp("--reason", "transcription error, source shows 138"); s.Corrected != 1 || s.Skipped != 3 {
+	setCell(pre, "VS", reasonCol+"4", "transcription error, source shows 138")
+	if s := imp("--reason", "default reason"); s.Corrected != 1 || s.Skipped != 3 {
 		t.Fatalf("correction import: %+v", s)
 	}
 	key := []string{"--study", "VT-HTN-201", "--subject", "S1-001", "--event", "SCR", "--form", "VS"}
@@ -131,6 +180,23 @@ func TestExcelEntryOnARealNode(t *testing.T) {
 	hist := mustVT(t, env, append([]string{"--from", "sponsor-dm", "show", "history"}, key...)...)
 	if !strings.Contains(hist.stdout, `VS.SYSBP (Systolic blood pressure): "148" -> "138"`) || strings.Contains(hist.stdout, "VS.TEMP (") {
 		t.Errorf("history:\n%s", hist.stdout)
+	}
+
+	// The same pre-filled workbook, changed again: the form has changed on
+	// the ledger since it was pre-filled (version 1, now 2), so the import
+	// refuses it rather than revert the correction; --overwrite corrects
+	// it from the ledger's version.
+	setCell(pre, "VS", "H4", 140)
+	r = refusedVT("refused", "form", "import", pre, "--from", "site1-coordinator", "--reason", "x")
+	if !strings.Contains(r.stderr, "changed on the ledger since the workbook was pre-filled (version 1; now version 2, by site1-coordinator") {
+		t.Errorf("no stale refusal:\n%s", r.stderr)
+	}
+	if s := imp("--reason", "source re-read", "--overwrite"); s.Corrected != 1 || s.Refused != 0 {
+		t.Fatalf("overwrite import: %+v", s)
+	}
+	show = mustVT(t, env, append([]string{"--from", "sponsor-dm", "show", "form"}, key...)...)
+	if !strings.Contains(show.stdout, "version 3") || !strings.Contains(show.stdout, "140 mmHg") {
+		t.Errorf("show form after --overwrite:\n%s", show.stdout)
 	}
 }
 

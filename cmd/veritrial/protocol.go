@@ -32,28 +32,35 @@ Example:
 	}
 }
 
-// baseFlag names the YAML protocol a REDCap dictionary takes its study
+// baseFlag names the protocol a REDCap dictionary takes its study
 // metadata and events from.
 func baseFlag() cli.Flag {
-	return &cli.StringFlag{Name: "base", Usage: "protocol file supplying study metadata and events to a REDCap .csv", TakesFile: true}
+	return &cli.StringFlag{Name: "base", Usage: "YAML protocol supplying study metadata and events (it may hold only those) when `FILE` is a REDCap .csv", TakesFile: true}
+}
+
+// loadBase loads the --base protocol, or returns nil when none is given.
+func loadBase(c *cli.Context) (*protocol.Protocol, error) {
+	b, err := nonEmptyFlag(c, "base")
+	if err != nil || b == "" {
+		return nil, err
+	}
+	if err := checkReadable(b, "--base protocol file"); err != nil {
+		return nil, err
+	}
+	bp, err := workbook.LoadBaseFile(b)
+	if err != nil {
+		return nil, inputErrorf("--base %s is not a usable base protocol:\n%v", b, err)
+	}
+	return bp, nil
 }
 
 // loadProtocol loads a protocol file (with the --base protocol, if given)
 // and compiles it. Load errors list every problem found, one per line,
 // with file positions.
 func loadProtocol(c *cli.Context, path string) (*protocol.Compiled, []protocol.Warning, error) {
-	var base *protocol.Protocol
-	if b, err := nonEmptyFlag(c, "base"); err != nil {
+	base, err := loadBase(c)
+	if err != nil {
 		return nil, nil, err
-	} else if b != "" {
-		if err := checkReadable(b, "--base protocol file"); err != nil {
-			return nil, nil, err
-		}
-		bp, _, err := workbook.LoadFile(b, nil)
-		if err != nil {
-			return nil, nil, inputErrorf("--base %s is not a usable protocol:\n%v", b, err)
-		}
-		base = bp
 	}
 	if err := checkReadable(path, "protocol file"); err != nil {
 		return nil, nil, err

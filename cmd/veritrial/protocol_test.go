@@ -35,6 +35,19 @@ func TestProtocolCommands(t *testing.T) {
 	if fromCSV.Items != fromYAML.Items {
 		t.Errorf("REDCap items %d, yaml %d", fromCSV.Items, fromYAML.Items)
 	}
+	if fromCSV.Fingerprint != fromYAML.Fingerprint {
+		t.Errorf("REDCap fingerprint %s differs from yaml %s", fromCSV.Fingerprint, fromYAML.Fingerprint)
+	}
+	// A base holding only the study and its events.
+	full, _ := os.ReadFile(yaml)
+	partial := filepath.Join(dir, "study-and-events.yaml")
+	os.WriteFile(partial, full[:bytes.Index(full, []byte("\nforms:"))+1], 0o600)
+	var fromPartial protocolSummary
+	decode(t, mustVT(t, env, "protocol", "check", csv, "--base", partial, "-o", "json"), &fromPartial)
+	if fromPartial.Fingerprint != fromYAML.Fingerprint {
+		t.Errorf("REDCap with a partial base: fingerprint %s, yaml %s", fromPartial.Fingerprint, fromYAML.Fingerprint)
+	}
+	failVT(t, env, exitInput, "a base protocol must be a .yaml, .yml or .json file", "protocol", "check", csv, "--base", xlsx)
 	if r := mustVT(t, env, "protocol", "check", yaml); !strings.Contains(r.stdout, fromYAML.Fingerprint) {
 		t.Errorf("text check lacks the fingerprint:\n%s", r.stdout)
 	}

@@ -13,13 +13,9 @@ import (
 // loadProtocolFile loads and checks a protocol file (YAML, REDCap CSV with
 // --base, or XLSX) and returns it with its fingerprint.
 func loadProtocolFile(c *cli.Context, path string) (*protocol.Protocol, string, error) {
-	var base *protocol.Protocol
-	if b := c.String("base"); b != "" {
-		bp, _, err := workbook.LoadFile(b, nil)
-		if err != nil {
-			return nil, "", inputErrorf("%v", err)
-		}
-		base = bp
+	base, err := loadBase(c)
+	if err != nil {
+		return nil, "", err
 	}
 	p, warnings, err := workbook.LoadFile(path, base)
 	if err != nil {
@@ -36,7 +32,6 @@ func loadProtocolFile(c *cli.Context, path string) (*protocol.Protocol, string, 
 }
 
 func studyCommand() *cli.Command {
-	baseFlag := &cli.StringFlag{Name: "base", Usage: "YAML protocol supplying study metadata and events when `FILE` is a REDCap dictionary"}
 	return &cli.Command{
 		Name:     "study",
 		Usage:    "register a study, amend its protocol, delegate its work to CROs",
@@ -62,7 +57,7 @@ organisation) and --lock-quorum (how many approvals are needed, the
 sponsor's included; at least 2, default 2: the sponsor and one other).
 A lock or unlock also needs the approval of an organisation that is not
 a sponsor.`,
-				Flags: []cli.Flag{baseFlag, &cli.StringSliceFlag{Name: "approver", Usage: "organisation whose approval amendments need (repeatable; never the sponsor, at least one not a sponsor)"},
+				Flags: []cli.Flag{baseFlag(), &cli.StringSliceFlag{Name: "approver", Usage: "organisation whose approval amendments need (repeatable; never the sponsor, at least one not a sponsor)"},
 					&cli.StringSliceFlag{Name: "signature-meaning", Usage: "allowed e-signature meaning (repeatable)"},
 					&cli.StringFlag{Name: "sdv-policy", Usage: "none or all: forms that must be verified against source before the database lock"},
 					&cli.StringSliceFlag{Name: "lock-approver", Usage: "organisation approving the database lock and unlock, besides the sponsor (repeatable; at least one not a sponsor)"},
@@ -89,7 +84,7 @@ a sponsor.`,
 				UsageText: `veritrial study amend --from sponsor-dm --rationale "Add potassium check" htn201_v2.yaml`,
 				Description: `Proposes a new protocol version; it takes effect when every approver
 organisation has approved it. veritrial protocol diff shows the changes first.`,
-				Flags: []cli.Flag{baseFlag, &cli.StringFlag{Name: "rationale", Usage: "why the protocol changes", Required: true}},
+				Flags: []cli.Flag{baseFlag(), &cli.StringFlag{Name: "rationale", Usage: "why the protocol changes", Required: true}},
 				Action: func(c *cli.Context) error {
 					if err := exactArgs(c, "PROTOCOL_FILE"); err != nil {
 						return err

@@ -39,6 +39,24 @@ func LoadFile(path string, base *protocol.Protocol) (*protocol.Protocol, []proto
 	}
 }
 
+// LoadBaseFile loads the base protocol of a REDCap data dictionary (see
+// protocol.LoadBase): a .yaml, .yml or .json file holding at least the
+// study metadata and the schedule of events.
+func LoadBaseFile(path string) (*protocol.Protocol, error) {
+	switch ext := strings.ToLower(filepath.Ext(path)); ext {
+	case ".yaml", ".yml", ".json":
+	default:
+		return nil, &protocol.LoadError{File: path, Msg: fmt.Sprintf("a base protocol must be a .yaml, .yml or .json file, not %q", ext),
+			Fix: "write the study metadata and the events in the native layout (docs/PROTOCOL.md)"}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &protocol.LoadError{File: path, Msg: err.Error(), Fix: "check the path and permissions"}
+	}
+	defer f.Close()
+	return protocol.LoadBase(f, filepath.Base(path))
+}
+
 // ExampleBytes returns the example protocol (protocol.Example) in the
 // given format: "yaml" (the documented source file), "redcap" (a REDCap
 // data dictionary CSV) or "xlsx" (a CRF specification workbook).

@@ -101,6 +101,8 @@ var xlsxSheets = []xlsxSheet{
 		{key: "note", header: "Note", width: 30, note: "Field note for the person entering data."},
 		{key: "annotation", header: "Annotation", width: 24, note: "Free annotation, not interpreted."},
 		{key: "derive", header: "Derive", text: true, width: 36, note: "Derived items only: the expression the ledger computes the value with, e.g. round([DM.WEIGHT] / ([DM.HEIGHT] / 100 * ([DM.HEIGHT] / 100)), 1). Nobody types a derived item."},
+		{key: "pattern", header: "Pattern", text: true, width: 20, note: "Regular expression (RE2 syntax) the whole value must match, e.g. [0-9]{5} for a 5-digit postcode. Empty: none."},
+		{key: "patternmessage", header: "Pattern Message", width: 28, note: "What the pattern expects, in words a site understands, e.g. a 5-digit postcode."},
 	}},
 	{name: "CodeLists", cols: []xlsxCol{
 		{key: "oid", header: "Code List OID", required: true, width: 16, note: "One row per code; repeat the code list OID on each row."},
@@ -302,7 +304,7 @@ func WriteXLSX(w io.Writer, p *protocol.Protocol) error {
 				}
 				if err := put("Items", irow, fm.OID, g.OID, it.OID, it.Label, string(it.Type), intCell(it.Digits), it.Unit,
 					it.CodeList, hmin, hmax, smin, smax, it.Required, intCell(it.MaxLength), it.ShowIf, it.Section,
-					it.Note, it.Annotation, it.Derive); err != nil {
+					it.Note, it.Annotation, it.Derive, it.Pattern, it.PatternMessage); err != nil {
 					return err
 				}
 				irow++
@@ -699,7 +701,8 @@ func (l *xlsxLoader) build(tables map[string]*xlsxTable) *protocol.Protocol {
 		it := protocol.Item{OID: r.cells["oid"], Label: r.cells["label"], Type: protocol.DataType(strings.ToLower(r.cells["type"])),
 			Digits: l.intCell(t, r, "digits"), Unit: r.cells["unit"], CodeList: r.cells["codelist"],
 			Required: l.boolCell(t, r, "required"), MaxLength: l.intCell(t, r, "maxlength"), ShowIf: r.cells["showif"],
-			Section: r.cells["section"], Note: r.cells["note"], Annotation: r.cells["annotation"], Derive: r.cells["derive"]}
+			Section: r.cells["section"], Note: r.cells["note"], Annotation: r.cells["annotation"], Derive: r.cells["derive"],
+			Pattern: r.cells["pattern"], PatternMessage: r.cells["patternmessage"]}
 		if r.cells["hardmin"] != "" || r.cells["hardmax"] != "" {
 			it.Hard = &protocol.Range{Min: r.cells["hardmin"], Max: r.cells["hardmax"]}
 		}
@@ -710,7 +713,8 @@ func (l *xlsxLoader) build(tables map[string]*xlsxTable) *protocol.Protocol {
 		path := fmt.Sprintf("forms[%d].groups[%d].items[%d]", fi, gi, len(g.Items))
 		pos[path] = at(t, r, "oid")
 		for _, f := range [][2]string{{"show_if", "showif"}, {"codelist", "codelist"}, {"hard", "hardmin"}, {"soft", "softmin"},
-			{"type", "type"}, {"digits", "digits"}, {"label", "label"}, {"max_length", "maxlength"}, {"derive", "derive"}} {
+			{"type", "type"}, {"digits", "digits"}, {"label", "label"}, {"max_length", "maxlength"}, {"derive", "derive"},
+			{"pattern", "pattern"}, {"pattern_message", "patternmessage"}} {
 			pos[path+"."+f[0]] = at(t, r, f[1])
 		}
 		g.Items = append(g.Items, it)

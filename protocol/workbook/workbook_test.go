@@ -194,3 +194,22 @@ func TestXLSXNotAWorkbook(t *testing.T) {
 		}
 	}
 }
+
+// TestXLSXKeepsPattern carries an item's pattern and its message through
+// the workbook.
+func TestXLSXKeepsPattern(t *testing.T) {
+	p := mustExample(t)
+	it := &p.Forms[0].Groups[0].Items[0]
+	it.Type, it.Pattern, it.PatternMessage = protocol.TypeText, `[A-Z]{2}-[0-9]{3}`, "a kit number such as AB-123"
+	var b bytes.Buffer
+	if err := WriteXLSX(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	q, _, err := LoadXLSX(bytes.NewReader(b.Bytes()), "pattern.xlsx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := q.Forms[0].Groups[0].Items[0]; got.Pattern != it.Pattern || got.PatternMessage != it.PatternMessage {
+		t.Errorf("pattern %q %q after the workbook", got.Pattern, got.PatternMessage)
+	}
+}

@@ -62,6 +62,9 @@ type Session struct {
 	// forms holds each subject's current forms as the form page last read
 	// them (by study/subject), for the edit checks that read other forms.
 	forms map[string]map[types.FormKey][]protocol.ItemValue
+	// versions holds the version of each of those forms, which a
+	// correction is made from.
+	versions map[types.FormKey]int
 	// shown is the protocol version of each study the form page last
 	// read, which Check runs.
 	shown map[string]*protocol.Compiled
@@ -73,7 +76,8 @@ func New(f Fetch, now func() time.Time) *Session {
 	if now == nil {
 		now = time.Now
 	}
-	return &Session{fetch: f, now: now, compiled: map[string]*protocol.Compiled{}, forms: map[string]map[types.FormKey][]protocol.ItemValue{}, shown: map[string]*protocol.Compiled{}}
+	return &Session{fetch: f, now: now, compiled: map[string]*protocol.Compiled{}, forms: map[string]map[types.FormKey][]protocol.ItemValue{},
+		versions: map[types.FormKey]int{}, shown: map[string]*protocol.Compiled{}}
 }
 
 // Person is who is signed in, as the ledger knows the account.

@@ -289,10 +289,11 @@ func (s *Session) Form(ctx context.Context, k types.FormKey) (*FormView, error) 
 		return nil, err
 	}
 	forms := map[types.FormKey][]protocol.ItemValue{}
+	s.mu.Lock()
 	for _, f := range all {
 		forms[f.FormKey] = f.Values
+		s.versions[f.FormKey] = f.Version
 	}
-	s.mu.Lock()
 	s.forms[subjectOf(k)], s.shown[k.Study] = forms, c
 	s.mu.Unlock()
 	queries, err := list[types.Query](ctx, s, types.PrefixQuery+k.Study+"/")

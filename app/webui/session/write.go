@@ -144,7 +144,12 @@ func (s *Session) Correct(ctx context.Context, k types.FormKey, current, values 
 	if len(changes) == 0 {
 		return nil, errors.New("nothing changed: the values are the ones the ledger holds")
 	}
-	return s.send(ctx, types.Msg{CorrectForm: &types.MsgCorrectForm{FormKey: k, Changes: changes, Reason: reason, Resolves: resolves}})
+	// Made from the version the page showed: the ledger refuses the
+	// correction when someone changed the form since.
+	s.mu.Lock()
+	base := s.versions[k]
+	s.mu.Unlock()
+	return s.send(ctx, types.Msg{CorrectForm: &types.MsgCorrectForm{FormKey: k, Changes: changes, Reason: reason, Resolves: resolves, BaseVersion: base}})
 }
 
 func (s *Session) refuseHard(k types.FormKey, values []protocol.ItemValue) error {
