@@ -25,21 +25,21 @@ func (x *exec) formContext(k types.FormKey) (*types.Subject, *types.Study, *prot
 	if e != nil {
 		return nil, nil, nil, e
 	}
-	if e := placement(c, s, k); e != nil {
+	if e := placement(c, s, s.Current, k); e != nil {
 		return nil, nil, nil, e
 	}
 	return sub, s, c, nil
 }
 
-// placement checks that the protocol in force collects the form at the
-// event, in a repeat the event allows.
-func placement(c *protocol.Compiled, s *types.Study, k types.FormKey) *types.Error {
+// placement checks that protocol version v, compiled as c, collects the
+// form at the event, in a repeat the event allows.
+func placement(c *protocol.Compiled, s *types.Study, v int, k types.FormKey) *types.Error {
 	ev, ok := c.Event(k.Event)
 	if !ok {
-		return types.Errf(types.CodeUnknownEvent, "event %q is not in the schedule of study %s (protocol version %d)", k.Event, s.ID, s.Current)
+		return types.Errf(types.CodeUnknownEvent, "event %q is not in the schedule of study %s (protocol version %d)", k.Event, s.ID, v)
 	}
 	if _, ok := c.Form(k.Form); !ok {
-		return types.Errf(types.CodeUnknownForm, "form %q is not defined in study %s (protocol version %d)", k.Form, s.ID, s.Current)
+		return types.Errf(types.CodeUnknownForm, "form %q is not defined in study %s (protocol version %d)", k.Form, s.ID, v)
 	}
 	if !c.FormInEvent(k.Event, k.Form) {
 		return types.Errf(types.CodeFormNotInEvent, "form %s is not collected at event %s", k.Form, k.Event)
@@ -122,7 +122,7 @@ func (a *App) precheckSubmit(r reader, c checked) (*prevalidated, *types.Error) 
 		return nil, nil
 	}
 	_, pc, e := a.loadVersion(r, types.KeyProtocol(s.ID, s.Current), s.ID, s.Current, true)
-	if e != nil || placement(pc, s, m.FormKey) != nil {
+	if e != nil || placement(pc, s, s.Current, m.FormKey) != nil {
 		return nil, nil
 	}
 	problems, derived, final := pc.EvaluateAlone(m.Form, m.Values)
@@ -186,7 +186,11 @@ func (x *exec) submitForm(m *types.MsgSubmitForm) *types.Error {
 }
 
 func (x *exec) correctForm(m *types.MsgCorrectForm) *types.Error {
-	sub, s, c, e := x.formContext(m.FormKey)
+	sub, e := x.ownSubject(m.Study, m.Subject, types.TaskEntry)
+	if e != nil {
+		return e
+	}
+	s, e := x.study(m.Study)
 	if e != nil {
 		return e
 	}
@@ -209,6 +213,19 @@ func (x *exec) correctForm(m *types.MsgCorrectForm) *types.Error {
 		return types.Errf(types.CodeFormChanged, "form %s of subject %s at %s (repeat %d) is at version %d on the ledger, not version %d this correction was made from: someone changed it since; start again from the ledger's values",
 			m.Form, m.Subject, m.Event, m.EventRepeat, cur.Version, m.BaseVersion)
 	}
+	// The correction is judged under the version the form was entered
+	// under, or the latest amendment since that migrated its data.
+	judged, e := x.judgingVersion(s, m.Form, cur.ProtocolVersion)
+	if e != nil {
+		return e
+	}
+	_, c, e := x.protocolVersion(s.ID, judged)
+	if e != nil {
+		return e
+	}
+	if e := placement(c, s, judged, m.FormKey); e != nil {
+		return e
+	}
 	// Derived values are recomputed from the corrected inputs.
 	merged, changed := merge(c.Inputs(cur.Values), m.Changes)
 	if len(changed) == 0 {
@@ -221,7 +238,7 @@ func (x *exec) correctForm(m *types.MsgCorrectForm) *types.Error {
 	values := c.CanonicalValues(m.Form, append(merged, derived...))
 	x.st.setJSON(types.KeyFormHistory(m.FormKey, cur.Version), cur)
 	rec := types.FormRecord{
-		FormKey: m.FormKey, Version: cur.Version + 1, ProtocolVersion: s.Current,
+		FormKey: m.FormKey, Version: cur.Version + 1, ProtocolVersion: judged,
 		Values: values, Warnings: warnings, Changed: append(changed, derivedChanges(c, cur.Values, values)...),
 		Reason: m.Reason, Stamp: x.stamp(),
 	}
@@ -237,6 +254,22 @@ func (x *exec) correctForm(m *types.MsgCorrectForm) *types.Error {
 		return e
 	}
 	return x.autoQueries(&rec, sub.Site)
+}
+
+// judgingVersion is the protocol version a correction of form, entered
+// (or last judged) under version entered, is judged under: the latest
+// version since that migrates the form's data, else entered.
+func (x *exec) judgingVersion(s *types.Study, form string, entered int) (int, *types.Error) {
+	for v := s.Current; v > entered; v-- {
+		pv, _, e := x.protocolVersion(s.ID, v)
+		if e != nil {
+			return 0, e
+		}
+		if slices.Contains(pv.Migrate, form) {
+			return v, nil
+		}
+	}
+	return entered, nil
 }
 
 func (x *exec) emitForm(r types.FormRecord) {

@@ -332,8 +332,14 @@ func (x *exec) proposeAmendment(m *types.MsgProposeAmendment) *types.Error {
 			return types.Errf(types.CodeAmendVersion, "the amended protocol is identical to version %d", n)
 		}
 	}
-	if _, e := x.compileChecked(&m.Protocol, m.Fingerprint); e != nil {
+	nc, e := x.compileChecked(&m.Protocol, m.Fingerprint)
+	if e != nil {
 		return e
+	}
+	for _, f := range m.Migrate {
+		if _, ok := nc.Form(f); !ok {
+			return types.Errf(types.CodeUnknownForm, "the amendment migrates form %q, which is not in the amended protocol of study %s", f, s.ID)
+		}
 	}
 	cur, _, e := x.protocolVersion(s.ID, s.Current)
 	if e != nil {
@@ -346,7 +352,7 @@ func (x *exec) proposeAmendment(m *types.MsgProposeAmendment) *types.Error {
 		Study: s.ID, Number: s.Amendments, Label: m.Protocol.Study.Version, Fingerprint: m.Fingerprint,
 		Rationale: m.Rationale, Protocol: m.Protocol, Changes: diffLines(d.String()),
 		Compatible: d.Compatible, Reconsent: d.NeedsReconsent, Status: types.AmendmentPending,
-		Votes: []types.Vote{}, Proposed: x.stamp(),
+		Votes: []types.Vote{}, Proposed: x.stamp(), Migrate: m.Migrate,
 	}
 	x.st.setJSON(types.KeyAmendment(s.ID, am.Number), am)
 	x.st.setJSON(types.KeyStudy(s.ID), s)
@@ -418,7 +424,7 @@ func (x *exec) voteAmendment(m *types.MsgVoteAmendment, approve bool) *types.Err
 		am.Version = s.Versions
 		x.st.setJSON(types.KeyProtocol(s.ID, s.Versions), types.ProtocolVersion{
 			Study: s.ID, Number: s.Versions, Label: am.Label, Fingerprint: am.Fingerprint,
-			Amendment: am.Number, Protocol: am.Protocol, Effective: st,
+			Amendment: am.Number, Protocol: am.Protocol, Effective: st, Migrate: am.Migrate,
 		})
 	}
 	x.st.setJSON(types.KeyAmendment(s.ID, am.Number), am)

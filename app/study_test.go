@@ -103,6 +103,8 @@ func TestAmendmentApproved(t *testing.T) {
 		{name: "protocol of another study", signer: "sponsor-dm", msg: mismatch, want: types.CodeInvalidProtocol},
 		{name: "reused version label", signer: "sponsor-dm", msg: apptest.AmendMsg(sameLabel, "r"), want: types.CodeAmendVersion, logHas: []string{"1.0"}},
 		{name: "identical protocol", signer: "sponsor-dm", msg: apptest.AmendMsg(apptest.Example(), "r"), want: types.CodeAmendVersion},
+		{name: "migrates an unknown form", signer: "sponsor-dm", msg: migrating(v2(t, study, "2.0"), "LAB"), want: types.CodeUnknownForm, logHas: []string{`"LAB"`}},
+		{name: "migrates a form twice", signer: "sponsor-dm", msg: migrating(v2(t, study, "2.0"), "VS", "VS"), want: types.CodeInvalidMsg, atCheck: true},
 		{name: "approve with nothing pending", signer: "regulator-admin", msg: apptest.ApproveMsg(study, 1), want: types.CodeNoAmendment},
 		{name: "propose", signer: "sponsor-dm", msg: apptest.AmendMsg(v2(t, study, "2.0"), "safety: narrow SBP range"), want: types.CodeOK},
 		{name: "second proposal while pending", signer: "sponsor-dm", msg: apptest.AmendMsg(v2(t, study, "3.0"), "r"), want: types.CodeAmendPending},
@@ -174,19 +176,49 @@ func TestAmendmentApproved(t *testing.T) {
 			t.Errorf("%s: protocol_version %d, want %d", tc.k.Event, rec.ProtocolVersion, tc.want)
 		}
 	}
-	// A correction of v1 data is validated against the version in force
-	// and records it.
+	// A correction of v1 data is judged under v1, the version the form was
+	// entered under, and records it: v2's narrower range does not refuse
+	// the correction of another item.
 	runSteps(t, c, []step{
-		{name: "correction under v2 rejects v1-valid value", signer: "site1-coordinator", msg: apptest.CorrectMsg(scr, "re-measured", apptest.V("VS.SYSBP", "244")), want: types.CodeEditCheckFailed},
-		{name: "correction under v2", signer: "site1-coordinator", msg: apptest.CorrectMsg(scr, "transcription error", apptest.V("VS.SYSBP", "145")), want: types.CodeOK},
+		{name: "correction under v1 keeps a v1-valid value", signer: "site1-coordinator", msg: apptest.CorrectMsg(scr, "re-measured", apptest.V("VS.HR", "70")), want: types.CodeOK},
+		{name: "correction under v1 accepts a v1-valid value", signer: "site1-coordinator", msg: apptest.CorrectMsg(scr, "re-measured", apptest.V("VS.SYSBP", "244")), want: types.CodeOK},
 	})
-	var rec types.FormRecord
+	var rec, old types.FormRecord
 	get(t, c, types.KeyForm(scr), &rec)
-	var old types.FormRecord
 	get(t, c, types.KeyFormHistory(scr, 1), &old)
-	if rec.ProtocolVersion != 2 || old.ProtocolVersion != 1 {
-		t.Errorf("corrected form under protocol %d (history %d), want 2 (1)", rec.ProtocolVersion, old.ProtocolVersion)
+	if rec.ProtocolVersion != 1 || old.ProtocolVersion != 1 || rec.Version != 3 {
+		t.Errorf("corrected form version %d under protocol %d (history %d), want 3 under 1 (1)", rec.Version, rec.ProtocolVersion, old.ProtocolVersion)
 	}
+
+	// An amendment that migrates VS: corrections of VS entered before are
+	// judged under it from then on, and the record says so.
+	v3 := v2(t, study, "3.0")
+	v3.Study.Title += " (amendment 2)"
+	runSteps(t, c, []step{
+		{name: "propose migrating VS", signer: "sponsor-dm", msg: migrating(v3, "VS"), want: types.CodeOK},
+		{name: "approve", signer: "regulator-auditor", msg: apptest.ApproveMsg(study, 2), want: types.CodeOK},
+		{name: "correction under v3 refuses a v1-valid value", signer: "site1-coordinator", msg: apptest.CorrectMsg(scr, "re-measured", apptest.V("VS.HR", "71")), want: types.CodeEditCheckFailed, logHas: []string{"VS.SYSBP"}},
+		{name: "correction under v3", signer: "site1-coordinator", msg: apptest.CorrectMsg(scr, "transcription error", apptest.V("VS.SYSBP", "145")), want: types.CodeOK},
+	})
+	get(t, c, types.KeyForm(scr), &rec)
+	var p3 types.ProtocolVersion
+	get(t, c, types.KeyProtocol(study, 3), &p3)
+	if rec.ProtocolVersion != 3 || len(p3.Migrate) != 1 || p3.Migrate[0] != "VS" {
+		t.Errorf("after the migrating amendment: form under protocol %d, version 3 migrates %v", rec.ProtocolVersion, p3.Migrate)
+	}
+	// The D1 form, entered under v1, migrates too; a form of another kind
+	// would not.
+	d1 := apptest.FormKey("S1-001", "D1", 1, "VS")
+	runSteps(t, c, []step{
+		{name: "D1 correction under v3", signer: "site1-coordinator", msg: apptest.CorrectMsg(d1, "re-measured", apptest.V("VS.HR", "71")), want: types.CodeEditCheckFailed, logHas: []string{"VS.SYSBP"}},
+	})
+}
+
+// migrating is the amendment to p that migrates the data of forms.
+func migrating(p *protocol.Protocol, forms ...string) types.Msg {
+	m := apptest.AmendMsg(p, "migrate existing data")
+	m.ProposeAmendment.Migrate = forms
+	return m
 }
 
 func TestAmendmentRejectedAndVotes(t *testing.T) {

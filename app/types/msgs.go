@@ -2,6 +2,7 @@ package types
 
 import (
 	"crypto/ed25519"
+	"slices"
 	"strings"
 
 	"github.com/veritrial/veritrial/protocol"
@@ -171,6 +172,11 @@ type MsgProposeAmendment struct {
 	Protocol    protocol.Protocol `json:"protocol"`
 	Fingerprint string            `json:"fingerprint"`
 	Rationale   string            `json:"rationale"`
+	// Migrate names the forms whose data already entered must migrate to
+	// the new version: their corrections are judged under it. A correction
+	// of any other form is judged under the version the form was entered
+	// under (or last migrated to).
+	Migrate []string `json:"migrate,omitempty"`
 }
 
 // MsgVoteAmendment approves or rejects a pending amendment.
@@ -276,6 +282,8 @@ const (
 	// MaxValues bounds the item values of one form submission or
 	// correction.
 	MaxValues = 5000
+	// MaxMigrateForms bounds the forms an amendment migrates.
+	MaxMigrateForms = 200
 )
 
 // ValidateBasic runs the stateless checks of a message.
@@ -318,6 +326,17 @@ func ValidateBasic(kind Kind, msg any) *Error {
 		}
 		if e := checkText("rationale", m.Rationale, true); e != nil {
 			return e
+		}
+		if len(m.Migrate) > MaxMigrateForms {
+			return Errf(CodeInvalidMsg, "the amendment migrates %d forms, above the limit of %d", len(m.Migrate), MaxMigrateForms)
+		}
+		for i, f := range m.Migrate {
+			if e := CheckID("form to migrate", f); e != nil {
+				return e
+			}
+			if slices.Contains(m.Migrate[:i], f) {
+				return Errf(CodeInvalidMsg, "form %s is named twice among the forms to migrate", f)
+			}
 		}
 	case *MsgVoteAmendment:
 		if e := CheckID("study ID", m.Study); e != nil {

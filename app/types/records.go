@@ -165,6 +165,9 @@ type ProtocolVersion struct {
 	Amendment   int               `json:"amendment,omitempty"` // 0 for the registered version
 	Protocol    protocol.Protocol `json:"protocol"`
 	Effective   Stamp             `json:"effective"`
+	// Migrate names the forms whose data entered under earlier versions is
+	// judged under this one from now on (MsgProposeAmendment.Migrate).
+	Migrate []string `json:"migrate,omitempty"`
 }
 
 // AmendmentStatus is the state of an amendment.
@@ -201,6 +204,9 @@ type Amendment struct {
 	Proposed    Stamp             `json:"proposed"`
 	Decided     *Stamp            `json:"decided,omitempty"`
 	Version     int               `json:"version,omitempty"` // protocol version number it became
+	// Migrate names the forms whose data already entered migrates to the
+	// new version.
+	Migrate []string `json:"migrate,omitempty"`
 }
 
 // Site is a site organisation activated for a study, with its principal
@@ -241,9 +247,13 @@ type Subject struct {
 // under the form's key; every superseded version under its history key.
 type FormRecord struct {
 	FormKey
-	Version         int                  `json:"version"`          // 1 = first entry
-	ProtocolVersion int                  `json:"protocol_version"` // version it was validated under
-	Values          []protocol.ItemValue `json:"values"`           // canonical order, no empty values
+	Version int `json:"version"` // 1 = first entry
+	// ProtocolVersion is the version every value of this version of the
+	// form was judged under: the version in force at its entry; for a
+	// correction, the version the form was entered under, or the latest
+	// amendment since that migrated the form's data (Migrate).
+	ProtocolVersion int                  `json:"protocol_version"`
+	Values          []protocol.ItemValue `json:"values"` // canonical order, no empty values
 	Warnings        []protocol.Problem   `json:"warnings,omitempty"`
 	Changed         []string             `json:"changed,omitempty"` // items changed from the previous version
 	Reason          string               `json:"reason,omitempty"`

@@ -145,6 +145,9 @@ func showStudy(c *cli.Context) error {
 		t.flush()
 		for _, a := range amendments {
 			printf(w, "Amendment %d (%s): %s; %s\n  rationale: %s\n", a.Number, a.Label, a.Status, stampText(a.Proposed), a.Rationale)
+			if len(a.Migrate) > 0 {
+				printf(w, "  migrates the data already entered on: %s\n", strings.Join(a.Migrate, ", "))
+			}
 			for _, ch := range a.Changes {
 				printf(w, "    %s\n", ch)
 			}

@@ -83,8 +83,14 @@ a sponsor.`,
 				ArgsUsage: "PROTOCOL_FILE",
 				UsageText: `veritrial study amend --from sponsor-dm --rationale "Add potassium check" htn201_v2.yaml`,
 				Description: `Proposes a new protocol version; it takes effect when every approver
-organisation has approved it. veritrial protocol diff shows the changes first.`,
-				Flags: []cli.Flag{baseFlag(), &cli.StringFlag{Name: "rationale", Usage: "why the protocol changes", Required: true}},
+organisation has approved it. veritrial protocol diff shows the changes first.
+
+Forms entered before keep being judged, when corrected, under the version
+they were entered under; --migrate FORM says the data already entered on
+that form must migrate: from the amendment's approval its corrections are
+judged under the new version (and the record says so).`,
+				Flags: []cli.Flag{baseFlag(), &cli.StringFlag{Name: "rationale", Usage: "why the protocol changes", Required: true},
+					&cli.StringSliceFlag{Name: "migrate", Usage: "form OID whose data already entered is judged under the new version when corrected (repeatable)"}},
 				Action: func(c *cli.Context) error {
 					if err := exactArgs(c, "PROTOCOL_FILE"); err != nil {
 						return err
@@ -93,7 +99,8 @@ organisation has approved it. veritrial protocol diff shows the changes first.`,
 					if err != nil {
 						return err
 					}
-					return send(c, types.Msg{ProposeAmendment: &types.MsgProposeAmendment{Study: p.Study.ID, Protocol: *p, Fingerprint: fp, Rationale: c.String("rationale")}},
+					return send(c, types.Msg{ProposeAmendment: &types.MsgProposeAmendment{Study: p.Study.ID, Protocol: *p, Fingerprint: fp, Rationale: c.String("rationale"),
+						Migrate: c.StringSlice("migrate")}},
 						fmt.Sprintf("Proposed protocol version %s for study %s", p.Study.Version, p.Study.ID))
 				},
 			},
