@@ -99,8 +99,10 @@ func held(c *protocol.Compiled, in *Instance, recs map[types.FormKey]types.FormR
 		return in.Values
 	}
 	changes, _ := diff(c, in, rec.Values)
-	vals := make(map[cellKey]string, len(rec.Values)+len(changes))
-	for _, v := range slices.Concat(rec.Values, changes) {
+	// Derived values are the ledger's to compute again, never inputs.
+	inputs := c.Inputs(rec.Values)
+	vals := make(map[cellKey]string, len(inputs)+len(changes))
+	for _, v := range slices.Concat(inputs, changes) {
 		vals[cellKey{v.Item, v.Repeat}] = v.Value
 	}
 	out := make([]protocol.ItemValue, 0, len(vals))
