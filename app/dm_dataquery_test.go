@@ -140,22 +140,34 @@ func TestAutoQueriesAndResolvingCorrections(t *testing.T) {
 	fix := apptest.CorrectMsg(d1, "transcription error, source shows 150", apptest.V("VS.SYSBP", "150"))
 	fix.CorrectForm.Resolves = []int{1}
 	c.MustDo("site1-investigator", fix)
+	// The correction answered the query and cleared its condition: the
+	// ledger closes it.
 	q1 = getQuery(t, c, 1)
-	last := q1.Thread[len(q1.Thread)-1]
-	if q1.Status != types.QueryAnswered || last.Action != "answer" || last.FormVersion != 3 || !strings.Contains(last.Text, "source shows 150") || last.Stamp.Signer != "site1-investigator" {
+	n := len(q1.Thread)
+	answer, closed := q1.Thread[n-2], q1.Thread[n-1]
+	if q1.Status != types.QueryClosed || answer.Action != "answer" || answer.FormVersion != 3 || !strings.Contains(answer.Text, "source shows 150") || answer.Stamp.Signer != "site1-investigator" ||
+		closed.Action != "close" || !strings.Contains(closed.Text, "closed by the ledger: the correction of form VS at D1 (version 3) cleared the condition") {
 		t.Errorf("resolved query %+v", q1)
 	}
 	again := apptest.CorrectMsg(d1, "again", apptest.V("VS.SYSBP", "151"))
 	again.CorrectForm.Resolves = []int{1}
 	runSteps(t, c, []step{
-		{name: "resolves an answered query", signer: "site1-investigator", msg: again, want: types.CodeQueryState},
+		{name: "resolves a closed query", signer: "site1-investigator", msg: again, want: types.CodeQueryState},
 		{name: "site closes a system query", signer: "site1-coordinator", msg: apptest.QueryMsg(types.KindQueryClose, 1, ""), want: types.CodeUnauthorized, atCheck: true},
-		{name: "sponsor data manager closes a system query", signer: "sponsor-dm", msg: apptest.QueryMsg(types.KindQueryClose, 1, "fixed"), want: types.CodeOK},
 	})
-	// A new warning after the query closed opens a new one.
+	// A new warning after the query closed opens a new one; answered
+	// without a correction, its condition holds, and the data manager
+	// closes it.
 	c.MustDo("site1-coordinator", apptest.CorrectMsg(d1, "re-read", apptest.V("VS.DIABP", "40")))
 	get(t, c, types.KeyStudy(study), &s)
 	if q := getQuery(t, c, 3); s.Queries != 3 || q.Item != "VS.DIABP" || q.RaisedBy != types.SystemRaiser {
 		t.Errorf("new system query %+v (%d)", q, s.Queries)
+	}
+	runSteps(t, c, []step{
+		{name: "site answers the system query", signer: "site1-coordinator", msg: apptest.QueryMsg(types.KindQueryAnswer, 3, "confirmed on the source"), want: types.CodeOK},
+		{name: "sponsor data manager closes a system query", signer: "sponsor-dm", msg: apptest.QueryMsg(types.KindQueryClose, 3, "accepted"), want: types.CodeOK},
+	})
+	if q := getQuery(t, c, 3); q.Status != types.QueryClosed || q.Thread[len(q.Thread)-1].Stamp.Signer != "sponsor-dm" {
+		t.Errorf("query 3 %+v", q)
 	}
 }

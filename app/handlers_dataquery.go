@@ -226,51 +226,35 @@ func (x *exec) resolveByCorrection(m *types.MsgCorrectForm, rec *types.FormRecor
 
 // autoQueries opens one query per soft warning of a stored form version,
 // unless an unresolved system query for the same check and item is
-// already on the form.
+// already on the form, and closes the form's unresolved system queries
+// whose warning the version no longer has (a correction cleared it).
 func (x *exec) autoQueries(rec *types.FormRecord, site string) *types.Error {
-	if len(rec.Warnings) == 0 {
+	open, e := x.systemQueries(rec.FormKey)
+	if e != nil {
+		return e
+	}
+	if len(rec.Warnings) == 0 && len(open) == 0 {
 		return nil
-	}
-	type key struct {
-		item   string
-		repeat int
-		check  string
-	}
-	existing := map[key]bool{}
-	var keys [][]byte
-	if err := iteratePrefix(x.tree, types.PrefixQueryFormOf(rec.FormKey), func(k, _ []byte) bool {
-		keys = append(keys, append([]byte(nil), k...))
-		return true
-	}); err != nil {
-		return internal(err)
-	}
-	for _, k := range keys {
-		i := strings.LastIndexByte(string(k), '/')
-		n, err := strconv.Atoi(string(k[i+1:]))
-		if err != nil {
-			return internal(fmt.Errorf("malformed query index key %q", k))
-		}
-		q, e := x.dataQuery(rec.Study, n)
-		if e != nil {
-			return e
-		}
-		if q.RaisedBy == types.SystemRaiser && !q.Status.Resolved() {
-			existing[key{q.Item, q.ItemRepeat, q.Check}] = true
-		}
 	}
 	s, e := x.study(rec.Study)
 	if e != nil {
 		return e
 	}
+	now := problemSet(rec.Warnings)
+	for _, q := range byNumber(open) {
+		if !now[problemKey{q.Item, q.ItemRepeat, q.Check}] {
+			x.closeSystemQuery(q, fmt.Sprintf("closed by the ledger: the correction of form %s at %s (version %d) cleared the condition", rec.Form, rec.Event, rec.Version))
+		}
+	}
 	opened := 0
 	for _, w := range rec.Warnings {
-		k := key{w.Item, w.Repeat, w.Code}
-		if existing[k] {
+		k := problemKey{w.Item, w.Repeat, w.Code}
+		if open[k] != nil {
 			continue
 		}
-		existing[k] = true
 		q := types.Query{Site: site, Item: w.Item, ItemRepeat: w.Repeat, RaisedBy: types.SystemRaiser, Check: w.Code}
 		n := x.newDataQuery(s, rec.FormKey, q, w.Message)
+		open[k] = &q
 		x.emit("study", s.ID, "subject", rec.Subject, "query", strconv.Itoa(n), "action", "open")
 		opened++
 	}

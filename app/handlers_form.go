@@ -182,7 +182,10 @@ func (x *exec) submitForm(m *types.MsgSubmitForm) *types.Error {
 	}
 	x.st.setJSON(types.KeyForm(m.FormKey), rec)
 	x.emitForm(rec)
-	return x.autoQueries(&rec, sub.Site)
+	if e := x.autoQueries(&rec, sub.Site); e != nil {
+		return e
+	}
+	return x.followChecks(sub.Site, c, &rec, nil)
 }
 
 func (x *exec) correctForm(m *types.MsgCorrectForm) *types.Error {
@@ -253,7 +256,10 @@ func (x *exec) correctForm(m *types.MsgCorrectForm) *types.Error {
 	if e := x.invalidateSignatures(&rec); e != nil {
 		return e
 	}
-	return x.autoQueries(&rec, sub.Site)
+	if e := x.autoQueries(&rec, sub.Site); e != nil {
+		return e
+	}
+	return x.followChecks(sub.Site, c, &rec, cur.Values)
 }
 
 // judgingVersion is the protocol version a correction of form, entered

@@ -98,6 +98,8 @@ type Compiled struct {
 	// the same compiled to match a whole ID.
 	subjectIDPattern string
 	subjectID        *regexp.Regexp
+	// readers lists, by form, the other forms that read its items.
+	readers map[string][]string
 }
 
 type cForm struct {
@@ -317,6 +319,7 @@ func Compile(p *Protocol) (*Compiled, error) {
 		return nil, k.errs
 	}
 	c.scratch.New = func() any { return newScratch(c.maxItems) }
+	c.readers = readers(c)
 	return c, nil
 }
 

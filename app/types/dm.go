@@ -324,6 +324,10 @@ type Query struct {
 	RaisedBy  string         `json:"raised_by"`
 	RaisedOrg string         `json:"raised_org,omitempty"`
 	Check     string         `json:"check,omitempty"`
+	// Hard marks a system query on a hard problem that appeared when
+	// another form the check reads changed: the data stays on the ledger
+	// (it is never refused retroactively) and the site must resolve it.
+	Hard bool `json:"hard,omitempty"`
 	Thread    []QueryMessage `json:"thread"`
 }
 
