@@ -321,14 +321,14 @@ type Query struct {
 	// RaisedBy is the account that raised it, or "system" for a query the
 	// ledger opened from an edit-check warning (Check names the check;
 	// the opening entry's stamp attributes the tx that carried the data).
-	RaisedBy  string         `json:"raised_by"`
-	RaisedOrg string         `json:"raised_org,omitempty"`
-	Check     string         `json:"check,omitempty"`
+	RaisedBy  string `json:"raised_by"`
+	RaisedOrg string `json:"raised_org,omitempty"`
+	Check     string `json:"check,omitempty"`
 	// Hard marks a system query on a hard problem that appeared when
 	// another form the check reads changed: the data stays on the ledger
 	// (it is never refused retroactively) and the site must resolve it.
-	Hard bool `json:"hard,omitempty"`
-	Thread    []QueryMessage `json:"thread"`
+	Hard   bool           `json:"hard,omitempty"`
+	Thread []QueryMessage `json:"thread"`
 }
 
 // QueryMessage is one step of a query's thread.
