@@ -174,6 +174,9 @@ func (x *exec) submitForm(m *types.MsgSubmitForm) *types.Error {
 	}
 	x.st.setJSON(types.KeyForm(m.FormKey), rec)
 	x.emitForm(rec)
+	if e := x.checkSchedule(c, sub, s, &rec); e != nil {
+		return e
+	}
 	return x.autoQueries(&rec, sub.Site)
 }
 
@@ -220,6 +223,9 @@ func (x *exec) correctForm(m *types.MsgCorrectForm) *types.Error {
 		return e
 	}
 	if e := x.invalidateSignatures(&rec); e != nil {
+		return e
+	}
+	if e := x.checkSchedule(c, sub, s, &rec); e != nil {
 		return e
 	}
 	return x.autoQueries(&rec, sub.Site)

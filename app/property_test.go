@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -60,8 +61,11 @@ func (g *txGen) next() []byte {
 		raw = g.delegation()
 	case op >= 100:
 		raw = g.governance()
-	case op < 20: // enroll, new or duplicate, own site or not
-		id := "Q" + strconv.Itoa(len(g.subjects))
+	case op < 20: // enroll, new or duplicate, own site or not, now and then not a pseudonym
+		id := fmt.Sprintf("S1-%03d", len(g.subjects))
+		if g.r.Intn(8) == 0 {
+			id = "Q" + strconv.Itoa(len(g.subjects))
+		}
 		if len(g.subjects) > 0 && g.r.Intn(5) == 0 {
 			id = g.subjects[g.r.Intn(len(g.subjects))]
 		}
@@ -87,9 +91,9 @@ func (g *txGen) next() []byte {
 			vals[4] = apptest.V("LB.PLT", strconv.Itoa(g.r.Intn(2500)))
 		default:
 			if g.r.Intn(10) < 7 {
-				vals = apptest.VS(100+g.r.Intn(70), 60+g.r.Intn(35))
+				vals = apptest.VSOn(g.visitDate(), 100+g.r.Intn(70), 60+g.r.Intn(35))
 			} else {
-				vals = apptest.VS(40+g.r.Intn(240), 20+g.r.Intn(150))
+				vals = apptest.VSOn(g.visitDate(), 40+g.r.Intn(240), 20+g.r.Intn(150))
 			}
 		}
 		g.r.Shuffle(len(vals), func(i, j int) { vals[i], vals[j] = vals[j], vals[i] })
@@ -106,6 +110,10 @@ func (g *txGen) next() []byte {
 			ch = protocol.ItemValue{Item: "AE.SEV", Repeat: 1, Value: strconv.Itoa(1 + g.r.Intn(4))}
 		case "LB":
 			ch = apptest.V("LB.PLT", strconv.Itoa(g.r.Intn(2500)))
+		case "VS":
+			if g.r.Intn(3) == 0 { // a visit date moved: deviations open and close
+				ch = apptest.V("VS.DATE", g.visitDate())
+			}
 		}
 		reason := "correction " + strconv.Itoa(g.r.Intn(5))
 		if g.r.Intn(10) == 0 {
@@ -143,6 +151,21 @@ func (g *txGen) next() []byte {
 	}
 	g.sent = append(g.sent, raw)
 	return raw
+}
+
+// visitDate is a date in the first 150 days of 2026, so that visits fall
+// inside and outside their windows around any baseline.
+func (g *txGen) visitDate() string {
+	d, _ := protocol.DateDays("2026-01-01")
+	return protocol.DateString(d + int64(g.r.Intn(150)))
+}
+
+// propertyProtocol is the example protocol with week 4's window hard, so
+// that the generated visit dates meet refusals as well as deviations.
+func propertyProtocol() types.Msg {
+	p := apptest.Example()
+	p.Events[2].WindowHard = true
+	return apptest.RegisterMsg(p)
 }
 
 // delegation is a change of who may act: the principal investigator's
@@ -294,7 +317,9 @@ func (g *txGen) governance() []byte {
 // later blocks replay, and some blocks come to FinalizeBlock without
 // their proposal. The txs include consortium proposals and votes that
 // change the validator set, delegations, changes of principal
-// investigator, two-person key rotations and access log heads. Every
+// investigator, two-person key rotations, access log heads and visit
+// dates inside and outside their windows (deviations, hard-window
+// refusals). Every
 // result code, every app hash, every block's validator updates (which
 // CometBFT's own validator set code must accept) and every query must
 // agree. A third app replays the recorded blocks from
@@ -304,14 +329,14 @@ func TestPropertyReplicasAgree(t *testing.T) {
 	if testing.Short() {
 		seeds, blocks = []int64{1}, 20
 	}
-	setChanges := 0
+	setChanges, deviations, refusals := 0, 0, 0
 	for _, seed := range seeds {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			a, b, d := apptest.New(t), apptest.New(t), apptest.New(t)
 			d.Optimistic = true
-			a.SetupStudy()
-			b.SetupStudy()
-			d.SetupStudy()
+			a.SetupStudyWith(propertyProtocol())
+			b.SetupStudyWith(propertyProtocol())
+			d.SetupStudyWith(propertyProtocol())
 			if !bytes.Equal(a.AppHash, b.AppHash) || !bytes.Equal(a.AppHash, d.AppHash) {
 				t.Fatal("setup differs")
 			}
@@ -377,6 +402,12 @@ func TestPropertyReplicasAgree(t *testing.T) {
 			}
 			t.Logf("%d blocks, %d txs accepted, %d rejected, %d validator set changes; codes %v", blocks, ok, bad, changes, codes)
 			checkValidators(t, a)
+			for k, v := range dump(t, a, 0) {
+				if strings.HasPrefix(k, types.PrefixDeviation) && strings.Contains(v, `"status":"open"`) {
+					deviations++
+				}
+			}
+			refusals += codes[uint32(types.CodeVisitOutOfWindow)]
 			for _, h := range []int64{0, start + 1, start + int64(blocks)/2, a.Height - 1} {
 				da := dump(t, a, h)
 				if db, dd := dump(t, b, h), dump(t, d, h); !reflect.DeepEqual(da, db) || !reflect.DeepEqual(da, dd) {
@@ -391,7 +422,7 @@ func TestPropertyReplicasAgree(t *testing.T) {
 
 			// Determinism: the same blocks from scratch, restarted half-way.
 			c := apptest.New(t)
-			c.SetupStudy()
+			c.SetupStudyWith(propertyProtocol())
 			for i, txs := range recorded {
 				if i == len(recorded)/2 {
 					c.Reopen()
@@ -405,6 +436,9 @@ func TestPropertyReplicasAgree(t *testing.T) {
 				}
 			}
 		})
+	}
+	if !testing.Short() && (deviations == 0 || refusals == 0) {
+		t.Errorf("the generated visit dates opened %d deviations and met %d hard-window refusals", deviations, refusals)
 	}
 	if !testing.Short() && setChanges < len(seeds) {
 		t.Errorf("the generated governance changed the validator set only %d times in %d runs", setChanges, len(seeds))

@@ -68,6 +68,8 @@ const (
 	CodeReasonRequired   Code = 412
 	CodeFormNotFound     Code = 413
 	CodeSubjectIDPattern Code = 414
+	// CodeVisitOutOfWindow: a visit date outside a hard window.
+	CodeVisitOutOfWindow Code = 420
 
 	CodeUnknownQuery     Code = 501
 	CodeQueryState       Code = 502
@@ -186,6 +188,7 @@ var codeNames = map[Code]string{
 	CodeReasonRequired:   "reason_required",
 	CodeFormNotFound:     "form_not_found",
 	CodeSubjectIDPattern: "subject_id_pattern",
+	CodeVisitOutOfWindow: "visit_out_of_window",
 	CodeUnknownQuery:     "unknown_query",
 	CodeQueryState:       "query_state",
 	CodeNotQueryRaiser:   "not_query_raiser",
