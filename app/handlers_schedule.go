@@ -59,18 +59,21 @@ func (x *exec) checkSchedule(c *protocol.Compiled, sub *types.Subject, s *types.
 // anchorDate returns the subject's anchor date in days; known is false
 // while the anchor event's date has not been entered.
 func (x *exec) anchorDate(c *protocol.Compiled, sub *types.Subject) (day int64, known bool, e *types.Error) {
-	a, ok := c.AnchorEvent()
-	if !ok {
-		d, ok := protocol.DateDays(sub.Enrolled.Time[:min(len(sub.Enrolled.Time), 10)])
-		return d, ok, nil
-	}
-	item, form, _ := c.VisitDateItem(a.OID)
-	date, _, e := x.visitDate(types.FormKey{Study: sub.Study, Subject: sub.ID, Event: a.OID, EventRepeat: 1, Form: form}, item)
-	if e != nil || date == "" {
+	date := c.AnchorDate(sub.EnrolledDate(), func(ev string) (bool, string) {
+		item, form, ok := c.VisitDateItem(ev)
+		if !ok || e != nil {
+			return false, ""
+		}
+		var d string
+		var entered bool
+		d, entered, e = x.visitDate(types.FormKey{Study: sub.Study, Subject: sub.ID, Event: ev, EventRepeat: 1, Form: form}, item)
+		return entered, d
+	})
+	if e != nil {
 		return 0, false, e
 	}
-	d, ok := protocol.DateDays(date)
-	return d, ok, nil
+	day, known = protocol.DateDays(date)
+	return day, known, nil
 }
 
 // visitDate reads the visit-date item of form k; empty when the form or

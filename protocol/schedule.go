@@ -145,3 +145,100 @@ func (k *compiler) compileSchedule() {
 		k.add("study.anchor_event", a, "anchor event "+a+" records no visit date", "name the event's visit_date item")
 	}
 }
+
+// VisitStatus is where a scheduled visit stands on a given date.
+type VisitStatus string
+
+// Visit statuses.
+const (
+	// VisitPending: the anchor date is not known yet.
+	VisitPending VisitStatus = "pending"
+	// VisitUpcoming: nothing entered and the window opens later.
+	VisitUpcoming VisitStatus = "upcoming"
+	// VisitDue: nothing entered and the window is open.
+	VisitDue VisitStatus = "due"
+	// VisitOverdue: nothing entered and the window has closed.
+	VisitOverdue VisitStatus = "overdue"
+	// VisitEntered: entered, dated within the window or not dated.
+	VisitEntered VisitStatus = "entered"
+	// VisitOutOfWindow: entered and dated outside the window.
+	VisitOutOfWindow VisitStatus = "out_of_window"
+	// VisitNotExpected: nothing entered and the subject has left the
+	// study.
+	VisitNotExpected VisitStatus = "not_expected"
+)
+
+// Visit is one scheduled event on a subject's calendar; dates are
+// YYYY-MM-DD, the window's empty while the anchor is not known.
+type Visit struct {
+	Event    string      `json:"event"`
+	Name     string      `json:"name"`
+	Day      int         `json:"day"`
+	Target   string      `json:"target,omitempty"`
+	Earliest string      `json:"earliest,omitempty"`
+	Latest   string      `json:"latest,omitempty"`
+	Hard     bool        `json:"hard,omitempty"`
+	Entered  bool        `json:"entered"`
+	Date     string      `json:"date,omitempty"`     // the visit date entered
+	DaysOff  int         `json:"days_off,omitempty"` // see Window.Off
+	Status   VisitStatus `json:"status"`
+}
+
+// VisitRecord says what a subject's casebook holds of the first
+// occurrence of an event: whether any of its forms is entered, and the
+// visit date ("" when not entered).
+type VisitRecord func(event string) (entered bool, date string)
+
+// AnchorDate is the date that anchors a subject's calendar: the anchor
+// event's visit date, or enrolled (the date of enrolment) when the
+// protocol names no anchor event; "" while it is not known.
+func (c *Compiled) AnchorDate(enrolled string, visit VisitRecord) string {
+	a, ok := c.AnchorEvent()
+	if !ok {
+		return enrolled
+	}
+	_, date := visit(a.OID)
+	return date
+}
+
+// Calendar lays out a subject's scheduled visits, in protocol order, as
+// they stand on date asOf (YYYY-MM-DD): anchor is the subject's
+// AnchorDate, left says the subject has left the study (no further visit
+// is expected). It reads no clock: the caller names the date.
+func (c *Compiled) Calendar(anchor string, visit VisitRecord, asOf string, left bool) []Visit {
+	a, known := DateDays(anchor)
+	today, _ := DateDays(asOf)
+	var out []Visit
+	for _, e := range c.p.Events {
+		w, ok := c.Window(e.OID, a)
+		if !ok {
+			continue
+		}
+		v := Visit{Event: e.OID, Name: e.Name, Day: e.Day, Hard: e.WindowHard, Status: VisitPending}
+		v.Entered, v.Date = visit(e.OID)
+		if known {
+			v.Target, v.Earliest, v.Latest = DateString(w.Target), DateString(w.Earliest), DateString(w.Latest)
+		}
+		switch d, dated := DateDays(v.Date); {
+		case v.Entered && known && dated:
+			v.DaysOff = int(w.Off(d))
+			v.Status = VisitEntered
+			if v.DaysOff != 0 {
+				v.Status = VisitOutOfWindow
+			}
+		case v.Entered:
+			v.Status = VisitEntered
+		case left:
+			v.Status = VisitNotExpected
+		case !known:
+		case today > w.Latest:
+			v.Status = VisitOverdue
+		case today >= w.Earliest:
+			v.Status = VisitDue
+		default:
+			v.Status = VisitUpcoming
+		}
+		out = append(out, v)
+	}
+	return out
+}

@@ -1,6 +1,9 @@
 package protocol
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func day(t *testing.T, s string) int64 {
 	t.Helper()
@@ -67,5 +70,52 @@ func TestWindowOff(t *testing.T) {
 		if got := w.Off(date); got != want {
 			t.Errorf("Off(%d) = %d, want %d", date, got, want)
 		}
+	}
+}
+
+// TestCalendar: each status of a visit, judged on a date the caller names.
+func TestCalendar(t *testing.T) {
+	c := mustCompile(t, mustExample(t))
+	recs := map[string]string{"SCR": "2026-01-20", "D1": "2026-03-02", "W4": "2026-03-30", "W8": ""}
+	visit := func(ev string) (bool, string) {
+		d, ok := recs[ev]
+		return ok, d
+	}
+	anchor := c.AnchorDate("2026-01-19", visit)
+	if anchor != "2026-03-02" {
+		t.Fatalf("anchor %s", anchor)
+	}
+	status := func(vs []Visit) string {
+		var s []string
+		for _, v := range vs {
+			s = append(s, v.Event+":"+string(v.Status))
+		}
+		return strings.Join(s, " ")
+	}
+	for _, tc := range []struct {
+		asOf string
+		left bool
+		want string
+	}{
+		{"2026-05-21", false, "SCR:out_of_window D1:entered W4:entered W8:entered W12:upcoming FU:upcoming"},
+		{"2026-05-22", false, "SCR:out_of_window D1:entered W4:entered W8:entered W12:due FU:upcoming"},
+		{"2026-05-28", false, "SCR:out_of_window D1:entered W4:entered W8:entered W12:due FU:upcoming"},
+		{"2026-05-29", false, "SCR:out_of_window D1:entered W4:entered W8:entered W12:overdue FU:upcoming"},
+		{"2026-05-29", true, "SCR:out_of_window D1:entered W4:entered W8:entered W12:not_expected FU:not_expected"},
+	} {
+		if got := status(c.Calendar(anchor, visit, tc.asOf, tc.left)); got != tc.want {
+			t.Errorf("as of %s (left %v): %s\nwant %s", tc.asOf, tc.left, got, tc.want)
+		}
+	}
+	vs := c.Calendar(anchor, visit, "2026-05-30", false)
+	if v := vs[0]; v.DaysOff != -13 || v.Target != "2026-02-16" || v.Date != "2026-01-20" {
+		t.Errorf("screening %+v", v)
+	}
+	if v := vs[4]; v.Target != "2026-05-25" || v.Earliest != "2026-05-22" || v.Latest != "2026-05-28" {
+		t.Errorf("week 12 %+v", v)
+	}
+	delete(recs, "D1")
+	if got := status(c.Calendar(c.AnchorDate("2026-01-19", visit), visit, "2026-05-30", false)); got != "SCR:entered D1:pending W4:entered W8:entered W12:pending FU:pending" {
+		t.Errorf("without the anchor: %s", got)
 	}
 }
