@@ -289,7 +289,12 @@ func TestDescribeEveryKind(t *testing.T) {
 			t.Errorf("%s: no description", kind)
 		}
 	}
-	e := decodeEntry([]byte("not a tx"), &abci.ExecTxResult{Code: 102, Log: "malformed"}, 7, 0, time.Now())
+	e := Entry{Kind: string(types.KindQueryOpen)}
+	describe(&e, &types.MsgOpenQuery{FormKey: k, Text: "overdue", Missing: true})
+	if e.What != "raised a query on missing form VS" {
+		t.Errorf("query on a missing form: %q", e.What)
+	}
+	e = decodeEntry([]byte("not a tx"), &abci.ExecTxResult{Code: 102, Log: "malformed"}, 7, 0, time.Now())
 	if e.Kind != "undecodable" || !e.Rejected || e.Code != 102 || e.Msg != nil {
 		t.Errorf("undecodable tx: %+v", e)
 	}

@@ -369,8 +369,11 @@ func describe(e *Entry, msg any) {
 	case *types.MsgOpenQuery:
 		fk(m.FormKey)
 		target := "form " + m.Form
-		if m.Item != "" {
+		switch {
+		case m.Item != "":
 			target = "item " + types.ItemName(m.Item, m.ItemRepeat)
+		case m.Missing:
+			target = "missing form " + m.Form
 		}
 		e.What, e.Reason = "raised a query on "+target, m.Text
 	case *types.MsgQueryAction:
