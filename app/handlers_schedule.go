@@ -8,19 +8,18 @@ import (
 	"github.com/veritrial/veritrial/protocol"
 )
 
-// Visit windows and protocol deviations.
+// Visit windows and protocol deviations (docs/SCHEDULE.md).
 //
 // A visit's date is the value of its event's visit-date item; the
 // calendar's anchor is the anchor event's visit date, or the date of
 // enrolment (the UTC date of its block) as study day 1. When a form
 // version that carries a visit date is stored, that visit is checked
 // against its window; when it carries the anchor's date, every scheduled
-// visit of the subject is; a correction that leaves the date alone
-// checks nothing. Only dates in the data decide, so every
-// validator decides alike. A visit outside a hard window refuses the tx;
-// outside a soft one it is recorded as a deviation, which a later check
-// inside the window closes. The window applies to an event's first
-// occurrence (repeat 1).
+// visit of the subject is; a correction that leaves the date alone checks
+// nothing. Only dates in the data decide, so every validator decides
+// alike. A visit outside a hard window refuses the tx; outside a soft one
+// it is recorded as a deviation, which a later check inside the window
+// closes. The window applies to an event's first occurrence (repeat 1).
 
 // checkSchedule checks the visits whose window the stored form version
 // rec bears on, under protocol c.
