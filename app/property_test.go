@@ -120,8 +120,12 @@ func (g *txGen) next() []byte {
 			reason = ""
 		}
 		raw = g.c.Tx(g.signer(), apptest.CorrectMsg(k, reason, ch))
-	case op < 74: // withdraw
+	case op < 72: // withdraw
 		raw = g.c.Tx(g.signer(), apptest.WithdrawMsg(g.subject(), "reason "+strconv.Itoa(g.r.Intn(3))))
+	case op < 74: // a query on a form not entered (or entered, or not at the event)
+		k := apptest.FormKey(g.subject(), g.pick([]string{"W4", "W8", "FU"}), 1, g.pick([]string{"VS", "VS", "DM"}))
+		q := &types.MsgOpenQuery{FormKey: k, Text: "visit overdue", Missing: true}
+		raw = g.c.Tx(g.pick([]string{"cro-monitor", "sponsor-dm", "site1-coordinator"}), types.Msg{QueryOpen: q})
 	case op < 80: // forged signature
 		raw = g.c.TxAs(g.pick(genSigners), g.c.Person(g.pick(genSigners)), apptest.EnrollMsg(g.subject(), "site1"))
 	case op < 90: // replay of an earlier tx
@@ -319,7 +323,7 @@ func (g *txGen) governance() []byte {
 // change the validator set, delegations, changes of principal
 // investigator, two-person key rotations, access log heads and visit
 // dates inside and outside their windows (deviations, hard-window
-// refusals). Every
+// refusals) and queries on missing forms. Every
 // result code, every app hash, every block's validator updates (which
 // CometBFT's own validator set code must accept) and every query must
 // agree. A third app replays the recorded blocks from
