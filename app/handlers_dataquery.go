@@ -18,7 +18,7 @@ import (
 // attributed to the tx that carried the data).
 
 // openDataQuery raises a data query on an entered form or one of its
-// items.
+// items, or on a form the schedule expects that is missing.
 func (x *exec) openDataQuery(m *types.MsgOpenQuery) *types.Error {
 	s, e := x.study(m.Study)
 	if e != nil {
@@ -37,8 +37,12 @@ func (x *exec) openDataQuery(m *types.MsgOpenQuery) *types.Error {
 	var rec types.FormRecord
 	if ok, e := x.load(types.KeyForm(m.FormKey), &rec); e != nil {
 		return e
+	} else if m.Missing {
+		if e := x.missingForm(s, m.FormKey, ok); e != nil {
+			return e
+		}
 	} else if !ok {
-		return types.Errf(types.CodeFormNotFound, "form %s of subject %s at %s (repeat %d) has not been entered; a query is raised on entered data", m.Form, m.Subject, m.Event, m.EventRepeat)
+		return types.Errf(types.CodeFormNotFound, "form %s of subject %s at %s (repeat %d) has not been entered; a query is raised on entered data, or on the missing form with --missing", m.Form, m.Subject, m.Event, m.EventRepeat)
 	}
 	if m.Item != "" {
 		_, c, e := x.protocolVersion(s.ID, rec.ProtocolVersion)
@@ -51,11 +55,28 @@ func (x *exec) openDataQuery(m *types.MsgOpenQuery) *types.Error {
 	}
 	q := types.Query{
 		Site: sub.Site, Item: m.Item, ItemRepeat: m.ItemRepeat,
-		RaisedBy: x.c.signer.ID, RaisedOrg: x.c.org.ID,
+		RaisedBy: x.c.signer.ID, RaisedOrg: x.c.org.ID, Missing: m.Missing,
 	}
 	n := x.newDataQuery(s, m.FormKey, q, m.Text)
 	x.st.setJSON(types.KeyStudy(s.ID), s)
 	x.emit("study", s.ID, "subject", sub.ID, "query", strconv.Itoa(n), "action", "open")
+	return nil
+}
+
+// missingForm checks that a query on a missing form names a form the
+// protocol in force collects where the query says, which has not been
+// entered (entered says whether it has).
+func (x *exec) missingForm(s *types.Study, k types.FormKey, entered bool) *types.Error {
+	_, c, e := x.protocolVersion(s.ID, s.Current)
+	if e != nil {
+		return e
+	}
+	if e := placement(c, s, s.Current, k); e != nil {
+		return e
+	}
+	if entered {
+		return types.Errf(types.CodeFormExists, "form %s of subject %s at %s (repeat %d) has been entered; raise the query on its data, without --missing", k.Form, k.Subject, k.Event, k.EventRepeat)
+	}
 	return nil
 }
 

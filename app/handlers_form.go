@@ -182,6 +182,9 @@ func (x *exec) submitForm(m *types.MsgSubmitForm) *types.Error {
 	}
 	x.st.setJSON(types.KeyForm(m.FormKey), rec)
 	x.emitForm(rec)
+	if e := x.checkSchedule(c, sub, &rec); e != nil {
+		return e
+	}
 	if e := x.autoQueries(&rec, sub.Site); e != nil {
 		return e
 	}
@@ -254,6 +257,9 @@ func (x *exec) correctForm(m *types.MsgCorrectForm) *types.Error {
 		return e
 	}
 	if e := x.invalidateSignatures(&rec); e != nil {
+		return e
+	}
+	if e := x.checkSchedule(c, sub, &rec); e != nil {
 		return e
 	}
 	if e := x.autoQueries(&rec, sub.Site); e != nil {

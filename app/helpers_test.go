@@ -286,7 +286,7 @@ var allPrefixes = []string{
 // everyPrefix is allPrefixes and the rest of the store: a dump under
 // these holds every key.
 var everyPrefix = append(slices.Clone(allPrefixes),
-	types.PrefixQuery, types.PrefixQueryForm, types.PrefixSDV, types.PrefixSignature, types.PrefixLock, types.PrefixDBLock,
+	types.PrefixQuery, types.PrefixQueryForm, types.PrefixSDV, types.PrefixDeviation, types.PrefixSignature, types.PrefixLock, types.PrefixDBLock,
 	types.PrefixValKey, types.PrefixNodeID, types.PrefixProposal, string(types.KeyGovernance),
 	types.KeyParams, types.KeyChainID)
 

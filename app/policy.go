@@ -67,6 +67,7 @@ var readPolicy = []struct {
 	{types.PrefixHistory, 6, (*view).subject},
 	{types.PrefixQueryForm, 6, (*view).subject},
 	{types.PrefixSDV, 5, (*view).subject},
+	{types.PrefixDeviation, 5, (*view).subject},
 	{types.PrefixSignature, 3, (*view).subject},
 	{types.PrefixQuery, 2, (*view).query},
 	// Replay protection is the ledger's own.

@@ -12,7 +12,8 @@ import (
 
 // policyChain builds the policy consortium's ledger: its studies
 // (apptest.PolicySteps), then at site1's subject S1-001 a form entered and
-// corrected, a query, SDV, an e-signature, at site2's S2-001 a form; an
+// corrected, a query, SDV, an e-signature, a deviation (its baseline six
+// weeks after its screening), at site2's S2-001 a form; an
 // amendment of study A, freezes and a pending database lock. site1's
 // administrator asked to rotate the coordinator's key, and a consortium
 // change is proposed.
@@ -30,6 +31,12 @@ func policyChain(t *testing.T, params types.Params) *apptest.Chain {
 	vs := apptest.FormKey("S1-001", "SCR", 1, "VS")
 	c.MustDo("site1-coordinator", apptest.SubmitMsg(vs, apptest.VS(128, 84)))
 	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-001", "SCR", 1, "LB"), apptest.LB()))
+	// The baseline six weeks after screening: screening's visit is out of
+	// its window, a deviation.
+	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-001", "D1", 1, "VS"), apptest.VSOn("2026-03-02", 128, 84)))
+	if !c.Get(types.KeyDeviation(vs), &types.Deviation{}) {
+		t.Fatal("no deviation recorded for S1-001's screening")
+	}
 	c.MustDo("site2-coordinator", apptest.SubmitMsg(apptest.FormKey("S2-001", "SCR", 1, "VS"), apptest.VS(120, 80)))
 	c.MustDo("cro-monitor", apptest.OpenQueryMsg(vs, "VS.HR", "Source shows 78 bpm"))
 	c.MustDo("site1-coordinator", apptest.CorrectMsg(vs, "transcription error", apptest.V("VS.HR", "78")))
@@ -108,6 +115,7 @@ func policyCells(t *testing.T, c *apptest.Chain) []struct{ key, sees string } {
 		{string(types.KeyFormHistory(s1vs, 1)), wholeA + " s1"},
 		{string(types.KeyQueryForm(s1vs, 1)), wholeA + " s1"},
 		{string(types.KeySDV(s1vs)), wholeA + " s1"},
+		{string(types.KeyDeviation(s1vs)), wholeA + " s1"},
 		{string(types.KeySignature(study, "S1-001", 1)), wholeA + " s1"},
 		{string(types.KeyQuery(study, 1)), wholeA + " s1"},
 		{string(types.KeyLock(types.Scope{Study: study, Subject: "S1-001"})), wholeA + " s1"},
@@ -118,6 +126,7 @@ func policyCells(t *testing.T, c *apptest.Chain) []struct{ key, sees string } {
 		// absence proof; a site cannot tell them from another site's.
 		{string(types.KeySubject(study, "S9-999")), wholeA},
 		{string(types.KeyForm(apptest.FormKey("S9-999", "SCR", 1, "VS"))), wholeA},
+		{string(types.KeyDeviation(apptest.FormKey("S9-999", "SCR", 1, "VS"))), wholeA},
 		{string(types.KeyQuery(study, 99)), wholeA},
 		{string(types.KeyForm(apptest.FormKey("S1-001", "V1", 1, "VS"))), wholeA + " s1"},
 		// Study B.

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -17,9 +18,11 @@ import (
 )
 
 // propertyProtocol is the example protocol with missing-data codes,
-// which LB.PLT accepts (ND only).
+// which LB.PLT accepts (ND only), and week 4's window hard, so that the
+// generated visit dates meet refusals as well as deviations.
 func propertyProtocol() *protocol.Protocol {
 	p := apptest.Example()
+	p.Events[2].WindowHard = true // a visit outside its window is refused
 	p.MissingCodes = []protocol.CodeItem{{Code: "ND", Decode: "Not done"}, {Code: "NA", Decode: "Not applicable"}}
 	for i := range p.Forms {
 		for j := range p.Forms[i].Groups {
@@ -92,8 +95,11 @@ func (g *txGen) next() []byte {
 		raw = g.delegation()
 	case op >= 100:
 		raw = g.governance()
-	case op < 20: // enroll, new or duplicate, own site or not
-		id := "Q" + strconv.Itoa(len(g.subjects))
+	case op < 20: // enroll, new or duplicate, own site or not, now and then not a pseudonym
+		id := fmt.Sprintf("S1-%03d", len(g.subjects))
+		if g.r.Intn(8) == 0 {
+			id = "Q" + strconv.Itoa(len(g.subjects))
+		}
 		if len(g.subjects) > 0 && g.r.Intn(5) == 0 {
 			id = g.subjects[g.r.Intn(len(g.subjects))]
 		}
@@ -125,9 +131,9 @@ func (g *txGen) next() []byte {
 			vals = g.demographics()
 		default:
 			if g.r.Intn(10) < 7 {
-				vals = apptest.VS(100+g.r.Intn(70), 60+g.r.Intn(35))
+				vals = apptest.VSOn(g.visitDate(), 100+g.r.Intn(70), 60+g.r.Intn(35))
 			} else {
-				vals = apptest.VS(40+g.r.Intn(240), 20+g.r.Intn(150))
+				vals = apptest.VSOn(g.visitDate(), 40+g.r.Intn(240), 20+g.r.Intn(150))
 			}
 		}
 		g.r.Shuffle(len(vals), func(i, j int) { vals[i], vals[j] = vals[j], vals[i] })
@@ -149,14 +155,22 @@ func (g *txGen) next() []byte {
 			}
 		case "DM": // recomputes DM.BMI, or is refused for naming it
 			ch = apptest.V(g.pick([]string{"DM.WEIGHT", "DM.WEIGHT", "DM.HEIGHT", "DM.BMI"}), strconv.Itoa(20+g.r.Intn(250)))
+		case "VS":
+			if g.r.Intn(3) == 0 { // a visit date moved: deviations open and close
+				ch = apptest.V("VS.DATE", g.visitDate())
+			}
 		}
 		reason := "correction " + strconv.Itoa(g.r.Intn(5))
 		if g.r.Intn(10) == 0 {
 			reason = ""
 		}
 		raw = g.c.Tx(g.signer(), apptest.CorrectMsg(k, reason, ch))
-	case op < 74: // withdraw
+	case op < 72: // withdraw
 		raw = g.c.Tx(g.signer(), apptest.WithdrawMsg(g.subject(), "reason "+strconv.Itoa(g.r.Intn(3))))
+	case op < 74: // a query on a form not entered (or entered, or not at the event)
+		k := apptest.FormKey(g.subject(), g.pick([]string{"W4", "W8", "FU"}), 1, g.pick([]string{"VS", "VS", "DM"}))
+		q := &types.MsgOpenQuery{FormKey: k, Text: "visit overdue", Missing: true}
+		raw = g.c.Tx(g.pick([]string{"cro-monitor", "sponsor-dm", "site1-coordinator"}), types.Msg{QueryOpen: q})
 	case op < 80: // forged signature
 		raw = g.c.TxAs(g.pick(genSigners), g.c.Person(g.pick(genSigners)), apptest.EnrollMsg(g.subject(), "site1"))
 	case op < 90: // replay of an earlier tx
@@ -186,6 +200,13 @@ func (g *txGen) next() []byte {
 	}
 	g.sent = append(g.sent, raw)
 	return raw
+}
+
+// visitDate is a date in the first 150 days of 2026, so that visits fall
+// inside and outside their windows around any baseline.
+func (g *txGen) visitDate() string {
+	d, _ := protocol.DateDays("2026-01-01")
+	return protocol.DateString(d + int64(g.r.Intn(150)))
 }
 
 // delegation is a change of who may act: the principal investigator's
@@ -337,7 +358,9 @@ func (g *txGen) governance() []byte {
 // later blocks replay, and some blocks come to FinalizeBlock without
 // their proposal. The txs include consortium proposals and votes that
 // change the validator set, delegations, changes of principal
-// investigator, two-person key rotations and access log heads. Every
+// investigator, two-person key rotations, access log heads and visit
+// dates inside and outside their windows (deviations, hard-window
+// refusals) and queries on missing forms. Every
 // result code, every app hash, every block's validator updates (which
 // CometBFT's own validator set code must accept) and every query must
 // agree. A third app replays the recorded blocks from
@@ -347,7 +370,7 @@ func TestPropertyReplicasAgree(t *testing.T) {
 	if testing.Short() {
 		seeds, blocks = []int64{1}, 20
 	}
-	setChanges := 0
+	setChanges, deviations, refusals := 0, 0, 0
 	for _, seed := range seeds {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			a, b, d := apptest.New(t), apptest.New(t), apptest.New(t)
@@ -420,6 +443,12 @@ func TestPropertyReplicasAgree(t *testing.T) {
 			}
 			t.Logf("%d blocks, %d txs accepted, %d rejected, %d validator set changes; codes %v", blocks, ok, bad, changes, codes)
 			checkValidators(t, a)
+			for k, v := range dump(t, a, 0) {
+				if strings.HasPrefix(k, types.PrefixDeviation) && strings.Contains(v, `"status":"open"`) {
+					deviations++
+				}
+			}
+			refusals += codes[uint32(types.CodeVisitOutOfWindow)]
 			for _, h := range []int64{0, start + 1, start + int64(blocks)/2, a.Height - 1} {
 				da := dump(t, a, h)
 				if db, dd := dump(t, b, h), dump(t, d, h); !reflect.DeepEqual(da, db) || !reflect.DeepEqual(da, dd) {
@@ -448,6 +477,9 @@ func TestPropertyReplicasAgree(t *testing.T) {
 				}
 			}
 		})
+	}
+	if !testing.Short() && (deviations == 0 || refusals == 0) {
+		t.Errorf("the generated visit dates opened %d deviations and met %d hard-window refusals", deviations, refusals)
 	}
 	if !testing.Short() && setChanges < len(seeds) {
 		t.Errorf("the generated governance changed the validator set only %d times in %d runs", setChanges, len(seeds))

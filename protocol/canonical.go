@@ -27,6 +27,7 @@ func Normalize(p *Protocol) {
 	s.ProtocolDocSHA256 = strings.ToLower(strings.TrimSpace(s.ProtocolDocSHA256))
 	s.SAPSHA256 = strings.ToLower(strings.TrimSpace(s.SAPSHA256))
 	s.SubjectIDPattern = strings.TrimSpace(s.SubjectIDPattern)
+	s.AnchorEvent = strings.TrimSpace(s.AnchorEvent)
 	s.PrimaryOutcomes = normOutcomes(s.PrimaryOutcomes)
 	s.SecondaryOutcomes = normOutcomes(s.SecondaryOutcomes)
 	if s.Arms == nil {
@@ -50,6 +51,7 @@ func Normalize(p *Protocol) {
 			e.Type = EventScheduled
 		}
 		e.Forms = trimAll(e.Forms)
+		e.VisitDate = strings.TrimSpace(e.VisitDate)
 	}
 	if p.Forms == nil {
 		p.Forms = []Form{}

@@ -141,6 +141,27 @@ func TestCompileDefinitionErrors(t *testing.T) {
 		{"event window", func(p *Protocol) { p.Events[1].WindowBefore = -1 }, "events[1]", "WK4", "window is negative"},
 		{"event missing form", func(p *Protocol) { p.Events[1].Forms[1] = "LB" }, "events[1].forms[1]", "WK4", `names form "LB", which is not in the protocol`},
 		{"event form twice", func(p *Protocol) { p.Events[1].Forms = []string{"VS", "VS"} }, "events[1].forms[1]", "WK4", "lists form VS twice"},
+		{"unscheduled with a day", func(p *Protocol) { p.Events[1].Type = EventUnscheduled }, "events[1].day", "WK4", "unscheduled event has no study day"},
+		{"common with a window", func(p *Protocol) { p.Events[1].Type, p.Events[1].Day = EventCommon, 0 }, "events[1]", "WK4", "common event has no window"},
+		{"unscheduled hard window", func(p *Protocol) {
+			p.Events[1].Type, p.Events[1].Day, p.Events[1].WindowBefore, p.Events[1].WindowAfter = EventUnscheduled, 0, 0, 0
+			p.Events[1].WindowHard, p.Events[1].VisitDate = true, "VS.VSDAT"
+		}, "events[1]", "WK4", "unscheduled event has no window"},
+		{"study day 0", func(p *Protocol) { p.Events[0].Day = 0 }, "events[0].day", "SCREEN", "no study day 0"},
+		{"hard window without date", func(p *Protocol) { p.Events[1].WindowHard = true }, "events[1].window_hard", "WK4", "hard window needs the visit's date"},
+		{"visit date unknown", func(p *Protocol) { p.Events[1].VisitDate = "VS.DATE" }, "events[1].visit_date", "WK4", `visit-date item "VS.DATE" is not in the protocol`},
+		{"visit date not a date", func(p *Protocol) { p.Events[1].VisitDate = "VS.SYSBP" }, "events[1].visit_date", "WK4", "is of type integer, not date"},
+		{"visit date repeats", func(p *Protocol) { p.Events[1].VisitDate = "AE.STDAT" }, "events[1].visit_date", "WK4", "in repeating group AE.ROWS"},
+		{"visit date not collected", func(p *Protocol) { p.Events[1].VisitDate = "DM.BRTHDAT" }, "events[1].visit_date", "WK4", "on form DM, which event WK4 does not collect"},
+		{"anchor unknown", func(p *Protocol) { p.Study.AnchorEvent = "BASE" }, "study.anchor_event", "BASE", "is not in the schedule"},
+		{"anchor not scheduled", func(p *Protocol) {
+			p.Events[1].Type, p.Events[1].Day, p.Events[1].WindowBefore, p.Events[1].WindowAfter = EventCommon, 0, 0, 0
+			p.Study.AnchorEvent = "WK4"
+		}, "study.anchor_event", "WK4", "is common, not scheduled"},
+		{"anchor repeats", func(p *Protocol) {
+			p.Events[1].Repeatable, p.Events[1].VisitDate, p.Study.AnchorEvent = true, "VS.VSDAT", "WK4"
+		}, "study.anchor_event", "WK4", "repeats"},
+		{"anchor without date", func(p *Protocol) { p.Study.AnchorEvent = "WK4" }, "study.anchor_event", "WK4", "records no visit date"},
 		{"empty form oid", func(p *Protocol) { p.Forms[0].OID = "" }, "forms[0]", "", "form has no OID"},
 		{"invalid form oid", func(p *Protocol) { p.Forms[2].OID = "A E" }, "forms[2]", "A E", "is not valid"},
 		{"duplicate form", func(p *Protocol) { p.Forms[2].OID = "VS" }, "forms[2]", "VS", "duplicate form OID"},

@@ -91,6 +91,7 @@ const (
 	impactQueries   = "new soft-range queries possible"
 	impactOrphaned  = "incompatible: data collected for it is orphaned"
 	impactSubjectID = "subjects enrolled from now on must match; enrolled subjects keep their IDs"
+	impactSchedule  = "schedule: visit dates entered or corrected from now on are checked against it; recorded deviations stand until then"
 )
 
 // differ accumulates changes and the verdict.
@@ -157,6 +158,7 @@ func (d *differ) study(o, n *Protocol) {
 	d.field("study", "", "protocol_doc_sha256", os.ProtocolDocSHA256, ns.ProtocolDocSHA256, impactReconsent+": the protocol document changed")
 	d.field("study", "", "sap_sha256", os.SAPSHA256, ns.SAPSHA256, "")
 	d.field("study", "", "subject_id_pattern", subjectIDPattern(os), subjectIDPattern(ns), impactSubjectID)
+	d.field("study", "", "anchor_event", os.AnchorEvent, ns.AnchorEvent, impactSchedule)
 	d.outcomes("primary", os.PrimaryOutcomes, ns.PrimaryOutcomes)
 	d.outcomes("secondary", os.SecondaryOutcomes, ns.SecondaryOutcomes)
 	oa := map[string]Arm{}
@@ -249,9 +251,11 @@ func (d *differ) events(o, n *Protocol) {
 		}
 		d.field("event", e.OID, "name", prev.Name, e.Name, "")
 		d.field("event", e.OID, "type", string(prev.Type), string(e.Type), "")
-		d.field("event", e.OID, "day", strconv.Itoa(prev.Day), strconv.Itoa(e.Day), "")
-		d.field("event", e.OID, "window_before", strconv.Itoa(prev.WindowBefore), strconv.Itoa(e.WindowBefore), "")
-		d.field("event", e.OID, "window_after", strconv.Itoa(prev.WindowAfter), strconv.Itoa(e.WindowAfter), "")
+		d.field("event", e.OID, "day", strconv.Itoa(prev.Day), strconv.Itoa(e.Day), impactSchedule)
+		d.field("event", e.OID, "window_before", strconv.Itoa(prev.WindowBefore), strconv.Itoa(e.WindowBefore), impactSchedule)
+		d.field("event", e.OID, "window_after", strconv.Itoa(prev.WindowAfter), strconv.Itoa(e.WindowAfter), impactSchedule)
+		d.field("event", e.OID, "window_hard", strconv.FormatBool(prev.WindowHard), strconv.FormatBool(e.WindowHard), impactSchedule)
+		d.field("event", e.OID, "visit_date", prev.VisitDate, e.VisitDate, impactSchedule)
 		if prev.Repeatable && !e.Repeatable {
 			d.field("event", e.OID, "repeatable", "true", "false", impactOrphaned+" (repeats beyond the first)")
 			d.a.Removed = append(d.a.Removed, "event "+e.OID+" repeats")

@@ -138,6 +138,10 @@ func TestDiffRules(t *testing.T) {
 		{"group becomes repeating", func(p *Protocol) { p.Forms[7].Groups[0].Repeating = true },
 			[]string{"EOS.COMMENT", "EOS.DATE", "EOS.DTHDT", "EOS.LASTDOSE", "EOS.OTHSP", "EOS.STATUS"}, false, false, false, "repeating"},
 		{"decode changed", func(p *Protocol) { p.CodeLists[0].Items[0].Decode = "Changed" }, nil, true, false, false, "meaning of recorded code"},
+		{"window widened", func(p *Protocol) { p.Events[2].WindowAfter = 5 }, nil, true, false, false, "window_after"},
+		{"window made hard", func(p *Protocol) { p.Events[2].WindowHard = true }, nil, true, false, false, "window_hard"},
+		{"visit date item changed", func(p *Protocol) { p.Events[2].VisitDate = "EX.STDT" }, nil, true, false, false, "visit_date"},
+		{"anchor changed", func(p *Protocol) { p.Study.AnchorEvent = "SCR" }, nil, true, false, false, "anchor_event"},
 	}
 	for _, r := range rules {
 		t.Run(r.name, func(t *testing.T) {

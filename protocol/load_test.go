@@ -162,8 +162,10 @@ func TestWarningAndErrorStrings(t *testing.T) {
 func TestNoEventCollectsAFormWarns(t *testing.T) {
 	const msg = "no event collects any form"
 	none := mustExample(t)
+	none.Study.AnchorEvent = ""
 	for i := range none.Events {
 		none.Events[i].Forms = nil
+		none.Events[i].VisitDate = ""
 	}
 	var y, r bytes.Buffer
 	if err := WriteYAML(&y, none); err != nil {
@@ -174,7 +176,8 @@ func TestNoEventCollectsAFormWarns(t *testing.T) {
 	}
 	noEvents := mustExample(t)
 	noEvents.Events = nil
-	noForms := &Protocol{Study: Study{ID: "X", Version: "1"}, Events: []Event{{OID: "E", Name: "E"}}}
+	noEvents.Study.AnchorEvent = ""
+	noForms := &Protocol{Study: Study{ID: "X", Version: "1"}, Events: []Event{{OID: "E", Name: "E", Day: 1}}}
 	load := func(p *Protocol) func() (*Protocol, []Warning, error) {
 		return func() (*Protocol, []Warning, error) {
 			var b bytes.Buffer
@@ -199,8 +202,10 @@ func TestNoEventCollectsAFormWarns(t *testing.T) {
 		}
 	}
 	one := mustExample(t)
+	one.Study.AnchorEvent = ""
 	for i := range one.Events {
 		one.Events[i].Forms = nil
+		one.Events[i].VisitDate = ""
 	}
 	one.Events[3].Forms = []string{"VS"}
 	if _, ws, err := load(one)(); err != nil || len(ws) != 0 {

@@ -35,6 +35,10 @@ type Study struct {
 	// that subjects are known by pseudonyms only; empty means
 	// DefaultSubjectIDPattern.
 	SubjectIDPattern string `json:"subject_id_pattern,omitempty" yaml:"subject_id_pattern,omitempty"`
+	// AnchorEvent names the scheduled event whose visit date is the
+	// anchor of every subject's calendar (that event's Day falls on it);
+	// empty means the date of enrolment is study day 1 (docs/SCHEDULE.md).
+	AnchorEvent string `json:"anchor_event,omitempty" yaml:"anchor_event,omitempty"`
 }
 
 // Outcome is a declared primary or secondary outcome measure.
@@ -65,13 +69,21 @@ type Event struct {
 	OID  string    `json:"oid" yaml:"oid"`
 	Name string    `json:"name" yaml:"name"`
 	Type EventType `json:"type" yaml:"type"`
-	// Day is the nominal study day (day 1 = baseline); WindowBefore and
-	// WindowAfter are the allowed deviation in days.
+	// Day is the nominal study day of a scheduled event (day 1 =
+	// baseline, the day before it day -1: there is no day 0);
+	// WindowBefore and WindowAfter are the allowed deviation in days.
 	Day          int      `json:"day" yaml:"day"`
 	WindowBefore int      `json:"window_before" yaml:"window_before"`
 	WindowAfter  int      `json:"window_after" yaml:"window_after"`
 	Repeatable   bool     `json:"repeatable" yaml:"repeatable"`
 	Forms        []string `json:"forms" yaml:"forms"` // form OIDs collected at this event
+	// VisitDate is the date item (of a form collected at the event) whose
+	// value is the date of the visit; empty when the event's date is not
+	// recorded, and then its window is never checked.
+	VisitDate string `json:"visit_date,omitempty" yaml:"visit_date,omitempty"`
+	// WindowHard makes the window binding: a visit date outside it is
+	// refused instead of recorded as a protocol deviation.
+	WindowHard bool `json:"window_hard,omitempty" yaml:"window_hard,omitempty"`
 }
 
 // Form is a case report form.

@@ -39,6 +39,7 @@ var (
 	CorrectMsg            = example.CorrectMsg
 	V                     = example.V
 	VS                    = example.VS
+	VSOn                  = example.VSOn
 	LB                    = example.LB
 	AE                    = example.AE
 	// Data management.

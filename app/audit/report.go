@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/protocol"
 )
@@ -102,11 +103,28 @@ type Report struct {
 	Findings   []Finding          `json:"findings"`
 	Amendments []AmendmentSummary `json:"amendments"`
 	Outcomes   *OutcomeCheck      `json:"outcomes,omitempty"`
+	// Overdue are the scheduled visits with nothing entered whose window
+	// closed before the date of AsOf; Deviations the protocol deviations
+	// the ledger recorded (visits dated outside their windows).
+	Overdue    []OverdueVisit    `json:"overdue_visits"`
+	Deviations []types.Deviation `json:"deviations"`
 	// RecordsProven: the records behind the report (queries, protocol
 	// versions, amendments) were proven against a verified app hash.
 	RecordsProven bool `json:"records_proven"`
 	// UnverifiedBlocks counts blocks with txs no verified header covers.
 	UnverifiedBlocks int `json:"unverified_blocks"`
+}
+
+// OverdueVisit is a scheduled visit with nothing entered whose window has
+// closed.
+type OverdueVisit struct {
+	Site        string `json:"site"`
+	Subject     string `json:"subject"`
+	Event       string `json:"event"`
+	Name        string `json:"name"`
+	Target      string `json:"target"`
+	Latest      string `json:"latest"` // the window's last day
+	DaysOverdue int    `json:"days_overdue"`
 }
 
 // formState tracks what covers a form between corrections.
@@ -265,8 +283,43 @@ func Compute(L *Ledger, study string, r Rules) *Report {
 		rep.Amendments = append(rep.Amendments, s)
 	}
 	rep.Outcomes = outcomeCheck(L, study)
+	rep.Overdue = overdue(L, study, comp)
+	rep.Deviations = []types.Deviation{}
+	for _, d := range L.Deviations {
+		if d.Study == study {
+			rep.Deviations = append(rep.Deviations, d)
+		}
+	}
 	rep.RecordsProven, rep.UnverifiedBlocks = L.RecordsProven, L.Unverified
 	return rep
+}
+
+// overdue lists the visits overdue on the date of the last block read,
+// under the protocol version in force.
+func overdue(L *Ledger, study string, comp func(v int) *protocol.Compiled) []OverdueVisit {
+	out := []OverdueVisit{}
+	inForce := 0
+	for _, v := range L.Versions {
+		if v.Study == study {
+			inForce = max(inForce, v.Number)
+		}
+	}
+	c := comp(inForce)
+	if c == nil || L.LastTime.IsZero() {
+		return out
+	}
+	asOf := L.LastTime.UTC().Format("2006-01-02")
+	today, _ := protocol.DateDays(asOf)
+	for _, s := range client.SchedulesOf(c, L.Subjects, L.Forms, "", asOf) {
+		for _, v := range s.Visits {
+			if v.Status != protocol.VisitOverdue {
+				continue
+			}
+			latest, _ := protocol.DateDays(v.Latest)
+			out = append(out, OverdueVisit{Site: s.Site, Subject: s.Subject, Event: v.Event, Name: v.Name, Target: v.Target, Latest: v.Latest, DaysOverdue: int(today - latest)})
+		}
+	}
+	return out
 }
 
 // outside counts an entry or correction outside working hours.

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -153,12 +154,45 @@ func TestComputeSignals(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if got := f.GetSheetList(); len(got) != 6 || got[0] != "Sites" || got[2] != "Findings" {
+	if got := f.GetSheetList(); len(got) != 8 || got[0] != "Sites" || got[2] != "Findings" || got[5] != "Overdue visits" || got[6] != "Deviations" {
 		t.Errorf("sheets: %v", got)
 	}
 	rows, _ := f.GetRows("Findings")
 	if len(rows) != 1+len(rep.Findings) {
 		t.Errorf("findings sheet has %d rows for %d findings", len(rows), len(rep.Findings))
+	}
+}
+
+// TestComputeSchedule: the visits overdue on the date of the last block
+// read, under the protocol in force, and the study's deviations.
+func TestComputeSchedule(t *testing.T) {
+	p := protocol.Example()
+	L := &Ledger{Accounts: map[string]types.Account{}, LastTime: time.Date(2026, 5, 1, 18, 0, 0, 0, time.UTC),
+		Versions: []types.ProtocolVersion{{Study: p.Study.ID, Number: 1, Protocol: *p}}}
+	sub := func(id, site string, status types.SubjectStatus) types.Subject {
+		return types.Subject{Study: p.Study.ID, ID: id, Site: site, Status: status, Enrolled: types.Stamp{Time: "2026-02-10T09:00:00Z"}}
+	}
+	vs := func(subject, event, date string) types.FormRecord {
+		return types.FormRecord{FormKey: types.FormKey{Study: p.Study.ID, Subject: subject, Event: event, EventRepeat: 1, Form: "VS"}, Values: vals("VS.DATE", date)}
+	}
+	L.Subjects = []types.Subject{sub("S1-001", "site1", types.SubjectEnrolled), sub("S1-002", "site1", types.SubjectWithdrawn), sub("S2-001", "site2", types.SubjectEnrolled)}
+	// Baseline 2026-03-02 for all three: week 4 closed on 2026-04-02 and
+	// week 8 on 2026-04-30. S1-001 came at week 4; S1-002 left.
+	L.Forms = []types.FormRecord{vs("S1-001", "SCR", "2026-02-16"), vs("S1-001", "D1", "2026-03-02"), vs("S1-001", "W4", "2026-03-30"),
+		vs("S1-002", "D1", "2026-03-02"), vs("S2-001", "D1", "2026-03-02")}
+	L.Deviations = []types.Deviation{{FormKey: types.FormKey{Study: p.Study.ID, Subject: "S2-001", Event: "SCR", EventRepeat: 1, Form: "VS"}, Status: types.DeviationOpen},
+		{FormKey: types.FormKey{Study: "OTHER", Subject: "X", Event: "SCR", EventRepeat: 1, Form: "VS"}}}
+	rep := Compute(L, p.Study.ID, DefaultRules)
+	var got []string
+	for _, o := range rep.Overdue {
+		got = append(got, fmt.Sprintf("%s %s %s %d", o.Site, o.Subject, o.Event, o.DaysOverdue))
+	}
+	want := "site1 S1-001 W8 1|site2 S2-001 SCR 61|site2 S2-001 W4 29|site2 S2-001 W8 1"
+	if strings.Join(got, "|") != want {
+		t.Errorf("overdue %v\nwant %s", got, want)
+	}
+	if len(rep.Deviations) != 1 || rep.Deviations[0].Subject != "S2-001" {
+		t.Errorf("deviations %+v", rep.Deviations)
 	}
 }
 
@@ -255,7 +289,12 @@ func TestDescribeEveryKind(t *testing.T) {
 			t.Errorf("%s: no description", kind)
 		}
 	}
-	e := decodeEntry([]byte("not a tx"), &abci.ExecTxResult{Code: 102, Log: "malformed"}, 7, 0, time.Now())
+	e := Entry{Kind: string(types.KindQueryOpen)}
+	describe(&e, &types.MsgOpenQuery{FormKey: k, Text: "overdue", Missing: true})
+	if e.What != "raised a query on missing form VS" {
+		t.Errorf("query on a missing form: %q", e.What)
+	}
+	e = decodeEntry([]byte("not a tx"), &abci.ExecTxResult{Code: 102, Log: "malformed"}, 7, 0, time.Now())
 	if e.Kind != "undecodable" || !e.Rejected || e.Code != 102 || e.Msg != nil {
 		t.Errorf("undecodable tx: %+v", e)
 	}

@@ -91,6 +91,11 @@ type Ledger struct {
 	Versions   []types.ProtocolVersion
 	Amendments []types.Amendment
 	Queries    []types.Query
+	// Subjects, Forms (current versions) and Deviations of the study
+	// asked for: the schedule's overdue visits and deviations.
+	Subjects   []types.Subject
+	Forms      []types.FormRecord
+	Deviations []types.Deviation
 	Height     int64
 	// LastTime is the time of the last block read (the "now" of ages).
 	LastTime time.Time
@@ -117,7 +122,8 @@ type FetchOptions struct {
 // data hash and its result in the next block's results hash (against the
 // verified headers of the trust dir when given), decodes every tx with
 // types.DecodeTx, and reads the study's protocol versions, amendments,
-// queries and the accounts at the same height.
+// queries, subjects, forms and deviations and the accounts at the same
+// height.
 func FetchLedger(ctx context.Context, o FetchOptions) (*Ledger, error) {
 	cl := o.Client
 	var trust func(h int64) *cmttypes.LightBlock
@@ -255,7 +261,16 @@ func (L *Ledger) readRecords(ctx context.Context, r *client.Reader, study string
 	if L.Amendments, err = client.ListJSON[types.Amendment](ctx, r, types.PrefixAmendment+study+"/"); err != nil {
 		return err
 	}
-	L.Queries, err = client.ListJSON[types.Query](ctx, r, types.PrefixQuery+study+"/")
+	if L.Queries, err = client.ListJSON[types.Query](ctx, r, types.PrefixQuery+study+"/"); err != nil {
+		return err
+	}
+	if L.Subjects, err = r.Subjects(ctx, study); err != nil {
+		return err
+	}
+	if L.Forms, err = r.SubjectForms(ctx, study, ""); err != nil {
+		return err
+	}
+	L.Deviations, err = r.Deviations(ctx, study, "")
 	return err
 }
 
@@ -354,8 +369,11 @@ func describe(e *Entry, msg any) {
 	case *types.MsgOpenQuery:
 		fk(m.FormKey)
 		target := "form " + m.Form
-		if m.Item != "" {
+		switch {
+		case m.Item != "":
 			target = "item " + types.ItemName(m.Item, m.ItemRepeat)
+		case m.Missing:
+			target = "missing form " + m.Form
 		}
 		e.What, e.Reason = "raised a query on "+target, m.Text
 	case *types.MsgQueryAction:

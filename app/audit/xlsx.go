@@ -132,7 +132,15 @@ func ReportSheets(r *Report) []Sheet {
 		{"working hours (UTC, Monday-Friday): until", r.Rules.WorkEnd},
 		{"query open for long: days", r.Rules.QueryDays},
 	}}
-	return []Sheet{sig("Sites", r.Sites), sig("Users", r.Users), f, a, o, rules}
+	ov := Sheet{Name: "Overdue visits", Header: []string{"Site", "Subject", "Event", "Visit", "Target", "Window closed", "Days overdue"}}
+	for _, x := range r.Overdue {
+		ov.Rows = append(ov.Rows, []any{x.Site, x.Subject, x.Event, x.Name, x.Target, x.Latest, x.DaysOverdue})
+	}
+	dv := Sheet{Name: "Deviations", Header: []string{"Site", "Subject", "Event", "Visit date", "Target", "Window from", "Window to", "Days off", "Status", "Protocol version"}}
+	for _, x := range r.Deviations {
+		dv.Rows = append(dv.Rows, []any{x.Site, x.Subject, x.Event, x.VisitDate, x.Target, x.Earliest, x.Latest, x.DaysOff, string(x.Status), x.ProtocolVersion})
+	}
+	return []Sheet{sig("Sites", r.Sites), sig("Users", r.Users), f, a, o, ov, dv, rules}
 }
 
 func codes(m map[string]int) string {

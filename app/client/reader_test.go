@@ -38,7 +38,7 @@ func enrolled(t *testing.T, n int) *apptest.Chain {
 func subjectID(i int) string { return fmt.Sprintf("S1-%05d", i+1) }
 
 // enroll enrolls subjects from..to-1, 200 per block.
-func enroll(t *testing.T, c *apptest.Chain, from, to int) {
+func enroll(t testing.TB, c *apptest.Chain, from, to int) {
 	t.Helper()
 	var txs [][]byte
 	for i := from; i < to; i++ {

@@ -57,6 +57,14 @@ func VS(sys, dia int) []protocol.ItemValue {
 	}
 }
 
+// VSOn is VS dated date (YYYY-MM-DD): the visit date of every scheduled
+// visit of the example protocol.
+func VSOn(date string, sys, dia int) []protocol.ItemValue {
+	v := VS(sys, dia)
+	v[0].Value = date
+	return v
+}
+
 // LB returns a complete laboratory form (11 items) for a male subject.
 func LB() []protocol.ItemValue {
 	return []protocol.ItemValue{

@@ -427,7 +427,9 @@ func TestODMAmended(t *testing.T) {
 	p2 := apptest.Example()
 	p2.Study.Version = "2.0"
 	p2.Forms[2].Groups[0].Items = append(p2.Forms[2].Groups[0].Items, protocol.Item{OID: "VS.NOTE", Label: "Note", Type: protocol.TypeText})
-	c.MustDo("sponsor-dm", apptest.AmendMsg(p2, "add a note"))
+	amend := apptest.AmendMsg(p2, "add a note")
+	amend.ProposeAmendment.Migrate = []string{"VS"} // the note may be added to forms entered before
+	c.MustDo("sponsor-dm", amend)
 	c.MustDo("regulator-auditor", apptest.ApproveMsg(study, 1))
 	c.MustDo("site1-coordinator", apptest.CorrectMsg(apptest.FormKey("S1-001", "SCR", 1, "VS"), "note", apptest.V("VS.NOTE", "after amendment")))
 	r, opt := source(c, c.Height)

@@ -69,6 +69,8 @@ const (
 	CodeFormNotFound     Code = 413
 	CodeSubjectIDPattern Code = 414
 	CodeFormChanged      Code = 420
+	// CodeVisitOutOfWindow: a visit date outside a hard window.
+	CodeVisitOutOfWindow Code = 421
 
 	CodeUnknownQuery     Code = 501
 	CodeQueryState       Code = 502
@@ -188,6 +190,7 @@ var codeNames = map[Code]string{
 	CodeFormNotFound:     "form_not_found",
 	CodeSubjectIDPattern: "subject_id_pattern",
 	CodeFormChanged:      "form_changed",
+	CodeVisitOutOfWindow: "visit_out_of_window",
 	CodeUnknownQuery:     "unknown_query",
 	CodeQueryState:       "query_state",
 	CodeNotQueryRaiser:   "not_query_raiser",

@@ -18,12 +18,15 @@ import (
 // ---- messages ----
 
 // MsgOpenQuery raises a data query on a form, or on one item of it, of a
-// subject's casebook.
+// subject's casebook; with Missing, on a form the schedule expects that
+// has not been entered (an overdue or absent visit is queried through the
+// form that carries its date).
 type MsgOpenQuery struct {
 	FormKey
 	Item       string `json:"item,omitempty"`        // empty: the whole form
 	ItemRepeat int    `json:"item_repeat,omitempty"` // row of a repeating group
 	Text       string `json:"text"`
+	Missing    bool   `json:"missing,omitempty"`
 }
 
 // MsgQueryAction answers, closes, reopens or cancels query Number of a
@@ -140,6 +143,9 @@ func validateDM(kind Kind, msg any) (bool, *Error) {
 		}
 		if m.ItemRepeat < 0 || m.ItemRepeat > 9999 || (m.Item == "" && m.ItemRepeat != 0) {
 			return true, Errf(CodeInvalidMsg, "item repeat must be 0 (not repeating) or a row from 1 to 9999, and only with an item")
+		}
+		if m.Missing && m.Item != "" {
+			return true, Errf(CodeInvalidMsg, "a query on a missing form is on the whole form: leave out the item")
 		}
 		return true, checkText("query text", m.Text, true)
 	case *MsgQueryAction:
@@ -327,8 +333,11 @@ type Query struct {
 	// Hard marks a system query on a hard problem that appeared when
 	// another form the check reads changed: the data stays on the ledger
 	// (it is never refused retroactively) and the site must resolve it.
-	Hard   bool           `json:"hard,omitempty"`
-	Thread []QueryMessage `json:"thread"`
+	Hard bool `json:"hard,omitempty"`
+	// Missing marks a query on a form that had not been entered when it
+	// was raised (an overdue or absent form or visit).
+	Missing bool           `json:"missing,omitempty"`
+	Thread  []QueryMessage `json:"thread"`
 }
 
 // QueryMessage is one step of a query's thread.
@@ -349,6 +358,9 @@ func (q *Query) Target() string {
 	s := fmt.Sprintf("%s %s/%d %s", q.Subject, q.Event, q.EventRepeat, q.Form)
 	if q.Item != "" {
 		s += " " + ItemName(q.Item, q.ItemRepeat)
+	}
+	if q.Missing {
+		s += " (missing)"
 	}
 	return s
 }

@@ -24,6 +24,7 @@ import (
 //	query/<study>/<number:08>                          Query (data query and its thread)
 //	qform/<study>/<subject>/<event>/<repeat:04>/<form>/<number:08>  empty: index of a form's queries
 //	sdv/<study>/<subject>/<event>/<repeat:04>/<form>   SDVRecord
+//	dev/<study>/<subject>/<event>/<repeat:04>/<form>   Deviation (of the visit dated by the form)
 //	sig/<study>/<subject>/<number:06>                  Signature
 //	lock/<study>/study                                 ScopeLock of the whole study
 //	lock/<study>/site/<org>                            ScopeLock of a site
@@ -56,6 +57,7 @@ const (
 	PrefixQuery     = "query/"
 	PrefixQueryForm = "qform/"
 	PrefixSDV       = "sdv/"
+	PrefixDeviation = "dev/"
 	PrefixSignature = "sig/"
 	PrefixLock      = "lock/"
 	PrefixDBLock    = "dblock/"
@@ -169,6 +171,12 @@ func PrefixQueryFormOf(k FormKey) []byte {
 // KeySDV is the key of a form's source data verification.
 func KeySDV(k FormKey) []byte {
 	return []byte(fmt.Sprintf("%s%s/%s/%s/%04d/%s", PrefixSDV, k.Study, k.Subject, k.Event, k.EventRepeat, k.Form))
+}
+
+// KeyDeviation is the key of the protocol deviation of the visit whose
+// date form k carries.
+func KeyDeviation(k FormKey) []byte {
+	return []byte(fmt.Sprintf("%s%s/%s/%s/%04d/%s", PrefixDeviation, k.Study, k.Subject, k.Event, k.EventRepeat, k.Form))
 }
 
 // KeySignature is the key of signature n of a subject.

@@ -146,7 +146,7 @@ func TestCodesStable(t *testing.T) {
 		types.CodeOK: 0, types.CodeTxTooLarge: 101, types.CodeBadSignature: 105, types.CodeNonceReused: 108,
 		types.CodeUnknownSigner: 201, types.CodeUnauthorized: 204, types.CodeLastAdmin: 210,
 		types.CodeStudyExists: 301, types.CodeAmendVersion: 312, types.CodeSubjectExists: 401,
-		types.CodeEditCheckFailed: 410, types.CodeFormNotFound: 413, types.CodeSubjectIDPattern: 414, types.CodeFormChanged: 420, types.CodeInternal: 900,
+		types.CodeEditCheckFailed: 410, types.CodeFormNotFound: 413, types.CodeSubjectIDPattern: 414, types.CodeFormChanged: 420, types.CodeVisitOutOfWindow: 421, types.CodeInternal: 900,
 		types.CodeUnknownProposal: 601, types.CodeOrgSuspended: 606, types.CodePowerConcentration: 610,
 		types.CodeLastRegulator: 612, types.CodeValidatorKeyUsed: 614, types.CodeConsortiumLimit: 617,
 		types.CodeNotDelegated: 212, types.CodeNotPI: 213, types.CodeNoRotation: 214, types.CodeRotationExpired: 215, types.CodeOwnRotation: 216,

@@ -382,6 +382,17 @@ func auditWriteReport(w io.Writer, r *audit.Report) error {
 			printf(w, "  [%s] %s at height %d: %s\n", f.Signal, strings.Join(who, " "), f.Height, f.Detail)
 		}
 	}
+	printf(w, "\nOverdue visits on %s (nothing entered, window closed): %d\n", r.AsOf[:min(len(r.AsOf), 10)], len(r.Overdue))
+	if len(r.Overdue) > 0 {
+		t := newTable(w)
+		t.row("SITE", "SUBJECT", "EVENT", "TARGET", "WINDOW CLOSED", "DAYS OVERDUE")
+		for _, o := range r.Overdue {
+			t.row(o.Site, o.Subject, o.Event, o.Target, o.Latest, fmt.Sprint(o.DaysOverdue))
+		}
+		t.flush()
+	}
+	printf(w, "\n")
+	writeDeviations(w, r.Deviations)
 	for _, a := range r.Amendments {
 		printf(w, "\nAmendment %d (%s): %s, proposed %s", a.Number, a.Label, a.Status, a.Proposed)
 		if a.Decided != "" {

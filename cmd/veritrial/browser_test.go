@@ -283,7 +283,36 @@ func TestBrowserDataCapture(t *testing.T) {
 		t.Errorf("the dashboard's vital signs of S1-001 at screening: %q", s)
 	}
 	screenshot(t, ctx, "dashboard")
+	scheduleOnTheDashboard(t, ctx, env, url)
 	otherSiteCannotSee(t, ctx, env, home, url)
+}
+
+// scheduleOnTheDashboard: once the baseline (the calendar's anchor) is
+// dated 60 days ago, the dashboard shows each scheduled visit's target
+// date and window, the baseline as entered, week 4 (its window closed 29
+// days ago, nothing entered) as overdue and the follow-up as upcoming.
+func scheduleOnTheDashboard(t *testing.T, ctx context.Context, env []string, url string) {
+	t.Helper()
+	day := func(n int) string { return time.Now().UTC().AddDate(0, 0, n).Format("2006-01-02") }
+	page(t, ctx, "dashboard before the baseline", chromedp.Navigate(url+"/#/"), chromedp.WaitVisible(chromedp.CSS("#when-S1-001-W4")))
+	if s := textOf(t, ctx, "#when-S1-001-W4"); !strings.Contains(s, "target set once the anchor visit is dated") || !strings.Contains(s, "pending") {
+		t.Errorf("week 4 before the baseline is dated: %q", s)
+	}
+	mustVT(t, env, "form", "submit", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", "S1-001", "--event", "D1", "--form", "VS",
+		"VS.DATE="+day(-60), "VS.POS=1", "VS.SYSBP=128", "VS.DIABP=82", "VS.HR=70")
+	page(t, ctx, "dashboard with the baseline dated", chromedp.Navigate(url+"/#/inbox"), chromedp.WaitVisible(chromedp.CSS("#inbox")),
+		chromedp.Navigate(url+"/#/"), chromedp.WaitVisible(chromedp.CSS("#when-S1-001-W4")))
+	waitText(t, ctx, "#when-S1-001-W4", "overdue")
+	for id, want := range map[string]string{
+		"#when-S1-001-D1": fmt.Sprintf("target %s (%s to %s), visited %s entered", day(-60), day(-60), day(-60), day(-60)),
+		"#when-S1-001-W4": fmt.Sprintf("target %s (%s to %s) overdue", day(-32), day(-35), day(-29)),
+		"#when-S1-001-FU": fmt.Sprintf("target %s (%s to %s) upcoming", day(38), day(35), day(45)),
+	} {
+		if s := textOf(t, ctx, id); s != want {
+			t.Errorf("%s: %q, want %q", id, s, want)
+		}
+	}
+	screenshot(t, ctx, "schedule")
 }
 
 // recordRequests keeps every request the page sends from now on; the

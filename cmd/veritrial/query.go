@@ -43,18 +43,24 @@ organisation, or reopened; an open query can be cancelled by its raiser.
 The ledger itself raises a query for every soft edit-check warning.`,
 		Subcommands: []*cli.Command{
 			{
-				Name:      "open",
-				Usage:     "raise a query on an item or a form (sponsor data manager or medical monitor, CRO monitor)",
-				UsageText: `veritrial query open --from cro-monitor --study VT-HTN-201 --subject S1-001 --event SCR --form VS --item VS.HR --text "Source shows 78 bpm; please check"`,
+				Name:  "open",
+				Usage: "raise a query on an item or a form, or on a missing form or overdue visit (sponsor data manager or medical monitor, CRO monitor)",
+				UsageText: `veritrial query open --from cro-monitor --study VT-HTN-201 --subject S1-001 --event SCR --form VS --item VS.HR --text "Source shows 78 bpm; please check"
+veritrial query open --from cro-monitor --study VT-HTN-201 --subject S1-001 --event W4 --form VS --missing --text "Week 4 overdue: please enter or explain"`,
 				Flags: append(formKeyFlags(),
 					&cli.StringFlag{Name: "item", Usage: "item OID (default: the whole form)"},
 					&cli.IntFlag{Name: "row", Usage: "row of a repeating group"},
 					&cli.StringFlag{Name: "text", Required: true, Usage: "the question to the site"},
+					&cli.BoolFlag{Name: "missing", Usage: "the form has not been entered: query its absence (an overdue visit through the form that carries its date, as show schedule names it)"},
 				),
 				Action: func(c *cli.Context) error {
-					m := &types.MsgOpenQuery{FormKey: formKeyOf(c), Item: c.String("item"), ItemRepeat: c.Int("row"), Text: c.String("text")}
+					m := &types.MsgOpenQuery{FormKey: formKeyOf(c), Item: c.String("item"), ItemRepeat: c.Int("row"), Text: c.String("text"), Missing: c.Bool("missing")}
 					return sendWrite(c, write{msg: types.Msg{QueryOpen: m}, done: func(_ context.Context, _ *client.Client, res *client.Result) string {
-						return fmt.Sprintf("Raised query %s on form %s of subject %s at %s", res.Attr("query"), m.Form, m.Subject, m.Event)
+						what := "form"
+						if m.Missing {
+							what = "missing form"
+						}
+						return fmt.Sprintf("Raised query %s on %s %s of subject %s at %s", res.Attr("query"), what, m.Form, m.Subject, m.Event)
 					}})
 				},
 			},

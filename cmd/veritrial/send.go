@@ -152,7 +152,7 @@ func sendAndWait(ctx context.Context, c *cli.Context, cl *client.Client, account
 
 // effects says what an accepted write did besides its own record, from
 // the events of its tx: the queries the ledger raised for soft edit-check
-// warnings, and what a correction did to the form's queries, source data
+// warnings, the protocol deviations it opened or closed, and what a correction did to the form's queries, source data
 // verification and signatures. rd reads the ledger at the tx's height for
 // the details (without them, the events still say what happened).
 func effects(ctx context.Context, rd *client.Reader, res *client.Result) []string {
@@ -164,6 +164,10 @@ func effects(ctx context.Context, rd *client.Reader, res *client.Result) []strin
 			a[at.Key] = at.Value
 		}
 		study, subject := a["study"], a["subject"]
+		if d := a["deviation"]; d != "" {
+			out = append(out, deviationEffect(ctx, rd, study, subject, a["event"], d))
+			continue
+		}
 		switch a["action"] {
 		case "open":
 			if kind == types.KindQueryOpen {
@@ -205,4 +209,22 @@ func effects(ctx context.Context, rd *client.Reader, res *client.Result) []strin
 		}
 	}
 	return out
+}
+
+// deviationEffect says what a write did to the deviation of a subject's
+// visit at event (action: open, update, close, reopen).
+func deviationEffect(ctx context.Context, rd *client.Reader, study, subject, event, action string) string {
+	e := fmt.Sprintf("Protocol deviation %s: visit %s of subject %s", map[string]string{"open": "opened", "update": "updated", "close": "closed", "reopen": "reopened"}[action], event, subject)
+	if devs, err := rd.Deviations(ctx, study, subject); err == nil {
+		for _, d := range devs {
+			if d.Event == event && d.EventRepeat == 1 {
+				where := "within"
+				if d.DaysOff != 0 {
+					where = fmt.Sprintf("%+d day(s) outside", d.DaysOff)
+				}
+				e += fmt.Sprintf(" dated %s, %s its window %s to %s", d.VisitDate, where, d.Earliest, d.Latest)
+			}
+		}
+	}
+	return e
 }

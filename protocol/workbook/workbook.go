@@ -69,6 +69,8 @@ var xlsxSheets = []xlsxSheet{
 		{key: "after", header: "Window After", width: 10, note: "Days allowed after the nominal day."},
 		{key: "repeatable", header: "Repeatable", list: yesNoList, width: 11, note: "yes if the visit can occur more than once (unscheduled visits)."},
 		{key: "forms", header: "Forms", required: true, width: 40, note: "Form OIDs collected at this visit, comma-separated, e.g. VS, LB, AE."},
+		{key: "visitdate", header: "Visit Date Item", width: 14, note: "The date item whose value is the visit's date, e.g. VS.DATE; empty: the window is not checked."},
+		{key: "windowhard", header: "Window Hard", list: yesNoList, width: 11, note: "yes to refuse a visit date outside the window; no (default) records it as a protocol deviation."},
 	}},
 	{name: "Forms", cols: []xlsxCol{
 		{key: "oid", header: "Form OID", required: true, width: 12, note: "Stable identifier of the case report form, e.g. VS."},
@@ -120,7 +122,7 @@ var xlsxSheets = []xlsxSheet{
 	}},
 }
 
-var studyFields = []string{"id", "version", "title", "phase", "sponsor", "protocol_doc_sha256", "sap_sha256", "subject_id_pattern"}
+var studyFields = []string{"id", "version", "title", "phase", "sponsor", "protocol_doc_sha256", "sap_sha256", "subject_id_pattern", "anchor_event"}
 
 // xlsxValidationRows is how many rows below the header get drop-downs.
 const xlsxValidationRows = 2000
@@ -255,7 +257,7 @@ func WriteXLSX(w io.Writer, p *protocol.Protocol) error {
 	}
 	st := c.Study
 	for i, kv := range [][2]string{{"id", st.ID}, {"version", st.Version}, {"title", st.Title}, {"phase", st.Phase},
-		{"sponsor", st.Sponsor}, {"protocol_doc_sha256", st.ProtocolDocSHA256}, {"sap_sha256", st.SAPSHA256}, {"subject_id_pattern", st.SubjectIDPattern}} {
+		{"sponsor", st.Sponsor}, {"protocol_doc_sha256", st.ProtocolDocSHA256}, {"sap_sha256", st.SAPSHA256}, {"subject_id_pattern", st.SubjectIDPattern}, {"anchor_event", st.AnchorEvent}} {
 		if err := put("Study", i+2, kv[0], kv[1]); err != nil {
 			return err
 		}
@@ -280,7 +282,7 @@ func WriteXLSX(w io.Writer, p *protocol.Protocol) error {
 	}
 	for i, e := range c.Events {
 		if err := put("Events", i+2, e.OID, e.Name, string(e.Type), e.Day, e.WindowBefore, e.WindowAfter, e.Repeatable,
-			strings.Join(e.Forms, ", ")); err != nil {
+			strings.Join(e.Forms, ", "), e.VisitDate, e.WindowHard); err != nil {
 			return err
 		}
 	}
@@ -607,6 +609,8 @@ func (l *xlsxLoader) build(tables map[string]*xlsxTable) *protocol.Protocol {
 			p.Study.SAPSHA256 = v
 		case "subject_id_pattern", "subjectidpattern":
 			p.Study.SubjectIDPattern = v
+		case "anchor_event", "anchorevent":
+			p.Study.AnchorEvent = v
 		default:
 			l.warn(t.sheet.name, r.n, t.col("field"), fmt.Sprintf("unknown study field %q ignored (fields: %s)", protocol.Clip(k), strings.Join(studyFields, ", ")))
 		}
@@ -638,7 +642,8 @@ func (l *xlsxLoader) build(tables map[string]*xlsxTable) *protocol.Protocol {
 	for _, r := range t.rows {
 		e := protocol.Event{OID: r.cells["oid"], Name: r.cells["name"], Type: protocol.EventType(strings.ToLower(r.cells["type"])),
 			Day: l.intCell(t, r, "day"), WindowBefore: l.intCell(t, r, "before"), WindowAfter: l.intCell(t, r, "after"),
-			Repeatable: l.boolCell(t, r, "repeatable"), Forms: splitList(r.cells["forms"])}
+			Repeatable: l.boolCell(t, r, "repeatable"), Forms: splitList(r.cells["forms"]),
+			VisitDate: r.cells["visitdate"], WindowHard: l.boolCell(t, r, "windowhard")}
 		pos[fmt.Sprintf("events[%d]", len(p.Events))] = at(t, r, "oid")
 		pos[fmt.Sprintf("events[%d].forms", len(p.Events))] = at(t, r, "forms")
 		p.Events = append(p.Events, e)

@@ -108,7 +108,7 @@ func TestXLSXTemplate(t *testing.T) {
 	if !found {
 		t.Error("no data type drop-down")
 	}
-	if dvs, _ := f.GetDataValidations("Events"); len(dvs) != 2 {
+	if dvs, _ := f.GetDataValidations("Events"); len(dvs) != 3 {
 		t.Errorf("Events validations %d", len(dvs))
 	}
 	// The blank template loads (with Compile errors about the empty study
@@ -158,7 +158,7 @@ func TestXLSXErrors(t *testing.T) {
 		{"duplicate OID", func(f *excelize.File) { f.SetCellStr("Items", "C4", "DM.CONSDT") }, "Items", 4, "Item OID", "DM.CONSDT"},
 		{"bad type", func(f *excelize.File) { f.SetCellStr("Items", "E2", "colour") }, "Items", 2, "Type", "colour"},
 		{"dangling codelist", func(f *excelize.File) { f.SetCellStr("Items", "H4", "CL.NOPE") }, "Items", 4, "Code List", "CL.NOPE"},
-		{"dangling event form", func(f *excelize.File) { f.SetCellStr("Events", "H2", "DM, XX") }, "Events", 2, "Forms", "XX"},
+		{"dangling event form", func(f *excelize.File) { f.SetCellStr("Events", "H2", "DM, VS, XX") }, "Events", 2, "Forms", "XX"},
 		{"bad condition", func(f *excelize.File) { f.SetCellStr("Items", "O5", "[DM.SEX] = = 2") }, "Items", 5, "Show If", ""},
 		{"bad check", func(f *excelize.File) { f.SetCellStr("Checks", "C2", "[IE.ELIG] ==") }, "Checks", 2, "Condition", ""},
 		{"duplicate code", func(f *excelize.File) { f.SetCellStr("CodeLists", "C3", "1") }, "CodeLists", 3, "Code", `code "1" appears twice`},

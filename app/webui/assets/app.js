@@ -184,6 +184,7 @@ async function showDashboard(view) {
       h("th", { scope: "row" }, s.id, h("br"), h("span", { class: "help" }, `${s.site}, ${s.status}`)),
       st.events.map((e) => h("td", {}, s.visits.filter((v) => v.event === e.oid).map((v) => h("div", { class: "visit" },
         e.repeatable ? h("div", { class: "help" }, occurrence(e, v.repeat)) : "",
+        v.schedule ? visitWhen(s, v.schedule) : "",
         v.forms.map((f) => {
           const k = { study: st.id, subject: s.id, event: v.event, event_repeat: v.repeat, form: f.form };
           return h("a", { href: formHash(k), "aria-label": `${f.name} at ${occurrence(e, v.repeat)} of ${s.id}: ${f.states.join(", ")}` },
@@ -198,6 +199,16 @@ async function showDashboard(view) {
 // repeatable event which repeat.
 function occurrence(e, repeat) {
   return e.repeatable ? `${e.name} #${repeat}` : e.name;
+}
+
+// visitWhen says when a scheduled visit falls for a subject (target date
+// and window, from the calendar's anchor) and where it stands today:
+// upcoming, due, overdue, entered or out of window.
+function visitWhen(s, w) {
+  const when = w.target ? `target ${w.target} (${w.earliest} to ${w.latest}${w.hard ? ", hard" : ""})` : "target set once the anchor visit is dated";
+  const status = w.status === "out_of_window" ? `out of window ${w.days_off > 0 ? "+" : ""}${w.days_off} d` : w.status.replace("_", " ");
+  return h("div", { class: "help when", id: `when-${s.id}-${w.event}` }, when, w.date ? `, visited ${w.date} ` : " ",
+    h("span", { class: "badge " + w.status }, status));
 }
 
 function windowText(e) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/protocol"
@@ -40,6 +41,9 @@ type VisitView struct {
 	Name   string      `json:"name"`
 	Repeat int         `json:"repeat"`
 	Forms  []FormState `json:"forms"`
+	// Schedule is, for the first occurrence of a scheduled event, its
+	// target date, window, visit date and status today (UTC).
+	Schedule *protocol.Visit `json:"schedule,omitempty"`
 }
 
 // FormState is what the ledger records of one form of a visit: its
@@ -73,7 +77,7 @@ func (s *Session) Dashboard(ctx context.Context) ([]StudyView, error) {
 // studyView reads the subjects of a study and the records that say the
 // state of their forms.
 func (s *Session) studyView(ctx context.Context, st *types.Study) (*StudyView, error) {
-	pv, _, err := s.protocolOf(ctx, st.ID)
+	pv, c, err := s.protocolOf(ctx, st.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -103,9 +107,12 @@ func (s *Session) studyView(ctx context.Context, st *types.Study) (*StudyView, e
 		return nil, err
 	}
 	entered := map[types.FormKey]int{}
+	bySubject := map[string][]types.FormRecord{}
 	for _, f := range forms {
 		entered[f.FormKey] = f.Version
+		bySubject[f.Subject] = append(bySubject[f.Subject], f)
 	}
+	today := time.Now().UTC().Format("2006-01-02")
 	queried := map[types.FormKey]bool{}
 	for _, q := range queries {
 		if q.Status == types.QueryOpen {
@@ -129,9 +136,17 @@ func (s *Session) studyView(ctx context.Context, st *types.Study) (*StudyView, e
 	v := &StudyView{ID: st.ID, Title: st.Title, Version: pv.Number, Label: pv.Label, Events: p.Events, Subjects: []SubjectView{}}
 	for _, sub := range subjects {
 		sv := SubjectView{ID: sub.ID, Site: sub.Site, Status: string(sub.Status), ConsentVersion: sub.ConsentVersion, Enrolled: sub.Enrolled, Visits: []VisitView{}}
+		calendar := map[string]*protocol.Visit{}
+		sched := types.ScheduleOf(c, &sub, bySubject[sub.ID], today)
+		for i := range sched.Visits {
+			calendar[sched.Visits[i].Event] = &sched.Visits[i]
+		}
 		for _, ev := range p.Events {
 			for r := 1; r <= repeats(ev, entered, st.ID, sub.ID); r++ {
 				vv := VisitView{Event: ev.OID, Name: ev.Name, Repeat: r, Forms: []FormState{}}
+				if r == 1 {
+					vv.Schedule = calendar[ev.OID]
+				}
 				for _, f := range ev.Forms {
 					k := types.FormKey{Study: st.ID, Subject: sub.ID, Event: ev.OID, EventRepeat: r, Form: f}
 					fs := FormState{Form: f, Name: formName(p, f), Version: entered[k], States: []string{"missing"}}
