@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -76,5 +77,47 @@ func TestChecksFollowTheData(t *testing.T) {
 	if len(qs) != 1 || qs[0].Status != types.QueryClosed ||
 		!strings.Contains(qs[0].Thread[len(qs[0].Thread)-1].Text, "closed by the ledger: the correction of form DM at SCR (version 4) cleared the condition") {
 		t.Errorf("query after the condition cleared: %+v", qs)
+	}
+}
+
+// BenchmarkCorrectionFollowsChecks is the cost of a correction on a
+// subject with 50 entered forms: of the demographics, which 20 laboratory
+// forms read (each run again twice), against one of vital signs, which no
+// form reads. Each op is a whole block of one tx, committed.
+//
+//	go test ./app -run '^$' -bench CorrectionFollowsChecks -count 3
+func BenchmarkCorrectionFollowsChecks(b *testing.B) {
+	c := apptest.New(b)
+	c.SetupStudy()
+	c.MustDo("site1-coordinator", apptest.EnrollMsg("S1-001", "site1"))
+	v := apptest.V
+	dm := apptest.FormKey("S1-001", "SCR", 1, "DM")
+	c.MustDo("site1-coordinator", apptest.SubmitMsg(dm, []protocol.ItemValue{v("DM.CONSDT", "2026-01-05"), v("DM.AGE", "54"), v("DM.SEX", "1"),
+		v("DM.HEIGHT", "178.0"), v("DM.WEIGHT", "80.0"), v("DM.SMOKE", "1")}))
+	for r := 1; r <= 20; r++ {
+		c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-001", "UNS", r, "LB"), apptest.LB()))
+	}
+	for r := 1; r <= 29; r++ {
+		c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-001", "UNS", r, "VS"), apptest.VS(120, 80)))
+	}
+	vs := apptest.FormKey("S1-001", "UNS", 1, "VS")
+	for _, bc := range []struct {
+		name string
+		msg  func(i int) types.Msg
+	}{
+		{"read by 20 forms", func(i int) types.Msg {
+			return apptest.CorrectMsg(dm, "source", v("DM.AGE", strconv.Itoa(40+i%30)))
+		}},
+		{"read by none", func(i int) types.Msg {
+			return apptest.CorrectMsg(vs, "source", v("VS.HR", strconv.Itoa(60+i%30)))
+		}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				if code, log := c.Do("site1-coordinator", bc.msg(i)); code != types.CodeOK && code != types.CodeNoChange {
+					b.Fatalf("%d %s", code, log)
+				}
+			}
+		})
 	}
 }
