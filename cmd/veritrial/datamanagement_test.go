@@ -57,8 +57,9 @@ func TestDataManagementOnARealNode(t *testing.T) {
 	mustVT(t, env, "sdv", "--from", "cro-monitor", "--study", "VT-HTN-201", "--subject", "S1-001", "--event", "SCR", "--form", "VS")
 	failVT(t, env, exitRejected, "may verify data against source", "sdv", "--from", "site1-investigator", "--study", "VT-HTN-201", "--subject", "S1-001", "--event", "SCR")
 	// The correction answers query 1 and removes the heart rate's SDV,
-	// and says so.
-	r = mustVT(t, env, append([]string{"form", "correct", "--from", "site1-coordinator", "--reason", "transcription error", "--resolves", "1"}, append(key, "VS.HR=58")...)...)
+	// and says so (39 is still below the expected 40: the query's
+	// condition holds, so it stays answered, not closed by the ledger).
+	r = mustVT(t, env, append([]string{"form", "correct", "--from", "site1-coordinator", "--reason", "transcription error", "--resolves", "1"}, append(key, "VS.HR=39")...)...)
 	for _, want := range []string{"\n  Query 1 answered by this correction\n", "\n  Source data verification removed from the corrected VS.HR of form VS at SCR of subject S1-001 (SDV now partial)\n"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("correction output lacks %q:\n%s", want, r.stdout)
@@ -99,7 +100,7 @@ func TestDataManagementOnARealNode(t *testing.T) {
 
 	// Freeze, then the database lock: blocked by the answered query 1.
 	mustVT(t, env, "freeze", "--from", "sponsor-dm", "--study", "VT-HTN-201", "--reason", "LPLV")
-	failVT(t, env, exitRejected, "code 509 (frozen)", append([]string{"form", "correct", "--from", "site1-coordinator", "--reason", "x"}, append(key, "VS.HR=59")...)...)
+	failVT(t, env, exitRejected, "code 509 (frozen)", append([]string{"form", "correct", "--from", "site1-coordinator", "--reason", "x"}, append(key, "VS.HR=37")...)...)
 	if r := mustVT(t, env, "lock", "--from", "sponsor-dm", "--study", "VT-HTN-201"); !strings.Contains(r.stdout, "approval recorded: 1 of 2") {
 		t.Errorf("lock approval:\n%s", r.stdout)
 	}
