@@ -18,20 +18,7 @@ import (
 
 // propertyProtocol is the example protocol with missing-data codes,
 // which LB.PLT accepts (ND only).
-func propertyProtocol() *protocol.Protocol {
-	p := apptest.Example()
-	p.MissingCodes = []protocol.CodeItem{{Code: "ND", Decode: "Not done"}, {Code: "NA", Decode: "Not applicable"}}
-	for i := range p.Forms {
-		for j := range p.Forms[i].Groups {
-			for n := range p.Forms[i].Groups[j].Items {
-				if it := &p.Forms[i].Groups[j].Items[n]; it.OID == "LB.PLT" {
-					it.Missing = []string{"ND"}
-				}
-			}
-		}
-	}
-	return p
-}
+func propertyProtocol() *protocol.Protocol { return apptest.WithMissingCodes() }
 
 // demographics is a DM form with random height and weight (sometimes out
 // of range), and sometimes a value for the derived DM.BMI, which is
