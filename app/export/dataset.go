@@ -538,7 +538,7 @@ func (d *dataset) formVersions(cur *types.FormRecord, curKey string, fn func(pre
 
 // change is one item change between two versions of a form: old and
 // new are the values, oldMissing and newMissing the missing-data codes
-// with their reasons (missingText).
+// with their reasons (ItemValue.MissingText).
 type change struct {
 	item                   string
 	repeat                 int
@@ -546,16 +546,6 @@ type change struct {
 	oldMissing, newMissing string
 	missing, reason        string // the new code and reason, as stored
 	action                 string // insert, update, remove
-}
-
-// missingText is a stored value's missing-data code and reason as one
-// text, "ND: reason" (the code alone without a reason, "" without a
-// code), as the audit trail shows them.
-func missingText(v protocol.ItemValue) string {
-	if v.Missing == "" || v.Reason == "" {
-		return v.Missing
-	}
-	return v.Missing + ": " + v.Reason
 }
 
 // diff lists the changes from prev (nil: none) to rec: rec's values in
@@ -578,19 +568,19 @@ func diff(prev, rec *types.FormRecord, out []change) []change {
 	for _, v := range rec.Values {
 		key := k{v.Item, v.Repeat}
 		seen[key] = true
-		c := change{item: v.Item, repeat: v.Repeat, new: v.Value, newMissing: missingText(v), missing: v.Missing, reason: v.Reason, action: "insert"}
+		c := change{item: v.Item, repeat: v.Repeat, new: v.Value, newMissing: v.MissingText(), missing: v.Missing, reason: v.Reason, action: "insert"}
 		if o, had := old[key]; had {
 			if o == v {
 				continue
 			}
-			c.old, c.oldMissing, c.action = o.Value, missingText(o), "update"
+			c.old, c.oldMissing, c.action = o.Value, o.MissingText(), "update"
 		}
 		out = append(out, c)
 	}
 	if prev != nil {
 		for _, v := range prev.Values {
 			if !seen[k{v.Item, v.Repeat}] {
-				out = append(out, change{item: v.Item, repeat: v.Repeat, old: v.Value, oldMissing: missingText(v), action: "remove"})
+				out = append(out, change{item: v.Item, repeat: v.Repeat, old: v.Value, oldMissing: v.MissingText(), action: "remove"})
 			}
 		}
 	}

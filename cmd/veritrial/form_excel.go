@@ -199,7 +199,9 @@ with form template --prefill): a form that changed on the ledger since, or
 whose rows were not pre-filled from it, is refused and the other forms are
 sent, so a stale workbook never silently reverts a newer correction;
 --overwrite replaces the ledger's values anyway. An emptied cell of a form
-on the ledger is a problem unless --clear-emptied says to clear the item.
+on the ledger is a problem unless --clear-emptied says to clear the item; to
+record that a value cannot be had, type a missing-data code the item allows
+(ND, or ND: reason) in its cell.
 Transactions are pipelined; progress goes to stderr. Every form's outcome (tx hash, height,
 code, message) is written to --results (default WORKBOOK.results.csv); when
 the import stops early, forms never sent are marked unsent and forms sent but
