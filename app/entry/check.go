@@ -92,7 +92,8 @@ func SortProblems(ps []Problem) {
 // ledger, its record with the changes Plan sends applied (none when it is
 // skipped), so items without a column on the sheet, and values the sheet
 // writes differently with the same meaning ("37.20" for "37.2"), stay as
-// the ledger holds them.
+// the ledger holds them. The record's derived values are left out: the
+// checks compute them again from the inputs, as the ledger does.
 func held(c *protocol.Compiled, in *Instance, recs map[types.FormKey]types.FormRecord) []protocol.ItemValue {
 	rec, ok := recs[in.Key]
 	if !ok {
@@ -100,7 +101,7 @@ func held(c *protocol.Compiled, in *Instance, recs map[types.FormKey]types.FormR
 	}
 	changes, _ := diff(c, in, rec.Values)
 	vals := make(map[cellKey]protocol.ItemValue, len(rec.Values)+len(changes))
-	for _, v := range slices.Concat(rec.Values, changes) {
+	for _, v := range slices.Concat(c.Inputs(rec.Values), changes) {
 		vals[cellKey{v.Item, v.Repeat}] = v
 	}
 	out := make([]protocol.ItemValue, 0, len(vals))
