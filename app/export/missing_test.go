@@ -6,6 +6,9 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -52,13 +55,23 @@ func column(t *testing.T, rows [][]string, header int, name string) []string {
 	return out
 }
 
+// readColumns prints, with openpyxl in read-only mode, the data rows
+// (from row 3) of the named columns of a sheet as JSON.
+const readColumns = `
+import json, sys, openpyxl
+ws = openpyxl.load_workbook(sys.argv[1], read_only=True)[sys.argv[2]]
+rows = list(ws.iter_rows(values_only=True))
+print(json.dumps([[r[rows[0].index(c)] for c in sys.argv[3:]] for r in rows[2:]]))
+`
+
 // TestMissingCodesExported: every format carries an item's missing-data
 // code and reason (CSV and workbook in the companion columns
 // LB.PLT.missing and LB.PLT.missing_reason, ODM as IsNull with a Flag of
 // the code list CL.VT.MISSING and the reason as a Comment, Dataset-JSON
 // in the same columns as CSV), the audit trail shows a code replaced by
 // a value, and the dictionary lists the codes an item allows. ODM and
-// Dataset-JSON validate against their schemas.
+// Dataset-JSON validate against their schemas; openpyxl reads the
+// workbook's columns as they are meant.
 func TestMissingCodesExported(t *testing.T) {
 	c := missingChain(t)
 	r, opt := source(c, c.Height)
@@ -127,6 +140,21 @@ func TestMissingCodesExported(t *testing.T) {
 		t.Errorf("workbook LB.PLT.missing_reason %q", got)
 	}
 
+	// As a statistician's reader sees the sheet: the value a number or
+	// empty, the code and reason in their own columns.
+	py := openpyxl(t)
+	path := filepath.Join(t.TempDir(), "export.xlsx")
+	if err := os.WriteFile(path, x, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(py, "-c", readColumns, path, "LB", "LB.PLT", "LB.PLT.missing", "LB.PLT.missing_reason").Output()
+	if err != nil {
+		t.Fatalf("openpyxl: %v", err)
+	}
+	if got, want := strings.TrimSpace(string(out)), `[[null, "ND", "sample haemolysed"], [231, null, null]]`; got != want {
+		t.Errorf("openpyxl reads LB.PLT and its code as %s, want %s", got, want)
+	}
+
 	odm, _ := run(t, formats[2], r, opt)
 	validateODM(t, odm)
 	s := string(odm)
@@ -185,4 +213,19 @@ func TestMissingCodesExported(t *testing.T) {
 		return
 	}
 	t.Error("no form_LB.json")
+}
+
+// TestMissingCodesReproducible: two stores holding the same chain with
+// missing-data codes export the same bytes in every format.
+func TestMissingCodesReproducible(t *testing.T) {
+	c1, c2 := missingChain(t), missingChain(t)
+	for _, f := range formats {
+		r1, o1 := source(c1, c1.Height)
+		r2, o2 := source(c2, c2.Height)
+		a, _ := run(t, f, r1, o1)
+		b, _ := run(t, f, r2, o2)
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s: the exports differ", f.name)
+		}
+	}
 }
