@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/veritrial/veritrial/app/example"
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/protocol"
 )
@@ -140,5 +141,26 @@ func TestSignScreenLevel(t *testing.T) {
 	k := types.FormKey{Study: "S", Subject: "S1-001", Event: "SCR", EventRepeat: 1, Form: "VS"}
 	if _, err := s.SignScreen(context.Background(), k, "visit"); err == nil || !strings.Contains(err.Error(), `no signature level "visit"`) {
 		t.Errorf("level visit: %v", err)
+	}
+}
+
+// TestSignedValueMissing: the signature screen shows a missing-data code
+// with its decode and reason, not an empty value.
+func TestSignedValueMissing(t *testing.T) {
+	c, err := protocol.Compile(example.WithMissingCodes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		iv   protocol.ItemValue
+		want string
+	}{
+		{protocol.ItemValue{Item: "LB.PLT", Missing: "ND", Reason: "haemolysed"}, "missing: ND (Not done): haemolysed"},
+		{protocol.ItemValue{Item: "LB.PLT", Missing: "ND"}, "missing: ND (Not done)"},
+		{protocol.ItemValue{Item: "LB.PLT", Value: "250"}, "250 10^9/L"},
+	} {
+		if got := signedValue(c, "SCR #1 · LB v1", tc.iv).Shown; got != tc.want {
+			t.Errorf("%+v shows %q, want %q", tc.iv, got, tc.want)
+		}
 	}
 }
