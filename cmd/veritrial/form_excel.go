@@ -66,12 +66,14 @@ Instructions sheet, then one sheet per form the chosen events collect (with
 form is collected (several rows for repeating groups), three frozen header
 rows (item OIDs, labels with units, allowed values) and Excel data
 validation (drop-downs for code lists and yes/no, numeric and date
-ranges). Fill it in Excel or LibreOffice and send it with veritrial form
-import.
+ranges). Where an item allows missing-data codes, a cell takes one instead
+of a value (ND, ND=Not done, or either with ": reason"), as row 3 and the
+Instructions say. Fill it in Excel or LibreOffice and send it with
+veritrial form import.
 
 Subjects are those of --site, else of the --from account's organisation,
-else of every site. --prefill writes the values already on the ledger so a
-site can correct them in Excel. The workbook records the block height it was
+else of every site. --prefill writes the values (and missing-data codes) already on the
+ledger so a site can correct them in Excel. The workbook records the block height it was
 read at (never the clock), so the same ledger state gives the same file.`,
 		Flags: []cli.Flag{
 			studyFlag(),
