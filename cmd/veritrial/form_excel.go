@@ -72,9 +72,10 @@ Instructions say. Fill it in Excel or LibreOffice and send it with
 veritrial form import.
 
 Subjects are those of --site, else of the --from account's organisation,
-else of every site. --prefill writes the values (and missing-data codes) already on the
-ledger so a site can correct them in Excel. The workbook records the block height it was
-read at (never the clock), so the same ledger state gives the same file.`,
+else of every site. --prefill writes the values (and missing-data codes)
+already on the ledger so a site can correct them in Excel. The workbook
+records the block height it was read at (never the clock), so the same
+ledger state gives the same file.`,
 		Flags: []cli.Flag{
 			studyFlag(),
 			&cli.StringFlag{Name: "site", Usage: "list the subjects of this site (default: the --from account's organisation, else every site)"},
