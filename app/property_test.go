@@ -21,18 +21,8 @@ import (
 // which LB.PLT accepts (ND only), and week 4's window hard, so that the
 // generated visit dates meet refusals as well as deviations.
 func propertyProtocol() *protocol.Protocol {
-	p := apptest.Example()
+	p := apptest.WithMissingCodes()
 	p.Events[2].WindowHard = true // a visit outside its window is refused
-	p.MissingCodes = []protocol.CodeItem{{Code: "ND", Decode: "Not done"}, {Code: "NA", Decode: "Not applicable"}}
-	for i := range p.Forms {
-		for j := range p.Forms[i].Groups {
-			for n := range p.Forms[i].Groups[j].Items {
-				if it := &p.Forms[i].Groups[j].Items[n]; it.OID == "LB.PLT" {
-					it.Missing = []string{"ND"}
-				}
-			}
-		}
-	}
 	return p
 }
 

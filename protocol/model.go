@@ -219,6 +219,16 @@ type ItemValue struct {
 // Empty reports whether v holds neither a value nor a missing-data code.
 func (v ItemValue) Empty() bool { return v.Value == "" && v.Missing == "" }
 
+// MissingText is v's missing-data code and reason as one text, "ND:
+// reason" (the code alone without a reason, "" without a code), as audit
+// trails and entry workbooks show them.
+func (v ItemValue) MissingText() string {
+	if v.Missing == "" || v.Reason == "" {
+		return v.Missing
+	}
+	return v.Missing + ": " + v.Reason
+}
+
 // Problem is one finding of Validate.
 type Problem struct {
 	Item     string   `json:"item,omitempty"`

@@ -17,13 +17,16 @@ var (
 	// ConsentSHA256 is the consent form hash test enrolments declare.
 	ConsentSHA256 = example.ConsentSHA256
 	// Example returns a fresh copy of the example protocol or panics.
-	Example     = example.Protocol
-	Fingerprint = example.Fingerprint
-	RegisterMsg = example.RegisterMsg
-	AmendMsg    = example.AmendMsg
-	ApproveMsg  = example.ApproveMsg
-	RejectMsg   = example.RejectMsg
-	ActivateMsg = example.ActivateMsg
+	Example = example.Protocol
+	// WithMissingCodes returns the example protocol with missing-data
+	// codes (LB.PLT accepts ND).
+	WithMissingCodes = example.WithMissingCodes
+	Fingerprint      = example.Fingerprint
+	RegisterMsg      = example.RegisterMsg
+	AmendMsg         = example.AmendMsg
+	ApproveMsg       = example.ApproveMsg
+	RejectMsg        = example.RejectMsg
+	ActivateMsg      = example.ActivateMsg
 	// Delegations.
 	ChangeInvestigatorMsg = example.ChangeInvestigatorMsg
 	DelegateStudyMsg      = example.DelegateStudyMsg

@@ -291,10 +291,15 @@ func decodeEntry(raw []byte, r *abci.ExecTxResult, h int64, i int, t time.Time) 
 	return e
 }
 
+// formWhat lists values as ITEM=value, a missing-data code as ITEM
+// missing CODE: reason.
 func formWhat(vals []protocol.ItemValue) string {
 	parts := make([]string, len(vals))
 	for i, v := range vals {
 		parts[i] = types.ItemName(v.Item, v.Repeat) + "=" + v.Value
+		if v.Missing != "" {
+			parts[i] = types.ItemName(v.Item, v.Repeat) + " missing " + v.MissingText()
+		}
 	}
 	return strings.Join(parts, ", ")
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/veritrial/veritrial/app/types"
+	"github.com/veritrial/veritrial/protocol"
 )
 
 // TestTrailRoleAtTheTime: an entry carries the role its signer acted
@@ -43,5 +44,14 @@ func TestTrailRoleAtTheTime(t *testing.T) {
 	}
 	if e := c.L.Entries[0]; e.Name != "U" || e.Org != "A" {
 		t.Errorf("name and organisation: %+v", e)
+	}
+}
+
+// TestFormWhat: the trail lists a value as ITEM=value and a missing-data
+// code with its reason, so a code is not read as an empty value.
+func TestFormWhat(t *testing.T) {
+	got := formWhat([]protocol.ItemValue{{Item: "LB.HGB", Value: "14.2"}, {Item: "LB.PLT", Missing: "ND", Reason: "haemolysed"}, {Item: "AE.TERM", Repeat: 2, Missing: "UNK"}})
+	if want := "LB.HGB=14.2, LB.PLT missing ND: haemolysed, AE.TERM[2] missing UNK"; got != want {
+		t.Errorf("formWhat = %q, want %q", got, want)
 	}
 }

@@ -92,7 +92,8 @@ func SortProblems(ps []Problem) {
 // ledger, its record with the changes Plan sends applied (none when it is
 // skipped), so items without a column on the sheet, and values the sheet
 // writes differently with the same meaning ("37.20" for "37.2"), stay as
-// the ledger holds them.
+// the ledger holds them. The record's derived values are left out: the
+// checks compute them again from the inputs, as the ledger does.
 func held(c *protocol.Compiled, in *Instance, recs map[types.FormKey]types.FormRecord) []protocol.ItemValue {
 	rec, ok := recs[in.Key]
 	if !ok {
@@ -100,14 +101,13 @@ func held(c *protocol.Compiled, in *Instance, recs map[types.FormKey]types.FormR
 	}
 	changes, _ := diff(c, in, rec.Values)
 	// Derived values are the ledger's to compute again, never inputs.
-	inputs := c.Inputs(rec.Values)
-	vals := make(map[cellKey]string, len(inputs)+len(changes))
-	for _, v := range slices.Concat(inputs, changes) {
-		vals[cellKey{v.Item, v.Repeat}] = v.Value
+	vals := make(map[cellKey]protocol.ItemValue, len(rec.Values)+len(changes))
+	for _, v := range slices.Concat(c.Inputs(rec.Values), changes) {
+		vals[cellKey{v.Item, v.Repeat}] = v
 	}
 	out := make([]protocol.ItemValue, 0, len(vals))
-	for k, v := range vals {
-		out = append(out, protocol.ItemValue{Item: k.item, Repeat: k.repeat, Value: v})
+	for _, v := range vals {
+		out = append(out, v)
 	}
 	return c.CanonicalValues(in.Key.Form, out)
 }
@@ -243,17 +243,10 @@ func Plan(c *protocol.Compiled, p *Parsed, recs map[types.FormKey]types.FormReco
 			}
 			if !opt.ClearEmptied {
 				for _, v := range st.Values {
-					if v.Value != "" {
+					if !v.Empty() {
 						continue
 					}
-					old := ""
-					for _, o := range rec.Values {
-						if o.Item == v.Item && o.Repeat == v.Repeat {
-							old = o.Value
-						}
-					}
-					problems = append(problems, in.problem(v.Item, v.Repeat, protocol.Hard, CodeCellEmptied,
-						fmt.Sprintf("%s%s is %q on the ledger (version %d) and its cell is empty: type the value again, or import with --clear-emptied to clear it", rowWords(v.Repeat), v.Item, clip(old, 40), rec.Version)))
+					problems = append(problems, emptiedProblem(c, in, rec, v))
 				}
 			}
 		}
@@ -261,6 +254,25 @@ func Plan(c *protocol.Compiled, p *Parsed, recs map[types.FormKey]types.FormReco
 	}
 	SortProblems(problems)
 	return steps, problems
+}
+
+// emptiedProblem is the problem of a cell emptied of what the ledger's
+// record rec holds for v's item and repeat: it says how to record that
+// the value cannot be had (a missing-data code, when the item allows
+// one) and how to clear it on purpose.
+func emptiedProblem(c *protocol.Compiled, in *Instance, rec types.FormRecord, v protocol.ItemValue) Problem {
+	old := ""
+	for _, o := range rec.Values {
+		if o.Item == v.Item && o.Repeat == v.Repeat {
+			old = cmp.Or(o.Value, o.MissingText())
+		}
+	}
+	fix := "type the value again"
+	if it, _, ok := c.Item(v.Item); ok && len(it.Missing) > 0 {
+		fix += ", enter a missing-data code (" + strings.Join(missingEntries(c, it), ", ") + "; with the reason as in " + it.Missing[0] + ": reason)"
+	}
+	return in.problem(v.Item, v.Repeat, protocol.Hard, CodeCellEmptied,
+		fmt.Sprintf("%s%s is %q on the ledger (version %d) and its cell is empty: %s, or import with --clear-emptied to clear it", rowWords(v.Repeat), v.Item, clip(old, 40), rec.Version, fix))
 }
 
 // versionProblem is a problem on the instance's VERSION cell.
@@ -286,10 +298,10 @@ func diff(c *protocol.Compiled, in *Instance, old []protocol.ItemValue) ([]proto
 	for _, it := range in.Items {
 		onSheet[it] = true
 	}
-	prev := map[cellKey]string{}
+	prev := map[cellKey]protocol.ItemValue{}
 	for _, v := range old {
-		if onSheet[v.Item] && v.Value != "" {
-			prev[cellKey{v.Item, v.Repeat}] = v.Value
+		if onSheet[v.Item] && !v.Empty() {
+			prev[cellKey{v.Item, v.Repeat}] = v
 		}
 	}
 	var changes []protocol.ItemValue
@@ -298,7 +310,7 @@ func diff(c *protocol.Compiled, in *Instance, old []protocol.ItemValue) ([]proto
 		k := cellKey{v.Item, v.Repeat}
 		now[k] = true
 		it, _, _ := c.Item(v.Item)
-		if o, ok := prev[k]; ok && sameValue(it, o, v.Value) {
+		if o, ok := prev[k]; ok && sameItemValue(it, o, v) {
 			continue
 		}
 		changes = append(changes, v)

@@ -107,13 +107,14 @@ func with(vals []protocol.ItemValue, item, value string) []protocol.ItemValue {
 }
 
 // sheet is a form instance as read from a sheet with a column for every
-// item of the form but those left out, holding vals.
+// item of the form but those left out and the derived ones (which a
+// workbook has no column for), holding vals.
 func sheet(c *protocol.Compiled, name string, k types.FormKey, vals []protocol.ItemValue, leftOut ...string) *entry.Instance {
 	in := &entry.Instance{Sheet: name, Row: 4, Key: k}
 	f, _ := c.Form(k.Form)
 	for _, g := range f.Groups {
 		for _, it := range g.Items {
-			if !slices.Contains(leftOut, it.OID) {
+			if !slices.Contains(leftOut, it.OID) && it.Derive == "" {
 				in.Items = append(in.Items, it.OID)
 			}
 		}

@@ -363,12 +363,12 @@ func (b *Book) parseSheet(c *protocol.Compiled, study string, s rawSheet, out *P
 	for ri := HeaderRows; ri < len(s.rows); ri++ {
 		row := s.rows[ri]
 		sheetRow := ri + 1
-		vals := make([]string, len(items))
+		vals := make([]protocol.ItemValue, len(items))
 		hasValue := false
 		anyRepeating := false
 		for i, ic := range items {
-			vals[i] = normalize(c, ic.item, cellAt(row, ic.idx), b.Date1904)
-			if vals[i] != "" {
+			vals[i] = readCell(c, ic.item, cellAt(row, ic.idx), b.Date1904)
+			if !vals[i].Empty() {
 				hasValue = true
 				anyRepeating = anyRepeating || ic.repeating
 			}
@@ -453,25 +453,21 @@ func (b *Book) parseSheet(c *protocol.Compiled, study string, s rawSheet, out *P
 			in.repRow[groupRow] = sheetRow
 		}
 		for i, ic := range items {
-			if vals[i] == "" {
+			if vals[i].Empty() {
 				continue
 			}
 			rep := 0
 			if ic.repeating {
 				rep = groupRow
 			}
+			vals[i].Repeat = rep
 			ck := cellKey{ic.item.OID, rep}
 			if prev, dup := in.cells[ck]; dup {
 				where := ""
 				if rep > 0 {
 					where = fmt.Sprintf("row %d of ", rep)
 				}
-				same := false
-				for _, v := range in.Values {
-					if v.Item == ck.item && v.Repeat == rep && v.Value == vals[i] {
-						same = true
-					}
-				}
+				same := slices.Contains(in.Values, vals[i])
 				if !same || ic.repeating {
 					fail(sheetRow, cols[ic.item.OID], ic.item.OID, CodeCellDuplicate,
 						fmt.Sprintf("%s%s for subject %s at %s is also given on sheet row %d; keep one", where, ic.item.OID, subject, event, prev))
@@ -479,7 +475,7 @@ func (b *Book) parseSheet(c *protocol.Compiled, study string, s rawSheet, out *P
 				continue
 			}
 			in.cells[ck] = sheetRow
-			in.Values = append(in.Values, protocol.ItemValue{Item: ic.item.OID, Repeat: rep, Value: vals[i]})
+			in.Values = append(in.Values, vals[i])
 		}
 	}
 	for _, in := range insts {

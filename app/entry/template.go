@@ -215,8 +215,12 @@ func sheetName(oid string, used map[string]bool) string {
 //     form is collected (RepeatRows rows for a repeating group), with data
 //     validation: drop-downs for code lists and yes/no, whole-number and
 //     decimal ranges from the hard range, dates, text length. Code and text
-//     cells are formatted as text so leading zeros stay.
-//   - Lists (hidden): the drop-down entries ("1=Male") of each code list.
+//     cells are formatted as text so leading zeros stay. An item that
+//     allows missing-data codes takes one in its cell ("ND", "ND=Not done",
+//     either with ": reason"): row 3 and the Instructions say so, its
+//     drop-down offers the codes, and its range only warns.
+//   - Lists (hidden): the drop-down entries ("1=Male") of each code list,
+//     then of each choice item that allows missing-data codes.
 //   - _veritrial (hidden): the Meta, read back by the import.
 //
 // The data sheets are written with excelize's StreamWriter. The output
@@ -341,40 +345,71 @@ func sortZip(data []byte) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// listRefs returns the range reference on the Lists sheet of each
-// non-empty code list: one column per list, entries from row 2.
+// listColumn is one column of the Lists sheet: the drop-down entries
+// ("1=Male") of a code list, or of a choice item that allows
+// missing-data codes (its code list's entries, then the codes').
+type listColumn struct {
+	key, header string // key: the code list OID, or itemListKey + item OID
+	entries     []string
+}
+
+// itemListKey prefixes the key of a choice item's own list column.
+const itemListKey = "item:"
+
+// listColumns are the columns of the Lists sheet, in order: the
+// non-empty code lists, then the choice items that allow missing-data
+// codes.
+func listColumns(c *protocol.Compiled) []listColumn {
+	var out []listColumn
+	entries := func(cl *protocol.CodeList) []string {
+		var es []string
+		for _, ci := range cl.Items {
+			es = append(es, entryText(ci.Code, ci.Decode))
+		}
+		return es
+	}
+	for i := range c.Protocol().CodeLists {
+		if cl := &c.Protocol().CodeLists[i]; len(cl.Items) > 0 {
+			out = append(out, listColumn{key: cl.OID, header: cl.OID, entries: entries(cl)})
+		}
+	}
+	for _, f := range c.Protocol().Forms {
+		for _, g := range f.Groups {
+			for i := range g.Items {
+				it := &g.Items[i]
+				if cl, ok := c.CodeList(it.CodeList); ok && it.Type == protocol.TypeChoice && len(it.Missing) > 0 && len(cl.Items) > 0 {
+					out = append(out, listColumn{key: itemListKey + it.OID, header: it.OID, entries: append(entries(cl), missingEntries(c, it)...)})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// listRefs returns the range reference on the Lists sheet of each list
+// column by its key: one column each, entries from row 2.
 func listRefs(c *protocol.Compiled) map[string]string {
 	refs := map[string]string{}
-	col := 0
-	for _, cl := range c.Protocol().CodeLists {
-		if len(cl.Items) == 0 {
-			continue
-		}
-		col++
-		name, _ := excelize.ColumnNumberToName(col)
-		refs[cl.OID] = fmt.Sprintf("%s!$%s$2:$%s$%d", ListsSheet, name, name, len(cl.Items)+1)
+	for i, lc := range listColumns(c) {
+		name, _ := excelize.ColumnNumberToName(i + 1)
+		refs[lc.key] = fmt.Sprintf("%s!$%s$2:$%s$%d", ListsSheet, name, name, len(lc.entries)+1)
 	}
 	return refs
 }
 
-// writeLists writes the drop-down entries ("1=Male") of every non-empty
-// code list, in the columns listRefs names.
+// writeLists writes the Lists sheet: each list column's header and
+// drop-down entries, in the columns listRefs names.
 func writeLists(f *excelize.File, c *protocol.Compiled) error {
 	if _, err := f.NewSheet(ListsSheet); err != nil {
 		return err
 	}
-	col := 0
-	for _, cl := range c.Protocol().CodeLists {
-		if len(cl.Items) == 0 {
-			continue
-		}
-		col++
-		name, _ := excelize.ColumnNumberToName(col)
-		if err := f.SetCellStr(ListsSheet, name+"1", cl.OID); err != nil {
+	for i, lc := range listColumns(c) {
+		name, _ := excelize.ColumnNumberToName(i + 1)
+		if err := f.SetCellStr(ListsSheet, name+"1", lc.header); err != nil {
 			return err
 		}
-		for i, ci := range cl.Items {
-			if err := f.SetCellStr(ListsSheet, name+strconv.Itoa(i+2), entryText(ci.Code, ci.Decode)); err != nil {
+		for j, e := range lc.entries {
+			if err := f.SetCellStr(ListsSheet, name+strconv.Itoa(j+2), e); err != nil {
 				return err
 			}
 		}
@@ -449,10 +484,18 @@ func allowedText(c *protocol.Compiled, it *protocol.Item) string {
 		}
 		parts = append(parts, fmt.Sprintf("text, at most %d characters", n))
 	}
+	if len(it.Missing) > 0 {
+		parts = append(parts, "or "+missingHelp(c, it))
+	}
 	if it.ShowIf != "" {
 		parts = append(parts, "only when "+it.ShowIf)
 	}
 	return strings.Join(parts, "; ")
+}
+
+// missingHelp says how to enter the missing-data codes an item allows.
+func missingHelp(c *protocol.Compiled, it *protocol.Item) string {
+	return "a missing-data code: " + strings.Join(missingEntries(c, it), ", ") + " (type " + it.Missing[0] + " or " + it.Missing[0] + ": reason)"
 }
 
 // labelText is the row-2 header: label, unit, and * when required.
@@ -573,14 +616,14 @@ func writeFormSheet(f *excelize.File, c *protocol.Compiled, st *styles, lists ma
 			}
 			for er := 1; er <= nrep; er++ {
 				key := types.FormKey{Study: sub.Study, Subject: sub.ID, Event: ev.OID, EventRepeat: er, Form: form.OID}
-				var vals map[string]string
+				var vals map[string]protocol.ItemValue
 				maxRow := 0
 				version := excelize.Cell{StyleID: st.keyNum}
 				if rec := recs[key]; rec != nil && prefill {
 					version.Value = rec.Version
-					vals = map[string]string{}
+					vals = map[string]protocol.ItemValue{}
 					for _, v := range rec.Values {
-						vals[v.Item+"|"+strconv.Itoa(v.Repeat)] = v.Value
+						vals[v.Item+"|"+strconv.Itoa(v.Repeat)] = v
 						maxRow = max(maxRow, v.Repeat)
 					}
 				}
@@ -604,7 +647,10 @@ func writeFormSheet(f *excelize.File, c *protocol.Compiled, st *styles, lists ma
 						}
 						if vals != nil && (col.repeating || r == 1) {
 							if v, ok := vals[col.item.OID+"|"+strconv.Itoa(rep)]; ok {
-								cell.Value = cellValue(c, col.item, v)
+								cell.Value = cellValue(c, col.item, v.Value)
+								if v.Missing != "" {
+									cell.Value = v.MissingText()
+								}
 							}
 						}
 						cells = append(cells, cell)
@@ -685,7 +731,15 @@ func validationFor(c *protocol.Compiled, lists map[string]string, col column, sq
 		prompt += ". " + it.Note
 	}
 	dv.SetInput(title, clip(prompt, 250))
-	stop := func(msg string) { dv.SetError(excelize.DataValidationErrorStyleStop, "Not allowed", clip(msg, 250)) }
+	// A cell of an item that allows missing-data codes takes a code as
+	// well as a value: the spreadsheet warns instead of refusing.
+	stop := func(msg string) {
+		if len(it.Missing) > 0 {
+			dv.SetError(excelize.DataValidationErrorStyleWarning, "Value or missing-data code", clip(msg+" Or type "+missingHelp(c, it)+".", 250))
+			return
+		}
+		dv.SetError(excelize.DataValidationErrorStyleStop, "Not allowed", clip(msg, 250))
+	}
 	hardBounds := func(lo, hi string) (string, string) {
 		if it.Hard != nil {
 			if it.Hard.Min != "" {
@@ -699,12 +753,15 @@ func validationFor(c *protocol.Compiled, lists map[string]string, col column, sq
 	}
 	switch it.Type {
 	case protocol.TypeYesNo:
-		if err := dv.SetDropList([]string{"1=Yes", "0=No"}); err != nil {
+		if err := dv.SetDropList(append([]string{"1=Yes", "0=No"}, missingEntries(c, it)...)); err != nil {
 			return nil, err
 		}
 		dv.SetError(excelize.DataValidationErrorStyleWarning, "Yes or no", "Choose 1=Yes or 0=No from the list.")
 	case protocol.TypeChoice:
-		ref, ok := lists[it.CodeList]
+		ref, ok := lists[itemListKey+it.OID]
+		if !ok {
+			ref, ok = lists[it.CodeList]
+		}
 		if !ok {
 			return dv, nil
 		}
@@ -786,11 +843,12 @@ func writeInstructions(f *excelize.File, st *styles, p *protocol.Protocol, m Met
 	if m.Prefilled {
 		prefilled = "yes: cells hold the values on the ledger at that height"
 	}
-	lines := []struct {
+	type line struct {
 		style int
 		a     string
 		b     []string
-	}{
+	}
+	lines := []line{
 		{title, "Data entry workbook: " + m.Study, nil},
 		{0, "", nil},
 		{bold, "Study", []string{m.Study + ": " + p.Study.Title}},
@@ -806,7 +864,7 @@ func writeInstructions(f *excelize.File, st *styles, p *protocol.Protocol, m Met
 		{0, "3. Leave a row empty when the form was not done: empty rows are skipped.", nil},
 		{0, "4. Save as .xlsx and import: veritrial form import FILE.xlsx --from YOUR-KEY. Every row is checked first; problems are listed as SHEET!CELL, and nothing is sent until all are fixed.", nil},
 		{0, "5. Importing again is safe: forms already on the ledger with the same values are skipped. Changed forms are sent as corrections and need a reason: type it in the form's REASON cell (the import's --reason is the default).", nil},
-		{0, "6. To change forms already on the ledger, start from a workbook pre-filled from the ledger (form template --prefill): its VERSION column says which version each form's values come from, and a form someone changed on the ledger since is refused, never silently reverted. An emptied cell clears nothing unless the import says --clear-emptied.", nil},
+		{0, "6. To change forms already on the ledger, start from a workbook pre-filled from the ledger (form template --prefill): its VERSION column says which version each form's values come from, and a form someone changed on the ledger since is refused, never silently reverted. An emptied cell clears nothing unless the import says --clear-emptied; to record that a value cannot be had, type a missing-data code where the item allows one.", nil},
 		{0, "", nil},
 		{bold, "Legend", nil},
 		{0, "Row 1", []string{"item OID (machine-readable; do not change)"}},
@@ -815,9 +873,15 @@ func writeInstructions(f *excelize.File, st *styles, p *protocol.Protocol, m Met
 		{0, "Drop-down cells", []string{"choose an entry such as 1=Male; the code alone (1) or the wording (Male) are accepted too"}},
 		{0, "Dates", []string{"type YYYY-MM-DD; partial dates (year or year-month) and times (HH:MM) are typed as text"}},
 		{0, "Numbers", []string{"type digits with a decimal point; the hard range is enforced, values outside the expected range are accepted and become data queries"}},
-		{0, "", nil},
-		{bold, "Form sheets", []string{"Form", "Rows"}},
 	}
+	if len(p.MissingCodes) > 0 {
+		var codes []string
+		for _, mc := range p.MissingCodes {
+			codes = append(codes, entryText(mc.Code, mc.Decode))
+		}
+		lines = append(lines, line{0, "Missing-data codes", []string{"where row 3 allows it, type a code instead of a value that cannot be had: the code alone (ND), its drop-down entry (ND=Not done), or either with the reason after a colon (ND: sample haemolysed). Only the codes row 3 lists for the item count as codes; anything else is read as a value. Codes of this study: " + strings.Join(codes, ", ")}})
+	}
+	lines = append(lines, line{0, "", nil}, line{bold, "Form sheets", []string{"Form", "Rows"}})
 	for _, l := range lines {
 		if err := put(l.style, l.a, l.b...); err != nil {
 			return err

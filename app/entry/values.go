@@ -3,6 +3,7 @@ package entry
 import (
 	"math/big"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -329,6 +330,45 @@ func inList(cl *protocol.CodeList, code string) bool {
 	return false
 }
 
+// missingEntry reads a cell as a missing-data code the item allows: the
+// code as the protocol lists it ("ND") or its drop-down entry ("ND=Not
+// done"), either followed by ": " and the reason ("ND: sample
+// haemolysed"). ok is false for anything else, which is a value.
+func missingEntry(c *protocol.Compiled, it *protocol.Item, raw string) (v protocol.ItemValue, ok bool) {
+	if len(it.Missing) == 0 {
+		return v, false
+	}
+	head, reason, _ := strings.Cut(strings.TrimSpace(raw), ":")
+	code, decode, hasDecode := strings.Cut(head, "=")
+	if code = strings.TrimSpace(code); !slices.Contains(it.Missing, code) {
+		return v, false
+	}
+	if mc, _ := c.MissingCode(code); hasDecode && !strings.EqualFold(strings.TrimSpace(decode), mc.Decode) {
+		return v, false
+	}
+	return protocol.ItemValue{Item: it.OID, Missing: code, Reason: strings.TrimSpace(reason)}, true
+}
+
+// readCell is what a cell holds for an item: a missing-data code
+// (missingEntry) or the normalized value.
+func readCell(c *protocol.Compiled, it *protocol.Item, raw string, date1904 bool) protocol.ItemValue {
+	if v, ok := missingEntry(c, it, raw); ok {
+		return v
+	}
+	return protocol.ItemValue{Item: it.OID, Value: normalize(c, it, raw, date1904)}
+}
+
+// missingEntries are the drop-down entries ("ND=Not done") of the
+// missing-data codes an item allows.
+func missingEntries(c *protocol.Compiled, it *protocol.Item) []string {
+	out := make([]string, len(it.Missing))
+	for i, code := range it.Missing {
+		mc, _ := c.MissingCode(code)
+		out[i] = entryText(code, mc.Decode)
+	}
+	return out
+}
+
 // entryText is how a code appears in a drop-down: "1=Male", or the code
 // alone when it has no decode.
 func entryText(code, decode string) string {
@@ -336,6 +376,13 @@ func entryText(code, decode string) string {
 		return code
 	}
 	return code + "=" + decode
+}
+
+// sameItemValue reports whether two stored values of an item mean the
+// same: the same missing-data code and reason, or values that sameValue
+// finds the same.
+func sameItemValue(it *protocol.Item, a, b protocol.ItemValue) bool {
+	return a.Missing == b.Missing && a.Reason == b.Reason && sameValue(it, a.Value, b.Value)
 }
 
 // sameValue reports whether two values of an item mean the same: numbers

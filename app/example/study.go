@@ -29,6 +29,24 @@ func Protocol() *protocol.Protocol {
 	return p
 }
 
+// WithMissingCodes returns the example protocol with the missing-data
+// codes ND (not done) and NA (not applicable) declared and the platelet
+// count LB.PLT accepting ND in place of a value.
+func WithMissingCodes() *protocol.Protocol {
+	p := Protocol()
+	p.MissingCodes = []protocol.CodeItem{{Code: "ND", Decode: "Not done"}, {Code: "NA", Decode: "Not applicable"}}
+	for i := range p.Forms {
+		for j := range p.Forms[i].Groups {
+			for n := range p.Forms[i].Groups[j].Items {
+				if it := &p.Forms[i].Groups[j].Items[n]; it.OID == "LB.PLT" {
+					it.Missing = []string{"ND"}
+				}
+			}
+		}
+	}
+	return p
+}
+
 // Fingerprint returns p's fingerprint; it panics if p cannot be
 // fingerprinted.
 func Fingerprint(p *protocol.Protocol) string {

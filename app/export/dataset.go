@@ -229,6 +229,10 @@ type itemCol struct {
 	codeOrder []protocol.CodeItem
 	codeList  string
 	version   int // protocol version the definition comes from
+	// missing: some protocol version lets the item hold a missing-data
+	// code, so it gets the companion columns <OID>.missing and
+	// <OID>.missing_reason.
+	missing bool
 }
 
 // hasDecode reports whether the item gets an adjacent decode column.
@@ -400,10 +404,11 @@ func (d *dataset) layout() {
 					lay.repeating = true
 				}
 				for _, it := range g.Items {
-					if _, ok := lay.idx[it.OID]; ok {
+					if i, ok := lay.idx[it.OID]; ok {
+						lay.items[i].missing = lay.items[i].missing || len(it.Missing) > 0
 						continue
 					}
-					col := &itemCol{item: it, group: g.OID, repeating: g.Repeating, version: pv.Number}
+					col := &itemCol{item: it, group: g.OID, repeating: g.Repeating, version: pv.Number, missing: len(it.Missing) > 0}
 					switch it.Type {
 					case protocol.TypeYesNo:
 						col.codeOrder = yesNo
@@ -531,45 +536,51 @@ func (d *dataset) formVersions(cur *types.FormRecord, curKey string, fn func(pre
 	return fn(prev, cur, curKey)
 }
 
-// change is one item change between two versions of a form.
+// change is one item change between two versions of a form: old and
+// new are the values, oldMissing and newMissing the missing-data codes
+// with their reasons (ItemValue.MissingText).
 type change struct {
-	item     string
-	repeat   int
-	old, new string
-	action   string // insert, update, remove
+	item                   string
+	repeat                 int
+	old, new               string
+	oldMissing, newMissing string
+	missing, reason        string // the new code and reason, as stored
+	action                 string // insert, update, remove
 }
 
 // diff lists the changes from prev (nil: none) to rec: rec's values in
-// canonical order, then the values rec removed in prev's order.
+// canonical order, then the values rec removed in prev's order. A change
+// of the code or reason alone is a change.
 func diff(prev, rec *types.FormRecord, out []change) []change {
 	out = out[:0]
 	type k struct {
 		item   string
 		repeat int
 	}
-	var old map[k]string
+	var old map[k]protocol.ItemValue
 	if prev != nil {
-		old = make(map[k]string, len(prev.Values))
+		old = make(map[k]protocol.ItemValue, len(prev.Values))
 		for _, v := range prev.Values {
-			old[k{v.Item, v.Repeat}] = v.Value
+			old[k{v.Item, v.Repeat}] = v
 		}
 	}
 	seen := make(map[k]bool, len(rec.Values))
 	for _, v := range rec.Values {
 		key := k{v.Item, v.Repeat}
 		seen[key] = true
-		o, had := old[key]
-		switch {
-		case !had:
-			out = append(out, change{item: v.Item, repeat: v.Repeat, new: v.Value, action: "insert"})
-		case o != v.Value:
-			out = append(out, change{item: v.Item, repeat: v.Repeat, old: o, new: v.Value, action: "update"})
+		c := change{item: v.Item, repeat: v.Repeat, new: v.Value, newMissing: v.MissingText(), missing: v.Missing, reason: v.Reason, action: "insert"}
+		if o, had := old[key]; had {
+			if o == v {
+				continue
+			}
+			c.old, c.oldMissing, c.action = o.Value, o.MissingText(), "update"
 		}
+		out = append(out, c)
 	}
 	if prev != nil {
 		for _, v := range prev.Values {
 			if !seen[k{v.Item, v.Repeat}] {
-				out = append(out, change{item: v.Item, repeat: v.Repeat, old: v.Value, action: "remove"})
+				out = append(out, change{item: v.Item, repeat: v.Repeat, old: v.Value, oldMissing: v.MissingText(), action: "remove"})
 			}
 		}
 	}

@@ -239,7 +239,7 @@ func TestXLSXContent(t *testing.T) {
 		t.Errorf("weight trail %v", weight)
 	}
 	last := audit[len(audit)-1]
-	if len(last) < 18 || last[9] != "Demo Study Coordinator" || last[11] != "site1" || last[14] == "" || last[15] == "" || last[16] == "" {
+	if len(last) < 20 || last[11] != "Demo Study Coordinator" || last[13] != "site1" || last[16] == "" || last[17] == "" || last[18] == "" {
 		t.Errorf("audit row %v", last)
 	}
 	// Delegation log: the principal investigator, the CRO's delegation,

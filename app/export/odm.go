@@ -28,6 +28,9 @@ const (
 	oidUnit     = "MU."
 	oidSigDef   = "SD."
 	oidYesNo    = "CL.VT.YESNO"
+	// oidMissing is the code list of the study's missing-data codes, the
+	// FlagValue of an ItemData that holds a code.
+	oidMissing = "CL.VT.MISSING"
 	// SystemUser is the ODM User of ledger actions without a signer.
 	SystemUser = "system"
 )
@@ -461,6 +464,9 @@ func (d *dataset) odmMDV(x *xw, pv *types.ProtocolVersion, unitOID map[string]st
 	if needYesNo {
 		codeList(x, oidYesNo, "Yes/No", yesNo)
 	}
+	if len(p.MissingCodes) > 0 {
+		codeList(x, oidMissing, "Missing-data codes", p.MissingCodes)
+	}
 	x.close("MetaDataVersion")
 	x.nl()
 }
@@ -666,12 +672,18 @@ func (d *dataset) odmForms(x *xw) error {
 				for _, c := range byGroup[g] {
 					d.sum.Audit++
 					tt := strings.ToUpper(c.action[:1]) + c.action[1:]
-					if c.action == "remove" {
+					switch {
+					case c.action == "remove":
 						x.open("ItemData", "ItemOID", oidItem+c.item, "TransactionType", tt)
-					} else {
+					case c.missing != "":
+						x.open("ItemData", "ItemOID", oidItem+c.item, "TransactionType", tt, "IsNull", "Yes")
+					default:
 						x.open("ItemData", "ItemOID", oidItem+c.item, "TransactionType", tt, "Value", c.new)
 					}
 					d.auditRecord(x, v.Stamp, reason+" ["+note+"]")
+					if c.missing != "" {
+						missingAnnotation(x, c.missing, c.reason)
+					}
 					x.close("ItemData")
 				}
 				x.close("ItemGroupData")
@@ -683,6 +695,24 @@ func (d *dataset) odmForms(x *xw) error {
 			return x.err
 		})
 	})
+}
+
+// missingAnnotation writes the Annotation of an ItemData that holds a
+// missing-data code: the code as a Flag whose FlagValue is of the code
+// list oidMissing, the reason (if any) as the site's Comment.
+func missingAnnotation(x *xw, code, reason string) {
+	x.open("Annotation", "SeqNum", "1")
+	if reason != "" {
+		x.open("Comment", "SponsorOrSite", "Site")
+		x.esc(reason, false)
+		x.close("Comment")
+	}
+	x.open("Flag")
+	x.open("FlagValue", "CodeListOID", oidMissing)
+	x.esc(code, false)
+	x.close("FlagValue")
+	x.close("Flag")
+	x.close("Annotation")
 }
 
 // groupOf returns the item group of an item in the layout, or the form's

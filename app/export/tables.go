@@ -12,7 +12,7 @@ import (
 
 // FormatVersion is the version of the export layout documented in
 // docs/EXPORT.md.
-const FormatVersion = "2"
+const FormatVersion = "3"
 
 // cellKind is how a cell's text is typed in a spreadsheet. The text is
 // always the exact ledger value; CSV writes it as is.
@@ -186,7 +186,8 @@ var (
 		"withdrawn_utc", "Withdrawn (UTC)", "withdrawn_height", "Withdrawal height", "withdrawn_by", "Withdrawn by", "withdrawal_reason", "Withdrawal reason",
 		"signatures", "Signatures", colLedgerKey, "Ledger key"})...)
 	auditCols = cols(join([]string{"subject", "Subject", "event", "Event", "event_repeat", "Event repeat", "form", "Form",
-		"item", "Item", "change", "Change", "old_value", "Old value", "new_value", "New value", "form_version", "Form version"},
+		"item", "Item", "change", "Change", "old_value", "Old value", "new_value", "New value",
+		"old_missing", "Old missing-data code: reason", "new_missing", "New missing-data code: reason", "form_version", "Form version"},
 		stampCols, []string{"reason", "Reason for change"}, chainCols)...)
 	queryCols = cols(join([]string{"query", "Query", "status", "Current status", "subject", "Subject", "site", "Site",
 		"event", "Event", "event_repeat", "Event repeat", "form", "Form", "item", "Item", "raised_by", "Raised by", "check", "Edit check",
@@ -202,7 +203,8 @@ var (
 	dictionaryCols = cols("protocol_version", "Protocol version", "version_label", "Version label", "form", "Form", "form_name", "Form name",
 		"group", "Item group", "repeating", "Repeating group", "item", "Item", "label", "Label", "type", "Data type", "digits", "Decimal places",
 		"unit", "Unit", "required", "Required", "hard_min", "Hard min", "hard_max", "Hard max", "soft_min", "Soft min", "soft_max", "Soft max",
-		"codelist", "Code list", "codes", "Codes (code=decode)", "show_if", "Shown if", "max_length", "Max length")
+		"codelist", "Code list", "codes", "Codes (code=decode)", "show_if", "Shown if", "max_length", "Max length",
+		"missing_codes", "Missing-data codes allowed (code=decode)")
 	provenanceCols = cols("field", "Field", "value", "Value")
 )
 
@@ -222,6 +224,10 @@ func formColumns(lay *formLayout) []column {
 		if c.hasDecode() {
 			out = append(out, column{name: c.item.OID + ".decode", label: label + " (decode)", width: 18})
 		}
+		if c.missing {
+			out = append(out, column{name: c.item.OID + colMissing, label: label + " (missing-data code)", width: 14},
+				column{name: c.item.OID + colMissingReason, label: label + " (reason missing)", width: 24})
+		}
 	}
 	out = append(out, cols("form_version", "Form version", "protocol_version", "Protocol version", "changed_utc", "Last changed (UTC)",
 		"height", "Block height", "tx_hash", "Transaction hash", colLedgerKey, "Ledger key")...)
@@ -234,6 +240,13 @@ func formColumns(lay *formLayout) []column {
 	return out
 }
 
+// The suffixes of an item's companion columns holding its missing-data
+// code and the reason given with it.
+const (
+	colMissing       = ".missing"
+	colMissingReason = ".missing_reason"
+)
+
 // formRows emits the rows of one current form record: one row for the
 // non-repeating items (when the form has any value there or no repeating
 // rows) and one per row of its repeating groups.
@@ -242,12 +255,12 @@ func formRows(lay *formLayout, rec *types.FormRecord, site, key string, buf []ce
 		item   string
 		repeat int
 	}
-	vals := make(map[k]string, len(rec.Values))
+	vals := make(map[k]protocol.ItemValue, len(rec.Values))
 	var repeats []int
 	seenRep := map[int]bool{}
 	hasMain := false
 	for _, v := range rec.Values {
-		vals[k{v.Item, v.Repeat}] = v.Value
+		vals[k{v.Item, v.Repeat}] = v
 		if v.Repeat == 0 {
 			hasMain = true
 		} else if !seenRep[v.Repeat] {
@@ -264,9 +277,12 @@ func formRows(lay *formLayout, rec *types.FormRecord, site, key string, buf []ce
 		buf = append(buf[:0], txt(rec.Subject), txt(site), txt(rec.Event), numi(rec.EventRepeat), optNum(r))
 		for _, c := range lay.items {
 			v := vals[k{c.item.OID, r}]
-			buf = append(buf, valueCell(c, v))
+			buf = append(buf, valueCell(c, v.Value))
 			if c.hasDecode() {
-				buf = append(buf, txt(c.decode(v)))
+				buf = append(buf, txt(c.decode(v.Value)))
+			}
+			if c.missing {
+				buf = append(buf, txt(v.Missing), txt(v.Reason))
 			}
 		}
 		buf = append(buf, numi(rec.Version), numi(rec.ProtocolVersion), txt(rec.Stamp.Time), num(rec.Stamp.Height), txt(rec.Stamp.TxHash), txt(key))
@@ -306,7 +322,8 @@ func (d *dataset) dictionaryRows(emit func([]cell) error) error {
 					}
 					row := []cell{numi(pv.Number), txt(pv.Label), txt(f.OID), txt(f.Name), txt(g.OID), txt(yes(g.Repeating)),
 						txt(it.OID), txt(it.Label), txt(string(it.Type)), optNum(it.Digits), txt(it.Unit), txt(yes(it.Required)),
-						txt(hmin), txt(hmax), txt(smin), txt(smax), txt(list), txt(codes), txt(it.ShowIf), optNum(it.MaxLength)}
+						txt(hmin), txt(hmax), txt(smin), txt(smax), txt(list), txt(codes), txt(it.ShowIf), optNum(it.MaxLength),
+						txt(missingCodes(p, it.Missing))}
 					if err := emit(row); err != nil {
 						return err
 					}
@@ -323,6 +340,21 @@ func codeText(items []protocol.CodeItem) string {
 		parts[i] = c.Code + "=" + c.Decode
 	}
 	return strings.Join(parts, "; ")
+}
+
+// missingCodes is the "code=decode; ..." text of the missing-data codes
+// an item allows, decoded by the protocol's MissingCodes.
+func missingCodes(p *protocol.Protocol, codes []string) string {
+	items := make([]protocol.CodeItem, len(codes))
+	for i, c := range codes {
+		items[i].Code = c
+		for _, m := range p.MissingCodes {
+			if m.Code == c {
+				items[i].Decode = m.Decode
+			}
+		}
+	}
+	return codeText(items)
 }
 
 func yes(b bool) string {

@@ -178,7 +178,7 @@ func (d *dataset) formTables(b book) error {
 			for _, c := range changes {
 				d.sum.Audit++
 				arow = append(arow[:0], txt(v.Subject), txt(v.Event), numi(v.EventRepeat), txt(v.Form), txt(types.ItemName(c.item, c.repeat)),
-					txt(c.action), txt(c.old), txt(c.new), numi(v.Version))
+					txt(c.action), txt(c.old), txt(c.new), txt(c.oldMissing), txt(c.newMissing), numi(v.Version))
 				arow = append(arow, stampCells(v.Stamp)...)
 				arow = append(arow, txt(reasonText(v)))
 				arow = append(arow, chainCells(v.Stamp, vkey)...)

@@ -191,6 +191,7 @@ func TestBrowserDataCapture(t *testing.T) {
 	work, home, env, _ := devNode(t)
 	proto := filepath.Join(work, "htn201.yaml")
 	mustVT(t, env, "protocol", "example", "--out", proto)
+	withMissingCodes(t, proto)
 	mustVT(t, env, "study", "register", "--from", "sponsor-dm", proto)
 	activateSite1(t, env, "VT-HTN-201")
 	api, ok, err := node.LoadAPI(home)
@@ -284,6 +285,7 @@ func TestBrowserDataCapture(t *testing.T) {
 	}
 	screenshot(t, ctx, "dashboard")
 	scheduleOnTheDashboard(t, ctx, env, url)
+	derivedAndMissing(t, ctx, env, url)
 	otherSiteCannotSee(t, ctx, env, home, url)
 }
 
@@ -313,6 +315,67 @@ func scheduleOnTheDashboard(t *testing.T, ctx context.Context, env []string, url
 		}
 	}
 	screenshot(t, ctx, "schedule")
+}
+
+// withMissingCodes declares the missing-data codes UNK and ASKU in the
+// protocol file and lets tobacco use (DM.SMOKE) take them.
+func withMissingCodes(t *testing.T, proto string) {
+	t.Helper()
+	y := readFile(t, proto)
+	const smoke = "            codelist: CL.SMOKE\n"
+	if strings.Count(y, smoke) != 1 {
+		t.Fatalf("the example protocol does not have DM.SMOKE as expected:\n%s", y)
+	}
+	y = strings.Replace(y, smoke, smoke+"            missing: [UNK, ASKU]\n", 1)
+	writeFile(t, proto, y+"\nmissing_codes:\n  - {code: UNK, decode: Unknown}\n  - {code: ASKU, decode: Asked but unknown}\n")
+}
+
+// derivedAndMissing: on the demographics form the body mass index shows
+// as height and weight are typed, computed in the page as the ledger
+// computes it; tobacco use is given as the missing-data code "asked but
+// unknown" with a reason. The ledger stores both, and the form shows them
+// back.
+func derivedAndMissing(t *testing.T, ctx context.Context, env []string, url string) {
+	t.Helper()
+	page(t, ctx, "demographics", chromedp.Navigate(url+"/#/form/VT-HTN-201/S1-001/SCR/1/DM"), chromedp.WaitVisible(chromedp.CSS("#i-DM_HEIGHT-0")))
+	if s := textOf(t, ctx, "#i-DM_BMI-0"); s != "—" {
+		t.Errorf("the body mass index before height and weight: %q", s)
+	}
+	page(t, ctx, "demographics",
+		typeInto("#i-DM_CONSDT-0", "2026-01-05"),
+		typeInto("#i-DM_AGE-0", "54"),
+		chromedp.Focus(chromedp.CSS(`#i-DM_SEX-0 input[value="1"]`)), chromedp.KeyEvent(" "),
+		typeInto("#i-DM_HEIGHT-0", "175.0"),
+		typeInto("#i-DM_WEIGHT-0", "70.0"))
+	waitText(t, ctx, "#i-DM_BMI-0", "22.9")
+	page(t, ctx, "a heavier weight", typeInto("#i-DM_WEIGHT-0", "80.0"))
+	waitText(t, ctx, "#i-DM_BMI-0", "26.1")
+	if visible(t, ctx, "#i-DM_SMOKE-0-reason") {
+		t.Error("the reason box shows before a missing-data code is chosen")
+	}
+	get(t, ctx, "tobacco use asked but unknown",
+		chromedp.Evaluate[bool](`(s => (s.value = "ASKU", s.dispatchEvent(new Event("change", {bubbles: true})), true))(document.querySelector("#i-DM_SMOKE-0-missing"))`))
+	waitShown(t, ctx, "#i-DM_SMOKE-0-reason", true)
+	page(t, ctx, "the reason", typeInto("#i-DM_SMOKE-0-reason", "the subject would not say"))
+	if s := textOf(t, ctx, "#i-DM_SMOKE-0-msg"); s != "" {
+		t.Errorf("the required tobacco use, given a code, says %q", s)
+	}
+	screenshot(t, ctx, "derived-missing")
+	page(t, ctx, "submit", press("#crf-submit"))
+	waitText(t, ctx, "#tx-status", "Committed at height")
+	var doc struct {
+		Form types.FormRecord `json:"form"`
+	}
+	decode(t, mustVT(t, env, "--from", "sponsor-dm", "show", "form", "-o", "json", "--study", "VT-HTN-201", "--subject", "S1-001", "--event", "SCR", "--form", "DM"), &doc)
+	if !slices.Contains(doc.Form.Values, protocol.ItemValue{Item: "DM.BMI", Value: "26.1"}) ||
+		!slices.Contains(doc.Form.Values, protocol.ItemValue{Item: "DM.SMOKE", Missing: "ASKU", Reason: "the subject would not say"}) {
+		t.Fatalf("the ledger's demographics: %+v", doc.Form.Values)
+	}
+	// The form as the ledger holds it: the computed value and the code.
+	waitText(t, ctx, "#i-DM_BMI-0", "26.1")
+	if v := get(t, ctx, "the code shown", chromedp.Evaluate[string](`document.querySelector("#i-DM_SMOKE-0-missing").value + "|" + document.querySelector("#i-DM_SMOKE-0-reason").value`)); v != "ASKU|the subject would not say" {
+		t.Errorf("the entered form shows tobacco use as %q", v)
+	}
 }
 
 // recordRequests keeps every request the page sends from now on; the

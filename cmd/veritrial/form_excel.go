@@ -66,13 +66,16 @@ Instructions sheet, then one sheet per form the chosen events collect (with
 form is collected (several rows for repeating groups), three frozen header
 rows (item OIDs, labels with units, allowed values) and Excel data
 validation (drop-downs for code lists and yes/no, numeric and date
-ranges). Fill it in Excel or LibreOffice and send it with veritrial form
-import.
+ranges). Where an item allows missing-data codes, a cell takes one instead
+of a value (ND, ND=Not done, or either with ": reason"), as row 3 and the
+Instructions say. Fill it in Excel or LibreOffice and send it with
+veritrial form import.
 
 Subjects are those of --site, else of the --from account's organisation,
-else of every site. --prefill writes the values already on the ledger so a
-site can correct them in Excel. The workbook records the block height it was
-read at (never the clock), so the same ledger state gives the same file.`,
+else of every site. --prefill writes the values (and missing-data codes)
+already on the ledger so a site can correct them in Excel. The workbook
+records the block height it was read at (never the clock), so the same
+ledger state gives the same file.`,
 		Flags: []cli.Flag{
 			studyFlag(),
 			&cli.StringFlag{Name: "site", Usage: "list the subjects of this site (default: the --from account's organisation, else every site)"},
@@ -199,7 +202,9 @@ with form template --prefill): a form that changed on the ledger since, or
 whose rows were not pre-filled from it, is refused and the other forms are
 sent, so a stale workbook never silently reverts a newer correction;
 --overwrite replaces the ledger's values anyway. An emptied cell of a form
-on the ledger is a problem unless --clear-emptied says to clear the item.
+on the ledger is a problem unless --clear-emptied says to clear the item; to
+record that a value cannot be had, type a missing-data code the item allows
+(ND, or ND: reason) in its cell.
 Transactions are pipelined; progress goes to stderr. Every form's outcome (tx hash, height,
 code, message) is written to --results (default WORKBOOK.results.csv); when
 the import stops early, forms never sent are marked unsent and forms sent but

@@ -335,7 +335,8 @@ async function showForm(view, k) {
   const fv = await call("form", { key: k });
   if (seq !== routeSeq) return;
   const current = fv.history.length ? fv.history[fv.history.length - 1] : null;
-  entry = { fv, k, current, rows: {}, touched: new Set(), tried: false };
+  const derived = new Set(fv.form.groups.flatMap((g) => g.items.filter((it) => it.derive).map((it) => it.oid)));
+  entry = { fv, k, current, derived, rows: {}, touched: new Set(), tried: false };
   document.title = `${fv.form.name}, ${occurrence(fv.event, k.event_repeat)}, ${k.subject} · veritrial`;
   let values = current ? current.values : [];
   const draft = localStorage.getItem(draftKey(k));
@@ -422,7 +423,10 @@ function cellId(oid, row) {
   return `i-${oid.replace(/[^A-Za-z0-9_-]/g, "_")}-${row}`;
 }
 
-// renderItem draws one item: label, input by type, unit, help, message.
+// renderItem draws one item: label, input by type, unit, help, message;
+// a derived item as the value the ledger will compute (read-only, kept
+// up to date as inputs change), an item that allows missing-data codes
+// with a choice of code and a reason.
 function renderItem(it, row, fv) {
   const id = cellId(it.oid, row);
   const msg = h("p", { class: "msg", id: id + "-msg" });
@@ -430,6 +434,14 @@ function renderItem(it, row, fv) {
   const help = it.note ? h("p", { class: "help", id: id + "-help" }, it.note) : null;
   if (help) described.push(id + "-help");
   const common = { "data-oid": it.oid, "data-row": row, "aria-describedby": described.join(" ") };
+  const attrs = { class: "field item", "data-item": it.oid, "data-row": row, id: id + "-item" };
+  if (it.derive) {
+    return h("div", { ...attrs, "data-derived": "yes" }, section(it),
+      h("span", { class: "label", id: id + "-label" }, it.label, h("span", { class: "oid" }, it.oid)),
+      h("output", { id, class: "derived", "aria-labelledby": id + "-label", "aria-describedby": id + "-how" }, "—"), it.unit ? h("span", { class: "unit" }, it.unit) : null,
+      h("p", { class: "help", id: id + "-how" }, "Computed as you type, as the ledger computes it: " + it.derive), help, msg);
+  }
+  const missing = renderMissing(it, id, fv);
   const cl = fv.codelists.find((c) => c.oid === it.codelist);
   let control;
   if (it.type === "yesno" || (it.type === "choice" && cl && cl.items.length <= 5) || it.type === "multichoice") {
@@ -438,7 +450,7 @@ function renderItem(it, row, fv) {
     control = h("fieldset", { class: "choices", id, ...common },
       h("legend", {}, it.label, h("span", { class: "oid" }, it.oid), it.required ? " *" : ""),
       opts.map((o) => h("label", {}, h("input", { type: kind, name: id, value: o.code }), " ", o.decode)));
-    return h("div", { class: "field item", "data-item": it.oid, "data-row": row, id: id + "-item" }, section(it), control, help, msg);
+    return h("div", attrs, section(it), control, missing, help, msg);
   }
   if (it.type === "choice") {
     control = h("select", { id, ...common }, h("option", { value: "" }, "—"), (cl ? cl.items : []).map((o) => h("option", { value: o.code }, o.decode)));
@@ -447,9 +459,32 @@ function renderItem(it, row, fv) {
     control = h("input", { type: "text", id, ...common, class: numeric ? "num" : null, inputmode: numeric ? "decimal" : null,
       maxlength: it.max_length || null, placeholder: placeholder(it.type), autocomplete: "off" });
   }
-  return h("div", { class: "field item", "data-item": it.oid, "data-row": row, id: id + "-item" }, section(it),
+  return h("div", attrs, section(it),
     h("label", { for: id }, it.label, h("span", { class: "oid" }, it.oid), it.required ? " *" : ""),
-    control, it.unit ? h("span", { class: "unit" }, it.unit) : null, help, msg);
+    control, it.unit ? h("span", { class: "unit" }, it.unit) : null, missing, help, msg);
+}
+
+// renderMissing draws the missing-data codes an item allows: a choice of
+// code ("not done", "unknown" ...) that stands in for the value, and the
+// reason; null for an item that allows none.
+function renderMissing(it, id, fv) {
+  if (!it.missing || !it.missing.length) return null;
+  const decode = (code) => (fv.missing_codes.find((m) => m.code === code) || { decode: code }).decode;
+  const reason = h("input", { type: "text", id: id + "-reason", class: "reason", placeholder: "reason (optional)", "aria-label": `Why ${it.label} is missing`, hidden: true });
+  const code = h("select", { id: id + "-missing", class: "missing-code", "aria-label": `${it.label}: missing-data code`, onchange: (ev) => syncMissing(ev.target.closest(".item")) },
+    h("option", { value: "" }, "value given"), it.missing.map((c) => h("option", { value: c }, `${c}: ${decode(c)}`)));
+  return h("div", { class: "missing" }, h("span", { class: "help" }, "or missing: "), code, " ", reason);
+}
+
+// syncMissing shows the reason box when a missing-data code is chosen,
+// and sets the value aside (disabled) while it stands in for the value.
+function syncMissing(el) {
+  const code = el.querySelector(".missing-code");
+  if (!code) return;
+  const coded = code.value !== "";
+  el.querySelector(".reason").hidden = !coded;
+  el.querySelectorAll("[data-oid], [data-oid] input").forEach((c) => { c.disabled = coded; });
+  el.classList.toggle("is-missing", coded);
 }
 
 function section(it) {
@@ -460,18 +495,28 @@ function placeholder(type) {
   return { date: "YYYY-MM-DD", partial_date: "YYYY[-MM[-DD]]", datetime: "YYYY-MM-DDTHH:MM", time: "HH:MM" }[type] || null;
 }
 
-// collect reads the values of the items shown, in form order.
+// collect reads the values of the items shown, in form order: a value,
+// or a missing-data code with its reason; derived items are the ledger's
+// to compute and are left out.
 function collect() {
   const out = [];
   for (const el of document.querySelectorAll("#crf .item")) {
-    if (el.hidden) continue;
+    if (el.hidden || el.dataset.derived) continue;
     const oid = el.dataset.item;
     const row = Number(el.dataset.row);
-    let value;
+    const v = row ? { item: oid, repeat: row, value: "" } : { item: oid, value: "" };
+    const code = el.querySelector(".missing-code");
+    if (code && code.value !== "") {
+      v.missing = code.value;
+      const reason = el.querySelector(".reason").value.trim();
+      if (reason !== "") v.reason = reason;
+      out.push(v);
+      continue;
+    }
     const boxes = el.querySelectorAll("input[type=radio], input[type=checkbox]");
-    if (boxes.length) value = [...boxes].filter((b) => b.checked).map((b) => b.value).join(",");
-    else value = el.querySelector("input, select").value.trim();
-    if (value !== "") out.push(row ? { item: oid, repeat: row, value } : { item: oid, value });
+    if (boxes.length) v.value = [...boxes].filter((b) => b.checked).map((b) => b.value).join(",");
+    else v.value = el.querySelector("[data-oid]").value.trim();
+    if (v.value !== "") out.push(v);
   }
   return out;
 }
@@ -480,12 +525,30 @@ function setValues(values) {
   for (const v of values) {
     const el = document.getElementById(cellId(v.item, v.repeat || 0) + "-item");
     if (!el) continue;
+    if (el.dataset.derived) {
+      el.querySelector("output").textContent = v.value || "—";
+      continue;
+    }
+    const code = el.querySelector(".missing-code");
+    if (code) {
+      code.value = v.missing || "";
+      el.querySelector(".reason").value = v.reason || "";
+      syncMissing(el);
+    }
     const boxes = el.querySelectorAll("input[type=radio], input[type=checkbox]");
     if (boxes.length) {
       const codes = v.value.split(",");
       boxes.forEach((b) => { b.checked = codes.includes(b.value); });
-    } else el.querySelector("input, select").value = v.value;
+    } else el.querySelector("[data-oid]").value = v.value;
   }
+}
+
+// valueText is how a value reads in the list of changes: the value, or
+// its missing-data code and reason.
+function valueText(v) {
+  if (!v) return "";
+  if (v.missing) return `missing ${v.missing}${v.reason ? ": " + v.reason : ""}`;
+  return v.value;
 }
 
 function markTouched(target) {
@@ -516,6 +579,10 @@ function onEdit() {
 }
 
 function showVerdict(v) {
+  const computed = new Map(v.derived.map((d) => [cellId(d.item, d.repeat || 0), d.value]));
+  for (const el of document.querySelectorAll("#crf .item[data-derived] output")) {
+    el.textContent = computed.get(el.id) || "—";
+  }
   const hidden = new Set(v.hidden);
   for (const el of document.querySelectorAll("#crf .item")) {
     const row = Number(el.dataset.row);
@@ -540,8 +607,8 @@ function showVerdict(v) {
 
 function showChanges(current, values) {
   const key = (v) => `${v.item}#${v.repeat || 0}`;
-  const was = new Map(current.map((v) => [key(v), v.value]));
-  const now = new Map(values.map((v) => [key(v), v.value]));
+  const was = new Map(current.filter((v) => !entry.derived.has(v.item)).map((v) => [key(v), valueText(v)]));
+  const now = new Map(values.map((v) => [key(v), valueText(v)]));
   const items = [];
   for (const k of new Set([...was.keys(), ...now.keys()])) {
     const a = was.get(k) || "";

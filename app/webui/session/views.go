@@ -257,7 +257,10 @@ type FormView struct {
 	Event     protocol.Event      `json:"event"`
 	Form      protocol.Form       `json:"form"`
 	CodeLists []protocol.CodeList `json:"codelists"`
-	Subject   types.Subject       `json:"subject"`
+	// MissingCodes are the study's missing-data codes with their decodes
+	// (an item's Missing lists those it allows).
+	MissingCodes []protocol.CodeItem `json:"missing_codes"`
+	Subject      types.Subject       `json:"subject"`
 	// History holds every version, oldest first; the last is current.
 	History []types.FormRecord `json:"history"`
 	Queries []types.Query      `json:"queries"`
@@ -276,7 +279,8 @@ func (s *Session) Form(ctx context.Context, k types.FormKey) (*FormView, error) 
 	if !ok || !evOK || !c.FormInEvent(k.Event, k.Form) {
 		return nil, fmt.Errorf("protocol version %d of %s collects no form %s at event %s", pv.Number, k.Study, k.Form, k.Event)
 	}
-	v := &FormView{Key: k, Event: *ev, Form: *f, CodeLists: []protocol.CodeList{}, History: []types.FormRecord{}, Queries: []types.Query{}}
+	v := &FormView{Key: k, Event: *ev, Form: *f, CodeLists: []protocol.CodeList{}, MissingCodes: append([]protocol.CodeItem{}, pv.Protocol.MissingCodes...),
+		History: []types.FormRecord{}, Queries: []types.Query{}}
 	for _, cl := range pv.Protocol.CodeLists {
 		if usesCodeList(f, cl.OID) {
 			v.CodeLists = append(v.CodeLists, cl)

@@ -15,12 +15,14 @@ import (
 )
 
 // Verdict is what the protocol's edit checks say of a form's values as
-// they stand: the problems (hard ones refuse the form) and the items the
-// branching hides ("OID", or "OID#row" in a repeating group).
+// they stand: the problems (hard ones refuse the form), the items the
+// branching hides ("OID", or "OID#row" in a repeating group) and the
+// values of the derived items as the ledger will compute them.
 type Verdict struct {
-	Problems []protocol.Problem `json:"problems"`
-	Hidden   []string           `json:"hidden"`
-	Hard     bool               `json:"hard"`
+	Problems []protocol.Problem   `json:"problems"`
+	Hidden   []string             `json:"hidden"`
+	Hard     bool                 `json:"hard"`
+	Derived  []protocol.ItemValue `json:"derived"`
 }
 
 // Check runs the form's edit checks on values, as the validators will,
@@ -28,16 +30,19 @@ type Verdict struct {
 // form page read them (Form): it reads nothing from the node, so it
 // answers as fast as the person types.
 func (s *Session) Check(k types.FormKey, values []protocol.ItemValue) (*Verdict, error) {
-	s.mu.Lock()
-	c := s.shown[k.Study]
-	s.mu.Unlock()
-	if c == nil {
-		return nil, fmt.Errorf("open the form of study %s first", k.Study)
+	c, err := s.compiledShown(k)
+	if err != nil {
+		return nil, err
 	}
+	values = c.Inputs(values)
 	lookup := c.CrossFormLookup(k.Event, k.EventRepeat, s.otherForms(k))
-	v := &Verdict{Problems: c.Validate(k.Form, values, lookup), Hidden: []string{}}
+	v := &Verdict{Hidden: []string{}}
+	v.Problems, v.Derived = c.Evaluate(k.Form, values, lookup)
 	if v.Problems == nil {
 		v.Problems = []protocol.Problem{}
+	}
+	if v.Derived == nil {
+		v.Derived = []protocol.ItemValue{}
 	}
 	for _, p := range v.Problems {
 		v.Hard = v.Hard || p.Severity == protocol.Hard
@@ -72,6 +77,18 @@ func (s *Session) Check(k types.FormKey, values []protocol.ItemValue) (*Verdict,
 		}
 	}
 	return v, nil
+}
+
+// compiledShown is the compiled protocol of the study whose form page
+// was read last (Form).
+func (s *Session) compiledShown(k types.FormKey) (*protocol.Compiled, error) {
+	s.mu.Lock()
+	c := s.shown[k.Study]
+	s.mu.Unlock()
+	if c == nil {
+		return nil, fmt.Errorf("open the form of study %s first", k.Study)
+	}
+	return c, nil
 }
 
 // rowsOf lists the rows of a repeating group that values hold (1 when
@@ -123,11 +140,16 @@ type Pending struct {
 var ErrHardProblems = errors.New("the form has values the edit checks reject (marked on the form): correct them first; nothing was sent")
 
 // Submit enters form k for the first time, when no hard edit check fails.
+// Derived items are left out: the ledger computes them.
 func (s *Session) Submit(ctx context.Context, k types.FormKey, values []protocol.ItemValue) (*Pending, error) {
 	if err := s.refuseHard(k, values); err != nil {
 		return nil, err
 	}
-	return s.send(ctx, types.Msg{SubmitForm: &types.MsgSubmitForm{FormKey: k, Values: nonEmpty(values)}})
+	c, err := s.compiledShown(k)
+	if err != nil {
+		return nil, err
+	}
+	return s.send(ctx, types.Msg{SubmitForm: &types.MsgSubmitForm{FormKey: k, Values: nonEmpty(c.Inputs(values))}})
 }
 
 // Correct changes items of an entered form, with a reason; resolves names
@@ -140,7 +162,11 @@ func (s *Session) Correct(ctx context.Context, k types.FormKey, current, values 
 	if err := s.refuseHard(k, values); err != nil {
 		return nil, err
 	}
-	changes := changesOf(current, values)
+	c, err := s.compiledShown(k)
+	if err != nil {
+		return nil, err
+	}
+	changes := changesOf(c.Inputs(current), c.Inputs(values))
 	if len(changes) == 0 {
 		return nil, errors.New("nothing changed: the values are the ones the ledger holds")
 	}
@@ -164,21 +190,22 @@ func (s *Session) refuseHard(k types.FormKey, values []protocol.ItemValue) error
 }
 
 // changesOf lists what differs from current in values: a new or changed
-// value, or an empty one for a value removed.
+// value or missing-data code (or its reason), or an empty one for a value
+// removed.
 func changesOf(current, values []protocol.ItemValue) []protocol.ItemValue {
 	type cell struct {
 		item string
 		row  int
 	}
-	was := map[cell]string{}
+	was := map[cell]protocol.ItemValue{}
 	for _, v := range current {
-		was[cell{v.Item, v.Repeat}] = v.Value
+		was[cell{v.Item, v.Repeat}] = v
 	}
 	out := []protocol.ItemValue{}
 	for _, v := range values {
 		c := cell{v.Item, v.Repeat}
-		if old, ok := was[c]; ok || v.Value != "" {
-			if old != v.Value {
+		if old, ok := was[c]; ok || !v.Empty() {
+			if old != v {
 				out = append(out, v)
 			}
 			delete(was, c)
@@ -195,7 +222,7 @@ func changesOf(current, values []protocol.ItemValue) []protocol.ItemValue {
 func nonEmpty(values []protocol.ItemValue) []protocol.ItemValue {
 	out := []protocol.ItemValue{}
 	for _, v := range values {
-		if v.Value != "" {
+		if !v.Empty() {
 			out = append(out, v)
 		}
 	}
@@ -383,6 +410,10 @@ func signedValue(c *protocol.Compiled, form string, iv protocol.ItemValue) Signe
 		return sv
 	}
 	sv.Label = it.Label
+	if iv.Missing != "" {
+		sv.Shown = missingShown(c, iv)
+		return sv
+	}
 	switch {
 	case it.Type == protocol.TypeYesNo:
 		sv.Shown = map[string]string{"1": "Yes", "0": "No"}[iv.Value]
@@ -404,4 +435,17 @@ func signedValue(c *protocol.Compiled, form string, iv protocol.ItemValue) Signe
 		sv.Shown = iv.Value + " " + it.Unit
 	}
 	return sv
+}
+
+// missingShown is how a missing-data code reads: "missing: ND (Not done)",
+// then the reason.
+func missingShown(c *protocol.Compiled, iv protocol.ItemValue) string {
+	shown := "missing: " + iv.Missing
+	if mc, ok := c.MissingCode(iv.Missing); ok && mc.Decode != "" {
+		shown += " (" + mc.Decode + ")"
+	}
+	if iv.Reason != "" {
+		shown += ": " + iv.Reason
+	}
+	return shown
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/veritrial/veritrial/app/example"
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/protocol"
 )
@@ -20,6 +21,63 @@ func TestChangesOf(t *testing.T) {
 	}
 	if got := changesOf(current, current); len(got) != 0 {
 		t.Errorf("no change gives %+v", got)
+	}
+}
+
+// TestChangesOfMissing: a missing-data code given, changed, given a
+// reason or taken away is a change like a value.
+func TestChangesOfMissing(t *testing.T) {
+	current := []protocol.ItemValue{{Item: "LB.PLT", Value: "250"}, {Item: "LB.HGB", Missing: "ND"}, {Item: "LB.WBC", Missing: "ND", Reason: "lost"}, {Item: "LB.K", Missing: "ND"}}
+	for _, tc := range []struct {
+		what   string
+		values []protocol.ItemValue
+		want   []protocol.ItemValue
+	}{
+		{"unchanged", current, []protocol.ItemValue{}},
+		{"a code for a value", []protocol.ItemValue{{Item: "LB.PLT", Missing: "ND"}, current[1], current[2], current[3]}, []protocol.ItemValue{{Item: "LB.PLT", Missing: "ND"}}},
+		{"a reason added", []protocol.ItemValue{current[0], {Item: "LB.HGB", Missing: "ND", Reason: "haemolysed"}, current[2], current[3]}, []protocol.ItemValue{{Item: "LB.HGB", Missing: "ND", Reason: "haemolysed"}}},
+		{"a value for a code", []protocol.ItemValue{current[0], current[1], {Item: "LB.WBC", Value: "6.1"}, current[3]}, []protocol.ItemValue{{Item: "LB.WBC", Value: "6.1"}}},
+		{"a code taken away", current[:3], []protocol.ItemValue{{Item: "LB.K"}}},
+		{"a new code", append(slices.Clone(current), protocol.ItemValue{Item: "LB.ALT", Missing: "ND"}), []protocol.ItemValue{{Item: "LB.ALT", Missing: "ND"}}},
+	} {
+		if got := changesOf(current, tc.values); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %+v, want %+v", tc.what, got, tc.want)
+		}
+	}
+	if got := nonEmpty([]protocol.ItemValue{{Item: "LB.PLT"}, {Item: "LB.HGB", Missing: "ND"}}); !slices.Equal(got, []protocol.ItemValue{{Item: "LB.HGB", Missing: "ND"}}) {
+		t.Errorf("nonEmpty keeps %+v", got)
+	}
+}
+
+// TestCheckDerives: the edit checks the page runs as a person types
+// return the derived values as the ledger computes them, and a value
+// typed for a derived item is set aside, not refused.
+func TestCheckDerives(t *testing.T) {
+	c, err := protocol.Compile(protocol.Example())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(nil, time.Now)
+	k := types.FormKey{Study: "VT-HTN-201", Subject: "S1-001", Event: "SCR", EventRepeat: 1, Form: "DM"}
+	if _, err := s.Check(k, nil); err == nil {
+		t.Error("checked before the form was read")
+	}
+	s.shown[k.Study] = c
+	dm := []protocol.ItemValue{{Item: "DM.HEIGHT", Value: "175.0"}, {Item: "DM.WEIGHT", Value: "70.0"}, {Item: "DM.BMI", Value: "99.0"}}
+	v, err := s.Check(k, dm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(v.Derived, []protocol.ItemValue{{Item: "DM.BMI", Value: "22.9"}}) {
+		t.Errorf("derived %+v", v.Derived)
+	}
+	for _, p := range v.Problems {
+		if p.Item == "DM.BMI" {
+			t.Errorf("a problem of the derived item: %+v", p)
+		}
+	}
+	if v, _ := s.Check(k, dm[:1]); len(v.Derived) != 0 {
+		t.Errorf("derived without a weight: %+v", v.Derived)
 	}
 }
 
@@ -83,5 +141,26 @@ func TestSignScreenLevel(t *testing.T) {
 	k := types.FormKey{Study: "S", Subject: "S1-001", Event: "SCR", EventRepeat: 1, Form: "VS"}
 	if _, err := s.SignScreen(context.Background(), k, "visit"); err == nil || !strings.Contains(err.Error(), `no signature level "visit"`) {
 		t.Errorf("level visit: %v", err)
+	}
+}
+
+// TestSignedValueMissing: the signature screen shows a missing-data code
+// with its decode and reason, not an empty value.
+func TestSignedValueMissing(t *testing.T) {
+	c, err := protocol.Compile(example.WithMissingCodes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		iv   protocol.ItemValue
+		want string
+	}{
+		{protocol.ItemValue{Item: "LB.PLT", Missing: "ND", Reason: "haemolysed"}, "missing: ND (Not done): haemolysed"},
+		{protocol.ItemValue{Item: "LB.PLT", Missing: "ND"}, "missing: ND (Not done)"},
+		{protocol.ItemValue{Item: "LB.PLT", Value: "250"}, "250 10^9/L"},
+	} {
+		if got := signedValue(c, "SCR #1 · LB v1", tc.iv).Shown; got != tc.want {
+			t.Errorf("%+v shows %q, want %q", tc.iv, got, tc.want)
+		}
 	}
 }
