@@ -61,11 +61,7 @@ func (x *exec) followChecks(site string, c *protocol.Compiled, rec *types.FormRe
 		} else if !ok || other.FormKey == rec.FormKey || !slices.Contains(readers, other.Form) {
 			continue
 		}
-		judged, e := x.judgingVersion(s, other.Form, other.ProtocolVersion)
-		if e != nil {
-			return e
-		}
-		_, oc, e := x.protocolVersion(s.ID, judged)
+		_, oc, e := x.judgingProtocol(s, other.Form, other.ProtocolVersion)
 		if e != nil {
 			return e
 		}

@@ -221,11 +221,7 @@ func (x *exec) correctForm(m *types.MsgCorrectForm) *types.Error {
 	}
 	// The correction is judged under the version the form was entered
 	// under, or the latest amendment since that migrated its data.
-	judged, e := x.judgingVersion(s, m.Form, cur.ProtocolVersion)
-	if e != nil {
-		return e
-	}
-	_, c, e := x.protocolVersion(s.ID, judged)
+	judged, c, e := x.judgingProtocol(s, m.Form, cur.ProtocolVersion)
 	if e != nil {
 		return e
 	}
@@ -268,20 +264,21 @@ func (x *exec) correctForm(m *types.MsgCorrectForm) *types.Error {
 	return x.followChecks(sub.Site, c, &rec, cur.Values)
 }
 
-// judgingVersion is the protocol version a correction of form, entered
-// (or last judged) under version entered, is judged under: the latest
-// version since that migrates the form's data, else entered.
-func (x *exec) judgingVersion(s *types.Study, form string, entered int) (int, *types.Error) {
+// judgingProtocol is the protocol version a correction of form, entered
+// (or last judged) under version entered, is judged under, compiled: the
+// latest version since that migrates the form's data, else entered.
+func (x *exec) judgingProtocol(s *types.Study, form string, entered int) (int, *protocol.Compiled, *types.Error) {
 	for v := s.Current; v > entered; v-- {
-		pv, _, e := x.protocolVersion(s.ID, v)
+		pv, c, e := x.protocolVersion(s.ID, v)
 		if e != nil {
-			return 0, e
+			return 0, nil, e
 		}
 		if slices.Contains(pv.Migrate, form) {
-			return v, nil
+			return v, c, nil
 		}
 	}
-	return entered, nil
+	_, c, e := x.protocolVersion(s.ID, entered)
+	return entered, c, e
 }
 
 func (x *exec) emitForm(r types.FormRecord) {
