@@ -92,6 +92,7 @@ var formats = []format{
 	{"csv.zip", export.WriteCSVZip},
 	{"odm.xml", export.WriteODM},
 	{"dataset-json.zip", export.WriteDatasetJSON},
+	{"pdf.zip", export.WritePDFZip},
 }
 
 func run(t *testing.T, f format, r *client.Reader, opt export.Options) ([]byte, *export.Summary) {
@@ -597,7 +598,7 @@ func TestReadManifest(t *testing.T) {
 		}
 		// Each entry is located where docs/EXPORT.md lays the list out.
 		first, last := refs[0], refs[len(refs)-1]
-		want := map[string][2]any{"xlsx": {"Records", 3}, "csv.zip": {"records.csv", 2}, "csv dir": {"records.csv", 2}, "dataset-json.zip": {"records.json", 5}}[name]
+		want := map[string][2]any{"xlsx": {"Records", 3}, "csv.zip": {"records.csv", 2}, "csv dir": {"records.csv", 2}, "dataset-json.zip": {"records.json", 5}, "pdf.zip": {"records.csv", 2}}[name]
 		switch {
 		case name == "odm.xml":
 			if first.Table != "ODM (records comment)" || first.Row < 10 || last.Row != first.Row+len(refs)-1 {
