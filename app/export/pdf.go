@@ -68,6 +68,13 @@ func WritePDFZip(ctx context.Context, r *client.Reader, opt Options, w io.Writer
 // and checks the selection names a site and a subject of the study.
 func (d *dataset) selectedSubjects() ([]types.Subject, error) {
 	site, subject := d.opt.Site, d.opt.Subject
+	for _, id := range [][2]string{{"site", site}, {"subject ID", subject}} {
+		if id[1] != "" {
+			if e := types.CheckID(id[0], id[1]); e != nil {
+				return nil, fmt.Errorf("%s", e.Msg)
+			}
+		}
+	}
 	if site != "" {
 		known := false
 		for _, s := range d.sites {

@@ -173,6 +173,7 @@ func TestCasebookSelection(t *testing.T) {
 		{site: "site1", files: []string{"casebook_S1-001.pdf", "casebook_S1-002.pdf"}},
 		{site: "site9", err: "site site9 is not a site of study"},
 		{subject: "S1-404", err: "subject S1-404 is not enrolled"},
+		{subject: "../S1-001", err: `subject ID "../S1-001" is not a valid identifier`},
 		{site: "site1", subject: "S1-002", files: []string{"casebook_S1-002.pdf"}},
 	} {
 		o := opt

@@ -36,16 +36,7 @@ var (
 // taken at its last definition in the file, as an incremental update of
 // a PDF defines it.
 func (t *Table) Pages() ([]Page, error) {
-	data := t.raw
-	objs := map[string][]byte{}
-	locs := pdfObjStart.FindAllSubmatchIndex(data, -1)
-	for i, l := range locs {
-		end := len(data)
-		if i+1 < len(locs) {
-			end = locs[i+1][0]
-		}
-		objs[string(data[l[2]:l[3]])] = data[l[1]:end]
-	}
+	objs := pdfObjects(t.raw)
 	root := objs["1"]
 	k := bytes.Index(root, []byte("/Kids ["))
 	if !bytes.Contains(root, []byte("/Type /Pages")) || k < 0 || bytes.IndexByte(root[k:], ']') < 0 {
@@ -66,6 +57,42 @@ func (t *Table) Pages() ([]Page, error) {
 		pages = append(pages, Page{Content: content, Lines: pdfLines(content)})
 	}
 	return pages, nil
+}
+
+// pdfObjects splits a PDF into its objects by number, the last
+// definition of a number winning. A stream's bytes are skipped by its
+// length, so that binary content is never taken for an object header.
+func pdfObjects(data []byte) map[string][]byte {
+	type obj struct {
+		num          string
+		header, body int // where its header starts, where its body does
+	}
+	var found []obj
+	for pos := 0; pos < len(data); {
+		l := pdfObjStart.FindSubmatchIndex(data[pos:])
+		if l == nil {
+			break
+		}
+		o := obj{num: string(data[pos+l[2] : pos+l[3]]), header: pos + l[0], body: pos + l[1]}
+		found = append(found, o)
+		pos = o.body
+		if s := bytes.Index(data[pos:], []byte("stream\n")); s >= 0 && !bytes.Contains(data[pos:pos+s], []byte("endobj")) {
+			if m := pdfLength.FindSubmatch(data[pos : pos+s]); m != nil {
+				if n, err := strconv.Atoi(string(m[1])); err == nil {
+					pos = min(pos+s+len("stream\n")+n, len(data))
+				}
+			}
+		}
+	}
+	objs := make(map[string][]byte, len(found))
+	for i, o := range found {
+		end := len(data)
+		if i+1 < len(found) {
+			end = found[i+1].header
+		}
+		objs[o.num] = data[o.body:end]
+	}
+	return objs
 }
 
 // pdfStream returns the bytes of the stream an object holds, inflated
