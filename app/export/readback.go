@@ -440,7 +440,11 @@ func (f *File) unzip(exts ...string) error {
 	if err != nil {
 		return fmt.Errorf("%w: not a valid zip file: %v", ErrNotExport, err)
 	}
-	if err := ziplimit.Check(f.data, ziplimit.Export); err != nil {
+	limits := ziplimit.Export
+	if f.Format == FormatPDF {
+		limits = ziplimit.Casebooks
+	}
+	if err := ziplimit.Check(f.data, limits); err != nil {
 		return fmt.Errorf("%w: %w", ErrNotExport, err)
 	}
 	f.files = map[string][]byte{}
