@@ -634,6 +634,15 @@ func TestEmptyStudy(t *testing.T) {
 		if f.name == "odm.xml" {
 			validateODM(t, data)
 		}
+		// Read back as the format it is, with no subject to tell it by.
+		p := filepath.Join(t.TempDir(), "export")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		want := strings.TrimSuffix(strings.TrimSuffix(f.name, ".zip"), ".xml")
+		if g, err := export.Open(p); err != nil || g.Format != want {
+			t.Errorf("%s read back: %+v, %v", f.name, g, err)
+		}
 	}
 }
 

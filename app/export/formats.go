@@ -53,8 +53,8 @@ func Write(ctx context.Context, format string, r *client.Reader, opt Options, w 
 
 // sniff tells the format of an export file from its bytes: a zip holding
 // a workbook part is a workbook, one holding .json files Dataset-JSON,
-// one holding .pdf files casebooks, any other zip CSV files, a document
-// starting with an XML tag ODM.
+// one holding casebooks.csv or .pdf files casebooks, any other zip CSV
+// files, a document starting with an XML tag ODM.
 func sniff(data []byte) (string, error) {
 	switch {
 	case bytes.HasPrefix(data, []byte("PK")):
@@ -69,7 +69,7 @@ func sniff(data []byte) (string, error) {
 				return FormatXLSX, nil
 			case strings.HasSuffix(f.Name, ".json"):
 				format = FormatDatasetJSON
-			case strings.HasSuffix(f.Name, ".pdf"):
+			case f.Name == tCasebooks[1] || strings.HasSuffix(f.Name, ".pdf"):
 				format = FormatPDF
 			}
 		}
