@@ -349,16 +349,24 @@ func TestCSV(t *testing.T) {
 	}
 }
 
-// xmllint returns the xmllint binary. Without it the test fails in CI
-// (environment CI set, as .ci/run does) and is skipped elsewhere: make test
-// installs libxml2-utils first, so the skip only happens outside it.
+// xmllint returns the xmllint binary (Debian libxml2-utils).
 func xmllint(t *testing.T) string {
-	p, err := exec.LookPath("xmllint")
+	t.Helper()
+	return tool(t, "xmllint", "make xmllint installs libxml2-utils", "ODM SCHEMA VALIDATION", "the ODM schema validation")
+}
+
+// tool returns the binary name. Without it the test fails in CI
+// (environment CI set, as .ci/run does) and is skipped elsewhere: make
+// test installs it first (install says how), so the skip only happens
+// outside it. check names what is skipped.
+func tool(t *testing.T, name, install, check, what string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
 	if err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatal("xmllint is not installed: the ODM schema validation cannot run in CI (make xmllint installs libxml2-utils)")
+			t.Fatalf("%s is not installed: %s cannot run in CI (%s)", name, what, install)
 		}
-		t.Skip("ODM SCHEMA VALIDATION SKIPPED: xmllint is not installed (make xmllint installs libxml2-utils; with CI set this fails)")
+		t.Skipf("%s SKIPPED: %s is not installed (%s; with CI set this fails)", check, name, install)
 	}
 	return p
 }

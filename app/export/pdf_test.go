@@ -16,18 +16,10 @@ import (
 	"github.com/veritrial/veritrial/app/types"
 )
 
-// pdftotext returns the pdftotext binary (Debian poppler-utils). Without
-// it the test fails in CI and is skipped elsewhere: make test installs
-// poppler-utils first.
+// pdftotext returns the pdftotext binary (Debian poppler-utils).
 func pdftotext(t *testing.T) string {
-	p, err := exec.LookPath("pdftotext")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("pdftotext is not installed: the casebook text cannot be checked in CI (make poppler installs poppler-utils)")
-		}
-		t.Skip("CASEBOOK TEXT CHECK SKIPPED: pdftotext is not installed (make poppler installs poppler-utils; with CI set this fails)")
-	}
-	return p
+	t.Helper()
+	return tool(t, "pdftotext", "make poppler installs poppler-utils", "CASEBOOK TEXT CHECK", "the casebook text check")
 }
 
 // squeeze drops white space, so that text wrapped across lines and pages
