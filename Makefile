@@ -7,7 +7,7 @@ BIN     := bin/veritrial
 PKGS    := ./...
 GOFLAGS ?=
 
-.PHONY: all build wasm test race vet fmt-check xmllint iproute2 openpyxl chromium demo bench soak release release-check clean localnet localnet-stop
+.PHONY: all build wasm test race vet fmt-check xmllint iproute2 openpyxl poppler chromium demo bench soak release release-check clean localnet localnet-stop
 
 all: build
 
@@ -54,6 +54,14 @@ openpyxl:
 		(apt-get update && apt-get install -y python3-openpyxl) || \
 		{ echo "error: openpyxl is missing and could not be installed (apt-get install python3-openpyxl): the workbook reader test needs it" >&2; exit 1; }
 
+# The casebook tests (app/export TestCasebookText) read the PDF casebooks
+# back with pdftotext, Debian package poppler-utils (which also gives
+# pdftoppm to look at rendered pages): installed when missing, and make
+# test stops if it cannot be.
+poppler:
+	@command -v pdftotext >/dev/null || (apt-get update && apt-get install -y poppler-utils) || \
+		{ echo "error: pdftotext is missing and could not be installed (apt-get install poppler-utils): the casebook tests need it" >&2; exit 1; }
+
 # The web pages' tests (TestBrowser...) drive a headless Chromium, Debian
 # package chromium: installed when missing; under CI=1 the tests fail
 # without it, otherwise they skip and say so.
@@ -70,7 +78,7 @@ race:
 		$(GO) test $(GOFLAGS) -race -count=1 -run 'Concurrent|TxCache' ./app ./app/accesslog; \
 	else echo "warning: no C compiler for the race detector: the concurrency test ran without it"; fi
 
-test: fmt-check vet xmllint iproute2 openpyxl chromium wasm race
+test: fmt-check vet xmllint iproute2 openpyxl poppler chromium wasm race
 	$(GO) test $(GOFLAGS) -count=1 -timeout 15m $(PKGS)
 
 demo: build

@@ -66,6 +66,8 @@ func exportName(format string) string {
 		return "export/dataset.odm.xml"
 	case export.FormatDatasetJSON:
 		return "export/dataset.dataset-json.zip"
+	case export.FormatPDF:
+		return "export/dataset.pdf.zip"
 	}
 	return "export/dataset." + format
 }

@@ -398,6 +398,8 @@ func (v *verifier) exportPart(p Part, data []byte) error {
 func place(d audit.Difference) string {
 	s := d.Sheet
 	switch {
+	case d.Page > 0:
+		s += " " + d.Where()
 	case d.Row > 0 && d.Path != "":
 		s += fmt.Sprintf(" line %d", d.Row)
 	case d.Row > 0:

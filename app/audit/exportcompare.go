@@ -19,14 +19,29 @@ type Difference struct {
 	Kind string `json:"kind"`
 	// Sheet (workbook), file (CSV) or "ODM".
 	Sheet string `json:"sheet"`
-	// Row is the 1-based row (line) in the file; for a missing row, the
-	// row where the ledger's export has it.
+	// Page is the 1-based page of a casebook (PDF export).
+	Page int `json:"page,omitempty"`
+	// Row is the 1-based row (line) in the file, or the line of text on
+	// a casebook's page; for a missing row, the row where the ledger's
+	// export has it.
 	Row    int    `json:"row,omitempty"`
 	Column string `json:"column,omitempty"` // letter and name ("E (VS.HR)")
 	Path   string `json:"path,omitempty"`   // XML path (ODM)
 	Key    string `json:"key,omitempty"`    // ledger key of the row
 	File   string `json:"file,omitempty"`   // what the file says
 	Ledger string `json:"ledger,omitempty"` // what the ledger says
+}
+
+// Where names the place of a difference on a casebook's page: "page 3,
+// line 12" (empty when the difference is not on a page).
+func (d Difference) Where() string {
+	switch {
+	case d.Page == 0:
+		return ""
+	case d.Row > 0:
+		return fmt.Sprintf("page %d, line %d", d.Page, d.Row)
+	}
+	return fmt.Sprintf("page %d", d.Page)
 }
 
 // MaxDifferences bounds the differences listed.
@@ -203,6 +218,8 @@ func compareTables(rep *ExportReport, got, want []export.Table) {
 		case !ok:
 			rep.add(Difference{Kind: "missing sheet", Sheet: w.Name, Ledger: fmt.Sprintf("%d rows", len(w.Rows))})
 		case g.Unchanged(w):
+		case w.Casebook:
+			compareCasebook(rep, g, w)
 		case w.Elements != nil:
 			compareElements(rep, g, w)
 		default:
@@ -213,6 +230,57 @@ func compareTables(rep *ExportReport, got, want []export.Table) {
 		if !wm[g.Name] {
 			rep.add(Difference{Kind: "extra sheet", Sheet: g.Name, File: fmt.Sprintf("%d rows", len(g.Rows))})
 		}
+	}
+}
+
+// compareCasebook compares a casebook with the ledger's, page by page:
+// the page count, then on each page the first line of text that differs
+// (a page whose text is the ledger's but whose drawing is not is named
+// too), else the first byte that differs (counting from 1) outside the
+// pages' content.
+func compareCasebook(rep *ExportReport, got, want *export.Table) {
+	wp, err := want.Pages()
+	if err != nil {
+		rep.add(Difference{Kind: "unreadable casebook", Sheet: want.Name, Ledger: err.Error()})
+		return
+	}
+	gp, err := got.Pages()
+	if err != nil {
+		rep.add(Difference{Kind: "unreadable casebook", Sheet: got.Name, File: err.Error(), Ledger: "a casebook written by veritrial export"})
+		return
+	}
+	before := len(rep.Differences) + rep.Omitted
+	if len(gp) != len(wp) {
+		rep.add(Difference{Kind: "changed casebook", Sheet: got.Name, Key: "pages", File: fmt.Sprintf("%d pages", len(gp)), Ledger: fmt.Sprintf("%d pages", len(wp))})
+	}
+	for i := 0; i < min(len(gp), len(wp)); i++ {
+		g, w := gp[i], wp[i]
+		if string(g.Content) == string(w.Content) {
+			continue
+		}
+		line := func(ls []string, n int) string {
+			if n < len(ls) {
+				return ls[n]
+			}
+			return "(no line)"
+		}
+		n := 0
+		for n < max(len(g.Lines), len(w.Lines)) && line(g.Lines, n) == line(w.Lines, n) {
+			n++
+		}
+		if n == max(len(g.Lines), len(w.Lines)) {
+			rep.add(Difference{Kind: "changed casebook page", Sheet: got.Name, Page: i + 1, File: "its drawing differs from the ledger's casebook", Ledger: "the same text, drawn as the ledger's casebook draws it"})
+			continue
+		}
+		rep.add(Difference{Kind: "changed casebook page", Sheet: got.Name, Page: i + 1, Row: n + 1, File: line(g.Lines, n), Ledger: line(w.Lines, n)})
+	}
+	if len(rep.Differences)+rep.Omitted == before {
+		a, b := got.Raw(), want.Raw()
+		n := 0
+		for n < min(len(a), len(b)) && a[n] == b[n] {
+			n++
+		}
+		rep.add(Difference{Kind: "changed casebook", Sheet: got.Name, Key: fmt.Sprintf("byte %d", n+1), File: "differs from the ledger's casebook outside its pages' content", Ledger: fmt.Sprintf("%d bytes", len(b))})
 	}
 }
 

@@ -196,7 +196,8 @@ func CheckExportRecords(ctx context.Context, f *export.File, file string, record
 	if records[string(types.KeyStudy(study))] == nil {
 		return nil, fmt.Errorf("study %s is not registered on the ledger at height %d", study, h)
 	}
-	opt := export.Options{Study: study, Block: block, TmpDir: tmpDir, Version: strings.TrimPrefix(f.Field(export.FieldSoftware), "veritrial ")}
+	opt := export.Options{Study: study, Block: block, TmpDir: tmpDir, Version: strings.TrimPrefix(f.Field(export.FieldSoftware), "veritrial "),
+		Site: f.Field(export.FieldCasebookSite), Subject: f.Field(export.FieldCasebookSubject)}
 	var buf bytes.Buffer
 	if _, err := export.Write(ctx, f.Format, client.NewReader(client.MemQuery(h, records), h, nil), opt, &buf); err != nil {
 		return nil, fmt.Errorf("rendering the ledger's export: %w", err)

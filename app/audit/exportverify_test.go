@@ -83,6 +83,8 @@ func exportAt(tb testing.TB, c *apptest.Chain, format, dir string) (string, expo
 		_, err = export.WriteODM(context.Background(), r, opt, &buf)
 	case export.FormatDatasetJSON:
 		_, err = export.WriteDatasetJSON(context.Background(), r, opt, &buf)
+	case export.FormatPDF:
+		_, err = export.WritePDFZip(context.Background(), r, opt, &buf)
 	}
 	if err != nil {
 		tb.Fatal(err)

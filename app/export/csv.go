@@ -40,12 +40,18 @@ func WriteCSVDir(ctx context.Context, r *client.Reader, opt Options, dir string)
 // written to w: entries in name order, deflated, dated with the block
 // time. The files are first written to a temporary directory.
 func WriteCSVZip(ctx context.Context, r *client.Reader, opt Options, w io.Writer) (*Summary, error) {
-	tmp, err := os.MkdirTemp(opt.TmpDir, "veritrial-export-csv-*")
+	return writeZipped(ctx, r, opt, w, WriteCSVDir)
+}
+
+// writeZipped writes the files writeDir exports into a temporary
+// directory as one zip to w.
+func writeZipped(ctx context.Context, r *client.Reader, opt Options, w io.Writer, writeDir func(context.Context, *client.Reader, Options, string) (*Summary, error)) (*Summary, error) {
+	tmp, err := os.MkdirTemp(opt.TmpDir, "veritrial-export-*")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	s, err := WriteCSVDir(ctx, r, opt, tmp)
+	s, err := writeDir(ctx, r, opt, tmp)
 	if err != nil {
 		return nil, err
 	}

@@ -49,6 +49,10 @@ type Options struct {
 	Version string
 	// TmpDir holds temporary files (default: the system's).
 	TmpDir string
+	// Site and Subject limit the casebooks of a PDF export to the
+	// subjects of one site, or to one subject (empty: every subject);
+	// other formats export every subject.
+	Site, Subject string
 	// Progress, when set, is called as records are read: phase names the
 	// pass ("records", then "data"), done counts the records read so far
 	// and total those the pass reads in all: 0 while the records are
@@ -299,7 +303,10 @@ type dataset struct {
 	// pass reads (the keys under dataPfx): the data phase's total.
 	dataRecords int64
 	dataPfx     []string
-	sum         Summary
+	// casebooks, when set, are the subjects a PDF export renders: the
+	// data pass reads their records only.
+	casebooks map[string]bool
+	sum       Summary
 }
 
 // load reads what every format needs about the study at the height.
@@ -451,6 +458,10 @@ func dataPrefixes(study string) []string {
 // listed counts a record listed in the records pass: the data pass's total
 // is the number of those it will read.
 func (d *dataset) listed(key string) {
+	if d.casebooks != nil {
+		d.listedCasebook(key)
+		return
+	}
 	if d.dataPfx == nil {
 		d.dataPfx = dataPrefixes(d.opt.Study)
 	}

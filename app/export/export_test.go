@@ -92,6 +92,7 @@ var formats = []format{
 	{"csv.zip", export.WriteCSVZip},
 	{"odm.xml", export.WriteODM},
 	{"dataset-json.zip", export.WriteDatasetJSON},
+	{"pdf.zip", export.WritePDFZip},
 }
 
 func run(t *testing.T, f format, r *client.Reader, opt export.Options) ([]byte, *export.Summary) {
@@ -348,16 +349,24 @@ func TestCSV(t *testing.T) {
 	}
 }
 
-// xmllint returns the xmllint binary. Without it the test fails in CI
-// (environment CI set, as .ci/run does) and is skipped elsewhere: make test
-// installs libxml2-utils first, so the skip only happens outside it.
+// xmllint returns the xmllint binary (Debian libxml2-utils).
 func xmllint(t *testing.T) string {
-	p, err := exec.LookPath("xmllint")
+	t.Helper()
+	return tool(t, "xmllint", "make xmllint installs libxml2-utils", "ODM SCHEMA VALIDATION", "the ODM schema validation")
+}
+
+// tool returns the binary name. Without it the test fails in CI
+// (environment CI set, as .ci/run does) and is skipped elsewhere: make
+// test installs it first (install says how), so the skip only happens
+// outside it. check names what is skipped.
+func tool(t *testing.T, name, install, check, what string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
 	if err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatal("xmllint is not installed: the ODM schema validation cannot run in CI (make xmllint installs libxml2-utils)")
+			t.Fatalf("%s is not installed: %s cannot run in CI (%s)", name, what, install)
 		}
-		t.Skip("ODM SCHEMA VALIDATION SKIPPED: xmllint is not installed (make xmllint installs libxml2-utils; with CI set this fails)")
+		t.Skipf("%s SKIPPED: %s is not installed (%s; with CI set this fails)", check, name, install)
 	}
 	return p
 }
@@ -599,7 +608,7 @@ func TestReadManifest(t *testing.T) {
 		}
 		// Each entry is located where docs/EXPORT.md lays the list out.
 		first, last := refs[0], refs[len(refs)-1]
-		want := map[string][2]any{"xlsx": {"Records", 3}, "csv.zip": {"records.csv", 2}, "csv dir": {"records.csv", 2}, "dataset-json.zip": {"records.json", 5}}[name]
+		want := map[string][2]any{"xlsx": {"Records", 3}, "csv.zip": {"records.csv", 2}, "csv dir": {"records.csv", 2}, "dataset-json.zip": {"records.json", 5}, "pdf.zip": {"records.csv", 2}}[name]
 		switch {
 		case name == "odm.xml":
 			if first.Table != "ODM (records comment)" || first.Row < 10 || last.Row != first.Row+len(refs)-1 {
@@ -634,6 +643,15 @@ func TestEmptyStudy(t *testing.T) {
 		}
 		if f.name == "odm.xml" {
 			validateODM(t, data)
+		}
+		// Read back as the format it is, with no subject to tell it by.
+		p := filepath.Join(t.TempDir(), "export")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		want := strings.TrimSuffix(strings.TrimSuffix(f.name, ".zip"), ".xml")
+		if g, err := export.Open(p); err != nil || g.Format != want {
+			t.Errorf("%s read back: %+v, %v", f.name, g, err)
 		}
 	}
 }

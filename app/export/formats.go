@@ -22,7 +22,7 @@ const (
 )
 
 // Formats lists every export format.
-var Formats = []string{FormatXLSX, FormatCSV, FormatODM, FormatDatasetJSON}
+var Formats = []string{FormatXLSX, FormatCSV, FormatODM, FormatDatasetJSON, FormatPDF}
 
 // UnknownFormatError is the error for an export format none of Formats
 // names.
@@ -33,8 +33,8 @@ func UnknownFormatError(format string) error {
 // ErrNotExport means a file is not a readable veritrial export.
 var ErrNotExport = errors.New("not a veritrial export")
 
-// Write writes the export of the study r reads to w in format (FormatCSV:
-// a zip; WriteCSVDir writes a directory).
+// Write writes the export of the study r reads to w in format (FormatCSV
+// and FormatPDF: a zip; WriteCSVDir and WritePDFDir write a directory).
 func Write(ctx context.Context, format string, r *client.Reader, opt Options, w io.Writer) (*Summary, error) {
 	switch format {
 	case FormatXLSX:
@@ -45,14 +45,16 @@ func Write(ctx context.Context, format string, r *client.Reader, opt Options, w 
 		return WriteODM(ctx, r, opt, w)
 	case FormatDatasetJSON:
 		return WriteDatasetJSON(ctx, r, opt, w)
+	case FormatPDF:
+		return WritePDFZip(ctx, r, opt, w)
 	}
 	return nil, UnknownFormatError(format)
 }
 
 // sniff tells the format of an export file from its bytes: a zip holding
 // a workbook part is a workbook, one holding .json files Dataset-JSON,
-// any other zip CSV files, a document
-// starting with an XML tag ODM.
+// one holding casebooks.csv or .pdf files casebooks, any other zip CSV
+// files, a document starting with an XML tag ODM.
 func sniff(data []byte) (string, error) {
 	switch {
 	case bytes.HasPrefix(data, []byte("PK")):
@@ -67,11 +69,13 @@ func sniff(data []byte) (string, error) {
 				return FormatXLSX, nil
 			case strings.HasSuffix(f.Name, ".json"):
 				format = FormatDatasetJSON
+			case f.Name == tCasebooks[1] || strings.HasSuffix(f.Name, ".pdf"):
+				format = FormatPDF
 			}
 		}
 		return format, nil
 	case bytes.HasPrefix(bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))), []byte("<")):
 		return FormatODM, nil
 	}
-	return "", fmt.Errorf("%w: neither a workbook, a CSV export (zip or directory), a Dataset-JSON zip nor an ODM file", ErrNotExport)
+	return "", fmt.Errorf("%w: neither a workbook, a CSV export (zip or directory), a Dataset-JSON zip, a casebook export (zip or directory) nor an ODM file", ErrNotExport)
 }

@@ -1,6 +1,10 @@
 package export_test
 
 import (
+	"archive/zip"
+	"bytes"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/veritrial/veritrial/app/export"
@@ -27,4 +31,39 @@ func TestReadBackRefusesBombs(t *testing.T) {
 		_, err := export.Parse(export.FormatCSV, data)
 		return err
 	})
+}
+
+// TestCasebookEntries: a casebook export holds a file per subject, more
+// than the entries other exports may hold, and reads back; its own limit
+// still refuses more.
+func TestCasebookEntries(t *testing.T) {
+	zipOf := func(n int) []byte {
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		for name, body := range map[string]string{"provenance.csv": "field,value\r\nStudy,S\r\n", "records.csv": "ledger_key,value_sha256\r\n", "casebooks.csv": "file\r\n"} {
+			w, _ := zw.Create(name)
+			_, _ = w.Write([]byte(body))
+		}
+		for i := 0; i < n; i++ {
+			w, _ := zw.Create(fmt.Sprintf("casebook_S%05d.pdf", i))
+			_, _ = w.Write([]byte("%PDF-1.3"))
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	data := zipOf(ziplimit.Export.Entries)
+	f, err := export.Parse(export.FormatPDF, data)
+	if err != nil || f.Field(export.FieldStudy) != "S" {
+		t.Fatalf("%d casebooks: %v", ziplimit.Export.Entries, err)
+	}
+	if _, err := export.Parse(export.FormatCSV, data); err == nil || !strings.Contains(err.Error(), "entries") {
+		t.Errorf("a CSV zip of %d entries: %v", ziplimit.Export.Entries+3, err)
+	}
+	defer func(l ziplimit.Limits) { ziplimit.Casebooks = l }(ziplimit.Casebooks)
+	ziplimit.Casebooks.Entries = 100
+	if _, err := export.Parse(export.FormatPDF, zipOf(98)); err == nil || !strings.Contains(err.Error(), "over the limit of 100 entries") {
+		t.Errorf("101 entries: %v", err)
+	}
 }

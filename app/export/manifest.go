@@ -30,8 +30,8 @@ const (
 // ListDigest equals Digest, then fetches every listed key with its proof
 // at Height and compares the value's SHA-256 with the list.
 type Manifest struct {
-	// Format is FormatXLSX, FormatCSV (a zip or a directory), FormatODM or
-	// FormatDatasetJSON.
+	// Format is FormatXLSX, FormatCSV (a zip or a directory), FormatODM,
+	// FormatDatasetJSON or FormatPDF (a zip or a directory).
 	Format string
 	// Fields is the provenance table, in order.
 	Fields  [][2]string
@@ -99,7 +99,7 @@ func (f *File) Manifest(each func(RecordRef) error) (*Manifest, error) {
 // order, without checking them (Manifest does).
 func (f *File) Records(each func(RecordRef) error) error {
 	switch f.Format {
-	case FormatCSV, FormatDatasetJSON:
+	case FormatCSV, FormatDatasetJSON, FormatPDF:
 		table, _ := f.RecordList()
 		return f.eachRow(tRecords[1], func(row int, rec []string) error {
 			return each(RecordRef{Key: rec[0], ValueSHA256: rec[1], Table: table, Row: row})

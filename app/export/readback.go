@@ -25,16 +25,17 @@ import (
 // its record list (Records, Manifest) and its tables (Tables), so that it
 // can be compared with the export the ledger renders.
 type File struct {
-	// Format is FormatXLSX, FormatCSV, FormatODM or FormatDatasetJSON.
+	// Format is FormatXLSX, FormatCSV, FormatODM, FormatDatasetJSON or
+	// FormatPDF.
 	Format string
 	// Fields is the provenance table, in order.
 	Fields [][2]string
-	data   []byte            // the workbook, the ODM document, or the CSV or Dataset-JSON files zipped
-	files  map[string][]byte // CSV, Dataset-JSON: every .csv or .json file by name
+	data   []byte            // the workbook, the ODM document, or the CSV, Dataset-JSON or casebook files zipped
+	files  map[string][]byte // CSV, Dataset-JSON, PDF: every .csv, .json or .pdf file by name
 }
 
-// Open reads an export: an .xlsx workbook, a CSV zip or directory, or an
-// ODM file, and its provenance.
+// Open reads an export: an .xlsx workbook, a CSV or casebook zip or
+// directory, a Dataset-JSON zip or an ODM file, and its provenance.
 func Open(path string) (*File, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -45,7 +46,11 @@ func Open(path string) (*File, error) {
 		if err := zipDir(path, &buf, time.Time{}); err != nil {
 			return nil, err
 		}
-		return Parse(FormatCSV, buf.Bytes())
+		format, err := sniff(buf.Bytes())
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return Parse(format, buf.Bytes())
 	}
 	if st.Size() > ziplimit.Export.Total {
 		return nil, fmt.Errorf("%w: %s: %w", ErrNotExport, path, &ziplimit.LimitError{What: "bytes, the size of an export file", Limit: ziplimit.Export.Total})
@@ -73,8 +78,12 @@ func Parse(format string, data []byte) (*File, error) {
 	switch format {
 	case FormatXLSX:
 		err = f.readSheetFields()
-	case FormatCSV:
-		if err = f.unzip(".csv"); err == nil {
+	case FormatCSV, FormatPDF:
+		exts := []string{".csv"}
+		if format == FormatPDF {
+			exts = append(exts, ".pdf")
+		}
+		if err = f.unzip(exts...); err == nil {
 			err = f.eachRow(tProvenance[1], func(row int, rec []string) error { return field(row, rec[0], rec[1]) })
 		}
 	case FormatDatasetJSON:
@@ -102,8 +111,8 @@ func (f *File) Field(name string) string {
 	return ""
 }
 
-// Identical reports whether f is byte for byte g (CSV, Dataset-JSON:
-// every file).
+// Identical reports whether f is byte for byte g (CSV, Dataset-JSON,
+// PDF: every file).
 func (f *File) Identical(g *File) bool {
 	if f.Format != g.Format {
 		return false
@@ -170,7 +179,7 @@ func (f *File) Properties() (map[string]string, error) {
 // or the ODM document (a comment before the root element).
 func (f *File) ProvenanceTable() string {
 	switch f.Format {
-	case FormatCSV:
+	case FormatCSV, FormatPDF:
 		return tProvenance[1]
 	case FormatDatasetJSON:
 		return dsjFile(tProvenance[1])
@@ -185,7 +194,7 @@ func (f *File) ProvenanceTable() string {
 // (header rows) precede its first entry there.
 func (f *File) RecordList() (string, int) {
 	switch f.Format {
-	case FormatCSV:
+	case FormatCSV, FormatPDF:
 		return tRecords[1], 1
 	case FormatDatasetJSON:
 		return dsjFile(tRecords[1]), dsjHeaderRows
@@ -227,7 +236,9 @@ type Table struct {
 	Rows [][]string
 	// Elements are the elements and texts of an ODM document, in order.
 	Elements []Element
-	raw      []byte // a CSV file's bytes
+	// Casebook marks a casebook of a PDF export: compare its Pages.
+	Casebook bool
+	raw      []byte // a CSV file's or a casebook's bytes
 }
 
 // Element is one element (with its attributes) or text of an ODM
@@ -277,7 +288,7 @@ func (t *Table) KeyColumn() int {
 }
 
 // Unchanged reports whether both tables come from byte-identical files
-// (CSV); a workbook's sheets have no bytes of their own.
+// (CSV, casebooks); a workbook's sheets have no bytes of their own.
 func (t *Table) Unchanged(u *Table) bool { return t.raw != nil && bytes.Equal(t.raw, u.raw) }
 
 // tableRole is the role of a table by its sheet or file name
@@ -295,8 +306,10 @@ func tableRole(name string) Role {
 }
 
 // Tables reads every table of the file: the sheets of a workbook, the
-// files of a CSV or Dataset-JSON export (in name order), or the one table of an ODM
-// document's elements (a *TableError when it is not well-formed).
+// files of a CSV, Dataset-JSON or casebook export (in name order; a
+// casebook is a Table marked Casebook, read by Pages), or the one table
+// of an ODM document's elements (a *TableError when it is not
+// well-formed).
 func (f *File) Tables() ([]Table, error) {
 	switch f.Format {
 	case FormatXLSX:
@@ -315,7 +328,7 @@ func (f *File) Tables() ([]Table, error) {
 		}
 		joinContinued(out)
 		return out, nil
-	case FormatCSV, FormatDatasetJSON:
+	case FormatCSV, FormatDatasetJSON, FormatPDF:
 		read, what, header := readCSV, "CSV", 1
 		if f.Format == FormatDatasetJSON {
 			read, what, header = readDatasetJSON, "Dataset-JSON", dsjHeaderRows
@@ -323,6 +336,10 @@ func (f *File) Tables() ([]Table, error) {
 		names := slices.Sorted(maps.Keys(f.files))
 		out := make([]Table, 0, len(names))
 		for _, n := range names {
+			if strings.HasSuffix(n, ".pdf") {
+				out = append(out, Table{Name: n, Casebook: true, raw: f.files[n]})
+				continue
+			}
 			rows, err := read(f.files[n])
 			if err != nil {
 				return nil, fmt.Errorf("%s is not valid %s: %w", n, what, err)
@@ -416,18 +433,23 @@ func eachSheetRow(x *excelize.File, sheet string, fn func(row int, cells []strin
 	return rows.Error()
 }
 
-// unzip reads the files named ….ext of a CSV or Dataset-JSON zip.
-func (f *File) unzip(ext string) error {
+// unzip reads the files named ….ext (one of exts) of a CSV, Dataset-JSON
+// or casebook zip.
+func (f *File) unzip(exts ...string) error {
 	zr, err := zip.NewReader(bytes.NewReader(f.data), int64(len(f.data)))
 	if err != nil {
 		return fmt.Errorf("%w: not a valid zip file: %v", ErrNotExport, err)
 	}
-	if err := ziplimit.Check(f.data, ziplimit.Export); err != nil {
+	limits := ziplimit.Export
+	if f.Format == FormatPDF {
+		limits = ziplimit.Casebooks
+	}
+	if err := ziplimit.Check(f.data, limits); err != nil {
 		return fmt.Errorf("%w: %w", ErrNotExport, err)
 	}
 	f.files = map[string][]byte{}
 	for _, zf := range zr.File {
-		if !strings.HasSuffix(zf.Name, ext) {
+		if !slices.ContainsFunc(exts, func(ext string) bool { return strings.HasSuffix(zf.Name, ext) }) {
 			continue
 		}
 		rc, err := zf.Open()
@@ -592,3 +614,7 @@ func odmElements(data []byte) ([]Element, error) {
 		}
 	}
 }
+
+// Raw returns the bytes of a table read from a file of its own (CSV,
+// casebook), nil for a sheet or an ODM document.
+func (t *Table) Raw() []byte { return t.raw }

@@ -61,11 +61,16 @@ func (d *dataset) writeTables(b book) error {
 	if err := t.close(); err != nil {
 		return err
 	}
-	t, err = b.table(tProvenance[0], tProvenance[1], provenanceCols, 0)
+	return provenanceTable(b, d.provenance())
+}
+
+// provenanceTable writes the Provenance table of rows.
+func provenanceTable(b book, rows [][2]string) error {
+	t, err := b.table(tProvenance[0], tProvenance[1], provenanceCols, 0)
 	if err != nil {
 		return err
 	}
-	for _, p := range d.provenance() {
+	for _, p := range rows {
 		if err := t.row([]cell{txt(p[0]), txt(p[1])}); err != nil {
 			return err
 		}

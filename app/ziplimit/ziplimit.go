@@ -38,6 +38,10 @@ var (
 	// of a million item values holds about 1.1 million audit trail rows
 	// of 28 columns and decompresses to about 1 GiB.
 	Export = Limits{Entries: 10_000, Part: 2 << 30, Total: 4 << 30, Rows: 1 << 20, Cells: 40_000_000, SharedStrings: 40_000_000}
+	// Casebooks bounds a casebook export read back: Export's limits, but
+	// an entry per subject (a PDF each, and three lists), so as many
+	// entries as a study may have subjects.
+	Casebooks = Limits{Entries: 1_000_000, Part: Export.Part, Total: Export.Total, Rows: Export.Rows, Cells: Export.Cells, SharedStrings: Export.SharedStrings}
 )
 
 // LimitError is a package over one of its limits.

@@ -92,14 +92,14 @@ func TestArchiveOnARealNode(t *testing.T) {
 	bundle := filepath.Join(work, "VT-HTN-201.vtar")
 	start := time.Now()
 	var sum archiveResult
-	formats := "xlsx,csv,odm,dataset-json"
+	formats := "xlsx,csv,odm,dataset-json,pdf"
 	decode(t, mustVT(t, env, "--from", "sponsor-dm", "archive", "create", "--study", "VT-HTN-201", "--out", bundle, "--format", formats, "--output", "json"), &sum)
 	t.Logf("archive create: %.1f s, %d bytes, %d records, %d light blocks", time.Since(start).Seconds(), sum.Bytes, sum.Records, sum.LightBlocks)
-	if sum.Basis != "database lock" || sum.Records < 20 || sum.LightBlocks < 3 || len(sum.Formats) != 4 || len(sum.Digest) != 64 {
+	if sum.Basis != "database lock" || sum.Records < 20 || sum.LightBlocks < 3 || len(sum.Formats) != 5 || len(sum.Digest) != 64 {
 		t.Fatalf("archive: %+v", sum)
 	}
 	failVT(t, env, exitUsage, "already exists", "--from", "sponsor-dm", "archive", "create", "--study", "VT-HTN-201", "--out", bundle)
-	failVT(t, env, exitUsage, `export format "pdf" is not known`, "--from", "sponsor-dm", "archive", "create", "--study", "VT-HTN-201", "--out", filepath.Join(work, "x.vtar"), "--format", "xlsx,pdf")
+	failVT(t, env, exitUsage, `export format "sas" is not known`, "--from", "sponsor-dm", "archive", "create", "--study", "VT-HTN-201", "--out", filepath.Join(work, "x.vtar"), "--format", "xlsx,sas")
 	again := filepath.Join(work, "again.vtar")
 	mustVT(t, env, "--from", "sponsor-dm", "archive", "create", "--study", "VT-HTN-201", "--out", again, "--format", formats)
 	data, err := os.ReadFile(bundle)
@@ -122,7 +122,7 @@ func TestArchiveOnARealNode(t *testing.T) {
 	var rep archive.Report
 	decode(t, mustVT(t, offline, "archive", "verify", bundle, "--output", "json"), &rep)
 	t.Logf("archive verify: %.1f s", time.Since(start).Seconds())
-	if !rep.OK() || rep.Height != sum.Height || rep.Records != sum.Records || rep.AppHash != sum.AppHash || len(rep.Exports) != 4 || rep.Digest != sum.Digest {
+	if !rep.OK() || rep.Height != sum.Height || rep.Records != sum.Records || rep.AppHash != sum.AppHash || len(rep.Exports) != 5 || rep.Digest != sum.Digest {
 		t.Fatalf("offline verification: %+v", rep)
 	}
 	for _, e := range rep.Exports {

@@ -548,7 +548,10 @@ func auditVerifyExport(c *cli.Context) error {
 				where = d.Path
 			}
 			row := ""
-			if d.Row > 0 {
+			switch {
+			case d.Page > 0:
+				where = d.Where()
+			case d.Row > 0:
 				row = strconv.Itoa(d.Row)
 			}
 			t.row(d.Kind, d.Sheet, row, where, d.Key, d.File, d.Ledger)

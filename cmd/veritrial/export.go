@@ -19,7 +19,7 @@ import (
 func exportCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "export",
-		Usage:     "export a study's dataset from the ledger: Excel, CSV, CDISC ODM 1.3.2 or CDISC Dataset-JSON 1.1",
+		Usage:     "export a study's dataset from the ledger: Excel, CSV, CDISC ODM 1.3.2, CDISC Dataset-JSON 1.1 or PDF casebooks",
 		Category:  categoryWorkflow,
 		UsageText: "veritrial export --from sponsor-dm --study VT-HTN-201 --format xlsx --out htn201-locked.xlsx",
 		Description: `Writes the study as the ledger holds it at one height: by default the
@@ -33,14 +33,21 @@ RFC 4180 files: a zip when --out ends in .zip, else a new directory); odm
 (CDISC ODM 1.3.2, Transactional, Archival, with every AuditRecord and
 Signature); dataset-json (a zip of CDISC Dataset-JSON 1.1 files: one
 dataset per form with its item metadata from the protocol, and the other
-tables as datasets of their own). The same study and height give byte-identical files on any
+tables as datasets of their own); pdf (certified-copy casebooks: one PDF
+per subject with every form, its values, the change history with reasons,
+queries, SDV and signatures, each page footed with the study, subject,
+page, height and dataset digest; a zip when --out ends in .zip, else a new
+directory; --site or --subject limits them to one site or one subject).
+The same study and height give byte-identical files on any
 node. Every row carries its ledger key and the file carries a digest of
 every exported record: check it with veritrial audit verify-export.
 Layouts: docs/EXPORT.md.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "study", Required: true, Usage: "study `ID`"},
-			&cli.StringFlag{Name: "format", Required: true, Usage: "xlsx, csv, odm or dataset-json"},
-			&cli.StringFlag{Name: "out", Required: true, Usage: "output `PATH` (csv: a .zip file or a new directory)", TakesFile: true},
+			&cli.StringFlag{Name: "format", Required: true, Usage: "xlsx, csv, odm, dataset-json or pdf"},
+			&cli.StringFlag{Name: "out", Required: true, Usage: "output `PATH` (csv, pdf: a .zip file or a new directory)", TakesFile: true},
+			&cli.StringFlag{Name: "site", Usage: "pdf: only the casebooks of the subjects of site `ORG`"},
+			&cli.StringFlag{Name: "subject", Usage: "pdf: only the casebook of subject `ID`"},
 			&cli.Int64Flag{Name: "height", Usage: "export the ledger as it was after block `H` (default: the database lock height, else the latest)"},
 			&cli.BoolFlag{Name: "force", Usage: "replace an existing output file"},
 		},
@@ -66,13 +73,17 @@ func exportAction(c *cli.Context) error {
 	if c.Int64("height") < 0 {
 		return usageErrorf("--height must be a committed height (1 or more)")
 	}
-	zipCSV := format == export.FormatCSV && strings.EqualFold(filepath.Ext(out), ".zip")
+	multi := format == export.FormatCSV || format == export.FormatPDF // a zip or a directory
+	asDir := multi && !strings.EqualFold(filepath.Ext(out), ".zip")
+	if format != export.FormatPDF && (c.String("site") != "" || c.String("subject") != "") {
+		return usageErrorf("--site and --subject select casebooks: they go with --format pdf")
+	}
 	switch format {
 	case export.FormatXLSX, export.FormatODM, export.FormatDatasetJSON:
-	case export.FormatCSV:
-		if !zipCSV {
+	case export.FormatCSV, export.FormatPDF:
+		if asDir {
 			if _, err := os.Lstat(out); err == nil {
-				return usageErrorf("%s already exists: a CSV export creates a new directory (or give a .zip path)", out)
+				return usageErrorf("%s already exists: a %s export creates a new directory (or give a .zip path)", out, strings.ToUpper(format))
 			}
 		}
 	default:
@@ -107,11 +118,16 @@ func exportAction(c *cli.Context) error {
 		note(c, "warning: study %s is NOT locked at %s %d: this is not a locked dataset (the file says so)", study, what, blk.Height)
 	}
 	bar := newExportProgress(stderr(c))
-	opt := export.Options{Study: study, Block: blk, Version: version, TmpDir: filepath.Dir(out), Progress: bar.update}
+	opt := export.Options{Study: study, Block: blk, Version: version, TmpDir: filepath.Dir(out), Progress: bar.update,
+		Site: c.String("site"), Subject: c.String("subject")}
 	var sum *export.Summary
-	if format == export.FormatCSV && !zipCSV {
+	if asDir {
+		writeDir := export.WriteCSVDir
+		if format == export.FormatPDF {
+			writeDir = export.WritePDFDir
+		}
 		sum, err = writeDirAtomic(out, func(dir string) (*export.Summary, error) {
-			return export.WriteCSVDir(ctx, r, opt, dir)
+			return writeDir(ctx, r, opt, dir)
 		})
 	} else {
 		sum, err = writeFileStreaming(out, c.Bool("force"), func(w io.Writer) (*export.Summary, error) {

@@ -44,7 +44,8 @@ func signAndLock(t *testing.T, work string, env []string) {
 // TestExportOnARealNode exports from a running node: before the lock (the
 // latest height, said on stderr and in the file), then by default at the
 // database lock height, byte-identical when repeated, in every format
-// (ODM validated against the 1.3.2 schema with xmllint).
+// (ODM validated against the 1.3.2 schema with xmllint; one subject's
+// casebook verified with audit verify-export).
 func TestExportOnARealNode(t *testing.T) {
 	t.Parallel()
 	work, home, env, n := devNode(t)
@@ -57,7 +58,8 @@ func TestExportOnARealNode(t *testing.T) {
 		t.Errorf("export before the lock:\nstdout %s\nstderr %s", r.stdout, r.stderr)
 	}
 	failVT(t, env, exitUsage, "already exists", "--from", "sponsor-dm", "export", "--study", "VT-HTN-201", "--format", "xlsx", "--out", early)
-	failVT(t, env, exitUsage, `--format "pdf" is not known`, "--from", "sponsor-dm", "export", "--study", "VT-HTN-201", "--format", "pdf", "--out", filepath.Join(work, "x.pdf"))
+	failVT(t, env, exitUsage, `--format "sas" is not known`, "--from", "sponsor-dm", "export", "--study", "VT-HTN-201", "--format", "sas", "--out", filepath.Join(work, "x.sas"))
+	failVT(t, env, exitUsage, "they go with --format pdf", "--from", "sponsor-dm", "export", "--study", "VT-HTN-201", "--format", "xlsx", "--site", "site1", "--out", filepath.Join(work, "x.xlsx"))
 	failVT(t, env, exitFailure, "not registered", "--from", "sponsor-dm", "export", "--study", "NOPE", "--format", "odm", "--out", filepath.Join(work, "x.xml"))
 
 	signAndLock(t, work, env)
@@ -97,6 +99,21 @@ func TestExportOnARealNode(t *testing.T) {
 	if s := string(vsData); !strings.Contains(s, `["S1-001","site1","SCR",1,null,"2026-01-12",`) || !strings.Contains(s, `"datasetJSONVersion":"1.1.0"`) {
 		t.Errorf("form_VS.json:\n%s", s)
 	}
+	// One subject's casebook, into a new directory, verified against the
+	// node; a site the study does not have is refused.
+	cb := filepath.Join(work, "casebooks")
+	var pr exportResult
+	decode(t, mustVT(t, env, "--from", "sponsor-dm", "export", "--study", "VT-HTN-201", "--format", "pdf", "--subject", "S1-001", "--out", cb, "--output", "json"), &pr)
+	if pr.Subjects != 1 || pr.Digest != res.Digest {
+		t.Errorf("casebook export: %+v (the workbook's digest %s)", pr, res.Digest)
+	}
+	if s := readFile(t, filepath.Join(cb, "casebooks.csv")); !strings.HasPrefix(readFile(t, filepath.Join(cb, "casebook_S1-001.pdf")), "%PDF-") || !strings.Contains(s, "casebook_S1-001.pdf,S1-001,site1,") {
+		t.Errorf("casebooks.csv:\n%s", s)
+	}
+	if r := mustVT(t, env, "--from", "regulator-auditor", "audit", "verify-export", cb); !strings.Contains(r.stdout, "OK: the file is exactly the ledger's data") {
+		t.Errorf("verify-export of the casebook:\n%s", r.stdout)
+	}
+	failVT(t, env, exitFailure, "site site9 is not a site of study VT-HTN-201", "--from", "sponsor-dm", "export", "--study", "VT-HTN-201", "--format", "pdf", "--site", "site9", "--out", filepath.Join(work, "cb.zip"))
 	odm := filepath.Join(work, "locked.xml")
 	mustVT(t, env, "--from", "sponsor-dm", "export", "--study", "VT-HTN-201", "--format", "odm", "--out", odm, "--height", strconv.FormatInt(res.Height, 10))
 	x := readFile(t, odm)
