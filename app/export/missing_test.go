@@ -3,6 +3,7 @@ package export_test
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/veritrial/veritrial/app/apptest"
+	"github.com/veritrial/veritrial/app/export"
 	"github.com/veritrial/veritrial/protocol"
 )
 
@@ -226,6 +228,40 @@ func TestMissingCodesReproducible(t *testing.T) {
 		b, _ := run(t, f, r2, o2)
 		if !bytes.Equal(a, b) {
 			t.Errorf("%s: the exports differ", f.name)
+		}
+	}
+}
+
+// TestCasebookMissingCodes: a casebook prints a missing-data code with its
+// reason where the value would be, and in the change history a code
+// replaced by a value.
+func TestCasebookMissingCodes(t *testing.T) {
+	bin := pdftotext(t)
+	c := missingChain(t)
+	r, opt := source(c, c.Height)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "casebooks")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	opt.TmpDir = dir
+	if _, err := export.WritePDFDir(context.Background(), r, opt, out); err != nil {
+		t.Fatal(err)
+	}
+	// S1-001: the current value and the first version's change; S1-002:
+	// the first version's change and the correction's old value.
+	for subject, want := range map[string]map[string]int{
+		"S1-001": {"missing ND: sample haemolysed": 2},
+		"S1-002": {"missing ND: sample haemolysed": 2, "repeat sample analysed": 1},
+	} {
+		text, err := exec.Command(bin, filepath.Join(out, "casebook_"+subject+".pdf"), "-").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for w, n := range want {
+			if got := strings.Count(squeeze(string(text)), squeeze(w)); got != n {
+				t.Errorf("casebook of %s has %q %d times, want %d", subject, w, got, n)
+			}
 		}
 	}
 }

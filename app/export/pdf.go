@@ -354,7 +354,7 @@ func (c *casebookDoc) form(rec *types.FormRecord, key string) error {
 			}
 			decode = col.decode(v.Value)
 		}
-		c.row(w, []string{label, types.ItemName(v.Item, v.Repeat), v.Value, decode}, "", false)
+		c.row(w, []string{label, types.ItemName(v.Item, v.Repeat), casebookValue(v.Value, v.MissingText()), decode}, "", false)
 	}
 
 	c.subheading("Change history")
@@ -368,7 +368,7 @@ func (c *casebookDoc) form(rec *types.FormRecord, key string) error {
 		}
 		for _, ch := range changes {
 			d.sum.Audit++
-			c.row(hw, []string{types.ItemName(ch.item, ch.repeat), ch.action, ch.old, ch.new}, "", false)
+			c.row(hw, []string{types.ItemName(ch.item, ch.repeat), ch.action, casebookValue(ch.old, ch.oldMissing), casebookValue(ch.new, ch.newMissing)}, "", false)
 		}
 		return nil
 	}); err != nil {
@@ -392,6 +392,15 @@ func (c *casebookDoc) form(rec *types.FormRecord, key string) error {
 	}
 	c.note("Ledger key " + string(sdvKey))
 	return nil
+}
+
+// casebookValue is a value as a casebook prints it: the value, or its
+// missing-data code and reason ("missing ND: sample haemolysed").
+func casebookValue(value, missing string) string {
+	if missing != "" {
+		return "missing " + missing
+	}
+	return value
 }
 
 func commentText(s string) string {
