@@ -55,6 +55,11 @@ func (x *exec) followChecks(site string, c *protocol.Compiled, rec *types.FormRe
 	}
 	opened := 0
 	for _, k := range keys {
+		// The key ends in the form's OID: forms that do not read rec's
+		// are not loaded.
+		if !slices.Contains(readers, string(k[bytes.LastIndexByte(k, '/')+1:])) {
+			continue
+		}
 		var other types.FormRecord
 		if ok, e := x.load(k, &other); e != nil {
 			return e
