@@ -64,7 +64,7 @@ days_ago() { python3 -c 'import datetime as d, sys; print(d.datetime.now(d.timez
 RPC=$(free_port); P2P=$(free_port); API=$(free_port)
 STUDY=VT-HTN-201
 # S1-001 was screened two days ago; S1-002 three weeks ago, entered late.
-CONS1=$(days_ago 3) VISIT1=$(days_ago 2) CONS2=$(days_ago 22) VISIT2=$(days_ago 20)
+CONS1=$(days_ago 3) VISIT1=$(days_ago 2) CONS2=$(days_ago 22) VISIT2=$(days_ago 20) BASE2=$(days_ago 16)
 
 step "This binary: its release, commit and state-machine version"
 run version
@@ -120,10 +120,17 @@ run form submit --from site1-coordinator --study $STUDY --subject S1-001 --event
 run form submit --from site1-coordinator --study $STUDY --subject S1-002 --event SCR --form VS \
 	VS.DATE=$VISIT2 VS.POS=1 VS.SYSBP=152 VS.DIABP=95 VS.HR=66
 
-step "Site: correct a value; a reason is mandatory and the old value stays on the ledger"
+step "Site: correct a value; a reason is mandatory, the old value stays on the ledger, and the query the edit check raised on the heart rate of 38 closes itself as its condition clears"
 expect 6 form correct --from site1-coordinator --study $STUDY --subject S1-001 --event SCR --form VS --reason "" VS.HR=58
 run form correct --from site1-coordinator --study $STUDY --subject S1-001 --event SCR --form VS \
 	--reason "transcription error: source document shows 58" VS.HR=58
+
+step "Site: each subject's visit calendar from the baseline visit (day 1), with windows; due and overdue as of the date the reader names"
+run form submit --from site1-coordinator --study $STUDY --subject S1-002 --event D1 --form VS \
+	VS.DATE=$BASE2 VS.POS=1 VS.SYSBP=146 VS.DIABP=92 VS.HR=68
+run show schedule --from site1-coordinator --study $STUDY --subject S1-002
+echo "Five weeks from now, week 4 will be overdue unless it is entered:"
+run show schedule --from site1-coordinator --study $STUDY --subject S1-002 --as-of $(days_ago -35)
 
 step "Site: bulk entry from Excel (a generated workbook with drop-downs and range checks)"
 run form template --from site1-coordinator --study $STUDY --event SCR --out entry.xlsx
@@ -165,13 +172,18 @@ printf '%s\n' "$VERITRIAL_PASSPHRASE" >investigator.pass
 run sign --from site1-investigator --passphrase-file investigator.pass --study $STUDY --subject S1-001 --meaning approval
 run sign --from site1-investigator --passphrase-file investigator.pass --study $STUDY --subject S1-002 --meaning approval
 
-step "Sponsor data manager and regulator: both approve the database lock (the ledger refuses it while anything is unresolved)"
+step "Sponsor data manager and regulator: both approve the database lock (the ledger refuses it while anything is unresolved: here a monitor's last query)"
+out=$(run query open --from cro-monitor --study $STUDY --subject S1-001 --event SCR --form VS --item VS.SYSBP \
+	--text "Please confirm 148 mmHg against the source before the lock")
+echo "$out"
+L=$(sed -n 's/^Raised query \([0-9]*\) .*/\1/p' <<<"$out")
+[ -n "$L" ] || { echo "demo: no query number in the output" >&2; exit 1; }
 run lock --from sponsor-dm --study $STUDY
 expect 6 lock --from regulator-auditor --study $STUDY
 
-step "Site and sponsor: resolve the blocker, the query the edit check raised on the heart rate of 38 (corrected to 58)"
-run query answer --from site1-coordinator --study $STUDY --number 1 --text "Corrected to 58 bpm from the source document"
-run query close --from sponsor-dm --study $STUDY --number 1 --text "Correction to 58 seen in the form history"
+step "Site and CRO monitor: resolve the blocker"
+run query answer --from site1-coordinator --study $STUDY --number "$L" --text "Confirmed: 148 mmHg on the source document"
+run query close --from cro-monitor --study $STUDY --number "$L" --text "Confirmed"
 
 step "Regulator: approve the database lock again; its height is the locked dataset"
 run lock --from regulator-auditor --study $STUDY
@@ -180,6 +192,8 @@ run show locks --from regulator-auditor --study $STUDY
 step "Sponsor: export the locked dataset for the statisticians and the regulator (Excel and CDISC ODM 1.3.2)"
 run export --from sponsor-dm --study $STUDY --format xlsx --out htn201-locked.xlsx
 run export --from sponsor-dm --study $STUDY --format odm --out htn201-locked.xml
+echo "And the site's certified copies: one paginated PDF casebook per subject, every page footed with the height and the dataset digest."
+run export --from sponsor-dm --study $STUDY --format pdf --site site1 --out casebooks-site1.zip
 
 step "Regulator: verify every block header from the genesis, trusting no one's database"
 run audit verify-chain --from regulator-auditor --genesis "$VERITRIAL_HOME/config/genesis.json"
