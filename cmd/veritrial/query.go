@@ -205,6 +205,9 @@ func listQueries(c *cli.Context) error {
 }
 
 func raiserText(q *types.Query) string {
+	if q.RaisedBy == types.SystemRaiser && q.Hard {
+		return "system (" + q.Check + ", hard: found when a form it reads changed)"
+	}
 	if q.RaisedBy == types.SystemRaiser {
 		return "system (" + q.Check + ")"
 	}
