@@ -136,7 +136,7 @@ func (x *exec) assessLabValue(m *types.MsgAssessLabValue) *types.Error {
 	}
 	if flag == nil {
 		return types.Errf(types.CodeNoLabFlag, "version %d of form %s of subject %s has no value of %s outside its reference range to assess",
-			rec.Version, m.Form, m.Subject, valueName(protocol.ItemValue{Item: m.Item, Repeat: m.ItemRepeat}))
+			rec.Version, m.Form, m.Subject, types.ItemName(m.Item, m.ItemRepeat))
 	}
 	key := types.KeyLabAssessments(m.FormKey, m.Item, m.ItemRepeat)
 	la := types.LabAssessments{FormKey: m.FormKey, Item: m.Item, ItemRepeat: m.ItemRepeat}
@@ -147,6 +147,6 @@ func (x *exec) assessLabValue(m *types.MsgAssessLabValue) *types.Error {
 		FormVersion: rec.Version, Value: flag.Value, Significant: m.Significant, Comment: m.Comment, Stamp: x.stamp(),
 	})
 	x.st.setJSON(key, la)
-	x.emit("study", m.Study, "subject", m.Subject, "event", m.Event, "form", m.Form, "item", valueName(protocol.ItemValue{Item: m.Item, Repeat: m.ItemRepeat}), "action", "assess")
+	x.emit("study", m.Study, "subject", m.Subject, "event", m.Event, "form", m.Form, "item", types.ItemName(m.Item, m.ItemRepeat), "action", "assess")
 	return nil
 }

@@ -290,20 +290,17 @@ func (r *LabRange) String() string {
 	return s + ": " + r.Bounds()
 }
 
-// AgeBand prints the age band: "18-64", "65-", "-17" or "any".
+// AgeBand prints the age band in years: "18-64", "65+", "0-17" or "any".
 func (r *LabRange) AgeBand() string {
-	if r.AgeMin == nil && r.AgeMax == nil {
+	switch {
+	case r.AgeMin == nil && r.AgeMax == nil:
 		return "any"
+	case r.AgeMax == nil:
+		return strconv.Itoa(*r.AgeMin) + "+"
+	case r.AgeMin == nil:
+		return "0-" + strconv.Itoa(*r.AgeMax)
 	}
-	s := ""
-	if r.AgeMin != nil {
-		s = strconv.Itoa(*r.AgeMin)
-	}
-	s += "-"
-	if r.AgeMax != nil {
-		s += strconv.Itoa(*r.AgeMax)
-	}
-	return s
+	return strconv.Itoa(*r.AgeMin) + "-" + strconv.Itoa(*r.AgeMax)
 }
 
 // Bounds prints the bounds and unit: "12.0 to 15.5 g/dL", "at most 56 U/L".

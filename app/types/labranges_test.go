@@ -148,6 +148,23 @@ func TestRangeFor(t *testing.T) {
 	}
 }
 
+func TestAgeBand(t *testing.T) {
+	age := func(n int) *int { return &n }
+	for _, tc := range []struct {
+		r    types.LabRange
+		want string
+	}{
+		{types.LabRange{}, "any"},
+		{types.LabRange{AgeMin: age(18), AgeMax: age(64)}, "18-64"},
+		{types.LabRange{AgeMin: age(65)}, "65+"},
+		{types.LabRange{AgeMax: age(17)}, "0-17"},
+	} {
+		if got := tc.r.AgeBand(); got != tc.want {
+			t.Errorf("age band %q, want %q", got, tc.want)
+		}
+	}
+}
+
 func TestOutside(t *testing.T) {
 	for _, tc := range []struct {
 		low, high, v, want string

@@ -230,6 +230,13 @@ func showForm(c *cli.Context) error {
 		return nodeError(err)
 	}
 	doc := map[string]any{"form": r, "height": s.rd.Height(), "proven": s.rd.Proving()}
+	var assessed []types.LabAssessments
+	if len(r.LabFlags) > 0 {
+		if assessed, err = s.rd.LabAssessments(s.ctx, formKeyOf(c)); err != nil {
+			return nodeError(err)
+		}
+		doc["lab_assessments"] = assessed
+	}
 	return emit(c, doc, func(w io.Writer) error {
 		label := s.labeler(r.Study, r.ProtocolVersion)
 		printf(w, "Form %s, subject %s, event %s (repeat %d): version %d, protocol version %d\n", r.Form, r.Subject, r.Event, r.EventRepeat, r.Version, r.ProtocolVersion)
@@ -240,6 +247,9 @@ func showForm(c *cli.Context) error {
 		writeValues(w, r.Values, label)
 		for _, wn := range r.Warnings {
 			printf(w, "warning [%s] %s\n", wn.Code, wn.Message)
+		}
+		if len(r.LabFlags) > 0 {
+			writeLabFlags(w, r.LabFlags, assessed)
 		}
 		proofLine(w, s.rd)
 		return nil
