@@ -216,6 +216,9 @@ func TestAssessLabValue(t *testing.T) {
 		return apptest.AssessLabMsg(lb, item, 0, version, significant, comment)
 	}
 	notEntered := apptest.AssessLabMsg(apptest.FormKey("S1-001", "D1", 1, "LB"), "LB.HGB", 0, 1, false, "")
+	// A second investigator of site1, not yet delegated the sign task.
+	c.MustDo("site1-admin", addMsg("site1-subi", "Dr. Demo Subinvestigator", pub("site1-subi"), types.RoleInvestigator))
+	c.AddPerson(&apptest.Person{ID: "site1-subi", Org: "site1", Name: "Dr. Demo Subinvestigator", Roles: []types.Role{types.RoleInvestigator}, Key: apptest.KeyFor("site1-subi")})
 	runSteps(t, c, []step{
 		{name: "coordinator", signer: "site1-coordinator", msg: assess("LB.HGB", 1, false, ""), want: types.CodeUnauthorized, atCheck: true},
 		{name: "site admin", signer: "site1-admin", msg: assess("LB.HGB", 1, false, ""), want: types.CodeUnauthorized, atCheck: true},
@@ -229,7 +232,9 @@ func TestAssessLabValue(t *testing.T) {
 		{name: "form not entered", signer: "site1-investigator", msg: notEntered, want: types.CodeFormNotFound},
 		{name: "value in range", signer: "site1-investigator", msg: assess("LB.PLT", 1, false, ""), want: types.CodeNoLabFlag, logHas: []string{"LB.PLT"}},
 		{name: "a version not yet entered", signer: "site1-investigator", msg: assess("LB.HGB", 2, false, ""), want: types.CodeFormChanged},
-		{name: "not significant", signer: "site1-investigator", msg: assess("LB.HGB", 1, false, "known thalassaemia trait"), want: types.CodeOK},
+		{name: "investigator without the sign task", signer: "site1-subi", msg: assess("LB.HGB", 1, false, ""), want: types.CodeNotDelegated},
+		{name: "delegated", signer: "site1-investigator", msg: apptest.DelegateSiteMsg(study, "site1", "site1-subi", types.TaskSign), want: types.CodeOK},
+		{name: "not significant", signer: "site1-subi", msg: assess("LB.HGB", 1, false, "known thalassaemia trait"), want: types.CodeOK},
 		{name: "significant", signer: "site1-investigator", msg: assess("LB.ALT", 1, true, "adverse event reported"), want: types.CodeOK},
 	})
 	assessments := func(item string) *types.LabAssessments {
@@ -252,7 +257,7 @@ func TestAssessLabValue(t *testing.T) {
 	if a := got["LB.ALT"]; a == nil || !a.Significant || a.Value != "45" || a.FormVersion != 1 || a.Comment != "adverse event reported" || a.Stamp.Signer != "site1-investigator" || a.Stamp.Role != types.RoleInvestigator {
 		t.Errorf("ALT assessment %+v", a)
 	}
-	if a := got["LB.HGB"]; a == nil || a.Significant {
+	if a := got["LB.HGB"]; a == nil || a.Significant || a.Stamp.Signer != "site1-subi" {
 		t.Errorf("HGB assessment %+v", a)
 	}
 

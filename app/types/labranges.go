@@ -110,6 +110,15 @@ type LabAssessment struct {
 	Stamp       Stamp  `json:"stamp"`
 }
 
+// Significance says an assessment for people: "clinically significant"
+// or "not clinically significant".
+func Significance(significant bool) string {
+	if significant {
+		return "clinically significant"
+	}
+	return "not clinically significant"
+}
+
 // LabAssessments are the assessments of one lab item (one row of a
 // repeating group) of a form, oldest first.
 type LabAssessments struct {

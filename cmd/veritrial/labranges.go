@@ -251,16 +251,9 @@ changes the value asks for a new assessment.`,
 			m := &types.MsgAssessLabValue{FormKey: formKeyOf(c), Item: c.String("item"), ItemRepeat: c.Int("row"), FormVersion: c.Int("version"),
 				Significant: significant, Comment: c.String("comment")}
 			return send(c, types.Msg{AssessLabValue: m}, fmt.Sprintf("Assessed %s of form %s (version %d) of subject %s at %s: %s",
-				types.ItemName(m.Item, m.ItemRepeat), m.Form, m.FormVersion, m.Subject, m.Event, significance(m.Significant)))
+				types.ItemName(m.Item, m.ItemRepeat), m.Form, m.FormVersion, m.Subject, m.Event, types.Significance(m.Significant)))
 		},
 	}
-}
-
-func significance(yes bool) string {
-	if yes {
-		return "clinically significant"
-	}
-	return "not clinically significant"
 }
 
 // writeLabFlags lists a form's flagged lab values with their assessments.
@@ -276,7 +269,7 @@ func writeLabFlags(w io.Writer, flags []types.LabFlag, assessed []types.LabAsses
 				continue
 			}
 			if a := la.For(f); a != nil {
-				state = fmt.Sprintf("%s (form version %d, %s)", significance(a.Significant), a.FormVersion, stampText(a.Stamp))
+				state = fmt.Sprintf("%s (form version %d, %s)", types.Significance(a.Significant), a.FormVersion, stampText(a.Stamp))
 				if a.Comment != "" {
 					state += ": " + a.Comment
 				}
