@@ -48,9 +48,9 @@ func (x *exec) labFlags(s *types.Study, c *protocol.Compiled, k types.FormKey, v
 	if s.LabRanges == 0 {
 		return nil, nil
 	}
-	var t types.LabRangeTable
-	if ok, e := x.load(types.KeyLabRanges(s.ID, s.LabRanges), &t); e != nil {
-		return nil, e
+	t, ok, err := x.a.labTables.get(x.st, types.KeyLabRanges(s.ID, s.LabRanges))
+	if err != nil {
+		return nil, internal(err)
 	} else if !ok {
 		return nil, internal(errMissing("reference-range table", s.ID, s.LabRanges))
 	}

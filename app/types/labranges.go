@@ -199,16 +199,23 @@ func (t *LabRanges) Check() *Error {
 			return Errf(CodeInvalidLabRanges, "the %s %q is not a valid identifier", it.what, it.oid)
 		}
 	}
+	// The ranges before each one of the same item, lab and sex, which
+	// its age band must not overlap.
+	same := map[[3]string][]int{}
 	for i := range t.Ranges {
-		if e := t.checkRange(i); e != nil {
+		r := &t.Ranges[i]
+		k := [3]string{r.Item, r.Lab, r.Sex}
+		if e := t.checkRange(i, same[k]); e != nil {
 			return e
 		}
+		same[k] = append(same[k], i)
 	}
 	return nil
 }
 
-// checkRange checks range i, and that it overlaps no range before it.
-func (t *LabRanges) checkRange(i int) *Error {
+// checkRange checks range i, and that it overlaps none of the ranges
+// before it (their indexes) of the same item, lab and sex.
+func (t *LabRanges) checkRange(i int, before []int) *Error {
 	r := &t.Ranges[i]
 	bad := func(format string, args ...any) *Error {
 		return Errf(CodeInvalidLabRanges, "range %d (%s): %s", i+1, r, fmt.Sprintf(format, args...))
@@ -242,9 +249,8 @@ func (t *LabRanges) checkRange(i int) *Error {
 	if r.Low != "" && r.High != "" && low.Cmp(high) > 0 {
 		return bad("low %s is above high %s", r.Low, r.High)
 	}
-	for j := range t.Ranges[:i] {
-		o := &t.Ranges[j]
-		if o.Item == r.Item && o.Lab == r.Lab && o.Sex == r.Sex && ageOverlap(o, r) {
+	for _, j := range before {
+		if o := &t.Ranges[j]; ageOverlap(o, r) {
 			return bad("its age band overlaps range %d (%s) of the same item, lab and sex", j+1, o)
 		}
 	}
