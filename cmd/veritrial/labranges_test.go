@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/veritrial/veritrial/app/types"
 )
 
 // TestLabRangesOnARealNode registers reference ranges from YAML and CSV,
@@ -87,5 +89,44 @@ ranges:
 	r = mustVT(t, env, show...)
 	if !strings.Contains(r.stdout, "needs assessment again (the value changed in version 2)") || !strings.Contains(r.stdout, "not clinically significant (form version 1") {
 		t.Errorf("show form after the correction:\n%s", r.stdout)
+	}
+	var doc struct {
+		Form        types.FormRecord       `json:"form"`
+		Assessments []types.LabAssessments `json:"lab_assessments"`
+	}
+	decode(t, mustVT(t, env, append(show, "--output", "json")...), &doc)
+	if len(doc.Form.LabFlags) != 2 || doc.Form.LabFlags[1].Item != "LB.ALT" || doc.Form.LabFlags[1].Since != 2 || len(doc.Assessments) != 2 || doc.Assessments[0].Item != "LB.ALT" || doc.Assessments[0].For(doc.Form.LabFlags[1]) != nil {
+		t.Errorf("show form --output json: %+v", doc)
+	}
+}
+
+func TestDecodeLabRanges(t *testing.T) {
+	for _, tc := range []struct {
+		name, ext, data string
+		want            string // the decoded ranges printed, or the error
+	}{
+		{"yaml", ".yaml", "sex_item: DM.SEX\nranges:\n  - {item: LB.HGB, sex: \"2\", low: \"12.0\", high: \"15.5\", unit: g/dL}\n", "LB.HGB sex 2: 12.0 to 15.5 g/dL"},
+		{"yaml unknown field", ".yml", "ranges:\n  - {item: LB.K, hi: \"5\"}\n", "field hi not found"},
+		{"json", ".json", `{"age_item":"DM.AGE","ranges":[{"item":"LB.ALT","age_min":65,"high":"35"}]}`, "LB.ALT age 65+: at most 35"},
+		{"json unknown field", ".JSON", `{"ranges":[],"labs":1}`, `unknown field "labs"`},
+		{"csv", ".csv", "Item, age_min ,age_max,low,high\nLB.ALT,18,64,,40\nLB.K,,,3.5,5.1\n", "LB.ALT age 18-64: at most 40; LB.K: 3.5 to 5.1"},
+		{"csv bad age", ".csv", "item,age_min,high\nLB.ALT,adult,40\n", `row 2: age_min "adult" is not a whole number of years`},
+		{"csv ragged", ".csv", "item,high\nLB.ALT\n", "wrong number of fields"},
+		{"csv empty", ".csv", "", "the file is empty"},
+	} {
+		tab, err := decodeLabRanges([]byte(tc.data), tc.ext)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		} else {
+			var parts []string
+			for _, r := range tab.Ranges {
+				parts = append(parts, r.String())
+			}
+			got = strings.Join(parts, "; ")
+		}
+		if !strings.Contains(got, tc.want) {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }
