@@ -1,6 +1,7 @@
 package app
 
 import (
+	"slices"
 	"strconv"
 
 	"github.com/veritrial/veritrial/app/types"
@@ -57,6 +58,9 @@ func (x *exec) labFlags(s *types.Study, c *protocol.Compiled, k types.FormKey, v
 	ranged := map[string]bool{}
 	for _, r := range t.Ranges {
 		ranged[r.Item] = true
+	}
+	if !slices.ContainsFunc(values, func(v protocol.ItemValue) bool { return ranged[v.Item] }) {
+		return nil, nil // a form without lab items: no lookup of the subject's other forms
 	}
 	cross := c.CrossFormLookup(k.Event, k.EventRepeat, x.subjectForms(k))
 	lookup := func(oid string) string {
