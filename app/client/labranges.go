@@ -22,3 +22,9 @@ func (r *Reader) LabRangeTable(ctx context.Context, study string, n int) (*types
 func (r *Reader) LabAssessments(ctx context.Context, k types.FormKey) ([]types.LabAssessments, error) {
 	return ListJSON[types.LabAssessments](ctx, r, string(types.PrefixLabAssessOf(k)))
 }
+
+// SubjectLabAssessments lists the assessments of the flagged lab values of
+// a subject's forms.
+func (r *Reader) SubjectLabAssessments(ctx context.Context, study, subject string) ([]types.LabAssessments, error) {
+	return ListJSON[types.LabAssessments](ctx, r, subjectPrefix(types.PrefixLabAssess, study, subject))
+}

@@ -141,6 +141,17 @@ func (a *LabAssessments) For(f LabFlag) *LabAssessment {
 	return last
 }
 
+// AssessmentsOf returns the assessments of flag f of form k among all,
+// nil when it was never assessed.
+func AssessmentsOf(all []LabAssessments, k FormKey, f LabFlag) *LabAssessments {
+	for i := range all {
+		if a := &all[i]; a.FormKey == k && a.Item == f.Item && a.ItemRepeat == f.Repeat {
+			return a
+		}
+	}
+	return nil
+}
+
 // Limits of a reference-range table.
 const (
 	// MaxLabRanges bounds the ranges of one table.

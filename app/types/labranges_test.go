@@ -208,4 +208,22 @@ func TestLabAssessmentsFor(t *testing.T) {
 	if a := la.For(f); a == nil || a.FormVersion != 3 {
 		t.Errorf("the latest assessment is in force, not %+v", a)
 	}
+
+	k := types.FormKey{Study: "ST", Subject: "S1", Event: "SCR", EventRepeat: 1, Form: "LB"}
+	other := k
+	other.EventRepeat = 2
+	all := []types.LabAssessments{
+		{FormKey: other, Item: "A"},
+		{FormKey: k, Item: "A", ItemRepeat: 2},
+		{FormKey: k, Item: "A"},
+	}
+	if got := types.AssessmentsOf(all, k, types.LabFlag{Item: "A"}); got != &all[2] {
+		t.Errorf("assessments of A: %+v", got)
+	}
+	if got := types.AssessmentsOf(all, k, types.LabFlag{Item: "A", Repeat: 2}); got != &all[1] {
+		t.Errorf("assessments of A[2]: %+v", got)
+	}
+	if got := types.AssessmentsOf(all, k, types.LabFlag{Item: "B"}); got != nil {
+		t.Errorf("assessments of B: %+v", got)
+	}
 }

@@ -256,28 +256,41 @@ changes the value asks for a new assessment.`,
 	}
 }
 
-// writeLabFlags lists a form's flagged lab values with their assessments.
-func writeLabFlags(w io.Writer, flags []types.LabFlag, assessed []types.LabAssessments) {
+// writeLabFlags lists the flagged lab values of form r with their
+// assessments.
+func writeLabFlags(w io.Writer, r *types.FormRecord, assessed []types.LabAssessments) {
 	printf(w, "Lab values outside their reference range:\n")
 	t := indented(w, "  ", "ITEM", "VALUE", "RANGE", "FLAG", "ASSESSMENT")
-	for _, f := range flags {
-		r := types.LabRange{Low: f.Low, High: f.High, Unit: f.Unit}
+	for _, f := range r.LabFlags {
+		rg := types.LabRange{Low: f.Low, High: f.High, Unit: f.Unit}
 		state := "needs assessment"
-		for i := range assessed {
-			la := &assessed[i]
-			if la.Item != f.Item || la.ItemRepeat != f.Repeat {
-				continue
+		la := types.AssessmentsOf(assessed, r.FormKey, f)
+		if a := la.For(f); a != nil {
+			state = fmt.Sprintf("%s (form version %d, %s)", types.Significance(a.Significant), a.FormVersion, stampText(a.Stamp))
+			if a.Comment != "" {
+				state += ": " + a.Comment
 			}
-			if a := la.For(f); a != nil {
-				state = fmt.Sprintf("%s (form version %d, %s)", types.Significance(a.Significant), a.FormVersion, stampText(a.Stamp))
-				if a.Comment != "" {
-					state += ": " + a.Comment
-				}
-			} else if len(la.Assessments) > 0 {
-				state = fmt.Sprintf("needs assessment again (the value changed in version %d)", f.Since)
-			}
+		} else if la != nil {
+			state = fmt.Sprintf("needs assessment again (the value changed in version %d)", f.Since)
 		}
-		t.row(types.ItemName(f.Item, f.Repeat), f.Value, fmt.Sprintf("%s (table %d)", r.Bounds(), f.Table), strings.ToUpper(f.Direction), state)
+		t.row(types.ItemName(f.Item, f.Repeat), f.Value, fmt.Sprintf("%s (table %d)", rg.Bounds(), f.Table), strings.ToUpper(f.Direction), state)
 	}
 	t.flush()
+}
+
+// writeLabToAssess lists, per form, the flagged lab values of a subject's
+// forms that need the investigator's assessment.
+func writeLabToAssess(w io.Writer, forms []types.FormRecord, assessed []types.LabAssessments) {
+	for i := range forms {
+		r := &forms[i]
+		var items []string
+		for _, f := range r.LabFlags {
+			if types.AssessmentsOf(assessed, r.FormKey, f).For(f) == nil {
+				items = append(items, types.ItemName(f.Item, f.Repeat))
+			}
+		}
+		if len(items) > 0 {
+			printf(w, "Lab values to assess on %s at %s (repeat %d), version %d: %s\n", r.Form, r.Event, r.EventRepeat, r.Version, strings.Join(items, ", "))
+		}
+	}
 }

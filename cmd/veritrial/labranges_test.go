@@ -90,6 +90,10 @@ ranges:
 	if !strings.Contains(r.stdout, "needs assessment again (the value changed in version 2)") || !strings.Contains(r.stdout, "not clinically significant (form version 1") {
 		t.Errorf("show form after the correction:\n%s", r.stdout)
 	}
+	r = mustVT(t, env, "show", "subject", "--from", "site1-investigator", "--study", study, "--subject", "S1-001")
+	if !strings.Contains(r.stdout, "Lab values to assess on LB at SCR (repeat 1), version 2: LB.ALT\n") {
+		t.Errorf("show subject after the correction:\n%s", r.stdout)
+	}
 	var doc struct {
 		Form        types.FormRecord       `json:"form"`
 		Assessments []types.LabAssessments `json:"lab_assessments"`
