@@ -108,6 +108,11 @@ type App struct {
 	subjects    *decoded[types.Subject]
 	sites       *decoded[types.Site]
 	delegations *decoded[types.Delegation]
+	// labTables caches the reference-range tables every form tx of a
+	// study with one reads: decoded at every submission, a table of 1,350
+	// ranges made a block of 200 laboratory forms take 620 ms instead of
+	// 115 ms (BenchmarkSubmitLabWithRanges).
+	labTables *decoded[types.LabRangeTable]
 	// vmu guards protocols and versions, which FinalizeBlock and CheckTx
 	// (its look at form submissions, see precheckSubmit) both read.
 	vmu sync.Mutex
@@ -169,6 +174,7 @@ func New(cfg Config) (*App, error) {
 		subjects:      newDecoded[types.Subject](20_000),
 		sites:         newDecoded[types.Site](1_000),
 		delegations:   newDecoded[types.Delegation](10_000),
+		labTables:     newDecoded[types.LabRangeTable](100),
 		protocols:     map[string]*protocol.Compiled{},
 		versions:      map[string]versionEntry{},
 		reads:         newReadNonces(maxReadNonces),

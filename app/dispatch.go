@@ -126,6 +126,10 @@ func (x *exec) run() *types.Error {
 		return x.approveKeyRotation(m)
 	case *types.MsgCommitAccessHead:
 		return x.commitAccessHead(m)
+	case *types.MsgSetLabRanges:
+		return x.setLabRanges(m)
+	case *types.MsgAssessLabValue:
+		return x.assessLabValue(m)
 	}
 	return types.Errf(types.CodeTxMalformed, "unknown message kind %q", x.c.kind)
 }

@@ -32,7 +32,9 @@
 //     sdv (source data verification), sign, lock (freeze and lock),
 //     delegation (a study's to CROs, each site's delegation log),
 //     consortium (governance; consortium.go applies the changes),
-//     accesshead (the access log heads node accounts commit).
+//     accesshead (the access log heads node accounts commit), labranges
+//     (reference ranges for lab items, the flags of the values outside
+//     them and the investigator's assessments).
 //
 // State and the caches that never change a result:
 //   - store.go: the IAVL tree on goleveldb, commit and crash recovery;

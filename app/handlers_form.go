@@ -180,6 +180,9 @@ func (x *exec) submitForm(m *types.MsgSubmitForm) *types.Error {
 		FormKey: m.FormKey, Version: 1, ProtocolVersion: s.Current,
 		Values: c.CanonicalValues(m.Form, append(slices.Clip(m.Values), derived...)), Warnings: warnings, Stamp: x.stamp(),
 	}
+	if rec.LabFlags, e = x.labFlags(s, c, m.FormKey, rec.Values, rec.Version, nil); e != nil {
+		return e
+	}
 	x.st.setJSON(types.KeyForm(m.FormKey), rec)
 	x.emitForm(rec)
 	if e := x.checkSchedule(c, sub, &rec); e != nil {
@@ -243,6 +246,9 @@ func (x *exec) correctForm(m *types.MsgCorrectForm) *types.Error {
 		FormKey: m.FormKey, Version: cur.Version + 1, ProtocolVersion: judged,
 		Values: values, Warnings: warnings, Changed: append(changed, derivedChanges(c, cur.Values, values)...),
 		Reason: m.Reason, Stamp: x.stamp(),
+	}
+	if rec.LabFlags, e = x.labFlags(s, c, m.FormKey, rec.Values, rec.Version, &cur); e != nil {
+		return e
 	}
 	x.st.setJSON(types.KeyForm(m.FormKey), rec)
 	x.emitForm(rec)

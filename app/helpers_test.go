@@ -288,7 +288,7 @@ var allPrefixes = []string{
 var everyPrefix = append(slices.Clone(allPrefixes),
 	types.PrefixQuery, types.PrefixQueryForm, types.PrefixSDV, types.PrefixDeviation, types.PrefixSignature, types.PrefixLock, types.PrefixDBLock,
 	types.PrefixValKey, types.PrefixNodeID, types.PrefixProposal, string(types.KeyGovernance),
-	types.KeyParams, types.KeyChainID)
+	types.KeyParams, types.KeyChainID, types.PrefixLabRanges, types.PrefixLabAssess)
 
 // dump returns every key and value of the store at height h.
 func dump(t testing.TB, c *apptest.Chain, h int64) map[string]string {

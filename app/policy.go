@@ -54,6 +54,11 @@ var readPolicy = []struct {
 	{types.PrefixProtocol, 2, (*view).study},
 	{types.PrefixAmendment, 2, (*view).study},
 	{types.PrefixDBLock, 1, (*view).study},
+	// The reference-range table's versions: everyone who takes part in
+	// the study, as the protocol; the assessments of a form's lab values:
+	// whoever reads the form.
+	{types.PrefixLabRanges, 2, (*view).study},
+	{types.PrefixLabAssess, 7, (*view).subject},
 	// A site of a study, its delegation log and its locks: the whole
 	// study's readers and the site itself; a CRO's delegation: the whole
 	// study's readers.
@@ -398,6 +403,10 @@ func txRecord(m *types.Msg) []byte {
 	case *types.MsgCorrectForm:
 		return types.KeyForm(m.FormKey)
 	case *types.MsgOpenQuery:
+		return types.KeyForm(m.FormKey)
+	case *types.MsgSetLabRanges:
+		return types.KeyStudy(m.Study)
+	case *types.MsgAssessLabValue:
 		return types.KeyForm(m.FormKey)
 	case *types.MsgQueryAction:
 		return types.KeyQuery(m.Study, m.Number)

@@ -30,6 +30,7 @@ func policyChain(t *testing.T, params types.Params) *apptest.Chain {
 	}
 	vs := apptest.FormKey("S1-001", "SCR", 1, "VS")
 	c.MustDo("site1-coordinator", apptest.SubmitMsg(vs, apptest.VS(128, 84)))
+	c.MustDo("sponsor-dm", apptest.SetLabRangesMsg(types.LabRanges{Ranges: []types.LabRange{{Item: "LB.PLT", Low: "100", High: "200"}}}, "central laboratory ranges"))
 	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-001", "SCR", 1, "LB"), apptest.LB()))
 	// The baseline six weeks after screening: screening's visit is out of
 	// its window, a deviation.
@@ -37,6 +38,7 @@ func policyChain(t *testing.T, params types.Params) *apptest.Chain {
 	if !c.Get(types.KeyDeviation(vs), &types.Deviation{}) {
 		t.Fatal("no deviation recorded for S1-001's screening")
 	}
+	c.MustDo("site1-investigator", apptest.AssessLabMsg(apptest.FormKey("S1-001", "SCR", 1, "LB"), "LB.PLT", 0, 1, false, "not clinically significant"))
 	c.MustDo("site2-coordinator", apptest.SubmitMsg(apptest.FormKey("S2-001", "SCR", 1, "VS"), apptest.VS(120, 80)))
 	c.MustDo("cro-monitor", apptest.OpenQueryMsg(vs, "VS.HR", "Source shows 78 bpm"))
 	c.MustDo("site1-coordinator", apptest.CorrectMsg(vs, "transcription error", apptest.V("VS.HR", "78")))
@@ -100,6 +102,7 @@ func policyCells(t *testing.T, c *apptest.Chain) []struct{ key, sees string } {
 		{string(types.KeyProtocol(study, 1)), studyA},
 		{string(types.KeyAmendment(study, 1)), studyA},
 		{string(types.KeyDBLock(study)), studyA},
+		{string(types.KeyLabRanges(study, 1)), studyA},
 		{string(types.KeyLock(types.Scope{Study: study})), studyA},
 		{string(types.KeySite(study, "site1")), wholeA + " s1"},
 		{string(types.KeySite(study, "site2")), wholeA + " s2"},
@@ -117,11 +120,13 @@ func policyCells(t *testing.T, c *apptest.Chain) []struct{ key, sees string } {
 		{string(types.KeySDV(s1vs)), wholeA + " s1"},
 		{string(types.KeyDeviation(s1vs)), wholeA + " s1"},
 		{string(types.KeySignature(study, "S1-001", 1)), wholeA + " s1"},
+		{string(types.KeyLabAssessments(apptest.FormKey("S1-001", "SCR", 1, "LB"), "LB.PLT", 0)), wholeA + " s1"},
 		{string(types.KeyQuery(study, 1)), wholeA + " s1"},
 		{string(types.KeyLock(types.Scope{Study: study, Subject: "S1-001"})), wholeA + " s1"},
 		{string(types.KeyLock(types.Scope{Study: study, Subject: "S1-001", Event: "SCR", EventRepeat: 1, Form: "LB"})), wholeA + " s1"},
 		{string(types.KeySubject(study, "S2-001")), wholeA + " s2"},
 		{string(types.KeyForm(apptest.FormKey("S2-001", "SCR", 1, "VS"))), wholeA + " s2"},
+		{string(types.KeyLabAssessments(apptest.FormKey("S2-001", "SCR", 1, "LB"), "LB.PLT", 0)), wholeA + " s2"},
 		// Absent records of study A: the whole study's readers get an
 		// absence proof; a site cannot tell them from another site's.
 		{string(types.KeySubject(study, "S9-999")), wholeA},
@@ -131,6 +136,7 @@ func policyCells(t *testing.T, c *apptest.Chain) []struct{ key, sees string } {
 		{string(types.KeyForm(apptest.FormKey("S1-001", "V1", 1, "VS"))), wholeA + " s1"},
 		// Study B.
 		{string(types.KeyStudy(studyB)), partyB},
+		{string(types.KeyLabRanges(studyB, 1)), partyB},
 		{string(types.KeySite(studyB, "site3")), partyB},
 		{string(types.KeySubject(studyB, "S3-001")), partyB},
 		// Nobody.

@@ -71,14 +71,16 @@ func (g *txGen) signer() string {
 
 func (g *txGen) subject() string {
 	if len(g.subjects) == 0 || g.r.Intn(10) == 0 {
-		return "Q" + strconv.Itoa(g.r.Intn(1000))
+		return fmt.Sprintf("S9-%03d", g.r.Intn(1000))
 	}
 	return g.subjects[g.r.Intn(len(g.subjects))]
 }
 
 func (g *txGen) next() []byte {
 	var raw []byte
-	switch op := g.r.Intn(155); {
+	switch op := g.r.Intn(170); {
+	case op >= 155:
+		raw = g.labRanges()
 	case op >= 145:
 		raw = g.accessHead()
 	case op >= 130:
@@ -280,6 +282,42 @@ func (g *txGen) accessHead() []byte {
 	return g.c.Tx(signer, types.Msg{CommitAccessHead: &types.MsgCommitAccessHead{Node: node, Seq: seq, Head: head, Entries: entries}})
 }
 
+// labRanges is a registration of the study's reference-range table (the
+// example's with a random platelet range, sometimes one that does not
+// hold together, now and then by someone who may not), or an assessment
+// of a lab value of an entered laboratory form, mostly by site1's
+// investigator of its current version, sometimes of an older version, a
+// value without a flag, or by someone who may not.
+func (g *txGen) labRanges() []byte {
+	if g.r.Intn(3) == 0 {
+		t := apptest.LabRanges()
+		low := 100 + g.r.Intn(100)
+		t.Ranges = append(t.Ranges, types.LabRange{Item: "LB.PLT", Low: strconv.Itoa(low), High: strconv.Itoa(low + g.r.Intn(400) - 50)})
+		if g.r.Intn(6) == 0 {
+			t.Ranges = append(t.Ranges, types.LabRange{Item: "LB.K", Low: "3.0", High: "5.0"}) // overlaps
+		}
+		signer := g.pick([]string{"sponsor-dm", "sponsor-dm", "sponsor-dm", "sponsor-admin", "site1-investigator"})
+		return g.c.Tx(signer, apptest.SetLabRangesMsg(t, "generated"))
+	}
+	k := apptest.FormKey(g.subject(), "SCR", 1, "LB")
+	for _, f := range g.forms {
+		if f.Form == "LB" && g.r.Intn(3) == 0 {
+			k = f
+		}
+	}
+	var rec types.FormRecord
+	g.c.Get(types.KeyForm(k), &rec)
+	version := max(1, rec.Version-g.r.Intn(2))
+	item := g.pick([]string{"LB.PLT", "LB.PLT", "LB.PLT", "LB.K"})
+	significant := g.r.Intn(3) == 0
+	comment := ""
+	if g.r.Intn(4) > 0 {
+		comment = "assessed " + strconv.Itoa(g.r.Intn(5))
+	}
+	signer := g.pick([]string{"site1-investigator", "site1-investigator", "site1-investigator", "site1-coordinator", "site2-investigator"})
+	return g.c.Tx(signer, apptest.AssessLabMsg(k, item, 0, version, significant, comment))
+}
+
 // govAdmins are the administrators of the test consortium's voting
 // organisations.
 var govAdmins = []string{"sponsor-admin", "site1-admin", "site2-admin", "cro-admin", "regulator-admin"}
@@ -348,9 +386,10 @@ func (g *txGen) governance() []byte {
 // later blocks replay, and some blocks come to FinalizeBlock without
 // their proposal. The txs include consortium proposals and votes that
 // change the validator set, delegations, changes of principal
-// investigator, two-person key rotations, access log heads and visit
+// investigator, two-person key rotations, access log heads, visit
 // dates inside and outside their windows (deviations, hard-window
-// refusals) and queries on missing forms. Every
+// refusals), queries on missing forms, reference-range tables and
+// assessments of flagged lab values. Every
 // result code, every app hash, every block's validator updates (which
 // CometBFT's own validator set code must accept) and every query must
 // agree. A third app replays the recorded blocks from
@@ -360,7 +399,7 @@ func TestPropertyReplicasAgree(t *testing.T) {
 	if testing.Short() {
 		seeds, blocks = []int64{1}, 20
 	}
-	setChanges, deviations, refusals := 0, 0, 0
+	setChanges, deviations, refusals, assessed := 0, 0, 0, 0
 	for _, seed := range seeds {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			a, b, d := apptest.New(t), apptest.New(t), apptest.New(t)
@@ -439,6 +478,7 @@ func TestPropertyReplicasAgree(t *testing.T) {
 				}
 			}
 			refusals += codes[uint32(types.CodeVisitOutOfWindow)]
+			assessed += len(list(t, a, types.PrefixLabAssess, 0, 1000))
 			for _, h := range []int64{0, start + 1, start + int64(blocks)/2, a.Height - 1} {
 				da := dump(t, a, h)
 				if db, dd := dump(t, b, h), dump(t, d, h); !reflect.DeepEqual(da, db) || !reflect.DeepEqual(da, dd) {
@@ -470,6 +510,9 @@ func TestPropertyReplicasAgree(t *testing.T) {
 	}
 	if !testing.Short() && (deviations == 0 || refusals == 0) {
 		t.Errorf("the generated visit dates opened %d deviations and met %d hard-window refusals", deviations, refusals)
+	}
+	if !testing.Short() && assessed == 0 {
+		t.Error("no generated assessment of a lab value was recorded")
 	}
 	if !testing.Short() && setChanges < len(seeds) {
 		t.Errorf("the generated governance changed the validator set only %d times in %d runs", setChanges, len(seeds))

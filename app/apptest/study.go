@@ -50,6 +50,10 @@ var (
 	QueryMsg     = example.QueryMsg
 	VerifyMsg    = example.VerifyMsg
 	ScopeMsg     = example.ScopeMsg
+	// Reference ranges for lab items.
+	LabRanges       = example.LabRanges
+	SetLabRangesMsg = example.SetLabRangesMsg
+	AssessLabMsg    = example.AssessLabMsg
 )
 
 // SetupStudy registers the example study (as sponsor-dm), delegates its

@@ -277,6 +277,8 @@ func TestDescribeEveryKind(t *testing.T) {
 		{DelegateSite: &types.MsgSiteDelegation{Study: "S", Site: "A", Account: "x", Tasks: []types.Task{types.TaskEntry}}},
 		{UndelegateSite: &types.MsgSiteDelegation{Study: "S", Site: "A", Account: "x", Reason: "r"}},
 		{ApproveKeyRotation: &types.MsgApproveKeyRotation{Account: "x"}},
+		{SetLabRanges: &types.MsgSetLabRanges{Study: "S", Reason: "r"}},
+		{AssessLabValue: &types.MsgAssessLabValue{FormKey: types.FormKey{Study: "S", Subject: "A-1", Event: "E", EventRepeat: 1, Form: "F"}, Item: "I", FormVersion: 1}},
 	}
 	for _, m := range msgs {
 		kind, msg, err := m.Unpack()

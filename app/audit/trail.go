@@ -399,6 +399,13 @@ func describe(e *Entry, msg any) {
 	case *types.MsgScope:
 		e.Study, e.Site, e.Subject, e.Event, e.EventRepeat, e.Form = m.Study, m.Site, m.Subject, m.Event, m.EventRepeat, m.Form
 		e.What, e.Reason = e.Kind+" "+m.Scope.String(), m.Reason
+	case *types.MsgSetLabRanges:
+		e.Study, e.Reason = m.Study, m.Reason
+		e.What = fmt.Sprintf("registered a reference-range table for lab items (%d ranges)", len(m.Ranges))
+	case *types.MsgAssessLabValue:
+		fk(m.FormKey)
+		e.What = fmt.Sprintf("assessed lab value %s of form %s (version %d): %s", types.ItemName(m.Item, m.ItemRepeat), m.Form, m.FormVersion, types.Significance(m.Significant))
+		e.Reason = m.Comment
 	}
 }
 

@@ -138,6 +138,8 @@ func recordSpecs(study string) []recordSpec {
 		{key: types.PrefixLock + study + "/"},
 		{key: string(types.KeyDBLock(study)), exact: true},
 		{key: types.PrefixDeleg + study + "/"},
+		{key: types.PrefixLabRanges + study + "/"},
+		{key: types.PrefixLabAssess + study + "/"},
 	}
 	sort.Slice(s, func(i, j int) bool { return s[i].key < s[j].key })
 	return s

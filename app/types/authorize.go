@@ -52,6 +52,9 @@ var rules = map[Kind]rule{
 	KindApproveKeyRotation: {nil, []Role{RoleAdmin}, "approve the rotation of another person's key"},
 
 	KindCommitAccessHead: {nil, []Role{RoleNode}, "commit a node's access log head (the node's own account does)"},
+
+	KindSetLabRanges:   {[]OrgKind{OrgSponsor}, []Role{RoleDataManager}, "register reference ranges for lab items"},
+	KindAssessLabValue: {[]OrgKind{OrgSite}, []Role{RoleInvestigator}, "assess the clinical significance of a lab value outside its reference range"},
 }
 
 // Data management is the sponsor's and the CRO's: data managers, medical

@@ -131,6 +131,15 @@ const (
 	CodeInternal Code = 900
 )
 
+// Reference ranges for lab items (labranges.go).
+const (
+	// CodeInvalidLabRanges: a reference-range table that does not hold
+	// together, alone or against the protocol in force.
+	CodeInvalidLabRanges Code = 330
+	// CodeNoLabFlag: the form holds no flagged lab value there.
+	CodeNoLabFlag Code = 530
+)
+
 var codeNames = map[Code]string{
 	CodeOK:               "ok",
 	CodeTxTooLarge:       "tx_too_large",
@@ -241,6 +250,9 @@ var codeNames = map[Code]string{
 	CodeNotOrgNode:       "not_organisation_node",
 	CodeAccessHeadSeq:    "access_head_sequence",
 	CodeAccessHeadBehind: "access_head_behind",
+
+	CodeInvalidLabRanges: "invalid_lab_ranges",
+	CodeNoLabFlag:        "no_lab_flag",
 }
 
 // String returns the code's stable name ("edit_check_failed").

@@ -25,6 +25,8 @@ import (
 //	qform/<study>/<subject>/<event>/<repeat:04>/<form>/<number:08>  empty: index of a form's queries
 //	sdv/<study>/<subject>/<event>/<repeat:04>/<form>   SDVRecord
 //	dev/<study>/<subject>/<event>/<repeat:04>/<form>   Deviation (of the visit dated by the form)
+//	labref/<study>/<version:06>                        LabRangeTable (every version of the reference-range table)
+//	labassess/<study>/<subject>/<event>/<repeat:04>/<form>/<item>/<row:04>  LabAssessments (of a flagged lab value)
 //	sig/<study>/<subject>/<number:06>                  Signature
 //	lock/<study>/study                                 ScopeLock of the whole study
 //	lock/<study>/site/<org>                            ScopeLock of a site
@@ -73,6 +75,30 @@ const (
 
 // PrefixAccessHead is the prefix of the access log heads nodes commit.
 const PrefixAccessHead = "accesshead/"
+
+// Reference ranges for lab items and the assessments of the values
+// outside them.
+const (
+	PrefixLabRanges = "labref/"
+	PrefixLabAssess = "labassess/"
+)
+
+// KeyLabRanges is the key of version n of a study's reference-range table.
+func KeyLabRanges(study string, n int) []byte {
+	return []byte(fmt.Sprintf("%s%s/%06d", PrefixLabRanges, study, n))
+}
+
+// KeyLabAssessments is the key of the assessments of lab item (row
+// repeat, 0 when not repeating) of form k.
+func KeyLabAssessments(k FormKey, item string, repeat int) []byte {
+	return []byte(fmt.Sprintf("%s%s/%s/%s/%04d/%s/%s/%04d", PrefixLabAssess, k.Study, k.Subject, k.Event, k.EventRepeat, k.Form, item, repeat))
+}
+
+// PrefixLabAssessOf is the prefix of the assessments of form k's lab
+// values.
+func PrefixLabAssessOf(k FormKey) []byte {
+	return []byte(fmt.Sprintf("%s%s/%s/%s/%04d/%s/", PrefixLabAssess, k.Study, k.Subject, k.Event, k.EventRepeat, k.Form))
+}
 
 // KeyGovernance is the key of the governance record.
 var KeyGovernance = []byte("governance")

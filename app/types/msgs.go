@@ -45,6 +45,9 @@ type Msg struct {
 	ApproveKeyRotation *MsgApproveKeyRotation `json:"approve_key_rotation,omitempty"`
 	// A node's access log head (accesshead.go).
 	CommitAccessHead *MsgCommitAccessHead `json:"commit_access_head,omitempty"`
+	// Reference ranges for lab items (labranges.go).
+	SetLabRanges   *MsgSetLabRanges   `json:"set_lab_ranges,omitempty"`
+	AssessLabValue *MsgAssessLabValue `json:"assess_lab_value,omitempty"`
 }
 
 // Kind names a message kind; it is the JSON field name of the message.
@@ -87,6 +90,9 @@ const (
 	KindApproveKeyRotation Kind = "approve_key_rotation"
 
 	KindCommitAccessHead Kind = "commit_access_head"
+
+	KindSetLabRanges   Kind = "set_lab_ranges"
+	KindAssessLabValue Kind = "assess_lab_value"
 )
 
 // Unpack returns the kind and the one message set, or an error when none
@@ -134,6 +140,8 @@ func (m *Msg) Unpack() (Kind, any, *Error) {
 	set(KindUndelegateSite, m.UndelegateSite, m.UndelegateSite == nil)
 	set(KindApproveKeyRotation, m.ApproveKeyRotation, m.ApproveKeyRotation == nil)
 	set(KindCommitAccessHead, m.CommitAccessHead, m.CommitAccessHead == nil)
+	set(KindSetLabRanges, m.SetLabRanges, m.SetLabRanges == nil)
+	set(KindAssessLabValue, m.AssessLabValue, m.AssessLabValue == nil)
 	if n != 1 {
 		return "", nil, Errf(CodeTxMalformed, "transaction must carry exactly one message, it carries %d", n)
 	}
@@ -463,6 +471,9 @@ func ValidateBasic(kind Kind, msg any) *Error {
 			return e
 		}
 		if ok, e := validateAccessHead(msg); ok {
+			return e
+		}
+		if ok, e := validateLabRanges(msg); ok {
 			return e
 		}
 		return Errf(CodeTxMalformed, "unknown message kind %q", kind)

@@ -154,6 +154,9 @@ type Study struct {
 	// LockHeight is the height of the block whose state is the locked
 	// dataset while the database is locked; 0 when it is not locked.
 	LockHeight int64 `json:"lock_height,omitempty"`
+	// LabRanges is the version of the reference-range table in force, 0
+	// when the study has none.
+	LabRanges int `json:"lab_ranges,omitempty"`
 }
 
 // ProtocolVersion is one version of a study's protocol, stored forever.
@@ -258,4 +261,7 @@ type FormRecord struct {
 	Changed         []string             `json:"changed,omitempty"` // items changed from the previous version
 	Reason          string               `json:"reason,omitempty"`
 	Stamp           Stamp                `json:"stamp"`
+	// LabFlags are the lab values of this version outside their
+	// reference range, in value order.
+	LabFlags []LabFlag `json:"lab_flags,omitempty"`
 }

@@ -148,7 +148,7 @@ empty value (ITEM=) clears an item.`,
 					return send(c, types.Msg{CorrectForm: m}, fmt.Sprintf("Corrected form %s for subject %s at %s", m.Form, m.Subject, m.Event))
 				},
 			},
-			formTemplateCommand(), formImportCommand(),
+			formTemplateCommand(), formImportCommand(), formAssessCommand(),
 		},
 	}
 }

@@ -134,6 +134,7 @@ func commands() []*cli.Command {
 		accountCommand(),
 		subjectCommand(),
 		formCommand(),
+		labRangesCommand(),
 		queryCommand(),
 		sdvCommand(),
 		signCommand(),

@@ -177,6 +177,13 @@ func showSubject(c *cli.Context) error {
 		return nodeError(err)
 	}
 	doc := map[string]any{"subject": sub, "forms": forms, "queries": dm.queries, "sdv": dm.sdv, "signatures": dm.sigs, "locks": dm.locks, "height": s.rd.Height(), "proven": s.rd.Proving()}
+	var assessed []types.LabAssessments
+	if slices.ContainsFunc(forms, func(f types.FormRecord) bool { return len(f.LabFlags) > 0 }) {
+		if assessed, err = s.rd.SubjectLabAssessments(s.ctx, sub.Study, sub.ID); err != nil {
+			return nodeError(err)
+		}
+		doc["lab_assessments"] = assessed
+	}
 	return emit(c, doc, func(w io.Writer) error {
 		printf(w, "Subject %s, study %s, site %s: %s\n", sub.ID, sub.Study, sub.Site, sub.Status)
 		printf(w, "Consent version %s (SHA-256 %s)\nEnrolled %s\n", sub.ConsentVersion, sub.ConsentSHA256, stampText(sub.Enrolled))
@@ -190,6 +197,7 @@ func showSubject(c *cli.Context) error {
 		}
 		t.flush()
 		dm.write(w)
+		writeLabToAssess(w, forms, assessed)
 		proofLine(w, s.rd)
 		return nil
 	})
@@ -230,6 +238,13 @@ func showForm(c *cli.Context) error {
 		return nodeError(err)
 	}
 	doc := map[string]any{"form": r, "height": s.rd.Height(), "proven": s.rd.Proving()}
+	var assessed []types.LabAssessments
+	if len(r.LabFlags) > 0 {
+		if assessed, err = s.rd.LabAssessments(s.ctx, formKeyOf(c)); err != nil {
+			return nodeError(err)
+		}
+		doc["lab_assessments"] = assessed
+	}
 	return emit(c, doc, func(w io.Writer) error {
 		label := s.labeler(r.Study, r.ProtocolVersion)
 		printf(w, "Form %s, subject %s, event %s (repeat %d): version %d, protocol version %d\n", r.Form, r.Subject, r.Event, r.EventRepeat, r.Version, r.ProtocolVersion)
@@ -240,6 +255,9 @@ func showForm(c *cli.Context) error {
 		writeValues(w, r.Values, label)
 		for _, wn := range r.Warnings {
 			printf(w, "warning [%s] %s\n", wn.Code, wn.Message)
+		}
+		if len(r.LabFlags) > 0 {
+			writeLabFlags(w, r, assessed)
 		}
 		proofLine(w, s.rd)
 		return nil
