@@ -23,7 +23,7 @@ import (
 	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/app/webui"
-	"github.com/veritrial/veritrial/internal/browsertest"
+	"github.com/veritrial/veritrial/testnet/browsertest"
 	"github.com/veritrial/veritrial/protocol"
 )
 
