@@ -15,8 +15,8 @@ import (
 
 	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/types"
-	"github.com/veritrial/veritrial/testnet/browsertest"
 	"github.com/veritrial/veritrial/protocol"
+	"github.com/veritrial/veritrial/testnet/browsertest"
 )
 
 // TestBrowserFourValidators enters forms in the web pages against one of

@@ -23,8 +23,8 @@ import (
 	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/app/webui"
-	"github.com/veritrial/veritrial/testnet/browsertest"
 	"github.com/veritrial/veritrial/protocol"
+	"github.com/veritrial/veritrial/testnet/browsertest"
 )
 
 // screenshot saves the page as docs/web/NAME.png when VERITRIAL_SCREENSHOTS
