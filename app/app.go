@@ -17,9 +17,6 @@ import (
 	"github.com/veritrial/veritrial/protocol"
 )
 
-// AppVersion is the application protocol version reported to CometBFT.
-const AppVersion uint64 = 1
-
 // txCacheSize bounds the decoded txs kept between CheckTx and
 // FinalizeBlock: four times CometBFT's default mempool size.
 const txCacheSize = 20_000
@@ -83,6 +80,9 @@ type App struct {
 	checked       *iavl.ImmutableTree
 	checkedHeight int64
 	checkedHash   []byte
+	// checkedVersion is the state-machine version stored at checkedHeight
+	// (StateVersion before the first block).
+	checkedVersion uint64
 	// checkReads memoizes CheckTx's reads of the records most txs read
 	// in checked (see readMemo); a new one comes with each commit.
 	checkReads *readMemo
@@ -232,16 +232,20 @@ func (a *App) loadParams() error {
 // the App before it is shared).
 func (a *App) refreshChecked() error {
 	var t *iavl.ImmutableTree
+	sv := StateVersion
 	if a.store.committed > 0 {
 		var err error
 		if t, err = a.store.readVersion(a.store.committed); err != nil {
 			return fmt.Errorf("loading committed version %d: %w", a.store.committed, err)
 		}
+		if sv, err = readStateVersion(t); err != nil {
+			return err
+		}
 	}
 	hash := a.store.lastHash()
 	a.cmu.Lock()
 	defer a.cmu.Unlock()
-	a.checked, a.checkedHeight, a.checkedHash = t, a.store.committed, hash
+	a.checked, a.checkedHeight, a.checkedHash, a.checkedVersion = t, a.store.committed, hash, sv
 	a.checkReads = nil
 	if t != nil {
 		a.checkReads = newReadMemo(t)
@@ -284,14 +288,15 @@ func (a *App) rebuildNonceFilter() error {
 	return nil
 }
 
-// Info reports the last committed height and app hash.
+// Info reports the last committed height and app hash, and as the app
+// version the state-machine version stored at that height.
 func (a *App) Info(_ context.Context, _ *abci.RequestInfo) (*abci.ResponseInfo, error) {
 	a.cmu.Lock()
 	defer a.cmu.Unlock()
 	return &abci.ResponseInfo{
 		Data:             "veritrial",
 		Version:          "1",
-		AppVersion:       AppVersion,
+		AppVersion:       a.checkedVersion,
 		LastBlockHeight:  a.checkedHeight,
 		LastBlockAppHash: a.checkedHash,
 	}, nil

@@ -20,6 +20,7 @@ func (a *App) initGenesis(g *types.Genesis, chainID string, t time.Time) error {
 	}
 	st.set([]byte(types.KeyParams), pb)
 	st.setJSON(types.KeyGovernance, types.Governance{Params: g.Governance})
+	setStateVersion(st, StateVersion)
 	for _, o := range g.Orgs {
 		o.Status = types.OrgActive
 		st.setJSON(types.KeyOrg(o.ID), o)

@@ -41,6 +41,7 @@ import (
 //	governance                                         Governance (rules in force, last proposal number)
 //	params                                             Params (the consortium parameters of the genesis)
 //	chain_id                                           the chain ID of the genesis
+//	state_version                                      the state-machine version (decimal) that made this height
 const (
 	PrefixOrg       = "org/"
 	PrefixAccount   = "acct/"
@@ -69,6 +70,11 @@ const (
 
 	KeyParams  = "params"
 	KeyChainID = "chain_id"
+	// KeyStateVersion holds the ledger's state-machine version, in
+	// decimal: the version whose rules executed the block of each height
+	// (IAVL keeps every height, so its value at height h attributes
+	// block h).
+	KeyStateVersion = "state_version"
 )
 
 // PrefixAccessHead is the prefix of the access log heads nodes commit.

@@ -52,7 +52,7 @@ type versionDoc struct {
 
 // buildVersion reads the binary's own identity.
 func buildVersion() versionDoc {
-	d := versionDoc{Release: version, Commit: commit, StateMachine: app.AppVersion, Go: runtime.Version(),
+	d := versionDoc{Release: version, Commit: commit, StateMachine: app.StateVersion, Go: runtime.Version(),
 		Platform: runtime.GOOS + "/" + runtime.GOARCH, CometBFT: cmtversion.TMCoreSemVer,
 		BlockProtocol: cmtversion.BlockProtocol, P2PProtocol: cmtversion.P2PProtocol}
 	if bi, ok := debug.ReadBuildInfo(); ok && commit == "" {
