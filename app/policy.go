@@ -33,6 +33,7 @@ var readPolicy = []struct {
 	{types.PrefixValKey, 1, everyMember},
 	{types.PrefixNodeID, 1, everyMember},
 	{types.PrefixProposal, 1, everyMember},
+	{types.PrefixUpgrade, 1, everyMember},
 	{string(types.KeyGovernance), 0, everyMember},
 	{types.KeyParams, 0, everyMember},
 	{types.KeyChainID, 0, everyMember},

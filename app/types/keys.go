@@ -37,6 +37,7 @@ import (
 //	vkey/<base64url pubkey>                            organisation ID: every validator key ever declared
 //	nodeid/<node ID>                                   organisation ID: every node ID ever declared
 //	prop/<number:08>                                   Proposal (a consortium change and its votes)
+//	upgrade/<height:012>                               Upgrade (decided by a proposal; pending until applied at its height)
 //	accesshead/<node ID>/<seq:010>                     AccessHead (every commitment of a node's access log head)
 //	governance                                         Governance (rules in force, last proposal number)
 //	params                                             Params (the consortium parameters of the genesis)
@@ -67,6 +68,7 @@ const (
 	PrefixValKey    = "vkey/"
 	PrefixNodeID    = "nodeid/"
 	PrefixProposal  = "prop/"
+	PrefixUpgrade   = "upgrade/"
 
 	KeyParams  = "params"
 	KeyChainID = "chain_id"
@@ -95,6 +97,9 @@ func KeyNodeID(id string) []byte { return []byte(PrefixNodeID + id) }
 
 // KeyProposal is the key of consortium change proposal n.
 func KeyProposal(n int) []byte { return []byte(fmt.Sprintf("%s%08d", PrefixProposal, n)) }
+
+// KeyUpgrade is the key of the upgrade decided for height h.
+func KeyUpgrade(h int64) []byte { return []byte(fmt.Sprintf("%s%012d", PrefixUpgrade, h)) }
 
 // KeyAccessHead is the key of commitment seq of node's access log head.
 func KeyAccessHead(node string, seq int64) []byte {
