@@ -515,20 +515,7 @@ func (a *App) validatorUpdates() ([]abci.ValidatorUpdate, error) {
 	if a.blockVals == nil {
 		return nil, nil
 	}
-	var orgs []types.Org
-	var bad error
-	err := iteratePrefix(a.store.tree, []byte(types.PrefixOrg), func(k, v []byte) bool {
-		var o types.Org
-		if bad = json.Unmarshal(v, &o); bad != nil {
-			bad = fmt.Errorf("corrupt record at %q: %w", k, bad)
-			return false
-		}
-		orgs = append(orgs, o)
-		return true
-	})
-	if err == nil {
-		err = bad
-	}
+	orgs, err := decodePrefix[types.Org](a.store.tree, types.PrefixOrg)
 	if err != nil {
 		return nil, err
 	}

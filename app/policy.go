@@ -38,6 +38,7 @@ var readPolicy = []struct {
 	{types.KeyParams, 0, everyMember},
 	{types.KeyChainID, 0, everyMember},
 	{types.KeyStateVersion, 0, everyMember},
+	{types.KeyVersionHistory, 0, everyMember},
 	// The heads of the nodes' access logs: every member, to check that a
 	// node's log agrees with what its organisation committed (a head is
 	// a hash and a count, nothing of what was read).

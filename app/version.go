@@ -9,12 +9,19 @@ import (
 
 // StateVersion is the version of the state machine this binary runs: the
 // rules by which it executes blocks and the layout of the records it
-// keeps. It is the app version the binary reports to CometBFT (in Info
-// and in the genesis consensus parameters) and the value InitChain writes
-// at types.KeyStateVersion. A ledger moves to the next version only by a
-// consortium upgrade, whose migration (see migrations.go) rewrites the key
-// in the block of the upgrade height.
-const StateVersion uint64 = 1
+// keeps, the version its migration registry reaches (see migrations.go).
+// It is the app version the binary reports to CometBFT in a new chain's
+// consensus parameters and in Info, and the value InitChain writes at
+// types.KeyStateVersion. A ledger moves to the next version only by a
+// consortium upgrade, whose migration runs in the block of the upgrade
+// height (runUpgrade).
+func StateVersion() uint64 {
+	v := uint64(1)
+	for _, m := range migrations {
+		v = max(v, m.From+1)
+	}
+	return v
+}
 
 // readStateVersion reads the state-machine version stored in r. A ledger
 // begun before the version was stored has none: it is at version 1.

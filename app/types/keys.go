@@ -43,6 +43,7 @@ import (
 //	params                                             Params (the consortium parameters of the genesis)
 //	chain_id                                           the chain ID of the genesis
 //	state_version                                      the state-machine version (decimal) that made this height
+//	state_history                                      []VersionSpan: the first height of each state-machine version
 const (
 	PrefixOrg       = "org/"
 	PrefixAccount   = "acct/"
@@ -77,6 +78,10 @@ const (
 	// (IAVL keeps every height, so its value at height h attributes
 	// block h).
 	KeyStateVersion = "state_version"
+	// KeyVersionHistory holds the ledger's []VersionSpan: from which
+	// height each state-machine version executed the blocks (from
+	// version 2 on).
+	KeyVersionHistory = "state_history"
 )
 
 // PrefixAccessHead is the prefix of the access log heads nodes commit.

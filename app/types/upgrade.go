@@ -39,11 +39,15 @@ type Upgrade struct {
 	// Proposal is the number of the consortium proposal that decided it.
 	Proposal int `json:"proposal"`
 	// Applied is the height whose block ran the migration (Height), 0
-	// while the upgrade is pending; From and To are the state-machine
-	// versions before and after it.
-	Applied int64  `json:"applied,omitempty"`
-	From    uint64 `json:"from,omitempty"`
-	To      uint64 `json:"to,omitempty"`
+	// while the upgrade is pending.
+	Applied int64 `json:"applied,omitempty"`
+}
+
+// VersionSpan says that state-machine Version executed the blocks from
+// height From on (until the next span's).
+type VersionSpan struct {
+	Version uint64 `json:"version"`
+	From    int64  `json:"from"`
 }
 
 // MinUpgradeMargin is how many blocks after the block that decides an

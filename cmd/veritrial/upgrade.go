@@ -2,10 +2,8 @@ package main
 
 import (
 	"bufio"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -91,11 +89,11 @@ func releaseChecksums(sums string, files []string) ([]types.UpgradeBinary, error
 		}
 	}
 	for _, file := range files {
-		sum, err := fileSHA256(file)
+		sum, err := hashInputFile(file, "release binary")
 		if err != nil {
 			return nil, err
 		}
-		if err := add(file, sum); err != nil {
+		if err := add(file, hex.EncodeToString(sum)); err != nil {
 			return nil, err
 		}
 	}
@@ -117,16 +115,12 @@ func platformOf(name string) (string, bool) {
 	return parts[len(parts)-2] + "/" + parts[len(parts)-1], true
 }
 
-// fileSHA256 is the SHA-256 of a file, in hex.
-func fileSHA256(name string) (string, error) {
-	f, err := os.Open(name)
+// ownSHA256 is the SHA-256 of the running binary, in hex.
+func ownSHA256() (string, error) {
+	exe, err := os.Executable()
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	sum, err := hashInputFile(exe, "this binary")
+	return hex.EncodeToString(sum), err
 }

@@ -46,7 +46,7 @@ func TestUpgradeReleaseChecksums(t *testing.T) {
 		{name: "a binary without a platform", files: []string{write("veritrial", "x")}, want: "platform is unknown"},
 		{name: "a malformed line", sums: write("BAD", "just-one-field\n"), want: "is not"},
 		{name: "two checksums for one platform", sums: conflict, files: []string{bin}, want: "two different checksums for linux/amd64"},
-		{name: "no such file", files: []string{filepath.Join(dir, "veritrial-v2-linux-amd64")}, want: "no such file"},
+		{name: "no such file", files: []string{filepath.Join(dir, "veritrial-v2-linux-amd64")}, want: "cannot read release binary"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := releaseChecksums(tc.sums, tc.files); err == nil || !strings.Contains(err.Error(), tc.want) {
