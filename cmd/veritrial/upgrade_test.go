@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,9 +14,11 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/veritrial/veritrial/app/audit"
 	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/types"
 )
@@ -69,7 +72,8 @@ func TestUpgradeReleaseChecksums(t *testing.T) {
 // without committing it (status: halted, naming the upgrade), and started
 // again exits at the same height; the binary that carries the upgrade (built
 // with -tags upgradetest) refuses to start when its checksum is not the
-// decided one, and with it the node migrates and carries on at version 3.
+// decided one, and with it the node migrates and carries on at version 3;
+// audit replay then matches every height across the upgrade.
 func TestUpgradeAtHeightOnANode(t *testing.T) {
 	t.Parallel()
 	bin := filepath.Join(t.TempDir(), "veritrial-test-"+runtime.GOOS+"-"+runtime.GOARCH)
@@ -131,6 +135,7 @@ func TestUpgradeAtHeightOnANode(t *testing.T) {
 	if err := os.WriteFile(other, append(data, 0), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	var started *exec.Cmd
 	for _, b := range []string{other, bin} {
 		cmd := exec.Command(b, "--home", home, "start")
 		cmd.Env = env
@@ -146,6 +151,7 @@ func TestUpgradeAtHeightOnANode(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		started = cmd
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -163,5 +169,25 @@ func TestUpgradeAtHeightOnANode(t *testing.T) {
 			t.Fatalf("the new binary did not pass height %d in 60 s: %+v", h, st)
 		}
 		time.Sleep(500 * time.Millisecond)
+	}
+
+	// audit replay, with the new binary, executes every height from
+	// genesis, the upgrade's included, and matches every app hash and the
+	// node's state.
+	if err := started.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := started.Wait(); err != nil {
+		t.Fatalf("the new binary stopped with %v", err)
+	}
+	cmd := exec.Command(bin, "audit", "replay", "--output", "json")
+	cmd.Env = env
+	out, err := cmd.Output()
+	var rr audit.ReplayReport
+	if err == nil {
+		err = json.Unmarshal(out, &rr)
+	}
+	if err != nil || rr.Divergence != nil || rr.To <= h || rr.StateCompared != rr.To || len(rr.StateDifferences) != 0 {
+		t.Fatalf("replay across the upgrade: %v %+v", err, rr)
 	}
 }
