@@ -11,14 +11,12 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmtlog "github.com/cometbft/cometbft/libs/log"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	"github.com/cosmos/iavl"
 
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/protocol"
 )
-
-// AppVersion is the application protocol version reported to CometBFT.
-const AppVersion uint64 = 1
 
 // txCacheSize bounds the decoded txs kept between CheckTx and
 // FinalizeBlock: four times CometBFT's default mempool size.
@@ -83,6 +81,9 @@ type App struct {
 	checked       *iavl.ImmutableTree
 	checkedHeight int64
 	checkedHash   []byte
+	// checkedVersion is the state-machine version stored at checkedHeight
+	// (StateVersion() before the first block).
+	checkedVersion uint64
 	// checkReads memoizes CheckTx's reads of the records most txs read
 	// in checked (see readMemo); a new one comes with each commit.
 	checkReads *readMemo
@@ -238,16 +239,20 @@ func (a *App) loadParams() error {
 // the App before it is shared).
 func (a *App) refreshChecked() error {
 	var t *iavl.ImmutableTree
+	sv := StateVersion()
 	if a.store.committed > 0 {
 		var err error
 		if t, err = a.store.readVersion(a.store.committed); err != nil {
 			return fmt.Errorf("loading committed version %d: %w", a.store.committed, err)
 		}
+		if sv, err = readStateVersion(t); err != nil {
+			return err
+		}
 	}
 	hash := a.store.lastHash()
 	a.cmu.Lock()
 	defer a.cmu.Unlock()
-	a.checked, a.checkedHeight, a.checkedHash = t, a.store.committed, hash
+	a.checked, a.checkedHeight, a.checkedHash, a.checkedVersion = t, a.store.committed, hash, sv
 	a.checkReads = nil
 	if t != nil {
 		a.checkReads = newReadMemo(t)
@@ -290,20 +295,22 @@ func (a *App) rebuildNonceFilter() error {
 	return nil
 }
 
-// Info reports the last committed height and app hash.
+// Info reports the last committed height and app hash, and as the app
+// version the state-machine version stored at that height.
 func (a *App) Info(_ context.Context, _ *abci.RequestInfo) (*abci.ResponseInfo, error) {
 	a.cmu.Lock()
 	defer a.cmu.Unlock()
 	return &abci.ResponseInfo{
 		Data:             "veritrial",
 		Version:          "1",
-		AppVersion:       AppVersion,
+		AppVersion:       a.checkedVersion,
 		LastBlockHeight:  a.checkedHeight,
 		LastBlockAppHash: a.checkedHash,
 	}, nil
 }
 
-// InitChain writes the consortium's organisations and first accounts.
+// InitChain writes the consortium's organisations and first accounts,
+// at the state-machine version the genesis names.
 func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -319,12 +326,25 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	if err := checkGenesisValidators(g, req.Validators); err != nil {
 		return nil, err
 	}
-	if err := a.initGenesis(g, req.ChainId, req.Time); err != nil {
+	// The genesis names the state-machine version the chain starts at
+	// (node.NewGenesisDoc: the version of the binary that made it); the
+	// response pins it in CometBFT's state, whatever Info said before.
+	v := req.ConsensusParams.GetVersion().GetApp()
+	if v == 0 {
+		v = StateVersion()
+	}
+	if v > StateVersion() {
+		return nil, fmt.Errorf("the genesis starts the chain at state-machine version %d, beyond this binary's version %d: run a release of version %d or later", v, StateVersion(), v)
+	}
+	if err := a.initGenesis(g, req.ChainId, req.Time, req.InitialHeight, v); err != nil {
 		return nil, err
 	}
 	a.params = g.Params
 	a.chainID = req.ChainId
-	return &abci.ResponseInitChain{AppHash: a.store.tree.WorkingHash()}, nil
+	a.cmu.Lock()
+	a.checkedVersion = v
+	a.cmu.Unlock()
+	return &abci.ResponseInitChain{AppHash: a.store.tree.WorkingHash(), ConsensusParams: &cmtproto.ConsensusParams{Version: &cmtproto.VersionParams{App: v}}}, nil
 }
 
 // PrepareProposal keeps the mempool's order, within the byte limit.
@@ -400,6 +420,10 @@ func (a *App) finalize(height int64, t time.Time, txs [][]byte, abort *atomic.Bo
 	if err := a.pruneNonces(height); err != nil {
 		return nil, err
 	}
+	params, err := a.runUpgrade(height)
+	if err != nil {
+		return nil, err
+	}
 	results := make([]*abci.ExecTxResult, len(txs))
 	for i, raw := range txs {
 		if abort != nil && abort.Load() {
@@ -412,7 +436,7 @@ func (a *App) finalize(height int64, t time.Time, txs [][]byte, abort *atomic.Bo
 		return nil, err
 	}
 	a.pendingHeight = height
-	return &abci.ResponseFinalizeBlock{TxResults: results, ValidatorUpdates: updates, AppHash: a.store.tree.WorkingHash()}, nil
+	return &abci.ResponseFinalizeBlock{TxResults: results, ValidatorUpdates: updates, ConsensusParamUpdates: params, AppHash: a.store.tree.WorkingHash()}, nil
 }
 
 // Commit persists the block's state: SaveVersion, then the committed

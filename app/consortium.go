@@ -23,6 +23,8 @@ type consortium struct {
 	// accounts are the accounts the change creates: an added
 	// organisation's first administrator and its node account.
 	accounts []types.Account
+	// upgrade is the upgrade the change decides.
+	upgrade *types.UpgradePlan
 }
 
 // loadConsortium reads every organisation and the governance record.
@@ -44,7 +46,7 @@ func (x *exec) loadConsortium() (*consortium, *types.Error) {
 
 // clone copies c deeply enough to change it.
 func (c *consortium) clone() *consortium {
-	out := &consortium{orgs: make([]types.Org, len(c.orgs)), gov: c.gov, accounts: slices.Clone(c.accounts)}
+	out := &consortium{orgs: make([]types.Org, len(c.orgs)), gov: c.gov, accounts: slices.Clone(c.accounts), upgrade: c.upgrade}
 	for i, o := range c.orgs {
 		o.Validators = slices.Clone(o.Validators)
 		o.NodeIDs = slices.Clone(o.NodeIDs)
@@ -146,6 +148,9 @@ func (x *exec) apply(c *consortium, ch *types.Change) (*consortium, *types.Error
 			return nil, types.Errf(types.CodeNoChange, "these are the governance rules in force already")
 		}
 		after.gov.Params = *b
+	case *types.UpgradePlan:
+		e = x.planUpgrade(b)
+		after.upgrade = b
 	default:
 		return nil, types.Errf(types.CodeInvalidMsg, "unknown consortium change")
 	}
@@ -429,7 +434,8 @@ func regulators(c *consortium) int {
 
 // write stores what the change made of the consortium: the
 // organisations that changed (in ID order), the keys and node IDs they
-// declare for the first time, the rules and the new accounts. It notes
+// declare for the first time, the rules, the new accounts and the
+// upgrade decided. It notes
 // the block's validator set before the change first (see
 // App.noteValidators).
 func (x *exec) write(before, after *consortium, proposal int) *types.Error {
@@ -455,6 +461,9 @@ func (x *exec) write(before, after *consortium, proposal int) *types.Error {
 	}
 	if after.gov != before.gov {
 		x.st.setJSON(types.KeyGovernance, after.gov)
+	}
+	if u := after.upgrade; u != nil {
+		x.st.setJSON(types.KeyUpgrade(u.Height), types.Upgrade{UpgradePlan: *u, Proposal: proposal})
 	}
 	for i := range after.accounts {
 		a := &after.accounts[i]
@@ -506,20 +515,7 @@ func (a *App) validatorUpdates() ([]abci.ValidatorUpdate, error) {
 	if a.blockVals == nil {
 		return nil, nil
 	}
-	var orgs []types.Org
-	var bad error
-	err := iteratePrefix(a.store.tree, []byte(types.PrefixOrg), func(k, v []byte) bool {
-		var o types.Org
-		if bad = json.Unmarshal(v, &o); bad != nil {
-			bad = fmt.Errorf("corrupt record at %q: %w", k, bad)
-			return false
-		}
-		orgs = append(orgs, o)
-		return true
-	})
-	if err == nil {
-		err = bad
-	}
+	orgs, err := decodePrefix[types.Org](a.store.tree, types.PrefixOrg)
 	if err != nil {
 		return nil, err
 	}

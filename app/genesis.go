@@ -10,8 +10,10 @@ import (
 	"github.com/veritrial/veritrial/app/types"
 )
 
-// initGenesis writes the consortium into the working tree.
-func (a *App) initGenesis(g *types.Genesis, chainID string, t time.Time) error {
+// initGenesis writes the consortium into the working tree, at
+// state-machine version v: from version 2 on with the version and its
+// history (a version-1 ledger has neither).
+func (a *App) initGenesis(g *types.Genesis, chainID string, t time.Time, initialHeight int64, v uint64) error {
 	st := newTxStore(a.store.tree)
 	st.set([]byte(types.KeyChainID), []byte(chainID))
 	pb, err := json.Marshal(g.Params)
@@ -20,6 +22,10 @@ func (a *App) initGenesis(g *types.Genesis, chainID string, t time.Time) error {
 	}
 	st.set([]byte(types.KeyParams), pb)
 	st.setJSON(types.KeyGovernance, types.Governance{Params: g.Governance})
+	if v >= 2 {
+		setStateVersion(st, v)
+		st.setJSON([]byte(types.KeyVersionHistory), []types.VersionSpan{{Version: v, From: max(initialHeight, 1)}})
+	}
 	for _, o := range g.Orgs {
 		o.Status = types.OrgActive
 		st.setJSON(types.KeyOrg(o.ID), o)

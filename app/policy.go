@@ -33,9 +33,12 @@ var readPolicy = []struct {
 	{types.PrefixValKey, 1, everyMember},
 	{types.PrefixNodeID, 1, everyMember},
 	{types.PrefixProposal, 1, everyMember},
+	{types.PrefixUpgrade, 1, everyMember},
 	{string(types.KeyGovernance), 0, everyMember},
 	{types.KeyParams, 0, everyMember},
 	{types.KeyChainID, 0, everyMember},
+	{types.KeyStateVersion, 0, everyMember},
+	{types.KeyVersionHistory, 0, everyMember},
 	// The heads of the nodes' access logs: every member, to check that a
 	// node's log agrees with what its organisation committed (a head is
 	// a hash and a count, nothing of what was read).

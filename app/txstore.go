@@ -121,3 +121,23 @@ func iteratePrefixFrom(tree iterator, p, start []byte, fn func(k, v []byte) bool
 	}
 	return it.Error()
 }
+
+// decodePrefix decodes the JSON records under prefix p of tree, in key
+// order.
+func decodePrefix[T any](tree iterator, p string) ([]T, error) {
+	var out []T
+	var bad error
+	err := iteratePrefix(tree, []byte(p), func(k, v []byte) bool {
+		var r T
+		if bad = json.Unmarshal(v, &r); bad != nil {
+			bad = fmt.Errorf("corrupt record at %q: %w", k, bad)
+			return false
+		}
+		out = append(out, r)
+		return true
+	})
+	if err == nil {
+		err = bad
+	}
+	return out, err
+}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/veritrial/veritrial/app"
@@ -171,17 +172,32 @@ func NewWithConfig(t testing.TB, g types.Genesis, cfg app.Config) *Chain {
 	return c
 }
 
+// NewAtVersion starts a chain of the test consortium whose genesis names
+// state-machine version v (a chain an older release began).
+func NewAtVersion(t testing.TB, v uint64) *Chain {
+	t.Helper()
+	c := open(t, app.Config{DataDir: t.TempDir()})
+	c.initChainAt(DefaultGenesis(), v)
+	return c
+}
+
 // initChain runs InitChain with g and its validators.
-func (c *Chain) initChain(g types.Genesis) {
+func (c *Chain) initChain(g types.Genesis) { c.initChainAt(g, 0) }
+
+// initChainAt runs InitChain with g and its validators, with consensus
+// parameters naming state-machine version v (none when 0).
+func (c *Chain) initChainAt(g types.Genesis, v uint64) {
 	c.T.Helper()
 	bz, err := json.Marshal(g)
 	if err != nil {
 		c.T.Fatal(err)
 	}
 	vals := GenesisValidators(&g)
-	res, err := c.App.InitChain(context.Background(), &abci.RequestInitChain{
-		Time: Genesis, ChainId: ChainID, InitialHeight: 1, AppStateBytes: bz, Validators: vals,
-	})
+	req := &abci.RequestInitChain{Time: Genesis, ChainId: ChainID, InitialHeight: 1, AppStateBytes: bz, Validators: vals}
+	if v != 0 {
+		req.ConsensusParams = &cmtproto.ConsensusParams{Version: &cmtproto.VersionParams{App: v}}
+	}
+	res, err := c.App.InitChain(context.Background(), req)
 	if err != nil {
 		c.T.Fatalf("InitChain: %v", err)
 	}

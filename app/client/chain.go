@@ -27,16 +27,20 @@ import (
 
 // NodeStatus is a node's view of the chain.
 type NodeStatus struct {
-	ChainID         string            `json:"chain_id"`
-	NodeID          string            `json:"node_id"`
-	Moniker         string            `json:"moniker"`
-	Height          int64             `json:"height"`
-	LatestBlockTime time.Time         `json:"latest_block_time"`
-	LatestBlockHash string            `json:"latest_block_hash"`
-	AppHash         string            `json:"app_hash"`
-	CatchingUp      bool              `json:"catching_up"`
-	Validators      []StatusValidator `json:"validators"`
-	Peers           []StatusPeer      `json:"peers"`
+	ChainID         string    `json:"chain_id"`
+	NodeID          string    `json:"node_id"`
+	Moniker         string    `json:"moniker"`
+	Height          int64     `json:"height"`
+	LatestBlockTime time.Time `json:"latest_block_time"`
+	LatestBlockHash string    `json:"latest_block_hash"`
+	AppHash         string    `json:"app_hash"`
+	// StateMachineVersion is the version of the state machine that
+	// produced the node's last committed height (its ABCI Info's app
+	// version).
+	StateMachineVersion uint64            `json:"state_machine_version"`
+	CatchingUp          bool              `json:"catching_up"`
+	Validators          []StatusValidator `json:"validators"`
+	Peers               []StatusPeer      `json:"peers"`
 	// Halted, when set, says the node stopped following the chain: what
 	// it holds stops at Halted.Height and its read API answers nothing
 	// but its status.
@@ -97,12 +101,14 @@ type StatusPeer struct {
 // StatusSource is what StatusOf reads.
 type StatusSource interface {
 	rpcclient.StatusClient
+	rpcclient.ABCIClient
 	rpcclient.NetworkClient
 	rpcclient.SignClient
 }
 
 // StatusOf reads the status of the node src speaks for: height, hashes,
-// the latest validator set and the connected peers.
+// state-machine version, the latest validator set and the connected
+// peers.
 func StatusOf(ctx context.Context, src StatusSource) (*NodeStatus, error) {
 	st, err := src.Status(ctx)
 	if err != nil {
@@ -114,6 +120,11 @@ func StatusOf(ctx context.Context, src StatusSource) (*NodeStatus, error) {
 		LatestBlockHash: st.SyncInfo.LatestBlockHash.String(), AppHash: st.SyncInfo.LatestAppHash.String(),
 		CatchingUp: st.SyncInfo.CatchingUp, Validators: []StatusValidator{}, Peers: []StatusPeer{},
 	}
+	info, err := src.ABCIInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.StateMachineVersion = info.Response.AppVersion
 	if s.Height > 0 {
 		page, perPage := 1, 100
 		for {

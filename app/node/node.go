@@ -178,7 +178,7 @@ func NewGenesisDoc(chainID string, genesisTime time.Time, g types.Genesis) (*cmt
 	}
 	params := cmttypes.DefaultConsensusParams()
 	params.Block.MaxBytes = MaxBlockBytes
-	params.Version.App = app.AppVersion
+	params.Version.App = app.StateVersion()
 	doc := &cmttypes.GenesisDoc{
 		GenesisTime:     genesisTime.UTC().Round(time.Millisecond),
 		ChainID:         chainID,

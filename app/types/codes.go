@@ -105,6 +105,11 @@ const (
 	CodeNodeIDTaken        Code = 615
 	CodeUnknownValidator   Code = 616
 	CodeConsortiumLimit    Code = 617
+	// Upgrades: the height is not far enough ahead, another upgrade is
+	// pending, the name was used.
+	CodeUpgradeHeight   Code = 618
+	CodeUpgradePending  Code = 619
+	CodeUpgradeNameUsed Code = 620
 
 	// Reads (7xx): a refused read request says why, never what it asked
 	// for.
@@ -233,6 +238,9 @@ var codeNames = map[Code]string{
 	CodeNodeIDTaken:        "node_id_taken",
 	CodeUnknownValidator:   "unknown_validator",
 	CodeConsortiumLimit:    "consortium_limit",
+	CodeUpgradeHeight:      "upgrade_height",
+	CodeUpgradePending:     "upgrade_pending",
+	CodeUpgradeNameUsed:    "upgrade_name_used",
 
 	CodeReadMalformed:  "read_malformed",
 	CodeReadWrongChain: "read_wrong_chain",

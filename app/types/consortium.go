@@ -294,6 +294,7 @@ const (
 	ChangeValidator    ChangeKind = "validator"
 	ChangeNodes        ChangeKind = "nodes"
 	ChangeParams       ChangeKind = "params"
+	ChangeUpgrade      ChangeKind = "upgrade"
 )
 
 // Change is one consortium change: exactly one of its fields is set. A
@@ -307,6 +308,7 @@ type Change struct {
 	Validator    *ValidatorChange `json:"validator,omitempty"`
 	Nodes        *NodesChange     `json:"nodes,omitempty"`
 	Params       *GovParams       `json:"params,omitempty"`
+	Upgrade      *UpgradePlan     `json:"upgrade,omitempty"`
 }
 
 // AddOrg adds an organisation with its first administrator and, if
@@ -381,6 +383,7 @@ func (c *Change) Unpack() (ChangeKind, any, *Error) {
 	set(ChangeValidator, c.Validator, c.Validator == nil)
 	set(ChangeNodes, c.Nodes, c.Nodes == nil)
 	set(ChangeParams, c.Params, c.Params == nil)
+	set(ChangeUpgrade, c.Upgrade, c.Upgrade == nil)
 	if n != 1 {
 		return "", nil, Errf(CodeInvalidMsg, "a proposal must carry exactly one consortium change, it carries %d", n)
 	}
@@ -415,6 +418,8 @@ func (c *Change) String() string {
 		return fmt.Sprintf("validator %s of %s at power %d", KeyText(b.PubKey), b.Org, b.Power)
 	case *NodesChange:
 		return fmt.Sprintf("node IDs of %s: %s", b.Org, strings.Join(b.NodeIDs, ", "))
+	case *UpgradePlan:
+		return b.String()
 	case *GovParams:
 		return fmt.Sprintf("governance: quorum more than %d/%d, non-sponsor yes %v, proposals open %d blocks", b.QuorumNum, b.QuorumDen, b.NonSponsorVote, b.ProposalTTL)
 	}
@@ -516,6 +521,8 @@ func (m *MsgProposeChange) validate() *Error {
 		return checkNodeIDs("organisation "+b.Org, b.NodeIDs)
 	case *GovParams:
 		return b.Validate()
+	case *UpgradePlan:
+		return b.validate()
 	}
 	return nil
 }

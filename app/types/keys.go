@@ -39,10 +39,13 @@ import (
 //	vkey/<base64url pubkey>                            organisation ID: every validator key ever declared
 //	nodeid/<node ID>                                   organisation ID: every node ID ever declared
 //	prop/<number:08>                                   Proposal (a consortium change and its votes)
+//	upgrade/<height:012>                               Upgrade (decided by a proposal; pending until applied at its height)
 //	accesshead/<node ID>/<seq:010>                     AccessHead (every commitment of a node's access log head)
 //	governance                                         Governance (rules in force, last proposal number)
 //	params                                             Params (the consortium parameters of the genesis)
 //	chain_id                                           the chain ID of the genesis
+//	state_version                                      the state-machine version (decimal) that made this height
+//	state_history                                      []VersionSpan: the first height of each state-machine version
 const (
 	PrefixOrg       = "org/"
 	PrefixAccount   = "acct/"
@@ -68,9 +71,19 @@ const (
 	PrefixValKey    = "vkey/"
 	PrefixNodeID    = "nodeid/"
 	PrefixProposal  = "prop/"
+	PrefixUpgrade   = "upgrade/"
 
 	KeyParams  = "params"
 	KeyChainID = "chain_id"
+	// KeyStateVersion holds the ledger's state-machine version, in
+	// decimal: the version whose rules executed the block of each height
+	// (IAVL keeps every height, so its value at height h attributes
+	// block h).
+	KeyStateVersion = "state_version"
+	// KeyVersionHistory holds the ledger's []VersionSpan: from which
+	// height each state-machine version executed the blocks (from
+	// version 2 on).
+	KeyVersionHistory = "state_history"
 )
 
 // PrefixAccessHead is the prefix of the access log heads nodes commit.
@@ -115,6 +128,9 @@ func KeyNodeID(id string) []byte { return []byte(PrefixNodeID + id) }
 
 // KeyProposal is the key of consortium change proposal n.
 func KeyProposal(n int) []byte { return []byte(fmt.Sprintf("%s%08d", PrefixProposal, n)) }
+
+// KeyUpgrade is the key of the upgrade decided for height h.
+func KeyUpgrade(h int64) []byte { return []byte(fmt.Sprintf("%s%012d", PrefixUpgrade, h)) }
 
 // KeyAccessHead is the key of commitment seq of node's access log head.
 func KeyAccessHead(node string, seq int64) []byte {

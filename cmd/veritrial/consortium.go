@@ -154,6 +154,7 @@ change takes effect (two blocks after the block that applied it).`,
 						},
 						Action: proposeParams,
 					},
+					proposeUpgradeCommand(),
 				},
 			},
 			{

@@ -350,11 +350,11 @@ func TestVersion(t *testing.T) {
 	env := testEnv(t)
 	var d versionDoc
 	decode(t, mustVT(t, env, "version", "--output", "json"), &d)
-	if d.Release != "dev" || d.Commit == "" || d.StateMachine != app.AppVersion || d.CometBFT == "" || d.Go == "" || d.Platform == "" {
+	if d.Release != "dev" || d.Commit == "" || d.StateMachine != app.StateVersion() || d.CometBFT == "" || d.Go == "" || d.Platform == "" {
 		t.Errorf("version: %+v", d)
 	}
 	r := mustVT(t, env, "version")
-	for _, want := range []string{"Release        dev", fmt.Sprintf("State machine  version %d", app.AppVersion), "CometBFT " + d.CometBFT} {
+	for _, want := range []string{"Release        dev", fmt.Sprintf("State machine  version %d", app.StateVersion()), "CometBFT " + d.CometBFT} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("version text lacks %q:\n%s", want, r.stdout)
 		}

@@ -237,6 +237,10 @@ func runStart(c *cli.Context) error {
 		return failf("the ledger state in %s is damaged (%v): run veritrial doctor to list every damaged record, then move %s aside and start again: the node rebuilds the state from its stored blocks",
 			node.AppDataDir(home), err, node.AppDataDir(home))
 	}
+	if err := appl.CheckRelease(ownSHA256); err != nil {
+		closeApp()
+		return failf("this binary cannot run this ledger: %v", err)
+	}
 	// The ledger state is locked by now: a second node on this home has
 	// stopped above, before touching CometBFT's databases.
 	from, to, err := node.CatchUpIndex(conf)

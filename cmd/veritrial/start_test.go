@@ -4,14 +4,17 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/veritrial/veritrial/app"
 	"github.com/veritrial/veritrial/app/client"
 	"github.com/veritrial/veritrial/app/node"
 )
@@ -28,10 +31,11 @@ func TestStartStatusRestart(t *testing.T) {
 	if len(st.Validators) != 1 || st.Validators[0].Org != validatorOrg || st.Validators[0].Power != 10 {
 		t.Errorf("status validators: %+v", st.Validators)
 	}
-	if st.ChainID != defaultChainID || len(st.AppHash) != 64 || st.LatestBlockTime.IsZero() {
+	if st.ChainID != defaultChainID || len(st.AppHash) != 64 || st.LatestBlockTime.IsZero() || st.StateMachineVersion != app.StateVersion() {
 		t.Errorf("status: %+v", st)
 	}
-	if r := mustVT(t, env, "--home", home, "status", "--from", "sponsor-dm"); !strings.Contains(r.stdout, validatorOrg) || !strings.Contains(r.stdout, st.AppHash) {
+	if r := mustVT(t, env, "--home", home, "status", "--from", "sponsor-dm"); !strings.Contains(r.stdout, validatorOrg) || !strings.Contains(r.stdout, st.AppHash) ||
+		!regexp.MustCompile(fmt.Sprintf(`State machine +version %d\n`, app.StateVersion())).MatchString(r.stdout) {
 		t.Errorf("status text:\n%s", r.stdout)
 	}
 	// A second node on the same home is refused.

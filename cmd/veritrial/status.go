@@ -82,6 +82,7 @@ func runStatus(c *cli.Context) error {
 			t.row("Latest block time", doc.LatestBlockTime.Format(time.RFC3339Nano))
 		}
 		t.row("App hash", doc.AppHash)
+		t.row("State machine", fmt.Sprintf("version %d", doc.StateMachineVersion))
 		if h := doc.Halted; h != nil {
 			t.row("HALTED", fmt.Sprintf("since %s, after height %d: %s", h.Since.Format(time.RFC3339), h.Height, h.Reason))
 		} else if doc.StalledFor != "" {

@@ -25,8 +25,10 @@ Example:
 the source commit it was built from (stamped by make release; otherwise
 "dev", with the commit of Go's VCS stamp when the build made one, and
 whether the tree had uncommitted changes), the
-version of the state machine it runs (the app version it reports to
-CometBFT in Info), and the versions of Go and CometBFT it was built with.`,
+version of the state machine it runs up to (a new chain starts at it; a
+ledger moves to the next one by a consortium upgrade, docs/UPGRADES.md;
+veritrial status prints the version of the node's ledger), and the
+versions of Go and CometBFT it was built with.`,
 		Action: runVersion,
 	}
 }
@@ -40,7 +42,7 @@ type versionDoc struct {
 	CommitTime string `json:"commit_time,omitempty"`
 	// Modified says the tree had uncommitted changes when it was built.
 	Modified bool `json:"modified"`
-	// StateMachine is the app version reported to CometBFT.
+	// StateMachine is the state-machine version the binary runs up to.
 	StateMachine uint64 `json:"state_machine_version"`
 	Go           string `json:"go"`
 	Platform     string `json:"platform"`
@@ -52,7 +54,7 @@ type versionDoc struct {
 
 // buildVersion reads the binary's own identity.
 func buildVersion() versionDoc {
-	d := versionDoc{Release: version, Commit: commit, StateMachine: app.AppVersion, Go: runtime.Version(),
+	d := versionDoc{Release: version, Commit: commit, StateMachine: app.StateVersion(), Go: runtime.Version(),
 		Platform: runtime.GOOS + "/" + runtime.GOARCH, CometBFT: cmtversion.TMCoreSemVer,
 		BlockProtocol: cmtversion.BlockProtocol, P2PProtocol: cmtversion.P2PProtocol}
 	if bi, ok := debug.ReadBuildInfo(); ok && commit == "" {

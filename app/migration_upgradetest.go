@@ -1,0 +1,11 @@
+//go:build upgradetest
+
+package app
+
+// upgrade-test is a migration only test binaries carry (go build -tags
+// upgradetest): the black-box upgrade test switches a real node to such a
+// binary at the height of a decided upgrade. It changes no record; the
+// registry then writes version 3.
+func init() {
+	migrations = append(migrations, Migration{Upgrade: "upgrade-test", From: 2, Migrate: func(*txStore, iterator, int64) error { return nil }})
+}
