@@ -110,19 +110,14 @@ func (x *exec) followUp(s *types.Study, site string, changed, form *types.FormRe
 	if e != nil {
 		return 0, e
 	}
-	cause := fmt.Sprintf("the %s of form %s at %s (version %d)", pick(changed.Version == 1, "entry", "correction"), changed.Form, changed.Event, changed.Version)
+	cause := changeCause(changed)
 	opened := 0
 	now := problemSet(after)
 	for _, p := range after {
-		k := problemKey{p.Item, p.Repeat, p.Code}
-		if before[k] || open[k] != nil {
-			continue
+		if k := (problemKey{p.Item, p.Repeat, p.Code}); !before[k] && open[k] == nil {
+			open[k] = x.openSystemQuery(s, form.FormKey, site, p, p.Message+" (found again after "+cause+")")
+			opened++
 		}
-		q := types.Query{Site: site, Item: p.Item, ItemRepeat: p.Repeat, RaisedBy: types.SystemRaiser, Check: p.Code, Hard: p.Severity == protocol.Hard}
-		n := x.newDataQuery(s, form.FormKey, q, p.Message+" (found again after "+cause+")")
-		open[k] = &q
-		x.emit("study", s.ID, "subject", form.Subject, "query", strconv.Itoa(n), "action", "open")
-		opened++
 	}
 	for _, q := range byNumber(open) {
 		if k := (problemKey{q.Item, q.ItemRepeat, q.Check}); q.Number != 0 && before[k] && !now[k] {
@@ -178,9 +173,23 @@ func (x *exec) closeSystemQuery(q *types.Query, text string) {
 	x.emit("study", q.Study, "subject", q.Subject, "query", strconv.Itoa(q.Number), "action", "close")
 }
 
-func pick(cond bool, a, b string) string {
-	if cond {
-		return a
+// changeCause names the form version whose change a system query's
+// opening or closing follows: "the correction of form DM at SCR
+// (version 2)".
+func changeCause(rec *types.FormRecord) string {
+	what := "correction"
+	if rec.Version == 1 {
+		what = "entry"
 	}
-	return b
+	return fmt.Sprintf("the %s of form %s at %s (version %d)", what, rec.Form, rec.Event, rec.Version)
+}
+
+// openSystemQuery opens a query the ledger raises on form k for problem
+// p, with text, a hard problem's marked as such; the study record s
+// counts it (the caller stores s).
+func (x *exec) openSystemQuery(s *types.Study, k types.FormKey, site string, p protocol.Problem, text string) *types.Query {
+	q := types.Query{Site: site, Item: p.Item, ItemRepeat: p.Repeat, RaisedBy: types.SystemRaiser, Check: p.Code, Hard: p.Severity == protocol.Hard}
+	q.Number = x.newDataQuery(s, k, q, text)
+	x.emit("study", s.ID, "subject", k.Subject, "query", strconv.Itoa(q.Number), "action", "open")
+	return &q
 }

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -250,6 +249,9 @@ func (x *exec) resolveByCorrection(m *types.MsgCorrectForm, rec *types.FormRecor
 // already on the form, and closes the form's unresolved system queries
 // whose warning the version no longer has (a correction cleared it).
 func (x *exec) autoQueries(rec *types.FormRecord, site string) *types.Error {
+	if len(rec.Warnings) == 0 && rec.Version == 1 {
+		return nil // a first entry has no system query to close
+	}
 	open, e := x.systemQueries(rec.FormKey)
 	if e != nil {
 		return e
@@ -264,20 +266,15 @@ func (x *exec) autoQueries(rec *types.FormRecord, site string) *types.Error {
 	now := problemSet(rec.Warnings)
 	for _, q := range byNumber(open) {
 		if !now[problemKey{q.Item, q.ItemRepeat, q.Check}] {
-			x.closeSystemQuery(q, fmt.Sprintf("closed by the ledger: the correction of form %s at %s (version %d) cleared the condition", rec.Form, rec.Event, rec.Version))
+			x.closeSystemQuery(q, "closed by the ledger: "+changeCause(rec)+" cleared the condition")
 		}
 	}
 	opened := 0
 	for _, w := range rec.Warnings {
-		k := problemKey{w.Item, w.Repeat, w.Code}
-		if open[k] != nil {
-			continue
+		if k := (problemKey{w.Item, w.Repeat, w.Code}); open[k] == nil {
+			open[k] = x.openSystemQuery(s, rec.FormKey, site, w, w.Message)
+			opened++
 		}
-		q := types.Query{Site: site, Item: w.Item, ItemRepeat: w.Repeat, RaisedBy: types.SystemRaiser, Check: w.Code}
-		n := x.newDataQuery(s, rec.FormKey, q, w.Message)
-		open[k] = &q
-		x.emit("study", s.ID, "subject", rec.Subject, "query", strconv.Itoa(n), "action", "open")
-		opened++
 	}
 	if opened > 0 {
 		x.st.setJSON(types.KeyStudy(s.ID), s)
