@@ -465,7 +465,7 @@ func sendSteps(ctx context.Context, c *cli.Context, cl *client.Client, account s
 	}
 	bar := newProgress(stderr(c), len(steps))
 	var waves []int
-	for i, st := range steps {
+	for _, st := range steps {
 		if !st.Sends() {
 			bar.add(1)
 			continue
@@ -473,7 +473,6 @@ func sendSteps(ctx context.Context, c *cli.Context, cl *client.Client, account s
 		if !slices.Contains(waves, st.Wave) {
 			waves = append(waves, st.Wave)
 		}
-		_ = i
 	}
 	slices.Sort(waves)
 	type pending struct {
