@@ -368,6 +368,8 @@ func TestREDCapErrors(t *testing.T) {
 		{"bad maxlen", rcHeader + "record_id,f,,text,ID,,,,,,,,,,,,,\na,f,,text,A,,,,,,,,,,,,,@VT-MAXLEN=ten\n", []string{"@VT-MAXLEN=ten is not a whole number"}, 3, "Field Annotation"},
 		{"no type", rcHeader + "record_id,f,,text,ID,,,,,,,,,,,,,\na,f,,,A,,,,,,,,,,,,,\n", []string{`field "a" has no field type`}, 3, "Field Type"},
 		{"no form", rcHeader + "record_id,f,,text,ID,,,,,,,,,,,,,\na,,,text,A,,,,,,,,,,,,,\n", []string{`field "a" has no form name`}, 3, "Form Name"},
+		{"decimal places beyond REDCap's", rcHeader + "record_id,f,,text,ID,,,,,,,,,,,,,\na,f,,text,A,,,number_5dp,,,,,,,,,,\n", []string{`validation "number_5dp" asks for 5 decimal places`, "number_1dp to number_4dp"}, 3, "Text Validation Type OR Show Slider Number"},
+		{"bad pattern tag", rcHeader + "record_id,f,,text,ID,,,,,,,,,,,,,\na,f,,text,A,,,,,,,,,,,,,@VT-PATTERN=[0-9\n", []string{"not a regular expression"}, 3, "Field Annotation"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
