@@ -84,6 +84,9 @@ type App struct {
 	// checkedVersion is the state-machine version stored at checkedHeight
 	// (StateVersion() before the first block).
 	checkedVersion uint64
+	// blockVersion is the state-machine version executing the block being
+	// finalized (read after the block's upgrade, if any, ran).
+	blockVersion uint64
 	// checkReads memoizes CheckTx's reads of the records most txs read
 	// in checked (see readMemo); a new one comes with each commit.
 	checkReads *readMemo
@@ -422,6 +425,9 @@ func (a *App) finalize(height int64, t time.Time, txs [][]byte, abort *atomic.Bo
 	}
 	params, err := a.runUpgrade(height)
 	if err != nil {
+		return nil, err
+	}
+	if a.blockVersion, err = readStateVersion(a.store.tree); err != nil {
 		return nil, err
 	}
 	results := make([]*abci.ExecTxResult, len(txs))

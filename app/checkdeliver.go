@@ -143,6 +143,14 @@ func (a *App) checkEnvelope(r reader, seen *nonceSeen, raw []byte, height int64,
 	if c.err = signingOrg(acct, org); c.err != nil {
 		return c
 	}
+	v := a.blockVersion
+	if mode != modeDeliver {
+		v = a.checkedVersion
+	}
+	if since := kindSince[kind]; since > v {
+		c.err = types.Errf(types.CodeKindNotYet, "a %s transaction needs version %d of the state machine; this ledger runs version %d until the consortium upgrades it (docs/UPGRADES.md)", kind, since, v)
+		return c
+	}
 	c.role, c.err = types.Authorize(kind, msg, acct, org)
 	return c
 }
@@ -196,13 +204,14 @@ func (a *App) deliver(raw []byte, height int64, blockTime string, seen *nonceSee
 		return result(c, c.err)
 	}
 	x := &exec{
-		a:      a,
-		st:     newTxStore(a.blockReads),
-		tree:   a.store.tree,
-		height: height,
-		time:   blockTime,
-		txHash: fmt.Sprintf("%X", c.hash[:]),
-		c:      c,
+		a:       a,
+		st:      newTxStore(a.blockReads),
+		tree:    a.store.tree,
+		height:  height,
+		version: a.blockVersion,
+		time:    blockTime,
+		txHash:  fmt.Sprintf("%X", c.hash[:]),
+		c:       c,
 	}
 	if e := x.run(); e != nil {
 		a.consumeNonce(c, seen)

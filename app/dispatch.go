@@ -16,10 +16,14 @@ type exec struct {
 	st     *txStore
 	tree   iterator
 	height int64
-	time   string
-	txHash string
-	c      checked
-	events []abci.Event
+	// version is the state-machine version executing the block: the
+	// ledger's stored version, by which a rule changed in a later version
+	// keeps executing old heights as they ran (see sinceVersion).
+	version uint64
+	time    string
+	txHash  string
+	c       checked
+	events  []abci.Event
 }
 
 // stamp attributes a change to this tx.

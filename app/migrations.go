@@ -1,6 +1,10 @@
 package app
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
 	"github.com/veritrial/veritrial/app/types"
 )
 
@@ -23,6 +27,7 @@ type Migration struct {
 // version, so that old heights replay as they ran.
 var migrations = []Migration{
 	{Upgrade: "v2", From: 1, Migrate: migrateVersionHistory},
+	{Upgrade: "v3", From: 2, Migrate: migrateWithdrawalKinds},
 }
 
 // migrationFor returns the registry's migration of upgrade name from
@@ -45,4 +50,28 @@ func migrationFor(name string, from uint64) *Migration {
 func migrateVersionHistory(st *txStore, _ iterator, height int64) error {
 	st.setJSON([]byte(types.KeyVersionHistory), []types.VersionSpan{{Version: 1, From: 1}, {Version: 2, From: height}})
 	return nil
+}
+
+// migrateWithdrawalKinds (2 to 3) gives every subject withdrawn before
+// version 3 the withdrawal kind that matches the rule it was withdrawn
+// under: nothing new could be entered for it, which version 3 calls a
+// withdrawal of consent to further data collection.
+func migrateWithdrawalKinds(st *txStore, tree iterator, _ int64) error {
+	var bad error
+	err := iteratePrefix(tree, []byte(types.PrefixSubject), func(k, v []byte) bool {
+		var sub types.Subject
+		if bad = json.Unmarshal(v, &sub); bad != nil {
+			bad = fmt.Errorf("corrupt subject at %q: %w", k, bad)
+			return false
+		}
+		if sub.Status == types.SubjectWithdrawn && sub.WithdrawalKind == "" {
+			sub.WithdrawalKind = types.WithdrawConsent
+			st.setJSON(bytes.Clone(k), &sub)
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	return bad
 }

@@ -92,3 +92,30 @@ func TestUpgradeMigrationV2(t *testing.T) {
 		t.Errorf("after the migration:\n%v\nwant\n%v", after, want)
 	}
 }
+
+// TestUpgradeMigrationV3: on a version-2 ledger upgrade v3 gives a
+// withdrawn subject the withdrawal kind consent, leaves an enrolled one
+// and every other record as they were, and extends the version history.
+func TestUpgradeMigrationV3(t *testing.T) {
+	withdrawn := types.Subject{Study: "ST", ID: "S1-002", Site: "site-1", Status: types.SubjectWithdrawn,
+		Withdrawn: &types.Stamp{Height: 1}, WithdrawReason: "moved away"}
+	enrolled := types.Subject{Study: "ST", ID: "S1-001", Site: "site-1", Status: types.SubjectEnrolled}
+	js := func(v any) string { bz, _ := json.Marshal(v); return string(bz) }
+	before := map[string]string{
+		types.KeyStateVersion:                    "2",
+		types.KeyVersionHistory:                  `[{"version":2,"from":1}]`,
+		string(types.KeySubject("ST", "S1-001")): js(enrolled),
+		string(types.KeySubject("ST", "S1-002")): js(withdrawn),
+		string(types.KeyOrg("site-1")):           `{"id":"site-1","kind":"site","status":"active"}`,
+	}
+	after := migrated(t, "v3", before)
+	want := maps.Clone(before)
+	want[types.KeyStateVersion] = "3"
+	want[types.KeyVersionHistory] = `[{"version":2,"from":1},{"version":3,"from":2}]`
+	withdrawn.WithdrawalKind = types.WithdrawConsent
+	want[string(types.KeySubject("ST", "S1-002"))] = js(withdrawn)
+	want[string(types.KeyUpgrade(2))] = js(types.Upgrade{UpgradePlan: types.UpgradePlan{Name: "v3", Height: 2}, Proposal: 1, Applied: 2})
+	if !maps.Equal(after, want) {
+		t.Errorf("after the migration:\n%v\nwant\n%v", after, want)
+	}
+}

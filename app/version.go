@@ -41,3 +41,10 @@ func readStateVersion(r reader) (uint64, error) {
 func setStateVersion(st *txStore, v uint64) {
 	st.set([]byte(types.KeyStateVersion), []byte(strconv.FormatUint(v, 10)))
 }
+
+// kindSince names the state-machine version that introduced each
+// transaction kind newer than version 1: a ledger at an older version
+// refuses it (CheckTx and FinalizeBlock alike), so a block of an old
+// height replays as it ran. A rule that changes what an existing kind
+// does is likewise chosen by exec.version, never by the binary.
+var kindSince = map[types.Kind]uint64{}

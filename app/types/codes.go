@@ -22,6 +22,7 @@ const (
 	CodeNonceReused      Code = 108
 	CodeUnsupportedVer   Code = 109
 	CodeInvalidMsg       Code = 110
+	CodeKindNotYet       Code = 111
 	CodeUnknownSigner    Code = 201
 	CodeSignerRevoked    Code = 202
 	CodeSignerKeyStale   Code = 203
@@ -156,6 +157,7 @@ var codeNames = map[Code]string{
 	CodeExpiryTooFar:     "expiry_too_far",
 	CodeNonceReused:      "nonce_reused",
 	CodeUnsupportedVer:   "unsupported_version",
+	CodeKindNotYet:       "kind_not_yet",
 	CodeInvalidMsg:       "invalid_message",
 	CodeUnknownSigner:    "unknown_signer",
 	CodeSignerRevoked:    "signer_revoked",

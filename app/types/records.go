@@ -222,6 +222,23 @@ type Site struct {
 	History               []SiteChange `json:"history"`
 }
 
+// WithdrawalKind says what a withdrawn subject still allows (state
+// machine version 3 on).
+type WithdrawalKind string
+
+// Withdrawal kinds, from the least to the most restrictive.
+const (
+	// WithdrawTreatment: the subject discontinued treatment; follow-up
+	// continues and every form may still be entered.
+	WithdrawTreatment WithdrawalKind = "treatment"
+	// WithdrawFollowUp: the subject withdrew from follow-up; only safety
+	// forms and the end-of-study form may still be entered.
+	WithdrawFollowUp WithdrawalKind = "follow_up"
+	// WithdrawConsent: the subject withdrew consent to further data
+	// collection; nothing new is entered and data already collected stays.
+	WithdrawConsent WithdrawalKind = "consent"
+)
+
 // SubjectStatus is enrolled or withdrawn.
 type SubjectStatus string
 
@@ -242,6 +259,10 @@ type Subject struct {
 	Enrolled       Stamp         `json:"enrolled"`
 	Withdrawn      *Stamp        `json:"withdrawn,omitempty"`
 	WithdrawReason string        `json:"withdraw_reason,omitempty"`
+	// WithdrawalKind is set when the subject is withdrawn; a withdrawal
+	// made before version 3 of the state machine is of kind consent
+	// (nothing new could be entered after it).
+	WithdrawalKind WithdrawalKind `json:"withdrawal_kind,omitempty"`
 	// Signatures counts the e-signatures made on the subject's data.
 	Signatures int `json:"signatures,omitempty"`
 }

@@ -149,7 +149,7 @@ func TestCodesStable(t *testing.T) {
 		types.CodeEditCheckFailed: 410, types.CodeFormNotFound: 413, types.CodeSubjectIDPattern: 414, types.CodeFormChanged: 420, types.CodeVisitOutOfWindow: 421, types.CodeInternal: 900,
 		types.CodeUnknownProposal: 601, types.CodeOrgSuspended: 606, types.CodePowerConcentration: 610,
 		types.CodeLastRegulator: 612, types.CodeValidatorKeyUsed: 614, types.CodeConsortiumLimit: 617,
-		types.CodeUpgradeHeight: 618, types.CodeUpgradePending: 619, types.CodeUpgradeNameUsed: 620,
+		types.CodeKindNotYet: 111, types.CodeUpgradeHeight: 618, types.CodeUpgradePending: 619, types.CodeUpgradeNameUsed: 620,
 		types.CodeNotDelegated: 212, types.CodeNotPI: 213, types.CodeNoRotation: 214, types.CodeRotationExpired: 215, types.CodeOwnRotation: 216,
 		types.CodeNoIndependent: 313, types.CodeSponsorApprover: 314, types.CodeNotACRO: 315, types.CodeNoDelegation: 316,
 		types.CodeReadMalformed: 701, types.CodeReadNotVisible: 707, types.CodeReadUnsigned: 708, types.CodeReadBusy: 709,

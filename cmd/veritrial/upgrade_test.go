@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/veritrial/veritrial/app"
 	"github.com/veritrial/veritrial/app/audit"
 	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/types"
@@ -72,7 +73,8 @@ func TestUpgradeReleaseChecksums(t *testing.T) {
 // without committing it (status: halted, naming the upgrade), and started
 // again exits at the same height; the binary that carries the upgrade (built
 // with -tags upgradetest) refuses to start when its checksum is not the
-// decided one, and with it the node migrates and carries on at version 3;
+// decided one, and with it the node migrates and carries on at the version after the
+// release's own;
 // audit replay then matches every height across the upgrade.
 func TestUpgradeAtHeightOnANode(t *testing.T) {
 	t.Parallel()
@@ -160,7 +162,7 @@ func TestUpgradeAtHeightOnANode(t *testing.T) {
 			decode(t, r, &st)
 		}
 		if st.NodeStatus != nil && st.Height > h {
-			if st.StateMachineVersion != 3 {
+			if st.StateMachineVersion != app.StateVersion()+1 {
 				t.Errorf("state machine version after the upgrade: %d", st.StateMachineVersion)
 			}
 			break
