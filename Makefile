@@ -101,7 +101,7 @@ localnet-stop:
 # stored item values, and loadgen runs of veritrial against CometBFT's
 # kvstore baseline (one node, four validators), within BENCH_BUDGET; writes
 # results/bench-<date>.json and prints the table (docs/PERFORMANCE.md).
-BENCH_BUDGET ?= 20m
+BENCH_BUDGET ?= 40m
 BENCH_FLAGS  ?=
 
 bench:

@@ -34,18 +34,46 @@ ok  	github.com/veritrial/veritrial/app	8.1s
 }
 
 func TestRatios(t *testing.T) {
-	mk := func(setup, app, mode string, tps, p50 float64) loadRun {
-		r := loadRun{Setup: setup, App: app, Mode: mode}
+	mk := func(setup, app, mode string, run int, tps, p50, cpu float64) loadRun {
+		r := loadRun{Setup: setup, App: app, Mode: mode, Run: run}
 		r.Sum.CommittedTxPerSec, r.Sum.Latency.P50 = tps, p50
+		r.Sum.CPU = append(r.Sum.CPU, struct {
+			Node    string  `json:"node"`
+			Percent float64 `json:"percent"`
+		}{"n1", cpu}, struct {
+			Node    string  `json:"node"`
+			Percent float64 `json:"percent"`
+		}{"loadgen", 50})
 		return r
 	}
 	runs := []loadRun{
-		mk(setupSingle, "veritrial", "saturated", 1000, 900),
-		mk(setupSingle, "kvstore", "saturated", 4000, 600),
-		mk(setupLocalnet, "veritrial", "saturated", 300, 0),
+		mk(setupSingle, "veritrial", "saturated", 1, 1000, 900, 150),
+		mk(setupSingle, "kvstore", "saturated", 1, 4000, 600, 200),
+		mk(setupSingle, "veritrial", "saturated", 2, 1500, 900, 150),
+		mk(setupSingle, "kvstore", "saturated", 2, 3000, 450, 150),
+		mk(setupSingle, "veritrial", "saturated", 3, 900, 900, 150), // kvstore's round 3 is missing
+		mk(setupLocalnet, "veritrial", "saturated", 1, 300, 0, 100),
 	}
 	got := ratios(runs)
-	if len(got) != 2 || got[0].Metric != "committed tx/s" || got[0].Ratio != 0.25 || got[1].Metric != "p50 latency ms" || got[1].Ratio != 1.5 {
-		t.Errorf("ratios %+v", got)
+	if len(got) != 3 {
+		t.Fatalf("ratios %+v", got)
+	}
+	// tx/s: 0.25 and 0.5; CPU ms/tx: 1.5/0.5 = 3 and 1/0.5 = 2; p50: 1.5 and 2.
+	want := []ratio{
+		{Setup: setupSingle, Mode: "saturated", Metric: "committed tx/s", Veritrial: 1250, KVStore: 3500, Ratio: 0.38, Min: 0.25, Max: 0.5, Runs: 2},
+		{Setup: setupSingle, Mode: "saturated", Metric: "node CPU ms/tx", Veritrial: 1.25, KVStore: 0.5, Ratio: 2.5, Min: 2, Max: 3, Runs: 2},
+		{Setup: setupSingle, Mode: "saturated", Metric: "p50 latency ms", Veritrial: 900, KVStore: 525, Ratio: 1.75, Min: 1.5, Max: 2, Runs: 2},
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("ratio %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
+
+func TestNodeCPUPerTx(t *testing.T) {
+	var r lgResult
+	if nodeCPUPerTx(r) != 0 {
+		t.Error("no committed txs must give 0")
 	}
 }

@@ -52,12 +52,33 @@ type loadRun struct {
 	Setup  string          `json:"setup"` // "1 node" or "4 validators"
 	App    string          `json:"app"`
 	Mode   string          `json:"mode"` // "saturated" or "rate"
+	Run    int             `json:"run"`  // round, from 1
 	Rate   float64         `json:"offered_rate,omitempty"`
 	Sum    lgResult        `json:"-"`
 	Result json.RawMessage `json:"result"`
 }
 
-// ratio compares veritrial with kvstore in one setup and mode.
+// nodeCPUPerTx is the CPU the nodes spent per committed tx, in
+// milliseconds (equally, CPU-seconds per 1,000 committed txs): the sum of
+// the nodes' CPU over the measured phase, the load generator's own
+// excluded, over the committed txs. It does not depend on how fast the
+// machine's clock runs the way tx/s does.
+func nodeCPUPerTx(r lgResult) float64 {
+	if r.CommittedTxPerSec <= 0 {
+		return 0
+	}
+	var pct float64
+	for _, c := range r.CPU {
+		if c.Node != "loadgen" {
+			pct += c.Percent
+		}
+	}
+	return pct / 100 / r.CommittedTxPerSec * 1000
+}
+
+// ratio compares veritrial with kvstore in one setup and mode over the
+// rounds in which both ran: the apps' means, and the mean, least and
+// greatest of the rounds' ratios.
 type ratio struct {
 	Setup     string  `json:"setup"`
 	Mode      string  `json:"mode"`
@@ -65,6 +86,9 @@ type ratio struct {
 	Veritrial float64 `json:"veritrial"`
 	KVStore   float64 `json:"kvstore"`
 	Ratio     float64 `json:"ratio"`
+	Min       float64 `json:"ratio_min"`
+	Max       float64 `json:"ratio_max"`
+	Runs      int     `json:"runs"`
 }
 
 // proc is a node process the harness started.
@@ -162,18 +186,18 @@ func (h *harness) runBin(ctx context.Context, name string, args ...string) (stri
 }
 
 // loadgen runs one load run and records it.
-func (h *harness) loadgen(ctx context.Context, setup, app, mode string, rate float64, extra ...string) (*loadRun, error) {
-	file := filepath.Join(h.o.WorkDir, fmt.Sprintf("load-%s-%s-%s.json", strings.ReplaceAll(setup, " ", ""), app, mode))
+func (h *harness) loadgen(ctx context.Context, setup, app, mode string, run int, rate float64, extra ...string) (*loadRun, error) {
+	file := filepath.Join(h.o.WorkDir, fmt.Sprintf("load-%s-%s-%s-%d.json", strings.ReplaceAll(setup, " ", ""), app, mode, run))
 	d := h.o.Duration
 	if setup == setupLocalnet {
 		d = h.o.LocalDuration
 	}
 	args := append([]string{"--app", app, "--duration", d.String(), "--concurrency", strconv.Itoa(h.o.Concurrency),
-		"--out", file, "--label", setup + " " + mode, "--quiet"}, extra...)
+		"--out", file, "--label", fmt.Sprintf("%s %s, round %d", setup, mode, run), "--quiet"}, extra...)
 	if rate > 0 {
 		args = append(args, "--rate", strconv.FormatFloat(rate, 'f', 0, 64))
 	}
-	logf("loadgen %s: %s %s", setup, app, mode)
+	logf("loadgen %s: %s %s, round %d of %d", setup, app, mode, run, h.o.Runs)
 	out, err := h.runBin(ctx, "loadgen", args...)
 	if err != nil {
 		return nil, err
@@ -183,7 +207,7 @@ func (h *harness) loadgen(ctx context.Context, setup, app, mode string, rate flo
 	if err != nil {
 		return nil, err
 	}
-	r := &loadRun{Setup: setup, App: app, Mode: mode, Rate: rate, Result: raw}
+	r := &loadRun{Setup: setup, App: app, Mode: mode, Run: run, Rate: rate, Result: raw}
 	if err := json.Unmarshal(raw, &r.Sum); err != nil {
 		return nil, err
 	}
@@ -191,8 +215,10 @@ func (h *harness) loadgen(ctx context.Context, setup, app, mode string, rate flo
 	return r, nil
 }
 
-// singleNode measures veritrial and kvstore on one node each: saturated,
-// then both at the same offered load for latency.
+// singleNode measures veritrial and kvstore on one node each, in
+// --runs rounds: saturated, then both at the same offered load for
+// latency (the load derived from the first round's saturated runs, so
+// that every round offers the same).
 func (h *harness) singleNode(ctx context.Context) error {
 	b := h.o.BasePort
 	vtHome, kvHome := filepath.Join(h.o.WorkDir, "single-vt"), filepath.Join(h.o.WorkDir, "single-kv")
@@ -206,64 +232,79 @@ func (h *harness) singleNode(ctx context.Context) error {
 	if err := nodeproc.EnablePprof(vtHome, b+6); err != nil {
 		return err
 	}
-	vtNode := func(log string) (*proc, error) {
-		p, err := startProc("veritrial", filepath.Join(h.o.WorkDir, log), filepath.Join(h.bin, "veritrial"), "--home", vtHome, "start")
+	node := func(rpc, log, bin string, args ...string) (*proc, error) {
+		p, err := startProc(filepath.Base(bin), filepath.Join(h.o.WorkDir, log), bin, args...)
 		if err != nil {
 			return nil, err
 		}
-		if err := waitReady(ctx, vtRPC, 60*time.Second); err != nil {
+		if err := waitReady(ctx, rpc, 60*time.Second); err != nil {
 			p.stop()
 			return nil, err
 		}
 		return p, nil
 	}
-
-	vt, err := vtNode("single-vt.log")
-	if err != nil {
-		return err
+	vtNode := func(log string) (*proc, error) {
+		return node(vtRPC, log, filepath.Join(h.bin, "veritrial"), "--home", vtHome, "start")
 	}
-	prof := filepath.Join(h.o.OutDir, fmt.Sprintf("bench-%s-node.pprof", h.stamp))
-	vtSat, err := h.loadgen(ctx, setupSingle, "veritrial", "saturated", 0, "--nodes", vtRPC, "--homes", vtHome,
-		"--pids", pidList([]*proc{vt}), "--pprof", fmt.Sprintf("127.0.0.1:%d", b+6), "--pprof-out", prof)
-	vt.stop()
-	if err != nil {
-		return err
+	kvNode := func(log string) (*proc, error) {
+		return node(kvRPC, log, filepath.Join(h.bin, "kvnode"), "--home", kvHome)
 	}
-	if top, err := pprofTop(ctx, filepath.Join(h.bin, "veritrial"), prof); err == nil {
-		h.rep.NodeProfile = top
+	var rate float64
+	for run := 1; run <= h.o.Runs; run++ {
+		vt, err := vtNode(fmt.Sprintf("single-vt-%d.log", run))
+		if err != nil {
+			return err
+		}
+		extra := []string{"--nodes", vtRPC, "--homes", vtHome, "--pids", pidList([]*proc{vt})}
+		prof := filepath.Join(h.o.OutDir, fmt.Sprintf("bench-%s-node.pprof", h.stamp))
+		if run == 1 {
+			extra = append(extra, "--pprof", fmt.Sprintf("127.0.0.1:%d", b+6), "--pprof-out", prof)
+		}
+		vtSat, err := h.loadgen(ctx, setupSingle, "veritrial", "saturated", run, 0, extra...)
+		vt.stop()
+		if err != nil {
+			return err
+		}
+		if run == 1 {
+			if top, err := pprofTop(ctx, filepath.Join(h.bin, "veritrial"), prof); err == nil {
+				h.rep.NodeProfile = top
+			}
+		}
+		txBytes := strconv.Itoa(int(math.Round(vtSat.Sum.MeanTxBytes)))
+		kv, err := kvNode(fmt.Sprintf("single-kv-%d.log", run))
+		if err != nil {
+			return err
+		}
+		kvArgs := []string{"--nodes", kvRPC, "--tx-bytes", txBytes, "--pids", pidList([]*proc{kv})}
+		kvSat, err := h.loadgen(ctx, setupSingle, "kvstore", "saturated", run, 0, kvArgs...)
+		if err != nil || h.o.Skip["rate"] {
+			kv.stop()
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if rate == 0 {
+			if rate = math.Round(h.o.RateFraction * min(vtSat.Sum.CommittedTxPerSec, kvSat.Sum.CommittedTxPerSec)); rate < 1 {
+				kv.stop()
+				return fmt.Errorf("no throughput to derive an offered load from")
+			}
+		}
+		_, err = h.loadgen(ctx, setupSingle, "kvstore", "rate", run, rate, kvArgs...)
+		kv.stop()
+		if err != nil {
+			return err
+		}
+		if vt, err = vtNode(fmt.Sprintf("single-vt-%d-rate.log", run)); err != nil {
+			return err
+		}
+		_, err = h.loadgen(ctx, setupSingle, "veritrial", "rate", run, rate, "--nodes", vtRPC, "--homes", vtHome, "--pids", pidList([]*proc{vt}))
+		vt.stop()
+		if err != nil {
+			return err
+		}
 	}
-	txBytes := strconv.Itoa(int(math.Round(vtSat.Sum.MeanTxBytes)))
-
-	kv, err := startProc("kvnode", filepath.Join(h.o.WorkDir, "single-kv.log"), filepath.Join(h.bin, "kvnode"), "--home", kvHome)
-	if err != nil {
-		return err
-	}
-	defer kv.stop()
-	if err := waitReady(ctx, kvRPC, 60*time.Second); err != nil {
-		return err
-	}
-	kvSat, err := h.loadgen(ctx, setupSingle, "kvstore", "saturated", 0, "--nodes", kvRPC, "--tx-bytes", txBytes, "--pids", pidList([]*proc{kv}))
-	if err != nil {
-		return err
-	}
-	if h.o.Skip["rate"] {
-		return nil
-	}
-	rate := math.Round(h.o.RateFraction * min(vtSat.Sum.CommittedTxPerSec, kvSat.Sum.CommittedTxPerSec))
-	if rate < 1 {
-		return fmt.Errorf("no throughput to derive an offered load from")
-	}
-	if _, err := h.loadgen(ctx, setupSingle, "kvstore", "rate", rate, "--nodes", kvRPC, "--tx-bytes", txBytes, "--pids", pidList([]*proc{kv})); err != nil {
-		return err
-	}
-	kv.stop()
-	vt, err = vtNode("single-vt-2.log")
-	if err != nil {
-		return err
-	}
-	defer vt.stop()
-	_, err = h.loadgen(ctx, setupSingle, "veritrial", "rate", rate, "--nodes", vtRPC, "--homes", vtHome, "--pids", pidList([]*proc{vt}))
-	return err
+	return nil
 }
 
 // consortium is a four-validator localnet generated by veritrial testnet
@@ -327,14 +368,14 @@ func (h *harness) start(ctx context.Context, c *consortium, run int) ([]*proc, e
 }
 
 // load runs loadgen against the running consortium.
-func (h *harness) loadNet(ctx context.Context, c *consortium, procs []*proc, mode string, rate float64, txBytes string, extra ...string) (*loadRun, error) {
+func (h *harness) loadNet(ctx context.Context, c *consortium, procs []*proc, mode string, run int, rate float64, txBytes string, extra ...string) (*loadRun, error) {
 	args := append([]string{"--nodes", strings.Join(c.rpcs, ","), "--pids", pidList(procs)}, extra...)
 	if c.app == "veritrial" {
 		args = append(args, "--homes", strings.Join(c.homes, ","))
 	} else if txBytes != "" {
 		args = append(args, "--tx-bytes", txBytes)
 	}
-	return h.loadgen(ctx, setupLocalnet, c.app, mode, rate, args...)
+	return h.loadgen(ctx, setupLocalnet, c.app, mode, run, rate, args...)
 }
 
 // localnet measures a four-validator consortium on this machine made by
@@ -359,78 +400,125 @@ func (h *harness) localnet(ctx context.Context) error {
 	if err := nodeproc.EnablePprof(vtNet.homes[0], pport); err != nil {
 		return err
 	}
-	procs, err := h.start(ctx, vtNet, 1)
-	if err != nil {
-		return err
+	var rate float64
+	for run := 1; run <= h.o.Runs; run++ {
+		if rate, err = h.localnetRound(ctx, vtNet, kvNet, run, pport, rate); err != nil {
+			return err
+		}
 	}
-	prof := filepath.Join(h.o.OutDir, fmt.Sprintf("bench-%s-localnet-node.pprof", h.stamp))
-	vtSat, err := h.loadNet(ctx, vtNet, procs, "saturated", 0, "", "--pprof", fmt.Sprintf("127.0.0.1:%d", pport), "--pprof-out", prof)
-	stopAll(procs)
-	if err != nil {
-		return err
-	}
-	if top, err := pprofTop(ctx, filepath.Join(h.bin, "veritrial"), prof); err == nil {
-		h.rep.LocalnetProfile = top
-	}
-	txBytes := strconv.Itoa(int(math.Round(vtSat.Sum.MeanTxBytes)))
-	if procs, err = h.start(ctx, kvNet, 1); err != nil {
-		return err
-	}
-	defer func() { stopAll(procs) }()
-	kvSat, err := h.loadNet(ctx, kvNet, procs, "saturated", 0, txBytes)
-	if err != nil || h.o.Skip["rate"] {
-		return err
-	}
-	rate := math.Round(h.o.RateFraction * min(vtSat.Sum.CommittedTxPerSec, kvSat.Sum.CommittedTxPerSec))
-	if rate < 1 {
-		return fmt.Errorf("no throughput to derive an offered load from")
-	}
-	if _, err := h.loadNet(ctx, kvNet, procs, "rate", rate, txBytes); err != nil {
-		return err
-	}
-	stopAll(procs)
-	if procs, err = h.start(ctx, vtNet, 2); err != nil {
-		return err
-	}
-	_, err = h.loadNet(ctx, vtNet, procs, "rate", rate, "")
-	return err
+	return nil
 }
 
-// ratios pairs the runs of the two apps.
+// localnetRound is one round of the localnet step; rate is the offered
+// load of the latency runs, derived in the first round (rate 0) and
+// returned for the next.
+func (h *harness) localnetRound(ctx context.Context, vtNet, kvNet *consortium, run, pport int, rate float64) (float64, error) {
+	procs, err := h.start(ctx, vtNet, 2*run-1)
+	if err != nil {
+		return rate, err
+	}
+	var extra []string
+	prof := filepath.Join(h.o.OutDir, fmt.Sprintf("bench-%s-localnet-node.pprof", h.stamp))
+	if run == 1 {
+		extra = []string{"--pprof", fmt.Sprintf("127.0.0.1:%d", pport), "--pprof-out", prof}
+	}
+	vtSat, err := h.loadNet(ctx, vtNet, procs, "saturated", run, 0, "", extra...)
+	stopAll(procs)
+	if err != nil {
+		return rate, err
+	}
+	if run == 1 {
+		if top, err := pprofTop(ctx, filepath.Join(h.bin, "veritrial"), prof); err == nil {
+			h.rep.LocalnetProfile = top
+		}
+	}
+	txBytes := strconv.Itoa(int(math.Round(vtSat.Sum.MeanTxBytes)))
+	if procs, err = h.start(ctx, kvNet, run); err != nil {
+		return rate, err
+	}
+	defer func() { stopAll(procs) }()
+	kvSat, err := h.loadNet(ctx, kvNet, procs, "saturated", run, 0, txBytes)
+	if err != nil || h.o.Skip["rate"] {
+		return rate, err
+	}
+	if rate == 0 {
+		if rate = math.Round(h.o.RateFraction * min(vtSat.Sum.CommittedTxPerSec, kvSat.Sum.CommittedTxPerSec)); rate < 1 {
+			return rate, fmt.Errorf("no throughput to derive an offered load from")
+		}
+	}
+	if _, err := h.loadNet(ctx, kvNet, procs, "rate", run, rate, txBytes); err != nil {
+		return rate, err
+	}
+	stopAll(procs)
+	if procs, err = h.start(ctx, vtNet, 2*run); err != nil {
+		return rate, err
+	}
+	_, err = h.loadNet(ctx, vtNet, procs, "rate", run, rate, "")
+	return rate, err
+}
+
+// ratios pairs the runs of the two apps, round by round, and sums each
+// pair up over the rounds.
 func ratios(runs []loadRun) []ratio {
-	find := func(setup, app, mode string) *loadRun {
+	find := func(setup, app, mode string, run int) *loadRun {
 		for i := range runs {
-			if runs[i].Setup == setup && runs[i].App == app && runs[i].Mode == mode {
-				return &runs[i]
+			if r := &runs[i]; r.Setup == setup && r.App == app && r.Mode == mode && r.Run == run {
+				return r
 			}
 		}
 		return nil
 	}
+	last := 0
+	for _, r := range runs {
+		last = max(last, r.Run)
+	}
 	var out []ratio
 	add := func(setup, mode, metric string, get func(lgResult) float64) {
-		v, k := find(setup, "veritrial", mode), find(setup, "kvstore", mode)
-		if v == nil || k == nil || get(k.Sum) == 0 {
+		q := ratio{Setup: setup, Mode: mode, Metric: metric}
+		var sum float64
+		for run := 1; run <= last; run++ {
+			v, k := find(setup, "veritrial", mode, run), find(setup, "kvstore", mode, run)
+			if v == nil || k == nil || get(k.Sum) == 0 {
+				continue
+			}
+			a, b := get(v.Sum), get(k.Sum)
+			r := a / b
+			if q.Runs == 0 || r < q.Min {
+				q.Min = r
+			}
+			q.Max = max(q.Max, r)
+			q.Veritrial, q.KVStore, sum = q.Veritrial+a, q.KVStore+b, sum+r
+			q.Runs++
+		}
+		if q.Runs == 0 {
 			return
 		}
-		a, b := get(v.Sum), get(k.Sum)
-		out = append(out, ratio{Setup: setup, Mode: mode, Metric: metric, Veritrial: a, KVStore: b, Ratio: math.Round(a/b*100) / 100})
+		n := float64(q.Runs)
+		q.Veritrial, q.KVStore = round(q.Veritrial/n, 100), round(q.KVStore/n, 100)
+		q.Ratio, q.Min, q.Max = round(sum/n, 100), round(q.Min, 100), round(q.Max, 100)
+		out = append(out, q)
 	}
 	for _, setup := range []string{setupSingle, setupLocalnet} {
 		add(setup, "saturated", "committed tx/s", func(r lgResult) float64 { return r.CommittedTxPerSec })
+		add(setup, "saturated", "node CPU ms/tx", nodeCPUPerTx)
 		add(setup, "saturated", "p50 latency ms", func(r lgResult) float64 { return r.Latency.P50 })
 		add(setup, "rate", "committed tx/s", func(r lgResult) float64 { return r.CommittedTxPerSec })
+		add(setup, "rate", "node CPU ms/tx", nodeCPUPerTx)
 		add(setup, "rate", "p50 latency ms", func(r lgResult) float64 { return r.Latency.P50 })
 		add(setup, "rate", "p99 latency ms", func(r lgResult) float64 { return r.Latency.P99 })
 	}
 	return out
 }
 
+// round rounds x to 1/per.
+func round(x, per float64) float64 { return math.Round(x*per) / per }
+
 // printReport writes the tables of rep.
 func printReport(w io.Writer, rep *Report) {
 	m := rep.Machine
 	fmt.Fprintf(w, "\nmachine: %d CPUs, %s, %s; load %s -> %s\n", m.NProc, m.CPUModel, m.GoVersion, m.LoadStart, m.LoadEnd)
 	if len(rep.Load) > 0 {
-		fmt.Fprintf(w, "\n%-13s %-10s %-9s %9s %11s %9s %9s %8s  %s\n", "setup", "app", "mode", "offered", "committed/s", "values/s", "p50 ms", "p99 ms", "cpu % (nodes; loadgen)")
+		fmt.Fprintf(w, "\n%-13s %-10s %-9s %5s %9s %11s %9s %9s %8s %10s  %s\n", "setup", "app", "mode", "round", "offered", "committed/s", "values/s", "p50 ms", "p99 ms", "CPU ms/tx", "cpu % (nodes; loadgen)")
 		for _, r := range rep.Load {
 			var cpus []string
 			for _, c := range r.Sum.CPU {
@@ -440,14 +528,14 @@ func printReport(w io.Writer, rep *Report) {
 			if r.Rate > 0 {
 				offered = fmt.Sprintf("%.0f", r.Rate)
 			}
-			fmt.Fprintf(w, "%-13s %-10s %-9s %9s %11.1f %9.0f %9.0f %8.0f  %s\n", r.Setup, r.App, r.Mode, offered,
-				r.Sum.CommittedTxPerSec, r.Sum.ValuesPerSec, r.Sum.Latency.P50, r.Sum.Latency.P99, strings.Join(cpus, " "))
+			fmt.Fprintf(w, "%-13s %-10s %-9s %5d %9s %11.1f %9.0f %9.0f %8.0f %10.3f  %s\n", r.Setup, r.App, r.Mode, r.Run, offered,
+				r.Sum.CommittedTxPerSec, r.Sum.ValuesPerSec, r.Sum.Latency.P50, r.Sum.Latency.P99, nodeCPUPerTx(r.Sum), strings.Join(cpus, " "))
 		}
 	}
 	if len(rep.Ratios) > 0 {
-		fmt.Fprintf(w, "\n%-13s %-9s %-15s %10s %10s %6s\n", "setup", "mode", "metric", "veritrial", "kvstore", "ratio")
+		fmt.Fprintf(w, "\nmeans over the rounds; ratio: mean of the rounds' ratios, and their range\n%-13s %-9s %-15s %10s %10s %6s %11s %6s\n", "setup", "mode", "metric", "veritrial", "kvstore", "ratio", "range", "rounds")
 		for _, r := range rep.Ratios {
-			fmt.Fprintf(w, "%-13s %-9s %-15s %10.1f %10.1f %6.2f\n", r.Setup, r.Mode, r.Metric, r.Veritrial, r.KVStore, r.Ratio)
+			fmt.Fprintf(w, "%-13s %-9s %-15s %10.2f %10.2f %6.2f %5.2f-%-5.2f %6d\n", r.Setup, r.Mode, r.Metric, r.Veritrial, r.KVStore, r.Ratio, r.Min, r.Max, r.Runs)
 		}
 	}
 	if len(rep.Curve) > 0 {

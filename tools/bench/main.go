@@ -46,6 +46,7 @@ type options struct {
 	Skip          map[string]bool
 	BasePort      int
 	RateFraction  float64
+	Runs          int
 	Keep          bool
 }
 
@@ -55,7 +56,7 @@ func parseFlags(args []string) (*options, error) {
 	var prefills, skip string
 	fs.StringVar(&o.OutDir, "out", "results", "directory of the results file")
 	fs.StringVar(&o.WorkDir, "work", "", "scratch directory for binaries, node homes and logs (default: a new one under .tmp/bench)")
-	fs.DurationVar(&o.Budget, "budget", 20*time.Minute, "wall-clock limit of the whole run; steps that no longer fit are skipped")
+	fs.DurationVar(&o.Budget, "budget", 40*time.Minute, "wall-clock limit of the whole run; steps that no longer fit are skipped")
 	fs.DurationVar(&o.Duration, "duration", 20*time.Second, "measured phase of each load run")
 	fs.DurationVar(&o.LocalDuration, "localnet-duration", 40*time.Second, "measured phase of the four-validator runs (their blocks are few and large)")
 	fs.IntVar(&o.Concurrency, "concurrency", 16, "concurrent broadcast_tx_sync clients of each load run")
@@ -67,6 +68,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&skip, "skip", "", "steps to skip, comma-separated: go, curve, load, rate, localnet")
 	fs.IntVar(&o.BasePort, "base-port", 27700, "first of the 127.0.0.1 ports the nodes use (the next 240 too); keep it below the ephemeral range (32768)")
 	fs.Float64Var(&o.RateFraction, "rate-fraction", 0.5, "latency runs offer this share of the lower saturated throughput of the two apps")
+	fs.IntVar(&o.Runs, "runs", 3, "rounds of the load and localnet steps; ratios are reported as the mean and spread of the rounds")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the scratch directory")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -89,6 +91,9 @@ func parseFlags(args []string) (*options, error) {
 		if s = strings.TrimSpace(s); s != "" {
 			o.Skip[s] = true
 		}
+	}
+	if o.Runs < 1 {
+		return nil, errors.New("--runs must be at least 1")
 	}
 	if o.RateFraction <= 0 || o.RateFraction > 1 {
 		return nil, errors.New("--rate-fraction must be above 0 and at most 1")
@@ -159,7 +164,7 @@ func run(args []string) error {
 	stamp := start.UTC().Format("20060102-150405")
 	rep := &Report{Date: start.UTC(), Machine: describeMachine(), Options: map[string]any{
 		"duration": o.Duration.String(), "localnet_duration": o.LocalDuration.String(), "concurrency": o.Concurrency, "prefill": o.Prefills, "curve_blocks": o.CurveBlocks,
-		"benchtime": o.Benchtime, "rate_fraction": o.RateFraction, "budget": o.Budget.String(),
+		"benchtime": o.Benchtime, "rate_fraction": o.RateFraction, "budget": o.Budget.String(), "runs": o.Runs,
 	}}
 	h := &harness{o: o, rep: rep, stamp: stamp, bin: filepath.Join(o.WorkDir, "bin")}
 	logf("building veritrial, loadgen and kvnode into %s", h.bin)
@@ -168,8 +173,9 @@ func run(args []string) error {
 	}
 	h.step(ctx, "go", 2*time.Minute, h.goBenchmarks)
 	h.step(ctx, "curve", 6*time.Minute, h.curve)
-	h.step(ctx, "load", 4*(o.Duration+45*time.Second), h.singleNode)
-	h.step(ctx, "localnet", 4*(o.LocalDuration+time.Minute), h.localnet)
+	rounds := time.Duration(o.Runs)
+	h.step(ctx, "load", rounds*4*(o.Duration+30*time.Second), h.singleNode)
+	h.step(ctx, "localnet", rounds*4*(o.LocalDuration+45*time.Second), h.localnet)
 	rep.Ratios = ratios(rep.Load)
 	rep.Machine.LoadEnd = nodeproc.LoadAvg()
 	rep.ElapsedSec = time.Since(start).Round(time.Second).Seconds()
