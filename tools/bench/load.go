@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -38,7 +39,9 @@ type lgResult struct {
 		Rejected  int `json:"rejected"`
 		Committed int `json:"committed"`
 	} `json:"invalid"`
-	LoadAvg string `json:"loadavg_at_start"`
+	LoadAvg    string `json:"loadavg_at_start"`
+	FromHeight int64  `json:"from_height"`
+	ToHeight   int64  `json:"to_height"`
 }
 
 // Setups of the load runs.
@@ -56,6 +59,9 @@ type loadRun struct {
 	Rate   float64         `json:"offered_rate,omitempty"`
 	Sum    lgResult        `json:"-"`
 	Result json.RawMessage `json:"result"`
+	// Heights splits the measured heights of the node (the first
+	// validator, on the localnet) into their steps, from its log.
+	Heights *heightSplit `json:"heights,omitempty"`
 }
 
 // nodeCPUPerTx is the CPU the nodes spent per committed tx, in
@@ -94,6 +100,7 @@ type ratio struct {
 // proc is a node process the harness started.
 type proc struct {
 	name    string
+	logPath string
 	cmd     *exec.Cmd
 	log     *os.File
 	stopped bool
@@ -110,7 +117,7 @@ func startProc(name, logPath, bin string, args ...string) (*proc, error) {
 		f.Close()
 		return nil, err
 	}
-	return &proc{name: name, cmd: cmd, log: f}, nil
+	return &proc{name: name, logPath: logPath, cmd: cmd, log: f}, nil
 }
 
 // stop ends the process with SIGTERM, then SIGKILL after 30 s.
@@ -186,7 +193,8 @@ func (h *harness) runBin(ctx context.Context, name string, args ...string) (stri
 }
 
 // loadgen runs one load run and records it.
-func (h *harness) loadgen(ctx context.Context, setup, app, mode string, run int, rate float64, extra ...string) (*loadRun, error) {
+// The node's log, nodeLog, gives the run's split of its heights.
+func (h *harness) loadgen(ctx context.Context, setup, app, mode string, run int, rate float64, nodeLog string, extra ...string) (*loadRun, error) {
 	file := filepath.Join(h.o.WorkDir, fmt.Sprintf("load-%s-%s-%s-%d.json", strings.ReplaceAll(setup, " ", ""), app, mode, run))
 	d := h.o.Duration
 	if setup == setupLocalnet {
@@ -210,6 +218,9 @@ func (h *harness) loadgen(ctx context.Context, setup, app, mode string, run int,
 	r := &loadRun{Setup: setup, App: app, Mode: mode, Run: run, Rate: rate, Result: raw}
 	if err := json.Unmarshal(raw, &r.Sum); err != nil {
 		return nil, err
+	}
+	if r.Heights, err = splitLog(nodeLog, r); err != nil {
+		logf("no split of the heights of %s: %v", nodeLog, err)
 	}
 	h.rep.Load = append(h.rep.Load, *r)
 	return r, nil
@@ -244,10 +255,10 @@ func (h *harness) singleNode(ctx context.Context) error {
 		return p, nil
 	}
 	vtNode := func(log string) (*proc, error) {
-		return node(vtRPC, log, filepath.Join(h.bin, "veritrial"), "--home", vtHome, "start")
+		return node(vtRPC, log, filepath.Join(h.bin, "veritrial"), "--home", vtHome, "start", "--log-level", consensusLogLevel)
 	}
 	kvNode := func(log string) (*proc, error) {
-		return node(kvRPC, log, filepath.Join(h.bin, "kvnode"), "--home", kvHome)
+		return node(kvRPC, log, filepath.Join(h.bin, "kvnode"), "--home", kvHome, "--log-level", consensusLogLevel)
 	}
 	var rate float64
 	for run := 1; run <= h.o.Runs; run++ {
@@ -260,7 +271,7 @@ func (h *harness) singleNode(ctx context.Context) error {
 		if run == 1 {
 			extra = append(extra, "--pprof", fmt.Sprintf("127.0.0.1:%d", b+6), "--pprof-out", prof)
 		}
-		vtSat, err := h.loadgen(ctx, setupSingle, "veritrial", "saturated", run, 0, extra...)
+		vtSat, err := h.loadgen(ctx, setupSingle, "veritrial", "saturated", run, 0, vt.logPath, extra...)
 		vt.stop()
 		if err != nil {
 			return err
@@ -276,7 +287,7 @@ func (h *harness) singleNode(ctx context.Context) error {
 			return err
 		}
 		kvArgs := []string{"--nodes", kvRPC, "--tx-bytes", txBytes, "--pids", pidList([]*proc{kv})}
-		kvSat, err := h.loadgen(ctx, setupSingle, "kvstore", "saturated", run, 0, kvArgs...)
+		kvSat, err := h.loadgen(ctx, setupSingle, "kvstore", "saturated", run, 0, kv.logPath, kvArgs...)
 		if err != nil || h.o.Skip["rate"] {
 			kv.stop()
 			if err != nil {
@@ -290,7 +301,7 @@ func (h *harness) singleNode(ctx context.Context) error {
 				return fmt.Errorf("no throughput to derive an offered load from")
 			}
 		}
-		_, err = h.loadgen(ctx, setupSingle, "kvstore", "rate", run, rate, kvArgs...)
+		_, err = h.loadgen(ctx, setupSingle, "kvstore", "rate", run, rate, kv.logPath, kvArgs...)
 		kv.stop()
 		if err != nil {
 			return err
@@ -298,7 +309,7 @@ func (h *harness) singleNode(ctx context.Context) error {
 		if vt, err = vtNode(fmt.Sprintf("single-vt-%d-rate.log", run)); err != nil {
 			return err
 		}
-		_, err = h.loadgen(ctx, setupSingle, "veritrial", "rate", run, rate, "--nodes", vtRPC, "--homes", vtHome, "--pids", pidList([]*proc{vt}))
+		_, err = h.loadgen(ctx, setupSingle, "veritrial", "rate", run, rate, vt.logPath, "--nodes", vtRPC, "--homes", vtHome, "--pids", pidList([]*proc{vt}))
 		vt.stop()
 		if err != nil {
 			return err
@@ -348,9 +359,9 @@ func (h *harness) start(ctx context.Context, c *consortium, run int) ([]*proc, e
 		var p *proc
 		var err error
 		if c.app == "veritrial" {
-			p, err = startProc(c.orgs[i], log, filepath.Join(h.bin, "veritrial"), "--home", home, "start")
+			p, err = startProc(c.orgs[i], log, filepath.Join(h.bin, "veritrial"), "--home", home, "start", "--log-level", consensusLogLevel)
 		} else {
-			p, err = startProc(c.orgs[i], log, filepath.Join(h.bin, "kvnode"), "--home", home)
+			p, err = startProc(c.orgs[i], log, filepath.Join(h.bin, "kvnode"), "--home", home, "--log-level", consensusLogLevel)
 		}
 		if err != nil {
 			stopAll(procs)
@@ -375,7 +386,7 @@ func (h *harness) loadNet(ctx context.Context, c *consortium, procs []*proc, mod
 	} else if txBytes != "" {
 		args = append(args, "--tx-bytes", txBytes)
 	}
-	return h.loadgen(ctx, setupLocalnet, c.app, mode, run, rate, args...)
+	return h.loadgen(ctx, setupLocalnet, c.app, mode, run, rate, procs[0].logPath, args...)
 }
 
 // localnet measures a four-validator consortium on this machine made by
@@ -510,6 +521,42 @@ func ratios(runs []loadRun) []ratio {
 	return out
 }
 
+// split is the mean height split of the rounds of one setup, app and
+// mode.
+type split struct {
+	setup, app, mode string
+	s                heightSplit
+}
+
+// heightSplits averages the runs' height splits over the rounds, in the
+// order the runs first appear.
+func heightSplits(runs []loadRun) []split {
+	var out []split
+	n := map[int]float64{}
+	for _, r := range runs {
+		if r.Heights == nil {
+			continue
+		}
+		i := slices.IndexFunc(out, func(x split) bool { return x.setup == r.Setup && x.app == r.App && x.mode == r.Mode })
+		if i < 0 {
+			out = append(out, split{setup: r.Setup, app: r.App, mode: r.Mode})
+			i = len(out) - 1
+		}
+		n[i]++
+		a, b := &out[i].s, r.Heights
+		a.Heights += b.Heights
+		a.TxsPerBlock, a.Propose, a.Vote, a.Finalize = a.TxsPerBlock+b.TxsPerBlock, a.Propose+b.Propose, a.Vote+b.Vote, a.Finalize+b.Finalize
+		a.Commit, a.Wait, a.Height = a.Commit+b.Commit, a.Wait+b.Wait, a.Height+b.Height
+	}
+	for i := range out {
+		a := &out[i].s
+		for _, f := range []*float64{&a.TxsPerBlock, &a.Propose, &a.Vote, &a.Finalize, &a.Commit, &a.Wait, &a.Height} {
+			*f = round(*f/n[i], 10)
+		}
+	}
+	return out
+}
+
 // round rounds x to 1/per.
 func round(x, per float64) float64 { return math.Round(x*per) / per }
 
@@ -536,6 +583,12 @@ func printReport(w io.Writer, rep *Report) {
 		fmt.Fprintf(w, "\nmeans over the rounds; ratio: mean of the rounds' ratios, and their range\n%-13s %-9s %-15s %10s %10s %6s %11s %6s\n", "setup", "mode", "metric", "veritrial", "kvstore", "ratio", "range", "rounds")
 		for _, r := range rep.Ratios {
 			fmt.Fprintf(w, "%-13s %-9s %-15s %10.2f %10.2f %6.2f %5.2f-%-5.2f %6d\n", r.Setup, r.Mode, r.Metric, r.Veritrial, r.KVStore, r.Ratio, r.Min, r.Max, r.Runs)
+		}
+	}
+	if sp := heightSplits(rep.Load); len(sp) > 0 {
+		fmt.Fprintf(w, "\nwhere a height's time goes, ms (means over the measured heights and the rounds; the first validator on the localnet)\n%-13s %-10s %-9s %7s %8s %8s %8s %8s %8s %8s\n", "setup", "app", "mode", "txs", "propose", "vote", "finalize", "commit", "wait", "height")
+		for _, x := range sp {
+			fmt.Fprintf(w, "%-13s %-10s %-9s %7.0f %8.1f %8.1f %8.1f %8.1f %8.1f %8.1f\n", x.setup, x.app, x.mode, x.s.TxsPerBlock, x.s.Propose, x.s.Vote, x.s.Finalize, x.s.Commit, x.s.Wait, x.s.Height)
 		}
 	}
 	if len(rep.Curve) > 0 {
