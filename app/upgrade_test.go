@@ -183,9 +183,15 @@ func TestUpgradeHaltAndMigrate(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		if u := c.App.UpgradeNeeded(); u != nil {
+			t.Fatalf("upgrade needed before the height: %v", u)
+		}
 		_, err := c.App.FinalizeBlock(context.Background(), req)
 		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("UPGRADE v2 NEEDED at height %d", h)) || !strings.Contains(err.Error(), sum) {
 			t.Fatalf("the old binary at the upgrade height (optimistic %v): %v", optimistic, err)
+		}
+		if u := c.App.UpgradeNeeded(); u == nil || u.Upgrade.Name != "v2" || u.Upgrade.Height != h || u.Error() != err.Error() {
+			t.Fatalf("the upgrade the old binary stopped at: %v", u)
 		}
 	}
 	c.Reopen()
