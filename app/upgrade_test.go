@@ -121,7 +121,7 @@ func TestUpgradeDecidedTooLate(t *testing.T) {
 
 // decideUpgrade proposes upgrade name at height h and votes it through;
 // the txs of each block are appended to blocks.
-func decideUpgrade(t *testing.T, c *apptest.Chain, blocks *[][][]byte, name string, h int64, bins ...types.UpgradeBinary) {
+func decideUpgrade(t testing.TB, c *apptest.Chain, blocks *[][][]byte, name string, h int64, bins ...types.UpgradeBinary) {
 	t.Helper()
 	block := func(signer string, msg types.Msg) {
 		raw := c.Tx(signer, msg)
