@@ -42,18 +42,19 @@ func BenchmarkMigrationV3(b *testing.B) {
 		}
 		t0 := time.Now()
 		f.c.Block()
-		empty += time.Since(t0)
+		e := time.Since(t0)
 		b.StartTimer()
 		t0 = time.Now()
 		f.c.Commit(f.c.Finalize())
-		upgrade += time.Since(t0)
+		u := time.Since(t0)
 		b.StopTimer()
+		upgrade, empty = upgrade+u, empty+e
 		var sub types.Subject
 		if get(b, f.c, types.KeySubject(apptest.StudyID, benchSubject(1)), &sub); sub.WithdrawalKind != types.WithdrawConsent {
 			b.Fatalf("after the migration, a withdrawn subject has withdrawal kind %q", sub.WithdrawalKind)
 		}
 		b.Logf("%d item values, %d subjects (%d withdrawn): the block of the upgrade took %s, an empty block %s",
-			f.values, f.subject, len(withdraw), upgrade.Round(time.Millisecond), empty.Round(time.Millisecond))
+			f.values, f.subject, len(withdraw), u.Round(time.Millisecond), e.Round(time.Millisecond))
 	}
 	b.ReportMetric(float64(upgrade.Microseconds())/1e3/float64(b.N), "ms/upgrade-block")
 	b.ReportMetric(float64(empty.Microseconds())/1e3/float64(b.N), "ms/empty-block")

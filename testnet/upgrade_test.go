@@ -77,7 +77,9 @@ func TestUpgradeFourValidators(t *testing.T) {
 
 	// A proposal a vote short of its quorum is never decided: its height
 	// passes like any other.
-	undecided := c.maxHeight() + types.MinUpgradeMargin + 3
+	// The notice counts from the proposal's block: 8 blocks more leave
+	// room for a slow CLI on a loaded machine.
+	undecided := c.maxHeight() + types.MinUpgradeMargin + 8
 	so, se, code := propose("never-decided", undecided, "--sums", otherSums)
 	if code != 0 {
 		t.Fatalf("propose never-decided: exit %d\n%s\n%s", code, so, se)
@@ -100,7 +102,7 @@ func TestUpgradeFourValidators(t *testing.T) {
 	if bin == "" {
 		t.FailNow()
 	}
-	h := c.maxHeight() + types.MinUpgradeMargin + 10
+	h := c.maxHeight() + types.MinUpgradeMargin + 14 // the deciding vote's block counts too
 	if so, se, code = propose("upgrade-test", h, "--sha256", bin); code != 0 {
 		t.Fatalf("propose upgrade-test: exit %d\n%s\n%s", code, so, se)
 	}
