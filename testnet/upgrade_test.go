@@ -76,9 +76,8 @@ func TestUpgradeFourValidators(t *testing.T) {
 	}
 
 	// A proposal a vote short of its quorum is never decided: its height
-	// passes like any other.
-	// The notice counts from the proposal's block: 8 blocks more leave
-	// room for a slow CLI on a loaded machine.
+	// passes like any other. The notice counts from the proposal's block:
+	// 8 blocks more leave room for a slow CLI on a loaded machine.
 	undecided := c.maxHeight() + types.MinUpgradeMargin + 8
 	so, se, code := propose("never-decided", undecided, "--sums", otherSums)
 	if code != 0 {
@@ -133,11 +132,15 @@ func TestUpgradeFourValidators(t *testing.T) {
 	}
 	t.Logf("every node stopped for the upgrade (at %s)", time.Since(began).Round(time.Second))
 	for _, n := range c.nodes {
+		if !regexp.MustCompile(needed + `[^\n]*Every node of this release stops here`).MatchString(c.logTail(n, 1<<20)) {
+			t.Fatalf("node %s: no log line names the upgrade:\n%s", n.org, c.logTail(n, 10))
+		}
 		c.stop(n)
 		if tail := c.logTail(n, 3); !strings.Contains(tail, fmt.Sprintf("stopped cleanly at height %d.\n%s", h-1, needed)) {
 			t.Fatalf("node %s stopped without naming the upgrade:\n%s", n.org, tail)
 		}
 	}
+	l.finish()
 
 	// Refused: the old binary, and a binary whose checksum is not the one
 	// decided.
@@ -160,7 +163,6 @@ func TestUpgradeFourValidators(t *testing.T) {
 
 	// The next release on three nodes: the chain goes on, and so does the
 	// work. The fourth starts it later and catches up.
-	l.finish()
 	for _, n := range c.nodes {
 		n.bin = bin
 	}
