@@ -125,6 +125,10 @@ type App struct {
 	// versions caches decoded protocol version records by store key.
 	versions map[string]versionEntry
 
+	// needed is set when a block failed for an upgrade this binary does
+	// not carry (see runUpgrade).
+	needed atomic.Pointer[UpgradeNeededError]
+
 	// block state between FinalizeBlock and Commit.
 	pendingHeight int64
 	// blockVals is the validator set as the block being executed began,

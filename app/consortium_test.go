@@ -101,7 +101,7 @@ func orgAt(t *testing.T, c *apptest.Chain, id string) types.Org {
 }
 
 // lastProposal is the number of the last proposal.
-func lastProposal(t *testing.T, c *apptest.Chain) int {
+func lastProposal(t testing.TB, c *apptest.Chain) int {
 	t.Helper()
 	var g types.Governance
 	get(t, c, types.KeyGovernance, &g)

@@ -176,7 +176,7 @@ func diffDumps(a, b map[string]string) string {
 }
 
 // get reads and decodes key, verifying its proof; it fails when absent.
-func get(t *testing.T, c *apptest.Chain, key []byte, out any) {
+func get(t testing.TB, c *apptest.Chain, key []byte, out any) {
 	t.Helper()
 	if !c.Get(key, out) {
 		t.Fatalf("key %q is absent", key)

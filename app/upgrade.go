@@ -76,9 +76,10 @@ func (a *App) runUpgrade(height int64) (*cmtproto.ConsensusParams, error) {
 	}
 	m := migrationFor(u.Name, from)
 	if m == nil {
-		err := fmt.Errorf("UPGRADE %s NEEDED at height %d: the consortium decided it (proposal %d) and this binary (state machine version %d) does not carry it. This node stops here, before executing the block. Start the release that carries upgrade %s%s on the same home; docs/UPGRADES.md",
-			u.Name, height, u.Proposal, StateVersion(), u.Name, checksumHint(&u.UpgradePlan))
-		a.log.Error(err.Error())
+		err := &UpgradeNeededError{Upgrade: *u}
+		if a.needed.CompareAndSwap(nil, err) {
+			a.log.Error(err.Error())
+		}
 		return nil, err
 	}
 	to := from + 1
@@ -106,6 +107,25 @@ func (a *App) runUpgrade(height int64) (*cmtproto.ConsensusParams, error) {
 	a.log.Info("upgrade applied: the ledger runs the next state-machine version from this height", "upgrade", u.Name, "height", height, "from", from, "to", to)
 	return &cmtproto.ConsensusParams{Version: &cmtproto.VersionParams{App: to}}, nil
 }
+
+// UpgradeNeededError is the error of a binary that reached the height of
+// a decided upgrade it does not carry: it stops before executing the
+// block of that height, and its operator starts the release that carries
+// the upgrade.
+type UpgradeNeededError struct {
+	Upgrade types.Upgrade
+}
+
+func (e *UpgradeNeededError) Error() string {
+	u := &e.Upgrade
+	return fmt.Sprintf("UPGRADE %s NEEDED at height %d: the consortium decided it (proposal %d) and this binary (state machine version %d) does not carry it. This node stops at height %d, before executing the block. Start the release that carries upgrade %s%s on the same home; docs/UPGRADES.md",
+		u.Name, u.Height, u.Proposal, StateVersion(), u.Height-1, u.Name, checksumHint(&u.UpgradePlan))
+}
+
+// UpgradeNeeded returns the upgrade this binary stopped at, once a block
+// of its height failed for want of its migration (the node's consensus
+// then stops), or nil.
+func (a *App) UpgradeNeeded() *UpgradeNeededError { return a.needed.Load() }
 
 // checksumHint names the release binary for this platform by the
 // checksum the plan gives, if any.

@@ -121,7 +121,7 @@ func TestUpgradeDecidedTooLate(t *testing.T) {
 
 // decideUpgrade proposes upgrade name at height h and votes it through;
 // the txs of each block are appended to blocks.
-func decideUpgrade(t *testing.T, c *apptest.Chain, blocks *[][][]byte, name string, h int64, bins ...types.UpgradeBinary) {
+func decideUpgrade(t testing.TB, c *apptest.Chain, blocks *[][][]byte, name string, h int64, bins ...types.UpgradeBinary) {
 	t.Helper()
 	block := func(signer string, msg types.Msg) {
 		raw := c.Tx(signer, msg)
@@ -183,9 +183,15 @@ func TestUpgradeHaltAndMigrate(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		if u := c.App.UpgradeNeeded(); u != nil {
+			t.Fatalf("upgrade needed before the height: %v", u)
+		}
 		_, err := c.App.FinalizeBlock(context.Background(), req)
 		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("UPGRADE v2 NEEDED at height %d", h)) || !strings.Contains(err.Error(), sum) {
 			t.Fatalf("the old binary at the upgrade height (optimistic %v): %v", optimistic, err)
+		}
+		if u := c.App.UpgradeNeeded(); u == nil || u.Upgrade.Name != "v2" || u.Upgrade.Height != h || u.Error() != err.Error() {
+			t.Fatalf("the upgrade the old binary stopped at: %v", u)
 		}
 	}
 	c.Reopen()

@@ -35,6 +35,8 @@ type tnode struct {
 	// netns is the network namespace the node, and the CLI on its home,
 	// run in ("": the test's own).
 	netns string
+	// bin is the binary `veritrial start` runs ("": binPath).
+	bin string
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -83,14 +85,14 @@ func freeBasePort(t *testing.T, n int) int {
 	return 0
 }
 
-// vtCommand returns the command that runs the binary with args, in the
-// network namespace netns unless it is "" (`ip netns exec` execs the
+// vtCommand returns the command that runs the binary bin with args, in
+// the network namespace netns unless it is "" (`ip netns exec` execs the
 // binary, so the process is the node itself).
-func vtCommand(ctx context.Context, netns string, args ...string) *exec.Cmd {
+func vtCommand(ctx context.Context, bin, netns string, args ...string) *exec.Cmd {
 	if netns == "" {
-		return exec.CommandContext(ctx, binPath, args...)
+		return exec.CommandContext(ctx, bin, args...)
 	}
-	return exec.CommandContext(ctx, ipPath, append([]string{"netns", "exec", netns, binPath}, args...)...)
+	return exec.CommandContext(ctx, ipPath, append([]string{"netns", "exec", netns, bin}, args...)...)
 }
 
 // runVT runs the binary with args and returns stdout, stderr and the exit
@@ -101,9 +103,14 @@ func runVT(env []string, args ...string) (string, string, int, error) {
 
 // runVTIn is runVT in the network namespace netns.
 func runVTIn(env []string, netns string, args ...string) (string, string, int, error) {
+	return runBin(env, binPath, netns, args...)
+}
+
+// runBin is runVTIn with the binary bin.
+func runBin(env []string, bin, netns string, args ...string) (string, string, int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := vtCommand(ctx, netns, args...)
+	cmd := vtCommand(ctx, bin, netns, args...)
 	cmd.Env = env
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se
@@ -224,7 +231,11 @@ func (c *cluster) start(n *tnode) {
 		c.t.Fatal(err)
 	}
 	fmt.Fprintf(f, "=== test: start at %s\n", time.Now().Format(time.RFC3339Nano))
-	cmd := vtCommand(context.Background(), n.netns, append([]string{"--home", n.home, "start"}, n.args...)...)
+	bin := n.bin
+	if bin == "" {
+		bin = binPath
+	}
+	cmd := vtCommand(context.Background(), bin, n.netns, append([]string{"--home", n.home, "start"}, n.args...)...)
 	cmd.Env = c.env
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = childAttr()

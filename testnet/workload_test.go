@@ -106,7 +106,9 @@ type loader struct {
 	log     *ledgerLog
 	chainID string
 	stop    chan struct{}
-	wg      sync.WaitGroup
+	// wound is when stop was closed (written before, read after).
+	wound time.Time
+	wg    sync.WaitGroup
 
 	mu       sync.Mutex
 	next     map[string]int
@@ -175,11 +177,22 @@ func (l *loader) retire(s *site) {
 	<-s.done
 }
 
+// wind stops the work after the round in progress, without waiting for
+// it: a tx of that round still awaited is given up 10 s later.
+func (l *loader) wind() {
+	select {
+	case <-l.stop:
+	default:
+		l.wound = time.Now()
+		close(l.stop)
+	}
+}
+
 // finish stops the work, waits for the round in progress and fails the
 // test if a tx that must succeed was rejected.
 func (l *loader) finish() {
 	l.c.t.Helper()
-	close(l.stop)
+	l.wind()
 	l.wg.Wait()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -358,15 +371,15 @@ func (l *loader) anyHeight() (int64, bool) {
 
 // await polls the live nodes for the tx until it is in a block. It gives
 // up when the chain has passed the tx's expiry height without it (a tx
-// lost with the mempool of a stopped node), 10 s after finish was called,
-// or after 2 minutes.
+// lost with the mempool of a stopped node), 10 s after the work was
+// stopped (wind, finish), or at once then when no node runs, or after 2
+// minutes.
 func (l *loader) await(hash string, expires int64) (int64, uint32, bool) {
 	hb, err := hex.DecodeString(hash)
 	if err != nil {
 		return 0, 0, false
 	}
 	deadline := time.Now().Add(2 * time.Minute)
-	var stopAt time.Time
 	for time.Now().Before(deadline) {
 		for _, n := range l.c.liveNodes() {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -381,9 +394,7 @@ func (l *loader) await(hash string, expires int64) (int64, uint32, bool) {
 		}
 		select {
 		case <-l.stop:
-			if stopAt.IsZero() {
-				stopAt = time.Now()
-			} else if time.Since(stopAt) > 10*time.Second {
+			if time.Since(l.wound) > 10*time.Second || len(l.c.liveNodes()) == 0 {
 				return 0, 0, false
 			}
 		default:

@@ -58,9 +58,14 @@ type NodeStatus struct {
 type Halt struct {
 	// Height is the last height the node committed.
 	Height int64 `json:"height"`
-	// Reason is CometBFT's error.
-	Reason string    `json:"reason"`
-	Since  time.Time `json:"since"`
+	// Reason is CometBFT's error, or, for an upgrade, what to start.
+	Reason string `json:"reason"`
+	// Upgrade names the decided upgrade whose height the node reached
+	// without carrying it ("" for any other failure): the node stopped
+	// before executing that height, as every node of its release does,
+	// and waits for its operator to start the new release.
+	Upgrade string    `json:"upgrade,omitempty"`
+	Since   time.Time `json:"since"`
 }
 
 // Stalled says how long the chain has gone without a block, as the

@@ -129,6 +129,9 @@ type startResult struct {
 	ChainID    string `json:"chain_id"`
 	LastHeight int64  `json:"last_height"`
 	StoppedBy  string `json:"stopped_by"`
+	// UpgradeNeeded says which release to start, when the node had
+	// stopped at the height of an upgrade its release does not carry.
+	UpgradeNeeded string `json:"upgrade_needed,omitempty"`
 }
 
 func runStart(c *cli.Context) error {
@@ -265,6 +268,10 @@ func runStart(c *cli.Context) error {
 		if isLockError(err) {
 			return failf("the home %s is in use by another veritrial node: stop it first", home)
 		}
+		// Its start-up replayed the stored block of an upgrade height.
+		if u := appl.UpgradeNeeded(); u != nil {
+			return failf("this binary cannot run this ledger: %v", u)
+		}
 		if isChainDataDamage(err) {
 			return failf("the chain data in %s is damaged (%v), so the node cannot resume where it stopped; to recover, move %s aside, create an empty %s holding only a copy of the old priv_validator_state.json (it keeps this validator from signing twice), and start again: the node syncs and replays every block from its peers (a single-validator home has none: restore its data from a backup)",
 				conf.DBDir(), err, conf.DBDir(), conf.DBDir())
@@ -282,11 +289,17 @@ func runStart(c *cli.Context) error {
 		return failf("cannot start the node: %v", err)
 	}
 	lastHeight := func() int64 { return n.BlockStore().Height() }
+	upgradeNeeded := appl.UpgradeNeeded
 	onHalt := func(h *client.Halt) {
+		if h.Upgrade != "" {
+			mainLog.Error(h.Reason + ". Every node of this release stops here: stop this one (Ctrl-C or SIGTERM) and start that release on this home; until then its read API answers only its status (node_halted)")
+			return
+		}
 		mainLog.Error("this node has stopped following the chain: its consensus failed after height "+fmt.Sprint(h.Height)+"; its read API now answers only its status (node_halted), and what it holds may be stale. Stop it, run veritrial doctor, and compare its app hash with another node's (veritrial status)",
 			"reason", h.Reason)
 	}
 	quiet.halt.height.Store(&lastHeight)
+	quiet.halt.upgrade.Store(&upgradeNeeded)
 	quiet.halt.onHalt.Store(&onHalt)
 	stopAPI := func() {}
 	if api != nil {
@@ -343,8 +356,15 @@ func runStart(c *cli.Context) error {
 	if stoppedBy != "signal" {
 		return failf("the node stopped by itself at height %d; see the log above", height)
 	}
-	return emit(c, startResult{Home: home, ChainID: gen.ChainID, LastHeight: height, StoppedBy: stoppedBy}, func(w io.Writer) error {
-		printf(w, "veritrial node stopped cleanly at height %d.\n", height)
+	res := startResult{Home: home, ChainID: gen.ChainID, LastHeight: height, StoppedBy: stoppedBy}
+	if h := quiet.halt.Halted(); h != nil && h.Upgrade != "" {
+		res.UpgradeNeeded, res.LastHeight = h.Reason, h.Height // the block of the upgrade height is stored, not executed
+	}
+	return emit(c, res, func(w io.Writer) error {
+		printf(w, "veritrial node stopped cleanly at height %d.\n", res.LastHeight)
+		if res.UpgradeNeeded != "" {
+			printf(w, "%s\n", res.UpgradeNeeded)
+		}
 		return nil
 	})
 }
@@ -478,6 +498,9 @@ type haltWatch struct {
 	height atomic.Pointer[func() int64]
 	// onHalt tells the operator (set once the node runs).
 	onHalt atomic.Pointer[func(*client.Halt)]
+	// upgrade returns the upgrade the node's release stopped at, if any
+	// (set once the node runs).
+	upgrade atomic.Pointer[func() *app.UpgradeNeededError]
 }
 
 // consensusFailure is CometBFT's log message when its consensus stops on
@@ -495,6 +518,11 @@ func (h *haltWatch) failed(reason string) {
 	halt := &client.Halt{Reason: reason, Since: time.Now().UTC()}
 	if f := h.height.Load(); f != nil {
 		halt.Height = (*f)()
+	}
+	if f := h.upgrade.Load(); f != nil {
+		if u := (*f)(); u != nil { // its block is stored, not executed
+			halt.Upgrade, halt.Reason, halt.Height = u.Upgrade.Name, u.Error(), u.Upgrade.Height-1
+		}
 	}
 	if h.halt.CompareAndSwap(nil, halt) {
 		if f := h.onHalt.Load(); f != nil {

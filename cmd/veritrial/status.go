@@ -123,6 +123,8 @@ func runStatus(c *cli.Context) error {
 	switch {
 	case err != nil:
 		return err
+	case doc.Halted != nil && doc.Halted.Upgrade != "":
+		return failf("the node has stopped after height %d for upgrade %s, which its release does not carry: its operator starts the release that does (the halt's reason names it); until then, read from a node that runs it", doc.Halted.Height, doc.Halted.Upgrade)
 	case doc.Halted != nil:
 		return failf("the node has halted: its consensus failed after height %d, so it no longer follows the chain and what it serves may be stale; read from another node, and tell its operator (its log has the cause)", doc.Halted.Height)
 	case doc.StalledFor != "":

@@ -70,8 +70,9 @@ func TestUpgradeReleaseChecksums(t *testing.T) {
 
 // TestUpgradeAtHeightOnANode switches a real node to a new binary at the
 // height of a decided upgrade: the running binary stops at the height
-// without committing it (status: halted, naming the upgrade), and started
-// again exits at the same height; the binary that carries the upgrade (built
+// without committing it, its log, its status and its exit naming the
+// upgrade, the height and the release to start, and started again exits
+// at the same height, saying so; the binary that carries the upgrade (built
 // with -tags upgradetest) refuses to start when its checksum is not the
 // decided one, and with it the node migrates and carries on at the version after the
 // release's own;
@@ -100,6 +101,13 @@ func TestUpgradeAtHeightOnANode(t *testing.T) {
 	n := startNode(t, env, home)
 	st := waitHeight(t, env, home, 1, n)
 	h := st.Height + types.MinUpgradeMargin + 15
+	needed := fmt.Sprintf("UPGRADE upgrade-test NEEDED at height %d", h)
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	binSum := sha256.Sum256(data)
+	sum := hex.EncodeToString(binSum[:])
 	mustVT(t, env, "consortium", "propose", "upgrade", "--from", "sponsor-admin", "--name", "upgrade-test", "--height", strconv.FormatInt(h, 10), "--sha256", bin)
 	mustVT(t, env, "consortium", "vote", "--from", validatorOrg+"-admin", "--proposal", "1", "--yes")
 
@@ -112,8 +120,8 @@ func TestUpgradeAtHeightOnANode(t *testing.T) {
 				decode(t, r, &st)
 			}
 			if st.NodeStatus != nil && st.Halted != nil {
-				if st.Height > h || !strings.Contains(st.Halted.Reason, fmt.Sprintf("UPGRADE upgrade-test NEEDED at height %d", h)) {
-					t.Fatalf("halted at %d: %s", st.Height, st.Halted.Reason)
+				if st.Height > h || st.Halted.Height != h-1 || st.Halted.Upgrade != "upgrade-test" || !strings.HasPrefix(st.Halted.Reason, needed) || !strings.Contains(st.Halted.Reason, sum) {
+					t.Fatalf("halted at %d: %+v", st.Height, st.Halted)
 				}
 				return
 			}
@@ -122,18 +130,23 @@ func TestUpgradeAtHeightOnANode(t *testing.T) {
 		t.Fatalf("no halt at height %d in 90 s; log:\n%s", h, n.stderr)
 	}
 	halted(n)
-	n.stop(t)
+	// The operator's status names the upgrade, the height and the
+	// release; so do the node's log and what it prints when stopped.
+	if r := vt(t, env, "status", "--from", "sponsor-dm"); r.code != 1 || !strings.Contains(r.stdout, needed) ||
+		!strings.Contains(r.stderr, fmt.Sprintf("stopped after height %d for upgrade upgrade-test", h-1)) {
+		t.Fatalf("status of the stopped node: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if code := n.stop(t); code != 0 || !strings.Contains(n.stderr.String(), needed) || !strings.Contains(n.stderr.String(), "Every node of this release stops here") ||
+		!strings.Contains(n.stdout.String(), fmt.Sprintf("stopped cleanly at height %d.\n%s", h-1, needed)) {
+		t.Fatalf("the stopped node: exit %d\nstdout:\n%s\nlog:\n%s", code, n.stdout, n.stderr)
+	}
 	// Started again, it replays the stored block of the height and stops.
-	if r := vt(t, env, "start"); r.code == 0 || !strings.Contains(r.stderr, fmt.Sprintf("UPGRADE upgrade-test NEEDED at height %d", h)) {
+	if r := vt(t, env, "start"); r.code == 0 || !strings.Contains(r.stderr, "this binary cannot run this ledger: "+needed) {
 		t.Fatalf("the old binary restarted: exit %d\n%s", r.code, r.stderr)
 	}
 
 	// The new binary: a copy with another checksum refuses to start.
 	other := filepath.Join(t.TempDir(), "veritrial")
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if err := os.WriteFile(other, append(data, 0), 0o755); err != nil {
 		t.Fatal(err)
 	}
