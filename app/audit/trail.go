@@ -347,6 +347,15 @@ func describe(e *Entry, msg any) {
 	case *types.MsgWithdrawSubject:
 		e.Study, e.Subject, e.Reason = m.Study, m.Subject, m.Reason
 		e.What = "withdrew subject " + m.Subject
+		if m.Kind != "" {
+			e.What += fmt.Sprintf(" (%s)", m.Kind)
+		}
+	case *types.MsgReconsent:
+		e.Study, e.Subject = m.Study, m.Subject
+		e.What = fmt.Sprintf("recorded the re-consent of subject %s (consent version %s)", m.Subject, m.ConsentVersion)
+	case *types.MsgAcknowledgeSAE:
+		fk(m.FormKey)
+		e.What, e.Reason = fmt.Sprintf("acknowledged the serious adverse event in row %d of form %s", m.Row, m.Form), m.Comment
 	case *types.MsgSubmitForm:
 		fk(m.FormKey)
 		e.What = fmt.Sprintf("entered form %s: %s", m.Form, formWhat(m.Values))
