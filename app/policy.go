@@ -15,7 +15,8 @@ import (
 // organisation takes part in, as the latest committed state says,
 // whatever height it reads: a revoked delegation closes the study's
 // history too, and a new one opens it. The roles of the reader within its
-// organisation do not matter. docs/PRIVACY.md ("Who reads what") states
+// organisation do not matter, except for serious adverse event records
+// (safetyReaders). docs/PRIVACY.md ("Who reads what") states
 // this table for people.
 
 // readPolicy is the read policy: one rule per record prefix of keys.go

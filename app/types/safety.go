@@ -52,9 +52,6 @@ type MsgAcknowledgeSAE struct {
 // KindAcknowledgeSAE is the kind of MsgAcknowledgeSAE.
 const KindAcknowledgeSAE Kind = "acknowledge_sae"
 
-// PrefixSAE is the prefix of the SAE records.
-const PrefixSAE = "sae/"
-
 // KeySAE is the key of the SAE reported by row row of form k.
 func KeySAE(k FormKey, row int) []byte {
 	return []byte(fmt.Sprintf("%s%s/%s/%s/%04d/%s/%04d", PrefixSAE, k.Study, k.Subject, k.Event, k.EventRepeat, k.Form, row))
