@@ -96,7 +96,10 @@ type Ledger struct {
 	Subjects   []types.Subject
 	Forms      []types.FormRecord
 	Deviations []types.Deviation
-	Height     int64
+	// SAEs are the serious adverse event records of the study the reader
+	// may read.
+	SAEs   []types.SAE
+	Height int64
 	// LastTime is the time of the last block read (the "now" of ages).
 	LastTime time.Time
 	// Unverified counts blocks with txs that no verified header covers.
@@ -270,7 +273,10 @@ func (L *Ledger) readRecords(ctx context.Context, r *client.Reader, study string
 	if L.Forms, err = r.SubjectForms(ctx, study, ""); err != nil {
 		return err
 	}
-	L.Deviations, err = r.Deviations(ctx, study, "")
+	if L.Deviations, err = r.Deviations(ctx, study, ""); err != nil {
+		return err
+	}
+	L.SAEs, err = r.SAEs(ctx, study, "")
 	return err
 }
 

@@ -82,7 +82,7 @@ and the node answers only what the reader's organisation may see.`,
 				Flags: with(study, &cli.StringFlag{Name: "site", Usage: "only this site `ID`"}), Action: showDelegations},
 			{Name: "tx", Usage: "a transaction's outcome in its block, by its hash (the signer's own, or one whose record the reader may see)", UsageText: "veritrial show tx --from site1-coordinator --hash 3F2A...",
 				Flags: []cli.Flag{&cli.StringFlag{Name: "hash", Required: true, Usage: "the tx `HASH` (64 hex characters, as a write printed it)"}}, Action: showTx},
-		}, append(dmShowCommands(with), scheduleShowCommand(with))...),
+		}, append(dmShowCommands(with), scheduleShowCommand(with), safetyShowCommand(with))...),
 	}
 }
 
