@@ -97,6 +97,19 @@ func (k WithdrawalKind) AllowsNewForm(safety bool) bool {
 	return false
 }
 
+// AdmitsNewForm reports whether a form may be entered for the first time
+// for the subject, a safety form or the end-of-study form when safety is
+// true, as far as its withdrawal goes: always while enrolled, else as the
+// withdrawal's kind allows (a withdrawal without a kind, made before
+// state machine version 3, allows nothing new).
+func (s *Subject) AdmitsNewForm(safety bool) bool {
+	return s.Status != SubjectWithdrawn || s.WithdrawalKind.AllowsNewForm(safety)
+}
+
+// Followed reports whether the subject's scheduled visits are still
+// expected: enrolled, or withdrawn from treatment only.
+func (s *Subject) Followed() bool { return s.AdmitsNewForm(false) }
+
 // validateConsent runs the stateless checks of the consent messages and
 // of a withdrawal's kind and date; ok is false for any other message.
 func validateConsent(msg any) (ok bool, e *Error) {
