@@ -9,25 +9,6 @@ import (
 	"github.com/veritrial/veritrial/protocol"
 )
 
-// safetyProtocol is the example protocol with a consent version, the AE
-// form marked as the safety form with its seriousness item, and EOS as
-// the end-of-study form.
-func safetyProtocol(t *testing.T) *protocol.Protocol {
-	t.Helper()
-	p := apptest.Example()
-	p.Study.ConsentVersion = "1.0"
-	for i := range p.Forms {
-		switch p.Forms[i].OID {
-		case "AE":
-			p.Forms[i].Safety = true
-			p.Forms[i].SeriousItem = "AE.SER"
-		case "EOS":
-			p.Forms[i].EndOfStudy = true
-		}
-	}
-	return p
-}
-
 // reconsentAmendment is p as version 2.0 with a new protocol document
 // (which needs re-consent), consent version consent and re-consent rule
 // rule.
@@ -65,7 +46,7 @@ func newSafetyChain(t *testing.T, v uint64, subjects ...string) *apptest.Chain {
 	if v != 0 {
 		c = apptest.NewAtVersion(t, v)
 	}
-	c.SetupStudyWith(apptest.RegisterMsg(safetyProtocol(t)))
+	c.SetupStudyWith(apptest.RegisterMsg(apptest.SafetyExample()))
 	for _, s := range subjects {
 		c.MustDo("site1-coordinator", apptest.EnrollMsg(s, "site1"))
 	}
@@ -78,7 +59,7 @@ func newSafetyChain(t *testing.T, v uint64, subjects ...string) *apptest.Chain {
 // recorded; a subject enrolled with the new version is not held back.
 func TestReconsentScenario(t *testing.T) {
 	c := newSafetyChain(t, 0, "S1-001")
-	p := safetyProtocol(t)
+	p := apptest.SafetyExample()
 	runSteps(t, c, []step{
 		{name: "amendment needing re-consent, same consent version", signer: "sponsor-dm", msg: apptest.AmendMsg(reconsentAmendment(p, "1.0", ""), "new safety monitoring"), want: types.CodeReconsentVersion},
 		{name: "amendment needing re-consent, no consent version", signer: "sponsor-dm", msg: apptest.AmendMsg(reconsentAmendment(p, "", ""), "new safety monitoring"), want: types.CodeReconsentVersion},
@@ -118,7 +99,7 @@ func TestReconsentScenario(t *testing.T) {
 // the form of a subject not yet re-consented and marks it.
 func TestReconsentFlag(t *testing.T) {
 	c := newSafetyChain(t, 0, "S1-001")
-	c.MustDo("sponsor-dm", apptest.AmendMsg(reconsentAmendment(safetyProtocol(t), "2.0", protocol.ReconsentFlag), "new safety monitoring"))
+	c.MustDo("sponsor-dm", apptest.AmendMsg(reconsentAmendment(apptest.SafetyExample(), "2.0", protocol.ReconsentFlag), "new safety monitoring"))
 	c.MustDo("regulator-auditor", apptest.ApproveMsg(apptest.StudyID, 1))
 	c.MustDo("site1-coordinator", vsAt("S1-001", "SCR"))
 	var rec types.FormRecord
@@ -140,7 +121,7 @@ func TestReconsentFlag(t *testing.T) {
 // re-consent is a kind the ledger does not know yet.
 func TestReconsentVersion2(t *testing.T) {
 	c := newSafetyChain(t, 2, "S1-001")
-	p := safetyProtocol(t)
+	p := apptest.SafetyExample()
 	runSteps(t, c, []step{
 		{name: "amendment without a new consent version", signer: "sponsor-dm", msg: apptest.AmendMsg(reconsentAmendment(p, "1.0", ""), "new safety monitoring")},
 		{name: "approval", signer: "regulator-auditor", msg: apptest.ApproveMsg(apptest.StudyID, 1)},
@@ -218,7 +199,7 @@ func TestWithdrawalEscalation(t *testing.T) {
 	runSteps(t, v2, []step{
 		{name: "v2: withdrawal with a kind", signer: "site1-coordinator", msg: withdrawKindMsg("S1-001", types.WithdrawTreatment, ""), want: types.CodeWithdrawalKind},
 		{name: "v2: withdrawal with a date", signer: "site1-coordinator", msg: withdrawKindMsg("S1-001", "", "2026-01-05"), want: types.CodeWithdrawalKind},
-		{name: "v2: withdrawal", signer: "site1-coordinator", msg: apptest.WithdrawMsg("S1-001", "moved away")},
-		{name: "v2: withdrawal again", signer: "site1-coordinator", msg: apptest.WithdrawMsg("S1-001", "moved away"), want: types.CodeSubjectWithdrawn},
+		{name: "v2: withdrawal", signer: "site1-coordinator", msg: withdrawKindMsg("S1-001", "", "")},
+		{name: "v2: withdrawal again", signer: "site1-coordinator", msg: withdrawKindMsg("S1-001", "", ""), want: types.CodeSubjectWithdrawn},
 	})
 }

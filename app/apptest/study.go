@@ -5,6 +5,7 @@ import (
 
 	"github.com/veritrial/veritrial/app/example"
 	"github.com/veritrial/veritrial/app/types"
+	"github.com/veritrial/veritrial/protocol"
 )
 
 // The example study's data and message builders are package example's,
@@ -108,3 +109,20 @@ func (c *Chain) SignBody(body types.Body, s types.Signer) []byte {
 // AddPerson registers a test person (a key the test created) with the
 // chain's signer table, replacing any of the same ID.
 func (c *Chain) AddPerson(p *Person) { c.People[p.ID] = p }
+
+// SafetyExample returns the example protocol with consent version 1.0,
+// the AE form marked as the safety form with its seriousness item AE.SER,
+// and EOS as the end-of-study form (docs/SAFETY.md).
+func SafetyExample() *protocol.Protocol {
+	p := Example()
+	p.Study.ConsentVersion = "1.0"
+	for i := range p.Forms {
+		switch p.Forms[i].OID {
+		case "AE":
+			p.Forms[i].Safety, p.Forms[i].SeriousItem = true, "AE.SER"
+		case "EOS":
+			p.Forms[i].EndOfStudy = true
+		}
+	}
+	return p
+}
