@@ -7,21 +7,11 @@ import (
 	"testing"
 )
 
-// withSafety marks the example's AE form as the safety form with its
-// seriousness item and EOS as the end-of-study form.
+// withSafety is SafetyExample, loaded without warnings.
 func withSafety(t *testing.T) *Protocol {
 	t.Helper()
-	p := mustExample(t)
-	p.Study.ConsentVersion = "1.0"
-	for i := range p.Forms {
-		switch p.Forms[i].OID {
-		case "AE":
-			p.Forms[i].Safety, p.Forms[i].SeriousItem = true, "AE.SER"
-		case "EOS":
-			p.Forms[i].EndOfStudy = true
-		}
-	}
-	return p
+	mustExample(t)
+	return SafetyExample()
 }
 
 func formIndex(p *Protocol, oid string) int {

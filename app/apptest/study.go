@@ -110,19 +110,12 @@ func (c *Chain) SignBody(body types.Body, s types.Signer) []byte {
 // chain's signer table, replacing any of the same ID.
 func (c *Chain) AddPerson(p *Person) { c.People[p.ID] = p }
 
-// SafetyExample returns the example protocol with consent version 1.0,
-// the AE form marked as the safety form with its seriousness item AE.SER,
-// and EOS as the end-of-study form (docs/SAFETY.md).
+// SafetyExample returns the example protocol marked for consent and
+// safety (protocol.SafetyExample).
 func SafetyExample() *protocol.Protocol {
-	p := Example()
-	p.Study.ConsentVersion = "1.0"
-	for i := range p.Forms {
-		switch p.Forms[i].OID {
-		case "AE":
-			p.Forms[i].Safety, p.Forms[i].SeriousItem = true, "AE.SER"
-		case "EOS":
-			p.Forms[i].EndOfStudy = true
-		}
+	p := protocol.SafetyExample()
+	if p == nil {
+		panic("apptest: protocol.SafetyExample() does not load")
 	}
 	return p
 }

@@ -71,6 +71,9 @@ func TestConsentAndSafetyOnARealNode(t *testing.T) {
 		t.Errorf("subject reconsent:\n%s", r.stdout)
 	}
 	mustVT(t, env, vs("S1-001")...)
+	if r := mustVT(t, env, "show", "subject", "--from", "site1-coordinator", "--study", study, "--subject", "S1-001"); !strings.Contains(r.stdout, "Re-consented to version 2.0 (SHA-256 ") || !strings.Contains(r.stdout, " on 2026-01-05, recorded ") {
+		t.Errorf("show subject after the re-consent:\n%s", r.stdout)
+	}
 
 	withdraw := []string{"subject", "withdraw", "--from", "site1-investigator", "--study", study, "--subject", "S1-002", "--reason", "moved abroad"}
 	failVT(t, env, exitRejected, "code 433 (withdrawal_kind)", withdraw...)
@@ -78,6 +81,9 @@ func TestConsentAndSafetyOnARealNode(t *testing.T) {
 		t.Errorf("subject withdraw:\n%s", r.stdout)
 	}
 	failVT(t, env, exitRejected, "code 434 (withdrawal_not_stricter)", append(withdraw, "--kind", "treatment")...)
+	if r := mustVT(t, env, "show", "subject", "--from", "site1-coordinator", "--study", study, "--subject", "S1-002"); !strings.Contains(r.stdout, "Withdrawn (follow_up) on 2026-01-05, recorded ") || !strings.Contains(r.stdout, ": moved abroad") {
+		t.Errorf("show subject after the withdrawal:\n%s", r.stdout)
+	}
 	failVT(t, env, exitRejected, "code 435 (withdrawn_from_follow_up)", vs("S1-002")...)
 	// A serious adverse event of the subject withdrawn from follow-up (the
 	// safety form is accepted without its re-consent too).

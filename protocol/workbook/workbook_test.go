@@ -218,16 +218,8 @@ func TestXLSXKeepsPattern(t *testing.T) {
 // safety, end-of-study and seriousness marks of forms survive the
 // workbook.
 func TestXLSXConsentFields(t *testing.T) {
-	p := mustExample(t)
+	p := protocol.SafetyExample()
 	p.Study.ConsentVersion, p.Study.Reconsent = "2.0", protocol.ReconsentFlag
-	for i := range p.Forms {
-		switch p.Forms[i].OID {
-		case "AE":
-			p.Forms[i].Safety, p.Forms[i].SeriousItem = true, "AE.SER"
-		case "EOS":
-			p.Forms[i].EndOfStudy = true
-		}
-	}
 	var b bytes.Buffer
 	if err := WriteXLSX(&b, p); err != nil {
 		t.Fatal(err)
