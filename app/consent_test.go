@@ -60,6 +60,8 @@ func newSafetyChain(t *testing.T, v uint64, subjects ...string) *apptest.Chain {
 func TestReconsentScenario(t *testing.T) {
 	c := newSafetyChain(t, 0, "S1-001")
 	p := apptest.SafetyExample()
+	v3 := reconsentAmendment(p, "1.0", "")
+	v3.Study.Version, v3.Study.ProtocolDocSHA256 = "3.0", "2c3d1b0a0644193ccbc78bb271eab4a5b88b55d4051cffe9e50b6ba6b696f412"
 	runSteps(t, c, []step{
 		{name: "amendment needing re-consent, same consent version", signer: "sponsor-dm", msg: apptest.AmendMsg(reconsentAmendment(p, "1.0", ""), "new safety monitoring"), want: types.CodeReconsentVersion},
 		{name: "amendment needing re-consent, no consent version", signer: "sponsor-dm", msg: apptest.AmendMsg(reconsentAmendment(p, "", ""), "new safety monitoring"), want: types.CodeReconsentVersion},
@@ -81,6 +83,7 @@ func TestReconsentScenario(t *testing.T) {
 		{name: "form after re-consent", signer: "site1-coordinator", msg: vsAt("S1-001", "D1")},
 		{name: "enrolment with the new consent version", signer: "site1-coordinator", msg: types.Msg{EnrollSubject: &types.MsgEnrollSubject{Study: apptest.StudyID, Subject: "S1-002", Site: "site1", ConsentVersion: "2.0", ConsentSHA256: apptest.ConsentSHA256}}},
 		{name: "form of a subject enrolled with it", signer: "site1-coordinator", msg: vsAt("S1-002", "SCR")},
+		{name: "amendment naming an earlier version's consent version", signer: "sponsor-dm", msg: apptest.AmendMsg(v3, "back to the first consent"), want: types.CodeReconsentVersion, logHas: []string{"already declared"}},
 	})
 	var sub types.Subject
 	c.Get(types.KeySubject(apptest.StudyID, "S1-001"), &sub)

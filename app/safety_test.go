@@ -86,6 +86,8 @@ func TestSAEClock(t *testing.T) {
 	if s2, _ = sae(t, c, k, 2); s2.Acknowledged != nil {
 		t.Errorf("acknowledging row 1 acknowledged row 2: %+v", s2)
 	}
+	c.MustDo("sponsor-dm", apptest.ScopeMsg(types.KindLock, types.Scope{Study: apptest.StudyID, Subject: "S1-001"}, "subject complete"))
+	runSteps(t, c, []step{{name: "acknowledgement in a locked subject", signer: "sponsor-mm", msg: ackMsg(k, 2, ""), want: types.CodeLocked}})
 }
 
 // TestSAEVersion2: at state-machine version 2 a serious AE opens no
