@@ -89,8 +89,9 @@ for asset in veritrial.wasm wasm_exec.js app.js; do
 done
 echo "  Open http://127.0.0.1:$API/ in a browser while the node runs and sign in with a key file: the key is unlocked and every transaction signed in the browser."
 
-step "Sponsor: check and register the protocol (outcomes are committed before the first subject)"
+step "Sponsor: check and register the protocol (outcomes are committed before the first subject); its AE form is the safety form, AE.SER its seriousness item"
 run protocol example --out htn201.yaml
+sed -i 's/^    name: Adverse events$/&\n    safety: true\n    serious_item: AE.SER/' htn201.yaml
 run protocol check htn201.yaml
 run study register --from sponsor-dm htn201.yaml
 
@@ -166,6 +167,15 @@ run query list --from cro-monitor --study $STUDY --status all
 step "CRO monitor: source data verification of each subject's screening visit"
 run sdv --from cro-monitor --study $STUDY --subject S1-001 --event SCR
 run sdv --from cro-monitor --study $STUDY --subject S1-002 --event SCR
+
+step "Site: a serious adverse event starts a clock; the sponsor's medical monitor acknowledges it (within 24 hours: ICH E2A)"
+run form submit --from site1-coordinator --study $STUDY --subject S1-002 --event UNS --form AE \
+	"AE.TERM[1]=Pneumonia" "AE.STDT[1]=$VISIT2" "AE.ONGO[1]=1" "AE.SEV[1]=3" "AE.SER[1]=1" "AE.SERCRIT[1]=3" "AE.REL[1]=1" "AE.ACN[1]=1" "AE.OUT[1]=2"
+run keys add sponsor-mm
+run account add --from sponsor-admin --account sponsor-mm --name "Demo Medical Monitor" --role medical_monitor --key sponsor-mm
+run show safety --from sponsor-mm --study $STUDY
+run safety acknowledge --from sponsor-mm --study $STUDY --subject S1-002 --event UNS --form AE --row 1 --comment "safety database case DEMO-0001"
+run show safety --from sponsor-mm --study $STUDY
 
 step "Investigator: sign each casebook electronically (the passphrase is typed or read from a file, never taken from the environment)"
 printf '%s\n' "$VERITRIAL_PASSPHRASE" >investigator.pass
