@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -50,5 +51,24 @@ func TestSafetyOf(t *testing.T) {
 		if got := Duration(m); got != want {
 			t.Errorf("Duration(%d) = %q, want %q", m, got, want)
 		}
+	}
+}
+
+// TestSafetySheet: the report workbook's sheet of serious adverse events.
+func TestSafetySheet(t *testing.T) {
+	s, err := SafetyOf("ST", []types.SAE{
+		{FormKey: types.FormKey{Subject: "S1-001", Event: "W4", EventRepeat: 1, Form: "AE"}, Row: 2, Site: "site1",
+			Opened: types.Stamp{Time: "2026-03-01T08:00:00Z", Height: 7}, Acknowledged: &types.Stamp{Time: "2026-03-01T09:00:00Z", Signer: "sponsor-mm"}},
+	}, time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := safetySheet(s)
+	want := []any{"site1", "S1-001", "W4", 1, "AE", 2, "2026-03-01T08:00:00Z", int64(7), "2026-03-01T09:00:00Z", "sponsor-mm", int64(60), int64(0), false, false, 0}
+	if len(sh.Rows) != 1 || fmt.Sprint(sh.Rows[0]) != fmt.Sprint(want) || len(sh.Header) != len(want) {
+		t.Errorf("sheet %+v", sh)
+	}
+	if sh := safetySheet(nil); len(sh.Rows) != 0 || sh.Name != "Serious adverse events" {
+		t.Errorf("sheet of no safety: %+v", sh)
 	}
 }
