@@ -134,6 +134,10 @@ func (x *exec) run() *types.Error {
 		return x.setLabRanges(m)
 	case *types.MsgAssessLabValue:
 		return x.assessLabValue(m)
+	case *types.MsgReconsent:
+		return x.reconsent(m)
+	case *types.MsgAcknowledgeSAE:
+		return x.acknowledgeSAE(m)
 	}
 	return types.Errf(types.CodeTxMalformed, "unknown message kind %q", x.c.kind)
 }

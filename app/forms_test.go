@@ -345,7 +345,7 @@ func TestWithdrawSubject(t *testing.T) {
 		{name: "other site", signer: "site2-coordinator", msg: apptest.WithdrawMsg("S1-001", "x"), want: types.CodeWrongSite},
 		{name: "unknown subject", signer: "site1-investigator", msg: apptest.WithdrawMsg("S1-404", "x"), want: types.CodeUnknownSubject},
 		{name: "ok", signer: "site1-investigator", msg: apptest.WithdrawMsg("S1-001", "consent withdrawn"), want: types.CodeOK},
-		{name: "twice", signer: "site1-coordinator", msg: apptest.WithdrawMsg("S1-001", "again"), want: types.CodeSubjectWithdrawn},
+		{name: "twice", signer: "site1-coordinator", msg: apptest.WithdrawMsg("S1-001", "again"), want: types.CodeWithdrawalNotStricter},
 		{name: "submit after withdrawal", signer: "site1-coordinator", msg: apptest.SubmitMsg(apptest.FormKey("S1-001", "D1", 1, "VS"), apptest.VS(150, 90)), want: types.CodeSubjectWithdrawn},
 		{name: "correct earlier data", signer: "site1-coordinator", msg: apptest.CorrectMsg(scr, "transcription error", apptest.V("VS.HR", "70")), want: types.CodeOK},
 	})

@@ -160,8 +160,9 @@ func (x *exec) submitForm(m *types.MsgSubmitForm) *types.Error {
 	if e := x.guard(s.ID, sub.Site, sub.ID, &m.FormKey, true); e != nil {
 		return e
 	}
-	if sub.Status == types.SubjectWithdrawn {
-		return types.Errf(types.CodeSubjectWithdrawn, "subject %s was withdrawn at height %d; no new data can be entered (corrections of earlier data remain possible)", sub.ID, sub.Withdrawn.Height)
+	pending, e := x.admitNewForm(sub, s, c, m.FormKey)
+	if e != nil {
+		return e
 	}
 	var cur types.FormRecord
 	if ok, e := x.load(types.KeyForm(m.FormKey), &cur); e != nil {
@@ -179,12 +180,16 @@ func (x *exec) submitForm(m *types.MsgSubmitForm) *types.Error {
 	rec := types.FormRecord{
 		FormKey: m.FormKey, Version: 1, ProtocolVersion: s.Current,
 		Values: c.CanonicalValues(m.Form, append(slices.Clip(m.Values), derived...)), Warnings: warnings, Stamp: x.stamp(),
+		ConsentPending: pending,
 	}
 	if rec.LabFlags, e = x.labFlags(s, c, m.FormKey, rec.Values, rec.Version, nil); e != nil {
 		return e
 	}
 	x.st.setJSON(types.KeyForm(m.FormKey), rec)
 	x.emitForm(rec)
+	if e := x.trackSAEs(c, sub.Site, &rec, nil); e != nil {
+		return e
+	}
 	if e := x.checkSchedule(c, sub, &rec); e != nil {
 		return e
 	}
@@ -253,6 +258,9 @@ func (x *exec) correctForm(m *types.MsgCorrectForm) *types.Error {
 	x.st.setJSON(types.KeyForm(m.FormKey), rec)
 	x.emitForm(rec)
 	if e := x.resolveByCorrection(m, &rec); e != nil {
+		return e
+	}
+	if e := x.trackSAEs(c, sub.Site, &rec, cur.Values); e != nil {
 		return e
 	}
 	if e := x.deverify(&rec); e != nil {

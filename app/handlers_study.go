@@ -346,6 +346,9 @@ func (x *exec) proposeAmendment(m *types.MsgProposeAmendment) *types.Error {
 		return e
 	}
 	d := protocol.Diff(&cur.Protocol, &m.Protocol)
+	if e := x.checkReconsentVersion(s, &cur.Protocol, &m.Protocol, d.NeedsReconsent); e != nil {
+		return e
+	}
 	s.Amendments++
 	s.Pending = s.Amendments
 	am := types.Amendment{
@@ -426,6 +429,9 @@ func (x *exec) voteAmendment(m *types.MsgVoteAmendment, approve bool) *types.Err
 			Study: s.ID, Number: s.Versions, Label: am.Label, Fingerprint: am.Fingerprint,
 			Amendment: am.Number, Protocol: am.Protocol, Effective: st, Migrate: am.Migrate,
 		})
+		if v := am.Protocol.Study.ConsentVersion; x.version >= 3 && am.Reconsent && v != "" {
+			s.ReconsentVersion, s.ReconsentFrom = v, s.Versions
+		}
 	}
 	x.st.setJSON(types.KeyAmendment(s.ID, am.Number), am)
 	x.st.setJSON(types.KeyStudy(s.ID), s)

@@ -105,6 +105,12 @@ func (x *exec) withdrawSubject(m *types.MsgWithdrawSubject) *types.Error {
 	if e := x.guard(sub.Study, sub.Site, sub.ID, nil, true); e != nil {
 		return e
 	}
+	if x.version >= 3 {
+		return x.withdrawKind(sub, m)
+	}
+	if m.Kind != "" || m.Date != "" {
+		return types.Errf(types.CodeWithdrawalKind, "withdrawal kinds and dates need state machine version 3; this ledger runs version %d", x.version)
+	}
 	if sub.Status == types.SubjectWithdrawn {
 		return types.Errf(types.CodeSubjectWithdrawn, "subject %s was already withdrawn at height %d", sub.ID, sub.Withdrawn.Height)
 	}

@@ -122,6 +122,10 @@ func policyCells(t *testing.T, c *apptest.Chain) []struct{ key, sees string } {
 		{string(types.KeySignature(study, "S1-001", 1)), wholeA + " s1"},
 		{string(types.KeyLabAssessments(apptest.FormKey("S1-001", "SCR", 1, "LB"), "LB.PLT", 0)), wholeA + " s1"},
 		{string(types.KeyQuery(study, 1)), wholeA + " s1"},
+		// Serious adverse events: the subject's readers with need to know
+		// (the table's CRO reader is a monitor, who does not).
+		{string(types.KeySAE(apptest.FormKey("S1-001", "W4", 1, "AE"), 1)), "spA reg eth s1"},
+		{string(types.KeySAE(apptest.FormKey("S2-001", "W4", 1, "AE"), 1)), "spA reg eth s2"},
 		{string(types.KeyLock(types.Scope{Study: study, Subject: "S1-001"})), wholeA + " s1"},
 		{string(types.KeyLock(types.Scope{Study: study, Subject: "S1-001", Event: "SCR", EventRepeat: 1, Form: "LB"})), wholeA + " s1"},
 		{string(types.KeySubject(study, "S2-001")), wholeA + " s2"},

@@ -23,6 +23,11 @@ import (
 func propertyProtocol() *protocol.Protocol {
 	p := apptest.WithMissingCodes()
 	p.Events[2].WindowHard = true // a visit outside its window is refused
+	for i := range p.Forms {
+		if p.Forms[i].OID == "AE" { // serious AEs open SAE records
+			p.Forms[i].Safety, p.Forms[i].SeriousItem = true, "AE.SER"
+		}
+	}
 	return p
 }
 
@@ -157,8 +162,10 @@ func (g *txGen) next() []byte {
 			reason = ""
 		}
 		raw = g.c.Tx(g.signer(), apptest.CorrectMsg(k, reason, ch))
-	case op < 72: // withdraw
-		raw = g.c.Tx(g.signer(), apptest.WithdrawMsg(g.subject(), "reason "+strconv.Itoa(g.r.Intn(3))))
+	case op < 72: // withdraw, of any kind (a later one must restrict more)
+		kind := types.WithdrawalKind(g.pick([]string{string(types.WithdrawTreatment), string(types.WithdrawFollowUp), string(types.WithdrawConsent)}))
+		w := &types.MsgWithdrawSubject{Study: apptest.StudyID, Subject: g.subject(), Reason: "reason " + strconv.Itoa(g.r.Intn(3)), Kind: kind}
+		raw = g.c.Tx(g.signer(), types.Msg{WithdrawSubject: w})
 	case op < 74: // a query on a form not entered (or entered, or not at the event)
 		k := apptest.FormKey(g.subject(), g.pick([]string{"W4", "W8", "FU"}), 1, g.pick([]string{"VS", "VS", "DM"}))
 		q := &types.MsgOpenQuery{FormKey: k, Text: "visit overdue", Missing: true}

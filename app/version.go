@@ -47,4 +47,7 @@ func setStateVersion(st *txStore, v uint64) {
 // refuses it (CheckTx and FinalizeBlock alike), so a block of an old
 // height replays as it ran. A rule that changes what an existing kind
 // does is likewise chosen by exec.version, never by the binary.
-var kindSince = map[types.Kind]uint64{}
+var kindSince = map[types.Kind]uint64{
+	types.KindReconsent:      3,
+	types.KindAcknowledgeSAE: 3,
+}

@@ -28,6 +28,8 @@ func Normalize(p *Protocol) {
 	s.SAPSHA256 = strings.ToLower(strings.TrimSpace(s.SAPSHA256))
 	s.SubjectIDPattern = strings.TrimSpace(s.SubjectIDPattern)
 	s.AnchorEvent = strings.TrimSpace(s.AnchorEvent)
+	s.ConsentVersion = strings.TrimSpace(s.ConsentVersion)
+	s.Reconsent = strings.ToLower(strings.TrimSpace(s.Reconsent))
 	s.PrimaryOutcomes = normOutcomes(s.PrimaryOutcomes)
 	s.SecondaryOutcomes = normOutcomes(s.SecondaryOutcomes)
 	if s.Arms == nil {
@@ -99,6 +101,7 @@ func normOutcomes(os []Outcome) []Outcome {
 func normForm(f *Form) {
 	f.OID = strings.TrimSpace(f.OID)
 	f.Name = strings.TrimSpace(f.Name)
+	f.SeriousItem = strings.TrimSpace(f.SeriousItem)
 	if f.Groups == nil {
 		f.Groups = []ItemGroup{}
 	}

@@ -307,6 +307,7 @@ func Compile(p *Protocol) (*Compiled, error) {
 	k.compileEvents(formPaths)
 	k.indexCodeLists()
 	k.compileForms()
+	k.compileConsent()
 	k.compileSchedule()
 	k.compileConditions()
 	k.compileMissingCodes()

@@ -159,6 +159,8 @@ func (d *differ) study(o, n *Protocol) {
 	d.field("study", "", "sap_sha256", os.SAPSHA256, ns.SAPSHA256, "")
 	d.field("study", "", "subject_id_pattern", subjectIDPattern(os), subjectIDPattern(ns), impactSubjectID)
 	d.field("study", "", "anchor_event", os.AnchorEvent, ns.AnchorEvent, impactSchedule)
+	d.field("study", "", "consent_version", os.ConsentVersion, ns.ConsentVersion, impactReconsent+": the consent document changed")
+	d.field("study", "", "reconsent", os.Reconsent, ns.Reconsent, "")
 	d.outcomes("primary", os.PrimaryOutcomes, ns.PrimaryOutcomes)
 	d.outcomes("secondary", os.SecondaryOutcomes, ns.SecondaryOutcomes)
 	oa := map[string]Arm{}
@@ -332,6 +334,9 @@ func (d *differ) forms(o, n *Protocol) {
 			continue
 		}
 		d.field("form", f.OID, "name", prev.Name, f.Name, "")
+		d.field("form", f.OID, "safety", strconv.FormatBool(prev.Safety), strconv.FormatBool(f.Safety), "")
+		d.field("form", f.OID, "end_of_study", strconv.FormatBool(prev.EndOfStudy), strconv.FormatBool(f.EndOfStudy), "")
+		d.field("form", f.OID, "serious_item", prev.SeriousItem, f.SeriousItem, "")
 	}
 	for _, f := range o.Forms {
 		if !nf[f.OID] {

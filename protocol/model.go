@@ -39,7 +39,26 @@ type Study struct {
 	// anchor of every subject's calendar (that event's Day falls on it);
 	// empty means the date of enrolment is study day 1 (docs/SCHEDULE.md).
 	AnchorEvent string `json:"anchor_event,omitempty" yaml:"anchor_event,omitempty"`
+	// ConsentVersion is the version of the informed consent document
+	// subjects sign under this protocol version ("3.0"); the consent
+	// versions of a study's protocol versions are the ones a re-consent
+	// may name. An amendment that needs re-consent names a new one
+	// (docs/SAFETY.md).
+	ConsentVersion string `json:"consent_version,omitempty" yaml:"consent_version,omitempty"`
+	// Reconsent says what happens, from the effective height of an
+	// amendment that needs re-consent, to a form submitted for a subject
+	// not yet re-consented to its consent version: ReconsentRefuse (the
+	// default when empty) or ReconsentFlag (accepted and flagged). Safety
+	// forms are always accepted.
+	Reconsent string `json:"reconsent,omitempty" yaml:"reconsent,omitempty"`
 }
+
+// What a form submitted for a subject awaiting re-consent meets
+// (Study.Reconsent).
+const (
+	ReconsentRefuse = "refuse"
+	ReconsentFlag   = "flag"
+)
 
 // Outcome is a declared primary or secondary outcome measure.
 type Outcome struct {
@@ -93,6 +112,16 @@ type Form struct {
 	Groups []ItemGroup `json:"groups" yaml:"groups"`
 	// Checks are cross-item edit checks evaluated on submission.
 	Checks []EditCheck `json:"checks,omitempty" yaml:"checks,omitempty"`
+	// Safety marks a safety form (adverse events): it is accepted for a
+	// subject awaiting re-consent and for one withdrawn from follow-up.
+	Safety bool `json:"safety,omitempty" yaml:"safety,omitempty"`
+	// EndOfStudy marks the end-of-study form, accepted like a safety form
+	// for a subject withdrawn from follow-up.
+	EndOfStudy bool `json:"end_of_study,omitempty" yaml:"end_of_study,omitempty"`
+	// SeriousItem names the yes/no item of the form that says an adverse
+	// event is serious; a yes opens a serious adverse event record (one
+	// per row when the item is in a repeating group).
+	SeriousItem string `json:"serious_item,omitempty" yaml:"serious_item,omitempty"`
 }
 
 // ItemGroup groups items; a repeating group holds one row per repeat

@@ -108,6 +108,8 @@ type Report struct {
 	// the ledger recorded (visits dated outside their windows).
 	Overdue    []OverdueVisit    `json:"overdue_visits"`
 	Deviations []types.Deviation `json:"deviations"`
+	// Safety is the study's serious adverse events judged at AsOf.
+	Safety *Safety `json:"safety"`
 	// RecordsProven: the records behind the report (queries, protocol
 	// versions, amendments) were proven against a verified app hash.
 	RecordsProven bool `json:"records_proven"`
@@ -289,6 +291,11 @@ func Compute(L *Ledger, study string, r Rules) *Report {
 		if d.Study == study {
 			rep.Deviations = append(rep.Deviations, d)
 		}
+	}
+	if s, err := SafetyOf(study, L.SAEs, L.LastTime); err == nil {
+		rep.Safety = s
+	} else {
+		rep.Findings = append(rep.Findings, Finding{Signal: "unreadable SAE record", Detail: err.Error()})
 	}
 	rep.RecordsProven, rep.UnverifiedBlocks = L.RecordsProven, L.Unverified
 	return rep

@@ -154,7 +154,7 @@ func TestComputeSignals(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if got := f.GetSheetList(); len(got) != 8 || got[0] != "Sites" || got[2] != "Findings" || got[5] != "Overdue visits" || got[6] != "Deviations" {
+	if got := f.GetSheetList(); len(got) != 9 || got[0] != "Sites" || got[2] != "Findings" || got[5] != "Overdue visits" || got[6] != "Deviations" || got[7] != "Serious adverse events" {
 		t.Errorf("sheets: %v", got)
 	}
 	rows, _ := f.GetRows("Findings")

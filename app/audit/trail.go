@@ -96,7 +96,10 @@ type Ledger struct {
 	Subjects   []types.Subject
 	Forms      []types.FormRecord
 	Deviations []types.Deviation
-	Height     int64
+	// SAEs are the serious adverse event records of the study the reader
+	// may read.
+	SAEs   []types.SAE
+	Height int64
 	// LastTime is the time of the last block read (the "now" of ages).
 	LastTime time.Time
 	// Unverified counts blocks with txs that no verified header covers.
@@ -270,7 +273,10 @@ func (L *Ledger) readRecords(ctx context.Context, r *client.Reader, study string
 	if L.Forms, err = r.SubjectForms(ctx, study, ""); err != nil {
 		return err
 	}
-	L.Deviations, err = r.Deviations(ctx, study, "")
+	if L.Deviations, err = r.Deviations(ctx, study, ""); err != nil {
+		return err
+	}
+	L.SAEs, err = r.SAEs(ctx, study, "")
 	return err
 }
 
@@ -347,6 +353,15 @@ func describe(e *Entry, msg any) {
 	case *types.MsgWithdrawSubject:
 		e.Study, e.Subject, e.Reason = m.Study, m.Subject, m.Reason
 		e.What = "withdrew subject " + m.Subject
+		if m.Kind != "" {
+			e.What += fmt.Sprintf(" (%s)", m.Kind)
+		}
+	case *types.MsgReconsent:
+		e.Study, e.Subject = m.Study, m.Subject
+		e.What = fmt.Sprintf("recorded the re-consent of subject %s (consent version %s)", m.Subject, m.ConsentVersion)
+	case *types.MsgAcknowledgeSAE:
+		fk(m.FormKey)
+		e.What, e.Reason = fmt.Sprintf("acknowledged the serious adverse event in row %d of form %s", m.Row, m.Form), m.Comment
 	case *types.MsgSubmitForm:
 		fk(m.FormKey)
 		e.What = fmt.Sprintf("entered form %s: %s", m.Form, formWhat(m.Values))

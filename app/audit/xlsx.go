@@ -140,7 +140,7 @@ func ReportSheets(r *Report) []Sheet {
 	for _, x := range r.Deviations {
 		dv.Rows = append(dv.Rows, []any{x.Site, x.Subject, x.Event, x.VisitDate, x.Target, x.Earliest, x.Latest, x.DaysOff, string(x.Status), x.ProtocolVersion})
 	}
-	return []Sheet{sig("Sites", r.Sites), sig("Users", r.Users), f, a, o, ov, dv, rules}
+	return []Sheet{sig("Sites", r.Sites), sig("Users", r.Users), f, a, o, ov, dv, safetySheet(r.Safety), rules}
 }
 
 func codes(m map[string]int) string {
@@ -161,4 +161,22 @@ func sortedKeys(m map[string]int) []string {
 	}
 	sortStrings(ks)
 	return ks
+}
+
+// safetySheet lists the serious adverse events of a report.
+func safetySheet(s *Safety) Sheet {
+	out := Sheet{Name: "Serious adverse events", Header: []string{"Site", "Subject", "Event", "Event repeat", "Form", "Row", "Clock start (UTC)", "Height",
+		"Acknowledged (UTC)", "Acknowledged by", "Minutes to acknowledgement", "Open minutes", "Overdue", "Late", "Follow-up reports"}}
+	if s == nil {
+		return out
+	}
+	for _, x := range s.SAEs {
+		var at, by any = "", ""
+		if a := x.Acknowledged; a != nil {
+			at, by = a.Time, a.Signer
+		}
+		out.Rows = append(out.Rows, []any{x.Site, x.Subject, x.Event, x.EventRepeat, x.Form, x.Row, x.Opened.Time, x.Opened.Height,
+			at, by, x.MinutesToAck, x.OpenMinutes, x.Overdue, x.Late, len(x.FollowUps)})
+	}
+	return out
 }

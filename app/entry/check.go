@@ -49,8 +49,8 @@ func Check(c *protocol.Compiled, p *Parsed, l Ledger) []Problem {
 			out = append(out, in.keyProblem(0, CodeSubjectUnknown, fmt.Sprintf("subject %s is not enrolled in study %s", k.Subject, k.Study)))
 		case l.Site != "" && sub.Site != l.Site:
 			out = append(out, in.keyProblem(0, CodeSubjectOtherSite, fmt.Sprintf("subject %s is enrolled at site %s, not at your site %s", k.Subject, sub.Site, l.Site)))
-		case sub.Status == types.SubjectWithdrawn && !onLedger:
-			out = append(out, in.keyProblem(0, CodeSubjectWithdrawn, fmt.Sprintf("subject %s was withdrawn; no new form can be entered (corrections of earlier forms remain possible)", k.Subject)))
+		case !onLedger && !sub.AdmitsNewForm(safetyForm(c, k.Form)):
+			out = append(out, in.keyProblem(0, CodeSubjectWithdrawn, fmt.Sprintf("subject %s was withdrawn%s; form %s cannot be entered (corrections of earlier forms remain possible)", k.Subject, kindText(sub.WithdrawalKind), k.Form)))
 		}
 		ev, ok := c.Event(k.Event)
 		switch {
@@ -412,4 +412,18 @@ func formWaves(c *protocol.Compiled) map[string]int {
 		visit(f.OID)
 	}
 	return waves
+}
+
+// safetyForm reports whether form is a safety or end-of-study form.
+func safetyForm(c *protocol.Compiled, form string) bool {
+	safety, eos := c.SafetyForm(form)
+	return safety || eos
+}
+
+// kindText is " (kind)" for a withdrawal of a kind, "" otherwise.
+func kindText(k types.WithdrawalKind) string {
+	if k == "" {
+		return ""
+	}
+	return " (" + string(k) + ")"
 }

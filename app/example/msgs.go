@@ -69,9 +69,10 @@ func EnrollMsg(subject, site string) types.Msg {
 	return types.Msg{EnrollSubject: &types.MsgEnrollSubject{Study: StudyID, Subject: subject, Site: site, ConsentVersion: "1.0", ConsentSHA256: ConsentSHA256}}
 }
 
-// WithdrawMsg withdraws subject from the example study.
+// WithdrawMsg withdraws subject's consent to further data collection in
+// the example study (a withdrawal of kind consent).
 func WithdrawMsg(subject, reason string) types.Msg {
-	return types.Msg{WithdrawSubject: &types.MsgWithdrawSubject{Study: StudyID, Subject: subject, Reason: reason}}
+	return types.Msg{WithdrawSubject: &types.MsgWithdrawSubject{Study: StudyID, Subject: subject, Reason: reason, Kind: types.WithdrawConsent}}
 }
 
 // SubmitMsg submits values for the form at k.

@@ -140,6 +140,7 @@ func recordSpecs(study string) []recordSpec {
 		{key: types.PrefixDeleg + study + "/"},
 		{key: types.PrefixLabRanges + study + "/"},
 		{key: types.PrefixLabAssess + study + "/"},
+		{key: types.PrefixSAE + study + "/"},
 	}
 	sort.Slice(s, func(i, j int) bool { return s[i].key < s[j].key })
 	return s

@@ -185,10 +185,10 @@ func TestXLSXContent(t *testing.T) {
 	}
 	defer f.Close()
 	sheets := f.GetSheetList()
-	if sheets[0] != "Provenance" || sheets[1] != "Subjects" || sheets[len(sheets)-1] != "Records" {
+	if sheets[0] != "Provenance" || sheets[1] != "Subjects" || sheets[2] != "Consent" || sheets[len(sheets)-1] != "Records" {
 		t.Errorf("sheets %v", sheets)
 	}
-	for _, s := range []string{"VS", "LB", "AE", "Audit trail", "Queries", "Signatures", "SDV", "Delegation log", "Dictionary"} {
+	for _, s := range []string{"VS", "LB", "AE", "Audit trail", "Queries", "Signatures", "SDV", "Serious adverse events", "Delegation log", "Dictionary"} {
 		if idx, _ := f.GetSheetIndex(s); idx < 0 {
 			t.Errorf("no sheet %s in %v", s, sheets)
 		}
@@ -311,7 +311,7 @@ func TestCSV(t *testing.T) {
 		}
 		files[zf.Name] = recs
 	}
-	for _, n := range []string{"audit_trail.csv", "subjects.csv", "dictionary.csv", "form_VS.csv", "form_AE.csv", "queries.csv", "signatures.csv", "sdv.csv", "delegation_log.csv", "provenance.csv", "records.csv"} {
+	for _, n := range []string{"audit_trail.csv", "subjects.csv", "dictionary.csv", "form_VS.csv", "form_AE.csv", "queries.csv", "signatures.csv", "sdv.csv", "consent.csv", "serious_adverse_events.csv", "delegation_log.csv", "provenance.csv", "records.csv"} {
 		if files[n] == nil {
 			t.Errorf("no %s in %v", n, names)
 		}

@@ -12,7 +12,7 @@ import (
 
 // FormatVersion is the version of the export layout documented in
 // docs/EXPORT.md.
-const FormatVersion = "3"
+const FormatVersion = "4"
 
 // cellKind is how a cell's text is typed in a spreadsheet. The text is
 // always the exact ledger value; CSV writes it as is.

@@ -15,14 +15,15 @@ import (
 )
 
 // tableOrder is the order of the tables (workbook sheets): provenance
-// first, subjects, one per form, then the trails, the delegation log, the
-// dictionary and the record list.
+// first, subjects and their consent history, one per form, then the
+// trails, the SAE records, the delegation log, the dictionary and the
+// record list.
 func (d *dataset) tableOrder() []string {
-	out := []string{tProvenance[0], tSubjects[0]}
+	out := []string{tProvenance[0], tSubjects[0], tConsent[0]}
 	for _, f := range d.forms {
 		out = append(out, formTableID(f))
 	}
-	return append(out, tAudit[0], tQueries[0], tSignatures[0], tSDV[0], tDelegations[0], tDictionary[0], tRecords[0])
+	return append(out, tAudit[0], tQueries[0], tSignatures[0], tSDV[0], tSafety[0], tDelegations[0], tDictionary[0], tRecords[0])
 }
 
 // writeTables writes every table of the export into b: the record list
@@ -32,7 +33,11 @@ func (d *dataset) writeTables(b book) error {
 		return err
 	}
 	d.startPhase("data", d.dataRecords)
-	if err := d.subjectsTable(b); err != nil {
+	consent, err := d.subjectsTable(b)
+	if err != nil {
+		return err
+	}
+	if err := writeRows(b, tConsent, consentCols, consent); err != nil {
 		return err
 	}
 	if err := d.formTables(b); err != nil {
@@ -45,6 +50,9 @@ func (d *dataset) writeTables(b book) error {
 		return err
 	}
 	if err := d.sdvTable(b); err != nil {
+		return err
+	}
+	if err := d.safetyTable(b); err != nil {
 		return err
 	}
 	if err := d.delegationsTable(b); err != nil {
@@ -105,11 +113,14 @@ func (d *dataset) recordsTable(b book) error {
 	return t.close()
 }
 
-func (d *dataset) subjectsTable(b book) error {
+// subjectsTable writes the Subjects table and returns the rows of the
+// Consent table.
+func (d *dataset) subjectsTable(b book) ([][]cell, error) {
 	t, err := b.table(tSubjects[0], tSubjects[1], subjectCols, 1)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var consent [][]cell
 	if err := client.ScanJSON(d.ctx, d.r, types.PrefixSubject+d.opt.Study+"/", func(key string, s *types.Subject) error {
 		d.tick(1)
 		d.sum.Subjects++
@@ -120,11 +131,12 @@ func (d *dataset) subjectsTable(b book) error {
 		} else {
 			row = append(row, blank(), blank(), blank(), blank())
 		}
+		consent = append(consent, consentRows(s, key)...)
 		return t.row(append(row, optNum(s.Signatures), txt(key)))
 	}); err != nil {
-		return err
+		return nil, err
 	}
-	return t.close()
+	return consent, t.close()
 }
 
 // formTables streams the current forms once, writing each to its form's

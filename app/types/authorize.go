@@ -55,6 +55,9 @@ var rules = map[Kind]rule{
 
 	KindSetLabRanges:   {[]OrgKind{OrgSponsor}, []Role{RoleDataManager}, "register reference ranges for lab items"},
 	KindAssessLabValue: {[]OrgKind{OrgSite}, []Role{RoleInvestigator}, "assess the clinical significance of a lab value outside its reference range"},
+
+	KindReconsent:      {[]OrgKind{OrgSite}, []Role{RoleInvestigator, RoleCoordinator}, "record a subject's re-consent"},
+	KindAcknowledgeSAE: {dmOrgs, []Role{RoleMedicalMonitor}, "acknowledge a serious adverse event"},
 }
 
 // Data management is the sponsor's and the CRO's: data managers, medical

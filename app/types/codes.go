@@ -146,6 +146,40 @@ const (
 	CodeNoLabFlag Code = 530
 )
 
+// The consent lifecycle and serious adverse events (consent.go,
+// safety.go).
+const (
+	// CodeUnknownConsentVersion: a re-consent names a consent version
+	// no protocol version of the study declares.
+	CodeUnknownConsentVersion Code = 430
+	// CodeReconsentVersion: an amendment that needs re-consent names no
+	// new consent version (study.consent_version).
+	CodeReconsentVersion Code = 431
+	// CodeReconsentRequired: a form for a subject not yet re-consented to
+	// the consent version an amendment requires, under a protocol that
+	// refuses it (study.reconsent: refuse).
+	CodeReconsentRequired Code = 432
+	// CodeWithdrawalKind: a withdrawal with no kind, or an unknown one.
+	CodeWithdrawalKind Code = 433
+	// CodeWithdrawalNotStricter: a withdrawal of a subject already
+	// withdrawn that restricts no more than the one in force.
+	CodeWithdrawalNotStricter Code = 434
+	// CodeWithdrawnFromFollowUp: a new form other than a safety form or
+	// end-of-study for a subject withdrawn from follow-up.
+	CodeWithdrawnFromFollowUp Code = 435
+	// CodeDateAfterBlock: a consent or withdrawal date after the day of
+	// the block that records it.
+	CodeDateAfterBlock Code = 436
+	// CodeAlreadyConsented: a re-consent to a version the subject has
+	// already consented to.
+	CodeAlreadyConsented Code = 437
+	// CodeUnknownSAE: no serious adverse event at that form row.
+	CodeUnknownSAE Code = 440
+	// CodeSAEAcknowledged: the serious adverse event was already
+	// acknowledged.
+	CodeSAEAcknowledged Code = 441
+)
+
 var codeNames = map[Code]string{
 	CodeOK:               "ok",
 	CodeTxTooLarge:       "tx_too_large",
@@ -263,6 +297,17 @@ var codeNames = map[Code]string{
 
 	CodeInvalidLabRanges: "invalid_lab_ranges",
 	CodeNoLabFlag:        "no_lab_flag",
+
+	CodeUnknownConsentVersion: "unknown_consent_version",
+	CodeReconsentVersion:      "reconsent_version_required",
+	CodeReconsentRequired:     "reconsent_required",
+	CodeWithdrawalKind:        "withdrawal_kind",
+	CodeWithdrawalNotStricter: "withdrawal_not_stricter",
+	CodeWithdrawnFromFollowUp: "withdrawn_from_follow_up",
+	CodeDateAfterBlock:        "date_after_block",
+	CodeAlreadyConsented:      "already_consented",
+	CodeUnknownSAE:            "unknown_sae",
+	CodeSAEAcknowledged:       "sae_already_acknowledged",
 }
 
 // String returns the code's stable name ("edit_check_failed").

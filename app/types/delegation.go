@@ -28,7 +28,7 @@ const (
 // Tasks a site's principal investigator delegates to the site's staff on
 // a study; the principal investigator holds all of them.
 const (
-	// TaskEnroll: enrol and withdraw subjects.
+	// TaskEnroll: enrol, re-consent and withdraw subjects.
 	TaskEnroll Task = "enroll"
 	// TaskEntry: enter and correct case report form data.
 	TaskEntry Task = "entry"

@@ -113,6 +113,9 @@ func PrefixLabAssessOf(k FormKey) []byte {
 	return []byte(fmt.Sprintf("%s%s/%s/%s/%04d/%s/", PrefixLabAssess, k.Study, k.Subject, k.Event, k.EventRepeat, k.Form))
 }
 
+// PrefixSAE is the prefix of the serious adverse event records (KeySAE).
+const PrefixSAE = "sae/"
+
 // KeyGovernance is the key of the governance record.
 var KeyGovernance = []byte("governance")
 

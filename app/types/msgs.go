@@ -48,6 +48,9 @@ type Msg struct {
 	// Reference ranges for lab items (labranges.go).
 	SetLabRanges   *MsgSetLabRanges   `json:"set_lab_ranges,omitempty"`
 	AssessLabValue *MsgAssessLabValue `json:"assess_lab_value,omitempty"`
+	// Re-consent (consent.go) and serious adverse events (safety.go).
+	Reconsent      *MsgReconsent      `json:"reconsent,omitempty"`
+	AcknowledgeSAE *MsgAcknowledgeSAE `json:"acknowledge_sae,omitempty"`
 }
 
 // Kind names a message kind; it is the JSON field name of the message.
@@ -142,6 +145,8 @@ func (m *Msg) Unpack() (Kind, any, *Error) {
 	set(KindCommitAccessHead, m.CommitAccessHead, m.CommitAccessHead == nil)
 	set(KindSetLabRanges, m.SetLabRanges, m.SetLabRanges == nil)
 	set(KindAssessLabValue, m.AssessLabValue, m.AssessLabValue == nil)
+	set(KindReconsent, m.Reconsent, m.Reconsent == nil)
+	set(KindAcknowledgeSAE, m.AcknowledgeSAE, m.AcknowledgeSAE == nil)
 	if n != 1 {
 		return "", nil, Errf(CodeTxMalformed, "transaction must carry exactly one message, it carries %d", n)
 	}
@@ -212,11 +217,15 @@ type MsgEnrollSubject struct {
 	ConsentSHA256  string `json:"consent_sha256"`
 }
 
-// MsgWithdrawSubject withdraws a subject; earlier data stays.
+// MsgWithdrawSubject withdraws a subject; earlier data stays. Kind says
+// what the withdrawal still allows (required from state machine version
+// 3, refused before it); Date is the day the subject withdrew.
 type MsgWithdrawSubject struct {
-	Study   string `json:"study"`
-	Subject string `json:"subject"`
-	Reason  string `json:"reason"`
+	Study   string         `json:"study"`
+	Subject string         `json:"subject"`
+	Reason  string         `json:"reason"`
+	Kind    WithdrawalKind `json:"kind,omitempty"`
+	Date    string         `json:"date,omitempty"`
 }
 
 // FormKey addresses one form instance of a subject's casebook.
@@ -392,6 +401,9 @@ func ValidateBasic(kind Kind, msg any) *Error {
 		if e := checkText("reason", m.Reason, true); e != nil {
 			return e
 		}
+		if e := checkWithdrawal(m); e != nil {
+			return e
+		}
 	case *MsgSubmitForm:
 		if e := m.FormKey.Check(); e != nil {
 			return e
@@ -474,6 +486,12 @@ func ValidateBasic(kind Kind, msg any) *Error {
 			return e
 		}
 		if ok, e := validateLabRanges(msg); ok {
+			return e
+		}
+		if ok, e := validateConsent(msg); ok {
+			return e
+		}
+		if ok, e := validateSafety(msg); ok {
 			return e
 		}
 		return Errf(CodeTxMalformed, "unknown message kind %q", kind)

@@ -157,6 +157,12 @@ type Study struct {
 	// LabRanges is the version of the reference-range table in force, 0
 	// when the study has none.
 	LabRanges int `json:"lab_ranges,omitempty"`
+	// ReconsentVersion is the consent version subjects must have signed
+	// for their forms to be accepted, from protocol version
+	// ReconsentFrom on: set when an amendment that needs re-consent comes
+	// into force (state machine version 3 on); empty when none does.
+	ReconsentVersion string `json:"reconsent_version,omitempty"`
+	ReconsentFrom    int    `json:"reconsent_from,omitempty"`
 }
 
 // ProtocolVersion is one version of a study's protocol, stored forever.
@@ -263,6 +269,13 @@ type Subject struct {
 	// made before version 3 of the state machine is of kind consent
 	// (nothing new could be entered after it).
 	WithdrawalKind WithdrawalKind `json:"withdrawal_kind,omitempty"`
+	// Withdrawals are the subject's withdrawals from version 3 of the
+	// state machine on, oldest first, each more restrictive than the one
+	// before; the last is the one in force.
+	Withdrawals []Withdrawal `json:"withdrawals,omitempty"`
+	// Reconsents are the consents the subject gave after enrolment,
+	// oldest first (ConsentHistory).
+	Reconsents []Consent `json:"reconsents,omitempty"`
 	// Signatures counts the e-signatures made on the subject's data.
 	Signatures int `json:"signatures,omitempty"`
 }
@@ -285,4 +298,8 @@ type FormRecord struct {
 	// LabFlags are the lab values of this version outside their
 	// reference range, in value order.
 	LabFlags []LabFlag `json:"lab_flags,omitempty"`
+	// ConsentPending, on a version entered for a subject not yet
+	// re-consented under a protocol that flags it (study.reconsent:
+	// flag), is the consent version the subject had not signed.
+	ConsentPending string `json:"consent_pending,omitempty"`
 }

@@ -96,5 +96,5 @@ func ScheduleOf(c *protocol.Compiled, sub *Subject, forms []FormRecord, asOf str
 	record := func(ev string) (bool, string) { v := visits[ev]; return v.entered, v.date }
 	anchor := c.AnchorDate(sub.EnrolledDate(), record)
 	return SubjectSchedule{Study: sub.Study, Subject: sub.ID, Site: sub.Site, Status: sub.Status, Anchor: anchor,
-		Visits: c.Calendar(anchor, record, asOf, sub.Status == SubjectWithdrawn)}
+		Visits: c.Calendar(anchor, record, asOf, !sub.Followed())}
 }

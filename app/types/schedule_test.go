@@ -43,4 +43,25 @@ func TestScheduleOf(t *testing.T) {
 	if s := types.ScheduleOf(c, sub, forms, "2026-05-01"); s.Visits[0].Status != protocol.VisitNotExpected {
 		t.Errorf("withdrawn subject's screening: %s", s.Visits[0].Status)
 	}
+	sub.WithdrawalKind = types.WithdrawTreatment
+	if s := types.ScheduleOf(c, sub, forms, "2026-05-01"); s.Visits[0].Status != protocol.VisitOverdue {
+		t.Errorf("screening of a subject withdrawn from treatment: %s", s.Visits[0].Status)
+	}
+}
+
+// TestScheduleOfWithdrawalKinds: a subject withdrawn from treatment is
+// still followed, one withdrawn from follow-up or consent is not.
+func TestScheduleOfWithdrawalKinds(t *testing.T) {
+	for kind, followed := range map[types.WithdrawalKind]bool{types.WithdrawTreatment: true, types.WithdrawFollowUp: false, types.WithdrawConsent: false, "": false} {
+		sub := types.Subject{Status: types.SubjectWithdrawn, WithdrawalKind: kind}
+		if sub.Followed() != followed {
+			t.Errorf("withdrawn (%q): followed %v", kind, sub.Followed())
+		}
+		if !sub.AdmitsNewForm(true) != (kind == types.WithdrawConsent || kind == "") {
+			t.Errorf("withdrawn (%q): a safety form admitted %v", kind, sub.AdmitsNewForm(true))
+		}
+	}
+	if sub := (types.Subject{Status: types.SubjectEnrolled}); !sub.Followed() || !sub.AdmitsNewForm(false) {
+		t.Error("an enrolled subject is not followed")
+	}
 }

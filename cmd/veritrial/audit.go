@@ -393,6 +393,10 @@ func auditWriteReport(w io.Writer, r *audit.Report) error {
 	}
 	printf(w, "\n")
 	writeDeviations(w, r.Deviations)
+	if r.Safety != nil {
+		printf(w, "\n")
+		writeSafety(w, r.Safety)
+	}
 	for _, a := range r.Amendments {
 		printf(w, "\nAmendment %d (%s): %s, proposed %s", a.Number, a.Label, a.Status, a.Proposed)
 		if a.Decided != "" {

@@ -135,7 +135,7 @@ func formTemplate(c *cli.Context) error {
 		if site != "" && s.Site != site {
 			continue
 		}
-		if s.Status == types.SubjectWithdrawn && !prefill {
+		if !s.AdmitsNewForm(true) && !prefill {
 			continue
 		}
 		subs = append(subs, s)

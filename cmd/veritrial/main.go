@@ -138,6 +138,7 @@ func commands() []*cli.Command {
 		queryCommand(),
 		sdvCommand(),
 		signCommand(),
+		safetyCommand(),
 		scopeCommand(types.KindFreeze),
 		scopeCommand(types.KindUnfreeze),
 		scopeCommand(types.KindLock),

@@ -82,7 +82,7 @@ and the node answers only what the reader's organisation may see.`,
 				Flags: with(study, &cli.StringFlag{Name: "site", Usage: "only this site `ID`"}), Action: showDelegations},
 			{Name: "tx", Usage: "a transaction's outcome in its block, by its hash (the signer's own, or one whose record the reader may see)", UsageText: "veritrial show tx --from site1-coordinator --hash 3F2A...",
 				Flags: []cli.Flag{&cli.StringFlag{Name: "hash", Required: true, Usage: "the tx `HASH` (64 hex characters, as a write printed it)"}}, Action: showTx},
-		}, append(dmShowCommands(with), scheduleShowCommand(with))...),
+		}, append(dmShowCommands(with), scheduleShowCommand(with), safetyShowCommand(with))...),
 	}
 }
 
@@ -187,7 +187,13 @@ func showSubject(c *cli.Context) error {
 	return emit(c, doc, func(w io.Writer) error {
 		printf(w, "Subject %s, study %s, site %s: %s\n", sub.ID, sub.Study, sub.Site, sub.Status)
 		printf(w, "Consent version %s (SHA-256 %s)\nEnrolled %s\n", sub.ConsentVersion, sub.ConsentSHA256, stampText(sub.Enrolled))
-		if sub.Withdrawn != nil {
+		for _, rc := range sub.Reconsents {
+			printf(w, "Re-consented to version %s (SHA-256 %s)%s, recorded %s\n", rc.Version, rc.SHA256, onDate(rc.Date), stampText(rc.Stamp))
+		}
+		for _, wd := range sub.Withdrawals {
+			printf(w, "Withdrawn (%s)%s, recorded %s: %s\n", wd.Kind, onDate(wd.Date), stampText(wd.Stamp), wd.Reason)
+		}
+		if sub.Withdrawn != nil && len(sub.Withdrawals) == 0 {
 			printf(w, "Withdrawn %s: %s\n", stampText(*sub.Withdrawn), sub.WithdrawReason)
 		}
 		t := newTable(w)
@@ -788,4 +794,12 @@ func showTx(c *cli.Context) error {
 		printf(w, "tx %s: in block %d, rejected: code %d (%s): %s\n", r.Hash, r.Height, r.Code, r.Name, r.Log)
 		return nil
 	})
+}
+
+// onDate is " on DATE", or "" when no date was given.
+func onDate(date string) string {
+	if date == "" {
+		return ""
+	}
+	return " on " + date
 }

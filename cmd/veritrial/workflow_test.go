@@ -150,7 +150,7 @@ func TestWorkflowsOnARealNode(t *testing.T) {
 		t.Errorf("show form at height %d:\n%s", ok.Height, r.stdout)
 	}
 	checkTxSearch(t, home)
-	mustVT(t, env, "subject", "withdraw", "--from", "site1-investigator", "--study", "VT-HTN-201", "--subject", "S1-001", "--reason", "withdrew consent")
+	mustVT(t, env, "subject", "withdraw", "--from", "site1-investigator", "--study", "VT-HTN-201", "--subject", "S1-001", "--kind", "consent", "--reason", "withdrew consent")
 	failVT(t, env, exitRejected, "code 403 (subject_withdrawn)", "form", "submit", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", "S1-001", "--event", "D1", "--form", "VS",
 		"VS.DATE=2026-01-26", "VS.POS=1", "VS.SYSBP=142", "VS.DIABP=90", "VS.HR=70")
 	if r := mustVT(t, env, "--from", "sponsor-dm", "show", "account", "--account", "site1-coordinator"); !strings.Contains(r.stdout, "genesis") {

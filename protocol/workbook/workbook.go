@@ -46,8 +46,8 @@ var dataTypeList = []string{string(protocol.TypeText), string(protocol.TypeInteg
 // xlsxSheets is the workbook layout, documented in docs/PROTOCOL.md.
 var xlsxSheets = []xlsxSheet{
 	{name: "Study", note: "One row per field of the study metadata.", cols: []xlsxCol{
-		{key: "field", header: "Field", required: true, width: 24, note: "One of: id, version, title, phase, sponsor, protocol_doc_sha256, sap_sha256, subject_id_pattern."},
-		{key: "value", header: "Value", required: true, text: true, width: 80, note: "The value. Hashes are the lower-case hex SHA-256 of the protocol document and of the statistical analysis plan. subject_id_pattern is the regular expression every subject ID must match (empty: " + protocol.DefaultSubjectIDPattern + ")."},
+		{key: "field", header: "Field", required: true, width: 24, note: "One of: id, version, title, phase, sponsor, protocol_doc_sha256, sap_sha256, subject_id_pattern, anchor_event, consent_version, reconsent."},
+		{key: "value", header: "Value", required: true, text: true, width: 80, note: "The value. Hashes are the lower-case hex SHA-256 of the protocol document and of the statistical analysis plan. subject_id_pattern is the regular expression every subject ID must match (empty: " + protocol.DefaultSubjectIDPattern + "). consent_version is the version of the consent document; reconsent is refuse (default) or flag: what a form for a subject not yet re-consented meets."},
 	}},
 	{name: "Outcomes", cols: []xlsxCol{
 		{key: "kind", header: "Kind", required: true, list: []string{"primary", "secondary"}, width: 12, note: "primary or secondary. Changing outcomes after the start is outcome switching: every amendment report flags it."},
@@ -75,6 +75,9 @@ var xlsxSheets = []xlsxSheet{
 	{name: "Forms", cols: []xlsxCol{
 		{key: "oid", header: "Form OID", required: true, width: 12, note: "Stable identifier of the case report form, e.g. VS."},
 		{key: "name", header: "Name", required: true, width: 30, note: "Form title."},
+		{key: "safety", header: "Safety", list: yesNoList, width: 9, note: "yes for a safety form (adverse events): accepted while a subject awaits re-consent or is withdrawn from follow-up."},
+		{key: "endofstudy", header: "End Of Study", list: yesNoList, width: 9, note: "yes for the end-of-study form, accepted like a safety form."},
+		{key: "seriousitem", header: "Serious Item", width: 14, note: "The yes/no item of the form that says an adverse event is serious, e.g. AE.SER: a yes opens a serious adverse event record."},
 	}},
 	{name: "Groups", cols: []xlsxCol{
 		{key: "form", header: "Form OID", required: true, width: 12, note: "The form the group belongs to (sheet Forms)."},
@@ -122,7 +125,7 @@ var xlsxSheets = []xlsxSheet{
 	}},
 }
 
-var studyFields = []string{"id", "version", "title", "phase", "sponsor", "protocol_doc_sha256", "sap_sha256", "subject_id_pattern", "anchor_event"}
+var studyFields = []string{"id", "version", "title", "phase", "sponsor", "protocol_doc_sha256", "sap_sha256", "subject_id_pattern", "anchor_event", "consent_version", "reconsent"}
 
 // xlsxValidationRows is how many rows below the header get drop-downs.
 const xlsxValidationRows = 2000
@@ -257,7 +260,8 @@ func WriteXLSX(w io.Writer, p *protocol.Protocol) error {
 	}
 	st := c.Study
 	for i, kv := range [][2]string{{"id", st.ID}, {"version", st.Version}, {"title", st.Title}, {"phase", st.Phase},
-		{"sponsor", st.Sponsor}, {"protocol_doc_sha256", st.ProtocolDocSHA256}, {"sap_sha256", st.SAPSHA256}, {"subject_id_pattern", st.SubjectIDPattern}, {"anchor_event", st.AnchorEvent}} {
+		{"sponsor", st.Sponsor}, {"protocol_doc_sha256", st.ProtocolDocSHA256}, {"sap_sha256", st.SAPSHA256}, {"subject_id_pattern", st.SubjectIDPattern}, {"anchor_event", st.AnchorEvent},
+		{"consent_version", st.ConsentVersion}, {"reconsent", st.Reconsent}} {
 		if err := put("Study", i+2, kv[0], kv[1]); err != nil {
 			return err
 		}
@@ -288,7 +292,7 @@ func WriteXLSX(w io.Writer, p *protocol.Protocol) error {
 	}
 	grow, irow, crow := 2, 2, 2
 	for i, fm := range c.Forms {
-		if err := put("Forms", i+2, fm.OID, fm.Name); err != nil {
+		if err := put("Forms", i+2, fm.OID, fm.Name, fm.Safety, fm.EndOfStudy, fm.SeriousItem); err != nil {
 			return err
 		}
 		for _, g := range fm.Groups {
@@ -611,6 +615,10 @@ func (l *xlsxLoader) build(tables map[string]*xlsxTable) *protocol.Protocol {
 			p.Study.SubjectIDPattern = v
 		case "anchor_event", "anchorevent":
 			p.Study.AnchorEvent = v
+		case "consent_version", "consentversion":
+			p.Study.ConsentVersion = v
+		case "reconsent":
+			p.Study.Reconsent = v
 		default:
 			l.warn(t.sheet.name, r.n, t.col("field"), fmt.Sprintf("unknown study field %q ignored (fields: %s)", protocol.Clip(k), strings.Join(studyFields, ", ")))
 		}
@@ -663,7 +671,8 @@ func (l *xlsxLoader) build(tables map[string]*xlsxTable) *protocol.Protocol {
 		}
 		formIdx[oid] = len(p.Forms)
 		pos[fmt.Sprintf("forms[%d]", len(p.Forms))] = at(t, r, "oid")
-		p.Forms = append(p.Forms, protocol.Form{OID: oid, Name: r.cells["name"]})
+		p.Forms = append(p.Forms, protocol.Form{OID: oid, Name: r.cells["name"], Safety: l.boolCell(t, r, "safety"),
+			EndOfStudy: l.boolCell(t, r, "endofstudy"), SeriousItem: r.cells["seriousitem"]})
 	}
 
 	t = tables["Groups"]

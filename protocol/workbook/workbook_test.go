@@ -213,3 +213,22 @@ func TestXLSXKeepsPattern(t *testing.T) {
 		t.Errorf("pattern %q %q after the workbook", got.Pattern, got.PatternMessage)
 	}
 }
+
+// TestXLSXConsentFields: the consent version, the re-consent rule and the
+// safety, end-of-study and seriousness marks of forms survive the
+// workbook.
+func TestXLSXConsentFields(t *testing.T) {
+	p := protocol.SafetyExample()
+	p.Study.ConsentVersion, p.Study.Reconsent = "2.0", protocol.ReconsentFlag
+	var b bytes.Buffer
+	if err := WriteXLSX(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	q, w, err := LoadXLSX(bytes.NewReader(b.Bytes()), "consent.xlsx")
+	if err != nil || len(w) != 0 {
+		t.Fatalf("%v %v", err, w)
+	}
+	if fingerprint(t, p) != fingerprint(t, q) {
+		t.Fatalf("the workbook lost a consent field: %+v", q.Study)
+	}
+}

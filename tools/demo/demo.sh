@@ -89,8 +89,9 @@ for asset in veritrial.wasm wasm_exec.js app.js; do
 done
 echo "  Open http://127.0.0.1:$API/ in a browser while the node runs and sign in with a key file: the key is unlocked and every transaction signed in the browser."
 
-step "Sponsor: check and register the protocol (outcomes are committed before the first subject)"
+step "Sponsor: check and register the protocol (outcomes are committed before the first subject); it declares consent version 2.0, its AE form is the safety form and AE.SER its seriousness item"
 run protocol example --out htn201.yaml
+sed -i -e 's/^  anchor_event: D1$/&\n  consent_version: "2.0"/' -e 's/^    name: Adverse events$/&\n    safety: true\n    serious_item: AE.SER/' htn201.yaml
 run protocol check htn201.yaml
 run study register --from sponsor-dm htn201.yaml
 
@@ -166,6 +167,25 @@ run query list --from cro-monitor --study $STUDY --status all
 step "CRO monitor: source data verification of each subject's screening visit"
 run sdv --from cro-monitor --study $STUDY --subject S1-001 --event SCR
 run sdv --from cro-monitor --study $STUDY --subject S1-002 --event SCR
+
+step "Sponsor and regulator: an amendment with a new protocol document needs re-consent, so it names consent version 3.0; from its approval the site re-consents each subject before entering more of their data (safety forms excepted)"
+sed -e 's/^  version: "1.0"$/  version: "2.0"/' -e 's/^  consent_version: "2.0"$/  consent_version: "3.0"/' -e 's/^  protocol_doc_sha256: 16aa/  protocol_doc_sha256: 26aa/' htn201.yaml >htn201_v2.yaml
+run study amend --from sponsor-dm --rationale "Protocol document 2.0: closer safety monitoring" htn201_v2.yaml
+run study approve-amendment --from regulator-auditor --study $STUDY --amendment 1
+expect 6 form submit --from site1-coordinator --study $STUDY --subject S1-001 --event D1 --form VS \
+	VS.DATE=$VISIT1 VS.POS=1 VS.SYSBP=144 VS.DIABP=90 VS.HR=60
+printf 'Informed consent form, version 3.0 (demo document)\n' >icf_v3.txt
+run subject reconsent --from site1-coordinator --study $STUDY --subject S1-001 --consent-version 3.0 --consent-file icf_v3.txt
+run subject reconsent --from site1-coordinator --study $STUDY --subject S1-002 --consent-version 3.0 --consent-file icf_v3.txt
+
+step "Site: a serious adverse event starts a clock; the sponsor's medical monitor acknowledges it (within 24 hours: ICH E2A)"
+run form submit --from site1-coordinator --study $STUDY --subject S1-002 --event UNS --form AE \
+	"AE.TERM[1]=Pneumonia" "AE.STDT[1]=$VISIT2" "AE.ONGO[1]=1" "AE.SEV[1]=3" "AE.SER[1]=1" "AE.SERCRIT[1]=3" "AE.REL[1]=1" "AE.ACN[1]=1" "AE.OUT[1]=2"
+run keys add sponsor-mm
+run account add --from sponsor-admin --account sponsor-mm --name "Demo Medical Monitor" --role medical_monitor --key sponsor-mm
+run show safety --from sponsor-mm --study $STUDY
+run safety acknowledge --from sponsor-mm --study $STUDY --subject S1-002 --event UNS --form AE --row 1 --comment "safety database case DEMO-0001"
+run show safety --from sponsor-mm --study $STUDY
 
 step "Investigator: sign each casebook electronically (the passphrase is typed or read from a file, never taken from the environment)"
 printf '%s\n' "$VERITRIAL_PASSPHRASE" >investigator.pass
