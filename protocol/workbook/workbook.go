@@ -122,7 +122,7 @@ var xlsxSheets = []xlsxSheet{
 	}},
 }
 
-var studyFields = []string{"id", "version", "title", "phase", "sponsor", "protocol_doc_sha256", "sap_sha256", "subject_id_pattern", "anchor_event"}
+var studyFields = []string{"id", "version", "title", "phase", "sponsor", "protocol_doc_sha256", "sap_sha256", "subject_id_pattern", "anchor_event", "randomization"}
 
 // xlsxValidationRows is how many rows below the header get drop-downs.
 const xlsxValidationRows = 2000
@@ -257,7 +257,8 @@ func WriteXLSX(w io.Writer, p *protocol.Protocol) error {
 	}
 	st := c.Study
 	for i, kv := range [][2]string{{"id", st.ID}, {"version", st.Version}, {"title", st.Title}, {"phase", st.Phase},
-		{"sponsor", st.Sponsor}, {"protocol_doc_sha256", st.ProtocolDocSHA256}, {"sap_sha256", st.SAPSHA256}, {"subject_id_pattern", st.SubjectIDPattern}, {"anchor_event", st.AnchorEvent}} {
+		{"sponsor", st.Sponsor}, {"protocol_doc_sha256", st.ProtocolDocSHA256}, {"sap_sha256", st.SAPSHA256}, {"subject_id_pattern", st.SubjectIDPattern}, {"anchor_event", st.AnchorEvent},
+		{"randomization", protocol.RandomizationJSON(c.Randomization)}} {
 		if err := put("Study", i+2, kv[0], kv[1]); err != nil {
 			return err
 		}
@@ -611,6 +612,13 @@ func (l *xlsxLoader) build(tables map[string]*xlsxTable) *protocol.Protocol {
 			p.Study.SubjectIDPattern = v
 		case "anchor_event", "anchorevent":
 			p.Study.AnchorEvent = v
+		case "randomization", "randomisation":
+			pos["randomization"] = at(t, r, "value")
+			rz, err := protocol.ParseRandomizationJSON(v)
+			if err != nil {
+				l.fail(t.sheet.name, r.n, t.col("value"), err.Error(), `write the section as JSON on one line, e.g. {"event":"SCR","form":"IE","item":"IE.ELIG"}, or leave it empty`)
+			}
+			p.Randomization = rz
 		default:
 			l.warn(t.sheet.name, r.n, t.col("field"), fmt.Sprintf("unknown study field %q ignored (fields: %s)", protocol.Clip(k), strings.Join(studyFields, ", ")))
 		}
