@@ -47,4 +47,10 @@ func setStateVersion(st *txStore, v uint64) {
 // refuses it (CheckTx and FinalizeBlock alike), so a block of an old
 // height replays as it ran. A rule that changes what an existing kind
 // does is likewise chosen by exec.version, never by the binary.
-var kindSince = map[types.Kind]uint64{}
+var kindSince = map[types.Kind]uint64{
+	// Randomisation with a sealed allocation list.
+	types.KindRegisterAllocations: 3,
+	types.KindRandomize:           3,
+	types.KindUnblind:             3,
+	types.KindPublishAllocations:  3,
+}

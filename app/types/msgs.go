@@ -48,6 +48,11 @@ type Msg struct {
 	// Reference ranges for lab items (labranges.go).
 	SetLabRanges   *MsgSetLabRanges   `json:"set_lab_ranges,omitempty"`
 	AssessLabValue *MsgAssessLabValue `json:"assess_lab_value,omitempty"`
+	// Randomisation with a sealed allocation list (randomization.go).
+	RegisterAllocations *MsgRegisterAllocations `json:"register_allocations,omitempty"`
+	Randomize           *MsgRandomize           `json:"randomize_subject,omitempty"`
+	Unblind             *MsgUnblind             `json:"unblind_subject,omitempty"`
+	PublishAllocations  *MsgPublishAllocations  `json:"publish_allocations,omitempty"`
 }
 
 // Kind names a message kind; it is the JSON field name of the message.
@@ -93,6 +98,11 @@ const (
 
 	KindSetLabRanges   Kind = "set_lab_ranges"
 	KindAssessLabValue Kind = "assess_lab_value"
+
+	KindRegisterAllocations Kind = "register_allocations"
+	KindRandomize           Kind = "randomize_subject"
+	KindUnblind             Kind = "unblind_subject"
+	KindPublishAllocations  Kind = "publish_allocations"
 )
 
 // Unpack returns the kind and the one message set, or an error when none
@@ -142,6 +152,10 @@ func (m *Msg) Unpack() (Kind, any, *Error) {
 	set(KindCommitAccessHead, m.CommitAccessHead, m.CommitAccessHead == nil)
 	set(KindSetLabRanges, m.SetLabRanges, m.SetLabRanges == nil)
 	set(KindAssessLabValue, m.AssessLabValue, m.AssessLabValue == nil)
+	set(KindRegisterAllocations, m.RegisterAllocations, m.RegisterAllocations == nil)
+	set(KindRandomize, m.Randomize, m.Randomize == nil)
+	set(KindUnblind, m.Unblind, m.Unblind == nil)
+	set(KindPublishAllocations, m.PublishAllocations, m.PublishAllocations == nil)
 	if n != 1 {
 		return "", nil, Errf(CodeTxMalformed, "transaction must carry exactly one message, it carries %d", n)
 	}
@@ -474,6 +488,9 @@ func ValidateBasic(kind Kind, msg any) *Error {
 			return e
 		}
 		if ok, e := validateLabRanges(msg); ok {
+			return e
+		}
+		if ok, e := validateRandomization(msg); ok {
 			return e
 		}
 		return Errf(CodeTxMalformed, "unknown message kind %q", kind)
