@@ -71,7 +71,7 @@ func fillGood(t *testing.T, f *excelize.File) {
 	set(t, f, "IE", "K4", "Yes")
 	// VS, S1-001 SCR is row 4.
 	set(t, f, "VS", "E4", "2026-01-05") // a date typed as text
-	setRaw(t, f, "VS", "F4", "0.4375") // 10:30 as Excel stores a time
+	setRaw(t, f, "VS", "F4", "0.4375")  // 10:30 as Excel stores a time
 	set(t, f, "VS", "G4", "1")
 	set(t, f, "VS", "H4", 148)
 	set(t, f, "VS", "I4", 92)
