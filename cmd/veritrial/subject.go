@@ -15,9 +15,9 @@ func subjectCommand() *cli.Command {
 	subject := subjectFlag(true, "pseudonymous subject `ID` (never a name or date of birth)")
 	return &cli.Command{
 		Name:     "subject",
-		Usage:    "enroll and withdraw subjects",
+		Usage:    "enroll, withdraw, randomise and unblind subjects",
 		Category: categoryWorkflow,
-		Subcommands: []*cli.Command{
+		Subcommands: append([]*cli.Command{
 			{
 				Name:      "enroll",
 				Usage:     "enroll a pseudonymous subject at your site (site investigator or coordinator)",
@@ -63,6 +63,6 @@ by its SHA-256 (--consent-file computes it; the file never leaves your machine).
 					return send(c, types.Msg{WithdrawSubject: m}, fmt.Sprintf("Withdrew subject %s from study %s", m.Subject, m.Study))
 				},
 			},
-		},
+		}, subjectRandomizationCommands(study, subject)...),
 	}
 }
