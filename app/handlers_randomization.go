@@ -69,7 +69,7 @@ func (x *exec) registerAllocations(m *types.MsgRegisterAllocations) *types.Error
 	st := x.stamp()
 	for i, c := range m.Commitments {
 		seq := m.First + i
-		x.st.setJSON(types.KeyRandEntry(s.ID, m.Stratum, seq), types.RandEntry{Study: s.ID, Stratum: m.Stratum, Seq: seq, Commitment: c, Registered: st})
+		x.st.setJSON(types.KeyRandEntry(s.ID, m.Stratum, seq), types.RandEntry{Study: s.ID, Stratum: m.Stratum, Seq: seq, Commitment: c, Registered: x.height})
 	}
 	h.Study, h.Stratum, h.Registered = s.ID, m.Stratum, st
 	h.Size += len(m.Commitments)

@@ -27,10 +27,10 @@ const (
 	// MaxAllocationSeq is the highest sequence number of a stratum.
 	MaxAllocationSeq = 999999
 	// MaxCommitmentsPerTx bounds a registration: 4,096 commitments are
-	// about 280 KB of JSON, a quarter of MaxTxBytes.
+	// about 275 KB of JSON, a quarter of MaxTxBytes.
 	MaxCommitmentsPerTx = 4096
 	// MaxRevealsPerTx bounds a publication: 2,048 entries are about
-	// 330 KB of JSON.
+	// 270 KB of JSON.
 	MaxRevealsPerTx = 2048
 	// SaltBytes is the length of an entry's salt.
 	SaltBytes = 32
@@ -117,13 +117,14 @@ type RandStratum struct {
 }
 
 // RandEntry is one entry of a stratum's allocation list: its commitment,
+// the height of the block that registered it (the transaction says who),
 // the subject it was given to, and, once published, its arm and salt.
 type RandEntry struct {
 	Study      string `json:"study"`
 	Stratum    string `json:"stratum"`
 	Seq        int    `json:"seq"`
 	Commitment string `json:"commitment"`
-	Registered Stamp  `json:"registered"`
+	Registered int64  `json:"registered_height"`
 	Subject    string `json:"subject,omitempty"`
 	Arm        string `json:"arm,omitempty"`
 	Salt       string `json:"salt,omitempty"`

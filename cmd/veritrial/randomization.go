@@ -247,7 +247,7 @@ func matchRegistered(es []allocation.Entry, have []types.RandEntry) error {
 	}
 	for i, h := range have {
 		if c := es[i].Commitment(); c != h.Commitment {
-			return inputErrorf("entry %s does not match the ledger: the list gives commitment %s, the ledger holds %s (registered at height %d)", es[i], c, h.Commitment, h.Registered.Height)
+			return inputErrorf("entry %s does not match the ledger: the list gives commitment %s, the ledger holds %s (registered at height %d)", es[i], c, h.Commitment, h.Registered)
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestRandomizationOnARealNode runs the scripted flow through a running
@@ -13,7 +14,7 @@ import (
 // entry; a tampered or malformed list is refused naming its entry or line.
 func TestRandomizationOnARealNode(t *testing.T) {
 	t.Parallel()
-	work, _, env, _ := devNode(t)
+	work, home, env, n := devNode(t)
 	const study = "VT-HTN-201"
 	proto := filepath.Join(work, "htn201.yaml")
 	mustVT(t, env, "protocol", "example", "--out", proto)
@@ -72,7 +73,11 @@ func TestRandomizationOnARealNode(t *testing.T) {
 	if r := mustVT(t, env, append(rnd, "--subject", "S1-001")...); !strings.Contains(r.stdout, "Randomised subject S1-001 of study VT-HTN-201: stratum site1+SBP-LT160, entry 1") {
 		t.Errorf("randomize:\n%s", r.stdout)
 	}
+	start := time.Now()
 	mustVT(t, env, append(rnd, "--subject", "S1-002")...)
+	// The figure in docs/RANDOMIZATION.md: a randomisation from the
+	// command's start to its block's outcome, on one node.
+	t.Logf("subject randomize, end to end on one node: %s", time.Since(start).Round(time.Millisecond))
 	failVT(t, env, exitRejected, "code 455 (already_randomized)", append(rnd, "--subject", "S1-002")...)
 
 	wantArm := strings.Split(lines[1], ",")[3]
@@ -94,6 +99,11 @@ func TestRandomizationOnARealNode(t *testing.T) {
 		t.Errorf("publish:\n%s", r.stdout)
 	}
 	failVT(t, env, exitRejected, "code 462 (still_blinded)", append(publish, "--all")...)
+	// The report reads the records at the last height verify-chain
+	// verified.
+	st := waitHeight(t, env, home, 2, n)
+	waitHeight(t, env, home, st.Height+1, n)
+	mustVT(t, env, "--from", "regulator-auditor", "audit", "verify-chain", "--genesis", filepath.Join(home, "config", "genesis.json"))
 	r = mustVT(t, env, "--from", "regulator-auditor", "audit", "report", "--study", study)
 	for _, want := range []string{"Emergency unblindings: 1", "S1-001", "site1-investigator (investigator)", "suspected anaphylaxis"} {
 		if !strings.Contains(r.stdout, want) {
