@@ -3,6 +3,7 @@ package app
 import (
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/protocol"
@@ -86,18 +87,16 @@ func cmpErr(have, next error) error {
 	return next
 }
 
+// factorNames names the stratification factors for a message.
 func factorNames(r *protocol.Randomization) string {
-	names := ""
-	for i, f := range r.Strata {
-		if i > 0 {
-			names += "+"
-		}
-		names += f.Name
-	}
-	if names == "" {
+	if len(r.Strata) == 0 {
 		return protocol.StratumAll
 	}
-	return names
+	names := make([]string, len(r.Strata))
+	for i, f := range r.Strata {
+		names[i] = f.Name
+	}
+	return strings.Join(names, protocol.StratumSep)
 }
 
 func (x *exec) randomizeSubject(m *types.MsgRandomize) *types.Error {

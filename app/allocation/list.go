@@ -8,7 +8,6 @@ package allocation
 import (
 	"bufio"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/csv"
 	"encoding/hex"
 	"errors"
@@ -151,16 +150,7 @@ func Generate(study string, strata, arms []string, size, blockSize int, seed [32
 // streamSeed is the seed of one stratum's random stream: SHA-256 of the
 // list's seed, the study and the stratum, each length-prefixed.
 func streamSeed(seed [32]byte, study, stratum string) [32]byte {
-	h := sha256.New()
-	var n [4]byte
-	for _, f := range [][]byte{seed[:], []byte(study), []byte(stratum)} {
-		binary.BigEndian.PutUint32(n[:], uint32(len(f)))
-		h.Write(n[:])
-		h.Write(f)
-	}
-	var out [32]byte
-	h.Sum(out[:0])
-	return out
+	return types.HashFields(seed[:], []byte(study), []byte(stratum))
 }
 
 // SeedFrom derives a list's seed from a seed file's contents.

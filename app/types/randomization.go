@@ -45,9 +45,16 @@ const commitmentTag = "veritrial/allocation/v1"
 // followed by its bytes, where tag is "veritrial/allocation/v1". The
 // encoding reads back one way, so no two entries share a preimage.
 func Commitment(study, stratum string, seq int, arm string, salt []byte) [32]byte {
+	return HashFields([]byte(commitmentTag), []byte(study), []byte(stratum), []byte(strconv.Itoa(seq)), []byte(arm), salt)
+}
+
+// HashFields returns SHA-256 over fields, each written as its length (4
+// bytes, big-endian) followed by its bytes, so that one list of fields
+// has one preimage.
+func HashFields(fields ...[]byte) [32]byte {
 	h := sha256.New()
 	var n [4]byte
-	for _, f := range [][]byte{[]byte(commitmentTag), []byte(study), []byte(stratum), []byte(strconv.Itoa(seq)), []byte(arm), salt} {
+	for _, f := range fields {
 		binary.BigEndian.PutUint32(n[:], uint32(len(f)))
 		h.Write(n[:])
 		h.Write(f)

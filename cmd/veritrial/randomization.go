@@ -262,11 +262,7 @@ func revealAllocation(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.rd.Allocation(s.ctx, l.Study, c.String("subject"))
-	if err != nil {
-		return nodeError(err)
-	}
-	e, err := listEntry(l, a.Stratum, a.Seq, a.Commitment)
+	a, e, err := subjectEntry(s, l, c.String("subject"))
 	if err != nil {
 		return err
 	}
@@ -280,6 +276,17 @@ func revealAllocation(c *cli.Context) error {
 		proofLine(w, s.rd)
 		return nil
 	})
+}
+
+// subjectEntry reads a randomised subject's allocation and finds its
+// entry in the list, checked against the commitment.
+func subjectEntry(s *showCtx, l *allocation.List, subject string) (*types.Allocation, allocation.Entry, error) {
+	a, err := s.rd.Allocation(s.ctx, l.Study, subject)
+	if err != nil {
+		return nil, allocation.Entry{}, nodeError(err)
+	}
+	e, err := listEntry(l, a.Stratum, a.Seq, a.Commitment)
+	return a, e, err
 }
 
 // listEntry finds entry seq of stratum in the list and checks it opens
@@ -310,11 +317,7 @@ func publishList(c *cli.Context) error {
 	}
 	var reveals []types.AllocationReveal
 	if !all {
-		a, err := s.rd.Allocation(s.ctx, l.Study, c.String("subject"))
-		if err != nil {
-			return nodeError(err)
-		}
-		e, err := listEntry(l, a.Stratum, a.Seq, a.Commitment)
+		a, e, err := subjectEntry(s, l, c.String("subject"))
 		if err != nil {
 			return err
 		}
