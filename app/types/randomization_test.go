@@ -50,3 +50,35 @@ func TestVerifyReveal(t *testing.T) {
 		}
 	}
 }
+
+// Every cell of the authorization table of the randomisation kinds: each
+// role each organisation kind grants, alone, may send exactly these.
+func TestRandomizationAuthorization(t *testing.T) {
+	allowed := map[types.Kind]map[string]bool{
+		types.KindRegisterAllocations: {"sponsor/statistician": true},
+		types.KindPublishAllocations:  {"sponsor/statistician": true},
+		types.KindRandomize:           {"site/investigator": true, "site/coordinator": true},
+		types.KindUnblind:             {"site/investigator": true},
+	}
+	msgs := map[types.Kind]any{
+		types.KindRegisterAllocations: &types.MsgRegisterAllocations{},
+		types.KindPublishAllocations:  &types.MsgPublishAllocations{},
+		types.KindRandomize:           &types.MsgRandomize{},
+		types.KindUnblind:             &types.MsgUnblind{},
+	}
+	for kind, who := range allowed {
+		for _, ok := range []types.OrgKind{types.OrgSponsor, types.OrgSite, types.OrgCRO, types.OrgRegulator, types.OrgEthics} {
+			for _, role := range types.RolesFor(ok) {
+				cell := string(ok) + "/" + string(role)
+				acct := &types.Account{ID: "x", Roles: []types.Role{role}}
+				got, e := types.Authorize(kind, msgs[kind], acct, &types.Org{ID: "o", Kind: ok})
+				if (e == nil) != who[cell] || (e == nil && got != role) {
+					t.Errorf("%s by %s: role %q, error %v; allowed %v", kind, cell, got, e, who[cell])
+				}
+				if e != nil && e.Code != types.CodeUnauthorized {
+					t.Errorf("%s by %s: code %s", kind, cell, e.Code)
+				}
+			}
+		}
+	}
+}
