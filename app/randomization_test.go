@@ -358,3 +358,27 @@ func TestRandomizationProperty(t *testing.T) {
 		})
 	}
 }
+
+// A freeze refuses a randomisation, as any site entry, but not an
+// emergency unblinding; a lock refuses both.
+func TestRandomizationUnderFreezeAndLock(t *testing.T) {
+	c := apptest.New(t)
+	c.SetupStudy()
+	registerList(c, exampleList(t, 6, "site1"))
+	screen(c, "S1-001", "site1", true, 150)
+	subj := types.Scope{Study: apptest.StudyID, Subject: "S1-001"}
+	c.MustDo("sponsor-dm", apptest.ScopeMsg(types.KindFreeze, subj, ""))
+	runSteps(t, c, []step{{name: "randomise a frozen subject", signer: "site1-coordinator", msg: apptest.RandomizeMsg("S1-001"), want: types.CodeFrozen}})
+	c.MustDo("sponsor-dm", apptest.ScopeMsg(types.KindUnfreeze, subj, "randomisation"))
+	c.MustDo("site1-coordinator", apptest.RandomizeMsg("S1-001"))
+	c.MustDo("sponsor-dm", apptest.ScopeMsg(types.KindFreeze, subj, ""))
+	c.MustDo("sponsor-dm", apptest.ScopeMsg(types.KindLock, subj, ""))
+	runSteps(t, c, []step{{name: "unblind a locked subject", signer: "site1-investigator", msg: apptest.UnblindMsg("S1-001", "emergency"), want: types.CodeLocked}})
+	c.MustDo("sponsor-dm", apptest.ScopeMsg(types.KindUnlock, subj, "emergency unblinding"))
+	c.MustDo("sponsor-dm", apptest.ScopeMsg(types.KindFreeze, subj, ""))
+	var l types.ScopeLock
+	if get(t, c, types.KeyLock(subj), &l); l.State != types.StateFrozen {
+		t.Fatalf("after the unlock the subject is %s, want frozen", l.State)
+	}
+	runSteps(t, c, []step{{name: "unblind a frozen subject", signer: "site1-investigator", msg: apptest.UnblindMsg("S1-001", "emergency"), want: types.CodeOK}})
+}
