@@ -377,3 +377,17 @@ func writeUnblindings(w io.Writer, us []audit.Unblinding) {
 	}
 	t.flush()
 }
+
+// writeAllocation says where a randomised subject stands: its entry,
+// any unblinding, and the arm once published.
+func writeAllocation(w io.Writer, a *types.Allocation) {
+	printf(w, "Randomised %s: entry %d of stratum %s\n", stampText(a.Randomized), a.Seq, a.Stratum)
+	if u := a.Unblinding; u != nil {
+		printf(w, "Unblinded %s: %s\n", stampText(u.Stamp), u.Reason)
+	}
+	if a.Published != nil {
+		printf(w, "Arm %s, published at height %d and checked against the commitment\n", a.Arm, a.Published.Height)
+	} else {
+		printf(w, "Arm sealed (commitment %s)\n", a.Commitment)
+	}
+}

@@ -90,6 +90,10 @@ func TestRandomizationOnARealNode(t *testing.T) {
 	}
 	failVT(t, env, exitInput, "entry site1+SBP-LT160 #2 (line 3) does not match the ledger", "randomization", "reveal", "--from", "sponsor-stat", "--study", study, "--subject", "S1-002", "--list", tampered)
 
+	showSubj := []string{"show", "subject", "--from", "site1-coordinator", "--study", study, "--subject", "S1-001"}
+	if r := mustVT(t, env, showSubj...); !strings.Contains(r.stdout, "entry 1 of stratum site1+SBP-LT160") || !strings.Contains(r.stdout, "Arm sealed") || strings.Contains(r.stdout, "ARM.") {
+		t.Errorf("show subject before the unblinding:\n%s", r.stdout)
+	}
 	publish := []string{"randomization", "publish", "--from", "sponsor-stat", "--study", study, "--list", alloc}
 	failVT(t, env, exitRejected, "code 462 (still_blinded)", append(publish, "--subject", "S1-001")...)
 	failVT(t, env, exitUsage, `Required flag "reason" not set`, "subject", "unblind", "--from", "site1-investigator", "--study", study, "--subject", "S1-001")
@@ -97,6 +101,9 @@ func TestRandomizationOnARealNode(t *testing.T) {
 	mustVT(t, env, "subject", "unblind", "--from", "site1-investigator", "--study", study, "--subject", "S1-001", "--reason", "suspected anaphylaxis")
 	if r := mustVT(t, env, append(publish, "--subject", "S1-001")...); !strings.Contains(r.stdout, "Published the allocation of subject S1-001 of study VT-HTN-201: arm "+wantArm) {
 		t.Errorf("publish:\n%s", r.stdout)
+	}
+	if r := mustVT(t, env, showSubj...); !strings.Contains(r.stdout, "Unblinded ") || !strings.Contains(r.stdout, "suspected anaphylaxis") || !strings.Contains(r.stdout, "Arm "+wantArm+", published at height") {
+		t.Errorf("show subject after the publication:\n%s", r.stdout)
 	}
 	failVT(t, env, exitRejected, "code 462 (still_blinded)", append(publish, "--all")...)
 	// The report reads the records at the last height verify-chain
