@@ -16,12 +16,7 @@ func TestRandomizationOnARealNode(t *testing.T) {
 	t.Parallel()
 	work, home, env, n := devNode(t)
 	const study = "VT-HTN-201"
-	proto := filepath.Join(work, "htn201.yaml")
-	mustVT(t, env, "protocol", "example", "--out", proto)
-	mustVT(t, env, "study", "register", "--from", "sponsor-dm", proto)
-	activateSite1(t, env, study)
-	icf := filepath.Join(work, "icf.txt")
-	writeFile(t, icf, "consent form v2 (test document)\n")
+	icf := exampleStudy(t, env, work)
 	for _, s := range []string{"S1-001", "S1-002"} {
 		mustVT(t, env, "subject", "enroll", "--from", "site1-coordinator", "--study", study, "--subject", s, "--consent-version", "2.0", "--consent-file", icf)
 		submit := []string{"form", "submit", "--from", "site1-coordinator", "--study", study, "--subject", s, "--event", "SCR"}
