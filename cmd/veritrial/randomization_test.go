@@ -1,10 +1,15 @@
 package main
 
 import (
+	"archive/zip"
+	"encoding/csv"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/veritrial/veritrial/app/node"
 )
 
 // TestRandomizationOnARealNode runs the scripted flow through a running
@@ -110,6 +115,46 @@ func TestRandomizationOnARealNode(t *testing.T) {
 	for _, want := range []string{"Emergency unblindings: 1", "S1-001", "site1-investigator (investigator)", "suspected anaphylaxis"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("audit report lacks %q:\n%s", want, r.stdout)
+		}
+	}
+
+	// The database lock, then the whole list published; an export at a
+	// later height carries every arm, each checked against its
+	// commitment, and verify-export proves it.
+	pf := filepath.Join(work, "pass")
+	writeFile(t, pf, node.DevPassphrase+"\n")
+	for _, s := range []string{"S1-001", "S1-002"} {
+		mustVT(t, env, "sign", "--from", "site1-investigator", "--passphrase-file", pf, "--study", study, "--subject", s, "--meaning", "approval")
+	}
+	mustVT(t, env, "lock", "--from", "sponsor-dm", "--study", study)
+	mustVT(t, env, "lock", "--from", "regulator-auditor", "--study", study)
+	if r := mustVT(t, env, append(publish, "--all")...); !strings.Contains(r.stdout, "Published 11 entries of study VT-HTN-201 (1 to 11 of 11)") {
+		t.Errorf("publish --all:\n%s", r.stdout)
+	}
+	if r := mustVT(t, env, append(publish, "--all")...); !strings.Contains(r.stdout, "published already") {
+		t.Errorf("publish --all again:\n%s", r.stdout)
+	}
+	st = waitHeight(t, env, home, 2, n)
+	waitHeight(t, env, home, st.Height+1, n)
+	out := filepath.Join(work, "unblinded.zip")
+	mustVT(t, env, "--from", "sponsor-dm", "export", "--study", study, "--format", "csv", "--height", strconv.FormatInt(st.Height, 10), "--out", out)
+	mustVT(t, env, "--from", "regulator-auditor", "audit", "verify-export", out)
+	zr, err := zip.OpenReader(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	af, err := zr.Open("allocations.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(af).ReadAll()
+	if err != nil || len(rows) != 13 {
+		t.Fatalf("allocations.csv: %d rows, %v", len(rows), err)
+	}
+	for _, row := range rows[1:] {
+		if row[7] != "verified" || row[4] == "" {
+			t.Errorf("allocations.csv row %v: not published and verified", row)
 		}
 	}
 }
