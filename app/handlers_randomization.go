@@ -50,7 +50,7 @@ func (x *exec) registerAllocations(m *types.MsgRegisterAllocations) *types.Error
 	var err error
 	active := func(site string) bool {
 		ok, herr := x.st.has(types.KeySite(s.ID, site))
-		err = cmpErr(err, herr)
+		err = firstErr(err, herr)
 		return ok
 	}
 	valid := r.ValidStratum(m.Stratum, active)
@@ -79,8 +79,8 @@ func (x *exec) registerAllocations(m *types.MsgRegisterAllocations) *types.Error
 	return nil
 }
 
-// cmpErr keeps the first error.
-func cmpErr(have, next error) error {
+// firstErr keeps the first error.
+func firstErr(have, next error) error {
 	if have != nil {
 		return have
 	}
