@@ -138,6 +138,14 @@ func (x *exec) run() *types.Error {
 		return x.reconsent(m)
 	case *types.MsgAcknowledgeSAE:
 		return x.acknowledgeSAE(m)
+	case *types.MsgRegisterAllocations:
+		return x.registerAllocations(m)
+	case *types.MsgRandomize:
+		return x.randomizeSubject(m)
+	case *types.MsgUnblind:
+		return x.unblindSubject(m)
+	case *types.MsgPublishAllocations:
+		return x.publishAllocations(m)
 	}
 	return types.Errf(types.CodeTxMalformed, "unknown message kind %q", x.c.kind)
 }

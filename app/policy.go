@@ -63,6 +63,14 @@ var readPolicy = []struct {
 	// whoever reads the form.
 	{types.PrefixLabRanges, 2, (*view).study},
 	{types.PrefixLabAssess, 7, (*view).subject},
+	// The allocation lists (a stratum's count and its entries'
+	// commitments): the whole study's readers, not the sites; a
+	// subject's allocation: whoever reads the subject. No record holds an
+	// arm before it is published (an emergency unblinding, or the
+	// database lock), so no reader learns one before then.
+	{types.PrefixRandStratum, 2, (*view).wholeStudy},
+	{types.PrefixRandEntry, 3, (*view).wholeStudy},
+	{types.PrefixAllocation, 2, (*view).subject},
 	// A site of a study, its delegation log and its locks: the whole
 	// study's readers and the site itself; a CRO's delegation: the whole
 	// study's readers.
@@ -145,6 +153,9 @@ func nobody(*view, []byte, []string) bool { return false }
 
 // study: a study-wide record of study seg[0].
 func (v *view) study(_ []byte, seg []string) bool { return v.access(seg[0]) != noAccess }
+
+// wholeStudy: a record of study seg[0] for the whole study's readers only.
+func (v *view) wholeStudy(_ []byte, seg []string) bool { return v.access(seg[0]) == wholeStudy }
 
 // site: the record of site seg[1] of study seg[0].
 func (v *view) site(_ []byte, seg []string) bool { return v.ofSite(seg[0], seg[1]) }
@@ -419,6 +430,17 @@ func txRecord(m *types.Msg) []byte {
 		return types.KeySubject(m.Study, m.Subject)
 	case *types.MsgAcknowledgeSAE:
 		return types.KeySAE(m.FormKey, m.Row)
+	case *types.MsgRegisterAllocations:
+		return types.KeyRandStratum(m.Study, m.Stratum)
+	case *types.MsgRandomize:
+		return types.KeyAllocation(m.Study, m.Subject)
+	case *types.MsgUnblind:
+		return types.KeyAllocation(m.Study, m.Subject)
+	case *types.MsgPublishAllocations:
+		if len(m.Entries) == 0 {
+			return nil
+		}
+		return types.KeyRandStratum(m.Study, m.Entries[0].Stratum)
 	case *types.MsgQueryAction:
 		return types.KeyQuery(m.Study, m.Number)
 	case *types.MsgVerify:

@@ -40,6 +40,16 @@ func policyChain(t *testing.T, params types.Params) *apptest.Chain {
 	}
 	c.MustDo("site1-investigator", apptest.AssessLabMsg(apptest.FormKey("S1-001", "SCR", 1, "LB"), "LB.PLT", 0, 1, false, "not clinically significant"))
 	c.MustDo("site2-coordinator", apptest.SubmitMsg(apptest.FormKey("S2-001", "SCR", 1, "VS"), apptest.VS(120, 80)))
+	// S1-001 randomised in a registered list and unblinded; site2 has a
+	// list too.
+	alloc := exampleList(t, 6, "site1", "site2")
+	for _, s := range []string{s1Low, s2Low} {
+		c.MustDo("sponsor-stat", apptest.RegisterAllocationsMsg(s, 1, commitments(alloc, s, 1, 6)...))
+	}
+	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-001", "SCR", 1, "DM"), apptest.DM()))
+	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-001", "SCR", 1, "IE"), apptest.IE(true)))
+	c.MustDo("site1-coordinator", apptest.RandomizeMsg("S1-001"))
+	c.MustDo("site1-investigator", apptest.UnblindMsg("S1-001", "emergency"))
 	c.MustDo("cro-monitor", apptest.OpenQueryMsg(vs, "VS.HR", "Source shows 78 bpm"))
 	c.MustDo("site1-coordinator", apptest.CorrectMsg(vs, "transcription error", apptest.V("VS.HR", "78")))
 	c.MustDo("cro-monitor", apptest.VerifyMsg("S1-001", "SCR", 1, "VS", ""))
@@ -103,6 +113,17 @@ func policyCells(t *testing.T, c *apptest.Chain) []struct{ key, sees string } {
 		{string(types.KeyAmendment(study, 1)), studyA},
 		{string(types.KeyDBLock(study)), studyA},
 		{string(types.KeyLabRanges(study, 1)), studyA},
+		// The allocation lists: the whole study's readers, not the sites
+		// (not even the stratum's own); a subject's allocation: the
+		// subject's readers.
+		{string(types.KeyRandStratum(study, s1Low)), wholeA},
+		{string(types.KeyRandStratum(study, s2Low)), wholeA},
+		{string(types.KeyRandEntry(study, s1Low, 1)), wholeA},
+		{string(types.KeyRandEntry(study, s2Low, 1)), wholeA},
+		{string(types.KeyRandEntry(study, s1High, 1)), wholeA},
+		{string(types.KeyAllocation(study, "S1-001")), wholeA + " s1"},
+		{string(types.KeyAllocation(study, "S2-001")), wholeA + " s2"},
+		{string(types.KeyAllocation(studyB, "S3-001")), partyB},
 		{string(types.KeyLock(types.Scope{Study: study})), studyA},
 		{string(types.KeySite(study, "site1")), wholeA + " s1"},
 		{string(types.KeySite(study, "site2")), wholeA + " s2"},

@@ -60,6 +60,8 @@ type txGen struct {
 	keys, votes int
 	// rotation is the last key rotation requested: account and new key.
 	rotation types.MsgApproveKeyRotation
+	// rs is what the randomisation steps sent.
+	rs randState
 }
 
 var genSigners = []string{"site1-coordinator", "site1-coordinator", "site1-investigator", "site2-coordinator", "sponsor-dm", "regulator-auditor"}
@@ -83,7 +85,9 @@ func (g *txGen) subject() string {
 
 func (g *txGen) next() []byte {
 	var raw []byte
-	switch op := g.r.Intn(170); {
+	switch op := g.r.Intn(185); {
+	case op >= 170:
+		raw = g.randomization()
 	case op >= 155:
 		raw = g.labRanges()
 	case op >= 145:

@@ -174,6 +174,11 @@ func TestReadAuthenticate(t *testing.T) {
 		{"the reference ranges", types.KeyLabRanges(study, 1), apptest.SetLabRangesMsg(apptest.LabRanges(), "x"), true},
 		{"assess a lab value of own form", types.KeyLabAssessments(s1, "LB.K", 0), apptest.AssessLabMsg(s1, "LB.K", 0, 1, false, ""), true},
 		{"assess a lab value of another site's form", types.KeyLabAssessments(apptest.FormKey("S7-777", "SCR", 1, "LB"), "LB.K", 0), apptest.AssessLabMsg(apptest.FormKey("S7-777", "SCR", 1, "LB"), "LB.K", 0, 1, false, ""), false},
+		{"register an allocation list", types.KeyRandStratum(study, "site1+SBP-LT160"), apptest.RegisterAllocationsMsg("site1+SBP-LT160", 1, strings.Repeat("a", 64)), false},
+		{"randomise own subject", types.KeyAllocation(study, "S1-001"), apptest.RandomizeMsg("S1-001"), true},
+		{"unblind own subject", types.KeyAllocation(study, "S1-001"), apptest.UnblindMsg("S1-001", "x"), true},
+		{"randomise another site's subject", types.KeyAllocation(study, "S7-777"), apptest.RandomizeMsg("S7-777"), false},
+		{"publish allocations", types.KeyRandStratum(study, "site1+SBP-LT160"), apptest.PublishMsg(types.AllocationReveal{Stratum: "site1+SBP-LT160", Seq: 1}), false},
 		{"a CRO delegation", types.KeyStudyDelegation(study, "cro"), apptest.DelegateStudyMsg(study, "cro", apptest.CROTasks...), false},
 		{"own site's delegation log", types.KeySiteDelegation(study, "site1", "site1-coordinator"), apptest.DelegateSiteMsg(study, "site1", "site1-coordinator", types.TaskEntry), true},
 		{"a study lock", types.KeyLock(types.Scope{Study: study}), apptest.ScopeMsg(types.KindFreeze, types.Scope{Study: study}, ""), true},
@@ -191,6 +196,9 @@ func TestReadAuthenticate(t *testing.T) {
 	}
 	if v.SeesTx(&types.Msg{}) {
 		t.Error("a tx without a message is visible")
+	}
+	if v.SeesTx(&types.Msg{PublishAllocations: &types.MsgPublishAllocations{Study: study}}) {
+		t.Error("a publication without entries is visible")
 	}
 }
 

@@ -50,4 +50,9 @@ func setStateVersion(st *txStore, v uint64) {
 var kindSince = map[types.Kind]uint64{
 	types.KindReconsent:      3,
 	types.KindAcknowledgeSAE: 3,
+	// Randomisation with a sealed allocation list.
+	types.KindRegisterAllocations: 3,
+	types.KindRandomize:           3,
+	types.KindUnblind:             3,
+	types.KindPublishAllocations:  3,
 }

@@ -84,6 +84,7 @@ func Normalize(p *Protocol) {
 		p.MissingCodes[i].Code = strings.TrimSpace(p.MissingCodes[i].Code)
 		p.MissingCodes[i].Decode = strings.TrimSpace(p.MissingCodes[i].Decode)
 	}
+	normRandomization(p.Randomization)
 }
 
 func normOutcomes(os []Outcome) []Outcome {
@@ -227,6 +228,7 @@ func Clone(p *Protocol) *Protocol {
 		c.CodeLists[i] = cl
 	}
 	c.MissingCodes = slices.Clone(p.MissingCodes)
+	c.Randomization = cloneRandomization(p.Randomization)
 	return &c
 }
 

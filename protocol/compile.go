@@ -313,6 +313,7 @@ func Compile(p *Protocol) (*Compiled, error) {
 	k.compileMissingCodes()
 	k.compileDerivations()
 	k.compileCodeLists()
+	k.compileRandomization()
 
 	if len(k.errs) > 0 {
 		slices.SortStableFunc(k.errs, func(a, b *DefinitionError) int {
@@ -795,6 +796,7 @@ func copyProtocol(p *Protocol) *Protocol {
 		c.CodeLists[i].Items = append([]CodeItem(nil), c.CodeLists[i].Items...)
 	}
 	c.MissingCodes = slices.Clone(p.MissingCodes)
+	c.Randomization = cloneRandomization(p.Randomization)
 	return &c
 }
 

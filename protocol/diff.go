@@ -130,6 +130,7 @@ func Diff(old, new *Protocol) *Amendment {
 	d.events(o, n)
 	d.forms(o, n)
 	d.codeLists(o, n)
+	d.randomization(o, n)
 	a := d.a
 	a.Reentry = []string{}
 	for k := range d.reentry {

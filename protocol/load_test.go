@@ -163,6 +163,7 @@ func TestNoEventCollectsAFormWarns(t *testing.T) {
 	const msg = "no event collects any form"
 	none := mustExample(t)
 	none.Study.AnchorEvent = ""
+	none.Randomization = nil
 	for i := range none.Events {
 		none.Events[i].Forms = nil
 		none.Events[i].VisitDate = ""
@@ -177,6 +178,7 @@ func TestNoEventCollectsAFormWarns(t *testing.T) {
 	noEvents := mustExample(t)
 	noEvents.Events = nil
 	noEvents.Study.AnchorEvent = ""
+	noEvents.Randomization = nil
 	noForms := &Protocol{Study: Study{ID: "X", Version: "1"}, Events: []Event{{OID: "E", Name: "E", Day: 1}}}
 	load := func(p *Protocol) func() (*Protocol, []Warning, error) {
 		return func() (*Protocol, []Warning, error) {
@@ -203,6 +205,7 @@ func TestNoEventCollectsAFormWarns(t *testing.T) {
 	}
 	one := mustExample(t)
 	one.Study.AnchorEvent = ""
+	one.Randomization = nil
 	for i := range one.Events {
 		one.Events[i].Forms = nil
 		one.Events[i].VisitDate = ""

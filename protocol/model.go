@@ -14,6 +14,10 @@ type Protocol struct {
 	// done, NA not applicable, UNK unknown, ASKU asked but unknown ...)
 	// with their decodes; Item.Missing says which an item allows.
 	MissingCodes []CodeItem `json:"missing_codes,omitempty" yaml:"missing_codes,omitempty"`
+	// Randomization says who may be randomised and in which stratum
+	// (randomization.go); nil when the study is not randomised on the
+	// ledger.
+	Randomization *Randomization `json:"randomization,omitempty" yaml:"randomization,omitempty"`
 }
 
 // Study holds the registration metadata of a trial.

@@ -385,6 +385,7 @@ func (l *redcapLoader) build(rows []*rcRow, base *Protocol) *Protocol {
 		c := Clone(base)
 		p.Study = c.Study
 		p.Events = c.Events
+		p.Randomization = c.Randomization
 	} else {
 		id := strings.TrimSuffix(filepath.Base(l.name), filepath.Ext(l.name))
 		id = strings.ToUpper(sanitizeName(id, '-'))

@@ -750,7 +750,7 @@ func TestREDCapPatternTags(t *testing.T) {
 func TestREDCapPartialBase(t *testing.T) {
 	full := mustExample(t)
 	var y bytes.Buffer
-	if err := WriteYAML(&y, &Protocol{Study: full.Study, Events: full.Events}); err != nil {
+	if err := WriteYAML(&y, &Protocol{Study: full.Study, Events: full.Events, Randomization: full.Randomization}); err != nil {
 		t.Fatal(err)
 	}
 	base, err := LoadBase(&y, "base.yaml")

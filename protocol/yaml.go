@@ -43,8 +43,9 @@ func LoadYAML(r io.Reader, name string) (*Protocol, []Warning, error) {
 }
 
 // LoadBase reads the base protocol of a REDCap data dictionary, YAML or
-// JSON in the native layout: the study metadata and the schedule of
-// events, which a dictionary does not carry. It may hold only those (its
+// JSON in the native layout: the study metadata, the schedule of events
+// and the randomisation section, which a dictionary does not carry. It
+// may hold only those (its
 // events then name the dictionary's forms); any forms and code lists it
 // holds are ignored. It is checked as a whole once the dictionary's forms
 // join it.
@@ -60,7 +61,7 @@ func LoadBase(r io.Reader, name string) (*Protocol, error) {
 		}
 		return nil, le
 	}
-	return &Protocol{Study: p.Study, Events: p.Events}, nil
+	return &Protocol{Study: p.Study, Events: p.Events, Randomization: p.Randomization}, nil
 }
 
 // decodeYAML decodes and normalizes a native protocol file, returning its
@@ -165,6 +166,8 @@ var yamlTypes = map[string]reflect.Type{
 	"ItemGroup": reflect.TypeOf(ItemGroup{}), "Item": reflect.TypeOf(Item{}),
 	"Range": reflect.TypeOf(Range{}), "CodeList": reflect.TypeOf(CodeList{}),
 	"CodeItem": reflect.TypeOf(CodeItem{}), "EditCheck": reflect.TypeOf(EditCheck{}),
+	"Randomization": reflect.TypeOf(Randomization{}), "Factor": reflect.TypeOf(Factor{}),
+	"Band": reflect.TypeOf(Band{}),
 }
 
 func yamlFix(msg string) string {

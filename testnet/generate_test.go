@@ -60,7 +60,7 @@ func TestGenerateLocalConsortium(t *testing.T) {
 		t.Fatalf("README.md lacks the development notice (%v):\n%s", err, rm)
 	}
 	wantKeys := map[types.OrgKind][]string{
-		types.OrgSponsor:   {"admin", "dm"},
+		types.OrgSponsor:   {"admin", "dm", "stat"},
 		types.OrgSite:      {"admin", "coordinator", "investigator"},
 		types.OrgCRO:       {"admin", "monitor"},
 		types.OrgRegulator: {"admin", "auditor"},
@@ -192,8 +192,8 @@ func TestGenerateLocalConsortium(t *testing.T) {
 			t.Errorf("node account %s has no matching genesis account", na.ID)
 		}
 	}
-	if keys+len(m.Nodes) != len(g.Accounts) || keys != 12 {
-		t.Errorf("%d keys and %d node accounts, %d genesis accounts, want 12 keys", keys, len(m.Nodes), len(g.Accounts))
+	if keys+len(m.Nodes) != len(g.Accounts) || keys != 13 {
+		t.Errorf("%d keys and %d node accounts, %d genesis accounts, want 13 keys", keys, len(m.Nodes), len(g.Accounts))
 	}
 
 	if _, err := Generate(dir, Options{Orgs: orgs, KDF: cheapKDF}); err == nil || !strings.Contains(err.Error(), "not empty") {

@@ -55,6 +55,13 @@ var (
 	LabRanges       = example.LabRanges
 	SetLabRangesMsg = example.SetLabRangesMsg
 	AssessLabMsg    = example.AssessLabMsg
+	// Randomisation.
+	IE                     = example.IE
+	DM                     = example.DM
+	RegisterAllocationsMsg = example.RegisterAllocationsMsg
+	RandomizeMsg           = example.RandomizeMsg
+	UnblindMsg             = example.UnblindMsg
+	PublishMsg             = example.PublishMsg
 )
 
 // SetupStudy registers the example study (as sponsor-dm), delegates its

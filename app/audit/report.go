@@ -110,11 +110,23 @@ type Report struct {
 	Deviations []types.Deviation `json:"deviations"`
 	// Safety is the study's serious adverse events judged at AsOf.
 	Safety *Safety `json:"safety"`
+	// Unblindings are the study's emergency unblindings, in subject order.
+	Unblindings []Unblinding `json:"unblindings"`
 	// RecordsProven: the records behind the report (queries, protocol
 	// versions, amendments) were proven against a verified app hash.
 	RecordsProven bool `json:"records_proven"`
 	// UnverifiedBlocks counts blocks with txs no verified header covers.
 	UnverifiedBlocks int `json:"unverified_blocks"`
+}
+
+// Unblinding is one emergency unblinding: the subject, who unblinded it,
+// when and why, and the publication of its arm (nil while sealed).
+type Unblinding struct {
+	Subject   string       `json:"subject"`
+	Site      string       `json:"site"`
+	By        types.Stamp  `json:"by"`
+	Reason    string       `json:"reason"`
+	Published *types.Stamp `json:"published,omitempty"`
 }
 
 // OverdueVisit is a scheduled visit with nothing entered whose window has
@@ -296,6 +308,12 @@ func Compute(L *Ledger, study string, r Rules) *Report {
 		rep.Safety = s
 	} else {
 		rep.Findings = append(rep.Findings, Finding{Signal: "unreadable SAE record", Detail: err.Error()})
+	}
+	rep.Unblindings = []Unblinding{}
+	for _, a := range L.Allocations {
+		if a.Study == study && a.Unblinding != nil {
+			rep.Unblindings = append(rep.Unblindings, Unblinding{Subject: a.Subject, Site: a.Site, By: a.Unblinding.Stamp, Reason: a.Unblinding.Reason, Published: a.Published})
+		}
 	}
 	rep.RecordsProven, rep.UnverifiedBlocks = L.RecordsProven, L.Unverified
 	return rep

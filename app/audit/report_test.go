@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -154,7 +155,7 @@ func TestComputeSignals(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if got := f.GetSheetList(); len(got) != 9 || got[0] != "Sites" || got[2] != "Findings" || got[5] != "Overdue visits" || got[6] != "Deviations" || got[7] != "Serious adverse events" {
+	if got := f.GetSheetList(); len(got) != 10 || got[0] != "Sites" || got[2] != "Findings" || got[5] != "Overdue visits" || got[6] != "Deviations" || got[7] != "Serious adverse events" || got[8] != "Unblindings" {
 		t.Errorf("sheets: %v", got)
 	}
 	rows, _ := f.GetRows("Findings")
@@ -279,6 +280,10 @@ func TestDescribeEveryKind(t *testing.T) {
 		{ApproveKeyRotation: &types.MsgApproveKeyRotation{Account: "x"}},
 		{SetLabRanges: &types.MsgSetLabRanges{Study: "S", Reason: "r"}},
 		{AssessLabValue: &types.MsgAssessLabValue{FormKey: types.FormKey{Study: "S", Subject: "A-1", Event: "E", EventRepeat: 1, Form: "F"}, Item: "I", FormVersion: 1}},
+		{RegisterAllocations: &types.MsgRegisterAllocations{Study: "S", Stratum: "all", First: 1, Commitments: []string{"00"}}},
+		{Randomize: &types.MsgRandomize{Study: "S", Subject: "A-1"}},
+		{Unblind: &types.MsgUnblind{Study: "S", Subject: "A-1", Reason: "r"}},
+		{PublishAllocations: &types.MsgPublishAllocations{Study: "S", Entries: []types.AllocationReveal{{Stratum: "all", Seq: 1}}}},
 	}
 	for _, m := range msgs {
 		kind, msg, err := m.Unpack()
@@ -323,5 +328,24 @@ func TestComputeNamesWhatHasNoSite(t *testing.T) {
 	}
 	if want := []string{NoSite, NoSigner, "r1"}; strings.Join(keys, ",") != strings.Join(want, ",") {
 		t.Errorf("keys %v, want %v", keys, want)
+	}
+}
+
+// TestComputeUnblindings: the report lists every unblinding of the study
+// with who, when, why and its publication, and nothing of a subject
+// randomised but still blinded or of another study.
+func TestComputeUnblindings(t *testing.T) {
+	by := types.Stamp{Height: 40, Time: "2026-03-02T10:00:00Z", Signer: "site1-investigator", Role: types.RoleInvestigator}
+	pub := types.Stamp{Height: 42, Time: "2026-03-02T10:05:00Z", Signer: "sponsor-stat"}
+	L := &Ledger{Accounts: map[string]types.Account{}, LastTime: time.Date(2026, 5, 1, 18, 0, 0, 0, time.UTC), Allocations: []types.Allocation{
+		{Study: "S", Subject: "A-1", Site: "A", Unblinding: &types.Unblinding{Stamp: by, Reason: "anaphylaxis"}, Published: &pub},
+		{Study: "S", Subject: "A-2", Site: "A"},
+		{Study: "S", Subject: "A-3", Site: "A", Unblinding: &types.Unblinding{Stamp: by, Reason: "overdose"}},
+		{Study: "T", Subject: "B-1", Site: "B", Unblinding: &types.Unblinding{Stamp: by, Reason: "x"}},
+	}}
+	rep := Compute(L, "S", DefaultRules)
+	want := []Unblinding{{Subject: "A-1", Site: "A", By: by, Reason: "anaphylaxis", Published: &pub}, {Subject: "A-3", Site: "A", By: by, Reason: "overdose"}}
+	if !reflect.DeepEqual(rep.Unblindings, want) {
+		t.Errorf("unblindings %+v, want %+v", rep.Unblindings, want)
 	}
 }

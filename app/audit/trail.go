@@ -98,8 +98,11 @@ type Ledger struct {
 	Deviations []types.Deviation
 	// SAEs are the serious adverse event records of the study the reader
 	// may read.
-	SAEs   []types.SAE
-	Height int64
+	SAEs []types.SAE
+	// Allocations are the study's randomised subjects' allocations: the
+	// report's unblindings.
+	Allocations []types.Allocation
+	Height      int64
 	// LastTime is the time of the last block read (the "now" of ages).
 	LastTime time.Time
 	// Unverified counts blocks with txs that no verified header covers.
@@ -276,7 +279,10 @@ func (L *Ledger) readRecords(ctx context.Context, r *client.Reader, study string
 	if L.Deviations, err = r.Deviations(ctx, study, ""); err != nil {
 		return err
 	}
-	L.SAEs, err = r.SAEs(ctx, study, "")
+	if L.SAEs, err = r.SAEs(ctx, study, ""); err != nil {
+		return err
+	}
+	L.Allocations, err = r.Allocations(ctx, study)
 	return err
 }
 
@@ -421,6 +427,18 @@ func describe(e *Entry, msg any) {
 		fk(m.FormKey)
 		e.What = fmt.Sprintf("assessed lab value %s of form %s (version %d): %s", types.ItemName(m.Item, m.ItemRepeat), m.Form, m.FormVersion, types.Significance(m.Significant))
 		e.Reason = m.Comment
+	case *types.MsgRegisterAllocations:
+		e.Study = m.Study
+		e.What = fmt.Sprintf("registered the commitments of entries %d to %d of stratum %s of the allocation list", m.First, m.First+len(m.Commitments)-1, m.Stratum)
+	case *types.MsgRandomize:
+		e.Study, e.Subject = m.Study, m.Subject
+		e.What = "randomised the subject"
+	case *types.MsgUnblind:
+		e.Study, e.Subject, e.Reason = m.Study, m.Subject, m.Reason
+		e.What = "unblinded the subject (emergency)"
+	case *types.MsgPublishAllocations:
+		e.Study = m.Study
+		e.What = fmt.Sprintf("published the arm and salt of %d allocation list entries", len(m.Entries))
 	}
 }
 

@@ -140,7 +140,16 @@ func ReportSheets(r *Report) []Sheet {
 	for _, x := range r.Deviations {
 		dv.Rows = append(dv.Rows, []any{x.Site, x.Subject, x.Event, x.VisitDate, x.Target, x.Earliest, x.Latest, x.DaysOff, string(x.Status), x.ProtocolVersion})
 	}
-	return []Sheet{sig("Sites", r.Sites), sig("Users", r.Users), f, a, o, ov, dv, safetySheet(r.Safety), rules}
+	ub := Sheet{Name: "Unblindings", Header: []string{"Subject", "Site", "Unblinded (UTC)", "Height", "By", "Role", "Reason", "Arm published (UTC)", "Published at height"}}
+	for _, x := range r.Unblindings {
+		var pubTime string
+		var pubHeight int64
+		if x.Published != nil {
+			pubTime, pubHeight = x.Published.Time, x.Published.Height
+		}
+		ub.Rows = append(ub.Rows, []any{x.Subject, x.Site, x.By.Time, x.By.Height, x.By.Signer, string(x.By.Role), x.Reason, pubTime, pubHeight})
+	}
+	return []Sheet{sig("Sites", r.Sites), sig("Users", r.Users), f, a, o, ov, dv, safetySheet(r.Safety), ub, rules}
 }
 
 func codes(m map[string]int) string {

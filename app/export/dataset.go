@@ -141,6 +141,9 @@ func recordSpecs(study string) []recordSpec {
 		{key: types.PrefixLabRanges + study + "/"},
 		{key: types.PrefixLabAssess + study + "/"},
 		{key: types.PrefixSAE + study + "/"},
+		{key: types.PrefixAllocation + study + "/"},
+		{key: types.PrefixRandEntry + study + "/"},
+		{key: types.PrefixRandStratum + study + "/"},
 	}
 	sort.Slice(s, func(i, j int) bool { return s[i].key < s[j].key })
 	return s
@@ -452,7 +455,7 @@ func (d *dataset) layout() {
 // delegations), one progress tick each.
 func dataPrefixes(study string) []string {
 	var out []string
-	for _, p := range []string{types.PrefixSubject, types.PrefixForm, types.PrefixHistory, types.PrefixQuery, types.PrefixSignature, types.PrefixSDV, types.PrefixDeleg} {
+	for _, p := range []string{types.PrefixSubject, types.PrefixForm, types.PrefixHistory, types.PrefixQuery, types.PrefixSignature, types.PrefixSDV, types.PrefixDeleg, types.PrefixAllocation, types.PrefixRandEntry} {
 		out = append(out, p+study+"/")
 	}
 	return out

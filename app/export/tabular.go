@@ -23,7 +23,7 @@ func (d *dataset) tableOrder() []string {
 	for _, f := range d.forms {
 		out = append(out, formTableID(f))
 	}
-	return append(out, tAudit[0], tQueries[0], tSignatures[0], tSDV[0], tSafety[0], tDelegations[0], tDictionary[0], tRecords[0])
+	return append(out, tAudit[0], tQueries[0], tSignatures[0], tSDV[0], tSafety[0], tAllocations[0], tDelegations[0], tDictionary[0], tRecords[0])
 }
 
 // writeTables writes every table of the export into b: the record list
@@ -53,6 +53,9 @@ func (d *dataset) writeTables(b book) error {
 		return err
 	}
 	if err := d.safetyTable(b); err != nil {
+		return err
+	}
+	if err := d.allocationsTable(b); err != nil {
 		return err
 	}
 	if err := d.delegationsTable(b); err != nil {

@@ -24,7 +24,8 @@ func Starters(k types.OrgKind) []Starter {
 	switch k {
 	case types.OrgSponsor:
 		return []Starter{admin("Demo Sponsor Administrator"),
-			{"dm", "Data Manager", "Demo Data Manager", []types.Role{types.RoleDataManager}}}
+			{"dm", "Data Manager", "Demo Data Manager", []types.Role{types.RoleDataManager}},
+			{"stat", "Unblinded Statistician", "Demo Unblinded Statistician", []types.Role{types.RoleStatistician}}}
 	case types.OrgSite:
 		return []Starter{admin("Demo Site Administrator"),
 			{"investigator", "Investigator", "Dr. Demo Investigator", []types.Role{types.RoleInvestigator}},

@@ -16,6 +16,7 @@ func TestDemoAccounts(t *testing.T) {
 	want := map[string][]types.Role{
 		"sponsor-admin":      {types.RoleAdmin},
 		"sponsor-dm":         {types.RoleDataManager},
+		"sponsor-stat":       {types.RoleStatistician},
 		"site1-admin":        {types.RoleAdmin},
 		"site1-investigator": {types.RoleInvestigator},
 		"site1-coordinator":  {types.RoleCoordinator},

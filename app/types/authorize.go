@@ -56,8 +56,12 @@ var rules = map[Kind]rule{
 	KindSetLabRanges:   {[]OrgKind{OrgSponsor}, []Role{RoleDataManager}, "register reference ranges for lab items"},
 	KindAssessLabValue: {[]OrgKind{OrgSite}, []Role{RoleInvestigator}, "assess the clinical significance of a lab value outside its reference range"},
 
-	KindReconsent:      {[]OrgKind{OrgSite}, []Role{RoleInvestigator, RoleCoordinator}, "record a subject's re-consent"},
-	KindAcknowledgeSAE: {dmOrgs, []Role{RoleMedicalMonitor}, "acknowledge a serious adverse event"},
+	KindReconsent:           {[]OrgKind{OrgSite}, []Role{RoleInvestigator, RoleCoordinator}, "record a subject's re-consent"},
+	KindAcknowledgeSAE:      {dmOrgs, []Role{RoleMedicalMonitor}, "acknowledge a serious adverse event"},
+	KindRegisterAllocations: {[]OrgKind{OrgSponsor}, []Role{RoleStatistician}, "register a sealed allocation list (the unblinded statistician does)"},
+	KindRandomize:           {[]OrgKind{OrgSite}, []Role{RoleInvestigator, RoleCoordinator}, "randomise a subject"},
+	KindUnblind:             {[]OrgKind{OrgSite}, []Role{RoleInvestigator}, "unblind a subject in an emergency"},
+	KindPublishAllocations:  {[]OrgKind{OrgSponsor}, []Role{RoleStatistician}, "publish allocations from the sealed list (the unblinded statistician does)"},
 }
 
 // Data management is the sponsor's and the CRO's: data managers, medical

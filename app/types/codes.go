@@ -137,6 +137,44 @@ const (
 	CodeInternal Code = 900
 )
 
+// Randomisation with a sealed allocation list (randomization.go).
+const (
+	// CodeNoRandomization: the protocol in force has no randomisation
+	// section.
+	CodeNoRandomization Code = 450
+	// CodeAllocationSequence: a registration that would duplicate
+	// registered entries of the stratum or leave a gap after them.
+	CodeAllocationSequence Code = 451
+	// CodeUnknownStratum: a stratum the protocol's factors cannot give
+	// (a level that is no band, or a site not active in the study).
+	CodeUnknownStratum Code = 452
+	// CodeNotEligible: the eligibility item says no.
+	CodeNotEligible Code = 453
+	// CodeEligibilityMissing: the eligibility form, or an item that
+	// decides the stratum, is not entered yet.
+	CodeEligibilityMissing Code = 454
+	// CodeAlreadyRandomized: the subject has an allocation.
+	CodeAlreadyRandomized Code = 455
+	// CodeNoAllocationList: no entries are registered for the stratum
+	// (or not the entry named).
+	CodeNoAllocationList Code = 456
+	// CodeStratumExhausted: every registered entry of the stratum is
+	// assigned.
+	CodeStratumExhausted Code = 457
+	// CodeNotRandomized: the subject has no allocation to unblind.
+	CodeNotRandomized Code = 458
+	// CodeAllocationMismatch: a published arm and salt do not open the
+	// entry's commitment, or the arm is not one of the protocol's.
+	CodeAllocationMismatch Code = 459
+	// CodeAlreadyUnblinded: the subject was unblinded before.
+	CodeAlreadyUnblinded Code = 460
+	// CodeAlreadyPublished: the entry's arm is already published.
+	CodeAlreadyPublished Code = 461
+	// CodeStillBlinded: the entry may not be published yet: its subject
+	// is not unblinded and the database is not locked.
+	CodeStillBlinded Code = 462
+)
+
 // Reference ranges for lab items (labranges.go).
 const (
 	// CodeInvalidLabRanges: a reference-range table that does not hold
@@ -308,6 +346,19 @@ var codeNames = map[Code]string{
 	CodeAlreadyConsented:      "already_consented",
 	CodeUnknownSAE:            "unknown_sae",
 	CodeSAEAcknowledged:       "sae_already_acknowledged",
+	CodeNoRandomization:       "no_randomization",
+	CodeAllocationSequence:    "allocation_sequence",
+	CodeUnknownStratum:        "unknown_stratum",
+	CodeNotEligible:           "not_eligible",
+	CodeEligibilityMissing:    "eligibility_missing",
+	CodeAlreadyRandomized:     "already_randomized",
+	CodeNoAllocationList:      "no_allocation_list",
+	CodeStratumExhausted:      "stratum_exhausted",
+	CodeNotRandomized:         "not_randomized",
+	CodeAllocationMismatch:    "allocation_mismatch",
+	CodeAlreadyUnblinded:      "already_unblinded",
+	CodeAlreadyPublished:      "already_published",
+	CodeStillBlinded:          "still_blinded",
 }
 
 // String returns the code's stable name ("edit_check_failed").

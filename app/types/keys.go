@@ -27,6 +27,9 @@ import (
 //	dev/<study>/<subject>/<event>/<repeat:04>/<form>   Deviation (of the visit dated by the form)
 //	labref/<study>/<version:06>                        LabRangeTable (every version of the reference-range table)
 //	labassess/<study>/<subject>/<event>/<repeat:04>/<form>/<item>/<row:04>  LabAssessments (of a flagged lab value)
+//	randstratum/<study>/<stratum>                      RandStratum (a stratum's allocation list)
+//	randentry/<study>/<stratum>/<seq:06>               RandEntry (one entry of it)
+//	alloc/<study>/<subject>                            Allocation (a randomised subject's entry)
 //	sig/<study>/<subject>/<number:06>                  Signature
 //	lock/<study>/study                                 ScopeLock of the whole study
 //	lock/<study>/site/<org>                            ScopeLock of a site
@@ -115,6 +118,34 @@ func PrefixLabAssessOf(k FormKey) []byte {
 
 // PrefixSAE is the prefix of the serious adverse event records (KeySAE).
 const PrefixSAE = "sae/"
+
+// Randomisation: the allocation lists' strata and entries, and the
+// subjects' allocations.
+const (
+	PrefixRandStratum = "randstratum/"
+	PrefixRandEntry   = "randentry/"
+	PrefixAllocation  = "alloc/"
+)
+
+// KeyRandStratum is the key of a stratum's allocation list.
+func KeyRandStratum(study, stratum string) []byte {
+	return []byte(PrefixRandStratum + study + "/" + stratum)
+}
+
+// KeyRandEntry is the key of entry seq of a stratum's allocation list.
+func KeyRandEntry(study, stratum string, seq int) []byte {
+	return []byte(fmt.Sprintf("%s%s/%s/%06d", PrefixRandEntry, study, stratum, seq))
+}
+
+// PrefixRandEntriesOf is the prefix of a stratum's entries.
+func PrefixRandEntriesOf(study, stratum string) []byte {
+	return []byte(PrefixRandEntry + study + "/" + stratum + "/")
+}
+
+// KeyAllocation is the key of a randomised subject's allocation.
+func KeyAllocation(study, subject string) []byte {
+	return []byte(PrefixAllocation + study + "/" + subject)
+}
 
 // KeyGovernance is the key of the governance record.
 var KeyGovernance = []byte("governance")

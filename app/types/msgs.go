@@ -51,6 +51,11 @@ type Msg struct {
 	// Re-consent (consent.go) and serious adverse events (safety.go).
 	Reconsent      *MsgReconsent      `json:"reconsent,omitempty"`
 	AcknowledgeSAE *MsgAcknowledgeSAE `json:"acknowledge_sae,omitempty"`
+	// Randomisation with a sealed allocation list (randomization.go).
+	RegisterAllocations *MsgRegisterAllocations `json:"register_allocations,omitempty"`
+	Randomize           *MsgRandomize           `json:"randomize_subject,omitempty"`
+	Unblind             *MsgUnblind             `json:"unblind_subject,omitempty"`
+	PublishAllocations  *MsgPublishAllocations  `json:"publish_allocations,omitempty"`
 }
 
 // Kind names a message kind; it is the JSON field name of the message.
@@ -96,6 +101,11 @@ const (
 
 	KindSetLabRanges   Kind = "set_lab_ranges"
 	KindAssessLabValue Kind = "assess_lab_value"
+
+	KindRegisterAllocations Kind = "register_allocations"
+	KindRandomize           Kind = "randomize_subject"
+	KindUnblind             Kind = "unblind_subject"
+	KindPublishAllocations  Kind = "publish_allocations"
 )
 
 // Unpack returns the kind and the one message set, or an error when none
@@ -147,6 +157,10 @@ func (m *Msg) Unpack() (Kind, any, *Error) {
 	set(KindAssessLabValue, m.AssessLabValue, m.AssessLabValue == nil)
 	set(KindReconsent, m.Reconsent, m.Reconsent == nil)
 	set(KindAcknowledgeSAE, m.AcknowledgeSAE, m.AcknowledgeSAE == nil)
+	set(KindRegisterAllocations, m.RegisterAllocations, m.RegisterAllocations == nil)
+	set(KindRandomize, m.Randomize, m.Randomize == nil)
+	set(KindUnblind, m.Unblind, m.Unblind == nil)
+	set(KindPublishAllocations, m.PublishAllocations, m.PublishAllocations == nil)
 	if n != 1 {
 		return "", nil, Errf(CodeTxMalformed, "transaction must carry exactly one message, it carries %d", n)
 	}
@@ -492,6 +506,9 @@ func ValidateBasic(kind Kind, msg any) *Error {
 			return e
 		}
 		if ok, e := validateSafety(msg); ok {
+			return e
+		}
+		if ok, e := validateRandomization(msg); ok {
 			return e
 		}
 		return Errf(CodeTxMalformed, "unknown message kind %q", kind)

@@ -33,6 +33,10 @@ const (
 	RoleInvestigator   Role = "investigator"
 	RoleCoordinator    Role = "coordinator"
 	RoleAuditor        Role = "auditor"
+	// RoleStatistician is the sponsor's unblinded statistician: the one
+	// person who holds the allocation list, registers its commitments and
+	// publishes its entries (randomization.go).
+	RoleStatistician Role = "statistician"
 	// RoleNode is a node's own account, not a person's: it commits its
 	// node's access log head (accesshead.go) and does nothing else, and
 	// it is held alone.
@@ -44,7 +48,7 @@ const (
 func RolesFor(k OrgKind) []Role {
 	switch k {
 	case OrgSponsor:
-		return []Role{RoleAdmin, RoleDataManager, RoleMedicalMonitor, RoleMonitor, RoleNode}
+		return []Role{RoleAdmin, RoleDataManager, RoleMedicalMonitor, RoleMonitor, RoleStatistician, RoleNode}
 	case OrgSite:
 		return []Role{RoleAdmin, RoleInvestigator, RoleCoordinator, RoleNode}
 	case OrgCRO:

@@ -60,7 +60,7 @@ func rolesArg(c *cli.Context) []types.Role {
 func accountCommand() *cli.Command {
 	acct := &cli.StringFlag{Name: "account", Required: true, Usage: "account ID"}
 	keyFlags := []cli.Flag{&cli.StringFlag{Name: "pubkey", Usage: "base64 ed25519 public key"}, &cli.StringFlag{Name: "key", Usage: "take the public key of this local keyring key"}}
-	roleFlag := &cli.StringSliceFlag{Name: "role", Required: true, Usage: "role (repeatable or comma-separated): admin, data_manager, medical_monitor, monitor, investigator, coordinator, auditor; or node alone, for a node account (veritrial access-log node-key)"}
+	roleFlag := &cli.StringSliceFlag{Name: "role", Required: true, Usage: "role (repeatable or comma-separated): admin, data_manager, medical_monitor, monitor, statistician, investigator, coordinator, auditor; or node alone, for a node account (veritrial access-log node-key)"}
 	return &cli.Command{
 		Name:     "account",
 		Usage:    "manage your organisation's accounts (organisation admin)",

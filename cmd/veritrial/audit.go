@@ -397,6 +397,7 @@ func auditWriteReport(w io.Writer, r *audit.Report) error {
 		printf(w, "\n")
 		writeSafety(w, r.Safety)
 	}
+	writeUnblindings(w, r.Unblindings)
 	for _, a := range r.Amendments {
 		printf(w, "\nAmendment %d (%s): %s, proposed %s", a.Number, a.Label, a.Status, a.Proposed)
 		if a.Decided != "" {

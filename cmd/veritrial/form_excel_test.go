@@ -53,7 +53,7 @@ func TestExcelEntryOnARealNode(t *testing.T) {
 		consent := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 		cells := map[string]map[string]any{
 			"DM": {"E4": consent, "F4": 54, "G4": "1=Male", "K4": 178.5, "L4": 82.3, "M4": "Never"},
-			"IE": {"E4": "1=Yes", "F4": "1=Yes", "G4": "1=Yes", "H4": "0=No", "I4": "0=No", "K4": "1=Yes", "L4": consent, "M4": "201017"},
+			"IE": {"E4": "1=Yes", "F4": "1=Yes", "G4": "1=Yes", "H4": "0=No", "I4": "0=No", "K4": "1=Yes"},
 			"VS": {"E4": consent, "G4": "1=Sitting", "H4": 148, "I4": 92, "J4": 72, "K4": 36.6,
 				"E12": consent, "G12": "2", "H12": 132, "I12": 84, "J12": 66},
 		}

@@ -49,7 +49,7 @@ fast one-machine chain: 500 ms commits, RPC on 127.0.0.1), config/veritrial.toml
 (the read API on 127.0.0.1 at --http-port: the CLI's default node), config/genesis.json
 (one validator, run by the regulator, the organisations sponsor, site1, cro and
 regulator and one account per role in app_state), the node and validator keys, and a keyring with
-the keys sponsor-admin, sponsor-dm, site1-admin, site1-investigator,
+the keys sponsor-admin, sponsor-dm, sponsor-stat (the unblinded statistician), site1-admin, site1-investigator,
 site1-coordinator, cro-monitor (admin and monitor of the CRO),
 regulator-admin and regulator-auditor. The node's own account,
 regulator-node (role node), commits the head of the node's access log to the

@@ -25,13 +25,13 @@ func TestInitCreatesAValidHome(t *testing.T) {
 	r := mustVT(t, env, "--home", home, "init", "--chain-id", "test-chain", "--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]), "--http-port", strconv.Itoa(ports[2]), "--output", "json")
 	var res initResult
 	decode(t, r, &res)
-	if res.Home != home || res.ChainID != "test-chain" || res.DevPassphrase != node.DevPassphrase || len(res.Keys) != 8 ||
+	if res.Home != home || res.ChainID != "test-chain" || res.DevPassphrase != node.DevPassphrase || len(res.Keys) != 9 ||
 		res.API != "http://127.0.0.1:"+strconv.Itoa(ports[2]) {
 		t.Fatalf("init result: %+v", res)
 	}
 	// The seconds of key derivation are announced, and each key as it is
 	// made.
-	for _, want := range []string{"Generating 8 keys", "argon2id, a memory-hard key derivation", "key 1 of 8: ", "key 8 of 8: ", "Writing the genesis"} {
+	for _, want := range []string{"Generating 9 keys", "argon2id, a memory-hard key derivation", "key 1 of 9: ", "key 9 of 9: ", "Writing the genesis"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("init's progress on stderr lacks %q:\n%s", want, r.stderr)
 		}
@@ -90,7 +90,7 @@ func TestInitCreatesAValidHome(t *testing.T) {
 		t.Fatal(err)
 	}
 	infos, err := kr.List()
-	if err != nil || len(infos) != 8 {
+	if err != nil || len(infos) != 9 {
 		t.Fatalf("keyring: %d keys, %v", len(infos), err)
 	}
 	pubs := map[string][]byte{}
@@ -112,7 +112,7 @@ func TestInitCreatesAValidHome(t *testing.T) {
 		}
 		roles[a.ID], orgOf[a.ID] = a.Roles, a.Org
 	}
-	if want := []types.Role{types.RoleNode}; len(g.Accounts) != 9 || !reflect.DeepEqual(roles["regulator-node"], want) || orgOf["regulator-node"] != validatorOrg {
+	if want := []types.Role{types.RoleNode}; len(g.Accounts) != 10 || !reflect.DeepEqual(roles["regulator-node"], want) || orgOf["regulator-node"] != validatorOrg {
 		t.Errorf("%d genesis accounts; regulator-node roles %v of %s", len(g.Accounts), roles["regulator-node"], orgOf["regulator-node"])
 	}
 	if want := []types.Role{types.RoleAdmin, types.RoleMonitor}; !reflect.DeepEqual(roles["cro-monitor"], want) {

@@ -15,12 +15,7 @@ func TestLabRangesOnARealNode(t *testing.T) {
 	t.Parallel()
 	work, _, env, _ := devNode(t)
 	const study = "VT-HTN-201"
-	proto := filepath.Join(work, "htn201.yaml")
-	mustVT(t, env, "protocol", "example", "--out", proto)
-	mustVT(t, env, "study", "register", "--from", "sponsor-dm", proto)
-	activateSite1(t, env, study)
-	icf := filepath.Join(work, "icf.txt")
-	writeFile(t, icf, "consent form v2 (test document)\n")
+	icf := exampleStudy(t, env, work)
 	mustVT(t, env, "subject", "enroll", "--from", "site1-coordinator", "--study", study, "--subject", "S1-001", "--consent-version", "2.0", "--consent-file", icf)
 	mustVT(t, env, "form", "submit", "--from", "site1-coordinator", "--study", study, "--subject", "S1-001", "--event", "SCR", "--form", "DM",
 		"DM.CONSDT=2026-01-05", "DM.AGE=54", "DM.SEX=2", "DM.CBP=0", "DM.HEIGHT=170.0", "DM.WEIGHT=70.0", "DM.SMOKE=1")

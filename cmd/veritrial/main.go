@@ -135,6 +135,7 @@ func commands() []*cli.Command {
 		subjectCommand(),
 		formCommand(),
 		labRangesCommand(),
+		randomizationCommand(),
 		queryCommand(),
 		sdvCommand(),
 		signCommand(),

@@ -53,6 +53,20 @@ func activateSite1(t *testing.T, env []string, study string) {
 	mustVT(t, env, "site", "delegate", "--from", "site1-investigator", "--study", study, "--site", "site1", "--account", "site1-coordinator", "--tasks", "enroll,entry,answer")
 }
 
+// exampleStudy registers the example protocol (written to work) as
+// sponsor-dm, activates site1 (activateSite1) and returns a consent form
+// file to enrol subjects with.
+func exampleStudy(t *testing.T, env []string, work string) string {
+	t.Helper()
+	proto := filepath.Join(work, "htn201.yaml")
+	mustVT(t, env, "protocol", "example", "--out", proto)
+	mustVT(t, env, "study", "register", "--from", "sponsor-dm", proto)
+	activateSite1(t, env, "VT-HTN-201")
+	icf := filepath.Join(work, "icf.txt")
+	writeFile(t, icf, "consent form v2 (test document)\n")
+	return icf
+}
+
 // readerEnv makes commands without --from sign their reads as the demo
 // regulator's auditor, who reads the whole of every study the demo
 // consortium registers (it approves them all) and the consortium.

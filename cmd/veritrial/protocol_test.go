@@ -55,7 +55,8 @@ func TestProtocolCommands(t *testing.T) {
 	// A valid protocol under which no data can be entered: a warning.
 	data, _ := os.ReadFile(yaml)
 	empty := filepath.Join(dir, "no-forms.yaml")
-	data = regexp.MustCompile(`(?m)^ *(visit_date|anchor_event): .*\n`).ReplaceAll(data, nil) // a schedule's dates need forms
+	data = regexp.MustCompile(`(?m)^ *(visit_date|anchor_event): .*\n`).ReplaceAll(data, nil)   // a schedule's dates need forms
+	data = regexp.MustCompile(`(?s)\nrandomization:\n.*?\n\n`).ReplaceAll(data, []byte("\n\n")) // and so does eligibility
 	os.WriteFile(empty, regexp.MustCompile(`(?m)^    forms: \[.*\]$`).ReplaceAll(data, []byte("    forms: []")), 0o600)
 	var noForms protocolSummary
 	decode(t, mustVT(t, env, "protocol", "check", empty, "-o", "json"), &noForms)

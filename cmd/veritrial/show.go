@@ -177,6 +177,14 @@ func showSubject(c *cli.Context) error {
 		return nodeError(err)
 	}
 	doc := map[string]any{"subject": sub, "forms": forms, "queries": dm.queries, "sdv": dm.sdv, "signatures": dm.sigs, "locks": dm.locks, "height": s.rd.Height(), "proven": s.rd.Proving()}
+	var alloc types.Allocation
+	randomized, err := s.rd.GetJSON(s.ctx, types.KeyAllocation(sub.Study, sub.ID), &alloc)
+	if err != nil {
+		return nodeError(err)
+	}
+	if randomized {
+		doc["allocation"] = alloc
+	}
 	var assessed []types.LabAssessments
 	if slices.ContainsFunc(forms, func(f types.FormRecord) bool { return len(f.LabFlags) > 0 }) {
 		if assessed, err = s.rd.SubjectLabAssessments(s.ctx, sub.Study, sub.ID); err != nil {
@@ -195,6 +203,9 @@ func showSubject(c *cli.Context) error {
 		}
 		if sub.Withdrawn != nil && len(sub.Withdrawals) == 0 {
 			printf(w, "Withdrawn %s: %s\n", stampText(*sub.Withdrawn), sub.WithdrawReason)
+		}
+		if randomized {
+			writeAllocation(w, &alloc)
 		}
 		t := newTable(w)
 		t.row("EVENT", "REPEAT", "FORM", "VERSION", "VALUES", "WARNINGS", "QUERIES", "SDV", "STATE", "LAST CHANGE")

@@ -15,9 +15,9 @@ func subjectCommand() *cli.Command {
 	subject := subjectFlag(true, "pseudonymous subject `ID` (never a name or date of birth)")
 	return &cli.Command{
 		Name:     "subject",
-		Usage:    "enroll, re-consent and withdraw subjects",
+		Usage:    "enroll, re-consent, withdraw, randomise and unblind subjects",
 		Category: categoryWorkflow,
-		Subcommands: []*cli.Command{
+		Subcommands: append([]*cli.Command{
 			{
 				Name:      "enroll",
 				Usage:     "enroll a pseudonymous subject at your site (site investigator or coordinator)",
@@ -88,7 +88,7 @@ be corrected). A later withdrawal may only restrict more.`,
 					return send(c, types.Msg{WithdrawSubject: m}, what+" from study "+m.Study)
 				},
 			},
-		},
+		}, subjectRandomizationCommands(study, subject)...),
 	}
 }
 

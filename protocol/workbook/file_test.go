@@ -161,6 +161,7 @@ func TestDocsExampleLoads(t *testing.T) {
 func TestNoEventCollectsAFormWarns(t *testing.T) {
 	none := mustExample(t)
 	none.Study.AnchorEvent = ""
+	none.Randomization = nil
 	for i := range none.Events {
 		none.Events[i].Forms = nil
 		none.Events[i].VisitDate = ""

@@ -125,7 +125,7 @@ var xlsxSheets = []xlsxSheet{
 	}},
 }
 
-var studyFields = []string{"id", "version", "title", "phase", "sponsor", "protocol_doc_sha256", "sap_sha256", "subject_id_pattern", "anchor_event", "consent_version", "reconsent"}
+var studyFields = []string{"id", "version", "title", "phase", "sponsor", "protocol_doc_sha256", "sap_sha256", "subject_id_pattern", "anchor_event", "consent_version", "reconsent", "randomization"}
 
 // xlsxValidationRows is how many rows below the header get drop-downs.
 const xlsxValidationRows = 2000
@@ -261,7 +261,8 @@ func WriteXLSX(w io.Writer, p *protocol.Protocol) error {
 	st := c.Study
 	for i, kv := range [][2]string{{"id", st.ID}, {"version", st.Version}, {"title", st.Title}, {"phase", st.Phase},
 		{"sponsor", st.Sponsor}, {"protocol_doc_sha256", st.ProtocolDocSHA256}, {"sap_sha256", st.SAPSHA256}, {"subject_id_pattern", st.SubjectIDPattern}, {"anchor_event", st.AnchorEvent},
-		{"consent_version", st.ConsentVersion}, {"reconsent", st.Reconsent}} {
+		{"consent_version", st.ConsentVersion}, {"reconsent", st.Reconsent},
+		{"randomization", protocol.RandomizationJSON(c.Randomization)}} {
 		if err := put("Study", i+2, kv[0], kv[1]); err != nil {
 			return err
 		}
@@ -619,6 +620,13 @@ func (l *xlsxLoader) build(tables map[string]*xlsxTable) *protocol.Protocol {
 			p.Study.ConsentVersion = v
 		case "reconsent":
 			p.Study.Reconsent = v
+		case "randomization", "randomisation":
+			pos["randomization"] = at(t, r, "value")
+			rz, err := protocol.ParseRandomizationJSON(v)
+			if err != nil {
+				l.fail(t.sheet.name, r.n, t.col("value"), err.Error(), `write the section as JSON on one line, e.g. {"event":"SCR","form":"IE","item":"IE.ELIG"}, or leave it empty`)
+			}
+			p.Randomization = rz
 		default:
 			l.warn(t.sheet.name, r.n, t.col("field"), fmt.Sprintf("unknown study field %q ignored (fields: %s)", protocol.Clip(k), strings.Join(studyFields, ", ")))
 		}

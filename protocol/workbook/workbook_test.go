@@ -158,7 +158,7 @@ func TestXLSXErrors(t *testing.T) {
 		{"duplicate OID", func(f *excelize.File) { f.SetCellStr("Items", "C4", "DM.CONSDT") }, "Items", 4, "Item OID", "DM.CONSDT"},
 		{"bad type", func(f *excelize.File) { f.SetCellStr("Items", "E2", "colour") }, "Items", 2, "Type", "colour"},
 		{"dangling codelist", func(f *excelize.File) { f.SetCellStr("Items", "H4", "CL.NOPE") }, "Items", 4, "Code List", "CL.NOPE"},
-		{"dangling event form", func(f *excelize.File) { f.SetCellStr("Events", "H2", "DM, VS, XX") }, "Events", 2, "Forms", "XX"},
+		{"dangling event form", func(f *excelize.File) { f.SetCellStr("Events", "H2", "DM, IE, VS, LB, XX") }, "Events", 2, "Forms", "XX"},
 		{"bad condition", func(f *excelize.File) { f.SetCellStr("Items", "O5", "[DM.SEX] = = 2") }, "Items", 5, "Show If", ""},
 		{"bad check", func(f *excelize.File) { f.SetCellStr("Checks", "C2", "[IE.ELIG] ==") }, "Checks", 2, "Condition", ""},
 		{"duplicate code", func(f *excelize.File) { f.SetCellStr("CodeLists", "C3", "1") }, "CodeLists", 3, "Code", `code "1" appears twice`},

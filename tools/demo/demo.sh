@@ -142,6 +142,18 @@ run form import entry.xlsx --from site1-coordinator
 echo "Importing the same workbook again sends nothing: rows already on the ledger are skipped."
 run form import entry.xlsx --from site1-coordinator
 
+step "Sponsor's unblinded statistician: a sealed allocation list (permuted blocks per stratum: site and screening systolic pressure); only SHA-256 commitments go on the ledger"
+run randomization generate --from sponsor-stat --study $STUDY --out alloc.csv --size 12
+run randomization register --from sponsor-stat --study $STUDY alloc.csv
+
+step "Site: randomise a subject once the eligibility form says eligible; the ledger assigns the next entry of its stratum and the arm stays sealed"
+expect 6 subject randomize --from site1-coordinator --study $STUDY --subject S1-001
+run form submit --from site1-coordinator --study $STUDY --subject S1-001 --event SCR --form IE \
+	IE.INC1=1 IE.INC2=1 IE.INC3=1 IE.EXC1=0 IE.EXC2=0 IE.ELIG=1
+run subject randomize --from site1-coordinator --study $STUDY --subject S1-001
+echo "The pharmacy learns the arm from the list holder, checked against the commitment on the ledger:"
+run randomization reveal --from sponsor-stat --list alloc.csv --study $STUDY --subject S1-001
+
 step "Authorization is enforced by the ledger: a sponsor cannot enter clinical data"
 expect 6 form submit --from sponsor-dm --study $STUDY --subject S1-002 --event SCR --form DM DM.AGE=54
 
