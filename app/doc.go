@@ -34,7 +34,20 @@
 //     consortium (governance; consortium.go applies the changes),
 //     accesshead (the access log heads node accounts commit), labranges
 //     (reference ranges for lab items, the flags of the values outside
-//     them and the investigator's assessments).
+//     them and the investigator's assessments), schedule (visit windows
+//     and deviations), consent (re-consent and what each withdrawal kind
+//     allows), safety (serious adverse event records and their clock),
+//     randomization (sealed allocation lists, randomisation, unblinding);
+//   - followchecks.go: the checks of a subject's other forms that read a
+//     form, run again when it changes.
+//
+// Versions of the state machine:
+//   - version.go: the version this binary runs and the kinds each version
+//     introduced; a block executes under the ledger's stored version;
+//   - upgrade.go: the halt at a decided upgrade's height, the migration
+//     run there and the release check at start;
+//   - migrations.go: the registry of migrations from version N to N+1
+//     (migration_upgradetest.go: one more, for test binaries only).
 //
 // State and the caches that never change a result:
 //   - store.go: the IAVL tree on goleveldb, commit and crash recovery;
