@@ -11,40 +11,60 @@ import (
 // Serious adverse events (state machine version 3): the records an
 // adverse event form opens and the sponsor's acknowledgement.
 
-// trackSAEs, from version 3, links rec, a correction of a form whose
-// previous values were old, as a follow-up report to every SAE of a row
-// it changed, and opens an SAE record for every row of rec whose
-// seriousness item says yes and that has none yet (old is nil for a
-// first entry).
+// trackSAEs, from version 3, applies the SAE rule (saeRule) to rec, a
+// version of a form whose previous values were old (nil for a first
+// entry), stamped by this tx, and stores the records it changes.
 func (x *exec) trackSAEs(c *protocol.Compiled, site string, rec *types.FormRecord, old []protocol.ItemValue) *types.Error {
 	if x.version < 3 {
 		return nil
 	}
-	serious := c.SeriousRows(rec.Form, rec.Values)
+	var saes []types.SAE
 	if old != nil {
-		saes, e := loadPrefix[types.SAE](x, types.PrefixSAEOf(rec.FormKey))
-		if e != nil {
+		var e *types.Error
+		if saes, e = loadPrefix[types.SAE](x, types.PrefixSAEOf(rec.FormKey)); e != nil {
 			return e
 		}
-		for _, s := range saes {
+	}
+	n := len(saes)
+	saes, changed := saeRule(c, site, rec, old, saes, x.stamp())
+	for _, i := range changed {
+		x.st.setJSON(types.KeySAE(rec.FormKey, saes[i].Row), saes[i])
+		if i >= n {
+			x.emit("study", rec.Study, "subject", rec.Subject, "sae", rec.Event+"/"+strconv.Itoa(rec.EventRepeat)+"/"+rec.Form+"/"+strconv.Itoa(saes[i].Row))
+		}
+	}
+	return nil
+}
+
+// saeRule is the version-3 rule of SAE records, applied to saes, the
+// records of rec's form so far, for rec, a version of the form whose
+// previous values were old (nil for a first entry), compiled under c and
+// stamped at: it links rec as a follow-up report to every record of a row
+// it changed, and opens a record, its clock started at, for every row of
+// rec whose seriousness item says yes and that has none yet. It returns
+// saes with the new records appended, and the indices of the records it
+// changed or opened, in that order.
+func saeRule(c *protocol.Compiled, site string, rec *types.FormRecord, old []protocol.ItemValue, saes []types.SAE, at types.Stamp) ([]types.SAE, []int) {
+	serious := c.SeriousRows(rec.Form, rec.Values)
+	var changed []int
+	if old != nil {
+		for i := range saes {
+			s := &saes[i]
 			if slices.Equal(c.SeriousRow(rec.Form, old, s.Row), c.SeriousRow(rec.Form, rec.Values, s.Row)) {
 				continue
 			}
-			s.FollowUps = append(s.FollowUps, types.SAEFollowUp{FormVersion: rec.Version, Serious: slices.Contains(serious, s.Row), Stamp: x.stamp()})
-			x.st.setJSON(types.KeySAE(rec.FormKey, s.Row), s)
+			s.FollowUps = append(s.FollowUps, types.SAEFollowUp{FormVersion: rec.Version, Serious: slices.Contains(serious, s.Row), Stamp: at})
+			changed = append(changed, i)
 		}
 	}
 	for _, row := range serious {
-		key := types.KeySAE(rec.FormKey, row)
-		if ok, err := x.st.has(key); err != nil {
-			return internal(err)
-		} else if ok {
+		if slices.ContainsFunc(saes, func(s types.SAE) bool { return s.Row == row }) {
 			continue
 		}
-		x.st.setJSON(key, types.SAE{FormKey: rec.FormKey, Row: row, Site: site, FormVersion: rec.Version, Opened: x.stamp()})
-		x.emit("study", rec.Study, "subject", rec.Subject, "sae", rec.Event+"/"+strconv.Itoa(rec.EventRepeat)+"/"+rec.Form+"/"+strconv.Itoa(row))
+		changed = append(changed, len(saes))
+		saes = append(saes, types.SAE{FormKey: rec.FormKey, Row: row, Site: site, FormVersion: rec.Version, Opened: at})
 	}
-	return nil
+	return saes, changed
 }
 
 func (x *exec) acknowledgeSAE(m *types.MsgAcknowledgeSAE) *types.Error {

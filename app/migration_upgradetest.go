@@ -7,5 +7,5 @@ package app
 // binary at the height of a decided upgrade. It changes no record; the
 // registry then writes the version after the release's own.
 func init() {
-	migrations = append(migrations, Migration{Upgrade: "upgrade-test", From: StateVersion(), Migrate: func(*txStore, iterator, int64) error { return nil }})
+	migrations = append(migrations, Migration{Upgrade: "upgrade-test", From: StateVersion(), Migrate: func(*exec) error { return nil }})
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/veritrial/veritrial/app/types"
+	"github.com/veritrial/veritrial/protocol"
 )
 
 // Migration moves the ledger from state-machine version From to From+1,
@@ -13,11 +15,13 @@ import (
 // block's txs. Like a tx it must be deterministic: no wall clock, no map
 // order, nothing from the node. It reads through st (which sees the
 // state the block begins with) and tree (to iterate), and writes through
-// st only; the registry (runUpgrade) then stores the new version.
+// st only, both in x, the context of the block at the upgrade's height
+// (no tx: x carries no signer); the registry (runUpgrade) then stores the
+// new version.
 type Migration struct {
 	Upgrade string
 	From    uint64
-	Migrate func(st *txStore, tree iterator, height int64) error
+	Migrate func(x *exec) error
 }
 
 // migrations is the registry: for each version below StateVersion(),
@@ -27,7 +31,7 @@ type Migration struct {
 // version, so that old heights replay as they ran.
 var migrations = []Migration{
 	{Upgrade: "v2", From: 1, Migrate: migrateVersionHistory},
-	{Upgrade: "v3", From: 2, Migrate: migrateWithdrawalKinds},
+	{Upgrade: "v3", From: 2, Migrate: migrateV3},
 }
 
 // migrationFor returns the registry's migration of upgrade name from
@@ -47,18 +51,28 @@ func migrationFor(name string, from uint64) *Migration {
 // one read of types.KeyVersionHistory, which every later migration
 // extends (see runUpgrade), rather than a read of the version key at
 // that height.
-func migrateVersionHistory(st *txStore, _ iterator, height int64) error {
-	st.setJSON([]byte(types.KeyVersionHistory), []types.VersionSpan{{Version: 1, From: 1}, {Version: 2, From: height}})
+func migrateVersionHistory(x *exec) error {
+	x.st.setJSON([]byte(types.KeyVersionHistory), []types.VersionSpan{{Version: 1, From: 1}, {Version: 2, From: x.height}})
 	return nil
 }
 
-// migrateWithdrawalKinds (2 to 3) gives every subject withdrawn before
-// version 3 the withdrawal kind that matches the rule it was withdrawn
-// under: nothing new could be entered for it, which version 3 calls a
-// withdrawal of consent to further data collection.
-func migrateWithdrawalKinds(st *txStore, tree iterator, _ int64) error {
+// migrateV3 (2 to 3) brings forward the two version-3 rules that
+// concern records made before it: withdrawal kinds
+// (migrateWithdrawalKinds) and SAE records (migrateSAEs).
+func migrateV3(x *exec) error {
+	if err := migrateWithdrawalKinds(x); err != nil {
+		return err
+	}
+	return migrateSAEs(x)
+}
+
+// migrateWithdrawalKinds gives every subject withdrawn before version 3
+// the withdrawal kind that matches the rule it was withdrawn under:
+// nothing new could be entered for it, which version 3 calls a withdrawal
+// of consent to further data collection.
+func migrateWithdrawalKinds(x *exec) error {
 	var bad error
-	err := iteratePrefix(tree, []byte(types.PrefixSubject), func(k, v []byte) bool {
+	err := iteratePrefix(x.tree, []byte(types.PrefixSubject), func(k, v []byte) bool {
 		var sub types.Subject
 		if bad = json.Unmarshal(v, &sub); bad != nil {
 			bad = fmt.Errorf("corrupt subject at %q: %w", k, bad)
@@ -66,7 +80,7 @@ func migrateWithdrawalKinds(st *txStore, tree iterator, _ int64) error {
 		}
 		if sub.Status == types.SubjectWithdrawn && sub.WithdrawalKind == "" {
 			sub.WithdrawalKind = types.WithdrawConsent
-			st.setJSON(bytes.Clone(k), &sub)
+			x.st.setJSON(bytes.Clone(k), &sub)
 		}
 		return true
 	})
@@ -74,4 +88,79 @@ func migrateWithdrawalKinds(st *txStore, tree iterator, _ int64) error {
 		return err
 	}
 	return bad
+}
+
+// migrateSAEs opens the SAE records that version 3 would have opened for
+// the forms entered before it: for every form (in key order) whose
+// current values say yes in a row's seriousness item, under the protocol
+// version the form is judged under, it applies the SAE rule (saeRule) to
+// each of the form's versions, oldest first, under the protocol version
+// that version was judged under and stamped as that version was, and
+// stores the records of the rows serious now. A record's clock thus
+// starts at the version in which its row first became serious, and the
+// later versions that changed the row are its follow-up reports. A row
+// that is not serious now gets no record, nor does any form whose
+// protocol versions name no seriousness item.
+func migrateSAEs(x *exec) error {
+	var forms [][]byte
+	if err := iteratePrefix(x.tree, []byte(types.PrefixForm), func(k, _ []byte) bool {
+		forms = append(forms, bytes.Clone(k))
+		return true
+	}); err != nil {
+		return err
+	}
+	for _, k := range forms {
+		if err := migrateFormSAEs(x, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// migrateFormSAEs opens the SAE records of the form at key k (see
+// migrateSAEs).
+func migrateFormSAEs(x *exec, k []byte) error {
+	var cur types.FormRecord
+	if _, err := x.st.getJSON(k, &cur); err != nil {
+		return fmt.Errorf("form at %q: %w", k, err)
+	}
+	_, c, e := x.protocolVersion(cur.Study, cur.ProtocolVersion)
+	if e != nil {
+		return e
+	}
+	serious := c.SeriousRows(cur.Form, cur.Values)
+	if len(serious) == 0 {
+		return nil
+	}
+	var sub types.Subject
+	if ok, e := x.load(types.KeySubject(cur.Study, cur.Subject), &sub); e != nil {
+		return e
+	} else if !ok {
+		return fmt.Errorf("form at %q: subject %s of study %s is missing", k, cur.Subject, cur.Study)
+	}
+	var saes []types.SAE
+	var old []protocol.ItemValue
+	for v := 1; v <= cur.Version; v++ {
+		rec := cur
+		if v < cur.Version {
+			rec = types.FormRecord{}
+			if ok, e := x.load(types.KeyFormHistory(cur.FormKey, v), &rec); e != nil {
+				return e
+			} else if !ok {
+				return fmt.Errorf("form at %q: version %d is missing from its history", k, v)
+			}
+		}
+		_, c, e := x.protocolVersion(rec.Study, rec.ProtocolVersion)
+		if e != nil {
+			return e
+		}
+		saes, _ = saeRule(c, sub.Site, &rec, old, saes, rec.Stamp)
+		old = rec.Values
+	}
+	for _, s := range saes {
+		if slices.Contains(serious, s.Row) {
+			x.st.setJSON(types.KeySAE(cur.FormKey, s.Row), s)
+		}
+	}
+	return nil
 }

@@ -3,10 +3,12 @@ package app
 import (
 	"encoding/json"
 	"maps"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/veritrial/veritrial/app/types"
+	"github.com/veritrial/veritrial/protocol"
 )
 
 // migrated runs the registry's migration of upgrade name as a node does:
@@ -117,5 +119,75 @@ func TestUpgradeMigrationV3(t *testing.T) {
 	want[string(types.KeyUpgrade(2))] = js(types.Upgrade{UpgradePlan: types.UpgradePlan{Name: "v3", Height: 2}, Proposal: 1, Applied: 2})
 	if !maps.Equal(after, want) {
 		t.Errorf("after the migration:\n%v\nwant\n%v", after, want)
+	}
+}
+
+// TestUpgradeMigrationV3SAEs: upgrade v3 opens the SAE record of every
+// row of an AE form entered under version 2 that says serious now, as
+// version 3 would have: the clock of a row serious from the first entry
+// starts at that entry and the correction that changed it is its
+// follow-up; the clock of a row a correction turned serious starts at
+// that correction. A row never serious, a row no longer serious and a
+// form whose protocol names no seriousness item get none.
+func TestUpgradeMigrationV3SAEs(t *testing.T) {
+	js := func(v any) string { bz, _ := json.Marshal(v); return string(bz) }
+	version := func(p *protocol.Protocol) string {
+		fp, err := p.Fingerprint()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return js(types.ProtocolVersion{Study: p.Study.ID, Number: 1, Label: p.Study.Version, Fingerprint: fp, Protocol: *p})
+	}
+	safety, plain := protocol.SafetyExample(), protocol.Example()
+	plain.Study.ID = "OTHER"
+	row := func(r int, serious, outcome string) []protocol.ItemValue {
+		return []protocol.ItemValue{
+			{Item: "AE.TERM", Repeat: r, Value: "headache"},
+			{Item: "AE.SER", Repeat: r, Value: serious},
+			{Item: "AE.OUT", Repeat: r, Value: outcome},
+		}
+	}
+	// Row 1 serious from the first entry, row 2 turned serious by the
+	// correction, row 3 never serious, row 4 serious no longer.
+	ae := types.FormKey{Study: safety.Study.ID, Subject: "S1-001", Event: "W4", EventRepeat: 1, Form: "AE"}
+	entered := types.FormRecord{FormKey: ae, Version: 1, ProtocolVersion: 1,
+		Values: slices.Concat(row(1, "1", "1"), row(2, "0", "1"), row(3, "0", "1"), row(4, "1", "1")),
+		Stamp:  types.Stamp{Height: 1, Time: "2026-01-05T10:00:00Z", Signer: "site1-coordinator"}}
+	corrected := types.FormRecord{FormKey: ae, Version: 2, ProtocolVersion: 1,
+		Values: slices.Concat(row(1, "1", "2"), row(2, "1", "1"), row(3, "0", "1"), row(4, "0", "1")),
+		Reason: "outcome known; second event hospitalised; fourth was not serious",
+		Stamp:  types.Stamp{Height: 3, Time: "2026-01-09T10:00:00Z", Signer: "site1-coordinator"}}
+	other := types.FormKey{Study: plain.Study.ID, Subject: "S1-001", Event: "W4", EventRepeat: 1, Form: "AE"}
+	unmarked := types.FormRecord{FormKey: other, Version: 1, ProtocolVersion: 1, Values: row(1, "1", "1"), Stamp: entered.Stamp}
+	before := map[string]string{
+		types.KeyStateVersion:                               "2",
+		types.KeyVersionHistory:                             `[{"version":2,"from":1}]`,
+		string(types.KeyProtocol(safety.Study.ID, 1)):       version(safety),
+		string(types.KeyProtocol(plain.Study.ID, 1)):        version(plain),
+		string(types.KeySubject(safety.Study.ID, "S1-001")): js(types.Subject{Study: safety.Study.ID, ID: "S1-001", Site: "site1", Status: types.SubjectEnrolled}),
+		string(types.KeySubject(plain.Study.ID, "S1-001")):  js(types.Subject{Study: plain.Study.ID, ID: "S1-001", Site: "site1", Status: types.SubjectEnrolled}),
+		string(types.KeyFormHistory(ae, 1)):                 js(entered),
+		string(types.KeyForm(ae)):                           js(corrected),
+		string(types.KeyForm(other)):                        js(unmarked),
+	}
+	after := migrated(t, "v3", before)
+	want := maps.Clone(before)
+	want[types.KeyStateVersion] = "3"
+	want[types.KeyVersionHistory] = `[{"version":2,"from":1},{"version":3,"from":2}]`
+	want[string(types.KeyUpgrade(2))] = js(types.Upgrade{UpgradePlan: types.UpgradePlan{Name: "v3", Height: 2}, Proposal: 1, Applied: 2})
+	want[string(types.KeySAE(ae, 1))] = js(types.SAE{FormKey: ae, Row: 1, Site: "site1", FormVersion: 1, Opened: entered.Stamp,
+		FollowUps: []types.SAEFollowUp{{FormVersion: 2, Serious: true, Stamp: corrected.Stamp}}})
+	want[string(types.KeySAE(ae, 2))] = js(types.SAE{FormKey: ae, Row: 2, Site: "site1", FormVersion: 2, Opened: corrected.Stamp})
+	if !maps.Equal(after, want) {
+		for k, v := range after {
+			if want[k] != v {
+				t.Errorf("after the migration, %s =\n%s\nwant\n%s", k, v, want[k])
+			}
+		}
+		for k := range want {
+			if _, ok := after[k]; !ok {
+				t.Errorf("after the migration, no %s", k)
+			}
+		}
 	}
 }

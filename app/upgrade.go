@@ -84,7 +84,7 @@ func (a *App) runUpgrade(height int64) (*cmtproto.ConsensusParams, error) {
 	}
 	to := from + 1
 	st := newTxStore(a.store.tree)
-	if err := m.Migrate(st, a.store.tree, height); err != nil {
+	if err := m.Migrate(&exec{a: a, st: st, tree: a.store.tree, height: height, version: to}); err != nil {
 		return nil, fmt.Errorf("migration of upgrade %s from version %d: %w", u.Name, from, err)
 	}
 	var spans []types.VersionSpan
