@@ -143,9 +143,9 @@ func (a *App) checkEnvelope(r reader, seen *nonceSeen, raw []byte, height int64,
 	if c.err = signingOrg(acct, org); c.err != nil {
 		return c
 	}
-	v := a.blockVersion
-	if mode != modeDeliver {
-		v = a.checkedVersion
+	v := a.checkedVersion // CheckTx holds cmu
+	if mode == modeDeliver {
+		v = a.blockVersion // FinalizeBlock holds mu
 	}
 	if since := kindSince[kind]; since > v {
 		c.err = types.Errf(types.CodeKindNotYet, "a %s transaction needs version %d of the state machine; this ledger runs version %d until the consortium upgrades it (docs/UPGRADES.md)", kind, since, v)
