@@ -173,13 +173,9 @@ func labRangeRow(header, row []string) (types.LabRange, error) {
 }
 
 func showLabRanges(c *cli.Context) error {
-	s, err := newShow(c)
+	s, st, err := newShowStudy(c)
 	if err != nil {
 		return err
-	}
-	st, err := s.rd.Study(s.ctx, c.String("study"))
-	if err != nil {
-		return nodeError(err)
 	}
 	n := st.LabRanges
 	if c.IsSet("version") {

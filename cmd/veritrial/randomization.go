@@ -140,13 +140,9 @@ func readList(path, study string) (*allocation.List, error) {
 }
 
 func generateList(c *cli.Context) error {
-	s, err := newShow(c)
+	s, st, err := newShowStudy(c)
 	if err != nil {
 		return err
-	}
-	st, err := s.rd.Study(s.ctx, c.String("study"))
-	if err != nil {
-		return nodeError(err)
 	}
 	pv, err := s.rd.ProtocolVersion(s.ctx, st.ID, st.Current)
 	if err != nil {

@@ -63,6 +63,19 @@ func newShow(c *cli.Context) (*showCtx, error) {
 	return &showCtx{c: c, rd: rd, ctx: c.Context}, nil
 }
 
+// newShowStudy is newShow and the study its --study flag names.
+func newShowStudy(c *cli.Context) (*showCtx, *types.Study, error) {
+	s, err := newShow(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := s.rd.Study(s.ctx, c.String("study"))
+	if err != nil {
+		return nil, nil, nodeError(err)
+	}
+	return s, st, nil
+}
+
 func showCommand() *cli.Command {
 	with := func(extra ...cli.Flag) []cli.Flag { return append(extra, readFlags()...) }
 	study := studyFlag()
@@ -87,13 +100,9 @@ and the node answers only what the reader's organisation may see.`,
 }
 
 func showStudy(c *cli.Context) error {
-	s, err := newShow(c)
+	s, st, err := newShowStudy(c)
 	if err != nil {
 		return err
-	}
-	st, err := s.rd.Study(s.ctx, c.String("study"))
-	if err != nil {
-		return nodeError(err)
 	}
 	var versions []types.ProtocolVersion
 	for n := 1; n <= st.Versions; n++ {
@@ -383,13 +392,9 @@ func showAccount(c *cli.Context) error {
 // showDelegations prints who may act on a study: each site's principal
 // investigator with the history, and every delegation with its steps.
 func showDelegations(c *cli.Context) error {
-	s, err := newShow(c)
+	s, st, err := newShowStudy(c)
 	if err != nil {
 		return err
-	}
-	st, err := s.rd.Study(s.ctx, c.String("study"))
-	if err != nil {
-		return nodeError(err)
 	}
 	sites, err := s.rd.Sites(s.ctx, st.ID)
 	if err != nil {
@@ -628,13 +633,9 @@ func writeSignatures(w io.Writer, sigs []types.Signature, forms []types.FormReco
 }
 
 func showLocks(c *cli.Context) error {
-	s, err := newShow(c)
+	s, st, err := newShowStudy(c)
 	if err != nil {
 		return err
-	}
-	st, err := s.rd.Study(s.ctx, c.String("study"))
-	if err != nil {
-		return nodeError(err)
 	}
 	locks, err := s.rd.ScopeLocks(s.ctx, st.ID)
 	if err != nil {
