@@ -290,6 +290,12 @@ func (a *App) rebuildNonceFilter() error {
 			return true
 		})
 		if err == nil {
+			err = iteratePrefix(a.checked, []byte(types.PrefixNonceList), func(k, list []byte) bool {
+				bad = nonceListKeys(k, list, f.add)
+				return bad == nil
+			})
+		}
+		if err == nil {
 			err = bad
 		}
 		if err != nil {
@@ -440,6 +446,11 @@ func (a *App) finalize(height int64, t time.Time, txs [][]byte, abort *atomic.Bo
 			return nil, errAborted
 		}
 		results[i] = a.deliver(raw, height, bt, seen)
+	}
+	if a.blockVersion >= nonceListsSince {
+		if err := a.writeNonceLists(height, a.blockNonces); err != nil {
+			return nil, err
+		}
 	}
 	updates, err := a.validatorUpdates()
 	if err != nil {

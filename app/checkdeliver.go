@@ -123,10 +123,15 @@ func (a *App) checkEnvelope(r reader, seen *nonceSeen, raw []byte, height int64,
 			remember = &cachedTx{tx: tx, kind: kind, msg: msg, pub: string(acct.PubKey), pre: ent.pre}
 		}
 	}
+	v := a.checkedVersion // CheckTx holds cmu
+	var tree iterator = a.checked
+	if mode == modeDeliver || a.checked == nil {
+		v, tree = a.blockVersion, a.store.tree // FinalizeBlock holds mu, as does CheckTx before block 1
+	}
 	nonceKey := types.KeyNonce(b.Expires, b.Signer, b.Nonce)
 	used := seen != nil && seen.inBlock(nonceKey)
 	if !used && (seen == nil || seen.committed.mayContain(nonceKey, b.Expires)) {
-		if used, err = has(r, nonceKey); err != nil {
+		if used, err = nonceUsed(r, tree, v, nonceKey, b.Expires); err != nil {
 			return fail(types.Errf(types.CodeInternal, "reading nonce: %v", err))
 		}
 	}
@@ -142,10 +147,6 @@ func (a *App) checkEnvelope(r reader, seen *nonceSeen, raw []byte, height int64,
 	c.org = org
 	if c.err = signingOrg(acct, org); c.err != nil {
 		return c
-	}
-	v := a.checkedVersion // CheckTx holds cmu
-	if mode == modeDeliver {
-		v = a.blockVersion // FinalizeBlock holds mu
 	}
 	if since := kindSince[kind]; since > v {
 		c.err = types.Errf(types.CodeKindNotYet, "a %s transaction needs version %d of the state machine; this ledger runs version %d until the consortium upgrades it (docs/UPGRADES.md)", kind, since, v)
@@ -217,7 +218,9 @@ func (a *App) deliver(raw []byte, height int64, blockTime string, seen *nonceSee
 		a.consumeNonce(c, seen)
 		return result(c, e)
 	}
-	x.st.set(c.nonce, []byte{1})
+	if a.blockVersion < nonceListsSince {
+		x.st.set(c.nonce, []byte{1})
+	}
 	if err := a.flush(x.st); err != nil {
 		panic(fmt.Sprintf("writing tx %s to the working tree: %v", x.txHash, err))
 	}
@@ -238,10 +241,12 @@ func (a *App) deliver(raw []byte, height int64, blockTime string, seen *nonceSee
 // consumeNonce records the nonce of a tx rejected in the block (its
 // other writes were never flushed).
 func (a *App) consumeNonce(c checked, seen *nonceSeen) {
-	st := newTxStore(a.blockReads)
-	st.set(c.nonce, []byte{1})
-	if err := a.flush(st); err != nil {
-		panic(fmt.Sprintf("writing the nonce of tx %X to the working tree: %v", c.hash[:], err))
+	if a.blockVersion < nonceListsSince {
+		st := newTxStore(a.blockReads)
+		st.set(c.nonce, []byte{1})
+		if err := a.flush(st); err != nil {
+			panic(fmt.Sprintf("writing the nonce of tx %X to the working tree: %v", c.hash[:], err))
+		}
 	}
 	seen.block[string(c.nonce)] = c.tx.Body.Expires
 }
@@ -274,11 +279,19 @@ func result(c checked, e *types.Error) *abci.ExecTxResult {
 	return r
 }
 
-// pruneNonces forgets nonces whose expiry height is below height: a tx
-// carrying one is rejected as expired anyway.
+// pruneNonces forgets nonces whose expiry height is below height, in
+// both layouts (a ledger holds one or the other): a tx carrying one is
+// rejected as expired anyway.
 func (a *App) pruneNonces(height int64) error {
-	start := []byte(types.PrefixNonce)
-	end := types.KeyNonce(height, "", "")
+	if err := a.removeRange([]byte(types.PrefixNonce), types.KeyNonce(height, "", "")); err != nil {
+		return err
+	}
+	return a.removeRange([]byte(types.PrefixNonceList), types.NonceListPrefix(height))
+}
+
+// removeRange removes the keys from start to end (excluded) from the
+// working tree.
+func (a *App) removeRange(start, end []byte) error {
 	var dead [][]byte
 	it, err := a.store.tree.Iterator(start, end, true)
 	if err != nil {
@@ -294,6 +307,7 @@ func (a *App) pruneNonces(height int64) error {
 		if _, _, err := a.store.tree.Remove(k); err != nil {
 			return err
 		}
+		a.blockReads.forget(string(k))
 	}
 	return nil
 }

@@ -76,7 +76,7 @@ func runRaw(t *testing.T, c *apptest.Chain, name string, raw []byte, want types.
 		return res.Log
 	}
 	after := dump(t, c, 0)
-	if after[string(nonceKeyOf(t, raw))] == "" {
+	if !nonceIn(after, nonceKeyOf(t, raw)) {
 		t.Errorf("%s: tx rejected in the block did not consume its nonce", name)
 	}
 	if before != nil {
@@ -128,7 +128,8 @@ func signatureVerifies(t testing.TB, c *apptest.Chain, raw []byte) bool {
 	if !c.Get(types.KeyAccount(b.Signer), &acct) || acct.Status != types.AccountActive {
 		return false
 	}
-	if c.Query(types.QueryKey, types.KeyNonce(b.Expires, b.Signer, b.Nonce), 0, false).Value != nil {
+	key := types.KeyNonce(b.Expires, b.Signer, b.Nonce)
+	if nonceIn(dumpNonces(t, c, 0, b.Expires), key) {
 		return false
 	}
 	return tx.VerifyReceived(acct.PubKey)
@@ -149,11 +150,45 @@ func nonceKeyOf(t testing.TB, raw []byte) []byte {
 func withoutNonces(m map[string]string) map[string]string {
 	out := map[string]string{}
 	for k, v := range m {
-		if !strings.HasPrefix(k, types.PrefixNonce) {
+		if !strings.HasPrefix(k, types.PrefixNonce) && !strings.HasPrefix(k, types.PrefixNonceList) {
 			out[k] = v
 		}
 	}
 	return out
+}
+
+// nonceIn says whether a dump holds the nonce key (types.KeyNonce), in
+// either layout: its own key (state-machine versions 1-3), or a line of
+// a list of its expiry height (version 4 on).
+func nonceIn(m map[string]string, key []byte) bool { return nonceRecord(m, key) != "" }
+
+// nonceRecord is the key of the record of a dump that holds the nonce
+// key, in either layout ("" if none).
+func nonceRecord(m map[string]string, key []byte) string {
+	if m[string(key)] != "" {
+		return string(key)
+	}
+	p := len(types.PrefixNonce)
+	expiry, entry := string(key[p:p+12]), string(key[p+13:])
+	for k, v := range m {
+		if strings.HasPrefix(k, types.PrefixNonceList+expiry+"/") && slices.Contains(strings.Split(v, "\n"), entry) {
+			return k
+		}
+	}
+	return ""
+}
+
+// dumpNonces returns the replay-protection records of expiry height
+// expires at height h (0 = latest), in both layouts.
+func dumpNonces(t testing.TB, c *apptest.Chain, h, expires int64) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	for _, p := range []string{string(types.KeyNonce(expires, "", ""))[:len(types.PrefixNonce)+13], string(types.NonceListPrefix(expires))} {
+		for _, e := range list(t, c, p, h, 0) {
+			m[e.Key] = string(e.Value)
+		}
+	}
+	return m
 }
 
 // diffDumps names the keys that differ between two dumps ("" if none).
@@ -279,7 +314,7 @@ func list(t testing.TB, c *apptest.Chain, prefix string, h int64, limit int) []t
 // allPrefixes are the documented key prefixes of the store.
 var allPrefixes = []string{
 	types.PrefixOrg, types.PrefixAccount, types.PrefixAcctHist, types.PrefixPubKey,
-	types.PrefixNonce, types.PrefixStudy, types.PrefixProtocol,
+	types.PrefixNonce, types.PrefixNonceList, types.PrefixStudy, types.PrefixProtocol,
 	types.PrefixAmendment, types.PrefixSite, types.PrefixSubject, types.PrefixForm, types.PrefixHistory,
 }
 

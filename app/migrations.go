@@ -32,6 +32,7 @@ type Migration struct {
 var migrations = []Migration{
 	{Upgrade: "v2", From: 1, Migrate: migrateVersionHistory},
 	{Upgrade: "v3", From: 2, Migrate: migrateV3},
+	{Upgrade: "v4", From: 3, Migrate: migrateNonceLists},
 }
 
 // migrationFor returns the registry's migration of upgrade name from
@@ -160,6 +161,50 @@ func migrateFormSAEs(x *exec, k []byte) error {
 	for _, s := range saes {
 		if slices.Contains(serious, s.Row) {
 			x.st.setJSON(types.KeySAE(cur.FormKey, s.Row), s)
+		}
+	}
+	return nil
+}
+
+// migrateNonceLists (3 to 4) moves the nonces of the txs still within
+// their expiry from one key per tx (types.KeyNonce) into version 4's
+// lists (types.KeyNonceList), one per expiry height, filed under the
+// height before the upgrade (they were all used at or before it; the
+// upgrade's own block files its nonces under its height). The per-tx
+// keys are removed: from version 4 a nonce is looked up in the lists
+// only. The Bloom filter's entries stay as they are, as nonces keep their
+// identity (see nonceListsSince).
+func migrateNonceLists(x *exec) error {
+	var keys [][]byte
+	byExpiry := map[int64][][]byte{}
+	var expiries []int64
+	var bad error
+	err := iteratePrefix(x.tree, []byte(types.PrefixNonce), func(k, _ []byte) bool {
+		expires, err := nonceExpiry(k)
+		if err != nil {
+			bad = err
+			return false
+		}
+		entry, _ := nonceEntry(k)
+		if _, ok := byExpiry[expires]; !ok {
+			expiries = append(expiries, expires)
+		}
+		byExpiry[expires] = append(byExpiry[expires], entry)
+		keys = append(keys, k)
+		return true
+	})
+	if err == nil {
+		err = bad
+	}
+	if err != nil {
+		return err
+	}
+	for _, expires := range expiries { // in key order, so ascending
+		x.st.set(types.KeyNonceList(expires, x.height-1), joinNonceList(byExpiry[expires]))
+	}
+	for _, k := range keys {
+		if _, _, err := x.a.store.tree.Remove(k); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -191,3 +191,35 @@ func TestUpgradeMigrationV3SAEs(t *testing.T) {
 		}
 	}
 }
+
+// TestUpgradeMigrationV4: on a version-3 ledger upgrade v4 moves every
+// nonce still within its expiry into the list of its expiry height,
+// filed under the height before the upgrade, entries in byte order, and
+// removes the per-tx records; the expired one is pruned as in every
+// block; every other record stays as it was.
+func TestUpgradeMigrationV4(t *testing.T) {
+	nonce := func(expires int64, signer, n string) string { return string(types.KeyNonce(expires, signer, n)) }
+	before := map[string]string{
+		types.KeyStateVersion:                              "3",
+		types.KeyVersionHistory:                            `[{"version":3,"from":1}]`,
+		string(types.KeyOrg("site-1")):                     `{"id":"site-1","kind":"site","status":"active"}`,
+		nonce(1, "site1-admin", "00000000000000a1"):        "\x01",
+		nonce(10, "site1-coordinator", "00000000000000b2"): "\x01",
+		nonce(10, "site1-admin", "00000000000000b1"):       "\x01",
+		nonce(10, "site1-admin", "00000000000000a9"):       "\x01",
+		nonce(12, "sponsor-admin", "00000000000000c1"):     "\x01",
+	}
+	after := migrated(t, "v4", before)
+	want := map[string]string{
+		types.KeyStateVersion:             "4",
+		types.KeyVersionHistory:           `[{"version":3,"from":1},{"version":4,"from":2}]`,
+		string(types.KeyOrg("site-1")):    before[string(types.KeyOrg("site-1"))],
+		string(types.KeyNonceList(10, 1)): "site1-admin/00000000000000a9\nsite1-admin/00000000000000b1\nsite1-coordinator/00000000000000b2\n",
+		string(types.KeyNonceList(12, 1)): "sponsor-admin/00000000000000c1\n",
+	}
+	u, _ := json.Marshal(types.Upgrade{UpgradePlan: types.UpgradePlan{Name: "v4", Height: 2}, Proposal: 1, Applied: 2})
+	want[string(types.KeyUpgrade(2))] = string(u)
+	if !maps.Equal(after, want) {
+		t.Errorf("after the migration:\n%q\nwant\n%q", after, want)
+	}
+}

@@ -92,6 +92,7 @@ var readPolicy = []struct {
 	{types.PrefixSAE, 6, (*view).safety},
 	// Replay protection is the ledger's own.
 	{types.PrefixNonce, 3, nobody},
+	{types.PrefixNonceList, 2, nobody},
 }
 
 // readRule says whether the view's reader reads the record at key, whose

@@ -81,7 +81,7 @@ const (
 func policyCells(t *testing.T, c *apptest.Chain) []struct{ key, sees string } {
 	t.Helper()
 	s1vs := apptest.FormKey("S1-001", "SCR", 1, "VS")
-	nonces := list(t, c, types.PrefixNonce, 0, 1)
+	nonces := list(t, c, types.PrefixNonceList, 0, 1)
 	if len(nonces) == 0 {
 		t.Fatal("no nonce on the ledger")
 	}

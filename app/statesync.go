@@ -211,12 +211,17 @@ func (r *restore) apply(chunk []byte) error {
 			}
 			r.nonces.add(n.Key, exp)
 		}
+		if n.Height == 0 && bytes.HasPrefix(n.Key, nonceListPrefix) {
+			if err := nonceListKeys(n.Key, n.Value, r.nonces.add); err != nil {
+				return err
+			}
+		}
 		r.nodes++
 		return r.imp.Add(n)
 	})
 }
 
-var noncePrefix = []byte(types.PrefixNonce)
+var noncePrefix, nonceListPrefix = []byte(types.PrefixNonce), []byte(types.PrefixNonceList)
 
 // shape checks that a node of height h may come next in a post-order
 // stream: a leaf always, an inner node on top of two lower subtrees.

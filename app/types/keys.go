@@ -13,7 +13,8 @@ import (
 //	acct/<account>                                     Account
 //	accth/<account>/<seq:06>                           AccountChange
 //	pk/<base64url pubkey>                              account ID: every key ever used
-//	nonce/<expiry:012>/<signer>/<nonce>                0x01: a used nonce, until its expiry
+//	nonce/<expiry:012>/<signer>/<nonce>                0x01: a used nonce, until its expiry (state-machine versions 1-3)
+//	nonces/<expiry:012>/<height:012>                   NonceList: the nonces used at a height that expire at expiry (version 4 on)
 //	study/<study>                                      Study
 //	proto/<study>/<version:06>                         ProtocolVersion
 //	amend/<study>/<number:06>                          Amendment
@@ -55,6 +56,7 @@ const (
 	PrefixAcctHist  = "accth/"
 	PrefixPubKey    = "pk/"
 	PrefixNonce     = "nonce/"
+	PrefixNonceList = "nonces/"
 	PrefixStudy     = "study/"
 	PrefixProtocol  = "proto/"
 	PrefixAmendment = "amend/"
@@ -198,6 +200,22 @@ func KeyPubKey(pub []byte) []byte {
 // signer, nonce and expiry, all covered by its signature.
 func KeyNonce(expires int64, signer, nonce string) []byte {
 	return []byte(fmt.Sprintf("%s%012d/%s/%s", PrefixNonce, expires, signer, nonce))
+}
+
+// KeyNonceList is the key of the list of the nonces that txs of the
+// block at height used and that expire at expires: from state-machine
+// version 4 a block writes one such list per expiry height among its txs
+// (usually one or two), where earlier versions wrote one key per tx
+// (KeyNonce). Expiry first, as for KeyNonce, so pruning stays a walk over
+// the start of the range and every list a nonce may be in shares one
+// prefix (NonceListPrefix).
+func KeyNonceList(expires, height int64) []byte {
+	return []byte(fmt.Sprintf("%s%012d/%012d", PrefixNonceList, expires, height))
+}
+
+// NonceListPrefix is the prefix of the nonce lists of one expiry height.
+func NonceListPrefix(expires int64) []byte {
+	return []byte(fmt.Sprintf("%s%012d/", PrefixNonceList, expires))
 }
 
 // KeyStudy is the key of a study.
