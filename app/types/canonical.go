@@ -149,7 +149,8 @@ func (p *canonParser) items() []protocol.ItemValue {
 	vs := make([]protocol.ItemValue, 0, 1+strings.Count(p.s[p.i:], `},{"item":`))
 	p.lit(`[`)
 	for !p.bad {
-		var v protocol.ItemValue
+		vs = append(vs, protocol.ItemValue{})
+		v := &vs[len(vs)-1]
 		p.lit(`{"item":`)
 		v.Item = p.str()
 		if p.opt(`,"repeat":`) {
@@ -164,7 +165,6 @@ func (p *canonParser) items() []protocol.ItemValue {
 			v.Reason = p.nonEmptyStr()
 		}
 		p.lit(`}`)
-		vs = append(vs, v)
 		if !p.opt(`,`) {
 			break
 		}
