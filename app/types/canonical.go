@@ -34,10 +34,11 @@ import (
 //
 // Every other input, including every one the ledger rejects, reports false
 // and DecodeTx takes the general path, whose verdict and error code stand.
-// On the inputs accepted here the general path reaches the same decoded
-// Tx (the encoding is a function of the value, and the value is recovered
-// exactly from its encoding), re-encodes it to raw and finds one message,
-// so both paths agree on every input (FuzzDecodeTxMatchesStdlib).
+// What is accepted here is json.Marshal's encoding of the decoded Tx,
+// which is valid JSON with one message: the general path decodes it to
+// the same Tx (goccy/go-json reads back what encoding/json writes),
+// encodes that to raw again and accepts it too. So both paths agree on
+// every input; FuzzDecodeTxMatchesStdlib compares them.
 //
 // Decoded strings never alias raw, which callers may reuse: those without
 // escapes share one copy of raw.
@@ -97,8 +98,8 @@ func decodeCanonical(raw []byte) (*Tx, bool) {
 	return tx, true
 }
 
-// canonParser reads raw from i; the first deviation sets bad, after which
-// every read returns a zero value and the parse is abandoned.
+// canonParser reads raw from i; the first deviation from the canonical
+// layout sets bad, and the parse is abandoned.
 type canonParser struct {
 	raw []byte
 	s   string // a copy of raw: the decoded strings without escapes
@@ -122,6 +123,7 @@ func (p *canonParser) lit(lit string) {
 	}
 }
 
+// formKey reads the fields of an embedded FormKey.
 func (p *canonParser) formKey() FormKey {
 	var k FormKey
 	p.lit(`{"study":`)
