@@ -42,8 +42,10 @@ func stdlibAccepts(raw []byte) (*types.Tx, bool) {
 }
 
 // FuzzDecodeTxMatchesStdlib: DecodeTx decodes with goccy/go-json for
-// speed; the envelopes it accepts, and what they decode to, must be
-// exactly those of encoding/json.
+// speed, and form txs with its own canonical parser; the envelopes it
+// accepts, and what they decode to, must be exactly those of
+// encoding/json, and its verdict, error code and decoded tx exactly those
+// of its general path alone.
 func FuzzDecodeTxMatchesStdlib(f *testing.F) {
 	form := types.Msg{SubmitForm: &types.MsgSubmitForm{FormKey: types.FormKey{Study: "ST", Subject: "S1", Event: "UNS", EventRepeat: 1, Form: "AE"},
 		Values: []protocol.ItemValue{{Item: "AE.TERM", Value: "Headache <mild> & \u00e9", Repeat: 1}, {Item: "AE.SEV", Value: "1", Repeat: 2}}}}
@@ -71,6 +73,14 @@ func FuzzDecodeTxMatchesStdlib(f *testing.F) {
 		f.Add([]byte(strings.Replace(s, `"expires":10`, `"expires":99999999999999999999`, 1)))
 		f.Add([]byte(strings.Replace(s, `{"body"`, ` {"body"`, 1)))
 	}
+	for _, raw := range formTxs(f) {
+		f.Add(raw)
+		for _, m := range mutations {
+			if mut, ok := mutate(raw, m.old, m.new); ok {
+				f.Add(mut)
+			}
+		}
+	}
 	f.Add([]byte(`null`))
 	f.Add([]byte(`[]`))
 	f.Add([]byte(`{"body":{},"sig":null}`))
@@ -83,6 +93,7 @@ func FuzzDecodeTxMatchesStdlib(f *testing.F) {
 		if ok && !reflect.DeepEqual(got.Body, want.Body) {
 			t.Fatalf("decoded bodies differ:\n%+v\n%+v", got.Body, want.Body)
 		}
+		sameVerdict(t, raw)
 	})
 }
 

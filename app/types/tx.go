@@ -167,8 +167,21 @@ func verify(pub ed25519.PublicKey, msg, sig []byte) bool {
 
 // DecodeTx decodes raw bytes into a Tx, enforcing the size limit, the
 // absence of unknown fields, the envelope version, the presence of exactly
-// one message and canonical encoding.
+// one message and canonical encoding. Form submissions and corrections in
+// canonical form take a fast path (decodeCanonical); every other input,
+// including every one rejected, takes the general one.
 func DecodeTx(raw []byte) (*Tx, *Error) {
+	if len(raw) <= MaxTxBytes {
+		if tx, ok := decodeCanonical(raw); ok {
+			return tx, nil
+		}
+	}
+	return decodeTxGeneral(raw)
+}
+
+// decodeTxGeneral is DecodeTx for any input: it decodes with decodeStrict
+// and proves the bytes canonical by encoding the result again.
+func decodeTxGeneral(raw []byte) (*Tx, *Error) {
 	if len(raw) > MaxTxBytes {
 		return nil, Errf(CodeTxTooLarge, "transaction is %d bytes, above the limit of %d bytes; split the submission", len(raw), MaxTxBytes)
 	}
@@ -183,12 +196,18 @@ func DecodeTx(raw []byte) (*Tx, *Error) {
 	if err != nil || !bytes.Equal(again, raw) {
 		return nil, Errf(CodeTxNotCanonical, "transaction bytes are not in canonical form; encode it with the veritrial client")
 	}
-	tx.signBytes = make([]byte, 0, len(signDomain)+len(body))
-	tx.signBytes = append(append(tx.signBytes, signDomain...), body...)
+	tx.keepSignBytes(body)
 	if _, _, e := tx.Body.Msg.Unpack(); e != nil {
 		return nil, e
 	}
 	return &tx, nil
+}
+
+// keepSignBytes keeps, in a copy, the sign bytes of the received canonical
+// body.
+func (tx *Tx) keepSignBytes(body []byte) {
+	tx.signBytes = make([]byte, 0, len(signDomain)+len(body))
+	tx.signBytes = append(append(tx.signBytes, signDomain...), body...)
 }
 
 // TxHash is the hash CometBFT uses for a tx (SHA-256 of its bytes), as

@@ -24,15 +24,15 @@ func body(msg types.Msg) types.Body {
 
 var enroll = types.Msg{EnrollSubject: &types.MsgEnrollSubject{Study: "ST", Subject: "S1", Site: "site1", ConsentVersion: "1", ConsentSHA256: strings.Repeat("a", 64)}}
 
-func encode(t *testing.T, b types.Body) []byte {
-	t.Helper()
+func encode(tb testing.TB, b types.Body) []byte {
+	tb.Helper()
 	tx, err := types.Sign(b, key("alice"))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	raw, err := tx.Encode()
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return raw
 }
