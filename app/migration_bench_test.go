@@ -24,7 +24,7 @@ func BenchmarkMigrationV3(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		f := &benchFixture{c: apptest.NewAtVersion(b, 2)}
-		f.c.SetupStudyWith(apptest.RegisterMsg(apptest.SafetyExample()))
+		f.c.SetupStudy()
 		target := prefillTarget()
 		for f.values < target {
 			n := min(benchBlock, (target-f.values+valuesPerForm-1)/valuesPerForm)

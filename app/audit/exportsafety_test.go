@@ -20,7 +20,7 @@ import (
 // consent version.
 func TestCheckExportSafety(t *testing.T) {
 	c := apptest.New(t)
-	c.SetupStudyWith(apptest.RegisterMsg(apptest.SafetyExample()))
+	c.SetupStudy()
 	c.MustDo("site1-coordinator", apptest.EnrollMsg("S1-001", "site1"))
 	c.MustDo("site1-coordinator", apptest.EnrollMsg("S1-002", "site1"))
 	ae := apptest.FormKey("S1-001", "W4", 1, "AE")
