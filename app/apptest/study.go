@@ -45,6 +45,7 @@ var (
 	VSOn                  = example.VSOn
 	LB                    = example.LB
 	AE                    = example.AE
+	SeriousAE             = example.SeriousAE
 	// Data management.
 	OpenQueryMsg = example.OpenQueryMsg
 	QueryMsg     = example.QueryMsg

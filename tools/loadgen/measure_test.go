@@ -68,10 +68,11 @@ func TestCountBlocks(t *testing.T) {
 	if got.Blocks != 3 || got.Txs != 5 || got.Committed != 3 {
 		t.Errorf("blocks %d txs %d committed %d, want 3 5 3", got.Blocks, got.Txs, got.Committed)
 	}
-	// 20 values of the submission, 3 changes of the correction, none for
-	// the enrolment; the rejected invalid form does not count.
-	if got.Values != 23 {
-		t.Errorf("values %d, want 23", got.Values)
+	// 18 values of the submission (neither row serious), 3 changes of the
+	// correction, none for the enrolment; the rejected invalid form does
+	// not count.
+	if got.Values != 21 {
+		t.Errorf("values %d, want 21", got.Values)
 	}
 	if got.Rejected[uint32(types.CodeEditCheckFailed)] != 1 || got.Rejected[uint32(types.CodeTxMalformed)] != 1 || len(got.Rejected) != 2 {
 		t.Errorf("rejected %v", got.Rejected)
@@ -186,15 +187,23 @@ func TestPlanShares(t *testing.T) {
 	}
 	counts := map[txKind]int{}
 	forms := map[types.FormKey]bool{}
+	serious := 0
 	for range 1000 {
 		p := w.nextPlan()
 		counts[p.kind]++
 		if p.kind == kindSubmit {
-			k := p.msg.SubmitForm.FormKey
-			if forms[k] || k.EventRepeat < 2 || len(p.msg.SubmitForm.Values) != 20 {
-				t.Fatalf("submission %+v repeats a form, uses the setup's repeat or is not 20 items", k)
+			k, vals := p.msg.SubmitForm.FormKey, p.msg.SubmitForm.Values
+			rows := 0
+			for _, v := range vals {
+				if v.Item == "AE.SER" && v.Value == "1" {
+					rows++
+				}
+			}
+			if forms[k] || k.EventRepeat < 2 || len(vals) != 18+rows {
+				t.Fatalf("submission %+v repeats a form, uses the setup's repeat or is not 18 items and one per serious row (%d)", k, rows)
 			}
 			forms[k] = true
+			serious += rows
 		}
 		if p.kind == kindCorrect && (p.msg.CorrectForm.EventRepeat != 1 || p.msg.CorrectForm.Reason == "") {
 			t.Fatalf("correction %+v", p.msg.CorrectForm)
@@ -204,5 +213,10 @@ func TestPlanShares(t *testing.T) {
 	// tx later, so the last one may not have come yet.
 	if counts[kindInvalid] != 50 || counts[kindCorrect] < 99 || counts[kindCorrect] > 100 || counts[kindSubmit]+counts[kindCorrect] != 950 {
 		t.Errorf("kinds %v, want 50 invalid, 100 corrections (or 99), 850 submissions", counts)
+	}
+	// One AE row in 20 is serious: row 2 of the submissions whose number
+	// ends in 9.
+	if want := (counts[kindSubmit] + 1) / 10; serious != want {
+		t.Errorf("%d serious rows in %d submissions, want %d", serious, counts[kindSubmit], want)
 	}
 }
