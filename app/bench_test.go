@@ -157,12 +157,13 @@ func BenchmarkCheckFinalizeCommit1000(b *testing.B) {
 }
 
 // runBlocks times b.N blocks of benchBlock new forms on the fixture, each
-// tx through CheckTx first when check is set, and reports tx/s and the
-// values stored.
+// tx through CheckTx first when check is set, and reports tx/s, item
+// values/s and the values stored.
 func runBlocks(b *testing.B, check bool) *benchFixture {
 	f := fixture(b)
 	b.ResetTimer()
 	var elapsed time.Duration
+	added := 0
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		txs, values := f.nextForms(b, benchBlock)
@@ -180,10 +181,12 @@ func runBlocks(b *testing.B, check bool) *benchFixture {
 		b.StopTimer()
 		mustAllOK(b, res)
 		f.values += values
+		added += values
 		b.StartTimer()
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(benchBlock*b.N)/elapsed.Seconds(), "txs/s")
+	b.ReportMetric(float64(added)/elapsed.Seconds(), "values/s")
 	b.ReportMetric(float64(f.values), "values")
 	return f
 }

@@ -138,7 +138,7 @@ func (h *harness) curve(ctx context.Context) error {
 			m := b.Metrics
 			switch b.Name {
 			case "FinalizeCommit1000":
-				pt = curvePoint{Prefill: p, Values: m["values"], TxPerSec: m["txs/s"], ValuesPerSec: m["txs/s"] * 20,
+				pt = curvePoint{Prefill: p, Values: m["values"], TxPerSec: m["txs/s"], ValuesPerSec: m["values/s"],
 					DiskPerValue: m["disk-B/value"], NsPerBlock: m["ns/op"], NodePathTxPerSec: pt.NodePathTxPerSec}
 			case "CheckFinalizeCommit1000":
 				pt.NodePathTxPerSec = m["txs/s"]
