@@ -19,7 +19,7 @@ func BenchmarkSubmitReconsentCheck(b *testing.B) {
 	for _, required := range []bool{false, true} {
 		b.Run(fmt.Sprintf("required=%v", required), func(b *testing.B) {
 			c := apptest.New(b)
-			p := apptest.SafetyExample()
+			p := apptest.Example()
 			c.SetupStudyWith(apptest.RegisterMsg(p))
 			for i := range forms {
 				c.MustDo("site1-coordinator", apptest.EnrollMsg(fmt.Sprintf("S1-%03d", i), "site1"))

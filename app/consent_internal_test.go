@@ -13,7 +13,7 @@ import (
 //
 //	go test ./app -run '^$' -bench AdmitNewForm
 func BenchmarkAdmitNewForm(b *testing.B) {
-	c, err := protocol.Compile(protocol.SafetyExample())
+	c, err := protocol.Compile(protocol.Example())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -46,7 +46,7 @@ func newSafetyChain(t *testing.T, v uint64, subjects ...string) *apptest.Chain {
 	if v != 0 {
 		c = apptest.NewAtVersion(t, v)
 	}
-	c.SetupStudyWith(apptest.RegisterMsg(apptest.SafetyExample()))
+	c.SetupStudy()
 	for _, s := range subjects {
 		c.MustDo("site1-coordinator", apptest.EnrollMsg(s, "site1"))
 	}
@@ -59,7 +59,7 @@ func newSafetyChain(t *testing.T, v uint64, subjects ...string) *apptest.Chain {
 // recorded; a subject enrolled with the new version is not held back.
 func TestReconsentScenario(t *testing.T) {
 	c := newSafetyChain(t, 0, "S1-001")
-	p := apptest.SafetyExample()
+	p := apptest.Example()
 	v3 := reconsentAmendment(p, "1.0", "")
 	v3.Study.Version, v3.Study.ProtocolDocSHA256 = "3.0", "2c3d1b0a0644193ccbc78bb271eab4a5b88b55d4051cffe9e50b6ba6b696f412"
 	runSteps(t, c, []step{
@@ -102,7 +102,7 @@ func TestReconsentScenario(t *testing.T) {
 // the form of a subject not yet re-consented and marks it.
 func TestReconsentFlag(t *testing.T) {
 	c := newSafetyChain(t, 0, "S1-001")
-	c.MustDo("sponsor-dm", apptest.AmendMsg(reconsentAmendment(apptest.SafetyExample(), "2.0", protocol.ReconsentFlag), "new safety monitoring"))
+	c.MustDo("sponsor-dm", apptest.AmendMsg(reconsentAmendment(apptest.Example(), "2.0", protocol.ReconsentFlag), "new safety monitoring"))
 	c.MustDo("regulator-auditor", apptest.ApproveMsg(apptest.StudyID, 1))
 	c.MustDo("site1-coordinator", vsAt("S1-001", "SCR"))
 	var rec types.FormRecord
@@ -124,7 +124,7 @@ func TestReconsentFlag(t *testing.T) {
 // re-consent is a kind the ledger does not know yet.
 func TestReconsentVersion2(t *testing.T) {
 	c := newSafetyChain(t, 2, "S1-001")
-	p := apptest.SafetyExample()
+	p := apptest.Example()
 	runSteps(t, c, []step{
 		{name: "amendment without a new consent version", signer: "sponsor-dm", msg: apptest.AmendMsg(reconsentAmendment(p, "1.0", ""), "new safety monitoring")},
 		{name: "approval", signer: "regulator-auditor", msg: apptest.ApproveMsg(apptest.StudyID, 1)},

@@ -138,8 +138,12 @@ func TestUpgradeMigrationV3SAEs(t *testing.T) {
 		}
 		return js(types.ProtocolVersion{Study: p.Study.ID, Number: 1, Label: p.Study.Version, Fingerprint: fp, Protocol: *p})
 	}
-	safety, plain := protocol.SafetyExample(), protocol.Example()
+	// plain is the example without its seriousness item.
+	safety, plain := protocol.Example(), protocol.Example()
 	plain.Study.ID = "OTHER"
+	for i := range plain.Forms {
+		plain.Forms[i].SeriousItem = ""
+	}
 	row := func(r int, serious, outcome string) []protocol.ItemValue {
 		return []protocol.ItemValue{
 			{Item: "AE.TERM", Repeat: r, Value: "headache"},

@@ -23,11 +23,6 @@ import (
 func propertyProtocol() *protocol.Protocol {
 	p := apptest.WithMissingCodes()
 	p.Events[2].WindowHard = true // a visit outside its window is refused
-	for i := range p.Forms {
-		if p.Forms[i].OID == "AE" { // serious AEs open SAE records
-			p.Forms[i].Safety, p.Forms[i].SeriousItem = true, "AE.SER"
-		}
-	}
 	return p
 }
 
@@ -119,7 +114,10 @@ func (g *txGen) next() []byte {
 		switch g.r.Intn(7) {
 		case 0:
 			k.Form = "AE"
-			vals = apptest.AE(1+g.r.Intn(3), g.r.Intn(100))
+			// Every row serious, so that each AE form opens SAE records
+			// (the example's AE form is its safety form) and its
+			// corrections are their follow-ups.
+			vals = apptest.SeriousAE(1+g.r.Intn(3), g.r.Intn(100))
 		case 1:
 			k.Form = "LB"
 			vals = apptest.LB()

@@ -16,7 +16,7 @@ func ackMsg(k types.FormKey, row int, comment string) types.Msg {
 // the second not.
 func aeRows() []protocol.ItemValue {
 	var out []protocol.ItemValue
-	for _, v := range apptest.AE(2, 1) {
+	for _, v := range apptest.SeriousAE(2, 1) {
 		if v.Repeat == 2 && v.Item == "AE.SER" {
 			v.Value = "0"
 		}

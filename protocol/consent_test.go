@@ -7,13 +7,6 @@ import (
 	"testing"
 )
 
-// withSafety is SafetyExample, loaded without warnings.
-func withSafety(t *testing.T) *Protocol {
-	t.Helper()
-	mustExample(t)
-	return SafetyExample()
-}
-
 func formIndex(p *Protocol, oid string) int {
 	for i, f := range p.Forms {
 		if f.OID == oid {
@@ -36,7 +29,7 @@ func TestCompileConsentErrors(t *testing.T) {
 		{"seriousness item not yes/no", func(p *Protocol) { p.Forms[formIndex(p, "AE")].SeriousItem = "AE.SEV" }, "serious_item", "is of type choice, not yesno"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := withSafety(t)
+			p := mustExample(t)
 			tc.break_(p)
 			_, err := Compile(p)
 			var de DefinitionErrors
@@ -46,7 +39,7 @@ func TestCompileConsentErrors(t *testing.T) {
 		})
 	}
 	for _, rule := range []string{"", ReconsentRefuse, ReconsentFlag} {
-		p := withSafety(t)
+		p := mustExample(t)
 		p.Study.Reconsent = rule
 		if _, err := Compile(p); err != nil {
 			t.Errorf("re-consent rule %q: %v", rule, err)
@@ -55,7 +48,7 @@ func TestCompileConsentErrors(t *testing.T) {
 }
 
 func TestSafetyForms(t *testing.T) {
-	c, err := Compile(withSafety(t))
+	c, err := Compile(mustExample(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,8 +71,8 @@ func TestSafetyForms(t *testing.T) {
 }
 
 func TestDiffConsent(t *testing.T) {
-	o := withSafety(t)
-	n := withSafety(t)
+	o := mustExample(t)
+	n := mustExample(t)
 	n.Study.ConsentVersion = "2.0"
 	n.Study.Reconsent = ReconsentFlag
 	n.Forms[formIndex(n, "EOS")].Safety = true
@@ -105,6 +98,10 @@ func TestDiffConsent(t *testing.T) {
 	// A protocol that declares none of this keeps its fingerprint: the
 	// fields are left out of the canonical encoding when empty.
 	plain := mustExample(t)
+	plain.Study.ConsentVersion = ""
+	for i := range plain.Forms {
+		plain.Forms[i].Safety, plain.Forms[i].EndOfStudy, plain.Forms[i].SeriousItem = false, false, ""
+	}
 	cj, err := plain.Canonical()
 	if err != nil {
 		t.Fatal(err)

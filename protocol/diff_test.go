@@ -28,7 +28,7 @@ func TestDiffAmendmentV2(t *testing.T) {
 	want := []Change{
 		{Kind: Changed, What: "study", Field: "version", Old: "1.0", New: "2.0"},
 		{Kind: Changed, What: "study", Field: "protocol_doc_sha256", Old: v1.Study.ProtocolDocSHA256, New: v2.Study.ProtocolDocSHA256, Impact: impactReconsent + ": the protocol document changed"},
-		{Kind: Changed, What: "study", Field: "consent_version", New: "3.0", Impact: impactReconsent + ": the consent document changed"},
+		{Kind: Changed, What: "study", Field: "consent_version", Old: "1.0", New: "2.0", Impact: impactReconsent + ": the consent document changed"},
 		{Kind: Changed, What: "item", OID: "VS.SYSBP", Field: "hard.min", Old: "60", New: "70", Impact: impactReentry + " (range narrowed)"},
 		{Kind: Added, What: "item", OID: "VS.SYSBPST", New: "Systolic blood pressure, standing (after 2 minutes)"},
 		{Kind: Added, What: "code", OID: "CL.EOSSTAT:8", New: "Study terminated by sponsor"},

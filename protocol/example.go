@@ -24,24 +24,3 @@ func Example() *Protocol {
 func ExampleYAML() []byte {
 	return append([]byte(nil), exampleYAML...)
 }
-
-// SafetyExample returns the example protocol with consent version 1.0,
-// its AE form marked as the safety form whose seriousness item is AE.SER,
-// and EOS as the end-of-study form (docs/SAFETY.md); nil only if the
-// embedded file is broken.
-func SafetyExample() *Protocol {
-	p := Example()
-	if p == nil {
-		return nil
-	}
-	p.Study.ConsentVersion = "1.0"
-	for i := range p.Forms {
-		switch p.Forms[i].OID {
-		case "AE":
-			p.Forms[i].Safety, p.Forms[i].SeriousItem = true, "AE.SER"
-		case "EOS":
-			p.Forms[i].EndOfStudy = true
-		}
-	}
-	return p
-}

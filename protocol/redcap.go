@@ -464,6 +464,7 @@ func (l *redcapLoader) build(rows []*rcRow, base *Protocol) *Protocol {
 		if t, ok := first.tags["FORM-NAME"]; ok {
 			p.Forms[0].Name = t
 		}
+		formRoles(&p.Forms[0], first.tags)
 		pos["forms[0]"] = itemPos{row: first, key: rcForm}
 		l.warn(first, rcForm, fmt.Sprintf("instrument %q holds only the record ID field %q: kept as form %s with no items; add its fields to the dictionary, or remove the form from the events of the base protocol", recordForm, first.get(rcVar), p.Forms[0].OID))
 	}
@@ -520,6 +521,7 @@ func (l *redcapLoader) build(rows []*rcRow, base *Protocol) *Protocol {
 		if t, ok := r.tags["FORM-NAME"]; ok {
 			curForm.Name = t
 		}
+		formRoles(curForm, r.tags)
 		for _, t := range r.checks {
 			var ch EditCheck
 			dec := json.NewDecoder(strings.NewReader(t))
@@ -1166,7 +1168,21 @@ var knownVTTags = map[string]bool{
 	"OID": true, "TYPE": true, "DIGITS": true, "UNIT": true, "MAXLEN": true, "HARD-MIN": true, "HARD-MAX": true,
 	"CODELIST": true, "CODELIST-NAME": true, "GROUP-OID": true, "GROUP-NAME": true, "REPEATING": true,
 	"MAX-REPEATS": true, "FORM-OID": true, "FORM-NAME": true, "CHECK": true, "RECORD-ID": true,
-	"PATTERN": true, "PATTERN-MESSAGE": true,
+	"PATTERN": true, "PATTERN-MESSAGE": true, "SAFETY": true, "END-OF-STUDY": true, "SERIOUS-ITEM": true,
+}
+
+// formRoles sets what the form-level tags @VT-SAFETY, @VT-END-OF-STUDY
+// and @VT-SERIOUS-ITEM= among tags say of f.
+func formRoles(f *Form, tags map[string]string) {
+	if t, ok := tags["SAFETY"]; ok {
+		f.Safety = t == "" || parseYes(t)
+	}
+	if t, ok := tags["END-OF-STUDY"]; ok {
+		f.EndOfStudy = t == "" || parseYes(t)
+	}
+	if t, ok := tags["SERIOUS-ITEM"]; ok {
+		f.SeriousItem = t
+	}
 }
 
 // humanize turns "vital_signs" into "Vital signs".

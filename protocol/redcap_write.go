@@ -63,7 +63,7 @@ func WriteREDCap(w io.Writer, p *Protocol) error {
 				rcAnnotation: "@VT-RECORD-ID"}
 			if empty {
 				// A first form without items is the record ID's instrument.
-				row[rcAnnotation] += " @VT-FORM-OID=" + tagValue(f.OID) + " @VT-FORM-NAME=" + tagValue(f.Name)
+				row[rcAnnotation] = strings.Join(append([]string{row[rcAnnotation]}, formTags(&f)...), " ")
 			}
 			if err := writeRCRow(cw, row); err != nil {
 				return err
@@ -78,7 +78,7 @@ func WriteREDCap(w io.Writer, p *Protocol) error {
 			for k, it := range g.Items {
 				var tags []string
 				if firstInForm {
-					tags = append(tags, "@VT-FORM-OID="+tagValue(f.OID), "@VT-FORM-NAME="+tagValue(f.Name))
+					tags = append(tags, formTags(&f)...)
 					for _, ch := range f.Checks {
 						b, err := jsonNoHTML(ch)
 						if err != nil {
@@ -316,4 +316,20 @@ func redcapPatternName(it Item) string {
 		}
 	}
 	return ""
+}
+
+// formTags are the tags of form f on its first field: its OID and name,
+// and its roles (safety form, end-of-study form, seriousness item).
+func formTags(f *Form) []string {
+	tags := []string{"@VT-FORM-OID=" + tagValue(f.OID), "@VT-FORM-NAME=" + tagValue(f.Name)}
+	if f.Safety {
+		tags = append(tags, "@VT-SAFETY")
+	}
+	if f.EndOfStudy {
+		tags = append(tags, "@VT-END-OF-STUDY")
+	}
+	if f.SeriousItem != "" {
+		tags = append(tags, "@VT-SERIOUS-ITEM="+tagValue(f.SeriousItem))
+	}
+	return tags
 }

@@ -40,11 +40,11 @@ func TestBrowserFourValidators(t *testing.T) {
 	c.setupStudy(&ledgerLog{})
 	site1, regulator := c.node("site-1"), c.node("regulator")
 	icf := filepath.Join(t.TempDir(), "icf.txt")
-	if err := os.WriteFile(icf, []byte("consent form v2 (test document)\n"), 0o600); err != nil {
+	if err := os.WriteFile(icf, []byte("consent form v1 (test document)\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c.mustVT("--home", site1.home, "subject", "enroll", "--from", "site-1-coordinator", "--study", studyID, "--subject", "S1-001",
-		"--consent-version", "2.0", "--consent-file", icf)
+		"--consent-version", "1.0", "--consent-file", icf)
 	api, ok, err := node.LoadAPI(site1.home)
 	if err != nil || !ok {
 		t.Fatalf("site-1's home has no read API: %v", err)

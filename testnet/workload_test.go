@@ -235,7 +235,7 @@ func (l *loader) round(s *site, k int) {
 	var ps []pending
 	for _, id := range subjects {
 		msgs = append(msgs, types.Msg{EnrollSubject: &types.MsgEnrollSubject{Study: studyID, Subject: id, Site: s.org,
-			ConsentVersion: "2.0", ConsentSHA256: strings.Repeat("ab", 32)}})
+			ConsentVersion: "1.0", ConsentSHA256: strings.Repeat("ab", 32)}})
 		ps = append(ps, pending{what: "enroll " + id, keys: [][]byte{types.KeySubject(studyID, id)}})
 	}
 	enrolled := l.sendAll(s, msgs, ps)

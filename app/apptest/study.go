@@ -5,7 +5,6 @@ import (
 
 	"github.com/veritrial/veritrial/app/example"
 	"github.com/veritrial/veritrial/app/types"
-	"github.com/veritrial/veritrial/protocol"
 )
 
 // The example study's data and message builders are package example's,
@@ -46,6 +45,7 @@ var (
 	VSOn                  = example.VSOn
 	LB                    = example.LB
 	AE                    = example.AE
+	SeriousAE             = example.SeriousAE
 	// Data management.
 	OpenQueryMsg = example.OpenQueryMsg
 	QueryMsg     = example.QueryMsg
@@ -116,13 +116,3 @@ func (c *Chain) SignBody(body types.Body, s types.Signer) []byte {
 // AddPerson registers a test person (a key the test created) with the
 // chain's signer table, replacing any of the same ID.
 func (c *Chain) AddPerson(p *Person) { c.People[p.ID] = p }
-
-// SafetyExample returns the example protocol marked for consent and
-// safety (protocol.SafetyExample).
-func SafetyExample() *protocol.Protocol {
-	p := protocol.SafetyExample()
-	if p == nil {
-		panic("apptest: protocol.SafetyExample() does not load")
-	}
-	return p
-}

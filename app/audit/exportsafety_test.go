@@ -20,11 +20,11 @@ import (
 // consent version.
 func TestCheckExportSafety(t *testing.T) {
 	c := apptest.New(t)
-	c.SetupStudyWith(apptest.RegisterMsg(apptest.SafetyExample()))
+	c.SetupStudy()
 	c.MustDo("site1-coordinator", apptest.EnrollMsg("S1-001", "site1"))
 	c.MustDo("site1-coordinator", apptest.EnrollMsg("S1-002", "site1"))
 	ae := apptest.FormKey("S1-001", "W4", 1, "AE")
-	c.MustDo("site1-coordinator", apptest.SubmitMsg(ae, apptest.AE(2, 1)))
+	c.MustDo("site1-coordinator", apptest.SubmitMsg(ae, apptest.SeriousAE(2, 1)))
 	c.MustDo("site1-coordinator", apptest.CorrectMsg(ae, "outcome known", protocol.ItemValue{Item: "AE.OUT", Repeat: 1, Value: "2"}, protocol.ItemValue{Item: "AE.OUT", Repeat: 2, Value: "2"}))
 	c.MustDo("sponsor-mm", types.Msg{AcknowledgeSAE: &types.MsgAcknowledgeSAE{FormKey: ae, Row: 1, Comment: "case VT-0001"}})
 	for _, k := range []types.WithdrawalKind{types.WithdrawTreatment, types.WithdrawConsent} {

@@ -12,7 +12,7 @@ import (
 // from follow-up gets the safety form, not vital signs; one who withdrew
 // consent gets neither.
 func TestCheckWithdrawalKinds(t *testing.T) {
-	c, err := protocol.Compile(protocol.SafetyExample())
+	c, err := protocol.Compile(protocol.Example())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -92,10 +92,27 @@ func LB() []protocol.ItemValue {
 	}
 }
 
-// AE returns rows adverse events of the repeating group AE.LOG, 10 items
-// per row (ended, serious), so two rows make a 20-item form. seed varies
-// the verbatim terms.
+// AE returns rows adverse events of the repeating group AE.LOG, as a
+// site reports them: seed varies the verbatim terms, and row r is serious
+// when (seed*rows+r) % 20 == 0, so that over consecutive seeds one row in
+// 20 is serious (5%: serious adverse events are a few percent of all
+// adverse events in published trials) and the example protocol opens a
+// serious adverse event record for it. A serious row has 10 items, its
+// seriousness criterion (hospitalisation) among them; a row that is not
+// serious has 9, since the criterion is hidden (AE.SER is no) and must be
+// empty. Two rows are therefore 18 items, 19 with a serious row.
 func AE(rows, seed int) []protocol.ItemValue {
+	return aeLog(rows, seed, func(r int) bool { return (seed*rows+r)%20 == 0 })
+}
+
+// SeriousAE is AE with every row serious (20 items for two rows), for
+// what needs serious adverse events.
+func SeriousAE(rows, seed int) []protocol.ItemValue {
+	return aeLog(rows, seed, func(int) bool { return true })
+}
+
+// aeLog returns rows adverse events, row r serious when serious(r).
+func aeLog(rows, seed int, serious func(r int) bool) []protocol.ItemValue {
 	var out []protocol.ItemValue
 	for r := 1; r <= rows; r++ {
 		row := func(item, value string) protocol.ItemValue {
@@ -103,9 +120,13 @@ func AE(rows, seed int) []protocol.ItemValue {
 		}
 		out = append(out,
 			row("AE.TERM", fmt.Sprintf("Headache episode %d-%d", seed, r)), row("AE.STDT", "2026-02-01"),
-			row("AE.ONGO", "0"), row("AE.ENDDT", "2026-02-03"), row("AE.SEV", "2"), row("AE.SER", "1"),
-			row("AE.SERCRIT", "3"), row("AE.REL", "3"), row("AE.ACN", "1"), row("AE.OUT", "1"),
-		)
+			row("AE.ONGO", "0"), row("AE.ENDDT", "2026-02-03"), row("AE.SEV", "2"))
+		if serious(r) {
+			out = append(out, row("AE.SER", "1"), row("AE.SERCRIT", "3"))
+		} else {
+			out = append(out, row("AE.SER", "0"))
+		}
+		out = append(out, row("AE.REL", "3"), row("AE.ACN", "1"), row("AE.OUT", "1"))
 	}
 	return out
 }

@@ -40,7 +40,7 @@ func TestAuditOnARealNode(t *testing.T) {
 	mustVT(t, env, "study", "register", "--from", "sponsor-dm", proto)
 	v2 := strings.Replace(readFile(t, proto), `version: "1.0"`, `version: "1.1"`, 1)
 	v2 = strings.Replace(v2, "measure: Change from baseline in mean seated systolic blood pressure", "measure: Change from baseline in home systolic blood pressure", 1)
-	v2 = strings.Replace(v2, "  anchor_event: D1\n", "  anchor_event: D1\n  consent_version: \"2.0\"\n", 1) // outcome switching needs re-consent
+	v2 = strings.Replace(v2, `consent_version: "1.0"`, `consent_version: "2.0"`, 1) // outcome switching needs re-consent
 	proto2 := filepath.Join(work, "htn201_v11.yaml")
 	writeFile(t, proto2, v2)
 	mustVT(t, env, "study", "amend", "--from", "sponsor-dm", "--rationale", "home readings", proto2)

@@ -136,13 +136,13 @@ func TestBrowserDataCapture(t *testing.T) {
 
 	// Enrolment: the consent document's SHA-256 is computed in the page.
 	icf := filepath.Join(work, "icf.txt")
-	writeFile(t, icf, "consent form v2 (test document)\n")
-	sum := sha256.Sum256([]byte("consent form v2 (test document)\n"))
+	writeFile(t, icf, "consent form v1 (test document)\n")
+	sum := sha256.Sum256([]byte("consent form v1 (test document)\n"))
 	browsertest.Page(t, ctx, "enrolment",
 		chromedp.Navigate(url+"/#/enrol"),
 		chromedp.WaitVisible(chromedp.CSS("#enrol-form")),
 		chromedp.SendKeys(chromedp.CSS("#enrol-subject"), "S1-001"),
-		chromedp.SendKeys(chromedp.CSS("#consent-version"), "2.0"),
+		chromedp.SendKeys(chromedp.CSS("#consent-version"), "1.0"),
 		chromedp.SetUploadFiles(chromedp.CSS("#consent-file"), []string{icf}))
 	browsertest.WaitText(t, ctx, "#consent-sha", hex.EncodeToString(sum[:]))
 	screenshot(t, ctx, "enrol")
@@ -152,7 +152,7 @@ func TestBrowserDataCapture(t *testing.T) {
 		Subject types.Subject `json:"subject"`
 	}
 	decode(t, mustVT(t, env, "--from", "sponsor-dm", "show", "subject", "--study", "VT-HTN-201", "--subject", "S1-001", "-o", "json"), &subj)
-	if subj.Subject.Site != "site1" || subj.Subject.ConsentVersion != "2.0" || subj.Subject.ConsentSHA256 != hex.EncodeToString(sum[:]) || subj.Subject.Enrolled.Signer != "site1-coordinator" {
+	if subj.Subject.Site != "site1" || subj.Subject.ConsentVersion != "1.0" || subj.Subject.ConsentSHA256 != hex.EncodeToString(sum[:]) || subj.Subject.Enrolled.Signer != "site1-coordinator" {
 		t.Fatalf("the ledger's subject: %+v", subj.Subject)
 	}
 	browsertest.Page(t, ctx, "dashboard", chromedp.Navigate(url+"/#/"))

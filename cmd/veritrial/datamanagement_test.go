@@ -20,8 +20,8 @@ func TestDataManagementOnARealNode(t *testing.T) {
 	mustVT(t, env, "study", "register", "--from", "sponsor-dm", proto, "--sdv-policy", "all")
 	activateSite1(t, env, "VT-HTN-201")
 	icf := filepath.Join(work, "icf.txt")
-	writeFile(t, icf, "consent form v2 (test document)\n")
-	mustVT(t, env, "subject", "enroll", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", "S1-001", "--consent-version", "2.0", "--consent-file", icf)
+	writeFile(t, icf, "consent form v1 (test document)\n")
+	mustVT(t, env, "subject", "enroll", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", "S1-001", "--consent-version", "1.0", "--consent-file", icf)
 	key := []string{"--study", "VT-HTN-201", "--subject", "S1-001", "--event", "SCR", "--form", "VS"}
 	// Heart rate 38 is below the expected 40: the ledger raises query 1,
 	// and the submission says so.

@@ -16,7 +16,7 @@ func TestLabRangesOnARealNode(t *testing.T) {
 	work, _, env, _ := devNode(t)
 	const study = "VT-HTN-201"
 	icf := exampleStudy(t, env, work)
-	mustVT(t, env, "subject", "enroll", "--from", "site1-coordinator", "--study", study, "--subject", "S1-001", "--consent-version", "2.0", "--consent-file", icf)
+	mustVT(t, env, "subject", "enroll", "--from", "site1-coordinator", "--study", study, "--subject", "S1-001", "--consent-version", "1.0", "--consent-file", icf)
 	mustVT(t, env, "form", "submit", "--from", "site1-coordinator", "--study", study, "--subject", "S1-001", "--event", "SCR", "--form", "DM",
 		"DM.CONSDT=2026-01-05", "DM.AGE=54", "DM.SEX=2", "DM.CBP=0", "DM.HEIGHT=170.0", "DM.WEIGHT=70.0", "DM.SMOKE=1")
 

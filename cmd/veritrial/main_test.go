@@ -63,7 +63,7 @@ func exampleStudy(t *testing.T, env []string, work string) string {
 	mustVT(t, env, "study", "register", "--from", "sponsor-dm", proto)
 	activateSite1(t, env, "VT-HTN-201")
 	icf := filepath.Join(work, "icf.txt")
-	writeFile(t, icf, "consent form v2 (test document)\n")
+	writeFile(t, icf, "consent form v1 (test document)\n")
 	return icf
 }
 

@@ -23,7 +23,7 @@ func TestRandomizationOnARealNode(t *testing.T) {
 	const study = "VT-HTN-201"
 	icf := exampleStudy(t, env, work)
 	for _, s := range []string{"S1-001", "S1-002"} {
-		mustVT(t, env, "subject", "enroll", "--from", "site1-coordinator", "--study", study, "--subject", s, "--consent-version", "2.0", "--consent-file", icf)
+		mustVT(t, env, "subject", "enroll", "--from", "site1-coordinator", "--study", study, "--subject", s, "--consent-version", "1.0", "--consent-file", icf)
 		submit := []string{"form", "submit", "--from", "site1-coordinator", "--study", study, "--subject", s, "--event", "SCR"}
 		mustVT(t, env, append(submit, "--form", "DM", "DM.CONSDT=2026-01-05", "DM.AGE=54", "DM.SEX=1", "DM.HEIGHT=178.5", "DM.WEIGHT=82.3", "DM.SMOKE=1")...)
 		mustVT(t, env, append(submit, "--form", "IE", "IE.INC1=1", "IE.INC2=1", "IE.INC3=1", "IE.EXC1=0", "IE.EXC2=0", "IE.ELIG=1")...)

@@ -9,25 +9,6 @@ import (
 	"github.com/veritrial/veritrial/app/audit"
 )
 
-// safetyYAML is the example protocol with consent version consent, the AE
-// form marked as the safety form with its seriousness item and EOS as the
-// end-of-study form.
-func safetyYAML(t *testing.T, example, consent string) string {
-	t.Helper()
-	out := example
-	for _, r := range []struct{ old, new string }{
-		{"  anchor_event: D1\n", "  anchor_event: D1\n  consent_version: \"" + consent + "\"\n"},
-		{"  - oid: AE\n    name: Adverse events\n", "  - oid: AE\n    name: Adverse events\n    safety: true\n    serious_item: AE.SER\n"},
-		{"  - oid: EOS\n    name: End of study\n", "  - oid: EOS\n    name: End of study\n    end_of_study: true\n"},
-	} {
-		if !strings.Contains(out, r.old) {
-			t.Fatalf("the example protocol lacks %q", r.old)
-		}
-		out = strings.Replace(out, r.old, r.new, 1)
-	}
-	return out
-}
-
 // TestConsentAndSafetyOnARealNode: an amendment that needs re-consent,
 // a form refused until subject reconsent records it, withdrawal kinds,
 // and a serious adverse event shown, acknowledged and reported through a
@@ -38,7 +19,7 @@ func TestConsentAndSafetyOnARealNode(t *testing.T) {
 	const study = "VT-HTN-201"
 	example := filepath.Join(work, "example.yaml")
 	mustVT(t, env, "protocol", "example", "--out", example)
-	v1 := safetyYAML(t, readFile(t, example), "1.0")
+	v1 := readFile(t, example) // consent version 1.0, AE the safety form, AE.SER its seriousness item
 	proto := filepath.Join(work, "v1.yaml")
 	writeFile(t, proto, v1)
 	mustVT(t, env, "study", "register", "--from", "sponsor-dm", proto)

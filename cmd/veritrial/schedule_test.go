@@ -23,12 +23,12 @@ func TestScheduleOnARealNode(t *testing.T) {
 	mustVT(t, env, "study", "register", "--from", "sponsor-dm", proto)
 	activateSite1(t, env, "VT-HTN-201")
 	icf := filepath.Join(work, "icf.txt")
-	writeFile(t, icf, "consent form v2 (test document)\n")
+	writeFile(t, icf, "consent form v1 (test document)\n")
 	// The baseline 60 days before today: week 4's window closed 29 days ago.
 	day := func(n int) string { return time.Now().UTC().AddDate(0, 0, n).Format("2006-01-02") }
 	base := -60
 	for _, s := range []string{"S1-001", "S1-002"} {
-		mustVT(t, env, "subject", "enroll", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", s, "--consent-version", "2.0", "--consent-file", icf)
+		mustVT(t, env, "subject", "enroll", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", s, "--consent-version", "1.0", "--consent-file", icf)
 		mustVT(t, env, "form", "submit", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", s, "--event", "D1", "--form", "VS",
 			"VS.DATE="+day(base), "VS.POS=1", "VS.SYSBP=128", "VS.DIABP=82", "VS.HR=70")
 	}

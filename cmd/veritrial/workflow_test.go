@@ -74,8 +74,8 @@ func TestWorkflowsOnARealNode(t *testing.T) {
 	failVT(t, env, exitRejected, "code 211 (invalid_role)", "site", "activate", "--from", "sponsor-dm", "--study", "VT-HTN-201", "--site", "site1", "--pi", "site1-coordinator")
 	mustVT(t, env, "site", "activate", "--from", "sponsor-dm", "--study", "VT-HTN-201", "--site", "site1", "--pi", "site1-investigator")
 	icf := filepath.Join(work, "icf.txt")
-	writeFile(t, icf, "consent form v2 (test document)\n")
-	enroll := []string{"subject", "enroll", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", "S1-001", "--consent-version", "2.0", "--consent-file", icf}
+	writeFile(t, icf, "consent form v1 (test document)\n")
+	enroll := []string{"subject", "enroll", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", "S1-001", "--consent-version", "1.0", "--consent-file", icf}
 	failVT(t, env, exitRejected, "ask the principal investigator Dr. Demo Investigator (site1-investigator) to delegate enrolment on VT-HTN-201 to you", enroll...)
 	failVT(t, env, exitRejected, "only the principal investigator does", "site", "delegate", "--from", "site1-admin", "--study", "VT-HTN-201", "--site", "site1", "--account", "site1-coordinator", "--tasks", "enroll")
 	mustVT(t, env, "site", "delegate", "--from", "site1-investigator", "--study", "VT-HTN-201", "--site", "site1", "--account", "site1-coordinator", "--tasks", "enroll,entry", "--tasks", "answer")
@@ -95,7 +95,7 @@ func TestWorkflowsOnARealNode(t *testing.T) {
 		t.Errorf("show delegations --site site1 in JSON: %+v", dels)
 	}
 	mustVT(t, env, enroll...)
-	failVT(t, env, exitRejected, "code 401 (subject_exists)", "subject", "enroll", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", "S1-001", "--consent-version", "2.0", "--consent-file", icf)
+	failVT(t, env, exitRejected, "code 401 (subject_exists)", "subject", "enroll", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", "S1-001", "--consent-version", "1.0", "--consent-file", icf)
 
 	key := []string{"--study", "VT-HTN-201", "--subject", "S1-001", "--event", "SCR", "--form", "VS"}
 	submit := append([]string{"form", "submit", "--from", "site1-coordinator"}, key...)

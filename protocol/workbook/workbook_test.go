@@ -124,8 +124,8 @@ func TestXLSXLenient(t *testing.T) {
 	f := exampleWorkbook(t)
 	// Reordered columns, a renamed sheet spelling, an extra sheet and column.
 	f.SetCellStr("Forms", "A1", "form oid")
-	f.SetCellStr("Forms", "C1", "Comment")
-	f.SetCellStr("Forms", "C2", "free text")
+	f.SetCellStr("Forms", "F1", "Comment")
+	f.SetCellStr("Forms", "F2", "free text")
 	f.NewSheet("Notes")
 	f.SetSheetName("CodeLists", "Code Lists")
 	p, w, err := LoadXLSX(bytes.NewReader(saveWorkbook(t, f)), "x.xlsx")
@@ -218,7 +218,7 @@ func TestXLSXKeepsPattern(t *testing.T) {
 // safety, end-of-study and seriousness marks of forms survive the
 // workbook.
 func TestXLSXConsentFields(t *testing.T) {
-	p := protocol.SafetyExample()
+	p := protocol.Example()
 	p.Study.ConsentVersion, p.Study.Reconsent = "2.0", protocol.ReconsentFlag
 	var b bytes.Buffer
 	if err := WriteXLSX(&b, p); err != nil {

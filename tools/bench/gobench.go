@@ -113,7 +113,7 @@ func (h *harness) goBenchmarks(ctx context.Context) error {
 	return nil
 }
 
-// curve runs FinalizeBlock+Commit of 1,000 20-item forms on stores
+// curve runs FinalizeBlock+Commit of 1,000 adverse event forms on stores
 // prefilled with each count of item values; one run writes a CPU profile.
 func (h *harness) curve(ctx context.Context) error {
 	for _, p := range h.o.Prefills {
@@ -138,7 +138,7 @@ func (h *harness) curve(ctx context.Context) error {
 			m := b.Metrics
 			switch b.Name {
 			case "FinalizeCommit1000":
-				pt = curvePoint{Prefill: p, Values: m["values"], TxPerSec: m["txs/s"], ValuesPerSec: m["txs/s"] * 20,
+				pt = curvePoint{Prefill: p, Values: m["values"], TxPerSec: m["txs/s"], ValuesPerSec: m["values/s"],
 					DiskPerValue: m["disk-B/value"], NsPerBlock: m["ns/op"], NodePathTxPerSec: pt.NodePathTxPerSec}
 			case "CheckFinalizeCommit1000":
 				pt.NodePathTxPerSec = m["txs/s"]

@@ -592,7 +592,7 @@ func printReport(w io.Writer, rep *Report) {
 		}
 	}
 	if len(rep.Curve) > 0 {
-		fmt.Fprintf(w, "\nFinalizeBlock+Commit of 1,000 20-item forms (node path: CheckTx of each tx first)\n%10s %12s %9s %8s %12s %12s %15s\n", "prefill", "values after", "tx/s", "vs first", "values/s", "disk B/value", "node path tx/s")
+		fmt.Fprintf(w, "\nFinalizeBlock+Commit of 1,000 adverse event forms (node path: CheckTx of each tx first)\n%10s %12s %9s %8s %12s %12s %15s\n", "prefill", "values after", "tx/s", "vs first", "values/s", "disk B/value", "node path tx/s")
 		for _, c := range rep.Curve {
 			fmt.Fprintf(w, "%10d %12.0f %9.0f %7.0f%% %12.0f %12.0f %15.0f\n", c.Prefill, c.Values, c.TxPerSec, 100*c.TxPerSec/rep.Curve[0].TxPerSec, c.ValuesPerSec, c.DiskPerValue, c.NodePathTxPerSec)
 		}

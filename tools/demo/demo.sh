@@ -89,9 +89,8 @@ for asset in veritrial.wasm wasm_exec.js app.js; do
 done
 echo "  Open http://127.0.0.1:$API/ in a browser while the node runs and sign in with a key file: the key is unlocked and every transaction signed in the browser."
 
-step "Sponsor: check and register the protocol (outcomes are committed before the first subject); it declares consent version 2.0, its AE form is the safety form and AE.SER its seriousness item"
+step "Sponsor: check and register the protocol (outcomes are committed before the first subject); it declares consent version 1.0, its AE form is the safety form and AE.SER its seriousness item"
 run protocol example --out htn201.yaml
-sed -i -e 's/^  anchor_event: D1$/&\n  consent_version: "2.0"/' -e 's/^    name: Adverse events$/&\n    safety: true\n    serious_item: AE.SER/' htn201.yaml
 run protocol check htn201.yaml
 run study register --from sponsor-dm htn201.yaml
 
@@ -104,14 +103,14 @@ run study delegate --from sponsor-dm --study $STUDY --org cro --tasks monitoring
 run site activate --from sponsor-dm --study $STUDY --site site1 --pi site1-investigator
 
 step "Site: the principal investigator delegates study tasks to the coordinator (the site's delegation log); the ledger refuses anyone else"
-printf 'Informed consent form, version 2.0 (demo document)\n' >icf_v2.txt
-expect 6 subject enroll --from site1-coordinator --study $STUDY --subject S1-001 --consent-version 2.0 --consent-file icf_v2.txt
+printf 'Informed consent form, version 1.0 (demo document)\n' >icf_v1.txt
+expect 6 subject enroll --from site1-coordinator --study $STUDY --subject S1-001 --consent-version 1.0 --consent-file icf_v1.txt
 run site delegate --from site1-investigator --study $STUDY --site site1 --account site1-coordinator --tasks enroll,entry,answer
 run show delegations --from sponsor-dm --study $STUDY
 
 step "Site: enroll pseudonymous subjects (the consent form is referenced by its SHA-256 only)"
-run subject enroll --from site1-coordinator --study $STUDY --subject S1-001 --consent-version 2.0 --consent-file icf_v2.txt
-run subject enroll --from site1-coordinator --study $STUDY --subject S1-002 --consent-version 2.0 --consent-file icf_v2.txt
+run subject enroll --from site1-coordinator --study $STUDY --subject S1-001 --consent-version 1.0 --consent-file icf_v1.txt
+run subject enroll --from site1-coordinator --study $STUDY --subject S1-002 --consent-version 1.0 --consent-file icf_v1.txt
 
 step "Site: enter vital signs; every validator runs the edit checks (a hard failure is refused, a soft one raises a query)"
 expect 6 form submit --from site1-coordinator --study $STUDY --subject S1-001 --event SCR --form VS \
@@ -180,15 +179,15 @@ step "CRO monitor: source data verification of each subject's screening visit"
 run sdv --from cro-monitor --study $STUDY --subject S1-001 --event SCR
 run sdv --from cro-monitor --study $STUDY --subject S1-002 --event SCR
 
-step "Sponsor and regulator: an amendment with a new protocol document needs re-consent, so it names consent version 3.0; from its approval the site re-consents each subject before entering more of their data (safety forms excepted)"
-sed -e 's/^  version: "1.0"$/  version: "2.0"/' -e 's/^  consent_version: "2.0"$/  consent_version: "3.0"/' -e 's/^  protocol_doc_sha256: 16aa/  protocol_doc_sha256: 26aa/' htn201.yaml >htn201_v2.yaml
+step "Sponsor and regulator: an amendment with a new protocol document needs re-consent, so it names consent version 2.0; from its approval the site re-consents each subject before entering more of their data (safety forms excepted)"
+sed -e 's/^  version: "1.0"$/  version: "2.0"/' -e 's/^  consent_version: "1.0"$/  consent_version: "2.0"/' -e 's/^  protocol_doc_sha256: 16aa/  protocol_doc_sha256: 26aa/' htn201.yaml >htn201_v2.yaml
 run study amend --from sponsor-dm --rationale "Protocol document 2.0: closer safety monitoring" htn201_v2.yaml
 run study approve-amendment --from regulator-auditor --study $STUDY --amendment 1
 expect 6 form submit --from site1-coordinator --study $STUDY --subject S1-001 --event D1 --form VS \
 	VS.DATE=$VISIT1 VS.POS=1 VS.SYSBP=144 VS.DIABP=90 VS.HR=60
-printf 'Informed consent form, version 3.0 (demo document)\n' >icf_v3.txt
-run subject reconsent --from site1-coordinator --study $STUDY --subject S1-001 --consent-version 3.0 --consent-file icf_v3.txt
-run subject reconsent --from site1-coordinator --study $STUDY --subject S1-002 --consent-version 3.0 --consent-file icf_v3.txt
+printf 'Informed consent form, version 2.0 (demo document)\n' >icf_v2.txt
+run subject reconsent --from site1-coordinator --study $STUDY --subject S1-001 --consent-version 2.0 --consent-file icf_v2.txt
+run subject reconsent --from site1-coordinator --study $STUDY --subject S1-002 --consent-version 2.0 --consent-file icf_v2.txt
 
 step "Site: a serious adverse event starts a clock; the sponsor's medical monitor acknowledges it (within 24 hours: ICH E2A)"
 run form submit --from site1-coordinator --study $STUDY --subject S1-002 --event UNS --form AE \

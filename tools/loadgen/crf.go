@@ -66,8 +66,9 @@ type site struct {
 	subjects []string
 }
 
-// crf is the veritrial workload: 20-item adverse event forms (two rows of
-// AE.LOG) at unscheduled visits, corrections of forms entered during the
+// crf is the veritrial workload: adverse event forms of two rows of AE.LOG
+// (example.AE: one row in 20 serious; 18 items, 19 with a serious row) at
+// unscheduled visits, corrections of forms entered during the
 // setup, and vital signs forms with a systolic pressure above the hard
 // range, which the ledger must reject.
 type crf struct {
@@ -336,7 +337,8 @@ func kindOf(m types.Msg) string {
 
 // nextPlan decides the i-th tx of the measured phase: invalid
 // submissions and corrections are spread evenly at their shares, the rest
-// are new 20-item forms, round-robin over subjects (and so over sites).
+// are new adverse event forms, round-robin over subjects (and so over
+// sites).
 func (w *crf) nextPlan() plan {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -422,8 +424,9 @@ func (pb *prebuilt) next() (genTx, error) {
 	return pb.more.next()
 }
 
-// sampleTxBytes is the size of a signed 20-item adverse event submission,
-// the size kvstore txs are given by default.
+// sampleTxBytes is the size of a signed adverse event submission (two
+// rows, neither serious: the common case), the size kvstore txs are given
+// by default.
 func sampleTxBytes() (int, error) {
 	k := example.FormKey(runSubject(9999, 99998), "UNS", 2, "AE")
 	raw, err := types.BuildTx("veritrial-dev", "site1-coordinator", 1000, newFixedKey(), example.SubmitMsg(k, example.AE(2, 1)))

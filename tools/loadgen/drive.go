@@ -7,11 +7,13 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	cmttypes "github.com/cometbft/cometbft/types"
 
@@ -208,12 +210,27 @@ func fetchBlocks(ctx context.Context, rpc *rpchttp.HTTP, from, to int64) ([]bloc
 			code := uint32(0)
 			if i < len(r.TxsResults) {
 				code = r.TxsResults[i].Code
+				if code == 0 {
+					bd.SAEs += saesOpened(r.TxsResults[i].Events)
+				}
 			}
 			bd.Codes = append(bd.Codes, code)
 		}
 		out = append(out, bd)
 	}
 	return out, nil
+}
+
+// saesOpened counts the serious adverse event records a committed
+// submission or correction opened: its events that name one ("sae").
+func saesOpened(events []abci.Event) int {
+	n := 0
+	for _, ev := range events {
+		if ev.Type == "vt" && slices.ContainsFunc(ev.Attributes, func(a abci.EventAttribute) bool { return a.Key == "sae" }) {
+			n++
+		}
+	}
+	return n
 }
 
 // fetchProfile takes a CPU profile of seconds from a node's pprof server.

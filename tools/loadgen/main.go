@@ -68,7 +68,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Float64Var(&c.Invalid, "invalid", 0.05, "share of submissions with an out-of-range value, which must be rejected")
 	fs.Float64Var(&c.Corrections, "corrections", 0.10, "share of corrections (with a reason) of forms entered in the setup")
 	fs.IntVar(&c.Subjects, "subjects", 200, "subjects enrolled in the setup, spread over the sites")
-	fs.IntVar(&c.TxBytes, "tx-bytes", 0, "kvstore tx size; 0 means the size of a signed 20-item veritrial submission")
+	fs.IntVar(&c.TxBytes, "tx-bytes", 0, "kvstore tx size; 0 means the size of a signed veritrial adverse event submission")
 	fs.IntVar(&c.Prebuild, "prebuild", -1, "txs signed before the measured phase; -1 means 5,000 per second of --duration (max 200,000)")
 	fs.Int64Var(&c.TTL, "ttl", 500, "blocks a signed veritrial tx stays valid")
 	fs.DurationVar(&c.Drain, "drain", 20*time.Second, "how long to wait after the measured phase for accepted txs to commit")

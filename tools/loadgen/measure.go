@@ -44,6 +44,9 @@ type Result struct {
 	ValuesPerSec      float64        `json:"item_values_per_s"`
 	MeanTxBytes       float64        `json:"mean_tx_bytes"`
 	MeanBlockTxs      float64        `json:"mean_block_txs"`
+	// SAEsOpened counts the serious adverse event records the committed
+	// txs opened (from their events; the load acknowledges none).
+	SAEsOpened int `json:"saes_opened"`
 
 	Sent            int            `json:"sent"`
 	Accepted        int            `json:"accepted"`
@@ -82,12 +85,14 @@ type latency struct {
 	Mean    float64 `json:"mean"`
 }
 
-// blockData is one block's txs and their result codes.
+// blockData is one block's txs, their result codes and the serious
+// adverse event records they opened.
 type blockData struct {
 	Height int64
 	Time   time.Time
 	Txs    [][]byte
 	Codes  []uint32
+	SAEs   int
 }
 
 // tally is what a range of blocks holds.
@@ -97,15 +102,18 @@ type tally struct {
 	Bytes     int
 	Committed int
 	Values    int
+	SAEs      int
 	Rejected  map[uint32]int
 }
 
 // countBlocks counts the txs, committed txs (code 0), item values of the
-// committed txs (values gives a tx's count) and rejections by code.
+// committed txs (values gives a tx's count), SAE records opened and
+// rejections by code.
 func countBlocks(blocks []blockData, values func([]byte) int) tally {
 	t := tally{Rejected: map[uint32]int{}}
 	for _, b := range blocks {
 		t.Blocks++
+		t.SAEs += b.SAEs
 		for i, tx := range b.Txs {
 			t.Txs++
 			t.Bytes += len(tx)
@@ -254,7 +262,7 @@ func (r *Result) fill(st *driveStats, blocks []blockData, seen map[int64]time.Ti
 	t := countBlocks(window, values)
 	r.FromHeight, r.ToHeight, r.Blocks = from, to, t.Blocks
 	r.ElapsedSec = elapsed(blocks, seen, from, to).Seconds()
-	r.BlockTxs, r.Committed, r.ItemValues = t.Txs, t.Committed, t.Values
+	r.BlockTxs, r.Committed, r.ItemValues, r.SAEsOpened = t.Txs, t.Committed, t.Values, t.SAEs
 	if r.ElapsedSec > 0 {
 		r.CommittedTxPerSec = round1(float64(t.Committed) / r.ElapsedSec)
 		r.ValuesPerSec = round1(float64(t.Values) / r.ElapsedSec)
@@ -330,6 +338,7 @@ func printResult(w io.Writer, r *Result) {
 	fmt.Fprintf(tw, "committed\t%.1f tx/s (%d txs, %.0f B/tx)\n", r.CommittedTxPerSec, r.Committed, r.MeanTxBytes)
 	if r.App == "veritrial" {
 		fmt.Fprintf(tw, "item values\t%.1f /s (%d)\n", r.ValuesPerSec, r.ItemValues)
+		fmt.Fprintf(tw, "serious AEs\t%d SAE records opened by %d committed AE forms\n", r.SAEsOpened, r.CommittedByKind[kindSubmit.String()])
 		fmt.Fprintf(tw, "invalid\t%d sent, %d rejected, %d committed\n", r.Invalid.Sent, r.Invalid.Rejected, r.Invalid.Committed)
 	}
 	fmt.Fprintf(tw, "latency\tp50 %.0f ms, p90 %.0f ms, p99 %.0f ms (%d samples, %d accepted but not committed)\n", r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.Samples, r.Uncommitted)

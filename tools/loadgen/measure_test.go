@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
+
 	"github.com/veritrial/veritrial/app/example"
 	"github.com/veritrial/veritrial/app/types"
 )
@@ -60,18 +62,19 @@ func TestCountBlocks(t *testing.T) {
 	invalid := signed(t, example.SubmitMsg(example.FormKey("S1", "UNS", 2, "VS"), example.VS(400, 80)))
 	enroll := signed(t, example.EnrollMsg("S2", "site1"))
 	blocks := []blockData{
-		{Height: 5, Txs: [][]byte{submit, invalid}, Codes: []uint32{0, uint32(types.CodeEditCheckFailed)}},
+		{Height: 5, Txs: [][]byte{submit, invalid}, Codes: []uint32{0, uint32(types.CodeEditCheckFailed)}, SAEs: 1},
 		{Height: 6},
-		{Height: 7, Txs: [][]byte{correct, enroll, []byte("junk")}, Codes: []uint32{0, 0, uint32(types.CodeTxMalformed)}},
+		{Height: 7, Txs: [][]byte{correct, enroll, []byte("junk")}, Codes: []uint32{0, 0, uint32(types.CodeTxMalformed)}, SAEs: 2},
 	}
 	got := countBlocks(blocks, itemValues)
-	if got.Blocks != 3 || got.Txs != 5 || got.Committed != 3 {
-		t.Errorf("blocks %d txs %d committed %d, want 3 5 3", got.Blocks, got.Txs, got.Committed)
+	if got.Blocks != 3 || got.Txs != 5 || got.Committed != 3 || got.SAEs != 3 {
+		t.Errorf("blocks %d txs %d committed %d SAEs %d, want 3 5 3 3", got.Blocks, got.Txs, got.Committed, got.SAEs)
 	}
-	// 20 values of the submission, 3 changes of the correction, none for
-	// the enrolment; the rejected invalid form does not count.
-	if got.Values != 23 {
-		t.Errorf("values %d, want 23", got.Values)
+	// 18 values of the submission (neither row serious), 3 changes of the
+	// correction, none for the enrolment; the rejected invalid form does
+	// not count.
+	if got.Values != 21 {
+		t.Errorf("values %d, want 21", got.Values)
 	}
 	if got.Rejected[uint32(types.CodeEditCheckFailed)] != 1 || got.Rejected[uint32(types.CodeTxMalformed)] != 1 || len(got.Rejected) != 2 {
 		t.Errorf("rejected %v", got.Rejected)
@@ -89,9 +92,9 @@ func TestLatenciesAndFill(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	a, b, c, d := []byte("a=1"), []byte("b=2"), []byte("c=3"), []byte("d=4")
 	blocks := []blockData{
-		{Height: 11, Time: t0.Add(time.Second), Txs: [][]byte{a, b}, Codes: []uint32{0, 0}},
+		{Height: 11, Time: t0.Add(time.Second), Txs: [][]byte{a, b}, Codes: []uint32{0, 0}, SAEs: 1},
 		{Height: 12, Time: t0.Add(2 * time.Second), Txs: [][]byte{c}, Codes: []uint32{7}},
-		{Height: 13, Time: t0.Add(3 * time.Second)},
+		{Height: 13, Time: t0.Add(3 * time.Second), SAEs: 4},
 	}
 	seen := map[int64]time.Time{10: t0, 11: t0.Add(1100 * time.Millisecond), 12: t0.Add(2100 * time.Millisecond), 13: t0.Add(3100 * time.Millisecond)}
 	sent := []*sentTx{
@@ -108,7 +111,7 @@ func TestLatenciesAndFill(t *testing.T) {
 	}
 	r := &Result{}
 	r.fill(&driveStats{sent: sent}, blocks, seen, 10, 12, false)
-	if r.Blocks != 2 || r.BlockTxs != 3 || r.Committed != 2 || r.ElapsedSec != 2.1 || r.CommittedTxPerSec != 1 {
+	if r.Blocks != 2 || r.BlockTxs != 3 || r.Committed != 2 || r.ElapsedSec != 2.1 || r.CommittedTxPerSec != 1 || r.SAEsOpened != 1 {
 		t.Errorf("window: %+v", r)
 	}
 	if r.Sent != 6 || r.Accepted != 4 || r.Uncommitted != 1 || r.CheckRejections["3"] != 1 || r.BlockRejections["7"] != 1 {
@@ -186,15 +189,23 @@ func TestPlanShares(t *testing.T) {
 	}
 	counts := map[txKind]int{}
 	forms := map[types.FormKey]bool{}
+	serious := 0
 	for range 1000 {
 		p := w.nextPlan()
 		counts[p.kind]++
 		if p.kind == kindSubmit {
-			k := p.msg.SubmitForm.FormKey
-			if forms[k] || k.EventRepeat < 2 || len(p.msg.SubmitForm.Values) != 20 {
-				t.Fatalf("submission %+v repeats a form, uses the setup's repeat or is not 20 items", k)
+			k, vals := p.msg.SubmitForm.FormKey, p.msg.SubmitForm.Values
+			rows := 0
+			for _, v := range vals {
+				if v.Item == "AE.SER" && v.Value == "1" {
+					rows++
+				}
+			}
+			if forms[k] || k.EventRepeat < 2 || len(vals) != 18+rows {
+				t.Fatalf("submission %+v repeats a form, uses the setup's repeat or is not 18 items and one per serious row (%d)", k, rows)
 			}
 			forms[k] = true
+			serious += rows
 		}
 		if p.kind == kindCorrect && (p.msg.CorrectForm.EventRepeat != 1 || p.msg.CorrectForm.Reason == "") {
 			t.Fatalf("correction %+v", p.msg.CorrectForm)
@@ -204,5 +215,29 @@ func TestPlanShares(t *testing.T) {
 	// tx later, so the last one may not have come yet.
 	if counts[kindInvalid] != 50 || counts[kindCorrect] < 99 || counts[kindCorrect] > 100 || counts[kindSubmit]+counts[kindCorrect] != 950 {
 		t.Errorf("kinds %v, want 50 invalid, 100 corrections (or 99), 850 submissions", counts)
+	}
+	// One AE row in 20 is serious: row 2 of the submissions whose number
+	// ends in 9.
+	if want := (counts[kindSubmit] + 1) / 10; serious != want {
+		t.Errorf("%d serious rows in %d submissions, want %d", serious, counts[kindSubmit], want)
+	}
+}
+
+// TestSAEsOpened: a committed tx's events that name an SAE record are
+// counted, no other.
+func TestSAEsOpened(t *testing.T) {
+	attr := func(k, v string) abci.EventAttribute { return abci.EventAttribute{Key: k, Value: v} }
+	events := []abci.Event{
+		{Type: "vt", Attributes: []abci.EventAttribute{attr("kind", "submit_form"), attr("signer", "site1-coordinator")}},
+		{Type: "vt", Attributes: []abci.EventAttribute{attr("study", "VT-HTN-201"), attr("form", "AE")}},
+		{Type: "vt", Attributes: []abci.EventAttribute{attr("study", "VT-HTN-201"), attr("subject", "S1-001"), attr("sae", "UNS/3/AE/2")}},
+		{Type: "vt", Attributes: []abci.EventAttribute{attr("study", "VT-HTN-201"), attr("subject", "S1-001"), attr("sae", "UNS/3/AE/1")}},
+		{Type: "other", Attributes: []abci.EventAttribute{attr("sae", "x")}},
+	}
+	if n := saesOpened(events); n != 2 {
+		t.Errorf("%d SAEs opened, want 2", n)
+	}
+	if n := saesOpened(nil); n != 0 {
+		t.Errorf("%d SAEs opened by no events", n)
 	}
 }
