@@ -178,13 +178,15 @@ func TestUpgradeHaltAndMigrate(t *testing.T) {
 			t.Fatalf("the old binary before the height: %v", err)
 		}
 		req := &abci.RequestFinalizeBlock{Hash: []byte("block h"), Height: h, Time: apptest.Genesis.Add(time.Duration(h) * time.Second)}
+		// Checked before ProcessProposal: the optimistic execution it
+		// starts may reach the upgrade at any moment after.
+		if u := c.App.UpgradeNeeded(); u != nil {
+			t.Fatalf("upgrade needed before the height: %v", u)
+		}
 		if optimistic {
 			if _, err := c.App.ProcessProposal(context.Background(), &abci.RequestProcessProposal{Hash: req.Hash, Height: h, Time: req.Time}); err != nil {
 				t.Fatal(err)
 			}
-		}
-		if u := c.App.UpgradeNeeded(); u != nil {
-			t.Fatalf("upgrade needed before the height: %v", u)
 		}
 		_, err := c.App.FinalizeBlock(context.Background(), req)
 		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("UPGRADE v2 NEEDED at height %d", h)) || !strings.Contains(err.Error(), sum) {
