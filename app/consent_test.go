@@ -206,3 +206,36 @@ func TestWithdrawalEscalation(t *testing.T) {
 		{name: "v2: withdrawal again", signer: "site1-coordinator", msg: withdrawKindMsg("S1-001", "", ""), want: types.CodeSubjectWithdrawn},
 	})
 }
+
+// TestEnrolConsentVersion: from state-machine version 4 an enrolment
+// names a consent version the study's protocol declares, as a re-consent
+// does, unless the protocol declares none; a version-3 ledger accepts any,
+// as it did.
+func TestEnrolConsentVersion(t *testing.T) {
+	enrol := func(subject, version string) types.Msg {
+		m := apptest.EnrollMsg(subject, "site1")
+		m.EnrollSubject.ConsentVersion = version
+		return m
+	}
+	for _, v := range []uint64{3, 4} {
+		t.Run(fmt.Sprintf("version %d", v), func(t *testing.T) {
+			c := newSafetyChain(t, v)
+			undeclared, says := types.CodeOK, []string(nil)
+			if v >= 4 {
+				undeclared, says = types.CodeUnknownConsentVersion, []string{`"9.9"`, "1.0"}
+			}
+			runSteps(t, c, []step{
+				{name: "a version no protocol declares", signer: "site1-coordinator", msg: enrol("S1-001", "9.9"), want: undeclared, logHas: says},
+				{name: "another version's text", signer: "site1-coordinator", msg: enrol("S1-002", "1.0 draft"), want: undeclared},
+				{name: "the declared version", signer: "site1-coordinator", msg: enrol("S1-003", "1.0")},
+			})
+		})
+	}
+	t.Run("a protocol declaring none", func(t *testing.T) {
+		c := apptest.NewAtVersion(t, 4)
+		p := *protocol.Normalized(apptest.Example())
+		p.Study.ConsentVersion = ""
+		c.SetupStudyWith(apptest.RegisterMsg(&p))
+		runSteps(t, c, []step{{name: "any version", signer: "site1-coordinator", msg: enrol("S1-001", "9.9")}})
+	})
+}

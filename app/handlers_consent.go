@@ -26,7 +26,7 @@ func (x *exec) reconsent(m *types.MsgReconsent) *types.Error {
 		return e
 	}
 	if !slices.Contains(known, m.ConsentVersion) {
-		return types.Errf(types.CodeUnknownConsentVersion, "consent version %q is not declared by any protocol version of study %s (known: %v); name the version printed on the signed document", m.ConsentVersion, sub.Study, known)
+		return unknownConsent(m.ConsentVersion, sub.Study, known)
 	}
 	if sub.HasConsented(m.ConsentVersion) {
 		return types.Errf(types.CodeAlreadyConsented, "subject %s has already consented to version %s", sub.ID, m.ConsentVersion)
@@ -38,6 +38,28 @@ func (x *exec) reconsent(m *types.MsgReconsent) *types.Error {
 	x.st.setJSON(types.KeySubject(sub.Study, sub.ID), sub)
 	x.emit("study", sub.Study, "subject", sub.ID, "consent_version", m.ConsentVersion)
 	return nil
+}
+
+// enrolConsentSince is the state-machine version from which an
+// enrolment must name a consent version the study's protocol declares,
+// when it declares any (as a re-consent must): before, any text was
+// accepted, and a subject enrolled under a version no protocol declared
+// could never be judged against the one in force.
+const enrolConsentSince = 4
+
+// declaredConsent refuses a consent version that no protocol version of
+// the study declares, unless none declares any (a study that does not
+// track consent versions on the ledger).
+func (x *exec) declaredConsent(study, version string) *types.Error {
+	known, e := x.consentVersions(study)
+	if e != nil || len(known) == 0 || slices.Contains(known, version) {
+		return e
+	}
+	return unknownConsent(version, study, known)
+}
+
+func unknownConsent(version, study string, known []string) *types.Error {
+	return types.Errf(types.CodeUnknownConsentVersion, "consent version %q is not declared by any protocol version of study %s (known: %v); name the version printed on the signed document", version, study, known)
 }
 
 // consentVersions lists the consent versions the protocol versions of a

@@ -32,6 +32,11 @@ func (x *exec) enrollSubject(m *types.MsgEnrollSubject) *types.Error {
 	} else if ok {
 		return types.Errf(types.CodeSubjectExists, "subject %s is already enrolled in study %s; subject IDs are unique in a study", m.Subject, s.ID)
 	}
+	if x.version >= enrolConsentSince {
+		if e := x.declaredConsent(s.ID, m.ConsentVersion); e != nil {
+			return e
+		}
+	}
 	x.st.setJSON(types.KeySubject(s.ID, m.Subject), types.Subject{
 		Study: s.ID, ID: m.Subject, Site: m.Site, ConsentVersion: m.ConsentVersion,
 		ConsentSHA256: m.ConsentSHA256, Status: types.SubjectEnrolled, Enrolled: x.stamp(),

@@ -187,8 +187,9 @@ const (
 // The consent lifecycle and serious adverse events (consent.go,
 // safety.go).
 const (
-	// CodeUnknownConsentVersion: a re-consent names a consent version
-	// no protocol version of the study declares.
+	// CodeUnknownConsentVersion: a re-consent, or (from state-machine
+	// version 4) an enrolment in a study whose protocol declares consent
+	// versions, names a consent version no protocol version declares.
 	CodeUnknownConsentVersion Code = 430
 	// CodeReconsentVersion: an amendment that needs re-consent names no
 	// new consent version (study.consent_version).
