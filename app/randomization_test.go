@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
@@ -296,66 +297,105 @@ func TestPublishWholeListAtLock(t *testing.T) {
 func TestRandomizationProperty(t *testing.T) {
 	for seed := uint64(1); seed <= 3; seed++ {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			r := rand.New(rand.NewPCG(seed, 7))
 			c := apptest.New(t)
-			c.SetupStudy()
-			c.ActivateSite("site2")
-			l := exampleList(t, 12, "site1", "site2")
-			registerList(c, l)
-			assigned := map[string][]string{} // stratum -> subjects in order
-			var subjects []string
-			n := map[string]int{}
-			for i := 0; i < 24; i++ {
-				site := []string{"site1", "site2"}[r.IntN(2)]
-				n[site]++
-				id := fmt.Sprintf("S%s-%03d", strings.TrimPrefix(site, "site"), n[site])
-				sbp := 140 + r.IntN(40)
-				eligible := r.IntN(5) > 0
-				screen(c, id, site, eligible, sbp)
-				subjects = append(subjects, id)
-				// Randomise a random earlier subject not yet tried.
-				j := r.IntN(len(subjects))
-				s := subjects[j]
-				subjects = append(subjects[:j], subjects[j+1:]...)
-				code, log := c.Do("site"+s[1:2]+"-coordinator", apptest.RandomizeMsg(s))
-				switch code {
-				case types.CodeOK:
-					a := allocationOf(t, c, s)
-					assigned[a.Stratum] = append(assigned[a.Stratum], s)
-					if a.Seq != len(assigned[a.Stratum]) {
-						t.Fatalf("%s got %s #%d, want #%d", s, a.Stratum, a.Seq, len(assigned[a.Stratum]))
-					}
-					e, ok := l.Entry(a.Stratum, a.Seq)
-					if !ok || e.Commitment() != a.Commitment {
-						t.Fatalf("%s: entry %s #%d does not open the commitment", s, a.Stratum, a.Seq)
-					}
-					if r.IntN(3) == 0 {
-						c.MustDo(a.Site+"-investigator", apptest.UnblindMsg(s, "emergency"))
-						c.MustDo("sponsor-stat", apptest.PublishMsg(e.Reveal()))
-						if got := allocationOf(t, c, s); got.Arm != e.Arm || got.Verify() != nil {
-							t.Fatalf("%s: published %+v", s, got)
-						}
-					}
-				case types.CodeNotEligible:
-				default:
-					t.Fatalf("randomise %s: %s %s", s, code, log)
+			randomizationRun(t, c, seed)
+		})
+	}
+}
+
+// A chain that randomised, unblinded and published over more blocks than
+// a tx's nonce lives (100 heights, so that nonces are pruned on the way)
+// replays from genesis to the same app hash at every height, across a
+// restart halfway; under either nonce layout (state-machine versions 3
+// and 4).
+func TestRandomizationReplay(t *testing.T) {
+	for _, v := range []uint64{3, 4} {
+		t.Run(fmt.Sprint("version ", v), func(t *testing.T) {
+			a := apptest.NewAtVersion(t, v)
+			a.Record = true
+			randomizationRun(t, a, 1)
+			if len(a.Blocks) < 120 {
+				t.Fatalf("only %d blocks: the run does not outlive a nonce", len(a.Blocks))
+			}
+			b := apptest.NewAtVersion(t, v)
+			for i, txs := range a.Blocks {
+				if i == len(a.Blocks)/2 {
+					b.Reopen()
+				}
+				b.Block(txs...)
+				if !bytes.Equal(b.AppHash, a.Hashes[b.Height]) {
+					t.Fatalf("height %d: the replay's app hash %X differs from %X", b.Height, b.AppHash, a.Hashes[b.Height])
 				}
 			}
-			for stratum, subs := range assigned {
-				var h types.RandStratum
-				get(t, c, types.KeyRandStratum(apptest.StudyID, stratum), &h)
-				if h.Assigned != len(subs) {
-					t.Errorf("%s: %d assigned, %d subjects", stratum, h.Assigned, len(subs))
-				}
-				for i, s := range subs {
-					var e types.RandEntry
-					get(t, c, types.KeyRandEntry(apptest.StudyID, stratum, i+1), &e)
-					if e.Subject != s {
-						t.Errorf("%s #%d holds %q, want %s", stratum, i+1, e.Subject, s)
-					}
-				}
+			if !bytes.Equal(b.AppHash, a.AppHash) {
+				t.Fatal("the replay ends elsewhere")
 			}
 		})
+	}
+}
+
+// randomizationRun drives c through the study's setup and 24 random
+// screenings, randomisations, unblindings and publications (seed picks
+// them) and checks the allocations' sequence against the list.
+func randomizationRun(t *testing.T, c *apptest.Chain, seed uint64) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed, 7))
+	c.SetupStudy()
+	c.ActivateSite("site2")
+	l := exampleList(t, 12, "site1", "site2")
+	registerList(c, l)
+	assigned := map[string][]string{} // stratum -> subjects in order
+	var subjects []string
+	n := map[string]int{}
+	for i := 0; i < 24; i++ {
+		site := []string{"site1", "site2"}[r.IntN(2)]
+		n[site]++
+		id := fmt.Sprintf("S%s-%03d", strings.TrimPrefix(site, "site"), n[site])
+		sbp := 140 + r.IntN(40)
+		eligible := r.IntN(5) > 0
+		screen(c, id, site, eligible, sbp)
+		subjects = append(subjects, id)
+		// Randomise a random earlier subject not yet tried.
+		j := r.IntN(len(subjects))
+		s := subjects[j]
+		subjects = append(subjects[:j], subjects[j+1:]...)
+		code, log := c.Do("site"+s[1:2]+"-coordinator", apptest.RandomizeMsg(s))
+		switch code {
+		case types.CodeOK:
+			a := allocationOf(t, c, s)
+			assigned[a.Stratum] = append(assigned[a.Stratum], s)
+			if a.Seq != len(assigned[a.Stratum]) {
+				t.Fatalf("%s got %s #%d, want #%d", s, a.Stratum, a.Seq, len(assigned[a.Stratum]))
+			}
+			e, ok := l.Entry(a.Stratum, a.Seq)
+			if !ok || e.Commitment() != a.Commitment {
+				t.Fatalf("%s: entry %s #%d does not open the commitment", s, a.Stratum, a.Seq)
+			}
+			if r.IntN(3) == 0 {
+				c.MustDo(a.Site+"-investigator", apptest.UnblindMsg(s, "emergency"))
+				c.MustDo("sponsor-stat", apptest.PublishMsg(e.Reveal()))
+				if got := allocationOf(t, c, s); got.Arm != e.Arm || got.Verify() != nil {
+					t.Fatalf("%s: published %+v", s, got)
+				}
+			}
+		case types.CodeNotEligible:
+		default:
+			t.Fatalf("randomise %s: %s %s", s, code, log)
+		}
+	}
+	for stratum, subs := range assigned {
+		var h types.RandStratum
+		get(t, c, types.KeyRandStratum(apptest.StudyID, stratum), &h)
+		if h.Assigned != len(subs) {
+			t.Errorf("%s: %d assigned, %d subjects", stratum, h.Assigned, len(subs))
+		}
+		for i, s := range subs {
+			var e types.RandEntry
+			get(t, c, types.KeyRandEntry(apptest.StudyID, stratum, i+1), &e)
+			if e.Subject != s {
+				t.Errorf("%s #%d holds %q, want %s", stratum, i+1, e.Subject, s)
+			}
+		}
 	}
 }
 

@@ -113,7 +113,12 @@ type Chain struct {
 	// without InitChain.
 	Validators *cmttypes.ValidatorSet
 	// Updates are the ValidatorUpdates of the last committed block.
-	Updates   []abci.ValidatorUpdate
+	Updates []abci.ValidatorUpdate
+	// Record makes Commit keep every committed block's txs in Blocks, in
+	// order, for a replay on another Chain.
+	Record    bool
+	Blocks    [][][]byte
+	finalized [][]byte
 	nonce     uint64
 	proposals int
 }
@@ -277,6 +282,7 @@ func (c *Chain) Finalize(txs ...[]byte) *abci.ResponseFinalizeBlock {
 	if err != nil {
 		c.T.Fatalf("FinalizeBlock %d: %v", c.Height+1, err)
 	}
+	c.finalized = txs
 	return res
 }
 
@@ -334,6 +340,9 @@ func (c *Chain) Commit(fin *abci.ResponseFinalizeBlock) {
 	}
 	c.Height++
 	c.AppHash = fin.AppHash
+	if c.Record {
+		c.Blocks = append(c.Blocks, c.finalized)
+	}
 	if c.Hashes == nil {
 		c.Hashes = map[int64][]byte{}
 	}
