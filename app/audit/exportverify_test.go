@@ -66,10 +66,17 @@ func studyChain(tb testing.TB, n int) *apptest.Chain {
 // dir and returns the file and the block context.
 func exportAt(tb testing.TB, c *apptest.Chain, format, dir string) (string, export.Block) {
 	tb.Helper()
+	return exportWith(tb, c, c.App.TrustedQuery, format, dir)
+}
+
+// exportWith is exportAt reading the records through q (a reader's
+// signed reads: what the read policy lets it read).
+func exportWith(tb testing.TB, c *apptest.Chain, q client.QueryFunc, format, dir string) (string, export.Block) {
+	tb.Helper()
 	h := c.Height
 	b := export.Block{ChainID: apptest.ChainID, Height: h, Time: apptest.Genesis, Hash: strings.Repeat("AB", 32), AppHash: fmt.Sprintf("%X", c.Hashes[h]), NextHash: strings.Repeat("CD", 32),
 		Validators: []export.Validator{{Address: strings.Repeat("01", 20), PubKey: "AAAA", Power: 10, Signed: true}}}
-	r := client.NewReader(c.App.TrustedQuery, h, nil)
+	r := client.NewReader(q, h, nil)
 	opt := export.Options{Study: apptest.StudyID, Block: b, Version: "test"}
 	var buf bytes.Buffer
 	var err error

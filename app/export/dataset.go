@@ -141,6 +141,7 @@ func recordSpecs(study string) []recordSpec {
 		{key: types.PrefixLabRanges + study + "/"},
 		{key: types.PrefixLabAssess + study + "/"},
 		{key: types.PrefixSAE + study + "/"},
+		{key: types.PrefixDeviation + study + "/"},
 		{key: types.PrefixAllocation + study + "/"},
 		{key: types.PrefixRandEntry + study + "/"},
 		{key: types.PrefixRandStratum + study + "/"},

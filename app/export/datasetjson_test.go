@@ -136,6 +136,9 @@ func TestDatasetJSON(t *testing.T) {
 	if ae.Records != 2 || !strings.Contains(strings.Join(strings.Fields(strings.ReplaceAll(strings.Trim(strings.Join(anyStrings(ae.Rows[0]), "|"), "|"), "\n", " ")), " "), `Kopfschmerz & "Übelkeit" <3> -- ok`) {
 		t.Errorf("AE rows %v", ae.Rows)
 	}
+	if dev := sets["protocol_deviations.json"]; dev.Records != 4 || dev.Name != "protocol_deviations" || dev.Label != "Protocol deviations" {
+		t.Errorf("protocol deviations dataset: %d records, name %q, label %q", dev.Records, dev.Name, dev.Label)
+	}
 	if got := int64(sets["records.json"].Records); got != sum.Records {
 		t.Errorf("records.json has %d rows, want %d", got, sum.Records)
 	}

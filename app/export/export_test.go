@@ -30,7 +30,8 @@ const study = apptest.StudyID
 
 // scenario takes the example study from first entry to database lock:
 // two subjects, corrections (one clearing a value), a repeating group, a
-// query thread, SDV and its removal by a correction, signatures (one
+// protocol deviation opened, updated, closed and reopened, a query
+// thread, SDV and its removal by a correction, signatures (one
 // invalidated), a withdrawal, the coordinator's delegation revoked, then
 // the k-of-n lock. It returns the lock height.
 func scenario(t *testing.T, c *apptest.Chain) int64 {
@@ -45,6 +46,14 @@ func scenario(t *testing.T, c *apptest.Chain) int64 {
 	ae[0].Value = `Kopfschmerz & "Übelkeit" <3> -- ok`
 	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-001", "W4", 1, "AE"), ae))
 	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-002", "SCR", 1, "VS"), apptest.VS(141, 92)))
+	// S1-002's baseline (the anchor) dated so that screening, on
+	// 2026-01-20, falls outside its window, then corrected three times:
+	// its deviation opens, updates, closes and reopens.
+	d1 := apptest.FormKey("S1-002", "D1", 1, "VS")
+	c.MustDo("site1-coordinator", apptest.SubmitMsg(d1, apptest.VSOn("2026-03-02", 138, 90)))
+	for _, date := range []string{"2026-03-06", "2026-02-01", "2026-03-02"} {
+		c.MustDo("site1-coordinator", apptest.CorrectMsg(d1, "visit date transcribed wrongly", apptest.V("VS.DATE", date)))
+	}
 	c.MustDo("cro-monitor", apptest.OpenQueryMsg(vs, "VS.SYSBP", "Please confirm the systolic pressure"))
 	c.MustDo("site1-coordinator", apptest.QueryMsg(types.KindQueryAnswer, 1, "Confirmed against source"))
 	c.MustDo("cro-monitor", apptest.QueryMsg(types.KindQueryClose, 1, "ok"))
@@ -188,14 +197,23 @@ func TestXLSXContent(t *testing.T) {
 	if sheets[0] != "Provenance" || sheets[1] != "Subjects" || sheets[2] != "Consent" || sheets[len(sheets)-1] != "Records" {
 		t.Errorf("sheets %v", sheets)
 	}
-	for _, s := range []string{"VS", "LB", "AE", "Audit trail", "Queries", "Signatures", "SDV", "Serious adverse events", "Delegation log", "Dictionary"} {
+	for _, s := range []string{"VS", "LB", "AE", "Audit trail", "Queries", "Signatures", "SDV", "Serious adverse events", "Protocol deviations", "Delegation log", "Dictionary"} {
 		if idx, _ := f.GetSheetIndex(s); idx < 0 {
 			t.Errorf("no sheet %s in %v", s, sheets)
 		}
 	}
+	if i, j := slices.Index(sheets, "Serious adverse events"), slices.Index(sheets, "Protocol deviations"); j != i+1 {
+		t.Errorf("Protocol deviations is not the sheet after Serious adverse events: %v", sheets)
+	}
+	// Protocol deviations: every step of the trail, days off a number.
+	dev, _ := f.GetRows("Protocol deviations")
+	checkDeviationRows(t, c, dev[0], dev[2:])
+	if typ, _ := f.GetCellType("Protocol deviations", "N3"); dev[0][13] != "days_off" || typ != excelize.CellTypeUnset && typ != excelize.CellTypeNumber {
+		t.Errorf("days_off column %q, cell N3 of type %v, want a number", dev[0][13], typ)
+	}
 	// Form sheet: typed cells, decodes, ledger key.
 	rows, _ := f.GetRows("VS")
-	if len(rows) != 4 {
+	if len(rows) != 5 {
 		t.Fatalf("VS rows %d: %v", len(rows), rows)
 	}
 	head := rows[0]
@@ -311,10 +329,13 @@ func TestCSV(t *testing.T) {
 		}
 		files[zf.Name] = recs
 	}
-	for _, n := range []string{"audit_trail.csv", "subjects.csv", "dictionary.csv", "form_VS.csv", "form_AE.csv", "queries.csv", "signatures.csv", "sdv.csv", "consent.csv", "serious_adverse_events.csv", "delegation_log.csv", "provenance.csv", "records.csv"} {
+	for _, n := range []string{"audit_trail.csv", "subjects.csv", "dictionary.csv", "form_VS.csv", "form_AE.csv", "queries.csv", "signatures.csv", "sdv.csv", "consent.csv", "serious_adverse_events.csv", "protocol_deviations.csv", "delegation_log.csv", "provenance.csv", "records.csv"} {
 		if files[n] == nil {
 			t.Errorf("no %s in %v", n, names)
 		}
+	}
+	if dev := files["protocol_deviations.csv"]; len(dev) > 0 {
+		checkDeviationRows(t, c, dev[0], dev[1:])
 	}
 	ae := files["form_AE.csv"]
 	if len(ae) != 3 || !strings.Contains(strings.Join(ae[1], "|"), `Kopfschmerz & "Übelkeit" <3> -- ok`) {
@@ -346,6 +367,45 @@ func TestCSV(t *testing.T) {
 	want, _ := io.ReadAll(zf)
 	if !bytes.Equal(got, want) {
 		t.Error("directory and zip audit trails differ")
+	}
+}
+
+// checkDeviationRows checks the rows of the protocol deviations table
+// (header: its column names) against the scenario: the deviation of
+// S1-002's screening opened, updated, closed and reopened by the
+// corrections of its baseline's date, each step attributed to the
+// transaction the ledger's record names.
+func checkDeviationRows(t *testing.T, c *apptest.Chain, header []string, rows [][]string) {
+	t.Helper()
+	want := []string{
+		"S1-002|site1|SCR|1|VS|VS.DATE|1|open|2026-01-20|2026-03-02|2026-02-16|2026-02-02|2026-03-01|-13|1|open",
+		"S1-002|site1|SCR|1|VS|VS.DATE|2|update|2026-01-20|2026-03-06|2026-02-20|2026-02-06|2026-03-05|-17|1|open",
+		"S1-002|site1|SCR|1|VS|VS.DATE|3|close|2026-01-20|2026-02-01|2026-01-18|2026-01-04|2026-01-31|0|1|closed",
+		"S1-002|site1|SCR|1|VS|VS.DATE|4|reopen|2026-01-20|2026-03-02|2026-02-16|2026-02-02|2026-03-01|-13|1|open",
+	}
+	wantCols := []string{"subject", "site", "event", "event_repeat", "form", "item", "step", "action", "visit_date", "anchor", "target",
+		"earliest", "latest", "days_off", "protocol_version", "status_after", "person", "account", "organisation", "role", "time_utc",
+		"height", "tx_hash", "ledger_key"}
+	if !slices.Equal(header, wantCols) {
+		t.Fatalf("protocol deviations columns %v, want %v", header, wantCols)
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("protocol deviations: %d rows, want %d: %v", len(rows), len(want), rows)
+	}
+	key := types.KeyDeviation(apptest.FormKey("S1-002", "SCR", 1, "VS"))
+	var d types.Deviation
+	if !c.Get(key, &d) || len(d.History) != len(want) {
+		t.Fatalf("deviation on the ledger: %+v", d)
+	}
+	for i, r := range rows {
+		if got := strings.Join(r[:16], "|"); got != want[i] {
+			t.Errorf("protocol deviations row %d:\n%s\nwant\n%s", i+1, got, want[i])
+		}
+		st := d.History[i].Stamp
+		if got, w := strings.Join(r[16:], "|"), strings.Join([]string{"Demo Study Coordinator", "site1-coordinator", "site1", string(st.Role), st.Time,
+			fmt.Sprint(st.Height), st.TxHash, string(key)}, "|"); got != w || st.TxHash == "" {
+			t.Errorf("protocol deviations row %d stamp %s, want %s", i+1, got, w)
+		}
 	}
 }
 

@@ -53,7 +53,7 @@ func TestCasebookText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Subjects != 2 || sum.Forms != 4 || sum.Audit == 0 {
+	if sum.Subjects != 2 || sum.Forms != 5 || sum.Audit == 0 {
 		t.Fatalf("summary %+v", sum)
 	}
 	text, err := exec.Command(bin, filepath.Join(out, "casebook_S1-001.pdf"), "-").Output()

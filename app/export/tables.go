@@ -12,7 +12,7 @@ import (
 
 // FormatVersion is the version of the export layout documented in
 // docs/EXPORT.md.
-const FormatVersion = "4"
+const FormatVersion = "5"
 
 // cellKind is how a cell's text is typed in a spreadsheet. The text is
 // always the exact ledger value; CSV writes it as is.

@@ -16,14 +16,14 @@ import (
 
 // tableOrder is the order of the tables (workbook sheets): provenance
 // first, subjects and their consent history, one per form, then the
-// trails, the SAE records, the delegation log, the dictionary and the
-// record list.
+// trails, the SAE records, the protocol deviations, the delegation log,
+// the dictionary and the record list.
 func (d *dataset) tableOrder() []string {
 	out := []string{tProvenance[0], tSubjects[0], tConsent[0]}
 	for _, f := range d.forms {
 		out = append(out, formTableID(f))
 	}
-	return append(out, tAudit[0], tQueries[0], tSignatures[0], tSDV[0], tSafety[0], tAllocations[0], tDelegations[0], tDictionary[0], tRecords[0])
+	return append(out, tAudit[0], tQueries[0], tSignatures[0], tSDV[0], tSafety[0], tDeviations[0], tAllocations[0], tDelegations[0], tDictionary[0], tRecords[0])
 }
 
 // writeTables writes every table of the export into b: the record list
@@ -53,6 +53,9 @@ func (d *dataset) writeTables(b book) error {
 		return err
 	}
 	if err := d.safetyTable(b); err != nil {
+		return err
+	}
+	if err := d.deviationsTable(b); err != nil {
 		return err
 	}
 	if err := d.allocationsTable(b); err != nil {

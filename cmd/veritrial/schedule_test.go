@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/csv"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -14,7 +15,8 @@ import (
 // TestScheduleOnARealNode: a late visit is accepted and the deviation
 // said and recorded; show schedule lays out the calendars as of a date;
 // a monitor queries the overdue visit's missing form; the audit report
-// lists the overdue visits and the deviation.
+// lists the overdue visits and the deviation, the export its trail, and
+// verify-export finds an altered cell of it.
 func TestScheduleOnARealNode(t *testing.T) {
 	t.Parallel()
 	work, _, env, _ := devNode(t)
@@ -80,5 +82,29 @@ func TestScheduleOnARealNode(t *testing.T) {
 	}
 	if r := mustVT(t, env, "--from", "regulator-auditor", "audit", "report", "--study", "VT-HTN-201"); !strings.Contains(r.stdout, "Overdue visits on ") || !regexp.MustCompile(`site1 +S1-002 +W4 `).MatchString(r.stdout) {
 		t.Errorf("report text:\n%s", r.stdout)
+	}
+
+	// The export lists the deviation; verify-export checks its cells.
+	out := filepath.Join(work, "export")
+	mustVT(t, env, "--from", "regulator-auditor", "export", "--study", "VT-HTN-201", "--format", "csv", "--out", out)
+	dev := filepath.Join(out, "protocol_deviations.csv")
+	rows, err := csv.NewReader(strings.NewReader(readFile(t, dev))).ReadAll()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("protocol_deviations.csv (%v): %v", err, rows)
+	}
+	key := "dev/VT-HTN-201/S1-001/W4/0001/VS"
+	if got, want := strings.Join(rows[1][:16], ","), "S1-001,site1,W4,1,VS,VS.DATE,1,open,"+day(base+36)+","+day(base)+","+day(base+28)+","+day(base+25)+","+day(base+31)+",5,1,open"; got != want || rows[1][len(rows[1])-1] != key {
+		t.Errorf("protocol_deviations.csv row\n%s\nwant\n%s (%s)", got, want, key)
+	}
+	mustVT(t, env, "--from", "regulator-auditor", "audit", "verify-export", out)
+	writeFile(t, dev, strings.Replace(readFile(t, dev), ",5,1,open,", ",4,1,open,", 1))
+	r = vt(t, env, "--from", "regulator-auditor", "audit", "verify-export", out, "--output", "json")
+	if r.code != exitFailure {
+		t.Fatalf("verify-export of the altered deviation: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	var ve audit.ExportReport
+	decode(t, r, &ve)
+	if len(ve.Differences) != 1 || ve.Differences[0] != (audit.Difference{Kind: "changed value", Sheet: "protocol_deviations.csv", Row: 2, Column: "N (days_off)", Key: key, File: "4", Ledger: "5"}) {
+		t.Errorf("verify-export of the altered deviation: %+v", ve.Differences)
 	}
 }
