@@ -130,13 +130,14 @@ func (x *exec) admitNewForm(sub *types.Subject, s *types.Study, c *protocol.Comp
 		}
 		return "", types.Errf(types.CodeSubjectWithdrawn, "subject %s was withdrawn at height %d; no new data can be entered (corrections of earlier data remain possible)", sub.ID, sub.Withdrawn.Height)
 	}
-	if x.version < 3 || s.ReconsentVersion == "" || safety || eos || sub.HasConsented(s.ReconsentVersion) {
+	due := sub.ReconsentDue(s)
+	if x.version < 3 || due == "" || safety || eos {
 		return "", nil
 	}
 	if c.Protocol().Study.Reconsent == protocol.ReconsentFlag {
-		return s.ReconsentVersion, nil
+		return due, nil
 	}
-	return "", types.Errf(types.CodeReconsentRequired, "subject %s has not re-consented to consent version %s, which protocol version %d of study %s requires; record the re-consent first (veritrial subject reconsent); safety forms are accepted meanwhile", sub.ID, s.ReconsentVersion, s.ReconsentFrom, s.ID)
+	return "", types.Errf(types.CodeReconsentRequired, "subject %s has not re-consented to consent version %s, which protocol version %d of study %s requires; record the re-consent first (veritrial subject reconsent); safety forms are accepted meanwhile", sub.ID, due, s.ReconsentFrom, s.ID)
 }
 
 // checkReconsentVersion refuses, from version 3, a proposed amendment

@@ -16,7 +16,7 @@ import (
 // whatever height it reads: a revoked delegation closes the study's
 // history too, and a new one opens it. The roles of the reader within its
 // organisation do not matter, except for serious adverse event records
-// (safetyReaders). docs/PRIVACY.md ("Who reads what") states
+// (types.SafetyReaders). docs/PRIVACY.md ("Who reads what") states
 // this table for people.
 
 // readPolicy is the read policy: one rule per record prefix of keys.go
@@ -88,7 +88,7 @@ var readPolicy = []struct {
 	{types.PrefixSignature, 3, (*view).subject},
 	{types.PrefixQuery, 2, (*view).query},
 	// A serious adverse event: of the subject's readers, only the roles
-	// that need to know it (safetyReaders).
+	// that need to know it (types.SafetyReaders).
 	{types.PrefixSAE, 6, (*view).safety},
 	// Replay protection is the ledger's own.
 	{types.PrefixNonce, 3, nobody},
@@ -491,15 +491,7 @@ func (w *Viewer) SeesTx(m *types.Msg) bool {
 	return k != nil && w.v.sees(k)
 }
 
-// safetyReaders are the roles that read serious adverse event records,
-// among the readers of the subject: the site staff who report them, the
-// sponsor's medical monitor who acknowledges them, the data manager who
-// reconciles them with the clinical database, and auditors (regulators,
-// ethics committees and the sponsor's quality assurance). Monitors,
-// administrators and node accounts do not.
-var safetyReaders = []types.Role{types.RoleInvestigator, types.RoleCoordinator, types.RoleMedicalMonitor, types.RoleDataManager, types.RoleAuditor}
-
 // safety: a serious adverse event of subject seg[1] of study seg[0].
 func (v *view) safety(_ []byte, seg []string) bool {
-	return slices.ContainsFunc(safetyReaders, v.acct.HasRole) && v.ofSubject(seg[0], seg[1])
+	return types.ReadsSAEs(v.acct.Roles) && v.ofSubject(seg[0], seg[1])
 }

@@ -38,30 +38,15 @@ type Safety struct {
 // SafetyOf judges the clocks of saes at asOf. An acknowledgement after
 // asOf (a record read at a later height than asOf) counts as none.
 func SafetyOf(study string, saes []types.SAE, asOf time.Time) (*Safety, error) {
-	limit := time.Duration(types.SAEReportHours) * time.Hour
 	out := &Safety{Study: study, AsOf: asOf.UTC().Format(time.RFC3339), SAEs: []SAEStatus{}}
 	for _, s := range saes {
-		start, err := time.Parse(time.RFC3339Nano, s.Opened.Time)
+		c, err := s.ClockAt(asOf)
 		if err != nil {
-			return nil, fmt.Errorf("SAE %s: clock start %q: %w", s.ID(), s.Opened.Time, err)
+			return nil, err
 		}
-		st := SAEStatus{SAE: s, MinutesToAck: -1}
-		acked := false
-		if s.Acknowledged != nil {
-			at, err := time.Parse(time.RFC3339Nano, s.Acknowledged.Time)
-			if err != nil {
-				return nil, fmt.Errorf("SAE %s: acknowledgement time %q: %w", s.ID(), s.Acknowledged.Time, err)
-			}
-			if !at.After(asOf) {
-				acked = true
-				st.MinutesToAck = int64(at.Sub(start) / time.Minute)
-				st.Late = at.Sub(start) > limit
-			}
-		}
-		if !acked {
+		st := SAEStatus{SAE: s, MinutesToAck: c.MinutesToAck, OpenMinutes: c.OpenMinutes, Overdue: c.Overdue, Late: c.Late}
+		if !c.Acknowledged {
 			st.Acknowledged, st.AckComment = nil, ""
-			st.OpenMinutes = max(0, int64(asOf.Sub(start)/time.Minute))
-			st.Overdue = asOf.Sub(start) > limit
 			out.Unacknowledged++
 		}
 		if st.Overdue {

@@ -62,6 +62,18 @@ func (s *Subject) HasConsented(version string) bool {
 	return false
 }
 
+// ReconsentDue returns the consent version that study st requires from
+// its subjects (an amendment in force that needed re-consent,
+// Study.ReconsentVersion) and that the subject has not consented to;
+// empty when none is due. Until it is recorded, forms other than safety
+// and end-of-study forms are refused or flagged (docs/SAFETY.md).
+func (s *Subject) ReconsentDue(st *Study) string {
+	if st.ReconsentVersion == "" || s.HasConsented(st.ReconsentVersion) {
+		return ""
+	}
+	return st.ReconsentVersion
+}
+
 // rank orders withdrawal kinds from the least restrictive (1) to the most
 // (3); 0 is no kind.
 func (k WithdrawalKind) rank() int {

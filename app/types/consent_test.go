@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/veritrial/veritrial/app/types"
 )
@@ -81,5 +82,62 @@ func TestValidateConsentAndSafety(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("%s: code %d, want %d", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestReconsentDue: the version a study requires is due from a subject
+// who consented to another, at enrolment or since, and from nobody when
+// the study requires none.
+func TestReconsentDue(t *testing.T) {
+	st := &types.Study{ID: "ST", ReconsentVersion: "2.0", ReconsentFrom: 2}
+	sub := &types.Subject{ID: "S1-001", ConsentVersion: "1.0"}
+	if v := sub.ReconsentDue(st); v != "2.0" {
+		t.Errorf("enrolled under 1.0, study requires 2.0: due %q", v)
+	}
+	if v := sub.ReconsentDue(&types.Study{ID: "ST"}); v != "" {
+		t.Errorf("no version required: due %q", v)
+	}
+	sub.Reconsents = []types.Consent{{Version: "2.0"}}
+	if v := sub.ReconsentDue(st); v != "" {
+		t.Errorf("re-consented to 2.0: due %q", v)
+	}
+	if v := (&types.Subject{ConsentVersion: "2.0"}).ReconsentDue(st); v != "" {
+		t.Errorf("enrolled under 2.0: due %q", v)
+	}
+}
+
+// TestSAEClockAt: the deadline is 24 hours after the clock's start; an
+// SAE is open, then overdue past it; an acknowledgement counts from its
+// time on, late when after the deadline.
+func TestSAEClockAt(t *testing.T) {
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	s := &types.SAE{Opened: types.Stamp{Time: "2026-04-20T10:00:00.5Z"}}
+	c, err := s.ClockAt(at("2026-04-21T10:00:00Z"))
+	if err != nil || c.Acknowledged || c.Overdue || c.MinutesToAck != -1 || c.OpenMinutes != 1439 || !c.Deadline.Equal(at("2026-04-21T10:00:00Z").Add(500*time.Millisecond)) {
+		t.Errorf("just before the deadline: %+v, %v", c, err)
+	}
+	if c, _ := s.ClockAt(at("2026-04-21T10:00:01Z")); !c.Overdue || c.Acknowledged {
+		t.Errorf("past the deadline: %+v", c)
+	}
+	s.Acknowledged = &types.Stamp{Time: "2026-04-21T12:00:00Z"}
+	if c, _ := s.ClockAt(at("2026-04-21T11:00:00Z")); c.Acknowledged || !c.Overdue {
+		t.Errorf("before the acknowledgement, past the deadline: %+v", c)
+	}
+	if c, _ := s.ClockAt(at("2026-04-22T00:00:00Z")); !c.Acknowledged || !c.Late || c.Overdue || c.MinutesToAck != 1559 || c.OpenMinutes != 0 {
+		t.Errorf("acknowledged 26 hours after the start: %+v", c)
+	}
+	s.Acknowledged.Time = "2026-04-20T11:00:00Z"
+	if c, _ := s.ClockAt(at("2026-04-22T00:00:00Z")); !c.Acknowledged || c.Late || c.MinutesToAck != 59 {
+		t.Errorf("acknowledged within the hour: %+v", c)
+	}
+	s.Opened.Time = "yesterday"
+	if _, err := s.ClockAt(at("2026-04-22T00:00:00Z")); err == nil || !strings.Contains(err.Error(), `clock start "yesterday"`) {
+		t.Errorf("a clock start that is no time: %v", err)
 	}
 }

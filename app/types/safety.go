@@ -1,6 +1,10 @@
 package types
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+	"time"
+)
 
 // Serious adverse events (state machine version 3): an adverse event form
 // whose seriousness item (protocol.Form.SeriousItem) says yes opens an SAE
@@ -39,6 +43,67 @@ type SAEFollowUp struct {
 	FormVersion int   `json:"form_version"`
 	Serious     bool  `json:"serious"`
 	Stamp       Stamp `json:"stamp"`
+}
+
+// SafetyReaders are the roles that read serious adverse event records,
+// among the readers of the subject: the site staff who report them, the
+// sponsor's medical monitor who acknowledges them, the data manager who
+// reconciles them with the clinical database, and auditors (regulators,
+// ethics committees and the sponsor's quality assurance). Monitors,
+// administrators and node accounts do not.
+var SafetyReaders = []Role{RoleInvestigator, RoleCoordinator, RoleMedicalMonitor, RoleDataManager, RoleAuditor}
+
+// ReadsSAEs reports whether an account with roles reads the SAE records
+// of the subjects it reads (the read policy's rule for them).
+func ReadsSAEs(roles []Role) bool {
+	return slices.ContainsFunc(roles, func(r Role) bool { return slices.Contains(SafetyReaders, r) })
+}
+
+// SAEClock is an SAE's clock judged at an as-of time the reader names
+// (the ledger never reads a clock): an acknowledgement recorded after
+// the as-of time counts as none.
+type SAEClock struct {
+	// Start is the clock's start (Opened); Deadline is SAEReportHours
+	// later, when the acknowledgement is due.
+	Start    time.Time
+	Deadline time.Time
+	// Acknowledged: at or before the as-of time. MinutesToAck is the time
+	// from the start to it, in whole minutes, -1 while unacknowledged;
+	// OpenMinutes the time from the start to the as-of time while
+	// unacknowledged, 0 once acknowledged.
+	Acknowledged bool
+	MinutesToAck int64
+	OpenMinutes  int64
+	// Overdue: unacknowledged past the deadline at the as-of time. Late:
+	// acknowledged, but after the deadline.
+	Overdue bool
+	Late    bool
+}
+
+// ClockAt judges the SAE's clock at asOf.
+func (s *SAE) ClockAt(asOf time.Time) (SAEClock, error) {
+	limit := time.Duration(SAEReportHours) * time.Hour
+	start, err := time.Parse(time.RFC3339Nano, s.Opened.Time)
+	if err != nil {
+		return SAEClock{}, fmt.Errorf("SAE %s: clock start %q: %w", s.ID(), s.Opened.Time, err)
+	}
+	c := SAEClock{Start: start, Deadline: start.Add(limit), MinutesToAck: -1}
+	if s.Acknowledged != nil {
+		at, err := time.Parse(time.RFC3339Nano, s.Acknowledged.Time)
+		if err != nil {
+			return SAEClock{}, fmt.Errorf("SAE %s: acknowledgement time %q: %w", s.ID(), s.Acknowledged.Time, err)
+		}
+		if !at.After(asOf) {
+			c.Acknowledged = true
+			c.MinutesToAck = int64(at.Sub(start) / time.Minute)
+			c.Late = at.Sub(start) > limit
+		}
+	}
+	if !c.Acknowledged {
+		c.OpenMinutes = max(0, int64(asOf.Sub(start)/time.Minute))
+		c.Overdue = asOf.Sub(start) > limit
+	}
+	return c, nil
 }
 
 // MsgAcknowledgeSAE is the sponsor's medical monitor's acknowledgement of

@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/veritrial/veritrial/app/audit"
 	"github.com/veritrial/veritrial/app/node"
 	"github.com/veritrial/veritrial/app/types"
 	"github.com/veritrial/veritrial/app/webui"
@@ -75,7 +76,9 @@ func assetSizes(t *testing.T, url string) (raw, gz int) {
 // message shows while typing and nothing is sent), then a value that only
 // warns (accepted; the ledger opens a query, which the inbox shows),
 // corrects the form with a reason and answers the query; the investigator
-// signs the form; a person of another site cannot see the subject.
+// signs the form; the dashboard shows the subject's consent and its
+// serious adverse event, open then acknowledged; a person of another site
+// cannot see the subject.
 func TestBrowserDataCapture(t *testing.T) {
 	chrome := browsertest.Need(t)
 	work, home, env, _ := devNode(t)
@@ -173,10 +176,166 @@ func TestBrowserDataCapture(t *testing.T) {
 	if s := browsertest.TextOf(t, ctx, `a[href="#/form/VT-HTN-201/S1-001/SCR/1/VS"]`); !strings.Contains(s, "entered") || !strings.Contains(s, "verified") || !strings.Contains(s, "signed") || !strings.Contains(s, "queried") {
 		t.Errorf("the dashboard's vital signs of S1-001 at screening: %q", s)
 	}
-	screenshot(t, ctx, "dashboard")
 	scheduleOnTheDashboard(t, ctx, env, url)
 	derivedAndMissing(t, ctx, env, url)
+	consentAndSAEsOnTheDashboard(t, ctx, env, home, url, proto)
 	otherSiteCannotSee(t, ctx, env, home, url)
+}
+
+// consentAndSAEsOnTheDashboard: the coordinator's dashboard shows the
+// consent version S1-001 consented under and no SAE; an adverse event
+// entered as serious on the adverse events form opens an SAE record,
+// which the dashboard lists with its clock start and reporting deadline,
+// open, then acknowledged once the sponsor's medical monitor has
+// acknowledged it through the CLI. An amendment (protocol file proto
+// amended) that needs re-consent shows it due until it is recorded, and
+// a withdrawal shows its kind. The CRO's monitor, whose role does not
+// read SAE records (the CLI lists none to it), is told so rather than
+// shown none.
+func consentAndSAEsOnTheDashboard(t *testing.T, ctx context.Context, env []string, home, url, proto string) {
+	t.Helper()
+	signOut(t, ctx)
+	browsertest.SignIn(t, ctx, url, home, "site1-coordinator")
+	browsertest.Page(t, ctx, "dashboard", chromedp.Navigate(url+"/#/"), chromedp.WaitVisible(chromedp.CSS("#consent-S1-001")))
+	var subj struct {
+		Subject types.Subject `json:"subject"`
+	}
+	decode(t, mustVT(t, env, "--from", "site1-coordinator", "show", "subject", "--study", "VT-HTN-201", "--subject", "S1-001", "-o", "json"), &subj)
+	if s, want := browsertest.TextOf(t, ctx, "#consent-S1-001"), "Consent "+subj.Subject.ConsentVersion; subj.Subject.ConsentVersion != "1.0" || s != want {
+		t.Errorf("the dashboard's consent of S1-001: %q, want %q (the ledger's)", s, want)
+	}
+	safety := func(reader string) audit.Safety {
+		var doc struct {
+			Safety audit.Safety `json:"safety"`
+		}
+		decode(t, mustVT(t, env, "--from", reader, "show", "safety", "--study", "VT-HTN-201", "--subject", "S1-001", "-o", "json"), &doc)
+		return doc.Safety
+	}
+	if n := len(safety("site1-coordinator").SAEs); n != 0 {
+		t.Fatalf("the ledger holds %d SAE(s) of S1-001 before any serious adverse event", n)
+	}
+	if s := browsertest.TextOf(t, ctx, "#saes-S1-001"); s != "No serious adverse event recorded." {
+		t.Errorf("the dashboard's SAEs of S1-001 before any: %q", s)
+	}
+
+	// The adverse events form, its draft restored from step 7, entered
+	// with the event serious.
+	browsertest.Page(t, ctx, "adverse events", chromedp.Navigate(url+"/#/form/VT-HTN-201/S1-001/W4/1/AE"), chromedp.WaitVisible(chromedp.CSS("#i-AE_TERM-1")))
+	browsertest.WaitText(t, ctx, "#draft-status", "Restored your draft from this browser")
+	// (The draft was saved after step 7's last edit check, which may or
+	// may not have run before the page moved on: it holds one or two rows.)
+	if visible(t, ctx, "#row-AE_LOG-2") {
+		browsertest.Page(t, ctx, "one event only", browsertest.Press("#row-AE_LOG-2 button"))
+		waitShown(t, ctx, "#i-AE_TERM-2", false)
+	}
+	browsertest.Page(t, ctx, "a serious adverse event",
+		browsertest.TypeInto("#i-AE_TERM-1", "Syncope"),
+		browsertest.TypeInto("#i-AE_STDT-1", "2026-02-12"),
+		chromedp.Focus(chromedp.CSS(`#i-AE_ONGO-1 input[value="1"]`)), chromedp.KeyEvent(" "),
+		chromedp.Focus(chromedp.CSS(`#i-AE_SEV-1 input[value="3"]`)), chromedp.KeyEvent(" "),
+		chromedp.Focus(chromedp.CSS(`#i-AE_SER-1 input[value="1"]`)), chromedp.KeyEvent(" "))
+	waitShown(t, ctx, "#i-AE_SERCRIT-1", true)
+	browsertest.Page(t, ctx, "its criteria and outcome",
+		chromedp.Focus(chromedp.CSS(`#i-AE_SERCRIT-1 input[value="3"]`)), chromedp.KeyEvent(" "),
+		chromedp.Focus(chromedp.CSS(`#i-AE_REL-1 input[value="2"]`)), chromedp.KeyEvent(" "),
+		chromedp.Focus(chromedp.CSS(`#i-AE_ACN-1 input[value="1"]`)), chromedp.KeyEvent(" "))
+	browsertest.Get(t, ctx, "outcome recovering",
+		chromedp.Evaluate[bool](`(s => (s.value = "2", s.dispatchEvent(new Event("change", {bubbles: true})), true))(document.querySelector("#i-AE_OUT-1"))`))
+	browsertest.Page(t, ctx, "submit", browsertest.Press("#crf-submit"))
+	browsertest.WaitText(t, ctx, "#tx-status", "Committed at height")
+	sf := safety("site1-coordinator")
+	if len(sf.SAEs) != 1 || sf.SAEs[0].Event != "W4" || sf.SAEs[0].Form != "AE" || sf.SAEs[0].Row != 1 || sf.SAEs[0].Acknowledged != nil || sf.SAEs[0].Overdue {
+		t.Fatalf("the ledger's SAEs of S1-001 after a serious adverse event: %+v", sf.SAEs)
+	}
+	opened, err := time.Parse(time.RFC3339Nano, sf.SAEs[0].Opened.Time)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const shown = "2006-01-02 15:04:05 UTC"
+	clock := fmt.Sprintf("opened %s; report due %s", opened.UTC().Format(shown), opened.Add(types.SAEReportHours*time.Hour).UTC().Format(shown))
+	const sae = "#sae-S1-001-W4-1-AE-1"
+	browsertest.Page(t, ctx, "dashboard with the SAE", chromedp.Navigate(url+"/#/"), chromedp.WaitVisible(chromedp.CSS(sae)))
+	if s := browsertest.TextOf(t, ctx, sae+" a"); s != "SAE: Adverse events, Week 4, row 1" {
+		t.Errorf("the dashboard's SAE: %q", s)
+	}
+	if s := browsertest.TextOf(t, ctx, sae+" .badge"); s != "open, not acknowledged" {
+		t.Errorf("the dashboard's new SAE says %q", s)
+	}
+	if s := browsertest.TextOf(t, ctx, sae+" .when"); s != clock {
+		t.Errorf("the dashboard's SAE: %q, want its clock %q", s, clock)
+	}
+	screenshot(t, ctx, "dashboard")
+
+	// The sponsor's medical monitor acknowledges it through the CLI.
+	mustVT(t, env, "keys", "add", "sponsor-mm")
+	mustVT(t, env, "account", "add", "--from", "sponsor-admin", "--account", "sponsor-mm", "--name", "Demo Medical Monitor", "--role", "medical_monitor", "--key", "sponsor-mm")
+	mustVT(t, env, "safety", "acknowledge", "--from", "sponsor-mm", "--study", "VT-HTN-201", "--subject", "S1-001", "--event", "W4", "--form", "AE", "--row", "1", "--comment", "case VT-0001 opened")
+	sf = safety("site1-coordinator")
+	if len(sf.SAEs) != 1 || sf.SAEs[0].Acknowledged == nil || sf.SAEs[0].Acknowledged.Signer != "sponsor-mm" || sf.SAEs[0].Late {
+		t.Fatalf("the ledger's SAE after the acknowledgement: %+v", sf.SAEs)
+	}
+	acked, err := time.Parse(time.RFC3339Nano, sf.SAEs[0].Acknowledged.Time)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Page(t, ctx, "dashboard with the SAE acknowledged", chromedp.Navigate(url+"/#/inbox"), chromedp.WaitVisible(chromedp.CSS("#inbox")),
+		chromedp.Navigate(url+"/#/"), chromedp.WaitVisible(chromedp.CSS(sae)))
+	if s := browsertest.TextOf(t, ctx, sae+" .badge"); s != "acknowledged" {
+		t.Errorf("the dashboard's SAE after the acknowledgement says %q", s)
+	}
+	if s, want := browsertest.TextOf(t, ctx, sae+" .when"), clock+"; acknowledged "+acked.UTC().Format(shown)+" by Demo Medical Monitor (sponsor-mm)"; s != want {
+		t.Errorf("the dashboard's SAE after the acknowledgement: %q, want %q", s, want)
+	}
+
+	// An amendment that needs re-consent (consent version 2.0): the
+	// dashboard says it is due, as the ledger refuses the subject's new
+	// forms until it is recorded; then it shows the version in force.
+	v2 := readFile(t, proto)
+	for _, r := range [][2]string{{`version: "1.0"`, `version: "2.0"`}, {"protocol_doc_sha256: 16aa22f4", "protocol_doc_sha256: 26aa22f4"}, {`consent_version: "1.0"`, `consent_version: "2.0"`}} {
+		if !strings.Contains(v2, r[0]) {
+			t.Fatalf("the example protocol has no %q", r[0])
+		}
+		v2 = strings.Replace(v2, r[0], r[1], 1)
+	}
+	amended := filepath.Join(filepath.Dir(proto), "htn201_v2.yaml")
+	writeFile(t, amended, v2)
+	mustVT(t, env, "study", "amend", "--from", "sponsor-dm", "--rationale", "new consent document", amended)
+	mustVT(t, env, "study", "approve-amendment", "--from", "regulator-auditor", "--study", "VT-HTN-201", "--amendment", "1")
+	failVT(t, env, exitRejected, "code 432 (reconsent_required)", "form", "submit", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", "S1-001",
+		"--event", "W8", "--form", "VS", "VS.DATE=2026-03-09", "VS.POS=1", "VS.SYSBP=138", "VS.DIABP=88", "VS.HR=70")
+	browsertest.Page(t, ctx, "dashboard after the amendment", chromedp.Navigate(url+"/#/inbox"), chromedp.WaitVisible(chromedp.CSS("#inbox")),
+		chromedp.Navigate(url+"/#/"), chromedp.WaitVisible(chromedp.CSS("#consent-S1-001")))
+	if s := browsertest.TextOf(t, ctx, "#consent-S1-001"); s != "Consent 1.0 re-consent to 2.0 required (protocol version 2)" {
+		t.Errorf("the dashboard's consent of S1-001 after the amendment: %q", s)
+	}
+	icf2 := filepath.Join(filepath.Dir(proto), "icf_v2.txt")
+	writeFile(t, icf2, "consent form v2 (test document)\n")
+	mustVT(t, env, "subject", "reconsent", "--from", "site1-coordinator", "--study", "VT-HTN-201", "--subject", "S1-001", "--consent-version", "2.0", "--consent-file", icf2)
+	decode(t, mustVT(t, env, "--from", "site1-coordinator", "show", "subject", "--study", "VT-HTN-201", "--subject", "S1-001", "-o", "json"), &subj)
+	if h := subj.Subject.ConsentHistory(); len(h) != 2 || h[1].Version != "2.0" {
+		t.Fatalf("the ledger's consents of S1-001: %+v", h)
+	}
+	today := time.Now().UTC().Format("2006-01-02")
+	mustVT(t, env, "subject", "withdraw", "--from", "site1-investigator", "--study", "VT-HTN-201", "--subject", "S1-001", "--kind", "treatment", "--date", today, "--reason", "adverse event")
+	browsertest.Page(t, ctx, "dashboard after the re-consent", chromedp.Navigate(url+"/#/inbox"), chromedp.WaitVisible(chromedp.CSS("#inbox")),
+		chromedp.Navigate(url+"/#/"), chromedp.WaitVisible(chromedp.CSS("#consent-S1-001")))
+	if s, want := browsertest.TextOf(t, ctx, "#consent-S1-001"), "Consent 2.0 (enrolled under 1.0) withdrawn from treatment on "+today; s != want {
+		t.Errorf("the dashboard's consent of S1-001 after the re-consent and withdrawal from treatment: %q, want %q", s, want)
+	}
+
+	// A monitor's role reads no SAE record: the page says so.
+	if n := len(safety("cro-monitor").SAEs); n != 0 {
+		t.Fatalf("the CRO's monitor reads %d SAE(s)", n)
+	}
+	signOut(t, ctx)
+	browsertest.SignIn(t, ctx, url, home, "cro-monitor")
+	browsertest.Page(t, ctx, "the monitor's dashboard", chromedp.Navigate(url+"/#/"), chromedp.WaitVisible(chromedp.CSS("#saes-S1-001")))
+	if s := browsertest.TextOf(t, ctx, "#saes-S1-001"); !strings.Contains(s, "SAE records are not shown: only the roles investigator, coordinator, medical_monitor, data_manager, auditor read them, not yours (admin, monitor)") {
+		t.Errorf("the monitor's dashboard on the SAEs of S1-001: %q", s)
+	}
+	if s := browsertest.TextOf(t, ctx, "#consent-S1-001"); !strings.HasPrefix(s, "Consent 2.0 (enrolled under 1.0)") {
+		t.Errorf("the monitor's dashboard on the consent of S1-001: %q", s)
+	}
 }
 
 // scheduleOnTheDashboard: once the baseline (the calendar's anchor) is

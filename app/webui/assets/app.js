@@ -178,10 +178,11 @@ async function showDashboard(view) {
     out.push(h("h2", {}, `${st.id}: ${st.title}`),
       h("p", { class: "help" }, `Protocol version ${st.version} (${st.label}). ${st.subjects.length} subject(s) you may see.`));
     if (st.subjects.length === 0) continue;
-    const head = h("tr", {}, h("th", { scope: "col" }, "Subject"),
+    const head = h("tr", {}, h("th", { scope: "col" }, "Subject"), h("th", { scope: "col" }, "Consent and SAEs"),
       st.events.map((e) => h("th", { scope: "col" }, e.name, h("br"), h("span", { class: "help" }, windowText(e)))));
     const rows = st.subjects.map((s) => h("tr", {},
       h("th", { scope: "row" }, s.id, h("br"), h("span", { class: "help" }, `${s.site}, ${s.status}`)),
+      h("td", { class: "safety" }, consentOf(s), saesOf(st, s)),
       st.events.map((e) => h("td", {}, s.visits.filter((v) => v.event === e.oid).map((v) => h("div", { class: "visit" },
         e.repeatable ? h("div", { class: "help" }, occurrence(e, v.repeat)) : "",
         v.schedule ? visitWhen(s, v.schedule) : "",
@@ -193,6 +194,45 @@ async function showDashboard(view) {
     out.push(h("table", { class: "schedule" }, h("caption", { class: "help" }, `Schedule of visits of ${st.id}`), h("thead", {}, head), h("tbody", {}, rows)));
   }
   view.replaceChildren(...out);
+}
+
+// withdrawalText names the kinds of withdrawal (docs/SAFETY.md).
+const withdrawalText = { treatment: "withdrawn from treatment", follow_up: "withdrawn from follow-up", consent: "withdrew consent" };
+
+// consentOf says the consent version a subject consented under (the last
+// given), whether the protocol in force requires a re-consent, and the
+// withdrawal in force; the module decides each from the ledger.
+function consentOf(s) {
+  const last = s.consents[s.consents.length - 1];
+  const w = s.withdrawal;
+  return h("div", { id: `consent-${s.id}` }, `Consent ${last.version}`,
+    s.consents.length > 1 ? h("span", { class: "help" }, ` (enrolled under ${s.consents[0].version})`) : "",
+    s.reconsent_due ? [" ", h("span", { class: "badge reconsent" }, `re-consent to ${s.reconsent_due} required`),
+      h("span", { class: "help" }, ` (protocol version ${s.reconsent_from})`)] : "",
+    w ? [" ", h("span", { class: "badge withdrawn" }, withdrawalText[w.kind] || "withdrawn"), w.date ? h("span", { class: "help" }, ` on ${w.date}`) : ""] : "");
+}
+
+// saeStatus words an SAE's clock for the page (colour only repeats it).
+const saeStatus = { open: "open, not acknowledged", overdue: "overdue, not acknowledged", acknowledged: "acknowledged", late: "acknowledged late" };
+
+// saesOf lists a subject's serious adverse events, each with its form
+// row, clock start, reporting deadline and acknowledgement, as judged at
+// this browser's clock; or says that the person's roles do not read them
+// (which is not "none").
+function saesOf(st, s) {
+  const id = `saes-${s.id}`;
+  if (!s.saes_read) return h("p", { class: "help", id }, s.saes_note);
+  if (s.saes.length === 0) return h("p", { class: "help", id }, "No serious adverse event recorded.");
+  return h("ul", { class: "saes", id, "aria-label": `Serious adverse events of ${s.id}` }, s.saes.map((e) => {
+    const ev = st.events.find((x) => x.oid === e.event);
+    const k = { study: st.id, subject: s.id, event: e.event, event_repeat: e.repeat, form: e.form };
+    const a = e.acknowledged;
+    return h("li", { id: `sae-${s.id}-${e.event}-${e.repeat}-${e.form}-${e.row}` },
+      h("a", { href: formHash(k) }, `SAE: ${e.form_name}, ${ev ? occurrence(ev, e.repeat) : e.event}, row ${e.row}`), " ",
+      h("span", { class: "badge " + e.status }, saeStatus[e.status]),
+      h("span", { class: "help when" }, `opened ${when(e.opened.time)}; report due ${when(e.deadline)}`,
+        a ? `; acknowledged ${when(a.time)} by ${who(a)}` : "", e.follow_ups ? `; ${e.follow_ups} follow-up(s)` : ""));
+  }));
 }
 
 // occurrence names one occurrence of an event: its name, and of a

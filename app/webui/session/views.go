@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/veritrial/veritrial/app/types"
@@ -23,14 +24,55 @@ type StudyView struct {
 	Subjects []SubjectView    `json:"subjects"`
 }
 
-// SubjectView is one subject and the state of each form of its schedule.
+// SubjectView is one subject, its consent, its serious adverse events
+// and the state of each form of its schedule.
 type SubjectView struct {
 	ID             string      `json:"id"`
 	Site           string      `json:"site"`
 	Status         string      `json:"status"`
 	ConsentVersion string      `json:"consent_version"`
 	Enrolled       types.Stamp `json:"enrolled"`
-	Visits         []VisitView `json:"visits"`
+	// Consents are the consents the subject gave, oldest first: at
+	// enrolment, then every re-consent; the last is the version in force.
+	Consents []types.Consent `json:"consents"`
+	// ReconsentDue is the consent version the protocol in force requires
+	// (from protocol version ReconsentFrom) and the subject has not
+	// consented to; empty when none is due.
+	ReconsentDue  string `json:"reconsent_due,omitempty"`
+	ReconsentFrom int    `json:"reconsent_from,omitempty"`
+	// Withdrawal is the withdrawal in force, nil while the subject is
+	// enrolled; its kind is empty for one made before kinds.
+	Withdrawal *types.Withdrawal `json:"withdrawal,omitempty"`
+	// SAEs are the subject's serious adverse events, when this person's
+	// roles read them (SAEsRead); otherwise nothing was read and SAEsNote
+	// says why.
+	SAEs     []SAEView   `json:"saes"`
+	SAEsRead bool        `json:"saes_read"`
+	SAEsNote string      `json:"saes_note,omitempty"`
+	Visits   []VisitView `json:"visits"`
+}
+
+// SAEView is one serious adverse event of a subject: the form row that
+// reports it and its clock, judged at the browser's clock as veritrial
+// show safety --as-of judges it.
+type SAEView struct {
+	Event    string `json:"event"`
+	Repeat   int    `json:"repeat"`
+	Form     string `json:"form"`
+	FormName string `json:"form_name"`
+	Row      int    `json:"row"`
+	// Opened starts the clock; Deadline (RFC 3339, UTC) is when the
+	// acknowledgement is due.
+	Opened   types.Stamp `json:"opened"`
+	Deadline string      `json:"deadline"`
+	// Acknowledged is the sponsor's medical monitor's acknowledgement,
+	// nil while there is none.
+	Acknowledged *types.Stamp `json:"acknowledged,omitempty"`
+	AckComment   string       `json:"ack_comment,omitempty"`
+	// Status is open, overdue (unacknowledged past the deadline),
+	// acknowledged or late (acknowledged after the deadline).
+	Status    string `json:"status"`
+	FollowUps int    `json:"follow_ups"`
 }
 
 // VisitView is one occurrence of an event of a subject's schedule: repeat
@@ -106,6 +148,10 @@ func (s *Session) studyView(ctx context.Context, st *types.Study) (*StudyView, e
 	if err != nil {
 		return nil, err
 	}
+	saes, readsSAEs, note, err := s.saesOf(ctx, st.ID)
+	if err != nil {
+		return nil, err
+	}
 	entered := map[types.FormKey]int{}
 	bySubject := map[string][]types.FormRecord{}
 	for _, f := range forms {
@@ -135,7 +181,17 @@ func (s *Session) studyView(ctx context.Context, st *types.Study) (*StudyView, e
 	p := &pv.Protocol
 	v := &StudyView{ID: st.ID, Title: st.Title, Version: pv.Number, Label: pv.Label, Events: p.Events, Subjects: []SubjectView{}}
 	for _, sub := range subjects {
-		sv := SubjectView{ID: sub.ID, Site: sub.Site, Status: string(sub.Status), ConsentVersion: sub.ConsentVersion, Enrolled: sub.Enrolled, Visits: []VisitView{}}
+		sv := SubjectView{ID: sub.ID, Site: sub.Site, Status: string(sub.Status), ConsentVersion: sub.ConsentVersion, Enrolled: sub.Enrolled,
+			Consents: sub.ConsentHistory(), SAEs: []SAEView{}, SAEsRead: readsSAEs, SAEsNote: note, Visits: []VisitView{}}
+		if sv.ReconsentDue = sub.ReconsentDue(st); sv.ReconsentDue != "" {
+			sv.ReconsentFrom = st.ReconsentFrom
+		}
+		sv.Withdrawal = withdrawalOf(&sub)
+		for _, e := range saes {
+			if e.Subject == sub.ID {
+				sv.SAEs = append(sv.SAEs, saeView(p, e))
+			}
+		}
 		calendar := map[string]*protocol.Visit{}
 		sched := types.ScheduleOf(c, &sub, bySubject[sub.ID], today)
 		for i := range sched.Visits {
@@ -173,6 +229,85 @@ func (s *Session) studyView(ctx context.Context, st *types.Study) (*StudyView, e
 		v.Subjects = append(v.Subjects, sv)
 	}
 	return v, nil
+}
+
+// saesOf reads the serious adverse events of a study this person reads,
+// judged at the browser's clock; readable is false, and nothing is read,
+// when the person's roles do not read SAE records (the ledger would
+// leave every record out of the list, which would read as none), and
+// note then says so.
+func (s *Session) saesOf(ctx context.Context, study string) (out []sae, readable bool, note string, err error) {
+	s.mu.Lock()
+	roles := s.person.Roles
+	s.mu.Unlock()
+	if !types.ReadsSAEs(roles) {
+		return nil, false, fmt.Sprintf("SAE records are not shown: only the roles %s read them, not yours (%s)", joinRoles(types.SafetyReaders), joinRoles(roles)), nil
+	}
+	records, err := list[types.SAE](ctx, s, types.PrefixSAE+study+"/")
+	if err != nil {
+		return nil, false, "", err
+	}
+	asOf := s.now()
+	for _, r := range records {
+		c, err := r.ClockAt(asOf)
+		if err != nil {
+			return nil, false, "", err
+		}
+		out = append(out, sae{r, c})
+	}
+	return out, true, "", nil
+}
+
+// sae is an SAE record and its clock.
+type sae struct {
+	types.SAE
+	clock types.SAEClock
+}
+
+// saeView is SAE e as the dashboard shows it.
+func saeView(p *protocol.Protocol, e sae) SAEView {
+	v := SAEView{Event: e.Event, Repeat: e.EventRepeat, Form: e.Form, FormName: formName(p, e.Form), Row: e.Row, Opened: e.Opened,
+		Deadline: e.clock.Deadline.UTC().Format(time.RFC3339), FollowUps: len(e.FollowUps), Status: "open"}
+	switch {
+	case e.clock.Overdue:
+		v.Status = "overdue"
+	case e.clock.Late:
+		v.Status = "late"
+	case e.clock.Acknowledged:
+		v.Status = "acknowledged"
+	}
+	if e.clock.Acknowledged {
+		v.Acknowledged, v.AckComment = e.Acknowledged, e.AckComment
+	}
+	return v
+}
+
+// withdrawalOf is the withdrawal in force of sub, nil while enrolled.
+func withdrawalOf(sub *types.Subject) *types.Withdrawal {
+	if sub.Status != types.SubjectWithdrawn {
+		return nil
+	}
+	if n := len(sub.Withdrawals); n > 0 {
+		w := sub.Withdrawals[n-1]
+		return &w
+	}
+	w := types.Withdrawal{Kind: sub.WithdrawalKind, Reason: sub.WithdrawReason}
+	if sub.Withdrawn != nil {
+		w.Stamp = *sub.Withdrawn
+	}
+	return &w
+}
+
+// joinRoles lists roles for people: "investigator, coordinator".
+func joinRoles(roles []types.Role) string {
+	if len(roles) == 0 {
+		return "none"
+	}
+	names := make([]string, len(roles))
+	for i, r := range roles {
+		names[i] = string(r)
+	}
+	return strings.Join(names, ", ")
 }
 
 // repeats is how many occurrences of event ev the dashboard shows for a
