@@ -218,6 +218,12 @@ func (a *App) deliver(raw []byte, height int64, blockTime string, seen *nonceSee
 		a.consumeNonce(c, seen)
 		return result(c, e)
 	}
+	if a.blockVersion >= lockLapseSince {
+		if e := x.lapseLockApprovals(); e != nil {
+			a.consumeNonce(c, seen)
+			return result(c, e)
+		}
+	}
 	if a.blockVersion < nonceListsSince {
 		x.st.set(c.nonce, []byte{1})
 	}

@@ -108,27 +108,35 @@ func TestDatabaseLock(t *testing.T) {
 			logHas: []string{"query 1 on S1-001 SCR/1 VS VS.SYSBP is open", "subject S1-001: casebook not signed", "2 blocker(s)"}},
 	})
 	// Nothing was locked: the site can still work.
+	// From here each change to the data cancels the regulator's approval
+	// (lockLapseSince): it approves again before the sponsor's.
+	reapprove := step{name: "regulator approves again", signer: "regulator-auditor", msg: lock, want: types.CodeOK}
 	c.MustDo("site1-coordinator", apptest.QueryMsg(types.KindQueryAnswer, 1, "120 confirmed"))
 	runSteps(t, c, []step{
+		reapprove,
 		{name: "answered is not resolved", signer: "sponsor-dm", msg: lock, want: types.CodeLockBlocked, logHas: []string{"query 1 on S1-001 SCR/1 VS VS.SYSBP is answered"}},
 	})
 	c.MustDo("cro-monitor", apptest.QueryMsg(types.KindQueryClose, 1, "ok"))
 	c.MustDo("site1-investigator", c.SignMsg("S1-001", "SCR", 1, "VS", "review"))
 	runSteps(t, c, []step{
+		reapprove,
 		{name: "a form signature is not the casebook's", signer: "sponsor-dm", msg: lock, want: types.CodeLockBlocked, logHas: []string{"casebook not signed", "1 blocker(s)"}},
 	})
 	c.MustDo("site1-investigator", c.SignMsg("S1-001", "", 0, "", "approval"))
 	c.MustDo("site1-coordinator", apptest.CorrectMsg(vs, "re-read", apptest.V("VS.HR", "71")))
 	runSteps(t, c, []step{
+		reapprove,
 		{name: "invalidated casebook signature", signer: "sponsor-dm", msg: lock, want: types.CodeLockBlocked, logHas: []string{"casebook signature 2 was invalidated"}},
 	})
 	c.MustDo("site1-investigator", c.SignMsg("S1-001", "", 0, "", "approval"))
 	c.MustDo("site1-coordinator", apptest.SubmitMsg(apptest.FormKey("S1-001", "SCR", 1, "LB"), apptest.LB()))
 	runSteps(t, c, []step{
+		reapprove,
 		{name: "data entered after the signature", signer: "sponsor-dm", msg: lock, want: types.CodeLockBlocked, logHas: []string{"data entered after casebook signature 3"}},
 	})
 	c.MustDo("site1-investigator", c.SignMsg("S1-001", "", 0, "", "approval"))
 	runSteps(t, c, []step{
+		reapprove,
 		{name: "lock", signer: "sponsor-dm", msg: lock, want: types.CodeOK},
 	})
 	lockHeight := c.Height
@@ -207,11 +215,16 @@ func TestDatabaseLockPolicy(t *testing.T) {
 		{name: "sponsor: SDV policy all", signer: "sponsor-dm", msg: lock, want: types.CodeLockBlocked, logHas: []string{"form VS of subject S1-001 at SCR (repeat 1) is not fully verified", "SDV none"}},
 	})
 	c.MustDo("cro-monitor", apptest.VerifyMsg("S1-001", "SCR", 1, "VS", "VS.HR"))
+	// The SDV changed the data: the two approvals lapsed.
 	runSteps(t, c, []step{
+		{name: "cro approves again", signer: "cro-dm", msg: lock, want: types.CodeOK},
+		{name: "regulator approves again", signer: "regulator-auditor", msg: lock, want: types.CodeOK},
 		{name: "partial SDV", signer: "sponsor-dm", msg: lock, want: types.CodeLockBlocked, logHas: []string{"SDV partial"}},
 	})
 	c.MustDo("cro-monitor", apptest.VerifyMsg("S1-001", "SCR", 1, "", ""))
 	runSteps(t, c, []step{
+		{name: "cro approves the verified data", signer: "cro-dm", msg: lock, want: types.CodeOK},
+		{name: "regulator approves the verified data", signer: "regulator-auditor", msg: lock, want: types.CodeOK},
 		{name: "lock", signer: "sponsor-dm", msg: lock, want: types.CodeOK},
 	})
 	var l types.ScopeLock
@@ -221,5 +234,82 @@ func TestDatabaseLockPolicy(t *testing.T) {
 	}
 	if !strings.Contains(l.History[0].Approvals[2].Stamp.Signer, "sponsor-dm") {
 		t.Errorf("approvals %+v", l.History[0].Approvals)
+	}
+}
+
+// TestLockApprovalsLapse: from state-machine version 4, a change to the
+// study's data cancels the pending database lock approvals, kept in the
+// record's Lapsed with the stamp of the change, and their approvers may
+// approve again; a freeze, a change of the consortium's accounts and a
+// failed tx change no data and cancel nothing. Version 3 kept every
+// approval until the decision.
+func TestLockApprovalsLapse(t *testing.T) {
+	lock := apptest.ScopeMsg(types.KindLock, types.Scope{Study: study}, "")
+	vs := apptest.FormKey("S1-001", "SCR", 1, "VS")
+	setup := func(c *apptest.Chain) {
+		c.SetupStudy()
+		c.MustDo("site1-coordinator", apptest.EnrollMsg("S1-001", "site1"))
+		c.MustDo("site1-coordinator", apptest.SubmitMsg(vs, apptest.VS(120, 80)))
+		c.MustDo("site1-investigator", c.SignMsg("S1-001", "", 0, "", "approval"))
+	}
+	dbLock := func(c *apptest.Chain) types.DatabaseLock {
+		var db types.DatabaseLock
+		get(t, c, types.KeyDBLock(study), &db)
+		return db
+	}
+
+	c := apptest.New(t)
+	setup(c)
+	c.MustDo("regulator-auditor", lock)
+	approved := c.Height
+	// No change to the data: the approval stands.
+	c.MustDo("sponsor-dm", apptest.ScopeMsg(types.KindFreeze, types.Scope{Study: study, Site: "site1"}, ""))
+	c.MustDo("sponsor-dm", apptest.ScopeMsg(types.KindUnfreeze, types.Scope{Study: study, Site: "site1"}, "source documents checked"))
+	dm := &apptest.Person{ID: "cro-dm", Org: "cro", Name: "Cleo Data", Roles: []types.Role{types.RoleDataManager}, Key: apptest.KeyFor("cro-dm")}
+	c.AddPerson(dm)
+	c.MustDo("cro-admin", types.Msg{AddAccount: &types.MsgAddAccount{Account: dm.ID, Name: dm.Name, Roles: dm.Roles, PubKey: dm.PubKey()}})
+	if code, _ := c.Do("site1-coordinator", apptest.CorrectMsg(vs, "no change", apptest.V("VS.SYSBP", "120"))); code != types.CodeNoChange {
+		t.Fatalf("an unchanged correction: %s", code)
+	}
+	if db := dbLock(c); db.Action != "lock" || len(db.Approvals) != 1 || len(db.Lapsed) != 0 {
+		t.Fatalf("after a freeze, an account and a refused correction: %+v", db)
+	}
+	// A correction cancels it.
+	c.MustDo("site1-coordinator", apptest.CorrectMsg(vs, "transcription", apptest.V("VS.HR", "71")))
+	corrected := c.Height
+	db := dbLock(c)
+	if db.Action != "" || len(db.Approvals) != 0 || len(db.Lapsed) != 1 {
+		t.Fatalf("after a correction: %+v", db)
+	}
+	l := db.Lapsed[0]
+	if l.Action != "lock" || len(l.Approvals) != 1 || l.Approvals[0].Org != "regulator" || l.Approvals[0].Stamp.Height != approved ||
+		l.Stamp.Height != corrected || l.Stamp.Signer != "site1-coordinator" {
+		t.Errorf("lapse %+v", l)
+	}
+	// Its approver approves the data as it stands now; the sponsor's
+	// approval then takes the decision (the casebook is signed again first).
+	c.MustDo("site1-investigator", c.SignMsg("S1-001", "", 0, "", "approval"))
+	c.MustDo("regulator-auditor", lock)
+	c.MustDo("sponsor-dm", lock)
+	var s types.Study
+	get(t, c, types.KeyStudy(study), &s)
+	if s.LockHeight != c.Height {
+		t.Fatalf("lock height %d, want %d", s.LockHeight, c.Height)
+	}
+	if db := dbLock(c); len(db.Lapsed) != 1 || db.Decisions != 1 {
+		t.Errorf("after the lock: %+v", db)
+	}
+
+	// Version 3: the approval given before the correction still counts.
+	old := apptest.NewAtVersion(t, 3)
+	setup(old)
+	old.MustDo("regulator-auditor", lock)
+	old.MustDo("site1-coordinator", apptest.CorrectMsg(vs, "transcription", apptest.V("VS.HR", "71")))
+	old.MustDo("site1-investigator", old.SignMsg("S1-001", "", 0, "", "approval"))
+	old.MustDo("sponsor-dm", lock)
+	s = types.Study{}
+	get(t, old, types.KeyStudy(study), &s)
+	if s.LockHeight != old.Height {
+		t.Errorf("version 3: lock height %d, want %d", s.LockHeight, old.Height)
 	}
 }

@@ -8,8 +8,9 @@ import (
 
 // readMemo reads a tree and remembers what it read of the few records
 // that most txs read: the signer's account and organisation, the study,
-// the site and the subject a form belongs to, and the signer's
-// delegation on the study (see memoKey). Other keys (nonces and forms,
+// the site and the subject a form belongs to, the signer's delegation on
+// the study, and the study's pending database lock approvals, which
+// every change to its data looks up (see memoKey). Other keys (nonces and forms,
 // above all) go to the tree each time.
 //
 // CheckTx's memo reads one committed version, which never changes; it
@@ -40,7 +41,7 @@ func memoKey(key []byte) bool {
 	case 'a':
 		return bytes.HasPrefix(key, []byte(types.PrefixAccount))
 	case 'd':
-		return bytes.HasPrefix(key, []byte(types.PrefixDeleg))
+		return bytes.HasPrefix(key, []byte(types.PrefixDeleg)) || bytes.HasPrefix(key, []byte(types.PrefixDBLock))
 	case 'o':
 		return bytes.HasPrefix(key, []byte(types.PrefixOrg))
 	case 's':

@@ -614,6 +614,19 @@ type DatabaseLock struct {
 	Approvals []Vote `json:"approvals"`
 	// Decisions counts the lock and unlock decisions taken.
 	Decisions int `json:"decisions"`
+	// Lapsed are the pending approvals that a change to the study's data
+	// cancelled before they reached the quorum (state-machine version 4
+	// on), oldest first: an approval covers the data as it stood.
+	Lapsed []LockLapse `json:"lapsed,omitempty"`
+}
+
+// LockLapse is a set of pending database lock (or unlock) approvals that
+// a change to the study's data cancelled: the approvals, and the stamp
+// of the transaction that changed the data.
+type LockLapse struct {
+	Action    string `json:"action"`
+	Approvals []Vote `json:"approvals"`
+	Stamp     Stamp  `json:"stamp"`
 }
 
 // LockPolicy returns the study's database lock approvers and quorum.

@@ -106,11 +106,19 @@ func TestDataManagementOnARealNode(t *testing.T) {
 	}
 	failVT(t, env, exitRejected, "query 1 on S1-001 SCR/1 VS VS.HR is answered", "lock", "--from", "regulator-auditor", "--study", "VT-HTN-201")
 	mustVT(t, env, "query", "close", "--from", "sponsor-dm", "--study", "VT-HTN-201", "--number", "1")
-	if r := mustVT(t, env, "lock", "--from", "regulator-auditor", "--study", "VT-HTN-201"); !strings.Contains(r.stdout, "LOCKED at height") {
+	// Closing the query changed the data: the sponsor's approval lapsed.
+	if r := mustVT(t, env, "show", "locks", "--from", "regulator-auditor", "--study", "VT-HTN-201"); !strings.Contains(r.stdout, "Cancelled by a change to the data: the database lock approvals of sponsor") ||
+		strings.Contains(r.stdout, "Pending database lock") {
+		t.Errorf("show locks after the query's close:\n%s", r.stdout)
+	}
+	if r := mustVT(t, env, "lock", "--from", "regulator-auditor", "--study", "VT-HTN-201"); !strings.Contains(r.stdout, "approval recorded: 1 of 2") {
+		t.Errorf("lock approval after the lapse:\n%s", r.stdout)
+	}
+	if r := mustVT(t, env, "lock", "--from", "sponsor-dm", "--study", "VT-HTN-201"); !strings.Contains(r.stdout, "LOCKED at height") {
 		t.Errorf("lock:\n%s", r.stdout)
 	}
 	failVT(t, env, exitRejected, "code 510 (locked)", append([]string{"query", "open", "--from", "cro-monitor", "--text", "late"}, key...)...)
-	if r := mustVT(t, env, "--from", "sponsor-dm", "show", "locks", "--study", "VT-HTN-201", "--prove"); !strings.Contains(r.stdout, "Database: LOCKED at height") || !strings.Contains(r.stdout, "approved by sponsor (sponsor-dm), regulator (regulator-auditor)") {
+	if r := mustVT(t, env, "--from", "sponsor-dm", "show", "locks", "--study", "VT-HTN-201", "--prove"); !strings.Contains(r.stdout, "Database: LOCKED at height") || !strings.Contains(r.stdout, "approved by regulator (regulator-auditor), sponsor (sponsor-dm)") {
 		t.Errorf("show locks:\n%s", r.stdout)
 	}
 	if r := mustVT(t, env, "--from", "sponsor-dm", "show", "subject", "--study", "VT-HTN-201", "--subject", "S1-001"); !strings.Contains(r.stdout, "locked") || !strings.Contains(r.stdout, "0 open, 0 answered (of 2)") || !strings.Contains(r.stdout, "Signature 1 (casebook, approval)") {

@@ -673,6 +673,15 @@ func writeLockSummary(w io.Writer, st *types.Study, db *types.DatabaseLock) {
 		}
 		printf(w, "Pending database %s: %d of %d approvals: %s\n", db.Action, len(db.Approvals), quorum, strings.Join(orgs, ", "))
 	}
+	if db != nil && len(db.Lapsed) > 0 && st.LockHeight == 0 {
+		l := db.Lapsed[len(db.Lapsed)-1]
+		var orgs []string
+		for _, v := range l.Approvals {
+			orgs = append(orgs, fmt.Sprintf("%s (height %d)", v.Org, v.Stamp.Height))
+		}
+		printf(w, "Cancelled by a change to the data: the database %s approvals of %s, by %s's change at height %d (tx %s); approvers approve the data as it stands again (%d cancellation(s) in all)\n",
+			l.Action, strings.Join(orgs, ", "), l.Stamp.Signer, l.Stamp.Height, l.Stamp.TxHash, len(db.Lapsed))
+	}
 }
 
 // subjectDM is the data management state of one subject for show subject.

@@ -216,7 +216,9 @@ step "Site and CRO monitor: resolve the blocker"
 run query answer --from site1-coordinator --study $STUDY --number "$L" --text "Confirmed: 148 mmHg on the source document"
 run query close --from cro-monitor --study $STUDY --number "$L" --text "Confirmed"
 
-step "Regulator: approve the database lock again; its height is the locked dataset"
+step "Sponsor data manager and regulator: approve the database lock again (the answer and the close changed the data, which cancelled the sponsor's approval); its height is the locked dataset"
+run show locks --from sponsor-dm --study $STUDY
+run lock --from sponsor-dm --study $STUDY
 run lock --from regulator-auditor --study $STUDY
 run show locks --from regulator-auditor --study $STUDY
 
