@@ -22,7 +22,8 @@ import (
 // system query for it. The changed form's own system queries whose
 // warning a correction cleared close too. Comparing the two runs, rather
 // than the stored warnings, attributes to the change exactly what it
-// caused: an amendment alone opens no query.
+// caused: an amendment alone opens no query. From state-machine version
+// 4 the derived items of those forms follow too (rederive).
 
 // problemKey identifies a problem for its system query: item, row and
 // reason code (the query's Check).
@@ -36,6 +37,12 @@ type problemKey struct {
 // form of rec, with the form's previous values prev (nil for a first
 // entry) and its values now.
 func (x *exec) followChecks(site string, c *protocol.Compiled, rec *types.FormRecord, prev []protocol.ItemValue) *types.Error {
+	return x.followChecksAt(site, c, rec, prev, 0)
+}
+
+// followChecksAt is followChecks for a form version depth recomputations
+// away from the tx's own change (rederive).
+func (x *exec) followChecksAt(site string, c *protocol.Compiled, rec *types.FormRecord, prev []protocol.ItemValue, depth int) *types.Error {
 	readers := c.ReadersOf(rec.Form)
 	if len(readers) == 0 {
 		return nil
@@ -66,7 +73,7 @@ func (x *exec) followChecks(site string, c *protocol.Compiled, rec *types.FormRe
 		} else if !ok || other.FormKey == rec.FormKey || !slices.Contains(readers, other.Form) {
 			continue
 		}
-		_, oc, e := x.judgingProtocol(s, other.Form, other.ProtocolVersion)
+		judged, oc, e := x.judgingProtocol(s, other.Form, other.ProtocolVersion)
 		if e != nil {
 			return e
 		}
@@ -79,12 +86,27 @@ func (x *exec) followChecks(site string, c *protocol.Compiled, rec *types.FormRe
 			return now(event, eventRepeat, form)
 		}
 		before, _ := oc.Evaluate(other.Form, inputs, oc.CrossFormLookup(other.Event, other.EventRepeat, was))
-		after, _ := oc.Evaluate(other.Form, inputs, oc.CrossFormLookup(other.Event, other.EventRepeat, now))
+		after, derived := oc.Evaluate(other.Form, inputs, oc.CrossFormLookup(other.Event, other.EventRepeat, now))
 		n, e := x.followUp(s, site, rec, &other, problemSet(before), after)
 		if e != nil {
 			return e
 		}
 		opened += n
+		if x.version >= deriveFollowSince {
+			// The recomputation may open queries of its own: the study's
+			// counter is stored before it, and read again after.
+			if opened > 0 {
+				x.st.setJSON(types.KeyStudy(s.ID), s)
+				opened = 0
+			}
+			if changed, e := x.rederive(s, site, oc, judged, rec, &other, inputs, derived, after, depth); e != nil {
+				return e
+			} else if changed {
+				if s, e = x.study(rec.Study); e != nil {
+					return e
+				}
+			}
+		}
 	}
 	if opened > 0 {
 		x.st.setJSON(types.KeyStudy(s.ID), s)

@@ -103,8 +103,9 @@
 //	  - Derived values are checked like typed ones (hard and soft ranges);
 //	    conditions, edit checks and other derivations see them. A derived
 //	    item is recomputed whenever its own form is submitted or
-//	    corrected; a correction of another form it reads does not change
-//	    it until its form is corrected.
+//	    corrected; the ledger (from its state-machine version 4) also
+//	    recomputes it when another form it reads is entered or corrected
+//	    (Compiled.ReadersOf names the forms to run again).
 //	  - A value sent for a derived item is refused (derived.not_input).
 //
 // Compile refuses, with the path ("forms[0].groups[0].items[9].derive")
