@@ -23,6 +23,15 @@ import (
 func propertyProtocol() *protocol.Protocol {
 	p := apptest.WithMissingCodes()
 	p.Events[2].WindowHard = true // a visit outside its window is refused
+	// A derived item that reads another form: each visit's BMI from the
+	// screening height, recomputed as the demographics change.
+	for i := range p.Forms {
+		if p.Forms[i].OID == "VS" {
+			g := &p.Forms[i].Groups[0]
+			g.Items = append(g.Items, protocol.Item{OID: "VS.BMI", Label: "Body mass index at the visit", Type: protocol.TypeDecimal, Digits: 1, Unit: "kg/m2",
+				Derive: "round([VS.WEIGHT] / (([DM.HEIGHT] / 100) * ([DM.HEIGHT] / 100)), 1)"})
+		}
+	}
 	return p
 }
 
@@ -408,7 +417,7 @@ func TestPropertyReplicasAgree(t *testing.T) {
 	if testing.Short() {
 		seeds, blocks = []int64{1}, 20
 	}
-	setChanges, deviations, refusals, assessed := 0, 0, 0, 0
+	setChanges, deviations, refusals, assessed, rederived := 0, 0, 0, 0, 0
 	for _, seed := range seeds {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			a, b, d := apptest.New(t), apptest.New(t), apptest.New(t)
@@ -485,6 +494,9 @@ func TestPropertyReplicasAgree(t *testing.T) {
 				if strings.HasPrefix(k, types.PrefixDeviation) && strings.Contains(v, `"status":"open"`) {
 					deviations++
 				}
+				if (strings.HasPrefix(k, types.PrefixForm) || strings.HasPrefix(k, types.PrefixHistory)) && strings.Contains(v, "derived values recomputed by the ledger") {
+					rederived++
+				}
 			}
 			refusals += codes[uint32(types.CodeVisitOutOfWindow)]
 			assessed += len(list(t, a, types.PrefixLabAssess, 0, 1000))
@@ -519,6 +531,9 @@ func TestPropertyReplicasAgree(t *testing.T) {
 	}
 	if !testing.Short() && (deviations == 0 || refusals == 0) {
 		t.Errorf("the generated visit dates opened %d deviations and met %d hard-window refusals", deviations, refusals)
+	}
+	if !testing.Short() && rederived == 0 {
+		t.Error("no generated change recomputed another form's derived item")
 	}
 	if !testing.Short() && assessed == 0 {
 		t.Error("no generated assessment of a lab value was recorded")
