@@ -175,22 +175,21 @@ func migrateFormSAEs(x *exec, k []byte) error {
 // only. The Bloom filter's entries stay as they are, as nonces keep their
 // identity (see nonceListsSince).
 func migrateNonceLists(x *exec) error {
-	var keys [][]byte
+	prefix := []byte(types.PrefixNonce)
 	byExpiry := map[int64][][]byte{}
 	var expiries []int64
 	var bad error
-	err := iteratePrefix(x.tree, []byte(types.PrefixNonce), func(k, _ []byte) bool {
+	err := iteratePrefix(x.tree, prefix, func(k, _ []byte) bool {
 		expires, err := nonceExpiry(k)
 		if err != nil {
 			bad = err
 			return false
 		}
-		entry, _ := nonceEntry(k)
+		entry, _ := nonceEntry(k) // well formed: its expiry parsed
 		if _, ok := byExpiry[expires]; !ok {
 			expiries = append(expiries, expires)
 		}
 		byExpiry[expires] = append(byExpiry[expires], entry)
-		keys = append(keys, k)
 		return true
 	})
 	if err == nil {
@@ -202,10 +201,5 @@ func migrateNonceLists(x *exec) error {
 	for _, expires := range expiries { // in key order, so ascending
 		x.st.set(types.KeyNonceList(expires, x.height-1), joinNonceList(byExpiry[expires]))
 	}
-	for _, k := range keys {
-		if _, _, err := x.a.store.tree.Remove(k); err != nil {
-			return err
-		}
-	}
-	return nil
+	return x.a.removeRange(prefix, types.PrefixEnd(prefix))
 }
